@@ -1,0 +1,1 @@
+//! The event loop, fd table, timers and buffer pool. Knows nothing of HTTP.

@@ -1,0 +1,14 @@
+//! pollux: a portable, event-driven TCP/HTTP load balancer speaking HAProxy's
+//! configuration language. Layers, top to bottom (data never flows back up):
+//! cli -> config -> proxy -> session -> core -> pollers -> sys.
+
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod pollers;
+pub mod proxy;
+pub mod session;
+pub mod sys;
+
+/// Version string shown by `-v` / `-vv`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

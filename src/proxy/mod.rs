@@ -1,0 +1,1 @@
+//! Frontends, backends, servers and load-balancing algorithms at run time.

@@ -1,0 +1,1 @@
+//! One client<->server stream: two half state machines.

@@ -1,0 +1,1 @@
+//! The few OS-specific helpers: daemonizing, signals, inherited fds.

@@ -1,1 +1,135 @@
-//! Command-line parsing (HAProxy-compatible flags).
+//! Command-line parsing, with HAProxy's flags so existing scripts and
+//! service units work unchanged.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `-f FILE|DIR` (repeatable) and files after `--`, in order.
+    pub files: Vec<PathBuf>,
+    /// `-c`: check the configuration and exit.
+    pub check: bool,
+    /// `-d`: foreground with debug output.
+    pub debug: bool,
+    /// `-db`: foreground even if the config says `daemon`.
+    pub no_background: bool,
+    /// `-D`: daemon.
+    pub daemon: bool,
+    /// `-p FILE`.
+    pub pidfile: Option<PathBuf>,
+    /// `-q`.
+    pub quiet: bool,
+    /// `-V`: verbose (prints the polling mechanism).
+    pub verbose: bool,
+    /// 1 for `-v`, 2 for `-vv`.
+    pub version: u8,
+    /// `-n MAXCONN`.
+    pub maxconn: Option<u32>,
+    /// `--poller NAME`.
+    pub poller: Option<String>,
+    /// Backends disabled by `-de -dp -dk -dv`.
+    pub disabled: Vec<String>,
+    pub help: bool,
+}
+
+pub const USAGE: &str = "\
+Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> ]
+        [ --poller <name> ] [ -de ] [ -dp ] [ -dk ] [ -dv ] [ -- <cfgfile>* ]
+        -v displays version ; -vv shows known build options and polling systems.
+        -d enters debug mode (foreground) ; -db only disables background mode.
+        -V enters verbose mode (disables quiet mode)
+        -D goes daemon ; -c checks the configuration and exits
+        -f loads a file or the *.cfg files of a directory (repeatable)
+        -n sets the maximum total # of connections
+        -p writes pids of all children to this file
+        -q quiet mode : don't display messages
+        --poller <name> forces a polling system (see -vv for the usable ones)
+        -de disables epoll() usage, -dp disables poll() usage
+        -dk disables kqueue() usage, -dv disables event ports usage
+        --help shows this text
+";
+
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String> {
+    let mut o = Options::default();
+    let mut it = args.into_iter();
+    let value = |it: &mut I::IntoIter, flag: &str| {
+        it.next()
+            .ok_or_else(|| format!("option '{flag}' requires an argument"))
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--" => {
+                o.files.extend(it.by_ref().map(PathBuf::from));
+                break;
+            }
+            "-f" => o.files.push(PathBuf::from(value(&mut it, "-f")?)),
+            "-c" => o.check = true,
+            "-d" => o.debug = true,
+            "-db" => o.no_background = true,
+            "-D" => o.daemon = true,
+            "-p" => o.pidfile = Some(PathBuf::from(value(&mut it, "-p")?)),
+            "-q" => o.quiet = true,
+            "-V" => o.verbose = true,
+            "-v" => o.version = o.version.max(1),
+            "-vv" => o.version = 2,
+            "-n" => {
+                let v = value(&mut it, "-n")?;
+                let n = v.parse::<u32>().ok().filter(|&n| n > 0);
+                o.maxconn =
+                    Some(n.ok_or_else(|| {
+                        format!("option '-n' expects a positive integer, got '{v}'")
+                    })?);
+            }
+            "--poller" => o.poller = Some(value(&mut it, "--poller")?),
+            "-de" => o.disabled.push("epoll".into()),
+            "-dp" => o.disabled.push("poll".into()),
+            "-dk" => o.disabled.push("kqueue".into()),
+            "-dv" => o.disabled.push("evports".into()),
+            "--help" | "-h" => o.help = true,
+            _ if a.starts_with("--poller=") => o.poller = Some(a["--poller=".len()..].to_string()),
+            "-sf" | "-st" | "-x" | "-S" | "-W" | "-Ws" => {
+                return Err(format!("option '{a}' is not supported yet"))
+            }
+            _ => return Err(format!("unknown option '{a}'")),
+        }
+    }
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Options, String> {
+        parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn files_flags_and_double_dash_collect_in_order() {
+        let o = p(&["-f", "a.cfg", "-db", "-f", "dir", "--", "b.cfg", "-c"]).unwrap();
+        assert_eq!(
+            o.files,
+            vec![
+                PathBuf::from("a.cfg"),
+                "dir".into(),
+                "b.cfg".into(),
+                "-c".into()
+            ]
+        );
+        assert!(o.no_background && !o.check);
+    }
+
+    #[test]
+    fn poller_flags_are_recorded() {
+        let o = p(&["--poller", "poll", "-de", "-dk"]).unwrap();
+        assert_eq!(o.poller.as_deref(), Some("poll"));
+        assert_eq!(o.disabled, vec!["epoll", "kqueue"]);
+    }
+
+    #[test]
+    fn unknown_flag_and_missing_values_are_errors() {
+        assert!(p(&["-z"]).unwrap_err().contains("unknown option '-z'"));
+        assert!(p(&["-f"]).unwrap_err().contains("requires an argument"));
+        assert!(p(&["-n", "abc"]).unwrap_err().contains("positive integer"));
+    }
+}

@@ -1,4 +1,142 @@
-//! The `pollux` binary: parse argv, load the config, run the event loop.
-fn main() {
-    std::process::exit(0);
+//! The `pollux` binary: parse argv, load the config, pick a poller, bind,
+//! optionally daemonize, then run the event loop.
+
+use pollux::{cli, config, core::Reactor, pollers, proxy, sys};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let opts = match cli::parse(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("pollux: {e}\n{}", cli::USAGE);
+            return ExitCode::from(1);
+        }
+    };
+    match run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msgs) => {
+            for m in msgs {
+                eprintln!("{m}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(opts: cli::Options) -> Result<(), Vec<String>> {
+    if opts.help {
+        print!("{}", cli::USAGE);
+        return Ok(());
+    }
+    if opts.version > 0 {
+        println!("pollux version {}", pollux::VERSION);
+        if opts.version > 1 {
+            println!("Build target: {}", env!("POLLUX_TARGET"));
+            println!();
+            print!("{}", pollers::report(&opts.disabled));
+        }
+        return Ok(());
+    }
+    if opts.files.is_empty() {
+        return Err(vec![format!(
+            "pollux: no configuration file given (use -f FILE)\n{}",
+            cli::USAGE
+        )]);
+    }
+    let cfg = config::load(&opts.files).map_err(|errs| {
+        let mut v: Vec<String> = errs.iter().map(|e| format!("[ALERT] {e}")).collect();
+        v.push(format!(
+            "[ALERT] Fatal errors found in configuration ({} error(s)).",
+            errs.len()
+        ));
+        v
+    })?;
+    let quiet = (opts.quiet || cfg.global.quiet) && !opts.verbose && !opts.debug;
+    if !quiet {
+        for w in &cfg.warnings {
+            eprintln!("[WARNING] {w}");
+        }
+    }
+    if opts.check {
+        println!("Configuration file is valid");
+        return Ok(());
+    }
+    init_logger(&opts, quiet);
+
+    let mut disabled = opts.disabled.clone();
+    disabled.extend(cfg.global.disabled_pollers.iter().cloned());
+    let backend = pollers::choose(opts.poller.as_deref(), &disabled)
+        .map_err(|e| vec![format!("[ALERT] {e}")])?;
+
+    let mut cfg = cfg;
+    if let Some(n) = opts.maxconn {
+        cfg.global.maxconn = n;
+    }
+    // Each session holds two fds; keep room for listeners and the poller.
+    sys::raise_nofile(u64::from(cfg.global.maxconn) * 2 + 64);
+
+    // Bind before detaching so that bind errors reach the terminal.
+    let socks = proxy::engine::bind_all(&cfg).map_err(|e| vec![format!("[ALERT] {e}")])?;
+    let daemon = (opts.daemon || cfg.global.daemon) && !opts.debug && !opts.no_background;
+    let pidfile = opts.pidfile.clone().or(cfg.global.pidfile.clone());
+    if daemon {
+        match sys::daemonize() {
+            Ok(Some(child)) => {
+                if let Some(p) = &pidfile {
+                    write_pidfile(p, child)?;
+                }
+                return Ok(());
+            }
+            Ok(None) => {}
+            Err(e) => return Err(vec![format!("[ALERT] cannot go daemon: {e}")]),
+        }
+    } else if let Some(p) = &pidfile {
+        write_pidfile(p, std::process::id())?;
+    }
+
+    // Created after fork: kqueue descriptors are not inherited by children.
+    let poller = (backend.create)()
+        .map_err(|e| vec![format!("[ALERT] cannot start {}: {e}", backend.name)])?;
+    if opts.debug || opts.verbose {
+        println!("Using {}() as the polling mechanism.", backend.name);
+        let _ = std::io::stdout().flush();
+    }
+    let reactor = Reactor::new(poller, cfg.global.bufsize);
+    let mut engine =
+        proxy::Engine::new(&cfg, reactor, socks).map_err(|e| vec![format!("[ALERT] {e}")])?;
+    engine
+        .run()
+        .map_err(|e| vec![format!("[ALERT] event loop failed: {e}")])
+}
+
+fn write_pidfile(path: &std::path::Path, pid: u32) -> Result<(), Vec<String>> {
+    std::fs::write(path, format!("{pid}\n")).map_err(|e| {
+        vec![format!(
+            "[ALERT] cannot write pidfile {}: {e}",
+            path.display()
+        )]
+    })
+}
+
+fn init_logger(opts: &cli::Options, quiet: bool) {
+    let level = if opts.debug {
+        "debug"
+    } else if quiet {
+        "error"
+    } else {
+        "warn"
+    };
+    let env = env_logger::Env::default().default_filter_or(level);
+    let _ = env_logger::Builder::from_env(env)
+        .format(|buf, rec| {
+            let tag = match rec.level() {
+                log::Level::Error => "ALERT",
+                log::Level::Warn => "WARNING",
+                log::Level::Info => "NOTICE",
+                _ => "DEBUG",
+            };
+            writeln!(buf, "[{tag}] {} {}", buf.timestamp_millis(), rec.args())
+        })
+        .try_init();
 }

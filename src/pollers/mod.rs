@@ -21,10 +21,22 @@ pub struct Interest {
 }
 
 impl Interest {
-    pub const NONE: Interest = Interest { read: false, write: false };
-    pub const READ: Interest = Interest { read: true, write: false };
-    pub const WRITE: Interest = Interest { read: false, write: true };
-    pub const BOTH: Interest = Interest { read: true, write: true };
+    pub const NONE: Interest = Interest {
+        read: false,
+        write: false,
+    };
+    pub const READ: Interest = Interest {
+        read: true,
+        write: false,
+    };
+    pub const WRITE: Interest = Interest {
+        read: false,
+        write: true,
+    };
+    pub const BOTH: Interest = Interest {
+        read: true,
+        write: true,
+    };
 
     pub fn is_none(self) -> bool {
         !self.read && !self.write
@@ -49,7 +61,10 @@ pub struct Events {
 
 impl Events {
     pub fn with_capacity(capacity: usize) -> Events {
-        Events { list: Vec::with_capacity(capacity), capacity: capacity.max(1) }
+        Events {
+            list: Vec::with_capacity(capacity),
+            capacity: capacity.max(1),
+        }
     }
     /// Most events a backend should report in one `wait`.
     pub fn capacity(&self) -> usize {

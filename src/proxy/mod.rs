@@ -1,1 +1,8 @@
-//! Frontends, backends, servers and load-balancing algorithms at run time.
+//! Frontends, backends, servers and load balancing at run time, and the
+//! engine that owns them and runs the event loop over sessions.
+
+pub mod engine;
+pub mod lb;
+pub mod listener;
+
+pub use engine::Engine;

@@ -1,1 +1,194 @@
-//! One client<->server stream: two half state machines.
+//! One client<->server stream (HAProxy's "stream"): a client side and a server
+//! side, each a half state machine, and one buffer per direction taken from the
+//! pool only while bytes are in flight. A half-close on one side is passed to
+//! the other once the bytes before it are delivered.
+
+pub mod half;
+
+use crate::core::buffer::{Buffer, BufferPool};
+use crate::core::timers::TimerKey;
+use crate::pollers::{Interest, Token};
+pub use half::{HalfEvent, HalfState};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, TcpStream};
+use std::time::Instant;
+
+/// One connection of a session.
+pub struct Side {
+    pub sock: TcpStream,
+    pub token: Token,
+    pub state: HalfState,
+    /// Last successful read or write, for the inactivity timeouts.
+    pub last_io: Instant,
+}
+
+impl Side {
+    pub fn new(sock: TcpStream, token: Token, state: HalfState, now: Instant) -> Side {
+        Side {
+            sock,
+            token,
+            state,
+            last_io: now,
+        }
+    }
+}
+
+/// Where the session stands with its server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// No server connection yet: waiting in the backend queue since `since`.
+    Queued { since: Instant },
+    /// A connect attempt is in flight since `since`.
+    Connecting { since: Instant },
+    /// Both sides connected; bytes flow.
+    Connected,
+}
+
+pub struct Session {
+    pub frontend: u32,
+    pub backend: Option<u32>,
+    /// Server slot held (counted in the server's `cur`).
+    pub server: Option<u32>,
+    pub src: IpAddr,
+    pub client: Side,
+    pub srv: Option<Side>,
+    /// Client -> server bytes.
+    pub req: Option<Buffer>,
+    /// Server -> client bytes.
+    pub res: Option<Buffer>,
+    pub phase: Phase,
+    /// Connect attempts left after the current one (`retries`).
+    pub retries_left: u32,
+    /// Armed timer and its deadline.
+    pub timer: Option<(TimerKey, Instant)>,
+}
+
+/// A fatal I/O condition: the session must be closed.
+#[derive(Debug)]
+pub enum Abort {
+    Client(io::Error),
+    Server(io::Error),
+}
+
+/// Move bytes from `src` to `dst` through `buf` until neither side can make
+/// progress; then pass a half-close along once the buffer is drained.
+/// `dst_open` is false while `dst` is still connecting.
+fn forward(
+    src: &mut Side,
+    dst: Option<&mut Side>,
+    buf: &mut Option<Buffer>,
+    pool: &mut BufferPool,
+    now: Instant,
+) -> io::Result<Option<io::Error>> {
+    let mut dst = dst;
+    // Bounded rounds: level-triggered pollers will call us again.
+    for _ in 0..16 {
+        let mut progressed = false;
+        if let Some(d) = dst.as_deref_mut() {
+            if d.state.can_write() {
+                if let Some(b) = buf.as_mut().filter(|b| !b.is_empty()) {
+                    match (&d.sock).write(b.pending()) {
+                        Ok(n) => {
+                            b.consume(n);
+                            d.last_io = now;
+                            progressed = n > 0;
+                        }
+                        Err(e) if would_block(&e) => {}
+                        Err(e) => return Ok(Some(e)),
+                    }
+                }
+            }
+        }
+        if src.state.can_read() && !buf.as_ref().is_some_and(Buffer::is_full) {
+            let b = buf.get_or_insert_with(|| pool.get());
+            match (&src.sock).read(b.space()) {
+                Ok(0) => {
+                    src.state = src.state.next(HalfEvent::InputEof);
+                    progressed = true;
+                }
+                Ok(n) => {
+                    b.fill(n);
+                    src.last_io = now;
+                    progressed = true;
+                }
+                Err(e) if would_block(&e) => {}
+                Err(e) => {
+                    pool.release_if_empty(buf);
+                    return Err(e);
+                }
+            }
+        }
+        pool.release_if_empty(buf);
+        if !progressed {
+            break;
+        }
+    }
+    // The source said EOF and everything before it is delivered: shut the
+    // destination's write side (RFC 9293 half-close), never before.
+    if let Some(d) = dst {
+        if src.state.input_closed() && buf.is_none() && d.state.can_write() {
+            // ENOTCONN: the peer already went away; the read side will tell.
+            let _ = d.sock.shutdown(Shutdown::Write);
+            d.state = d.state.next(HalfEvent::OutputShut);
+        }
+    }
+    Ok(None)
+}
+
+fn would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
+impl Session {
+    /// Forward in both directions as far as possible.
+    pub fn pump(&mut self, pool: &mut BufferPool, now: Instant) -> Result<(), Abort> {
+        let connected = self.phase == Phase::Connected;
+        let srv = if connected { self.srv.as_mut() } else { None };
+        match forward(&mut self.client, srv, &mut self.req, pool, now) {
+            Ok(None) => {}
+            Ok(Some(e)) => return Err(Abort::Server(e)),
+            Err(e) => return Err(Abort::Client(e)),
+        }
+        if let (true, Some(srv)) = (connected, self.srv.as_mut()) {
+            match forward(srv, Some(&mut self.client), &mut self.res, pool, now) {
+                Ok(None) => {}
+                Ok(Some(e)) => return Err(Abort::Client(e)),
+                Err(e) => return Err(Abort::Server(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Both directions are finished: every EOF seen and passed on.
+    pub fn is_done(&self) -> bool {
+        let Some(srv) = &self.srv else {
+            return self.client.state == HalfState::Closed;
+        };
+        let c2s = self.client.state.input_closed() && self.req.is_none() && !srv.state.can_write();
+        let s2c = srv.state.input_closed() && self.res.is_none() && !self.client.state.can_write();
+        (c2s && s2c) || (self.client.state == HalfState::Closed && srv.state == HalfState::Closed)
+    }
+
+    /// The interests each side should have now: read while there is room to
+    /// put bytes, write while bytes wait (or while a connect is pending).
+    pub fn interests(&self) -> (Interest, Option<Interest>) {
+        let room = |b: &Option<Buffer>| !b.as_ref().is_some_and(Buffer::is_full);
+        let pending = |b: &Option<Buffer>| b.as_ref().is_some_and(|b| !b.is_empty());
+        let client = Interest {
+            read: self.client.state.can_read() && room(&self.req),
+            write: self.client.state.can_write() && pending(&self.res),
+        };
+        let srv = self.srv.as_ref().map(|s| match self.phase {
+            Phase::Connecting { .. } => Interest::WRITE,
+            Phase::Connected => Interest {
+                read: s.state.can_read() && room(&self.res),
+                write: s.state.can_write() && pending(&self.req),
+            },
+            Phase::Queued { .. } => Interest::NONE,
+        });
+        (client, srv)
+    }
+}

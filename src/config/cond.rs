@@ -40,7 +40,12 @@ pub(crate) fn eval(words: &[String], env: EnvLookup<'_>) -> Result<bool, String>
     if text.trim().is_empty() {
         return Ok(false);
     }
-    let mut p = CondParser { s: text.as_bytes(), pos: 0, env, depth: 0 };
+    let mut p = CondParser {
+        s: text.as_bytes(),
+        pos: 0,
+        env,
+        depth: 0,
+    };
     let value = p.expr()?;
     p.skip_spaces();
     if p.pos < p.s.len() {
@@ -127,7 +132,10 @@ impl CondParser<'_> {
             self.pos += 1;
             let value = self.expr()?;
             if !self.eat(")") {
-                return Err(format!("expected ')' in conditional expression before '{}'", self.rest()));
+                return Err(format!(
+                    "expected ')' in conditional expression before '{}'",
+                    self.rest()
+                ));
             }
             self.depth -= 1;
             return Ok(value);
@@ -157,17 +165,28 @@ impl CondParser<'_> {
 
     fn predicate(&mut self) -> Result<bool, String> {
         let start = self.pos;
-        while self.s.get(self.pos).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_') {
+        while self
+            .s
+            .get(self.pos)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        {
             self.pos += 1;
         }
         let name = String::from_utf8_lossy(&self.s[start..self.pos]).into_owned();
         if name.is_empty() {
-            return Err(format!("unparsable conditional expression '{}'", self.rest()));
+            return Err(format!(
+                "unparsable conditional expression '{}'",
+                self.rest()
+            ));
         }
         let arity = match name.as_str() {
             "defined" | "feature" | "version_atleast" | "version_before" => 1,
             "streq" | "strneq" | "strstr" => 2,
-            _ => return Err(format!("unknown predicate '{name}' in conditional expression")),
+            _ => {
+                return Err(format!(
+                    "unknown predicate '{name}' in conditional expression"
+                ))
+            }
         };
         let args = self.args(&name)?;
         if args.len() != arity {
@@ -212,7 +231,9 @@ impl CondParser<'_> {
                 }
                 b'"' | b'\'' => {
                     let Some(len) = self.s[self.pos..].iter().position(|&b| b == c) else {
-                        return Err(format!("unterminated quote in arguments of predicate '{name}'"));
+                        return Err(format!(
+                            "unterminated quote in arguments of predicate '{name}'"
+                        ));
                     };
                     cur.extend_from_slice(&self.s[self.pos..self.pos + len]);
                     self.pos += len + 1;
@@ -235,7 +256,10 @@ fn parse_version(v: &str) -> Option<(Vec<u64>, bool)> {
         Some(i) => (&v[..i], true),
         None => (v, false),
     };
-    let parts = nums.split('.').map(|p| p.parse::<u64>().ok()).collect::<Option<Vec<_>>>()?;
+    let parts = nums
+        .split('.')
+        .map(|p| p.parse::<u64>().ok())
+        .collect::<Option<Vec<_>>>()?;
     Some((parts, !suffix))
 }
 
@@ -276,7 +300,9 @@ pub(crate) struct CondStack {
 impl CondStack {
     /// True when lines at the current position are to be parsed.
     pub(crate) fn active(&self) -> bool {
-        self.levels.last().map_or(true, |l| l.branch == Branch::Taking)
+        self.levels
+            .last()
+            .map_or(true, |l| l.branch == Branch::Taking)
     }
 
     /// Handles a `.if/.elif/.else/.endif` line. Returns Ok(false) if `words[0]`
@@ -301,7 +327,11 @@ impl CondStack {
                         Err(e) => (Branch::Done, Err(e)),
                     }
                 };
-                self.levels.push(Level { branch, seen_else: false, line });
+                self.levels.push(Level {
+                    branch,
+                    seen_else: false,
+                    line,
+                });
                 result?;
             }
             ".elif" | ".else" => {
@@ -309,7 +339,10 @@ impl CondStack {
                     return Err(format!("'{name}' without matching '.if'"));
                 };
                 if level.seen_else {
-                    return Err(format!("'{name}' after '.else' (the '.if' is at line {})", level.line));
+                    return Err(format!(
+                        "'{name}' after '.else' (the '.if' is at line {})",
+                        level.line
+                    ));
                 }
                 if name == ".else" && !args.is_empty() {
                     return Err("'.else' takes no argument".into());
@@ -397,7 +430,10 @@ mod tests {
         assert!(t("feature(POLL)"));
         assert!(t("feature(SELECT)"));
         assert!(!t("feature(OPENSSL)"));
-        assert_eq!(t("feature(EPOLL)"), cfg!(any(target_os = "linux", target_os = "android")));
+        assert_eq!(
+            t("feature(EPOLL)"),
+            cfg!(any(target_os = "linux", target_os = "android"))
+        );
     }
 
     #[test]
@@ -438,7 +474,18 @@ mod tests {
 
     #[test]
     fn malformed_expressions_are_errors() {
-        for bad in ["yes", "1 &&", "(1", "1)", "streq(a)", "defined", "defined(A", "nope(1)", "1 2", "version_atleast(x.y)"] {
+        for bad in [
+            "yes",
+            "1 &&",
+            "(1",
+            "1)",
+            "streq(a)",
+            "defined",
+            "defined(A",
+            "nope(1)",
+            "1 2",
+            "version_atleast(x.y)",
+        ] {
             assert!(cond(bad).is_err(), "{bad} should not parse");
         }
     }

@@ -9,17 +9,67 @@ use super::Global;
 /// Known HAProxy global keywords that pollux does not implement yet. Any
 /// `tune.*`, `ssl-*` or `h1-*` keyword not handled below is also reported so.
 const UNSUPPORTED: &[&str] = &[
-    "busy-polling", "ca-base", "chroot", "cluster-secret", "cpu-map", "cpu-policy", "cpu-set",
-    "crt-base", "debug", "default-path", "description", "expose-experimental-directives",
-    "external-check", "gid", "group", "hard-stop-after", "insecure-fork-wanted",
-    "insecure-setuid-wanted", "localpeer", "log", "log-send-hostname", "log-tag", "lua-load",
-    "lua-load-per-thread", "lua-prepend-path", "master-worker", "maxcompcpuusage",
-    "maxcomprate", "maxconnrate", "maxpipes", "maxsessrate", "maxsslconn", "maxsslrate",
-    "maxzlibmem", "mworker-max-reloads", "nbproc", "node", "nogetaddrinfo", "noreuseport",
-    "nosplice", "numa-cpu-mapping", "pp2-never-send-local", "presetenv", "profiling.memory",
-    "profiling.tasks", "resetenv", "server-state-base", "server-state-file", "set-dumpable",
-    "setenv", "spread-checks", "stats", "strict-limits", "thread-group", "thread-groups", "uid",
-    "ulimit-n", "unix-bind", "unsetenv", "user", "zero-warning",
+    "busy-polling",
+    "ca-base",
+    "chroot",
+    "cluster-secret",
+    "cpu-map",
+    "cpu-policy",
+    "cpu-set",
+    "crt-base",
+    "debug",
+    "default-path",
+    "description",
+    "expose-experimental-directives",
+    "external-check",
+    "gid",
+    "group",
+    "hard-stop-after",
+    "insecure-fork-wanted",
+    "insecure-setuid-wanted",
+    "localpeer",
+    "log",
+    "log-send-hostname",
+    "log-tag",
+    "lua-load",
+    "lua-load-per-thread",
+    "lua-prepend-path",
+    "master-worker",
+    "maxcompcpuusage",
+    "maxcomprate",
+    "maxconnrate",
+    "maxpipes",
+    "maxsessrate",
+    "maxsslconn",
+    "maxsslrate",
+    "maxzlibmem",
+    "mworker-max-reloads",
+    "nbproc",
+    "node",
+    "nogetaddrinfo",
+    "noreuseport",
+    "nosplice",
+    "numa-cpu-mapping",
+    "pp2-never-send-local",
+    "presetenv",
+    "profiling.memory",
+    "profiling.tasks",
+    "resetenv",
+    "server-state-base",
+    "server-state-file",
+    "set-dumpable",
+    "setenv",
+    "spread-checks",
+    "stats",
+    "strict-limits",
+    "thread-group",
+    "thread-groups",
+    "uid",
+    "ulimit-n",
+    "unix-bind",
+    "unsetenv",
+    "user",
+    "zero-warning",
 ];
 
 /// Parses one keyword line of the `global` section.
@@ -27,7 +77,12 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
     let kw = args[0].as_str();
     match kw {
         "maxconn" => {
-            g.maxconn = parse_int("'maxconn'", need(args, 1, "an integer")?, 1, u32::MAX.into())? as u32;
+            g.maxconn = parse_int(
+                "'maxconn'",
+                need(args, 1, "an integer")?,
+                1,
+                u32::MAX.into(),
+            )? as u32;
             only(args, 2)?;
         }
         "daemon" => {
@@ -43,7 +98,12 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
             only(args, 2)?;
         }
         "nbthread" => {
-            let n = parse_int("'nbthread'", need(args, 1, "an integer")?, 1, u32::MAX.into())?;
+            let n = parse_int(
+                "'nbthread'",
+                need(args, 1, "an integer")?,
+                1,
+                u32::MAX.into(),
+            )?;
             only(args, 2)?;
             if n != 1 {
                 return Err("'nbthread' > 1 not supported (pollux runs one event loop)".into());
@@ -51,12 +111,22 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
         }
         "tune.bufsize" => {
             // Below 1 KiB no request line or useful chunk would fit.
-            let n = parse_size("'tune.bufsize'", need(args, 1, "a size")?, 1024, i32::MAX as u64)?;
+            let n = parse_size(
+                "'tune.bufsize'",
+                need(args, 1, "a size")?,
+                1024,
+                i32::MAX as u64,
+            )?;
             only(args, 2)?;
             g.bufsize = n as usize;
         }
         "tune.maxrewrite" => {
-            let n = parse_size("'tune.maxrewrite'", need(args, 1, "a size")?, 0, i32::MAX as u64)?;
+            let n = parse_size(
+                "'tune.maxrewrite'",
+                need(args, 1, "a size")?,
+                0,
+                i32::MAX as u64,
+            )?;
             only(args, 2)?;
             g.maxrewrite = n as usize;
         }
@@ -75,7 +145,11 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
                 g.disabled_pollers.push(poller);
             }
         }
-        _ if UNSUPPORTED.contains(&kw) || ["tune.", "ssl-", "h1-", "h2-"].iter().any(|p| kw.starts_with(p)) => {
+        _ if UNSUPPORTED.contains(&kw)
+            || ["tune.", "ssl-", "h1-", "h2-"]
+                .iter()
+                .any(|p| kw.starts_with(p)) =>
+        {
             return Err(format!("'{kw}' is not supported yet"));
         }
         _ => return Err(format!("unknown keyword '{kw}' in 'global' section")),

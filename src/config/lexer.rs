@@ -62,7 +62,11 @@ pub(crate) fn split_line(line: &str, env: EnvLookup<'_>) -> Result<Vec<String>, 
                     }
                     b'#' => break,
                     b'"' | b'\'' => {
-                        quote = if c == b'"' { Quote::Double } else { Quote::Single };
+                        quote = if c == b'"' {
+                            Quote::Double
+                        } else {
+                            Quote::Single
+                        };
                         quote_start = i + 1;
                         in_word = true;
                     }
@@ -78,10 +82,14 @@ pub(crate) fn split_line(line: &str, env: EnvLookup<'_>) -> Result<Vec<String>, 
     match quote {
         Quote::None => {}
         Quote::Double => {
-            return Err(format!("unterminated double quote starting at column {quote_start}"))
+            return Err(format!(
+                "unterminated double quote starting at column {quote_start}"
+            ))
         }
         Quote::Single => {
-            return Err(format!("unterminated single quote starting at column {quote_start}"))
+            return Err(format!(
+                "unterminated single quote starting at column {quote_start}"
+            ))
         }
     }
     if in_word {
@@ -109,7 +117,9 @@ fn unescape(bytes: &[u8], i: usize, word: &mut Vec<u8>) -> Result<usize, String>
         b'n' => b'\n',
         b't' => b'\t',
         b'x' => {
-            let hex = bytes.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = bytes
+                .get(i + 2..i + 4)
+                .and_then(|h| std::str::from_utf8(h).ok());
             let Some(value) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
                 return Err("truncated or invalid hexadecimal sequence after '\\x'".into());
             };
@@ -153,7 +163,9 @@ fn expand_var(
                 None => return Err(format!("missing '}}' after '${{{name}'")),
             },
             Some(b'[') => {
-                return Err(format!("'${{{name}[*]}}' list expansion is not supported yet"))
+                return Err(format!(
+                    "'${{{name}[*]}}' list expansion is not supported yet"
+                ))
             }
             _ => return Err(format!("missing '}}' after '${{{name}'")),
         };
@@ -229,13 +241,18 @@ mod tests {
 
     #[test]
     fn bad_hex_escape_is_an_error() {
-        assert!(split_line(r"\xZZ", &env).unwrap_err().contains("hexadecimal"));
+        assert!(split_line(r"\xZZ", &env)
+            .unwrap_err()
+            .contains("hexadecimal"));
         assert!(split_line(r"\x4", &env).is_err());
     }
 
     #[test]
     fn double_quotes_protect_spaces_and_expand_variables() {
-        assert_eq!(split("\"a b\" \"${PORT}\" \"$PORT/x\""), ["a b", "8080", "8080/x"]);
+        assert_eq!(
+            split("\"a b\" \"${PORT}\" \"$PORT/x\""),
+            ["a b", "8080", "8080/x"]
+        );
         assert_eq!(split("\":${PORT}\"x"), [":8080x"]);
         assert_eq!(split("\"${SPACED}\""), ["a b"]);
     }
@@ -274,8 +291,12 @@ mod tests {
 
     #[test]
     fn unterminated_quote_is_an_error() {
-        assert!(split_line("a \"b c", &env).unwrap_err().contains("double quote"));
-        assert!(split_line("a 'b c", &env).unwrap_err().contains("single quote"));
+        assert!(split_line("a \"b c", &env)
+            .unwrap_err()
+            .contains("double quote"));
+        assert!(split_line("a 'b c", &env)
+            .unwrap_err()
+            .contains("single quote"));
     }
 
     #[test]

@@ -182,7 +182,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Config, Vec<ConfigError>> {
 }
 
 /// [`load`] with an explicit environment for `"${VAR}"` and `defined(VAR)`.
-pub(crate) fn load_with_env(paths: &[PathBuf], env: lexer::EnvLookup<'_>) -> Result<Config, Vec<ConfigError>> {
+pub(crate) fn load_with_env(
+    paths: &[PathBuf],
+    env: lexer::EnvLookup<'_>,
+) -> Result<Config, Vec<ConfigError>> {
     let mut parser = parser::Parser::new(env);
     for path in paths {
         parser.load_path(path);

@@ -12,13 +12,18 @@ use super::{global, Config, ConfigError, Global, Origin};
 /// Argument `i` of a keyword line, or an error naming the keyword (the
 /// words before `i`) and what was expected.
 pub(crate) fn need<'a>(args: &'a [String], i: usize, expected: &str) -> Result<&'a str, String> {
-    args.get(i).map(String::as_str).ok_or_else(|| format!("'{}' expects {expected}", args[..i].join(" ")))
+    args.get(i)
+        .map(String::as_str)
+        .ok_or_else(|| format!("'{}' expects {expected}", args[..i].join(" ")))
 }
 
 /// Rejects arguments after the first `n` words.
 pub(crate) fn only(args: &[String], n: usize) -> Result<(), String> {
     match args.get(n) {
-        Some(extra) => Err(format!("unexpected argument '{extra}' after '{}'", args[..n].join(" "))),
+        Some(extra) => Err(format!(
+            "unexpected argument '{extra}' after '{}'",
+            args[..n].join(" ")
+        )),
         None => Ok(()),
     }
 }
@@ -26,8 +31,20 @@ pub(crate) fn only(args: &[String], n: usize) -> Result<(), String> {
 /// HAProxy sections pollux does not handle; their lines are skipped after
 /// one error.
 const UNSUPPORTED_SECTIONS: &[&str] = &[
-    "acme", "cache", "crt-store", "dynamic-update", "fcgi-app", "http-errors", "log-forward",
-    "mailers", "peers", "program", "resolvers", "ring", "traces", "userlist",
+    "acme",
+    "cache",
+    "crt-store",
+    "dynamic-update",
+    "fcgi-app",
+    "http-errors",
+    "log-forward",
+    "mailers",
+    "peers",
+    "program",
+    "resolvers",
+    "ring",
+    "traces",
+    "userlist",
 ];
 
 enum Section {
@@ -67,22 +84,34 @@ impl<'e> Parser<'e> {
     }
 
     fn origin(&self, line: usize) -> Origin {
-        Origin { file: self.file.clone(), line }
+        Origin {
+            file: self.file.clone(),
+            line,
+        }
     }
 
     fn error(&mut self, line: usize, message: impl Into<String>) {
-        self.errors.push(ConfigError { file: self.file.clone(), line, message: message.into() });
+        self.errors.push(ConfigError {
+            file: self.file.clone(),
+            line,
+            message: message.into(),
+        });
     }
 
     fn warn(&mut self, line: usize, message: &str) {
-        self.warnings.push(format!("{}:{line}: {message}", self.file));
+        self.warnings
+            .push(format!("{}:{line}: {message}", self.file));
     }
 
     /// A file, or a directory whose `*.cfg` files load in lexical order.
     pub(crate) fn load_path(&mut self, path: &Path) {
         let shown = path.display().to_string();
         let fail = |this: &mut Self, e: std::io::Error| {
-            this.errors.push(ConfigError { file: shown.clone(), line: 0, message: format!("cannot open: {e}") })
+            this.errors.push(ConfigError {
+                file: shown.clone(),
+                line: 0,
+                message: format!("cannot open: {e}"),
+            })
         };
         match std::fs::metadata(path) {
             Err(e) => fail(self, e),
@@ -106,7 +135,10 @@ impl<'e> Parser<'e> {
 
     fn load_file(&mut self, path: &Path) {
         match std::fs::read(path) {
-            Ok(bytes) => self.parse_text(&path.display().to_string(), &String::from_utf8_lossy(&bytes)),
+            Ok(bytes) => self.parse_text(
+                &path.display().to_string(),
+                &String::from_utf8_lossy(&bytes),
+            ),
             Err(e) => self.errors.push(ConfigError {
                 file: path.display().to_string(),
                 line: 0,
@@ -213,7 +245,10 @@ impl<'e> Parser<'e> {
             return Err(format!("'{} ... from' is not supported yet", kind.name()));
         }
         only(words, 2)?;
-        let clash = self.proxies.iter().find(|p| p.name == name && ((p.kind.fe() && kind.fe()) || (p.kind.be() && kind.be())));
+        let clash = self
+            .proxies
+            .iter()
+            .find(|p| p.name == name && ((p.kind.fe() && kind.fe()) || (p.kind.be() && kind.be())));
         if let Some(other) = clash {
             return Err(format!(
                 "{} '{name}' has the same name as {} '{name}' declared at {}:{}",
@@ -240,17 +275,19 @@ impl<'e> Parser<'e> {
         };
         for p in &self.proxies {
             if p.kind.fe() {
-                if p.binds.is_empty() && !p.disabled {
+                if !p.bind_seen && !p.disabled {
                     let message = format!("{} '{}' has no 'bind' line", p.kind.name(), p.name);
                     self.errors.push(at(&p.origin, message));
                 }
+                let backend_exists =
+                    |name: &str| self.proxies.iter().any(|b| b.kind.be() && b.name == name);
                 match &p.default_backend {
-                    Some((name, origin)) => {
-                        if !self.proxies.iter().any(|b| b.kind.be() && &b.name == name) {
-                            let message = format!("default_backend '{name}' of {} '{}': no such backend", p.kind.name(), p.name);
-                            self.errors.push(at(origin, message));
-                        }
+                    Some((name, origin)) if !backend_exists(name) => {
+                        let message =
+                            format!("default_backend '{name}' of {} '{}': no such backend", p.kind.name(), p.name);
+                        self.errors.push(at(origin, message));
                     }
+                    Some(_) => {}
                     None if p.kind == Kind::Frontend => self.warnings.push(format!(
                         "{}:{}: frontend '{}' has no backend (no 'default_backend'): connections will be refused",
                         p.origin.file, p.origin.line, p.name
@@ -272,7 +309,11 @@ impl<'e> Parser<'e> {
 }
 
 fn at(origin: &Origin, message: String) -> ConfigError {
-    ConfigError { file: origin.file.clone(), line: origin.line, message }
+    ConfigError {
+        file: origin.file.clone(),
+        line: origin.line,
+        message,
+    }
 }
 
 /// Proxy names use HAProxy's set: letters, digits, `-`, `_`, `.`, `:`.
@@ -280,8 +321,13 @@ pub(crate) fn check_name(section: &str, name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err(format!("'{section}' expects a name"));
     }
-    match name.chars().find(|&c| !(c.is_ascii_alphanumeric() || "-_.:".contains(c))) {
-        Some(c) => Err(format!("character '{c}' is not permitted in {section} name '{name}'")),
+    match name
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+    {
+        Some(c) => Err(format!(
+            "character '{c}' is not permitted in {section} name '{name}'"
+        )),
         None => Ok(()),
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct Draft {
     pub origin: Origin,
     pub mode: Mode,
     pub binds: Vec<Bind>,
+    /// A `bind` line was seen, even one with errors (no follow-up error).
+    pub bind_seen: bool,
     pub maxconn: Option<u32>,
     /// The backend name and where it was set, checked once all files are read.
     pub default_backend: Option<(String, Origin)>,
@@ -62,6 +64,7 @@ impl Draft {
             origin,
             mode: Mode::Tcp,
             binds: Vec::new(),
+            bind_seen: false,
             maxconn: None,
             default_backend: None,
             timeouts: Timeouts::default(),
@@ -134,52 +137,193 @@ impl Draft {
         if ok {
             Ok(())
         } else {
-            Err(format!("'{kw}' not allowed in '{}' section", self.kind.name()))
+            Err(format!(
+                "'{kw}' not allowed in '{}' section",
+                self.kind.name()
+            ))
         }
     }
 }
 
 /// Known HAProxy proxy keywords that pollux does not implement yet.
 const UNSUPPORTED: &[&str] = &[
-    "acl", "backlog", "bind-process", "capture", "compression", "cookie", "declare",
-    "default-server", "dispatch", "email-alert", "errorfile", "errorloc", "errorloc302",
-    "errorloc303", "error-log-format", "external-check", "filter", "force-persist", "fullconn",
-    "guid", "hash-balance-factor", "hash-key", "hash-preserve-affinity", "hash-type",
-    "http-after-response", "http-check", "http-error", "http-request", "http-response",
-    "http-reuse", "http-send-name-header", "id", "ignore-persist", "load-server-state-from-file",
-    "log", "log-format", "log-format-sd", "log-steps", "log-tag", "max-keep-alive-queue",
-    "max-session-srv-conns", "monitor", "monitor-uri", "persist", "rate-limit", "redirect",
-    "retry-on", "server-state-file-name", "server-template", "source", "stats", "stick",
-    "stick-table", "tcp-check", "tcp-request", "tcp-response", "unique-id-format",
-    "unique-id-header", "use-fcgi-app", "use-server", "use_backend",
+    "acl",
+    "backlog",
+    "bind-process",
+    "capture",
+    "compression",
+    "cookie",
+    "declare",
+    "default-server",
+    "dispatch",
+    "email-alert",
+    "errorfile",
+    "errorloc",
+    "errorloc302",
+    "errorloc303",
+    "error-log-format",
+    "external-check",
+    "filter",
+    "force-persist",
+    "fullconn",
+    "guid",
+    "hash-balance-factor",
+    "hash-key",
+    "hash-preserve-affinity",
+    "hash-type",
+    "http-after-response",
+    "http-check",
+    "http-error",
+    "http-request",
+    "http-response",
+    "http-reuse",
+    "http-send-name-header",
+    "id",
+    "ignore-persist",
+    "load-server-state-from-file",
+    "log",
+    "log-format",
+    "log-format-sd",
+    "log-steps",
+    "log-tag",
+    "max-keep-alive-queue",
+    "max-session-srv-conns",
+    "monitor",
+    "monitor-uri",
+    "persist",
+    "rate-limit",
+    "redirect",
+    "retry-on",
+    "server-state-file-name",
+    "server-template",
+    "source",
+    "stats",
+    "stick",
+    "stick-table",
+    "tcp-check",
+    "tcp-request",
+    "tcp-response",
+    "unique-id-format",
+    "unique-id-header",
+    "use-fcgi-app",
+    "use-server",
+    "use_backend",
 ];
 
 /// Known HAProxy `option`s that pollux does not implement yet.
 const UNSUPPORTED_OPTIONS: &[&str] = &[
-    "abortonclose", "accept-invalid-http-request", "accept-invalid-http-response",
-    "accept-unsafe-violations-in-http-request", "accept-unsafe-violations-in-http-response",
-    "allbackups", "checkcache", "contstats", "disable-h2-upgrade", "dontlog-normal",
-    "dontlognull", "external-check", "forceclose", "forwarded", "forwardfor",
-    "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "httpchk", "httpclose",
-    "httplog", "idle-close-on-response", "independent-streams", "ldap-check", "log-health-checks",
-    "log-separate-errors", "logasap", "mysql-check", "nolinger", "originalto", "persist",
-    "pgsql-check", "prefer-last-server", "redis-check", "smtpchk", "socket-stats",
-    "splice-auto", "splice-request", "splice-response", "spop-check", "ssl-hello-chk",
-    "tcp-check", "tcp-smart-accept", "tcp-smart-connect", "tcplog", "transparent",
+    "abortonclose",
+    "accept-invalid-http-request",
+    "accept-invalid-http-response",
+    "accept-unsafe-violations-in-http-request",
+    "accept-unsafe-violations-in-http-response",
+    "allbackups",
+    "checkcache",
+    "contstats",
+    "disable-h2-upgrade",
+    "dontlog-normal",
+    "dontlognull",
+    "external-check",
+    "forceclose",
+    "forwarded",
+    "forwardfor",
+    "h1-case-adjust-bogus-client",
+    "h1-case-adjust-bogus-server",
+    "httpchk",
+    "httpclose",
+    "httplog",
+    "idle-close-on-response",
+    "independent-streams",
+    "ldap-check",
+    "log-health-checks",
+    "log-separate-errors",
+    "logasap",
+    "mysql-check",
+    "nolinger",
+    "originalto",
+    "persist",
+    "pgsql-check",
+    "prefer-last-server",
+    "redis-check",
+    "smtpchk",
+    "socket-stats",
+    "splice-auto",
+    "splice-request",
+    "splice-response",
+    "spop-check",
+    "ssl-hello-chk",
+    "tcp-check",
+    "tcp-smart-accept",
+    "tcp-smart-connect",
+    "tcplog",
+    "transparent",
 ];
 
 /// Known `server` options that pollux does not implement yet; options with
 /// these prefixes are also known (`check-ssl`, `agent-port`, `no-tlsv13`...).
 const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
-    "addr", "allow-0rtt", "alpn", "ca-file", "ciphers", "ciphersuites", "cookie", "crl-file",
-    "crt", "curves", "downinter", "error-limit", "fall", "fastinter", "guid", "hash-key", "id",
-    "init-addr", "inter", "log-bufsize", "log-proto", "max-reuse", "maxqueue", "minconn",
-    "namespace", "non-stick", "npn", "observe", "on-error", "on-marked-down", "on-marked-up",
-    "port", "proto", "redir", "rise", "shard", "sigalgs", "slowstart", "sni", "socks4", "source",
-    "strict-maxconn", "tcp-ut", "tfo", "track", "usesrc", "verify", "verifyhost", "ws",
+    "addr",
+    "allow-0rtt",
+    "alpn",
+    "ca-file",
+    "ciphers",
+    "ciphersuites",
+    "cookie",
+    "crl-file",
+    "crt",
+    "curves",
+    "downinter",
+    "error-limit",
+    "fall",
+    "fastinter",
+    "guid",
+    "hash-key",
+    "id",
+    "init-addr",
+    "inter",
+    "log-bufsize",
+    "log-proto",
+    "max-reuse",
+    "maxqueue",
+    "minconn",
+    "namespace",
+    "non-stick",
+    "npn",
+    "observe",
+    "on-error",
+    "on-marked-down",
+    "on-marked-up",
+    "port",
+    "proto",
+    "redir",
+    "rise",
+    "shard",
+    "sigalgs",
+    "slowstart",
+    "sni",
+    "socks4",
+    "source",
+    "strict-maxconn",
+    "tcp-ut",
+    "tfo",
+    "track",
+    "usesrc",
+    "verify",
+    "verifyhost",
+    "ws",
 ];
-const UNSUPPORTED_SERVER_PREFIXES: &[&str] =
-    &["check", "agent-", "no-", "force-", "ssl", "send-proxy", "proxy-v2", "resolve", "pool-", "set-proxy-v2"];
+const UNSUPPORTED_SERVER_PREFIXES: &[&str] = &[
+    "check",
+    "agent-",
+    "no-",
+    "force-",
+    "ssl",
+    "send-proxy",
+    "proxy-v2",
+    "resolve",
+    "pool-",
+    "set-proxy-v2",
+];
 
 /// Parses one keyword line of a proxy or `defaults` section.
 pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
@@ -192,7 +336,8 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
                 "tcp" => d.mode = Mode::Tcp,
                 "http" => {
                     return Err(
-                        "'mode http' is not supported yet (HTTP mode comes in a later release)".into()
+                        "'mode http' is not supported yet (HTTP mode comes in a later release)"
+                            .into(),
                     )
                 }
                 "health" => return Err("'mode health' is not supported yet".into()),
@@ -201,11 +346,17 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
         }
         "bind" => {
             d.allow(kw, true, false, false)?;
+            d.bind_seen = true;
             parse_bind(d, args, origin)?;
         }
         "maxconn" => {
             d.allow(kw, true, false, true)?;
-            let n = values::parse_int("'maxconn'", need(args, 1, "an integer")?, 0, u32::MAX.into())?;
+            let n = values::parse_int(
+                "'maxconn'",
+                need(args, 1, "an integer")?,
+                0,
+                u32::MAX.into(),
+            )?;
             only(args, 2)?;
             // maxconn 0 means no per-frontend limit, as in HAProxy.
             d.maxconn = (n > 0).then_some(n as u32);
@@ -229,23 +380,35 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
         "contimeout" | "clitimeout" | "srvtimeout" => parse_timeout(d, args, 0)?,
         "retries" => {
             d.allow(kw, false, true, true)?;
-            let n = values::parse_int("'retries'", need(args, 1, "an integer")?, 0, u32::MAX.into())?;
+            let n = values::parse_int(
+                "'retries'",
+                need(args, 1, "an integer")?,
+                0,
+                u32::MAX.into(),
+            )?;
             only(args, 2)?;
             d.retries = n as u32;
         }
         "option" => parse_option(d, args, 1, true)?,
-        "no" if args.get(1).map(String::as_str) == Some("option") => parse_option(d, args, 2, false)?,
+        "no" if args.get(1).map(String::as_str) == Some("option") => {
+            parse_option(d, args, 2, false)?
+        }
         "disabled" | "enabled" => {
             only(args, 1)?;
             d.disabled = kw == "disabled";
         }
         "description" => {
-            d.allow(kw, true, true, false)?;
+            d.allow(kw, false, false, false)?;
             // Informational only (HAProxy shows it on its stats page).
             need(args, 1, "a text")?;
         }
         _ if UNSUPPORTED.contains(&kw) => return Err(format!("'{kw}' is not supported yet")),
-        _ => return Err(format!("unknown keyword '{kw}' in '{}' section", d.kind.name())),
+        _ => {
+            return Err(format!(
+                "unknown keyword '{kw}' in '{}' section",
+                d.kind.name()
+            ))
+        }
     }
     Ok(())
 }
@@ -259,7 +422,10 @@ fn parse_bind(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), Str
     for one in list.split(',') {
         addrs.extend(values::parse_bind_addr(one)?);
     }
-    d.binds.push(Bind { addrs, origin: origin.clone() });
+    d.binds.push(Bind {
+        addrs,
+        origin: origin.clone(),
+    });
     Ok(())
 }
 
@@ -279,7 +445,9 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
     let addr = match values::parse_server_addr(addr)? {
         ServerAddr::Addr(a) => a,
         ServerAddr::NoPort => {
-            return Err(format!("server '{name}' has no port in '{addr}' (pollux needs an explicit port)"))
+            return Err(format!(
+                "server '{name}' has no port in '{addr}' (pollux needs an explicit port)"
+            ))
         }
     };
     let mut server = Server {
@@ -298,19 +466,24 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
         match opt {
             "weight" | "maxconn" => {
                 let what = format!("server option '{opt}'");
-                let value = args.get(i).ok_or_else(|| format!("{what} expects an integer"))?;
+                let value = args
+                    .get(i)
+                    .ok_or_else(|| format!("{what} expects an integer"))?;
                 i += 1;
                 if opt == "weight" {
                     server.weight = values::parse_int(&what, value, 0, 256)? as u32;
                 } else {
-                    server.maxconn = Some(values::parse_int(&what, value, 0, u32::MAX.into())? as u32);
+                    server.maxconn =
+                        Some(values::parse_int(&what, value, 0, u32::MAX.into())? as u32);
                 }
             }
             "backup" => server.backup = true,
             "disabled" => server.disabled = true,
             "enabled" => server.disabled = false,
             _ if UNSUPPORTED_SERVER_OPTIONS.contains(&opt)
-                || UNSUPPORTED_SERVER_PREFIXES.iter().any(|p| opt.starts_with(p)) =>
+                || UNSUPPORTED_SERVER_PREFIXES
+                    .iter()
+                    .any(|p| opt.starts_with(p)) =>
             {
                 return Err(format!("server option '{opt}' is not supported yet"))
             }
@@ -322,7 +495,11 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
 }
 
 fn parse_balance(args: &[String]) -> Result<Balance, String> {
-    let algo = need(args, 1, "an algorithm (roundrobin, static-rr, leastconn, first, source)")?;
+    let algo = need(
+        args,
+        1,
+        "an algorithm (roundrobin, static-rr, leastconn, first, source)",
+    )?;
     let balance = match algo {
         "roundrobin" => Balance::RoundRobin,
         "static-rr" => Balance::StaticRr,
@@ -354,7 +531,11 @@ fn parse_timeout(d: &mut Draft, args: &[String], at: usize) -> Result<(), String
             _ => "server",
         }
     } else {
-        need(args, 1, "a timeout name (connect, client, server, queue, tunnel) and a value")?
+        need(
+            args,
+            1,
+            "a timeout name (connect, client, server, queue, tunnel) and a value",
+        )?
     };
     let kw = format!("timeout {which}");
     let (fe, be) = match which {
@@ -369,7 +550,9 @@ fn parse_timeout(d: &mut Draft, args: &[String], at: usize) -> Result<(), String
         }
     };
     d.allow(&kw, fe, be, true)?;
-    let value = args.get(at + 1).ok_or_else(|| format!("'{kw}' expects a time value like '5s'"))?;
+    let value = args
+        .get(at + 1)
+        .ok_or_else(|| format!("'{kw}' expects a time value like '5s'"))?;
     only(args, at + 2)?;
     let t = values::parse_time(&format!("'{kw}'"), value)?;
     // A zero timeout means no timeout, as in HAProxy.

@@ -10,7 +10,11 @@ use super::BindAddr;
 
 /// A plain decimal integer within `min..=max`.
 pub(crate) fn parse_int(what: &str, s: &str, min: u64, max: u64) -> Result<u64, String> {
-    let n = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { s.parse::<u64>().ok() } else { None };
+    let n = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse::<u64>().ok()
+    } else {
+        None
+    };
     match n {
         Some(n) if (min..=max).contains(&n) => Ok(n),
         Some(_) => Err(format!("{what}: value '{s}' out of range {min}..{max}")),
@@ -26,8 +30,9 @@ pub(crate) fn parse_size(what: &str, s: &str, min: u64, max: u64) -> Result<u64,
         Some(b'g' | b'G') => (&s[..s.len() - 1], 1 << 30),
         _ => (s, 1),
     };
-    let n = parse_int(what, digits, 0, u64::MAX / (1 << 30))
-        .map_err(|_| format!("{what}: expected a size (integer with optional k, m, g), got '{s}'"))?;
+    let n = parse_int(what, digits, 0, u64::MAX / (1 << 30)).map_err(|_| {
+        format!("{what}: expected a size (integer with optional k, m, g), got '{s}'")
+    })?;
     let n = n * mult;
     if (min..=max).contains(&n) {
         Ok(n)
@@ -42,7 +47,9 @@ const MAX_TIME_MS: u128 = i32::MAX as u128;
 /// A time (manual §2.5): integer with unit `us`, `ms`, `s`, `m`, `h`, `d`;
 /// no unit means milliseconds.
 pub(crate) fn parse_time(what: &str, s: &str) -> Result<Duration, String> {
-    let bad = || format!("{what}: invalid time '{s}' (expected an integer with optional unit us, ms, s, m, h or d)");
+    let bad = || {
+        format!("{what}: invalid time '{s}' (expected an integer with optional unit us, ms, s, m, h or d)")
+    };
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
     if digits.is_empty() {
@@ -61,7 +68,9 @@ pub(crate) fn parse_time(what: &str, s: &str) -> Result<Duration, String> {
     };
     match d {
         Some(d) if d.as_millis() <= MAX_TIME_MS => Ok(d),
-        _ => Err(format!("{what}: time '{s}' is too large (at most {MAX_TIME_MS} ms)")),
+        _ => Err(format!(
+            "{what}: time '{s}' is too large (at most {MAX_TIME_MS} ms)"
+        )),
     }
 }
 
@@ -105,14 +114,26 @@ fn split_address(s: &str) -> Result<Parts<'_>, String> {
         };
         let port = match after {
             "" => None,
-            _ => Some(after.strip_prefix(':').ok_or_else(|| format!("invalid address '{s}'"))?),
+            _ => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or_else(|| format!("invalid address '{s}'"))?,
+            ),
         };
         return Ok(Parts { family, host, port });
     }
     // The port is always after the last colon, even for IPv6 (`:::80`).
     Ok(match rest.rsplit_once(':') {
-        Some((host, port)) => Parts { family, host, port: Some(port) },
-        None => Parts { family, host: rest, port: None },
+        Some((host, port)) => Parts {
+            family,
+            host,
+            port: Some(port),
+        },
+        None => Parts {
+            family,
+            host: rest,
+            port: None,
+        },
     })
 }
 
@@ -135,15 +156,21 @@ fn resolve(family: Family, host: &str, port: u16, whole: &str) -> Result<SocketA
         return if wanted(&addr) {
             Ok(addr)
         } else {
-            Err(format!("address '{whole}' does not match its family prefix"))
+            Err(format!(
+                "address '{whole}' does not match its family prefix"
+            ))
         };
     }
-    let valid_name = host.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let valid_name = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     let numeric = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     if !valid_name || numeric || host.contains(':') {
         return Err(format!("invalid address '{whole}'"));
     }
-    let addrs = (host, port).to_socket_addrs().map_err(|e| format!("cannot resolve '{host}': {e}"))?;
+    let addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve '{host}': {e}"))?;
     addrs
         .into_iter()
         .find(wanted)
@@ -153,7 +180,9 @@ fn resolve(family: Family, host: &str, port: u16, whole: &str) -> Result<SocketA
 fn parse_port(s: &str, whole: &str) -> Result<u16, String> {
     match s.parse::<u16>() {
         Ok(p) if p > 0 && s.bytes().all(|b| b.is_ascii_digit()) => Ok(p),
-        _ => Err(format!("invalid port '{s}' in '{whole}' (expected 1..65535)")),
+        _ => Err(format!(
+            "invalid port '{s}' in '{whole}' (expected 1..65535)"
+        )),
     }
 }
 
@@ -178,10 +207,14 @@ pub(crate) fn parse_bind_addr(s: &str) -> Result<Vec<BindAddr>, String> {
         }
     };
     if first > last {
-        return Err(format!("invalid port range '{ports}' in '{s}' (start is above end)"));
+        return Err(format!(
+            "invalid port range '{ports}' in '{s}' (start is above end)"
+        ));
     }
     let base = resolve(parts.family, parts.host, first, s)?;
-    Ok((first..=last).map(|p| BindAddr::Inet(SocketAddr::new(base.ip(), p))).collect())
+    Ok((first..=last)
+        .map(|p| BindAddr::Inet(SocketAddr::new(base.ip(), p)))
+        .collect())
 }
 
 /// Outcome of a server address: pollux needs an explicit port.
@@ -194,7 +227,9 @@ pub(crate) enum ServerAddr {
 /// A `server` address: `[prefix@]host[:port]`, host names resolved now.
 pub(crate) fn parse_server_addr(s: &str) -> Result<ServerAddr, String> {
     if s.starts_with("fd@") {
-        return Err(format!("'fd@' addresses are not supported for servers ('{s}')"));
+        return Err(format!(
+            "'fd@' addresses are not supported for servers ('{s}')"
+        ));
     }
     let parts = split_address(s)?;
     let port = match parts.port {
@@ -206,7 +241,9 @@ pub(crate) fn parse_server_addr(s: &str) -> Result<ServerAddr, String> {
         Some(p) if p.starts_with('+') || p.starts_with('-') => {
             return Err(format!("port offsets ('{p}') are not supported yet"))
         }
-        Some(p) if p.contains('-') => return Err(format!("a server takes one port, not a range ('{s}')")),
+        Some(p) if p.contains('-') => {
+            return Err(format!("a server takes one port, not a range ('{s}')"))
+        }
         Some(p) => parse_port(p, s)?,
     };
     if parts.host.is_empty() || parts.host == "*" {
@@ -226,8 +263,12 @@ mod tests {
     #[test]
     fn integers_must_be_decimal_and_in_range() {
         assert_eq!(parse_int("x", "42", 0, 100), Ok(42));
-        assert!(parse_int("x", "101", 0, 100).unwrap_err().contains("out of range"));
-        assert!(parse_int("x", "-1", 0, 100).unwrap_err().contains("expected an integer"));
+        assert!(parse_int("x", "101", 0, 100)
+            .unwrap_err()
+            .contains("out of range"));
+        assert!(parse_int("x", "-1", 0, 100)
+            .unwrap_err()
+            .contains("expected an integer"));
         assert!(parse_int("x", "1k", 0, 100).is_err());
         assert!(parse_int("x", "", 0, 100).is_err());
     }
@@ -266,18 +307,31 @@ mod tests {
     fn bind_addresses_take_haproxy_forms() {
         assert_eq!(parse_bind_addr(":80"), Ok(vec![inet("0.0.0.0:80")]));
         assert_eq!(parse_bind_addr("*:80"), Ok(vec![inet("0.0.0.0:80")]));
-        assert_eq!(parse_bind_addr("127.0.0.1:80"), Ok(vec![inet("127.0.0.1:80")]));
+        assert_eq!(
+            parse_bind_addr("127.0.0.1:80"),
+            Ok(vec![inet("127.0.0.1:80")])
+        );
         assert_eq!(parse_bind_addr(":::80"), Ok(vec![inet("[::]:80")]));
         assert_eq!(parse_bind_addr("[::1]:80"), Ok(vec![inet("[::1]:80")]));
         assert_eq!(parse_bind_addr("ipv6@:80"), Ok(vec![inet("[::]:80")]));
-        assert_eq!(parse_bind_addr("ipv4@10.0.0.1:80"), Ok(vec![inet("10.0.0.1:80")]));
+        assert_eq!(
+            parse_bind_addr("ipv4@10.0.0.1:80"),
+            Ok(vec![inet("10.0.0.1:80")])
+        );
         assert_eq!(parse_bind_addr("fd@3"), Ok(vec![BindAddr::Fd(3)]));
     }
 
     #[test]
     fn bind_port_range_expands_to_one_address_per_port() {
         let addrs = parse_bind_addr("127.0.0.1:8000-8002").unwrap();
-        assert_eq!(addrs, [inet("127.0.0.1:8000"), inet("127.0.0.1:8001"), inet("127.0.0.1:8002")]);
+        assert_eq!(
+            addrs,
+            [
+                inet("127.0.0.1:8000"),
+                inet("127.0.0.1:8001"),
+                inet("127.0.0.1:8002")
+            ]
+        );
     }
 
     #[test]
@@ -304,13 +358,26 @@ mod tests {
 
     #[test]
     fn server_addresses_need_one_port() {
-        assert!(matches!(parse_server_addr("127.0.0.1:80"), Ok(ServerAddr::Addr(a)) if a.port() == 80));
-        assert!(matches!(parse_server_addr("localhost:80"), Ok(ServerAddr::Addr(a)) if a.ip().is_loopback()));
-        assert!(matches!(parse_server_addr("127.0.0.1"), Ok(ServerAddr::NoPort)));
+        assert!(
+            matches!(parse_server_addr("127.0.0.1:80"), Ok(ServerAddr::Addr(a)) if a.port() == 80)
+        );
+        assert!(
+            matches!(parse_server_addr("localhost:80"), Ok(ServerAddr::Addr(a)) if a.ip().is_loopback())
+        );
+        assert!(matches!(
+            parse_server_addr("127.0.0.1"),
+            Ok(ServerAddr::NoPort)
+        ));
         assert!(parse_server_addr("127.0.0.1:80-81").is_err());
-        assert!(parse_server_addr("127.0.0.1:+1").unwrap_err().contains("not supported yet"));
+        assert!(parse_server_addr("127.0.0.1:+1")
+            .unwrap_err()
+            .contains("not supported yet"));
         assert!(parse_server_addr(":80").is_err());
-        assert!(parse_server_addr("bad!host:80").unwrap_err().contains("invalid address"));
-        assert!(parse_server_addr("no-such-host.invalid:80").unwrap_err().contains("cannot resolve"));
+        assert!(parse_server_addr("bad!host:80")
+            .unwrap_err()
+            .contains("invalid address"));
+        assert!(parse_server_addr("no-such-host.invalid:80")
+            .unwrap_err()
+            .contains("cannot resolve"));
     }
 }

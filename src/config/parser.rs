@@ -197,7 +197,10 @@ impl<'e> Parser<'e> {
     fn keyword(&mut self, line: usize, words: &[String]) {
         let kw = words[0].as_str();
         let result = match kw {
-            "global" => only(words, 1).map(|()| self.section = Section::Global),
+            "global" => {
+                self.section = Section::Global;
+                only(words, 1)
+            }
             "defaults" => self.start_defaults(line, words),
             "frontend" => self.start_proxy(line, words, Kind::Frontend),
             "backend" => self.start_proxy(line, words, Kind::Backend),

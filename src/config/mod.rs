@@ -2,6 +2,17 @@
 //! section parser produce this plain typed model; the runtime builds itself
 //! from it. Every error is `FILE:LINE: message`.
 
+mod cond;
+mod global;
+mod lexer;
+mod parser;
+mod proxy;
+#[cfg(test)]
+mod tests;
+mod values;
+
+pub use cond::features;
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
@@ -166,6 +177,18 @@ pub struct Backend {
 
 /// Load and check every file (a directory loads its `*.cfg` in lexical order).
 /// Returns all errors found, not just the first.
-pub fn load(_paths: &[PathBuf]) -> Result<Config, Vec<ConfigError>> {
-    todo!("config parser")
+pub fn load(paths: &[PathBuf]) -> Result<Config, Vec<ConfigError>> {
+    load_with_env(paths, &|name| std::env::var(name).ok())
+}
+
+/// [`load`] with an explicit environment for `"${VAR}"` and `defined(VAR)`.
+pub(crate) fn load_with_env(
+    paths: &[PathBuf],
+    env: lexer::EnvLookup<'_>,
+) -> Result<Config, Vec<ConfigError>> {
+    let mut parser = parser::Parser::new(env);
+    for path in paths {
+        parser.load_path(path);
+    }
+    parser.finish()
 }

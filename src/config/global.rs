@@ -1,0 +1,166 @@
+//! Keywords of the `global` section (manual §3).
+
+use std::path::PathBuf;
+
+use super::parser::{need, only};
+use super::values::{parse_int, parse_size};
+use super::Global;
+
+/// Known HAProxy global keywords that pollux does not implement yet. Any
+/// `tune.*`, `ssl-*` or `h1-*` keyword not handled below is also reported so.
+const UNSUPPORTED: &[&str] = &[
+    "busy-polling",
+    "ca-base",
+    "chroot",
+    "cluster-secret",
+    "cpu-map",
+    "cpu-policy",
+    "cpu-set",
+    "crt-base",
+    "debug",
+    "default-path",
+    "description",
+    "expose-experimental-directives",
+    "external-check",
+    "gid",
+    "group",
+    "hard-stop-after",
+    "insecure-fork-wanted",
+    "insecure-setuid-wanted",
+    "localpeer",
+    "log",
+    "log-send-hostname",
+    "log-tag",
+    "lua-load",
+    "lua-load-per-thread",
+    "lua-prepend-path",
+    "master-worker",
+    "maxcompcpuusage",
+    "maxcomprate",
+    "maxconnrate",
+    "maxpipes",
+    "maxsessrate",
+    "maxsslconn",
+    "maxsslrate",
+    "maxzlibmem",
+    "mworker-max-reloads",
+    "nbproc",
+    "node",
+    "nogetaddrinfo",
+    "noreuseport",
+    "nosplice",
+    "numa-cpu-mapping",
+    "pp2-never-send-local",
+    "presetenv",
+    "profiling.memory",
+    "profiling.tasks",
+    "resetenv",
+    "server-state-base",
+    "server-state-file",
+    "set-dumpable",
+    "setenv",
+    "spread-checks",
+    "stats",
+    "strict-limits",
+    "thread-group",
+    "thread-groups",
+    "uid",
+    "ulimit-n",
+    "unix-bind",
+    "unsetenv",
+    "user",
+    "zero-warning",
+];
+
+/// Parses one keyword line of the `global` section.
+pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), String> {
+    let kw = args[0].as_str();
+    match kw {
+        "maxconn" => {
+            g.maxconn = parse_int(
+                "'maxconn'",
+                need(args, 1, "an integer")?,
+                1,
+                u32::MAX.into(),
+            )? as u32;
+            only(args, 2)?;
+        }
+        "daemon" => {
+            only(args, 1)?;
+            g.daemon = true;
+        }
+        "quiet" => {
+            only(args, 1)?;
+            g.quiet = true;
+        }
+        "pidfile" => {
+            g.pidfile = Some(PathBuf::from(need(args, 1, "a file path")?));
+            only(args, 2)?;
+        }
+        "nbthread" => {
+            let n = parse_int(
+                "'nbthread'",
+                need(args, 1, "an integer")?,
+                1,
+                u32::MAX.into(),
+            )?;
+            only(args, 2)?;
+            if n != 1 {
+                return Err("'nbthread' > 1 not supported (pollux runs one event loop)".into());
+            }
+        }
+        "tune.bufsize" => {
+            // Below 1 KiB no request line or useful chunk would fit.
+            let n = parse_size(
+                "'tune.bufsize'",
+                need(args, 1, "a size")?,
+                1024,
+                i32::MAX as u64,
+            )?;
+            only(args, 2)?;
+            g.bufsize = n as usize;
+        }
+        "tune.maxrewrite" => {
+            let n = parse_size(
+                "'tune.maxrewrite'",
+                need(args, 1, "a size")?,
+                0,
+                i32::MAX as u64,
+            )?;
+            only(args, 2)?;
+            g.maxrewrite = n as usize;
+        }
+        "tune.maxaccept" => {
+            let v = need(args, 1, "an integer (-1 for no limit)")?;
+            only(args, 2)?;
+            g.maxaccept = match v {
+                "-1" => u32::MAX,
+                _ => parse_int("'tune.maxaccept'", v, 1, i32::MAX as u64)? as u32,
+            };
+        }
+        "noepoll" | "nopoll" | "nokqueue" | "noevports" => {
+            only(args, 1)?;
+            let poller = kw.trim_start_matches("no").to_string();
+            if !g.disabled_pollers.contains(&poller) {
+                g.disabled_pollers.push(poller);
+            }
+        }
+        _ if UNSUPPORTED.contains(&kw)
+            || ["tune.", "ssl-", "h1-", "h2-"]
+                .iter()
+                .any(|p| kw.starts_with(p)) =>
+        {
+            return Err(format!("'{kw}' is not supported yet"));
+        }
+        _ => return Err(format!("unknown keyword '{kw}' in 'global' section")),
+    }
+    Ok(())
+}
+
+/// Checks done once the whole `global` section is known.
+pub(crate) fn finish(g: &mut Global) {
+    // As HAProxy does: the rewrite reserve may take at most half a buffer.
+    if g.maxrewrite > g.bufsize / 2 {
+        g.maxrewrite = g.bufsize / 2;
+    }
+}

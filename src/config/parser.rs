@@ -1,0 +1,336 @@
+//! The driver: reads files and directories, runs each line through the
+//! lexer and the `.if` preprocessor, tracks the current section, dispatches
+//! keywords, and checks cross-references once everything is read.
+
+use std::path::Path;
+
+use super::cond::CondStack;
+use super::lexer::{split_line, EnvLookup};
+use super::proxy::{self, Draft, Kind};
+use super::{global, Config, ConfigError, Global, Origin};
+
+/// Argument `i` of a keyword line, or an error naming the keyword (the
+/// words before `i`) and what was expected.
+pub(crate) fn need<'a>(args: &'a [String], i: usize, expected: &str) -> Result<&'a str, String> {
+    args.get(i)
+        .map(String::as_str)
+        .ok_or_else(|| format!("'{}' expects {expected}", args[..i].join(" ")))
+}
+
+/// Rejects arguments after the first `n` words.
+pub(crate) fn only(args: &[String], n: usize) -> Result<(), String> {
+    match args.get(n) {
+        Some(extra) => Err(format!(
+            "unexpected argument '{extra}' after '{}'",
+            args[..n].join(" ")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// HAProxy sections pollux does not handle; their lines are skipped after
+/// one error.
+const UNSUPPORTED_SECTIONS: &[&str] = &[
+    "acme",
+    "cache",
+    "crt-store",
+    "dynamic-update",
+    "fcgi-app",
+    "http-errors",
+    "log-forward",
+    "mailers",
+    "peers",
+    "program",
+    "resolvers",
+    "ring",
+    "traces",
+    "userlist",
+];
+
+enum Section {
+    /// Start of a file: no section yet.
+    None,
+    Global,
+    Defaults,
+    /// Index into `Parser::proxies`.
+    Proxy(usize),
+    /// An unsupported section, already reported.
+    Skipped,
+}
+
+pub(crate) struct Parser<'e> {
+    env: EnvLookup<'e>,
+    file: String,
+    errors: Vec<ConfigError>,
+    warnings: Vec<String>,
+    global: Global,
+    defaults: Draft,
+    section: Section,
+    proxies: Vec<Draft>,
+}
+
+impl<'e> Parser<'e> {
+    pub(crate) fn new(env: EnvLookup<'e>) -> Self {
+        Parser {
+            env,
+            file: String::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            global: Global::default(),
+            defaults: Draft::defaults(Origin::default()),
+            section: Section::None,
+            proxies: Vec::new(),
+        }
+    }
+
+    fn origin(&self, line: usize) -> Origin {
+        Origin {
+            file: self.file.clone(),
+            line,
+        }
+    }
+
+    fn error(&mut self, line: usize, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.file.clone(),
+            line,
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, line: usize, message: &str) {
+        self.warnings
+            .push(format!("{}:{line}: {message}", self.file));
+    }
+
+    /// A file, or a directory whose `*.cfg` files load in lexical order.
+    pub(crate) fn load_path(&mut self, path: &Path) {
+        let shown = path.display().to_string();
+        let fail = |this: &mut Self, e: std::io::Error| {
+            this.errors.push(ConfigError {
+                file: shown.clone(),
+                line: 0,
+                message: format!("cannot open: {e}"),
+            })
+        };
+        match std::fs::metadata(path) {
+            Err(e) => fail(self, e),
+            Ok(m) if m.is_dir() => match std::fs::read_dir(path) {
+                Err(e) => fail(self, e),
+                Ok(entries) => {
+                    let mut files: Vec<_> = entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "cfg") && !p.is_dir())
+                        .collect();
+                    files.sort();
+                    for f in files {
+                        self.load_file(&f);
+                    }
+                }
+            },
+            Ok(_) => self.load_file(path),
+        }
+    }
+
+    fn load_file(&mut self, path: &Path) {
+        match std::fs::read(path) {
+            Ok(bytes) => self.parse_text(
+                &path.display().to_string(),
+                &String::from_utf8_lossy(&bytes),
+            ),
+            Err(e) => self.errors.push(ConfigError {
+                file: path.display().to_string(),
+                line: 0,
+                message: format!("cannot open: {e}"),
+            }),
+        }
+    }
+
+    /// Parses one file's text. Each file starts outside any section.
+    pub(crate) fn parse_text(&mut self, file: &str, text: &str) {
+        self.file = file.to_string();
+        self.section = Section::None;
+        let mut conds = CondStack::default();
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let words = match split_line(raw, self.env) {
+                Ok(words) if words.is_empty() => continue,
+                Ok(words) => words,
+                Err(e) => {
+                    self.error(line, e);
+                    continue;
+                }
+            };
+            match conds.directive(&words, line, self.env) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    self.error(line, e);
+                    continue;
+                }
+            }
+            if !conds.active() {
+                continue;
+            }
+            if words[0].starts_with('.') {
+                self.message_directive(line, &words);
+            } else {
+                self.keyword(line, &words);
+            }
+        }
+        for line in conds.unterminated().collect::<Vec<_>>() {
+            self.error(line, "'.if' is never closed (missing '.endif')");
+        }
+    }
+
+    /// `.diag`, `.notice`, `.warning` (to warnings) and `.alert` (fatal).
+    fn message_directive(&mut self, line: usize, words: &[String]) {
+        let text = words[1..].join(" ");
+        match words[0].as_str() {
+            ".diag" | ".notice" | ".warning" => self.warn(line, &text),
+            ".alert" => self.error(line, text),
+            other => self.error(line, format!("unknown directive '{other}'")),
+        }
+    }
+
+    fn keyword(&mut self, line: usize, words: &[String]) {
+        let kw = words[0].as_str();
+        let result = match kw {
+            "global" => {
+                self.section = Section::Global;
+                only(words, 1)
+            }
+            "defaults" => self.start_defaults(line, words),
+            "frontend" => self.start_proxy(line, words, Kind::Frontend),
+            "backend" => self.start_proxy(line, words, Kind::Backend),
+            "listen" => self.start_proxy(line, words, Kind::Listen),
+            _ if UNSUPPORTED_SECTIONS.contains(&kw) => {
+                self.section = Section::Skipped;
+                Err(format!("'{kw}' sections are not supported yet"))
+            }
+            _ => {
+                let origin = self.origin(line);
+                match self.section {
+                    Section::None => Err(format!("unknown keyword '{kw}' out of section")),
+                    Section::Skipped => Ok(()),
+                    Section::Global => global::parse_keyword(&mut self.global, words),
+                    Section::Defaults => proxy::parse_keyword(&mut self.defaults, words, &origin),
+                    Section::Proxy(i) => proxy::parse_keyword(&mut self.proxies[i], words, &origin),
+                }
+            }
+        };
+        if let Err(e) = result {
+            self.error(line, e);
+        }
+    }
+
+    /// A `defaults` section replaces the previous one entirely.
+    fn start_defaults(&mut self, line: usize, words: &[String]) -> Result<(), String> {
+        self.defaults = Draft::defaults(self.origin(line));
+        self.section = Section::Defaults;
+        if let Some(name) = words.get(1) {
+            check_name("defaults", name)?;
+            self.defaults.name = name.clone();
+        }
+        if words.get(2).is_some_and(|w| w == "from") {
+            return Err("'defaults ... from' is not supported yet".into());
+        }
+        only(words, 2)
+    }
+
+    fn start_proxy(&mut self, line: usize, words: &[String], kind: Kind) -> Result<(), String> {
+        // Lines up to the next section go nowhere if this header is bad.
+        self.section = Section::Skipped;
+        let name = need(words, 1, "a name")?;
+        check_name(kind.name(), name)?;
+        if words.get(2).is_some_and(|w| w == "from") {
+            return Err(format!("'{} ... from' is not supported yet", kind.name()));
+        }
+        only(words, 2)?;
+        let clash = self
+            .proxies
+            .iter()
+            .find(|p| p.name == name && ((p.kind.fe() && kind.fe()) || (p.kind.be() && kind.be())));
+        if let Some(other) = clash {
+            return Err(format!(
+                "{} '{name}' has the same name as {} '{name}' declared at {}:{}",
+                kind.name(),
+                other.kind.name(),
+                other.origin.file,
+                other.origin.line
+            ));
+        }
+        let draft = Draft::from_defaults(&self.defaults, kind, name, self.origin(line));
+        self.proxies.push(draft);
+        self.section = Section::Proxy(self.proxies.len() - 1);
+        Ok(())
+    }
+
+    /// Cross-section checks, then the model; all errors if there are any.
+    pub(crate) fn finish(mut self) -> Result<Config, Vec<ConfigError>> {
+        global::finish(&mut self.global);
+        let mut config = Config {
+            global: self.global.clone(),
+            frontends: Vec::new(),
+            backends: Vec::new(),
+            warnings: Vec::new(),
+        };
+        for p in &self.proxies {
+            if p.kind.fe() {
+                if !p.bind_seen && !p.disabled {
+                    let message = format!("{} '{}' has no 'bind' line", p.kind.name(), p.name);
+                    self.errors.push(at(&p.origin, message));
+                }
+                let backend_exists =
+                    |name: &str| self.proxies.iter().any(|b| b.kind.be() && b.name == name);
+                match &p.default_backend {
+                    Some((name, origin)) if !backend_exists(name) => {
+                        let message =
+                            format!("default_backend '{name}' of {} '{}': no such backend", p.kind.name(), p.name);
+                        self.errors.push(at(origin, message));
+                    }
+                    Some(_) => {}
+                    None if p.kind == Kind::Frontend => self.warnings.push(format!(
+                        "{}:{}: frontend '{}' has no backend (no 'default_backend'): connections will be refused",
+                        p.origin.file, p.origin.line, p.name
+                    )),
+                    None => {}
+                }
+                config.frontends.push(p.frontend());
+            }
+            if p.kind.be() {
+                config.backends.push(p.backend());
+            }
+        }
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        config.warnings = self.warnings;
+        Ok(config)
+    }
+}
+
+fn at(origin: &Origin, message: String) -> ConfigError {
+    ConfigError {
+        file: origin.file.clone(),
+        line: origin.line,
+        message,
+    }
+}
+
+/// Proxy names use HAProxy's set: letters, digits, `-`, `_`, `.`, `:`.
+pub(crate) fn check_name(section: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(format!("'{section}' expects a name"));
+    }
+    match name
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+    {
+        Some(c) => Err(format!(
+            "character '{c}' is not permitted in {section} name '{name}'"
+        )),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,607 @@
+//! Keywords of `defaults`, `frontend`, `backend` and `listen` sections
+//! (manual §4). A section is parsed into a [`Draft`] carrying both sides; it
+//! becomes a [`Frontend`] and/or a [`Backend`] once every file is read.
+
+use super::parser::{check_name, need, only};
+use super::values::{self, ServerAddr};
+use super::{Backend, Balance, Bind, Frontend, Mode, Origin, Server, Timeouts};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Defaults,
+    Frontend,
+    Backend,
+    Listen,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Defaults => "defaults",
+            Kind::Frontend => "frontend",
+            Kind::Backend => "backend",
+            Kind::Listen => "listen",
+        }
+    }
+    /// Frontend capability: accepts clients.
+    pub(crate) fn fe(self) -> bool {
+        self != Kind::Backend
+    }
+    /// Backend capability: connects to servers.
+    pub(crate) fn be(self) -> bool {
+        self != Kind::Frontend
+    }
+}
+
+/// A proxy section being parsed; `defaults` use the same shape.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub kind: Kind,
+    pub name: String,
+    pub origin: Origin,
+    pub mode: Mode,
+    pub binds: Vec<Bind>,
+    /// A `bind` line was seen, even one with errors (no follow-up error).
+    pub bind_seen: bool,
+    pub maxconn: Option<u32>,
+    /// The backend name and where it was set, checked once all files are read.
+    pub default_backend: Option<(String, Origin)>,
+    pub timeouts: Timeouts,
+    pub clitcpka: bool,
+    pub srvtcpka: bool,
+    pub balance: Balance,
+    pub servers: Vec<Server>,
+    pub retries: u32,
+    pub redispatch: bool,
+    pub disabled: bool,
+}
+
+impl Draft {
+    pub(crate) fn defaults(origin: Origin) -> Self {
+        Draft {
+            kind: Kind::Defaults,
+            name: String::new(),
+            origin,
+            mode: Mode::Tcp,
+            binds: Vec::new(),
+            bind_seen: false,
+            maxconn: None,
+            default_backend: None,
+            timeouts: Timeouts::default(),
+            clitcpka: false,
+            srvtcpka: false,
+            balance: Balance::RoundRobin,
+            servers: Vec::new(),
+            retries: 3,
+            redispatch: false,
+            disabled: false,
+        }
+    }
+
+    /// A new proxy section inheriting the current `defaults`.
+    pub(crate) fn from_defaults(defaults: &Draft, kind: Kind, name: &str, origin: Origin) -> Self {
+        let mut d = defaults.clone();
+        d.kind = kind;
+        d.name = name.to_string();
+        d.origin = origin;
+        // A listen section forwards to its own servers unless it says otherwise.
+        if !kind.fe() || kind == Kind::Listen {
+            d.default_backend = None;
+        }
+        d
+    }
+
+    pub(crate) fn frontend(&self) -> Frontend {
+        let default_backend = match (&self.default_backend, self.kind) {
+            (Some((name, _)), _) => Some(name.clone()),
+            (None, Kind::Listen) => Some(self.name.clone()),
+            (None, _) => None,
+        };
+        Frontend {
+            name: self.name.clone(),
+            origin: self.origin.clone(),
+            mode: self.mode,
+            binds: self.binds.clone(),
+            maxconn: self.maxconn,
+            default_backend,
+            timeouts: self.timeouts,
+            clitcpka: self.clitcpka,
+            disabled: self.disabled,
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        Backend {
+            name: self.name.clone(),
+            origin: self.origin.clone(),
+            mode: self.mode,
+            balance: self.balance,
+            servers: self.servers.clone(),
+            timeouts: self.timeouts,
+            retries: self.retries,
+            redispatch: self.redispatch,
+            srvtcpka: self.srvtcpka,
+            disabled: self.disabled,
+        }
+    }
+
+    /// Rejects a keyword this kind of section cannot hold. `fe`/`be`: the
+    /// keyword needs that capability; `in_defaults`: `defaults` may hold it.
+    fn allow(&self, kw: &str, fe: bool, be: bool, in_defaults: bool) -> Result<(), String> {
+        let ok = match self.kind {
+            Kind::Defaults => in_defaults,
+            Kind::Frontend => !be,
+            Kind::Backend => !fe,
+            Kind::Listen => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "'{kw}' not allowed in '{}' section",
+                self.kind.name()
+            ))
+        }
+    }
+}
+
+/// Known HAProxy proxy keywords that pollux does not implement yet.
+const UNSUPPORTED: &[&str] = &[
+    "acl",
+    "backlog",
+    "bind-process",
+    "capture",
+    "compression",
+    "cookie",
+    "declare",
+    "default-server",
+    "dispatch",
+    "email-alert",
+    "errorfile",
+    "errorloc",
+    "errorloc302",
+    "errorloc303",
+    "error-log-format",
+    "external-check",
+    "filter",
+    "force-persist",
+    "fullconn",
+    "guid",
+    "hash-balance-factor",
+    "hash-key",
+    "hash-preserve-affinity",
+    "hash-type",
+    "http-after-response",
+    "http-check",
+    "http-error",
+    "http-request",
+    "http-response",
+    "http-reuse",
+    "http-send-name-header",
+    "id",
+    "ignore-persist",
+    "load-server-state-from-file",
+    "log",
+    "log-format",
+    "log-format-sd",
+    "log-steps",
+    "log-tag",
+    "max-keep-alive-queue",
+    "max-session-srv-conns",
+    "monitor",
+    "monitor-uri",
+    "persist",
+    "rate-limit",
+    "redirect",
+    "retry-on",
+    "server-state-file-name",
+    "server-template",
+    "source",
+    "stats",
+    "stick",
+    "stick-table",
+    "tcp-check",
+    "tcp-request",
+    "tcp-response",
+    "unique-id-format",
+    "unique-id-header",
+    "use-fcgi-app",
+    "use-server",
+    "use_backend",
+];
+
+/// Known HAProxy `option`s that pollux does not implement yet.
+const UNSUPPORTED_OPTIONS: &[&str] = &[
+    "abortonclose",
+    "accept-invalid-http-request",
+    "accept-invalid-http-response",
+    "accept-unsafe-violations-in-http-request",
+    "accept-unsafe-violations-in-http-response",
+    "allbackups",
+    "checkcache",
+    "contstats",
+    "disable-h2-upgrade",
+    "dontlog-normal",
+    "dontlognull",
+    "external-check",
+    "forceclose",
+    "forwarded",
+    "forwardfor",
+    "h1-case-adjust-bogus-client",
+    "h1-case-adjust-bogus-server",
+    "httpchk",
+    "httpclose",
+    "httplog",
+    "idle-close-on-response",
+    "independent-streams",
+    "ldap-check",
+    "log-health-checks",
+    "log-separate-errors",
+    "logasap",
+    "mysql-check",
+    "nolinger",
+    "originalto",
+    "persist",
+    "pgsql-check",
+    "prefer-last-server",
+    "redis-check",
+    "smtpchk",
+    "socket-stats",
+    "splice-auto",
+    "splice-request",
+    "splice-response",
+    "spop-check",
+    "ssl-hello-chk",
+    "tcp-check",
+    "tcp-smart-accept",
+    "tcp-smart-connect",
+    "tcplog",
+    "transparent",
+];
+
+/// Known `server` options that pollux does not implement yet; options with
+/// these prefixes are also known (`check-ssl`, `agent-port`, `no-tlsv13`...).
+const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
+    "addr",
+    "allow-0rtt",
+    "alpn",
+    "ca-file",
+    "ciphers",
+    "ciphersuites",
+    "cookie",
+    "crl-file",
+    "crt",
+    "curves",
+    "downinter",
+    "error-limit",
+    "fall",
+    "fastinter",
+    "guid",
+    "hash-key",
+    "id",
+    "init-addr",
+    "inter",
+    "log-bufsize",
+    "log-proto",
+    "max-reuse",
+    "maxqueue",
+    "minconn",
+    "namespace",
+    "non-stick",
+    "npn",
+    "observe",
+    "on-error",
+    "on-marked-down",
+    "on-marked-up",
+    "port",
+    "proto",
+    "redir",
+    "rise",
+    "shard",
+    "sigalgs",
+    "slowstart",
+    "sni",
+    "socks4",
+    "source",
+    "strict-maxconn",
+    "tcp-ut",
+    "tfo",
+    "track",
+    "usesrc",
+    "verify",
+    "verifyhost",
+    "ws",
+];
+const UNSUPPORTED_SERVER_PREFIXES: &[&str] = &[
+    "check",
+    "agent-",
+    "no-",
+    "force-",
+    "ssl",
+    "send-proxy",
+    "proxy-v2",
+    "resolve",
+    "pool-",
+    "set-proxy-v2",
+];
+
+/// Parses one keyword line of a proxy or `defaults` section.
+pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
+    let kw = args[0].as_str();
+    match kw {
+        "mode" => {
+            let mode = need(args, 1, "'tcp'")?;
+            only(args, 2)?;
+            match mode {
+                "tcp" => d.mode = Mode::Tcp,
+                "http" => {
+                    return Err(
+                        "'mode http' is not supported yet (HTTP mode comes in a later release)"
+                            .into(),
+                    )
+                }
+                "health" => return Err("'mode health' is not supported yet".into()),
+                _ => return Err(format!("'mode' expects 'tcp', got '{mode}'")),
+            }
+        }
+        "bind" => {
+            d.allow(kw, true, false, false)?;
+            d.bind_seen = true;
+            parse_bind(d, args, origin)?;
+        }
+        "maxconn" => {
+            d.allow(kw, true, false, true)?;
+            let n = values::parse_int(
+                "'maxconn'",
+                need(args, 1, "an integer")?,
+                0,
+                u32::MAX.into(),
+            )?;
+            only(args, 2)?;
+            // maxconn 0 means no per-frontend limit, as in HAProxy.
+            d.maxconn = (n > 0).then_some(n as u32);
+        }
+        "default_backend" => {
+            d.allow(kw, true, false, true)?;
+            let name = need(args, 1, "a backend name")?;
+            only(args, 2)?;
+            d.default_backend = Some((name.to_string(), origin.clone()));
+        }
+        "server" => {
+            d.allow(kw, false, true, false)?;
+            parse_server(d, args, origin)?;
+        }
+        "balance" => {
+            d.allow(kw, false, true, true)?;
+            d.balance = parse_balance(args)?;
+        }
+        "timeout" => parse_timeout(d, args, 1)?,
+        // Pre-1.5 spellings of `timeout connect|client|server`.
+        "contimeout" | "clitimeout" | "srvtimeout" => parse_timeout(d, args, 0)?,
+        "retries" => {
+            d.allow(kw, false, true, true)?;
+            let n = values::parse_int(
+                "'retries'",
+                need(args, 1, "an integer")?,
+                0,
+                u32::MAX.into(),
+            )?;
+            only(args, 2)?;
+            d.retries = n as u32;
+        }
+        "option" => parse_option(d, args, 1, true)?,
+        "no" if args.get(1).map(String::as_str) == Some("option") => {
+            parse_option(d, args, 2, false)?
+        }
+        "disabled" | "enabled" => {
+            only(args, 1)?;
+            d.disabled = kw == "disabled";
+        }
+        "description" => {
+            d.allow(kw, false, false, false)?;
+            // Informational only (HAProxy shows it on its stats page).
+            need(args, 1, "a text")?;
+        }
+        _ if UNSUPPORTED.contains(&kw) => return Err(format!("'{kw}' is not supported yet")),
+        _ => {
+            return Err(format!(
+                "unknown keyword '{kw}' in '{}' section",
+                d.kind.name()
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn parse_bind(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
+    let list = need(args, 1, "an address like ':80' or '127.0.0.1:8000-8010'")?;
+    if let Some(opt) = args.get(2) {
+        return Err(format!("bind option '{opt}' is not supported yet"));
+    }
+    let mut addrs = Vec::new();
+    for one in list.split(',') {
+        addrs.extend(values::parse_bind_addr(one)?);
+    }
+    d.binds.push(Bind {
+        addrs,
+        origin: origin.clone(),
+    });
+    Ok(())
+}
+
+fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
+    let name = need(args, 1, "a name and an address")?;
+    let addr = need(args, 2, "an address after the name")?;
+    check_name("server", name)?;
+    if let Some(other) = d.servers.iter().find(|s| s.name == name) {
+        return Err(format!(
+            "server '{name}' already defined in {} '{}' at {}:{}",
+            d.kind.name(),
+            d.name,
+            other.origin.file,
+            other.origin.line
+        ));
+    }
+    let addr = match values::parse_server_addr(addr)? {
+        ServerAddr::Addr(a) => a,
+        ServerAddr::NoPort => {
+            return Err(format!(
+                "server '{name}' has no port in '{addr}' (pollux needs an explicit port)"
+            ))
+        }
+    };
+    let mut server = Server {
+        name: name.to_string(),
+        origin: origin.clone(),
+        addr,
+        weight: 1,
+        backup: false,
+        disabled: false,
+        maxconn: None,
+    };
+    let mut i = 3;
+    while let Some(opt) = args.get(i) {
+        let opt = opt.as_str();
+        i += 1;
+        match opt {
+            "weight" | "maxconn" => {
+                let what = format!("server option '{opt}'");
+                let value = args
+                    .get(i)
+                    .ok_or_else(|| format!("{what} expects an integer"))?;
+                i += 1;
+                if opt == "weight" {
+                    server.weight = values::parse_int(&what, value, 0, 256)? as u32;
+                } else {
+                    server.maxconn =
+                        Some(values::parse_int(&what, value, 0, u32::MAX.into())? as u32);
+                }
+            }
+            "backup" => server.backup = true,
+            "disabled" => server.disabled = true,
+            "enabled" => server.disabled = false,
+            _ if UNSUPPORTED_SERVER_OPTIONS.contains(&opt)
+                || UNSUPPORTED_SERVER_PREFIXES
+                    .iter()
+                    .any(|p| opt.starts_with(p)) =>
+            {
+                return Err(format!("server option '{opt}' is not supported yet"))
+            }
+            _ => return Err(format!("unknown server option '{opt}' for server '{name}'")),
+        }
+    }
+    d.servers.push(server);
+    Ok(())
+}
+
+fn parse_balance(args: &[String]) -> Result<Balance, String> {
+    let algo = need(
+        args,
+        1,
+        "an algorithm (roundrobin, static-rr, leastconn, first, source)",
+    )?;
+    let balance = match algo {
+        "roundrobin" => Balance::RoundRobin,
+        "static-rr" => Balance::StaticRr,
+        "leastconn" => Balance::LeastConn,
+        "first" => Balance::First,
+        "source" => Balance::Source,
+        "uri" | "url_param" | "hash" | "sticky" => {
+            return Err(format!("'balance {algo}' is not supported yet"))
+        }
+        _ if ["hdr(", "random", "rdp-cookie"].iter().any(|p| algo.starts_with(p)) => {
+            return Err(format!("'balance {algo}' is not supported yet"))
+        }
+        _ => {
+            return Err(format!(
+                "unknown balance algorithm '{algo}' (expected roundrobin, static-rr, leastconn, first or source)"
+            ))
+        }
+    };
+    only(args, 2)?;
+    Ok(balance)
+}
+
+/// `timeout NAME VALUE` (`at` = 1) or the old `contimeout VALUE` (`at` = 0).
+fn parse_timeout(d: &mut Draft, args: &[String], at: usize) -> Result<(), String> {
+    let which = if at == 0 {
+        match args[0].as_str() {
+            "contimeout" => "connect",
+            "clitimeout" => "client",
+            _ => "server",
+        }
+    } else {
+        need(
+            args,
+            1,
+            "a timeout name (connect, client, server, queue, tunnel) and a value",
+        )?
+    };
+    let kw = format!("timeout {which}");
+    let (fe, be) = match which {
+        "client" => (true, false),
+        "connect" | "server" | "queue" | "tunnel" => (false, true),
+        "http-request" | "http-keep-alive" | "check" | "tarpit" | "client-fin" | "server-fin"
+        | "client-hs" => return Err(format!("'{kw}' is not supported yet")),
+        _ => {
+            return Err(format!(
+                "unknown timeout '{which}' (expected connect, client, server, queue or tunnel)"
+            ))
+        }
+    };
+    d.allow(&kw, fe, be, true)?;
+    let value = args
+        .get(at + 1)
+        .ok_or_else(|| format!("'{kw}' expects a time value like '5s'"))?;
+    only(args, at + 2)?;
+    let t = values::parse_time(&format!("'{kw}'"), value)?;
+    // A zero timeout means no timeout, as in HAProxy.
+    let t = (!t.is_zero()).then_some(t);
+    let slot = match which {
+        "client" => &mut d.timeouts.client,
+        "connect" => &mut d.timeouts.connect,
+        "server" => &mut d.timeouts.server,
+        "queue" => &mut d.timeouts.queue,
+        _ => &mut d.timeouts.tunnel,
+    };
+    *slot = t;
+    Ok(())
+}
+
+/// `option NAME` or `no option NAME`; `at` is the index of NAME.
+fn parse_option(d: &mut Draft, args: &[String], at: usize, on: bool) -> Result<(), String> {
+    let name = need(args, at, "an option name")?;
+    let kw = format!("option {name}");
+    match name {
+        "redispatch" => {
+            d.allow(&kw, false, true, true)?;
+            only(args, at + 1)?;
+            d.redispatch = on;
+        }
+        "clitcpka" => {
+            d.allow(&kw, true, false, true)?;
+            only(args, at + 1)?;
+            d.clitcpka = on;
+        }
+        "srvtcpka" => {
+            d.allow(&kw, false, true, true)?;
+            only(args, at + 1)?;
+            d.srvtcpka = on;
+        }
+        // Both sides, where the section has them.
+        "tcpka" => {
+            only(args, at + 1)?;
+            if d.kind.fe() {
+                d.clitcpka = on;
+            }
+            if d.kind.be() {
+                d.srvtcpka = on;
+            }
+        }
+        _ if name.starts_with("http") || UNSUPPORTED_OPTIONS.contains(&name) => {
+            return Err(format!("'{kw}' is not supported yet"))
+        }
+        _ => return Err(format!("unknown option '{name}'")),
+    }
+    Ok(())
+}

@@ -1,0 +1,648 @@
+//! Whole-loader tests: config text written to real files in a temp dir,
+//! loaded through `load_with_env`, checked as `FILE:LINE: message`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::*;
+
+/// A fresh, empty directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "pollux-config-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Makes a message relative to this directory: `pollux.cfg:3: ...`.
+    fn rel(&self, s: &str) -> String {
+        s.replace(&format!("{}/", self.0.display()), "")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn test_env(name: &str) -> Option<String> {
+    let vars: HashMap<&str, &str> = [
+        ("PORT", "8443"),
+        ("LISTEN_FD", "3"),
+        ("ENABLE_EXTRA", "yes"),
+        ("BACKEND_HOST", "127.0.0.1"),
+    ]
+    .into();
+    vars.get(name).map(|v| v.to_string())
+}
+
+fn load_text(dir: &TempDir, text: &str) -> Result<Config, Vec<ConfigError>> {
+    let path = dir.write("pollux.cfg", text);
+    load_with_env(&[path], &test_env)
+}
+
+/// Loads `text` and returns its errors, relative to the temp dir.
+fn errors_of(text: &str) -> Vec<String> {
+    let dir = TempDir::new();
+    match load_text(&dir, text) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(|e| dir.rel(&e.to_string())).collect(),
+    }
+}
+
+fn ok(text: &str) -> Config {
+    let dir = TempDir::new();
+    match load_text(&dir, text) {
+        Ok(config) => config,
+        Err(errors) => panic!(
+            "unexpected errors: {:#?}",
+            errors
+                .iter()
+                .map(|e| dir.rel(&e.to_string()))
+                .collect::<Vec<_>>()
+        ),
+    }
+}
+
+/// Minimal valid lines appended to error cases so that only the error under
+/// test is reported.
+const BE: &str = "backend be\n";
+
+/// Each row: config text, and the one expected error as `FILE:LINE: fragment`
+/// (the error must be at that place and contain the fragment).
+const ERROR_TABLE: &[(&str, &str)] = &[
+    // Unknown keywords, in each section type and out of any section.
+    ("global\n  frobnicate 1\n", "pollux.cfg:2: unknown keyword 'frobnicate' in 'global' section"),
+    ("defaults\n  frobnicate\n", "pollux.cfg:2: unknown keyword 'frobnicate' in 'defaults' section"),
+    ("frontend fe\n  bind :8080\n  frobnicate\n  default_backend fe\nbackend fe\n", "pollux.cfg:3: unknown keyword 'frobnicate' in 'frontend' section"),
+    ("backend be\n  frobnicate\n", "pollux.cfg:2: unknown keyword 'frobnicate' in 'backend' section"),
+    ("listen li\n  bind :8080\n  frobnicate\n", "pollux.cfg:3: unknown keyword 'frobnicate' in 'listen' section"),
+    ("\n# comment\nmaxconn 10\n", "pollux.cfg:3: unknown keyword 'maxconn' out of section"),
+    ("backend be\n  no log\n", "pollux.cfg:2: unknown keyword 'no' in 'backend' section"),
+    // Missing, extra and bad arguments.
+    ("global\n  maxconn\n", "pollux.cfg:2: 'maxconn' expects an integer"),
+    ("global\n  maxconn ten\n", "pollux.cfg:2: 'maxconn': expected an integer, got 'ten'"),
+    ("global\n  maxconn 0\n", "pollux.cfg:2: 'maxconn': value '0' out of range"),
+    ("global\n  daemon now\n", "pollux.cfg:2: unexpected argument 'now' after 'daemon'"),
+    ("global\n  pidfile\n", "pollux.cfg:2: 'pidfile' expects a file path"),
+    ("global\n  tune.bufsize 512\n", "pollux.cfg:2: 'tune.bufsize': value '512' out of range"),
+    ("global\n  tune.maxaccept -2\n", "pollux.cfg:2: 'tune.maxaccept': expected an integer"),
+    ("global\n  nbthread 4\n", "pollux.cfg:2: 'nbthread' > 1 not supported"),
+    ("backend be\n  retries many\n", "pollux.cfg:2: 'retries': expected an integer, got 'many'"),
+    ("backend be\n  server s1 127.0.0.1:80 weight 300\n", "pollux.cfg:2: server option 'weight': value '300' out of range 0..256"),
+    ("backend be\n  server s1 127.0.0.1:80 maxconn\n", "pollux.cfg:2: server option 'maxconn' expects an integer"),
+    ("backend be\n  server s1\n", "pollux.cfg:2: 'server s1' expects an address"),
+    ("backend be\n  mode\n", "pollux.cfg:2: 'mode' expects 'tcp'"),
+    ("backend be\n  mode udp\n", "pollux.cfg:2: 'mode' expects 'tcp', got 'udp'"),
+    ("backend be\n  option\n", "pollux.cfg:2: 'option' expects an option name"),
+    ("backend be\n  option frobnicate\n", "pollux.cfg:2: unknown option 'frobnicate'"),
+    ("backend be\n  option redispatch now\n", "pollux.cfg:2: unexpected argument 'now'"),
+    ("backend a/b\n", "pollux.cfg:1: character '/' is not permitted in backend name 'a/b'"),
+    ("backend\n", "pollux.cfg:1: 'backend' expects a name"),
+    // Times.
+    ("defaults\n  timeout client 5x\n", "pollux.cfg:2: 'timeout client': invalid time '5x'"),
+    ("defaults\n  timeout connect 1.5s\n", "pollux.cfg:2: 'timeout connect': invalid time '1.5s'"),
+    ("defaults\n  timeout server 30d\n", "pollux.cfg:2: 'timeout server': time '30d' is too large"),
+    ("defaults\n  timeout client\n", "pollux.cfg:2: 'timeout client' expects a time value"),
+    ("defaults\n  timeout\n", "pollux.cfg:2: 'timeout' expects a timeout name"),
+    ("defaults\n  timeout frobnicate 5s\n", "pollux.cfg:2: unknown timeout 'frobnicate'"),
+    ("defaults\n  timeout http-request 5s\n", "pollux.cfg:2: 'timeout http-request' is not supported yet"),
+    ("defaults\n  clitimeout soon\n", "pollux.cfg:2: 'timeout client': invalid time 'soon'"),
+    // Addresses and port ranges.
+    ("listen li\n  bind 1.2.3.999:80\n", "pollux.cfg:2: invalid address '1.2.3.999:80'"),
+    ("listen li\n  bind 127.0.0.1\n", "pollux.cfg:2: missing port in bind address '127.0.0.1'"),
+    ("listen li\n  bind :http\n", "pollux.cfg:2: invalid port 'http'"),
+    ("listen li\n  bind :8010-8000\n", "pollux.cfg:2: invalid port range '8010-8000'"),
+    ("listen li\n  bind :65530-65536\n", "pollux.cfg:2: invalid port '65536'"),
+    ("listen li\n  bind :80,:0\n", "pollux.cfg:2: invalid port '0'"),
+    ("listen li\n  bind fd@three\n", "pollux.cfg:2: invalid file descriptor in 'fd@three'"),
+    ("listen li\n  bind /run/pollux.sock\n", "pollux.cfg:2: UNIX socket address '/run/pollux.sock' is not supported yet"),
+    ("listen li\n  bind :80 ssl crt x.pem\n", "pollux.cfg:2: bind option 'ssl' is not supported yet"),
+    ("listen li\n  bind\n", "pollux.cfg:2: 'bind' expects an address"),
+    ("backend be\n  server s1 bad!host:80\n", "pollux.cfg:2: invalid address 'bad!host:80'"),
+    ("backend be\n  server s1 no-such-host.invalid:80\n", "pollux.cfg:2: cannot resolve 'no-such-host.invalid'"),
+    ("backend be\n  server s1 127.0.0.1:80-90\n", "pollux.cfg:2: a server takes one port"),
+    // Balance.
+    ("backend be\n  balance magic\n", "pollux.cfg:2: unknown balance algorithm 'magic'"),
+    ("backend be\n  balance\n", "pollux.cfg:2: 'balance' expects an algorithm"),
+    ("backend be\n  balance uri\n", "pollux.cfg:2: 'balance uri' is not supported yet"),
+    ("backend be\n  balance hdr(host)\n", "pollux.cfg:2: 'balance hdr(host)' is not supported yet"),
+    ("backend be\n  balance roundrobin now\n", "pollux.cfg:2: unexpected argument 'now' after 'balance roundrobin'"),
+    // Known but unsupported keywords.
+    ("global\n  daemon\n  chroot /var/empty\n", "pollux.cfg:3: 'chroot' is not supported yet"),
+    ("global\n  tune.ssl.default-dh-param 2048\n", "pollux.cfg:2: 'tune.ssl.default-dh-param' is not supported yet"),
+    ("global\n  log /dev/log local0\n", "pollux.cfg:2: 'log' is not supported yet"),
+    ("defaults\n  log global\n", "pollux.cfg:2: 'log' is not supported yet"),
+    ("frontend fe\n  bind :80\n  use_backend be if x\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'use_backend' is not supported yet"),
+    ("defaults\n  option httplog\n", "pollux.cfg:2: 'option httplog' is not supported yet"),
+    ("defaults\n  option http-server-close\n", "pollux.cfg:2: 'option http-server-close' is not supported yet"),
+    ("backend be\n  server s1 127.0.0.1:80 check\n", "pollux.cfg:2: server option 'check' is not supported yet"),
+    ("backend be\n  server s1 127.0.0.1:80 frobnicate\n", "pollux.cfg:2: unknown server option 'frobnicate'"),
+    ("peers mypeers\n  peer a 127.0.0.1:1024\n", "pollux.cfg:1: 'peers' sections are not supported yet"),
+    ("defaults\n  mode http\n", "pollux.cfg:2: 'mode http' is not supported yet (HTTP mode comes in a later release)"),
+    ("backend be\n  mode health\n", "pollux.cfg:2: 'mode health' is not supported yet"),
+    // Keywords in the wrong section.
+    ("frontend fe\n  bind :80\n  server s1 127.0.0.1:80\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'server' not allowed in 'frontend' section"),
+    ("backend be\n  bind :80\n", "pollux.cfg:2: 'bind' not allowed in 'backend' section"),
+    ("backend be\n  default_backend other\n", "pollux.cfg:2: 'default_backend' not allowed in 'backend' section"),
+    ("backend be\n  maxconn 10\n", "pollux.cfg:2: 'maxconn' not allowed in 'backend' section"),
+    ("defaults\n  bind :80\n", "pollux.cfg:2: 'bind' not allowed in 'defaults' section"),
+    ("defaults\n  server s1 127.0.0.1:80\n", "pollux.cfg:2: 'server' not allowed in 'defaults' section"),
+    ("backend be\n  timeout client 5s\n", "pollux.cfg:2: 'timeout client' not allowed in 'backend' section"),
+    ("frontend fe\n  bind :80\n  timeout server 5s\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'timeout server' not allowed in 'frontend' section"),
+    ("frontend fe\n  bind :80\n  balance first\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'balance' not allowed in 'frontend' section"),
+    ("frontend fe\n  bind :80\n  option redispatch\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'option redispatch' not allowed in 'frontend' section"),
+    // Duplicates.
+    ("frontend fe\n  bind :80\n  default_backend be\nfrontend fe\n  bind :81\nbackend be\n", "pollux.cfg:4: frontend 'fe' has the same name as frontend 'fe' declared at pollux.cfg:1"),
+    ("backend be\nbackend be\n", "pollux.cfg:2: backend 'be' has the same name as backend 'be' declared at pollux.cfg:1"),
+    ("backend be\nlisten be\n  bind :80\n", "pollux.cfg:2: listen 'be' has the same name as backend 'be'"),
+    ("backend be\n  server s1 127.0.0.1:80\n  server s1 127.0.0.1:81\n", "pollux.cfg:3: server 's1' already defined in backend 'be' at pollux.cfg:2"),
+    // Cross-references and post-checks.
+    ("frontend fe\n  bind :80\n  default_backend nowhere\n", "pollux.cfg:3: default_backend 'nowhere' of frontend 'fe': no such backend"),
+    ("defaults\n  default_backend nowhere\nfrontend fe\n  bind :80\n", "pollux.cfg:2: default_backend 'nowhere' of frontend 'fe': no such backend"),
+    ("frontend fe\n  default_backend be\nbackend be\n", "pollux.cfg:1: frontend 'fe' has no 'bind' line"),
+    ("listen li\n  server s1 127.0.0.1:80\n", "pollux.cfg:1: listen 'li' has no 'bind' line"),
+    ("backend be\n  server s1 127.0.0.1\n", "pollux.cfg:2: server 's1' has no port"),
+    // Lexer.
+    ("global\n  pidfile \"/run/pollux.pid\n", "pollux.cfg:2: unterminated double quote"),
+    ("global\n  pidfile '/run/pollux.pid\n", "pollux.cfg:2: unterminated single quote"),
+    ("global\n  pidfile /run/\\xZZ\n", "pollux.cfg:2: truncated or invalid hexadecimal sequence"),
+    ("global\n  pidfile \"${PIDFILE\"\n", "pollux.cfg:2: missing '}' after '${PIDFILE'"),
+    // Conditional blocks.
+    ("global\n.if 1\n  daemon\n", "pollux.cfg:2: '.if' is never closed (missing '.endif')"),
+    ("global\n.if 1\n.endif\n.endif\n", "pollux.cfg:4: '.endif' without matching '.if'"),
+    ("global\n.else\n", "pollux.cfg:2: '.else' without matching '.if'"),
+    ("global\n.elif 1\n", "pollux.cfg:2: '.elif' without matching '.if'"),
+    ("global\n.if 0\n.else\n.elif 1\n.endif\n", "pollux.cfg:4: '.elif' after '.else'"),
+    ("global\n.if nonsense(1)\n.endif\n", "pollux.cfg:2: unknown predicate 'nonsense'"),
+    ("global\n.if streq(a)\n.endif\n", "pollux.cfg:2: predicate 'streq' expects 2 arguments, got 1"),
+    ("global\n.if 1 &&\n.endif\n", "pollux.cfg:2: missing term in conditional expression"),
+    ("global\n.if !feature(POLL)\n.elif !feature(SELECT)\n.else\n  .alert \"no poller\"\n.endif\n", "pollux.cfg:5: no poller"),
+    ("global\n  .frobnicate\n", "pollux.cfg:2: unknown directive '.frobnicate'"),
+];
+
+#[test]
+fn every_error_class_is_reported_at_its_file_and_line() {
+    let mut failures = Vec::new();
+    for (text, expected) in ERROR_TABLE {
+        let (loc, fragment) = expected.split_once(": ").unwrap();
+        let errors = errors_of(&format!(
+            "{text}{}",
+            if text.contains("backend be") { "" } else { BE }
+        ));
+        let found = errors.len() == 1
+            && errors[0].starts_with(&format!("{loc}: "))
+            && errors[0].contains(fragment);
+        if !found {
+            failures.push(format!(
+                "config:\n{text}expected exactly: {expected}\ngot: {errors:#?}\n"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        ERROR_TABLE.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn missing_file_is_an_error_naming_it() {
+    let dir = TempDir::new();
+    let missing = dir.0.join("nope.cfg");
+    let errors = load_with_env(&[missing], &test_env).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert!(
+        dir.rel(&errors[0].to_string())
+            .starts_with("nope.cfg: cannot open: "),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn all_errors_are_collected_not_only_the_first() {
+    let errors = errors_of(
+        "global\n  frobnicate\n  maxconn x\nbackend be\n  balance magic\n  retries 3\n  bind :80\n",
+    );
+    let places: Vec<_> = errors
+        .iter()
+        .map(|e| e.split(": ").next().unwrap())
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "pollux.cfg:2",
+            "pollux.cfg:3",
+            "pollux.cfg:5",
+            "pollux.cfg:7"
+        ]
+    );
+}
+
+#[test]
+fn unterminated_quote_is_an_error_at_its_line() {
+    let errors = errors_of("global\n\n  pidfile 'x\nbackend be\n");
+    assert_eq!(
+        errors,
+        ["pollux.cfg:3: unterminated single quote starting at column 11"]
+    );
+}
+
+#[test]
+fn alert_is_fatal_at_its_line() {
+    let errors = errors_of("global\n.alert \"stop here\"\nbackend be\n");
+    assert_eq!(errors, ["pollux.cfg:2: stop here"]);
+}
+
+fn ms(n: u64) -> Option<Duration> {
+    Some(Duration::from_millis(n))
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn inet(s: &str) -> BindAddr {
+    BindAddr::Inet(addr(s))
+}
+
+const FULL: &str = r#"# A complete TCP configuration.
+global
+    maxconn 2000
+    daemon
+    quiet
+    pidfile "/run/pollux.pid"   # quoted
+    nbthread 1
+    tune.bufsize 32k
+    tune.maxrewrite 2048
+    tune.maxaccept -1
+    noepoll
+    nopoll
+
+defaults base
+    mode tcp
+    timeout connect 5s
+    timeout client 1m
+    timeout server 1m
+    timeout queue 250ms
+    timeout tunnel 1h
+    retries 5
+    balance leastconn
+    option redispatch
+    option tcpka
+    maxconn 500
+
+frontend fe_main
+    description main\ entry point
+    bind "${BIND_ADDR-127.0.0.1}:${PORT}",[::1]:9000-9001
+    bind ipv6@:9100
+    bind "fd@${LISTEN_FD}"
+    maxconn 0
+    no option clitcpka
+    default_backend be_app
+
+backend be_app
+    balance static-rr
+    no option redispatch
+    contimeout 2000
+    server app1 "${BACKEND_HOST}":8001 weight 10 maxconn 50
+    server app2 127.0.0.1:8002 backup
+    server app3 127.0.0.1:8003 disabled weight 0
+
+.if streq("$ENABLE_EXTRA",yes) && feature(POLL)
+listen li_extra
+    bind :7000
+    timeout client 0
+    server x1 127.0.0.1:7001
+.else
+listen li_extra
+    frobnicate
+.endif
+
+.if defined(NOT_SET)
+    .alert "never seen"
+.elif version_atleast(0.1)
+    .warning "pollux is at least 0.1"
+.endif
+"#;
+
+#[test]
+fn full_tcp_config_parses_into_the_model() {
+    let dir = TempDir::new();
+    let path = dir.write("pollux.cfg", FULL);
+    let config =
+        load_with_env(std::slice::from_ref(&path), &test_env).unwrap_or_else(|e| panic!("{e:#?}"));
+    let file = path.display().to_string();
+    let at = |line| Origin {
+        file: file.clone(),
+        line,
+    };
+
+    let g = &config.global;
+    assert_eq!(g.maxconn, 2000);
+    assert!(g.daemon && g.quiet);
+    assert_eq!(g.pidfile, Some(PathBuf::from("/run/pollux.pid")));
+    assert_eq!(g.bufsize, 32768);
+    assert_eq!(g.maxrewrite, 2048);
+    assert_eq!(g.maxaccept, u32::MAX);
+    assert_eq!(g.disabled_pollers, ["epoll", "poll"]);
+
+    let defaults_timeouts = Timeouts {
+        connect: ms(5000),
+        client: ms(60_000),
+        server: ms(60_000),
+        queue: ms(250),
+        tunnel: ms(3_600_000),
+    };
+    assert_eq!(config.frontends.len(), 2);
+    assert_eq!(
+        config.frontends[0],
+        Frontend {
+            name: "fe_main".into(),
+            origin: at(27),
+            mode: Mode::Tcp,
+            binds: vec![
+                Bind {
+                    addrs: vec![
+                        inet("127.0.0.1:8443"),
+                        inet("[::1]:9000"),
+                        inet("[::1]:9001")
+                    ],
+                    origin: at(29)
+                },
+                Bind {
+                    addrs: vec![inet("[::]:9100")],
+                    origin: at(30)
+                },
+                Bind {
+                    addrs: vec![BindAddr::Fd(3)],
+                    origin: at(31)
+                },
+            ],
+            maxconn: None,
+            default_backend: Some("be_app".into()),
+            timeouts: defaults_timeouts,
+            clitcpka: false,
+            disabled: false,
+        }
+    );
+    let li = &config.frontends[1];
+    assert_eq!(li.name, "li_extra");
+    assert_eq!(li.default_backend.as_deref(), Some("li_extra"));
+    assert_eq!(li.maxconn, Some(500));
+    assert!(li.clitcpka);
+    assert_eq!(li.timeouts.client, None, "timeout 0 means no timeout");
+    assert_eq!(li.binds[0].addrs, [inet("0.0.0.0:7000")]);
+
+    assert_eq!(config.backends.len(), 2);
+    assert_eq!(
+        config.backends[0],
+        Backend {
+            name: "be_app".into(),
+            origin: at(36),
+            mode: Mode::Tcp,
+            balance: Balance::StaticRr,
+            servers: vec![
+                Server {
+                    name: "app1".into(),
+                    origin: at(40),
+                    addr: addr("127.0.0.1:8001"),
+                    weight: 10,
+                    backup: false,
+                    disabled: false,
+                    maxconn: Some(50),
+                },
+                Server {
+                    name: "app2".into(),
+                    origin: at(41),
+                    addr: addr("127.0.0.1:8002"),
+                    weight: 1,
+                    backup: true,
+                    disabled: false,
+                    maxconn: None,
+                },
+                Server {
+                    name: "app3".into(),
+                    origin: at(42),
+                    addr: addr("127.0.0.1:8003"),
+                    weight: 0,
+                    backup: false,
+                    disabled: true,
+                    maxconn: None,
+                },
+            ],
+            timeouts: Timeouts {
+                connect: ms(2000),
+                ..defaults_timeouts
+            },
+            retries: 5,
+            redispatch: false,
+            srvtcpka: true,
+            disabled: false,
+        }
+    );
+    let li = &config.backends[1];
+    assert_eq!(
+        (li.name.as_str(), li.balance, li.redispatch),
+        ("li_extra", Balance::LeastConn, true)
+    );
+    assert_eq!(li.servers[0].addr, addr("127.0.0.1:7001"));
+
+    assert_eq!(
+        config.warnings,
+        [format!("{file}:57: pollux is at least 0.1")]
+    );
+}
+
+#[test]
+fn directory_loads_its_cfg_files_in_lexical_order() {
+    let dir = TempDir::new();
+    dir.write("20-backends.cfg", "backend b2\nbackend b3\n");
+    dir.write(
+        "10-front.cfg",
+        "frontend fe\n  bind :80\n  default_backend b3\nbackend b1\n",
+    );
+    dir.write("README.txt", "not a config\n");
+    let config = load_with_env(std::slice::from_ref(&dir.0), &test_env).unwrap();
+    let names: Vec<_> = config.backends.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["b1", "b2", "b3"]);
+}
+
+#[test]
+fn each_file_starts_outside_any_section() {
+    let dir = TempDir::new();
+    let a = dir.write("a.cfg", "backend be\n");
+    let b = dir.write("b.cfg", "  server s1 127.0.0.1:80\n");
+    let errors = load_with_env(&[a, b], &test_env).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        dir.rel(&errors[0].to_string()),
+        "b.cfg:1: unknown keyword 'server' out of section"
+    );
+}
+
+#[test]
+fn an_if_block_must_close_in_its_own_file() {
+    let dir = TempDir::new();
+    let a = dir.write("a.cfg", "global\n.if 1\n");
+    let b = dir.write("b.cfg", ".endif\nbackend be\n");
+    let errors: Vec<_> = load_with_env(&[a, b], &test_env)
+        .unwrap_err()
+        .iter()
+        .map(|e| dir.rel(&e.to_string()))
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].starts_with("a.cfg:2: "));
+    assert!(errors[1].starts_with("b.cfg:1: "));
+}
+
+#[test]
+fn a_new_defaults_section_replaces_the_previous_one() {
+    let config =
+        ok("defaults\n  retries 7\n  timeout connect 3s\nbackend a\ndefaults\nbackend b\n");
+    assert_eq!(
+        (
+            config.backends[0].retries,
+            config.backends[0].timeouts.connect
+        ),
+        (7, ms(3000))
+    );
+    assert_eq!(
+        (
+            config.backends[1].retries,
+            config.backends[1].timeouts.connect
+        ),
+        (3, None)
+    );
+}
+
+#[test]
+fn defaults_apply_only_to_later_sections() {
+    let config = ok("backend a\ndefaults\n  balance first\nbackend b\n");
+    assert_eq!(config.backends[0].balance, Balance::RoundRobin);
+    assert_eq!(config.backends[1].balance, Balance::First);
+}
+
+#[test]
+fn default_backend_from_defaults_applies_to_frontends_but_not_listens() {
+    let config = ok("defaults\n  default_backend be\nfrontend fe\n  bind :80\nlisten li\n  bind :81\nbackend be\n");
+    assert_eq!(config.frontends[0].default_backend.as_deref(), Some("be"));
+    assert_eq!(config.frontends[1].default_backend.as_deref(), Some("li"));
+}
+
+#[test]
+fn listen_is_a_frontend_and_a_backend_of_the_same_name() {
+    let config = ok("listen app\n  bind :80\n  server s1 127.0.0.1:81\n");
+    assert_eq!(config.frontends[0].name, "app");
+    assert_eq!(config.frontends[0].default_backend.as_deref(), Some("app"));
+    assert_eq!(config.backends[0].name, "app");
+    assert_eq!(config.backends[0].servers.len(), 1);
+}
+
+#[test]
+fn frontend_and_backend_may_share_a_name() {
+    let config = ok("frontend app\n  bind :80\n  default_backend app\nbackend app\n");
+    assert_eq!((config.frontends.len(), config.backends.len()), (1, 1));
+}
+
+#[test]
+fn frontend_without_backend_is_only_a_warning() {
+    let dir = TempDir::new();
+    let config = load_text(&dir, "frontend fe\n  bind :80\n").unwrap();
+    assert_eq!(config.warnings.len(), 1);
+    assert!(dir
+        .rel(&config.warnings[0])
+        .starts_with("pollux.cfg:1: frontend 'fe' has no backend"));
+}
+
+#[test]
+fn disabled_frontend_needs_no_bind() {
+    let config = ok("frontend fe\n  disabled\n  default_backend be\nbackend be\n");
+    assert!(config.frontends[0].disabled);
+}
+
+#[test]
+fn tcpka_sets_each_side_the_section_has() {
+    let config = ok("frontend fe\n  bind :80\n  option tcpka\n  default_backend be\nbackend be\n  option tcpka\n");
+    assert!(config.frontends[0].clitcpka);
+    assert!(config.backends[0].srvtcpka);
+    let config = ok("defaults\n  option tcpka\n  no option srvtcpka\nbackend be\n");
+    assert!(!config.backends[0].srvtcpka);
+}
+
+#[test]
+fn message_directives_go_to_warnings_with_their_place() {
+    let dir = TempDir::new();
+    let config = load_text(
+        &dir,
+        "global\n.diag \"d\"\n.notice n1 n2\n.warning 'w'\nbackend be\n",
+    )
+    .unwrap();
+    let warnings: Vec<_> = config.warnings.iter().map(|w| dir.rel(w)).collect();
+    assert_eq!(
+        warnings,
+        ["pollux.cfg:2: d", "pollux.cfg:3: n1 n2", "pollux.cfg:4: w"]
+    );
+}
+
+#[test]
+fn lines_in_a_false_branch_are_not_parsed() {
+    let config =
+        ok(".if 0\nfrobnicate\n.alert \"no\"\n.elif 0\n  nonsense(\n.else\nbackend be\n.endif\n");
+    assert_eq!(config.backends[0].name, "be");
+}
+
+#[test]
+fn conditions_see_expanded_environment_variables() {
+    let config = ok(".if streq(\"$PORT\",8443)\nbackend yes\n.else\nbackend no\n.endif\n");
+    assert_eq!(config.backends[0].name, "yes");
+}
+
+#[test]
+fn maxrewrite_is_capped_at_half_a_buffer() {
+    let config = ok("global\n  tune.bufsize 4096\n  tune.maxrewrite 4096\n");
+    assert_eq!(config.global.maxrewrite, 2048);
+}
+
+#[test]
+fn empty_path_list_is_an_empty_config() {
+    let config = load_with_env(&[], &test_env).unwrap();
+    assert_eq!(config.global, Global::default());
+    assert!(config.frontends.is_empty() && config.backends.is_empty());
+}
+
+#[test]
+fn load_reads_the_process_environment() {
+    // HOME or PATH is set in any test environment; only reading is done.
+    let dir = TempDir::new();
+    let path = dir.write("pollux.cfg", ".if defined(PATH)\nbackend seen\n.endif\n");
+    let config = load(&[path]).unwrap();
+    assert_eq!(config.backends[0].name, "seen");
+}
+
+#[test]
+fn crlf_line_endings_are_accepted() {
+    let config = ok("global\r\n  maxconn 7\r\nbackend be\r\n");
+    assert_eq!(config.global.maxconn, 7);
+}

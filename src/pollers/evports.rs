@@ -139,11 +139,22 @@ impl Poller for Ports {
         events.clear();
         let mut rearm = std::mem::take(&mut self.rearm);
         for fd in rearm.drain(..) {
-            if self.regs.get(fd).is_some_and(|r| !r.associated) {
-                self.sync(fd)?;
+            let Some(&reg) = self.regs.get(fd) else {
+                continue;
+            };
+            if !reg.associated && self.sync(fd).is_err() {
+                // Say so on that fd rather than fail the whole turn.
+                events.push(Event {
+                    token: reg.token,
+                    error: true,
+                    ..Event::default()
+                });
             }
         }
         self.rearm = rearm;
+        if !events.is_empty() {
+            return Ok(());
+        }
         let cap = events.capacity();
         self.buf
             .resize_with(cap.max(self.buf.len()), MaybeUninit::uninit);

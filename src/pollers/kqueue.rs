@@ -187,9 +187,12 @@ impl Poller for Kqueue {
                 }
             };
             if let Some(ev) = events.get_mut(slot) {
-                // EV_EOF on a read filter still means "read now": it returns 0.
+                // EV_EOF keeps the direction ready, as epoll and poll do: a
+                // read returns 0 (or the error), a write fails with EPIPE.
+                // rustix does not expose `fflags`, where EV_EOF carries the
+                // socket error, so that error surfaces on the read or write.
                 ev.readable |= readable;
-                ev.writable |= writable && !flags.contains(EventFlags::EOF);
+                ev.writable |= writable;
                 ev.hup |= flags.contains(EventFlags::EOF);
                 ev.error |= flags.contains(EventFlags::ERROR);
             }

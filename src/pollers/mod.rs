@@ -372,9 +372,7 @@ fn interrupted_is_ok(r: rustix::io::Result<()>) -> io::Result<()> {
 /// negative fd is refused here rather than handed to `borrow_raw`.
 fn watched(fd: RawFd) -> io::Result<BorrowedFd<'static>> {
     if fd < 0 {
-        return Err(io::Error::from_raw_os_error(
-            rustix::io::Errno::BADF.raw_os_error(),
-        ));
+        return Err(errno(rustix::io::Errno::BADF));
     }
     // SAFETY: fd is non-negative, and by the Poller contract (see `remove`)
     // it stays open for as long as it is registered with this poller, which

@@ -237,9 +237,15 @@ mod sets {
             write: &mut FdSet,
             timeout: Option<&rustix::event::Timespec>,
         ) -> rustix::io::Result<()> {
-            let mut tv = timeout.map(|t| libc::timeval {
-                tv_sec: t.tv_sec as _,
-                tv_usec: ((t.tv_nsec + 999) / 1000) as _,
+            // Round up to whole microseconds, carrying into seconds.
+            // (`Nsecs` is i64 here but c_long on some 32-bit targets.)
+            #[allow(clippy::unnecessary_cast)]
+            let mut tv = timeout.map(|t| {
+                let usec = (t.tv_nsec as i64 + 999) / 1000;
+                libc::timeval {
+                    tv_sec: (t.tv_sec + usec / 1_000_000) as _,
+                    tv_usec: (usec % 1_000_000) as _,
+                }
             });
             let tvp = tv
                 .as_mut()

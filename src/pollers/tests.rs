@@ -201,6 +201,23 @@ fn timeout_with_nothing_ready_returns_no_events() {
 }
 
 #[test]
+fn wait_with_no_fds_sleeps_until_the_timeout() {
+    each_backend(|p| {
+        let start = Instant::now();
+        assert!(
+            wait_once(p, Duration::from_millis(50)).is_empty(),
+            "{}: events from nothing",
+            p.name()
+        );
+        assert!(
+            start.elapsed() >= Duration::from_millis(10),
+            "{}: returned at once",
+            p.name()
+        );
+    });
+}
+
+#[test]
 fn modify_switches_read_write_and_none() {
     each_backend(|p| {
         let (a, mut b) = pair();

@@ -137,21 +137,28 @@ impl Poller for Ports {
 
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.clear();
-        let mut rearm = std::mem::take(&mut self.rearm);
-        for fd in rearm.drain(..) {
+        let mut pending = std::mem::take(&mut self.rearm);
+        for &fd in &pending {
             let Some(&reg) = self.regs.get(fd) else {
                 continue;
             };
             if !reg.associated && self.sync(fd).is_err() {
-                // Say so on that fd rather than fail the whole turn.
-                events.push(Event {
-                    token: reg.token,
-                    error: true,
-                    ..Event::default()
-                });
+                // Say so on that fd rather than fail the whole turn, and keep
+                // saying so (level-triggered) until the caller removes it.
+                self.rearm.push(fd);
+                if !events.is_full() {
+                    events.push(Event {
+                        token: reg.token,
+                        error: true,
+                        ..Event::default()
+                    });
+                }
             }
         }
-        self.rearm = rearm;
+        if self.rearm.is_empty() {
+            pending.clear();
+            self.rearm = pending; // keep the allocation
+        }
         if !events.is_empty() {
             return Ok(());
         }

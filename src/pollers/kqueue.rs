@@ -56,7 +56,14 @@ impl Kqueue {
     /// Move `fd` from interest `old` to `new`: the kevent changes, one per
     /// direction that changed.
     fn to_kqueue(fd: RawFd, old: Interest, new: Interest, changes: &mut Vec<kqueue::Event>) {
-        let flags = |on: bool| if on { EventFlags::ADD } else { EventFlags::DELETE } | EventFlags::RECEIPT;
+        let flags = |on: bool| {
+            let action = if on {
+                EventFlags::ADD
+            } else {
+                EventFlags::DELETE
+            };
+            action | EventFlags::RECEIPT
+        };
         if old.read != new.read {
             changes.push(kqueue::Event::new(
                 EventFilter::Read(fd),

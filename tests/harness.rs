@@ -64,7 +64,7 @@ fn server_current_count_follows_closes() {
 
 #[test]
 fn closed_connection_is_seen_as_closed() {
-    let srv = FnServer::spawn(|s| drop(s));
+    let srv = FnServer::spawn(drop);
     let mut c = connect(srv.addr());
     assert_closed(&mut c, "fn server drops at once");
 }
@@ -167,6 +167,7 @@ fn render_substitutes_placeholders() {
         "bind 127.0.0.1:1\nbind 127.0.0.1:2-3\n"
     );
     assert_eq!(placeholders("no ports"), 0);
+    assert_eq!(placeholders("bind 127.0.0.1:@P0@-@P3@"), 4);
 }
 
 #[test]

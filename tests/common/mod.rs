@@ -4,7 +4,7 @@
 //!
 //! Rules kept here: loopback sockets only, every wait bounded, processes
 //! stopped by their pid, nothing mocked.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod clients;
 pub mod pollux;
@@ -36,9 +36,11 @@ pub const LONG_TIMEOUT: &str = "30s";
 /// How long a connection must stay open to show a long timeout did not fire.
 pub const STAYS_OPEN: Duration = Duration::from_millis(1500);
 
-/// The binary under test.
-pub fn pollux_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_pollux")
+/// The binary under test: pollux, or whatever `POLLUX_TEST_BIN` names (used to
+/// check the suite itself against a reference such as HAProxy via an adapter
+/// script that maps `--poller NAME` to `-de`/`-dp`).
+pub fn pollux_bin() -> String {
+    std::env::var("POLLUX_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_pollux").to_string())
 }
 
 /// One-time process setup: raise the soft fd limit to the hard limit (the
@@ -67,6 +69,7 @@ pub fn init() {
 }
 
 /// Current soft limit on open files.
+#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every OS
 pub fn fd_limit() -> u64 {
     // SAFETY: getrlimit with a valid, initialised struct.
     unsafe {
@@ -228,6 +231,7 @@ pub fn run_with_poller(poller: &str, body: fn(&str)) {
 /// `per_poller!(a, b)` generates `mod a { #[test] fn epoll() ...; fn poll(); fn select() }`
 /// (and kqueue/evports where they exist), each running the body `fn a(poller: &str)`
 /// through `run_with_poller`.
+#[allow(unused_macros)]
 macro_rules! per_poller {
     ($($body:ident),+ $(,)?) => {$(
         mod $body {
@@ -263,6 +267,7 @@ macro_rules! per_poller {
         }
     )+};
 }
+#[allow(unused_imports)]
 pub(crate) use per_poller;
 
 // ---------------------------------------------------------------------------
@@ -392,11 +397,14 @@ pub fn render(template: &str, ports: &[u16]) -> String {
     s
 }
 
-/// How many `@Pn@` placeholders (0..n) a template uses.
+/// How many ports a template needs: one more than its highest `@Pn@` (a port
+/// range `@P0@-@P3@` thus gets 4, all of which pollux must listen on).
 pub fn placeholders(template: &str) -> usize {
     (0..64)
-        .take_while(|i| template.contains(&format!("@P{i}@")))
-        .count()
+        .filter(|i| template.contains(&format!("@P{i}@")))
+        .map(|i| i + 1)
+        .max()
+        .unwrap_or(0)
 }
 
 /// The usual TCP-mode defaults with generous timeouts, for configs that are not

@@ -296,14 +296,21 @@ fn tail(s: &str) -> &str {
 
 /// TCP ports on which process `pid` has a listening socket, from /proc (Linux).
 /// None where /proc is not available.
+/// (Sockets of its descendants count too: a wrapper script or a worker process.)
 pub fn listening_ports_of(pid: u32) -> Option<HashSet<u16>> {
     let mut inodes = HashSet::new();
-    for entry in fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
-        if let Ok(target) = fs::read_link(entry.path()) {
-            let t = target.to_string_lossy();
-            if let Some(ino) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
-                if let Ok(ino) = ino.parse::<u64>() {
-                    inodes.insert(ino);
+    fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    for p in std::iter::once(pid).chain(descendants_of(pid)) {
+        let Ok(dir) = fs::read_dir(format!("/proc/{p}/fd")) else {
+            continue;
+        };
+        for entry in dir.flatten() {
+            if let Ok(target) = fs::read_link(entry.path()) {
+                let t = target.to_string_lossy();
+                if let Some(ino) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                    if let Ok(ino) = ino.parse::<u64>() {
+                        inodes.insert(ino);
+                    }
                 }
             }
         }
@@ -333,6 +340,42 @@ pub fn listening_ports_of(pid: u32) -> Option<HashSet<u16>> {
         }
     }
     Some(ports)
+}
+
+/// Pids of the processes descending from `pid` (from /proc/*/stat).
+fn descendants_of(pid: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(dir) = fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
+                continue;
+            };
+            // "pid (comm) S ppid ...": fields after the last ')'.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<u32>().ok());
+            if let Some(pp) = ppid {
+                parent_of.push((p, pp));
+            }
+        }
+    }
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let cur = out[i];
+        out.extend(
+            parent_of
+                .iter()
+                .filter(|(_, pp)| *pp == cur)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    out.remove(0);
+    out
 }
 
 /// Whether process `pid` exists and is not a zombie.

@@ -32,9 +32,9 @@ const CASES: &[(&str, &str, usize, &[&str])] = &[
     ("bad_bind_address", "listen ls\n    bind 127.0.0.999:8000\n    server s 127.0.0.1:9000\n", 7, &["127.0.0.999"]),
     ("bad_port", "listen ls\n    bind 127.0.0.1:70000\n    server s 127.0.0.1:9000\n", 7, &["70000"]),
     ("bad_port_range_reversed", "listen ls\n    bind 127.0.0.1:9010-9000\n    server s 127.0.0.1:9000\n", 7, &["9010-9000"]),
-    ("bad_port_range_garbage", "listen ls\n    bind 127.0.0.1:9000-x\n    server s 127.0.0.1:9000\n", 7, &["9000-x"]),
+    ("bad_port_range_garbage", "listen ls\n    bind 127.0.0.1:9000-x\n    server s 127.0.0.1:9000\n", 7, &["9000-x", "'x'"]),
     ("bad_fd_bind", "listen ls\n    bind fd@seven\n    server s 127.0.0.1:9000\n", 7, &["fd@seven"]),
-    ("unknown_balance", "listen ls\n    bind 127.0.0.1:8000\n    balance frobnicate\n    server s 127.0.0.1:9000\n", 8, &["frobnicate"]),
+    ("unknown_balance", "listen ls\n    bind 127.0.0.1:8000\n    balance frobnicate\n    server s 127.0.0.1:9000\n", 8, &["frobnicate", "balance"]),
     ("mode_http_not_supported_yet", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    server s 127.0.0.1:9000\n", 8, &["not supported yet"]),
     ("mode_http_in_defaults", "!defaults\n    mode http\n", 2, &["not supported yet"]),
     ("http_keyword_not_supported_yet", "frontend fe\n    bind 127.0.0.1:8000\n    http-request deny\n    default_backend be\nbackend be\n    server s 127.0.0.1:9000\n", 8, &["not supported yet"]),
@@ -162,14 +162,14 @@ fn error_in_second_file_names_that_file() {
 /// Configs that must be accepted: quoting, escapes, env expansion, conditions.
 const VALID: &[(&str, &str)] = &[
     ("comments_and_blank_lines", "# a comment\n\nlisten ls   # trailing comment\n    bind 127.0.0.1:8000\n\n    server s 127.0.0.1:9000\n"),
-    ("quoted_and_escaped_words", "listen \"ls\"\n    bind '127.0.0.1:8000'\n    server s 127.0.0.1\\:9000\n"),
+    ("quoted_and_escaped_words", ".notice \"escaped \\\" quote and \\\\ backslash\"\nlisten \"ls\"\n    bind '127.0.0.1:8000'\n    server s \"127.0.0.1\":'9000'\n"),
     ("env_expansion_in_double_quotes", "listen ls\n    bind \"${POLLUX_TEST_ADDR}:8000\"\n    server s 127.0.0.1:9000\n"),
     ("env_default_value", "listen ls\n    bind \"127.0.0.1:${POLLUX_TEST_UNSET-8000}\"\n    server s 127.0.0.1:9000\n"),
     ("if_defined_else", ".if defined(POLLUX_TEST_ADDR)\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.else\n    frobnicate\n.endif\n"),
     ("if_elif_streq", ".if streq(a,b)\n    frobnicate\n.elif strneq(a,b)\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.endif\n"),
     ("if_version_atleast_and_feature", ".if version_atleast(0.0.1)\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.endif\n.if feature(FROBNICATE)\n    frobnicate\n.endif\n"),
     ("notice_and_warning_do_not_fail", ".notice \"just so you know\"\n.warning \"careful\"\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n"),
-    ("all_tcp_keywords", "global\n    maxconn 100\n    tune.bufsize 16384\n    noepoll\n    nopoll\n    nokqueue\n    noevports\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:8000\n    bind [::1]:8000\n    bind 127.0.0.1:8001-8003\n    bind fd@3\n    maxconn 10\n    option clitcpka\n    timeout client 1m\n    default_backend be\nbackend be\n    mode tcp\n    balance leastconn\n    retries 2\n    option redispatch\n    option srvtcpka\n    option tcpka\n    timeout connect 100\n    timeout server 2s\n    timeout queue 3s\n    timeout tunnel 1h\n    server a 127.0.0.1:9000 weight 3 maxconn 5\n    server b [::1]:9000 backup\n    server c 127.0.0.1:9001 disabled\nbackend be2\n    balance first\nbackend be3\n    balance source\nbackend be4\n    balance static-rr\nbackend be5\n    balance roundrobin\n"),
+    ("all_tcp_keywords", "global\n    maxconn 100\n    tune.bufsize 16384\n    noepoll\n    nopoll\n    nokqueue\n    noevports\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:8000\n    bind [::1]:8000\n    bind 127.0.0.1:8001-8003\n    maxconn 10\n    option clitcpka\n    timeout client 1m\n    default_backend be\nbackend be\n    mode tcp\n    balance leastconn\n    retries 2\n    option redispatch\n    option srvtcpka\n    option tcpka\n    timeout connect 100\n    timeout server 2s\n    timeout queue 3s\n    timeout tunnel 1h\n    server a 127.0.0.1:9000 weight 3 maxconn 5\n    server b [::1]:9000 backup\n    server c 127.0.0.1:9001 disabled\nbackend be2\n    balance first\nbackend be3\n    balance source\nbackend be4\n    balance static-rr\nbackend be5\n    balance roundrobin\n"),
 ];
 
 #[test]

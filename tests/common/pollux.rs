@@ -1,0 +1,395 @@
+//! The pollux process under test: spawn with a config, wait until it listens,
+//! stop it with a signal and check it exits 0; logs kept in the test dir and
+//! printed when the test fails.
+
+use super::{free_ports, placeholders, pollux_bin, render, wait_timeout, TestDir, PATIENCE};
+use std::collections::HashSet;
+use std::fs;
+use std::net::TcpStream;
+use std::os::fd::RawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How to start pollux. `Pollux::start(poller, cfg)` covers the usual case.
+pub struct Launch {
+    poller: Option<String>,
+    /// `-db` by default; `-d` for debug output.
+    mode: Vec<String>,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+    inherit: Vec<RawFd>,
+    consecutive: bool,
+}
+
+impl Launch {
+    pub fn new(poller: Option<&str>) -> Launch {
+        Launch {
+            poller: poller.map(str::to_string),
+            mode: vec!["-db".into()],
+            args: Vec::new(),
+            envs: Vec::new(),
+            inherit: Vec::new(),
+            consecutive: false,
+        }
+    }
+    /// Replace `-db` by these flags (e.g. `-d`, or `-db -V`).
+    pub fn mode(mut self, flags: &[&str]) -> Launch {
+        self.mode = flags.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    /// Extra command-line arguments, after `-f CFG`.
+    pub fn args(mut self, args: &[&str]) -> Launch {
+        self.args.extend(args.iter().map(|s| s.to_string()));
+        self
+    }
+    pub fn env(mut self, k: &str, v: &str) -> Launch {
+        self.envs.push((k.into(), v.into()));
+        self
+    }
+    /// Let pollux inherit this fd (CLOEXEC cleared in the child only).
+    pub fn inherit_fd(mut self, fd: RawFd) -> Launch {
+        self.inherit.push(fd);
+        self
+    }
+    /// Make the `@Pn@` ports consecutive (for port-range binds).
+    pub fn consecutive_ports(mut self) -> Launch {
+        self.consecutive = true;
+        self
+    }
+
+    /// Write the config (with fresh ports for `@P0@`, `@P1@`...), spawn pollux and
+    /// wait until it listens on all of them. Pollux exiting early (a port taken
+    /// meanwhile) is retried once with new ports.
+    pub fn start(self, template: &str) -> Pollux {
+        let nports = placeholders(template);
+        let mut last_failure = String::new();
+        for attempt in 0..2 {
+            let ports = free_ports(nports, self.consecutive);
+            let mut px = self.spawn(&render(template, &ports), ports);
+            match px.wait_listening() {
+                Ok(()) => return px,
+                Err(why) => {
+                    last_failure = format!("{why}\n{}", px.logs());
+                    px.kill();
+                    eprintln!("pollux start attempt {attempt} failed: {last_failure}");
+                }
+            }
+        }
+        panic!("pollux did not start:\n{last_failure}");
+    }
+
+    fn spawn(&self, cfg: &str, ports: Vec<u16>) -> Pollux {
+        let dir = TestDir::new("pollux");
+        let cfg_path = dir.write("pollux.cfg", cfg);
+        let stdout = dir.join("stdout.log");
+        let stderr = dir.join("stderr.log");
+        let mut cmd = Command::new(pollux_bin());
+        cmd.arg("-f").arg(&cfg_path).args(&self.mode);
+        if let Some(p) = &self.poller {
+            cmd.arg("--poller").arg(p);
+        }
+        cmd.args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&stdout).expect("stdout file"))
+            .stderr(fs::File::create(&stderr).expect("stderr file"));
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        let inherit = self.inherit.clone();
+        // SAFETY: only async-signal-safe calls (fcntl, prctl) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                for &fd in &inherit {
+                    let flags = libc::fcntl(fd, libc::F_GETFD);
+                    if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                // If the test process dies, pollux must not outlive it.
+                #[cfg(target_os = "linux")]
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("spawn pollux");
+        Pollux {
+            child: Some(child),
+            ports,
+            dir,
+            cfg_path,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// A running pollux. Dropping it sends SIGTERM and checks exit status 0 (unless
+/// the test is already failing: then it is killed and its logs printed).
+pub struct Pollux {
+    child: Option<Child>,
+    /// The ports that replaced `@P0@`, `@P1@`... in the config.
+    pub ports: Vec<u16>,
+    pub dir: TestDir,
+    pub cfg_path: PathBuf,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Pollux {
+    /// Start with `-db --poller POLLER` and wait until every `@Pn@` port listens.
+    pub fn start(poller: &str, template: &str) -> Pollux {
+        Launch::new(Some(poller)).start(template)
+    }
+
+    pub fn launch(poller: &str) -> Launch {
+        Launch::new(Some(poller))
+    }
+
+    /// `127.0.0.1:PORT` of the i-th `@Pn@` placeholder.
+    pub fn addr(&self, i: usize) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.ports[i]))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("pollux already stopped").id()
+    }
+
+    pub fn stdout(&self) -> String {
+        fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Config, stdout and stderr, for failure messages.
+    pub fn logs(&self) -> String {
+        let cfg = fs::read_to_string(&self.cfg_path).unwrap_or_default();
+        format!(
+            "--- pollux config {} ---\n{cfg}\n--- pollux stdout ---\n{}\n--- pollux stderr ---\n{}\n---",
+            self.cfg_path.display(),
+            tail(&self.stdout()),
+            tail(&self.stderr())
+        )
+    }
+
+    /// Still running?
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    fn wait_listening(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + PATIENCE;
+        let pid = self.pid();
+        loop {
+            if let Some(st) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                return Err(format!("pollux exited before listening: {st}"));
+            }
+            let ready = match listening_ports_of(pid) {
+                Some(listening) => self.ports.iter().all(|p| listening.contains(p)),
+                // No /proc: fall back to connecting (the backend sees one extra connection).
+                None => self
+                    .ports
+                    .iter()
+                    .all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok()),
+            };
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "pollux not listening on {:?} after {PATIENCE:?}",
+                    self.ports
+                ));
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Wait until stdout contains `needle` (bounded); false if it never does.
+    pub fn wait_stdout(&self, needle: &str) -> bool {
+        super::eventually(PATIENCE, || self.stdout().contains(needle))
+    }
+
+    /// Send `sig` and wait (bounded) for the exit status.
+    pub fn signal_and_wait(&mut self, sig: i32) -> ExitStatus {
+        let mut child = self.child.take().expect("pollux already stopped");
+        // SAFETY: kill(2) on the pid of our own child, not yet reaped.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        match wait_timeout(&mut child, PATIENCE) {
+            Some(st) => st,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "pollux did not exit within {PATIENCE:?} of signal {sig}; killed\n{}",
+                    self.logs()
+                );
+            }
+        }
+    }
+
+    /// Stop with SIGTERM and assert a clean exit (status 0).
+    pub fn stop(mut self) {
+        self.stop_with(libc::SIGTERM);
+    }
+
+    /// Stop with `sig` and assert a clean exit (status 0).
+    pub fn stop_with(&mut self, sig: i32) {
+        let st = self.signal_and_wait(sig);
+        assert!(
+            st.code() == Some(0),
+            "pollux exited with {st} (signal {:?}) after signal {sig}, expected status 0\n{}",
+            st.signal(),
+            self.logs()
+        );
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Pollux {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            if let Some(mut c) = self.child.take() {
+                // SAFETY: kill(2) on our own unreaped child.
+                unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+                if wait_timeout(&mut c, Duration::from_secs(2)).is_none() {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                }
+            }
+            eprintln!("{}", self.logs());
+        } else if self.child.is_some() {
+            self.stop_with(libc::SIGTERM);
+        }
+    }
+}
+
+fn tail(s: &str) -> &str {
+    const MAX: usize = 20_000;
+    if s.len() <= MAX {
+        return s;
+    }
+    let mut i = s.len() - MAX;
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    &s[i..]
+}
+
+/// TCP ports on which process `pid` has a listening socket, from /proc (Linux).
+/// None where /proc is not available.
+/// (Sockets of its descendants count too: a wrapper script or a worker process.)
+pub fn listening_ports_of(pid: u32) -> Option<HashSet<u16>> {
+    let mut inodes = HashSet::new();
+    fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    for p in std::iter::once(pid).chain(descendants_of(pid)) {
+        let Ok(dir) = fs::read_dir(format!("/proc/{p}/fd")) else {
+            continue;
+        };
+        for entry in dir.flatten() {
+            if let Ok(target) = fs::read_link(entry.path()) {
+                let t = target.to_string_lossy();
+                if let Some(ino) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                    if let Ok(ino) = ino.parse::<u64>() {
+                        inodes.insert(ino);
+                    }
+                }
+            }
+        }
+    }
+    let mut ports = HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            if f.len() < 10 || f[3] != "0A" {
+                continue;
+            }
+            let Ok(ino) = f[9].parse::<u64>() else {
+                continue;
+            };
+            if !inodes.contains(&ino) {
+                continue;
+            }
+            if let Some((_, port)) = f[1].rsplit_once(':') {
+                if let Ok(p) = u16::from_str_radix(port, 16) {
+                    ports.insert(p);
+                }
+            }
+        }
+    }
+    Some(ports)
+}
+
+/// Pids of the processes descending from `pid` (from /proc/*/stat).
+fn descendants_of(pid: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(dir) = fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
+                continue;
+            };
+            // "pid (comm) S ppid ...": fields after the last ')'.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<u32>().ok());
+            if let Some(pp) = ppid {
+                parent_of.push((p, pp));
+            }
+        }
+    }
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let cur = out[i];
+        out.extend(
+            parent_of
+                .iter()
+                .filter(|(_, pp)| *pp == cur)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    out.remove(0);
+    out
+}
+
+/// Whether process `pid` exists and is not a zombie.
+pub fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill(2) with signal 0 only checks existence.
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        return false;
+    }
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // "pid (comm) S ...": the state follows the last ')'.
+        Ok(s) => s
+            .rsplit_once(')')
+            .map(|(_, r)| !r.trim_start().starts_with('Z'))
+            .unwrap_or(true),
+        Err(_) => !cfg!(target_os = "linux"),
+    }
+}

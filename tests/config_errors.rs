@@ -1,0 +1,197 @@
+//! Every class of config error gives `FILE:LINE: message` and exit status 1
+//! under `pollux -c -f FILE` (table-driven). The line must match exactly; the
+//! message is matched by a stable fragment (the keyword or value it names).
+//! Plus a table of configs that must be accepted.
+
+mod common;
+
+use common::*;
+
+const DEFAULTS: &str = "defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n";
+
+/// (name, config text, line of the error, fragments: at least one must appear on that line).
+/// Configs are written after DEFAULTS (5 lines), so line numbers below count from 6
+/// unless the case starts with `!` (then the text is the whole file).
+const CASES: &[(&str, &str, usize, &[&str])] = &[
+    ("unknown_keyword_global", "!global\n    maxconn 10\n    frobnicate 1\n", 3, &["frobnicate"]),
+    ("unknown_keyword_defaults", "!defaults\n    mode tcp\n    frobnicate 1\n", 3, &["frobnicate"]),
+    ("unknown_keyword_frontend", "frontend fe\n    bind 127.0.0.1:8000\n    frobnicate 1\n    default_backend be\nbackend be\n    server s 127.0.0.1:9000\n", 8, &["frobnicate"]),
+    ("unknown_keyword_backend", "frontend fe\n    bind 127.0.0.1:8000\n    default_backend be\nbackend be\n    frobnicate 1\n    server s 127.0.0.1:9000\n", 10, &["frobnicate"]),
+    ("unknown_keyword_listen", "listen ls\n    bind 127.0.0.1:8000\n    frobnicate 1\n    server s 127.0.0.1:9000\n", 8, &["frobnicate"]),
+    ("keyword_outside_any_section", "!maxconn 10\nglobal\n    maxconn 10\n", 1, &["maxconn"]),
+    ("bad_number_global_maxconn", "!global\n    maxconn ten\n", 2, &["maxconn", "ten"]),
+    ("bad_number_retries", "listen ls\n    bind 127.0.0.1:8000\n    retries many\n    server s 127.0.0.1:9000\n", 8, &["retries", "many"]),
+    ("bad_number_weight", "listen ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000 weight heavy\n", 8, &["weight", "heavy"]),
+    ("weight_out_of_range", "listen ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000 weight 300\n", 8, &["weight", "300"]),
+    ("bad_number_server_maxconn", "listen ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000 maxconn lots\n", 8, &["maxconn", "lots"]),
+    ("bad_time_unit", "listen ls\n    bind 127.0.0.1:8000\n    timeout client 10xs\n    server s 127.0.0.1:9000\n", 8, &["timeout", "10xs"]),
+    ("bad_time_not_a_number", "listen ls\n    bind 127.0.0.1:8000\n    timeout server soon\n    server s 127.0.0.1:9000\n", 8, &["timeout", "soon"]),
+    ("unknown_timeout_kind", "listen ls\n    bind 127.0.0.1:8000\n    timeout frobnicate 5s\n    server s 127.0.0.1:9000\n", 8, &["frobnicate"]),
+    ("bad_server_address", "listen ls\n    bind 127.0.0.1:8000\n    server s 300.1.2.3:9000\n", 8, &["300.1.2.3"]),
+    ("server_without_address", "listen ls\n    bind 127.0.0.1:8000\n    server lonely\n", 8, &["lonely", "address"]),
+    ("bad_bind_address", "listen ls\n    bind 127.0.0.999:8000\n    server s 127.0.0.1:9000\n", 7, &["127.0.0.999"]),
+    ("bad_port", "listen ls\n    bind 127.0.0.1:70000\n    server s 127.0.0.1:9000\n", 7, &["70000"]),
+    ("bad_port_range_reversed", "listen ls\n    bind 127.0.0.1:9010-9000\n    server s 127.0.0.1:9000\n", 7, &["9010-9000"]),
+    ("bad_port_range_garbage", "listen ls\n    bind 127.0.0.1:9000-x\n    server s 127.0.0.1:9000\n", 7, &["9000-x", "'x'"]),
+    ("bad_fd_bind", "listen ls\n    bind fd@seven\n    server s 127.0.0.1:9000\n", 7, &["fd@seven"]),
+    ("unknown_balance", "listen ls\n    bind 127.0.0.1:8000\n    balance frobnicate\n    server s 127.0.0.1:9000\n", 8, &["frobnicate", "balance"]),
+    ("mode_http_not_supported_yet", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    server s 127.0.0.1:9000\n", 8, &["not supported yet"]),
+    ("mode_http_in_defaults", "!defaults\n    mode http\n", 2, &["not supported yet"]),
+    ("http_keyword_not_supported_yet", "frontend fe\n    bind 127.0.0.1:8000\n    http-request deny\n    default_backend be\nbackend be\n    server s 127.0.0.1:9000\n", 8, &["not supported yet"]),
+    ("unknown_mode", "listen ls\n    bind 127.0.0.1:8000\n    mode frobnicate\n    server s 127.0.0.1:9000\n", 8, &["frobnicate"]),
+    ("server_in_frontend", "frontend fe\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n", 8, &["server"]),
+    ("bind_in_backend", "backend be\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n", 7, &["bind"]),
+    ("balance_in_global", "!global\n    balance roundrobin\n", 2, &["balance"]),
+    ("default_backend_in_backend", "backend be\n    default_backend other\n    server s 127.0.0.1:9000\n", 7, &["default_backend"]),
+    ("duplicate_proxy", "backend dupname\n    server s 127.0.0.1:9000\nbackend dupname\n    server s 127.0.0.1:9001\n", 8, &["dupname"]),
+    ("unknown_default_backend", "frontend fe\n    bind 127.0.0.1:8000\n    default_backend nosuchbackend\n", 8, &["nosuchbackend"]),
+    ("unterminated_quote", "listen ls\n    bind \"127.0.0.1:8000\n    server s 127.0.0.1:9000\n", 7, &["quote", "\""]),
+    ("unterminated_if", "listen ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.if defined(HOME)\n", 9, &[".if"]),
+    ("endif_without_if", "listen ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.endif\n", 9, &[".endif"]),
+    ("else_without_if", "listen ls\n    bind 127.0.0.1:8000\n.else\n    server s 127.0.0.1:9000\n", 8, &[".else"]),
+    ("unknown_if_condition", ".if frobnicate(X)\n.endif\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n", 6, &["frobnicate"]),
+    ("alert_directive", "listen ls\n    bind 127.0.0.1:8000\n.alert \"stop right here\"\n    server s 127.0.0.1:9000\n", 8, &["stop right here"]),
+    ("frontend_without_bind", "frontend nobind\n    default_backend be\nbackend be\n    server s 127.0.0.1:9000\n", 6, &["nobind", "bind"]),
+    ("frontend_without_backend_name", "frontend fe\n    bind 127.0.0.1:8000\n    default_backend\nbackend be\n    server s 127.0.0.1:9000\n", 8, &["default_backend"]),
+    ("proxy_without_name", "backend\n    server s 127.0.0.1:9000\n", 6, &["backend"]),
+];
+
+fn config_text(text: &str) -> String {
+    match text.strip_prefix('!') {
+        Some(whole) => whole.to_string(),
+        None => format!("{DEFAULTS}{text}"),
+    }
+}
+
+#[test]
+fn case_line_numbers_point_at_real_lines() {
+    // Guard against typos in the table itself.
+    for (name, text, line, _) in CASES {
+        let full = config_text(text);
+        assert!(
+            *line >= 1 && *line <= full.lines().count(),
+            "{name}: line {line} outside the file"
+        );
+    }
+}
+
+#[test]
+fn every_error_class_gives_file_line_and_exit_1() {
+    let dir = TestDir::new("cfgerr");
+    let mut failures = Vec::new();
+    for (name, text, line, fragments) in CASES {
+        let file = format!("{name}.cfg");
+        let path = dir.write(&file, &config_text(text));
+        let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+        let prefix = format!("{file}:{line}:");
+        let all = out.all();
+        let hit = all.lines().find(|l| l.contains(&prefix));
+        let problem = if out.code() != Some(1) {
+            Some(format!("exit status {:?}, expected 1", out.code()))
+        } else if out.stdout.contains("Configuration file is valid") {
+            Some("said the configuration is valid".to_string())
+        } else {
+            match hit {
+                None => Some(format!("no line with {prefix:?}")),
+                Some(l) if !fragments.iter().any(|f| l.contains(f)) => Some(format!(
+                    "the {prefix} line does not name any of {fragments:?}"
+                )),
+                Some(_) => None,
+            }
+        };
+        if let Some(p) = problem {
+            failures.push(format!(
+                "[{name}] {p}\n--- config ---\n{}--- output ---\n{all}",
+                config_text(text)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn missing_file_exits_1_naming_it() {
+    let dir = TestDir::new("missing");
+    let path = dir.join("does-not-exist.cfg");
+    let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(out.all().contains("does-not-exist.cfg"), "{out}");
+}
+
+#[test]
+fn all_errors_of_a_file_are_reported() {
+    let dir = TestDir::new("cfgerr");
+    let text = format!("{DEFAULTS}listen ls\n    bind 127.0.0.1:8000\n    frobnicate 1\n    server s 127.0.0.1:9000\n    balance nosuchalgo\n");
+    let path = dir.write("two.cfg", &text);
+    let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.all().contains("two.cfg:8:"),
+        "first error missing:\n{out}"
+    );
+    assert!(
+        out.all().contains("two.cfg:10:"),
+        "second error missing:\n{out}"
+    );
+}
+
+#[test]
+fn error_in_second_file_names_that_file() {
+    let dir = TestDir::new("cfgerr");
+    let a = dir.write(
+        "first.cfg",
+        &format!("{DEFAULTS}listen ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n"),
+    );
+    let b = dir.write("second.cfg", "global\n    maxconn 10\n    frobnicate 1\n");
+    let out = run_pollux(
+        &dir,
+        &["-c", "-f", a.to_str().unwrap(), "-f", b.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(out.all().contains("second.cfg:3:"), "{out}");
+    assert!(!out.all().contains("first.cfg:"), "{out}");
+}
+
+/// Configs that must be accepted: quoting, escapes, env expansion, conditions.
+const VALID: &[(&str, &str)] = &[
+    ("comments_and_blank_lines", "# a comment\n\nlisten ls   # trailing comment\n    bind 127.0.0.1:8000\n\n    server s 127.0.0.1:9000\n"),
+    ("quoted_and_escaped_words", ".notice \"escaped \\\" quote and \\\\ backslash\"\nlisten \"ls\"\n    bind '127.0.0.1:8000'\n    server s \"127.0.0.1\":'9000'\n"),
+    ("env_expansion_in_double_quotes", "listen ls\n    bind \"${POLLUX_TEST_ADDR}:8000\"\n    server s 127.0.0.1:9000\n"),
+    ("env_default_value", "listen ls\n    bind \"127.0.0.1:${POLLUX_TEST_UNSET-8000}\"\n    server s 127.0.0.1:9000\n"),
+    ("if_defined_else", ".if defined(POLLUX_TEST_ADDR)\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.else\n    frobnicate\n.endif\n"),
+    ("if_elif_streq", ".if streq(a,b)\n    frobnicate\n.elif strneq(a,b)\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.endif\n"),
+    ("if_version_atleast_and_feature", ".if version_atleast(0.0.1)\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.endif\n.if feature(FROBNICATE)\n    frobnicate\n.endif\n"),
+    ("notice_and_warning_do_not_fail", ".notice \"just so you know\"\n.warning \"careful\"\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n"),
+    ("all_tcp_keywords", "global\n    maxconn 100\n    tune.bufsize 16384\n    noepoll\n    nopoll\n    nokqueue\n    noevports\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:8000\n    bind [::1]:8000\n    bind 127.0.0.1:8001-8003\n    maxconn 10\n    option clitcpka\n    timeout client 1m\n    default_backend be\nbackend be\n    mode tcp\n    balance leastconn\n    retries 2\n    option redispatch\n    option srvtcpka\n    option tcpka\n    timeout connect 100\n    timeout server 2s\n    timeout queue 3s\n    timeout tunnel 1h\n    server a 127.0.0.1:9000 weight 3 maxconn 5\n    server b [::1]:9000 backup\n    server c 127.0.0.1:9001 disabled\nbackend be2\n    balance first\nbackend be3\n    balance source\nbackend be4\n    balance static-rr\nbackend be5\n    balance roundrobin\n"),
+];
+
+#[test]
+fn valid_configs_are_accepted() {
+    let dir = TestDir::new("cfgok");
+    let mut failures = Vec::new();
+    for (name, text) in VALID {
+        let path = dir.write(&format!("{name}.cfg"), &format!("{DEFAULTS}{text}"));
+        let out = run_pollux(
+            &dir,
+            &["-c", "-f", path.to_str().unwrap()],
+            &[("POLLUX_TEST_ADDR", "127.0.0.1")],
+        );
+        if out.code() != Some(0) || !out.stdout.contains("Configuration file is valid") {
+            failures.push(format!("[{name}] {out}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} valid configs rejected:\n\n{}",
+        failures.len(),
+        VALID.len(),
+        failures.join("\n")
+    );
+}

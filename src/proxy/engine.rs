@@ -478,7 +478,7 @@ impl Engine {
         }
         if is_server {
             if let Phase::Connecting { .. } = s.phase {
-                let srv = s.srv.as_ref().expect("connecting without a server socket");
+                let Some(srv) = s.srv.as_ref() else { return };
                 let err = match srv.sock.take_error() {
                     Ok(Some(e)) => Some(e),
                     Err(e) => Some(e),
@@ -643,9 +643,9 @@ impl Engine {
             self.backends[bi].queue.retain(|&q| q != sid);
         }
         self.free_sids.push(sid);
-        self.cur_conns -= 1;
+        self.cur_conns = self.cur_conns.saturating_sub(1);
         let fe = &mut self.frontends[s.frontend as usize];
-        fe.cur -= 1;
+        fe.cur = fe.cur.saturating_sub(1);
         if let Some(si) = s.server {
             self.release_server(bi, si as usize, now);
         }

@@ -192,3 +192,14 @@ impl Session {
         (client, srv)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_session_stays_small() {
+        // Idle sessions must cost a few hundred bytes, not kilobytes: buffers
+        // are taken from the pool only while bytes are in flight.
+        let size = std::mem::size_of::<super::Session>();
+        assert!(size <= 320, "Session is {size} bytes");
+    }
+}

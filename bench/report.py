@@ -68,14 +68,14 @@ def table(r):
     n = r.get("meta.idle_n", "?")
     dur = r.get("meta.duration", "?")
     rows = [
-        ("New connections/s (1 KiB response, Connection: close, 50 concurrent, "
+        ("(a) New connections/s (1 KiB response, Connection: close, 50 concurrent, "
          f"{dur}s)", "conn_rate", "{:,.0f}", True),
-        ("  proxy CPU during it", "conn_cpu", "{:.0f}%", False),
-        ("  connections per proxy CPU-second", "conn_per_cpu", "{:,.0f}", True),
-        (f"Large transfer, MiB/s (100 MiB file, 1 connection, {dur}s)", "tput_mib", "{:,.0f}", True),
-        ("  proxy CPU during it", "tput_cpu", "{:.0f}%", False),
-        ("  MiB per proxy CPU-second", "tput_per_cpu", "{:,.0f}", True),
-        (f"Memory per idle proxied connection, bytes ({n} connections)", "idle_bytes",
+        ("(a) proxy CPU during it", "conn_cpu", "{:.0f}%", False),
+        ("(a) connections per proxy CPU-second", "conn_per_cpu", "{:,.0f}", True),
+        (f"(b) Large transfer, MiB/s (100 MiB file, 1 connection, {dur}s)", "tput_mib", "{:,.0f}", True),
+        ("(b) proxy CPU during it", "tput_cpu", "{:.0f}%", False),
+        ("(b) MiB per proxy CPU-second", "tput_per_cpu", "{:,.0f}", True),
+        (f"(c) Memory per idle proxied connection, bytes ({n} connections)", "idle_bytes",
          "{:,.0f}", True),
     ]
     out = ["| Measure | direct (no proxy) | HAProxy | pollux | pollux/HAProxy | target |",
@@ -112,7 +112,8 @@ def section(r):
     lines = [
         f"Run of {m('date')} by `bench/run {m('args')}`".rstrip() + ":",
         "",
-        f"- machine: {m('nproc')} CPUs, {m('cpu')}, Linux {m('kernel')}, {m('os')}",
+        f"- machine: {m('nproc')} CPUs, {m('cpu')}, Linux {m('kernel')}, {m('os')}; "
+        f"load average before the run: {m('loadavg')}",
         f"- pinning: {m('pinning')}",
         f"- HAProxy: {m('haproxy')}; nginx: {m('nginx')}; load: {m('wrk')}",
         f"- pollux: {m('pollux')}",

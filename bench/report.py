@@ -95,9 +95,10 @@ def notes(r):
         for cpu, test in (("conn_cpu", "connection"), ("tput_cpu", "throughput")):
             c = num(r, who, cpu)
             if c is not None and c < SATURATED:
-                out.append(f"- {who} used {c:.0f}% of its CPU in the {test} test: the load "
-                           "generator's core was the limit, so the per-CPU-second row is the "
-                           "fairer comparison there.")
+                out.append(f"- {who} used {c:.0f}% of its CPU in the {test} test: not "
+                           "CPU-bound, so the limit was elsewhere (the load generator's core, "
+                           "or time the proxy spends waiting). The per-CPU-second row compares "
+                           "the work done per CPU; the raw row is what the target is about.")
     for who in ("direct", "haproxy", "pollux"):
         if f"{who}.skipped" in r:
             out.append(f"- {who}: not measured in this run ({r[who + '.skipped']}).")

@@ -1,0 +1,1 @@
+//! ACLs: fetches, match methods and if/unless conditions.

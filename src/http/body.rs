@@ -1,0 +1,1 @@
+//! Message body framing (RFC 9112 §6): Content-Length, chunked, close-delimited.

@@ -1,0 +1,1 @@
+//! Error responses pollux sends itself, and `errorfile` loading.

@@ -8,6 +8,7 @@ pub mod body;
 pub mod errors;
 pub mod message;
 pub mod parser;
+pub mod rules;
 
 /// A byte range inside the buffer a head was parsed from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

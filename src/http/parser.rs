@@ -52,4 +52,7 @@ impl HeadParser {
     pub fn parse_response(&mut self, _buf: &[u8]) -> Result<Option<ResponseHead>, ParseError> {
         todo!("http response parser")
     }
+    pub fn reset(&mut self) {
+        todo!("http parser reset")
+    }
 }

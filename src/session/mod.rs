@@ -4,13 +4,14 @@
 //! the other once the bytes before it are delivered.
 
 pub mod half;
+pub mod http;
 
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::core::timers::TimerKey;
 use crate::pollers::{Interest, Token};
 pub use half::{HalfEvent, HalfState};
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::time::Instant;
 
 /// One connection of a session.
@@ -36,6 +37,9 @@ impl Side {
 /// Where the session stands with its server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// HTTP: no server needed until a request is analysed (or between
+    /// requests once the server connection is gone).
+    Idle,
     /// No server connection yet: waiting in the backend queue since `since`.
     Queued { since: Instant },
     /// A connect attempt is in flight since `since`.
@@ -50,6 +54,9 @@ pub struct Session {
     /// Server slot held (counted in the server's `cur`).
     pub server: Option<u32>,
     pub src: IpAddr,
+    pub src_port: u16,
+    /// The address the client connected to (for `dst` and `option originalto`).
+    pub dst: SocketAddr,
     pub client: Side,
     pub srv: Option<Side>,
     /// Client -> server bytes.
@@ -61,6 +68,10 @@ pub struct Session {
     pub retries_left: u32,
     /// Armed timer and its deadline.
     pub timer: Option<(TimerKey, Instant)>,
+    /// `tcp-request content` rules still deciding until this instant.
+    pub inspect_until: Option<Instant>,
+    /// The HTTP transaction (`mode http` only); boxed so TCP sessions stay small.
+    pub http: Option<Box<http::Txn>>,
 }
 
 /// A fatal I/O condition: the session must be closed.
@@ -172,9 +183,47 @@ impl Session {
         (c2s && s2c) || (self.client.state == HalfState::Closed && srv.state == HalfState::Closed)
     }
 
+    /// Read what the client sent, without forwarding (content inspection).
+    pub fn read_client(&mut self, pool: &mut BufferPool, now: Instant) -> io::Result<()> {
+        for _ in 0..16 {
+            if !self.client.state.can_read() || self.req.as_ref().is_some_and(Buffer::is_full) {
+                break;
+            }
+            let b = self.req.get_or_insert_with(|| pool.get());
+            match (&self.client.sock).read(b.space()) {
+                Ok(0) => self.client.state = self.client.state.next(HalfEvent::InputEof),
+                Ok(n) => {
+                    b.fill(n);
+                    self.client.last_io = now;
+                }
+                Err(e) if would_block(&e) => break,
+                Err(e) => {
+                    pool.release_if_empty(&mut self.req);
+                    return Err(e);
+                }
+            }
+        }
+        pool.release_if_empty(&mut self.req);
+        Ok(())
+    }
+
     /// The interests each side should have now: read while there is room to
     /// put bytes, write while bytes wait (or while a connect is pending).
     pub fn interests(&self) -> (Interest, Option<Interest>) {
+        let room = !self.req.as_ref().is_some_and(Buffer::is_full);
+        if self.inspect_until.is_some() {
+            let read = self.client.state.can_read() && room;
+            return (Interest { read, write: false }, None);
+        }
+        if let Some(t) = self.http.as_deref() {
+            if let Some(i) = t.interests(self) {
+                return i;
+            }
+        }
+        self.tcp_interests()
+    }
+
+    fn tcp_interests(&self) -> (Interest, Option<Interest>) {
         let room = |b: &Option<Buffer>| !b.as_ref().is_some_and(Buffer::is_full);
         let pending = |b: &Option<Buffer>| b.as_ref().is_some_and(|b| !b.is_empty());
         let client = Interest {
@@ -187,7 +236,7 @@ impl Session {
                 read: s.state.can_read() && room(&self.res),
                 write: s.state.can_write() && pending(&self.req),
             },
-            Phase::Queued { .. } => Interest::NONE,
+            Phase::Queued { .. } | Phase::Idle => Interest::NONE,
         });
         (client, srv)
     }

@@ -1,0 +1,358 @@
+//! Driving a session after each event: `tcp-request content` inspection, TCP
+//! forwarding or the HTTP analysers, the interests that follow, and the
+//! session's timeouts (one timer per session, moved only when it must fire
+//! earlier).
+
+use super::{owner, Engine, K_CLIENT};
+use crate::http::acl::FetchCtx;
+use crate::http::rules::{self, TcpAction};
+use crate::session::http::{self as txn, Step, TxnState};
+use crate::session::{Abort, Phase};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// After an error response, how long we read and discard the client's input
+/// so that it gets the response rather than a reset.
+const DRAIN: Duration = Duration::from_secs(2);
+
+enum Inspect {
+    Wait,
+    Done,
+    Closed,
+}
+
+fn after(t: Instant, d: Option<Duration>) -> Option<Instant> {
+    d.map(|d| t + d)
+}
+
+fn min(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+impl Engine {
+    /// Forward what can be forwarded, act on what the session asks for, then
+    /// update interests and the timer.
+    pub(super) fn refresh(&mut self, sid: usize, now: Instant) {
+        for _ in 0..8 {
+            let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
+                return;
+            };
+            if s.inspect_until.is_some() {
+                match self.inspect(sid, now) {
+                    Inspect::Wait => break,
+                    Inspect::Done => continue,
+                    Inspect::Closed => return,
+                }
+            }
+            let step = if s.http.is_some() {
+                self.http_step(sid, now)
+            } else {
+                self.tcp_step(sid, now)
+            };
+            match step {
+                Step::Wait => break,
+                Step::Close => {
+                    self.close(sid);
+                    return;
+                }
+                Step::DropServer => self.drop_server(sid, now),
+                Step::NeedServer(bi) => {
+                    let retries = self.backends[bi].retries;
+                    if let Some(s) = self.sessions[sid].as_mut() {
+                        if s.backend != Some(bi as u32) && s.srv.is_some() {
+                            self.drop_server(sid, now);
+                        }
+                    }
+                    if let Some(s) = self.sessions[sid].as_mut() {
+                        s.backend = Some(bi as u32);
+                        s.retries_left = retries;
+                    }
+                    self.assign(sid, None, now);
+                }
+            }
+        }
+        self.arm(sid, now);
+    }
+
+    fn tcp_step(&mut self, sid: usize, now: Instant) -> Step {
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return Step::Close;
+        };
+        if let Err(abort) = s.pump(&mut self.reactor.pool, now) {
+            match abort {
+                Abort::Client(e) => log::debug!("session {sid}: client side: {e}"),
+                Abort::Server(e) => log::debug!("session {sid}: server side: {e}"),
+            }
+            return Step::Close;
+        }
+        if s.is_done() {
+            Step::Close
+        } else {
+            Step::Wait
+        }
+    }
+
+    fn http_step(&mut self, sid: usize, now: Instant) -> Step {
+        let Engine {
+            sessions,
+            frontends,
+            http_backends,
+            reactor,
+            max_head,
+            ..
+        } = self;
+        let Some(s) = sessions[sid].as_mut() else {
+            return Step::Close;
+        };
+        let fe = &frontends[s.frontend as usize];
+        let Some(front) = fe.http.as_ref() else {
+            return Step::Close;
+        };
+        let conf = txn::Conf {
+            fe: front,
+            backends: http_backends,
+            max_head: *max_head,
+            fe_name: &fe.name,
+        };
+        match txn::pump(s, &conf, &mut reactor.pool, now) {
+            Ok(step) => step,
+            Err(Abort::Client(e)) => {
+                log::debug!("session {sid}: client side: {e}");
+                Step::Close
+            }
+            Err(Abort::Server(e)) => {
+                log::info!("frontend {}: server connection failed: {e}", fe.name);
+                let Some(t) = s.http.as_mut() else {
+                    return Step::Close;
+                };
+                if t.response_started {
+                    return Step::Close;
+                }
+                let pages = s
+                    .backend
+                    .map_or(&front.side.errors, |b| &http_backends[b as usize].errors);
+                t.fail(502, pages);
+                Step::DropServer
+            }
+        }
+    }
+
+    /// `tcp-request content` rules: buffer the client's first bytes until a
+    /// rule decides or `tcp-request inspect-delay` runs out.
+    fn inspect(&mut self, sid: usize, now: Instant) -> Inspect {
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return Inspect::Closed;
+        };
+        if let Err(e) = s.read_client(&mut self.reactor.pool, now) {
+            log::debug!("session {sid}: client side: {e}");
+            self.close(sid);
+            return Inspect::Closed;
+        }
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return Inspect::Closed;
+        };
+        let fe = &self.frontends[s.frontend as usize];
+        let payload = s.req.as_ref().map_or(&[][..], |b| b.pending());
+        let full = s.req.as_ref().is_some_and(|b| b.is_full());
+        let complete =
+            full || s.client.state.input_closed() || s.inspect_until.map_or(true, |t| t <= now);
+        let ctx = FetchCtx {
+            src: SocketAddr::new(s.src, s.src_port),
+            dst: s.dst,
+            req: None,
+            res: None,
+            payload,
+            payload_complete: complete,
+        };
+        match rules::run_tcp(&fe.tcp_content, &ctx) {
+            Some(TcpAction::Reject) => {
+                log::info!(
+                    "frontend {}: connection from {} rejected by tcp-request content",
+                    fe.name,
+                    s.src
+                );
+                self.close(sid);
+                Inspect::Closed
+            }
+            None if !complete => Inspect::Wait,
+            Some(TcpAction::Accept) | None => {
+                s.inspect_until = None;
+                if s.http.is_none() {
+                    self.assign(sid, None, now);
+                }
+                Inspect::Done
+            }
+        }
+    }
+
+    /// Set the sockets' interests and (re)arm the session's timer.
+    fn arm(&mut self, sid: usize, _now: Instant) {
+        let Some(s) = self.sessions.get(sid).and_then(Option::as_ref) else {
+            return;
+        };
+        let (ci, si) = s.interests();
+        self.reactor.set_want(s.client.token, ci);
+        if let (Some(srv), Some(si)) = (s.srv.as_ref(), si) {
+            self.reactor.set_want(srv.token, si);
+        }
+        let deadline = self.deadline(sid);
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        match (deadline, s.timer) {
+            (None, Some((key, _))) => {
+                self.reactor.timers.cancel(key);
+                s.timer = None;
+            }
+            // Only move the timer earlier; a later deadline is found when the
+            // current one fires, so busy sessions don't churn the timer tree.
+            (Some(d), Some((key, at))) if d < at => {
+                self.reactor.timers.cancel(key);
+                s.timer = Some((self.reactor.timers.add(d, owner(sid, K_CLIENT)), d));
+            }
+            (Some(d), None) => {
+                s.timer = Some((self.reactor.timers.add(d, owner(sid, K_CLIENT)), d))
+            }
+            _ => {}
+        }
+    }
+
+    /// The earliest moment one of the session's timeouts can fire.
+    pub(super) fn deadline(&self, sid: usize) -> Option<Instant> {
+        let s = self.sessions[sid].as_ref()?;
+        let fe = &self.frontends[s.frontend as usize];
+        let be = s.backend.map(|b| &self.backends[b as usize].timeouts);
+        let tunnel = be.and_then(|b| b.tunnel).or(fe.timeouts.tunnel);
+        let state = s.http.as_ref().map(|t| t.state);
+        let tunneling = match state {
+            Some(st) => st == TxnState::Tunnel,
+            None => s.phase == Phase::Connected,
+        };
+        // Once tunneling, `timeout tunnel` supersedes client and server.
+        let (cli_to, srv_to) = match (tunneling, tunnel) {
+            (true, Some(t)) => (Some(t), Some(t)),
+            _ => (fe.timeouts.client, be.and_then(|b| b.server)),
+        };
+        let mut d = after(s.client.last_io, cli_to);
+        if let Some(until) = s.inspect_until {
+            d = min(d, Some(until));
+        }
+        if let Some(t) = s.http.as_ref() {
+            match t.state {
+                TxnState::WaitRequest => {
+                    d = min(
+                        d,
+                        after(t.since, self.request_timeout(s.frontend as usize, t)),
+                    )
+                }
+                TxnState::Drain => d = min(d, Some(t.since + DRAIN)),
+                _ => {}
+            }
+        }
+        match s.phase {
+            // HAProxy: an unset `timeout queue` falls back to `timeout connect`.
+            Phase::Queued { since } => {
+                d = min(d, be.and_then(|b| after(since, b.queue.or(b.connect))))
+            }
+            Phase::Connecting { since } => d = min(d, be.and_then(|b| after(since, b.connect))),
+            Phase::Connected => d = min(d, s.srv.as_ref().and_then(|x| after(x.last_io, srv_to))),
+            Phase::Idle => {}
+        }
+        d
+    }
+
+    /// `timeout http-request` for a first request, `timeout http-keep-alive`
+    /// (falling back to http-request) between requests; then `timeout client`.
+    fn request_timeout(&self, fi: usize, t: &txn::Txn) -> Option<Duration> {
+        let fe = &self.frontends[fi];
+        if txn::first_request(t) {
+            fe.http_request.or(fe.timeouts.client)
+        } else {
+            fe.http_keep_alive
+                .or(fe.http_request)
+                .or(fe.timeouts.client)
+        }
+    }
+
+    pub(super) fn on_timer(&mut self, o: usize, now: Instant) {
+        if o == super::RESUME_TIMER {
+            self.resume_listeners();
+            return;
+        }
+        let sid = o >> 2;
+        let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
+            return;
+        };
+        s.timer = None;
+        match self.deadline(sid) {
+            Some(d) if d <= now => self.expire(sid, now),
+            _ => self.refresh(sid, now),
+        }
+    }
+
+    /// A timeout fired: decide which one and act as HAProxy does.
+    fn expire(&mut self, sid: usize, now: Instant) {
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
+        let fe = &self.frontends[s.frontend as usize];
+        let bi = s.backend.map(|b| b as usize);
+        let bt = bi.map(|b| self.backends[b].timeouts);
+        let client_expired = fe
+            .timeouts
+            .client
+            .is_some_and(|t| s.client.last_io + t <= now);
+        if s.inspect_until.is_some_and(|t| t <= now) && !client_expired {
+            self.refresh(sid, now);
+            return;
+        }
+        if let (Phase::Connecting { since }, Some(b), Some(t)) = (s.phase, bi, bt) {
+            if !client_expired && t.connect.is_some_and(|c| since + c <= now) {
+                let si = s.server.unwrap_or(0) as usize;
+                log::info!("backend {}: connect timeout", self.backends[b].name);
+                self.attach_failed(sid, b, si, now);
+                self.refresh(sid, now);
+                return;
+            }
+        }
+        let Some(t) = s.http.as_ref() else {
+            log::info!("session {sid}: timeout ({:?})", s.phase);
+            self.close(sid);
+            return;
+        };
+        let status = match (t.state, s.phase) {
+            (_, Phase::Queued { .. }) => Some(503),
+            (TxnState::WaitRequest, _) => {
+                let pending = s.req.as_ref().is_some_and(|b| !b.is_empty());
+                (txn::first_request(t) || pending).then_some(408)
+            }
+            (TxnState::Exchange, Phase::Connected) if t.awaiting_response() => Some(504),
+            _ => None,
+        };
+        let Some(code) = status else {
+            self.close(sid);
+            return;
+        };
+        log::info!("frontend {}: timeout, answering {code}", fe.name);
+        if s.srv.is_some() || matches!(s.phase, Phase::Queued { .. }) {
+            self.drop_server(sid, now);
+        }
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        let pages = match bi {
+            Some(b) if code != 408 => &self.http_backends[b].errors,
+            _ => match self.frontends[s.frontend as usize].http.as_ref() {
+                Some(h) => &h.side.errors,
+                None => return,
+            },
+        };
+        if let Some(t) = s.http.as_mut() {
+            t.fail(code, pages);
+        }
+        self.refresh(sid, now);
+    }
+}

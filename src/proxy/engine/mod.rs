@@ -1,0 +1,443 @@
+//! The engine: builds listeners, frontends and backends from the config, then
+//! runs the event loop, dispatching readiness and timer events to listeners
+//! and sessions. Owners registered with the reactor encode (id, kind).
+//! `server.rs` attaches sessions to servers; `flow.rs` drives a session after
+//! each event (TCP forwarding, content inspection, the HTTP analysers).
+
+mod flow;
+mod glue;
+mod server;
+
+use super::lb::{LbState, ServerRt};
+use super::listener;
+use crate::config::{self, Balance, Timeouts};
+use crate::core::{Reactor, Ready};
+use crate::http::acl::FetchCtx;
+use crate::http::rules::{self, TcpAction, TcpRule};
+use crate::pollers::{Interest, Token};
+use crate::session::http::{HttpFront, HttpSide, Txn};
+use crate::session::{HalfState, Phase, Session, Side};
+use crate::sys::{self, SignalPipe};
+use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
+use std::collections::VecDeque;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+// Owner kinds, in the low two bits of a reactor owner.
+const K_LISTENER: usize = 0;
+const K_CLIENT: usize = 1;
+const K_SERVER: usize = 2;
+const K_SIGNAL: usize = 3;
+/// Timer owner for "try resuming paused listeners" (after EMFILE and such).
+const RESUME_TIMER: usize = usize::MAX;
+
+fn owner(id: usize, kind: usize) -> usize {
+    (id << 2) | kind
+}
+
+struct Listener {
+    sock: TcpListener,
+    token: Token,
+    frontend: usize,
+    paused: bool,
+}
+
+struct FrontendRt {
+    name: String,
+    maxconn: Option<u32>,
+    cur: u32,
+    backend: Option<usize>,
+    timeouts: Timeouts,
+    clitcpka: bool,
+    /// `mode http`: the HTTP settings; None in TCP mode.
+    http: Option<HttpFront>,
+    /// `timeout http-request` and `timeout http-keep-alive`.
+    http_request: Option<Duration>,
+    http_keep_alive: Option<Duration>,
+    tcp_conn: Vec<TcpRule>,
+    tcp_content: Vec<TcpRule>,
+    inspect_delay: Option<Duration>,
+}
+
+struct BackendRt {
+    name: String,
+    balance: Balance,
+    servers: Vec<ServerRt>,
+    lb: LbState,
+    queue: VecDeque<usize>,
+    timeouts: Timeouts,
+    retries: u32,
+    redispatch: bool,
+    srvtcpka: bool,
+}
+
+pub struct Engine {
+    reactor: Reactor,
+    listeners: Vec<Listener>,
+    frontends: Vec<FrontendRt>,
+    backends: Vec<BackendRt>,
+    /// HTTP settings of each backend (empty for TCP ones), apart from
+    /// `backends` so the analysers can read them while a session is borrowed.
+    http_backends: Vec<HttpSide>,
+    sessions: Vec<Option<Session>>,
+    free_sids: Vec<usize>,
+    /// Sessions currently open, against the global maxconn.
+    cur_conns: u32,
+    maxconn: u32,
+    maxaccept: u32,
+    /// tune.bufsize - tune.maxrewrite: the most bytes an HTTP head may take.
+    max_head: usize,
+    signals: Option<SignalPipe>,
+    /// Soft stop (SIGUSR1): listeners closed, exit once sessions are done.
+    soft_stop: bool,
+    stop: bool,
+    any_paused: bool,
+}
+
+/// Bind every listener; errors name the frontend and address, as HAProxy's
+/// "Starting frontend X: cannot bind socket" alert does.
+pub fn bind_all(cfg: &config::Config) -> Result<Vec<(usize, TcpListener)>, String> {
+    let mut out = Vec::new();
+    for (fi, fe) in cfg
+        .frontends
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.disabled)
+    {
+        let backlog = fe.maxconn.unwrap_or(cfg.global.maxconn).clamp(128, 65535) as i32;
+        for bind in &fe.binds {
+            for addr in &bind.addrs {
+                let l = listener::open(addr, backlog).map_err(|e| {
+                    format!(
+                        "{}:{}: Starting frontend {}: cannot bind socket ({e}) [{}]",
+                        bind.origin.file,
+                        bind.origin.line,
+                        fe.name,
+                        listener::describe(addr)
+                    )
+                })?;
+                out.push((fi, l));
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Engine {
+    /// Build the run-time state from the config and the already-bound listeners.
+    pub fn new(
+        cfg: &config::Config,
+        mut reactor: Reactor,
+        socks: Vec<(usize, TcpListener)>,
+    ) -> io::Result<Engine> {
+        let backends: Vec<BackendRt> = cfg
+            .backends
+            .iter()
+            .map(|b| BackendRt {
+                name: b.name.clone(),
+                balance: b.balance,
+                servers: b
+                    .servers
+                    .iter()
+                    .map(|s| {
+                        ServerRt::new(
+                            s.name.clone(),
+                            s.addr,
+                            s.weight,
+                            s.backup,
+                            s.disabled,
+                            s.maxconn,
+                        )
+                    })
+                    .collect(),
+                lb: LbState::default(),
+                queue: VecDeque::new(),
+                timeouts: b.timeouts,
+                retries: b.retries,
+                redispatch: b.redispatch,
+                srvtcpka: b.srvtcpka,
+            })
+            .collect();
+        let frontends = cfg
+            .frontends
+            .iter()
+            .map(|f| FrontendRt {
+                name: f.name.clone(),
+                maxconn: f.maxconn.filter(|&m| m > 0),
+                cur: 0,
+                backend: f
+                    .default_backend
+                    .as_ref()
+                    .and_then(|n| cfg.backends.iter().position(|b| &b.name == n)),
+                timeouts: f.timeouts,
+                clitcpka: f.clitcpka,
+                http: glue::http_frontend(cfg, f),
+                http_request: glue::http_request_timeout(f),
+                http_keep_alive: glue::http_keep_alive_timeout(f),
+                tcp_conn: glue::tcp_conn_rules(f),
+                tcp_content: glue::tcp_content_rules(f),
+                inspect_delay: glue::inspect_delay(f),
+            })
+            .collect();
+        let mut listeners = Vec::new();
+        for (i, (fi, sock)) in socks.into_iter().enumerate() {
+            let token = reactor.register(fd_of(&sock), owner(i, K_LISTENER), Interest::READ);
+            listeners.push(Listener {
+                sock,
+                token,
+                frontend: fi,
+                paused: false,
+            });
+        }
+        let signals = SignalPipe::install()?;
+        reactor.register(signals.fd(), owner(0, K_SIGNAL), Interest::READ);
+        Ok(Engine {
+            reactor,
+            listeners,
+            frontends,
+            backends,
+            http_backends: cfg.backends.iter().map(glue::http_backend).collect(),
+            sessions: Vec::new(),
+            free_sids: Vec::new(),
+            cur_conns: 0,
+            maxconn: cfg.global.maxconn.max(1),
+            maxaccept: cfg.global.maxaccept.max(1),
+            max_head: cfg
+                .global
+                .bufsize
+                .saturating_sub(cfg.global.maxrewrite)
+                .max(1024),
+            signals: Some(signals),
+            soft_stop: false,
+            stop: false,
+            any_paused: false,
+        })
+    }
+
+    /// Run until SIGINT/SIGTERM, or until a soft stop has drained all sessions.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut ready: Vec<Ready> = Vec::with_capacity(256);
+        while !self.stop {
+            if self.soft_stop && self.cur_conns == 0 {
+                break;
+            }
+            ready.clear();
+            self.reactor.poll(&mut ready, None)?;
+            for r in ready.drain(..) {
+                self.dispatch(r);
+            }
+            let now = Instant::now();
+            while let Some(o) = self.reactor.timers.pop_expired(now) {
+                self.on_timer(o, now);
+            }
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, r: Ready) {
+        let id = r.owner >> 2;
+        match r.owner & 3 {
+            K_LISTENER => self.on_accept(id),
+            K_CLIENT | K_SERVER => self.on_session_io(id, r),
+            _ => self.on_signal(),
+        }
+    }
+
+    fn on_signal(&mut self) {
+        let Some(sp) = self.signals.as_mut() else {
+            return;
+        };
+        for sig in sp.drain() {
+            match sig {
+                sys::SIGUSR1 => {
+                    log::warn!(
+                        "soft stop: closing listeners, {} sessions to finish",
+                        self.cur_conns
+                    );
+                    self.soft_stop = true;
+                    for l in std::mem::take(&mut self.listeners) {
+                        self.reactor.deregister(l.token);
+                    }
+                }
+                _ => {
+                    log::info!("signal {sig}: stopping");
+                    self.stop = true;
+                }
+            }
+        }
+    }
+
+    // ---- accepting ----
+
+    fn at_limit(&self, fi: usize) -> bool {
+        let fe = &self.frontends[fi];
+        self.cur_conns >= self.maxconn || fe.maxconn.is_some_and(|m| fe.cur >= m)
+    }
+
+    fn pause(&mut self, li: usize) {
+        let l = &mut self.listeners[li];
+        if !l.paused {
+            l.paused = true;
+            self.reactor.set_want(l.token, Interest::NONE);
+            self.any_paused = true;
+        }
+    }
+
+    /// Resume listeners whose frontend is below its limits again.
+    fn resume_listeners(&mut self) {
+        if !self.any_paused || self.stop {
+            return;
+        }
+        let mut still = false;
+        for li in 0..self.listeners.len() {
+            if !self.listeners[li].paused {
+                continue;
+            }
+            if self.at_limit(self.listeners[li].frontend) {
+                still = true;
+            } else {
+                self.listeners[li].paused = false;
+                self.reactor
+                    .set_want(self.listeners[li].token, Interest::READ);
+            }
+        }
+        self.any_paused = still;
+    }
+
+    fn on_accept(&mut self, li: usize) {
+        let Some(l) = self.listeners.get(li) else {
+            return;
+        };
+        let fi = l.frontend;
+        for _ in 0..self.maxaccept {
+            if self.at_limit(fi) {
+                // Stop accepting: extra clients wait in the kernel backlog.
+                self.pause(li);
+                return;
+            }
+            match sys::accept_nonblocking(&self.listeners[li].sock) {
+                Ok((sock, peer)) => self.new_session(fi, sock, peer),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted) => continue,
+                Err(e) => {
+                    // EMFILE/ENFILE/ENOBUFS: back off instead of spinning.
+                    log::warn!(
+                        "frontend {}: accept failed: {e}; pausing 100ms",
+                        self.frontends[fi].name
+                    );
+                    self.pause(li);
+                    self.reactor
+                        .timers
+                        .add(Instant::now() + Duration::from_millis(100), RESUME_TIMER);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn new_session(&mut self, fi: usize, sock: TcpStream, peer: SocketAddr) {
+        let fd = fd_of(&sock);
+        if let Some(max) = self.reactor.max_fd() {
+            if fd > max {
+                log::warn!(
+                    "frontend {}: fd {fd} is above the {} poller's limit {max}; closing the connection",
+                    self.frontends[fi].name,
+                    self.reactor.poller_name()
+                );
+                return;
+            }
+        }
+        let fe = &self.frontends[fi];
+        let dst = sock.local_addr().unwrap_or(peer);
+        if !fe.tcp_conn.is_empty() {
+            let ctx = FetchCtx {
+                src: peer,
+                dst,
+                req: None,
+                res: None,
+                payload: &[],
+                payload_complete: true,
+            };
+            if rules::run_tcp(&fe.tcp_conn, &ctx) == Some(TcpAction::Reject) {
+                log::info!(
+                    "frontend {}: connection from {peer} rejected by tcp-request connection",
+                    fe.name
+                );
+                return;
+            }
+        }
+        if fe.clitcpka {
+            let _ = SockRef::from(&sock).set_keepalive(true);
+        }
+        let backend = fe.backend;
+        if fe.http.is_none() && backend.is_none() {
+            log::info!(
+                "frontend {}: no backend for the connection, closing it",
+                fe.name
+            );
+            return;
+        }
+        let now = Instant::now();
+        let sid = self.free_sids.pop().unwrap_or_else(|| {
+            self.sessions.push(None);
+            self.sessions.len() - 1
+        });
+        let token = self
+            .reactor
+            .register(fd, owner(sid, K_CLIENT), Interest::READ);
+        let retries = backend.map_or(0, |b| self.backends[b].retries);
+        let inspect =
+            (!fe.tcp_content.is_empty()).then(|| now + fe.inspect_delay.unwrap_or_default());
+        let http = fe
+            .http
+            .as_ref()
+            .map(|_| Box::new(Txn::new(self.max_head, now)));
+        self.sessions[sid] = Some(Session {
+            frontend: fi as u32,
+            backend: backend.map(|b| b as u32),
+            server: None,
+            src: peer.ip(),
+            src_port: peer.port(),
+            dst,
+            client: Side::new(sock, token, HalfState::Established, now),
+            srv: None,
+            req: None,
+            res: None,
+            phase: Phase::Idle,
+            retries_left: retries,
+            timer: None,
+            inspect_until: inspect,
+            http,
+        });
+        self.cur_conns += 1;
+        self.frontends[fi].cur += 1;
+        if inspect.is_none() && self.frontends[fi].http.is_none() {
+            self.assign(sid, None, now);
+        }
+        self.refresh(sid, now);
+    }
+}
+
+/// Non-blocking connect; EINPROGRESS is the normal outcome.
+fn start_connect(addr: std::net::SocketAddr, keepalive: bool) -> io::Result<TcpStream> {
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    sock.set_nonblocking(true)?;
+    sock.set_tcp_nodelay(true)?;
+    if keepalive {
+        sock.set_tcp_keepalive(&TcpKeepalive::new())?;
+    }
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e)
+            if e.raw_os_error() == Some(libc::EINPROGRESS)
+                || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    Ok(sock.into())
+}
+
+fn fd_of<T: std::os::fd::AsRawFd>(t: &T) -> std::os::fd::RawFd {
+    t.as_raw_fd()
+}

@@ -1,0 +1,245 @@
+//! Attaching sessions to servers: balancing, queueing, non-blocking connect,
+//! retries with redispatch, giving slots back; and closing sessions.
+
+use super::{fd_of, owner, start_connect, Engine, K_SERVER};
+use crate::core::Ready;
+use crate::pollers::Interest;
+use crate::proxy::lb::{self, Pick};
+use crate::session::{HalfEvent, HalfState, Phase, Side};
+use std::io;
+use std::time::Instant;
+
+impl Engine {
+    /// Pick a server of the session's backend and connect (or reuse a
+    /// kept-alive connection to that same server), or queue the session.
+    /// `avoid` is the server that just failed, on a redispatch.
+    pub(super) fn assign(&mut self, sid: usize, avoid: Option<usize>, now: Instant) {
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
+        let Some(bi) = s.backend.map(|b| b as usize) else {
+            return;
+        };
+        let src = s.src;
+        let be = &mut self.backends[bi];
+        match lb::pick(be.balance, &mut be.servers, &mut be.lb, Some(src), avoid) {
+            Pick::Server(si) => {
+                let s = self.sessions[sid].as_ref().expect("checked above");
+                if s.phase == Phase::Connected && s.server == Some(si as u32) && s.srv.is_some() {
+                    return; // keep-alive: the same server again, reuse its connection
+                }
+                if s.srv.is_some() {
+                    self.drop_server(sid, now);
+                }
+                self.connect(sid, bi, si, now);
+            }
+            Pick::Full => {
+                if self.sessions[sid].as_ref().is_some_and(|s| s.srv.is_some()) {
+                    self.drop_server(sid, now);
+                }
+                if let Some(s) = self.sessions[sid].as_mut() {
+                    s.phase = Phase::Queued { since: now };
+                }
+                self.backends[bi].queue.push_back(sid);
+            }
+            Pick::NoServer => {
+                log::warn!("backend {}: no server available", self.backends[bi].name);
+                self.no_server(sid, now);
+            }
+        }
+    }
+
+    /// Nothing can serve the session: 503 in HTTP, a close in TCP.
+    fn no_server(&mut self, sid: usize, now: Instant) {
+        if self.sessions[sid].as_ref().is_some_and(|s| s.srv.is_some()) {
+            self.drop_server(sid, now);
+        }
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        s.phase = Phase::Idle;
+        match (s.http.as_mut(), s.backend) {
+            (Some(txn), Some(bi)) => txn.fail(503, &self.http_backends[bi as usize].errors),
+            _ => self.close(sid),
+        }
+    }
+
+    pub(super) fn connect(&mut self, sid: usize, bi: usize, si: usize, now: Instant) {
+        let be = &mut self.backends[bi];
+        let srv = &mut be.servers[si];
+        srv.cur += 1;
+        srv.total += 1;
+        let addr = srv.addr;
+        let keepalive = be.srvtcpka;
+        let sock = match start_connect(addr, keepalive) {
+            Ok(sock) => sock,
+            Err(e) => {
+                log::info!("backend {}: server {}: connect: {e}", be.name, srv.name);
+                self.attach_failed(sid, bi, si, now);
+                return;
+            }
+        };
+        let fd = fd_of(&sock);
+        if self.reactor.max_fd().is_some_and(|m| fd > m) {
+            log::warn!("server connection fd {fd} exceeds the poller's limit; closing the session");
+            self.release_server(bi, si, now);
+            self.close(sid);
+            return;
+        }
+        let token = self
+            .reactor
+            .register(fd, owner(sid, K_SERVER), Interest::WRITE);
+        if let Some(s) = self.sessions[sid].as_mut() {
+            s.server = Some(si as u32);
+            s.srv = Some(Side::new(sock, token, HalfState::Connecting, now));
+            s.phase = Phase::Connecting { since: now };
+        }
+    }
+
+    /// A connect attempt failed: retry, possibly on another server
+    /// (redispatch on the last retry, as HAProxy), or give up.
+    pub(super) fn attach_failed(&mut self, sid: usize, bi: usize, si: usize, now: Instant) {
+        self.release_server(bi, si, now);
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        if let Some(side) = s.srv.take() {
+            self.reactor.deregister(side.token);
+        }
+        s.server = None;
+        s.phase = Phase::Idle;
+        if s.retries_left == 0 {
+            log::info!(
+                "backend {}: connection failed after all retries",
+                self.backends[bi].name
+            );
+            self.no_server(sid, now);
+            return;
+        }
+        s.retries_left -= 1;
+        if s.retries_left == 0 && self.backends[bi].redispatch {
+            self.assign(sid, Some(si), now);
+        } else {
+            self.connect(sid, bi, si, now);
+        }
+    }
+
+    /// Give a server slot back and let a queued session take it.
+    pub(super) fn release_server(&mut self, bi: usize, si: usize, now: Instant) {
+        let srv = &mut self.backends[bi].servers[si];
+        srv.cur = srv.cur.saturating_sub(1);
+        while let Some(next) = self.backends[bi].queue.pop_front() {
+            let queued = self.sessions.get(next).and_then(Option::as_ref);
+            if queued.is_some_and(|s| matches!(s.phase, Phase::Queued { .. })) {
+                self.assign(next, None, now);
+                self.refresh(next, now);
+                break;
+            }
+        }
+    }
+
+    /// Close the server connection of a session that goes on (HTTP).
+    pub(super) fn drop_server(&mut self, sid: usize, now: Instant) {
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        let slot = s.server.take();
+        if let Some(side) = s.srv.take() {
+            self.reactor.deregister(side.token);
+        }
+        if let Some(b) = s.res.take() {
+            self.reactor.pool.put(b);
+        }
+        if let Phase::Queued { .. } = s.phase {
+            let bi = s.backend.unwrap_or(0) as usize;
+            self.backends[bi].queue.retain(|&q| q != sid);
+        }
+        s.phase = Phase::Idle;
+        let bi = s.backend.unwrap_or(0) as usize;
+        if let Some(si) = slot {
+            self.release_server(bi, si as usize, now);
+        }
+    }
+
+    /// Readiness on a session's socket: finish a pending connect, then let
+    /// the session forward what it can.
+    pub(super) fn on_session_io(&mut self, sid: usize, r: Ready) {
+        let now = Instant::now();
+        let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
+            return;
+        };
+        let is_server = r.owner & 3 == K_SERVER;
+        // A stale event for a token since reused by another fd: ignore it.
+        let token_ok = if is_server {
+            s.srv.as_ref().is_some_and(|x| x.token == r.token)
+        } else {
+            s.client.token == r.token
+        };
+        if !token_ok {
+            return;
+        }
+        if let (true, Phase::Connecting { .. }) = (is_server, s.phase) {
+            let Some(srv) = s.srv.as_ref() else { return };
+            let err = match srv.sock.take_error() {
+                Ok(Some(e)) => Some(e),
+                Err(e) => Some(e),
+                Ok(None) if r.event.error || (r.event.hup && !r.event.writable) => Some(
+                    io::Error::new(io::ErrorKind::ConnectionRefused, "connection failed"),
+                ),
+                Ok(None) if r.event.writable => None,
+                Ok(None) => return,
+            };
+            let (bi, si) = (
+                s.backend.unwrap_or(0) as usize,
+                s.server.unwrap_or(0) as usize,
+            );
+            if let Some(e) = err {
+                let be = &self.backends[bi];
+                log::info!(
+                    "backend {}: server {}: connect: {e}",
+                    be.name,
+                    be.servers[si].name
+                );
+                self.attach_failed(sid, bi, si, now);
+                self.refresh(sid, now);
+                return;
+            }
+            if let Some(side) = s.srv.as_mut() {
+                side.state = side.state.next(HalfEvent::Connected);
+                side.last_io = now;
+            }
+            s.phase = Phase::Connected;
+        }
+        self.refresh(sid, now);
+    }
+
+    /// Close both sides and give back every resource the session held.
+    pub(super) fn close(&mut self, sid: usize) {
+        let Some(mut s) = self.sessions.get_mut(sid).and_then(Option::take) else {
+            return;
+        };
+        let now = Instant::now();
+        self.reactor.deregister(s.client.token);
+        if let Some(srv) = s.srv.take() {
+            self.reactor.deregister(srv.token);
+        }
+        if let Some((key, _)) = s.timer.take() {
+            self.reactor.timers.cancel(key);
+        }
+        for b in [s.req.take(), s.res.take()].into_iter().flatten() {
+            self.reactor.pool.put(b);
+        }
+        let bi = s.backend.unwrap_or(0) as usize;
+        if let Phase::Queued { .. } = s.phase {
+            self.backends[bi].queue.retain(|&q| q != sid);
+        }
+        self.free_sids.push(sid);
+        self.cur_conns = self.cur_conns.saturating_sub(1);
+        let fe = &mut self.frontends[s.frontend as usize];
+        fe.cur = fe.cur.saturating_sub(1);
+        if let Some(si) = s.server {
+            self.release_server(bi, si as usize, now);
+        }
+        self.resume_listeners();
+    }
+}

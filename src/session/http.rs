@@ -1,0 +1,963 @@
+//! The HTTP/1.x transaction of a session (`mode http`): the request and
+//! response analysers that sit between the buffers and the sockets. A request
+//! head is parsed in place, turned into an owned `Request`, run through the
+//! rules, re-serialized towards the server; its body streams through with its
+//! framing checked, never buffered whole. The response goes the same way back.
+//! Keep-alive on both sides: after a complete exchange the next request is
+//! parsed, switched and balanced on its own.
+
+use super::{Abort, HalfEvent, Phase, Session, Side};
+use crate::core::buffer::{Buffer, BufferPool};
+use crate::http::acl::{Condition, FetchCtx, Truth};
+use crate::http::body::{self, BodyTracker, Framing};
+use crate::http::errors::ErrorPages;
+use crate::http::message::{Headers, Request, Response};
+use crate::http::parser::{HeadParser, ParseError};
+use crate::http::rules::{self, Rule, Verdict};
+use crate::http::Version;
+use crate::pollers::Interest;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+/// `option http-keep-alive | http-server-close | httpclose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConnMode {
+    #[default]
+    KeepAlive,
+    ServerClose,
+    Close,
+}
+
+impl ConnMode {
+    /// Frontend and backend combined: the most closing one wins, as HAProxy.
+    fn combine(self, other: ConnMode) -> ConnMode {
+        use ConnMode::*;
+        match (self, other) {
+            (Close, _) | (_, Close) => Close,
+            (ServerClose, _) | (_, ServerClose) => ServerClose,
+            _ => KeepAlive,
+        }
+    }
+}
+
+/// `option forwardfor` / `option originalto`: header name, exception network.
+#[derive(Debug, Clone)]
+pub struct AddrHeader {
+    pub header: String,
+    pub except: Option<(IpAddr, u8)>,
+    /// forwardfor `if-none`: only when the header is absent.
+    pub if_none: bool,
+}
+
+/// The HTTP settings of one proxy (frontend or backend side) at run time.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSide {
+    pub rules_req: Vec<Rule>,
+    pub rules_res: Vec<Rule>,
+    pub conn_mode: ConnMode,
+    pub forwardfor: Option<AddrHeader>,
+    pub originalto: Option<AddrHeader>,
+    pub errors: ErrorPages,
+}
+
+/// Frontend-only HTTP settings: content switching and monitoring.
+#[derive(Debug, Clone, Default)]
+pub struct HttpFront {
+    pub side: HttpSide,
+    pub use_backend: Vec<(usize, Option<Condition>)>,
+    pub default_backend: Option<usize>,
+    pub monitor_uri: Option<String>,
+}
+
+/// What the analysers need to know about the proxies.
+pub struct Conf<'a> {
+    pub fe: &'a HttpFront,
+    /// HTTP settings of every backend, by index.
+    pub backends: &'a [HttpSide],
+    /// Most bytes a head may take: tune.bufsize - tune.maxrewrite.
+    pub max_head: usize,
+    pub fe_name: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnState {
+    /// Reading and parsing a request head.
+    WaitRequest,
+    /// Request analysed; the engine is finding or connecting a server.
+    WaitServer,
+    /// Request (head, body) to the server, response back to the client.
+    Exchange,
+    /// Sending a response of our own (error, redirect, return, monitor).
+    Respond,
+    /// After 101 Switching Protocols or a 2xx to CONNECT: raw bytes both ways.
+    Tunnel,
+    /// Error sent and write side shut: discard input until EOF, so the
+    /// client reads the response instead of a reset.
+    Drain,
+}
+
+/// What the engine must do after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Wait,
+    /// Connect to (or reuse) a server of this backend for the current request.
+    NeedServer(usize),
+    /// Close the server connection, keep the client.
+    DropServer,
+    Close,
+}
+
+pub struct Txn {
+    pub state: TxnState,
+    req_parser: HeadParser,
+    res_parser: HeadParser,
+    pub req: Option<Request>,
+    req_body: Option<BodyTracker>,
+    /// Body bytes at the front of the request buffer already checked by the
+    /// tracker and not yet written.
+    req_ready: usize,
+    res_body: Option<BodyTracker>,
+    res_ready: usize,
+    res_head_done: bool,
+    to_srv: Vec<u8>,
+    to_cli: Vec<u8>,
+    close_after: bool,
+    client_keep: bool,
+    server_keep: bool,
+    head_method: bool,
+    connect_method: bool,
+    pub since: Instant,
+    /// Exchanges completed on this client connection.
+    pub requests: u32,
+    pub backend: Option<usize>,
+    /// Whether anything of the current response reached the client.
+    pub response_started: bool,
+    pub last_status: Option<u16>,
+}
+
+impl Txn {
+    pub fn new(max_head: usize, now: Instant) -> Txn {
+        Txn {
+            state: TxnState::WaitRequest,
+            req_parser: HeadParser::new(max_head),
+            res_parser: HeadParser::new(max_head),
+            req: None,
+            req_body: None,
+            req_ready: 0,
+            res_body: None,
+            res_ready: 0,
+            res_head_done: false,
+            to_srv: Vec::new(),
+            to_cli: Vec::new(),
+            close_after: false,
+            client_keep: false,
+            server_keep: false,
+            head_method: false,
+            connect_method: false,
+            since: now,
+            requests: 0,
+            backend: None,
+            response_started: false,
+            last_status: None,
+        }
+    }
+
+    /// Waiting for a response head from the server (for timeout server -> 504).
+    pub fn awaiting_response(&self) -> bool {
+        self.state == TxnState::Exchange && !self.res_head_done
+    }
+
+    /// Answer with an error page and close once it is sent.
+    pub fn fail(&mut self, status: u16, pages: &ErrorPages) {
+        self.to_cli = pages.get(status).into_owned();
+        self.close_after = true;
+        self.state = TxnState::Respond;
+        self.last_status = Some(status);
+        self.response_started = true;
+    }
+
+    /// Request-side bytes still expected from the client.
+    fn wants_client_input(&self) -> bool {
+        match self.state {
+            TxnState::WaitRequest | TxnState::Drain => true,
+            TxnState::WaitServer | TxnState::Exchange => {
+                self.req_body.as_ref().is_some_and(|b| !b.is_done())
+            }
+            TxnState::Respond | TxnState::Tunnel => false,
+        }
+    }
+
+    fn request_done(&self) -> bool {
+        self.req_body.as_ref().map_or(true, BodyTracker::is_done)
+            && self.req_ready == 0
+            && self.to_srv.is_empty()
+    }
+
+    fn response_done(&self) -> bool {
+        self.res_head_done
+            && self.res_body.as_ref().map_or(true, BodyTracker::is_done)
+            && self.res_ready == 0
+            && self.to_cli.is_empty()
+    }
+
+    /// Ready for the next request on the same connection.
+    fn next_request(&mut self, now: Instant) {
+        self.state = TxnState::WaitRequest;
+        self.req_parser.reset();
+        self.res_parser.reset();
+        self.req = None;
+        self.req_body = None;
+        self.res_body = None;
+        self.res_head_done = false;
+        self.req_ready = 0;
+        self.res_ready = 0;
+        self.close_after = false;
+        self.since = now;
+        self.requests += 1;
+        self.response_started = false;
+        self.backend = None;
+    }
+
+    /// Both sides' interests, or None in a tunnel whose head went out (then
+    /// the TCP rules apply).
+    pub fn interests(&self, s: &Session) -> Option<(Interest, Option<Interest>)> {
+        if self.state == TxnState::Tunnel && self.to_cli.is_empty() {
+            return None;
+        }
+        let (read, write) = self.client_interest(s);
+        let srv = s.srv.as_ref().map(|_| match s.phase {
+            Phase::Connecting { .. } => Interest::WRITE,
+            Phase::Connected => {
+                let (read, write) = self.server_interest(s);
+                Interest { read, write }
+            }
+            _ => Interest::NONE,
+        });
+        Some((Interest { read, write }, srv))
+    }
+
+    /// The client's interest: read while request bytes are expected (or to
+    /// spot a close when idle), write while bytes wait for it.
+    pub fn client_interest(&self, s: &Session) -> (bool, bool) {
+        let room = !s.req.as_ref().is_some_and(Buffer::is_full);
+        let read = s.client.state.can_read() && room && self.wants_client_input();
+        let write = s.client.state.can_write()
+            && (!self.to_cli.is_empty()
+                || (self.res_ready > 0 && s.res.as_ref().is_some_and(|b| !b.is_empty())));
+        (read, write)
+    }
+
+    /// The server's interest once connected.
+    pub fn server_interest(&self, s: &Session) -> (bool, bool) {
+        let Some(srv) = s.srv.as_ref() else {
+            return (false, false);
+        };
+        let room = !s.res.as_ref().is_some_and(Buffer::is_full);
+        let expecting =
+            matches!(self.state, TxnState::Exchange) || self.state == TxnState::WaitRequest;
+        let read = srv.state.can_read() && room && expecting && !self.response_done_or_idle_full(s);
+        let write = srv.state.can_write() && (!self.to_srv.is_empty() || self.req_ready > 0);
+        (read, write)
+    }
+
+    fn response_done_or_idle_full(&self, s: &Session) -> bool {
+        self.state == TxnState::Exchange
+            && self.res_head_done
+            && self.res_body.as_ref().map_or(true, BodyTracker::is_done)
+            || (self.state == TxnState::WaitRequest && s.res.is_some())
+    }
+}
+
+fn would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
+/// Read once from `side` into `buf`. Ok(true) on progress (data or EOF).
+fn read_side(
+    side: &mut Side,
+    buf: &mut Option<Buffer>,
+    pool: &mut BufferPool,
+    now: Instant,
+) -> io::Result<bool> {
+    if !side.state.can_read() || buf.as_ref().is_some_and(Buffer::is_full) {
+        return Ok(false);
+    }
+    let b = buf.get_or_insert_with(|| pool.get());
+    let r = match (&side.sock).read(b.space()) {
+        Ok(0) => {
+            side.state = side.state.next(HalfEvent::InputEof);
+            Ok(true)
+        }
+        Ok(n) => {
+            b.fill(n);
+            side.last_io = now;
+            Ok(true)
+        }
+        Err(e) if would_block(&e) => Ok(false),
+        Err(e) => Err(e),
+    };
+    pool.release_if_empty(buf);
+    r
+}
+
+/// Write the front of `out` to `side`; Ok(true) on progress.
+fn write_vec(side: &mut Side, out: &mut Vec<u8>, now: Instant) -> io::Result<bool> {
+    if out.is_empty() || !side.state.can_write() {
+        return Ok(false);
+    }
+    match (&side.sock).write(out) {
+        Ok(n) => {
+            out.drain(..n);
+            side.last_io = now;
+            Ok(n > 0)
+        }
+        Err(e) if would_block(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Write up to `*ready` bytes from the front of `buf`.
+fn write_body(
+    side: &mut Side,
+    buf: &mut Option<Buffer>,
+    ready: &mut usize,
+    pool: &mut BufferPool,
+    now: Instant,
+) -> io::Result<bool> {
+    let Some(b) = buf.as_mut() else {
+        return Ok(false);
+    };
+    if *ready == 0 || !side.state.can_write() {
+        return Ok(false);
+    }
+    let r = match (&side.sock).write(&b.pending()[..*ready]) {
+        Ok(n) => {
+            b.consume(n);
+            *ready -= n;
+            side.last_io = now;
+            Ok(n > 0)
+        }
+        Err(e) if would_block(&e) => Ok(false),
+        Err(e) => Err(e),
+    };
+    pool.release_if_empty(buf);
+    r
+}
+
+/// Let the tracker claim the not-yet-checked bytes of `buf` for the body.
+fn track(
+    tracker: &mut Option<BodyTracker>,
+    buf: &Option<Buffer>,
+    ready: &mut usize,
+) -> Result<(), ParseError> {
+    let (Some(t), Some(b)) = (tracker.as_mut(), buf.as_ref()) else {
+        return Ok(());
+    };
+    let pending = b.pending();
+    if !t.is_done() && pending.len() > *ready {
+        *ready += t.advance(&pending[*ready..])?;
+    }
+    Ok(())
+}
+
+/// Lower-cased comma-separated tokens of every `Connection` header.
+fn connection_tokens<H: Headers>(m: &H) -> Vec<String> {
+    m.header_values("connection")
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Remove hop-by-hop headers (RFC 9110 §7.6.1): Connection, the headers it
+/// names, Keep-Alive, Proxy-Connection.
+fn strip_hop_by_hop<H: Headers>(m: &mut H, named: &[String]) {
+    for n in named {
+        if !matches!(n.as_str(), "close" | "keep-alive" | "upgrade") {
+            m.del_header(n);
+        }
+    }
+    for h in ["connection", "keep-alive", "proxy-connection"] {
+        m.del_header(h);
+    }
+}
+
+fn in_net(ip: IpAddr, net: Option<(IpAddr, u8)>) -> bool {
+    let Some((base, bits)) = net else {
+        return false;
+    };
+    match (ip, base) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(bits.min(32)))
+            };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(bits.min(128)))
+            };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Run the HTTP analysers and move bytes as far as possible.
+pub fn pump(
+    s: &mut Session,
+    conf: &Conf,
+    pool: &mut BufferPool,
+    now: Instant,
+) -> Result<Step, Abort> {
+    let Some(mut txn) = s.http.take() else {
+        return Ok(Step::Close);
+    };
+    let r = pump_txn(s, &mut txn, conf, pool, now);
+    let tunnel = txn.state == TxnState::Tunnel && txn.to_cli.is_empty();
+    s.http = Some(txn);
+    if tunnel && matches!(r, Ok(Step::Wait)) {
+        // After 101 or a CONNECT's 2xx: plain TCP forwarding both ways.
+        s.pump(pool, now)?;
+        return Ok(if s.is_done() { Step::Close } else { Step::Wait });
+    }
+    r
+}
+
+fn pump_txn(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    pool: &mut BufferPool,
+    now: Instant,
+) -> Result<Step, Abort> {
+    let connected = s.phase == Phase::Connected;
+    for _ in 0..16 {
+        let mut progress = false;
+        // Client -> request buffer.
+        if t.wants_client_input() {
+            progress |= read_side(&mut s.client, &mut s.req, pool, now).map_err(Abort::Client)?;
+            if t.state == TxnState::Drain {
+                if let Some(b) = s.req.as_mut() {
+                    let n = b.len();
+                    b.consume(n);
+                }
+                pool.release_if_empty(&mut s.req);
+                if s.client.state.input_closed() {
+                    return Ok(Step::Close);
+                }
+                if !progress {
+                    return Ok(Step::Wait);
+                }
+                continue;
+            }
+        }
+        if t.state == TxnState::WaitRequest {
+            match analyse_request(s, t, conf, now) {
+                Some(step) => return Ok(step),
+                None if t.state != TxnState::WaitRequest => progress = true,
+                None => {}
+            }
+        }
+        if matches!(t.state, TxnState::WaitServer | TxnState::Exchange) {
+            if let Err(e) = track(&mut t.req_body, &s.req, &mut t.req_ready) {
+                log::info!(
+                    "frontend {}: invalid request body from {}: {}",
+                    conf.fe_name,
+                    s.src,
+                    e.reason
+                );
+                if t.response_started {
+                    return Ok(Step::Close);
+                }
+                t.fail(400, &conf.fe.side.errors);
+                return Ok(Step::DropServer);
+            }
+            if s.client.state.input_closed()
+                && t.req_body.as_ref().is_some_and(|b| !b.is_done())
+                && t.req_ready == 0
+            {
+                // Client went away in the middle of its body.
+                return Ok(Step::Close);
+            }
+        }
+        if connected && matches!(t.state, TxnState::Exchange | TxnState::WaitServer) {
+            if t.state == TxnState::WaitServer {
+                t.state = TxnState::Exchange;
+            }
+            if let Some(srv) = s.srv.as_mut() {
+                progress |= write_vec(srv, &mut t.to_srv, now).map_err(Abort::Server)?;
+                if t.to_srv.is_empty() {
+                    progress |= write_body(srv, &mut s.req, &mut t.req_ready, pool, now)
+                        .map_err(Abort::Server)?;
+                }
+            }
+        }
+        if connected && t.state == TxnState::Exchange {
+            if let Some(step) = server_side(s, t, conf, pool, now, &mut progress)? {
+                return Ok(step);
+            }
+        }
+        if connected && t.state == TxnState::WaitRequest {
+            // An idle kept-alive server connection: any byte or EOF ends it.
+            if let Some(srv) = s.srv.as_mut() {
+                if read_side(srv, &mut s.res, pool, now).unwrap_or(true) {
+                    if let Some(b) = s.res.take() {
+                        pool.put(b);
+                    }
+                    return Ok(Step::DropServer);
+                }
+            }
+        }
+        // Our bytes, then response body bytes, to the client.
+        progress |= write_vec(&mut s.client, &mut t.to_cli, now).map_err(Abort::Client)?;
+        if t.to_cli.is_empty() && t.state == TxnState::Exchange {
+            progress |= write_body(&mut s.client, &mut s.res, &mut t.res_ready, pool, now)
+                .map_err(Abort::Client)?;
+        }
+        if let Some(step) = finish(s, t, now) {
+            return Ok(step);
+        }
+        if !progress {
+            break;
+        }
+    }
+    if t.state == TxnState::WaitRequest && s.client.state.input_closed() && s.req.is_none() {
+        return Ok(Step::Close);
+    }
+    Ok(Step::Wait)
+}
+
+/// Parse the request head when complete and decide where it goes.
+fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> Option<Step> {
+    let Some(buf) = s.req.as_ref() else {
+        return s.client.state.input_closed().then_some(Step::Close);
+    };
+    let head = match t.req_parser.parse_request(buf.pending()) {
+        Ok(Some(h)) => h,
+        Ok(None) => {
+            if s.client.state.input_closed() {
+                log::info!(
+                    "frontend {}: truncated request from {}",
+                    conf.fe_name,
+                    s.src
+                );
+                t.fail(400, &conf.fe.side.errors);
+                return Some(Step::Wait);
+            }
+            return None;
+        }
+        Err(e) => {
+            log::warn!(
+                "frontend {}: invalid request from {} at byte {}: {}",
+                conf.fe_name,
+                s.src,
+                e.at,
+                e.reason
+            );
+            t.fail(e.status, &conf.fe.side.errors);
+            return Some(if s.srv.is_some() {
+                Step::DropServer
+            } else {
+                Step::Wait
+            });
+        }
+    };
+    let mut req = Request::from_head(&head, buf.pending());
+    if let Some(b) = s.req.as_mut() {
+        b.consume(head.len);
+    }
+    let framing = match body::request_framing(&req) {
+        Ok(f) => f,
+        Err(e) => {
+            log::warn!(
+                "frontend {}: ambiguous request framing from {}: {}",
+                conf.fe_name,
+                s.src,
+                e.reason
+            );
+            t.fail(e.status, &conf.fe.side.errors);
+            return Some(if s.srv.is_some() {
+                Step::DropServer
+            } else {
+                Step::Wait
+            });
+        }
+    };
+    body::normalize_request_framing(&mut req, &framing);
+    t.head_method = req.method == "HEAD";
+    t.connect_method = req.method == "CONNECT";
+    t.since = now;
+
+    if conf.fe.monitor_uri.as_deref().is_some_and(|u| req.uri == u) {
+        return Some(respond_local(
+            t,
+            &req,
+            crate::http::errors::default_response(200),
+            framing,
+            conf,
+        ));
+    }
+    let fe = &conf.fe.side;
+    let dst = s.dst;
+    let src = SocketAddr::new(s.src, s.src_port);
+    match rules::run_request(&fe.rules_req, &mut req, src, dst) {
+        Verdict::Continue | Verdict::Allow => {}
+        v => return Some(verdict_response(t, &req, v, framing, fe, conf)),
+    }
+    let ctx = FetchCtx {
+        src,
+        dst,
+        req: Some(&req),
+        res: None,
+        payload: &[],
+        payload_complete: true,
+    };
+    let chosen = conf
+        .fe
+        .use_backend
+        .iter()
+        .find(|(_, c)| c.as_ref().map_or(true, |c| c.eval(&ctx) == Truth::True))
+        .map(|(b, _)| *b)
+        .or(conf.fe.default_backend);
+    let Some(bi) = chosen else {
+        log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
+        t.fail(503, &fe.errors);
+        return Some(Step::Wait);
+    };
+    let be = &conf.backends[bi];
+    match rules::run_request(&be.rules_req, &mut req, src, dst) {
+        Verdict::Continue | Verdict::Allow => {}
+        v => return Some(verdict_response(t, &req, v, framing, be, conf)),
+    }
+    prepare_request(s, t, &mut req, fe, be);
+    t.req_body = match framing {
+        Framing::None => None,
+        f => Some(BodyTracker::new(f)),
+    };
+    t.req_ready = 0;
+    t.req_parser.reset();
+    t.to_srv.clear();
+    req.serialize(&mut t.to_srv);
+    t.req = Some(req);
+    t.backend = Some(bi);
+    t.state = TxnState::WaitServer;
+    Some(Step::NeedServer(bi))
+}
+
+/// Connection headers and address headers on the way to the server.
+fn prepare_request(s: &Session, t: &mut Txn, req: &mut Request, fe: &HttpSide, be: &HttpSide) {
+    let named = connection_tokens(req);
+    let upgrade = named.iter().any(|n| n == "upgrade") && req.header("upgrade").is_some();
+    t.client_keep = match req.version {
+        Version::Http11 => !named.iter().any(|n| n == "close"),
+        Version::Http10 => named.iter().any(|n| n == "keep-alive"),
+    };
+    let mode = fe.conn_mode.combine(be.conn_mode);
+    t.client_keep &= mode != ConnMode::Close && !upgrade && !t.connect_method;
+    t.server_keep = mode == ConnMode::KeepAlive
+        && req.version == Version::Http11
+        && !upgrade
+        && !t.connect_method;
+    strip_hop_by_hop(req, &named);
+    if upgrade {
+        req.add_header("Connection", "upgrade");
+    } else if !t.server_keep {
+        req.add_header("Connection", "close");
+    }
+    for ff in [&fe.forwardfor, &be.forwardfor]
+        .into_iter()
+        .flatten()
+        .take(1)
+    {
+        let present = ff.if_none && req.header(&ff.header).is_some();
+        if !in_net(s.src, ff.except) && !present {
+            req.add_header(&ff.header, &s.src.to_string());
+        }
+    }
+    for ot in [&fe.originalto, &be.originalto]
+        .into_iter()
+        .flatten()
+        .take(1)
+    {
+        if !in_net(s.dst.ip(), ot.except) {
+            req.add_header(&ot.header, &s.dst.ip().to_string());
+        }
+    }
+}
+
+/// A deny, tarpit, redirect or return decided by the rules.
+fn verdict_response(
+    t: &mut Txn,
+    req: &Request,
+    v: Verdict,
+    framing: Framing,
+    side: &HttpSide,
+    conf: &Conf,
+) -> Step {
+    match v {
+        Verdict::Deny(code) | Verdict::Tarpit(code) => {
+            // Tarpit: HAProxy holds the client for `timeout tarpit`; pollux
+            // answers at once (documented limitation).
+            log::info!("frontend {}: request denied ({code})", conf.fe_name);
+            t.fail(code, &side.errors);
+            Step::Wait
+        }
+        Verdict::Respond(bytes) => respond_local(t, req, bytes, framing, conf),
+        Verdict::Continue | Verdict::Allow => Step::Wait,
+    }
+}
+
+/// Send a response of our own (monitor, redirect, return). The connection
+/// stays open for the next request only when the request had no body left
+/// to read and the client wants keep-alive.
+fn respond_local(
+    t: &mut Txn,
+    req: &Request,
+    bytes: Vec<u8>,
+    framing: Framing,
+    conf: &Conf,
+) -> Step {
+    let named = connection_tokens(req);
+    let wants_keep = match req.version {
+        Version::Http11 => !named.iter().any(|n| n == "close"),
+        Version::Http10 => named.iter().any(|n| n == "keep-alive"),
+    };
+    let keep = wants_keep && framing == Framing::None && conf.fe.side.conn_mode != ConnMode::Close;
+    t.to_cli = with_connection(bytes, keep, req.version);
+    t.close_after = !keep;
+    t.state = TxnState::Respond;
+    t.response_started = true;
+    Step::Wait
+}
+
+/// Rewrite the Connection header of a complete response of our own.
+fn with_connection(bytes: Vec<u8>, keep: bool, v: Version) -> Vec<u8> {
+    let mut p = HeadParser::new(bytes.len() + 1);
+    let Ok(Some(head)) = p.parse_response(&bytes) else {
+        return bytes;
+    };
+    let mut res = Response::from_head(&head, &bytes);
+    res.del_header("connection");
+    if !keep {
+        res.add_header("Connection", "close");
+    } else if v == Version::Http10 {
+        res.add_header("Connection", "keep-alive");
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 32);
+    res.serialize(&mut out);
+    out.extend_from_slice(&bytes[head.len..]);
+    out
+}
+
+/// Server side of an exchange: read, parse the response head, apply the
+/// response rules, stream the body. Returns a step when the engine must act.
+fn server_side(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    pool: &mut BufferPool,
+    now: Instant,
+    progress: &mut bool,
+) -> Result<Option<Step>, Abort> {
+    let Some(srv) = s.srv.as_mut() else {
+        return Ok(None);
+    };
+    let want_more = !t.res_head_done || t.res_body.as_ref().is_some_and(|b| !b.is_done());
+    if want_more {
+        match read_side(srv, &mut s.res, pool, now) {
+            Ok(p) => *progress |= p,
+            Err(e) => {
+                log::info!("frontend {}: server read error: {e}", conf.fe_name);
+                return Ok(Some(server_failed(t, conf)));
+            }
+        }
+    }
+    let be = &conf.backends[t.backend.unwrap_or(0)];
+    while !t.res_head_done {
+        let Some(buf) = s.res.as_ref() else {
+            if srv_eof(s) {
+                log::info!(
+                    "frontend {}: server closed before responding, 502",
+                    conf.fe_name
+                );
+                return Ok(Some(server_failed(t, conf)));
+            }
+            return Ok(None);
+        };
+        let head = match t.res_parser.parse_response(buf.pending()) {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                if srv_eof(s) {
+                    log::info!("frontend {}: truncated response head, 502", conf.fe_name);
+                    return Ok(Some(server_failed(t, conf)));
+                }
+                return Ok(None);
+            }
+            Err(e) => {
+                log::warn!(
+                    "frontend {}: invalid response at byte {}: {}",
+                    conf.fe_name,
+                    e.at,
+                    e.reason
+                );
+                return Ok(Some(server_failed(t, conf)));
+            }
+        };
+        let mut res = Response::from_head(&head, buf.pending());
+        if let Some(b) = s.res.as_mut() {
+            b.consume(head.len);
+        }
+        pool.release_if_empty(&mut s.res);
+        t.res_parser.reset();
+        *progress = true;
+        if (100..200).contains(&res.status) && res.status != 101 {
+            // Interim response: pass it on and wait for the final one.
+            res.serialize(&mut t.to_cli);
+            continue;
+        }
+        let method = t.req.as_ref().map_or("GET", |r| r.method.as_str());
+        let framing = match body::response_framing(&res, method) {
+            Ok(f) => f,
+            Err(e) => {
+                log::warn!(
+                    "frontend {}: invalid response framing: {}",
+                    conf.fe_name,
+                    e.reason
+                );
+                return Ok(Some(server_failed(t, conf)));
+            }
+        };
+        let req = t.req.clone().unwrap_or_else(|| Request {
+            method: "GET".into(),
+            uri: "/".into(),
+            version: Version::Http11,
+            headers: Vec::new(),
+        });
+        let src = SocketAddr::new(s.src, s.src_port);
+        for side in [be, &conf.fe.side] {
+            match rules::run_response(&side.rules_res, &req, &mut res, src, s.dst) {
+                Verdict::Continue | Verdict::Allow => {}
+                Verdict::Deny(_) | Verdict::Tarpit(_) => {
+                    log::info!("frontend {}: response denied, 502", conf.fe_name);
+                    t.fail(502, &side.errors);
+                    return Ok(Some(Step::DropServer));
+                }
+                Verdict::Respond(bytes) => {
+                    t.to_cli = bytes;
+                    t.close_after = true;
+                    t.state = TxnState::Respond;
+                    return Ok(Some(Step::DropServer));
+                }
+            }
+        }
+        let tunnel = res.status == 101 || (t.connect_method && (200..300).contains(&res.status));
+        let named = connection_tokens(&res);
+        let srv_keep = match res.version {
+            Version::Http11 => !named.iter().any(|n| n == "close"),
+            Version::Http10 => named.iter().any(|n| n == "keep-alive"),
+        };
+        t.server_keep &= srv_keep && framing != Framing::UntilClose && !tunnel;
+        t.client_keep &= framing != Framing::UntilClose && !tunnel;
+        strip_hop_by_hop(&mut res, &named);
+        if res.status == 101 {
+            res.add_header("Connection", "upgrade");
+        } else if !t.client_keep && !tunnel {
+            res.add_header("Connection", "close");
+        } else if req.version == Version::Http10 && t.client_keep {
+            res.add_header("Connection", "keep-alive");
+        }
+        t.last_status = Some(res.status);
+        res.serialize(&mut t.to_cli);
+        t.response_started = true;
+        t.res_head_done = true;
+        if tunnel {
+            t.state = TxnState::Tunnel;
+            return Ok(None);
+        }
+        t.res_body = match framing {
+            Framing::None => None,
+            f => Some(BodyTracker::new(f)),
+        };
+        t.res_ready = 0;
+    }
+    if let Err(e) = track(&mut t.res_body, &s.res, &mut t.res_ready) {
+        log::warn!(
+            "frontend {}: invalid response body: {}",
+            conf.fe_name,
+            e.reason
+        );
+        return Ok(Some(Step::Close));
+    }
+    if srv_eof(s) && t.res_ready == 0 {
+        if let Some(b) = t.res_body.as_mut() {
+            if !b.is_done() && b.eof().is_err() {
+                log::info!(
+                    "frontend {}: server closed in the middle of the body",
+                    conf.fe_name
+                );
+                return Ok(Some(Step::Close));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn srv_eof(s: &Session) -> bool {
+    s.srv.as_ref().is_some_and(|x| x.state.input_closed())
+}
+
+/// The server failed before the response head reached the client: 502.
+fn server_failed(t: &mut Txn, conf: &Conf) -> Step {
+    if t.response_started && t.res_head_done {
+        return Step::Close;
+    }
+    let pages = t
+        .backend
+        .map_or(&conf.fe.side.errors, |b| &conf.backends[b].errors);
+    t.fail(502, pages);
+    Step::DropServer
+}
+
+/// End of an exchange or of our own response: keep-alive, drain or close.
+fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
+    match t.state {
+        TxnState::Respond if t.to_cli.is_empty() => {
+            if t.close_after {
+                let _ = s.client.sock.shutdown(std::net::Shutdown::Write);
+                s.client.state = s.client.state.next(HalfEvent::OutputShut);
+                t.state = TxnState::Drain;
+                t.since = now;
+                return Some(if s.srv.is_some() {
+                    Step::DropServer
+                } else {
+                    Step::Wait
+                });
+            }
+            t.next_request(now);
+            None
+        }
+        TxnState::Exchange if t.request_done() && t.response_done() => {
+            let drop_server = !t.server_keep;
+            if t.client_keep && !s.client.state.input_closed() {
+                t.next_request(now);
+                return drop_server.then_some(Step::DropServer);
+            }
+            Some(Step::Close)
+        }
+        _ => None,
+    }
+}
+
+/// The timeout to apply while waiting for a request head.
+pub fn first_request(t: &Txn) -> bool {
+    t.requests == 0
+}

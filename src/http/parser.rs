@@ -583,9 +583,6 @@ impl HeadParser {
         });
         Ok(())
     }
-    pub fn reset(&mut self) {
-        todo!("http parser reset")
-    }
 }
 
 fn request_version(v: &[u8], at: usize) -> Result<Version, ParseError> {

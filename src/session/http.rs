@@ -859,6 +859,7 @@ fn server_side(
                 }
             }
         }
+        body::normalize_response_framing(&mut res, &framing);
         let tunnel = res.status == 101 || (t.connect_method && (200..300).contains(&res.status));
         let named = connection_tokens(&res);
         let srv_keep = match res.version {

@@ -95,6 +95,8 @@ pub enum TxnState {
     /// Error sent and write side shut: discard input until EOF, so the
     /// client reads the response instead of a reset.
     Drain,
+    /// `tarpit`: hold the client until `timeout tarpit`, then answer.
+    Tarpit,
 }
 
 /// What the engine must do after a step.
@@ -134,6 +136,8 @@ pub struct Txn {
     /// Whether anything of the current response reached the client.
     pub response_started: bool,
     pub last_status: Option<u16>,
+    /// Status to answer once a tarpit delay ends.
+    pub tarpit_status: u16,
 }
 
 impl Txn {
@@ -160,6 +164,7 @@ impl Txn {
             backend: None,
             response_started: false,
             last_status: None,
+            tarpit_status: 500,
         }
     }
 
@@ -184,7 +189,7 @@ impl Txn {
             TxnState::WaitServer | TxnState::Exchange => {
                 self.req_body.as_ref().is_some_and(|b| !b.is_done())
             }
-            TxnState::Respond | TxnState::Tunnel => false,
+            TxnState::Respond | TxnState::Tunnel | TxnState::Tarpit => false,
         }
     }
 
@@ -704,11 +709,16 @@ fn verdict_response(
     conf: &Conf,
 ) -> Step {
     match v {
-        Verdict::Deny(code) | Verdict::Tarpit(code) => {
-            // Tarpit: HAProxy holds the client for `timeout tarpit`; pollux
-            // answers at once (documented limitation).
+        Verdict::Deny(code) => {
             log::info!("frontend {}: request denied ({code})", conf.fe_name);
             t.fail(code, &side.errors);
+            Step::Wait
+        }
+        Verdict::Tarpit(code) => {
+            // The engine's timer answers once `timeout tarpit` has passed.
+            log::info!("frontend {}: request tarpitted ({code})", conf.fe_name);
+            t.state = TxnState::Tarpit;
+            t.tarpit_status = code;
             Step::Wait
         }
         Verdict::Respond(bytes) => respond_local(t, req, bytes, framing, conf),

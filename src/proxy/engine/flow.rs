@@ -249,6 +249,13 @@ impl Engine {
                     )
                 }
                 TxnState::Drain => d = min(d, Some(t.since + DRAIN)),
+                // HAProxy: an unset `timeout tarpit` falls back to `timeout connect`.
+                TxnState::Tarpit => {
+                    d = min(
+                        d,
+                        Some(t.since + fe.tarpit.or(fe.timeouts.connect).unwrap_or_default()),
+                    )
+                }
                 _ => {}
             }
         }
@@ -325,6 +332,7 @@ impl Engine {
         };
         let status = match (t.state, s.phase) {
             (_, Phase::Queued { .. }) => Some(503),
+            (TxnState::Tarpit, _) => Some(t.tarpit_status),
             (TxnState::WaitRequest, _) => {
                 let pending = s.req.as_ref().is_some_and(|b| !b.is_empty());
                 (txn::first_request(t) || pending).then_some(408)

@@ -32,3 +32,7 @@ pub(super) fn tcp_content_rules(_f: &config::Frontend) -> Vec<TcpRule> {
 pub(super) fn inspect_delay(_f: &config::Frontend) -> Option<Duration> {
     None
 }
+
+pub(super) fn tarpit_timeout(_f: &config::Frontend) -> Option<Duration> {
+    None
+}

@@ -55,6 +55,8 @@ struct FrontendRt {
     /// `timeout http-request` and `timeout http-keep-alive`.
     http_request: Option<Duration>,
     http_keep_alive: Option<Duration>,
+    /// `timeout tarpit`.
+    tarpit: Option<Duration>,
     tcp_conn: Vec<TcpRule>,
     tcp_content: Vec<TcpRule>,
     inspect_delay: Option<Duration>,
@@ -175,6 +177,7 @@ impl Engine {
                 http: glue::http_frontend(cfg, f),
                 http_request: glue::http_request_timeout(f),
                 http_keep_alive: glue::http_keep_alive_timeout(f),
+                tarpit: glue::tarpit_timeout(f),
                 tcp_conn: glue::tcp_conn_rules(f),
                 tcp_content: glue::tcp_content_rules(f),
                 inspect_delay: glue::inspect_delay(f),

@@ -537,7 +537,10 @@ impl BodyTracker {
                 }
             }
             if self.line > MAX_CHUNK_LINE
-                && matches!(self.state, Body::Size | Body::SizeBws | Body::ExtStart | Body::Ext)
+                && matches!(
+                    self.state,
+                    Body::Size | Body::SizeBws | Body::ExtStart | Body::Ext
+                )
             {
                 return Err(chunk_err("chunk size line too long", at));
             }

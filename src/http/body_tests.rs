@@ -2,6 +2,8 @@
 
 use super::*;
 
+type Hdrs<'a> = &'a [(&'a str, &'a str)];
+
 fn req(version: Version, headers: &[(&str, &str)]) -> Request {
     Request {
         method: "POST".into(),
@@ -23,7 +25,7 @@ fn request_framing_table() {
     use Framing::*;
     let te = "Transfer-Encoding";
     let cl = "Content-Length";
-    let cases: &[(&[(&str, &str)], Result<Framing, u16>)] = &[
+    let cases: &[(Hdrs, Result<Framing, u16>)] = &[
         (&[], Ok(None)),
         (&[("Host", "a")], Ok(None)),
         (&[(cl, "0")], Ok(Length(0))),
@@ -79,7 +81,12 @@ fn transfer_encoding_in_http10_request_is_400() {
 fn normalisation_leaves_one_unambiguous_framing_header() {
     let mut r = req(
         Version::Http11,
-        &[("Host", "a"), ("content-length", "5, 5"), ("X", "y"), ("Content-Length", "5")],
+        &[
+            ("Host", "a"),
+            ("content-length", "5, 5"),
+            ("X", "y"),
+            ("Content-Length", "5"),
+        ],
     );
     let f = request_framing(&r).unwrap();
     normalize_request_framing(&mut r, &f);
@@ -91,11 +98,18 @@ fn normalisation_leaves_one_unambiguous_framing_header() {
 
     let mut r = req(
         Version::Http11,
-        &[("transfer-encoding", "GZIP"), ("Host", "a"), ("Transfer-Encoding", " Chunked")],
+        &[
+            ("transfer-encoding", "GZIP"),
+            ("Host", "a"),
+            ("Transfer-Encoding", " Chunked"),
+        ],
     );
     let f = request_framing(&r).unwrap();
     normalize_request_framing(&mut r, &f);
-    assert_eq!(r.headers[0], ("Transfer-Encoding".into(), "gzip, chunked".into()));
+    assert_eq!(
+        r.headers[0],
+        ("Transfer-Encoding".into(), "gzip, chunked".into())
+    );
     assert_eq!(r.headers.len(), 2);
 }
 
@@ -117,7 +131,7 @@ fn response_framing_table() {
     let v11 = Version::Http11;
     let te = "Transfer-Encoding";
     let cl = "Content-Length";
-    let cases: &[(&str, u16, &[(&str, &str)], Result<Framing, u16>)] = &[
+    let cases: &[(&str, u16, Hdrs, Result<Framing, u16>)] = &[
         ("HEAD", 200, &[(cl, "10")], Ok(None)),
         ("GET", 100, &[], Ok(None)),
         ("GET", 101, &[], Ok(None)),
@@ -154,7 +168,10 @@ fn response_with_te_and_cl_is_forwarded_without_the_cl() {
     );
     let f = response_framing(&r, "GET").unwrap();
     normalize_response_framing(&mut r, &f);
-    assert_eq!(r.headers, vec![("Transfer-Encoding".to_string(), "chunked".to_string())]);
+    assert_eq!(
+        r.headers,
+        vec![("Transfer-Encoding".to_string(), "chunked".to_string())]
+    );
 }
 
 /// Runs the tracker over `data` split at `cuts`; returns (bytes claimed, done).
@@ -183,17 +200,28 @@ fn every_split(f: Framing, data: &[u8]) -> Result<(usize, bool), ParseError> {
     let w = track(f, data, &[]);
     for cut in 0..=data.len() {
         let r = track(f, data, &[cut]);
-        assert_eq!(r.as_ref().map_err(|e| e.reason), w.as_ref().map_err(|e| e.reason), "cut {cut}");
+        assert_eq!(
+            r.as_ref().map_err(|e| e.reason),
+            w.as_ref().map_err(|e| e.reason),
+            "cut {cut}"
+        );
     }
     let all: Vec<usize> = (0..=data.len()).collect();
     let r = track(f, data, &all);
-    assert_eq!(r.as_ref().map_err(|e| e.reason), w.as_ref().map_err(|e| e.reason), "bytewise");
+    assert_eq!(
+        r.as_ref().map_err(|e| e.reason),
+        w.as_ref().map_err(|e| e.reason),
+        "bytewise"
+    );
     w
 }
 
 #[test]
 fn content_length_body_claims_exactly_its_bytes() {
-    assert_eq!(every_split(Framing::Length(5), b"helloGET / HTTP/1.1\r\n"), Ok((5, true)));
+    assert_eq!(
+        every_split(Framing::Length(5), b"helloGET / HTTP/1.1\r\n"),
+        Ok((5, true))
+    );
     assert_eq!(every_split(Framing::Length(5), b"hel"), Ok((3, false)));
     assert_eq!(every_split(Framing::Length(0), b"GET"), Ok((0, true)));
     assert_eq!(every_split(Framing::None, b"GET"), Ok((0, true)));
@@ -201,7 +229,10 @@ fn content_length_body_claims_exactly_its_bytes() {
 
 #[test]
 fn close_delimited_body_claims_everything_until_eof() {
-    assert_eq!(every_split(Framing::UntilClose, b"abc\r\n\r\nGET"), Ok((10, false)));
+    assert_eq!(
+        every_split(Framing::UntilClose, b"abc\r\n\r\nGET"),
+        Ok((10, false))
+    );
     let mut t = BodyTracker::new(Framing::UntilClose);
     t.advance(b"x").unwrap();
     assert!(t.eof().is_ok());
@@ -271,13 +302,24 @@ fn chunked_framing_errors() {
         (b"0\r\n\rX", "bare CR after last chunk"),
         (b"0\r\nA : b\r\n\r\n", "invalid trailer field name"),
         (b"0\r\n b\r\n\r\n", "invalid trailer field"),
-        (b"0\r\nA: b\x00\r\n\r\n", "invalid character in trailer value"),
-        (b"0\r\nA: b\nX: c\r\n\r\n", "invalid character in trailer value"),
+        (
+            b"0\r\nA: b\x00\r\n\r\n",
+            "invalid character in trailer value",
+        ),
+        (
+            b"0\r\nA: b\nX: c\r\n\r\n",
+            "invalid character in trailer value",
+        ),
         (b"0\r\nA: b\rX\r\n\r\n", "bare CR in trailer"),
     ];
     for (b, reason) in cases {
         let e = every_split(Framing::Chunked, b).unwrap_err();
-        assert_eq!((e.status, e.reason), (400, *reason), "{:?}", String::from_utf8_lossy(b));
+        assert_eq!(
+            (e.status, e.reason),
+            (400, *reason),
+            "{:?}",
+            String::from_utf8_lossy(b)
+        );
     }
 }
 
@@ -285,12 +327,18 @@ fn chunked_framing_errors() {
 fn chunk_extensions_and_trailers_are_bounded() {
     let mut b = b"1;a=".to_vec();
     b.extend(vec![b'x'; MAX_CHUNK_LINE as usize]);
-    assert_eq!(track(Framing::Chunked, &b, &[]).unwrap_err().reason, "chunk size line too long");
+    assert_eq!(
+        track(Framing::Chunked, &b, &[]).unwrap_err().reason,
+        "chunk size line too long"
+    );
     let mut b = b"0\r\n".to_vec();
     for _ in 0..MAX_TRAILERS / 8 + 1 {
         b.extend_from_slice(b"A: bcd\r\n");
     }
-    assert_eq!(track(Framing::Chunked, &b, &[]).unwrap_err().reason, "trailer section too large");
+    assert_eq!(
+        track(Framing::Chunked, &b, &[]).unwrap_err().reason,
+        "trailer section too large"
+    );
 }
 
 #[test]

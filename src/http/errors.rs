@@ -56,11 +56,13 @@ pub fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
-        100..=199 => "Informational",
-        200..=299 => "Success",
-        300..=399 => "Redirection",
-        400..=499 => "Client Error",
-        _ => "Server Error",
+        _ => match status / 100 {
+            1 => "Informational",
+            2 => "Success",
+            3 => "Redirection",
+            4 => "Client Error",
+            _ => "Server Error",
+        },
     }
 }
 
@@ -250,8 +252,16 @@ mod tests {
         let cases: &[(&str, &[u8], &str)] = &[
             ("empty", b"", "empty file"),
             ("nohead", b"HTTP/1.1 503 x\r\nA: b\r\n", "incomplete"),
-            ("bad", b"<html>oops</html>\r\n\r\n", "invalid HTTP response at byte"),
-            ("cl", b"HTTP/1.1 503 x\r\nContent-Length: 10\r\n\r\nab", "content-length is 10"),
+            (
+                "bad",
+                b"<html>oops</html>\r\n\r\n",
+                "invalid HTTP response at byte",
+            ),
+            (
+                "cl",
+                b"HTTP/1.1 503 x\r\nContent-Length: 10\r\n\r\nab",
+                "content-length is 10",
+            ),
         ];
         for (name, c, want) in cases {
             let p = tmp(name, c);
@@ -261,7 +271,10 @@ mod tests {
             let _ = std::fs::remove_file(p);
         }
         let e = load_errorfile(Path::new("/nonexistent/pollux/503.http")).unwrap_err();
-        assert!(e.starts_with("errorfile '/nonexistent/pollux/503.http': "), "{e}");
+        assert!(
+            e.starts_with("errorfile '/nonexistent/pollux/503.http': "),
+            "{e}"
+        );
     }
 
     #[test]

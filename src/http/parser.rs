@@ -448,8 +448,7 @@ impl HeadParser {
                     _ => return Err(bad("invalid status code", p)),
                 },
                 State::RespReason => {
-                    while p < end && (is_field_vchar(buf[p]) || buf[p] == b' ' || buf[p] == b'\t')
-                    {
+                    while p < end && (is_field_vchar(buf[p]) || buf[p] == b' ' || buf[p] == b'\t') {
                         p += 1;
                     }
                     if p == end {

@@ -103,11 +103,14 @@ fn request_line_and_headers_are_indexed_in_place() {
     assert_eq!(h.method.get(s), b"GET");
     assert_eq!(h.uri.get(s), b"/x?y=1");
     assert_eq!(h.version, Some(Version::Http11));
-    assert_eq!(h.len, s.len() - 4, "leading empty lines count in len, body does not");
+    assert_eq!(
+        h.len,
+        s.len() - 4,
+        "leading empty lines count in len, body does not"
+    );
     assert_eq!(
         strs(&h, s),
-        [("Host", "a"), ("X", "v w"), ("Empty", "")]
-            .map(|(a, b)| (a.to_string(), b.to_string()))
+        [("Host", "a"), ("X", "v w"), ("Empty", "")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
 }
 
@@ -142,18 +145,58 @@ fn bare_cr_is_rejected_everywhere_in_a_head() {
 fn request_line_rejections() {
     let cases: &[(&[u8], u16, &str)] = &[
         (b" GET / HTTP/1.1\r\n\r\n", 400, "empty method"),
-        (b"G(T / HTTP/1.1\r\n\r\n", 400, "invalid character in method"),
-        (b"G\xc3\xa9T / HTTP/1.1\r\n\r\n", 400, "invalid character in method"),
-        (b"GET\t/ HTTP/1.1\r\n\r\n", 400, "whitespace other than SP in request line"),
-        (b"GET /\tHTTP/1.1\r\n\r\n", 400, "whitespace other than SP in request line"),
-        (b"GET  / HTTP/1.1\r\n\r\n", 400, "empty URI or several spaces in request line"),
-        (b"GET /  HTTP/1.1\r\n\r\n", 400, "several spaces in request line"),
-        (b"GET / HTTP/1.1 \r\n\r\n", 400, "extra space in request line"),
+        (
+            b"G(T / HTTP/1.1\r\n\r\n",
+            400,
+            "invalid character in method",
+        ),
+        (
+            b"G\xc3\xa9T / HTTP/1.1\r\n\r\n",
+            400,
+            "invalid character in method",
+        ),
+        (
+            b"GET\t/ HTTP/1.1\r\n\r\n",
+            400,
+            "whitespace other than SP in request line",
+        ),
+        (
+            b"GET /\tHTTP/1.1\r\n\r\n",
+            400,
+            "whitespace other than SP in request line",
+        ),
+        (
+            b"GET  / HTTP/1.1\r\n\r\n",
+            400,
+            "empty URI or several spaces in request line",
+        ),
+        (
+            b"GET /  HTTP/1.1\r\n\r\n",
+            400,
+            "several spaces in request line",
+        ),
+        (
+            b"GET / HTTP/1.1 \r\n\r\n",
+            400,
+            "extra space in request line",
+        ),
         (b"GET /\r\n\r\n", 400, "request line without version"),
         (b"GET\r\n\r\n", 400, "request line without target"),
-        (b"GET /a b HTTP/1.1\r\n\r\n", 400, "extra space in request line"),
-        (b"GET /\x7f HTTP/1.1\r\n\r\n", 400, "control character in URI"),
-        (b"GET /\x00 HTTP/1.1\r\n\r\n", 400, "control character in URI"),
+        (
+            b"GET /a b HTTP/1.1\r\n\r\n",
+            400,
+            "extra space in request line",
+        ),
+        (
+            b"GET /\x7f HTTP/1.1\r\n\r\n",
+            400,
+            "control character in URI",
+        ),
+        (
+            b"GET /\x00 HTTP/1.1\r\n\r\n",
+            400,
+            "control character in URI",
+        ),
         (b"GET /\x80 HTTP/1.1\r\n\r\n", 400, "non-ASCII byte in URI"),
         (b"GET / http/1.1\r\n\r\n", 400, "invalid HTTP version"),
         (b"GET / HTTP/1.10\r\n\r\n", 400, "invalid HTTP version"),
@@ -165,7 +208,12 @@ fn request_line_rejections() {
         (b"GET / HTTP/9.9\r\n\r\n", 505, "unsupported HTTP version"),
     ];
     for (s, status, reason) in cases {
-        assert_eq!(reject(s), (*status, *reason), "{:?}", String::from_utf8_lossy(s));
+        assert_eq!(
+            reject(s),
+            (*status, *reason),
+            "{:?}",
+            String::from_utf8_lossy(s)
+        );
         assert_eq!(bytewise(s).unwrap_err().status, *status);
     }
 }
@@ -174,22 +222,66 @@ fn request_line_rejections() {
 fn header_rejections() {
     let cases: &[(&[u8], &str)] = &[
         (b"GET / HTTP/1.1\r\n: x\r\n\r\n", "empty header name"),
-        (b"GET / HTTP/1.1\r\nA : x\r\n\r\n", "whitespace before colon"),
-        (b"GET / HTTP/1.1\r\nA\t: x\r\n\r\n", "whitespace before colon"),
-        (b"GET / HTTP/1.1\r\nA(b: x\r\n\r\n", "invalid character in header name"),
-        (b"GET / HTTP/1.1\r\n\x00A: x\r\n\r\n", "invalid character in header name"),
-        (b"GET / HTTP/1.1\r\nA\xe9: x\r\n\r\n", "invalid character in header name"),
-        (b"GET / HTTP/1.1\r\nNoColon\r\n\r\n", "header line without colon"),
-        (b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", "obsolete line folding"),
-        (b"GET / HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n", "obsolete line folding"),
-        (b"GET / HTTP/1.1\r\n A: b\r\n\r\n", "whitespace between start line and first header"),
-        (b"GET / HTTP/1.1\r\nA: \x00\r\n\r\n", "NUL byte in header value"),
-        (b"GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n", "control character in header value"),
-        (b"GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n", "control character in header value"),
-        (b"GET / HTTP/1.1\r\nA: b\x0bc\r\n\r\n", "control character in header value"),
+        (
+            b"GET / HTTP/1.1\r\nA : x\r\n\r\n",
+            "whitespace before colon",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA\t: x\r\n\r\n",
+            "whitespace before colon",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA(b: x\r\n\r\n",
+            "invalid character in header name",
+        ),
+        (
+            b"GET / HTTP/1.1\r\n\x00A: x\r\n\r\n",
+            "invalid character in header name",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA\xe9: x\r\n\r\n",
+            "invalid character in header name",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+            "header line without colon",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n",
+            "obsolete line folding",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n",
+            "obsolete line folding",
+        ),
+        (
+            b"GET / HTTP/1.1\r\n A: b\r\n\r\n",
+            "whitespace between start line and first header",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA: \x00\r\n\r\n",
+            "NUL byte in header value",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n",
+            "control character in header value",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n",
+            "control character in header value",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA: b\x0bc\r\n\r\n",
+            "control character in header value",
+        ),
     ];
     for (s, reason) in cases {
-        assert_eq!(reject(s), (400, *reason), "{:?}", String::from_utf8_lossy(s));
+        assert_eq!(
+            reject(s),
+            (400, *reason),
+            "{:?}",
+            String::from_utf8_lossy(s)
+        );
     }
 }
 
@@ -206,10 +298,16 @@ fn a_head_longer_than_max_is_400_and_a_long_uri_is_414() {
     let mut s = b"GET / HTTP/1.1\r\n".to_vec();
     s.extend_from_slice(&[b'a'; 100]);
     let e = p.parse_request(&s).unwrap_err();
-    assert_eq!((e.status, e.reason, e.at), (400, "request header too large", 64));
+    assert_eq!(
+        (e.status, e.reason, e.at),
+        (400, "request header too large", 64)
+    );
     let mut s = b"GET /".to_vec();
     s.extend_from_slice(&[b'a'; 100]);
-    assert_eq!(HeadParser::new(64).parse_request(&s).unwrap_err().status, 414);
+    assert_eq!(
+        HeadParser::new(64).parse_request(&s).unwrap_err().status,
+        414
+    );
     // Exactly max bytes is fine; incomplete at max bytes is not.
     let s = b"GET / HTTP/1.1\r\nA: b\r\n\r\n";
     assert!(HeadParser::new(s.len()).parse_request(s).unwrap().is_some());
@@ -256,14 +354,21 @@ fn resp(buf: &[u8]) -> Result<Option<ResponseHead>, ParseError> {
 fn response_status_line_and_headers() {
     let s = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
     let h = resp(s).unwrap().unwrap();
-    assert_eq!((h.version, h.status, h.len), (Some(Version::Http11), 200, s.len() - 2));
+    assert_eq!(
+        (h.version, h.status, h.len),
+        (Some(Version::Http11), 200, s.len() - 2)
+    );
     assert_eq!(h.reason.get(s), b"OK");
     assert_eq!(h.headers[0].value.get(s), b"2");
     let s = b"HTTP/1.0 404 Not  Found \xe9\r\n\r\n";
     let h = resp(s).unwrap().unwrap();
     assert_eq!(h.reason.get(s), b"Not  Found \xe9");
     // Empty reason, with and without the SP.
-    for s in [&b"HTTP/1.1 204 \r\n\r\n"[..], b"HTTP/1.1 204\r\n\r\n", b"HTTP/1.1 204\n\n"] {
+    for s in [
+        &b"HTTP/1.1 204 \r\n\r\n"[..],
+        b"HTTP/1.1 204\r\n\r\n",
+        b"HTTP/1.1 204\n\n",
+    ] {
         let h = resp(s).unwrap().unwrap();
         assert_eq!((h.status, h.reason.len, h.len), (204, 0, s.len()));
     }
@@ -303,12 +408,21 @@ fn every_response_error_is_502() {
         b"<html>\r\n\r\n",
     ] {
         let e = resp(s).unwrap_err();
-        assert_eq!(e.status, 502, "{:?}: {}", String::from_utf8_lossy(s), e.reason);
+        assert_eq!(
+            e.status,
+            502,
+            "{:?}: {}",
+            String::from_utf8_lossy(s),
+            e.reason
+        );
     }
     let mut p = HeadParser::new(32);
     let e = p.parse_response(&[b'H'; 40]).unwrap_err();
     assert_eq!(e.status, 502);
     let mut s = b"HTTP/1.1 200 OK\r\n".to_vec();
     s.extend_from_slice(&[b'a'; 40]);
-    assert_eq!(p.parse_response(&s).unwrap_err().reason, "response header too large");
+    assert_eq!(
+        p.parse_response(&s).unwrap_err().reason,
+        "response header too large"
+    );
 }

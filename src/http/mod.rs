@@ -9,6 +9,7 @@ pub mod errors;
 pub mod message;
 pub mod parser;
 pub mod rules;
+pub mod smuggling_cases;
 
 /// A byte range inside the buffer a head was parsed from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

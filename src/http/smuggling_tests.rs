@@ -1,13 +1,11 @@
 //! Runs the smuggling table through the whole request pipeline: head parser,
 //! framing, body tracker, fed whole, split at every offset, and byte by byte.
 
-#[path = "smuggling_cases.rs"]
-mod smuggling_cases;
 
 use crate::http::body::{normalize_request_framing, request_framing, BodyTracker, Framing};
 use crate::http::message::{Headers, Request};
 use crate::http::parser::HeadParser;
-use smuggling_cases::{Expect, CASES};
+use crate::http::smuggling_cases::{Expect, CASES};
 
 const MAX: usize = 16384 - 1024;
 

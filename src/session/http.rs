@@ -869,6 +869,9 @@ fn server_side(
                 }
             }
         }
+        // TE and CL together (RFC 9112 §6.3): TE wins, and the connection is
+        // not reused, since the server's idea of the length is suspect.
+        let ambiguous = res.header("transfer-encoding").is_some() && res.header("content-length").is_some();
         body::normalize_response_framing(&mut res, &framing);
         let tunnel = res.status == 101 || (t.connect_method && (200..300).contains(&res.status));
         let named = connection_tokens(&res);
@@ -876,7 +879,7 @@ fn server_side(
             Version::Http11 => !named.iter().any(|n| n == "close"),
             Version::Http10 => named.iter().any(|n| n == "keep-alive"),
         };
-        t.server_keep &= srv_keep && framing != Framing::UntilClose && !tunnel;
+        t.server_keep &= srv_keep && framing != Framing::UntilClose && !tunnel && !ambiguous;
         t.client_keep &= framing != Framing::UntilClose && !tunnel;
         strip_hop_by_hop(&mut res, &named);
         if res.status == 101 {

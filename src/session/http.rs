@@ -68,6 +68,9 @@ pub struct HttpFront {
     pub use_backend: Vec<(usize, Option<Condition>)>,
     pub default_backend: Option<usize>,
     pub monitor_uri: Option<String>,
+    /// For a `listen` section: its own backend, whose rules are the
+    /// frontend's and must not run twice.
+    pub own_backend: Option<usize>,
 }
 
 /// What the analysers need to know about the proxies.
@@ -639,7 +642,8 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
         return Some(Step::Wait);
     };
     let be = &conf.backends[bi];
-    match rules::run_request(&be.rules_req, &mut req, src, dst) {
+    let be_rules: &[Rule] = if conf.fe.own_backend == Some(bi) { &[] } else { &be.rules_req };
+    match rules::run_request(be_rules, &mut req, src, dst) {
         Verdict::Continue | Verdict::Allow => {}
         v => return Some(verdict_response(t, &req, v, framing, be, conf)),
     }
@@ -853,7 +857,8 @@ fn server_side(
             headers: Vec::new(),
         });
         let src = SocketAddr::new(s.src, s.src_port);
-        for side in [be, &conf.fe.side] {
+        let own = conf.fe.own_backend.is_some() && conf.fe.own_backend == t.backend;
+        for side in [be, &conf.fe.side].into_iter().take(if own { 1 } else { 2 }) {
             match rules::run_response(&side.rules_res, &req, &mut res, src, s.dst) {
                 Verdict::Continue | Verdict::Allow => {}
                 Verdict::Deny(_) | Verdict::Tarpit(_) => {

@@ -6,8 +6,11 @@
 pub mod acl;
 pub mod body;
 pub mod errors;
+pub mod fetch;
+pub mod format;
 pub mod message;
 pub mod parser;
+pub mod rules;
 
 /// A byte range inside the buffer a head was parsed from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

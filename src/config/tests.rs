@@ -110,8 +110,8 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("backend be\n  server s1 127.0.0.1:80 weight 300\n", "pollux.cfg:2: server option 'weight': value '300' out of range 0..256"),
     ("backend be\n  server s1 127.0.0.1:80 maxconn\n", "pollux.cfg:2: server option 'maxconn' expects an integer"),
     ("backend be\n  server s1\n", "pollux.cfg:2: 'server s1' expects an address"),
-    ("backend be\n  mode\n", "pollux.cfg:2: 'mode' expects 'tcp'"),
-    ("backend be\n  mode udp\n", "pollux.cfg:2: 'mode' expects 'tcp', got 'udp'"),
+    ("backend be\n  mode\n", "pollux.cfg:2: 'mode' expects 'tcp' or 'http'"),
+    ("backend be\n  mode udp\n", "pollux.cfg:2: 'mode' expects 'tcp' or 'http', got 'udp'"),
     ("backend be\n  option\n", "pollux.cfg:2: 'option' expects an option name"),
     ("backend be\n  option frobnicate\n", "pollux.cfg:2: unknown option 'frobnicate'"),
     ("backend be\n  option redispatch now\n", "pollux.cfg:2: unexpected argument 'now'"),
@@ -124,7 +124,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("defaults\n  timeout client\n", "pollux.cfg:2: 'timeout client' expects a time value"),
     ("defaults\n  timeout\n", "pollux.cfg:2: 'timeout' expects a timeout name"),
     ("defaults\n  timeout frobnicate 5s\n", "pollux.cfg:2: unknown timeout 'frobnicate'"),
-    ("defaults\n  timeout http-request 5s\n", "pollux.cfg:2: 'timeout http-request' is not supported yet"),
+    ("defaults\n  timeout check 5s\n", "pollux.cfg:2: 'timeout check' is not supported yet"),
     ("defaults\n  clitimeout soon\n", "pollux.cfg:2: 'timeout client': invalid time 'soon'"),
     // Addresses and port ranges.
     ("listen li\n  bind 1.2.3.999:80\n", "pollux.cfg:2: invalid address '1.2.3.999:80'"),
@@ -151,13 +151,12 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("global\n  tune.ssl.default-dh-param 2048\n", "pollux.cfg:2: 'tune.ssl.default-dh-param' is not supported yet"),
     ("global\n  log /dev/log local0\n", "pollux.cfg:2: 'log' is not supported yet"),
     ("defaults\n  log global\n", "pollux.cfg:2: 'log' is not supported yet"),
-    ("frontend fe\n  bind :80\n  use_backend be if x\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'use_backend' is not supported yet"),
+    ("frontend fe\n  bind :80\n  use_backend be if x\n  default_backend be\nbackend be\n", "pollux.cfg:3: no such ACL : 'x'"),
     ("defaults\n  option httplog\n", "pollux.cfg:2: 'option httplog' is not supported yet"),
-    ("defaults\n  option http-server-close\n", "pollux.cfg:2: 'option http-server-close' is not supported yet"),
+    ("defaults\n  option httpchk\n", "pollux.cfg:2: 'option httpchk' is not supported yet"),
     ("backend be\n  server s1 127.0.0.1:80 check\n", "pollux.cfg:2: server option 'check' is not supported yet"),
     ("backend be\n  server s1 127.0.0.1:80 frobnicate\n", "pollux.cfg:2: unknown server option 'frobnicate'"),
     ("peers mypeers\n  peer a 127.0.0.1:1024\n", "pollux.cfg:1: 'peers' sections are not supported yet"),
-    ("defaults\n  mode http\n", "pollux.cfg:2: 'mode http' is not supported yet (HTTP mode comes in a later release)"),
     ("backend be\n  mode health\n", "pollux.cfg:2: 'mode health' is not supported yet"),
     // Keywords in the wrong section.
     ("frontend fe\n  bind :80\n  server s1 127.0.0.1:80\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'server' not allowed in 'frontend' section"),
@@ -374,6 +373,8 @@ fn full_tcp_config_parses_into_the_model() {
         server: ms(60_000),
         queue: ms(250),
         tunnel: ms(3_600_000),
+        http_request: None,
+        http_keep_alive: None,
     };
     assert_eq!(config.frontends.len(), 2);
     assert_eq!(
@@ -405,6 +406,8 @@ fn full_tcp_config_parses_into_the_model() {
             timeouts: defaults_timeouts,
             clitcpka: false,
             disabled: false,
+            http: HttpProxy::default(),
+            rules: FrontendRules::default(),
         }
     );
     let li = &config.frontends[1];
@@ -460,6 +463,7 @@ fn full_tcp_config_parses_into_the_model() {
             redispatch: false,
             srvtcpka: true,
             disabled: false,
+            http: HttpProxy::default(),
         }
     );
     let li = &config.backends[1];

@@ -162,7 +162,9 @@ const UNSUPPORTED_ACTIONS: &[&str] = &[
 ];
 
 fn unknown_action(kw: &str, name: &str) -> String {
-    if UNSUPPORTED_ACTIONS.contains(&name) || name.starts_with("lua.") {
+    // `set-var(txn.x)`, `sc-inc-gpc0(1)`: the action name is before the '('.
+    let base = name.split('(').next().unwrap_or(name);
+    if UNSUPPORTED_ACTIONS.contains(&base) || base.starts_with("lua.") {
         format!("'{kw} {name}' is not supported yet")
     } else {
         format!("unknown '{kw}' action '{name}'")

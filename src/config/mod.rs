@@ -4,9 +4,11 @@
 
 mod cond;
 mod global;
+mod http;
 mod lexer;
 mod parser;
 mod proxy;
+mod rules;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -14,10 +16,13 @@ mod values;
 pub use cond::features;
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::http::acl::Condition;
+use crate::http::rules::{Rule, TcpRule};
 
 /// A config error, displayed as `FILE:LINE: message` (line 0: `FILE: message`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +98,16 @@ impl Default for Global {
 pub enum Mode {
     #[default]
     Tcp,
+    Http,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Tcp => "tcp",
+            Mode::Http => "http",
+        }
+    }
 }
 
 /// `timeout ...` values; None means unset (infinite, with HAProxy's warning).
@@ -103,6 +118,83 @@ pub struct Timeouts {
     pub server: Option<Duration>,
     pub queue: Option<Duration>,
     pub tunnel: Option<Duration>,
+    /// `timeout http-request`: time to receive a complete request head.
+    pub http_request: Option<Duration>,
+    /// `timeout http-keep-alive`: idle time between two requests.
+    pub http_keep_alive: Option<Duration>,
+    /// `timeout tarpit`: how long `tarpit` holds a client before answering.
+    pub tarpit: Option<Duration>,
+}
+
+/// Connection handling from `option http-keep-alive | http-server-close |
+/// httpclose` (HAProxy combines the frontend's and the backend's: the
+/// stronger of the two, close > server-close > keep-alive, wins).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConnMode {
+    #[default]
+    KeepAlive,
+    ServerClose,
+    Close,
+}
+
+/// `option forwardfor [except NET] [header NAME] [if-none]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardFor {
+    /// Clients in this network get no header.
+    pub except: Option<(IpAddr, u8)>,
+    /// Default `X-Forwarded-For`.
+    pub header: String,
+    /// Only add the header if the request has none.
+    pub if_none: bool,
+}
+
+/// `option originalto [except NET] [header NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalTo {
+    /// Destination addresses in this network get no header.
+    pub except: Option<(IpAddr, u8)>,
+    /// Default `X-Original-To`.
+    pub header: String,
+}
+
+/// The HTTP parts of a frontend or backend.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpProxy {
+    /// `http-request` rules, then `req*` rules (`reqadd` last), then
+    /// `redirect` rules, in that order as HAProxy. The frontend's run first,
+    /// then the chosen backend's.
+    pub rules_req: Vec<Rule>,
+    /// `http-response` rules, then `rsp*` rules (`rspadd` last). The
+    /// backend's run first, then the frontend's.
+    pub rules_res: Vec<Rule>,
+    pub conn_mode: ConnMode,
+    pub forwardfor: Option<ForwardFor>,
+    pub originalto: Option<OriginalTo>,
+    /// `errorfile CODE FILE`: the raw response to send instead of pollux's own.
+    pub errorfiles: Vec<(u16, Vec<u8>)>,
+    /// Both halves of one `listen` section carry the same rules: when such a
+    /// frontend uses its own backend (same name), run the rules once.
+    pub listen: bool,
+}
+
+/// Frontend-only switching, capture and TCP inspection settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrontendRules {
+    /// `use_backend NAME [if|unless COND]` in order; names checked to exist.
+    pub use_backend: Vec<(String, Option<Condition>)>,
+    pub monitor_uri: Option<String>,
+    /// `capture request header NAME len N`.
+    pub captures_req: Vec<(String, usize)>,
+    /// `capture response header NAME len N`.
+    pub captures_res: Vec<(String, usize)>,
+    /// `capture cookie NAME len N`.
+    pub capture_cookie: Option<(String, usize)>,
+    /// `tcp-request connection accept|reject` rules.
+    pub tcp_conn: Vec<TcpRule>,
+    /// `tcp-request content accept|reject` rules.
+    pub tcp_content: Vec<TcpRule>,
+    /// `tcp-request inspect-delay`.
+    pub inspect_delay: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +225,8 @@ pub struct Frontend {
     pub clitcpka: bool,
     /// `disabled` in the section.
     pub disabled: bool,
+    pub http: HttpProxy,
+    pub rules: FrontendRules,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -173,6 +267,7 @@ pub struct Backend {
     /// `option srvtcpka` or `option tcpka`.
     pub srvtcpka: bool,
     pub disabled: bool,
+    pub http: HttpProxy,
 }
 
 /// Load and check every file (a directory loads its `*.cfg` in lexical order).

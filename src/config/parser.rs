@@ -7,7 +7,7 @@ use std::path::Path;
 use super::cond::CondStack;
 use super::lexer::{split_line, EnvLookup};
 use super::proxy::{self, Draft, Kind};
-use super::{global, Config, ConfigError, Global, Origin};
+use super::{global, Config, ConfigError, Global, Mode, Origin};
 
 /// Argument `i` of a keyword line, or an error naming the keyword (the
 /// words before `i`) and what was expected.
@@ -282,25 +282,34 @@ impl<'e> Parser<'e> {
                     let message = format!("{} '{}' has no 'bind' line", p.kind.name(), p.name);
                     self.errors.push(at(&p.origin, message));
                 }
-                let backend_exists =
-                    |name: &str| self.proxies.iter().any(|b| b.kind.be() && b.name == name);
                 match &p.default_backend {
-                    Some((name, origin)) if !backend_exists(name) => {
-                        let message =
-                            format!("default_backend '{name}' of {} '{}': no such backend", p.kind.name(), p.name);
-                        self.errors.push(at(origin, message));
+                    Some((name, origin)) => {
+                        self.errors
+                            .extend(check_target(&self.proxies, p, "default_backend", name, origin));
                     }
-                    Some(_) => {}
                     None if p.kind == Kind::Frontend => self.warnings.push(format!(
                         "{}:{}: frontend '{}' has no backend (no 'default_backend'): connections will be refused",
                         p.origin.file, p.origin.line, p.name
                     )),
                     None => {}
                 }
+                for ((name, _), origin) in p.fe_rules.use_backend.iter().zip(&p.h.use_backend_at) {
+                    self.errors
+                        .extend(check_target(&self.proxies, p, "use_backend", name, origin));
+                }
                 config.frontends.push(p.frontend());
             }
             if p.kind.be() {
                 config.backends.push(p.backend());
+            }
+            if let (Mode::Tcp, Some((kw, origin))) = (p.mode, &p.h.first_http_kw) {
+                self.warnings.push(format!(
+                    "{}:{}: '{kw}' rules ignored for {} '{}' as they require HTTP mode",
+                    origin.file,
+                    origin.line,
+                    p.kind.name(),
+                    p.name
+                ));
             }
         }
         if !self.errors.is_empty() {
@@ -308,6 +317,36 @@ impl<'e> Parser<'e> {
         }
         config.warnings = self.warnings;
         Ok(config)
+    }
+}
+
+/// A frontend's `default_backend` or `use_backend` target must exist and
+/// have the frontend's mode.
+fn check_target(
+    proxies: &[Draft],
+    p: &Draft,
+    kw: &str,
+    name: &str,
+    origin: &Origin,
+) -> Option<ConfigError> {
+    {
+        let target = proxies.iter().find(|b| b.kind.be() && b.name == name);
+        let message = match target {
+            None => format!(
+                "{kw} '{name}' of {} '{}': no such backend",
+                p.kind.name(),
+                p.name
+            ),
+            Some(b) if b.mode != p.mode => format!(
+                "{} '{}': unable to use proxy '{name}' with wrong mode, required: {}, has: {}",
+                p.kind.name(),
+                p.name,
+                p.mode.name(),
+                b.mode.name()
+            ),
+            Some(_) => return None,
+        };
+        Some(at(origin, message))
     }
 }
 

@@ -2,9 +2,12 @@
 //! (manual §4). A section is parsed into a [`Draft`] carrying both sides; it
 //! becomes a [`Frontend`] and/or a [`Backend`] once every file is read.
 
+use super::http::{self, HttpDraft};
 use super::parser::{check_name, need, only};
 use super::values::{self, ServerAddr};
-use super::{Backend, Balance, Bind, Frontend, Mode, Origin, Server, Timeouts};
+use super::{
+    Backend, Balance, Bind, Frontend, FrontendRules, HttpProxy, Mode, Origin, Server, Timeouts,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -54,6 +57,10 @@ pub(crate) struct Draft {
     pub retries: u32,
     pub redispatch: bool,
     pub disabled: bool,
+    /// HTTP settings (the rule lists stay in `h` until the end).
+    pub http: HttpProxy,
+    pub fe_rules: FrontendRules,
+    pub h: HttpDraft,
 }
 
 impl Draft {
@@ -75,6 +82,9 @@ impl Draft {
             retries: 3,
             redispatch: false,
             disabled: false,
+            http: HttpProxy::default(),
+            fe_rules: FrontendRules::default(),
+            h: HttpDraft::default(),
         }
     }
 
@@ -84,6 +94,7 @@ impl Draft {
         d.kind = kind;
         d.name = name.to_string();
         d.origin = origin;
+        d.http.listen = kind == Kind::Listen;
         // A listen section forwards to its own servers unless it says otherwise.
         if !kind.fe() || kind == Kind::Listen {
             d.default_backend = None;
@@ -107,6 +118,16 @@ impl Draft {
             timeouts: self.timeouts,
             clitcpka: self.clitcpka,
             disabled: self.disabled,
+            http: self.http_model(),
+            rules: self.fe_rules.clone(),
+        }
+    }
+
+    fn http_model(&self) -> HttpProxy {
+        HttpProxy {
+            rules_req: self.h.request_rules(),
+            rules_res: self.h.response_rules(),
+            ..self.http.clone()
         }
     }
 
@@ -122,12 +143,19 @@ impl Draft {
             redispatch: self.redispatch,
             srvtcpka: self.srvtcpka,
             disabled: self.disabled,
+            http: self.http_model(),
         }
     }
 
     /// Rejects a keyword this kind of section cannot hold. `fe`/`be`: the
     /// keyword needs that capability; `in_defaults`: `defaults` may hold it.
-    fn allow(&self, kw: &str, fe: bool, be: bool, in_defaults: bool) -> Result<(), String> {
+    pub(crate) fn allow(
+        &self,
+        kw: &str,
+        fe: bool,
+        be: bool,
+        in_defaults: bool,
+    ) -> Result<(), String> {
         let ok = match self.kind {
             Kind::Defaults => in_defaults,
             Kind::Frontend => !be,
@@ -147,17 +175,14 @@ impl Draft {
 
 /// Known HAProxy proxy keywords that pollux does not implement yet.
 const UNSUPPORTED: &[&str] = &[
-    "acl",
     "backlog",
     "bind-process",
-    "capture",
     "compression",
     "cookie",
     "declare",
     "default-server",
     "dispatch",
     "email-alert",
-    "errorfile",
     "errorloc",
     "errorloc302",
     "errorloc303",
@@ -174,8 +199,6 @@ const UNSUPPORTED: &[&str] = &[
     "http-after-response",
     "http-check",
     "http-error",
-    "http-request",
-    "http-response",
     "http-reuse",
     "http-send-name-header",
     "id",
@@ -189,10 +212,8 @@ const UNSUPPORTED: &[&str] = &[
     "max-keep-alive-queue",
     "max-session-srv-conns",
     "monitor",
-    "monitor-uri",
     "persist",
     "rate-limit",
-    "redirect",
     "retry-on",
     "server-state-file-name",
     "server-template",
@@ -201,13 +222,11 @@ const UNSUPPORTED: &[&str] = &[
     "stick",
     "stick-table",
     "tcp-check",
-    "tcp-request",
     "tcp-response",
     "unique-id-format",
     "unique-id-header",
     "use-fcgi-app",
     "use-server",
-    "use_backend",
 ];
 
 /// Known HAProxy `option`s that pollux does not implement yet.
@@ -226,11 +245,9 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "external-check",
     "forceclose",
     "forwarded",
-    "forwardfor",
     "h1-case-adjust-bogus-client",
     "h1-case-adjust-bogus-server",
     "httpchk",
-    "httpclose",
     "httplog",
     "idle-close-on-response",
     "independent-streams",
@@ -240,7 +257,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "logasap",
     "mysql-check",
     "nolinger",
-    "originalto",
     "persist",
     "pgsql-check",
     "prefer-last-server",
@@ -330,18 +346,13 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
     let kw = args[0].as_str();
     match kw {
         "mode" => {
-            let mode = need(args, 1, "'tcp'")?;
+            let mode = need(args, 1, "'tcp' or 'http'")?;
             only(args, 2)?;
             match mode {
                 "tcp" => d.mode = Mode::Tcp,
-                "http" => {
-                    return Err(
-                        "'mode http' is not supported yet (HTTP mode comes in a later release)"
-                            .into(),
-                    )
-                }
+                "http" => d.mode = Mode::Http,
                 "health" => return Err("'mode health' is not supported yet".into()),
-                _ => return Err(format!("'mode' expects 'tcp', got '{mode}'")),
+                _ => return Err(format!("'mode' expects 'tcp' or 'http', got '{mode}'")),
             }
         }
         "bind" => {
@@ -402,6 +413,7 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             // Informational only (HAProxy shows it on its stats page).
             need(args, 1, "a text")?;
         }
+        _ if http::KEYWORDS.contains(&kw) => http::parse_keyword(d, args, origin)?,
         _ if UNSUPPORTED.contains(&kw) => return Err(format!("'{kw}' is not supported yet")),
         _ => {
             return Err(format!(
@@ -534,18 +546,19 @@ fn parse_timeout(d: &mut Draft, args: &[String], at: usize) -> Result<(), String
         need(
             args,
             1,
-            "a timeout name (connect, client, server, queue, tunnel) and a value",
+            "a timeout name (connect, client, server, queue, tunnel, http-request, http-keep-alive, tarpit) and a value",
         )?
     };
     let kw = format!("timeout {which}");
     let (fe, be) = match which {
         "client" => (true, false),
         "connect" | "server" | "queue" | "tunnel" => (false, true),
-        "http-request" | "http-keep-alive" | "check" | "tarpit" | "client-fin" | "server-fin"
+        "http-request" | "http-keep-alive" | "tarpit" => (false, false),
+        "check" | "client-fin" | "server-fin"
         | "client-hs" => return Err(format!("'{kw}' is not supported yet")),
         _ => {
             return Err(format!(
-                "unknown timeout '{which}' (expected connect, client, server, queue or tunnel)"
+                "unknown timeout '{which}' (expected connect, client, server, queue, tunnel, http-request, http-keep-alive or tarpit)"
             ))
         }
     };
@@ -562,6 +575,9 @@ fn parse_timeout(d: &mut Draft, args: &[String], at: usize) -> Result<(), String
         "connect" => &mut d.timeouts.connect,
         "server" => &mut d.timeouts.server,
         "queue" => &mut d.timeouts.queue,
+        "http-request" => &mut d.timeouts.http_request,
+        "http-keep-alive" => &mut d.timeouts.http_keep_alive,
+        "tarpit" => &mut d.timeouts.tarpit,
         _ => &mut d.timeouts.tunnel,
     };
     *slot = t;
@@ -598,6 +614,7 @@ fn parse_option(d: &mut Draft, args: &[String], at: usize, on: bool) -> Result<(
                 d.srvtcpka = on;
             }
         }
+        _ if http::parse_option(d, args, at, on)? => {}
         _ if name.starts_with("http") || UNSUPPORTED_OPTIONS.contains(&name) => {
             return Err(format!("'{kw}' is not supported yet"))
         }

@@ -110,8 +110,8 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("backend be\n  server s1 127.0.0.1:80 weight 300\n", "pollux.cfg:2: server option 'weight': value '300' out of range 0..256"),
     ("backend be\n  server s1 127.0.0.1:80 maxconn\n", "pollux.cfg:2: server option 'maxconn' expects an integer"),
     ("backend be\n  server s1\n", "pollux.cfg:2: 'server s1' expects an address"),
-    ("backend be\n  mode\n", "pollux.cfg:2: 'mode' expects 'tcp'"),
-    ("backend be\n  mode udp\n", "pollux.cfg:2: 'mode' expects 'tcp', got 'udp'"),
+    ("backend be\n  mode\n", "pollux.cfg:2: 'mode' expects 'tcp' or 'http'"),
+    ("backend be\n  mode udp\n", "pollux.cfg:2: 'mode' expects 'tcp' or 'http', got 'udp'"),
     ("backend be\n  option\n", "pollux.cfg:2: 'option' expects an option name"),
     ("backend be\n  option frobnicate\n", "pollux.cfg:2: unknown option 'frobnicate'"),
     ("backend be\n  option redispatch now\n", "pollux.cfg:2: unexpected argument 'now'"),
@@ -124,7 +124,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("defaults\n  timeout client\n", "pollux.cfg:2: 'timeout client' expects a time value"),
     ("defaults\n  timeout\n", "pollux.cfg:2: 'timeout' expects a timeout name"),
     ("defaults\n  timeout frobnicate 5s\n", "pollux.cfg:2: unknown timeout 'frobnicate'"),
-    ("defaults\n  timeout http-request 5s\n", "pollux.cfg:2: 'timeout http-request' is not supported yet"),
+    ("defaults\n  timeout check 5s\n", "pollux.cfg:2: 'timeout check' is not supported yet"),
     ("defaults\n  clitimeout soon\n", "pollux.cfg:2: 'timeout client': invalid time 'soon'"),
     // Addresses and port ranges.
     ("listen li\n  bind 1.2.3.999:80\n", "pollux.cfg:2: invalid address '1.2.3.999:80'"),
@@ -151,13 +151,12 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("global\n  tune.ssl.default-dh-param 2048\n", "pollux.cfg:2: 'tune.ssl.default-dh-param' is not supported yet"),
     ("global\n  log /dev/log local0\n", "pollux.cfg:2: 'log' is not supported yet"),
     ("defaults\n  log global\n", "pollux.cfg:2: 'log' is not supported yet"),
-    ("frontend fe\n  bind :80\n  use_backend be if x\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'use_backend' is not supported yet"),
+    ("frontend fe\n  bind :80\n  use_backend be if x\n  default_backend be\nbackend be\n", "pollux.cfg:3: no such ACL : 'x'"),
     ("defaults\n  option httplog\n", "pollux.cfg:2: 'option httplog' is not supported yet"),
-    ("defaults\n  option http-server-close\n", "pollux.cfg:2: 'option http-server-close' is not supported yet"),
+    ("defaults\n  option httpchk\n", "pollux.cfg:2: 'option httpchk' is not supported yet"),
     ("backend be\n  server s1 127.0.0.1:80 check\n", "pollux.cfg:2: server option 'check' is not supported yet"),
     ("backend be\n  server s1 127.0.0.1:80 frobnicate\n", "pollux.cfg:2: unknown server option 'frobnicate'"),
     ("peers mypeers\n  peer a 127.0.0.1:1024\n", "pollux.cfg:1: 'peers' sections are not supported yet"),
-    ("defaults\n  mode http\n", "pollux.cfg:2: 'mode http' is not supported yet (HTTP mode comes in a later release)"),
     ("backend be\n  mode health\n", "pollux.cfg:2: 'mode health' is not supported yet"),
     // Keywords in the wrong section.
     ("frontend fe\n  bind :80\n  server s1 127.0.0.1:80\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'server' not allowed in 'frontend' section"),
@@ -374,6 +373,9 @@ fn full_tcp_config_parses_into_the_model() {
         server: ms(60_000),
         queue: ms(250),
         tunnel: ms(3_600_000),
+        http_request: None,
+        http_keep_alive: None,
+        tarpit: None,
     };
     assert_eq!(config.frontends.len(), 2);
     assert_eq!(
@@ -405,6 +407,8 @@ fn full_tcp_config_parses_into_the_model() {
             timeouts: defaults_timeouts,
             clitcpka: false,
             disabled: false,
+            http: HttpProxy::default(),
+            rules: FrontendRules::default(),
         }
     );
     let li = &config.frontends[1];
@@ -460,6 +464,7 @@ fn full_tcp_config_parses_into_the_model() {
             redispatch: false,
             srvtcpka: true,
             disabled: false,
+            http: HttpProxy::default(),
         }
     );
     let li = &config.backends[1];
@@ -645,4 +650,267 @@ fn load_reads_the_process_environment() {
 fn crlf_line_endings_are_accepted() {
     let config = ok("global\r\n  maxconn 7\r\nbackend be\r\n");
     assert_eq!(config.global.maxconn, 7);
+}
+
+/// HTTP keyword errors; each body is placed in a frontend in HTTP mode whose
+/// first body line is line 4, followed by an HTTP backend `be`.
+const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
+    ("http-request deny if { path_reg ( }\n", "pollux.cfg:4: anonymous ACL: invalid regex '('"),
+    ("acl bad path_reg (\n", "pollux.cfg:4: acl 'bad': invalid regex '('"),
+    ("http-request deny if nope\n", "pollux.cfg:4: no such ACL : 'nope'"),
+    ("acl x nosuch(1) foo\n", "pollux.cfg:4: acl 'x': unknown fetch method 'nosuch'"),
+    ("acl x src 1.2.3.999\n", "pollux.cfg:4: acl 'x': invalid IP address or network '1.2.3.999'"),
+    ("acl x\n", "pollux.cfg:4: 'acl x' expects a criterion"),
+    ("http-request deny deny_status 99\n", "pollux.cfg:4: 'http-request deny': invalid status code '99'"),
+    ("http-request deny deny_status\n", "pollux.cfg:4: 'http-request deny' expects a status code"),
+    ("http-request deny content-type text/plain\n", "pollux.cfg:4: 'http-request deny' option 'content-type' is not supported yet"),
+    ("http-request add-header X-A\n", "pollux.cfg:4: 'http-request add-header' expects exactly 2 argument(s)"),
+    ("http-request replace-header X ( y\n", "pollux.cfg:4: 'http-request replace-header': invalid regex '('"),
+    ("http-request set-path\n", "pollux.cfg:4: 'http-request set-path' expects exactly 1 argument(s)"),
+    ("http-request\n", "pollux.cfg:4: 'http-request' expects an action"),
+    ("http-request frobnicate\n", "pollux.cfg:4: unknown 'http-request' action 'frobnicate'"),
+    ("http-request set-var(txn.x) str(1)\n", "pollux.cfg:4: 'http-request set-var(txn.x)' is not supported yet"),
+    ("http-request track-sc0 src\n", "pollux.cfg:4: 'http-request track-sc0' is not supported yet"),
+    ("http-request set-header X %ci\n", "pollux.cfg:4: '%ci' in format '%ci' is not supported yet"),
+    ("http-request set-header X %[nosuch]\n", "pollux.cfg:4: unknown fetch method 'nosuch' in format '%[nosuch]'"),
+    ("http-request set-header X %[src,base64]\n", "pollux.cfg:4: converter 'base64' is not supported yet"),
+    ("http-request deny if { status 500 }\n", "pollux.cfg:4: request rule uses a fetch that extracts information from response contents"),
+    ("http-request return status 200 string hi\n", "pollux.cfg:4: 'http-request return': a content type must be defined"),
+    ("http-request return status 204 content-type text/plain string hi\n", "pollux.cfg:4: 'http-request return': no payload may be sent with status 204"),
+    ("http-request return status 700\n", "pollux.cfg:4: 'http-request return': invalid status code '700'"),
+    ("http-request return file /nonexistent/x.html content-type text/html\n", "pollux.cfg:4: 'http-request return': cannot read file '/nonexistent/x.html'"),
+    ("http-request return errorfile /x\n", "pollux.cfg:4: 'http-request return' option 'errorfile' is not supported yet"),
+    ("http-response set-status 1000\n", "pollux.cfg:4: 'http-response set-status': invalid status code '1000'"),
+    ("http-response tarpit\n", "pollux.cfg:4: 'http-response tarpit' is not supported yet"),
+    ("http-response set-path /x\n", "pollux.cfg:4: 'http-response set-path' is not supported yet"),
+    ("reqrep ^foo\n", "pollux.cfg:4: 'reqrep' expects <search> and <replace> as arguments"),
+    ("reqirep ( x\n", "pollux.cfg:4: 'reqirep': invalid regex '('"),
+    ("reqadd\n", "pollux.cfg:4: 'reqadd' expects a header line as argument"),
+    ("reqadd NoColon\n", "pollux.cfg:4: 'reqadd': 'NoColon' is not a 'Name: value' header line"),
+    ("reqdeny ^x extra\n", "pollux.cfg:4: unexpected argument 'extra' after 'reqdeny'"),
+    ("reqsetbe ^x be\n", "pollux.cfg:4: 'reqsetbe' is not supported yet"),
+    ("rspdeny ^x if nope\n", "pollux.cfg:4: no such ACL : 'nope'"),
+    ("redirect\n", "pollux.cfg:4: 'redirect' expects 'location', 'prefix' or 'scheme'"),
+    ("redirect prefix\n", "pollux.cfg:4: 'redirect' expects 'location', 'prefix' or 'scheme'"),
+    ("redirect prefix /x code 304\n", "pollux.cfg:4: 'redirect': unsupported HTTP code '304'"),
+    ("redirect prefix /x set-cookie A=1\n", "pollux.cfg:4: 'redirect' option 'set-cookie' is not supported yet"),
+    ("redirect scheme https frob\n", "pollux.cfg:4: 'redirect': unknown option 'frob'"),
+    ("use_backend\n", "pollux.cfg:4: 'use_backend' expects a backend name"),
+    ("use_backend nowhere if TRUE\n", "pollux.cfg:4: use_backend 'nowhere' of frontend 'fe': no such backend"),
+    ("use_backend be when x\n", "pollux.cfg:4: unexpected argument 'when' after 'use_backend be'"),
+    ("use_backend %[req.hdr(host)]\n", "pollux.cfg:4: 'use_backend' with a log-format backend name is not supported yet"),
+    ("monitor-uri\n", "pollux.cfg:4: 'monitor-uri' expects a URI"),
+    ("capture request header Host\n", "pollux.cfg:4: 'capture' expects"),
+    ("capture cookie SID len 0\n", "pollux.cfg:4: 'capture ... len': value '0' out of range"),
+    ("capture cookie A len 8\n  capture cookie B len 8\n", "pollux.cfg:5: only one 'capture cookie' is allowed"),
+    ("tcp-request connection reject if { req.len gt 0 }\n", "pollux.cfg:4: tcp-request connection rule uses a fetch that extracts information from request buffer contents"),
+    ("tcp-request connection reject if { path / }\n", "pollux.cfg:4: tcp-request connection rule uses a fetch that extracts information from HTTP request contents"),
+    ("tcp-request content track-sc0 src\n", "pollux.cfg:4: 'tcp-request content track-sc0' is not supported yet"),
+    ("tcp-request content frob\n", "pollux.cfg:4: unknown 'tcp-request content' action 'frob'"),
+    ("tcp-request content accept now\n", "pollux.cfg:4: unexpected argument 'now' after 'tcp-request content accept'"),
+    ("tcp-request inspect-delay soon\n", "pollux.cfg:4: 'tcp-request inspect-delay': invalid time 'soon'"),
+    ("tcp-request session accept\n", "pollux.cfg:4: 'tcp-request session' is not supported yet"),
+    ("tcp-request frob\n", "pollux.cfg:4: 'tcp-request' expects 'connection', 'content' or 'inspect-delay', got 'frob'"),
+    ("errorfile 999 /x\n", "pollux.cfg:4: 'errorfile': status code '999' not handled"),
+    ("errorfile 503 /nonexistent/503.http\n", "pollux.cfg:4: 'errorfile 503': cannot read '/nonexistent/503.http'"),
+    ("option forwardfor except bad\n", "pollux.cfg:4: 'option forwardfor': invalid IP address or network 'bad'"),
+    ("option forwardfor foo\n", "pollux.cfg:4: 'option forwardfor': unknown parameter 'foo'"),
+    ("option originalto if-none\n", "pollux.cfg:4: 'option originalto': unknown parameter 'if-none'"),
+    ("option httpclose now\n", "pollux.cfg:4: unexpected argument 'now' after 'option httpclose'"),
+    ("option http-buffer-request\n", "pollux.cfg:4: 'option http-buffer-request' is not supported yet"),
+    ("stick on src\n", "pollux.cfg:4: 'stick' is not supported yet"),
+    ("timeout http-request x\n", "pollux.cfg:4: 'timeout http-request': invalid time 'x'"),
+];
+
+#[test]
+fn every_http_keyword_error_is_reported_at_its_file_and_line() {
+    let mut failures = Vec::new();
+    for (body, expected) in HTTP_ERROR_TABLE {
+        let text = format!(
+            "frontend fe\n  mode http\n  bind :80\n  {body}  default_backend be\nbackend be\n  mode http\n"
+        );
+        let (loc, fragment) = expected.split_once(": ").unwrap();
+        let errors = errors_of(&text);
+        let found = errors.len() == 1
+            && errors[0].starts_with(&format!("{loc}: "))
+            && errors[0].contains(fragment);
+        if !found {
+            failures.push(format!(
+                "config:\n{text}expected exactly: {expected}\ngot: {errors:#?}\n"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        HTTP_ERROR_TABLE.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn http_errors_outside_a_frontend() {
+    for (text, expected) in [
+        ("defaults\n  acl a src 1.2.3.4\nbackend be\n", "pollux.cfg:2: 'acl' not allowed in 'defaults' section"),
+        ("defaults\n  http-request deny\nbackend be\n", "pollux.cfg:2: 'http-request' not allowed in 'defaults' section"),
+        ("backend be\n  capture cookie A len 8\n", "pollux.cfg:2: 'capture' not allowed in 'backend' section"),
+        ("backend be\n  use_backend x\n", "pollux.cfg:2: 'use_backend' not allowed in 'backend' section"),
+        ("backend be\n  tcp-request content reject\n", "pollux.cfg:2: 'tcp-request content' in a backend is not supported yet"),
+        ("backend be\n  tcp-request connection reject\n", "pollux.cfg:2: 'tcp-request connection' not allowed in 'backend' section"),
+        ("backend be\n  cookie SRV insert\n", "pollux.cfg:2: 'cookie' is not supported yet"),
+        ("frontend fe\n  mode http\n  bind :80\n  default_backend be\nbackend be\n  mode tcp\n", "pollux.cfg:4: frontend 'fe': unable to use proxy 'be' with wrong mode, required: http, has: tcp"),
+        ("frontend fe\n  bind :80\n  use_backend web if TRUE\n  default_backend be\nbackend be\nbackend web\n  mode http\n", "pollux.cfg:3: frontend 'fe': unable to use proxy 'web' with wrong mode, required: tcp, has: http"),
+        // ACLs belong to their section.
+        ("frontend fe\n  bind :80\n  acl local src 127.0.0.1\n  default_backend be\nbackend be\n  http-request deny if local\n", "pollux.cfg:6: no such ACL : 'local'"),
+    ] {
+        assert_eq!(errors_of(text), [expected], "{text}");
+    }
+}
+
+fn http_config(dir: &TempDir) -> String {
+    let errfile = dir.write("503.http", "HTTP/1.1 503 Busy\r\ncontent-length: 0\r\n\r\n");
+    let page = dir.write("page.html", "<p>hi</p>\n");
+    format!(
+        r#"defaults
+    mode http
+    timeout http-request 10s
+    timeout http-keep-alive 2s
+    option http-server-close
+    option forwardfor except 127.0.0.0/8 header X-Client if-none
+    errorfile 503 {errfile}
+
+frontend web
+    bind :8080
+    acl is_api path_beg /api
+    acl is_api hdr(host) -i api.example.com
+    acl local src 127.0.0.1
+    tcp-request inspect-delay 5s
+    tcp-request connection reject unless {{ src 0.0.0.0/0 }}
+    tcp-request content accept if {{ req.len gt 0 }}
+    capture request header Host len 64
+    capture response header Server len 32
+    capture cookie SID len 16
+    monitor-uri /healthz
+    redirect scheme https code 301 if !local
+    reqadd X-Legacy:\ 1
+    reqirep ^Host:\ www\.(.*) Host:\ \1
+    http-request set-header X-Path %[path] if is_api
+    http-response del-header Server
+    rspadd X-Frame-Options:\ DENY
+    use_backend api if is_api
+    default_backend static
+    option originalto
+
+backend api
+    no option http-server-close
+    option httpclose
+    http-request return status 200 content-type text/html file {page}
+    server a1 127.0.0.1:9001
+
+backend static
+    server s1 127.0.0.1:9002
+
+listen both
+    bind :8081
+    http-request deny if {{ path /x }}
+    server b1 127.0.0.1:9003
+"#,
+        errfile = errfile.display(),
+        page = page.display()
+    )
+}
+
+#[test]
+fn full_http_config_parses_into_the_model() {
+    use crate::http::rules::{Action, TcpAction};
+    let dir = TempDir::new();
+    let text = http_config(&dir);
+    let config = load_text(&dir, &text).unwrap_or_else(|e| panic!("{e:#?}"));
+    let fe = &config.frontends[0];
+    assert_eq!(fe.mode, Mode::Http);
+    assert_eq!(fe.timeouts.http_request, ms(10_000));
+    assert_eq!(fe.timeouts.http_keep_alive, ms(2_000));
+    assert_eq!(fe.http.conn_mode, ConnMode::ServerClose);
+    assert_eq!(
+        fe.http.forwardfor,
+        Some(ForwardFor {
+            except: Some(("127.0.0.0".parse().unwrap(), 8)),
+            header: "X-Client".into(),
+            if_none: true,
+        })
+    );
+    assert_eq!(fe.http.originalto.as_ref().unwrap().header, "X-Original-To");
+    assert_eq!(fe.http.errorfiles.len(), 1);
+    assert_eq!(fe.http.errorfiles[0].0, 503);
+    assert!(fe.http.errorfiles[0].1.starts_with(b"HTTP/1.1 503 Busy"));
+    // http-request first, then req* with reqadd last, then redirect.
+    let kinds: Vec<&str> = fe
+        .http
+        .rules_req
+        .iter()
+        .map(|r| match r.action {
+            Action::SetHeader(..) => "set-header",
+            Action::LineReplace(..) => "reqirep",
+            Action::LineAdd(..) => "reqadd",
+            Action::Redirect(..) => "redirect",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["set-header", "reqirep", "reqadd", "redirect"]);
+    assert_eq!(fe.http.rules_res.len(), 2);
+    assert!(
+        matches!(fe.http.rules_res[1].action, Action::LineAdd(ref l) if l == "X-Frame-Options: DENY")
+    );
+    assert!(!fe.http.listen);
+    let r = &fe.rules;
+    assert_eq!(r.use_backend.len(), 1);
+    assert_eq!(r.use_backend[0].0, "api");
+    assert!(r.use_backend[0].1.is_some());
+    assert_eq!(r.monitor_uri.as_deref(), Some("/healthz"));
+    assert_eq!(r.captures_req, [("Host".to_string(), 64)]);
+    assert_eq!(r.captures_res, [("Server".to_string(), 32)]);
+    assert_eq!(r.capture_cookie, Some(("SID".to_string(), 16)));
+    assert_eq!(r.inspect_delay, ms(5_000));
+    assert_eq!(r.tcp_conn.len(), 1);
+    assert_eq!(r.tcp_conn[0].action, TcpAction::Reject);
+    assert_eq!(r.tcp_content[0].action, TcpAction::Accept);
+
+    let api = &config.backends[0];
+    assert_eq!(api.http.conn_mode, ConnMode::Close);
+    assert!(matches!(&api.http.rules_req[0].action, Action::Return(r) if r.status == 200));
+    let both_fe = &config.frontends[1];
+    let both_be = config.backends.iter().find(|b| b.name == "both").unwrap();
+    assert!(both_fe.http.listen && both_be.http.listen);
+    assert_eq!(both_fe.http.rules_req, both_be.http.rules_req);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}
+
+#[test]
+fn http_rules_in_tcp_mode_are_a_warning() {
+    let dir = TempDir::new();
+    let config = load_text(
+        &dir,
+        "frontend fe\n  bind :80\n  http-request deny\n  default_backend be\nbackend be\n",
+    )
+    .unwrap();
+    let warnings: Vec<_> = config.warnings.iter().map(|w| dir.rel(w)).collect();
+    assert_eq!(
+        warnings,
+        ["pollux.cfg:3: 'http-request' rules ignored for frontend 'fe' as they require HTTP mode"]
+    );
+}
+
+#[test]
+fn no_option_resets_the_connection_mode() {
+    let config = ok("defaults\n  mode http\n  option httpclose\nbackend a\n  no option httpclose\nbackend b\n  no option http-server-close\n");
+    assert_eq!(config.backends[0].http.conn_mode, ConnMode::KeepAlive);
+    assert_eq!(config.backends[1].http.conn_mode, ConnMode::Close);
+}
+
+#[test]
+fn tcp_mode_inspection_config() {
+    let config = ok("frontend fe\n  bind :443\n  tcp-request inspect-delay 5s\n  tcp-request content accept if { req.ssl_ver 3.0: }\n  tcp-request content reject if { req.payload(0,4) -m str SSH- }\n  default_backend be\nbackend be\n");
+    assert_eq!(config.frontends[0].rules.tcp_content.len(), 2);
+    assert!(config.warnings.is_empty());
 }

@@ -6,6 +6,8 @@
 pub mod acl;
 pub mod body;
 pub mod errors;
+pub mod fetch;
+pub mod format;
 pub mod message;
 pub mod parser;
 pub mod rules;

@@ -1,35 +1,104 @@
-//! Rules. (Interface stub; implemented on branch wt-h2.)
-use super::acl::{Condition, FetchCtx};
-use super::message::{Request, Response};
+//! `http-request`, `http-response`, the HAProxy 1.x `req*`/`rsp*` line
+//! rules, `redirect` and `tcp-request` rules: the compiled model (built by
+//! the config loader) and the executors the session engine calls.
+
 use std::net::SocketAddr;
 
-#[derive(Debug, Clone)]
-pub struct Rule {}
+use regex::Captures;
 
-pub enum Verdict {
-    Continue,
+use super::acl::{eval_opt, Condition, Re, Truth};
+use super::fetch::FetchCtx;
+use super::format::Format;
+use super::message::{Headers, Request, Response};
+use super::Version;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub action: Action,
+    pub cond: Option<Condition>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    /// `redirect location URL`: exactly this.
+    Location,
+    /// `redirect prefix P`: P followed by the request's path.
+    Prefix,
+    /// `redirect scheme S`: S://Host followed by the request's path.
+    Scheme,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub kind: RedirectKind,
+    pub target: Format,
+    /// 301, 302 (default), 303, 307 or 308.
+    pub code: u16,
+    pub drop_query: bool,
+    pub append_slash: bool,
+}
+
+/// `http-request return`: a response built by pollux.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: ReplyBody,
+    /// `hdr NAME FMT` options.
+    pub headers: Vec<(String, Format)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyBody {
+    Empty,
+    /// `string S` or `file F` (read at config time).
+    Bytes(Vec<u8>),
+    /// `lf-string FMT`.
+    Format(Format),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
     Allow,
     Deny(u16),
     Tarpit(u16),
-    Respond(Vec<u8>),
+    AddHeader(String, Format),
+    SetHeader(String, Format),
+    DelHeader(String),
+    /// Whole value matched by the regex replaced by the format, `\N` backrefs.
+    ReplaceHeader(String, Re, Format),
+    /// As ReplaceHeader, on each comma-separated value.
+    ReplaceValue(String, Re, Format),
+    SetPath(Format),
+    SetQuery(Format),
+    SetMethod(Format),
+    SetUri(Format),
+    /// `http-response set-status N [reason R]`.
+    SetStatus(u16, Option<String>),
+    Redirect(Redirect),
+    Return(Reply),
+    /// `reqadd`/`rspadd`: a whole "Name: value" line.
+    LineAdd(String),
+    /// `reqdel`/`rspdel`: header lines matching.
+    LineDel(Re),
+    /// `reqrep`/`rsprep`: a matching line (start line included) is replaced
+    /// whole by the string, with `\N` backrefs.
+    LineReplace(Re, String),
+    /// `reqdeny` (403) / `rspdeny` (502) when the start line or a header line matches.
+    LineDeny(Re, u16),
+    LineAllow(Re),
+    LineTarpit(Re),
 }
 
-pub fn run_request(
-    _rules: &[Rule],
-    _req: &mut Request,
-    _src: SocketAddr,
-    _dst: SocketAddr,
-) -> Verdict {
-    todo!()
-}
-pub fn run_response(
-    _rules: &[Rule],
-    _req: &Request,
-    _res: &mut Response,
-    _src: SocketAddr,
-    _dst: SocketAddr,
-) -> Verdict {
-    todo!()
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Continue,
+    /// Stop evaluating, let it through.
+    Allow,
+    Deny(u16),
+    Tarpit(u16),
+    /// A full raw response (redirect, return), to be written as-is.
+    Respond(Vec<u8>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +106,466 @@ pub enum TcpAction {
     Accept,
     Reject,
 }
-#[derive(Debug, Clone)]
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpRule {
     pub action: TcpAction,
     pub cond: Option<Condition>,
 }
-pub fn run_tcp(_rules: &[TcpRule], _ctx: &FetchCtx) -> Option<TcpAction> {
-    todo!()
+
+/// `tcp-request connection|content` rules: the first rule whose condition
+/// holds decides; none does: accept. `None`: a condition needs more payload
+/// (only while `ctx.payload_complete` is false) — wait and run them again.
+pub fn run_tcp(rules: &[TcpRule], ctx: &FetchCtx) -> Option<TcpAction> {
+    for r in rules {
+        match eval_opt(r.cond.as_ref(), ctx) {
+            Truth::True => return Some(r.action),
+            Truth::False => {}
+            Truth::NeedMore => return None,
+        }
+    }
+    Some(TcpAction::Accept)
 }
+
+/// Runs request rules in order; the first allow, deny, tarpit, redirect or
+/// return stops.
+pub fn run_request(rules: &[Rule], req: &mut Request, src: SocketAddr, dst: SocketAddr) -> Verdict {
+    for rule in rules {
+        let ctx = FetchCtx::http(src, dst, Some(req), None);
+        if eval_opt(rule.cond.as_ref(), &ctx) != Truth::True {
+            continue;
+        }
+        let v = apply_request(&rule.action, req, src, dst);
+        if v != Verdict::Continue {
+            return v;
+        }
+    }
+    Verdict::Continue
+}
+
+/// Runs response rules in order; the first allow, deny or return stops.
+pub fn run_response(
+    rules: &[Rule],
+    req: &Request,
+    res: &mut Response,
+    src: SocketAddr,
+    dst: SocketAddr,
+) -> Verdict {
+    for rule in rules {
+        let ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+        if eval_opt(rule.cond.as_ref(), &ctx) != Truth::True {
+            continue;
+        }
+        let v = apply_response(&rule.action, req, res, src, dst);
+        if v != Verdict::Continue {
+            return v;
+        }
+    }
+    Verdict::Continue
+}
+
+fn apply_request(a: &Action, req: &mut Request, src: SocketAddr, dst: SocketAddr) -> Verdict {
+    let render = |f: &Format, req: &Request| f.render(&FetchCtx::http(src, dst, Some(req), None));
+    match a {
+        Action::SetPath(f) => {
+            let v = render(f, req);
+            let (head, _, query) = split_uri(&req.uri);
+            req.uri = format!(
+                "{head}{v}{}",
+                query.map_or(String::new(), |q| format!("?{q}"))
+            );
+        }
+        Action::SetQuery(f) => {
+            let v = render(f, req);
+            let (head, path, _) = split_uri(&req.uri);
+            let q = if v.is_empty() { v } else { format!("?{v}") };
+            req.uri = format!("{head}{path}{q}");
+        }
+        Action::SetMethod(f) => {
+            let v = render(f, req);
+            if !v.is_empty() {
+                req.method = v;
+            }
+        }
+        Action::SetUri(f) => {
+            let v = render(f, req);
+            if !v.is_empty() {
+                req.uri = v;
+            }
+        }
+        Action::Redirect(r) => {
+            let ctx = FetchCtx::http(src, dst, Some(req), None);
+            return Verdict::Respond(redirect_response(r, req, &ctx));
+        }
+        Action::Return(r) => {
+            let ctx = FetchCtx::http(src, dst, Some(req), None);
+            return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
+        }
+        Action::LineReplace(re, repl) => {
+            let line = format!("{} {} {}", req.method, req.uri, version_str(req.version));
+            if let Some(c) = re.0.captures(&line) {
+                let new = expand(repl, &c);
+                let mut it = new.split(' ').filter(|w| !w.is_empty());
+                match (
+                    it.next(),
+                    it.next(),
+                    it.next().and_then(parse_version),
+                    it.next(),
+                ) {
+                    (Some(m), Some(u), Some(v), None) => {
+                        req.method = m.to_string();
+                        req.uri = u.to_string();
+                        req.version = v;
+                    }
+                    // The rewritten request line is not a request line.
+                    _ => return Verdict::Deny(400),
+                }
+            }
+            replace_lines(req.headers_mut(), re, repl);
+        }
+        Action::LineDeny(re, _) | Action::LineAllow(re) | Action::LineTarpit(re) => {
+            let line = format!("{} {} {}", req.method, req.uri, version_str(req.version));
+            if re.0.is_match(&line) || any_line(req.headers(), re) {
+                return match a {
+                    Action::LineDeny(_, code) => Verdict::Deny(*code),
+                    Action::LineAllow(_) => Verdict::Allow,
+                    _ => Verdict::Tarpit(500),
+                };
+            }
+        }
+        _ => {
+            let ctx = FetchCtx::http(src, dst, Some(req), None);
+            let edit = header_edit(a, &ctx);
+            return edit.apply(req.headers_mut());
+        }
+    }
+    Verdict::Continue
+}
+
+fn apply_response(
+    a: &Action,
+    req: &Request,
+    res: &mut Response,
+    src: SocketAddr,
+    dst: SocketAddr,
+) -> Verdict {
+    match a {
+        Action::SetStatus(code, reason) => {
+            res.status = *code;
+            res.reason = reason
+                .clone()
+                .unwrap_or_else(|| reason_phrase(*code).into());
+        }
+        Action::Return(r) => {
+            let ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+            return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
+        }
+        Action::LineReplace(re, repl) => {
+            let line = format!("{} {} {}", version_str(res.version), res.status, res.reason);
+            if let Some(c) = re.0.captures(&line) {
+                let new = expand(repl, &c);
+                let mut it = new.splitn(3, ' ');
+                let v = it.next().and_then(parse_version);
+                let s = it.next().and_then(|s| s.parse::<u16>().ok());
+                match (v, s) {
+                    (Some(v), Some(s)) if (100..=999).contains(&s) => {
+                        res.version = v;
+                        res.status = s;
+                        res.reason = it.next().unwrap_or("").to_string();
+                    }
+                    _ => return Verdict::Deny(502),
+                }
+            }
+            replace_lines(res.headers_mut(), re, repl);
+        }
+        Action::LineDeny(re, _) | Action::LineAllow(re) => {
+            let line = format!("{} {} {}", version_str(res.version), res.status, res.reason);
+            if re.0.is_match(&line) || any_line(res.headers(), re) {
+                return match a {
+                    Action::LineDeny(_, code) => Verdict::Deny(*code),
+                    _ => Verdict::Allow,
+                };
+            }
+        }
+        _ => {
+            let ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+            let edit = header_edit(a, &ctx);
+            return edit.apply(res.headers_mut());
+        }
+    }
+    Verdict::Continue
+}
+
+/// A header action with its formats already rendered (so the message can
+/// be borrowed mutably afterwards).
+enum Edit<'a> {
+    Add(&'a str, String),
+    Set(&'a str, String),
+    Del(&'a str),
+    Replace(&'a str, &'a Re, String, bool),
+    LineAdd(&'a str),
+    LineDel(&'a Re),
+    Stop(Verdict),
+}
+
+fn header_edit<'a>(a: &'a Action, ctx: &FetchCtx) -> Edit<'a> {
+    match a {
+        Action::AddHeader(n, f) => Edit::Add(n, f.render(ctx)),
+        Action::SetHeader(n, f) => Edit::Set(n, f.render(ctx)),
+        Action::DelHeader(n) => Edit::Del(n),
+        Action::ReplaceHeader(n, re, f) => Edit::Replace(n, re, f.render(ctx), false),
+        Action::ReplaceValue(n, re, f) => Edit::Replace(n, re, f.render(ctx), true),
+        Action::LineAdd(l) => Edit::LineAdd(l),
+        Action::LineDel(re) => Edit::LineDel(re),
+        Action::Allow => Edit::Stop(Verdict::Allow),
+        Action::Deny(c) => Edit::Stop(Verdict::Deny(*c)),
+        Action::Tarpit(c) => Edit::Stop(Verdict::Tarpit(*c)),
+        // Request-only actions met in a response rule set (the config loader
+        // does not build these): no effect.
+        _ => Edit::Stop(Verdict::Continue),
+    }
+}
+
+impl Edit<'_> {
+    fn apply(self, h: &mut Vec<(String, String)>) -> Verdict {
+        match self {
+            Edit::Add(n, v) => h.push((n.to_string(), v)),
+            Edit::Set(n, v) => {
+                h.retain(|(x, _)| !x.eq_ignore_ascii_case(n));
+                h.push((n.to_string(), v));
+            }
+            Edit::Del(n) => h.retain(|(x, _)| !x.eq_ignore_ascii_case(n)),
+            Edit::Replace(n, re, repl, per_value) => {
+                for (name, value) in h.iter_mut() {
+                    if !name.eq_ignore_ascii_case(n) {
+                        continue;
+                    }
+                    if per_value {
+                        let parts: Vec<String> = value
+                            .split(',')
+                            .map(|v| replace_whole(re, v.trim(), &repl))
+                            .collect();
+                        *value = parts.join(", ");
+                    } else {
+                        *value = replace_whole(re, value, &repl);
+                    }
+                }
+            }
+            Edit::LineAdd(l) => {
+                let (n, v) = l.split_once(':').unwrap_or((l, ""));
+                h.push((n.trim().to_string(), v.trim().to_string()));
+            }
+            Edit::LineDel(re) => h.retain(|(n, v)| !re.0.is_match(&format!("{n}: {v}"))),
+            Edit::Stop(v) => return v,
+        }
+        Verdict::Continue
+    }
+}
+
+/// If `re` matches `s`, the whole of `s` becomes `repl` with its backrefs.
+fn replace_whole(re: &Re, s: &str, repl: &str) -> String {
+    match re.0.captures(s) {
+        Some(c) => expand(repl, &c),
+        None => s.to_string(),
+    }
+}
+
+fn any_line(h: &[(String, String)], re: &Re) -> bool {
+    h.iter().any(|(n, v)| re.0.is_match(&format!("{n}: {v}")))
+}
+
+/// `reqrep` on header lines; a rewritten line without a colon is dropped.
+fn replace_lines(h: &mut Vec<(String, String)>, re: &Re, repl: &str) {
+    let mut out = Vec::with_capacity(h.len());
+    for (n, v) in h.drain(..) {
+        let line = format!("{n}: {v}");
+        match re.0.captures(&line) {
+            None => out.push((n, v)),
+            Some(c) => {
+                let new = expand(repl, &c);
+                if let Some((n, v)) = new.split_once(':') {
+                    out.push((n.trim().to_string(), v.trim().to_string()));
+                }
+            }
+        }
+    }
+    *h = out;
+}
+
+/// HAProxy's replacement strings: `\N` is group N (0-9), `\xHH` a byte,
+/// `\\` a backslash; other text is copied.
+pub fn expand(repl: &str, caps: &Captures) -> String {
+    let mut out = String::new();
+    let mut chars = repl.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some(d @ '0'..='9') => {
+                chars.next();
+                let n = d as usize - '0' as usize;
+                out.push_str(caps.get(n).map_or("", |m| m.as_str()));
+            }
+            Some('x') => {
+                chars.next();
+                let h: String = chars.by_ref().take(2).collect();
+                match u8::from_str_radix(&h, 16) {
+                    Ok(b) => out.push(b as char),
+                    Err(_) => {
+                        out.push_str("\\x");
+                        out.push_str(&h);
+                    }
+                }
+            }
+            Some('\\') => {
+                chars.next();
+                out.push('\\');
+            }
+            _ => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// Splits a request target into (scheme://authority, path, query).
+fn split_uri(uri: &str) -> (&str, &str, Option<&str>) {
+    let (before_q, query) = match uri.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (uri, None),
+    };
+    let head_len = match before_q.find("://") {
+        Some(i) => before_q[i + 3..]
+            .find('/')
+            .map_or(before_q.len(), |j| i + 3 + j),
+        None => 0,
+    };
+    (&before_q[..head_len], &before_q[head_len..], query)
+}
+
+fn version_str(v: Version) -> &'static str {
+    match v {
+        Version::Http10 => "HTTP/1.0",
+        Version::Http11 => "HTTP/1.1",
+    }
+}
+
+fn parse_version(s: &str) -> Option<Version> {
+    match s {
+        "HTTP/1.0" => Some(Version::Http10),
+        "HTTP/1.1" => Some(Version::Http11),
+        _ => None,
+    }
+}
+
+/// The Location a redirect rule sends for this request.
+fn location(r: &Redirect, req: &Request, ctx: &FetchCtx) -> String {
+    let target = r.target.render(ctx);
+    if r.kind == RedirectKind::Location {
+        return target;
+    }
+    let mut path = req.path().to_string();
+    if path.is_empty() {
+        path.push('/');
+    }
+    if !r.drop_query {
+        if let Some(q) = req.query() {
+            path = format!("{path}?{q}");
+        }
+    }
+    if r.append_slash && !path.ends_with('/') {
+        path.push('/');
+    }
+    match r.kind {
+        // A prefix of "/" means the path alone (no double slash).
+        RedirectKind::Prefix if target == "/" => path,
+        RedirectKind::Prefix => format!("{target}{path}"),
+        _ => format!("{target}://{}{path}", req.header("host").unwrap_or("")),
+    }
+}
+
+fn redirect_response(r: &Redirect, req: &Request, ctx: &FetchCtx) -> Vec<u8> {
+    let loc = location(r, req, ctx);
+    format!(
+        "HTTP/1.1 {} {}\r\ncontent-length: 0\r\nlocation: {loc}\r\ncache-control: no-cache\r\n\r\n",
+        r.code,
+        reason_phrase(r.code)
+    )
+    .into_bytes()
+}
+
+/// The raw bytes of an `http-request return` response.
+fn reply_bytes(r: &Reply, ctx: &FetchCtx, head: bool) -> Vec<u8> {
+    let body = match &r.body {
+        ReplyBody::Empty => Vec::new(),
+        ReplyBody::Bytes(b) => b.clone(),
+        ReplyBody::Format(f) => f.render(ctx).into_bytes(),
+    };
+    let mut out = format!("HTTP/1.1 {} {}\r\n", r.status, reason_phrase(r.status)).into_bytes();
+    if let (Some(ct), false) = (&r.content_type, body.is_empty()) {
+        out.extend_from_slice(format!("content-type: {ct}\r\n").as_bytes());
+    }
+    // RFC 9110 §8.6: no Content-Length in 1xx and 204; 304 has no body either.
+    if !(r.status < 200 || r.status == 204 || r.status == 304) {
+        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    }
+    for (n, f) in &r.headers {
+        out.extend_from_slice(format!("{n}: {}\r\n", f.render(ctx)).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    // A response to HEAD has no body (RFC 9110 §9.3.2).
+    if !head {
+        out.extend_from_slice(&body);
+    }
+    out
+}
+
+/// Reason phrases (RFC 9110 §15) for the statuses rules produce.
+pub fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        413 => "Payload Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        421 => "Misdirected Request",
+        425 => "Too Early",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => match code / 100 {
+            1 => "Informational",
+            2 => "Success",
+            3 => "Redirection",
+            4 => "Client Error",
+            _ => "Server Error",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

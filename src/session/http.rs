@@ -8,7 +8,8 @@
 
 use super::{Abort, HalfEvent, Phase, Session, Side};
 use crate::core::buffer::{Buffer, BufferPool};
-use crate::http::acl::{Condition, FetchCtx, Truth};
+use crate::http::acl::{Condition, Truth};
+use crate::http::fetch::FetchCtx;
 use crate::http::body::{self, BodyTracker, Framing};
 use crate::http::errors::ErrorPages;
 use crate::http::message::{Headers, Request, Response};

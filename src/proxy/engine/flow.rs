@@ -4,7 +4,7 @@
 //! earlier).
 
 use super::{owner, Engine, K_CLIENT};
-use crate::http::acl::FetchCtx;
+use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
 use crate::session::http::{self as txn, Step, TxnState};
 use crate::session::{Abort, Phase};

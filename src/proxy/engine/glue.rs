@@ -1,38 +1,86 @@
 //! From the config model to the engine's HTTP and rule settings.
 
-use crate::config;
+use crate::config::{self, ConnMode as CfgConnMode, Mode};
+use crate::http::errors::ErrorPages;
 use crate::http::rules::TcpRule;
-use crate::session::http::{HttpFront, HttpSide};
+use crate::session::http::{AddrHeader, ConnMode, HttpFront, HttpSide};
 use std::time::Duration;
 
-pub(super) fn http_backend(_b: &config::Backend) -> HttpSide {
-    HttpSide::default()
+fn side(h: &config::HttpProxy) -> HttpSide {
+    let mut errors = ErrorPages::new();
+    for (code, bytes) in &h.errorfiles {
+        errors.set(*code, bytes.clone());
+    }
+    HttpSide {
+        rules_req: h.rules_req.clone(),
+        rules_res: h.rules_res.clone(),
+        conn_mode: match h.conn_mode {
+            CfgConnMode::KeepAlive => ConnMode::KeepAlive,
+            CfgConnMode::ServerClose => ConnMode::ServerClose,
+            CfgConnMode::Close => ConnMode::Close,
+        },
+        forwardfor: h.forwardfor.as_ref().map(|f| AddrHeader {
+            header: f.header.clone(),
+            except: f.except,
+            if_none: f.if_none,
+        }),
+        originalto: h.originalto.as_ref().map(|o| AddrHeader {
+            header: o.header.clone(),
+            except: o.except,
+            if_none: false,
+        }),
+        errors,
+    }
 }
 
-pub(super) fn http_frontend(_cfg: &config::Config, _f: &config::Frontend) -> Option<HttpFront> {
-    None
+pub(super) fn http_backend(b: &config::Backend) -> HttpSide {
+    match b.mode {
+        Mode::Http => side(&b.http),
+        Mode::Tcp => HttpSide::default(),
+    }
 }
 
-pub(super) fn http_request_timeout(_f: &config::Frontend) -> Option<Duration> {
-    None
+pub(super) fn http_frontend(cfg: &config::Config, f: &config::Frontend) -> Option<HttpFront> {
+    if f.mode != Mode::Http {
+        return None;
+    }
+    let index = |name: &str| cfg.backends.iter().position(|b| b.name == name);
+    let use_backend = f
+        .rules
+        .use_backend
+        .iter()
+        .filter_map(|(name, cond)| index(name).map(|i| (i, cond.clone())))
+        .collect();
+    Some(HttpFront {
+        side: side(&f.http),
+        use_backend,
+        default_backend: f.default_backend.as_deref().and_then(index),
+        monitor_uri: f.rules.monitor_uri.clone(),
+        // A listen section's halves share one rule set: run it once.
+        own_backend: if f.http.listen { index(&f.name) } else { None },
+    })
 }
 
-pub(super) fn http_keep_alive_timeout(_f: &config::Frontend) -> Option<Duration> {
-    None
+pub(super) fn http_request_timeout(f: &config::Frontend) -> Option<Duration> {
+    f.timeouts.http_request
 }
 
-pub(super) fn tcp_conn_rules(_f: &config::Frontend) -> Vec<TcpRule> {
-    Vec::new()
+pub(super) fn http_keep_alive_timeout(f: &config::Frontend) -> Option<Duration> {
+    f.timeouts.http_keep_alive
 }
 
-pub(super) fn tcp_content_rules(_f: &config::Frontend) -> Vec<TcpRule> {
-    Vec::new()
+pub(super) fn tarpit_timeout(f: &config::Frontend) -> Option<Duration> {
+    f.timeouts.tarpit
 }
 
-pub(super) fn inspect_delay(_f: &config::Frontend) -> Option<Duration> {
-    None
+pub(super) fn tcp_conn_rules(f: &config::Frontend) -> Vec<TcpRule> {
+    f.rules.tcp_conn.clone()
 }
 
-pub(super) fn tarpit_timeout(_f: &config::Frontend) -> Option<Duration> {
-    None
+pub(super) fn tcp_content_rules(f: &config::Frontend) -> Vec<TcpRule> {
+    f.rules.tcp_content.clone()
+}
+
+pub(super) fn inspect_delay(f: &config::Frontend) -> Option<Duration> {
+    f.rules.inspect_delay
 }

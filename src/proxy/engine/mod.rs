@@ -12,7 +12,7 @@ use super::lb::{LbState, ServerRt};
 use super::listener;
 use crate::config::{self, Balance, Timeouts};
 use crate::core::{Reactor, Ready};
-use crate::http::acl::FetchCtx;
+use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction, TcpRule};
 use crate::pollers::{Interest, Token};
 use crate::session::http::{HttpFront, HttpSide, Txn};

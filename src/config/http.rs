@@ -1,0 +1,353 @@
+//! HTTP-mode keywords of proxy sections (manual §4.2): `acl`, rules,
+//! `redirect`, `use_backend`, `monitor-uri`, `capture`, `tcp-request`,
+//! `errorfile` and the HTTP `option`s.
+
+use crate::http::acl::{parse_net, AclSet};
+use crate::http::rules::Rule;
+
+use super::parser::{need, only};
+use super::proxy::Draft;
+use super::rules::{self, Stage};
+use super::{values, ConnMode, ForwardFor, Origin, OriginalTo};
+
+/// Per-section parsing state for HTTP keywords; the rule lists are kept
+/// apart by kind and put in HAProxy's evaluation order at the end.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HttpDraft {
+    pub acls: AclSet,
+    pub req_http: Vec<Rule>,
+    /// `req*` rules except `reqadd`.
+    pub req_legacy: Vec<Rule>,
+    pub req_add: Vec<Rule>,
+    pub redirects: Vec<Rule>,
+    pub res_http: Vec<Rule>,
+    pub res_legacy: Vec<Rule>,
+    pub res_add: Vec<Rule>,
+    /// Where each `use_backend` was, parallel to `FrontendRules::use_backend`.
+    pub use_backend_at: Vec<Origin>,
+    /// The first keyword that needs HTTP mode, for the TCP-mode warning.
+    pub first_http_kw: Option<(String, Origin)>,
+}
+
+impl HttpDraft {
+    /// Request rules in HAProxy's order: http-request, req* (reqadd last), redirect.
+    pub(crate) fn request_rules(&self) -> Vec<Rule> {
+        [
+            &self.req_http,
+            &self.req_legacy,
+            &self.req_add,
+            &self.redirects,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+    }
+
+    /// Response rules: http-response, rsp* (rspadd last).
+    pub(crate) fn response_rules(&self) -> Vec<Rule> {
+        [&self.res_http, &self.res_legacy, &self.res_add]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Proxy keywords handled here.
+pub(crate) const KEYWORDS: &[&str] = &[
+    "acl",
+    "http-request",
+    "http-response",
+    "redirect",
+    "use_backend",
+    "monitor-uri",
+    "capture",
+    "tcp-request",
+    "errorfile",
+    "reqadd",
+    "reqdel",
+    "reqidel",
+    "reqrep",
+    "reqirep",
+    "reqdeny",
+    "reqideny",
+    "reqallow",
+    "reqiallow",
+    "reqtarpit",
+    "reqitarpit",
+    "reqpass",
+    "reqipass",
+    "reqsetbe",
+    "reqisetbe",
+    "rspadd",
+    "rspdel",
+    "rspidel",
+    "rsprep",
+    "rspirep",
+    "rspdeny",
+    "rspideny",
+];
+
+fn note_http(d: &mut Draft, kw: &str, origin: &Origin) {
+    if d.h.first_http_kw.is_none() {
+        d.h.first_http_kw = Some((kw.to_string(), origin.clone()));
+    }
+}
+
+/// Parses one of [`KEYWORDS`].
+pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
+    let kw = args[0].as_str();
+    match kw {
+        "acl" => {
+            d.allow(kw, false, false, false)?;
+            d.h.acls.add(&args[1..])?;
+        }
+        "http-request" | "http-response" => {
+            d.allow(kw, false, false, false)?;
+            note_http(d, kw, origin);
+            if kw == "http-request" {
+                let r = rules::http_request(&args[1..], &d.h.acls)?;
+                d.h.req_http.push(r);
+            } else {
+                let r = rules::http_response(&args[1..], &d.h.acls)?;
+                d.h.res_http.push(r);
+            }
+        }
+        "redirect" => {
+            d.allow(kw, false, false, false)?;
+            note_http(d, kw, origin);
+            let (words, cond) = rules::split_cond(&args[1..], &d.h.acls)?;
+            let r = rules::redirect(words, Stage::HttpRequest)?;
+            let action = crate::http::rules::Action::Redirect(r);
+            d.h.redirects.push(Rule { action, cond });
+        }
+        "use_backend" => {
+            d.allow(kw, true, false, false)?;
+            let name = need(args, 1, "a backend name")?;
+            if name.contains('%') {
+                return Err(
+                    "'use_backend' with a log-format backend name is not supported yet".into(),
+                );
+            }
+            let (words, cond) = rules::split_cond(&args[2..], &d.h.acls)?;
+            if let Some(extra) = words.first() {
+                return Err(format!(
+                    "unexpected argument '{extra}' after 'use_backend {name}' (expected 'if' or 'unless')"
+                ));
+            }
+            if let Some(c) = &cond {
+                rules::check_needs(c.needs(), Stage::HttpRequest)?;
+            }
+            d.fe_rules.use_backend.push((name.to_string(), cond));
+            d.h.use_backend_at.push(origin.clone());
+        }
+        "monitor-uri" => {
+            d.allow(kw, true, false, true)?;
+            let uri = need(args, 1, "a URI")?;
+            only(args, 2)?;
+            d.fe_rules.monitor_uri = Some(uri.to_string());
+        }
+        "capture" => {
+            d.allow(kw, true, false, false)?;
+            parse_capture(d, args)?;
+        }
+        "tcp-request" => parse_tcp_request(d, args)?,
+        "errorfile" => {
+            let code = need(args, 1, "a status code and a file")?;
+            let file = need(args, 2, "a file after the status code")?;
+            only(args, 3)?;
+            let code = match code.parse::<u16>() {
+                Ok(c) if ERRORFILE_CODES.contains(&c) => c,
+                _ => {
+                    return Err(format!(
+                        "'errorfile': status code '{code}' not handled (expected one of {})",
+                        ERRORFILE_CODES.map(|c| c.to_string()).join(", ")
+                    ))
+                }
+            };
+            let bytes = std::fs::read(file)
+                .map_err(|e| format!("'errorfile {code}': cannot read '{file}': {e}"))?;
+            if !bytes.starts_with(b"HTTP/") {
+                return Err(format!(
+                    "'errorfile {code}': '{file}' is not an HTTP response (it must start with 'HTTP/')"
+                ));
+            }
+            d.http.errorfiles.retain(|(c, _)| *c != code);
+            d.http.errorfiles.push((code, bytes));
+        }
+        _ => {
+            d.allow(kw, false, false, false)?;
+            note_http(d, kw, origin);
+            let r = rules::legacy(kw, args, &d.h.acls)?;
+            let h = &mut d.h;
+            let list = match kw {
+                "reqadd" => &mut h.req_add,
+                "rspadd" => &mut h.res_add,
+                _ if kw.starts_with("req") => &mut h.req_legacy,
+                _ => &mut h.res_legacy,
+            };
+            list.push(r);
+        }
+    }
+    Ok(())
+}
+
+/// Statuses `errorfile` can override, as HAProxy.
+const ERRORFILE_CODES: [u16; 17] = [
+    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
+];
+
+/// `capture request header NAME len N`, `capture response header NAME len N`,
+/// `capture cookie NAME len N`.
+fn parse_capture(d: &mut Draft, args: &[String]) -> Result<(), String> {
+    let usage = "'capture' expects 'cookie NAME len N', 'request header NAME len N' or 'response header NAME len N'";
+    let (name_at, which) = match (
+        args.get(1).map(String::as_str),
+        args.get(2).map(String::as_str),
+    ) {
+        (Some("cookie"), _) => (2, "cookie"),
+        (Some("request"), Some("header")) => (3, "request"),
+        (Some("response"), Some("header")) => (3, "response"),
+        _ => return Err(usage.into()),
+    };
+    let name = args.get(name_at).ok_or(usage)?;
+    if args.get(name_at + 1).map(String::as_str) != Some("len") {
+        return Err(usage.into());
+    }
+    let len = values::parse_int(
+        "'capture ... len'",
+        args.get(name_at + 2).ok_or(usage)?,
+        1,
+        65535,
+    )? as usize;
+    only(args, name_at + 3)?;
+    let entry = (name.clone(), len);
+    match which {
+        "cookie" => {
+            if d.fe_rules.capture_cookie.is_some() {
+                return Err("only one 'capture cookie' is allowed".into());
+            }
+            d.fe_rules.capture_cookie = Some(entry);
+        }
+        "request" => d.fe_rules.captures_req.push(entry),
+        _ => d.fe_rules.captures_res.push(entry),
+    }
+    Ok(())
+}
+
+fn parse_tcp_request(d: &mut Draft, args: &[String]) -> Result<(), String> {
+    let what = need(args, 1, "'connection', 'content' or 'inspect-delay'")?;
+    let kw = format!("tcp-request {what}");
+    match what {
+        "connection" => {
+            d.allow(&kw, true, false, false)?;
+            let r = rules::tcp(&args[2..], &d.h.acls, Stage::TcpConnection)?;
+            d.fe_rules.tcp_conn.push(r);
+        }
+        "content" | "inspect-delay" => {
+            d.allow(&kw, false, false, false)?;
+            if !d.kind.fe() {
+                return Err(format!("'{kw}' in a backend is not supported yet"));
+            }
+            if what == "content" {
+                let r = rules::tcp(&args[2..], &d.h.acls, Stage::TcpContent)?;
+                d.fe_rules.tcp_content.push(r);
+            } else {
+                let t = need(args, 2, "a time value like '5s'")?;
+                only(args, 3)?;
+                let t = values::parse_time("'tcp-request inspect-delay'", t)?;
+                d.fe_rules.inspect_delay = (!t.is_zero()).then_some(t);
+            }
+        }
+        "session" => return Err("'tcp-request session' is not supported yet".into()),
+        _ => {
+            return Err(format!(
+                "'tcp-request' expects 'connection', 'content' or 'inspect-delay', got '{what}'"
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// HTTP `option`s; `name` is at `args[at]`. Returns Ok(false) if `name` is
+/// not one of them.
+pub(crate) fn parse_option(
+    d: &mut Draft,
+    args: &[String],
+    at: usize,
+    on: bool,
+) -> Result<bool, String> {
+    let name = args[at].as_str();
+    let mode = match name {
+        "http-keep-alive" => ConnMode::KeepAlive,
+        "http-server-close" => ConnMode::ServerClose,
+        "httpclose" => ConnMode::Close,
+        "forwardfor" | "originalto" => {
+            if !on {
+                only(args, at + 1)?;
+                if name == "forwardfor" {
+                    d.http.forwardfor = None;
+                } else {
+                    d.http.originalto = None;
+                }
+                return Ok(true);
+            }
+            parse_forward_option(d, name, &args[at + 1..])?;
+            return Ok(true);
+        }
+        _ => return Ok(false),
+    };
+    only(args, at + 1)?;
+    if on {
+        d.http.conn_mode = mode;
+    } else if d.http.conn_mode == mode {
+        d.http.conn_mode = ConnMode::KeepAlive;
+    }
+    Ok(true)
+}
+
+/// `option forwardfor [except NET] [header NAME] [if-none]`,
+/// `option originalto [except NET] [header NAME]`.
+fn parse_forward_option(d: &mut Draft, name: &str, opts: &[String]) -> Result<(), String> {
+    let mut except = None;
+    let mut header = None;
+    let mut if_none = false;
+    let mut i = 0;
+    while let Some(o) = opts.get(i) {
+        let arg = || {
+            opts.get(i + 1)
+                .ok_or_else(|| format!("'option {name}': '{o}' expects an argument"))
+        };
+        match o.as_str() {
+            "except" => {
+                except = Some(parse_net(arg()?).map_err(|e| format!("'option {name}': {e}"))?);
+                i += 1;
+            }
+            "header" => {
+                let h = arg()?;
+                if h.is_empty() {
+                    return Err(format!("'option {name}': empty header name"));
+                }
+                header = Some(h.clone());
+                i += 1;
+            }
+            "if-none" if name == "forwardfor" => if_none = true,
+            _ => return Err(format!("'option {name}': unknown parameter '{o}'")),
+        }
+        i += 1;
+    }
+    if name == "forwardfor" {
+        d.http.forwardfor = Some(ForwardFor {
+            except,
+            header: header.unwrap_or_else(|| "X-Forwarded-For".into()),
+            if_none,
+        });
+    } else {
+        d.http.originalto = Some(OriginalTo {
+            except,
+            header: header.unwrap_or_else(|| "X-Original-To".into()),
+        });
+    }
+    Ok(())
+}

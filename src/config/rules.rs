@@ -1,0 +1,483 @@
+//! Words to compiled rules: `http-request` and `http-response` actions,
+//! the HAProxy 1.x `req*`/`rsp*` line rules, `redirect`, `tcp-request`
+//! actions (manual §4.2), each with its optional `if`/`unless` condition.
+
+use crate::http::acl::{parse_condition, AclSet, Condition, Re};
+use crate::http::fetch::needs;
+use crate::http::format::Format;
+use crate::http::rules::{
+    Action, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule,
+};
+
+/// Splits a rule line at its `if`/`unless` and compiles the condition.
+pub(crate) fn split_cond<'a>(
+    args: &'a [String],
+    acls: &AclSet,
+) -> Result<(&'a [String], Option<Condition>), String> {
+    match args.iter().position(|w| w == "if" || w == "unless") {
+        None => Ok((args, None)),
+        Some(i) => Ok((&args[..i], Some(parse_condition(&args[i..], acls)?))),
+    }
+}
+
+/// Where a rule runs, for the fetches it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    TcpConnection,
+    TcpContent,
+    HttpRequest,
+    HttpResponse,
+}
+
+impl Stage {
+    fn name(self) -> &'static str {
+        match self {
+            Stage::TcpConnection => "tcp-request connection",
+            Stage::TcpContent => "tcp-request content",
+            Stage::HttpRequest => "request",
+            Stage::HttpResponse => "response",
+        }
+    }
+    fn allowed(self) -> u8 {
+        match self {
+            Stage::TcpConnection => 0,
+            Stage::TcpContent | Stage::HttpRequest => needs::PAYLOAD | needs::REQ,
+            Stage::HttpResponse => needs::PAYLOAD | needs::REQ | needs::RES,
+        }
+    }
+}
+
+/// Refuses a fetch that reads what is not there yet at this stage.
+pub(crate) fn check_needs(mask: u8, stage: Stage) -> Result<(), String> {
+    let extra = mask & !stage.allowed();
+    if extra == 0 {
+        return Ok(());
+    }
+    let what = if extra & needs::RES != 0 {
+        "response contents"
+    } else if extra & needs::REQ != 0 {
+        "HTTP request contents"
+    } else {
+        "request buffer contents"
+    };
+    Err(format!(
+        "{} rule uses a fetch that extracts information from {what}, none of which is available here",
+        stage.name()
+    ))
+}
+
+fn cond_needs(c: &Option<Condition>) -> u8 {
+    c.as_ref().map_or(0, Condition::needs)
+}
+
+fn fmt(s: &str, stage: Stage) -> Result<Format, String> {
+    let f = Format::parse(s)?;
+    check_needs(f.needs(), stage)?;
+    Ok(f)
+}
+
+fn exactly(kw: &str, args: &[String], n: usize, what: &str) -> Result<(), String> {
+    if args.len() != n {
+        return Err(format!("'{kw}' expects exactly {n} argument(s): {what}"));
+    }
+    Ok(())
+}
+
+/// An HTTP status within `lo..=hi`.
+fn status(kw: &str, s: Option<&String>, lo: u16, hi: u16) -> Result<u16, String> {
+    let s = s.ok_or_else(|| format!("'{kw}' expects a status code"))?;
+    match s.parse::<u16>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{kw}': invalid status code '{s}' (expected {lo} to {hi})"
+        )),
+    }
+}
+
+/// Actions HAProxy has that pollux does not implement yet.
+const UNSUPPORTED_ACTIONS: &[&str] = &[
+    "add-acl",
+    "auth",
+    "cache-store",
+    "cache-use",
+    "capture",
+    "del-acl",
+    "del-map",
+    "disable-l7-retry",
+    "do-resolve",
+    "early-hint",
+    "normalize-uri",
+    "reject",
+    "replace-path",
+    "replace-pathq",
+    "replace-uri",
+    "sc-add-gpc",
+    "sc-inc-gpc",
+    "sc-inc-gpc0",
+    "sc-inc-gpc1",
+    "sc-set-gpt",
+    "sc-set-gpt0",
+    "send-spoe-group",
+    "set-bandwidth-limit",
+    "set-dst",
+    "set-dst-port",
+    "set-fc-mark",
+    "set-fc-tos",
+    "set-log-level",
+    "set-map",
+    "set-mark",
+    "set-nice",
+    "set-pathq",
+    "set-priority-class",
+    "set-priority-offset",
+    "set-src",
+    "set-src-port",
+    "set-timeout",
+    "set-tos",
+    "set-var",
+    "set-var-fmt",
+    "silent-drop",
+    "strict-mode",
+    "track-sc0",
+    "track-sc1",
+    "track-sc2",
+    "unset-var",
+    "use-service",
+    "wait-for-body",
+    "wait-for-handshake",
+    "redirect",
+    "set-status",
+    "set-path",
+    "set-query",
+    "set-method",
+    "set-uri",
+    "tarpit",
+    "return",
+    "close",
+    "expect-proxy",
+    "expect-netscaler-cip",
+    "switch-mode",
+    "attach-srv",
+    "set-retries",
+];
+
+fn unknown_action(kw: &str, name: &str) -> String {
+    // `set-var(txn.x)`, `sc-inc-gpc0(1)`: the action name is before the '('.
+    let base = name.split('(').next().unwrap_or(name);
+    if UNSUPPORTED_ACTIONS.contains(&base) || base.starts_with("lua.") {
+        format!("'{kw} {name}' is not supported yet")
+    } else {
+        format!("unknown '{kw}' action '{name}'")
+    }
+}
+
+/// `http-request ACTION ...` (the words after `http-request`).
+pub(crate) fn http_request(args: &[String], acls: &AclSet) -> Result<Rule, String> {
+    http_rule("http-request", args, acls, Stage::HttpRequest)
+}
+
+/// `http-response ACTION ...`.
+pub(crate) fn http_response(args: &[String], acls: &AclSet) -> Result<Rule, String> {
+    http_rule("http-response", args, acls, Stage::HttpResponse)
+}
+
+fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<Rule, String> {
+    let (words, cond) = split_cond(args, acls)?;
+    check_needs(cond_needs(&cond), stage)?;
+    let name = words
+        .first()
+        .ok_or_else(|| format!("'{kw}' expects an action"))?
+        .as_str();
+    let a = &words[1..];
+    let full = format!("{kw} {name}");
+    let req = stage == Stage::HttpRequest;
+    let action = match name {
+        "allow" => {
+            exactly(&full, a, 0, "none")?;
+            Action::Allow
+        }
+        "deny" => Action::Deny(deny_status(&full, a, if req { 403 } else { 502 })?),
+        "tarpit" if req => Action::Tarpit(deny_status(&full, a, 500)?),
+        "add-header" | "set-header" => {
+            exactly(&full, a, 2, "a header name and a format")?;
+            let f = fmt(&a[1], stage)?;
+            if name == "add-header" {
+                Action::AddHeader(a[0].clone(), f)
+            } else {
+                Action::SetHeader(a[0].clone(), f)
+            }
+        }
+        "del-header" => {
+            if a.get(1).is_some_and(|w| w == "-m") {
+                return Err(format!("'{full} ... -m' is not supported yet"));
+            }
+            exactly(&full, a, 1, "a header name")?;
+            Action::DelHeader(a[0].clone())
+        }
+        "replace-header" | "replace-value" => {
+            exactly(
+                &full,
+                a,
+                3,
+                "a header name, a regex and a replacement format",
+            )?;
+            let re = Re::new(&a[1], false).map_err(|e| format!("'{full}': {e}"))?;
+            let f = fmt(&a[2], stage)?;
+            if name == "replace-header" {
+                Action::ReplaceHeader(a[0].clone(), re, f)
+            } else {
+                Action::ReplaceValue(a[0].clone(), re, f)
+            }
+        }
+        "set-path" | "set-query" | "set-method" | "set-uri" if req => {
+            exactly(&full, a, 1, "a format")?;
+            let f = fmt(&a[0], stage)?;
+            match name {
+                "set-path" => Action::SetPath(f),
+                "set-query" => Action::SetQuery(f),
+                "set-method" => Action::SetMethod(f),
+                _ => Action::SetUri(f),
+            }
+        }
+        "set-status" if !req => {
+            let code = status(&full, a.first(), 100, 999)?;
+            let reason = match &a[1..] {
+                [] => None,
+                [r, text] if r == "reason" => Some(text.clone()),
+                _ => {
+                    return Err(format!(
+                        "'{full}' expects a status code and optionally 'reason TEXT'"
+                    ))
+                }
+            };
+            Action::SetStatus(code, reason)
+        }
+        "redirect" if req => Action::Redirect(redirect(a, stage)?),
+        "return" => Action::Return(reply(&full, a, stage)?),
+        _ => return Err(unknown_action(kw, name)),
+    };
+    Ok(Rule { action, cond })
+}
+
+/// `deny`/`tarpit` options: `deny_status N` (or `status N`, HAProxy 2.2+).
+fn deny_status(kw: &str, a: &[String], default: u16) -> Result<u16, String> {
+    match a {
+        [] => Ok(default),
+        [k, _] if k == "deny_status" || k == "status" => status(kw, a.get(1), 200, 599),
+        [k] if k == "deny_status" || k == "status" => status(kw, None, 200, 599),
+        [k, ..] => Err(format!("'{kw}' option '{k}' is not supported yet")),
+    }
+}
+
+/// `redirect location|prefix|scheme TARGET [code N] [drop-query] [append-slash]`.
+pub(crate) fn redirect(a: &[String], stage: Stage) -> Result<Redirect, String> {
+    let usage = "'redirect' expects 'location', 'prefix' or 'scheme' followed by a target";
+    let kind = match a.first().map(String::as_str) {
+        Some("location") => RedirectKind::Location,
+        Some("prefix") => RedirectKind::Prefix,
+        Some("scheme") => RedirectKind::Scheme,
+        _ => return Err(usage.into()),
+    };
+    let target = fmt(a.get(1).ok_or(usage)?, stage)?;
+    let mut r = Redirect {
+        kind,
+        target,
+        code: 302,
+        drop_query: false,
+        append_slash: false,
+    };
+    let mut i = 2;
+    while let Some(w) = a.get(i) {
+        i += 1;
+        match w.as_str() {
+            "code" => {
+                let c = a.get(i).ok_or("'redirect': 'code' expects a status code")?;
+                i += 1;
+                r.code = match c.parse::<u16>() {
+                    Ok(n @ (301 | 302 | 303 | 307 | 308)) => n,
+                    _ => {
+                        return Err(format!(
+                            "'redirect': unsupported HTTP code '{c}' (must be one of 301, 302, 303, 307 or 308)"
+                        ))
+                    }
+                };
+            }
+            "drop-query" => r.drop_query = true,
+            "append-slash" => r.append_slash = true,
+            "set-cookie" | "clear-cookie" | "ignore-empty" | "keep-query" => {
+                return Err(format!("'redirect' option '{w}' is not supported yet"))
+            }
+            _ => return Err(format!("'redirect': unknown option '{w}'")),
+        }
+    }
+    Ok(r)
+}
+
+fn read_file(kw: &str, path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("'{kw}': cannot read file '{path}': {e}"))
+}
+
+/// `return [status N] [content-type T] [string S | lf-string F | file F |
+/// lf-file F] [hdr NAME FMT]...`.
+fn reply(kw: &str, a: &[String], stage: Stage) -> Result<Reply, String> {
+    let mut r = Reply {
+        status: 200,
+        content_type: None,
+        body: ReplyBody::Empty,
+        headers: Vec::new(),
+    };
+    let mut i = 0;
+    let mut has_payload = false;
+    while let Some(w) = a.get(i) {
+        let w = w.as_str();
+        let arg = |n: usize| {
+            a.get(i + n)
+                .ok_or_else(|| format!("'{kw}': '{w}' expects an argument"))
+        };
+        match w {
+            "status" => r.status = status(kw, Some(arg(1)?), 200, 599)?,
+            "content-type" => r.content_type = Some(arg(1)?.clone()),
+            "string" | "lf-string" | "file" | "lf-file" => {
+                if has_payload {
+                    return Err(format!("'{kw}': only one payload may be given"));
+                }
+                has_payload = true;
+                let v = arg(1)?;
+                r.body = match w {
+                    "string" => ReplyBody::Bytes(v.as_bytes().to_vec()),
+                    "lf-string" => ReplyBody::Format(fmt(v, stage)?),
+                    "file" => ReplyBody::Bytes(read_file(kw, v)?),
+                    _ => {
+                        let text = String::from_utf8(read_file(kw, v)?)
+                            .map_err(|_| format!("'{kw}': file '{v}' is not text"))?;
+                        ReplyBody::Format(fmt(&text, stage)?)
+                    }
+                };
+            }
+            "hdr" => {
+                let name = arg(1)?.clone();
+                let value = fmt(arg(2)?, stage)?;
+                r.headers.push((name, value));
+                i += 1;
+            }
+            "errorfile" | "errorfiles" | "default-errorfiles" => {
+                return Err(format!("'{kw}' option '{w}' is not supported yet"))
+            }
+            _ => return Err(format!("'{kw}': unknown option '{w}'")),
+        }
+        i += 2;
+    }
+    if has_payload {
+        if r.content_type.is_none() {
+            return Err(format!(
+                "'{kw}': a content type must be defined when non-empty payload is configured"
+            ));
+        }
+        if r.status == 204 || r.status == 304 {
+            return Err(format!(
+                "'{kw}': no payload may be sent with status {}",
+                r.status
+            ));
+        }
+    }
+    Ok(r)
+}
+
+/// The HAProxy 1.x line rules: `reqadd`, `reqdel`, `reqrep`, `reqdeny`,
+/// `reqallow`, `reqtarpit`, `rspadd`, `rspdel`, `rsprep`, `rspdeny` and
+/// their case-insensitive `i` forms.
+pub(crate) fn legacy(kw: &str, args: &[String], acls: &AclSet) -> Result<Rule, String> {
+    let (words, cond) = split_cond(&args[1..], acls)?;
+    let res = kw.starts_with("rsp");
+    check_needs(
+        cond_needs(&cond),
+        if res {
+            Stage::HttpResponse
+        } else {
+            Stage::HttpRequest
+        },
+    )?;
+    let op = &kw[3..];
+    let (icase, op) = match op.strip_prefix('i') {
+        Some(rest) if !rest.is_empty() => (true, rest),
+        _ => (false, op),
+    };
+    let regex = |w: &[String]| -> Result<Re, String> {
+        let s = w
+            .first()
+            .ok_or_else(|| format!("'{kw}' expects a regex as argument"))?;
+        Re::new(s, icase).map_err(|e| format!("'{kw}': {e}"))
+    };
+    let one = |w: &[String], what: &str| -> Result<(), String> {
+        match w.len() {
+            0 => Err(format!("'{kw}' expects {what} as argument")),
+            1 => Ok(()),
+            _ => Err(format!("unexpected argument '{}' after '{kw}'", w[1])),
+        }
+    };
+    let action = match op {
+        "add" if !icase => {
+            one(words, "a header line")?;
+            if !words[0].contains(':') {
+                return Err(format!(
+                    "'{kw}': '{}' is not a 'Name: value' header line",
+                    words[0]
+                ));
+            }
+            Action::LineAdd(words[0].clone())
+        }
+        "del" | "deny" | "allow" | "tarpit" => {
+            one(words, "a regex")?;
+            let re = regex(words)?;
+            match op {
+                "del" => Action::LineDel(re),
+                "deny" => Action::LineDeny(re, if res { 502 } else { 403 }),
+                "allow" if !res => Action::LineAllow(re),
+                "tarpit" if !res => Action::LineTarpit(re),
+                _ => return Err(format!("unknown keyword '{kw}'")),
+            }
+        }
+        "rep" => {
+            if words.len() != 2 {
+                return Err(format!(
+                    "'{kw}' expects <search> and <replace> as arguments"
+                ));
+            }
+            Action::LineReplace(regex(words)?, words[1].clone())
+        }
+        _ => return Err(format!("'{kw}' is not supported yet")),
+    };
+    Ok(Rule { action, cond })
+}
+
+/// `tcp-request connection|content accept|reject [cond]` (the words after
+/// `connection` or `content`).
+pub(crate) fn tcp(args: &[String], acls: &AclSet, stage: Stage) -> Result<TcpRule, String> {
+    let kw = stage.name();
+    let (words, cond) = split_cond(args, acls)?;
+    check_needs(cond_needs(&cond), stage)?;
+    let action = match words.first().map(String::as_str) {
+        Some("accept") => TcpAction::Accept,
+        Some("reject") => TcpAction::Reject,
+        Some(a) => {
+            let known = UNSUPPORTED_ACTIONS.contains(&a)
+                || a.starts_with("track-sc")
+                || a.starts_with("sc-")
+                || a.starts_with("lua.")
+                || a.starts_with("set-var");
+            return Err(if known {
+                format!("'{kw} {a}' is not supported yet")
+            } else {
+                format!("unknown '{kw}' action '{a}' (expected 'accept' or 'reject')")
+            });
+        }
+        None => return Err(format!("'{kw}' expects an action")),
+    };
+    if let Some(extra) = words.get(1) {
+        return Err(format!(
+            "unexpected argument '{extra}' after '{kw} {}'",
+            words[0]
+        ));
+    }
+    Ok(TcpRule { action, cond })
+}

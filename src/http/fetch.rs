@@ -1,0 +1,538 @@
+//! Sample fetches (configuration manual §7.3): what an ACL or a log-format
+//! `%[...]` reads from the connection, the request buffer or the HTTP heads.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::message::{Headers, Request, Response};
+
+/// Everything a fetch may read. Rules over parsed heads use an empty,
+/// complete payload; `tcp-request content` rules see the bytes received so far.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchCtx<'a> {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub req: Option<&'a Request>,
+    pub res: Option<&'a Response>,
+    /// Bytes received so far on the request side, for `tcp-request content`.
+    pub payload: &'a [u8],
+    /// No more will come (inspect-delay expired or buffer full).
+    pub payload_complete: bool,
+}
+
+impl<'a> FetchCtx<'a> {
+    /// A context for HTTP rules: heads parsed, no pending payload.
+    pub fn http(
+        src: SocketAddr,
+        dst: SocketAddr,
+        req: Option<&'a Request>,
+        res: Option<&'a Response>,
+    ) -> Self {
+        FetchCtx {
+            src,
+            dst,
+            req,
+            res,
+            payload: &[],
+            payload_complete: true,
+        }
+    }
+}
+
+/// One fetched value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sample {
+    Str(String),
+    Int(i64),
+    Ip(IpAddr),
+    Bool(bool),
+    Bin(Vec<u8>),
+}
+
+impl Sample {
+    /// The sample as text, as HAProxy's casts to string do.
+    pub fn to_text(&self) -> String {
+        match self {
+            Sample::Str(s) => s.clone(),
+            Sample::Int(n) => n.to_string(),
+            Sample::Ip(ip) => ip.to_string(),
+            Sample::Bool(b) => u8::from(*b).to_string(),
+            Sample::Bin(b) => b.iter().map(|&c| c as char).collect(),
+        }
+    }
+}
+
+/// The output type of a fetch; it picks the default match method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Ip,
+    Int,
+    Str,
+    Bool,
+    Bin,
+}
+
+/// Where a fetch reads from, to refuse it where that is not available
+/// (HAProxy: "fetch method X extracts information from Y, none of which is
+/// available here").
+pub mod needs {
+    pub const PAYLOAD: u8 = 1;
+    pub const REQ: u8 = 2;
+    pub const RES: u8 = 4;
+}
+
+/// Which message a header fetch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Req,
+    Res,
+    /// `hdr()`: the request in request rules, the response in response rules.
+    Auto,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetch {
+    Src,
+    Dst,
+    SrcPort,
+    DstPort,
+    Method,
+    Path,
+    Url,
+    Query,
+    Base,
+    /// `url_param(NAME[,DELIM])`.
+    UrlParam(String, Option<char>),
+    /// `hdr(NAME[,OCC])`: values split on commas.
+    Hdr(Dir, String, Option<i64>),
+    /// `req.fhdr(NAME[,OCC])`: whole lines.
+    FHdr(Dir, String, Option<i64>),
+    HdrCnt(Dir, String),
+    FHdrCnt(Dir, String),
+    Cook(String),
+    CookCnt(String),
+    Status,
+    ReqLen,
+    /// `req.payload(OFFSET,LENGTH)`; length 0: to the end of the buffer.
+    Payload(usize, usize),
+    SslVer,
+    AlwaysTrue,
+    AlwaysFalse,
+}
+
+/// What a fetch produced: values (maybe none), and whether waiting for more
+/// payload could change that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub values: Vec<Sample>,
+    pub may_change: bool,
+}
+
+impl Fetched {
+    fn some(values: Vec<Sample>) -> Self {
+        Fetched {
+            values,
+            may_change: false,
+        }
+    }
+    fn one(s: Sample) -> Self {
+        Fetched::some(vec![s])
+    }
+    fn none() -> Self {
+        Fetched::some(Vec::new())
+    }
+}
+
+/// Splits `name(a,b)` into the name and its arguments.
+pub fn split_call(expr: &str) -> Result<(&str, Vec<&str>), String> {
+    match expr.find('(') {
+        None => Ok((expr, Vec::new())),
+        Some(i) => {
+            let inner = expr[i + 1..]
+                .strip_suffix(')')
+                .ok_or_else(|| format!("missing closing ')' in '{expr}'"))?;
+            let args = if inner.is_empty() {
+                Vec::new()
+            } else {
+                inner.split(',').collect()
+            };
+            Ok((&expr[..i], args))
+        }
+    }
+}
+
+fn want_args(name: &str, args: &[&str], min: usize, max: usize) -> Result<(), String> {
+    if args.len() < min || args.len() > max {
+        let what = match (min, max) {
+            (0, 0) => "no argument".to_string(),
+            (a, b) if a == b => format!("{a} argument(s)"),
+            (a, b) => format!("{a} to {b} arguments"),
+        };
+        return Err(format!("fetch method '{name}' expects {what}"));
+    }
+    if args.iter().take(min).any(|a| a.is_empty()) {
+        return Err(format!("fetch method '{name}': empty argument"));
+    }
+    Ok(())
+}
+
+fn occurrence(name: &str, arg: Option<&&str>) -> Result<Option<i64>, String> {
+    match arg {
+        None => Ok(None),
+        Some(a) => a
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| format!("fetch method '{name}': invalid occurrence '{a}'")),
+    }
+}
+
+impl Fetch {
+    /// Parses a fetch expression like `hdr(host,1)`.
+    pub fn parse(expr: &str) -> Result<Fetch, String> {
+        let (name, args) = split_call(expr)?;
+        let a = args.as_slice();
+        let dir = |n: &str| {
+            if n.starts_with("req.") {
+                Dir::Req
+            } else if n.starts_with("res.") || n.starts_with("shdr") {
+                Dir::Res
+            } else {
+                Dir::Auto
+            }
+        };
+        let (min, max, fetch) = match name {
+            "src" => (0, 0, Fetch::Src),
+            "dst" => (0, 0, Fetch::Dst),
+            "src_port" => (0, 0, Fetch::SrcPort),
+            "dst_port" => (0, 0, Fetch::DstPort),
+            "method" => (0, 0, Fetch::Method),
+            "path" => (0, 0, Fetch::Path),
+            "url" => (0, 0, Fetch::Url),
+            "query" => (0, 0, Fetch::Query),
+            "base" => (0, 0, Fetch::Base),
+            "url_param" | "urlp" => {
+                want_args(name, a, 1, 2)?;
+                let delim = match a.get(1) {
+                    None => None,
+                    Some(d) if d.chars().count() == 1 => d.chars().next(),
+                    Some(d) => {
+                        return Err(format!("fetch method '{name}': invalid delimiter '{d}'"))
+                    }
+                };
+                (1, 2, Fetch::UrlParam(a[0].to_string(), delim))
+            }
+            "hdr" | "req.hdr" | "res.hdr" | "shdr" => {
+                want_args(name, a, 1, 2)?;
+                (
+                    1,
+                    2,
+                    Fetch::Hdr(dir(name), a[0].into(), occurrence(name, a.get(1))?),
+                )
+            }
+            "req.fhdr" | "res.fhdr" => {
+                want_args(name, a, 1, 2)?;
+                (
+                    1,
+                    2,
+                    Fetch::FHdr(dir(name), a[0].into(), occurrence(name, a.get(1))?),
+                )
+            }
+            "hdr_cnt" | "req.hdr_cnt" | "res.hdr_cnt" | "shdr_cnt" => {
+                want_args(name, a, 1, 1)?;
+                (1, 1, Fetch::HdrCnt(dir(name), a[0].into()))
+            }
+            "req.fhdr_cnt" | "res.fhdr_cnt" => {
+                want_args(name, a, 1, 1)?;
+                (1, 1, Fetch::FHdrCnt(dir(name), a[0].into()))
+            }
+            "cook" | "req.cook" => {
+                want_args(name, a, 1, 1)?;
+                (1, 1, Fetch::Cook(a[0].into()))
+            }
+            "cook_cnt" | "req.cook_cnt" => {
+                want_args(name, a, 1, 1)?;
+                (1, 1, Fetch::CookCnt(a[0].into()))
+            }
+            "status" => (0, 0, Fetch::Status),
+            "req.len" | "req_len" => (0, 0, Fetch::ReqLen),
+            "req.payload" => {
+                want_args(name, a, 2, 2)?;
+                let num = |s: &str| {
+                    s.parse::<usize>()
+                        .map_err(|_| format!("fetch method '{name}': invalid number '{s}'"))
+                };
+                (2, 2, Fetch::Payload(num(a[0])?, num(a[1])?))
+            }
+            "req.ssl_ver" | "req_ssl_ver" => (0, 0, Fetch::SslVer),
+            "always_true" => (0, 0, Fetch::AlwaysTrue),
+            "always_false" => (0, 0, Fetch::AlwaysFalse),
+            _ => return Err(format!("unknown fetch method '{name}'")),
+        };
+        want_args(name, a, min, max)?;
+        Ok(fetch)
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Fetch::Src | Fetch::Dst => Kind::Ip,
+            Fetch::SrcPort
+            | Fetch::DstPort
+            | Fetch::HdrCnt(..)
+            | Fetch::FHdrCnt(..)
+            | Fetch::CookCnt(_)
+            | Fetch::Status
+            | Fetch::ReqLen
+            | Fetch::SslVer => Kind::Int,
+            Fetch::AlwaysTrue | Fetch::AlwaysFalse => Kind::Bool,
+            Fetch::Payload(..) => Kind::Bin,
+            _ => Kind::Str,
+        }
+    }
+
+    /// A `needs::*` mask of what the fetch reads.
+    pub fn needs(&self) -> u8 {
+        match self {
+            Fetch::Src
+            | Fetch::Dst
+            | Fetch::SrcPort
+            | Fetch::DstPort
+            | Fetch::AlwaysTrue
+            | Fetch::AlwaysFalse => 0,
+            Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer => needs::PAYLOAD,
+            Fetch::Status => needs::RES,
+            Fetch::Hdr(Dir::Res, ..)
+            | Fetch::FHdr(Dir::Res, ..)
+            | Fetch::HdrCnt(Dir::Res, _)
+            | Fetch::FHdrCnt(Dir::Res, _) => needs::RES,
+            _ => needs::REQ,
+        }
+    }
+
+    /// Every value (ACL use: each one is tried against the patterns).
+    pub fn fetch_all(&self, ctx: &FetchCtx) -> Fetched {
+        self.fetch(ctx, false)
+    }
+
+    /// The one value a log-format or action uses (for headers: the last
+    /// occurrence unless one is named, as HAProxy).
+    pub fn fetch_one(&self, ctx: &FetchCtx) -> Option<Sample> {
+        self.fetch(ctx, true).values.pop()
+    }
+
+    fn fetch(&self, ctx: &FetchCtx, one: bool) -> Fetched {
+        let req = ctx.req;
+        let heads = |d: Dir| -> Option<&dyn Headers> {
+            match d {
+                Dir::Req => req.map(|r| r as &dyn Headers),
+                Dir::Res => ctx.res.map(|r| r as &dyn Headers),
+                Dir::Auto => match ctx.res {
+                    Some(r) => Some(r as &dyn Headers),
+                    None => req.map(|r| r as &dyn Headers),
+                },
+            }
+        };
+        let text = |s: &str| Fetched::one(Sample::Str(s.to_string()));
+        match self {
+            Fetch::Src => Fetched::one(Sample::Ip(ctx.src.ip())),
+            Fetch::Dst => Fetched::one(Sample::Ip(ctx.dst.ip())),
+            Fetch::SrcPort => Fetched::one(Sample::Int(ctx.src.port().into())),
+            Fetch::DstPort => Fetched::one(Sample::Int(ctx.dst.port().into())),
+            Fetch::AlwaysTrue => Fetched::one(Sample::Bool(true)),
+            Fetch::AlwaysFalse => Fetched::one(Sample::Bool(false)),
+            Fetch::Method => req.map_or_else(Fetched::none, |r| text(&r.method)),
+            Fetch::Path => req.map_or_else(Fetched::none, |r| text(r.path())),
+            Fetch::Url => req.map_or_else(Fetched::none, |r| text(&r.uri)),
+            Fetch::Query => req.and_then(|r| r.query()).map_or_else(Fetched::none, text),
+            Fetch::Base => req.map_or_else(Fetched::none, |r| {
+                // HAProxy: no Host header, no sample.
+                match r.header("host") {
+                    Some(h) => text(&format!("{h}{}", r.path())),
+                    None => Fetched::none(),
+                }
+            }),
+            Fetch::UrlParam(name, delim) => req
+                .and_then(|r| url_param(r, name, *delim))
+                .map_or_else(Fetched::none, |v| text(&v)),
+            Fetch::Hdr(d, name, occ) | Fetch::FHdr(d, name, occ) => {
+                let Some(h) = heads(*d) else {
+                    return Fetched::none();
+                };
+                let split = matches!(self, Fetch::Hdr(..));
+                let all = header_values(h, name, split);
+                let occ = occ.or(one.then_some(-1));
+                let picked = match occ {
+                    None => all,
+                    Some(n) => pick(all, n).into_iter().collect(),
+                };
+                Fetched::some(picked.into_iter().map(Sample::Str).collect())
+            }
+            Fetch::HdrCnt(d, name) | Fetch::FHdrCnt(d, name) => {
+                let split = matches!(self, Fetch::HdrCnt(..));
+                let n = heads(*d).map_or(0, |h| header_values(h, name, split).len());
+                Fetched::one(Sample::Int(n as i64))
+            }
+            Fetch::Cook(name) => {
+                let mut v = req.map_or_else(Vec::new, |r| cookies(r, name));
+                if one && v.len() > 1 {
+                    v.drain(..v.len() - 1);
+                }
+                Fetched::some(v.into_iter().map(Sample::Str).collect())
+            }
+            Fetch::CookCnt(name) => {
+                let n = req.map_or(0, |r| cookies(r, name).len());
+                Fetched::one(Sample::Int(n as i64))
+            }
+            Fetch::Status => ctx.res.map_or_else(Fetched::none, |r| {
+                Fetched::one(Sample::Int(r.status.into()))
+            }),
+            Fetch::ReqLen => Fetched {
+                values: vec![Sample::Int(ctx.payload.len() as i64)],
+                may_change: !ctx.payload_complete,
+            },
+            Fetch::Payload(off, len) => {
+                let p = ctx.payload;
+                let end = if *len == 0 {
+                    p.len().max(*off)
+                } else {
+                    off + len
+                };
+                if p.len() < end || (*len == 0 && p.len() <= *off) {
+                    return Fetched {
+                        values: Vec::new(),
+                        may_change: !ctx.payload_complete,
+                    };
+                }
+                Fetched::one(Sample::Bin(p[*off..end].to_vec()))
+            }
+            Fetch::SslVer => match ssl_version(ctx.payload) {
+                SslVer::Version(v) => Fetched::one(Sample::Int(v)),
+                SslVer::TooShort => Fetched {
+                    values: Vec::new(),
+                    may_change: !ctx.payload_complete,
+                },
+                SslVer::NotSsl => Fetched::none(),
+            },
+        }
+    }
+}
+
+/// Values of header `name`; with `split`, comma-separated values are
+/// separate (HAProxy's `hdr()`), else whole lines (`fhdr()`).
+fn header_values(h: &dyn Headers, name: &str, split: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in h.header_values(name) {
+        if split {
+            out.extend(v.split(',').map(|x| x.trim().to_string()));
+        } else {
+            out.push(v.to_string());
+        }
+    }
+    out
+}
+
+/// Occurrence `n`: 1 is the first, -1 the last; 0 or out of range: none.
+fn pick(mut all: Vec<String>, n: i64) -> Option<String> {
+    let len = all.len() as i64;
+    let idx = match n {
+        1.. if n <= len => n - 1,
+        ..=-1 if -n <= len => len + n,
+        _ => return None,
+    };
+    Some(all.swap_remove(idx as usize))
+}
+
+/// Values of cookie `name` in every `Cookie` header, in order.
+fn cookies(r: &Request, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in r.header_values("cookie") {
+        for pair in line.split(';') {
+            let pair = pair.trim();
+            let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if n.trim() == name {
+                out.push(v.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// First value of query parameter `name`; parameters are separated by `&`
+/// (and `delim` if given).
+fn url_param(r: &Request, name: &str, delim: Option<char>) -> Option<String> {
+    let q = r.query()?;
+    q.split(|c| c == '&' || Some(c) == delim)
+        .find_map(|p| match p.split_once('=') {
+            Some((n, v)) if n == name => Some(v.to_string()),
+            None if p == name => Some(String::new()),
+            _ => None,
+        })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SslVer {
+    /// `(major << 16) | minor`.
+    Version(i64),
+    TooShort,
+    NotSsl,
+}
+
+/// The SSL/TLS version announced at the start of the payload, as HAProxy's
+/// `req.ssl_ver`: for SSLv3/TLS, the record layer version; for an SSLv2
+/// compatible CLIENT-HELLO, the version inside it.
+pub(crate) fn ssl_version(d: &[u8]) -> SslVer {
+    let Some(&first) = d.first() else {
+        return SslVer::TooShort;
+    };
+    if (0x14..=0x17).contains(&first) || first == 0xff {
+        // SSLv3 record header: type, version (2 bytes), length (2 bytes).
+        if d.len() < 5 {
+            return SslVer::TooShort;
+        }
+        let version = (i64::from(d[1]) << 16) | i64::from(d[2]);
+        let len = (usize::from(d[3]) << 8) | usize::from(d[4]);
+        if version < 0x30000 || len == 0 || len > (1 << 14) + 2048 {
+            return SslVer::NotSsl;
+        }
+        return SslVer::Version(version);
+    }
+    // SSLv2 header: 2 bytes (high bit set) or 3 bytes (with padding length).
+    let (rlen, plen, rest) = if first & 0x80 != 0 {
+        if d.len() < 3 {
+            return SslVer::TooShort;
+        }
+        (
+            (usize::from(first & 0x7f) << 8) | usize::from(d[1]),
+            0,
+            &d[2..],
+        )
+    } else {
+        if d.len() < 4 {
+            return SslVer::TooShort;
+        }
+        (
+            (usize::from(first & 0x3f) << 8) | usize::from(d[1]),
+            usize::from(d[2]),
+            &d[3..],
+        )
+    };
+    // Only CLIENT-HELLO (message type 1) is recognised.
+    if rest[0] != 0x01 {
+        return SslVer::NotSsl;
+    }
+    let h = &rest[1..];
+    if h.len() < 8 {
+        return SslVer::TooShort;
+    }
+    let word = |i: usize| (usize::from(h[i]) << 8) | usize::from(h[i + 1]);
+    let version = (i64::from(h[0]) << 16) | i64::from(h[1]);
+    let (cipher_len, session_len, challenge_len) = (word(2), word(4), word(6));
+    let plausible = cipher_len % 3 == 0
+        && (session_len == 0 || session_len == 16)
+        && (16..=32).contains(&challenge_len)
+        && rlen == 9 + cipher_len + session_len + challenge_len
+        && plen < rlen;
+    if plausible {
+        SslVer::Version(version)
+    } else {
+        SslVer::NotSsl
+    }
+}

@@ -1,0 +1,122 @@
+//! Log-format strings (configuration manual §8.2.6) as used by header
+//! actions: literal text, `%%`, and `%[fetch]` samples with the `lower` and
+//! `upper` converters. Other `%` variables are refused at config check.
+
+use super::fetch::{Fetch, FetchCtx};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Lit(String),
+    Sample(Fetch, Vec<Conv>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conv {
+    Lower,
+    Upper,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Format {
+    parts: Vec<Part>,
+}
+
+impl Format {
+    /// Parses a log-format string.
+    pub fn parse(s: &str) -> Result<Format, String> {
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find('%') {
+            lit.push_str(&rest[..i]);
+            rest = &rest[i + 1..];
+            if let Some(r) = rest.strip_prefix('%') {
+                lit.push('%');
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix('[') {
+                let end = r
+                    .find(']')
+                    .ok_or_else(|| format!("missing ']' after '%[' in format '{s}'"))?;
+                let expr = &r[..end];
+                rest = &r[end + 1..];
+                if !lit.is_empty() {
+                    parts.push(Part::Lit(std::mem::take(&mut lit)));
+                }
+                parts.push(sample(expr).map_err(|e| format!("{e} in format '{s}'"))?);
+            } else {
+                let var: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '{' || *c == '+')
+                    .collect();
+                return Err(format!(
+                    "'%{var}' in format '{s}' is not supported yet (only %[sample] and %%)"
+                ));
+            }
+        }
+        lit.push_str(rest);
+        if !lit.is_empty() {
+            parts.push(Part::Lit(lit));
+        }
+        Ok(Format { parts })
+    }
+
+    /// Renders the format; a sample that cannot be fetched renders empty.
+    pub fn render(&self, ctx: &FetchCtx) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => out.push_str(l),
+                Part::Sample(f, convs) => {
+                    if let Some(v) = f.fetch_one(ctx) {
+                        let mut t = v.to_text();
+                        for c in convs {
+                            t = match c {
+                                Conv::Lower => t.to_lowercase(),
+                                Conv::Upper => t.to_uppercase(),
+                            };
+                        }
+                        out.push_str(&t);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A `fetch::needs` mask of every sample used.
+    pub fn needs(&self) -> u8 {
+        self.parts.iter().fold(0, |m, p| match p {
+            Part::Sample(f, _) => m | f.needs(),
+            Part::Lit(_) => m,
+        })
+    }
+}
+
+/// `fetch[,conv...]`: commas inside parentheses belong to the fetch.
+fn sample(expr: &str) -> Result<Part, String> {
+    let mut depth = 0;
+    let mut cut = expr.len();
+    for (i, c) in expr.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                cut = i;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let fetch = Fetch::parse(&expr[..cut])?;
+    let mut convs = Vec::new();
+    if cut < expr.len() {
+        for c in expr[cut + 1..].split(',') {
+            convs.push(match c {
+                "lower" => Conv::Lower,
+                "upper" => Conv::Upper,
+                _ => return Err(format!("converter '{c}' is not supported yet")),
+            });
+        }
+    }
+    Ok(Part::Sample(fetch, convs))
+}

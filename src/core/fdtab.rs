@@ -76,14 +76,14 @@ impl FdTable {
         }
     }
 
-    /// Forget `token`, unregistering it from the poller now (before the caller
-    /// closes the fd, as epoll and event ports require).
+    /// Forget `token` whose fd the caller closes right after, unregistering
+    /// it from the poller first where the backend needs that.
     pub fn remove(&mut self, token: Token, poller: &mut dyn Poller) {
         let Some(e) = self.entries.get_mut(token).and_then(Option::take) else {
             return;
         };
         if e.polled.is_some() {
-            if let Err(err) = poller.remove(e.fd) {
+            if let Err(err) = poller.remove_closing(e.fd) {
                 log::debug!("poller remove fd {}: {err}", e.fd);
             }
         }

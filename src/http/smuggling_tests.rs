@@ -1,7 +1,6 @@
 //! Runs the smuggling table through the whole request pipeline: head parser,
 //! framing, body tracker, fed whole, split at every offset, and byte by byte.
 
-
 use crate::http::body::{normalize_request_framing, request_framing, BodyTracker, Framing};
 use crate::http::message::{Headers, Request};
 use crate::http::parser::HeadParser;

@@ -88,6 +88,13 @@ impl Poller for Epoll {
         Ok(epoll::delete(&self.ep, watched(fd)?)?)
     }
 
+    // epoll(7): closing the last fd of an open file description removes it
+    // from every epoll set; pollux never duplicates its sockets, so the
+    // EPOLL_CTL_DEL before a close is a syscall for nothing.
+    fn remove_closing(&mut self, _fd: RawFd) -> io::Result<()> {
+        Ok(())
+    }
+
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.clear();
         let cap = events.capacity();

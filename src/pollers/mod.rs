@@ -111,6 +111,11 @@ pub trait Poller {
     fn modify(&mut self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()>;
     /// Stop watching `fd`. Must be called before the fd is closed.
     fn remove(&mut self, fd: RawFd) -> io::Result<()>;
+    /// Stop watching `fd` because the caller closes it right after. Backends
+    /// whose kernel forgets a closed fd by itself skip the syscall.
+    fn remove_closing(&mut self, fd: RawFd) -> io::Result<()> {
+        self.remove(fd)
+    }
     /// Wait at most `timeout` (None: forever) and fill `events` (cleared first).
     /// EINTR returns Ok with no events.
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()>;

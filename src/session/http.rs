@@ -9,15 +9,15 @@
 use super::{Abort, HalfEvent, Phase, Session, Side};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::http::acl::{Condition, Truth};
-use crate::http::fetch::FetchCtx;
 use crate::http::body::{self, BodyTracker, Framing};
 use crate::http::errors::ErrorPages;
+use crate::http::fetch::FetchCtx;
 use crate::http::message::{Headers, Request, Response};
 use crate::http::parser::{HeadParser, ParseError};
 use crate::http::rules::{self, Rule, Verdict};
 use crate::http::Version;
 use crate::pollers::Interest;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
@@ -189,11 +189,15 @@ impl Txn {
     /// Request-side bytes still expected from the client.
     fn wants_client_input(&self) -> bool {
         match self.state {
-            TxnState::WaitRequest | TxnState::Drain => true,
-            TxnState::WaitServer | TxnState::Exchange => {
-                self.req_body.as_ref().is_some_and(|b| !b.is_done())
-            }
-            TxnState::Respond | TxnState::Tunnel | TxnState::Tarpit => false,
+            // Reading ahead while a request is served keeps the client's
+            // interest steady (no poller update per request); pipelined
+            // bytes wait in the buffer until their turn.
+            TxnState::WaitRequest
+            | TxnState::Drain
+            | TxnState::WaitServer
+            | TxnState::Exchange
+            | TxnState::Respond => true,
+            TxnState::Tunnel | TxnState::Tarpit => false,
         }
     }
 
@@ -263,26 +267,17 @@ impl Txn {
             return (false, false);
         };
         let room = !s.res.as_ref().is_some_and(Buffer::is_full);
-        let expecting =
-            matches!(self.state, TxnState::Exchange) || self.state == TxnState::WaitRequest;
-        let read = srv.state.can_read() && room && expecting && !self.response_done_or_idle_full(s);
+        let expecting = match self.state {
+            TxnState::WaitRequest => true,
+            TxnState::Exchange => {
+                !self.res_head_done || self.res_body.as_ref().is_some_and(|b| !b.is_done())
+            }
+            _ => false,
+        };
+        let read = srv.state.can_read() && room && expecting;
         let write = srv.state.can_write() && (!self.to_srv.is_empty() || self.req_ready > 0);
         (read, write)
     }
-
-    fn response_done_or_idle_full(&self, s: &Session) -> bool {
-        self.state == TxnState::Exchange
-            && self.res_head_done
-            && self.res_body.as_ref().map_or(true, BodyTracker::is_done)
-            || (self.state == TxnState::WaitRequest && s.res.is_some())
-    }
-}
-
-fn would_block(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }
 
 /// Read once from `side` into `buf`. Ok(true) on progress (data or EOF).
@@ -292,69 +287,44 @@ fn read_side(
     pool: &mut BufferPool,
     now: Instant,
 ) -> io::Result<bool> {
-    if !side.state.can_read() || buf.as_ref().is_some_and(Buffer::is_full) {
+    if !side.rd_ready || !side.state.can_read() || buf.as_ref().is_some_and(Buffer::is_full) {
         return Ok(false);
     }
     let b = buf.get_or_insert_with(|| pool.get());
-    let r = match (&side.sock).read(b.space()) {
-        Ok(0) => {
-            side.state = side.state.next(HalfEvent::InputEof);
-            Ok(true)
-        }
-        Ok(n) => {
-            b.fill(n);
-            side.last_io = now;
-            Ok(true)
-        }
-        Err(e) if would_block(&e) => Ok(false),
-        Err(e) => Err(e),
-    };
+    let r = side.read_into(b, now).map(|n| n.is_some());
     pool.release_if_empty(buf);
     r
 }
 
-/// Write the front of `out` to `side`; Ok(true) on progress.
-fn write_vec(side: &mut Side, out: &mut Vec<u8>, now: Instant) -> io::Result<bool> {
-    if out.is_empty() || !side.state.can_write() {
-        return Ok(false);
-    }
-    match (&side.sock).write(out) {
-        Ok(n) => {
-            out.drain(..n);
-            side.last_io = now;
-            Ok(n > 0)
-        }
-        Err(e) if would_block(&e) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// Write up to `*ready` bytes from the front of `buf`.
-fn write_body(
+/// Write `head` then up to `*ready` body bytes from the front of `buf`, in
+/// one vectored write, so a head and its first body bytes go in one segment.
+fn write_out(
     side: &mut Side,
+    head: &mut Vec<u8>,
     buf: &mut Option<Buffer>,
     ready: &mut usize,
     pool: &mut BufferPool,
     now: Instant,
 ) -> io::Result<bool> {
-    let Some(b) = buf.as_mut() else {
-        return Ok(false);
+    let body = match buf.as_ref() {
+        Some(b) if *ready > 0 => &b.pending()[..*ready],
+        _ => &[][..],
     };
-    if *ready == 0 || !side.state.can_write() {
+    if (head.is_empty() && body.is_empty()) || !side.state.can_write() {
         return Ok(false);
     }
-    let r = match (&side.sock).write(&b.pending()[..*ready]) {
-        Ok(n) => {
-            b.consume(n);
-            *ready -= n;
-            side.last_io = now;
-            Ok(n > 0)
+    let n = side.write_parts(&[head.as_slice(), body], now)?;
+    let from_head = n.min(head.len());
+    head.drain(..from_head);
+    let from_body = n - from_head;
+    if from_body > 0 {
+        if let Some(b) = buf.as_mut() {
+            b.consume(from_body);
         }
-        Err(e) if would_block(&e) => Ok(false),
-        Err(e) => Err(e),
-    };
-    pool.release_if_empty(buf);
-    r
+        *ready -= from_body;
+        pool.release_if_empty(buf);
+    }
+    Ok(n > 0)
 }
 
 /// Let the tracker claim the not-yet-checked bytes of `buf` for the body.
@@ -503,11 +473,8 @@ fn pump_txn(
                 t.state = TxnState::Exchange;
             }
             if let Some(srv) = s.srv.as_mut() {
-                progress |= write_vec(srv, &mut t.to_srv, now).map_err(Abort::Server)?;
-                if t.to_srv.is_empty() {
-                    progress |= write_body(srv, &mut s.req, &mut t.req_ready, pool, now)
-                        .map_err(Abort::Server)?;
-                }
+                progress |= write_out(srv, &mut t.to_srv, &mut s.req, &mut t.req_ready, pool, now)
+                    .map_err(Abort::Server)?;
             }
         }
         if connected && t.state == TxnState::Exchange {
@@ -527,14 +494,20 @@ fn pump_txn(
             }
         }
         // Our bytes, then response body bytes, to the client.
-        progress |= write_vec(&mut s.client, &mut t.to_cli, now).map_err(Abort::Client)?;
-        if t.to_cli.is_empty() && t.state == TxnState::Exchange {
-            progress |= write_body(&mut s.client, &mut s.res, &mut t.res_ready, pool, now)
-                .map_err(Abort::Client)?;
-        }
+        let mut none = 0;
+        let ready = if t.state == TxnState::Exchange {
+            &mut t.res_ready
+        } else {
+            &mut none
+        };
+        progress |= write_out(&mut s.client, &mut t.to_cli, &mut s.res, ready, pool, now)
+            .map_err(Abort::Client)?;
+        let before = t.state;
         if let Some(step) = finish(s, t, now) {
             return Ok(step);
         }
+        // A new state (next request, drain) has work to do at once.
+        progress |= t.state != before;
         if !progress {
             break;
         }
@@ -643,7 +616,11 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
         return Some(Step::Wait);
     };
     let be = &conf.backends[bi];
-    let be_rules: &[Rule] = if conf.fe.own_backend == Some(bi) { &[] } else { &be.rules_req };
+    let be_rules: &[Rule] = if conf.fe.own_backend == Some(bi) {
+        &[]
+    } else {
+        &be.rules_req
+    };
     match rules::run_request(be_rules, &mut req, src, dst) {
         Verdict::Continue | Verdict::Allow => {}
         v => return Some(verdict_response(t, &req, v, framing, be, conf)),
@@ -673,15 +650,16 @@ fn prepare_request(s: &Session, t: &mut Txn, req: &mut Request, fe: &HttpSide, b
     };
     let mode = fe.conn_mode.combine(be.conn_mode);
     t.client_keep &= mode != ConnMode::Close && !upgrade && !t.connect_method;
-    t.server_keep = mode == ConnMode::KeepAlive
-        && req.version == Version::Http11
-        && !upgrade
-        && !t.connect_method;
+    // HTTP/1.0 clients get a kept-alive server connection too: the request
+    // then says so explicitly.
+    t.server_keep = mode == ConnMode::KeepAlive && !upgrade && !t.connect_method;
     strip_hop_by_hop(req, &named);
     if upgrade {
         req.add_header("Connection", "upgrade");
     } else if !t.server_keep {
         req.add_header("Connection", "close");
+    } else if req.version == Version::Http10 {
+        req.add_header("Connection", "keep-alive");
     }
     for ff in [&fe.forwardfor, &be.forwardfor]
         .into_iter()
@@ -859,7 +837,10 @@ fn server_side(
         });
         let src = SocketAddr::new(s.src, s.src_port);
         let own = conf.fe.own_backend.is_some() && conf.fe.own_backend == t.backend;
-        for side in [be, &conf.fe.side].into_iter().take(if own { 1 } else { 2 }) {
+        for side in [be, &conf.fe.side]
+            .into_iter()
+            .take(if own { 1 } else { 2 })
+        {
             match rules::run_response(&side.rules_res, &req, &mut res, src, s.dst) {
                 Verdict::Continue | Verdict::Allow => {}
                 Verdict::Deny(_) | Verdict::Tarpit(_) => {
@@ -877,7 +858,8 @@ fn server_side(
         }
         // TE and CL together (RFC 9112 §6.3): TE wins, and the connection is
         // not reused, since the server's idea of the length is suspect.
-        let ambiguous = res.header("transfer-encoding").is_some() && res.header("content-length").is_some();
+        let ambiguous =
+            res.header("transfer-encoding").is_some() && res.header("content-length").is_some();
         body::normalize_response_framing(&mut res, &framing);
         let tunnel = res.status == 101 || (t.connect_method && (200..300).contains(&res.status));
         let named = connection_tokens(&res);

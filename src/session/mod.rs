@@ -21,6 +21,12 @@ pub struct Side {
     pub state: HalfState,
     /// Last successful read or write, for the inactivity timeouts.
     pub last_io: Instant,
+    /// The socket may have bytes (or an EOF) to read: set by a readiness
+    /// event, cleared when a read comes back short. Reads are only tried
+    /// while set, so no syscall is spent on a socket known to be empty.
+    pub rd_ready: bool,
+    /// The socket may accept bytes: cleared by a short write.
+    pub wr_ready: bool,
 }
 
 impl Side {
@@ -30,6 +36,65 @@ impl Side {
             token,
             state,
             last_io: now,
+            rd_ready: true,
+            wr_ready: true,
+        }
+    }
+
+    /// Read into `buf`'s free space. Ok(None): nothing to read now;
+    /// Ok(Some(0)): EOF (the state machine is updated).
+    pub fn read_into(&mut self, buf: &mut Buffer, now: Instant) -> io::Result<Option<usize>> {
+        if !self.rd_ready || !self.state.can_read() {
+            return Ok(None);
+        }
+        let space = buf.space();
+        let want = space.len();
+        match (&self.sock).read(space) {
+            Ok(0) => {
+                self.state = self.state.next(HalfEvent::InputEof);
+                Ok(Some(0))
+            }
+            Ok(n) => {
+                buf.fill(n);
+                self.last_io = now;
+                // A short read drained the socket: wait for the next event.
+                self.rd_ready = n == want;
+                Ok(Some(n))
+            }
+            Err(e) if would_block(&e) => {
+                self.rd_ready = false;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Write as much of `parts` as the socket takes (0 if none).
+    pub fn write_parts(&mut self, parts: &[&[u8]], now: Instant) -> io::Result<usize> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total == 0 || !self.wr_ready || !self.state.can_write() {
+            return Ok(0);
+        }
+        let r = match parts {
+            [one] => (&self.sock).write(one),
+            [a, []] => (&self.sock).write(a),
+            [[], b] => (&self.sock).write(b),
+            _ => {
+                let slices: Vec<io::IoSlice> = parts.iter().map(|p| io::IoSlice::new(p)).collect();
+                (&self.sock).write_vectored(&slices)
+            }
+        };
+        match r {
+            Ok(n) => {
+                self.last_io = now;
+                self.wr_ready = n == total;
+                Ok(n)
+            }
+            Err(e) if would_block(&e) => {
+                self.wr_ready = false;
+                Ok(0)
+            }
+            Err(e) => Err(e),
         }
     }
 }
@@ -95,34 +160,20 @@ fn forward(
     // Bounded rounds: level-triggered pollers will call us again.
     for _ in 0..16 {
         let mut progressed = false;
-        if let Some(d) = dst.as_deref_mut() {
-            if d.state.can_write() {
-                if let Some(b) = buf.as_mut().filter(|b| !b.is_empty()) {
-                    match (&d.sock).write(b.pending()) {
-                        Ok(n) => {
-                            b.consume(n);
-                            d.last_io = now;
-                            progressed = n > 0;
-                        }
-                        Err(e) if would_block(&e) => {}
-                        Err(e) => return Ok(Some(e)),
-                    }
+        if let (Some(d), Some(b)) = (dst.as_deref_mut(), buf.as_mut()) {
+            match d.write_parts(&[b.pending()], now) {
+                Ok(n) => {
+                    b.consume(n);
+                    progressed = n > 0;
                 }
+                Err(e) => return Ok(Some(e)),
             }
         }
-        if src.state.can_read() && !buf.as_ref().is_some_and(Buffer::is_full) {
+        if src.state.can_read() && src.rd_ready && !buf.as_ref().is_some_and(Buffer::is_full) {
             let b = buf.get_or_insert_with(|| pool.get());
-            match (&src.sock).read(b.space()) {
-                Ok(0) => {
-                    src.state = src.state.next(HalfEvent::InputEof);
-                    progressed = true;
-                }
-                Ok(n) => {
-                    b.fill(n);
-                    src.last_io = now;
-                    progressed = true;
-                }
-                Err(e) if would_block(&e) => {}
+            match src.read_into(b, now) {
+                Ok(Some(_)) => progressed = true,
+                Ok(None) => {}
                 Err(e) => {
                     pool.release_if_empty(buf);
                     return Err(e);
@@ -186,17 +237,13 @@ impl Session {
     /// Read what the client sent, without forwarding (content inspection).
     pub fn read_client(&mut self, pool: &mut BufferPool, now: Instant) -> io::Result<()> {
         for _ in 0..16 {
-            if !self.client.state.can_read() || self.req.as_ref().is_some_and(Buffer::is_full) {
+            if self.req.as_ref().is_some_and(Buffer::is_full) {
                 break;
             }
             let b = self.req.get_or_insert_with(|| pool.get());
-            match (&self.client.sock).read(b.space()) {
-                Ok(0) => self.client.state = self.client.state.next(HalfEvent::InputEof),
-                Ok(n) => {
-                    b.fill(n);
-                    self.client.last_io = now;
-                }
-                Err(e) if would_block(&e) => break,
+            match self.client.read_into(b, now) {
+                Ok(Some(n)) if n > 0 => {}
+                Ok(_) => break,
                 Err(e) => {
                     pool.release_if_empty(&mut self.req);
                     return Err(e);

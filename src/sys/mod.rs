@@ -190,3 +190,35 @@ pub fn accept_nonblocking(
         Ok((s, a))
     }
 }
+
+/// A non-blocking, close-on-exec TCP socket: one syscall where the OS takes
+/// SOCK_NONBLOCK at creation, two elsewhere.
+pub fn tcp_socket(domain: socket2::Domain) -> io::Result<socket2::Socket> {
+    use socket2::{Protocol, Socket, Type};
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "illumos"
+    ))]
+    {
+        Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "illumos"
+    )))]
+    {
+        let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+        s.set_nonblocking(true)?;
+        Ok(s)
+    }
+}

@@ -18,7 +18,7 @@ use crate::pollers::{Interest, Token};
 use crate::session::http::{HttpFront, HttpSide, Txn};
 use crate::session::{HalfState, Phase, Session, Side};
 use crate::sys::{self, SignalPipe};
-use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
+use socket2::{Domain, SockRef, TcpKeepalive};
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -41,6 +41,9 @@ struct Listener {
     token: Token,
     frontend: usize,
     paused: bool,
+    /// The bound address when it is a specific one: then every accepted
+    /// connection's destination is known without a getsockname(2).
+    addr: Option<SocketAddr>,
 }
 
 struct FrontendRt {
@@ -186,11 +189,13 @@ impl Engine {
         let mut listeners = Vec::new();
         for (i, (fi, sock)) in socks.into_iter().enumerate() {
             let token = reactor.register(fd_of(&sock), owner(i, K_LISTENER), Interest::READ);
+            let addr = sock.local_addr().ok().filter(|a| !a.ip().is_unspecified());
             listeners.push(Listener {
                 sock,
                 token,
                 frontend: fi,
                 paused: false,
+                addr,
             });
         }
         let signals = SignalPipe::install()?;
@@ -320,7 +325,10 @@ impl Engine {
                 return;
             }
             match sys::accept_nonblocking(&self.listeners[li].sock) {
-                Ok((sock, peer)) => self.new_session(fi, sock, peer),
+                Ok((sock, peer)) => {
+                    let dst = self.listeners[li].addr;
+                    self.new_session(fi, sock, peer, dst)
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted) => continue,
@@ -340,7 +348,13 @@ impl Engine {
         }
     }
 
-    fn new_session(&mut self, fi: usize, sock: TcpStream, peer: SocketAddr) {
+    fn new_session(
+        &mut self,
+        fi: usize,
+        sock: TcpStream,
+        peer: SocketAddr,
+        dst: Option<SocketAddr>,
+    ) {
         let fd = fd_of(&sock);
         if let Some(max) = self.reactor.max_fd() {
             if fd > max {
@@ -353,7 +367,7 @@ impl Engine {
             }
         }
         let fe = &self.frontends[fi];
-        let dst = sock.local_addr().unwrap_or(peer);
+        let dst = dst.or_else(|| sock.local_addr().ok()).unwrap_or(peer);
         if !fe.tcp_conn.is_empty() {
             let ctx = FetchCtx {
                 src: peer,
@@ -425,8 +439,7 @@ impl Engine {
 
 /// Non-blocking connect; EINPROGRESS is the normal outcome.
 fn start_connect(addr: std::net::SocketAddr, keepalive: bool) -> io::Result<TcpStream> {
-    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    sock.set_nonblocking(true)?;
+    let sock = sys::tcp_socket(Domain::for_address(addr))?;
     sock.set_tcp_nodelay(true)?;
     if keepalive {
         sock.set_tcp_keepalive(&TcpKeepalive::new())?;

@@ -91,7 +91,10 @@ impl Engine {
             .register(fd, owner(sid, K_SERVER), Interest::WRITE);
         if let Some(s) = self.sessions[sid].as_mut() {
             s.server = Some(si as u32);
-            s.srv = Some(Side::new(sock, token, HalfState::Connecting, now));
+            let mut side = Side::new(sock, token, HalfState::Connecting, now);
+            // Nothing to read before the connection is even up.
+            side.rd_ready = false;
+            s.srv = Some(side);
             s.phase = Phase::Connecting { since: now };
         }
     }
@@ -177,6 +180,16 @@ impl Engine {
         };
         if !token_ok {
             return;
+        }
+        let ev = r.event;
+        let side = if is_server {
+            s.srv.as_mut()
+        } else {
+            Some(&mut s.client)
+        };
+        if let Some(side) = side {
+            side.rd_ready |= ev.readable || ev.hup || ev.error;
+            side.wr_ready |= ev.writable || ev.hup || ev.error;
         }
         if let (true, Phase::Connecting { .. }) = (is_server, s.phase) {
             let Some(srv) = s.srv.as_ref() else { return };

@@ -16,6 +16,8 @@ TARGETS = {  # metric -> (direction, bound) for pollux/haproxy
     # The same work per second of proxy CPU: the fair figure when the load
     # generator's core, not the proxy, was the limit (see doc/performance.md).
     "conn_per_cpu": (">=", 0.8),
+    "http_conn_rate": (">=", 0.8),
+    "http_req_rate": (">=", 0.8),
     "tput_per_cpu": (">=", 0.9),
 }
 SATURATED = 90  # proxy CPU % above which the proxy itself was the limit
@@ -77,11 +79,25 @@ def table(r):
         ("(b) MiB per proxy CPU-second", "tput_per_cpu", "{:,.0f}", True),
         (f"(c) Memory per idle proxied connection, bytes ({n} connections)", "idle_bytes",
          "{:,.0f}", True),
+        (f"(d) HTTP new connections/s (1 KiB, Connection: close, 50 concurrent, {dur}s)",
+         "http_conn_rate", "{:,.0f}", True),
+        ("(d) latency p50 / p99", "http_conn_rate_lat", None, False),
+        ("(d) proxy CPU during it", "http_conn_cpu", "{:.0f}%", False),
+        (f"(e) HTTP requests/s over keep-alive (1 KiB, 50 connections, {dur}s)",
+         "http_req_rate", "{:,.0f}", True),
+        ("(e) latency p50 / p99", "http_req_rate_lat", None, False),
+        ("(e) proxy CPU during it", "http_req_cpu", "{:.0f}%", False),
     ]
     out = ["| Measure | direct (no proxy) | HAProxy | pollux | pollux/HAProxy | target |",
            "|---|--:|--:|--:|--:|---|"]
     for label, metric, fmt, has_ratio in rows:
-        direct = cell(r, "direct", metric, fmt) if metric in ("conn_rate", "tput_mib") else "–"
+        if fmt is None:  # latency: "p50 / p99" as wrk prints them
+            base = metric[:-4]
+            lat = lambda who: (f"{r[who + '.' + base + '_p50']} / {r[who + '.' + base + '_p99']}"
+                               if r.get(f"{who}.{base}_p50") else cell(r, who, base, "{}"))
+            out.append(f"| {label} | {lat('direct')} | {lat('haproxy')} | {lat('pollux')} |  |  |")
+            continue
+        direct = cell(r, "direct", metric, fmt) if metric in ("conn_rate", "tput_mib", "http_conn_rate", "http_req_rate") else "–"
         h = cell(r, "haproxy", metric, fmt)
         p = cell(r, "pollux", metric, fmt)
         x, t = ratio(r, metric) if has_ratio else ("", "")

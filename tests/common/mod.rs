@@ -7,10 +7,13 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod clients;
+pub mod http;
 pub mod pollux;
 pub mod servers;
+pub mod smuggling;
 
 pub use clients::*;
+pub use http::*;
 pub use pollux::*;
 pub use servers::*;
 

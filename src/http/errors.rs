@@ -172,6 +172,15 @@ impl ErrorPages {
             None => Cow::Owned(default_response(status)),
         }
     }
+
+    /// This proxy's page, else `fallback`'s (a backend's errorfiles, then
+    /// the frontend's, as HAProxy), else the built-in one.
+    pub fn get_or<'a>(&'a self, status: u16, fallback: &'a ErrorPages) -> Cow<'a, [u8]> {
+        match self.pages.get(&status) {
+            Some(b) => Cow::Borrowed(b),
+            None => fallback.get(status),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -81,6 +81,9 @@ pub struct Conf<'a> {
     pub backends: &'a [HttpSide],
     /// Most bytes a head may take: tune.bufsize - tune.maxrewrite.
     pub max_head: usize,
+    /// tune.bufsize: a head rewritten by the rules must still fit in it
+    /// (the `tune.maxrewrite` reserve is what rewrites may add).
+    pub bufsize: usize,
     pub fe_name: &'a str,
 }
 
@@ -179,7 +182,12 @@ impl Txn {
 
     /// Answer with an error page and close once it is sent.
     pub fn fail(&mut self, status: u16, pages: &ErrorPages) {
-        self.to_cli = pages.get(status).into_owned();
+        self.fail_with(status, pages, pages);
+    }
+
+    /// Answer with the backend's error page, else the frontend's.
+    pub fn fail_with(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
+        self.to_cli = be.get_or(status, fe).into_owned();
         self.close_after = true;
         self.state = TxnState::Respond;
         self.last_status = Some(status);
@@ -539,11 +547,12 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
         }
         Err(e) => {
             log::warn!(
-                "frontend {}: invalid request from {} at byte {}: {}",
+                "frontend {}: invalid request from {} at byte {}: {}; answering {}",
                 conf.fe_name,
                 s.src,
                 e.at,
-                e.reason
+                e.reason,
+                e.status
             );
             t.fail(e.status, &conf.fe.side.errors);
             return Some(if s.srv.is_some() {
@@ -561,10 +570,11 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
         Ok(f) => f,
         Err(e) => {
             log::warn!(
-                "frontend {}: ambiguous request framing from {}: {}",
+                "frontend {}: ambiguous request framing from {}: {}; answering {}",
                 conf.fe_name,
                 s.src,
-                e.reason
+                e.reason,
+                e.status
             );
             t.fail(e.status, &conf.fe.side.errors);
             return Some(if s.srv.is_some() {
@@ -634,6 +644,17 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
     t.req_parser.reset();
     t.to_srv.clear();
     req.serialize(&mut t.to_srv);
+    if t.to_srv.len() > conf.bufsize {
+        // HAProxy's strict rewriting: a head grown past the buffer is a 500.
+        log::warn!(
+            "frontend {}: rewritten request head of {} bytes exceeds tune.bufsize; answering 500",
+            conf.fe_name,
+            t.to_srv.len()
+        );
+        t.to_srv.clear();
+        t.fail_with(500, &be.errors, &fe.errors);
+        return Some(Step::Wait);
+    }
     t.req = Some(req);
     t.backend = Some(bi);
     t.state = TxnState::WaitServer;
@@ -694,7 +715,7 @@ fn verdict_response(
     match v {
         Verdict::Deny(code) => {
             log::info!("frontend {}: request denied ({code})", conf.fe_name);
-            t.fail(code, &side.errors);
+            t.fail_with(code, &side.errors, &conf.fe.side.errors);
             Step::Wait
         }
         Verdict::Tarpit(code) => {
@@ -845,7 +866,7 @@ fn server_side(
                 Verdict::Continue | Verdict::Allow => {}
                 Verdict::Deny(_) | Verdict::Tarpit(_) => {
                     log::info!("frontend {}: response denied, 502", conf.fe_name);
-                    t.fail(502, &side.errors);
+                    t.fail_with(502, &side.errors, &conf.fe.side.errors);
                     return Ok(Some(Step::DropServer));
                 }
                 Verdict::Respond(bytes) => {
@@ -878,7 +899,13 @@ fn server_side(
             res.add_header("Connection", "keep-alive");
         }
         t.last_status = Some(res.status);
+        let before = t.to_cli.len();
         res.serialize(&mut t.to_cli);
+        if t.to_cli.len() - before > conf.bufsize {
+            log::warn!("frontend {}: rewritten response head exceeds tune.bufsize; answering 500", conf.fe_name);
+            t.fail_with(500, &be.errors, &conf.fe.side.errors);
+            return Ok(Some(Step::DropServer));
+        }
         t.response_started = true;
         t.res_head_done = true;
         if tunnel {
@@ -925,7 +952,7 @@ fn server_failed(t: &mut Txn, conf: &Conf) -> Step {
     let pages = t
         .backend
         .map_or(&conf.fe.side.errors, |b| &conf.backends[b].errors);
-    t.fail(502, pages);
+    t.fail_with(502, pages, &conf.fe.side.errors);
     Step::DropServer
 }
 

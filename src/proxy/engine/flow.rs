@@ -115,6 +115,7 @@ impl Engine {
             fe: front,
             backends: http_backends,
             max_head: *max_head,
+            bufsize: reactor.pool.bufsize(),
             fe_name: &fe.name,
         };
         match txn::pump(s, &conf, &mut reactor.pool, now) {
@@ -134,7 +135,7 @@ impl Engine {
                 let pages = s
                     .backend
                     .map_or(&front.side.errors, |b| &http_backends[b as usize].errors);
-                t.fail(502, pages);
+                t.fail_with(502, pages, &front.side.errors);
                 Step::DropServer
             }
         }
@@ -351,15 +352,15 @@ impl Engine {
         let Some(s) = self.sessions[sid].as_mut() else {
             return;
         };
+        let Some(fe_pages) = self.frontends[s.frontend as usize].http.as_ref().map(|h| &h.side.errors) else {
+            return;
+        };
         let pages = match bi {
             Some(b) if code != 408 => &self.http_backends[b].errors,
-            _ => match self.frontends[s.frontend as usize].http.as_ref() {
-                Some(h) => &h.side.errors,
-                None => return,
-            },
+            _ => fe_pages,
         };
         if let Some(t) = s.http.as_mut() {
-            t.fail(code, pages);
+            t.fail_with(code, pages, fe_pages);
         }
         self.refresh(sid, now);
     }

@@ -585,6 +585,19 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
         }
     };
     body::normalize_request_framing(&mut req, &framing);
+    // RFC 9112 §3.2: several Host lines are a 400 when they disagree (two
+    // hops could route on different ones); identical copies become one.
+    let hosts: Vec<String> = req.header_values("host").map(str::to_string).collect();
+    if let Some(first) = hosts.first() {
+        if hosts.iter().any(|h| !h.eq_ignore_ascii_case(first)) {
+            log::warn!("frontend {}: request from {} with differing Host headers; answering 400", conf.fe_name, s.src);
+            t.fail(400, &conf.fe.side.errors);
+            return Some(if s.srv.is_some() { Step::DropServer } else { Step::Wait });
+        }
+        if hosts.len() > 1 {
+            req.set_header("Host", first);
+        }
+    }
     t.head_method = req.method == "HEAD";
     t.connect_method = req.method == "CONNECT";
     t.since = now;

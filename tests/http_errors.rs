@@ -49,10 +49,7 @@ fn bad_request_gets_400_and_nothing_reaches_the_server(poller: &str) {
 
 fn bad_request_is_logged(poller: &str) {
     let be = HttpBackend::start("a");
-    let px = Pollux::start(
-        poller,
-        &cfg("", "", &server(&be)),
-    );
+    let px = Pollux::start(poller, &cfg("", "", &server(&be)));
     let mut c = HttpConn::open(px.addr(0));
     c.send(b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n");
     assert_eq!(c.response_to("GET").status, 400);

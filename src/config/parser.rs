@@ -223,6 +223,14 @@ impl<'e> Parser<'e> {
         if let Err(e) = result {
             self.error(line, e);
         }
+        let notes = match self.section {
+            Section::Defaults => std::mem::take(&mut self.defaults.notes),
+            Section::Proxy(i) => std::mem::take(&mut self.proxies[i].notes),
+            _ => Vec::new(),
+        };
+        for n in notes {
+            self.warn(line, &n);
+        }
     }
 
     /// A `defaults` section replaces the previous one entirely.

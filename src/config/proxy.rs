@@ -61,6 +61,8 @@ pub(crate) struct Draft {
     pub http: HttpProxy,
     pub fe_rules: FrontendRules,
     pub h: HttpDraft,
+    /// Warnings of the keyword being parsed; the parser adds FILE:LINE.
+    pub notes: Vec<String>,
 }
 
 impl Draft {
@@ -85,6 +87,7 @@ impl Draft {
             http: HttpProxy::default(),
             fe_rules: FrontendRules::default(),
             h: HttpDraft::default(),
+            notes: Vec::new(),
         }
     }
 
@@ -145,6 +148,23 @@ impl Draft {
             disabled: self.disabled,
             http: self.http_model(),
         }
+    }
+
+    /// HAProxy only warns about a timeout or option that the section's
+    /// capability makes useless ("'timeout client' ignored because backend
+    /// 'be' has no frontend capability"): true when `kw` is to be ignored.
+    pub(crate) fn ignored(&mut self, kw: &str, fe: bool, be: bool) -> bool {
+        let missing = match self.kind {
+            Kind::Frontend if be => "backend",
+            Kind::Backend if fe => "frontend",
+            _ => return false,
+        };
+        self.notes.push(format!(
+            "'{kw}' ignored because {} '{}' has no {missing} capability",
+            self.kind.name(),
+            self.name
+        ));
+        true
     }
 
     /// Rejects a keyword this kind of section cannot hold. `fe`/`be`: the
@@ -562,7 +582,9 @@ fn parse_timeout(d: &mut Draft, args: &[String], at: usize) -> Result<(), String
             ))
         }
     };
-    d.allow(&kw, fe, be, true)?;
+    if d.ignored(&kw, fe, be) {
+        return Ok(());
+    }
     let value = args
         .get(at + 1)
         .ok_or_else(|| format!("'{kw}' expects a time value like '5s'"))?;
@@ -590,18 +612,24 @@ fn parse_option(d: &mut Draft, args: &[String], at: usize, on: bool) -> Result<(
     let kw = format!("option {name}");
     match name {
         "redispatch" => {
-            d.allow(&kw, false, true, true)?;
             only(args, at + 1)?;
+            if d.ignored(&kw, false, true) {
+                return Ok(());
+            }
             d.redispatch = on;
         }
         "clitcpka" => {
-            d.allow(&kw, true, false, true)?;
             only(args, at + 1)?;
+            if d.ignored(&kw, true, false) {
+                return Ok(());
+            }
             d.clitcpka = on;
         }
         "srvtcpka" => {
-            d.allow(&kw, false, true, true)?;
             only(args, at + 1)?;
+            if d.ignored(&kw, false, true) {
+                return Ok(());
+            }
             d.srvtcpka = on;
         }
         // Both sides, where the section has them.

@@ -165,10 +165,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("backend be\n  maxconn 10\n", "pollux.cfg:2: 'maxconn' not allowed in 'backend' section"),
     ("defaults\n  bind :80\n", "pollux.cfg:2: 'bind' not allowed in 'defaults' section"),
     ("defaults\n  server s1 127.0.0.1:80\n", "pollux.cfg:2: 'server' not allowed in 'defaults' section"),
-    ("backend be\n  timeout client 5s\n", "pollux.cfg:2: 'timeout client' not allowed in 'backend' section"),
-    ("frontend fe\n  bind :80\n  timeout server 5s\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'timeout server' not allowed in 'frontend' section"),
     ("frontend fe\n  bind :80\n  balance first\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'balance' not allowed in 'frontend' section"),
-    ("frontend fe\n  bind :80\n  option redispatch\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'option redispatch' not allowed in 'frontend' section"),
     // Duplicates.
     ("frontend fe\n  bind :80\n  default_backend be\nfrontend fe\n  bind :81\nbackend be\n", "pollux.cfg:4: frontend 'fe' has the same name as frontend 'fe' declared at pollux.cfg:1"),
     ("backend be\nbackend be\n", "pollux.cfg:2: backend 'be' has the same name as backend 'be' declared at pollux.cfg:1"),
@@ -913,4 +910,23 @@ fn tcp_mode_inspection_config() {
     let config = ok("frontend fe\n  bind :443\n  tcp-request inspect-delay 5s\n  tcp-request content accept if { req.ssl_ver 3.0: }\n  tcp-request content reject if { req.payload(0,4) -m str SSH- }\n  default_backend be\nbackend be\n");
     assert_eq!(config.frontends[0].rules.tcp_content.len(), 2);
     assert!(config.warnings.is_empty());
+}
+
+#[test]
+fn misplaced_timeouts_and_options_are_ignored_with_a_warning_as_haproxy() {
+    let cfg = "frontend fe\n  bind :80\n  timeout server 5s\n  option redispatch\n  default_backend be\nbackend be\n  timeout client 5s\n  server s 127.0.0.1:80\n";
+    let dir = std::env::temp_dir().join(format!("pollux-cfg-misplaced-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pollux.cfg");
+    std::fs::write(&path, cfg).unwrap();
+    let c = super::load(&[path]).expect("misplaced timeouts are not errors");
+    let joined = c.warnings.join("\n");
+    assert!(joined.contains("pollux.cfg:3: 'timeout server' ignored because frontend 'fe' has no backend capability"), "{joined}");
+    assert!(
+        joined.contains("pollux.cfg:4: 'option redispatch' ignored"),
+        "{joined}"
+    );
+    assert!(joined.contains("pollux.cfg:7: 'timeout client' ignored because backend 'be' has no frontend capability"), "{joined}");
+    assert_eq!(c.frontends[0].timeouts.server, None, "ignored, not applied");
+    let _ = std::fs::remove_dir_all(&dir);
 }

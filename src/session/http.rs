@@ -590,9 +590,17 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
     let hosts: Vec<String> = req.header_values("host").map(str::to_string).collect();
     if let Some(first) = hosts.first() {
         if hosts.iter().any(|h| !h.eq_ignore_ascii_case(first)) {
-            log::warn!("frontend {}: request from {} with differing Host headers; answering 400", conf.fe_name, s.src);
+            log::warn!(
+                "frontend {}: request from {} with differing Host headers; answering 400",
+                conf.fe_name,
+                s.src
+            );
             t.fail(400, &conf.fe.side.errors);
-            return Some(if s.srv.is_some() { Step::DropServer } else { Step::Wait });
+            return Some(if s.srv.is_some() {
+                Step::DropServer
+            } else {
+                Step::Wait
+            });
         }
         if hosts.len() > 1 {
             req.set_header("Host", first);
@@ -915,7 +923,10 @@ fn server_side(
         let before = t.to_cli.len();
         res.serialize(&mut t.to_cli);
         if t.to_cli.len() - before > conf.bufsize {
-            log::warn!("frontend {}: rewritten response head exceeds tune.bufsize; answering 500", conf.fe_name);
+            log::warn!(
+                "frontend {}: rewritten response head exceeds tune.bufsize; answering 500",
+                conf.fe_name
+            );
             t.fail_with(500, &be.errors, &conf.fe.side.errors);
             return Ok(Some(Step::DropServer));
         }

@@ -352,7 +352,11 @@ impl Engine {
         let Some(s) = self.sessions[sid].as_mut() else {
             return;
         };
-        let Some(fe_pages) = self.frontends[s.frontend as usize].http.as_ref().map(|h| &h.side.errors) else {
+        let Some(fe_pages) = self.frontends[s.frontend as usize]
+            .http
+            .as_ref()
+            .map(|h| &h.side.errors)
+        else {
             return;
         };
         let pages = match bi {

@@ -58,9 +58,14 @@ impl Engine {
             return;
         };
         s.phase = Phase::Idle;
-        let fe_pages = self.frontends[s.frontend as usize].http.as_ref().map(|h| &h.side.errors);
+        let fe_pages = self.frontends[s.frontend as usize]
+            .http
+            .as_ref()
+            .map(|h| &h.side.errors);
         match (s.http.as_mut(), s.backend, fe_pages) {
-            (Some(txn), Some(bi), Some(fe)) => txn.fail_with(503, &self.http_backends[bi as usize].errors, fe),
+            (Some(txn), Some(bi), Some(fe)) => {
+                txn.fail_with(503, &self.http_backends[bi as usize].errors, fe)
+            }
             _ => self.close(sid),
         }
     }

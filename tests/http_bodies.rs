@@ -197,9 +197,11 @@ fn request_body_of_100_mib_passes_intact(poller: &str) {
     px.stop();
     // Keep-alive off.
     let px = Pollux::start(poller, &cfg("    option httpclose", &ng, &rec));
-    let mut c = HttpConn::open(px.addr(1));
-    post(&mut c, Req::Chunked, BIG);
-    assert!(c.closed_within(PATIENCE));
+    for how in [Req::Chunked, Req::Length] {
+        let mut c = HttpConn::open(px.addr(1));
+        post(&mut c, how, BIG);
+        assert!(c.closed_within(PATIENCE));
+    }
     px.stop();
 }
 
@@ -233,5 +235,8 @@ fn response_body_of_100_mib_passes_intact(poller: &str) {
     );
     let mut c = HttpConn::open(px.addr(1));
     get_pattern(&mut c, &format!("/close/{BIG}"), BIG);
+    let mut c = HttpConn::open(px.addr(1));
+    get_pattern(&mut c, &format!("/chunked/{BIG}"), BIG);
+    assert!(c.closed_within(PATIENCE));
     px.stop();
 }

@@ -344,16 +344,30 @@ fn option_originalto_adds_the_address_connected_to(poller: &str) {
 }
 
 fn captures_are_accepted(poller: &str) {
-    let (px, be) = start(
-        poller,
-        "capture request header Host len 32\n    capture request header User-Agent len 64\n    capture response header Content-Type len 32\n    capture cookie session len 40",
+    let be = HttpBackend::start("be");
+    // -d: the captures show in the debug log until the logging issue puts
+    // them in HAProxy's log line.
+    let px = Pollux::launch(poller).args(&["-d"]).start(&format!(
+        "global\n    maxconn 200\n{}\nfrontend fe\n    bind 127.0.0.1:@P0@\n    capture request header Host len 32\n    capture request header User-Agent len 4\n    capture response header Content-Type len 32\n    capture cookie session len 40\n    default_backend be\n\nbackend be\n    server s1 {}\n",
+        http_defaults(),
+        be.addr()
+    ));
+    let r = http_get(
+        px.addr(0),
+        "/",
+        &["Cookie: a=1; session=abc", "User-Agent: tester"],
     );
-    let r = http_get(px.addr(0), "/", &["Cookie: session=abc", "User-Agent: t"]);
     assert_eq!(r.status, 200);
     assert_eq!(
         be.last().header("cookie"),
-        Some("session=abc"),
+        Some("a=1; session=abc"),
         "captures change nothing"
+    );
+    assert!(
+        eventually(PATIENCE, || px.stderr().contains("Some(\"test\")")
+            && px.stderr().contains("session=abc")),
+        "captured User-Agent cut to 4 bytes and the session cookie:\n{}",
+        px.logs()
     );
     px.stop();
 }

@@ -72,6 +72,11 @@ pub struct HttpFront {
     /// For a `listen` section: its own backend, whose rules are the
     /// frontend's and must not run twice.
     pub own_backend: Option<usize>,
+    /// `capture request header NAME len N`, `capture response header ...`,
+    /// `capture cookie NAME len N`.
+    pub captures_req: Vec<(String, usize)>,
+    pub captures_res: Vec<(String, usize)>,
+    pub capture_cookie: Option<(String, usize)>,
 }
 
 /// What the analysers need to know about the proxies.
@@ -145,6 +150,12 @@ pub struct Txn {
     pub last_status: Option<u16>,
     /// Status to answer once a tarpit delay ends.
     pub tarpit_status: u16,
+    /// Captured request and response headers (one slot per `capture`
+    /// line, None when absent) and cookies, kept for the log line.
+    pub captured_req: Vec<Option<String>>,
+    pub captured_res: Vec<Option<String>>,
+    pub captured_cookie: Option<String>,
+    pub captured_set_cookie: Option<String>,
 }
 
 impl Txn {
@@ -172,6 +183,10 @@ impl Txn {
             response_started: false,
             last_status: None,
             tarpit_status: 500,
+            captured_req: Vec::new(),
+            captured_res: Vec::new(),
+            captured_cookie: None,
+            captured_set_cookie: None,
         }
     }
 
@@ -566,6 +581,23 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
     if let Some(b) = s.req.as_mut() {
         b.consume(head.len);
     }
+    // Captured as received, before any rule rewrites them (HAProxy).
+    t.captured_req = capture(&req, &conf.fe.captures_req);
+    t.captured_cookie = conf
+        .fe
+        .capture_cookie
+        .as_ref()
+        .and_then(|(n, l)| capture_cookie(req.header_values("cookie"), n, *l));
+    t.captured_res.clear();
+    t.captured_set_cookie = None;
+    if !t.captured_req.is_empty() || t.captured_cookie.is_some() {
+        log::debug!(
+            "frontend {}: captured {:?} cookie {:?}",
+            conf.fe_name,
+            t.captured_req,
+            t.captured_cookie
+        );
+    }
     let framing = match body::request_framing(&req) {
         Ok(f) => f,
         Err(e) => {
@@ -851,6 +883,13 @@ fn server_side(
         if let Some(b) = s.res.as_mut() {
             b.consume(head.len);
         }
+        t.captured_res = capture(&res, &conf.fe.captures_res);
+        t.captured_set_cookie = conf.fe.capture_cookie.as_ref().and_then(|(n, l)| {
+            let v = res
+                .header_values("set-cookie")
+                .flat_map(|c| c.split(';').next());
+            capture_cookie(v, n, *l)
+        });
         pool.release_if_empty(&mut s.res);
         t.res_parser.reset();
         *progress = true;
@@ -1010,7 +1049,89 @@ fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
     }
 }
 
+/// `capture ... header NAME len N`: the last value of each named header,
+/// cut to N bytes (on a character boundary).
+fn capture<H: Headers>(m: &H, specs: &[(String, usize)]) -> Vec<Option<String>> {
+    specs
+        .iter()
+        .map(|(name, len)| m.header(name).map(|v| cut(v, *len)))
+        .collect()
+}
+
+/// `capture cookie NAME len N`: the first `NAME=value` among the cookie
+/// values given, whole (name, '=' and value) and cut to N bytes, as HAProxy.
+fn capture_cookie<'a>(
+    values: impl Iterator<Item = &'a str>,
+    name: &str,
+    len: usize,
+) -> Option<String> {
+    values
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .find(|c| c.split_once('=').is_some_and(|(n, _)| n.trim() == name))
+        .map(|c| cut(c, len))
+}
+
+fn cut(v: &str, len: usize) -> String {
+    let mut end = v.len().min(len);
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    v[..end].to_string()
+}
+
 /// The timeout to apply while waiting for a request head.
 pub fn first_request(t: &Txn) -> bool {
     t.requests == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: "GET".into(),
+            uri: "/".into(),
+            version: Version::Http11,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn captures_take_the_last_value_cut_to_its_length() {
+        let r = req(&[
+            ("Host", "example.org"),
+            ("User-Agent", "curl/8"),
+            ("host", "b.example"),
+        ]);
+        let specs = vec![
+            ("host".to_string(), 4),
+            ("x-none".to_string(), 8),
+            ("user-agent".to_string(), 64),
+        ];
+        assert_eq!(
+            capture(&r, &specs),
+            vec![Some("b.ex".into()), None, Some("curl/8".into())]
+        );
+    }
+
+    #[test]
+    fn cookie_capture_finds_the_named_cookie_among_several() {
+        let r = req(&[("Cookie", "a=1; SESSID=abcdef; b=2")]);
+        assert_eq!(
+            capture_cookie(r.header_values("cookie"), "SESSID", 9),
+            Some("SESSID=ab".into())
+        );
+        assert_eq!(capture_cookie(r.header_values("cookie"), "nope", 9), None);
+    }
+
+    #[test]
+    fn cut_never_splits_a_character() {
+        assert_eq!(cut("é", 1), "");
+        assert_eq!(cut("abc", 10), "abc");
+    }
 }

@@ -58,6 +58,9 @@ pub(super) fn http_frontend(cfg: &config::Config, f: &config::Frontend) -> Optio
         monitor_uri: f.rules.monitor_uri.clone(),
         // A listen section's halves share one rule set: run it once.
         own_backend: if f.http.listen { index(&f.name) } else { None },
+        captures_req: f.rules.captures_req.clone(),
+        captures_res: f.rules.captures_res.clone(),
+        capture_cookie: f.rules.capture_cookie.clone(),
     })
 }
 

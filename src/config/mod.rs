@@ -250,6 +250,9 @@ pub struct Server {
     pub disabled: bool,
     /// 0 or None: no limit.
     pub maxconn: Option<u32>,
+    /// `minconn N`: with `fullconn`, the limit grows from N to maxconn with
+    /// the backend's load (HAProxy's dynamic limit).
+    pub minconn: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,6 +267,12 @@ pub struct Backend {
     pub retries: u32,
     /// `option redispatch`.
     pub redispatch: bool,
+    /// `fullconn N`: the backend load at which servers reach their maxconn
+    /// (with `minconn`). None: 10% of the frontends' maxconn, as HAProxy.
+    pub fullconn: Option<u32>,
+    /// `option abortonclose`: drop a queued or connecting request whose
+    /// client has closed.
+    pub abortonclose: bool,
     /// `option srvtcpka` or `option tcpka`.
     pub srvtcpka: bool,
     pub disabled: bool,

@@ -56,6 +56,8 @@ pub(crate) struct Draft {
     pub servers: Vec<Server>,
     pub retries: u32,
     pub redispatch: bool,
+    pub fullconn: Option<u32>,
+    pub abortonclose: bool,
     pub disabled: bool,
     /// HTTP settings (the rule lists stay in `h` until the end).
     pub http: HttpProxy,
@@ -83,6 +85,8 @@ impl Draft {
             servers: Vec::new(),
             retries: 3,
             redispatch: false,
+            fullconn: None,
+            abortonclose: false,
             disabled: false,
             http: HttpProxy::default(),
             fe_rules: FrontendRules::default(),
@@ -144,6 +148,8 @@ impl Draft {
             timeouts: self.timeouts,
             retries: self.retries,
             redispatch: self.redispatch,
+            fullconn: self.fullconn,
+            abortonclose: self.abortonclose,
             srvtcpka: self.srvtcpka,
             disabled: self.disabled,
             http: self.http_model(),
@@ -210,7 +216,6 @@ const UNSUPPORTED: &[&str] = &[
     "external-check",
     "filter",
     "force-persist",
-    "fullconn",
     "guid",
     "hash-balance-factor",
     "hash-key",
@@ -251,7 +256,6 @@ const UNSUPPORTED: &[&str] = &[
 
 /// Known HAProxy `option`s that pollux does not implement yet.
 const UNSUPPORTED_OPTIONS: &[&str] = &[
-    "abortonclose",
     "accept-invalid-http-request",
     "accept-invalid-http-response",
     "accept-unsafe-violations-in-http-request",
@@ -321,7 +325,6 @@ const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "log-proto",
     "max-reuse",
     "maxqueue",
-    "minconn",
     "namespace",
     "non-stick",
     "npn",
@@ -420,6 +423,17 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             only(args, 2)?;
             d.retries = n as u32;
         }
+        "fullconn" => {
+            d.allow(kw, false, true, true)?;
+            let n = values::parse_int(
+                "'fullconn'",
+                need(args, 1, "an integer")?,
+                1,
+                u32::MAX.into(),
+            )?;
+            only(args, 2)?;
+            d.fullconn = Some(n as u32);
+        }
         "option" => parse_option(d, args, 1, true)?,
         "no" if args.get(1).map(String::as_str) == Some("option") => {
             parse_option(d, args, 2, false)?
@@ -490,12 +504,21 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
         backup: false,
         disabled: false,
         maxconn: None,
+        minconn: None,
     };
     let mut i = 3;
     while let Some(opt) = args.get(i) {
         let opt = opt.as_str();
         i += 1;
         match opt {
+            "minconn" => {
+                let what = format!("server option '{opt}'");
+                let value = args
+                    .get(i)
+                    .ok_or_else(|| format!("{what} expects an integer"))?;
+                i += 1;
+                server.minconn = Some(values::parse_int(&what, value, 0, u32::MAX.into())? as u32);
+            }
             "weight" | "maxconn" => {
                 let what = format!("server option '{opt}'");
                 let value = args
@@ -611,6 +634,13 @@ fn parse_option(d: &mut Draft, args: &[String], at: usize, on: bool) -> Result<(
     let name = need(args, at, "an option name")?;
     let kw = format!("option {name}");
     match name {
+        "abortonclose" => {
+            only(args, at + 1)?;
+            if d.ignored(&kw, false, true) {
+                return Ok(());
+            }
+            d.abortonclose = on;
+        }
         "redispatch" => {
             only(args, at + 1)?;
             if d.ignored(&kw, false, true) {

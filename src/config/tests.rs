@@ -433,6 +433,7 @@ fn full_tcp_config_parses_into_the_model() {
                     backup: false,
                     disabled: false,
                     maxconn: Some(50),
+                    minconn: None,
                 },
                 Server {
                     name: "app2".into(),
@@ -442,6 +443,7 @@ fn full_tcp_config_parses_into_the_model() {
                     backup: true,
                     disabled: false,
                     maxconn: None,
+                    minconn: None,
                 },
                 Server {
                     name: "app3".into(),
@@ -451,6 +453,7 @@ fn full_tcp_config_parses_into_the_model() {
                     backup: false,
                     disabled: true,
                     maxconn: None,
+                    minconn: None,
                 },
             ],
             timeouts: Timeouts {
@@ -459,6 +462,8 @@ fn full_tcp_config_parses_into_the_model() {
             },
             retries: 5,
             redispatch: false,
+            fullconn: None,
+            abortonclose: false,
             srvtcpka: true,
             disabled: false,
             http: HttpProxy::default(),

@@ -74,6 +74,21 @@ impl Engine {
                 }
             }
         }
+        // `option abortonclose`: a client that gave up while its request
+        // waited for a server is dropped instead of being served.
+        if let Some(s) = self.sessions[sid].as_ref() {
+            let waiting = matches!(s.phase, Phase::Queued { .. } | Phase::Connecting { .. });
+            let abort = s
+                .backend
+                .is_some_and(|b| self.backends[b as usize].abortonclose);
+            if waiting && abort && s.client.state.input_closed() {
+                log::info!(
+                    "session {sid}: client closed while waiting for a server (abortonclose)"
+                );
+                self.close(sid);
+                return;
+            }
+        }
         self.arm(sid, now);
     }
 

@@ -87,3 +87,18 @@ pub(super) fn tcp_content_rules(f: &config::Frontend) -> Vec<TcpRule> {
 pub(super) fn inspect_delay(f: &config::Frontend) -> Option<Duration> {
     f.rules.inspect_delay
 }
+
+/// HAProxy's default `fullconn`: 10% of the maxconn of every frontend that
+/// can send traffic to the backend (default_backend or use_backend).
+pub(super) fn default_fullconn(cfg: &config::Config, backend: &str) -> u32 {
+    let sum: u64 = cfg
+        .frontends
+        .iter()
+        .filter(|f| {
+            f.default_backend.as_deref() == Some(backend)
+                || f.rules.use_backend.iter().any(|(b, _)| b == backend)
+        })
+        .map(|f| u64::from(f.maxconn.unwrap_or(cfg.global.maxconn)))
+        .sum();
+    (sum / 10).clamp(1, u64::from(u32::MAX)) as u32
+}

@@ -75,6 +75,11 @@ struct BackendRt {
     retries: u32,
     redispatch: bool,
     srvtcpka: bool,
+    /// Dynamic limits: per server (maxconn, minconn) as configured, and the
+    /// backend load at which servers reach maxconn.
+    limits: Vec<(Option<u32>, Option<u32>)>,
+    fullconn: u32,
+    abortonclose: bool,
 }
 
 pub struct Engine {
@@ -162,6 +167,15 @@ impl Engine {
                 retries: b.retries,
                 redispatch: b.redispatch,
                 srvtcpka: b.srvtcpka,
+                limits: b
+                    .servers
+                    .iter()
+                    .map(|s| (s.maxconn.filter(|&m| m > 0), s.minconn))
+                    .collect(),
+                fullconn: b
+                    .fullconn
+                    .unwrap_or_else(|| glue::default_fullconn(cfg, &b.name)),
+                abortonclose: b.abortonclose,
             })
             .collect();
         let frontends = cfg

@@ -9,6 +9,19 @@ use crate::session::{HalfEvent, HalfState, Phase, Side};
 use std::io;
 use std::time::Instant;
 
+/// `minconn`/`fullconn`: a server's limit grows from minconn to maxconn as
+/// the backend's load (connections attached plus queued) nears fullconn.
+fn apply_dynamic_limits(be: &mut super::BackendRt) {
+    let load: u64 =
+        be.servers.iter().map(|s| u64::from(s.cur)).sum::<u64>() + be.queue.len() as u64;
+    for (srv, &(maxconn, minconn)) in be.servers.iter_mut().zip(&be.limits) {
+        if let (Some(max), Some(min)) = (maxconn, minconn) {
+            let scaled = u64::from(max) * load / u64::from(be.fullconn.max(1));
+            srv.maxconn = Some(scaled.clamp(u64::from(min.min(max)).max(1), u64::from(max)) as u32);
+        }
+    }
+}
+
 impl Engine {
     /// Pick a server of the session's backend and connect (or reuse a
     /// kept-alive connection to that same server), or queue the session.
@@ -22,6 +35,7 @@ impl Engine {
         };
         let src = s.src;
         let be = &mut self.backends[bi];
+        apply_dynamic_limits(be);
         match lb::pick(be.balance, &mut be.servers, &mut be.lb, Some(src), avoid) {
             Pick::Server(si) => {
                 let s = self.sessions[sid].as_ref().expect("checked above");
@@ -137,6 +151,7 @@ impl Engine {
     pub(super) fn release_server(&mut self, bi: usize, si: usize, now: Instant) {
         let srv = &mut self.backends[bi].servers[si];
         srv.cur = srv.cur.saturating_sub(1);
+        apply_dynamic_limits(&mut self.backends[bi]);
         while let Some(next) = self.backends[bi].queue.pop_front() {
             let queued = self.sessions.get(next).and_then(Option::as_ref);
             if queued.is_some_and(|s| matches!(s.phase, Phase::Queued { .. })) {
@@ -260,5 +275,54 @@ impl Engine {
             self.release_server(bi, si as usize, now);
         }
         self.resume_listeners();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::lb::{LbState, ServerRt};
+
+    fn backend(load_cur: u32, queued: usize) -> super::super::BackendRt {
+        let mut s = ServerRt::new(
+            "a".into(),
+            "127.0.0.1:1".parse().unwrap(),
+            1,
+            false,
+            false,
+            Some(100),
+        );
+        s.cur = load_cur;
+        super::super::BackendRt {
+            name: "be".into(),
+            balance: crate::config::Balance::RoundRobin,
+            servers: vec![s],
+            lb: LbState::default(),
+            queue: (0..queued).collect(),
+            timeouts: Default::default(),
+            retries: 0,
+            redispatch: false,
+            srvtcpka: false,
+            limits: vec![(Some(100), Some(10))],
+            fullconn: 1000,
+            abortonclose: false,
+        }
+    }
+
+    #[test]
+    fn minconn_applies_at_low_load_and_maxconn_at_fullconn() {
+        let mut be = backend(5, 0);
+        apply_dynamic_limits(&mut be);
+        assert_eq!(be.servers[0].maxconn, Some(10), "low load: minconn");
+        let mut be = backend(100, 400);
+        apply_dynamic_limits(&mut be);
+        assert_eq!(
+            be.servers[0].maxconn,
+            Some(50),
+            "half of fullconn: half of maxconn"
+        );
+        let mut be = backend(100, 5000);
+        apply_dynamic_limits(&mut be);
+        assert_eq!(be.servers[0].maxconn, Some(100), "past fullconn: maxconn");
     }
 }

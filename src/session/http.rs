@@ -156,6 +156,10 @@ pub struct Txn {
     pub captured_res: Vec<Option<String>>,
     pub captured_cookie: Option<String>,
     pub captured_set_cookie: Option<String>,
+    /// Set when a server's final response head arrived: how long after the
+    /// request was analysed, and its status (for `balance response-time` and
+    /// `observe layer7`). The engine takes them after each step.
+    pub server_reply: Option<(std::time::Duration, u16)>,
 }
 
 impl Txn {
@@ -187,6 +191,7 @@ impl Txn {
             captured_res: Vec::new(),
             captured_cookie: None,
             captured_set_cookie: None,
+            server_reply: None,
         }
     }
 
@@ -959,6 +964,7 @@ fn server_side(
             res.add_header("Connection", "keep-alive");
         }
         t.last_status = Some(res.status);
+        t.server_reply = Some((now.saturating_duration_since(t.since), res.status));
         let before = t.to_cli.len();
         res.serialize(&mut t.to_cli);
         if t.to_cli.len() - before > conf.bufsize {

@@ -160,6 +160,8 @@ pub struct Txn {
     /// request was analysed, and its status (for `balance response-time` and
     /// `observe layer7`). The engine takes them after each step.
     pub server_reply: Option<(std::time::Duration, u16)>,
+    /// When the request head was fully handed to the server.
+    req_sent: Option<Instant>,
 }
 
 impl Txn {
@@ -192,6 +194,7 @@ impl Txn {
             captured_cookie: None,
             captured_set_cookie: None,
             server_reply: None,
+            req_sent: None,
         }
     }
 
@@ -258,6 +261,7 @@ impl Txn {
         self.requests += 1;
         self.response_started = false;
         self.backend = None;
+        self.req_sent = None;
     }
 
     /// Both sides' interests, or None in a tunnel whose head went out (then
@@ -503,6 +507,9 @@ fn pump_txn(
             if let Some(srv) = s.srv.as_mut() {
                 progress |= write_out(srv, &mut t.to_srv, &mut s.req, &mut t.req_ready, pool, now)
                     .map_err(Abort::Server)?;
+                if t.to_srv.is_empty() && t.req_sent.is_none() {
+                    t.req_sent = Some(now);
+                }
             }
         }
         if connected && t.state == TxnState::Exchange {
@@ -964,7 +971,8 @@ fn server_side(
             res.add_header("Connection", "keep-alive");
         }
         t.last_status = Some(res.status);
-        t.server_reply = Some((now.saturating_duration_since(t.since), res.status));
+        let from = t.req_sent.unwrap_or(t.since);
+        t.server_reply = Some((now.saturating_duration_since(from), res.status));
         let before = t.to_cli.len();
         res.serialize(&mut t.to_cli);
         if t.to_cli.len() - before > conf.bufsize {

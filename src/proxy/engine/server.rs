@@ -22,7 +22,18 @@ impl Engine {
         };
         let src = s.src;
         let be = &mut self.backends[bi];
-        match lb::pick(be.balance, &mut be.servers, &mut be.lb, Some(src), avoid) {
+        let input = lb::LbInput {
+            src: Some(src),
+            key: None,
+        };
+        match lb::pick(
+            &be.balance,
+            be.hash_type,
+            &mut be.servers,
+            &mut be.lb,
+            &input,
+            avoid,
+        ) {
             Pick::Server(si) => {
                 let s = self.sessions[sid].as_ref().expect("checked above");
                 if s.phase == Phase::Connected && s.server == Some(si as u32) && s.srv.is_some() {

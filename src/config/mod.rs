@@ -229,14 +229,94 @@ pub struct Frontend {
     pub rules: FrontendRules,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `balance ALGO [ARGS]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Balance {
     #[default]
     RoundRobin,
     StaticRr,
     LeastConn,
     First,
+    /// Hash of the client address.
     Source,
+    /// `uri [len N] [depth N] [whole] [path-only]`: hash of the request URI,
+    /// the path only unless `whole` (then the query string too).
+    Uri {
+        /// Only the first N characters.
+        len: Option<usize>,
+        /// Only the first N directories (a level per `/`).
+        depth: Option<usize>,
+        whole: bool,
+        /// Drop the scheme and authority of an absolute-form URI.
+        path_only: bool,
+    },
+    /// `url_param NAME`: hash of a query-string parameter's value.
+    /// `check_post` (searching a POST body) is not supported yet: always None.
+    UrlParam {
+        name: String,
+        check_post: Option<usize>,
+    },
+    /// `hdr(NAME) [use_domain_only]`: hash of a request header's value.
+    Hdr {
+        name: String,
+        use_domain_only: bool,
+    },
+    /// `random[(N)]`: power of N choices (default 2) over the current load.
+    Random {
+        draws: u32,
+    },
+    /// `rdp-cookie[(NAME)]`: hash of the RDP connection request's cookie
+    /// (default name `mstshash`).
+    RdpCookie {
+        name: String,
+    },
+    /// Beyond HAProxy: weight / decaying average response time
+    /// (doc/response-time.md).
+    ResponseTime,
+}
+
+impl Balance {
+    /// The algorithms that hash something (and so follow `hash-type`).
+    pub fn is_hash(&self) -> bool {
+        matches!(
+            self,
+            Balance::Source
+                | Balance::Uri { .. }
+                | Balance::UrlParam { .. }
+                | Balance::Hdr { .. }
+                | Balance::RdpCookie { .. }
+        )
+    }
+}
+
+/// `hash-type map-based|consistent [sdbm|djb2|wt6|crc32] [avalanche]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HashType {
+    pub method: HashMethod,
+    pub function: HashFunction,
+    /// The `avalanche` modifier: mix the function's result (Jenkins'
+    /// full-avalanche integer hash, as HAProxy's `full_hash`).
+    pub avalanche: bool,
+}
+
+/// How a hash picks a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HashMethod {
+    /// `map-based`: hash modulo the total weight (any change remaps most keys).
+    #[default]
+    Map,
+    /// `consistent`: a ring of points per server (a change moves ~1/N of keys).
+    Consistent,
+}
+
+/// The function hashing keys (uri, url_param, hdr, rdp-cookie), as HAProxy's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HashFunction {
+    #[default]
+    Sdbm,
+    Djb2,
+    Wt6,
+    Crc32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,6 +341,8 @@ pub struct Backend {
     pub origin: Origin,
     pub mode: Mode,
     pub balance: Balance,
+    /// `hash-type`, default map-based sdbm.
+    pub hash_type: HashType,
     pub servers: Vec<Server>,
     pub timeouts: Timeouts,
     /// `retries`, default 3.

@@ -6,7 +6,8 @@ use super::http::{self, HttpDraft};
 use super::parser::{check_name, need, only};
 use super::values::{self, ServerAddr};
 use super::{
-    Backend, Balance, Bind, Frontend, FrontendRules, HttpProxy, Mode, Origin, Server, Timeouts,
+    Backend, Balance, Bind, Frontend, FrontendRules, HashFunction, HashMethod, HashType, HttpProxy,
+    Mode, Origin, Server, Timeouts,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,7 @@ pub(crate) struct Draft {
     pub clitcpka: bool,
     pub srvtcpka: bool,
     pub balance: Balance,
+    pub hash_type: HashType,
     pub servers: Vec<Server>,
     pub retries: u32,
     pub redispatch: bool,
@@ -82,6 +84,7 @@ impl Draft {
             clitcpka: false,
             srvtcpka: false,
             balance: Balance::RoundRobin,
+            hash_type: HashType::default(),
             servers: Vec::new(),
             retries: 3,
             redispatch: false,
@@ -143,7 +146,8 @@ impl Draft {
             name: self.name.clone(),
             origin: self.origin.clone(),
             mode: self.mode,
-            balance: self.balance,
+            balance: self.balance.clone(),
+            hash_type: self.hash_type,
             servers: self.servers.clone(),
             timeouts: self.timeouts,
             retries: self.retries,
@@ -220,7 +224,6 @@ const UNSUPPORTED: &[&str] = &[
     "hash-balance-factor",
     "hash-key",
     "hash-preserve-affinity",
-    "hash-type",
     "http-after-response",
     "http-check",
     "http-error",
@@ -409,6 +412,10 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             d.allow(kw, false, true, true)?;
             d.balance = parse_balance(args)?;
         }
+        "hash-type" => {
+            d.allow(kw, false, true, true)?;
+            d.hash_type = parse_hash_type(args)?;
+        }
         "timeout" => parse_timeout(d, args, 1)?,
         // Pre-1.5 spellings of `timeout connect|client|server`.
         "contimeout" | "clitimeout" | "srvtimeout" => parse_timeout(d, args, 0)?,
@@ -549,11 +556,26 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
     Ok(())
 }
 
+/// `NAME(ARG)` → `Some(ARG)`; `NAME` → `None`; anything else is an error.
+fn paren_arg<'a>(algo: &'a str, name: &str) -> Result<Option<&'a str>, String> {
+    let rest = &algo[name.len()..];
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    match rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        Some(arg) if !arg.is_empty() => Ok(Some(arg)),
+        _ => Err(format!(
+            "'balance {algo}': expected '{name}' or '{name}(ARG)'"
+        )),
+    }
+}
+
 fn parse_balance(args: &[String]) -> Result<Balance, String> {
     let algo = need(
         args,
         1,
-        "an algorithm (roundrobin, static-rr, leastconn, first, source)",
+        "an algorithm (roundrobin, static-rr, leastconn, first, source, uri, url_param, \
+         hdr(NAME), random, rdp-cookie, response-time)",
     )?;
     let balance = match algo {
         "roundrobin" => Balance::RoundRobin,
@@ -561,20 +583,150 @@ fn parse_balance(args: &[String]) -> Result<Balance, String> {
         "leastconn" => Balance::LeastConn,
         "first" => Balance::First,
         "source" => Balance::Source,
-        "uri" | "url_param" | "hash" | "sticky" => {
-            return Err(format!("'balance {algo}' is not supported yet"))
+        "response-time" => Balance::ResponseTime,
+        "uri" => return parse_balance_uri(args),
+        "url_param" => {
+            let name = need(args, 2, "a parameter name")?;
+            if let Some(opt) = args.get(3) {
+                if opt == "check_post" {
+                    return Err(
+                        "'balance url_param' option 'check_post' is not supported yet".into(),
+                    );
+                }
+            }
+            only(args, 3)?;
+            return Ok(Balance::UrlParam {
+                name: name.to_string(),
+                check_post: None,
+            });
         }
-        _ if ["hdr(", "random", "rdp-cookie"].iter().any(|p| algo.starts_with(p)) => {
+        _ if algo.starts_with("hdr") => {
+            let Some(name) = paren_arg(algo, "hdr")? else {
+                return Err("'balance hdr' expects a header name: 'hdr(NAME)'".into());
+            };
+            let use_domain_only = match args.get(2).map(String::as_str) {
+                Some("use_domain_only") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "unexpected argument '{other}' after 'balance {algo}' (expected use_domain_only)"
+                    ))
+                }
+                None => false,
+            };
+            only(args, 2 + usize::from(use_domain_only))?;
+            return Ok(Balance::Hdr {
+                name: name.to_string(),
+                use_domain_only,
+            });
+        }
+        _ if algo.starts_with("random") => {
+            let draws = match paren_arg(algo, "random")? {
+                None => 2,
+                Some(n) => values::parse_int("'balance random'", n, 1, 100)? as u32,
+            };
+            Balance::Random { draws }
+        }
+        _ if algo.starts_with("rdp-cookie") => {
+            let name = paren_arg(algo, "rdp-cookie")?.unwrap_or("mstshash");
+            Balance::RdpCookie {
+                name: name.to_string(),
+            }
+        }
+        "hash" | "sticky" | "log-hash" => {
             return Err(format!("'balance {algo}' is not supported yet"))
         }
         _ => {
             return Err(format!(
-                "unknown balance algorithm '{algo}' (expected roundrobin, static-rr, leastconn, first or source)"
+                "unknown balance algorithm '{algo}' (expected roundrobin, static-rr, leastconn, \
+                 first, source, uri, url_param, hdr(NAME), random, rdp-cookie or response-time)"
             ))
         }
     };
     only(args, 2)?;
     Ok(balance)
+}
+
+/// `balance uri [len N] [depth N] [whole] [path-only]`, options in any order.
+fn parse_balance_uri(args: &[String]) -> Result<Balance, String> {
+    let (mut len, mut depth, mut whole, mut path_only) = (None, None, false, false);
+    let mut i = 2;
+    while let Some(opt) = args.get(i) {
+        match opt.as_str() {
+            "len" | "depth" => {
+                let v = need(args, i + 1, "an integer")?;
+                let what = format!("'balance uri {opt}'");
+                let n = values::parse_int(&what, v, 1, u32::MAX.into())? as usize;
+                if opt == "len" {
+                    len = Some(n);
+                } else {
+                    depth = Some(n);
+                }
+                i += 2;
+            }
+            "whole" => {
+                whole = true;
+                i += 1;
+            }
+            "path-only" => {
+                path_only = true;
+                i += 1;
+            }
+            _ => {
+                return Err(format!(
+                    "unknown 'balance uri' option '{opt}' (expected len, depth, whole or path-only)"
+                ))
+            }
+        }
+    }
+    Ok(Balance::Uri {
+        len,
+        depth,
+        whole,
+        path_only,
+    })
+}
+
+/// `hash-type map-based|consistent [sdbm|djb2|wt6|crc32] [avalanche]`.
+fn parse_hash_type(args: &[String]) -> Result<HashType, String> {
+    let method = match need(args, 1, "a method (map-based or consistent)")? {
+        "map-based" => HashMethod::Map,
+        "consistent" => HashMethod::Consistent,
+        other => {
+            return Err(format!(
+                "unknown hash-type method '{other}' (expected map-based or consistent)"
+            ))
+        }
+    };
+    let mut ht = HashType {
+        method,
+        ..HashType::default()
+    };
+    let mut i = 2;
+    if let Some(f) = args.get(i) {
+        let function = match f.as_str() {
+            "sdbm" => Some(HashFunction::Sdbm),
+            "djb2" => Some(HashFunction::Djb2),
+            "wt6" => Some(HashFunction::Wt6),
+            "crc32" => Some(HashFunction::Crc32),
+            "none" => return Err("'hash-type' function 'none' is not supported yet".into()),
+            "avalanche" => None,
+            other => {
+                return Err(format!(
+                    "unknown hash-type function '{other}' (expected sdbm, djb2, wt6 or crc32)"
+                ))
+            }
+        };
+        if let Some(function) = function {
+            ht.function = function;
+            i += 1;
+        }
+    }
+    if args.get(i).is_some_and(|m| m == "avalanche") {
+        ht.avalanche = true;
+        i += 1;
+    }
+    only(args, i)?;
+    Ok(ht)
 }
 
 /// `timeout NAME VALUE` (`at` = 1) or the old `contimeout VALUE` (`at` = 0).

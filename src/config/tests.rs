@@ -143,8 +143,30 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     // Balance.
     ("backend be\n  balance magic\n", "pollux.cfg:2: unknown balance algorithm 'magic'"),
     ("backend be\n  balance\n", "pollux.cfg:2: 'balance' expects an algorithm"),
-    ("backend be\n  balance uri\n", "pollux.cfg:2: 'balance uri' is not supported yet"),
-    ("backend be\n  balance hdr(host)\n", "pollux.cfg:2: 'balance hdr(host)' is not supported yet"),
+    ("backend be\n  balance uri len\n", "pollux.cfg:2: 'balance uri len' expects an integer"),
+    ("backend be\n  balance uri depth x\n", "pollux.cfg:2: 'balance uri depth': expected an integer, got 'x'"),
+    ("backend be\n  balance uri len 0\n", "pollux.cfg:2: 'balance uri len': value '0' out of range"),
+    ("backend be\n  balance uri deep 3\n", "pollux.cfg:2: unknown 'balance uri' option 'deep'"),
+    ("backend be\n  balance url_param\n", "pollux.cfg:2: 'balance url_param' expects a parameter name"),
+    ("backend be\n  balance url_param id check_post\n", "pollux.cfg:2: 'balance url_param' option 'check_post' is not supported yet"),
+    ("backend be\n  balance url_param id extra\n", "pollux.cfg:2: unexpected argument 'extra' after 'balance url_param id'"),
+    ("backend be\n  balance hdr\n", "pollux.cfg:2: 'balance hdr' expects a header name: 'hdr(NAME)'"),
+    ("backend be\n  balance hdr()\n", "pollux.cfg:2: 'balance hdr()': expected 'hdr' or 'hdr(ARG)'"),
+    ("backend be\n  balance hdr(host) domain\n", "pollux.cfg:2: unexpected argument 'domain' after 'balance hdr(host)'"),
+    ("backend be\n  balance hdr(host) use_domain_only x\n", "pollux.cfg:2: unexpected argument 'x' after 'balance hdr(host) use_domain_only'"),
+    ("backend be\n  balance random(0)\n", "pollux.cfg:2: 'balance random': value '0' out of range"),
+    ("backend be\n  balance random(two)\n", "pollux.cfg:2: 'balance random': expected an integer, got 'two'"),
+    ("backend be\n  balance random[2]\n", "pollux.cfg:2: 'balance random[2]': expected 'random' or 'random(ARG)'"),
+    ("backend be\n  balance rdp-cookie(\n", "pollux.cfg:2: 'balance rdp-cookie(': expected 'rdp-cookie' or 'rdp-cookie(ARG)'"),
+    ("backend be\n  balance response-time 2\n", "pollux.cfg:2: unexpected argument '2' after 'balance response-time'"),
+    ("backend be\n  balance hash req.cookie(id)\n", "pollux.cfg:2: 'balance hash' is not supported yet"),
+    ("backend be\n  hash-type\n", "pollux.cfg:2: 'hash-type' expects a method (map-based or consistent)"),
+    ("backend be\n  hash-type ring\n", "pollux.cfg:2: unknown hash-type method 'ring'"),
+    ("backend be\n  hash-type consistent md5\n", "pollux.cfg:2: unknown hash-type function 'md5'"),
+    ("backend be\n  hash-type consistent none\n", "pollux.cfg:2: 'hash-type' function 'none' is not supported yet"),
+    ("backend be\n  hash-type consistent sdbm avalanche x\n", "pollux.cfg:2: unexpected argument 'x' after 'hash-type consistent sdbm avalanche'"),
+    ("backend be\n  hash-type map-based avalanche sdbm\n", "pollux.cfg:2: unexpected argument 'sdbm' after 'hash-type map-based avalanche'"),
+    ("frontend fe\n  bind :80\n  hash-type consistent\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'hash-type' not allowed in 'frontend' section"),
     ("backend be\n  balance roundrobin now\n", "pollux.cfg:2: unexpected argument 'now' after 'balance roundrobin'"),
     // Known but unsupported keywords.
     ("global\n  daemon\n  chroot /var/empty\n", "pollux.cfg:3: 'chroot' is not supported yet"),
@@ -424,6 +446,7 @@ fn full_tcp_config_parses_into_the_model() {
             origin: at(36),
             mode: Mode::Tcp,
             balance: Balance::StaticRr,
+            hash_type: HashType::default(),
             servers: vec![
                 Server {
                     name: "app1".into(),
@@ -471,7 +494,7 @@ fn full_tcp_config_parses_into_the_model() {
     );
     let li = &config.backends[1];
     assert_eq!(
-        (li.name.as_str(), li.balance, li.redispatch),
+        (li.name.as_str(), li.balance.clone(), li.redispatch),
         ("li_extra", Balance::LeastConn, true)
     );
     assert_eq!(li.servers[0].addr, addr("127.0.0.1:7001"));
@@ -542,6 +565,106 @@ fn a_new_defaults_section_replaces_the_previous_one() {
         ),
         (3, None)
     );
+}
+
+#[test]
+fn balance_algorithms_and_hash_type_parse() {
+    let cases: &[(&str, Balance)] = &[
+        (
+            "uri",
+            Balance::Uri {
+                len: None,
+                depth: None,
+                whole: false,
+                path_only: false,
+            },
+        ),
+        (
+            "uri depth 2 whole len 10 path-only",
+            Balance::Uri {
+                len: Some(10),
+                depth: Some(2),
+                whole: true,
+                path_only: true,
+            },
+        ),
+        (
+            "url_param sid",
+            Balance::UrlParam {
+                name: "sid".into(),
+                check_post: None,
+            },
+        ),
+        (
+            "hdr(Host)",
+            Balance::Hdr {
+                name: "Host".into(),
+                use_domain_only: false,
+            },
+        ),
+        (
+            "hdr(host) use_domain_only",
+            Balance::Hdr {
+                name: "host".into(),
+                use_domain_only: true,
+            },
+        ),
+        ("random", Balance::Random { draws: 2 }),
+        ("random(5)", Balance::Random { draws: 5 }),
+        (
+            "rdp-cookie",
+            Balance::RdpCookie {
+                name: "mstshash".into(),
+            },
+        ),
+        (
+            "rdp-cookie(user)",
+            Balance::RdpCookie {
+                name: "user".into(),
+            },
+        ),
+        ("response-time", Balance::ResponseTime),
+    ];
+    for (text, want) in cases {
+        let config = ok(&format!("backend be\n  balance {text}\n"));
+        assert_eq!(&config.backends[0].balance, want, "balance {text}");
+        assert_eq!(config.backends[0].hash_type, HashType::default());
+    }
+    let ht = |method, function, avalanche| HashType {
+        method,
+        function,
+        avalanche,
+    };
+    let cases = [
+        ("map-based", ht(HashMethod::Map, HashFunction::Sdbm, false)),
+        (
+            "consistent",
+            ht(HashMethod::Consistent, HashFunction::Sdbm, false),
+        ),
+        (
+            "consistent djb2",
+            ht(HashMethod::Consistent, HashFunction::Djb2, false),
+        ),
+        (
+            "consistent wt6 avalanche",
+            ht(HashMethod::Consistent, HashFunction::Wt6, true),
+        ),
+        (
+            "map-based crc32",
+            ht(HashMethod::Map, HashFunction::Crc32, false),
+        ),
+        (
+            "map-based avalanche",
+            ht(HashMethod::Map, HashFunction::Sdbm, true),
+        ),
+    ];
+    for (text, want) in cases {
+        // From defaults, inherited by the backend.
+        let config = ok(&format!(
+            "defaults\n  hash-type {text}\nbackend be\n  balance uri\n"
+        ));
+        assert_eq!(config.backends[0].hash_type, want, "hash-type {text}");
+    }
 }
 
 #[test]

@@ -48,7 +48,9 @@ impl Engine {
                 }
             }
             let step = if s.http.is_some() {
-                self.http_step(sid, now)
+                let step = self.http_step(sid, now);
+                self.note_server_reply(sid);
+                step
             } else {
                 self.tcp_step(sid, now)
             };
@@ -90,6 +92,21 @@ impl Engine {
             }
         }
         self.arm(sid, now);
+    }
+
+    /// Feed a server's measured reply delay to `balance response-time`.
+    fn note_server_reply(&mut self, sid: usize) {
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        let Some((delay, _status)) = s.http.as_mut().and_then(|t| t.server_reply.take()) else {
+            return;
+        };
+        if let (Some(b), Some(si)) = (s.backend, s.server) {
+            if let Some(srv) = self.backends[b as usize].servers.get_mut(si as usize) {
+                srv.record_response_time(delay);
+            }
+        }
     }
 
     fn tcp_step(&mut self, sid: usize, now: Instant) -> Step {

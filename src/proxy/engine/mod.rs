@@ -10,7 +10,7 @@ mod server;
 
 use super::lb::{LbState, ServerRt};
 use super::listener;
-use crate::config::{self, Balance, Timeouts};
+use crate::config::{self, Balance, HashType, Timeouts};
 use crate::core::{Reactor, Ready};
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction, TcpRule};
@@ -68,6 +68,7 @@ struct FrontendRt {
 struct BackendRt {
     name: String,
     balance: Balance,
+    hash_type: HashType,
     servers: Vec<ServerRt>,
     lb: LbState,
     queue: VecDeque<usize>,
@@ -146,7 +147,8 @@ impl Engine {
             .iter()
             .map(|b| BackendRt {
                 name: b.name.clone(),
-                balance: b.balance,
+                balance: b.balance.clone(),
+                hash_type: b.hash_type,
                 servers: b
                     .servers
                     .iter()

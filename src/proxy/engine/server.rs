@@ -34,9 +34,29 @@ impl Engine {
             return;
         };
         let src = s.src;
+        // uri / url_param / hdr hash the request, rdp-cookie the inspected
+        // TCP payload; without a key the algorithm falls back to round robin.
+        let key = if self.backends[bi].balance.is_hash() {
+            let req = s.http.as_ref().and_then(|t| t.req.as_ref());
+            let payload = s.req.as_ref().map_or(&[][..], |b| b.pending());
+            lb::hash_key(&self.backends[bi].balance, req, payload)
+        } else {
+            None
+        };
         let be = &mut self.backends[bi];
         apply_dynamic_limits(be);
-        match lb::pick(be.balance, &mut be.servers, &mut be.lb, Some(src), avoid) {
+        let input = lb::LbInput {
+            src: Some(src),
+            key: key.as_deref(),
+        };
+        match lb::pick(
+            &be.balance,
+            be.hash_type,
+            &mut be.servers,
+            &mut be.lb,
+            &input,
+            avoid,
+        ) {
             Pick::Server(si) => {
                 let s = self.sessions[sid].as_ref().expect("checked above");
                 if s.phase == Phase::Connected && s.server == Some(si as u32) && s.srv.is_some() {
@@ -242,6 +262,13 @@ impl Engine {
                 side.state = side.state.next(HalfEvent::Connected);
                 side.last_io = now;
             }
+            // TCP mode has no reply to time: `balance response-time` uses
+            // the connect time there (HTTP feeds the reply delay instead).
+            if let (Phase::Connecting { since }, None) = (s.phase, s.http.as_ref()) {
+                if let Some(srv) = self.backends[bi].servers.get_mut(si) {
+                    srv.record_response_time(now.saturating_duration_since(since));
+                }
+            }
             s.phase = Phase::Connected;
         }
         self.refresh(sid, now);
@@ -296,6 +323,7 @@ mod tests {
         super::super::BackendRt {
             name: "be".into(),
             balance: crate::config::Balance::RoundRobin,
+            hash_type: Default::default(),
             servers: vec![s],
             lb: LbState::default(),
             queue: (0..queued).collect(),

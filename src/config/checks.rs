@@ -431,7 +431,7 @@ fn expect_args(args: &[String]) -> Result<(bool, &str, &str), String> {
     let negate = args.get(2).is_some_and(|a| a == "!");
     let at = if negate { 3 } else { 2 };
     let kind = need(args, at, "a match type and a pattern")?;
-    if EXPECT_OPTIONS.contains(&kind) {
+    if EXPECT_OPTIONS.contains(&kind) || kind == "hdr" || kind == "fhdr" {
         // HAProxy 2.2+ options, before the match type: the caller reports them.
         return Ok((negate, kind, ""));
     }
@@ -465,4 +465,291 @@ fn hex(what: &str, s: &str) -> Result<Vec<u8>, String> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| bad()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parser::Parser;
+    use super::super::{Backend, Config};
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, Vec<String>> {
+        let mut p = Parser::new(&|_| None);
+        p.parse_text("pollux.cfg", text);
+        p.finish()
+            .map_err(|e| e.iter().map(|e| e.to_string()).collect())
+    }
+
+    fn backend(text: &str) -> Backend {
+        match load(text) {
+            Ok(mut c) => c.backends.remove(0),
+            Err(e) => panic!("unexpected errors: {e:#?}"),
+        }
+    }
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    /// Each row: config text and the one expected error (`FILE:LINE: fragment`).
+    const ERRORS: &[(&str, &str)] = &[
+        ("backend be\n  server s 127.0.0.1:80 check inter\n", "pollux.cfg:2: server option 'inter' expects a time value"),
+        ("backend be\n  server s 127.0.0.1:80 check inter 0\n", "pollux.cfg:2: server option 'inter' expects a delay > 0, got '0'"),
+        ("backend be\n  server s 127.0.0.1:80 check fastinter 1x\n", "pollux.cfg:2: server option 'fastinter': invalid time '1x'"),
+        ("backend be\n  server s 127.0.0.1:80 check rise 0\n", "pollux.cfg:2: server option 'rise': value '0' out of range"),
+        ("backend be\n  server s 127.0.0.1:80 check fall x\n", "pollux.cfg:2: server option 'fall': expected an integer, got 'x'"),
+        ("backend be\n  server s 127.0.0.1:80 check port 70000\n", "pollux.cfg:2: server option 'port': value '70000' out of range"),
+        ("backend be\n  server s 127.0.0.1:80 check addr www\n", "pollux.cfg:2: server option 'addr' expects an IP address, got 'www'"),
+        ("backend be\n  server s 127.0.0.1:80 check observe layer3\n", "pollux.cfg:2: server option 'observe' expects 'layer4' or 'layer7', got 'layer3'"),
+        ("backend be\n  server s 127.0.0.1:80 check on-error die\n", "pollux.cfg:2: server option 'on-error' expects 'fastinter', 'fail-check', 'sudden-death' or 'mark-down', got 'die'"),
+        ("backend be\n  server s 127.0.0.1:80 check error-limit 0\n", "pollux.cfg:2: server option 'error-limit': value '0' out of range"),
+        ("backend be\n  server s 127.0.0.1:80 agent-check\n", "pollux.cfg:2: server option 'agent-check' is not supported yet"),
+        ("backend be\n  default-server backup\n", "pollux.cfg:2: default-server option 'backup' is not supported yet"),
+        ("backend be\n  default-server check-ssl\n", "pollux.cfg:2: default-server option 'check-ssl' is not supported yet"),
+        ("backend be\n  default-server frob\n", "pollux.cfg:2: unknown default-server option 'frob'"),
+        ("backend be\n  default-server weight 257\n", "pollux.cfg:2: default-server option 'weight': value '257' out of range"),
+        ("frontend fe\n  bind :80\n  default-server check\n", "pollux.cfg:3: 'default-server' not allowed in 'frontend' section"),
+        ("backend be\n  option httpchk GET / HTTP/1.1 extra\n", "pollux.cfg:2: unexpected argument 'extra'"),
+        ("backend be\n  option tcp-check now\n", "pollux.cfg:2: unexpected argument 'now'"),
+        ("backend be\n  http-check\n", "pollux.cfg:2: 'http-check' expects an action"),
+        ("backend be\n  http-check expect\n", "pollux.cfg:2: 'http-check expect' expects a match type and a pattern"),
+        ("backend be\n  http-check expect status\n", "pollux.cfg:2: 'http-check expect status' expects a pattern"),
+        ("backend be\n  http-check expect status 2xx\n", "pollux.cfg:2: 'http-check expect status': expected an integer, got '2xx'"),
+        ("backend be\n  http-check expect status 300-200\n", "pollux.cfg:2: 'http-check expect status': empty range '300-200'"),
+        ("backend be\n  http-check expect rstring (\n", "pollux.cfg:2: invalid regex '('"),
+        ("backend be\n  http-check expect body x\n", "pollux.cfg:2: 'http-check expect' expects 'status', 'rstatus', 'string' or 'rstring', got 'body'"),
+        ("backend be\n  http-check expect hdr name x\n", "pollux.cfg:2: 'http-check expect hdr' is not supported yet"),
+        ("backend be\n  http-check expect min-recv 10 string x\n", "pollux.cfg:2: 'http-check expect min-recv' is not supported yet"),
+        ("backend be\n  http-check expect status 200\n  http-check expect string ok\n", "pollux.cfg:3: several 'http-check expect' rules are not supported yet"),
+        ("backend be\n  http-check disable-on-404\n", "pollux.cfg:2: 'http-check disable-on-404' is not supported yet"),
+        ("backend be\n  http-check send body x\n", "pollux.cfg:2: 'http-check send body' is not supported yet"),
+        ("backend be\n  http-check send hdr Host\n", "pollux.cfg:2: 'http-check send hdr' expects a name and a value"),
+        ("backend be\n  http-check frob\n", "pollux.cfg:2: unknown 'http-check' action 'frob'"),
+        ("backend be\n  tcp-check connect port 0\n", "pollux.cfg:2: 'tcp-check connect port': value '0' out of range"),
+        ("backend be\n  tcp-check connect ssl\n", "pollux.cfg:2: 'tcp-check connect ssl' is not supported yet"),
+        ("backend be\n  tcp-check send PING\n  tcp-check connect\n", "pollux.cfg:3: a 'tcp-check connect' rule must come first when there is one"),
+        ("backend be\n  tcp-check send-binary 0g\n", "pollux.cfg:2: 'tcp-check send-binary' expects an even number of hexadecimal digits, got '0g'"),
+        ("backend be\n  tcp-check expect binary abc\n", "pollux.cfg:2: 'tcp-check expect binary' expects an even number of hexadecimal digits, got 'abc'"),
+        ("backend be\n  tcp-check expect rbinary 00\n", "pollux.cfg:2: 'tcp-check expect rbinary' is not supported yet"),
+        ("backend be\n  tcp-check expect status 200\n", "pollux.cfg:2: 'tcp-check expect' expects 'string', 'rstring' or 'binary', got 'status'"),
+        ("backend be\n  tcp-check set-var(check.x) int(1)\n", "pollux.cfg:2: unknown 'tcp-check' action 'set-var(check.x)'"),
+        ("backend be\n  tcp-check comment hello\n", "pollux.cfg:2: 'tcp-check comment' is not supported yet"),
+        ("backend be\n  tcp-check send\n", "pollux.cfg:2: 'tcp-check send' expects a string"),
+        ("backend be\n  timeout check 5x\n", "pollux.cfg:2: 'timeout check': invalid time '5x'"),
+        ("global\n  spread-checks 51\n", "pollux.cfg:2: 'spread-checks': value '51' out of range 0..50"),
+        ("global\n  max-spread-checks 1s\n", "pollux.cfg:2: 'max-spread-checks' is not supported yet"),
+        ("backend be\n  option smtpchk\n", "pollux.cfg:2: 'option smtpchk' is not supported yet"),
+    ];
+
+    #[test]
+    fn every_check_error_is_reported_at_its_file_and_line() {
+        let mut failed = Vec::new();
+        for (text, want) in ERRORS {
+            match load(text) {
+                Err(errors) if errors.len() == 1 && errors[0].starts_with(want) => {}
+                other => failed.push(format!("{text}expected: {want}\ngot: {other:?}\n")),
+            }
+        }
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
+    }
+
+    #[test]
+    fn server_without_check_has_none() {
+        let be = backend("backend be\n  server s 127.0.0.1:80\n");
+        assert_eq!(be.servers[0].check, None);
+        assert_eq!(be.health, HealthConfig::default());
+    }
+
+    #[test]
+    fn check_defaults_follow_haproxy() {
+        let be = backend("backend be\n  server s 127.0.0.1:80 check\n");
+        let c = be.servers[0].check.clone().unwrap();
+        assert_eq!(c, ServerCheck::default());
+        assert_eq!((c.inter, c.fastinter, c.downinter), (s(2), s(2), s(2)));
+        assert_eq!((c.rise, c.fall, c.error_limit), (2, 3, 10));
+        assert_eq!(c.on_error, OnError::FastInter);
+    }
+
+    #[test]
+    fn every_server_check_option_reaches_the_model() {
+        let be = backend(
+            "backend be\n  server s 127.0.0.1:80 check inter 5s fastinter 1s downinter 10s rise 4 fall 1 port 8080 addr 10.0.0.1 slowstart 30s observe layer7 error-limit 5 on-error sudden-death\n",
+        );
+        let c = be.servers[0].check.clone().unwrap();
+        assert_eq!(
+            c,
+            ServerCheck {
+                inter: s(5),
+                fastinter: s(1),
+                downinter: s(10),
+                rise: 4,
+                fall: 1,
+                port: Some(8080),
+                addr: Some("10.0.0.1".parse().unwrap()),
+                slowstart: Some(s(30)),
+                observe: Some(Observe::Layer7),
+                error_limit: 5,
+                on_error: OnError::SuddenDeath,
+            }
+        );
+    }
+
+    #[test]
+    fn fastinter_and_downinter_follow_the_servers_own_inter() {
+        let be = backend(
+            "backend be\n  default-server inter 5s\n  server s 127.0.0.1:80 check inter 1s\n",
+        );
+        let c = be.servers[0].check.clone().unwrap();
+        assert_eq!((c.inter, c.fastinter, c.downinter), (s(1), s(1), s(1)));
+    }
+
+    #[test]
+    fn default_server_applies_to_later_servers_only() {
+        let be = backend(
+            "backend be\n  server a 127.0.0.1:80\n  default-server check rise 5 weight 7 maxconn 9\n  default-server fall 1\n  server b 127.0.0.1:81\n  server c 127.0.0.1:82 no-check weight 2\n",
+        );
+        let [a, b, c] = &be.servers[..] else { panic!() };
+        assert_eq!((a.weight, a.maxconn, a.check.is_none()), (1, None, true));
+        assert_eq!((b.weight, b.maxconn), (7, Some(9)));
+        let bc = b.check.clone().unwrap();
+        assert_eq!((bc.rise, bc.fall), (5, 1));
+        assert_eq!((c.weight, c.check.is_none()), (2, true));
+    }
+
+    #[test]
+    fn default_server_in_defaults_reaches_each_backend_which_may_extend_it() {
+        let c = load(
+            "defaults\n  default-server check inter 3s\nbackend a\n  default-server rise 1\n  server s 127.0.0.1:80\nbackend b\n  server s 127.0.0.1:80\n",
+        )
+        .unwrap();
+        let a = c.backends[0].servers[0].check.clone().unwrap();
+        let b = c.backends[1].servers[0].check.clone().unwrap();
+        assert_eq!((a.inter, a.rise), (s(3), 1));
+        assert_eq!((b.inter, b.rise), (s(3), 2));
+    }
+
+    #[test]
+    fn observe_without_check_is_ignored_with_a_warning() {
+        let c = load("backend be\n  server s 127.0.0.1:80 observe layer4\n").unwrap();
+        assert_eq!(c.backends[0].servers[0].check, None);
+        assert_eq!(
+            c.warnings,
+            ["pollux.cfg:2: 'observe' ignored for server 's' as it has no 'check'"]
+        );
+    }
+
+    #[test]
+    fn option_httpchk_takes_uri_or_method_uri_version() {
+        let http = |line: &str| match backend(&format!("backend be\n  {line}\n")).health.kind {
+            CheckKind::Http(h) => (h.method, h.uri, h.version),
+            other => panic!("{other:?}"),
+        };
+        let t = |m: &str, u: &str, v: &str| (m.to_string(), u.to_string(), v.to_string());
+        assert_eq!(http("option httpchk"), t("OPTIONS", "/", "HTTP/1.0"));
+        assert_eq!(
+            http("option httpchk /health"),
+            t("OPTIONS", "/health", "HTTP/1.0")
+        );
+        assert_eq!(
+            http("option httpchk GET /health"),
+            t("GET", "/health", "HTTP/1.0")
+        );
+        assert_eq!(
+            http(r#"option httpchk HEAD / "HTTP/1.1\r\nHost: www""#),
+            t("HEAD", "/", "HTTP/1.1\r\nHost: www")
+        );
+    }
+
+    #[test]
+    fn http_check_send_and_expect_reach_the_model() {
+        let be = backend(
+            "backend be\n  option httpchk\n  http-check send meth GET uri /ping ver HTTP/1.1 hdr Host example.com\n  http-check expect ! rstatus ^5\n  option allbackups\n  timeout check 3s\n",
+        );
+        let HealthConfig {
+            kind,
+            expect,
+            all_backups,
+        } = be.health;
+        assert_eq!(
+            kind,
+            CheckKind::Http(HttpCheck {
+                method: "GET".into(),
+                uri: "/ping".into(),
+                version: "HTTP/1.1".into(),
+                headers: vec![("Host".into(), "example.com".into())],
+            })
+        );
+        assert_eq!(
+            expect,
+            Some(HttpExpect {
+                negate: true,
+                what: HttpMatch::Rstatus(Re::new("^5", false).unwrap())
+            })
+        );
+        assert!(all_backups);
+        assert_eq!(be.timeouts.check, Some(s(3)));
+    }
+
+    #[test]
+    fn expect_status_takes_a_list_of_codes_and_ranges() {
+        let be = backend("backend be\n  http-check expect status 200,301-303\n");
+        assert_eq!(
+            be.health.expect.unwrap().what,
+            HttpMatch::Status(vec![(200, 200), (301, 303)])
+        );
+    }
+
+    #[test]
+    fn tcp_check_rules_make_a_script() {
+        let be = backend(
+            "backend be\n  option tcp-check\n  tcp-check connect port 6379\n  tcp-check send \"PING\\r\\n\"\n  tcp-check send-binary 0d0A\n  tcp-check expect ! string -ERR\n  tcp-check expect binary 2b504f4e47\n  tcp-check expect rstring ^\\+\n",
+        );
+        let bytes = |b: &[u8]| TcpMatch::Bytes(b.to_vec());
+        assert_eq!(
+            be.health.kind,
+            CheckKind::TcpScript(vec![
+                TcpCheckStep::Connect { port: Some(6379) },
+                TcpCheckStep::Send(b"PING\r\n".to_vec()),
+                TcpCheckStep::Send(b"\r\n".to_vec()),
+                TcpCheckStep::Expect {
+                    negate: true,
+                    what: bytes(b"-ERR")
+                },
+                TcpCheckStep::Expect {
+                    negate: false,
+                    what: bytes(b"+PONG")
+                },
+                TcpCheckStep::Expect {
+                    negate: false,
+                    what: TcpMatch::Rstring(Re::new("^\\+", false).unwrap())
+                },
+            ])
+        );
+    }
+
+    #[test]
+    fn no_option_returns_to_tcp_checks() {
+        let be = backend("backend be\n  option httpchk\n  no option httpchk\n");
+        assert_eq!(be.health.kind, CheckKind::Tcp);
+    }
+
+    #[test]
+    fn spread_checks_is_global() {
+        assert_eq!(
+            load("global\n  spread-checks 5\n")
+                .unwrap()
+                .global
+                .spread_checks,
+            5
+        );
+    }
+
+    #[test]
+    fn check_keywords_in_a_frontend_are_ignored_with_a_warning() {
+        let c = load("frontend fe\n  bind :80\n  option httpchk\n  tcp-check send x\n").unwrap();
+        assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+        assert!(c.warnings[0].starts_with(
+            "pollux.cfg:3: 'option httpchk' ignored because frontend 'fe' has no backend capability"
+        ));
+    }
 }

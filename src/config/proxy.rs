@@ -397,10 +397,7 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             d.allow(kw, false, true, true)?;
             checks::parse_default_server(d, args)?;
         }
-        "http-check" | "tcp-check" => {
-            d.allow(kw, false, true, true)?;
-            checks::parse_keyword(d, args)?;
-        }
+        "http-check" | "tcp-check" => checks::parse_keyword(d, args)?,
         "balance" => {
             d.allow(kw, false, true, true)?;
             d.balance = parse_balance(args)?;

@@ -35,6 +35,7 @@ const UNSUPPORTED: &[&str] = &[
     "lua-load-per-thread",
     "lua-prepend-path",
     "master-worker",
+    "max-spread-checks",
     "maxcompcpuusage",
     "maxcomprate",
     "maxconnrate",
@@ -59,7 +60,6 @@ const UNSUPPORTED: &[&str] = &[
     "server-state-file",
     "set-dumpable",
     "setenv",
-    "spread-checks",
     "stats",
     "strict-limits",
     "thread-group",
@@ -137,6 +137,11 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
                 "-1" => u32::MAX,
                 _ => parse_int("'tune.maxaccept'", v, 1, i32::MAX as u64)? as u32,
             };
+        }
+        "spread-checks" => {
+            let n = parse_int("'spread-checks'", need(args, 1, "a percentage")?, 0, 50)?;
+            only(args, 2)?;
+            g.spread_checks = n as u32;
         }
         "noepoll" | "nopoll" | "nokqueue" | "noevports" => {
             only(args, 1)?;

@@ -2,6 +2,7 @@
 //! (manual §4). A section is parsed into a [`Draft`] carrying both sides; it
 //! becomes a [`Frontend`] and/or a [`Backend`] once every file is read.
 
+use super::checks::{self, HealthDraft, ServerOpts};
 use super::http::{self, HttpDraft};
 use super::parser::{check_name, need, only};
 use super::values::{self, ServerAddr};
@@ -65,6 +66,10 @@ pub(crate) struct Draft {
     pub http: HttpProxy,
     pub fe_rules: FrontendRules,
     pub h: HttpDraft,
+    /// `default-server` options for the later `server` lines.
+    pub default_server: ServerOpts,
+    /// Health-check method (`option httpchk`, `tcp-check`...).
+    pub health: HealthDraft,
     /// Warnings of the keyword being parsed; the parser adds FILE:LINE.
     pub notes: Vec<String>,
 }
@@ -94,6 +99,8 @@ impl Draft {
             http: HttpProxy::default(),
             fe_rules: FrontendRules::default(),
             h: HttpDraft::default(),
+            default_server: ServerOpts::default(),
+            health: HealthDraft::default(),
             notes: Vec::new(),
         }
     }
@@ -157,6 +164,7 @@ impl Draft {
             srvtcpka: self.srvtcpka,
             disabled: self.disabled,
             http: self.http_model(),
+            health: self.health.model(),
         }
     }
 
@@ -210,7 +218,6 @@ const UNSUPPORTED: &[&str] = &[
     "compression",
     "cookie",
     "declare",
-    "default-server",
     "dispatch",
     "email-alert",
     "errorloc",
@@ -225,7 +232,6 @@ const UNSUPPORTED: &[&str] = &[
     "hash-key",
     "hash-preserve-affinity",
     "http-after-response",
-    "http-check",
     "http-error",
     "http-reuse",
     "http-send-name-header",
@@ -249,7 +255,6 @@ const UNSUPPORTED: &[&str] = &[
     "stats",
     "stick",
     "stick-table",
-    "tcp-check",
     "tcp-response",
     "unique-id-format",
     "unique-id-header",
@@ -263,7 +268,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "accept-invalid-http-response",
     "accept-unsafe-violations-in-http-request",
     "accept-unsafe-violations-in-http-response",
-    "allbackups",
     "checkcache",
     "contstats",
     "disable-h2-upgrade",
@@ -274,7 +278,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "forwarded",
     "h1-case-adjust-bogus-client",
     "h1-case-adjust-bogus-server",
-    "httpchk",
     "httplog",
     "idle-close-on-response",
     "independent-streams",
@@ -295,7 +298,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "splice-response",
     "spop-check",
     "ssl-hello-chk",
-    "tcp-check",
     "tcp-smart-accept",
     "tcp-smart-connect",
     "tcplog",
@@ -305,7 +307,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
 /// Known `server` options that pollux does not implement yet; options with
 /// these prefixes are also known (`check-ssl`, `agent-port`, `no-tlsv13`...).
 const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
-    "addr",
     "allow-0rtt",
     "alpn",
     "ca-file",
@@ -315,15 +316,10 @@ const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "crl-file",
     "crt",
     "curves",
-    "downinter",
-    "error-limit",
-    "fall",
-    "fastinter",
     "guid",
     "hash-key",
     "id",
     "init-addr",
-    "inter",
     "log-bufsize",
     "log-proto",
     "max-reuse",
@@ -331,17 +327,12 @@ const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "namespace",
     "non-stick",
     "npn",
-    "observe",
-    "on-error",
     "on-marked-down",
     "on-marked-up",
-    "port",
     "proto",
     "redir",
-    "rise",
     "shard",
     "sigalgs",
-    "slowstart",
     "sni",
     "socks4",
     "source",
@@ -408,6 +399,11 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             d.allow(kw, false, true, false)?;
             parse_server(d, args, origin)?;
         }
+        "default-server" => {
+            d.allow(kw, false, true, true)?;
+            checks::parse_default_server(d, args)?;
+        }
+        "http-check" | "tcp-check" => checks::parse_keyword(d, args)?,
         "balance" => {
             d.allow(kw, false, true, true)?;
             d.balance = parse_balance(args)?;
@@ -503,15 +499,17 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
             ))
         }
     };
+    let mut opts = d.default_server.clone();
     let mut server = Server {
         name: name.to_string(),
         origin: origin.clone(),
         addr,
-        weight: 1,
+        weight: opts.weight,
         backup: false,
         disabled: false,
-        maxconn: None,
+        maxconn: opts.maxconn,
         minconn: None,
+        check: None,
     };
     let mut i = 3;
     while let Some(opt) = args.get(i) {
@@ -542,6 +540,7 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
             "backup" => server.backup = true,
             "disabled" => server.disabled = true,
             "enabled" => server.disabled = false,
+            _ if checks::server_option(&mut opts, opt, args, &mut i)? => {}
             _ if UNSUPPORTED_SERVER_OPTIONS.contains(&opt)
                 || UNSUPPORTED_SERVER_PREFIXES
                     .iter()
@@ -552,6 +551,7 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
             _ => return Err(format!("unknown server option '{opt}' for server '{name}'")),
         }
     }
+    server.check = opts.check_model(name, &mut d.notes);
     d.servers.push(server);
     Ok(())
 }
@@ -568,6 +568,18 @@ fn paren_arg<'a>(algo: &'a str, name: &str) -> Result<Option<&'a str>, String> {
             "'balance {algo}': expected '{name}' or '{name}(ARG)'"
         )),
     }
+}
+
+/// A `server` option HAProxy has (supported or not), for `default-server`.
+pub(crate) fn known_server_option(opt: &str) -> bool {
+    [
+        "backup", "disabled", "enabled", "weight", "maxconn", "minconn",
+    ]
+    .contains(&opt)
+        || UNSUPPORTED_SERVER_OPTIONS.contains(&opt)
+        || UNSUPPORTED_SERVER_PREFIXES
+            .iter()
+            .any(|p| opt.starts_with(p))
 }
 
 fn parse_balance(args: &[String]) -> Result<Balance, String> {
@@ -741,19 +753,18 @@ fn parse_timeout(d: &mut Draft, args: &[String], at: usize) -> Result<(), String
         need(
             args,
             1,
-            "a timeout name (connect, client, server, queue, tunnel, http-request, http-keep-alive, tarpit) and a value",
+            "a timeout name (connect, client, server, queue, tunnel, http-request, http-keep-alive, tarpit, check) and a value",
         )?
     };
     let kw = format!("timeout {which}");
     let (fe, be) = match which {
         "client" => (true, false),
-        "connect" | "server" | "queue" | "tunnel" => (false, true),
+        "connect" | "server" | "queue" | "tunnel" | "check" => (false, true),
         "http-request" | "http-keep-alive" | "tarpit" => (false, false),
-        "check" | "client-fin" | "server-fin"
-        | "client-hs" => return Err(format!("'{kw}' is not supported yet")),
+        "client-fin" | "server-fin" | "client-hs" => return Err(format!("'{kw}' is not supported yet")),
         _ => {
             return Err(format!(
-                "unknown timeout '{which}' (expected connect, client, server, queue, tunnel, http-request, http-keep-alive or tarpit)"
+                "unknown timeout '{which}' (expected connect, client, server, queue, tunnel, http-request, http-keep-alive, tarpit or check)"
             ))
         }
     };
@@ -775,6 +786,7 @@ fn parse_timeout(d: &mut Draft, args: &[String], at: usize) -> Result<(), String
         "http-request" => &mut d.timeouts.http_request,
         "http-keep-alive" => &mut d.timeouts.http_keep_alive,
         "tarpit" => &mut d.timeouts.tarpit,
+        "check" => &mut d.timeouts.check,
         _ => &mut d.timeouts.tunnel,
     };
     *slot = t;
@@ -824,6 +836,7 @@ fn parse_option(d: &mut Draft, args: &[String], at: usize, on: bool) -> Result<(
                 d.srvtcpka = on;
             }
         }
+        _ if checks::parse_option(d, args, at, on)? => {}
         _ if http::parse_option(d, args, at, on)? => {}
         _ if name.starts_with("http") || UNSUPPORTED_OPTIONS.contains(&name) => {
             return Err(format!("'{kw}' is not supported yet"))

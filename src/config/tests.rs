@@ -124,7 +124,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("defaults\n  timeout client\n", "pollux.cfg:2: 'timeout client' expects a time value"),
     ("defaults\n  timeout\n", "pollux.cfg:2: 'timeout' expects a timeout name"),
     ("defaults\n  timeout frobnicate 5s\n", "pollux.cfg:2: unknown timeout 'frobnicate'"),
-    ("defaults\n  timeout check 5s\n", "pollux.cfg:2: 'timeout check' is not supported yet"),
+    ("defaults\n  timeout client-fin 5s\n", "pollux.cfg:2: 'timeout client-fin' is not supported yet"),
     ("defaults\n  clitimeout soon\n", "pollux.cfg:2: 'timeout client': invalid time 'soon'"),
     // Addresses and port ranges.
     ("listen li\n  bind 1.2.3.999:80\n", "pollux.cfg:2: invalid address '1.2.3.999:80'"),
@@ -175,8 +175,8 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("defaults\n  log global\n", "pollux.cfg:2: 'log' is not supported yet"),
     ("frontend fe\n  bind :80\n  use_backend be if x\n  default_backend be\nbackend be\n", "pollux.cfg:3: no such ACL : 'x'"),
     ("defaults\n  option httplog\n", "pollux.cfg:2: 'option httplog' is not supported yet"),
-    ("defaults\n  option httpchk\n", "pollux.cfg:2: 'option httpchk' is not supported yet"),
-    ("backend be\n  server s1 127.0.0.1:80 check\n", "pollux.cfg:2: server option 'check' is not supported yet"),
+    ("defaults\n  option ssl-hello-chk\n", "pollux.cfg:2: 'option ssl-hello-chk' is not supported yet"),
+    ("backend be\n  server s1 127.0.0.1:80 check-ssl\n", "pollux.cfg:2: server option 'check-ssl' is not supported yet"),
     ("backend be\n  server s1 127.0.0.1:80 frobnicate\n", "pollux.cfg:2: unknown server option 'frobnicate'"),
     ("peers mypeers\n  peer a 127.0.0.1:1024\n", "pollux.cfg:1: 'peers' sections are not supported yet"),
     ("backend be\n  mode health\n", "pollux.cfg:2: 'mode health' is not supported yet"),
@@ -395,6 +395,7 @@ fn full_tcp_config_parses_into_the_model() {
         http_request: None,
         http_keep_alive: None,
         tarpit: None,
+        check: None,
     };
     assert_eq!(config.frontends.len(), 2);
     assert_eq!(
@@ -457,6 +458,7 @@ fn full_tcp_config_parses_into_the_model() {
                     disabled: false,
                     maxconn: Some(50),
                     minconn: None,
+                    check: None,
                 },
                 Server {
                     name: "app2".into(),
@@ -467,6 +469,7 @@ fn full_tcp_config_parses_into_the_model() {
                     disabled: false,
                     maxconn: None,
                     minconn: None,
+                    check: None,
                 },
                 Server {
                     name: "app3".into(),
@@ -477,6 +480,7 @@ fn full_tcp_config_parses_into_the_model() {
                     disabled: true,
                     maxconn: None,
                     minconn: None,
+                    check: None,
                 },
             ],
             timeouts: Timeouts {
@@ -490,6 +494,7 @@ fn full_tcp_config_parses_into_the_model() {
             srvtcpka: true,
             disabled: false,
             http: HttpProxy::default(),
+            health: HealthConfig::default(),
         }
     );
     let li = &config.backends[1];

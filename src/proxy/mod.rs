@@ -1,6 +1,7 @@
 //! Frontends, backends, servers and load balancing at run time, and the
 //! engine that owns them and runs the event loop over sessions.
 
+pub mod checks;
 pub mod engine;
 pub mod lb;
 pub mod listener;

@@ -4,6 +4,7 @@
 
 use super::http::{self, HttpDraft};
 use super::parser::{check_name, need, only};
+use super::persist::{self, PersistDraft};
 use super::values::{self, ServerAddr};
 use super::{
     Backend, Balance, Bind, Frontend, FrontendRules, HttpProxy, Mode, Origin, Server, Timeouts,
@@ -61,6 +62,8 @@ pub(crate) struct Draft {
     pub http: HttpProxy,
     pub fe_rules: FrontendRules,
     pub h: HttpDraft,
+    /// Persistence: cookie, stick table and rules.
+    pub p: PersistDraft,
     /// Warnings of the keyword being parsed; the parser adds FILE:LINE.
     pub notes: Vec<String>,
 }
@@ -87,6 +90,7 @@ impl Draft {
             http: HttpProxy::default(),
             fe_rules: FrontendRules::default(),
             h: HttpDraft::default(),
+            p: PersistDraft::default(),
             notes: Vec::new(),
         }
     }
@@ -147,6 +151,7 @@ impl Draft {
             srvtcpka: self.srvtcpka,
             disabled: self.disabled,
             http: self.http_model(),
+            persist: self.p.persistence.clone(),
         }
     }
 
@@ -198,7 +203,6 @@ const UNSUPPORTED: &[&str] = &[
     "backlog",
     "bind-process",
     "compression",
-    "cookie",
     "declare",
     "default-server",
     "dispatch",
@@ -209,7 +213,6 @@ const UNSUPPORTED: &[&str] = &[
     "error-log-format",
     "external-check",
     "filter",
-    "force-persist",
     "fullconn",
     "guid",
     "hash-balance-factor",
@@ -222,7 +225,6 @@ const UNSUPPORTED: &[&str] = &[
     "http-reuse",
     "http-send-name-header",
     "id",
-    "ignore-persist",
     "load-server-state-from-file",
     "log",
     "log-format",
@@ -239,8 +241,6 @@ const UNSUPPORTED: &[&str] = &[
     "server-template",
     "source",
     "stats",
-    "stick",
-    "stick-table",
     "tcp-check",
     "tcp-response",
     "unique-id-format",
@@ -277,7 +277,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "logasap",
     "mysql-check",
     "nolinger",
-    "persist",
     "pgsql-check",
     "prefer-last-server",
     "redis-check",
@@ -304,7 +303,6 @@ const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "ca-file",
     "ciphers",
     "ciphersuites",
-    "cookie",
     "crl-file",
     "crt",
     "curves",
@@ -433,7 +431,11 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             // Informational only (HAProxy shows it on its stats page).
             need(args, 1, "a text")?;
         }
-        _ if http::KEYWORDS.contains(&kw) => http::parse_keyword(d, args, origin)?,
+        _ if http::KEYWORDS.contains(&kw) => {
+            http::parse_keyword(d, args, origin)?;
+            persist::note_track(d, args, origin);
+        }
+        _ if persist::KEYWORDS.contains(&kw) => persist::parse_keyword(d, args, origin)?,
         _ if UNSUPPORTED.contains(&kw) => return Err(format!("'{kw}' is not supported yet")),
         _ => {
             return Err(format!(
@@ -490,6 +492,7 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
         backup: false,
         disabled: false,
         maxconn: None,
+        cookie: None,
     };
     let mut i = 3;
     while let Some(opt) = args.get(i) {
@@ -509,6 +512,7 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
                         Some(values::parse_int(&what, value, 0, u32::MAX.into())? as u32);
                 }
             }
+            "cookie" => server.cookie = Some(persist::server_cookie(args, &mut i)?),
             "backup" => server.backup = true,
             "disabled" => server.disabled = true,
             "enabled" => server.disabled = false,
@@ -643,6 +647,7 @@ fn parse_option(d: &mut Draft, args: &[String], at: usize, on: bool) -> Result<(
             }
         }
         _ if http::parse_option(d, args, at, on)? => {}
+        _ if persist::parse_option(d, args, at, on)? => {}
         _ if name.starts_with("http") || UNSUPPORTED_OPTIONS.contains(&name) => {
             return Err(format!("'{kw}' is not supported yet"))
         }

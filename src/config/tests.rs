@@ -433,6 +433,7 @@ fn full_tcp_config_parses_into_the_model() {
                     backup: false,
                     disabled: false,
                     maxconn: Some(50),
+                    cookie: None,
                 },
                 Server {
                     name: "app2".into(),
@@ -442,6 +443,7 @@ fn full_tcp_config_parses_into_the_model() {
                     backup: true,
                     disabled: false,
                     maxconn: None,
+                    cookie: None,
                 },
                 Server {
                     name: "app3".into(),
@@ -451,6 +453,7 @@ fn full_tcp_config_parses_into_the_model() {
                     backup: false,
                     disabled: true,
                     maxconn: None,
+                    cookie: None,
                 },
             ],
             timeouts: Timeouts {
@@ -462,6 +465,7 @@ fn full_tcp_config_parses_into_the_model() {
             srvtcpka: true,
             disabled: false,
             http: HttpProxy::default(),
+            persist: Persistence::default(),
         }
     );
     let li = &config.backends[1];

@@ -4,5 +4,7 @@
 pub mod engine;
 pub mod lb;
 pub mod listener;
+pub mod persist;
+pub mod stick;
 
 pub use engine::Engine;

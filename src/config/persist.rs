@@ -10,7 +10,7 @@ use super::parser::{need, only};
 use super::proxy::{Draft, Kind};
 use super::rules::{check_needs, split_cond, Stage};
 use super::{
-    values, ConfigError, CookieCfg, CookieMode, Origin, Persistence, PersistRule, StickKeyType,
+    values, ConfigError, CookieCfg, CookieMode, Origin, PersistRule, Persistence, StickKeyType,
     StickKind, StickRule, StickStore, StickTableCfg,
 };
 
@@ -49,7 +49,9 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             d.allow(kw, false, false, false)?;
             let (words, cond) = split_cond(&args[1..], &d.h.acls)?;
             let Some(cond) = cond else {
-                return Err(format!("'{kw}' requires either 'if' or 'unless' followed by a condition"));
+                return Err(format!(
+                    "'{kw}' requires either 'if' or 'unless' followed by a condition"
+                ));
             };
             if let Some(w) = words.first() {
                 return Err(format!("unexpected argument '{w}' after '{kw}'"));
@@ -104,7 +106,10 @@ pub(crate) fn server_cookie(args: &[String], i: &mut usize) -> Result<String, St
         .get(*i)
         .filter(|v| !v.is_empty())
         .ok_or("server option 'cookie' expects a value")?;
-    if let Some(c) = v.chars().find(|&c| c == ';' || c == ',' || c == '~' || c <= ' ') {
+    if let Some(c) = v
+        .chars()
+        .find(|&c| c == ';' || c == ',' || c == '~' || c <= ' ')
+    {
         return Err(format!(
             "server option 'cookie': character '{}' is not permitted in cookie value '{v}'",
             c.escape_default()
@@ -136,13 +141,19 @@ pub(crate) fn track_sc(name: &str, a: &[String]) -> Result<TrackSc, String> {
         _ => 2,
     };
     let kw = format!("http-request {name}");
-    let key = a.first().ok_or_else(|| format!("'{kw}' expects a key (a sample fetch like 'src')"))?;
+    let key = a
+        .first()
+        .ok_or_else(|| format!("'{kw}' expects a key (a sample fetch like 'src')"))?;
     let key = Fetch::parse(key).map_err(|e| format!("'{kw}': {e}"))?;
     check_needs(key.needs(), Stage::HttpRequest)?;
     let table = match &a[1..] {
         [] => None,
         [t, name] if t == "table" => Some(name.clone()),
-        [w, ..] => return Err(format!("'{kw}': unexpected argument '{w}' (expected 'table NAME')")),
+        [w, ..] => {
+            return Err(format!(
+                "'{kw}': unexpected argument '{w}' (expected 'table NAME')"
+            ))
+        }
     };
     Ok(TrackSc { slot, key, table })
 }
@@ -227,8 +238,9 @@ fn parse_cookie(d: &mut Draft, args: &[String]) -> Result<CookieCfg, String> {
         return Err("'cookie' option 'preserve' requires 'insert' or 'indirect'".into());
     }
     if (c.maxidle.is_some() || c.maxlife.is_some()) && c.mode != CookieMode::Insert {
-        d.notes
-            .push("'cookie' options 'maxidle' and 'maxlife' are only used in insert mode; ignored".into());
+        d.notes.push(
+            "'cookie' options 'maxidle' and 'maxlife' are only used in insert mode; ignored".into(),
+        );
         c.maxidle = None;
         c.maxlife = None;
     }
@@ -258,18 +270,21 @@ fn parse_table(section: &str, args: &[String], origin: &Origin) -> Result<StickT
                     "binary" => return Err("'stick-table type binary' is not supported yet".into()),
                     t => {
                         return Err(format!(
-                            "'stick-table': unknown type '{t}' (expected ip, ipv6, integer or string)"
-                        ))
+                        "'stick-table': unknown type '{t}' (expected ip, ipv6, integer or string)"
+                    ))
                     }
                 });
                 if args.get(i).is_some_and(|w| w == "len") {
-                    let n = args.get(i + 1).ok_or("'stick-table': 'len' expects a value")?;
+                    let n = args
+                        .get(i + 1)
+                        .ok_or("'stick-table': 'len' expects a value")?;
                     len = Some(values::parse_int("'stick-table len'", n, 1, 65535)? as usize);
                     i += 2;
                 }
             }
             "size" => {
-                size = Some(values::parse_size("'stick-table size'", v?, 1, u32::MAX.into())? as usize)
+                size =
+                    Some(values::parse_size("'stick-table size'", v?, 1, u32::MAX.into())? as usize)
             }
             "expire" => {
                 let t = values::parse_time("'stick-table expire'", v?)?;
@@ -312,10 +327,14 @@ fn parse_store(item: &str, s: &mut StickStore) -> Result<(), String> {
         None => (item, None),
     };
     let period = || -> Result<std::time::Duration, String> {
-        let a = arg.ok_or_else(|| format!("'stick-table store': '{name}' expects a period, as '{name}(10s)'"))?;
+        let a = arg.ok_or_else(|| {
+            format!("'stick-table store': '{name}' expects a period, as '{name}(10s)'")
+        })?;
         let t = values::parse_time(&format!("'stick-table store {name}'"), a)?;
         if t.is_zero() {
-            return Err(format!("'stick-table store {name}': the period must not be zero"));
+            return Err(format!(
+                "'stick-table store {name}': the period must not be zero"
+            ));
         }
         Ok(t)
     };
@@ -349,11 +368,22 @@ fn parse_store(item: &str, s: &mut StickStore) -> Result<(), String> {
 
 /// HAProxy's other stored data types (and prefixes of families).
 const KNOWN_STORE: &[&str] = &[
-    "gpc", "gpt", "sess_", "http_err_", "http_fail_", "bytes_", "glitch_", "server_key",
+    "gpc",
+    "gpt",
+    "sess_",
+    "http_err_",
+    "http_fail_",
+    "bytes_",
+    "glitch_",
+    "server_key",
 ];
 
 fn parse_stick(d: &Draft, args: &[String]) -> Result<StickRule, String> {
-    let what = need(args, 1, "'on', 'match', 'store-request' or 'store-response'")?;
+    let what = need(
+        args,
+        1,
+        "'on', 'match', 'store-request' or 'store-response'",
+    )?;
     let (kind, stage) = match what {
         "on" => (StickKind::On, Stage::HttpRequest),
         "match" => (StickKind::Match, Stage::HttpRequest),
@@ -378,7 +408,11 @@ fn parse_stick(d: &Draft, args: &[String]) -> Result<StickRule, String> {
     let table = match &words[1..] {
         [] => d.name.clone(),
         [t, name] if t == "table" => name.clone(),
-        [w, ..] => return Err(format!("'{kw}': unexpected argument '{w}' (expected 'table NAME' or a condition)")),
+        [w, ..] => {
+            return Err(format!(
+                "'{kw}': unexpected argument '{w}' (expected 'table NAME' or a condition)"
+            ))
+        }
     };
     Ok(StickRule {
         kind,
@@ -460,3 +494,5 @@ fn err(origin: &Origin, message: String) -> ConfigError {
     }
 }
 
+#[cfg(test)]
+mod tests;

@@ -167,7 +167,11 @@ pub fn strip_request(cfg: &CookieCfg, req: &mut Request) {
     match cfg.mode {
         CookieMode::Insert if cfg.indirect => edit_request_cookie(req, &cfg.name, |_| None),
         CookieMode::Prefix => edit_request_cookie(req, &cfg.name, |v| {
-            Some(v.split_once(PREFIX_DELIM).map_or(v, |(_, app)| app).to_string())
+            Some(
+                v.split_once(PREFIX_DELIM)
+                    .map_or(v, |(_, app)| app)
+                    .to_string(),
+            )
         }),
         _ => {}
     }

@@ -419,7 +419,14 @@ pub fn stick_store_response(
     server_id: usize,
     now: Instant,
 ) {
-    store(rules, &[StickKind::StoreResponse], tables, ctx, server_id, now);
+    store(
+        rules,
+        &[StickKind::StoreResponse],
+        tables,
+        ctx,
+        server_id,
+        now,
+    );
 }
 
 /// A stream's `track-sc0..2` slots: what it tracks, in which table.

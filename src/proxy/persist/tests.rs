@@ -146,9 +146,18 @@ fn insert_maxidle_and_maxlife_carry_dates_and_expire() {
     let servers = [srv("s1", true, false)];
     let with = |last: u64, first: u64| req("GET", Some(&format!("SRV=s1|{last:x}|{first:x}")));
     let f = Flags::default();
-    assert_eq!(choose(&c, &with(NOW - 50, NOW - 50), &servers, f, at(NOW)), Some(0));
-    assert_eq!(choose(&c, &with(NOW - 1601, NOW - 1601), &servers, f, at(NOW)), None);
-    assert_eq!(choose(&c, &with(NOW - 10, NOW - 3601), &servers, f, at(NOW)), None);
+    assert_eq!(
+        choose(&c, &with(NOW - 50, NOW - 50), &servers, f, at(NOW)),
+        Some(0)
+    );
+    assert_eq!(
+        choose(&c, &with(NOW - 1601, NOW - 1601), &servers, f, at(NOW)),
+        None
+    );
+    assert_eq!(
+        choose(&c, &with(NOW - 10, NOW - 3601), &servers, f, at(NOW)),
+        None
+    );
     // A fresh date is not re-sent; one 1/16 of maxidle old is refreshed,
     // keeping the first date.
     let mut r = res(None);
@@ -178,7 +187,10 @@ fn rewrite_replaces_the_value_of_the_servers_cookie() {
     assert_eq!(set_cookies(&r), ["SRV=s2; path=/; HttpOnly"]);
     let servers = [srv("s1", true, false), srv("s2", true, false)];
     let rq = req("GET", Some("SRV=s2"));
-    assert_eq!(choose(&c, &rq, &servers, Flags::default(), at(NOW)), Some(1));
+    assert_eq!(
+        choose(&c, &rq, &servers, Flags::default(), at(NOW)),
+        Some(1)
+    );
 }
 
 #[test]
@@ -189,7 +201,10 @@ fn prefix_prefixes_the_servers_cookie_and_strips_it_on_the_way_back() {
     assert_eq!(set_cookies(&r), ["SRV=s1~abc123; path=/"]);
     let servers = [srv("s0", true, false), srv("s1", true, false)];
     let mut rq = req("GET", Some("x=1; SRV=s1~abc123"));
-    assert_eq!(choose(&c, &rq, &servers, Flags::default(), at(NOW)), Some(1));
+    assert_eq!(
+        choose(&c, &rq, &servers, Flags::default(), at(NOW)),
+        Some(1)
+    );
     strip_request(&c, &mut rq);
     assert_eq!(rq.header("cookie"), Some("x=1; SRV=abc123"));
     // No delimiter: not ours.
@@ -224,9 +239,15 @@ fn a_primary_and_a_backup_may_share_a_value() {
     let c = cfg(CookieMode::Insert);
     let rq = req("GET", Some("SRV=a"));
     let both_up = [srv("a", true, true), srv("a", true, false)];
-    assert_eq!(choose(&c, &rq, &both_up, Flags::default(), at(NOW)), Some(1));
+    assert_eq!(
+        choose(&c, &rq, &both_up, Flags::default(), at(NOW)),
+        Some(1)
+    );
     let primary_down = [srv("a", true, true), srv("a", false, false)];
-    assert_eq!(choose(&c, &rq, &primary_down, Flags::default(), at(NOW)), Some(0));
+    assert_eq!(
+        choose(&c, &rq, &primary_down, Flags::default(), at(NOW)),
+        Some(0)
+    );
 }
 
 #[test]

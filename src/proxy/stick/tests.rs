@@ -164,7 +164,10 @@ fn store_response_learns_the_applications_session_cookie() {
     stick_store_response(&rules, &mut tables, &ctx, 3, t0);
     let later = get(Some("JSESSIONID=abc42"));
     let ctx = FetchCtx::http(addr(), addr(), Some(&later), None);
-    assert_eq!(stick_match(&rules, &mut tables, &ctx, ms(t0, 5_000)), Some(3));
+    assert_eq!(
+        stick_match(&rules, &mut tables, &ctx, ms(t0, 5_000)),
+        Some(3)
+    );
     let other = get(Some("JSESSIONID=zzz"));
     let ctx = FetchCtx::http(addr(), addr(), Some(&other), None);
     assert_eq!(stick_match(&rules, &mut tables, &ctx, ms(t0, 5_000)), None);
@@ -203,9 +206,7 @@ fn track_sc0_and_a_rate_acl_deny_through_the_rules_executor() {
         },
         Rule {
             action: Action::Deny(429),
-            cond: Some(
-                parse_condition(&words("if { sc0_http_req_rate gt 5 }"), &acls).unwrap(),
-            ),
+            cond: Some(parse_condition(&words("if { sc0_http_req_rate gt 5 }"), &acls).unwrap()),
         },
     ];
     let mut verdicts = Vec::new();
@@ -220,11 +221,20 @@ fn track_sc0_and_a_rate_acl_deny_through_the_rules_executor() {
             now,
         };
         let mut rq = get(None);
-        verdicts.push(run_request_tracked(&rules, &mut rq, addr(), addr(), &mut tr));
+        verdicts.push(run_request_tracked(
+            &rules,
+            &mut rq,
+            addr(),
+            addr(),
+            &mut tr,
+        ));
         assert_eq!(tr.counter(Tracked::Src, Counter::ConnCur), Some(1));
         release(&mut tables, &mut slots, now);
     }
-    let denied = verdicts.iter().filter(|v| **v == Verdict::Deny(429)).count();
+    let denied = verdicts
+        .iter()
+        .filter(|v| **v == Verdict::Deny(429))
+        .count();
     assert_eq!(denied, 3, "{verdicts:?}");
     assert!(verdicts[..5].iter().all(|v| *v == Verdict::Continue));
     // Without a tracker, nothing is tracked and the ACL has no sample.

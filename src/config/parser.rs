@@ -282,6 +282,7 @@ impl<'e> Parser<'e> {
             global: self.global.clone(),
             frontends: Vec::new(),
             backends: Vec::new(),
+            stick_tables: Vec::new(),
             warnings: Vec::new(),
         };
         for p in &self.proxies {
@@ -320,6 +321,7 @@ impl<'e> Parser<'e> {
                 ));
             }
         }
+        config.stick_tables = super::persist::finish(&self.proxies, &mut self.errors);
         if !self.errors.is_empty() {
             return Err(self.errors);
         }

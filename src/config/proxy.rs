@@ -5,6 +5,7 @@
 use super::checks::{self, HealthDraft, ServerOpts};
 use super::http::{self, HttpDraft};
 use super::parser::{check_name, need, only};
+use super::persist::{self, PersistDraft};
 use super::values::{self, ServerAddr};
 use super::{
     Backend, Balance, Bind, Frontend, FrontendRules, HashFunction, HashMethod, HashType, HttpProxy,
@@ -70,6 +71,8 @@ pub(crate) struct Draft {
     pub default_server: ServerOpts,
     /// Health-check method (`option httpchk`, `tcp-check`...).
     pub health: HealthDraft,
+    /// Persistence: cookie, stick table and rules.
+    pub p: PersistDraft,
     /// Warnings of the keyword being parsed; the parser adds FILE:LINE.
     pub notes: Vec<String>,
 }
@@ -101,6 +104,7 @@ impl Draft {
             h: HttpDraft::default(),
             default_server: ServerOpts::default(),
             health: HealthDraft::default(),
+            p: PersistDraft::default(),
             notes: Vec::new(),
         }
     }
@@ -165,6 +169,7 @@ impl Draft {
             disabled: self.disabled,
             http: self.http_model(),
             health: self.health.model(),
+            persist: self.p.persistence.clone(),
         }
     }
 
@@ -216,7 +221,6 @@ const UNSUPPORTED: &[&str] = &[
     "backlog",
     "bind-process",
     "compression",
-    "cookie",
     "declare",
     "dispatch",
     "email-alert",
@@ -226,7 +230,6 @@ const UNSUPPORTED: &[&str] = &[
     "error-log-format",
     "external-check",
     "filter",
-    "force-persist",
     "guid",
     "hash-balance-factor",
     "hash-key",
@@ -236,7 +239,6 @@ const UNSUPPORTED: &[&str] = &[
     "http-reuse",
     "http-send-name-header",
     "id",
-    "ignore-persist",
     "load-server-state-from-file",
     "log",
     "log-format",
@@ -253,8 +255,6 @@ const UNSUPPORTED: &[&str] = &[
     "server-template",
     "source",
     "stats",
-    "stick",
-    "stick-table",
     "tcp-response",
     "unique-id-format",
     "unique-id-header",
@@ -287,7 +287,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "logasap",
     "mysql-check",
     "nolinger",
-    "persist",
     "pgsql-check",
     "prefer-last-server",
     "redis-check",
@@ -312,7 +311,6 @@ const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "ca-file",
     "ciphers",
     "ciphersuites",
-    "cookie",
     "crl-file",
     "crt",
     "curves",
@@ -450,7 +448,11 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             // Informational only (HAProxy shows it on its stats page).
             need(args, 1, "a text")?;
         }
-        _ if http::KEYWORDS.contains(&kw) => http::parse_keyword(d, args, origin)?,
+        _ if http::KEYWORDS.contains(&kw) => {
+            http::parse_keyword(d, args, origin)?;
+            persist::note_track(d, args, origin);
+        }
+        _ if persist::KEYWORDS.contains(&kw) => persist::parse_keyword(d, args, origin)?,
         _ if UNSUPPORTED.contains(&kw) => return Err(format!("'{kw}' is not supported yet")),
         _ => {
             return Err(format!(
@@ -510,6 +512,7 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
         maxconn: opts.maxconn,
         minconn: None,
         check: None,
+        cookie: None,
     };
     let mut i = 3;
     while let Some(opt) = args.get(i) {
@@ -537,6 +540,7 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
                         Some(values::parse_int(&what, value, 0, u32::MAX.into())? as u32);
                 }
             }
+            "cookie" => server.cookie = Some(persist::server_cookie(args, &mut i)?),
             "backup" => server.backup = true,
             "disabled" => server.disabled = true,
             "enabled" => server.disabled = false,
@@ -838,6 +842,7 @@ fn parse_option(d: &mut Draft, args: &[String], at: usize, on: bool) -> Result<(
         }
         _ if checks::parse_option(d, args, at, on)? => {}
         _ if http::parse_option(d, args, at, on)? => {}
+        _ if persist::parse_option(d, args, at, on)? => {}
         _ if name.starts_with("http") || UNSUPPORTED_OPTIONS.contains(&name) => {
             return Err(format!("'{kw}' is not supported yet"))
         }

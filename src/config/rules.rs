@@ -253,6 +253,9 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
             Action::SetStatus(code, reason)
         }
         "redirect" if req => Action::Redirect(redirect(a, stage)?),
+        "track-sc0" | "track-sc1" | "track-sc2" if req => {
+            Action::TrackSc(super::persist::track_sc(name, a)?)
+        }
         "return" => Action::Return(reply(&full, a, stage)?),
         _ => return Err(unknown_action(kw, name)),
     };

@@ -459,6 +459,7 @@ fn full_tcp_config_parses_into_the_model() {
                     maxconn: Some(50),
                     minconn: None,
                     check: None,
+                    cookie: None,
                 },
                 Server {
                     name: "app2".into(),
@@ -470,6 +471,7 @@ fn full_tcp_config_parses_into_the_model() {
                     maxconn: None,
                     minconn: None,
                     check: None,
+                    cookie: None,
                 },
                 Server {
                     name: "app3".into(),
@@ -481,6 +483,7 @@ fn full_tcp_config_parses_into_the_model() {
                     maxconn: None,
                     minconn: None,
                     check: None,
+                    cookie: None,
                 },
             ],
             timeouts: Timeouts {
@@ -495,6 +498,7 @@ fn full_tcp_config_parses_into_the_model() {
             disabled: false,
             http: HttpProxy::default(),
             health: HealthConfig::default(),
+            persist: Persistence::default(),
         }
     );
     let li = &config.backends[1];
@@ -800,7 +804,7 @@ const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
     ("http-request\n", "pollux.cfg:4: 'http-request' expects an action"),
     ("http-request frobnicate\n", "pollux.cfg:4: unknown 'http-request' action 'frobnicate'"),
     ("http-request set-var(txn.x) str(1)\n", "pollux.cfg:4: 'http-request set-var(txn.x)' is not supported yet"),
-    ("http-request track-sc0 src\n", "pollux.cfg:4: 'http-request track-sc0' is not supported yet"),
+    ("http-request track-sc0 src\n", "pollux.cfg:4: 'http-request track-sc0' in frontend 'fe': no stick-table in this section (add one or use 'table NAME')"),
     ("http-request set-header X %ci\n", "pollux.cfg:4: '%ci' in format '%ci' is not supported yet"),
     ("http-request set-header X %[nosuch]\n", "pollux.cfg:4: unknown fetch method 'nosuch' in format '%[nosuch]'"),
     ("http-request set-header X %[src,base64]\n", "pollux.cfg:4: converter 'base64' is not supported yet"),
@@ -848,7 +852,7 @@ const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
     ("option originalto if-none\n", "pollux.cfg:4: 'option originalto': unknown parameter 'if-none'"),
     ("option httpclose now\n", "pollux.cfg:4: unexpected argument 'now' after 'option httpclose'"),
     ("option http-buffer-request\n", "pollux.cfg:4: 'option http-buffer-request' is not supported yet"),
-    ("stick on src\n", "pollux.cfg:4: 'stick' is not supported yet"),
+    ("stick on src\n", "pollux.cfg:4: 'stick' not allowed in 'frontend' section"),
     ("timeout http-request x\n", "pollux.cfg:4: 'timeout http-request': invalid time 'x'"),
 ];
 
@@ -888,7 +892,7 @@ fn http_errors_outside_a_frontend() {
         ("backend be\n  use_backend x\n", "pollux.cfg:2: 'use_backend' not allowed in 'backend' section"),
         ("backend be\n  tcp-request content reject\n", "pollux.cfg:2: 'tcp-request content' in a backend is not supported yet"),
         ("backend be\n  tcp-request connection reject\n", "pollux.cfg:2: 'tcp-request connection' not allowed in 'backend' section"),
-        ("backend be\n  cookie SRV insert\n", "pollux.cfg:2: 'cookie' is not supported yet"),
+        ("backend be\n  cookie SRV dynamic\n", "pollux.cfg:2: 'cookie' option 'dynamic' is not supported yet"),
         ("frontend fe\n  mode http\n  bind :80\n  default_backend be\nbackend be\n  mode tcp\n", "pollux.cfg:4: frontend 'fe': unable to use proxy 'be' with wrong mode, required: http, has: tcp"),
         ("frontend fe\n  bind :80\n  use_backend web if TRUE\n  default_backend be\nbackend be\nbackend web\n  mode http\n", "pollux.cfg:3: frontend 'fe': unable to use proxy 'web' with wrong mode, required: tcp, has: http"),
         // ACLs belong to their section.

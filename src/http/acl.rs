@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use regex::{Regex, RegexBuilder};
 
-use super::fetch::{Fetch, FetchCtx, Kind, Sample};
+use super::fetch::{CounterView, Fetch, FetchCtx, Kind, Sample};
 
 /// A compiled regex compared by its source, so models holding one can
 /// still derive `PartialEq`.
@@ -407,7 +407,12 @@ fn match_word(s: &str, pat: &str, delims: &[u8]) -> bool {
 
 impl Criterion {
     pub fn eval(&self, ctx: &FetchCtx) -> Truth {
-        let got = self.fetch.fetch_all(ctx);
+        self.eval_with(ctx, None)
+    }
+
+    /// [`Criterion::eval`] with stick counters for `sc0_*`/`src_*` fetches.
+    pub fn eval_with(&self, ctx: &FetchCtx, sc: Option<&dyn CounterView>) -> Truth {
+        let got = self.fetch.fetch_all_with(ctx, sc);
         if got.values.iter().any(|s| self.matches(s)) {
             return Truth::True;
         }
@@ -567,10 +572,10 @@ struct Term {
 }
 
 impl Term {
-    fn eval(&self, ctx: &FetchCtx) -> Truth {
+    fn eval(&self, ctx: &FetchCtx, sc: Option<&dyn CounterView>) -> Truth {
         let mut t = Truth::False;
         for c in &self.any_of {
-            match c.eval(ctx) {
+            match c.eval_with(ctx, sc) {
                 Truth::True => {
                     t = Truth::True;
                     break;
@@ -660,11 +665,17 @@ pub fn parse_condition(words: &[String], acls: &AclSet) -> Result<Condition, Str
 
 impl Condition {
     pub fn eval(&self, ctx: &FetchCtx) -> Truth {
+        self.eval_with(ctx, None)
+    }
+
+    /// [`Condition::eval`] with stick counters for `sc0_*`/`src_*` fetches
+    /// (without them those fetches give no sample, so they never match).
+    pub fn eval_with(&self, ctx: &FetchCtx, sc: Option<&dyn CounterView>) -> Truth {
         let mut any = Truth::False;
         for group in &self.groups {
             let mut all = Truth::True;
             for term in group {
-                match term.eval(ctx) {
+                match term.eval(ctx, sc) {
                     Truth::False => {
                         all = Truth::False;
                         break;
@@ -702,6 +713,15 @@ impl Condition {
 /// An optional condition: absent means true.
 pub fn eval_opt(cond: Option<&Condition>, ctx: &FetchCtx) -> Truth {
     cond.map_or(Truth::True, |c| c.eval(ctx))
+}
+
+/// [`eval_opt`] with stick counters.
+pub fn eval_opt_with(
+    cond: Option<&Condition>,
+    ctx: &FetchCtx,
+    sc: Option<&dyn CounterView>,
+) -> Truth {
+    cond.map_or(Truth::True, |c| c.eval_with(ctx, sc))
 }
 
 #[cfg(test)]

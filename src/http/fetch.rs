@@ -110,6 +110,9 @@ pub enum Fetch {
     FHdrCnt(Dir, String),
     Cook(String),
     CookCnt(String),
+    /// `res.cook(NAME)` / `scook(NAME)`: the value NAME gets in the
+    /// response's `Set-Cookie` headers.
+    ResCook(String),
     Status,
     ReqLen,
     /// `req.payload(OFFSET,LENGTH)`; length 0: to the end of the buffer.
@@ -117,6 +120,53 @@ pub enum Fetch {
     SslVer,
     AlwaysTrue,
     AlwaysFalse,
+    /// `sc0_conn_cur`, `sc1_http_req_rate`, `src_conn_rate`...: a stick
+    /// counter, read through the [`CounterView`] the engine provides.
+    Counter(Tracked, Counter),
+}
+
+/// Whose counters a counter fetch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracked {
+    /// The entry tracked by `track-scN` (N = 0, 1, 2) in this stream.
+    Sc(u8),
+    /// The client address's entry in the current proxy's stick table.
+    Src,
+}
+
+/// Stick-table counters usable in ACLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    ConnCur,
+    ConnRate,
+    HttpReqRate,
+}
+
+/// What counter fetches read: the engine implements it over its stick
+/// tables and the stream's tracked entries (see `proxy::stick`). `None`
+/// means no sample (nothing tracked, or the table does not store the
+/// counter); HAProxy's `src_*` fetches give 0 for an unknown address.
+pub trait CounterView {
+    fn counter(&self, of: Tracked, what: Counter) -> Option<i64>;
+}
+
+/// `sc0_http_req_rate` -> (Sc(0), HttpReqRate), `src_conn_cur` -> (Src, ConnCur).
+fn counter_fetch(name: &str) -> Option<(Tracked, Counter)> {
+    let (who, what) = name.split_once('_')?;
+    let who = match who {
+        "sc0" => Tracked::Sc(0),
+        "sc1" => Tracked::Sc(1),
+        "sc2" => Tracked::Sc(2),
+        "src" => Tracked::Src,
+        _ => return None,
+    };
+    let what = match what {
+        "conn_cur" => Counter::ConnCur,
+        "conn_rate" => Counter::ConnRate,
+        "http_req_rate" => Counter::HttpReqRate,
+        _ => return None,
+    };
+    Some((who, what))
 }
 
 /// What a fetch produced: values (maybe none), and whether waiting for more
@@ -199,6 +249,14 @@ impl Fetch {
                 Dir::Auto
             }
         };
+        if let Some((who, what)) = counter_fetch(name) {
+            if !a.is_empty() {
+                return Err(format!(
+                    "fetch method '{name}' with a table argument is not supported yet"
+                ));
+            }
+            return Ok(Fetch::Counter(who, what));
+        }
         let (min, max, fetch) = match name {
             "src" => (0, 0, Fetch::Src),
             "dst" => (0, 0, Fetch::Dst),
@@ -252,6 +310,10 @@ impl Fetch {
                 want_args(name, a, 1, 1)?;
                 (1, 1, Fetch::CookCnt(a[0].into()))
             }
+            "res.cook" | "scook" => {
+                want_args(name, a, 1, 1)?;
+                (1, 1, Fetch::ResCook(a[0].into()))
+            }
             "status" => (0, 0, Fetch::Status),
             "req.len" | "req_len" => (0, 0, Fetch::ReqLen),
             "req.payload" => {
@@ -280,6 +342,7 @@ impl Fetch {
             | Fetch::FHdrCnt(..)
             | Fetch::CookCnt(_)
             | Fetch::Status
+            | Fetch::Counter(..)
             | Fetch::ReqLen
             | Fetch::SslVer => Kind::Int,
             Fetch::AlwaysTrue | Fetch::AlwaysFalse => Kind::Bool,
@@ -296,9 +359,10 @@ impl Fetch {
             | Fetch::SrcPort
             | Fetch::DstPort
             | Fetch::AlwaysTrue
-            | Fetch::AlwaysFalse => 0,
+            | Fetch::AlwaysFalse
+            | Fetch::Counter(..) => 0,
             Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer => needs::PAYLOAD,
-            Fetch::Status => needs::RES,
+            Fetch::Status | Fetch::ResCook(_) => needs::RES,
             Fetch::Hdr(Dir::Res, ..)
             | Fetch::FHdr(Dir::Res, ..)
             | Fetch::HdrCnt(Dir::Res, _)
@@ -309,16 +373,21 @@ impl Fetch {
 
     /// Every value (ACL use: each one is tried against the patterns).
     pub fn fetch_all(&self, ctx: &FetchCtx) -> Fetched {
-        self.fetch(ctx, false)
+        self.fetch(ctx, None, false)
+    }
+
+    /// [`Fetch::fetch_all`] with stick counters available.
+    pub fn fetch_all_with(&self, ctx: &FetchCtx, sc: Option<&dyn CounterView>) -> Fetched {
+        self.fetch(ctx, sc, false)
     }
 
     /// The one value a log-format or action uses (for headers: the last
     /// occurrence unless one is named, as HAProxy).
     pub fn fetch_one(&self, ctx: &FetchCtx) -> Option<Sample> {
-        self.fetch(ctx, true).values.pop()
+        self.fetch(ctx, None, true).values.pop()
     }
 
-    fn fetch(&self, ctx: &FetchCtx, one: bool) -> Fetched {
+    fn fetch(&self, ctx: &FetchCtx, sc: Option<&dyn CounterView>, one: bool) -> Fetched {
         let req = ctx.req;
         let heads = |d: Dir| -> Option<&dyn Headers> {
             match d {
@@ -381,6 +450,16 @@ impl Fetch {
                 let n = req.map_or(0, |r| cookies(r, name).len());
                 Fetched::one(Sample::Int(n as i64))
             }
+            Fetch::ResCook(name) => {
+                let mut v = ctx.res.map_or_else(Vec::new, |r| set_cookies(r, name));
+                if one && v.len() > 1 {
+                    v.drain(..v.len() - 1);
+                }
+                Fetched::some(v.into_iter().map(Sample::Str).collect())
+            }
+            Fetch::Counter(who, what) => sc
+                .and_then(|v| v.counter(*who, *what))
+                .map_or_else(Fetched::none, |n| Fetched::one(Sample::Int(n))),
             Fetch::Status => ctx.res.map_or_else(Fetched::none, |r| {
                 Fetched::one(Sample::Int(r.status.into()))
             }),
@@ -453,6 +532,18 @@ fn cookies(r: &Request, name: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Values cookie `name` is given in every `Set-Cookie` header, in order
+/// (one cookie a header: the first `NAME=VALUE` pair, before attributes).
+pub fn set_cookies(r: &Response, name: &str) -> Vec<String> {
+    r.header_values("set-cookie")
+        .filter_map(|line| {
+            let pair = line.split(';').next()?.trim();
+            let (n, v) = pair.split_once('=')?;
+            (n.trim() == name).then(|| v.trim().to_string())
+        })
+        .collect()
 }
 
 /// First value of query parameter `name`; parameters are separated by `&`

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 
 use regex::Captures;
 
-use super::acl::{eval_opt, Condition, Re, Truth};
-use super::fetch::FetchCtx;
+use super::acl::{eval_opt, eval_opt_with, Condition, Re, Truth};
+use super::fetch::{CounterView, Fetch, FetchCtx, Sample};
 use super::format::Format;
 use super::message::{Headers, Request, Response};
 use super::Version;
@@ -88,6 +88,30 @@ pub enum Action {
     LineDeny(Re, u16),
     LineAllow(Re),
     LineTarpit(Re),
+    /// `http-request track-sc0|sc1|sc2 KEY [table T]`: the engine does the
+    /// tracking, through the [`Tracker`] given to [`run_request_tracked`].
+    TrackSc(TrackSc),
+}
+
+/// `track-scN KEY [table T]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackSc {
+    /// N: 0, 1 or 2.
+    pub slot: u8,
+    /// The sample fetch giving the key (`src`, `hdr(x-user)`...).
+    pub key: Fetch,
+    /// `table T`: a section holding a `stick-table`; None: the proxy's own.
+    pub table: Option<String>,
+}
+
+/// What request rules need from the engine for `track-scN` actions and
+/// `sc0_*`/`src_*` counter fetches (`proxy::stick::StreamTracker` is one).
+pub trait Tracker {
+    /// `track-scN` met with this key: start tracking it in slot N, unless
+    /// slot N already tracks an entry (HAProxy keeps the first).
+    fn track(&mut self, rule: &TrackSc, key: &Sample);
+    /// The counters ACLs read, as they are now (after earlier tracks).
+    fn counters(&self) -> &dyn CounterView;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,10 +153,41 @@ pub fn run_tcp(rules: &[TcpRule], ctx: &FetchCtx) -> Option<TcpAction> {
 
 /// Runs request rules in order; the first allow, deny, tarpit, redirect or
 /// return stops.
+/// `track-scN` actions do nothing here; see [`run_request_tracked`].
 pub fn run_request(rules: &[Rule], req: &mut Request, src: SocketAddr, dst: SocketAddr) -> Verdict {
+    run_request_inner(rules, req, src, dst, None)
+}
+
+/// [`run_request`] with stick counters: `track-scN` actions call
+/// `tracker.track`, and conditions read `tracker.counters()`, so a rule
+/// sees what the rules before it tracked.
+pub fn run_request_tracked(
+    rules: &[Rule],
+    req: &mut Request,
+    src: SocketAddr,
+    dst: SocketAddr,
+    tracker: &mut dyn Tracker,
+) -> Verdict {
+    run_request_inner(rules, req, src, dst, Some(tracker))
+}
+
+fn run_request_inner(
+    rules: &[Rule],
+    req: &mut Request,
+    src: SocketAddr,
+    dst: SocketAddr,
+    mut tracker: Option<&mut dyn Tracker>,
+) -> Verdict {
     for rule in rules {
         let ctx = FetchCtx::http(src, dst, Some(req), None);
-        if eval_opt(rule.cond.as_ref(), &ctx) != Truth::True {
+        let sc = tracker.as_deref().map(|t| t.counters());
+        if eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
+            continue;
+        }
+        if let Action::TrackSc(t) = &rule.action {
+            if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), t.key.fetch_one(&ctx)) {
+                tr.track(t, &key);
+            }
             continue;
         }
         let v = apply_request(&rule.action, req, src, dst);

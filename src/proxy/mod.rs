@@ -5,5 +5,7 @@ pub mod checks;
 pub mod engine;
 pub mod lb;
 pub mod listener;
+pub mod persist;
+pub mod stick;
 
 pub use engine::Engine;

@@ -1,0 +1,498 @@
+//! Persistence keywords of proxy sections (manual §4.2): `cookie`, the
+//! server `cookie` option, `option persist`, `force-persist`,
+//! `ignore-persist`, `stick-table`, `stick ...` and `http-request
+//! track-scN`. Table references are checked once every file is read.
+
+use crate::http::fetch::{Fetch, Kind as SampleKind};
+use crate::http::rules::{Action, TrackSc};
+
+use super::parser::{need, only};
+use super::proxy::{Draft, Kind};
+use super::rules::{check_needs, split_cond, Stage};
+use super::{
+    values, ConfigError, CookieCfg, CookieMode, Origin, PersistRule, Persistence, StickKeyType,
+    StickKind, StickRule, StickStore, StickTableCfg,
+};
+
+/// Per-section persistence state while parsing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PersistDraft {
+    pub persistence: Persistence,
+    pub table: Option<StickTableCfg>,
+    /// Where each stick rule was, parallel to `persistence.stick`.
+    pub stick_at: Vec<Origin>,
+    /// `http-request track-scN`: (keyword, table or None, where), checked
+    /// at the end since the `stick-table` line may come later.
+    pub tracks: Vec<(String, Option<String>, Origin)>,
+}
+
+/// Proxy keywords handled here.
+pub(crate) const KEYWORDS: &[&str] = &[
+    "cookie",
+    "force-persist",
+    "ignore-persist",
+    "stick",
+    "stick-table",
+];
+
+/// Parses one of [`KEYWORDS`].
+pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
+    let kw = args[0].as_str();
+    match kw {
+        "cookie" => {
+            if d.ignored(kw, false, true) {
+                return Ok(());
+            }
+            d.p.persistence.cookie = Some(parse_cookie(d, args)?);
+        }
+        "force-persist" | "ignore-persist" => {
+            d.allow(kw, false, false, false)?;
+            let (words, cond) = split_cond(&args[1..], &d.h.acls)?;
+            let Some(cond) = cond else {
+                return Err(format!(
+                    "'{kw}' requires either 'if' or 'unless' followed by a condition"
+                ));
+            };
+            if let Some(w) = words.first() {
+                return Err(format!("unexpected argument '{w}' after '{kw}'"));
+            }
+            check_needs(cond.needs(), Stage::HttpRequest)?;
+            if d.ignored(kw, false, true) {
+                return Ok(());
+            }
+            let force = kw == "force-persist";
+            d.p.persistence.rules.push(PersistRule { force, cond });
+        }
+        "stick-table" => {
+            d.allow(kw, false, false, false)?;
+            if let Some(t) = &d.p.table {
+                return Err(format!(
+                    "only one 'stick-table' per section (one is declared at {}:{})",
+                    t.origin.file, t.origin.line
+                ));
+            }
+            d.p.table = Some(parse_table(&d.name, args, origin)?);
+        }
+        _ => {
+            d.allow(kw, false, true, false)?;
+            let rule = parse_stick(d, args)?;
+            d.p.persistence.stick.push(rule);
+            d.p.stick_at.push(origin.clone());
+        }
+    }
+    Ok(())
+}
+
+/// `option persist`; Ok(false) if `args[at]` is another option.
+pub(crate) fn parse_option(
+    d: &mut Draft,
+    args: &[String],
+    at: usize,
+    on: bool,
+) -> Result<bool, String> {
+    if args[at] != "persist" {
+        return Ok(false);
+    }
+    only(args, at + 1)?;
+    if !d.ignored("option persist", false, true) {
+        d.p.persistence.persist = on;
+    }
+    Ok(true)
+}
+
+/// The server option `cookie VALUE`; `i` is the index of VALUE, moved past it.
+pub(crate) fn server_cookie(args: &[String], i: &mut usize) -> Result<String, String> {
+    let v = args
+        .get(*i)
+        .filter(|v| !v.is_empty())
+        .ok_or("server option 'cookie' expects a value")?;
+    if let Some(c) = v
+        .chars()
+        .find(|&c| c == ';' || c == ',' || c == '~' || c <= ' ')
+    {
+        return Err(format!(
+            "server option 'cookie': character '{}' is not permitted in cookie value '{v}'",
+            c.escape_default()
+        ));
+    }
+    *i += 1;
+    Ok(v.clone())
+}
+
+/// Records an `http-request track-scN` line (already parsed by the HTTP
+/// keywords) so that its table can be checked at the end.
+pub(crate) fn note_track(d: &mut Draft, args: &[String], origin: &Origin) {
+    if args[0] != "http-request" {
+        return;
+    }
+    let Some(Action::TrackSc(t)) = d.h.req_http.last().map(|r| &r.action) else {
+        return;
+    };
+    let table = t.table.clone();
+    let kw = format!("http-request track-sc{}", t.slot);
+    d.p.tracks.push((kw, table, origin.clone()));
+}
+
+/// `track-scN KEY [table T]` (`name` is `track-scN`, `a` the words after).
+pub(crate) fn track_sc(name: &str, a: &[String]) -> Result<TrackSc, String> {
+    let slot = match name {
+        "track-sc0" => 0,
+        "track-sc1" => 1,
+        _ => 2,
+    };
+    let kw = format!("http-request {name}");
+    let key = a
+        .first()
+        .ok_or_else(|| format!("'{kw}' expects a key (a sample fetch like 'src')"))?;
+    let key = Fetch::parse(key).map_err(|e| format!("'{kw}': {e}"))?;
+    check_needs(key.needs(), Stage::HttpRequest)?;
+    let table = match &a[1..] {
+        [] => None,
+        [t, name] if t == "table" => Some(name.clone()),
+        [w, ..] => {
+            return Err(format!(
+                "'{kw}': unexpected argument '{w}' (expected 'table NAME')"
+            ))
+        }
+    };
+    Ok(TrackSc { slot, key, table })
+}
+
+fn parse_cookie(d: &mut Draft, args: &[String]) -> Result<CookieCfg, String> {
+    let name = need(args, 1, "a cookie name")?;
+    if name.contains(|c: char| c == '=' || c == ';' || c == ',' || c <= ' ') {
+        return Err(format!("'cookie': invalid cookie name '{name}'"));
+    }
+    let mut c = CookieCfg {
+        name: name.to_string(),
+        ..CookieCfg::default()
+    };
+    let mut mode_word: Option<&str> = None;
+    let mut i = 2;
+    while let Some(w) = args.get(i) {
+        let w = w.as_str();
+        i += 1;
+        let mut value = || {
+            let v = args
+                .get(i)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("'cookie': option '{w}' expects a value"));
+            i += 1;
+            v
+        };
+        match w {
+            "insert" | "rewrite" | "prefix" => {
+                if let Some(m) = mode_word {
+                    if m != w {
+                        return Err(format!(
+                            "'cookie': '{m}' and '{w}' are exclusive (only one of 'insert', 'rewrite' and 'prefix')"
+                        ));
+                    }
+                }
+                mode_word = Some(w);
+                c.mode = match w {
+                    "insert" => CookieMode::Insert,
+                    "rewrite" => CookieMode::Rewrite,
+                    _ => CookieMode::Prefix,
+                };
+            }
+            "indirect" => c.indirect = true,
+            "nocache" => c.nocache = true,
+            "postonly" => c.postonly = true,
+            "preserve" => c.preserve = true,
+            "httponly" => c.httponly = true,
+            "secure" => c.secure = true,
+            "domain" => {
+                let v = value()?;
+                if v.contains(|ch: char| ch == ';' || ch <= ' ') {
+                    return Err(format!("'cookie': invalid domain '{v}'"));
+                }
+                c.domains.push(v.clone());
+            }
+            "maxidle" | "maxlife" => {
+                let v = value()?;
+                let t = values::parse_time(&format!("'cookie {w}'"), v)?;
+                let t = (!t.is_zero()).then_some(t);
+                if w == "maxidle" {
+                    c.maxidle = t;
+                } else {
+                    c.maxlife = t;
+                }
+            }
+            "attr" => {
+                let v = value()?;
+                if v.contains(|ch: char| ch == ';' || ch.is_control()) {
+                    return Err(format!("'cookie': invalid attribute '{v}'"));
+                }
+                c.attrs.push(v.clone());
+            }
+            "dynamic" => return Err("'cookie' option 'dynamic' is not supported yet".into()),
+            _ => {
+                return Err(format!(
+                    "'cookie': unknown option '{w}' (expected insert, rewrite, prefix, indirect, nocache, postonly, preserve, httponly, secure, domain, maxidle, maxlife or attr)"
+                ))
+            }
+        }
+    }
+    if c.preserve && !c.indirect && c.mode != CookieMode::Insert {
+        return Err("'cookie' option 'preserve' requires 'insert' or 'indirect'".into());
+    }
+    if (c.maxidle.is_some() || c.maxlife.is_some()) && c.mode != CookieMode::Insert {
+        d.notes.push(
+            "'cookie' options 'maxidle' and 'maxlife' are only used in insert mode; ignored".into(),
+        );
+        c.maxidle = None;
+        c.maxlife = None;
+    }
+    Ok(c)
+}
+
+fn parse_table(section: &str, args: &[String], origin: &Origin) -> Result<StickTableCfg, String> {
+    let mut key = None;
+    let mut len = None;
+    let mut size = None;
+    let mut expire = None;
+    let mut store = StickStore::default();
+    let mut i = 1;
+    while let Some(w) = args.get(i) {
+        let w = w.as_str();
+        let v = args
+            .get(i + 1)
+            .ok_or_else(|| format!("'stick-table': '{w}' expects a value"));
+        i += 2;
+        match w {
+            "type" => {
+                key = Some(match v?.as_str() {
+                    "ip" => StickKeyType::Ip,
+                    "ipv6" => StickKeyType::Ipv6,
+                    "integer" => StickKeyType::Integer,
+                    "string" => StickKeyType::String,
+                    "binary" => return Err("'stick-table type binary' is not supported yet".into()),
+                    t => {
+                        return Err(format!(
+                        "'stick-table': unknown type '{t}' (expected ip, ipv6, integer or string)"
+                    ))
+                    }
+                });
+                if args.get(i).is_some_and(|w| w == "len") {
+                    let n = args
+                        .get(i + 1)
+                        .ok_or("'stick-table': 'len' expects a value")?;
+                    len = Some(values::parse_int("'stick-table len'", n, 1, 65535)? as usize);
+                    i += 2;
+                }
+            }
+            "size" => {
+                size =
+                    Some(values::parse_size("'stick-table size'", v?, 1, u32::MAX.into())? as usize)
+            }
+            "expire" => {
+                let t = values::parse_time("'stick-table expire'", v?)?;
+                expire = (!t.is_zero()).then_some(t);
+            }
+            "store" => {
+                for item in v?.split(',') {
+                    parse_store(item, &mut store)?;
+                }
+            }
+            "nopurge" | "peers" | "srvkey" | "write-to" | "recv-only" => {
+                return Err(format!("'stick-table' option '{w}' is not supported yet"))
+            }
+            _ => return Err(format!("'stick-table': unknown argument '{w}'")),
+        }
+    }
+    let key = key.ok_or("'stick-table': missing 'type'")?;
+    if len.is_some() && key != StickKeyType::String {
+        return Err("'stick-table': 'len' is only for type string".into());
+    }
+    Ok(StickTableCfg {
+        name: section.to_string(),
+        origin: origin.clone(),
+        key,
+        len: len.unwrap_or(32),
+        size: size.ok_or("'stick-table': missing 'size'")?,
+        expire,
+        store,
+    })
+}
+
+fn parse_store(item: &str, s: &mut StickStore) -> Result<(), String> {
+    let (name, arg) = match item.split_once('(') {
+        Some((n, rest)) => {
+            let a = rest
+                .strip_suffix(')')
+                .ok_or_else(|| format!("'stick-table store': missing ')' in '{item}'"))?;
+            (n, Some(a))
+        }
+        None => (item, None),
+    };
+    let period = || -> Result<std::time::Duration, String> {
+        let a = arg.ok_or_else(|| {
+            format!("'stick-table store': '{name}' expects a period, as '{name}(10s)'")
+        })?;
+        let t = values::parse_time(&format!("'stick-table store {name}'"), a)?;
+        if t.is_zero() {
+            return Err(format!(
+                "'stick-table store {name}': the period must not be zero"
+            ));
+        }
+        Ok(t)
+    };
+    let no_arg = || match arg {
+        Some(_) => Err(format!("'stick-table store': '{name}' takes no argument")),
+        None => Ok(()),
+    };
+    match name {
+        "server_id" => no_arg()?,
+        "conn_cur" => {
+            no_arg()?;
+            s.conn_cur = true;
+        }
+        "conn_cnt" => {
+            no_arg()?;
+            s.conn_cnt = true;
+        }
+        "http_req_cnt" => {
+            no_arg()?;
+            s.http_req_cnt = true;
+        }
+        "conn_rate" => s.conn_rate = Some(period()?),
+        "http_req_rate" => s.http_req_rate = Some(period()?),
+        _ if KNOWN_STORE.iter().any(|k| name.starts_with(k)) => {
+            return Err(format!("'stick-table store {name}' is not supported yet"))
+        }
+        _ => return Err(format!("'stick-table store': unknown data type '{name}'")),
+    }
+    Ok(())
+}
+
+/// HAProxy's other stored data types (and prefixes of families).
+const KNOWN_STORE: &[&str] = &[
+    "gpc",
+    "gpt",
+    "sess_",
+    "http_err_",
+    "http_fail_",
+    "bytes_",
+    "glitch_",
+    "server_key",
+];
+
+fn parse_stick(d: &Draft, args: &[String]) -> Result<StickRule, String> {
+    let what = need(
+        args,
+        1,
+        "'on', 'match', 'store-request' or 'store-response'",
+    )?;
+    let (kind, stage) = match what {
+        "on" => (StickKind::On, Stage::HttpRequest),
+        "match" => (StickKind::Match, Stage::HttpRequest),
+        "store-request" => (StickKind::StoreRequest, Stage::HttpRequest),
+        "store-response" => (StickKind::StoreResponse, Stage::HttpResponse),
+        _ => {
+            return Err(format!(
+                "'stick' expects 'on', 'match', 'store-request' or 'store-response', got '{what}'"
+            ))
+        }
+    };
+    let kw = format!("stick {what}");
+    let (words, cond) = split_cond(&args[2..], &d.h.acls)?;
+    let pattern = words
+        .first()
+        .ok_or_else(|| format!("'{kw}' expects a pattern (a sample fetch like 'src')"))?;
+    let pattern = Fetch::parse(pattern).map_err(|e| format!("'{kw}': {e}"))?;
+    check_needs(pattern.needs(), stage).map_err(|e| format!("'{kw}': {e}"))?;
+    if let Some(c) = &cond {
+        check_needs(c.needs(), stage).map_err(|e| format!("'{kw}': {e}"))?;
+    }
+    let table = match &words[1..] {
+        [] => d.name.clone(),
+        [t, name] if t == "table" => name.clone(),
+        [w, ..] => {
+            return Err(format!(
+                "'{kw}': unexpected argument '{w}' (expected 'table NAME' or a condition)"
+            ))
+        }
+    };
+    Ok(StickRule {
+        kind,
+        pattern,
+        table,
+        cond,
+    })
+}
+
+/// Cross-section checks of table references; returns every table.
+pub(crate) fn finish(proxies: &[Draft], errors: &mut Vec<ConfigError>) -> Vec<StickTableCfg> {
+    let mut tables: Vec<StickTableCfg> = Vec::new();
+    for p in proxies {
+        let Some(t) = &p.p.table else { continue };
+        match tables.iter().find(|o| o.name == t.name) {
+            Some(o) => errors.push(err(
+                &t.origin,
+                format!(
+                    "stick-table '{}' is already declared at {}:{} (tables are named after their section)",
+                    t.name, o.origin.file, o.origin.line
+                ),
+            )),
+            None => tables.push(t.clone()),
+        }
+    }
+    for p in proxies {
+        let section = format!("{} '{}'", p.kind.name(), p.name);
+        for (rule, origin) in p.p.persistence.stick.iter().zip(&p.p.stick_at) {
+            match tables.iter().find(|t| t.name == rule.table) {
+                None if rule.table == p.name => errors.push(err(
+                    origin,
+                    format!("'stick' rule in {section}: no stick-table in this section (add one or use 'table NAME')"),
+                )),
+                None => errors.push(err(
+                    origin,
+                    format!("'stick' rule in {section}: no stick-table named '{}'", rule.table),
+                )),
+                Some(t) if !key_fits(rule.pattern.kind(), t.key) => errors.push(err(
+                    origin,
+                    format!(
+                        "'stick' rule in {section}: the pattern's type cannot be a key of stick-table '{}'",
+                        t.name
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+        if p.kind == Kind::Defaults {
+            continue;
+        }
+        for (kw, table, origin) in &p.p.tracks {
+            let name = table.as_deref().unwrap_or(&p.name);
+            if !tables.iter().any(|t| t.name == name) {
+                let message = match table {
+                    None => format!("'{kw}' in {section}: no stick-table in this section (add one or use 'table NAME')"),
+                    Some(t) => format!("'{kw}' in {section}: no stick-table named '{t}'"),
+                };
+                errors.push(err(origin, message));
+            }
+        }
+    }
+    tables
+}
+
+/// Whether samples of this kind convert to keys of this table type.
+fn key_fits(k: SampleKind, t: StickKeyType) -> bool {
+    match t {
+        StickKeyType::Ip | StickKeyType::Ipv6 => matches!(k, SampleKind::Ip | SampleKind::Str),
+        StickKeyType::Integer => matches!(k, SampleKind::Int | SampleKind::Bool | SampleKind::Str),
+        StickKeyType::String => true,
+    }
+}
+
+fn err(origin: &Origin, message: String) -> ConfigError {
+    ConfigError {
+        file: origin.file.clone(),
+        line: origin.line,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests;

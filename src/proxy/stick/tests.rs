@@ -1,0 +1,244 @@
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::config::{Origin, StickStore};
+use crate::http::acl::{parse_condition, AclSet};
+use crate::http::fetch::Fetch;
+use crate::http::message::{Request, Response};
+use crate::http::rules::{run_request_tracked, Action, Rule, Verdict};
+use crate::http::Version;
+
+fn table(key: StickKeyType, size: usize, expire: Option<u64>) -> StickTableCfg {
+    StickTableCfg {
+        name: "be".into(),
+        origin: Origin::default(),
+        key,
+        len: 32,
+        size,
+        expire: expire.map(Duration::from_secs),
+        store: StickStore {
+            conn_cur: true,
+            conn_rate: Some(Duration::from_secs(10)),
+            http_req_rate: Some(Duration::from_secs(10)),
+            ..StickStore::default()
+        },
+    }
+}
+
+fn s(k: &str) -> StickKey {
+    StickKey::Str(k.into())
+}
+
+fn ms(t0: Instant, n: u64) -> Instant {
+    t0 + Duration::from_millis(n)
+}
+
+#[test]
+fn entries_expire_unless_used_again() {
+    let t0 = Instant::now();
+    let mut t = StickTable::new(&table(StickKeyType::String, 10, Some(30)));
+    assert!(t.put_server(&s("a"), 1, t0));
+    assert!(t.put_server(&s("b"), 2, t0));
+    // Reading "a" at 20s refreshes it; "b" expires at 30s.
+    assert_eq!(t.get(&s("a"), ms(t0, 20_000)).unwrap().server_id, Some(1));
+    assert!(t.get(&s("b"), ms(t0, 30_000)).is_none());
+    assert!(t.get(&s("a"), ms(t0, 49_000)).is_some());
+    assert!(t.get(&s("a"), ms(t0, 80_000)).is_none());
+    assert!(t.is_empty());
+}
+
+#[test]
+fn a_full_table_evicts_the_least_recently_used_untracked_entry() {
+    let t0 = Instant::now();
+    let mut t = StickTable::new(&table(StickKeyType::String, 2, None));
+    t.put_server(&s("a"), 0, t0);
+    t.put_server(&s("b"), 1, ms(t0, 1));
+    t.get(&s("a"), ms(t0, 2));
+    t.put_server(&s("c"), 2, ms(t0, 3));
+    assert_eq!(t.len(), 2);
+    assert!(t.get(&s("b"), ms(t0, 4)).is_none());
+    // A tracked entry is never evicted; when all are tracked nothing fits.
+    t.track(&s("a"), ms(t0, 5)).unwrap();
+    t.track(&s("c"), ms(t0, 6)).unwrap();
+    assert!(!t.put_server(&s("d"), 3, ms(t0, 7)));
+    assert!(t.get(&s("a"), ms(t0, 8)).is_some());
+}
+
+#[test]
+fn string_keys_are_truncated_and_addresses_converted() {
+    let mut cfg = table(StickKeyType::String, 1, None);
+    cfg.len = 4;
+    let k = StickKey::from_sample(&Sample::Str("abcdefg".into()), &cfg);
+    assert_eq!(k, Some(s("abcd")));
+    let cfg = table(StickKeyType::Ipv6, 1, None);
+    let k = StickKey::from_sample(&Sample::Ip("10.0.0.1".parse().unwrap()), &cfg);
+    assert_eq!(k, Some(StickKey::Ip("::ffff:10.0.0.1".parse().unwrap())));
+    let cfg = table(StickKeyType::Ip, 1, None);
+    let k = StickKey::from_sample(&Sample::Ip("2001:db8::1".parse().unwrap()), &cfg);
+    assert_eq!(k, None);
+}
+
+#[test]
+fn rates_slide_over_two_periods() {
+    let t0 = Instant::now();
+    let mut t = StickTable::new(&table(StickKeyType::String, 10, None));
+    for i in 0..20 {
+        t.inc_http_req(&s("k"), ms(t0, i * 50));
+    }
+    let rate = |t: &StickTable, at: u64| t.counters(&s("k"), ms(t0, at)).http_req_rate;
+    assert_eq!(rate(&t, 1_000), Some(20));
+    assert_eq!(rate(&t, 9_999), Some(20));
+    // Next period: the previous one weighs by the part of the window left.
+    assert_eq!(rate(&t, 12_500), Some(15));
+    assert_eq!(rate(&t, 15_000), Some(10));
+    t.inc_http_req(&s("k"), ms(t0, 15_000));
+    assert_eq!(rate(&t, 15_000), Some(11));
+    // Two periods later nothing is left.
+    assert_eq!(rate(&t, 30_000), Some(0));
+    assert_eq!(t.counters(&s("x"), t0).http_req_rate, Some(0));
+}
+
+#[test]
+fn tracking_counts_current_connections() {
+    let t0 = Instant::now();
+    let mut t = StickTable::new(&table(StickKeyType::String, 10, Some(10)));
+    let r = t.track(&s("k"), t0).unwrap();
+    t.track(&s("k"), t0).unwrap();
+    let c = t.counters(&r.key, t0);
+    assert_eq!((c.conn_cur, c.conn_rate), (Some(2), Some(2)));
+    // Tracked entries do not expire.
+    assert!(t.get(&s("k"), ms(t0, 60_000)).is_some());
+    t.dec_conn_cur(&s("k"), ms(t0, 60_000));
+    t.dec_conn_cur(&s("k"), ms(t0, 60_000));
+    assert_eq!(t.counters(&r.key, ms(t0, 60_000)).conn_cur, Some(0));
+    assert!(t.get(&s("k"), ms(t0, 71_000)).is_none());
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split(' ').map(String::from).collect()
+}
+
+fn get(cookie: Option<&str>) -> Request {
+    let mut headers = vec![("Host".to_string(), "a".to_string())];
+    if let Some(c) = cookie {
+        headers.push(("Cookie".into(), c.into()));
+    }
+    Request {
+        method: "GET".into(),
+        uri: "/".into(),
+        version: Version::Http11,
+        headers,
+    }
+}
+
+fn addr() -> SocketAddr {
+    "192.0.2.7:4000".parse().unwrap()
+}
+
+#[test]
+fn store_response_learns_the_applications_session_cookie() {
+    let t0 = Instant::now();
+    let cfg = table(StickKeyType::String, 100, Some(1800));
+    let mut tables = StickTables::new(&[cfg]);
+    let rule = |kind, f: &str| StickRule {
+        kind,
+        pattern: Fetch::parse(f).unwrap(),
+        table: "be".into(),
+        cond: None,
+    };
+    let rules = [
+        rule(StickKind::Match, "req.cook(JSESSIONID)"),
+        rule(StickKind::StoreResponse, "res.cook(JSESSIONID)"),
+    ];
+    let first = get(None);
+    let ctx = FetchCtx::http(addr(), addr(), Some(&first), None);
+    assert_eq!(stick_match(&rules, &mut tables, &ctx, t0), None);
+    let res = Response {
+        version: Version::Http11,
+        status: 200,
+        reason: "OK".into(),
+        headers: vec![("Set-Cookie".into(), "JSESSIONID=abc42; Path=/".into())],
+    };
+    let ctx = FetchCtx::http(addr(), addr(), Some(&first), Some(&res));
+    stick_store_response(&rules, &mut tables, &ctx, 3, t0);
+    let later = get(Some("JSESSIONID=abc42"));
+    let ctx = FetchCtx::http(addr(), addr(), Some(&later), None);
+    assert_eq!(
+        stick_match(&rules, &mut tables, &ctx, ms(t0, 5_000)),
+        Some(3)
+    );
+    let other = get(Some("JSESSIONID=zzz"));
+    let ctx = FetchCtx::http(addr(), addr(), Some(&other), None);
+    assert_eq!(stick_match(&rules, &mut tables, &ctx, ms(t0, 5_000)), None);
+}
+
+#[test]
+fn stick_on_src_stores_then_matches() {
+    let t0 = Instant::now();
+    let mut tables = StickTables::new(&[table(StickKeyType::Ip, 10, None)]);
+    let rules = [StickRule {
+        kind: StickKind::On,
+        pattern: Fetch::Src,
+        table: "be".into(),
+        cond: None,
+    }];
+    let rq = get(None);
+    let ctx = FetchCtx::http(addr(), addr(), Some(&rq), None);
+    assert_eq!(stick_match(&rules, &mut tables, &ctx, t0), None);
+    stick_store_request(&rules, &mut tables, &ctx, 1, t0);
+    assert_eq!(stick_match(&rules, &mut tables, &ctx, t0), Some(1));
+}
+
+#[test]
+fn track_sc0_and_a_rate_acl_deny_through_the_rules_executor() {
+    let t0 = Instant::now();
+    let mut tables = StickTables::new(&[table(StickKeyType::Ip, 100, Some(60))]);
+    let acls = AclSet::default();
+    let rules = [
+        Rule {
+            action: Action::TrackSc(TrackSc {
+                slot: 0,
+                key: Fetch::Src,
+                table: None,
+            }),
+            cond: None,
+        },
+        Rule {
+            action: Action::Deny(429),
+            cond: Some(parse_condition(&words("if { sc0_http_req_rate gt 5 }"), &acls).unwrap()),
+        },
+    ];
+    let mut verdicts = Vec::new();
+    for i in 0..8 {
+        let mut slots: Slots = Default::default();
+        let now = ms(t0, i * 100);
+        let mut tr = StreamTracker {
+            tables: &mut tables,
+            slots: &mut slots,
+            own_table: "be",
+            src: addr().ip(),
+            now,
+        };
+        let mut rq = get(None);
+        verdicts.push(run_request_tracked(
+            &rules,
+            &mut rq,
+            addr(),
+            addr(),
+            &mut tr,
+        ));
+        assert_eq!(tr.counter(Tracked::Src, Counter::ConnCur), Some(1));
+        release(&mut tables, &mut slots, now);
+    }
+    let denied = verdicts
+        .iter()
+        .filter(|v| **v == Verdict::Deny(429))
+        .count();
+    assert_eq!(denied, 3, "{verdicts:?}");
+    assert!(verdicts[..5].iter().all(|v| *v == Verdict::Continue));
+    // Without a tracker, nothing is tracked and the ACL has no sample.
+    let mut rq = get(None);
+    let v = crate::http::rules::run_request(&rules, &mut rq, addr(), addr());
+    assert_eq!(v, Verdict::Continue);
+}

@@ -8,12 +8,14 @@
 
 pub mod clients;
 pub mod http;
+pub mod live;
 pub mod pollux;
 pub mod servers;
 pub mod smuggling;
 
 pub use clients::*;
 pub use http::*;
+pub use live::*;
 pub use pollux::*;
 pub use servers::*;
 

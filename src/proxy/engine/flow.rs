@@ -322,6 +322,10 @@ impl Engine {
             self.resume_listeners();
             return;
         }
+        if o & 3 == super::K_SIGNAL {
+            self.on_check_timer((o >> 2).saturating_sub(1), now);
+            return;
+        }
         let sid = o >> 2;
         let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
             return;

@@ -6,6 +6,7 @@
 
 mod flow;
 mod glue;
+mod health;
 mod server;
 
 use super::lb::{LbState, ServerRt};
@@ -99,6 +100,8 @@ pub struct Engine {
     maxaccept: u32,
     /// tune.bufsize - tune.maxrewrite: the most bytes an HTTP head may take.
     max_head: usize,
+    /// Health checks of the servers that have `check`.
+    checks: Vec<health::CheckRt>,
     signals: Option<SignalPipe>,
     /// Soft stop (SIGUSR1): listeners closed, exit once sessions are done.
     soft_stop: bool,
@@ -163,7 +166,11 @@ impl Engine {
                         )
                     })
                     .collect(),
-                lb: LbState::default(),
+                lb: {
+                    let mut lb = LbState::default();
+                    lb.all_backups = b.health.all_backups;
+                    lb
+                },
                 queue: VecDeque::new(),
                 timeouts: b.timeouts,
                 retries: b.retries,
@@ -232,10 +239,15 @@ impl Engine {
                 .bufsize
                 .saturating_sub(cfg.global.maxrewrite)
                 .max(1024),
+            checks: health::build(cfg, Instant::now()),
             signals: Some(signals),
             soft_stop: false,
             stop: false,
             any_paused: false,
+        })
+        .map(|mut e: Engine| {
+            e.start_checks();
+            e
         })
     }
 
@@ -264,7 +276,8 @@ impl Engine {
         match r.owner & 3 {
             K_LISTENER => self.on_accept(id),
             K_CLIENT | K_SERVER => self.on_session_io(id, r),
-            _ => self.on_signal(),
+            _ if id == 0 => self.on_signal(),
+            _ => self.on_check_io(id - 1, r.token, r.event),
         }
     }
 

@@ -43,6 +43,7 @@ impl Engine {
         } else {
             None
         };
+        self.refresh_backend_weights(bi, now);
         let be = &mut self.backends[bi];
         apply_dynamic_limits(be);
         let input = lb::LbInput {
@@ -142,6 +143,7 @@ impl Engine {
     /// A connect attempt failed: retry, possibly on another server
     /// (redispatch on the last retry, as HAProxy), or give up.
     pub(super) fn attach_failed(&mut self, sid: usize, bi: usize, si: usize, now: Instant) {
+        self.observe(bi, si, false, false, now);
         self.release_server(bi, si, now);
         let Some(s) = self.sessions[sid].as_mut() else {
             return;
@@ -270,6 +272,11 @@ impl Engine {
                 }
             }
             s.phase = Phase::Connected;
+            let (bi, si) = (
+                s.backend.unwrap_or(0) as usize,
+                s.server.unwrap_or(0) as usize,
+            );
+            self.observe(bi, si, true, false, now);
         }
         self.refresh(sid, now);
     }

@@ -1,0 +1,331 @@
+//! Health checks in the event loop: one sans-IO `Checker` per checked
+//! server, driven here with a non-blocking socket per running attempt and one
+//! timer each. A transition marks the server DOWN or UP for the balancer and
+//! logs it as HAProxy does. No threads.
+
+use super::{fd_of, owner, Engine, K_SIGNAL};
+use crate::core::timers::TimerKey;
+use crate::pollers::{Event, Interest, Token};
+use crate::proxy::checks::{Action, Checker, Health, Outcome, Spread, Transition};
+use crate::{config, sys};
+use socket2::Domain;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+/// One checked server.
+pub(super) struct CheckRt {
+    pub bi: usize,
+    pub si: usize,
+    pub checker: Checker,
+    /// The configured weight, which slowstart ramps up to.
+    pub weight: u32,
+    /// `observe layer4|layer7`: which live results count.
+    pub observe: Option<config::Observe>,
+    sock: Option<(TcpStream, Token)>,
+    connecting: bool,
+    out: Vec<u8>,
+    timer: Option<TimerKey>,
+}
+
+/// Reactor owner of check `ci` (for its socket and its timer). Check owners
+/// share the signal kind; id 0 is the signal pipe.
+fn check_owner(ci: usize) -> usize {
+    owner(ci + 1, K_SIGNAL)
+}
+
+/// Build the checkers of every server with `check`, first checks spread over
+/// the interval as HAProxy does.
+pub(super) fn build(cfg: &config::Config, now: Instant) -> Vec<CheckRt> {
+    let total = cfg
+        .backends
+        .iter()
+        .flat_map(|b| &b.servers)
+        .filter(|s| s.check.is_some())
+        .count() as u32;
+    let mut out = Vec::new();
+    for (bi, b) in cfg.backends.iter().enumerate() {
+        for (si, s) in b.servers.iter().enumerate() {
+            let Some(sc) = s.check.as_ref() else { continue };
+            let spread = Spread {
+                slot: out.len() as u32,
+                slots: total.max(1),
+                percent: cfg.global.spread_checks,
+                seed: (now.elapsed().as_nanos() as u64)
+                    ^ ((bi as u64) << 32)
+                    ^ si as u64
+                    ^ u64::from(std::process::id()),
+            };
+            let checker = Checker::new(sc, &b.health, &b.timeouts, s.addr, now, spread);
+            out.push(CheckRt {
+                bi,
+                si,
+                checker,
+                weight: s.weight,
+                observe: sc.observe,
+                sock: None,
+                connecting: false,
+                out: Vec::new(),
+                timer: None,
+            });
+        }
+    }
+    out
+}
+
+impl Engine {
+    /// Arm every check's first timer.
+    pub(super) fn start_checks(&mut self) {
+        for ci in 0..self.checks.len() {
+            self.rearm_check(ci);
+        }
+    }
+
+    fn rearm_check(&mut self, ci: usize) {
+        let c = &mut self.checks[ci];
+        if let Some(k) = c.timer.take() {
+            self.reactor.timers.cancel(k);
+        }
+        let at = c.checker.next_deadline();
+        c.timer = Some(self.reactor.timers.add(at, check_owner(ci)));
+    }
+
+    /// A check's timer: start an attempt, or time the running one out.
+    pub(super) fn on_check_timer(&mut self, ci: usize, now: Instant) {
+        let Some(c) = self.checks.get_mut(ci) else {
+            return;
+        };
+        c.timer = None;
+        if now < c.checker.next_deadline() {
+            self.rearm_check(ci);
+            return;
+        }
+        let action = if c.checker.is_running() {
+            c.checker.on_timeout(now)
+        } else {
+            c.checker.start(now)
+        };
+        self.perform(ci, action, now);
+    }
+
+    /// Readiness on a check's socket.
+    pub(super) fn on_check_io(&mut self, ci: usize, token: Token, ev: Event) {
+        let now = Instant::now();
+        let Some(c) = self.checks.get_mut(ci) else {
+            return;
+        };
+        let Some((sock, t)) = c.sock.as_mut() else {
+            return;
+        };
+        if *t != token {
+            return;
+        }
+        let action = if c.connecting {
+            if !(ev.writable || ev.error || ev.hup) {
+                return;
+            }
+            match sock.take_error() {
+                Ok(None) if !ev.error => {
+                    c.connecting = false;
+                    c.checker.on_connected(now)
+                }
+                Ok(Some(e)) | Err(e) => c.checker.on_error(&e.to_string(), now),
+                Ok(None) => c.checker.on_error("connection failed", now),
+            }
+        } else if !c.out.is_empty() && (ev.writable || ev.error) {
+            match sock.write(&c.out) {
+                Ok(n) => {
+                    c.out.drain(..n);
+                    if !c.out.is_empty() {
+                        return;
+                    }
+                    c.checker.on_sent(now)
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => c.checker.on_error(&e.to_string(), now),
+            }
+        } else if ev.readable || ev.hup || ev.error {
+            let mut buf = [0u8; 4096];
+            match sock.read(&mut buf) {
+                Ok(0) => c.checker.on_eof(now),
+                Ok(n) => c.checker.on_data(&buf[..n], now),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => c.checker.on_error(&e.to_string(), now),
+            }
+        } else {
+            return;
+        };
+        self.perform(ci, action, now);
+    }
+
+    /// Carry out what the checker asked for, until it waits for I/O.
+    fn perform(&mut self, ci: usize, mut action: Action, now: Instant) {
+        for _ in 0..16 {
+            let c = &mut self.checks[ci];
+            action = match action {
+                Action::Connect(addr) => {
+                    if let Some((_, t)) = c.sock.take() {
+                        self.reactor.deregister(t);
+                    }
+                    match connect(addr) {
+                        Ok(sock) => {
+                            let token = self.reactor.register(
+                                fd_of(&sock),
+                                check_owner(ci),
+                                Interest::WRITE,
+                            );
+                            c.sock = Some((sock, token));
+                            c.connecting = true;
+                            break;
+                        }
+                        Err(e) => c.checker.on_error(&e.to_string(), now),
+                    }
+                }
+                Action::Send(bytes) => {
+                    c.out = bytes;
+                    let Some((sock, token)) = c.sock.as_mut() else {
+                        action = c.checker.on_error("no connection to send on", now);
+                        continue;
+                    };
+                    match sock.write(&c.out) {
+                        Ok(n) if n == c.out.len() => {
+                            c.out.clear();
+                            c.checker.on_sent(now)
+                        }
+                        Ok(n) => {
+                            c.out.drain(..n);
+                            self.reactor.set_want(*token, Interest::WRITE);
+                            break;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            self.reactor.set_want(*token, Interest::WRITE);
+                            break;
+                        }
+                        Err(e) => c.checker.on_error(&e.to_string(), now),
+                    }
+                }
+                Action::Expect => {
+                    if let Some((_, token)) = c.sock.as_ref() {
+                        self.reactor.set_want(*token, Interest::READ);
+                    }
+                    break;
+                }
+                Action::Done(outcome) => {
+                    if let Some((_, t)) = c.sock.take() {
+                        self.reactor.deregister(t);
+                    }
+                    c.connecting = false;
+                    c.out.clear();
+                    let tr = c.checker.finish(outcome.clone(), now);
+                    self.apply_transition(ci, tr, &outcome, now);
+                    break;
+                }
+            };
+        }
+        self.rearm_check(ci);
+    }
+
+    /// A server changed state: tell the balancer and log it as HAProxy.
+    fn apply_transition(
+        &mut self,
+        ci: usize,
+        tr: Option<Transition>,
+        outcome: &Outcome,
+        now: Instant,
+    ) {
+        let (bi, si) = (self.checks[ci].bi, self.checks[ci].si);
+        let Some(tr) = tr else {
+            self.refresh_weight(ci, now);
+            return;
+        };
+        let be = &mut self.backends[bi];
+        match tr {
+            Transition::WentDown { reason } => {
+                be.servers[si].down = true;
+                let (act, bck) = usable_counts(&be.servers);
+                log::warn!(
+                    "Server {}/{} is DOWN, reason: {reason}. {act} active and {bck} backup servers left.",
+                    be.name,
+                    be.servers[si].name
+                );
+                if act + bck == 0 {
+                    log::error!("backend '{}' has no server available!", be.name);
+                }
+            }
+            Transition::WentUp => {
+                be.servers[si].down = false;
+                let (act, bck) = usable_counts(&be.servers);
+                log::warn!(
+                    "Server {}/{} is UP, reason: {}. {act} active and {bck} backup servers online.",
+                    be.name,
+                    be.servers[si].name,
+                    outcome.reason
+                );
+                self.refresh_weight(ci, now);
+            }
+        }
+    }
+
+    /// Slowstart: the weight ramps up after a server comes back.
+    fn refresh_weight(&mut self, ci: usize, now: Instant) {
+        let c = &self.checks[ci];
+        if c.checker.health() == Health::Up {
+            let w = c.checker.effective_weight(c.weight, now);
+            self.backends[c.bi].servers[c.si].weight = w.max(u32::from(c.weight > 0));
+        }
+    }
+
+    /// Before balancing over a backend: bring slowstart weights up to date.
+    pub(super) fn refresh_backend_weights(&mut self, bi: usize, now: Instant) {
+        for ci in 0..self.checks.len() {
+            if self.checks[ci].bi == bi && self.checks[ci].checker.in_slowstart(now) {
+                self.refresh_weight(ci, now);
+            } else if self.checks[ci].bi == bi {
+                let c = &self.checks[ci];
+                if c.checker.health() == Health::Up {
+                    self.backends[bi].servers[c.si].weight = c.weight;
+                }
+            }
+        }
+    }
+
+    /// `observe`: a live result for server `si`; `layer7` results (HTTP
+    /// statuses) count only under `observe layer7`.
+    pub(super) fn observe(&mut self, bi: usize, si: usize, ok: bool, layer7: bool, now: Instant) {
+        let Some(ci) = self.checks.iter().position(|c| c.bi == bi && c.si == si) else {
+            return;
+        };
+        match self.checks[ci].observe {
+            None => return,
+            Some(config::Observe::Layer4) if layer7 => return,
+            _ => {}
+        }
+        let tr = self.checks[ci].checker.report_live_result(ok, now);
+        if tr.is_some() {
+            let outcome = Outcome {
+                ok,
+                reason: "live traffic errors (observe)".into(),
+            };
+            self.apply_transition(ci, tr, &outcome, now);
+        }
+        self.rearm_check(ci);
+    }
+}
+
+fn usable_counts(servers: &[crate::proxy::lb::ServerRt]) -> (usize, usize) {
+    let act = servers.iter().filter(|s| s.usable() && !s.backup).count();
+    let bck = servers.iter().filter(|s| s.usable() && s.backup).count();
+    (act, bck)
+}
+
+fn connect(addr: std::net::SocketAddr) -> io::Result<TcpStream> {
+    let sock = sys::tcp_socket(Domain::for_address(addr))?;
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e)
+            if e.raw_os_error() == Some(libc::EINPROGRESS)
+                || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    Ok(sock.into())
+}

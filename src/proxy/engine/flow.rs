@@ -94,18 +94,21 @@ impl Engine {
         self.arm(sid, now);
     }
 
-    /// Feed a server's measured reply delay to `balance response-time`.
+    /// Feed a server's reply to `balance response-time` and `observe`.
     fn note_server_reply(&mut self, sid: usize) {
         let Some(s) = self.sessions[sid].as_mut() else {
             return;
         };
-        let Some((delay, _status)) = s.http.as_mut().and_then(|t| t.server_reply.take()) else {
+        let Some((delay, status)) = s.http.as_mut().and_then(|t| t.server_reply.take()) else {
             return;
         };
         if let (Some(b), Some(si)) = (s.backend, s.server) {
             if let Some(srv) = self.backends[b as usize].servers.get_mut(si as usize) {
                 srv.record_response_time(delay);
             }
+            // observe layer7: a 5xx, but 501 and 505, is an error (HAProxy).
+            let ok = !(500..600).contains(&status) || status == 501 || status == 505;
+            self.observe(b as usize, si as usize, ok, true, Instant::now());
         }
     }
 

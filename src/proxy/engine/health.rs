@@ -61,7 +61,7 @@ pub(super) fn build(cfg: &config::Config, now: Instant) -> Vec<CheckRt> {
                 bi,
                 si,
                 checker,
-                weight: s.weight,
+                weight: s.weight * super::WEIGHT_SCALE,
                 observe: sc.observe,
                 sock: None,
                 connecting: false,
@@ -295,11 +295,21 @@ impl Engine {
         let Some(ci) = self.checks.iter().position(|c| c.bi == bi && c.si == si) else {
             return;
         };
+        // layer4 watches connections; layer7 watches responses, and also
+        // connection failures, but a connection that merely opened proves
+        // nothing about the responses, so it doesn't reset the count.
         match self.checks[ci].observe {
             None => return,
             Some(config::Observe::Layer4) if layer7 => return,
+            Some(config::Observe::Layer7) if !layer7 && ok => return,
             _ => {}
         }
+        log::debug!(
+            "observe {}/{}: {}",
+            self.backends[bi].name,
+            self.backends[bi].servers[si].name,
+            if ok { "ok" } else { "error" }
+        );
         let tr = self.checks[ci].checker.report_live_result(ok, now);
         if tr.is_some() {
             let outcome = Outcome {

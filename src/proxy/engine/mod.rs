@@ -30,6 +30,9 @@ const K_LISTENER: usize = 0;
 const K_CLIENT: usize = 1;
 const K_SERVER: usize = 2;
 const K_SIGNAL: usize = 3;
+/// Server weights are kept scaled, as HAProxy's effective weights are, so
+/// that slowstart can ramp even a weight-1 server up in steps.
+pub(super) const WEIGHT_SCALE: u32 = 16;
 /// Timer owner for "try resuming paused listeners" (after EMFILE and such).
 const RESUME_TIMER: usize = usize::MAX;
 
@@ -159,7 +162,7 @@ impl Engine {
                         ServerRt::new(
                             s.name.clone(),
                             s.addr,
-                            s.weight,
+                            s.weight * WEIGHT_SCALE,
                             s.backup,
                             s.disabled,
                             s.maxconn,

@@ -116,8 +116,12 @@ pub enum Phase {
 pub struct Session {
     pub frontend: u32,
     pub backend: Option<u32>,
-    /// Server slot held (counted in the server's `cur`).
+    /// The server of the current (or kept-alive) server connection.
     pub server: Option<u32>,
+    /// This session counts in that server's `cur` (a request is being
+    /// served): HTTP gives the slot back between requests, as HAProxy's
+    /// `served` counts streams in progress, not idle connections.
+    pub slot: bool,
     pub src: IpAddr,
     pub src_port: u16,
     /// The address the client connected to (for `dst` and `option originalto`).

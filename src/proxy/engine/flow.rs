@@ -50,6 +50,13 @@ impl Engine {
             let step = if s.http.is_some() {
                 let step = self.http_step(sid, now);
                 self.note_server_reply(sid);
+                let idle = self.sessions[sid]
+                    .as_ref()
+                    .and_then(|s| s.http.as_ref())
+                    .is_some_and(|t| t.state == TxnState::WaitRequest);
+                if idle {
+                    self.end_of_exchange(sid, now);
+                }
                 step
             } else {
                 self.tcp_step(sid, now)

@@ -447,6 +447,7 @@ impl Engine {
             frontend: fi as u32,
             backend: backend.map(|b| b as u32),
             server: None,
+            slot: false,
             src: peer.ip(),
             src_port: peer.port(),
             dst,

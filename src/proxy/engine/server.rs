@@ -61,7 +61,16 @@ impl Engine {
             Pick::Server(si) => {
                 let s = self.sessions[sid].as_ref().expect("checked above");
                 if s.phase == Phase::Connected && s.server == Some(si as u32) && s.srv.is_some() {
-                    return; // keep-alive: the same server again, reuse its connection
+                    // Keep-alive: the same server again, reuse its connection.
+                    if !s.slot {
+                        let srv = &mut self.backends[bi].servers[si];
+                        srv.cur += 1;
+                        srv.total += 1;
+                        if let Some(s) = self.sessions[sid].as_mut() {
+                            s.slot = true;
+                        }
+                    }
+                    return;
                 }
                 if s.srv.is_some() {
                     self.drop_server(sid, now);
@@ -132,6 +141,7 @@ impl Engine {
             .register(fd, owner(sid, K_SERVER), Interest::WRITE);
         if let Some(s) = self.sessions[sid].as_mut() {
             s.server = Some(si as u32);
+            s.slot = true;
             let mut side = Side::new(sock, token, HalfState::Connecting, now);
             // Nothing to read before the connection is even up.
             side.rd_ready = false;
@@ -152,6 +162,7 @@ impl Engine {
             self.reactor.deregister(side.token);
         }
         s.server = None;
+        s.slot = false;
         s.phase = Phase::Idle;
         if s.retries_left == 0 {
             log::info!(
@@ -184,12 +195,28 @@ impl Engine {
         }
     }
 
+    /// An HTTP exchange ended and the session waits for the next request:
+    /// give the server slot back (the connection itself stays for reuse).
+    pub(super) fn end_of_exchange(&mut self, sid: usize, now: Instant) {
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        if !s.slot {
+            return;
+        }
+        s.slot = false;
+        if let (Some(bi), Some(si)) = (s.backend, s.server) {
+            self.release_server(bi as usize, si as usize, now);
+        }
+    }
+
     /// Close the server connection of a session that goes on (HTTP).
     pub(super) fn drop_server(&mut self, sid: usize, now: Instant) {
         let Some(s) = self.sessions[sid].as_mut() else {
             return;
         };
-        let slot = s.server.take();
+        let slot = s.server.take().filter(|_| s.slot);
+        s.slot = false;
         if let Some(side) = s.srv.take() {
             self.reactor.deregister(side.token);
         }
@@ -305,7 +332,7 @@ impl Engine {
         self.cur_conns = self.cur_conns.saturating_sub(1);
         let fe = &mut self.frontends[s.frontend as usize];
         fe.cur = fe.cur.saturating_sub(1);
-        if let Some(si) = s.server {
+        if let (Some(si), true) = (s.server, s.slot) {
             self.release_server(bi, si as usize, now);
         }
         self.resume_listeners();

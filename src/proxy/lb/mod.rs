@@ -280,7 +280,10 @@ fn least_conn(servers: &[ServerRt], pool: &[usize], state: &mut LbState) -> usiz
 /// Map-based hashing: each server owns `weight` slots of the map.
 fn by_map(servers: &[ServerRt], pool: &[usize], h: u32) -> usize {
     let total: u64 = pool.iter().map(|&i| u64::from(servers[i].weight)).sum();
-    let mut slot = u64::from(h) % total.max(1);
+    // Servers own contiguous slot ranges here (HAProxy interleaves its map
+    // instead), so the hash is mixed first: sdbm over similar keys (URIs
+    // that differ in one digit) varies mostly in its low bits.
+    let mut slot = u64::from(hash::full_hash(h)) % total.max(1);
     for &i in pool {
         let w = u64::from(servers[i].weight);
         if slot < w {

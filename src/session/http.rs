@@ -17,6 +17,8 @@ use crate::http::parser::{HeadParser, ParseError};
 use crate::http::rules::{self, Rule, Verdict};
 use crate::http::Version;
 use crate::pollers::Interest;
+use crate::proxy::persist::{self, ServerView};
+use crate::proxy::stick::{self, Slots, StickTables, StreamTracker};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -86,6 +88,12 @@ pub struct Conf<'a> {
     pub backends: &'a [HttpSide],
     /// Most bytes a head may take: tune.bufsize - tune.maxrewrite.
     pub max_head: usize,
+    /// Backend names, by index (stick tables are named after sections).
+    pub be_names: &'a [String],
+    /// Persistence settings of every backend, by index.
+    pub persist: &'a [crate::config::Persistence],
+    /// Each backend's servers as persistence sees them (cookie, usable).
+    pub views: &'a [Vec<ServerView>],
     /// tune.bufsize: a head rewritten by the rules must still fit in it
     /// (the `tune.maxrewrite` reserve is what rewrites may add).
     pub bufsize: usize,
@@ -162,6 +170,16 @@ pub struct Txn {
     pub server_reply: Option<(std::time::Duration, u16)>,
     /// When the request head was fully handed to the server.
     req_sent: Option<Instant>,
+    /// `track-scN` entries of this transaction.
+    pub slots: Slots,
+    /// Persistence for the current request: force/ignore/persist flags, the
+    /// server a cookie or stick table designates, and whether a cookie did.
+    pub persist_flags: persist::Flags,
+    pub forced_server: Option<usize>,
+    pub by_cookie: bool,
+    /// The request as the client sent its cookies, before `indirect` or
+    /// `prefix` stripped ours (the response side must know what it held).
+    pub cookie_req: Option<Request>,
 }
 
 impl Txn {
@@ -195,6 +213,11 @@ impl Txn {
             captured_set_cookie: None,
             server_reply: None,
             req_sent: None,
+            slots: Default::default(),
+            persist_flags: persist::Flags::default(),
+            forced_server: None,
+            by_cookie: false,
+            cookie_req: None,
         }
     }
 
@@ -426,13 +449,14 @@ fn in_net(ip: IpAddr, net: Option<(IpAddr, u8)>) -> bool {
 pub fn pump(
     s: &mut Session,
     conf: &Conf,
+    tables: &mut StickTables,
     pool: &mut BufferPool,
     now: Instant,
 ) -> Result<Step, Abort> {
     let Some(mut txn) = s.http.take() else {
         return Ok(Step::Close);
     };
-    let r = pump_txn(s, &mut txn, conf, pool, now);
+    let r = pump_txn(s, &mut txn, conf, tables, pool, now);
     let tunnel = txn.state == TxnState::Tunnel && txn.to_cli.is_empty();
     s.http = Some(txn);
     if tunnel && matches!(r, Ok(Step::Wait)) {
@@ -447,6 +471,7 @@ fn pump_txn(
     s: &mut Session,
     t: &mut Txn,
     conf: &Conf,
+    tables: &mut StickTables,
     pool: &mut BufferPool,
     now: Instant,
 ) -> Result<Step, Abort> {
@@ -472,7 +497,7 @@ fn pump_txn(
             }
         }
         if t.state == TxnState::WaitRequest {
-            match analyse_request(s, t, conf, now) {
+            match analyse_request(s, t, conf, tables, now) {
                 Some(step) => return Ok(step),
                 None if t.state != TxnState::WaitRequest => progress = true,
                 None => {}
@@ -513,7 +538,7 @@ fn pump_txn(
             }
         }
         if connected && t.state == TxnState::Exchange {
-            if let Some(step) = server_side(s, t, conf, pool, now, &mut progress)? {
+            if let Some(step) = server_side(s, t, conf, tables, pool, now, &mut progress)? {
                 return Ok(step);
             }
         }
@@ -554,7 +579,13 @@ fn pump_txn(
 }
 
 /// Parse the request head when complete and decide where it goes.
-fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> Option<Step> {
+fn analyse_request(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    tables: &mut StickTables,
+    now: Instant,
+) -> Option<Step> {
     let Some(buf) = s.req.as_ref() else {
         return s.client.state.input_closed().then_some(Step::Close);
     };
@@ -666,7 +697,16 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
     let fe = &conf.fe.side;
     let dst = s.dst;
     let src = SocketAddr::new(s.src, s.src_port);
-    match rules::run_request(&fe.rules_req, &mut req, src, dst) {
+    // `track-scN` entries still held from an earlier request count this one.
+    stick::count_http_req(tables, &t.slots, now);
+    let mut tracker = StreamTracker {
+        tables: &mut *tables,
+        slots: &mut t.slots,
+        own_table: conf.fe_name,
+        src: s.src,
+        now,
+    };
+    match rules::run_request_tracked(&fe.rules_req, &mut req, src, dst, &mut tracker) {
         Verdict::Continue | Verdict::Allow => {}
         v => return Some(verdict_response(t, &req, v, framing, fe, conf)),
     }
@@ -696,10 +736,18 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
     } else {
         &be.rules_req
     };
-    match rules::run_request(be_rules, &mut req, src, dst) {
+    let mut tracker = StreamTracker {
+        tables: &mut *tables,
+        slots: &mut t.slots,
+        own_table: &conf.be_names[bi],
+        src: s.src,
+        now,
+    };
+    match rules::run_request_tracked(be_rules, &mut req, src, dst, &mut tracker) {
         Verdict::Continue | Verdict::Allow => {}
         v => return Some(verdict_response(t, &req, v, framing, be, conf)),
     }
+    persistence(t, &mut req, conf, tables, bi, src, dst, now);
     prepare_request(s, t, &mut req, fe, be);
     t.req_body = match framing {
         Framing::None => None,
@@ -724,6 +772,48 @@ fn analyse_request(s: &mut Session, t: &mut Txn, conf: &Conf, now: Instant) -> O
     t.backend = Some(bi);
     t.state = TxnState::WaitServer;
     Some(Step::NeedServer(bi))
+}
+
+/// Cookie and stick-table persistence: which server the request is bound
+/// to, if any (the engine connects there instead of balancing), then the
+/// request cookie is stripped as `indirect`/`prefix` say.
+#[allow(clippy::too_many_arguments)]
+fn persistence(
+    t: &mut Txn,
+    req: &mut Request,
+    conf: &Conf,
+    tables: &mut StickTables,
+    bi: usize,
+    src: SocketAddr,
+    dst: SocketAddr,
+    now: Instant,
+) {
+    t.forced_server = None;
+    t.by_cookie = false;
+    t.cookie_req = None;
+    let Some(bp) = conf.persist.get(bi) else {
+        return;
+    };
+    if bp.cookie.is_none() && bp.stick.is_empty() && !bp.persist && bp.rules.is_empty() {
+        return;
+    }
+    let views = &conf.views[bi];
+    let ctx = FetchCtx::http(src, dst, Some(req), None);
+    let flags = persist::persist_rules(&bp.rules, bp.persist, &ctx);
+    t.persist_flags = flags;
+    if let Some(cc) = bp.cookie.as_ref() {
+        t.forced_server = persist::choose(cc, req, views, flags, std::time::SystemTime::now());
+        t.by_cookie = t.forced_server.is_some();
+    }
+    if t.forced_server.is_none() && !flags.ignore {
+        let usable_or_forced =
+            |si: &usize| views.get(*si).is_some_and(|v| v.usable) || flags.persist || flags.force;
+        t.forced_server = stick::stick_match(&bp.stick, tables, &ctx, now).filter(usable_or_forced);
+    }
+    if let Some(cc) = bp.cookie.as_ref() {
+        t.cookie_req = Some(req.clone());
+        persist::strip_request(cc, req);
+    }
 }
 
 /// Connection headers and address headers on the way to the server.
@@ -843,6 +933,7 @@ fn server_side(
     s: &mut Session,
     t: &mut Txn,
     conf: &Conf,
+    tables: &mut StickTables,
     pool: &mut BufferPool,
     now: Instant,
     progress: &mut bool,
@@ -946,6 +1037,30 @@ fn server_side(
                     t.close_after = true;
                     t.state = TxnState::Respond;
                     return Ok(Some(Step::DropServer));
+                }
+            }
+        }
+        // Persistence on the way back: the cookie naming the server, and
+        // what `stick store-response` learns (an application session id).
+        if let (Some(bi), Some(si)) = (t.backend, s.server.map(|x| x as usize)) {
+            if let Some(bp) = conf.persist.get(bi) {
+                if let Some(cc) = bp.cookie.as_ref() {
+                    let own = conf.views[bi].get(si).and_then(|v| v.cookie.as_deref());
+                    let when = std::time::SystemTime::now();
+                    let sent = t.cookie_req.as_ref().unwrap_or(&req);
+                    persist::on_response(
+                        cc,
+                        t.persist_flags,
+                        sent,
+                        &mut res,
+                        own,
+                        t.by_cookie,
+                        when,
+                    );
+                }
+                if !bp.stick.is_empty() {
+                    let ctx = FetchCtx::http(src, s.dst, Some(&req), Some(&res));
+                    stick::stick_store_response(&bp.stick, tables, &ctx, si, now);
                 }
             }
         }

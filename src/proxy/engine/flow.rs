@@ -144,6 +144,10 @@ impl Engine {
             http_backends,
             reactor,
             max_head,
+            stick,
+            be_names,
+            persist,
+            views,
             ..
         } = self;
         let Some(s) = sessions[sid].as_mut() else {
@@ -159,8 +163,11 @@ impl Engine {
             max_head: *max_head,
             bufsize: reactor.pool.bufsize(),
             fe_name: &fe.name,
+            be_names,
+            persist,
+            views,
         };
-        match txn::pump(s, &conf, &mut reactor.pool, now) {
+        match txn::pump(s, &conf, stick, &mut reactor.pool, now) {
             Ok(step) => step,
             Err(Abort::Client(e)) => {
                 log::debug!("session {sid}: client side: {e}");

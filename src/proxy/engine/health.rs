@@ -242,6 +242,7 @@ impl Engine {
         match tr {
             Transition::WentDown { reason } => {
                 be.servers[si].down = true;
+                self.views[bi][si].usable = false;
                 let (act, bck) = usable_counts(&be.servers);
                 log::warn!(
                     "Server {}/{} is DOWN, reason: {reason}. {act} active and {bck} backup servers left.",
@@ -254,6 +255,7 @@ impl Engine {
             }
             Transition::WentUp => {
                 be.servers[si].down = false;
+                self.views[bi][si].usable = !be.servers[si].disabled;
                 let (act, bck) = usable_counts(&be.servers);
                 log::warn!(
                     "Server {}/{} is UP, reason: {}. {act} active and {bck} backup servers online.",

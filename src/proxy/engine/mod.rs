@@ -16,6 +16,8 @@ use crate::core::{Reactor, Ready};
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction, TcpRule};
 use crate::pollers::{Interest, Token};
+use crate::proxy::persist::ServerView;
+use crate::proxy::stick::StickTables;
 use crate::session::http::{HttpFront, HttpSide, Txn};
 use crate::session::{HalfState, Phase, Session, Side};
 use crate::sys::{self, SignalPipe};
@@ -105,6 +107,12 @@ pub struct Engine {
     max_head: usize,
     /// Health checks of the servers that have `check`.
     checks: Vec<health::CheckRt>,
+    /// Stick tables, and per backend: its name, persistence settings and
+    /// its servers as persistence sees them (kept in step with health).
+    stick: StickTables,
+    be_names: Vec<String>,
+    persist: Vec<crate::config::Persistence>,
+    views: Vec<Vec<ServerView>>,
     signals: Option<SignalPipe>,
     /// Soft stop (SIGUSR1): listeners closed, exit once sessions are done.
     soft_stop: bool,
@@ -243,6 +251,23 @@ impl Engine {
                 .saturating_sub(cfg.global.maxrewrite)
                 .max(1024),
             checks: health::build(cfg, Instant::now()),
+            stick: StickTables::new(&cfg.stick_tables),
+            be_names: cfg.backends.iter().map(|b| b.name.clone()).collect(),
+            persist: cfg.backends.iter().map(|b| b.persist.clone()).collect(),
+            views: cfg
+                .backends
+                .iter()
+                .map(|b| {
+                    b.servers
+                        .iter()
+                        .map(|s| ServerView {
+                            cookie: s.cookie.clone(),
+                            usable: !s.disabled,
+                            backup: s.backup,
+                        })
+                        .collect()
+                })
+                .collect(),
             signals: Some(signals),
             soft_stop: false,
             stop: false,

@@ -50,15 +50,27 @@ impl Engine {
             src: Some(src),
             key: key.as_deref(),
         };
-        match lb::pick(
-            &be.balance,
-            be.hash_type,
-            &mut be.servers,
-            &mut be.lb,
-            &input,
-            avoid,
-        ) {
+        // A persistence cookie or stick table may have bound the request to
+        // a server (checked usable, or forced); not on a redispatch.
+        let forced = self.sessions[sid]
+            .as_ref()
+            .and_then(|s| s.http.as_ref())
+            .and_then(|t| t.forced_server)
+            .filter(|&si| avoid.is_none() && be.servers.get(si).is_some_and(|x| !x.is_full()));
+        let pick = match forced {
+            Some(si) => Pick::Server(si),
+            None => lb::pick(
+                &be.balance,
+                be.hash_type,
+                &mut be.servers,
+                &mut be.lb,
+                &input,
+                avoid,
+            ),
+        };
+        match pick {
             Pick::Server(si) => {
+                self.stick_store_request(sid, bi, si, now);
                 let s = self.sessions[sid].as_ref().expect("checked above");
                 if s.phase == Phase::Connected && s.server == Some(si as u32) && s.srv.is_some() {
                     // Keep-alive: the same server again, reuse its connection.
@@ -91,6 +103,21 @@ impl Engine {
                 self.no_server(sid, now);
             }
         }
+    }
+
+    /// `stick on` / `stick store-request`: remember the chosen server.
+    fn stick_store_request(&mut self, sid: usize, bi: usize, si: usize, now: Instant) {
+        let rules = &self.persist[bi].stick;
+        if rules.is_empty() {
+            return;
+        }
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
+        let req = s.http.as_ref().and_then(|t| t.req.as_ref());
+        let src = std::net::SocketAddr::new(s.src, s.src_port);
+        let ctx = crate::http::fetch::FetchCtx::http(src, s.dst, req, None);
+        crate::proxy::stick::stick_store_request(rules, &mut self.stick, &ctx, si, now);
     }
 
     /// Nothing can serve the session: 503 in HTTP, a close in TCP.
@@ -201,6 +228,10 @@ impl Engine {
         let Some(s) = self.sessions[sid].as_mut() else {
             return;
         };
+        // HAProxy releases `http-request track-sc` entries per transaction.
+        if let Some(t) = s.http.as_mut() {
+            crate::proxy::stick::release(&mut self.stick, &mut t.slots, now);
+        }
         if !s.slot {
             return;
         }
@@ -323,6 +354,9 @@ impl Engine {
         }
         for b in [s.req.take(), s.res.take()].into_iter().flatten() {
             self.reactor.pool.put(b);
+        }
+        if let Some(t) = s.http.as_mut() {
+            crate::proxy::stick::release(&mut self.stick, &mut t.slots, now);
         }
         let bi = s.backend.unwrap_or(0) as usize;
         if let Phase::Queued { .. } = s.phase {

@@ -235,6 +235,14 @@ impl Engine {
         if !s.slot {
             return;
         }
+        // Sessions wait for a slot: close the idle connection rather than
+        // keep it, so the server never holds more connections than maxconn.
+        if s.backend
+            .is_some_and(|b| !self.backends[b as usize].queue.is_empty())
+        {
+            self.drop_server(sid, now);
+            return;
+        }
         s.slot = false;
         if let (Some(bi), Some(si)) = (s.backend, s.server) {
             self.release_server(bi as usize, si as usize, now);

@@ -47,7 +47,7 @@ fn statuses_of(got: &[Got]) -> (usize, usize, Vec<&Got>) {
 per_poller!(
     maxconn_2_with_20_clients_never_more_than_2_at_once_and_all_served,
     timeout_queue_gives_503_to_requests_waiting_too_long,
-    maxqueue_is_refused_until_supported,
+    maxqueue_overflow_gets_503,
     minconn_is_the_limit_at_low_load_and_fullconn_scales_it,
     abortonclose_drops_a_queued_request_whose_client_left,
     retries_and_redispatch_send_requests_to_a_live_server,
@@ -80,9 +80,6 @@ fn timeout_queue_gives_503_to_requests_waiting_too_long(poller: &str) {
 /// the algorithm places wait in the backend queue instead, as in HAProxy):
 /// a maxconn 1 maxqueue 2, 6 clients with `SRV=a` at once: 1 served + 2 queued,
 /// the 3 beyond get 503, or go to b with `option redispatch`.
-// Pending: per-server queues (and so `maxqueue`) are not implemented yet;
-// put this back in the per_poller! list above when they are.
-#[allow(dead_code)]
 fn maxqueue_overflow_gets_503(poller: &str) {
     for redispatch in [false, true] {
         let a = LiveServer::start("a");
@@ -216,27 +213,4 @@ fn retries_and_redispatch_send_requests_to_a_live_server(poller: &str) {
         }
         px.stop();
     }
-}
-
-/// Until per-server queues exist, `maxqueue` is refused at config check
-/// rather than accepted and ignored.
-fn maxqueue_is_refused_until_supported(_poller: &str) {
-    let dir = TestDir::new("maxqueue");
-    let path = dir.write(
-        "pollux.cfg",
-        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nlisten ls\n    bind 127.0.0.1:1\n    server a 127.0.0.1:2 maxconn 1 maxqueue 2\n",
-    );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pollux"))
-        .args(["-c", "-f"])
-        .arg(&path)
-        .output()
-        .expect("run pollux -c");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("pollux.cfg:8:")
-            && err.contains("maxqueue")
-            && err.contains("not supported yet"),
-        "{err}"
-    );
 }

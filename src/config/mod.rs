@@ -345,6 +345,9 @@ pub struct Server {
     /// `minconn N`: with `fullconn`, the limit grows from N to maxconn with
     /// the backend's load (HAProxy's dynamic limit).
     pub minconn: Option<u32>,
+    /// `maxqueue N`: most requests waiting for this server in particular
+    /// (bound to it by persistence); beyond, redispatch or 503. None: no limit.
+    pub maxqueue: Option<u32>,
     /// Health checking; None when the server has no `check` keyword.
     pub check: Option<ServerCheck>,
     /// `cookie VALUE`: the value of the backend's persistence cookie that

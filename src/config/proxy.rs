@@ -321,7 +321,6 @@ const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "log-bufsize",
     "log-proto",
     "max-reuse",
-    "maxqueue",
     "namespace",
     "non-stick",
     "npn",
@@ -511,6 +510,7 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
         disabled: false,
         maxconn: opts.maxconn,
         minconn: None,
+        maxqueue: None,
         check: None,
         cookie: None,
     };
@@ -526,6 +526,16 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
                     .ok_or_else(|| format!("{what} expects an integer"))?;
                 i += 1;
                 server.minconn = Some(values::parse_int(&what, value, 0, u32::MAX.into())? as u32);
+            }
+            "maxqueue" => {
+                let what = format!("server option '{opt}'");
+                let value = args
+                    .get(i)
+                    .ok_or_else(|| format!("{what} expects an integer"))?;
+                i += 1;
+                // 0 means no limit, as in HAProxy.
+                let n = values::parse_int(&what, value, 0, u32::MAX.into())? as u32;
+                server.maxqueue = (n > 0).then_some(n);
             }
             "weight" | "maxconn" => {
                 let what = format!("server option '{opt}'");

@@ -85,6 +85,10 @@ struct BackendRt {
     /// Dynamic limits: per server (maxconn, minconn) as configured, and the
     /// backend load at which servers reach maxconn.
     limits: Vec<(Option<u32>, Option<u32>)>,
+    /// Per-server queues of sessions bound to that server by persistence,
+    /// and their `maxqueue`.
+    srv_queues: Vec<VecDeque<usize>>,
+    maxqueue: Vec<Option<u32>>,
     fullconn: u32,
     abortonclose: bool,
 }
@@ -192,6 +196,8 @@ impl Engine {
                     .iter()
                     .map(|s| (s.maxconn.filter(|&m| m > 0), s.minconn))
                     .collect(),
+                srv_queues: vec![VecDeque::new(); b.servers.len()],
+                maxqueue: b.servers.iter().map(|s| s.maxqueue).collect(),
                 fullconn: b
                     .fullconn
                     .unwrap_or_else(|| glue::default_fullconn(cfg, &b.name)),

@@ -6,6 +6,7 @@ use crate::core::Ready;
 use crate::pollers::Interest;
 use crate::proxy::lb::{self, Pick};
 use crate::session::{HalfEvent, HalfState, Phase, Side};
+use std::collections::VecDeque;
 use std::io;
 use std::time::Instant;
 
@@ -56,9 +57,35 @@ impl Engine {
             .as_ref()
             .and_then(|s| s.http.as_ref())
             .and_then(|t| t.forced_server)
-            .filter(|&si| avoid.is_none() && be.servers.get(si).is_some_and(|x| !x.is_full()));
+            .filter(|&si| avoid.is_none() && si < be.servers.len());
         let pick = match forced {
-            Some(si) => Pick::Server(si),
+            Some(si) if !be.servers[si].is_full() => Pick::Server(si),
+            // Bound to a busy server: wait in its own queue up to maxqueue;
+            // beyond, redispatch if allowed, else 503 (HAProxy).
+            Some(si) if be.maxqueue[si].map_or(true, |m| be.srv_queues[si].len() < m as usize) => {
+                be.srv_queues[si].push_back(sid);
+                if let Some(s) = self.sessions[sid].as_mut() {
+                    s.phase = Phase::Queued { since: now };
+                }
+                return;
+            }
+            Some(si) if !be.redispatch => {
+                log::info!(
+                    "backend {}: server {} queue is full (maxqueue), 503",
+                    be.name,
+                    be.servers[si].name
+                );
+                self.no_server(sid, now);
+                return;
+            }
+            Some(si) => lb::pick(
+                &be.balance,
+                be.hash_type,
+                &mut be.servers,
+                &mut be.lb,
+                &input,
+                Some(si),
+            ),
             None => lb::pick(
                 &be.balance,
                 be.hash_type,
@@ -212,6 +239,19 @@ impl Engine {
         let srv = &mut self.backends[bi].servers[si];
         srv.cur = srv.cur.saturating_sub(1);
         apply_dynamic_limits(&mut self.backends[bi]);
+        // Sessions waiting for this very server go first.
+        while let Some(next) = self.backends[bi]
+            .srv_queues
+            .get_mut(si)
+            .and_then(VecDeque::pop_front)
+        {
+            let queued = self.sessions.get(next).and_then(Option::as_ref);
+            if queued.is_some_and(|s| matches!(s.phase, Phase::Queued { .. })) {
+                self.assign(next, None, now);
+                self.refresh(next, now);
+                return;
+            }
+        }
         while let Some(next) = self.backends[bi].queue.pop_front() {
             let queued = self.sessions.get(next).and_then(Option::as_ref);
             if queued.is_some_and(|s| matches!(s.phase, Phase::Queued { .. })) {
@@ -265,6 +305,9 @@ impl Engine {
         if let Phase::Queued { .. } = s.phase {
             let bi = s.backend.unwrap_or(0) as usize;
             self.backends[bi].queue.retain(|&q| q != sid);
+            for q in &mut self.backends[bi].srv_queues {
+                q.retain(|&x| x != sid);
+            }
         }
         s.phase = Phase::Idle;
         let bi = s.backend.unwrap_or(0) as usize;
@@ -369,6 +412,9 @@ impl Engine {
         let bi = s.backend.unwrap_or(0) as usize;
         if let Phase::Queued { .. } = s.phase {
             self.backends[bi].queue.retain(|&q| q != sid);
+            for q in &mut self.backends[bi].srv_queues {
+                q.retain(|&x| x != sid);
+            }
         }
         self.free_sids.push(sid);
         self.cur_conns = self.cur_conns.saturating_sub(1);
@@ -408,6 +454,8 @@ mod tests {
             redispatch: false,
             srvtcpka: false,
             limits: vec![(Some(100), Some(10))],
+            srv_queues: vec![VecDeque::new()],
+            maxqueue: vec![None],
             fullconn: 1000,
             abortonclose: false,
         }

@@ -318,13 +318,16 @@ fn answer(
         cookie
     };
     let body = format!("{name}\n");
+    // Done serving before the first response byte leaves: decrementing after
+    // the write would let the proxy, having read the response, start the next
+    // request before this thread runs again, and count one request too many.
+    shared.inflight.fetch_sub(1, Ordering::SeqCst);
     let r = write!(
         s,
         "HTTP/1.1 {} Live\r\nX-Server: {name}\r\nX-Seen-Cookie: {cookie}\r\n{extra}Content-Type: text/plain\r\nContent-Length: {}\r\n{conn_hdr}\r\n{body}",
         b.status,
         body.len()
     );
-    shared.inflight.fetch_sub(1, Ordering::SeqCst);
     r?;
     Ok(!close)
 }

@@ -4,11 +4,10 @@
 //! logs it as HAProxy does. No threads.
 
 use super::{fd_of, owner, Engine, K_SIGNAL};
+use crate::config;
 use crate::core::timers::TimerKey;
 use crate::pollers::{Event, Interest, Token};
 use crate::proxy::checks::{Action, Checker, Health, Outcome, Spread, Transition};
-use crate::{config, sys};
-use socket2::Domain;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
@@ -167,7 +166,7 @@ impl Engine {
                     if let Some((_, t)) = c.sock.take() {
                         self.reactor.deregister(t);
                     }
-                    match connect(addr) {
+                    match super::start_connect(addr, false) {
                         Ok(sock) => {
                             let token = self.reactor.register(
                                 fd_of(&sock),
@@ -328,16 +327,4 @@ fn usable_counts(servers: &[crate::proxy::lb::ServerRt]) -> (usize, usize) {
     let act = servers.iter().filter(|s| s.usable() && !s.backup).count();
     let bck = servers.iter().filter(|s| s.usable() && s.backup).count();
     (act, bck)
-}
-
-fn connect(addr: std::net::SocketAddr) -> io::Result<TcpStream> {
-    let sock = sys::tcp_socket(Domain::for_address(addr))?;
-    match sock.connect(&addr.into()) {
-        Ok(()) => {}
-        Err(e)
-            if e.raw_os_error() == Some(libc::EINPROGRESS)
-                || e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(e),
-    }
-    Ok(sock.into())
 }

@@ -55,6 +55,7 @@ per_poller!(
     first_backup_serves_when_every_active_server_is_down,
     allbackups_spreads_over_every_backup,
     observe_layer7_error_limit_marks_a_failing_server_down,
+    slowstart_gives_a_recovering_server_a_reduced_share_first,
 );
 
 /// inter 200ms fall 3 rise 2: a stopped server is DOWN within fall x inter (plus
@@ -424,12 +425,6 @@ fn allbackups_spreads_over_every_backup(poller: &str) {
 /// `slowstart 4s`: right after coming back UP, b gets well under its full share
 /// (50%), and its full share once the ramp is over. Wide tolerances: early
 /// share < 35%, late share within 35%..65%.
-// Out of the suite after a CI run where clients timed out reading a response
-// during this test under full-suite load (then hit EMFILE in the load loop);
-// it passed in every other run. To be investigated (a stall in pollux while
-// weights ramp, or the test's client timeouts) and put back in per_poller!.
-// Slowstart's ramp itself is unit-tested in src/proxy/checks.rs.
-#[allow(dead_code)]
 fn slowstart_gives_a_recovering_server_a_reduced_share_first(poller: &str) {
     let a = LiveServer::start("a");
     let b = LiveServer::with("b", |b| b.health_status = 503);

@@ -207,24 +207,34 @@ impl Drop for LiveServer {
 
 fn accept_loop(listener: TcpListener, name: &str, shared: &Arc<Shared>, stop: &Arc<AtomicBool>) {
     let mut workers: Vec<JoinHandle<()>> = Vec::new();
-    let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+    // A clone of each open connection, so `stop` can shut them all down; each
+    // worker removes its own when done (keeping them all leaked one fd per
+    // connection and, under a load loop, exhausted the test's fds).
+    let open: Arc<Mutex<HashMap<usize, TcpStream>>> = Arc::default();
+    let mut next_id = 0usize;
     while !stop.load(Ordering::SeqCst) {
         match listener.accept() {
             Ok((s, _)) => {
                 shared.accepted.fetch_add(1, Ordering::SeqCst);
                 let _ = s.set_nonblocking(false);
+                next_id += 1;
+                let id = next_id;
                 if let Ok(c) = s.try_clone() {
-                    open.lock().unwrap().push(c);
+                    open.lock().unwrap().insert(id, c);
                 }
                 let (shared, stop, name) = (shared.clone(), stop.clone(), name.to_string());
-                workers.push(thread::spawn(move || serve_conn(s, &name, &shared, stop)));
+                let open = open.clone();
+                workers.push(thread::spawn(move || {
+                    serve_conn(s, &name, &shared, stop);
+                    open.lock().unwrap().remove(&id);
+                }));
                 workers.retain(|w| !w.is_finished());
             }
             Err(_) => thread::sleep(Duration::from_millis(2)),
         }
     }
     drop(listener);
-    for s in open.lock().unwrap().drain(..) {
+    for (_, s) in open.lock().unwrap().drain() {
         let _ = s.shutdown(Shutdown::Both);
     }
     for w in workers {
@@ -427,8 +437,15 @@ impl Load {
                     while !stop.load(Ordering::SeqCst) {
                         let at = Instant::now();
                         let got = try_get(addr, &path, &[]);
+                        // After a failure, back off instead of spinning new
+                        // connections into the same failure.
+                        let wait = if got.is_err() {
+                            pause.max(Duration::from_millis(50))
+                        } else {
+                            pause
+                        };
                         shots.lock().unwrap().push(Shot { at, got });
-                        thread::sleep(pause);
+                        thread::sleep(wait);
                     }
                 })
             })

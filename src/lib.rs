@@ -8,6 +8,7 @@ pub mod core;
 pub mod http;
 pub mod pollers;
 pub mod proxy;
+pub mod runtime;
 pub mod session;
 pub mod sys;
 

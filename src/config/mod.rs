@@ -14,6 +14,7 @@ mod rules;
 #[cfg(test)]
 mod tests;
 mod values;
+pub(crate) use values::parse_time;
 
 pub use cond::features;
 

@@ -1,0 +1,161 @@
+//! The runtime API (HAProxy's "stats socket" CLI), without I/O: splitting an
+//! input line into commands, parsing each into a `Command`, access levels,
+//! the help text, and one connection's state (`CliConn`: prompt mode, level,
+//! partial input, pending output). The engine owns the sockets and runs each
+//! parsed command through the `Ops` trait; the text it returns is framed
+//! here the way HAProxy frames it, so `socat` scripts read it unchanged.
+
+mod command;
+#[cfg(test)]
+mod tests;
+
+pub use command::{parse, Command, Format, StatFilter, WeightSpec};
+
+/// What a CLI connection may do. Ordered: each level can do what the lower
+/// ones can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    User,
+    Operator,
+    Admin,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "user" => Some(Level::User),
+            "operator" => Some(Level::Operator),
+            "admin" => Some(Level::Admin),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::User => "user",
+            Level::Operator => "operator",
+            Level::Admin => "admin",
+        }
+    }
+}
+
+/// Runs commands against the live process. `Ok` is the command's output
+/// (empty for most setters), `Err` the message telling why it was refused.
+pub trait Ops {
+    fn run(&mut self, cmd: &Command) -> Result<String, String>;
+}
+
+/// Longest line accepted; a client sending more without a newline is cut off.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// One CLI connection, fed with the bytes read from its socket.
+#[derive(Debug)]
+pub struct CliConn {
+    pub level: Level,
+    pub prompt: bool,
+    input: Vec<u8>,
+    /// Bytes to write to the client.
+    pub out: Vec<u8>,
+    /// Close once `out` is written: a non-interactive command ran, `quit`,
+    /// or the input was unusable.
+    pub done: bool,
+}
+
+impl CliConn {
+    pub fn new(level: Level) -> CliConn {
+        CliConn {
+            level,
+            prompt: false,
+            input: Vec::new(),
+            out: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Take newly read bytes and run every complete line in them.
+    pub fn input(&mut self, bytes: &[u8], ops: &mut dyn Ops) {
+        if self.done {
+            return;
+        }
+        self.input.extend_from_slice(bytes);
+        while let Some(nl) = self.input.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.input.drain(..=nl).collect();
+            self.line(&line[..nl], ops);
+            if self.done {
+                self.input.clear();
+                return;
+            }
+        }
+        if self.input.len() > MAX_LINE {
+            self.out.extend_from_slice(b"Line too long.\n\n");
+            self.done = true;
+        }
+    }
+
+    /// The client closed its side: a last line without a newline still runs
+    /// (as `echo -n 'show info' | socat` expects).
+    pub fn eof(&mut self, ops: &mut dyn Ops) {
+        if !self.done && !self.input.is_empty() {
+            let line = std::mem::take(&mut self.input);
+            self.line(&line, ops);
+        }
+        self.done = true;
+    }
+
+    fn line(&mut self, raw: &[u8], ops: &mut dyn Ops) {
+        let text = String::from_utf8_lossy(raw);
+        let text = text.trim_end_matches('\r');
+        let cmds = command::split_line(text);
+        if cmds.is_empty() && self.prompt {
+            self.out.extend_from_slice(b"> ");
+            return;
+        }
+        for words in cmds {
+            let reply = self.one(&words, ops);
+            self.out.extend_from_slice(reply.as_bytes());
+            if !reply.is_empty() && !reply.ends_with('\n') {
+                self.out.push(b'\n');
+            }
+            if self.done {
+                return;
+            }
+            // An empty line ends each command's output block.
+            self.out.push(b'\n');
+        }
+        if self.prompt {
+            self.out.extend_from_slice(b"> ");
+        } else {
+            self.done = true;
+        }
+    }
+
+    fn one(&mut self, words: &[String], ops: &mut dyn Ops) -> String {
+        let cmd = match command::parse(words) {
+            Ok(c) => c,
+            Err(e) => return e,
+        };
+        match cmd {
+            Command::Quit => {
+                self.done = true;
+                String::new()
+            }
+            Command::Prompt => {
+                self.prompt = !self.prompt;
+                String::new()
+            }
+            Command::Lower(l) => {
+                // A level can only be lowered (HAProxy's `user`/`operator`).
+                if l <= self.level {
+                    self.level = l;
+                    String::new()
+                } else {
+                    "Permission denied".into()
+                }
+            }
+            Command::Help(ref topic) => command::help(self.level, topic.as_deref()),
+            ref c if c.level() > self.level => "Permission denied".into(),
+            ref c => match ops.run(c) {
+                Ok(s) | Err(s) => s,
+            },
+        }
+    }
+}

@@ -1,0 +1,242 @@
+use super::*;
+
+/// Records the commands it ran and answers each with a fixed text.
+#[derive(Default)]
+struct Fake {
+    ran: Vec<Command>,
+}
+
+impl Ops for Fake {
+    fn run(&mut self, cmd: &Command) -> Result<String, String> {
+        self.ran.push(cmd.clone());
+        match cmd {
+            Command::GetWeight(b, _) if b == "nope" => Err("No such backend.".into()),
+            Command::GetWeight(..) => Ok("3 (initial 3)\n".into()),
+            _ => Ok(String::new()),
+        }
+    }
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+fn session(level: Level, input: &str) -> (String, bool, Vec<Command>) {
+    let mut c = CliConn::new(level);
+    let mut f = Fake::default();
+    c.input(input.as_bytes(), &mut f);
+    (String::from_utf8(c.out).unwrap(), c.done, f.ran)
+}
+
+#[test]
+fn split_line_on_semicolons_and_blanks_with_escapes() {
+    assert_eq!(
+        command::split_line("show info ;  get weight be/a;;"),
+        vec![words("show info"), words("get weight be/a")]
+    );
+    assert_eq!(
+        command::split_line(r"add server be/a\;b 1.2.3.4:80"),
+        vec![vec!["add", "server", "be/a;b", "1.2.3.4:80"]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()]
+    );
+    assert!(command::split_line("   ").is_empty());
+}
+
+#[test]
+fn parse_known_commands() {
+    let p = |s: &str| parse(&words(s));
+    assert_eq!(p("show stat"), Ok(Command::ShowStat(Format::Plain, None)));
+    assert_eq!(
+        p("show stat json"),
+        Ok(Command::ShowStat(Format::Json, None))
+    );
+    assert_eq!(
+        p("show stat be 4 -1 typed"),
+        Ok(Command::ShowStat(
+            Format::Typed,
+            Some(StatFilter {
+                proxy: "be".into(),
+                types: 4,
+                sid: -1
+            })
+        ))
+    );
+    assert_eq!(p("show info json"), Ok(Command::ShowInfo(Format::Json)));
+    assert_eq!(
+        p("set server be/s state drain"),
+        Ok(Command::SetServerState(
+            "be".into(),
+            "s".into(),
+            command::AdminState::Drain
+        ))
+    );
+    assert_eq!(
+        p("disable server be/s"),
+        Ok(Command::SetServerState(
+            "be".into(),
+            "s".into(),
+            command::AdminState::Maint
+        ))
+    );
+    assert_eq!(
+        p("set weight be/s 50%"),
+        Ok(Command::SetWeight(
+            "be".into(),
+            "s".into(),
+            WeightSpec::Percent(50)
+        ))
+    );
+    assert_eq!(
+        p("set server be/s weight 7"),
+        Ok(Command::SetWeight(
+            "be".into(),
+            "s".into(),
+            WeightSpec::Absolute(7)
+        ))
+    );
+    assert_eq!(
+        p("set maxconn server be/s 10"),
+        Ok(Command::SetMaxconnServer("be".into(), "s".into(), 10))
+    );
+    assert_eq!(
+        p("set maxconn global 500"),
+        Ok(Command::SetMaxconnGlobal(500))
+    );
+    assert_eq!(
+        p("add server be/n 127.0.0.1:80 weight 2 check"),
+        Ok(Command::AddServer(
+            "be".into(),
+            "n".into(),
+            "127.0.0.1:80".into(),
+            words("weight 2 check")
+        ))
+    );
+    assert_eq!(
+        p("set timeout cli 30"),
+        Ok(Command::SetTimeoutCli(std::time::Duration::from_secs(30)))
+    );
+    assert_eq!(
+        p("show errors fe request"),
+        Ok(Command::ShowErrors(Some("fe".into()), Some(true)))
+    );
+}
+
+#[test]
+fn parse_errors_say_what_is_expected() {
+    let p = |s: &str| parse(&words(s)).unwrap_err();
+    assert_eq!(p("disable server be"), "Require 'backend/server'.");
+    assert_eq!(p("get weight /s"), "Require 'backend/server'.");
+    assert_eq!(p("set maxconn server be/s"), "Require <maxconn>.");
+    assert!(p("set weight be/s 300").contains("between 0 and 256"));
+    assert!(p("set weight be/s x").contains("Invalid weight"));
+    assert!(p("set server be/s state up").contains("'ready', 'drain' and 'maint'"));
+    assert!(p("set server be/s addr 1.2.3.4").contains("not supported yet"));
+    assert!(p("set maxconn global 0").contains("out of range"));
+    assert!(p("frobnicate").starts_with("Unknown command: 'frobnicate'"));
+    assert!(p("set timeout cli soon").contains("integer"));
+}
+
+#[test]
+fn levels_gate_commands_as_haproxy() {
+    let lvl = |s: &str| parse(&words(s)).unwrap().level();
+    for c in [
+        "show info",
+        "show stat",
+        "show servers state",
+        "get weight b/s",
+    ] {
+        assert_eq!(lvl(c), Level::User, "{c}");
+    }
+    for c in ["show sess", "show errors", "clear counters"] {
+        assert_eq!(lvl(c), Level::Operator, "{c}");
+    }
+    for c in [
+        "clear counters all",
+        "set weight b/s 1",
+        "disable server b/s",
+        "set maxconn global 5",
+        "disable frontend f",
+        "shutdown session 0x1",
+        "add server b/s 1.2.3.4:80",
+        "del server b/s",
+        "_getsocks",
+    ] {
+        assert_eq!(lvl(c), Level::Admin, "{c}");
+    }
+}
+
+#[test]
+fn one_line_runs_every_command_then_closes() {
+    let (out, done, ran) = session(Level::Admin, "get weight be/a; set weight be/a 2\n");
+    assert_eq!(out, "3 (initial 3)\n\n\n");
+    assert!(done);
+    assert_eq!(ran.len(), 2);
+}
+
+#[test]
+fn permission_denied_below_the_command_level_and_nothing_runs() {
+    let (out, done, ran) = session(Level::User, "set weight be/a 2\n");
+    assert_eq!(out, "Permission denied\n\n");
+    assert!(done);
+    assert!(ran.is_empty());
+    // Lowering works, raising does not.
+    let (out, _, ran) = session(Level::Admin, "operator; set weight be/a 2\n");
+    assert_eq!(out, "\nPermission denied\n\n");
+    assert!(ran.is_empty());
+    let (out, _, _) = session(Level::User, "operator\n");
+    assert_eq!(out, "Permission denied\n\n");
+}
+
+#[test]
+fn errors_from_the_engine_reach_the_client() {
+    let (out, _, _) = session(Level::Admin, "get weight nope/a\n");
+    assert_eq!(out, "No such backend.\n\n");
+}
+
+#[test]
+fn prompt_mode_keeps_the_connection_until_quit() {
+    let mut c = CliConn::new(Level::Operator);
+    let mut f = Fake::default();
+    c.input(b"prompt\n", &mut f);
+    assert_eq!(c.out, b"\n> ");
+    assert!(!c.done);
+    c.out.clear();
+    c.input(b"get weight be/a\n\n", &mut f);
+    assert_eq!(String::from_utf8_lossy(&c.out), "3 (initial 3)\n\n> > ");
+    assert!(!c.done);
+    c.out.clear();
+    c.input(b"quit\n", &mut f);
+    assert!(c.done);
+}
+
+#[test]
+fn partial_lines_wait_for_their_newline_or_eof() {
+    let mut c = CliConn::new(Level::Admin);
+    let mut f = Fake::default();
+    c.input(b"get wei", &mut f);
+    assert!(c.out.is_empty() && f.ran.is_empty());
+    c.input(b"ght be/a", &mut f);
+    c.eof(&mut f);
+    assert_eq!(f.ran.len(), 1);
+    assert!(c.done);
+}
+
+#[test]
+fn an_endless_line_is_cut_off() {
+    let mut c = CliConn::new(Level::Admin);
+    let mut f = Fake::default();
+    c.input(&vec![b'a'; MAX_LINE + 1], &mut f);
+    assert!(c.done);
+    assert!(String::from_utf8_lossy(&c.out).contains("too long"));
+}
+
+#[test]
+fn help_lists_only_what_the_level_may_run() {
+    let (user, _, _) = session(Level::User, "help\n");
+    assert!(user.contains("show stat"));
+    assert!(!user.contains("set weight"));
+    let (admin, _, _) = session(Level::Admin, "help\n");
+    assert!(admin.contains("set weight") && admin.contains("del server"));
+}

@@ -60,7 +60,6 @@ const UNSUPPORTED: &[&str] = &[
     "server-state-file",
     "set-dumpable",
     "setenv",
-    "stats",
     "strict-limits",
     "thread-group",
     "thread-groups",
@@ -85,6 +84,7 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
             )? as u32;
             only(args, 2)?;
         }
+        "stats" => super::stats_socket::parse(&mut g.stats_sockets, &mut g.stats_timeout, args)?,
         "daemon" => {
             only(args, 1)?;
             g.daemon = true;

@@ -11,6 +11,7 @@ mod parser;
 mod persist;
 mod proxy;
 mod rules;
+pub mod stats_socket;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -86,6 +87,10 @@ pub struct Global {
     pub quiet: bool,
     /// `spread-checks N`: health-check intervals vary by up to N% (0..=50).
     pub spread_checks: u32,
+    /// `stats socket` lines: the runtime API's Unix sockets.
+    pub stats_sockets: Vec<stats_socket::StatsSocket>,
+    /// `stats timeout`: idle limit of a runtime API connection.
+    pub stats_timeout: std::time::Duration,
 }
 
 impl Default for Global {
@@ -100,6 +105,8 @@ impl Default for Global {
             pidfile: None,
             quiet: false,
             spread_checks: 0,
+            stats_sockets: Vec::new(),
+            stats_timeout: stats_socket::DEFAULT_TIMEOUT,
         }
     }
 }

@@ -106,6 +106,15 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("global\n  tune.bufsize 512\n", "pollux.cfg:2: 'tune.bufsize': value '512' out of range"),
     ("global\n  tune.maxaccept -2\n", "pollux.cfg:2: 'tune.maxaccept': expected an integer"),
     ("global\n  nbthread 4\n", "pollux.cfg:2: 'nbthread' > 1 not supported"),
+    ("global\n  stats socket /tmp/x.sock level root\n", "pollux.cfg:2: 'stats socket' option 'level' expects 'user', 'operator' or 'admin', got 'root'"),
+    ("global\n  stats socket /tmp/x.sock mode 8x\n", "pollux.cfg:2: 'stats socket' option 'mode': '8x' is not an octal mode"),
+    ("global\n  stats socket /tmp/x.sock expose-fd all\n", "pollux.cfg:2: 'stats socket' option 'expose-fd' only supports 'listeners'"),
+    ("global\n  stats socket ipv4@127.0.0.1:9999\n", "pollux.cfg:2: 'stats socket ipv4@127.0.0.1:9999': only Unix sockets are supported yet"),
+    ("global\n  stats socket /tmp/x.sock process 1\n", "pollux.cfg:2: 'stats socket' option 'process' is not supported yet"),
+    ("global\n  stats socket /tmp/x.sock\n  stats socket /tmp/x.sock\n", "pollux.cfg:3: 'stats socket /tmp/x.sock' declared twice"),
+    ("global\n  stats timeout 0\n", "pollux.cfg:2: 'stats timeout' must be greater than 0"),
+    ("global\n  stats maxconn 10\n", "pollux.cfg:2: 'stats maxconn' is not supported yet"),
+    ("global\n  stats socket\n", "pollux.cfg:2: a socket path"),
     ("backend be\n  retries many\n", "pollux.cfg:2: 'retries': expected an integer, got 'many'"),
     ("backend be\n  server s1 127.0.0.1:80 weight 300\n", "pollux.cfg:2: server option 'weight': value '300' out of range 0..256"),
     ("backend be\n  server s1 127.0.0.1:80 maxconn\n", "pollux.cfg:2: server option 'maxconn' expects an integer"),
@@ -515,6 +524,20 @@ fn full_tcp_config_parses_into_the_model() {
         config.warnings,
         [format!("{file}:57: pollux is at least 0.1")]
     );
+}
+
+#[test]
+fn stats_socket_options_parse() {
+    let c = ok("global\n  stats socket unix@/run/p.sock mode 660 level admin expose-fd listeners\n  stats socket /run/q.sock\n  stats timeout 2m\n");
+    let s = &c.global.stats_sockets;
+    assert_eq!(s.len(), 2);
+    assert_eq!(s[0].path, PathBuf::from("/run/p.sock"));
+    assert_eq!(s[0].mode, Some(0o660));
+    assert_eq!(s[0].level, crate::runtime::Level::Admin);
+    assert!(s[0].expose_fd);
+    assert_eq!(s[1].level, crate::runtime::Level::Operator);
+    assert!(!s[1].expose_fd);
+    assert_eq!(c.global.stats_timeout, Duration::from_secs(120));
 }
 
 #[test]

@@ -78,6 +78,7 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
 
     // Bind before detaching so that bind errors reach the terminal.
     let socks = proxy::engine::bind_all(&cfg).map_err(|e| vec![format!("[ALERT] {e}")])?;
+    let cli_socks = proxy::engine::bind_cli(&cfg).map_err(|e| vec![format!("[ALERT] {e}")])?;
     let daemon = (opts.daemon || cfg.global.daemon) && !opts.debug && !opts.no_background;
     let pidfile = opts.pidfile.clone().or(cfg.global.pidfile.clone());
     if daemon {
@@ -103,8 +104,9 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
         let _ = std::io::stdout().flush();
     }
     let reactor = Reactor::new(poller, cfg.global.bufsize);
-    let mut engine =
-        proxy::Engine::new(&cfg, reactor, socks).map_err(|e| vec![format!("[ALERT] {e}")])?;
+    let mut engine = proxy::Engine::new(&cfg, reactor, socks)
+        .map_err(|e| vec![format!("[ALERT] {e}")])?
+        .with_cli(&cfg, cli_socks);
     engine
         .run()
         .map_err(|e| vec![format!("[ALERT] event loop failed: {e}")])

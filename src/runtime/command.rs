@@ -330,13 +330,7 @@ pub fn parse(w: &[String]) -> Result<Command, String> {
             Command::SetTimeoutCli(d)
         }
         ["set", "timeout", ..] => return Err("'set timeout' only supports 'cli'.".into()),
-        _ => {
-            return Err(format!(
-                "Unknown command: '{}'. These are the known ones:\n{}",
-                s.join(" "),
-                help(Level::Admin, None)
-            ))
-        }
+        _ => return Err(format!("Unknown command: '{}'.", s.join(" "))),
     })
 }
 

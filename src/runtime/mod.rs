@@ -58,6 +58,8 @@ pub struct CliConn {
     /// Close once `out` is written: a non-interactive command ran, `quit`,
     /// or the input was unusable.
     pub done: bool,
+    /// Set by `set timeout cli`: the connection's new idle limit.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl CliConn {
@@ -68,6 +70,7 @@ impl CliConn {
             input: Vec::new(),
             out: Vec::new(),
             done: false,
+            timeout: None,
         }
     }
 
@@ -131,11 +134,18 @@ impl CliConn {
     fn one(&mut self, words: &[String], ops: &mut dyn Ops) -> String {
         let cmd = match command::parse(words) {
             Ok(c) => c,
+            Err(e) if e.starts_with("Unknown command") => {
+                return format!("{e} {}", command::help(self.level, None))
+            }
             Err(e) => return e,
         };
         match cmd {
             Command::Quit => {
                 self.done = true;
+                String::new()
+            }
+            Command::SetTimeoutCli(d) => {
+                self.timeout = Some(d);
                 String::new()
             }
             Command::Prompt => {

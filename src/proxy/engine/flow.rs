@@ -339,11 +339,18 @@ impl Engine {
             self.resume_listeners();
             return;
         }
-        if o & 3 == super::K_SIGNAL {
-            self.on_check_timer((o >> 2).saturating_sub(1), now);
-            return;
+        match o & super::KIND_MASK {
+            super::K_SIGNAL => {
+                self.on_check_timer((o >> super::KIND_BITS).saturating_sub(1), now);
+                return;
+            }
+            super::K_CLI => {
+                self.on_cli_timer(o >> super::KIND_BITS);
+                return;
+            }
+            _ => {}
         }
-        let sid = o >> 2;
+        let sid = o >> super::KIND_BITS;
         let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
             return;
         };

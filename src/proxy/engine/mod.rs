@@ -4,6 +4,8 @@
 //! `server.rs` attaches sessions to servers; `flow.rs` drives a session after
 //! each event (TCP forwarding, content inspection, the HTTP analysers).
 
+mod admin;
+mod cli;
 mod flow;
 mod glue;
 mod health;
@@ -27,11 +29,16 @@ use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-// Owner kinds, in the low two bits of a reactor owner.
+// Owner kinds, in the low KIND_BITS bits of a reactor owner.
+const KIND_BITS: usize = 3;
+const KIND_MASK: usize = (1 << KIND_BITS) - 1;
 const K_LISTENER: usize = 0;
 const K_CLIENT: usize = 1;
 const K_SERVER: usize = 2;
 const K_SIGNAL: usize = 3;
+/// A `stats socket` listener, and one runtime API connection.
+const K_CLI_LISTENER: usize = 4;
+const K_CLI: usize = 5;
 /// Server weights are kept scaled, as HAProxy's effective weights are, so
 /// that slowstart can ramp even a weight-1 server up in steps.
 pub(super) const WEIGHT_SCALE: u32 = 16;
@@ -39,7 +46,7 @@ pub(super) const WEIGHT_SCALE: u32 = 16;
 const RESUME_TIMER: usize = usize::MAX;
 
 fn owner(id: usize, kind: usize) -> usize {
-    (id << 2) | kind
+    (id << KIND_BITS) | kind
 }
 
 struct Listener {
@@ -69,6 +76,8 @@ struct FrontendRt {
     tcp_conn: Vec<TcpRule>,
     tcp_content: Vec<TcpRule>,
     inspect_delay: Option<Duration>,
+    /// `disable frontend` (runtime API): listeners paused until enabled.
+    disabled: bool,
 }
 
 struct BackendRt {
@@ -92,6 +101,8 @@ struct BackendRt {
     fullconn: u32,
     abortonclose: bool,
 }
+
+pub use cli::bind_cli;
 
 pub struct Engine {
     reactor: Reactor,
@@ -122,6 +133,12 @@ pub struct Engine {
     soft_stop: bool,
     stop: bool,
     any_paused: bool,
+    /// The runtime API: `stats socket` listeners and their connections.
+    cli_listeners: Vec<cli::CliListener>,
+    clis: Vec<Option<cli::CliClient>>,
+    cli_timeout: Duration,
+    /// The configured global maxconn: `set maxconn global` may not exceed it.
+    hard_maxconn: u32,
 }
 
 /// Bind every listener; errors name the frontend and address, as HAProxy's
@@ -224,6 +241,7 @@ impl Engine {
                 tcp_conn: glue::tcp_conn_rules(f),
                 tcp_content: glue::tcp_content_rules(f),
                 inspect_delay: glue::inspect_delay(f),
+                disabled: false,
             })
             .collect();
         let mut listeners = Vec::new();
@@ -278,6 +296,10 @@ impl Engine {
             soft_stop: false,
             stop: false,
             any_paused: false,
+            cli_listeners: Vec::new(),
+            clis: Vec::new(),
+            cli_timeout: cfg.global.stats_timeout,
+            hard_maxconn: cfg.global.maxconn.max(1),
         })
         .map(|mut e: Engine| {
             e.start_checks();
@@ -306,10 +328,12 @@ impl Engine {
     }
 
     fn dispatch(&mut self, r: Ready) {
-        let id = r.owner >> 2;
-        match r.owner & 3 {
+        let id = r.owner >> KIND_BITS;
+        match r.owner & KIND_MASK {
             K_LISTENER => self.on_accept(id),
             K_CLIENT | K_SERVER => self.on_session_io(id, r),
+            K_CLI_LISTENER => self.on_cli_accept(id),
+            K_CLI => self.cli_io(id),
             _ if id == 0 => self.on_signal(),
             _ => self.on_check_io(id - 1, r.token, r.event),
         }
@@ -330,6 +354,7 @@ impl Engine {
                     for l in std::mem::take(&mut self.listeners) {
                         self.reactor.deregister(l.token);
                     }
+                    self.close_cli_listeners();
                 }
                 _ => {
                     log::info!("signal {sig}: stopping");
@@ -343,7 +368,7 @@ impl Engine {
 
     fn at_limit(&self, fi: usize) -> bool {
         let fe = &self.frontends[fi];
-        self.cur_conns >= self.maxconn || fe.maxconn.is_some_and(|m| fe.cur >= m)
+        fe.disabled || self.cur_conns >= self.maxconn || fe.maxconn.is_some_and(|m| fe.cur >= m)
     }
 
     fn pause(&mut self, li: usize) {

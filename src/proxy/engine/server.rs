@@ -323,7 +323,7 @@ impl Engine {
         let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
             return;
         };
-        let is_server = r.owner & 3 == K_SERVER;
+        let is_server = r.owner & super::KIND_MASK == K_SERVER;
         // A stale event for a token since reused by another fd: ignore it.
         let token_ok = if is_server {
             s.srv.as_ref().is_some_and(|x| x.token == r.token)

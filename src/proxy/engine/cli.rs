@@ -1,0 +1,209 @@
+//! The runtime API's sockets in the event loop: `stats socket` Unix
+//! listeners, one `runtime::CliConn` per accepted connection (read, run,
+//! write back, close or wait for the next prompt line), idle connections
+//! closed after `stats timeout`. Commands run through `Ops` in `admin.rs`.
+
+use super::{owner, Engine, K_CLI, K_CLI_LISTENER};
+use crate::config::stats_socket::StatsSocket;
+use crate::core::timers::TimerKey;
+use crate::pollers::{Interest, Token};
+use crate::runtime::{CliConn, Level};
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::{Duration, Instant};
+
+pub(super) struct CliListener {
+    sock: UnixListener,
+    token: Token,
+    level: Level,
+    pub(super) expose_fd: bool,
+}
+
+pub(super) struct CliClient {
+    sock: UnixStream,
+    token: Token,
+    pub(super) conn: CliConn,
+    /// The listener's `expose-fd listeners`: `_getsocks` is allowed.
+    pub(super) expose_fd: bool,
+    timer: Option<TimerKey>,
+    timeout: Duration,
+    /// Output not yet written.
+    sent: usize,
+}
+
+/// Bind one `stats socket`: to a temporary name first, then renamed over
+/// PATH, so a reloading process replaces the old socket without a window
+/// where PATH does not exist (as HAProxy does).
+fn bind_stats_socket(s: &StatsSocket) -> Result<UnixListener, String> {
+    let tmp = format!("{}.{}.tmp", s.path.display(), std::process::id());
+    let _ = std::fs::remove_file(&tmp);
+    let fail = |e: io::Error| {
+        let _ = std::fs::remove_file(&tmp);
+        format!(
+            "Starting proxy GLOBAL: cannot bind UNIX socket ({e}) [{}]",
+            s.path.display()
+        )
+    };
+    let l = UnixListener::bind(&tmp).map_err(fail)?;
+    if let Some(mode) = s.mode {
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)).map_err(fail)?;
+    }
+    std::fs::rename(&tmp, &s.path).map_err(fail)?;
+    l.set_nonblocking(true).map_err(fail)?;
+    Ok(l)
+}
+
+/// Bind every `stats socket` of the config (before chroot and setuid).
+pub fn bind_cli(cfg: &crate::config::Config) -> Result<Vec<UnixListener>, String> {
+    cfg.global
+        .stats_sockets
+        .iter()
+        .map(bind_stats_socket)
+        .collect()
+}
+
+impl Engine {
+    /// Serve the runtime API on the listeners `bind_cli` bound.
+    pub fn with_cli(mut self, cfg: &crate::config::Config, socks: Vec<UnixListener>) -> Engine {
+        self.add_cli_listeners(&cfg.global.stats_sockets, socks);
+        self
+    }
+
+    /// Stop serving the runtime API (soft stop: the next process owns it now).
+    pub(super) fn close_cli_listeners(&mut self) {
+        for l in std::mem::take(&mut self.cli_listeners) {
+            self.reactor.deregister(l.token);
+        }
+    }
+
+    /// Register the bound `stats socket` listeners (same order as the config).
+    fn add_cli_listeners(&mut self, cfg: &[StatsSocket], socks: Vec<UnixListener>) {
+        for (s, sock) in cfg.iter().zip(socks) {
+            let i = self.cli_listeners.len();
+            let token =
+                self.reactor
+                    .register(sock.as_raw_fd(), owner(i, K_CLI_LISTENER), Interest::READ);
+            self.cli_listeners.push(CliListener {
+                sock,
+                token,
+                level: s.level,
+                expose_fd: s.expose_fd,
+            });
+        }
+    }
+
+    pub(super) fn on_cli_accept(&mut self, li: usize) {
+        loop {
+            let Some(l) = self.cli_listeners.get(li) else {
+                return;
+            };
+            let (sock, level, expose_fd) = match l.sock.accept() {
+                Ok((sock, _)) => (sock, l.level, l.expose_fd),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            if sock.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let ci = self
+                .clis
+                .iter()
+                .position(Option::is_none)
+                .unwrap_or_else(|| {
+                    self.clis.push(None);
+                    self.clis.len() - 1
+                });
+            let token = self
+                .reactor
+                .register(sock.as_raw_fd(), owner(ci, K_CLI), Interest::READ);
+            self.clis[ci] = Some(CliClient {
+                sock,
+                token,
+                conn: CliConn::new(level),
+                expose_fd,
+                timer: None,
+                timeout: self.cli_timeout,
+                sent: 0,
+            });
+            self.cli_io(ci);
+        }
+    }
+
+    /// Read what the client sent, run complete lines, write the answers.
+    pub(super) fn cli_io(&mut self, ci: usize) {
+        let Some(mut c) = self.clis.get_mut(ci).and_then(Option::take) else {
+            return;
+        };
+        let mut buf = [0u8; 16 * 1024];
+        let mut failed = false;
+        while !c.conn.done && c.conn.out.len() == c.sent {
+            match c.sock.read(&mut buf) {
+                Ok(0) => {
+                    c.conn.eof(&mut super::admin::Admin::new(self, c.expose_fd));
+                    break;
+                }
+                Ok(n) => c
+                    .conn
+                    .input(&buf[..n], &mut super::admin::Admin::new(self, c.expose_fd)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        while !failed && c.sent < c.conn.out.len() {
+            match c.sock.write(&c.conn.out[c.sent..]) {
+                Ok(n) => c.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => failed = true,
+            }
+        }
+        if c.sent == c.conn.out.len() {
+            c.conn.out.clear();
+            c.sent = 0;
+        }
+        let flushed = c.conn.out.is_empty();
+        if failed || (c.conn.done && flushed) {
+            self.close_cli(c);
+            return;
+        }
+        let want = if flushed {
+            Interest::READ
+        } else {
+            Interest::WRITE
+        };
+        self.reactor.set_want(c.token, want);
+        if let Some(d) = c.conn.timeout.take() {
+            c.timeout = d;
+        }
+        if let Some(t) = c.timer.take() {
+            self.reactor.timers.cancel(t);
+        }
+        c.timer = Some(
+            self.reactor
+                .timers
+                .add(Instant::now() + c.timeout, owner(ci, K_CLI)),
+        );
+        self.clis[ci] = Some(c);
+    }
+
+    /// `stats timeout` expired on an idle CLI connection.
+    pub(super) fn on_cli_timer(&mut self, ci: usize) {
+        if let Some(mut c) = self.clis.get_mut(ci).and_then(Option::take) {
+            c.timer = None;
+            self.close_cli(c);
+        }
+    }
+
+    fn close_cli(&mut self, mut c: CliClient) {
+        self.reactor.deregister(c.token);
+        if let Some(t) = c.timer.take() {
+            self.reactor.timers.cancel(t);
+        }
+    }
+}

@@ -183,7 +183,7 @@ fn prompt_mode_answers_several_commands_on_one_connection(poller: &str) {
     let px = Pollux::start(poller, &config(&sock, "level admin", &[&a]));
     let mut s = UnixStream::connect(&sock).unwrap();
     s.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut read_until_prompt = |s: &mut UnixStream| {
+    let read_until_prompt = |s: &mut UnixStream| {
         let mut got = Vec::new();
         let mut b = [0u8; 4096];
         while !got.ends_with(b"> ") {

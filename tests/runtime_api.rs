@@ -20,7 +20,31 @@ per_poller!(
     shutdown_session_closes_a_live_client_connection,
     prompt_mode_answers_several_commands_on_one_connection,
     an_idle_cli_connection_is_closed_after_stats_timeout,
+    show_errors_keeps_the_last_bad_request_and_response_with_their_bytes,
 );
+
+/// A directory with a short path: a Unix socket path must fit in 108 bytes,
+/// which TestDir's descriptive names do not.
+struct SockDir(std::path::PathBuf);
+
+impl SockDir {
+    fn new() -> SockDir {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("pxrt-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        SockDir(p)
+    }
+    fn sock(&self) -> std::path::PathBuf {
+        self.0.join("p.sock")
+    }
+}
+
+impl Drop for SockDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 fn config(sock: &Path, opts: &str, servers: &[&LiveServer]) -> String {
     let mut c = format!(
@@ -59,8 +83,8 @@ fn socat(sock: &Path, line: &str) -> String {
 }
 
 fn socat_runs_one_command_and_the_connection_closes(poller: &str) {
-    let dir = TestDir::new("rt");
-    let sock = dir.join("p.sock");
+    let dir = SockDir::new();
+    let sock = dir.sock();
     let a = LiveServer::start("a");
     let px = Pollux::start(poller, &config(&sock, "level admin mode 600", &[&a]));
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
@@ -80,8 +104,8 @@ fn socat_runs_one_command_and_the_connection_closes(poller: &str) {
 }
 
 fn a_lower_level_cannot_run_admin_commands(poller: &str) {
-    let dir = TestDir::new("rt");
-    let sock = dir.join("p.sock");
+    let dir = SockDir::new();
+    let sock = dir.sock();
     let a = LiveServer::start("a");
     // No `level`: HAProxy's default is operator.
     let px = Pollux::start(poller, &config(&sock, "", &[&a]));
@@ -96,8 +120,8 @@ fn a_lower_level_cannot_run_admin_commands(poller: &str) {
 }
 
 fn disable_frontend_holds_new_connections_until_enabled(poller: &str) {
-    let dir = TestDir::new("rt");
-    let sock = dir.join("p.sock");
+    let dir = SockDir::new();
+    let sock = dir.sock();
     let a = LiveServer::start("a");
     let px = Pollux::start(poller, &config(&sock, "level admin", &[&a]));
     assert_eq!(cli(&sock, "disable frontend fe"), "\n");
@@ -123,8 +147,8 @@ fn disable_frontend_holds_new_connections_until_enabled(poller: &str) {
 }
 
 fn set_maxconn_server_bounds_concurrency_at_runtime(poller: &str) {
-    let dir = TestDir::new("rt");
-    let sock = dir.join("p.sock");
+    let dir = SockDir::new();
+    let sock = dir.sock();
     let a = LiveServer::start("a");
     let px = Pollux::start(poller, &config(&sock, "level admin", &[&a]));
     assert_eq!(cli(&sock, "set maxconn server be/a 1"), "\n");
@@ -150,8 +174,8 @@ fn set_maxconn_server_bounds_concurrency_at_runtime(poller: &str) {
 }
 
 fn shutdown_session_closes_a_live_client_connection(poller: &str) {
-    let dir = TestDir::new("rt");
-    let sock = dir.join("p.sock");
+    let dir = SockDir::new();
+    let sock = dir.sock();
     let a = LiveServer::start("a");
     let px = Pollux::start(poller, &config(&sock, "level admin", &[&a]));
     let mut c = HttpConn::open(px.addr(0));
@@ -177,8 +201,8 @@ fn shutdown_session_closes_a_live_client_connection(poller: &str) {
 }
 
 fn prompt_mode_answers_several_commands_on_one_connection(poller: &str) {
-    let dir = TestDir::new("rt");
-    let sock = dir.join("p.sock");
+    let dir = SockDir::new();
+    let sock = dir.sock();
     let a = LiveServer::start("a");
     let px = Pollux::start(poller, &config(&sock, "level admin", &[&a]));
     let mut s = UnixStream::connect(&sock).unwrap();
@@ -211,8 +235,8 @@ fn prompt_mode_answers_several_commands_on_one_connection(poller: &str) {
 }
 
 fn an_idle_cli_connection_is_closed_after_stats_timeout(poller: &str) {
-    let dir = TestDir::new("rt");
-    let sock = dir.join("p.sock");
+    let dir = SockDir::new();
+    let sock = dir.sock();
     let a = LiveServer::start("a");
     // stats timeout 2s (config); `set timeout cli 1` shortens this connection's.
     let px = Pollux::start(poller, &config(&sock, "level admin", &[&a]));
@@ -248,4 +272,51 @@ fn an_unbindable_stats_socket_is_a_startup_alert() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot bind UNIX socket"), "{err}");
+}
+
+fn show_errors_keeps_the_last_bad_request_and_response_with_their_bytes(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    // A server whose response head has a space before the colon (invalid).
+    let bad = FnServer::spawn(|mut s| {
+        let mut b = [0u8; 4096];
+        let _ = s.read(&mut b);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nX-Bad : 1\r\nContent-Length: 0\r\n\r\n");
+    });
+    let cfg = format!(
+        "global\n    stats socket {} level admin\n{}\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\nbackend be\n    server broken {}\n",
+        sock.display(),
+        http_defaults(),
+        bad.addr()
+    );
+    let px = Pollux::start(poller, &cfg);
+    assert!(cli(&sock, "show errors").starts_with("Total events captured on ["));
+    // A request header name with a control byte: 400.
+    let got = raw_exchange(
+        px.addr(0),
+        b"GET /x HTTP/1.1\r\nHost: a\r\nX-\x01Evil: 1\r\n\r\n",
+        Duration::from_millis(500),
+    );
+    assert!(
+        got.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    let r = http_get(px.addr(0), "/", &[]);
+    assert_eq!(r.status, 502);
+    let out = cli(&sock, "show errors");
+    assert!(
+        out.contains("Total events captured on [") && out.contains("] : 2\n"),
+        "{out}"
+    );
+    assert!(out.contains("frontend fe (#1): invalid request"), "{out}");
+    assert!(out.contains("X-\\x01Evil: 1\\r\\n"), "escaped bytes: {out}");
+    assert!(out.contains("backend be (#1): invalid response"), "{out}");
+    assert!(out.contains("server broken"), "{out}");
+    assert!(out.contains("X-Bad : 1"), "{out}");
+    // Filters: by proxy and direction.
+    let only_req = cli(&sock, "show errors fe request");
+    assert!(only_req.contains("invalid request") && !only_req.contains("invalid response"));
+    assert_eq!(cli(&sock, "show errors nope"), "No such proxy.\n\n");
+    px.stop();
 }

@@ -180,6 +180,19 @@ pub struct Txn {
     /// The request as the client sent its cookies, before `indirect` or
     /// `prefix` stripped ours (the response side must know what it held).
     pub cookie_req: Option<Request>,
+    /// The last message the parser rejected, for `show errors`; the engine
+    /// takes it after each step.
+    pub bad: Option<Box<BadMessage>>,
+}
+
+/// A request or response head the parser rejected, with its bytes.
+#[derive(Debug, Clone)]
+pub struct BadMessage {
+    pub request: bool,
+    pub reason: &'static str,
+    /// Offset of the offending byte in `bytes`.
+    pub at: usize,
+    pub bytes: Vec<u8>,
 }
 
 impl Txn {
@@ -218,6 +231,7 @@ impl Txn {
             forced_server: None,
             by_cookie: false,
             cookie_req: None,
+            bad: None,
         }
     }
 
@@ -612,6 +626,12 @@ fn analyse_request(
                 e.reason,
                 e.status
             );
+            t.bad = Some(Box::new(BadMessage {
+                request: true,
+                reason: e.reason,
+                at: e.at,
+                bytes: buf.pending().to_vec(),
+            }));
             t.fail(e.status, &conf.fe.side.errors);
             return Some(if s.srv.is_some() {
                 Step::DropServer
@@ -979,6 +999,12 @@ fn server_side(
                     e.at,
                     e.reason
                 );
+                t.bad = Some(Box::new(BadMessage {
+                    request: false,
+                    reason: e.reason,
+                    at: e.at,
+                    bytes: buf.pending().to_vec(),
+                }));
                 return Ok(Some(server_failed(t, conf)));
             }
         };

@@ -164,6 +164,7 @@ impl Ops for Admin<'_> {
         let e = &mut *self.e;
         match cmd {
             Command::ShowSess(which) => e.show_sess(which.as_deref()),
+            Command::ShowErrors(px, dir) => e.show_errors(px.as_deref(), *dir),
             Command::ShutdownSession(id) => e.shutdown_session(id),
             Command::ShutdownSessionsServer(b, s) => {
                 let (bi, si) = e.server_index(b, s)?;
@@ -221,7 +222,6 @@ fn name_of(cmd: &Command) -> &'static str {
         Command::ShowInfo(_) => "show info",
         Command::ShowStat(..) => "show stat",
         Command::ShowServersState(_) => "show servers state",
-        Command::ShowErrors(..) => "show errors",
         Command::SetServerState(..) => "set server state",
         Command::SetWeight(..) => "set weight",
         Command::GetWeight(..) => "get weight",

@@ -138,6 +138,12 @@ impl Engine {
     }
 
     fn http_step(&mut self, sid: usize, now: Instant) -> Step {
+        let step = self.http_pump(sid, now);
+        self.take_bad_message(sid);
+        step
+    }
+
+    fn http_pump(&mut self, sid: usize, now: Instant) -> Step {
         let Engine {
             sessions,
             frontends,

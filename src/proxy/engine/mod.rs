@@ -5,6 +5,7 @@
 //! each event (TCP forwarding, content inspection, the HTTP analysers).
 
 mod admin;
+mod bad_msgs;
 mod cli;
 mod flow;
 mod glue;
@@ -139,6 +140,8 @@ pub struct Engine {
     cli_timeout: Duration,
     /// The configured global maxconn: `set maxconn global` may not exceed it.
     hard_maxconn: u32,
+    /// Rejected messages kept for `show errors`.
+    bad_msgs: bad_msgs::BadMsgs,
 }
 
 /// Bind every listener; errors name the frontend and address, as HAProxy's
@@ -300,6 +303,7 @@ impl Engine {
             clis: Vec::new(),
             cli_timeout: cfg.global.stats_timeout,
             hard_maxconn: cfg.global.maxconn.max(1),
+            bad_msgs: Default::default(),
         })
         .map(|mut e: Engine| {
             e.start_checks();

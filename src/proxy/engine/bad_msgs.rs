@@ -1,0 +1,211 @@
+//! `show errors`: the last request each frontend rejected and the last
+//! response each backend rejected, kept with their bytes so an operator can
+//! see exactly what a client or server sent (HAProxy's error snapshots).
+
+use super::Engine;
+use crate::session::http::BadMessage;
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub(super) struct Snapshot {
+    when: SystemTime,
+    event: u64,
+    src: SocketAddr,
+    frontend: usize,
+    backend: Option<usize>,
+    server: Option<(usize, usize)>,
+    msg: BadMessage,
+}
+
+/// Per proxy: the last rejected request (frontends) or response (backends).
+#[derive(Default)]
+pub(super) struct BadMsgs {
+    requests: Vec<Option<Snapshot>>,
+    responses: Vec<Option<Snapshot>>,
+    events: u64,
+}
+
+impl Engine {
+    /// Keep the message the session's parser just rejected, if any.
+    pub(super) fn take_bad_message(&mut self, sid: usize) {
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        let Some(msg) = s.http.as_mut().and_then(|t| t.bad.take()) else {
+            return;
+        };
+        let b = &mut self.bad_msgs;
+        b.events += 1;
+        let backend = s
+            .http
+            .as_ref()
+            .and_then(|t| t.backend)
+            .or(s.backend.map(|b| b as usize));
+        let snap = Snapshot {
+            when: SystemTime::now(),
+            event: b.events - 1,
+            src: SocketAddr::new(s.src, s.src_port),
+            frontend: s.frontend as usize,
+            backend,
+            server: backend.zip(s.server.map(|v| v as usize)),
+            msg: *msg,
+        };
+        let (slots, at, n) = if snap.msg.request {
+            (&mut b.requests, snap.frontend, self.frontends.len())
+        } else {
+            (&mut b.responses, backend.unwrap_or(0), self.backends.len())
+        };
+        slots.resize_with(n.max(slots.len()), || None);
+        slots[at] = Some(snap);
+    }
+
+    /// `show errors [PROXY] [request|response]`.
+    pub(super) fn show_errors(
+        &self,
+        proxy: Option<&str>,
+        dir: Option<bool>,
+    ) -> Result<String, String> {
+        if let Some(p) = proxy {
+            let known = self.frontends.iter().any(|f| f.name == p)
+                || self.backends.iter().any(|b| b.name == p);
+            if !known {
+                return Err("No such proxy.".into());
+            }
+        }
+        let mut out = format!(
+            "Total events captured on [{}] : {}\n",
+            date(SystemTime::now()),
+            self.bad_msgs.events
+        );
+        let all = self
+            .bad_msgs
+            .requests
+            .iter()
+            .chain(&self.bad_msgs.responses)
+            .flatten();
+        for s in all {
+            let fe = &self.frontends[s.frontend].name;
+            let be = s.backend.map(|b| self.backends[b].name.as_str());
+            let owner = if s.msg.request {
+                fe.as_str()
+            } else {
+                be.unwrap_or("")
+            };
+            if proxy.is_some_and(|p| p != owner) || dir.is_some_and(|d| d != s.msg.request) {
+                continue;
+            }
+            let (kind, what, px_id) = if s.msg.request {
+                ("frontend", "invalid request", s.frontend)
+            } else {
+                ("backend", "invalid response", s.backend.unwrap_or(0))
+            };
+            let srv = s
+                .server
+                .map_or("<NONE>", |(b, v)| self.backends[b].servers[v].name.as_str());
+            let _ = writeln!(
+                out,
+                "\n[{}] {kind} {owner} (#{}): {what}\n  backend {} (#{}), server {srv}, event #{}, src {}\n  reason: {}\n  len {}, error at position {}:\n",
+                date(s.when),
+                px_id + 1,
+                be.unwrap_or("<NONE>"),
+                s.backend.map_or(-1, |b| b as i64 + 1),
+                s.event,
+                s.src,
+                s.msg.reason,
+                s.msg.bytes.len(),
+                s.msg.at
+            );
+            out.push_str(&dump(&s.msg.bytes));
+        }
+        Ok(out)
+    }
+}
+
+/// The bytes as HAProxy dumps them: an offset per line, lines broken after
+/// each LF or every 64 bytes, anything not printable as `\xNN` (and CR, LF,
+/// TAB as `\r \n \t`), so nothing a client sent can forge the output.
+fn dump(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\r' => line.push_str("\\r"),
+            b'\n' => line.push_str("\\n"),
+            b'\t' => line.push_str("\\t"),
+            b'\\' => line.push_str("\\\\"),
+            0x20..=0x7e => line.push(b as char),
+            _ => {
+                let _ = write!(line, "\\x{b:02x}");
+            }
+        }
+        if b == b'\n' || i + 1 - start == 64 || i + 1 == bytes.len() {
+            let _ = writeln!(out, "  {start:05}  {line}");
+            line.clear();
+            start = i + 1;
+        }
+    }
+    out
+}
+
+/// `dd/Mon/yyyy:HH:MM:SS.mmm` in UTC.
+pub(super) fn date(t: SystemTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (y, m, day) = civil_from_days((secs / 86400) as i64);
+    let rem = secs % 86400;
+    format!(
+        "{day:02}/{}/{y}:{:02}:{:02}:{:02}.{:03}",
+        MONTHS[(m - 1) as usize],
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates_are_utc_in_haproxy_layout() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_653_538_123);
+        assert_eq!(date(t), "26/Nov/2026:00:38:58.123");
+        assert_eq!(date(UNIX_EPOCH), "01/Jan/1970:00:00:00.000");
+        // A leap day.
+        let t = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(date(t), "29/Feb/2000:00:00:00.000");
+    }
+
+    #[test]
+    fn dump_escapes_everything_unprintable_and_breaks_lines() {
+        let d = dump(b"GET / HTTP/1.1\r\nX: \x01\x7f\\\r\n");
+        assert_eq!(
+            d,
+            "  00000  GET / HTTP/1.1\\r\\n\n  00016  X: \\x01\\x7f\\\\\\r\\n\n"
+        );
+        let long = vec![b'a'; 70];
+        let d = dump(&long);
+        assert_eq!(d.lines().count(), 2);
+        assert!(d.lines().nth(1).unwrap().starts_with("  00064  aaaaaa"));
+    }
+}

@@ -56,8 +56,6 @@ const UNSUPPORTED: &[&str] = &[
     "profiling.memory",
     "profiling.tasks",
     "resetenv",
-    "server-state-base",
-    "server-state-file",
     "set-dumpable",
     "setenv",
     "strict-limits",
@@ -92,6 +90,15 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
         "quiet" => {
             only(args, 1)?;
             g.quiet = true;
+        }
+        "server-state-file" | "server-state-base" => {
+            let v = PathBuf::from(need(args, 1, "a path")?);
+            only(args, 2)?;
+            if kw == "server-state-file" {
+                g.server_state_file = Some(v);
+            } else {
+                g.server_state_base = Some(v);
+            }
         }
         "pidfile" => {
             g.pidfile = Some(PathBuf::from(need(args, 1, "a file path")?));

@@ -91,6 +91,38 @@ pub struct Global {
     pub stats_sockets: Vec<stats_socket::StatsSocket>,
     /// `stats timeout`: idle limit of a runtime API connection.
     pub stats_timeout: std::time::Duration,
+    /// `server-state-file` and `server-state-base`.
+    pub server_state_file: Option<PathBuf>,
+    pub server_state_base: Option<PathBuf>,
+}
+
+impl Config {
+    /// The server state file backend `bi` loads at startup, if any: the
+    /// global `server-state-file`, or (local) `server-state-file-name` or the
+    /// backend's name; relative paths are under `server-state-base`.
+    pub fn server_state_path(&self, bi: usize) -> Option<PathBuf> {
+        let b = &self.backends[bi];
+        let name = match b.load_state {
+            LoadState::None => return None,
+            LoadState::Global => self.global.server_state_file.clone()?,
+            LoadState::Local => PathBuf::from(b.state_file_name.as_ref().unwrap_or(&b.name)),
+        };
+        Some(match &self.global.server_state_base {
+            Some(base) if name.is_relative() => base.join(name),
+            _ => name,
+        })
+    }
+}
+
+/// `load-server-state-from-file global|local|none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadState {
+    #[default]
+    None,
+    /// The global `server-state-file`.
+    Global,
+    /// One file per backend, named by `server-state-file-name`.
+    Local,
 }
 
 impl Default for Global {
@@ -107,6 +139,8 @@ impl Default for Global {
             spread_checks: 0,
             stats_sockets: Vec::new(),
             stats_timeout: stats_socket::DEFAULT_TIMEOUT,
+            server_state_file: None,
+            server_state_base: None,
         }
     }
 }
@@ -532,6 +566,10 @@ pub struct Backend {
     /// `fullconn N`: the backend load at which servers reach their maxconn
     /// (with `minconn`). None: 10% of the frontends' maxconn, as HAProxy.
     pub fullconn: Option<u32>,
+    /// `load-server-state-from-file`: where saved server states come from.
+    pub load_state: LoadState,
+    /// `server-state-file-name NAME` (local mode); None: the backend's name.
+    pub state_file_name: Option<String>,
     /// `option abortonclose`: drop a queued or connecting request whose
     /// client has closed.
     pub abortonclose: bool,

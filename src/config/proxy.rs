@@ -63,6 +63,9 @@ pub(crate) struct Draft {
     pub fullconn: Option<u32>,
     pub abortonclose: bool,
     pub disabled: bool,
+    /// `load-server-state-from-file` and `server-state-file-name`.
+    pub load_state: super::LoadState,
+    pub state_file_name: Option<String>,
     /// HTTP settings (the rule lists stay in `h` until the end).
     pub http: HttpProxy,
     pub fe_rules: FrontendRules,
@@ -99,6 +102,8 @@ impl Draft {
             fullconn: None,
             abortonclose: false,
             disabled: false,
+            load_state: super::LoadState::None,
+            state_file_name: None,
             http: HttpProxy::default(),
             fe_rules: FrontendRules::default(),
             h: HttpDraft::default(),
@@ -164,6 +169,11 @@ impl Draft {
             retries: self.retries,
             redispatch: self.redispatch,
             fullconn: self.fullconn,
+            load_state: self.load_state,
+            state_file_name: match self.state_file_name.as_deref() {
+                Some("use-backend-name") | None => None,
+                Some(n) => Some(n.to_string()),
+            },
             abortonclose: self.abortonclose,
             srvtcpka: self.srvtcpka,
             disabled: self.disabled,
@@ -239,7 +249,6 @@ const UNSUPPORTED: &[&str] = &[
     "http-reuse",
     "http-send-name-header",
     "id",
-    "load-server-state-from-file",
     "log",
     "log-format",
     "log-format-sd",
@@ -251,7 +260,6 @@ const UNSUPPORTED: &[&str] = &[
     "persist",
     "rate-limit",
     "retry-on",
-    "server-state-file-name",
     "server-template",
     "source",
     "stats",
@@ -422,6 +430,24 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             )?;
             only(args, 2)?;
             d.retries = n as u32;
+        }
+        "load-server-state-from-file" => {
+            d.allow(kw, false, true, true)?;
+            d.load_state = match need(args, 1, "'global', 'local' or 'none'")? {
+                "global" => super::LoadState::Global,
+                "local" => super::LoadState::Local,
+                "none" => super::LoadState::None,
+                v => return Err(format!(
+                    "'load-server-state-from-file' expects 'global', 'local' or 'none', got '{v}'"
+                )),
+            };
+            only(args, 2)?;
+        }
+        "server-state-file-name" => {
+            d.allow(kw, false, true, true)?;
+            d.state_file_name =
+                Some(need(args, 1, "a file name or 'use-backend-name'")?.to_string());
+            only(args, 2)?;
         }
         "fullconn" => {
             d.allow(kw, false, true, true)?;

@@ -115,6 +115,9 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("global\n  stats timeout 0\n", "pollux.cfg:2: 'stats timeout' must be greater than 0"),
     ("global\n  stats maxconn 10\n", "pollux.cfg:2: 'stats maxconn' is not supported yet"),
     ("global\n  stats socket\n", "pollux.cfg:2: a socket path"),
+    ("backend be\n  load-server-state-from-file sometimes\n", "pollux.cfg:2: 'load-server-state-from-file' expects 'global', 'local' or 'none', got 'sometimes'"),
+    ("frontend fe\n  bind :80\n  load-server-state-from-file global\n", "pollux.cfg:3: 'load-server-state-from-file'"),
+    ("global\n  server-state-file\n", "pollux.cfg:2: a path"),
     ("backend be\n  retries many\n", "pollux.cfg:2: 'retries': expected an integer, got 'many'"),
     ("backend be\n  server s1 127.0.0.1:80 weight 300\n", "pollux.cfg:2: server option 'weight': value '300' out of range 0..256"),
     ("backend be\n  server s1 127.0.0.1:80 maxconn\n", "pollux.cfg:2: server option 'maxconn' expects an integer"),
@@ -505,6 +508,8 @@ fn full_tcp_config_parses_into_the_model() {
             retries: 5,
             redispatch: false,
             fullconn: None,
+            load_state: crate::config::LoadState::None,
+            state_file_name: None,
             abortonclose: false,
             srvtcpka: true,
             disabled: false,
@@ -524,6 +529,16 @@ fn full_tcp_config_parses_into_the_model() {
         config.warnings,
         [format!("{file}:57: pollux is at least 0.1")]
     );
+}
+
+#[test]
+fn server_state_paths_follow_global_local_and_base() {
+    let c = ok("global\n  server-state-base /var/lib/p\n  server-state-file all.state\ndefaults\n  load-server-state-from-file global\nbackend a\n  server s 127.0.0.1:1\nbackend b\n  load-server-state-from-file local\n  server s 127.0.0.1:1\nbackend c\n  load-server-state-from-file local\n  server-state-file-name /abs/c.state\n  server s 127.0.0.1:1\nbackend d\n  load-server-state-from-file none\n  server s 127.0.0.1:1\n");
+    let path = |n: &str| c.server_state_path(c.backends.iter().position(|b| b.name == n).unwrap());
+    assert_eq!(path("a"), Some(PathBuf::from("/var/lib/p/all.state")));
+    assert_eq!(path("b"), Some(PathBuf::from("/var/lib/p/b")));
+    assert_eq!(path("c"), Some(PathBuf::from("/abs/c.state")));
+    assert_eq!(path("d"), None);
 }
 
 #[test]

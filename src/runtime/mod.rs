@@ -6,6 +6,7 @@
 //! here the way HAProxy frames it, so `socat` scripts read it unchanged.
 
 mod command;
+pub mod server_state;
 #[cfg(test)]
 mod tests;
 

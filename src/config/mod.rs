@@ -10,6 +10,7 @@ mod lexer;
 mod parser;
 mod persist;
 mod proxy;
+pub use proxy::dynamic_server;
 mod rules;
 pub mod stats_socket;
 #[cfg(test)]

@@ -437,9 +437,11 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
                 "global" => super::LoadState::Global,
                 "local" => super::LoadState::Local,
                 "none" => super::LoadState::None,
-                v => return Err(format!(
+                v => {
+                    return Err(format!(
                     "'load-server-state-from-file' expects 'global', 'local' or 'none', got '{v}'"
-                )),
+                ))
+                }
             };
             only(args, 2)?;
         }
@@ -507,7 +509,7 @@ fn parse_bind(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), Str
 
 fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
     let name = need(args, 1, "a name and an address")?;
-    let addr = need(args, 2, "an address after the name")?;
+    need(args, 2, "an address after the name")?;
     check_name("server", name)?;
     if let Some(other) = d.servers.iter().find(|s| s.name == name) {
         return Err(format!(
@@ -518,6 +520,34 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
             other.origin.line
         ));
     }
+    let server = build_server(d.default_server.clone(), args, origin, &mut d.notes)?;
+    d.servers.push(server);
+    Ok(())
+}
+
+/// A server added at run time (`add server B/S ADDR [options]` on the
+/// runtime API): the same options as a `server` line, without the
+/// backend's `default-server` (HAProxy 2.6 ignores it there too).
+pub fn dynamic_server(name: &str, addr: &str, opts: &[String]) -> Result<Server, String> {
+    check_name("server", name)?;
+    let mut args = vec!["server".to_string(), name.to_string(), addr.to_string()];
+    args.extend_from_slice(opts);
+    let origin = Origin {
+        file: "cli".into(),
+        line: 0,
+    };
+    build_server(ServerOpts::default(), &args, &origin, &mut Vec::new())
+}
+
+/// `server NAME ADDR [options]`, starting from `opts` (the defaults).
+fn build_server(
+    mut opts: ServerOpts,
+    args: &[String],
+    origin: &Origin,
+    notes: &mut Vec<String>,
+) -> Result<Server, String> {
+    let name = args[1].as_str();
+    let addr = args[2].as_str();
     let addr = match values::parse_server_addr(addr)? {
         ServerAddr::Addr(a) => a,
         ServerAddr::NoPort => {
@@ -526,7 +556,6 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
             ))
         }
     };
-    let mut opts = d.default_server.clone();
     let mut server = Server {
         name: name.to_string(),
         origin: origin.clone(),
@@ -591,9 +620,8 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
             _ => return Err(format!("unknown server option '{opt}' for server '{name}'")),
         }
     }
-    server.check = opts.check_model(name, &mut d.notes);
-    d.servers.push(server);
-    Ok(())
+    server.check = opts.check_model(name, notes);
+    Ok(server)
 }
 
 /// `NAME(ARG)` → `Some(ARG)`; `NAME` → `None`; anything else is an error.

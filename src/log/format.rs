@@ -334,13 +334,22 @@ fn timers(c: &Ctx) -> Timers {
 }
 
 /// `#XX` for control bytes, bytes >= 0x7f and those in `extra` (HAProxy
-/// encodes `"#` in the request line, `{|}"#` in captured headers).
+/// encodes `"#` in the request line, `{|}"#` in captured headers). Heads
+/// hold each wire byte as one char (U+0000..U+00FF), so that byte is what
+/// gets logged; any wider char is logged as its UTF-8 bytes.
 fn escape(out: &mut String, v: &str, extra: &[u8]) {
-    for &b in v.as_bytes() {
-        if b < 0x20 || b >= 0x7f || extra.contains(&b) {
-            let _ = write!(out, "#{b:02X}");
-        } else {
-            out.push(b as char);
+    for c in v.chars() {
+        let mut utf8 = [0u8; 4];
+        let bytes: &[u8] = match u8::try_from(u32::from(c)) {
+            Ok(b) => &[b][..],
+            Err(_) => c.encode_utf8(&mut utf8).as_bytes(),
+        };
+        for &b in bytes {
+            if b < 0x20 || b >= 0x7f || extra.contains(&b) {
+                let _ = write!(out, "#{b:02X}");
+            } else {
+                out.push(b as char);
+            }
         }
     }
 }

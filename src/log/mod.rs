@@ -21,6 +21,7 @@ pub const LEVELS: [&str; 8] = [
 ];
 pub const ALERT: u8 = 1;
 pub const ERR: u8 = 3;
+pub const WARNING: u8 = 4;
 pub const NOTICE: u8 = 5;
 pub const INFO: u8 = 6;
 

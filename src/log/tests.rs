@@ -62,9 +62,10 @@ fn httplog_renders_haproxy_fields_in_order() {
     let t0 = Instant::now();
     let r = rec(t0);
     let caps = [Some("1wt.eu".to_string())];
-    let line = LogFormat::parse(HTTPLOG)
-        .unwrap()
-        .render(&ctx(&r, t0 + Duration::from_millis(21), &caps));
+    let line =
+        LogFormat::parse(HTTPLOG)
+            .unwrap()
+            .render(&ctx(&r, t0 + Duration::from_millis(21), &caps));
     // %tr is the date of the first request byte (1 ms after the accept);
     // %hs renders nothing (no response capture): its separator goes too.
     assert_eq!(
@@ -77,9 +78,10 @@ fn httplog_renders_haproxy_fields_in_order() {
 fn tcplog_renders_haproxy_fields_in_order() {
     let t0 = Instant::now();
     let r = rec(t0);
-    let line = LogFormat::parse(TCPLOG)
-        .unwrap()
-        .render(&ctx(&r, t0 + Duration::from_millis(30), &[]));
+    let line =
+        LogFormat::parse(TCPLOG)
+            .unwrap()
+            .render(&ctx(&r, t0 + Duration::from_millis(30), &[]));
     assert_eq!(
         line,
         "10.0.1.2:33317 [26/Nov/2025:00:38:52.042] http-in static/srv1 0/2/30 2750 -- 1/1/1/1/0 0/0"
@@ -102,11 +104,12 @@ fn untrusted_bytes_are_escaped() {
     let t0 = Instant::now();
     let mut r = rec(t0);
     r.request_line = Some("GET /\"x#y\u{1}z HTTP/1.1".into());
-    let caps = [Some("a\"b#c|d{e}é".to_string()), None];
+    // Heads keep wire bytes as U+0000..U+00FF: "\u{c3}\u{a9}" is UTF-8 é.
+    let caps = [Some("a\"b#c|d{e}\u{c3}\u{a9}€".to_string()), None];
     let f = LogFormat::parse("%{+Q}r %hr %hrl").unwrap();
     assert_eq!(
         f.render(&ctx(&r, t0, &caps)),
-        "\"GET /#22x#23y#01z HTTP/1.1\" {a#22b#23c#7Cd#7Be#7D#C3#A9|} a#22b#23c#7Cd#7Be#7D#C3#A9 -"
+        "\"GET /#22x#23y#01z HTTP/1.1\" {a#22b#23c#7Cd#7Be#7D#C3#A9#E2#82#AC|} a#22b#23c#7Cd#7Be#7D#C3#A9#E2#82#AC -"
     );
 }
 
@@ -149,7 +152,10 @@ fn rfc3164_header_has_pri_date_tag_and_pid() {
     let hub = Hub::new(&GlobalLog::default());
     let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_117_532 - 20 * 86_400);
     let line = hub.frame(&target(SyslogFormat::Rfc3164, 1024), 6, "hello", when);
-    let want = format!("<134>Nov  6 00:38:52 pollux[{}]: hello\n", std::process::id());
+    let want = format!(
+        "<134>Nov  6 00:38:52 pollux[{}]: hello\n",
+        std::process::id()
+    );
     assert_eq!(String::from_utf8(line).unwrap(), want);
 }
 
@@ -177,7 +183,12 @@ fn rfc5424_header_and_send_hostname() {
 fn len_truncates_the_whole_datagram_keeping_a_final_newline() {
     let hub = Hub::new(&GlobalLog::default());
     let msg = "x".repeat(500);
-    let l = hub.frame(&target(SyslogFormat::Rfc3164, 100), 6, &msg, SystemTime::now());
+    let l = hub.frame(
+        &target(SyslogFormat::Rfc3164, 100),
+        6,
+        &msg,
+        SystemTime::now(),
+    );
     assert_eq!(l.len(), 100);
     assert_eq!(l.last(), Some(&b'\n'));
 }
@@ -202,6 +213,9 @@ fn keep_alive_record_restarts_per_transaction() {
     r.term(b'S', b'H');
     assert_eq!(&r.term, b"CD", "the first cause wins");
     r.next(t0 + Duration::from_millis(50), 100, 20);
-    assert_eq!((&r.term, r.logged, r.out_base, r.in_base), (b"--", 1, 100, 20));
+    assert_eq!(
+        (&r.term, r.logged, r.out_base, r.in_base),
+        (b"--", 1, 100, 20)
+    );
     assert!(r.request_line.is_none() && r.tw.is_none() && r.server.is_none());
 }

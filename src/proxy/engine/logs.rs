@@ -184,6 +184,30 @@ impl Engine {
         self.logs.send(&fl.targets, level, &line);
     }
 
+    /// One message per proxy (a `listen` section's two halves are one) to
+    /// its log targets: `msg(kind, name, (FE conns, BE conns))`.
+    pub(super) fn log_proxies(
+        &mut self,
+        level: u8,
+        msg: impl Fn(&str, &str, (u64, u64)) -> String,
+    ) {
+        let be_total = |b: &super::BackendRt| b.servers.iter().map(|s| s.total).sum::<u64>();
+        for fe in &self.frontends {
+            if let Some(fl) = fe.log.as_deref() {
+                let be = self.backends.iter().find(|b| b.name == fe.name);
+                let kind = if be.is_some() { "proxy" } else { "frontend" };
+                let text = msg(kind, &fe.name, (fe.cum, be.map_or(0, be_total)));
+                self.logs.send(&fl.targets, level, &text);
+            }
+        }
+        for be in &self.backends {
+            if !be.log_targets.is_empty() && !self.frontends.iter().any(|f| f.name == be.name) {
+                let text = msg("backend", &be.name, (0, be_total(be)));
+                self.logs.send(&be.log_targets, level, &text);
+            }
+        }
+    }
+
     /// A proxy's own message (server UP/DOWN) to its log targets.
     pub(super) fn log_backend(&mut self, bi: usize, level: u8, msg: &str) {
         self.logs.send(&self.backends[bi].log_targets, level, msg);

@@ -70,6 +70,8 @@ struct FrontendRt {
     tcp_conn: Vec<TcpRule>,
     tcp_content: Vec<TcpRule>,
     inspect_delay: Option<Duration>,
+    /// Sessions accepted since start (for "Proxy X stopped" in the logs).
+    cum: u64,
     /// Session logging (`log` targets and format); None: no logs.
     log: Option<Box<crate::log::FrontendLog>>,
 }
@@ -232,6 +234,7 @@ impl Engine {
                 tcp_conn: glue::tcp_conn_rules(f),
                 tcp_content: glue::tcp_content_rules(f),
                 inspect_delay: glue::inspect_delay(f),
+                cum: 0,
                 log: f.log.clone().map(Box::new),
             })
             .collect();
@@ -298,6 +301,9 @@ impl Engine {
         })
         .map(|mut e: Engine| {
             e.start_checks();
+            e.log_proxies(crate::log::NOTICE, |_, name, _| {
+                format!("Proxy {name} started.")
+            });
             e
         })
     }
@@ -319,6 +325,9 @@ impl Engine {
                 self.on_timer(o, now);
             }
         }
+        self.log_proxies(crate::log::WARNING, |_, name, (fe, be)| {
+            format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be}).")
+        });
         Ok(())
     }
 
@@ -344,6 +353,9 @@ impl Engine {
                         self.cur_conns
                     );
                     self.soft_stop = true;
+                    self.log_proxies(crate::log::WARNING, |kind, name, _| {
+                        format!("Stopping {kind} {name} in 0 ms.")
+                    });
                     for l in std::mem::take(&mut self.listeners) {
                         self.reactor.deregister(l.token);
                     }
@@ -513,6 +525,7 @@ impl Engine {
         self.log_accept(sid, now);
         self.cur_conns += 1;
         self.frontends[fi].cur += 1;
+        self.frontends[fi].cum += 1;
         if inspect.is_none() && self.frontends[fi].http.is_none() {
             self.assign(sid, None, now);
         }

@@ -345,7 +345,7 @@ fn escape(out: &mut String, v: &str, extra: &[u8]) {
             Err(_) => c.encode_utf8(&mut utf8).as_bytes(),
         };
         for &b in bytes {
-            if b < 0x20 || b >= 0x7f || extra.contains(&b) {
+            if !(0x20..0x7f).contains(&b) || extra.contains(&b) {
                 let _ = write!(out, "#{b:02X}");
             } else {
                 out.push(b as char);

@@ -31,6 +31,10 @@ per_poller!(
     server_down_goes_to_the_logs_and_levels_filter,
     proxies_starting_and_stopping_are_logged,
     ipv6_syslog_target_receives_lines,
+    tcp_client_timeout_is_cd,
+    queued_requests_log_their_wait_and_queue_position,
+    without_a_format_the_connection_is_logged_at_accept,
+    monitor_requests_are_not_logged,
 );
 
 /// The test's syslog server.
@@ -740,5 +744,134 @@ fn ipv6_syslog_target_receives_lines(poller: &str) {
             break;
         }
     }
+    px.stop();
+}
+
+fn tcp_client_timeout_is_cd(poller: &str) {
+    let log = Syslog::new();
+    let srv = TestServer::echo();
+    let px = Pollux::start(
+        poller,
+        &format!(
+            "global\n    log 127.0.0.1:{} local0\n\
+             defaults\n    mode tcp\n    log global\n    option tcplog\n    timeout connect 5s\n    timeout client {SHORT_TIMEOUT}\n    timeout server 30s\n\
+             listen li\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
+            log.port(),
+            srv.addr()
+        ),
+    );
+    let mut c = TcpStream::connect(px.addr(0)).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    c.write_all(b"hi").unwrap();
+    let mut two = [0u8; 2];
+    c.read_exact(&mut two).unwrap();
+    // Then silence: `timeout client` ends the session in its data phase.
+    let (_, msg) = log.next();
+    let f: Vec<&str> = msg.split(' ').collect();
+    assert_eq!(f[2..4], ["li", "li/s1"], "{msg}");
+    assert_eq!((f[5], f[6]), ("2", "cD"), "B and termination state: {msg}");
+    let tt: i64 = f[4].rsplit('/').next().unwrap().parse().unwrap();
+    assert!(tt >= 300, "Tt covers the timeout: {msg}");
+    px.stop();
+}
+
+fn queued_requests_log_their_wait_and_queue_position(poller: &str) {
+    let log = Syslog::new();
+    let srv = server_then(|s| {
+        thread::sleep(Duration::from_millis(300));
+        let _ = s.write_all(OK);
+    });
+    let px = Pollux::start(
+        poller,
+        &cfg(
+            log.port(),
+            "",
+            &format!("    server s1 {} maxconn 1", srv.addr()),
+        ),
+    );
+    let addr = px.addr(0);
+    // One served, two queued (the third behind the second).
+    let clients: Vec<_> = (0..3)
+        .map(|i| {
+            thread::sleep(Duration::from_millis(50));
+            thread::spawn(move || {
+                exchange(
+                    addr,
+                    format!("GET /{i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+                )
+            })
+        })
+        .collect();
+    for c in clients {
+        assert_eq!(first_status(&c.join().unwrap().1), Some(200));
+    }
+    let mut lines: Vec<HttpLine> = (0..3).map(|_| http_line(&log.next().1)).collect();
+    // In order of service, whatever order the threads' requests arrived in.
+    lines.sort_by_key(|l| l.timers[1]);
+    let tw: Vec<i64> = lines.iter().map(|l| l.timers[1]).collect();
+    assert_eq!(tw[0], 0, "served at once: {lines:?}");
+    assert!(
+        tw[1] >= 150 && tw[2] >= 400,
+        "waited for one and two requests: {lines:?}"
+    );
+    let queues: Vec<(u32, u32)> = lines.iter().map(|l| l.queues).collect();
+    assert_eq!(
+        queues,
+        [(0, 0), (0, 0), (0, 1)],
+        "positions at queueing: {lines:?}"
+    );
+    px.stop();
+}
+
+fn without_a_format_the_connection_is_logged_at_accept(poller: &str) {
+    let log = Syslog::new();
+    let srv = fixed_server(OK);
+    let px = Pollux::start(
+        poller,
+        &cfg(
+            log.port(),
+            "    no option httplog",
+            &server_line(srv.addr()),
+        ),
+    );
+    let c = TcpStream::connect(px.addr(0)).unwrap();
+    let (pri, msg) = log.next();
+    assert_eq!(pri, 134);
+    assert_eq!(
+        msg,
+        format!(
+            "Connect from {} to {} (fe/HTTP)",
+            c.local_addr().unwrap(),
+            px.addr(0)
+        )
+    );
+    px.stop();
+}
+
+fn monitor_requests_are_not_logged(poller: &str) {
+    let log = Syslog::new();
+    let srv = fixed_server(OK);
+    let px = Pollux::start(
+        poller,
+        &cfg(
+            log.port(),
+            "    monitor-uri /alive",
+            &server_line(srv.addr()),
+        ),
+    );
+    let mut c = TcpStream::connect(px.addr(0)).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    c.write_all(b"GET /alive HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    read_response(&mut c);
+    c.write_all(b"GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    read_to_eof(&mut c);
+    let l = http_line(&log.next().1);
+    assert_eq!(
+        l.request, "\"GET /after HTTP/1.1\"",
+        "the monitor request has no line"
+    );
+    assert!(log.quiet_for(Duration::from_millis(300)));
     px.stop();
 }

@@ -126,6 +126,8 @@ pub struct LogRec {
     pub request_line: Option<String>,
     /// Transactions already logged on this connection.
     pub logged: u32,
+    /// This transaction is not logged (`monitor-uri`).
+    pub silent: bool,
 }
 
 impl LogRec {
@@ -153,6 +155,7 @@ impl LogRec {
             connect_timed_out: false,
             request_line: None,
             logged: 0,
+            silent: false,
         })
     }
 

@@ -713,6 +713,10 @@ fn analyse_request(
     t.since = now;
 
     if conf.fe.monitor_uri.as_deref().is_some_and(|u| req.uri == u) {
+        // HAProxy never logs monitor requests.
+        if let Some(r) = s.log.as_mut() {
+            r.silent = true;
+        }
         return Some(respond_local(
             t,
             &req,

@@ -117,7 +117,7 @@ impl Engine {
         let Some(s) = self.sessions[sid].as_ref() else {
             return;
         };
-        let Some(r) = s.log.as_deref() else {
+        let Some(r) = s.log.as_deref().filter(|r| !r.silent) else {
             return;
         };
         let fe = &self.frontends[s.frontend as usize];

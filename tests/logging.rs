@@ -35,6 +35,7 @@ per_poller!(
     queued_requests_log_their_wait_and_queue_position,
     without_a_format_the_connection_is_logged_at_accept,
     monitor_requests_are_not_logged,
+    persistence_cookie_status_is_in_the_termination_state,
 );
 
 /// The test's syslog server.
@@ -873,5 +874,38 @@ fn monitor_requests_are_not_logged(poller: &str) {
         "the monitor request has no line"
     );
     assert!(log.quiet_for(Duration::from_millis(300)));
+    px.stop();
+}
+
+fn persistence_cookie_status_is_in_the_termination_state(poller: &str) {
+    let log = Syslog::new();
+    let srv = fixed_server(OK);
+    let px = Pollux::start(
+        poller,
+        &cfg(
+            log.port(),
+            "",
+            &format!(
+                "    cookie SRV insert\n    server s1 {} cookie one",
+                srv.addr()
+            ),
+        ),
+    );
+    let (_, got) = exchange(
+        px.addr(0),
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        String::from_utf8_lossy(&got).contains("SRV=one"),
+        "inserted"
+    );
+    let l = http_line(&log.next().1);
+    assert_eq!(l.term, "--NI", "no cookie, one inserted");
+    exchange(
+        px.addr(0),
+        b"GET / HTTP/1.1\r\nHost: x\r\nCookie: SRV=one\r\nConnection: close\r\n\r\n",
+    );
+    let l = http_line(&log.next().1);
+    assert_eq!(l.term, "--VN", "a valid cookie, none set");
     px.stop();
 }

@@ -1096,3 +1096,37 @@ fn misplaced_timeouts_and_options_are_ignored_with_a_warning_as_haproxy() {
     assert_eq!(c.frontends[0].timeouts.server, None, "ignored, not applied");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn log_global_is_resolved_after_every_section_and_no_log_clears_it() {
+    let dir = TempDir::new();
+    let config = load_text(
+        &dir,
+        "defaults\n  log global\n  option httplog\n\
+         frontend web\n  mode http\n  bind :80\n  default_backend be\n\
+         frontend raw\n  mode tcp\n  bind :81\n  default_backend tb\n\
+         frontend quiet\n  mode http\n  bind :82\n  no log\n  default_backend be\n\
+         backend be\n  mode http\n\
+         backend tb\n  mode tcp\n\
+         global\n  log 127.0.0.1:514 local0\n  log /dev/log local1 notice\n",
+    )
+    .unwrap();
+    let fe = |n: &str| config.frontends.iter().find(|f| f.name == n).unwrap();
+    let web = fe("web").log.as_ref().expect("web logs");
+    assert_eq!(web.targets.len(), 2, "the global section's two targets");
+    assert_eq!(web.targets[1].level, 5, "notice");
+    assert_eq!(
+        web.format,
+        Some(crate::log::LogFormat::parse(crate::log::HTTPLOG).unwrap())
+    );
+    let raw = fe("raw").log.as_ref().expect("raw logs");
+    assert_eq!(
+        raw.format,
+        Some(crate::log::LogFormat::parse(crate::log::TCPLOG).unwrap()),
+        "httplog falls back to tcplog in TCP mode"
+    );
+    assert!(config.warnings.iter().any(|w| w.contains("frontend 'raw'")
+        && w.contains("'option httplog' not usable with a TCP frontend")));
+    assert!(fe("quiet").log.is_none(), "no log");
+    assert_eq!(config.backends[0].log_targets.len(), 2);
+}

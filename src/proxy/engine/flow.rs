@@ -131,14 +131,8 @@ impl Engine {
             return Step::Close;
         };
         if let Err(abort) = s.pump(&mut self.reactor.pool, now) {
-            term(
-                s,
-                if matches!(abort, Abort::Client(_)) {
-                    b'C'
-                } else {
-                    b'S'
-                },
-            );
+            let client = matches!(abort, Abort::Client(_));
+            term(s, if client { b'C' } else { b'S' });
             match abort {
                 Abort::Client(e) => log::debug!("session {sid}: client side: {e}"),
                 Abort::Server(e) => log::debug!("session {sid}: server side: {e}"),

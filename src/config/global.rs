@@ -28,9 +28,6 @@ const UNSUPPORTED: &[&str] = &[
     "insecure-fork-wanted",
     "insecure-setuid-wanted",
     "localpeer",
-    "log",
-    "log-send-hostname",
-    "log-tag",
     "lua-load",
     "lua-load-per-thread",
     "lua-prepend-path",
@@ -75,6 +72,9 @@ const UNSUPPORTED: &[&str] = &[
 /// Parses one keyword line of the `global` section.
 pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), String> {
     let kw = args[0].as_str();
+    if super::logs::parse_global(&mut g.log, args)? {
+        return Ok(());
+    }
     match kw {
         "maxconn" => {
             g.maxconn = parse_int(

@@ -7,6 +7,7 @@ mod cond;
 mod global;
 mod http;
 mod lexer;
+mod logs;
 mod parser;
 mod persist;
 mod proxy;
@@ -85,6 +86,8 @@ pub struct Global {
     pub quiet: bool,
     /// `spread-checks N`: health-check intervals vary by up to N% (0..=50).
     pub spread_checks: u32,
+    /// `log`, `log-tag`, `log-send-hostname`.
+    pub log: crate::log::GlobalLog,
 }
 
 impl Default for Global {
@@ -99,6 +102,7 @@ impl Default for Global {
             pidfile: None,
             quiet: false,
             spread_checks: 0,
+            log: Default::default(),
         }
     }
 }
@@ -239,6 +243,8 @@ pub struct Frontend {
     pub disabled: bool,
     pub http: HttpProxy,
     pub rules: FrontendRules,
+    /// Session logging; None when the frontend has no `log` target.
+    pub log: Option<crate::log::FrontendLog>,
 }
 
 /// `balance ALGO [ARGS]`.
@@ -535,6 +541,8 @@ pub struct Backend {
     pub health: HealthConfig,
     /// Cookie persistence and stick rules.
     pub persist: Persistence,
+    /// Where the backend's own messages (server UP/DOWN) go.
+    pub log_targets: Vec<crate::log::LogTarget>,
 }
 
 /// Session persistence settings of a backend (manual §4.2 `cookie`,

@@ -7,6 +7,7 @@
 mod flow;
 mod glue;
 mod health;
+mod logs;
 mod server;
 
 use super::lb::{LbState, ServerRt};
@@ -69,6 +70,10 @@ struct FrontendRt {
     tcp_conn: Vec<TcpRule>,
     tcp_content: Vec<TcpRule>,
     inspect_delay: Option<Duration>,
+    /// Sessions accepted since start (for "Proxy X stopped" in the logs).
+    cum: u64,
+    /// Session logging (`log` targets and format); None: no logs.
+    log: Option<Box<crate::log::FrontendLog>>,
 }
 
 struct BackendRt {
@@ -91,6 +96,8 @@ struct BackendRt {
     maxqueue: Vec<Option<u32>>,
     fullconn: u32,
     abortonclose: bool,
+    /// Where server UP/DOWN messages go.
+    log_targets: Vec<crate::log::LogTarget>,
 }
 
 pub struct Engine {
@@ -122,6 +129,8 @@ pub struct Engine {
     soft_stop: bool,
     stop: bool,
     any_paused: bool,
+    /// Syslog sockets.
+    logs: crate::log::Hub,
 }
 
 /// Bind every listener; errors name the frontend and address, as HAProxy's
@@ -202,6 +211,7 @@ impl Engine {
                     .fullconn
                     .unwrap_or_else(|| glue::default_fullconn(cfg, &b.name)),
                 abortonclose: b.abortonclose,
+                log_targets: b.log_targets.clone(),
             })
             .collect();
         let frontends = cfg
@@ -224,6 +234,8 @@ impl Engine {
                 tcp_conn: glue::tcp_conn_rules(f),
                 tcp_content: glue::tcp_content_rules(f),
                 inspect_delay: glue::inspect_delay(f),
+                cum: 0,
+                log: f.log.clone().map(Box::new),
             })
             .collect();
         let mut listeners = Vec::new();
@@ -237,6 +249,13 @@ impl Engine {
                 paused: false,
                 addr,
             });
+        }
+        let mut logs = crate::log::Hub::new(&cfg.global.log);
+        for f in cfg.frontends.iter().filter_map(|f| f.log.as_ref()) {
+            logs.open(&f.targets)?;
+        }
+        for b in &cfg.backends {
+            logs.open(&b.log_targets)?;
         }
         let signals = SignalPipe::install()?;
         reactor.register(signals.fd(), owner(0, K_SIGNAL), Interest::READ);
@@ -278,9 +297,13 @@ impl Engine {
             soft_stop: false,
             stop: false,
             any_paused: false,
+            logs,
         })
         .map(|mut e: Engine| {
             e.start_checks();
+            e.log_proxies(crate::log::NOTICE, |_, name, _| {
+                format!("Proxy {name} started.")
+            });
             e
         })
     }
@@ -302,6 +325,9 @@ impl Engine {
                 self.on_timer(o, now);
             }
         }
+        self.log_proxies(crate::log::WARNING, |_, name, (fe, be)| {
+            format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be}).")
+        });
         Ok(())
     }
 
@@ -327,6 +353,9 @@ impl Engine {
                         self.cur_conns
                     );
                     self.soft_stop = true;
+                    self.log_proxies(crate::log::WARNING, |kind, name, _| {
+                        format!("Stopping {kind} {name} in 0 ms.")
+                    });
                     for l in std::mem::take(&mut self.listeners) {
                         self.reactor.deregister(l.token);
                     }
@@ -491,9 +520,12 @@ impl Engine {
             timer: None,
             inspect_until: inspect,
             http,
+            log: None,
         });
+        self.log_accept(sid, now);
         self.cur_conns += 1;
         self.frontends[fi].cur += 1;
+        self.frontends[fi].cum += 1;
         if inspect.is_none() && self.frontends[fi].http.is_none() {
             self.assign(sid, None, now);
         }

@@ -2,6 +2,8 @@
 //! optionally daemonize, then run the event loop.
 
 use pollux::{cli, config, core::Reactor, pollers, proxy, sys};
+mod reload;
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -73,11 +75,22 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
     if let Some(n) = opts.maxconn {
         cfg.global.maxconn = n;
     }
-    // Each session holds two fds; keep room for listeners and the poller.
-    sys::raise_nofile(u64::from(cfg.global.maxconn) * 2 + 64);
+    match cfg.global.ulimit_n {
+        Some(n) => {
+            if let Err(cur) = sys::set_nofile(n) {
+                eprintln!("[WARNING] [pollux.main()] Cannot raise FD limit to {n}, limit is {cur}.");
+            }
+        }
+        // Each session holds two fds; keep room for listeners and the poller.
+        None => {
+            sys::raise_nofile(u64::from(cfg.global.maxconn) * 2 + 64);
+        }
+    }
 
-    // Bind before detaching so that bind errors reach the terminal.
-    let socks = proxy::engine::bind_all(&cfg).map_err(|e| vec![format!("[ALERT] {e}")])?;
+    // Bind before detaching so that bind errors reach the terminal; on a
+    // reload, the old process's sockets are taken over first.
+    let socks = reload::bind(&opts, &cfg)?;
+    let exposer = reload::bind_exposer(&cfg)?;
     let daemon = (opts.daemon || cfg.global.daemon) && !opts.debug && !opts.no_background;
     let pidfile = opts.pidfile.clone().or(cfg.global.pidfile.clone());
     if daemon {
@@ -95,6 +108,14 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
         write_pidfile(p, std::process::id())?;
     }
 
+    // After binding and detaching, before serving, as HAProxy does.
+    sys::privs::drop_privileges(
+        cfg.global.chroot.as_deref(),
+        cfg.global.gid,
+        cfg.global.uid,
+    )
+    .map_err(|e| vec![format!("[ALERT] {e}")])?;
+
     // Created after fork: kqueue descriptors are not inherited by children.
     let poller = (backend.create)()
         .map_err(|e| vec![format!("[ALERT] cannot start {}: {e}", backend.name)])?;
@@ -105,6 +126,11 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
     let reactor = Reactor::new(poller, cfg.global.bufsize);
     let mut engine =
         proxy::Engine::new(&cfg, reactor, socks).map_err(|e| vec![format!("[ALERT] {e}")])?;
+    if let Some(x) = exposer {
+        engine.expose_listeners(x);
+    }
+    // Serving now: the old processes may go.
+    reload::retire_old(&opts);
     engine
         .run()
         .map_err(|e| vec![format!("[ALERT] event loop failed: {e}")])

@@ -8,6 +8,7 @@ mod global;
 mod http;
 mod lexer;
 mod parser;
+mod process;
 mod persist;
 mod proxy;
 mod rules;
@@ -16,6 +17,7 @@ mod tests;
 mod values;
 
 pub use cond::features;
+pub use process::StatsSocket;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -85,6 +87,18 @@ pub struct Global {
     pub quiet: bool,
     /// `spread-checks N`: health-check intervals vary by up to N% (0..=50).
     pub spread_checks: u32,
+    /// `user`/`uid` and `group`/`gid`, resolved to numbers at parse time.
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub chroot: Option<PathBuf>,
+    /// `ulimit-n`; None: computed from maxconn.
+    pub ulimit_n: Option<u64>,
+    /// `hard-stop-after`: how long a soft stop may last.
+    pub hard_stop_after: Option<Duration>,
+    /// `stats socket ... expose-fd listeners` lines.
+    pub stats_sockets: Vec<StatsSocket>,
+    /// `noreuseport`: no SO_REUSEPORT on listeners.
+    pub noreuseport: bool,
 }
 
 impl Default for Global {
@@ -99,6 +113,13 @@ impl Default for Global {
             pidfile: None,
             quiet: false,
             spread_checks: 0,
+            uid: None,
+            gid: None,
+            chroot: None,
+            ulimit_n: None,
+            hard_stop_after: None,
+            stats_sockets: Vec::new(),
+            noreuseport: false,
         }
     }
 }

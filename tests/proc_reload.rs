@@ -1,0 +1,298 @@
+//! Hot reload as HAProxy's `-sf`/`-st`: the new process takes the listening
+//! sockets over from the old one (`stats socket ... expose-fd listeners`,
+//! found in the config or given by `-x`), so no connection and no request
+//! is lost; without fd passing, it binds next to the old one (SO_REUSEPORT).
+
+mod common;
+
+use common::*;
+use std::collections::HashSet;
+use std::fs;
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Every pollux daemon a test started, killed at the end if still there.
+struct Daemons {
+    cfg: PathBuf,
+    pids: Vec<i32>,
+}
+
+impl Daemons {
+    fn ours(&self, pid: i32) -> bool {
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        process_alive(pid) && String::from_utf8_lossy(&cmdline).contains(self.cfg.to_str().unwrap())
+    }
+    fn alive(&self) -> Vec<i32> {
+        self.pids.iter().copied().filter(|&p| self.ours(p)).collect()
+    }
+}
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for p in self.alive() {
+            // SAFETY: kill(2) on a daemon this test started (checked by cmdline).
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+    }
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    fs::read_to_string(path).ok()?.trim().parse().ok().filter(|&p: &i32| p > 1)
+}
+
+/// `pollux -D -f CFG -p PIDFILE [args]`: the launcher must exit 0; the new pid.
+fn start_daemon(dir: &TestDir, d: &mut Daemons, pidfile: &Path, args: &[&str]) -> i32 {
+    let before = read_pid(pidfile);
+    let mut all = vec![
+        "-D",
+        "-f",
+        d.cfg.to_str().unwrap(),
+        "-p",
+        pidfile.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let out = run_pollux(dir, &all, &[]);
+    assert_eq!(out.code(), Some(0), "pollux {}\n{out}", all.join(" "));
+    let pid = read_pid(pidfile).expect("pidfile");
+    assert_ne!(Some(pid), before, "pidfile not rewritten\n{out}");
+    d.pids.push(pid);
+    pid
+}
+
+/// Inode of the socket listening on `port` held by `pid`, if any.
+fn listen_inode(pid: i32, port: u16) -> Option<u64> {
+    let mut mine = HashSet::new();
+    for e in fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        if let Ok(t) = fs::read_link(e.path()) {
+            let t = t.to_string_lossy().into_owned();
+            if let Some(i) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                mine.insert(i.parse::<u64>().ok()?);
+            }
+        }
+    }
+    let text = fs::read_to_string("/proc/net/tcp").ok()?;
+    text.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let p = u16::from_str_radix(f.get(1)?.rsplit_once(':')?.1, 16).ok()?;
+        let ino = f.get(9)?.parse::<u64>().ok()?;
+        (f.get(3) == Some(&"0A") && p == port && mine.contains(&ino)).then_some(ino)
+    })
+}
+
+/// A Unix socket path short enough for sun_path (test dirs are long),
+/// removed when the test ends.
+struct SockPath(PathBuf);
+
+impl Drop for SockPath {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+impl std::ops::Deref for SockPath {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn short_sock_path(tag: &str) -> SockPath {
+    SockPath(std::env::temp_dir().join(format!("plx-{}-{tag}.sock", std::process::id())))
+}
+
+fn http_cfg(port: u16, server: SocketAddr, sock: Option<&Path>) -> String {
+    let stats = sock.map_or(String::new(), |p| {
+        format!(
+            "    stats socket {} mode 600 level admin expose-fd listeners\n",
+            p.display()
+        )
+    });
+    format!(
+        "global\n    maxconn 2000\n{stats}\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n    timeout http-keep-alive 2s\n\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\nbackend be\n    server s1 {server}\n"
+    )
+}
+
+/// Clients on keep-alive connections: each sends requests back to back,
+/// reconnecting when a response says `Connection: close`.
+struct KeepAlive {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    errors: Arc<std::sync::Mutex<Vec<String>>>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl KeepAlive {
+    fn start(addr: SocketAddr, n: usize) -> KeepAlive {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicUsize::new(0));
+        let errors: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let threads = (0..n)
+            .map(|_| {
+                let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
+                thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let s = match TcpStream::connect_timeout(&addr, PATIENCE) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                errors.lock().unwrap().push(format!("connect: {e}"));
+                                thread::sleep(Duration::from_millis(20));
+                                continue;
+                            }
+                        };
+                        let _ = s.set_read_timeout(Some(PATIENCE));
+                        let mut c = HttpConn::from_stream(s);
+                        while !stop.load(Ordering::SeqCst) {
+                            let req = request_bytes("GET", "/ka", &[], b"");
+                            if let Err(e) = c.wire.s.write_all(&req) {
+                                errors.lock().unwrap().push(format!("send: {e}"));
+                                break;
+                            }
+                            match c.try_response("GET") {
+                                Ok(r) if r.status == 200 => {
+                                    ok.fetch_add(1, Ordering::SeqCst);
+                                    if r.header("connection") == Some("close") {
+                                        break;
+                                    }
+                                }
+                                Ok(r) => {
+                                    errors.lock().unwrap().push(format!("status {}", r.status));
+                                    break;
+                                }
+                                Err(e) => {
+                                    errors.lock().unwrap().push(e);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        KeepAlive {
+            stop,
+            ok,
+            errors,
+            threads,
+        }
+    }
+    fn finish(mut self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        (
+            self.ok.load(Ordering::SeqCst),
+            self.errors.lock().unwrap().clone(),
+        )
+    }
+}
+
+/// wrk through the proxy for `secs`, if wrk is installed.
+fn wrk(addr: SocketAddr, secs: u64) -> Option<Child> {
+    Command::new("wrk")
+        .args(["-t", "2", "-c", "16", "-d", &format!("{secs}s")])
+        .arg(format!("http://{addr}/wrk"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()
+}
+
+/// Wait until `old` no longer listens on `port` (it stopped accepting).
+fn wait_retired(old: i32, port: u16) -> bool {
+    eventually(PATIENCE, || {
+        !process_alive(old) || listen_inode(old, port).is_none()
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
+    init();
+    let _heavy = heavy_lock();
+    let dir = TestDir::new("reload");
+    let srv = LiveServer::start("s1");
+    let port = free_port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let sock = short_sock_path("fifty");
+    let cfg = dir.write("p.cfg", &http_cfg(port, srv.addr(), Some(&sock)));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons { cfg, pids: vec![] };
+    let first = start_daemon(&dir, &mut d, &pidfile, &[]);
+    assert!(eventually(PATIENCE, || listen_inode(first, port).is_some()));
+    let inode = listen_inode(first, port).unwrap();
+
+    const RELOADS: usize = 50;
+    let wrk = wrk(addr, 20);
+    if wrk.is_none() {
+        println!("!!!!!!!! wrk not installed: in-test clients only !!!!!!!!");
+    }
+    let fresh = Load::start(addr, 4, "/new", Duration::ZERO);
+    let ka = KeepAlive::start(addr, 4);
+    let t0 = Instant::now();
+    for i in 0..RELOADS {
+        let old = read_pid(&pidfile).unwrap();
+        let oldpid = old.to_string();
+        let new = start_daemon(&dir, &mut d, &pidfile, &["-sf", &oldpid]);
+        assert!(
+            wait_retired(old, port),
+            "reload {i}: old pid {old} still listens"
+        );
+        // The very same socket, handed over, never closed: its backlog survives.
+        assert_eq!(
+            listen_inode(new, port),
+            Some(inode),
+            "reload {i}: pid {new} listens on another socket"
+        );
+        // Let traffic reach the new process between reloads.
+        thread::sleep(Duration::from_millis(30));
+    }
+    let took = t0.elapsed();
+    let shots = fresh.finish();
+    let (ka_ok, ka_errors) = ka.finish();
+    let fails = failures(&shots);
+    assert!(
+        fails.is_empty(),
+        "{} of {} new-connection requests failed over {RELOADS} reloads in {took:?}: {:?}",
+        fails.len(),
+        shots.len(),
+        fails.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(
+        ka_errors.is_empty(),
+        "{} keep-alive failures ({} ok): {:?}",
+        ka_errors.len(),
+        ka_ok,
+        ka_errors.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(shots.len() > RELOADS && ka_ok > RELOADS, "too little load: {} + {ka_ok}", shots.len());
+    println!(
+        "{RELOADS} reloads in {took:?}: {} new-connection and {ka_ok} keep-alive requests, all 200",
+        shots.len()
+    );
+    if let Some(w) = wrk {
+        let out = w.wait_with_output().expect("wrk");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "wrk: {text}");
+        assert!(!text.contains("Socket errors"), "wrk saw socket errors:\n{text}");
+        assert!(!text.contains("Non-2xx"), "wrk saw non-2xx responses:\n{text}");
+        assert!(text.contains("requests in"), "wrk output:\n{text}");
+        println!("wrk:\n{text}");
+    }
+    // Only the last one remains, once the old ones' sessions are done.
+    let last = read_pid(&pidfile).unwrap();
+    assert!(
+        eventually(PATIENCE, || d.alive() == vec![last]),
+        "processes left: {:?} (last {last})",
+        d.alive()
+    );
+    // SAFETY: kill(2) on our daemon, checked alive and ours just above.
+    unsafe { libc::kill(last, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}

@@ -78,7 +78,9 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
     match cfg.global.ulimit_n {
         Some(n) => {
             if let Err(cur) = sys::set_nofile(n) {
-                eprintln!("[WARNING] [pollux.main()] Cannot raise FD limit to {n}, limit is {cur}.");
+                eprintln!(
+                    "[WARNING] [pollux.main()] Cannot raise FD limit to {n}, limit is {cur}."
+                );
             }
         }
         // Each session holds two fds; keep room for listeners and the poller.
@@ -109,12 +111,8 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
     }
 
     // After binding and detaching, before serving, as HAProxy does.
-    sys::privs::drop_privileges(
-        cfg.global.chroot.as_deref(),
-        cfg.global.gid,
-        cfg.global.uid,
-    )
-    .map_err(|e| vec![format!("[ALERT] {e}")])?;
+    sys::privs::drop_privileges(cfg.global.chroot.as_deref(), cfg.global.gid, cfg.global.uid)
+        .map_err(|e| vec![format!("[ALERT] {e}")])?;
 
     // Created after fork: kqueue descriptors are not inherited by children.
     let poller = (backend.create)()

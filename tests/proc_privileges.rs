@@ -27,7 +27,11 @@ fn status_ids(pid: u32, key: &str) -> Vec<u32> {
     let text = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     text.lines()
         .find_map(|l| l.strip_prefix(key))
-        .map(|r| r.split_whitespace().filter_map(|v| v.parse().ok()).collect())
+        .map(|r| {
+            r.split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -91,7 +95,9 @@ fn serving_process_runs_as_nobody_inside_its_chroot() {
 #[test]
 fn a_missing_chroot_directory_is_an_alert_and_exit_1() {
     if !is_root() {
-        println!("!!!!!!!! SKIP a_missing_chroot_directory_is_an_alert_and_exit_1: not root !!!!!!!!");
+        println!(
+            "!!!!!!!! SKIP a_missing_chroot_directory_is_an_alert_and_exit_1: not root !!!!!!!!"
+        );
         return;
     }
     let dir = TestDir::new("nochroot");
@@ -103,7 +109,10 @@ fn a_missing_chroot_directory_is_an_alert_and_exit_1() {
     let path = dir.write("p.cfg", &text);
     let out = run_pollux(&dir, &["-db", "-f", path.to_str().unwrap()], &[]);
     assert_eq!(out.code(), Some(1), "{out}");
-    assert!(out.stderr.contains("[ALERT]") && out.stderr.contains("Cannot chroot"), "{out}");
+    assert!(
+        out.stderr.contains("[ALERT]") && out.stderr.contains("Cannot chroot"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -165,7 +174,12 @@ impl Drop for DaemonGuard {
 }
 
 fn read_pid(path: &Path) -> Option<i32> {
-    fs::read_to_string(path).ok()?.trim().parse().ok().filter(|&p: &i32| p > 1)
+    fs::read_to_string(path)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&p: &i32| p > 1)
 }
 
 #[cfg(target_os = "linux")]
@@ -180,7 +194,13 @@ fn daemon_is_the_pidfile_pid_with_null_stdio_in_its_own_session() {
     let pidfile = dir.join("pollux.pid");
     let out = run_pollux(
         &dir,
-        &["-D", "-p", pidfile.to_str().unwrap(), "-f", path.to_str().unwrap()],
+        &[
+            "-D",
+            "-p",
+            pidfile.to_str().unwrap(),
+            "-f",
+            path.to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(out.code(), Some(0), "{out}");
@@ -197,11 +217,23 @@ fn daemon_is_the_pidfile_pid_with_null_stdio_in_its_own_session() {
     }
     // "pid (comm) state ppid pgrp session ...": setsid made it a session leader.
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-    assert_eq!(fields[3], pid.to_string(), "session id of the daemon: {stat}");
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        fields[3],
+        pid.to_string(),
+        "session id of the daemon: {stat}"
+    );
     let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
     roundtrip(&mut c, b"served by the daemon");
     // SAFETY: kill(2) on the daemon's pid, checked by the listening test above.
     unsafe { libc::kill(pid, libc::SIGTERM) };
-    assert!(eventually(PATIENCE, || !process_alive(pid)), "daemon still alive");
+    assert!(
+        eventually(PATIENCE, || !process_alive(pid)),
+        "daemon still alive"
+    );
 }

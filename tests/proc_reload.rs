@@ -19,17 +19,22 @@ use std::time::{Duration, Instant};
 
 /// Every pollux daemon a test started, killed at the end if still there.
 struct Daemons {
-    cfg: PathBuf,
+    /// Found in each one's command line (the test dir): ours to kill.
+    tag: String,
     pids: Vec<i32>,
 }
 
 impl Daemons {
     fn ours(&self, pid: i32) -> bool {
         let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        process_alive(pid) && String::from_utf8_lossy(&cmdline).contains(self.cfg.to_str().unwrap())
+        process_alive(pid) && String::from_utf8_lossy(&cmdline).contains(&self.tag)
     }
     fn alive(&self) -> Vec<i32> {
-        self.pids.iter().copied().filter(|&p| self.ours(p)).collect()
+        self.pids
+            .iter()
+            .copied()
+            .filter(|&p| self.ours(p))
+            .collect()
     }
 }
 
@@ -43,16 +48,30 @@ impl Drop for Daemons {
 }
 
 fn read_pid(path: &Path) -> Option<i32> {
-    fs::read_to_string(path).ok()?.trim().parse().ok().filter(|&p: &i32| p > 1)
+    fs::read_to_string(path)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&p: &i32| p > 1)
+}
+
+impl Daemons {
+    fn new(dir: &TestDir) -> Daemons {
+        Daemons {
+            tag: dir.path().to_str().unwrap().to_string(),
+            pids: Vec::new(),
+        }
+    }
 }
 
 /// `pollux -D -f CFG -p PIDFILE [args]`: the launcher must exit 0; the new pid.
-fn start_daemon(dir: &TestDir, d: &mut Daemons, pidfile: &Path, args: &[&str]) -> i32 {
+fn start_daemon(dir: &TestDir, d: &mut Daemons, cfg: &Path, pidfile: &Path, args: &[&str]) -> i32 {
     let before = read_pid(pidfile);
     let mut all = vec![
         "-D",
         "-f",
-        d.cfg.to_str().unwrap(),
+        cfg.to_str().unwrap(),
         "-p",
         pidfile.to_str().unwrap(),
     ];
@@ -223,8 +242,8 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     let sock = short_sock_path("fifty");
     let cfg = dir.write("p.cfg", &http_cfg(port, srv.addr(), Some(&sock)));
     let pidfile = dir.join("p.pid");
-    let mut d = Daemons { cfg, pids: vec![] };
-    let first = start_daemon(&dir, &mut d, &pidfile, &[]);
+    let mut d = Daemons::new(&dir);
+    let first = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
     assert!(eventually(PATIENCE, || listen_inode(first, port).is_some()));
     let inode = listen_inode(first, port).unwrap();
 
@@ -239,7 +258,7 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     for i in 0..RELOADS {
         let old = read_pid(&pidfile).unwrap();
         let oldpid = old.to_string();
-        let new = start_daemon(&dir, &mut d, &pidfile, &["-sf", &oldpid]);
+        let new = start_daemon(&dir, &mut d, &cfg, &pidfile, &["-sf", &oldpid]);
         assert!(
             wait_retired(old, port),
             "reload {i}: old pid {old} still listens"
@@ -271,7 +290,11 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
         ka_ok,
         ka_errors.iter().take(5).collect::<Vec<_>>()
     );
-    assert!(shots.len() > RELOADS && ka_ok > RELOADS, "too little load: {} + {ka_ok}", shots.len());
+    assert!(
+        shots.len() > RELOADS && ka_ok > RELOADS,
+        "too little load: {} + {ka_ok}",
+        shots.len()
+    );
     println!(
         "{RELOADS} reloads in {took:?}: {} new-connection and {ka_ok} keep-alive requests, all 200",
         shots.len()
@@ -280,8 +303,14 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
         let out = w.wait_with_output().expect("wrk");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(out.status.success(), "wrk: {text}");
-        assert!(!text.contains("Socket errors"), "wrk saw socket errors:\n{text}");
-        assert!(!text.contains("Non-2xx"), "wrk saw non-2xx responses:\n{text}");
+        assert!(
+            !text.contains("Socket errors"),
+            "wrk saw socket errors:\n{text}"
+        );
+        assert!(
+            !text.contains("Non-2xx"),
+            "wrk saw non-2xx responses:\n{text}"
+        );
         assert!(text.contains("requests in"), "wrk output:\n{text}");
         println!("wrk:\n{text}");
     }
@@ -294,5 +323,198 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     );
     // SAFETY: kill(2) on our daemon, checked alive and ours just above.
     unsafe { libc::kill(last, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+fn tcp_cfg(port: u16, server: SocketAddr, global_extra: &str) -> String {
+    format!(
+        "global\n    maxconn 100\n{global_extra}\n{}\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\nbackend be\n    server s1 {server}\n",
+        tcp_defaults()
+    )
+}
+
+fn stats_line(p: &Path) -> String {
+    format!(
+        "    stats socket {} level admin expose-fd listeners",
+        p.display()
+    )
+}
+
+per_poller!(
+    x_flag_takes_the_listeners_from_the_named_socket,
+    st_stops_the_old_process_at_once,
+);
+
+/// The old config exposes its listeners; the new one does not say where:
+/// `-x` does. Same socket afterwards, sessions of the old one finish.
+fn x_flag_takes_the_listeners_from_the_named_socket(poller: &str) {
+    let dir = TestDir::new("x");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let sock = short_sock_path(&format!("x-{poller}"));
+    let old_cfg = dir.write("old.cfg", &tcp_cfg(port, echo.addr(), &stats_line(&sock)));
+    let new_cfg = dir.write("new.cfg", &tcp_cfg(port, echo.addr(), ""));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let old = start_daemon(&dir, &mut d, &old_cfg, &pidfile, &["--poller", poller]);
+    assert!(eventually(PATIENCE, || listen_inode(old, port).is_some()));
+    let inode = listen_inode(old, port);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut c = connect(addr);
+    roundtrip(&mut c, b"to the old one");
+    let (x, oldpid) = (sock.to_str().unwrap(), old.to_string());
+    let new = start_daemon(
+        &dir,
+        &mut d,
+        &new_cfg,
+        &pidfile,
+        &["--poller", poller, "-x", x, "-sf", &oldpid],
+    );
+    assert!(wait_retired(old, port), "old one still listens");
+    assert_eq!(listen_inode(new, port), inode, "not the old socket");
+    // The old one finishes its session, then leaves.
+    roundtrip(&mut c, b"old one still serves its session");
+    assert!(process_alive(old), "old one left with a session open");
+    drop(c);
+    assert!(
+        eventually(PATIENCE, || !process_alive(old)),
+        "old one stays"
+    );
+    let mut c = connect(addr);
+    roundtrip(&mut c, b"to the new one");
+    // SAFETY: kill(2) on our daemon.
+    unsafe { libc::kill(new, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+/// `-st`: the old process is terminated, open sessions or not.
+fn st_stops_the_old_process_at_once(poller: &str) {
+    let dir = TestDir::new("st");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let sock = short_sock_path(&format!("st-{poller}"));
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), &stats_line(&sock)));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &["--poller", poller]);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut c = connect(addr);
+    roundtrip(&mut c, b"to the old one");
+    let oldpid = old.to_string();
+    let new = start_daemon(
+        &dir,
+        &mut d,
+        &cfg,
+        &pidfile,
+        &["--poller", poller, "-st", &oldpid],
+    );
+    assert_closed(&mut c, "session of the terminated old process");
+    assert!(
+        eventually(PATIENCE, || !process_alive(old)),
+        "old one stays"
+    );
+    let mut c = connect(addr);
+    roundtrip(&mut c, b"to the new one");
+    // SAFETY: kill(2) on our daemon.
+    unsafe { libc::kill(new, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+/// No exposed listeners: HAProxy's classic way, SIGTTOU to the old one,
+/// bind next to it (SO_REUSEPORT), then SIGUSR1.
+#[cfg(target_os = "linux")]
+#[test]
+fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
+    let dir = TestDir::new("classic");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), ""));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
+    assert!(eventually(PATIENCE, || listen_inode(old, port).is_some()));
+    let inode = listen_inode(old, port);
+    let oldpid = old.to_string();
+    let new = start_daemon(&dir, &mut d, &cfg, &pidfile, &["-sf", &oldpid]);
+    assert!(
+        eventually(PATIENCE, || !process_alive(old)),
+        "old one stays"
+    );
+    let mine = listen_inode(new, port);
+    assert!(
+        mine.is_some() && mine != inode,
+        "new one should have its own socket"
+    );
+    let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
+    roundtrip(&mut c, b"to the new one");
+    // SAFETY: kill(2) on our daemon.
+    unsafe { libc::kill(new, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+/// With `noreuseport` and nothing exposed, the new process cannot bind: it
+/// exits 1 with HAProxy's alert and the old one, resumed (SIGTTIN), serves on.
+#[cfg(target_os = "linux")]
+#[test]
+fn failed_reload_gives_the_old_process_its_listeners_back() {
+    let dir = TestDir::new("failed");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), "    noreuseport"));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
+    let oldpid = old.to_string();
+    let out = run_pollux(
+        &dir,
+        &["-D", "-f", cfg.to_str().unwrap(), "-sf", &oldpid],
+        &[],
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(out.stderr.contains("cannot bind socket"), "{out}");
+    let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
+    roundtrip(&mut c, b"old one serves on");
+    assert!(listen_inode(old, port).is_some(), "old one lost its socket");
+    // SAFETY: kill(2) on our daemon.
+    unsafe { libc::kill(old, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+/// `-x` naming no socket: a warning, and the listeners are bound anew.
+#[cfg(target_os = "linux")]
+#[test]
+fn x_flag_to_a_missing_socket_warns_and_binds() {
+    let dir = TestDir::new("xmissing");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), ""));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let missing = dir.join("nothing.sock");
+    let out = run_pollux(
+        &dir,
+        &[
+            "-D",
+            "-f",
+            cfg.to_str().unwrap(),
+            "-p",
+            pidfile.to_str().unwrap(),
+            "-x",
+            missing.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert!(
+        out.stderr
+            .contains("Failed to get the sockets from the old process"),
+        "{out}"
+    );
+    let pid = read_pid(&pidfile).unwrap();
+    d.pids.push(pid);
+    let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
+    roundtrip(&mut c, b"bound anew");
+    // SAFETY: kill(2) on our daemon.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }

@@ -81,7 +81,11 @@ fn hard_stop_after_ends_a_soft_stop_that_lasts(poller: &str) {
         "still running after hard-stop-after\n{}",
         px.logs()
     );
-    assert!(px.stderr().contains("performing a hard-stop"), "{}", px.logs());
+    assert!(
+        px.stderr().contains("performing a hard-stop"),
+        "{}",
+        px.logs()
+    );
 }
 
 fn sigttou_pauses_listeners_and_sigttin_resumes_them(poller: &str) {

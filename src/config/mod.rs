@@ -8,8 +8,8 @@ mod global;
 mod http;
 mod lexer;
 mod parser;
-mod process;
 mod persist;
+mod process;
 mod proxy;
 mod rules;
 #[cfg(test)]

@@ -67,7 +67,12 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
             g.chroot = Some(PathBuf::from(dir));
         }
         "ulimit-n" => {
-            let n = parse_int("'ulimit-n'", need(args, 1, "an integer")?, 1, u32::MAX.into())?;
+            let n = parse_int(
+                "'ulimit-n'",
+                need(args, 1, "an integer")?,
+                1,
+                u32::MAX.into(),
+            )?;
             only(args, 2)?;
             g.ulimit_n = Some(n);
         }
@@ -129,7 +134,11 @@ pub(crate) fn parse_stats(g: &mut Global, args: &[String]) -> Result<(), String>
                 }
                 i += 2;
             }
-            _ => return Err(format!("'stats socket' option '{opt}' is not supported yet")),
+            _ => {
+                return Err(format!(
+                    "'stats socket' option '{opt}' is not supported yet"
+                ))
+            }
         }
     }
     if !s.expose_listeners {

@@ -84,7 +84,10 @@ pub fn fetch(path: &Path) -> io::Result<Vec<(SocketAddr, TcpListener)>> {
     while want.map_or(true, |n| lines.len() < n) {
         let mut b = [0u8; 1];
         if (&stream).read(&mut b)? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated answer"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "truncated answer",
+            ));
         }
         if b[0] != b'\n' {
             cur.push(b[0]);
@@ -110,8 +113,9 @@ pub fn fetch(path: &Path) -> io::Result<Vec<(SocketAddr, TcpListener)>> {
     let addrs: Vec<SocketAddr> = lines
         .iter()
         .map(|l| {
-            l.parse()
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("bad address '{l}'")))
+            l.parse().map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("bad address '{l}'"))
+            })
         })
         .collect::<io::Result<_>>()?;
     (&stream).write_all(b"ok\n")?;
@@ -135,7 +139,9 @@ pub fn take(taken: &mut Vec<(SocketAddr, TcpListener)>, addr: SocketAddr) -> Opt
 }
 
 /// The listeners of `socks` as (address, fd) pairs for `serve`.
-pub fn exposed<'a>(socks: impl Iterator<Item = &'a TcpListener>) -> Vec<(SocketAddr, BorrowedFd<'a>)> {
+pub fn exposed<'a>(
+    socks: impl Iterator<Item = &'a TcpListener>,
+) -> Vec<(SocketAddr, BorrowedFd<'a>)> {
     socks
         .filter_map(|l| Some((l.local_addr().ok()?, l.as_fd())))
         .collect()

@@ -2,8 +2,8 @@
 //! the listening sockets to a new process on reload.
 
 use rustix::net::{
-    recvmsg, sendmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags,
-    SendAncillaryBuffer, SendAncillaryMessage, SendFlags,
+    recvmsg, sendmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags,
 };
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
@@ -21,7 +21,12 @@ pub fn send_fds(sock: &UnixStream, fds: &[BorrowedFd<'_>]) -> io::Result<()> {
     if !ctl.push(SendAncillaryMessage::ScmRights(fds)) {
         return Err(io::Error::other("ancillary buffer too small"));
     }
-    let n = sendmsg(sock.as_fd(), &[IoSlice::new(b"F")], &mut ctl, SendFlags::empty())?;
+    let n = sendmsg(
+        sock.as_fd(),
+        &[IoSlice::new(b"F")],
+        &mut ctl,
+        SendFlags::empty(),
+    )?;
     if n != 1 {
         return Err(io::Error::new(io::ErrorKind::WriteZero, "short sendmsg"));
     }

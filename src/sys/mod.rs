@@ -146,7 +146,7 @@ pub fn daemonize() -> io::Result<Option<u32>> {
 pub fn set_nofile(n: u64) -> Result<(), u64> {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let lim = getrlimit(Resource::Nofile);
-    let mut want = lim.clone();
+    let mut want = lim;
     want.current = Some(n);
     if lim.maximum.is_some_and(|max| max < n) {
         want.maximum = Some(n);

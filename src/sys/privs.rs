@@ -27,7 +27,7 @@ pub fn lookup_user(name: &str) -> io::Result<Option<(u32, u32)>> {
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
     }
-    Ok((!out.is_null()).then(|| (pw.pw_uid as u32, pw.pw_gid as u32)))
+    Ok((!out.is_null()).then_some((pw.pw_uid as u32, pw.pw_gid as u32)))
 }
 
 /// The gid of group `name` (getgrnam_r); None when there is no such group.
@@ -50,7 +50,7 @@ pub fn lookup_group(name: &str) -> io::Result<Option<u32>> {
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
     }
-    Ok((!out.is_null()).then(|| gr.gr_gid as u32))
+    Ok((!out.is_null()).then_some(gr.gr_gid as u32))
 }
 
 /// chroot + chdir("/"), then the group (supplementary groups reduced to it),

@@ -6,8 +6,8 @@
 
 use super::{Engine, Listener};
 use crate::config;
-use crate::pollers::{Interest, Token};
 use crate::core::lifecycle;
+use crate::pollers::{Interest, Token};
 use crate::proxy::takeover;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -91,9 +91,7 @@ impl Engine {
             self.cur_conns
         );
         if let Some(t) = self.proc.hard_stop_after {
-            self.reactor
-                .timers
-                .add(Instant::now() + t, HARD_STOP_TIMER);
+            self.reactor.timers.add(Instant::now() + t, HARD_STOP_TIMER);
         }
     }
 
@@ -108,7 +106,10 @@ impl Engine {
 
     /// SIGTTOU: stop accepting; the sockets stay bound and listening.
     pub(super) fn pause_all(&mut self) {
-        log::warn!("SIGTTOU received: pausing {} listeners.", self.listeners.len());
+        log::warn!(
+            "SIGTTOU received: pausing {} listeners.",
+            self.listeners.len()
+        );
         self.proc.paused = true;
         for l in &mut self.listeners {
             l.paused = true;
@@ -119,7 +120,10 @@ impl Engine {
     /// SIGTTIN: accept again (limits still apply: a listener over its
     /// frontend's maxconn pauses itself on the next accept).
     pub(super) fn resume_all(&mut self) {
-        log::warn!("SIGTTIN received: resuming {} listeners.", self.listeners.len());
+        log::warn!(
+            "SIGTTIN received: resuming {} listeners.",
+            self.listeners.len()
+        );
         self.proc.paused = false;
         for l in &mut self.listeners {
             resume(l, &mut self.reactor);
@@ -129,7 +133,10 @@ impl Engine {
     /// SIGHUP: one line per server and one per backend, in HAProxy's words.
     pub(super) fn dump_states(&mut self) {
         for b in &self.backends {
-            log::warn!("SIGHUP received, dumping servers states for proxy {}.", b.name);
+            log::warn!(
+                "SIGHUP received, dumping servers states for proxy {}.",
+                b.name
+            );
             for (si, s) in b.servers.iter().enumerate() {
                 let up = !s.down && !s.disabled;
                 log::warn!(

@@ -36,11 +36,13 @@ pub struct Options {
     pub hard_stop_old: bool,
     /// `-x PATH`: take the listening sockets over from this Unix socket.
     pub takeover: Option<PathBuf>,
+    /// `-W`: master-worker mode.
+    pub master_worker: bool,
 }
 
 pub const USAGE: &str = "\
 Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> ]
-        [ -sf|-st <pid>* ] [ -x <unix_socket> ]
+        [ -sf|-st <pid>* ] [ -x <unix_socket> ] [ -W ]
         [ --poller <name> ] [ -de ] [ -dp ] [ -dk ] [ -dv ] [ -- <cfgfile>* ]
         -v displays version ; -vv shows known build options and polling systems.
         -d enters debug mode (foreground) ; -db only disables background mode.
@@ -52,6 +54,7 @@ Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> 
         -q quiet mode : don't display messages
         -sf/-st [pid ]* finishes/terminates old pids once serving
         -x <unix_socket> gets the listeners from an old process's socket
+        -W master-worker mode: SIGUSR2 to the master reloads the workers
         --poller <name> forces a polling system (see -vv for the usable ones)
         -de disables epoll() usage, -dp disables poll() usage
         -dk disables kqueue() usage, -dv disables event ports usage
@@ -108,9 +111,10 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String>
                 }
             }
             "-x" => o.takeover = Some(PathBuf::from(value(&mut it, "-x")?)),
-            "-S" | "-W" | "-Ws" => {
+            "-W" => o.master_worker = true,
+            "-S" | "-Ws" => {
                 return Err(format!(
-                    "option '{a}' is not supported yet (master-worker mode; use -sf/-st reloads)"
+                    "option '{a}' is not supported yet (reload the master with SIGUSR2)"
                 ))
             }
             _ => return Err(format!("unknown option '{a}'")),
@@ -161,7 +165,10 @@ mod tests {
         // An empty pid list (an empty pidfile) is accepted, as by HAProxy.
         assert!(p(&["-sf"]).unwrap().old_pids.is_empty());
         assert!(p(&["-sf", "0"]).unwrap_err().contains("invalid pid"));
-        assert!(p(&["-W"]).unwrap_err().contains("not supported yet"));
+        assert!(p(&["-W"]).unwrap().master_worker);
+        assert!(p(&["-S", "/run/m.sock"])
+            .unwrap_err()
+            .contains("not supported yet"));
     }
 
     #[test]

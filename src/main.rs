@@ -2,6 +2,7 @@
 //! optionally daemonize, then run the event loop.
 
 use pollux::{cli, config, core::Reactor, pollers, proxy, sys};
+mod mworker;
 mod reload;
 
 use std::io::Write;
@@ -110,6 +111,24 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
         write_pidfile(p, std::process::id())?;
     }
 
+    if opts.master_worker || cfg.global.master_worker {
+        return mworker::run(&opts, cfg, backend, socks, exposer);
+    }
+    serve(&opts, &cfg, backend, socks, exposer, || {
+        reload::retire_old(&opts)
+    })
+}
+
+/// Drop privileges, start the poller and the engine, call `ready`, serve.
+/// (The whole life of a worker in master-worker mode.)
+fn serve(
+    opts: &cli::Options,
+    cfg: &config::Config,
+    backend: &'static pollers::Backend,
+    socks: Vec<(usize, std::net::TcpListener)>,
+    exposer: Option<std::os::unix::net::UnixListener>,
+    ready: impl FnOnce(),
+) -> Result<(), Vec<String>> {
     // After binding and detaching, before serving, as HAProxy does.
     sys::privs::drop_privileges(cfg.global.chroot.as_deref(), cfg.global.gid, cfg.global.uid)
         .map_err(|e| vec![format!("[ALERT] {e}")])?;
@@ -123,12 +142,12 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
     }
     let reactor = Reactor::new(poller, cfg.global.bufsize);
     let mut engine =
-        proxy::Engine::new(&cfg, reactor, socks).map_err(|e| vec![format!("[ALERT] {e}")])?;
+        proxy::Engine::new(cfg, reactor, socks).map_err(|e| vec![format!("[ALERT] {e}")])?;
     if let Some(x) = exposer {
         engine.expose_listeners(x);
     }
     // Serving now: the old processes may go.
-    reload::retire_old(&opts);
+    ready();
     engine
         .run()
         .map_err(|e| vec![format!("[ALERT] event loop failed: {e}")])

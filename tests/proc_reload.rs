@@ -518,3 +518,150 @@ fn x_flag_to_a_missing_socket_warns_and_binds() {
     unsafe { libc::kill(pid, libc::SIGTERM) };
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
+
+/// Pids whose parent is `pid` (from /proc/*/stat), live ones only.
+fn children_of(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let rest: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, r)| r.split_whitespace().collect());
+        if rest.get(1).and_then(|pp| pp.parse::<u32>().ok()) == Some(pid)
+            && rest.first() != Some(&"Z")
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn mw_cfg(server: SocketAddr) -> String {
+    format!(
+        "global\n    maxconn 2000\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n    timeout http-keep-alive 2s\n\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\nbackend be\n    server s1 {server}\n"
+    )
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn master_worker_reloads_on_sigusr2_under_load_without_loss() {
+    init();
+    let _heavy = heavy_lock();
+    let srv = LiveServer::start("s1");
+    let px = Launch::new(None)
+        .mode(&["-db", "-W"])
+        .start(&mw_cfg(srv.addr()));
+    let master = px.pid();
+    assert!(
+        eventually(PATIENCE, || children_of(master).len() == 1),
+        "{}",
+        px.logs()
+    );
+    let mut worker = children_of(master)[0];
+    let fresh = Load::start(px.addr(0), 4, "/new", Duration::ZERO);
+    let ka = KeepAlive::start(px.addr(0), 4);
+    const RELOADS: usize = 20;
+    for i in 0..RELOADS {
+        // SAFETY: kill(2) on our own child, the master.
+        unsafe { libc::kill(master as i32, libc::SIGUSR2) };
+        let old = worker;
+        assert!(
+            eventually(PATIENCE, || children_of(master).iter().any(|&p| p != old)),
+            "reload {i}: no new worker\n{}",
+            px.logs()
+        );
+        worker = *children_of(master).iter().find(|&&p| p != old).unwrap();
+        assert!(
+            eventually(PATIENCE, || !children_of(master).contains(&old)),
+            "reload {i}: old worker {old} stays\n{}",
+            px.logs()
+        );
+        thread::sleep(Duration::from_millis(30));
+    }
+    let shots = fresh.finish();
+    let (ka_ok, ka_errors) = ka.finish();
+    let fails = failures(&shots);
+    assert!(
+        fails.is_empty() && ka_errors.is_empty(),
+        "{} of {} new-connection and {} keep-alive requests failed: {:?} {:?}\n{}",
+        fails.len(),
+        shots.len(),
+        ka_errors.len(),
+        fails.iter().take(3).collect::<Vec<_>>(),
+        ka_errors.iter().take(3).collect::<Vec<_>>(),
+        px.logs()
+    );
+    assert!(shots.len() > RELOADS && ka_ok > RELOADS, "too little load");
+    assert_eq!(children_of(master), vec![worker]);
+    px.stop();
+    assert!(
+        eventually(PATIENCE, || !process_alive(worker)),
+        "worker outlived its master"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn master_worker_keeps_the_worker_when_the_new_config_is_bad() {
+    let echo = TestServer::echo();
+    let px = Launch::new(None).mode(&["-db", "-W"]).start(&format!(
+        "{}\nlisten px\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
+        tcp_defaults(),
+        echo.addr()
+    ));
+    let master = px.pid();
+    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
+    let worker = children_of(master)[0];
+    let good = fs::read_to_string(&px.cfg_path).unwrap();
+    fs::write(&px.cfg_path, format!("{good}    frobnicate 1\n")).unwrap();
+    // SAFETY: kill(2) on our own child, the master.
+    unsafe { libc::kill(master as i32, libc::SIGUSR2) };
+    assert!(
+        eventually(PATIENCE, || px.stderr().contains("reload failed")),
+        "{}",
+        px.logs()
+    );
+    assert!(
+        px.stderr().contains("unknown keyword 'frobnicate'"),
+        "{}",
+        px.logs()
+    );
+    assert_eq!(children_of(master), vec![worker]);
+    let mut c = connect(px.addr(0));
+    roundtrip(&mut c, b"the old worker serves on");
+    px.stop();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn master_exits_1_when_its_worker_dies() {
+    let echo = TestServer::echo();
+    let mut px = Launch::new(None).mode(&["-db", "-W"]).start(&format!(
+        "{}\nlisten px\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
+        tcp_defaults(),
+        echo.addr()
+    ));
+    let master = px.pid();
+    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
+    let worker = children_of(master)[0];
+    // SAFETY: kill(2) on the worker, a child of our child.
+    unsafe { libc::kill(worker, libc::SIGKILL) };
+    assert!(
+        eventually(PATIENCE, || !px.is_running()),
+        "master stays\n{}",
+        px.logs()
+    );
+    let st = px.signal_and_wait(0);
+    assert_eq!(st.code(), Some(1), "{}", px.logs());
+    assert!(
+        px.stderr()
+            .contains(&format!("current worker ({worker}) exited")),
+        "{}",
+        px.logs()
+    );
+}

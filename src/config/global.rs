@@ -146,7 +146,14 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
         }
         _ if super::process::KEYWORDS.contains(&kw) => super::process::parse_keyword(g, args)?,
         "master-worker" => {
-            return Err("'master-worker' is not supported yet (use -sf/-st reloads)".into())
+            // `no-exit-on-failure` is the only option HAProxy has here.
+            if args.get(1).is_some() {
+                return Err(format!(
+                    "'master-worker' option '{}' is not supported yet",
+                    args[1]
+                ));
+            }
+            g.master_worker = true;
         }
         _ if UNSUPPORTED.contains(&kw)
             || ["tune.", "ssl-", "h1-", "h2-"]

@@ -99,6 +99,8 @@ pub struct Global {
     pub stats_sockets: Vec<StatsSocket>,
     /// `noreuseport`: no SO_REUSEPORT on listeners.
     pub noreuseport: bool,
+    /// `master-worker` (or `-W`).
+    pub master_worker: bool,
 }
 
 impl Default for Global {
@@ -120,6 +122,7 @@ impl Default for Global {
             hard_stop_after: None,
             stats_sockets: Vec::new(),
             noreuseport: false,
+            master_worker: false,
         }
     }
 }

@@ -180,7 +180,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("global\n  chroot /a /b\n", "pollux.cfg:2: unexpected argument '/b' after 'chroot /a'"),
     ("global\n  ulimit-n 0\n", "pollux.cfg:2: 'ulimit-n': value '0' out of range"),
     ("global\n  hard-stop-after soon\n", "pollux.cfg:2: 'hard-stop-after': invalid time 'soon'"),
-    ("global\n  master-worker\n", "pollux.cfg:2: 'master-worker' is not supported yet"),
+    ("global\n  master-worker no-exit-on-failure\n", "pollux.cfg:2: 'master-worker' option 'no-exit-on-failure' is not supported yet"),
     ("global\n  stats timeout 10s\n", "pollux.cfg:2: 'stats timeout' is not supported yet"),
     ("global\n  stats socket /run/p.sock\n", "pollux.cfg:2: 'stats socket' without 'expose-fd listeners' is not supported yet"),
     ("global\n  stats socket /run/p.sock level user expose-fd listeners\n", "pollux.cfg:2: 'stats socket' level 'user' is not supported yet"),

@@ -2,6 +2,7 @@
 //! self-pipe, adopting inherited listening fds, and the fd limit.
 
 pub mod fdpass;
+pub mod master;
 pub mod privs;
 
 use std::io;

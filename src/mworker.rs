@@ -74,7 +74,7 @@ pub fn run(
         while let Ok(Some((pid, status))) = waitpid(None, WaitOptions::NOHANG) {
             let pid = pid.as_raw_nonzero().get() as u32;
             workers.retain(|&w| w != pid);
-            let code = status.exit_status().map_or(-1, |c| c as i32);
+            let code = status.exit_status().unwrap_or(-1);
             if pid == current && !stopping {
                 eprintln!(
                     "[ALERT] master: current worker ({pid}) exited with code {code}: exiting"

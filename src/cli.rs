@@ -38,11 +38,13 @@ pub struct Options {
     pub takeover: Option<PathBuf>,
     /// `-W`: master-worker mode.
     pub master_worker: bool,
+    /// `-S PATH`: the master CLI's Unix socket (`reload`).
+    pub master_cli: Option<PathBuf>,
 }
 
 pub const USAGE: &str = "\
 Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> ]
-        [ -sf|-st <pid>* ] [ -x <unix_socket> ] [ -W ]
+        [ -sf|-st <pid>* ] [ -x <unix_socket> ] [ -W ] [ -S <unix_socket> ]
         [ --poller <name> ] [ -de ] [ -dp ] [ -dk ] [ -dv ] [ -- <cfgfile>* ]
         -v displays version ; -vv shows known build options and polling systems.
         -d enters debug mode (foreground) ; -db only disables background mode.
@@ -55,6 +57,7 @@ Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> 
         -sf/-st [pid ]* finishes/terminates old pids once serving
         -x <unix_socket> gets the listeners from an old process's socket
         -W master-worker mode: SIGUSR2 to the master reloads the workers
+        -S <unix_socket> master CLI socket (-W): 'reload' reloads the workers
         --poller <name> forces a polling system (see -vv for the usable ones)
         -de disables epoll() usage, -dp disables poll() usage
         -dk disables kqueue() usage, -dv disables event ports usage
@@ -112,11 +115,16 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String>
             }
             "-x" => o.takeover = Some(PathBuf::from(value(&mut it, "-x")?)),
             "-W" => o.master_worker = true,
-            "-S" | "-Ws" => {
-                return Err(format!(
-                    "option '{a}' is not supported yet (reload the master with SIGUSR2)"
-                ))
+            "-S" => {
+                let v = value(&mut it, "-S")?;
+                if v.contains(',') || v.contains('@') {
+                    return Err(format!(
+                        "option '-S {v}': only a Unix socket path without options is supported yet"
+                    ));
+                }
+                o.master_cli = Some(PathBuf::from(v));
             }
+            "-Ws" => return Err("option '-Ws' is not supported yet (use -W)".into()),
             _ => return Err(format!("unknown option '{a}'")),
         }
     }
@@ -166,9 +174,14 @@ mod tests {
         assert!(p(&["-sf"]).unwrap().old_pids.is_empty());
         assert!(p(&["-sf", "0"]).unwrap_err().contains("invalid pid"));
         assert!(p(&["-W"]).unwrap().master_worker);
-        assert!(p(&["-S", "/run/m.sock"])
+        assert_eq!(
+            p(&["-S", "/run/m.sock"]).unwrap().master_cli,
+            Some(PathBuf::from("/run/m.sock"))
+        );
+        assert!(p(&["-S", "ipv4@127.0.0.1:9999"])
             .unwrap_err()
             .contains("not supported yet"));
+        assert!(p(&["-Ws"]).unwrap_err().contains("not supported yet"));
     }
 
     #[test]

@@ -66,6 +66,11 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
         return Ok(());
     }
     init_logger(&opts, quiet);
+    if opts.master_cli.is_some() && !(opts.master_worker || cfg.global.master_worker) {
+        return Err(vec![
+            "[ALERT] -S requires master-worker mode (-W or 'master-worker')".into(),
+        ]);
+    }
 
     let mut disabled = opts.disabled.clone();
     disabled.extend(cfg.global.disabled_pollers.iter().cloned());
@@ -94,6 +99,7 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
     // reload, the old process's sockets are taken over first.
     let socks = reload::bind(&opts, &cfg)?;
     let exposer = reload::bind_exposer(&cfg)?;
+    let master_cli = mworker::bind_cli(&opts)?;
     let daemon = (opts.daemon || cfg.global.daemon) && !opts.debug && !opts.no_background;
     let pidfile = opts.pidfile.clone().or(cfg.global.pidfile.clone());
     if daemon {
@@ -112,7 +118,7 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
     }
 
     if opts.master_worker || cfg.global.master_worker {
-        return mworker::run(&opts, cfg, backend, socks, exposer);
+        return mworker::run(&opts, cfg, backend, socks, exposer, master_cli);
     }
     serve(&opts, &cfg, backend, socks, exposer, || {
         reload::retire_old(&opts)

@@ -6,13 +6,16 @@
 //! since the master holds every socket throughout. SIGTERM/SIGINT stop
 //! everything; SIGUSR1, SIGHUP, SIGTTOU, SIGTTIN are passed to the workers.
 //! If the current worker dies, the master stops the others and exits 1.
-//! The master CLI (`-S`) is not supported yet.
+//! `-S PATH` opens the master CLI, a Unix socket whose `reload` command does
+//! what SIGUSR2 does and answers `Success=1` (or `Success=0` and why).
 
 use pollux::sys::master::{self, MasterSignals, SIGCHLD, SIGUSR2};
 use pollux::{cli, config, pollers, proxy, sys};
 use rustix::process::{kill_process, waitpid, Pid, Signal, WaitOptions};
+use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::net::UnixListener;
+use std::os::fd::AsFd;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Duration;
 
 type Bound = Vec<(usize, TcpListener)>;
@@ -23,6 +26,7 @@ pub fn run(
     backend: &'static pollers::Backend,
     mut socks: Bound,
     exposer: Option<UnixListener>,
+    cli_sock: Option<UnixListener>,
 ) -> Result<(), Vec<String>> {
     use sys::{SIGHUP, SIGINT, SIGTERM, SIGTTIN, SIGTTOU, SIGUSR1};
     let sigs = MasterSignals::install(&[
@@ -36,27 +40,43 @@ pub fn run(
     let mut stopping = false;
     let mut failed = false;
     loop {
-        for sig in sigs.wait(Duration::from_secs(1)) {
-            match sig {
-                SIGUSR2 if !stopping => {
-                    eprintln!("[WARNING] master: reexecuting the workers (SIGUSR2).");
-                    match reread(opts, &mut socks) {
-                        Ok(cfg) => match spawn(opts, &cfg, backend, &mut socks, &exposer, &sigs) {
-                            Ok(pid) => {
-                                send(&workers, Signal::USR1);
-                                current = pid;
-                                workers.push(pid);
-                            }
-                            Err(msgs) => print(&msgs),
-                        },
-                        Err(msgs) => {
-                            print(&msgs);
-                            eprintln!(
-                                "[WARNING] master: reload failed, the current worker goes on."
-                            );
-                        }
-                    }
+        let cli_fd = cli_sock.as_ref().map(|l| l.as_fd());
+        let (got, cli_ready) = sigs.wait(cli_fd, Duration::from_secs(1));
+        let mut reload_now = got.contains(&SIGUSR2) && !stopping;
+        let mut cli_client = None;
+        if cli_ready && !stopping {
+            if let Some(c) = cli_sock.as_ref().and_then(cli_command) {
+                reload_now = true;
+                cli_client = Some(c);
+            }
+        }
+        if reload_now {
+            eprintln!("[WARNING] master: reexecuting the workers.");
+            let outcome = reread(opts, &mut socks)
+                .and_then(|cfg| spawn(opts, &cfg, backend, &mut socks, &exposer, &sigs));
+            match &outcome {
+                Ok(pid) => {
+                    send(&workers, Signal::USR1);
+                    current = *pid;
+                    workers.push(*pid);
                 }
+                Err(msgs) => {
+                    print(msgs);
+                    eprintln!("[WARNING] master: reload failed, the current worker goes on.");
+                }
+            }
+            if let Some(mut c) = cli_client {
+                let text = match &outcome {
+                    Ok(_) => "Success=1\n--\n".to_string(),
+                    Err(msgs) => format!("Success=0\n--\n{}\n", msgs.join("\n")),
+                };
+                let _ = c.write_all(text.as_bytes());
+                // The new worker inherited this fd: close the socket itself.
+                let _ = c.shutdown(std::net::Shutdown::Both);
+            }
+        }
+        for sig in got {
+            match sig {
                 SIGTERM | SIGINT => {
                     stopping = true;
                     send(&workers, Signal::TERM);
@@ -156,6 +176,53 @@ fn reread(opts: &cli::Options, socks: &mut Bound) -> Result<config::Config, Vec<
         proxy::engine::bind_all(&cfg, &mut taken).map_err(|e| vec![format!("[ALERT] {e}")])?;
     *socks = new;
     Ok(cfg)
+}
+
+/// `-S PATH`: bind the master CLI socket (before detaching, so that an
+/// error reaches the terminal).
+pub fn bind_cli(opts: &cli::Options) -> Result<Option<UnixListener>, Vec<String>> {
+    let Some(path) = &opts.master_cli else {
+        return Ok(None);
+    };
+    proxy::takeover::bind(path, 0o600).map(Some).map_err(|e| {
+        vec![format!(
+            "[ALERT] master CLI: cannot bind UNIX socket ({e}) [{}]",
+            path.display()
+        )]
+    })
+}
+
+/// Accept one master CLI client and read its command: the client if it
+/// asked for `reload` (answered once the reload is done); other commands
+/// are answered here.
+fn cli_command(l: &UnixListener) -> Option<UnixStream> {
+    let (c, _) = l.accept().ok()?;
+    c.set_nonblocking(false).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    c.set_write_timeout(Some(Duration::from_secs(2))).ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(&c)
+        .take(1024)
+        .read_line(&mut line)
+        .ok()?;
+    let mut w = &c;
+    let close = |c: &UnixStream| c.shutdown(std::net::Shutdown::Both);
+    match line.trim() {
+        "reload" => return Some(c),
+        "help" | "" => {
+            let _ = w.write_all(b"The following commands are valid at this level:\n  help           : this message\n  reload         : achieve a soft-reload (-sf) of haproxy\n");
+        }
+        other => {
+            let _ = w.write_all(
+                format!(
+                    "Unknown command: '{other}'. Only 'help' and 'reload' are supported yet.\n"
+                )
+                .as_bytes(),
+            );
+        }
+    }
+    let _ = close(&c);
+    None
 }
 
 fn send(pids: &[u32], sig: Signal) {

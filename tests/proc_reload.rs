@@ -665,3 +665,89 @@ fn master_exits_1_when_its_worker_dies() {
         px.logs()
     );
 }
+
+/// Send one line to a Unix socket and read the answer to EOF.
+fn unix_command(path: &Path, line: &str) -> String {
+    use std::io::Read;
+    let mut s = std::os::unix::net::UnixStream::connect(path).expect("connect master CLI");
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(line.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("answer");
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn master_cli_reload_forks_a_new_worker() {
+    let echo = TestServer::echo();
+    let cli = short_sock_path("mcli");
+    let px = Launch::new(None)
+        .mode(&["-db", "-W", "-S", cli.to_str().unwrap()])
+        .start(&format!(
+            "{}\nlisten px\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
+            tcp_defaults(),
+            echo.addr()
+        ));
+    let master = px.pid();
+    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
+    let old = children_of(master)[0];
+    assert!(unix_command(&cli, "help\n").contains("reload"));
+    assert!(unix_command(&cli, "show proc\n").contains("Unknown command"));
+    let answer = unix_command(&cli, "reload\n");
+    assert!(answer.starts_with("Success=1"), "{answer}\n{}", px.logs());
+    assert!(
+        eventually(PATIENCE, || {
+            let c = children_of(master);
+            c.len() == 1 && c[0] != old
+        }),
+        "no new worker alone: {:?}\n{}",
+        children_of(master),
+        px.logs()
+    );
+    let mut c = connect(px.addr(0));
+    roundtrip(&mut c, b"the new worker serves");
+    // A broken config: Success=0 with the reason, the worker stays.
+    let worker = children_of(master)[0];
+    let good = fs::read_to_string(&px.cfg_path).unwrap();
+    fs::write(&px.cfg_path, format!("{good}    frobnicate 1\n")).unwrap();
+    let answer = unix_command(&cli, "reload\n");
+    assert!(
+        answer.starts_with("Success=0") && answer.contains("frobnicate"),
+        "{answer}"
+    );
+    assert_eq!(children_of(master), vec![worker]);
+    drop(c);
+    px.stop();
+}
+
+#[test]
+fn master_cli_without_master_worker_mode_is_an_error() {
+    let dir = TestDir::new("mcli");
+    let cfg = dir.write(
+        "p.cfg",
+        &format!(
+            "{}\nlisten px\n    bind 127.0.0.1:{}\n    server s1 {}\n",
+            tcp_defaults(),
+            free_port(),
+            dead_addr()
+        ),
+    );
+    let sock = dir.join("m.sock");
+    let out = run_pollux(
+        &dir,
+        &[
+            "-db",
+            "-S",
+            sock.to_str().unwrap(),
+            "-f",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stderr.contains("-S requires master-worker mode"),
+        "{out}"
+    );
+}

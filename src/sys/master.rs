@@ -4,6 +4,7 @@
 
 use signal_hook::SigId;
 use std::io::{self, Read};
+use std::os::fd::BorrowedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -44,22 +45,29 @@ impl MasterSignals {
         })
     }
 
-    /// Wait (at most `timeout`) and return the signals received.
-    pub fn wait(&mut self, timeout: Duration) -> Vec<i32> {
+    /// Wait (at most `timeout`) for a signal or for `extra` to be readable;
+    /// the signals received, and whether `extra` is readable.
+    pub fn wait(&mut self, extra: Option<BorrowedFd<'_>>, timeout: Duration) -> (Vec<i32>, bool) {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
-        let mut fds = [PollFd::new(&self.read, PollFlags::IN)];
+        let mut fds = vec![PollFd::new(&self.read, PollFlags::IN)];
+        if let Some(fd) = &extra {
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
         let ts = Timespec {
             tv_sec: timeout.as_secs() as _,
             tv_nsec: timeout.subsec_nanos() as _,
         };
         let _ = poll(&mut fds, Some(&ts));
+        let extra_ready = fds.get(1).is_some_and(|f| !f.revents().is_empty());
         let mut buf = [0u8; 64];
         while let Ok(1..) = self.read.read(&mut buf) {}
-        self.flags
+        let sigs = self
+            .flags
             .iter()
             .filter(|(_, f)| f.swap(false, Ordering::SeqCst))
             .map(|(sig, _)| *sig)
-            .collect()
+            .collect();
+        (sigs, extra_ready)
     }
 
     /// In a forked worker: drop the master's handlers (the worker installs

@@ -119,7 +119,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String>
                 let v = value(&mut it, "-S")?;
                 if v.contains(',') || v.contains('@') {
                     return Err(format!(
-                        "option '-S {v}': only a Unix socket path without options is supported yet"
+                        "option '-S {v}': addresses and options are not supported yet (give a Unix socket path)"
                     ));
                 }
                 o.master_cli = Some(PathBuf::from(v));

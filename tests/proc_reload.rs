@@ -215,7 +215,7 @@ impl KeepAlive {
 /// wrk through the proxy for `secs`, if wrk is installed.
 fn wrk(addr: SocketAddr, secs: u64) -> Option<Child> {
     Command::new("wrk")
-        .args(["-t", "2", "-c", "16", "-d", &format!("{secs}s")])
+        .args(["-t", "1", "-c", "8", "-d", &format!("{secs}s")])
         .arg(format!("http://{addr}/wrk"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -248,7 +248,7 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     let inode = listen_inode(first, port).unwrap();
 
     const RELOADS: usize = 50;
-    let wrk = wrk(addr, 20);
+    let wrk = wrk(addr, 15);
     if wrk.is_none() {
         println!("!!!!!!!! wrk not installed: in-test clients only !!!!!!!!");
     }

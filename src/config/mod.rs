@@ -10,6 +10,7 @@ mod lexer;
 mod logs;
 mod parser;
 mod persist;
+mod process;
 mod proxy;
 mod rules;
 #[cfg(test)]
@@ -17,6 +18,7 @@ mod tests;
 mod values;
 
 pub use cond::features;
+pub use process::StatsSocket;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -88,6 +90,20 @@ pub struct Global {
     pub spread_checks: u32,
     /// `log`, `log-tag`, `log-send-hostname`.
     pub log: crate::log::GlobalLog,
+    /// `user`/`uid` and `group`/`gid`, resolved to numbers at parse time.
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub chroot: Option<PathBuf>,
+    /// `ulimit-n`; None: computed from maxconn.
+    pub ulimit_n: Option<u64>,
+    /// `hard-stop-after`: how long a soft stop may last.
+    pub hard_stop_after: Option<Duration>,
+    /// `stats socket ... expose-fd listeners` lines.
+    pub stats_sockets: Vec<StatsSocket>,
+    /// `noreuseport`: no SO_REUSEPORT on listeners.
+    pub noreuseport: bool,
+    /// `master-worker` (or `-W`).
+    pub master_worker: bool,
 }
 
 impl Default for Global {
@@ -103,6 +119,14 @@ impl Default for Global {
             quiet: false,
             spread_checks: 0,
             log: Default::default(),
+            uid: None,
+            gid: None,
+            chroot: None,
+            ulimit_n: None,
+            hard_stop_after: None,
+            stats_sockets: Vec::new(),
+            noreuseport: false,
+            master_worker: false,
         }
     }
 }

@@ -938,7 +938,10 @@ fn respond_local(
         Version::Http11 => !named.iter().any(|n| n == "close"),
         Version::Http10 => named.iter().any(|n| n == "keep-alive"),
     };
-    let keep = wants_keep && framing == Framing::None && conf.fe.side.conn_mode != ConnMode::Close;
+    let keep = wants_keep
+        && framing == Framing::None
+        && conf.fe.side.conn_mode != ConnMode::Close
+        && !crate::core::lifecycle::stopping();
     t.to_cli = with_connection(bytes, keep, req.version);
     t.close_after = !keep;
     t.state = TxnState::Respond;
@@ -1121,6 +1124,8 @@ fn server_side(
         };
         t.server_keep &= srv_keep && framing != Framing::UntilClose && !tunnel && !ambiguous;
         t.client_keep &= framing != Framing::UntilClose && !tunnel;
+        // Soft stop: keep-alive clients move to the new process.
+        t.client_keep &= tunnel || !crate::core::lifecycle::stopping();
         strip_hop_by_hop(&mut res, &named);
         if res.status == 101 {
             res.add_header("Connection", "upgrade");

@@ -8,6 +8,7 @@ mod flow;
 mod glue;
 mod health;
 mod logs;
+mod procctl;
 mod server;
 
 use super::lb::{LbState, ServerRt};
@@ -131,11 +132,17 @@ pub struct Engine {
     any_paused: bool,
     /// Syslog sockets.
     logs: crate::log::Hub,
+    /// Signals, hard-stop-after, the socket exposing listeners on reload.
+    proc: procctl::ProcCtl,
 }
 
-/// Bind every listener; errors name the frontend and address, as HAProxy's
-/// "Starting frontend X: cannot bind socket" alert does.
-pub fn bind_all(cfg: &config::Config) -> Result<Vec<(usize, TcpListener)>, String> {
+/// Bind every listener, reusing a socket taken over from an old process
+/// (`taken`, by address) where there is one; errors name the frontend and
+/// address, as HAProxy's "Starting frontend X: cannot bind socket" alert does.
+pub fn bind_all(
+    cfg: &config::Config,
+    taken: &mut Vec<(SocketAddr, TcpListener)>,
+) -> Result<Vec<(usize, TcpListener)>, String> {
     let mut out = Vec::new();
     for (fi, fe) in cfg
         .frontends
@@ -146,7 +153,13 @@ pub fn bind_all(cfg: &config::Config) -> Result<Vec<(usize, TcpListener)>, Strin
         let backlog = fe.maxconn.unwrap_or(cfg.global.maxconn).clamp(128, 65535) as i32;
         for bind in &fe.binds {
             for addr in &bind.addrs {
-                let l = listener::open(addr, backlog).map_err(|e| {
+                if let config::BindAddr::Inet(sa) = addr {
+                    if let Some(l) = super::takeover::take(taken, *sa) {
+                        out.push((fi, l));
+                        continue;
+                    }
+                }
+                let l = listener::open(addr, backlog, !cfg.global.noreuseport).map_err(|e| {
                     format!(
                         "{}:{}: Starting frontend {}: cannot bind socket ({e}) [{}]",
                         bind.origin.file,
@@ -298,6 +311,7 @@ impl Engine {
             stop: false,
             any_paused: false,
             logs,
+            proc: procctl::ProcCtl::new(cfg),
         })
         .map(|mut e: Engine| {
             e.start_checks();
@@ -322,7 +336,11 @@ impl Engine {
             }
             let now = Instant::now();
             while let Some(o) = self.reactor.timers.pop_expired(now) {
-                self.on_timer(o, now);
+                if o == procctl::HARD_STOP_TIMER {
+                    self.hard_stop();
+                } else {
+                    self.on_timer(o, now);
+                }
             }
         }
         self.log_proxies(crate::log::WARNING, |_, name, (fe, be)| {
@@ -332,6 +350,9 @@ impl Engine {
     }
 
     fn dispatch(&mut self, r: Ready) {
+        if r.owner == procctl::EXPOSER {
+            return self.on_exposer();
+        }
         let id = r.owner >> 2;
         match r.owner & 3 {
             K_LISTENER => self.on_accept(id),
@@ -347,19 +368,10 @@ impl Engine {
         };
         for sig in sp.drain() {
             match sig {
-                sys::SIGUSR1 => {
-                    log::warn!(
-                        "soft stop: closing listeners, {} sessions to finish",
-                        self.cur_conns
-                    );
-                    self.soft_stop = true;
-                    self.log_proxies(crate::log::WARNING, |kind, name, _| {
-                        format!("Stopping {kind} {name} in 0 ms.")
-                    });
-                    for l in std::mem::take(&mut self.listeners) {
-                        self.reactor.deregister(l.token);
-                    }
-                }
+                sys::SIGUSR1 => self.begin_soft_stop(),
+                sys::SIGTTOU => self.pause_all(),
+                sys::SIGTTIN => self.resume_all(),
+                sys::SIGHUP => self.dump_states(),
                 _ => {
                     log::info!("signal {sig}: stopping");
                     self.stop = true;
@@ -386,7 +398,7 @@ impl Engine {
 
     /// Resume listeners whose frontend is below its limits again.
     fn resume_listeners(&mut self) {
-        if !self.any_paused || self.stop {
+        if !self.any_paused || self.stop || self.proc.paused {
             return;
         }
         let mut still = false;

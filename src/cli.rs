@@ -30,10 +30,21 @@ pub struct Options {
     /// Backends disabled by `-de -dp -dk -dv`.
     pub disabled: Vec<String>,
     pub help: bool,
+    /// `-sf PID*` (soft: finish sessions) or `-st PID*` (terminate): the
+    /// old processes to replace once this one serves.
+    pub old_pids: Vec<i32>,
+    pub hard_stop_old: bool,
+    /// `-x PATH`: take the listening sockets over from this Unix socket.
+    pub takeover: Option<PathBuf>,
+    /// `-W`: master-worker mode.
+    pub master_worker: bool,
+    /// `-S PATH`: the master CLI's Unix socket (`reload`).
+    pub master_cli: Option<PathBuf>,
 }
 
 pub const USAGE: &str = "\
 Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> ]
+        [ -sf|-st <pid>* ] [ -x <unix_socket> ] [ -W ] [ -S <unix_socket> ]
         [ --poller <name> ] [ -de ] [ -dp ] [ -dk ] [ -dv ] [ -- <cfgfile>* ]
         -v displays version ; -vv shows known build options and polling systems.
         -d enters debug mode (foreground) ; -db only disables background mode.
@@ -43,6 +54,10 @@ Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> 
         -n sets the maximum total # of connections
         -p writes pids of all children to this file
         -q quiet mode : don't display messages
+        -sf/-st [pid ]* finishes/terminates old pids once serving
+        -x <unix_socket> gets the listeners from an old process's socket
+        -W master-worker mode: SIGUSR2 to the master reloads the workers
+        -S <unix_socket> master CLI socket (-W): 'reload' reloads the workers
         --poller <name> forces a polling system (see -vv for the usable ones)
         -de disables epoll() usage, -dp disables poll() usage
         -dk disables kqueue() usage, -dv disables event ports usage
@@ -51,8 +66,8 @@ Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> 
 
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String> {
     let mut o = Options::default();
-    let mut it = args.into_iter();
-    let value = |it: &mut I::IntoIter, flag: &str| {
+    let mut it = args.into_iter().peekable();
+    let value = |it: &mut std::iter::Peekable<I::IntoIter>, flag: &str| {
         it.next()
             .ok_or_else(|| format!("option '{flag}' requires an argument"))
     };
@@ -87,9 +102,29 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String>
             "-dv" => o.disabled.push("evports".into()),
             "--help" | "-h" => o.help = true,
             _ if a.starts_with("--poller=") => o.poller = Some(a["--poller=".len()..].to_string()),
-            "-sf" | "-st" | "-x" | "-S" | "-W" | "-Ws" => {
-                return Err(format!("option '{a}' is not supported yet"))
+            "-sf" | "-st" => {
+                o.hard_stop_old = a == "-st";
+                // HAProxy takes every following numeric argument as a pid.
+                while let Some(pid) = it.peek().and_then(|p| p.parse::<i32>().ok()) {
+                    it.next();
+                    if pid <= 0 {
+                        return Err(format!("option '{a}': invalid pid '{pid}'"));
+                    }
+                    o.old_pids.push(pid);
+                }
             }
+            "-x" => o.takeover = Some(PathBuf::from(value(&mut it, "-x")?)),
+            "-W" => o.master_worker = true,
+            "-S" => {
+                let v = value(&mut it, "-S")?;
+                if v.contains(',') || v.contains('@') {
+                    return Err(format!(
+                        "option '-S {v}': addresses and options are not supported yet (give a Unix socket path)"
+                    ));
+                }
+                o.master_cli = Some(PathBuf::from(v));
+            }
+            "-Ws" => return Err("option '-Ws' is not supported yet (use -W)".into()),
             _ => return Err(format!("unknown option '{a}'")),
         }
     }
@@ -124,6 +159,29 @@ mod tests {
         let o = p(&["--poller", "poll", "-de", "-dk"]).unwrap();
         assert_eq!(o.poller.as_deref(), Some("poll"));
         assert_eq!(o.disabled, vec!["epoll", "kqueue"]);
+    }
+
+    #[test]
+    fn sf_and_st_take_the_following_pids() {
+        let o = p(&["-sf", "12", "34", "-f", "a.cfg"]).unwrap();
+        assert_eq!(o.old_pids, vec![12, 34]);
+        assert!(!o.hard_stop_old);
+        assert_eq!(o.files, vec![PathBuf::from("a.cfg")]);
+        let o = p(&["-st", "7", "-x", "/run/s.sock"]).unwrap();
+        assert_eq!((o.old_pids, o.hard_stop_old), (vec![7], true));
+        assert_eq!(o.takeover, Some(PathBuf::from("/run/s.sock")));
+        // An empty pid list (an empty pidfile) is accepted, as by HAProxy.
+        assert!(p(&["-sf"]).unwrap().old_pids.is_empty());
+        assert!(p(&["-sf", "0"]).unwrap_err().contains("invalid pid"));
+        assert!(p(&["-W"]).unwrap().master_worker);
+        assert_eq!(
+            p(&["-S", "/run/m.sock"]).unwrap().master_cli,
+            Some(PathBuf::from("/run/m.sock"))
+        );
+        assert!(p(&["-S", "ipv4@127.0.0.1:9999"])
+            .unwrap_err()
+            .contains("not supported yet"));
+        assert!(p(&["-Ws"]).unwrap_err().contains("not supported yet"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod log;
 pub mod pollers;
 pub mod proxy;
 pub mod runtime;

@@ -2,6 +2,9 @@
 //! optionally daemonize, then run the event loop.
 
 use pollux::{cli, config, core::Reactor, pollers, proxy, sys};
+mod mworker;
+mod reload;
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -63,6 +66,11 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
         return Ok(());
     }
     init_logger(&opts, quiet);
+    if opts.master_cli.is_some() && !(opts.master_worker || cfg.global.master_worker) {
+        return Err(vec![
+            "[ALERT] -S requires master-worker mode (-W or 'master-worker')".into(),
+        ]);
+    }
 
     let mut disabled = opts.disabled.clone();
     disabled.extend(cfg.global.disabled_pollers.iter().cloned());
@@ -73,12 +81,25 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
     if let Some(n) = opts.maxconn {
         cfg.global.maxconn = n;
     }
-    // Each session holds two fds; keep room for listeners and the poller.
-    sys::raise_nofile(u64::from(cfg.global.maxconn) * 2 + 64);
+    match cfg.global.ulimit_n {
+        Some(n) => {
+            if let Err(cur) = sys::set_nofile(n) {
+                eprintln!(
+                    "[WARNING] [pollux.main()] Cannot raise FD limit to {n}, limit is {cur}."
+                );
+            }
+        }
+        // Each session holds two fds; keep room for listeners and the poller.
+        None => {
+            sys::raise_nofile(u64::from(cfg.global.maxconn) * 2 + 64);
+        }
+    }
 
-    // Bind before detaching so that bind errors reach the terminal.
-    let socks = proxy::engine::bind_all(&cfg).map_err(|e| vec![format!("[ALERT] {e}")])?;
+    // Bind before detaching so that bind errors reach the terminal; on a
+    // reload, the old process's sockets are taken over first.
+    let socks = reload::bind(&opts, &cfg)?;
     let cli_socks = proxy::engine::bind_cli(&cfg).map_err(|e| vec![format!("[ALERT] {e}")])?;
+    let master_cli = mworker::bind_cli(&opts)?;
     let daemon = (opts.daemon || cfg.global.daemon) && !opts.debug && !opts.no_background;
     let pidfile = opts.pidfile.clone().or(cfg.global.pidfile.clone());
     if daemon {
@@ -96,6 +117,28 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
         write_pidfile(p, std::process::id())?;
     }
 
+    if opts.master_worker || cfg.global.master_worker {
+        return mworker::run(&opts, cfg, backend, socks, cli_socks, master_cli);
+    }
+    serve(&opts, &cfg, backend, socks, cli_socks, || {
+        reload::retire_old(&opts)
+    })
+}
+
+/// Drop privileges, start the poller and the engine, call `ready`, serve.
+/// (The whole life of a worker in master-worker mode.)
+fn serve(
+    opts: &cli::Options,
+    cfg: &config::Config,
+    backend: &'static pollers::Backend,
+    socks: Vec<(usize, std::net::TcpListener)>,
+    cli_socks: Vec<std::os::unix::net::UnixListener>,
+    ready: impl FnOnce(),
+) -> Result<(), Vec<String>> {
+    // After binding and detaching, before serving, as HAProxy does.
+    sys::privs::drop_privileges(cfg.global.chroot.as_deref(), cfg.global.gid, cfg.global.uid)
+        .map_err(|e| vec![format!("[ALERT] {e}")])?;
+
     // Created after fork: kqueue descriptors are not inherited by children.
     let poller = (backend.create)()
         .map_err(|e| vec![format!("[ALERT] cannot start {}: {e}", backend.name)])?;
@@ -104,9 +147,11 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
         let _ = std::io::stdout().flush();
     }
     let reactor = Reactor::new(poller, cfg.global.bufsize);
-    let mut engine = proxy::Engine::new(&cfg, reactor, socks)
+    let mut engine = proxy::Engine::new(cfg, reactor, socks)
         .map_err(|e| vec![format!("[ALERT] {e}")])?
-        .with_cli(&cfg, cli_socks);
+        .with_cli(cfg, cli_socks);
+    // Serving now: the old processes may go.
+    ready();
     engine
         .run()
         .map_err(|e| vec![format!("[ALERT] event loop failed: {e}")])

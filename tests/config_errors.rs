@@ -54,6 +54,11 @@ const CASES: &[(&str, &str, usize, &[&str])] = &[
     ("frontend_without_bind", "frontend nobind\n    default_backend be\nbackend be\n    server s 127.0.0.1:9000\n", 6, &["nobind", "bind"]),
     ("frontend_without_backend_name", "frontend fe\n    bind 127.0.0.1:8000\n    default_backend\nbackend be\n    server s 127.0.0.1:9000\n", 8, &["default_backend"]),
     ("proxy_without_name", "backend\n    server s 127.0.0.1:9000\n", 6, &["backend"]),
+    ("log_without_facility", "!global\n    log 127.0.0.1:514\n", 2, &["facility"]),
+    ("log_unknown_facility", "!global\n    log 127.0.0.1:514 local8\n", 2, &["local8"]),
+    ("log_bad_address", "!global\n    log 127.0.0.1:99999 local0\n", 2, &["99999"]),
+    ("log_format_unknown_variable", "listen ls\n    bind 127.0.0.1:8000\n    log-format \"%ci %zz\"\n    server s 127.0.0.1:9000\n", 8, &["%zz"]),
+    ("log_format_in_backend", "backend be\n    log-format %ci\n    server s 127.0.0.1:9000\n", 7, &["log-format"]),
 ];
 
 fn config_text(text: &str) -> String {
@@ -169,6 +174,7 @@ const VALID: &[(&str, &str)] = &[
     ("if_elif_streq", ".if streq(a,b)\n    frobnicate\n.elif strneq(a,b)\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.endif\n"),
     ("if_version_atleast_and_feature", ".if version_atleast(0.0.1)\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.endif\n.if feature(FROBNICATE)\n    frobnicate\n.endif\n"),
     ("notice_and_warning_do_not_fail", ".notice \"just so you know\"\n.warning \"careful\"\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n"),
+    ("logging_keywords", "global\n    log 127.0.0.1:514 local0\n    log [::1]:5514 len 2048 format rfc5424 local1 info notice\n    log unix@/dev/log daemon\n    log /dev/log local7 err\n    log-tag lb\n    log-send-hostname\ndefaults\n    log global\n    option tcplog\n    option dontlognull\n    option log-separate-errors\nlisten ls\n    bind 127.0.0.1:8000\n    log-format \"%ci:%cp %{+Q}r %Tt\"\n    server s 127.0.0.1:9000\nbackend quiet\n    no log\n    server s 127.0.0.1:9001\n"),
     ("all_tcp_keywords", "global\n    maxconn 100\n    tune.bufsize 16384\n    noepoll\n    nopoll\n    nokqueue\n    noevports\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:8000\n    bind [::1]:8000\n    bind 127.0.0.1:8001-8003\n    maxconn 10\n    option clitcpka\n    timeout client 1m\n    default_backend be\nbackend be\n    mode tcp\n    balance leastconn\n    retries 2\n    option redispatch\n    option srvtcpka\n    option tcpka\n    timeout connect 100\n    timeout server 2s\n    timeout queue 3s\n    timeout tunnel 1h\n    server a 127.0.0.1:9000 weight 3 maxconn 5\n    server b [::1]:9000 backup\n    server c 127.0.0.1:9001 disabled\nbackend be2\n    balance first\nbackend be3\n    balance source\nbackend be4\n    balance static-rr\nbackend be5\n    balance roundrobin\n"),
 ];
 

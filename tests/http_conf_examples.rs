@@ -24,6 +24,7 @@ fn every_conf_example_passes_the_check() {
         "content-switching.cfg",
         "header-rewrite.cfg",
         "tls-not-ssh.cfg",
+        "logging.cfg",
     ] {
         let path = format!("{}/conf/{name}", env!("CARGO_MANIFEST_DIR"));
         let out = run_pollux(&dir, &["-c", "-f", &path], &[]);
@@ -36,7 +37,37 @@ per_poller!(
     content_switching_example_routes_by_host_and_path,
     header_rewrite_example_rewrites_both_ways,
     tls_not_ssh_example_passes_tls_and_refuses_ssh,
+    logging_example_sends_an_httplog_line_per_request,
 );
+
+fn logging_example_sends_an_httplog_line_per_request(poller: &str) {
+    let syslog = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    syslog.set_read_timeout(Some(PATIENCE)).unwrap();
+    let port = syslog.local_addr().unwrap().port();
+    let cfg = conf("logging.cfg")
+        .replace("127.0.0.1:514", &format!("127.0.0.1:{port}"))
+        .replace("127.0.0.1:8080", "127.0.0.1:@P0@")
+        .replace("127.0.0.1:8081", "127.0.0.1:@P1@");
+    let px = Pollux::start(poller, &cfg);
+    let url = format!("http://{}/hello", px.addr(0));
+    assert_eq!(curl(&[&url]).text(), "served by A\n");
+    let mut buf = [0u8; 4096];
+    let line = loop {
+        let n = syslog.recv(&mut buf).expect("a log line");
+        let line = String::from_utf8_lossy(&buf[..n]).to_string();
+        if line.contains("GET /hello") {
+            break line;
+        }
+    };
+    assert!(line.starts_with("<134>"), "local0.info: {line}");
+    assert!(line.contains(" web app/a "), "{line}");
+    assert!(line.contains(" ---- "), "{line}");
+    assert!(
+        line.contains(&format!("{{{}}}", px.addr(0))),
+        "captured Host: {line}"
+    );
+    px.stop();
+}
 
 fn demo_alternates_between_a_and_b(poller: &str) {
     let cfg = conf("demo.cfg")

@@ -11,7 +11,6 @@ use super::Global;
 const UNSUPPORTED: &[&str] = &[
     "busy-polling",
     "ca-base",
-    "chroot",
     "cluster-secret",
     "cpu-map",
     "cpu-policy",
@@ -22,19 +21,12 @@ const UNSUPPORTED: &[&str] = &[
     "description",
     "expose-experimental-directives",
     "external-check",
-    "gid",
-    "group",
-    "hard-stop-after",
     "insecure-fork-wanted",
     "insecure-setuid-wanted",
     "localpeer",
-    "log",
-    "log-send-hostname",
-    "log-tag",
     "lua-load",
     "lua-load-per-thread",
     "lua-prepend-path",
-    "master-worker",
     "max-spread-checks",
     "maxcompcpuusage",
     "maxcomprate",
@@ -48,7 +40,6 @@ const UNSUPPORTED: &[&str] = &[
     "nbproc",
     "node",
     "nogetaddrinfo",
-    "noreuseport",
     "nosplice",
     "numa-cpu-mapping",
     "pp2-never-send-local",
@@ -61,17 +52,17 @@ const UNSUPPORTED: &[&str] = &[
     "strict-limits",
     "thread-group",
     "thread-groups",
-    "uid",
-    "ulimit-n",
     "unix-bind",
     "unsetenv",
-    "user",
     "zero-warning",
 ];
 
 /// Parses one keyword line of the `global` section.
 pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), String> {
     let kw = args[0].as_str();
+    if super::logs::parse_global(&mut g.log, args)? {
+        return Ok(());
+    }
     match kw {
         "maxconn" => {
             g.maxconn = parse_int(
@@ -150,12 +141,27 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
             only(args, 2)?;
             g.spread_checks = n as u32;
         }
+        "noreuseport" => {
+            only(args, 1)?;
+            g.noreuseport = true;
+        }
         "noepoll" | "nopoll" | "nokqueue" | "noevports" => {
             only(args, 1)?;
             let poller = kw.trim_start_matches("no").to_string();
             if !g.disabled_pollers.contains(&poller) {
                 g.disabled_pollers.push(poller);
             }
+        }
+        _ if super::process::KEYWORDS.contains(&kw) => super::process::parse_keyword(g, args)?,
+        "master-worker" => {
+            // `no-exit-on-failure` is the only option HAProxy has here.
+            if args.get(1).is_some() {
+                return Err(format!(
+                    "'master-worker' option '{}' is not supported yet",
+                    args[1]
+                ));
+            }
+            g.master_worker = true;
         }
         _ if UNSUPPORTED.contains(&kw)
             || ["tune.", "ssl-", "h1-", "h2-"]

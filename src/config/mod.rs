@@ -7,8 +7,10 @@ mod cond;
 mod global;
 mod http;
 mod lexer;
+mod logs;
 mod parser;
 mod persist;
+mod process;
 mod proxy;
 pub use proxy::dynamic_server;
 mod rules;
@@ -19,6 +21,7 @@ mod values;
 pub(crate) use values::parse_time;
 
 pub use cond::features;
+pub use stats_socket::StatsSocket;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -95,6 +98,20 @@ pub struct Global {
     /// `server-state-file` and `server-state-base`.
     pub server_state_file: Option<PathBuf>,
     pub server_state_base: Option<PathBuf>,
+    /// `log`, `log-tag`, `log-send-hostname`.
+    pub log: crate::log::GlobalLog,
+    /// `user`/`uid` and `group`/`gid`, resolved to numbers at parse time.
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub chroot: Option<PathBuf>,
+    /// `ulimit-n`; None: computed from maxconn.
+    pub ulimit_n: Option<u64>,
+    /// `hard-stop-after`: how long a soft stop may last.
+    pub hard_stop_after: Option<Duration>,
+    /// `noreuseport`: no SO_REUSEPORT on listeners.
+    pub noreuseport: bool,
+    /// `master-worker` (or `-W`).
+    pub master_worker: bool,
 }
 
 impl Config {
@@ -142,6 +159,14 @@ impl Default for Global {
             stats_timeout: stats_socket::DEFAULT_TIMEOUT,
             server_state_file: None,
             server_state_base: None,
+            log: Default::default(),
+            uid: None,
+            gid: None,
+            chroot: None,
+            ulimit_n: None,
+            hard_stop_after: None,
+            noreuseport: false,
+            master_worker: false,
         }
     }
 }
@@ -282,6 +307,8 @@ pub struct Frontend {
     pub disabled: bool,
     pub http: HttpProxy,
     pub rules: FrontendRules,
+    /// Session logging; None when the frontend has no `log` target.
+    pub log: Option<crate::log::FrontendLog>,
 }
 
 /// `balance ALGO [ARGS]`.
@@ -582,6 +609,8 @@ pub struct Backend {
     pub health: HealthConfig,
     /// Cookie persistence and stick rules.
     pub persist: Persistence,
+    /// Where the backend's own messages (server UP/DOWN) go.
+    pub log_targets: Vec<crate::log::LogTarget>,
 }
 
 /// Session persistence settings of a backend (manual §4.2 `cookie`,

@@ -306,10 +306,24 @@ impl<'e> Parser<'e> {
                     self.errors
                         .extend(check_target(&self.proxies, p, "use_backend", name, origin));
                 }
-                config.frontends.push(p.frontend());
+                let mut fe = p.frontend();
+                let mut notes = Vec::new();
+                fe.log = super::logs::resolve(&p.log, &self.global.log, p.mode, &mut |n| {
+                    notes.push(format!(
+                        "{}:{}: {} '{}': {n}",
+                        p.origin.file,
+                        p.origin.line,
+                        p.kind.name(),
+                        p.name
+                    ))
+                });
+                self.warnings.extend(notes);
+                config.frontends.push(fe);
             }
             if p.kind.be() {
-                config.backends.push(p.backend());
+                let mut be = p.backend();
+                be.log_targets = super::logs::targets(&p.log, &self.global.log);
+                config.backends.push(be);
             }
             if let (Mode::Tcp, Some((kw, origin))) = (p.mode, &p.h.first_http_kw) {
                 self.warnings.push(format!(

@@ -4,6 +4,7 @@
 
 use super::checks::{self, HealthDraft, ServerOpts};
 use super::http::{self, HttpDraft};
+use super::logs::{self, LogDraft};
 use super::parser::{check_name, need, only};
 use super::persist::{self, PersistDraft};
 use super::values::{self, ServerAddr};
@@ -76,6 +77,8 @@ pub(crate) struct Draft {
     pub health: HealthDraft,
     /// Persistence: cookie, stick table and rules.
     pub p: PersistDraft,
+    /// `log` lines, log format and logging options.
+    pub log: LogDraft,
     /// Warnings of the keyword being parsed; the parser adds FILE:LINE.
     pub notes: Vec<String>,
 }
@@ -110,6 +113,7 @@ impl Draft {
             default_server: ServerOpts::default(),
             health: HealthDraft::default(),
             p: PersistDraft::default(),
+            log: LogDraft::default(),
             notes: Vec::new(),
         }
     }
@@ -146,6 +150,8 @@ impl Draft {
             disabled: self.disabled,
             http: self.http_model(),
             rules: self.fe_rules.clone(),
+            // Resolved against the global section once every file is read.
+            log: None,
         }
     }
 
@@ -180,6 +186,7 @@ impl Draft {
             http: self.http_model(),
             health: self.health.model(),
             persist: self.p.persistence.clone(),
+            log_targets: Vec::new(),
         }
     }
 
@@ -249,8 +256,6 @@ const UNSUPPORTED: &[&str] = &[
     "http-reuse",
     "http-send-name-header",
     "id",
-    "log",
-    "log-format",
     "log-format-sd",
     "log-steps",
     "log-tag",
@@ -280,18 +285,15 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "contstats",
     "disable-h2-upgrade",
     "dontlog-normal",
-    "dontlognull",
     "external-check",
     "forceclose",
     "forwarded",
     "h1-case-adjust-bogus-client",
     "h1-case-adjust-bogus-server",
-    "httplog",
     "idle-close-on-response",
     "independent-streams",
     "ldap-check",
     "log-health-checks",
-    "log-separate-errors",
     "logasap",
     "mysql-check",
     "nolinger",
@@ -307,7 +309,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "ssl-hello-chk",
     "tcp-smart-accept",
     "tcp-smart-connect",
-    "tcplog",
     "transparent",
 ];
 
@@ -466,6 +467,12 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
         "no" if args.get(1).map(String::as_str) == Some("option") => {
             parse_option(d, args, 2, false)?
         }
+        "no" if args.get(1).map(String::as_str) == Some("log") => logs::no_log(&mut d.log, args)?,
+        "log-format" => {
+            d.allow(kw, true, false, true)?;
+            logs::parse_keyword(&mut d.log, args)?
+        }
+        "log" => logs::parse_keyword(&mut d.log, args)?,
         "disabled" | "enabled" => {
             only(args, 1)?;
             d.disabled = kw == "disabled";
@@ -904,6 +911,7 @@ fn parse_option(d: &mut Draft, args: &[String], at: usize, on: bool) -> Result<(
                 d.srvtcpka = on;
             }
         }
+        _ if logs::parse_option(&mut d.log, args, at, on)? => {}
         _ if checks::parse_option(d, args, at, on)? => {}
         _ if http::parse_option(d, args, at, on)? => {}
         _ if persist::parse_option(d, args, at, on)? => {}

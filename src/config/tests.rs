@@ -96,7 +96,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("backend be\n  frobnicate\n", "pollux.cfg:2: unknown keyword 'frobnicate' in 'backend' section"),
     ("listen li\n  bind :8080\n  frobnicate\n", "pollux.cfg:3: unknown keyword 'frobnicate' in 'listen' section"),
     ("\n# comment\nmaxconn 10\n", "pollux.cfg:3: unknown keyword 'maxconn' out of section"),
-    ("backend be\n  no log\n", "pollux.cfg:2: unknown keyword 'no' in 'backend' section"),
+    ("backend be\n  no frobnicate\n", "pollux.cfg:2: unknown keyword 'no' in 'backend' section"),
     // Missing, extra and bad arguments.
     ("global\n  maxconn\n", "pollux.cfg:2: 'maxconn' expects an integer"),
     ("global\n  maxconn ten\n", "pollux.cfg:2: 'maxconn': expected an integer, got 'ten'"),
@@ -181,12 +181,56 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("frontend fe\n  bind :80\n  hash-type consistent\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'hash-type' not allowed in 'frontend' section"),
     ("backend be\n  balance roundrobin now\n", "pollux.cfg:2: unexpected argument 'now' after 'balance roundrobin'"),
     // Known but unsupported keywords.
-    ("global\n  daemon\n  chroot /var/empty\n", "pollux.cfg:3: 'chroot' is not supported yet"),
+    ("global\n  daemon\n  insecure-fork-wanted\n", "pollux.cfg:3: 'insecure-fork-wanted' is not supported yet"),
+    // Process management.
+    ("global\n  user no-such-user-pollux\n", "pollux.cfg:2: cannot find user id for 'no-such-user-pollux'"),
+    ("global\n  group no-such-group-pollux\n", "pollux.cfg:2: cannot find group id for 'no-such-group-pollux'"),
+    ("global\n  user\n", "pollux.cfg:2: 'user' expects a user name"),
+    ("global\n  uid nobody\n", "pollux.cfg:2: 'uid': expected an integer, got 'nobody'"),
+    ("global\n  gid -1\n", "pollux.cfg:2: 'gid': expected an integer, got '-1'"),
+    ("global\n  chroot\n", "pollux.cfg:2: 'chroot' expects a directory"),
+    ("global\n  chroot /a /b\n", "pollux.cfg:2: unexpected argument '/b' after 'chroot /a'"),
+    ("global\n  ulimit-n 0\n", "pollux.cfg:2: 'ulimit-n': value '0' out of range"),
+    ("global\n  hard-stop-after soon\n", "pollux.cfg:2: 'hard-stop-after': invalid time 'soon'"),
+    ("global\n  master-worker no-exit-on-failure\n", "pollux.cfg:2: 'master-worker' option 'no-exit-on-failure' is not supported yet"),
+    ("global\n  stats timeout 10s\n", "pollux.cfg:2: 'stats timeout' is not supported yet"),
+    ("global\n  stats socket /run/p.sock\n", "pollux.cfg:2: 'stats socket' without 'expose-fd listeners' is not supported yet"),
+    ("global\n  stats socket /run/p.sock level user expose-fd listeners\n", "pollux.cfg:2: 'stats socket' level 'user' is not supported yet"),
+    ("global\n  stats socket /run/p.sock expose-fd all\n", "pollux.cfg:2: 'expose-fd' expects 'listeners', got 'all'"),
+    ("global\n  stats socket /run/p.sock mode 999 expose-fd listeners\n", "pollux.cfg:2: 'mode' expects an octal mode, got '999'"),
+    ("global\n  stats socket /run/p.sock expose-fd listeners process 1\n", "pollux.cfg:2: 'stats socket' option 'process' is not supported yet"),
+    ("global\n  stats socket ipv4@127.0.0.1:9999 expose-fd listeners\n", "pollux.cfg:2: 'stats socket' on 'ipv4@127.0.0.1:9999': only Unix socket paths are supported yet"),
+    ("global\n  stats\n", "pollux.cfg:2: 'stats' expects 'socket', 'timeout' or 'maxconn'"),
+    ("global\n  noreuseport 1\n", "pollux.cfg:2: unexpected argument '1' after 'noreuseport'"),
     ("global\n  tune.ssl.default-dh-param 2048\n", "pollux.cfg:2: 'tune.ssl.default-dh-param' is not supported yet"),
-    ("global\n  log /dev/log local0\n", "pollux.cfg:2: 'log' is not supported yet"),
-    ("defaults\n  log global\n", "pollux.cfg:2: 'log' is not supported yet"),
+    // Logging (manual §4.2 `log`).
+    ("global\n  log 127.0.0.1:514\n", "pollux.cfg:2: 'log 127.0.0.1:514' expects a facility"),
+    ("global\n  log 127.0.0.1 local9\n", "pollux.cfg:2: unknown log facility 'local9'"),
+    ("global\n  log 127.0.0.1 local0 loud\n", "pollux.cfg:2: unknown log level 'loud'"),
+    ("global\n  log 127.0.0.1 local0 info debug extra\n", "pollux.cfg:2: unexpected argument 'extra'"),
+    ("global\n  log 127.0.0.1:99999 local0\n", "pollux.cfg:2: invalid port '99999' in log address"),
+    ("global\n  log [::1 local0\n", "pollux.cfg:2: invalid log address '[::1'"),
+    ("global\n  log 127.0.0.1 len 10 local0\n", "pollux.cfg:2: 'log ... len'"),
+    ("global\n  log 127.0.0.1 format json local0\n", "pollux.cfg:2: unknown log format 'json'"),
+    ("global\n  log 127.0.0.1 format short local0\n", "pollux.cfg:2: 'log ... format short' is not supported yet"),
+    ("global\n  log 127.0.0.1 sample 1:2 local0\n", "pollux.cfg:2: 'log ... sample' is not supported yet"),
+    ("global\n  log stdout local0\n", "pollux.cfg:2: log address 'stdout' is not supported yet"),
+    ("global\n  log tcp@127.0.0.1:514 local0\n", "pollux.cfg:2: log address 'tcp@127.0.0.1:514' is not supported yet"),
+    ("global\n  log global\n", "pollux.cfg:2: 'log global' is not allowed in the 'global' section"),
+    ("global\n  log-tag\n", "pollux.cfg:2: 'log-tag' expects a tag"),
+    ("defaults\n  log global extra\n", "pollux.cfg:2: unexpected argument 'extra' after 'log global'"),
+    ("defaults\n  no log now\n", "pollux.cfg:2: unexpected argument 'now' after 'no log'"),
+    ("defaults\n  log-format \"%ci %frob\"\n", "pollux.cfg:2: no such log-format variable '%frob'"),
+    ("defaults\n  log-format \"%ID\"\n", "pollux.cfg:2: log-format variable '%ID' is not supported yet"),
+    ("defaults\n  log-format \"%[src]\"\n", "pollux.cfg:2: '%[sample]' in log-format"),
+    ("defaults\n  log-format \"%{+X}Ts\"\n", "pollux.cfg:2: log-format flag '+X' is not supported yet"),
+    ("defaults\n  log-format \"%{+Z}Ts\"\n", "pollux.cfg:2: unknown log-format flag '+Z'"),
+    ("defaults\n  log-format \"%{+Q\"\n", "pollux.cfg:2: missing '}'"),
+    ("defaults\n  log-format \"a % b\"\n", "pollux.cfg:2: a '%' without a variable name"),
+    ("backend be\n  log-format %ci\n", "pollux.cfg:2: 'log-format' not allowed in 'backend' section"),
+    ("defaults\n  option httplog clf\n", "pollux.cfg:2: 'option httplog clf' is not supported yet"),
+    ("defaults\n  option dontlognull now\n", "pollux.cfg:2: unexpected argument 'now' after 'option dontlognull'"),
     ("frontend fe\n  bind :80\n  use_backend be if x\n  default_backend be\nbackend be\n", "pollux.cfg:3: no such ACL : 'x'"),
-    ("defaults\n  option httplog\n", "pollux.cfg:2: 'option httplog' is not supported yet"),
     ("defaults\n  option ssl-hello-chk\n", "pollux.cfg:2: 'option ssl-hello-chk' is not supported yet"),
     ("backend be\n  server s1 127.0.0.1:80 check-ssl\n", "pollux.cfg:2: server option 'check-ssl' is not supported yet"),
     ("backend be\n  server s1 127.0.0.1:80 frobnicate\n", "pollux.cfg:2: unknown server option 'frobnicate'"),
@@ -441,6 +485,7 @@ fn full_tcp_config_parses_into_the_model() {
             disabled: false,
             http: HttpProxy::default(),
             rules: FrontendRules::default(),
+            log: None,
         }
     );
     let li = &config.frontends[1];
@@ -516,6 +561,7 @@ fn full_tcp_config_parses_into_the_model() {
             http: HttpProxy::default(),
             health: HealthConfig::default(),
             persist: Persistence::default(),
+            log_targets: Vec::new(),
         }
     );
     let li = &config.backends[1];
@@ -1107,4 +1153,38 @@ fn misplaced_timeouts_and_options_are_ignored_with_a_warning_as_haproxy() {
     assert!(joined.contains("pollux.cfg:7: 'timeout client' ignored because backend 'be' has no frontend capability"), "{joined}");
     assert_eq!(c.frontends[0].timeouts.server, None, "ignored, not applied");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn log_global_is_resolved_after_every_section_and_no_log_clears_it() {
+    let dir = TempDir::new();
+    let config = load_text(
+        &dir,
+        "defaults\n  log global\n  option httplog\n\
+         frontend web\n  mode http\n  bind :80\n  default_backend be\n\
+         frontend raw\n  mode tcp\n  bind :81\n  default_backend tb\n\
+         frontend quiet\n  mode http\n  bind :82\n  no log\n  default_backend be\n\
+         backend be\n  mode http\n\
+         backend tb\n  mode tcp\n\
+         global\n  log 127.0.0.1:514 local0\n  log /dev/log local1 notice\n",
+    )
+    .unwrap();
+    let fe = |n: &str| config.frontends.iter().find(|f| f.name == n).unwrap();
+    let web = fe("web").log.as_ref().expect("web logs");
+    assert_eq!(web.targets.len(), 2, "the global section's two targets");
+    assert_eq!(web.targets[1].level, 5, "notice");
+    assert_eq!(
+        web.format,
+        Some(crate::log::LogFormat::parse(crate::log::HTTPLOG).unwrap())
+    );
+    let raw = fe("raw").log.as_ref().expect("raw logs");
+    assert_eq!(
+        raw.format,
+        Some(crate::log::LogFormat::parse(crate::log::TCPLOG).unwrap()),
+        "httplog falls back to tcplog in TCP mode"
+    );
+    assert!(config.warnings.iter().any(|w| w.contains("frontend 'raw'")
+        && w.contains("'option httplog' not usable with a TCP frontend")));
+    assert!(fe("quiet").log.is_none(), "no log");
+    assert_eq!(config.backends[0].log_targets.len(), 2);
 }

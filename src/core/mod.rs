@@ -4,6 +4,7 @@
 
 pub mod buffer;
 pub mod fdtab;
+pub mod lifecycle;
 pub mod timers;
 
 use crate::pollers::{Event, Events, Interest, Poller, Token};

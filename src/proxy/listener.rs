@@ -7,17 +7,25 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 
 /// Create a non-blocking listening socket for one bind address.
-pub fn open(addr: &BindAddr, backlog: i32) -> io::Result<TcpListener> {
+/// `reuseport`: SO_REUSEPORT where the OS has it (HAProxy's default, off
+/// with `noreuseport`), so that a reloading process binds next to the old one.
+pub fn open(addr: &BindAddr, backlog: i32, reuseport: bool) -> io::Result<TcpListener> {
     match addr {
-        BindAddr::Inet(sa) => bind_inet(*sa, backlog),
+        BindAddr::Inet(sa) => bind_inet(*sa, backlog, reuseport),
         BindAddr::Fd(fd) => crate::sys::adopt_listener(*fd),
     }
 }
 
-fn bind_inet(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+fn bind_inet(sa: SocketAddr, backlog: i32, reuseport: bool) -> io::Result<TcpListener> {
     let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     // Rebinding right after a restart must not fail on TIME-WAIT sockets.
     sock.set_reuse_address(true)?;
+    #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
+    if reuseport {
+        sock.set_reuse_port(true)?;
+    }
+    #[cfg(any(target_os = "solaris", target_os = "illumos"))]
+    let _ = reuseport;
     sock.set_nonblocking(true)?;
     // Accepted sockets inherit TCP_NODELAY on Linux and the BSDs.
     sock.set_tcp_nodelay(true)?;

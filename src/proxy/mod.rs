@@ -7,5 +7,6 @@ pub mod lb;
 pub mod listener;
 pub mod persist;
 pub mod stick;
+pub mod takeover;
 
 pub use engine::Engine;

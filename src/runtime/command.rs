@@ -80,6 +80,9 @@ impl Command {
         match self {
             Help(_) | Prompt | Quit | Lower(_) | ShowInfo(_) | ShowStat(..)
             | ShowServersState(_) | GetWeight(..) | SetTimeoutCli(_) => Level::User,
+            // Gated by the socket's `expose-fd listeners` instead, as in
+            // HAProxy (whose own example pairs it with `level user`).
+            GetSocks => Level::User,
             ShowSess(_) | ShowErrors(..) | ClearCounters { all: false } => Level::Operator,
             _ => Level::Admin,
         }

@@ -161,7 +161,6 @@ fn levels_gate_commands_as_haproxy() {
         "shutdown session 0x1",
         "add server b/s 1.2.3.4:80",
         "del server b/s",
-        "_getsocks",
     ] {
         assert_eq!(lvl(c), Level::Admin, "{c}");
     }

@@ -510,6 +510,11 @@ fn pump_txn(
                 continue;
             }
         }
+        if t.state == TxnState::WaitRequest && s.req.is_some() {
+            if let Some(r) = s.log.as_mut() {
+                r.first_byte(now);
+            }
+        }
         if t.state == TxnState::WaitRequest {
             match analyse_request(s, t, conf, tables, now) {
                 Some(step) => return Ok(step),
@@ -528,6 +533,7 @@ fn pump_txn(
                 if t.response_started {
                     return Ok(Step::Close);
                 }
+                log_term(s, b"CD");
                 t.fail(400, &conf.fe.side.errors);
                 return Ok(Step::DropServer);
             }
@@ -536,6 +542,7 @@ fn pump_txn(
                 && t.req_ready == 0
             {
                 // Client went away in the middle of its body.
+                log_term(s, &[b'C', log_phase(s, Some(t))]);
                 return Ok(Step::Close);
             }
         }
@@ -580,6 +587,10 @@ fn pump_txn(
         if let Some(step) = finish(s, t, now) {
             return Ok(step);
         }
+        // A finished transaction is logged before the next one is parsed.
+        if before != t.state && t.state == TxnState::WaitRequest && s.log.is_some() {
+            return Ok(Step::Wait);
+        }
         // A new state (next request, drain) has work to do at once.
         progress |= t.state != before;
         if !progress {
@@ -601,7 +612,12 @@ fn analyse_request(
     now: Instant,
 ) -> Option<Step> {
     let Some(buf) = s.req.as_ref() else {
-        return s.client.state.input_closed().then_some(Step::Close);
+        if s.client.state.input_closed() {
+            // Closed before any request: HAProxy's CR (dontlognull skips it).
+            log_term(s, b"CR");
+            return Some(Step::Close);
+        }
+        return None;
     };
     let head = match t.req_parser.parse_request(buf.pending()) {
         Ok(Some(h)) => h,
@@ -612,6 +628,7 @@ fn analyse_request(
                     conf.fe_name,
                     s.src
                 );
+                log_term(s, b"CR");
                 t.fail(400, &conf.fe.side.errors);
                 return Some(Step::Wait);
             }
@@ -632,6 +649,7 @@ fn analyse_request(
                 at: e.at,
                 bytes: buf.pending().to_vec(),
             }));
+            log_term(s, b"CR");
             t.fail(e.status, &conf.fe.side.errors);
             return Some(if s.srv.is_some() {
                 Step::DropServer
@@ -641,6 +659,13 @@ fn analyse_request(
         }
     };
     let mut req = Request::from_head(&head, buf.pending());
+    if let Some(r) = s.log.as_mut() {
+        let v = match req.version {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        };
+        r.request(now, &req.method, &req.uri, v);
+    }
     if let Some(b) = s.req.as_mut() {
         b.consume(head.len);
     }
@@ -671,6 +696,7 @@ fn analyse_request(
                 e.reason,
                 e.status
             );
+            log_term(s, b"CR");
             t.fail(e.status, &conf.fe.side.errors);
             return Some(if s.srv.is_some() {
                 Step::DropServer
@@ -690,6 +716,7 @@ fn analyse_request(
                 conf.fe_name,
                 s.src
             );
+            log_term(s, b"CR");
             t.fail(400, &conf.fe.side.errors);
             return Some(if s.srv.is_some() {
                 Step::DropServer
@@ -706,6 +733,10 @@ fn analyse_request(
     t.since = now;
 
     if conf.fe.monitor_uri.as_deref().is_some_and(|u| req.uri == u) {
+        // HAProxy never logs monitor requests.
+        if let Some(r) = s.log.as_mut() {
+            r.silent = true;
+        }
         return Some(respond_local(
             t,
             &req,
@@ -728,7 +759,10 @@ fn analyse_request(
     };
     match rules::run_request_tracked(&fe.rules_req, &mut req, src, dst, &mut tracker) {
         Verdict::Continue | Verdict::Allow => {}
-        v => return Some(verdict_response(t, &req, v, framing, fe, conf)),
+        v => {
+            log_term(s, verdict_term(&v));
+            return Some(verdict_response(t, &req, v, framing, fe, conf));
+        }
     }
     let ctx = FetchCtx {
         src,
@@ -765,7 +799,10 @@ fn analyse_request(
     };
     match rules::run_request_tracked(be_rules, &mut req, src, dst, &mut tracker) {
         Verdict::Continue | Verdict::Allow => {}
-        v => return Some(verdict_response(t, &req, v, framing, be, conf)),
+        v => {
+            log_term(s, verdict_term(&v));
+            return Some(verdict_response(t, &req, v, framing, be, conf));
+        }
     }
     persistence(t, &mut req, conf, tables, bi, src, dst, now);
     prepare_request(s, t, &mut req, fe, be);
@@ -785,6 +822,7 @@ fn analyse_request(
             t.to_srv.len()
         );
         t.to_srv.clear();
+        log_term(s, b"PR");
         t.fail_with(500, &be.errors, &fe.errors);
         return Some(Step::Wait);
     }
@@ -920,7 +958,10 @@ fn respond_local(
         Version::Http11 => !named.iter().any(|n| n == "close"),
         Version::Http10 => named.iter().any(|n| n == "keep-alive"),
     };
-    let keep = wants_keep && framing == Framing::None && conf.fe.side.conn_mode != ConnMode::Close;
+    let keep = wants_keep
+        && framing == Framing::None
+        && conf.fe.side.conn_mode != ConnMode::Close
+        && !crate::core::lifecycle::stopping();
     t.to_cli = with_connection(bytes, keep, req.version);
     t.close_after = !keep;
     t.state = TxnState::Respond;
@@ -967,6 +1008,7 @@ fn server_side(
             Ok(p) => *progress |= p,
             Err(e) => {
                 log::info!("frontend {}: server read error: {e}", conf.fe_name);
+                log_term(s, if t.res_head_done { b"SD" } else { b"SH" });
                 return Ok(Some(server_failed(t, conf)));
             }
         }
@@ -979,6 +1021,7 @@ fn server_side(
                     "frontend {}: server closed before responding, 502",
                     conf.fe_name
                 );
+                log_term(s, b"SH");
                 return Ok(Some(server_failed(t, conf)));
             }
             return Ok(None);
@@ -988,6 +1031,7 @@ fn server_side(
             Ok(None) => {
                 if srv_eof(s) {
                     log::info!("frontend {}: truncated response head, 502", conf.fe_name);
+                    log_term(s, b"SH");
                     return Ok(Some(server_failed(t, conf)));
                 }
                 return Ok(None);
@@ -1005,6 +1049,7 @@ fn server_side(
                     at: e.at,
                     bytes: buf.pending().to_vec(),
                 }));
+                log_term(s, b"PH");
                 return Ok(Some(server_failed(t, conf)));
             }
         };
@@ -1036,6 +1081,7 @@ fn server_side(
                     conf.fe_name,
                     e.reason
                 );
+                log_term(s, b"PH");
                 return Ok(Some(server_failed(t, conf)));
             }
         };
@@ -1055,6 +1101,7 @@ fn server_side(
                 Verdict::Continue | Verdict::Allow => {}
                 Verdict::Deny(_) | Verdict::Tarpit(_) => {
                     log::info!("frontend {}: response denied, 502", conf.fe_name);
+                    log_term(s, b"PH");
                     t.fail_with(502, &side.errors, &conf.fe.side.errors);
                     return Ok(Some(Step::DropServer));
                 }
@@ -1103,6 +1150,8 @@ fn server_side(
         };
         t.server_keep &= srv_keep && framing != Framing::UntilClose && !tunnel && !ambiguous;
         t.client_keep &= framing != Framing::UntilClose && !tunnel;
+        // Soft stop: keep-alive clients move to the new process.
+        t.client_keep &= tunnel || !crate::core::lifecycle::stopping();
         strip_hop_by_hop(&mut res, &named);
         if res.status == 101 {
             res.add_header("Connection", "upgrade");
@@ -1121,6 +1170,7 @@ fn server_side(
                 "frontend {}: rewritten response head exceeds tune.bufsize; answering 500",
                 conf.fe_name
             );
+            log_term(s, b"PH");
             t.fail_with(500, &be.errors, &conf.fe.side.errors);
             return Ok(Some(Step::DropServer));
         }
@@ -1142,6 +1192,7 @@ fn server_side(
             conf.fe_name,
             e.reason
         );
+        log_term(s, b"SD");
         return Ok(Some(Step::Close));
     }
     if srv_eof(s) && t.res_ready == 0 {
@@ -1151,6 +1202,7 @@ fn server_side(
                     "frontend {}: server closed in the middle of the body",
                     conf.fe_name
                 );
+                log_term(s, b"SD");
                 return Ok(Some(Step::Close));
             }
         }
@@ -1233,6 +1285,40 @@ fn cut(v: &str, len: usize) -> String {
         end -= 1;
     }
     v[..end].to_string()
+}
+
+/// Records a termination state (HAProxy §8.5) in the session's log record.
+fn log_term(s: &mut Session, code: &[u8; 2]) {
+    if let Some(r) = s.log.as_mut() {
+        r.term(code[0], code[1]);
+    }
+}
+
+/// Deny: the proxy blocked the request; tarpit; a local response.
+fn verdict_term(v: &Verdict) -> &'static [u8; 2] {
+    match v {
+        Verdict::Deny(_) => b"PR",
+        Verdict::Tarpit(_) => b"PT",
+        _ => b"LR",
+    }
+}
+
+/// The phase letter of HAProxy's termination state the session is in: R
+/// request, Q queue, C connect, H response headers, D data, L last data
+/// (our own response), T tarpit.
+pub fn log_phase(s: &Session, t: Option<&Txn>) -> u8 {
+    match (t.map(|t| t.state), s.phase) {
+        (_, Phase::Queued { .. }) => b'Q',
+        (_, Phase::Connecting { .. }) => b'C',
+        (Some(TxnState::WaitRequest), _) => b'R',
+        (Some(TxnState::WaitServer), _) => b'C',
+        (Some(TxnState::Exchange), _) if t.is_some_and(|t| !t.res_head_done) => b'H',
+        (Some(TxnState::Exchange | TxnState::Tunnel), _) => b'D',
+        (Some(TxnState::Respond | TxnState::Drain), _) => b'L',
+        (Some(TxnState::Tarpit), _) => b'T',
+        (None, Phase::Connected) => b'D',
+        (None, Phase::Idle) => b'R',
+    }
 }
 
 /// The timeout to apply while waiting for a request head.

@@ -1,6 +1,10 @@
 //! The few OS-specific helpers: daemonizing, signal delivery through a
 //! self-pipe, adopting inherited listening fds, and the fd limit.
 
+pub mod fdpass;
+pub mod master;
+pub mod privs;
+
 use std::io;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -12,6 +16,9 @@ use std::sync::Arc;
 pub const SIGINT: i32 = signal_hook::consts::SIGINT;
 pub const SIGTERM: i32 = signal_hook::consts::SIGTERM;
 pub const SIGUSR1: i32 = signal_hook::consts::SIGUSR1;
+pub const SIGTTOU: i32 = signal_hook::consts::SIGTTOU;
+pub const SIGTTIN: i32 = signal_hook::consts::SIGTTIN;
+pub const SIGHUP: i32 = signal_hook::consts::SIGHUP;
 
 /// A pipe the signal handlers write to, plus one flag per signal: the event
 /// loop watches the read end, so signals become ordinary readiness events.
@@ -26,7 +33,7 @@ impl SignalPipe {
         read.set_nonblocking(true)?;
         write.set_nonblocking(true)?;
         let mut flags = Vec::new();
-        for sig in [SIGINT, SIGTERM, SIGUSR1] {
+        for sig in [SIGINT, SIGTERM, SIGUSR1, SIGTTOU, SIGTTIN, SIGHUP] {
             let flag = Arc::new(AtomicBool::new(false));
             // Flag first, then the wake-up byte, so a woken loop sees the flag.
             signal_hook::flag::register(sig, Arc::clone(&flag))?;
@@ -133,6 +140,19 @@ pub fn daemonize() -> io::Result<Option<u32>> {
         }
         pid => Ok(Some(pid as u32)),
     }
+}
+
+/// `ulimit-n N`: set the fd limit to exactly `n` (raising the hard limit
+/// too when allowed); on failure, the current soft limit.
+pub fn set_nofile(n: u64) -> Result<(), u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let lim = getrlimit(Resource::Nofile);
+    let mut want = lim;
+    want.current = Some(n);
+    if lim.maximum.is_some_and(|max| max < n) {
+        want.maximum = Some(n);
+    }
+    setrlimit(Resource::Nofile, want).map_err(|_| lim.current.unwrap_or(u64::MAX))
 }
 
 /// Raise the soft fd limit towards `want` (bounded by the hard limit).

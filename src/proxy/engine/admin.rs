@@ -11,13 +11,19 @@ use std::time::Instant;
 pub(super) struct Admin<'a> {
     e: &'a mut Engine,
     /// The connection came through a socket with `expose-fd listeners`.
-    #[allow(dead_code)]
     expose_fd: bool,
+    /// `_getsocks` was accepted: the connection now belongs to the
+    /// listener handover (`proxy::takeover`), not to the CLI.
+    pub(super) getsocks: bool,
 }
 
 impl<'a> Admin<'a> {
     pub(super) fn new(e: &'a mut Engine, expose_fd: bool) -> Admin<'a> {
-        Admin { e, expose_fd }
+        Admin {
+            e,
+            expose_fd,
+            getsocks: false,
+        }
     }
 }
 
@@ -211,6 +217,13 @@ impl Ops for Admin<'_> {
                 e.set_frontend_disabled(fi, false);
                 Ok(String::new())
             }
+            Command::GetSocks if !self.expose_fd => {
+                Err("Permission denied: this socket has no 'expose-fd listeners'.".into())
+            }
+            Command::GetSocks => {
+                self.getsocks = true;
+                Ok(String::new())
+            }
             other => Err(format!("'{}' is not supported yet.", name_of(other))),
         }
     }
@@ -228,7 +241,6 @@ fn name_of(cmd: &Command) -> &'static str {
         Command::ClearCounters { .. } => "clear counters",
         Command::AddServer(..) => "add server",
         Command::DelServer(..) => "del server",
-        Command::GetSocks => "_getsocks",
         _ => "this command",
     }
 }

@@ -138,22 +138,32 @@ impl Engine {
         };
         let mut buf = [0u8; 16 * 1024];
         let mut failed = false;
-        while !c.conn.done && c.conn.out.len() == c.sent {
+        let mut getsocks = false;
+        while !c.conn.done && c.conn.out.len() == c.sent && !getsocks {
+            let mut ops = super::admin::Admin::new(self, c.expose_fd);
             match c.sock.read(&mut buf) {
-                Ok(0) => {
-                    c.conn.eof(&mut super::admin::Admin::new(self, c.expose_fd));
-                    break;
-                }
-                Ok(n) => c
-                    .conn
-                    .input(&buf[..n], &mut super::admin::Admin::new(self, c.expose_fd)),
+                Ok(0) => c.conn.eof(&mut ops),
+                Ok(n) => c.conn.input(&buf[..n], &mut ops),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(_) => {
-                    failed = true;
-                    break;
-                }
+                Err(_) => failed = true,
             }
+            getsocks = ops.getsocks;
+            if failed {
+                break;
+            }
+        }
+        if getsocks {
+            // The client (a new process, `-x`) now speaks the handover
+            // protocol on this connection; answered synchronously, as a
+            // reload is rare and the exchange takes microseconds.
+            let socks = crate::proxy::takeover::exposed(self.listeners.iter().map(|l| &l.sock));
+            match crate::proxy::takeover::answer(&c.sock, &socks) {
+                Ok(()) => log::info!("stats socket: {} listeners handed over", socks.len()),
+                Err(e) => log::warn!("stats socket: handing the listeners over failed: {e}"),
+            }
+            self.close_cli(c);
+            return;
         }
         while !failed && c.sent < c.conn.out.len() {
             match c.sock.write(&c.conn.out[c.sent..]) {

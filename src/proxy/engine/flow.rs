@@ -3,6 +3,7 @@
 //! session's timeouts (one timer per session, moved only when it must fire
 //! earlier).
 
+use super::logs::{self, term, term_at};
 use super::{owner, Engine, K_CLIENT};
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
@@ -40,6 +41,7 @@ impl Engine {
             let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
                 return;
             };
+            let mut logged = false;
             if s.inspect_until.is_some() {
                 match self.inspect(sid, now) {
                     Inspect::Wait => break,
@@ -49,6 +51,7 @@ impl Engine {
             }
             let step = if s.http.is_some() {
                 let step = self.http_step(sid, now);
+                logged = self.log_http_progress(sid, now);
                 self.note_server_reply(sid);
                 let idle = self.sessions[sid]
                     .as_ref()
@@ -62,6 +65,8 @@ impl Engine {
                 self.tcp_step(sid, now)
             };
             match step {
+                // A transaction was just logged: the next may be pipelined.
+                Step::Wait if logged => continue,
                 Step::Wait => break,
                 Step::Close => {
                     self.close(sid);
@@ -85,12 +90,13 @@ impl Engine {
         }
         // `option abortonclose`: a client that gave up while its request
         // waited for a server is dropped instead of being served.
-        if let Some(s) = self.sessions[sid].as_ref() {
+        if let Some(s) = self.sessions[sid].as_mut() {
             let waiting = matches!(s.phase, Phase::Queued { .. } | Phase::Connecting { .. });
             let abort = s
                 .backend
                 .is_some_and(|b| self.backends[b as usize].abortonclose);
             if waiting && abort && s.client.state.input_closed() {
+                term(s, b'C');
                 log::info!(
                     "session {sid}: client closed while waiting for a server (abortonclose)"
                 );
@@ -109,6 +115,7 @@ impl Engine {
         let Some((delay, status)) = s.http.as_mut().and_then(|t| t.server_reply.take()) else {
             return;
         };
+        logs::rec(Some(s), |r| r.resp_at = Some(Instant::now()));
         if let (Some(b), Some(si)) = (s.backend, s.server) {
             if let Some(srv) = self.backends[b as usize].servers.get_mut(si as usize) {
                 srv.record_response_time(delay);
@@ -124,6 +131,8 @@ impl Engine {
             return Step::Close;
         };
         if let Err(abort) = s.pump(&mut self.reactor.pool, now) {
+            let client = matches!(abort, Abort::Client(_));
+            term(s, if client { b'C' } else { b'S' });
             match abort {
                 Abort::Client(e) => log::debug!("session {sid}: client side: {e}"),
                 Abort::Server(e) => log::debug!("session {sid}: server side: {e}"),
@@ -177,10 +186,12 @@ impl Engine {
             Ok(step) => step,
             Err(Abort::Client(e)) => {
                 log::debug!("session {sid}: client side: {e}");
+                term(s, b'C');
                 Step::Close
             }
             Err(Abort::Server(e)) => {
                 log::info!("frontend {}: server connection failed: {e}", fe.name);
+                term(s, b'S');
                 let Some(t) = s.http.as_mut() else {
                     return Step::Close;
                 };
@@ -204,6 +215,7 @@ impl Engine {
         };
         if let Err(e) = s.read_client(&mut self.reactor.pool, now) {
             log::debug!("session {sid}: client side: {e}");
+            term_at(s, b'C', b'R');
             self.close(sid);
             return Inspect::Closed;
         }
@@ -230,6 +242,7 @@ impl Engine {
                     fe.name,
                     s.src
                 );
+                term_at(s, b'P', b'R');
                 self.close(sid);
                 Inspect::Closed
             }
@@ -369,7 +382,7 @@ impl Engine {
 
     /// A timeout fired: decide which one and act as HAProxy does.
     fn expire(&mut self, sid: usize, now: Instant) {
-        let Some(s) = self.sessions[sid].as_ref() else {
+        let Some(s) = self.sessions[sid].as_mut() else {
             return;
         };
         let fe = &self.frontends[s.frontend as usize];
@@ -387,13 +400,17 @@ impl Engine {
             if !client_expired && t.connect.is_some_and(|c| since + c <= now) {
                 let si = s.server.unwrap_or(0) as usize;
                 log::info!("backend {}: connect timeout", self.backends[b].name);
+                logs::rec(Some(s), |r| r.connect_timed_out = true);
                 self.attach_failed(sid, b, si, now);
                 self.refresh(sid, now);
                 return;
             }
         }
+        // Which side's inactivity fired: c (client) or s (server), §8.5.
+        let who = if client_expired { b'c' } else { b's' };
         let Some(t) = s.http.as_ref() else {
             log::info!("session {sid}: timeout ({:?})", s.phase);
+            term(s, who);
             self.close(sid);
             return;
         };
@@ -408,9 +425,16 @@ impl Engine {
             _ => None,
         };
         let Some(code) = status else {
+            term(s, who);
             self.close(sid);
             return;
         };
+        match code {
+            408 => term_at(s, b'c', b'R'),
+            503 => term_at(s, b's', b'Q'),
+            504 => term_at(s, b's', b'H'),
+            _ => term_at(s, b'P', b'T'),
+        }
         log::info!("frontend {}: timeout, answering {code}", fe.name);
         if s.srv.is_some() || matches!(s.phase, Phase::Queued { .. }) {
             self.drop_server(sid, now);

@@ -243,25 +243,30 @@ impl Engine {
                 be.servers[si].down = true;
                 self.views[bi][si].usable = false;
                 let (act, bck) = usable_counts(&be.servers);
-                log::warn!(
+                let msg = format!(
                     "Server {}/{} is DOWN, reason: {reason}. {act} active and {bck} backup servers left.",
                     be.name,
                     be.servers[si].name
                 );
-                if act + bck == 0 {
-                    log::error!("backend '{}' has no server available!", be.name);
+                log::warn!("{msg}");
+                let none = (act + bck == 0)
+                    .then(|| format!("backend '{}' has no server available!", be.name));
+                self.log_backend(bi, crate::log::ALERT, &msg);
+                if let Some(none) = none {
+                    log::error!("{none}");
+                    self.log_backend(bi, 0, &none);
                 }
             }
             Transition::WentUp => {
                 be.servers[si].down = false;
                 self.views[bi][si].usable = !be.servers[si].disabled;
                 let (act, bck) = usable_counts(&be.servers);
-                log::warn!(
+                let msg = format!(
                     "Server {}/{} is UP, reason: {}. {act} active and {bck} backup servers online.",
-                    be.name,
-                    be.servers[si].name,
-                    outcome.reason
+                    be.name, be.servers[si].name, outcome.reason
                 );
+                log::warn!("{msg}");
+                self.log_backend(bi, crate::log::NOTICE, &msg);
                 self.refresh_weight(ci, now);
             }
         }

@@ -10,6 +10,8 @@ mod cli;
 mod flow;
 mod glue;
 mod health;
+mod logs;
+mod procctl;
 mod server;
 
 use super::lb::{LbState, ServerRt};
@@ -79,6 +81,10 @@ struct FrontendRt {
     inspect_delay: Option<Duration>,
     /// `disable frontend` (runtime API): listeners paused until enabled.
     disabled: bool,
+    /// Sessions accepted since start (for "Proxy X stopped" in the logs).
+    cum: u64,
+    /// Session logging (`log` targets and format); None: no logs.
+    log: Option<Box<crate::log::FrontendLog>>,
 }
 
 struct BackendRt {
@@ -101,6 +107,8 @@ struct BackendRt {
     maxqueue: Vec<Option<u32>>,
     fullconn: u32,
     abortonclose: bool,
+    /// Where server UP/DOWN messages go.
+    log_targets: Vec<crate::log::LogTarget>,
 }
 
 pub use cli::bind_cli;
@@ -142,11 +150,19 @@ pub struct Engine {
     hard_maxconn: u32,
     /// Rejected messages kept for `show errors`.
     bad_msgs: bad_msgs::BadMsgs,
+    /// Syslog sockets.
+    logs: crate::log::Hub,
+    /// Signals, hard-stop-after, the socket exposing listeners on reload.
+    proc: procctl::ProcCtl,
 }
 
-/// Bind every listener; errors name the frontend and address, as HAProxy's
-/// "Starting frontend X: cannot bind socket" alert does.
-pub fn bind_all(cfg: &config::Config) -> Result<Vec<(usize, TcpListener)>, String> {
+/// Bind every listener, reusing a socket taken over from an old process
+/// (`taken`, by address) where there is one; errors name the frontend and
+/// address, as HAProxy's "Starting frontend X: cannot bind socket" alert does.
+pub fn bind_all(
+    cfg: &config::Config,
+    taken: &mut Vec<(SocketAddr, TcpListener)>,
+) -> Result<Vec<(usize, TcpListener)>, String> {
     let mut out = Vec::new();
     for (fi, fe) in cfg
         .frontends
@@ -157,7 +173,13 @@ pub fn bind_all(cfg: &config::Config) -> Result<Vec<(usize, TcpListener)>, Strin
         let backlog = fe.maxconn.unwrap_or(cfg.global.maxconn).clamp(128, 65535) as i32;
         for bind in &fe.binds {
             for addr in &bind.addrs {
-                let l = listener::open(addr, backlog).map_err(|e| {
+                if let config::BindAddr::Inet(sa) = addr {
+                    if let Some(l) = super::takeover::take(taken, *sa) {
+                        out.push((fi, l));
+                        continue;
+                    }
+                }
+                let l = listener::open(addr, backlog, !cfg.global.noreuseport).map_err(|e| {
                     format!(
                         "{}:{}: Starting frontend {}: cannot bind socket ({e}) [{}]",
                         bind.origin.file,
@@ -222,6 +244,7 @@ impl Engine {
                     .fullconn
                     .unwrap_or_else(|| glue::default_fullconn(cfg, &b.name)),
                 abortonclose: b.abortonclose,
+                log_targets: b.log_targets.clone(),
             })
             .collect();
         let frontends = cfg
@@ -245,6 +268,8 @@ impl Engine {
                 tcp_content: glue::tcp_content_rules(f),
                 inspect_delay: glue::inspect_delay(f),
                 disabled: false,
+                cum: 0,
+                log: f.log.clone().map(Box::new),
             })
             .collect();
         let mut listeners = Vec::new();
@@ -258,6 +283,13 @@ impl Engine {
                 paused: false,
                 addr,
             });
+        }
+        let mut logs = crate::log::Hub::new(&cfg.global.log);
+        for f in cfg.frontends.iter().filter_map(|f| f.log.as_ref()) {
+            logs.open(&f.targets)?;
+        }
+        for b in &cfg.backends {
+            logs.open(&b.log_targets)?;
         }
         let signals = SignalPipe::install()?;
         reactor.register(signals.fd(), owner(0, K_SIGNAL), Interest::READ);
@@ -304,9 +336,14 @@ impl Engine {
             cli_timeout: cfg.global.stats_timeout,
             hard_maxconn: cfg.global.maxconn.max(1),
             bad_msgs: Default::default(),
+            logs,
+            proc: procctl::ProcCtl::new(cfg),
         })
         .map(|mut e: Engine| {
             e.start_checks();
+            e.log_proxies(crate::log::NOTICE, |_, name, _| {
+                format!("Proxy {name} started.")
+            });
             e
         })
     }
@@ -325,9 +362,16 @@ impl Engine {
             }
             let now = Instant::now();
             while let Some(o) = self.reactor.timers.pop_expired(now) {
-                self.on_timer(o, now);
+                if o == procctl::HARD_STOP_TIMER {
+                    self.hard_stop();
+                } else {
+                    self.on_timer(o, now);
+                }
             }
         }
+        self.log_proxies(crate::log::WARNING, |_, name, (fe, be)| {
+            format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be}).")
+        });
         Ok(())
     }
 
@@ -349,17 +393,10 @@ impl Engine {
         };
         for sig in sp.drain() {
             match sig {
-                sys::SIGUSR1 => {
-                    log::warn!(
-                        "soft stop: closing listeners, {} sessions to finish",
-                        self.cur_conns
-                    );
-                    self.soft_stop = true;
-                    for l in std::mem::take(&mut self.listeners) {
-                        self.reactor.deregister(l.token);
-                    }
-                    self.close_cli_listeners();
-                }
+                sys::SIGUSR1 => self.begin_soft_stop(),
+                sys::SIGTTOU => self.pause_all(),
+                sys::SIGTTIN => self.resume_all(),
+                sys::SIGHUP => self.dump_states(),
                 _ => {
                     log::info!("signal {sig}: stopping");
                     self.stop = true;
@@ -386,7 +423,7 @@ impl Engine {
 
     /// Resume listeners whose frontend is below its limits again.
     fn resume_listeners(&mut self) {
-        if !self.any_paused || self.stop {
+        if !self.any_paused || self.stop || self.proc.paused {
             return;
         }
         let mut still = false;
@@ -520,9 +557,12 @@ impl Engine {
             timer: None,
             inspect_until: inspect,
             http,
+            log: None,
         });
+        self.log_accept(sid, now);
         self.cur_conns += 1;
         self.frontends[fi].cur += 1;
+        self.frontends[fi].cum += 1;
         if inspect.is_none() && self.frontends[fi].http.is_none() {
             self.assign(sid, None, now);
         }

@@ -1,6 +1,7 @@
 //! Attaching sessions to servers: balancing, queueing, non-blocking connect,
 //! retries with redispatch, giving slots back; and closing sessions.
 
+use super::logs::{self, term_at};
 use super::{fd_of, owner, start_connect, Engine, K_SERVER};
 use crate::core::Ready;
 use crate::pollers::Interest;
@@ -34,6 +35,10 @@ impl Engine {
         let Some(bi) = s.backend.map(|b| b as usize) else {
             return;
         };
+        logs::rec(self.sessions[sid].as_mut(), |r| r.backend = Some(bi as u32));
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
         let src = s.src;
         // uri / url_param / hdr hash the request, rdp-cookie the inspected
         // TCP payload; without a key the algorithm falls back to round robin.
@@ -63,9 +68,11 @@ impl Engine {
             // Bound to a busy server: wait in its own queue up to maxqueue;
             // beyond, redispatch if allowed, else 503 (HAProxy).
             Some(si) if be.maxqueue[si].map_or(true, |m| be.srv_queues[si].len() < m as usize) => {
+                let pos = be.srv_queues[si].len();
                 be.srv_queues[si].push_back(sid);
                 if let Some(s) = self.sessions[sid].as_mut() {
                     s.phase = Phase::Queued { since: now };
+                    logs::rec(Some(s), |r| r.queued(pos, 0));
                 }
                 return;
             }
@@ -75,6 +82,9 @@ impl Engine {
                     be.name,
                     be.servers[si].name
                 );
+                if let Some(s) = self.sessions[sid].as_mut() {
+                    term_at(s, b'S', b'Q');
+                }
                 self.no_server(sid, now);
                 return;
             }
@@ -101,6 +111,8 @@ impl Engine {
                 let s = self.sessions[sid].as_ref().expect("checked above");
                 if s.phase == Phase::Connected && s.server == Some(si as u32) && s.srv.is_some() {
                     // Keep-alive: the same server again, reuse its connection.
+                    logs::rec(self.sessions[sid].as_mut(), |r| r.reused(now, si));
+                    let s = self.sessions[sid].as_ref().expect("checked above");
                     if !s.slot {
                         let srv = &mut self.backends[bi].servers[si];
                         srv.cur += 1;
@@ -120,8 +132,10 @@ impl Engine {
                 if self.sessions[sid].as_ref().is_some_and(|s| s.srv.is_some()) {
                     self.drop_server(sid, now);
                 }
+                let pos = self.backends[bi].queue.len();
                 if let Some(s) = self.sessions[sid].as_mut() {
                     s.phase = Phase::Queued { since: now };
+                    logs::rec(Some(s), |r| r.queued(0, pos));
                 }
                 self.backends[bi].queue.push_back(sid);
             }
@@ -155,6 +169,9 @@ impl Engine {
         let Some(s) = self.sessions[sid].as_mut() else {
             return;
         };
+        // The server refused (S) or timed out (s) the connection.
+        let timed_out = s.log.as_ref().is_some_and(|r| r.connect_timed_out);
+        term_at(s, if timed_out { b's' } else { b'S' }, b'C');
         s.phase = Phase::Idle;
         let fe_pages = self.frontends[s.frontend as usize]
             .http
@@ -194,6 +211,15 @@ impl Engine {
             .reactor
             .register(fd, owner(sid, K_SERVER), Interest::WRITE);
         if let Some(s) = self.sessions[sid].as_mut() {
+            let queued = match s.phase {
+                Phase::Queued { since } => Some(since),
+                _ => None,
+            };
+            logs::rec(Some(s), |r| {
+                r.connecting(now, queued);
+                r.server = Some(si as u32);
+                r.srv_addr = Some(addr);
+            });
             s.server = Some(si as u32);
             s.slot = true;
             let mut side = Side::new(sock, token, HalfState::Connecting, now);
@@ -227,7 +253,13 @@ impl Engine {
             return;
         }
         s.retries_left -= 1;
-        if s.retries_left == 0 && self.backends[bi].redispatch {
+        let redispatch = s.retries_left == 0 && self.backends[bi].redispatch;
+        logs::rec(Some(s), |r| {
+            r.retries += 1;
+            r.redispatched |= redispatch;
+            r.connect_timed_out = false;
+        });
+        if redispatch {
             self.assign(sid, Some(si), now);
         } else {
             self.connect(sid, bi, si, now);
@@ -372,6 +404,8 @@ impl Engine {
             if let Some(side) = s.srv.as_mut() {
                 side.state = side.state.next(HalfEvent::Connected);
                 side.last_io = now;
+                let local = side.sock.local_addr().ok();
+                logs::rec(Some(&mut *s), |r| r.connected(now, local));
             }
             // TCP mode has no reply to time: `balance response-time` uses
             // the connect time there (HTTP feeds the reply delay instead).
@@ -392,6 +426,7 @@ impl Engine {
 
     /// Close both sides and give back every resource the session held.
     pub(super) fn close(&mut self, sid: usize) {
+        self.log_close(sid, Instant::now());
         let Some(mut s) = self.sessions.get_mut(sid).and_then(Option::take) else {
             return;
         };
@@ -458,6 +493,7 @@ mod tests {
             maxqueue: vec![None],
             fullconn: 1000,
             abortonclose: false,
+            log_targets: Vec::new(),
         }
     }
 

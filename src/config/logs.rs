@@ -1,0 +1,303 @@
+//! Logging keywords (manual §4.2): `log` (global and proxies), `no log`,
+//! `log-tag`, `log-send-hostname`, `log-format`, `option tcplog|httplog|
+//! dontlognull|log-separate-errors`. `log global` is resolved once every
+//! file is read, so the `global` section may come later.
+
+use super::parser::{need, only};
+use super::Mode;
+use crate::log::{
+    FrontendLog, GlobalLog, LogAddr, LogFormat, LogTarget, SyslogFormat, FACILITIES, HTTPLOG,
+    LEVELS, TCPLOG,
+};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Entry {
+    Global,
+    Target(LogTarget),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fmt {
+    Tcp,
+    Http,
+    Custom(LogFormat),
+}
+
+/// A proxy section's logging settings while parsing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogDraft {
+    pub entries: Vec<Entry>,
+    pub format: Option<Fmt>,
+    pub dontlognull: bool,
+    pub separate_errors: bool,
+}
+
+/// `log ...` and `log-format ...` in a proxy or defaults section.
+pub(crate) fn parse_keyword(d: &mut LogDraft, args: &[String]) -> Result<(), String> {
+    match args[0].as_str() {
+        "log" if args.get(1).is_some_and(|a| a == "global") => {
+            only(args, 2)?;
+            d.entries.push(Entry::Global);
+        }
+        "log" => d.entries.push(Entry::Target(parse_target(args)?)),
+        _ => {
+            let f = need(args, 1, "a format string")?;
+            only(args, 2)?;
+            d.format = Some(Fmt::Custom(LogFormat::parse(f)?));
+        }
+    }
+    Ok(())
+}
+
+/// `no log`: forget every logger (also those inherited from defaults).
+pub(crate) fn no_log(d: &mut LogDraft, args: &[String]) -> Result<(), String> {
+    only(args, 2)?;
+    d.entries.clear();
+    Ok(())
+}
+
+/// The logging options; Ok(false) when `name` is not one of them.
+pub(crate) fn parse_option(
+    d: &mut LogDraft,
+    args: &[String],
+    at: usize,
+    on: bool,
+) -> Result<bool, String> {
+    let name = args[at].as_str();
+    match name {
+        "tcplog" | "httplog" => {
+            if let Some(extra) = args.get(at + 1) {
+                if name == "httplog" && extra == "clf" {
+                    return Err("'option httplog clf' is not supported yet".into());
+                }
+            }
+            only(args, at + 1)?;
+            let f = if name == "tcplog" {
+                Fmt::Tcp
+            } else {
+                Fmt::Http
+            };
+            if on {
+                d.format = Some(f);
+            } else if d.format == Some(f) {
+                d.format = None;
+            }
+        }
+        "dontlognull" => {
+            only(args, at + 1)?;
+            d.dontlognull = on;
+        }
+        "log-separate-errors" => {
+            only(args, at + 1)?;
+            d.separate_errors = on;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `log`, `log-tag`, `log-send-hostname` in `global`; Ok(false) otherwise.
+pub(crate) fn parse_global(g: &mut GlobalLog, args: &[String]) -> Result<bool, String> {
+    match args[0].as_str() {
+        "log" => {
+            if args.get(1).is_some_and(|a| a == "global") {
+                return Err("'log global' is not allowed in the 'global' section".into());
+            }
+            g.targets.push(parse_target(args)?)
+        }
+        "log-tag" => {
+            g.tag = Some(need(args, 1, "a tag")?.to_string());
+            only(args, 2)?;
+        }
+        "log-send-hostname" => {
+            g.send_hostname = Some(args.get(1).cloned().unwrap_or_default());
+            only(args, 2)?;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// A frontend's loggers and format, `log global` replaced by the global
+/// targets; `warn` receives the note about `option httplog` in TCP mode.
+pub(crate) fn resolve(
+    d: &LogDraft,
+    global: &GlobalLog,
+    mode: Mode,
+    warn: &mut dyn FnMut(String),
+) -> Option<FrontendLog> {
+    let targets = targets(d, global);
+    if targets.is_empty() {
+        return None;
+    }
+    let builtin = |s: &str| Some(LogFormat::parse(s).expect("built-in formats parse"));
+    let src = match (&d.format, mode) {
+        (None, _) => None,
+        (Some(Fmt::Custom(f)), _) => Some(f.clone()),
+        (Some(Fmt::Tcp), _) => builtin(TCPLOG),
+        (Some(Fmt::Http), Mode::Http) => builtin(HTTPLOG),
+        (Some(Fmt::Http), Mode::Tcp) => {
+            warn(
+                "'option httplog' not usable with a TCP frontend: using 'option tcplog' instead"
+                    .into(),
+            );
+            builtin(TCPLOG)
+        }
+    };
+    Some(FrontendLog {
+        targets,
+        format: src,
+        dontlognull: d.dontlognull,
+        separate_errors: d.separate_errors,
+    })
+}
+
+/// The targets of a section, `log global` expanded.
+pub(crate) fn targets(d: &LogDraft, global: &GlobalLog) -> Vec<LogTarget> {
+    d.entries
+        .iter()
+        .flat_map(|e| match e {
+            Entry::Global => global.targets.clone(),
+            Entry::Target(t) => vec![t.clone()],
+        })
+        .collect()
+}
+
+/// `log ADDRESS [len N] [format F] FACILITY [LEVEL [MINLEVEL]]`.
+fn parse_target(args: &[String]) -> Result<LogTarget, String> {
+    let addr = parse_addr(need(args, 1, "an address, 'global', and a facility")?)?;
+    let mut t = LogTarget {
+        addr,
+        len: 1024,
+        format: SyslogFormat::Rfc3164,
+        facility: 0,
+        level: 7,
+        minlevel: 0,
+    };
+    let mut i = 2;
+    loop {
+        match args.get(i).map(String::as_str) {
+            Some("len") => {
+                let v = need(args, i + 1, "a length")?;
+                t.len = super::values::parse_int("'log ... len'", v, 80, 65535)? as usize;
+                i += 2;
+            }
+            Some("format") => {
+                t.format = match need(args, i + 1, "a format (rfc3164 or rfc5424)")? {
+                    "rfc3164" => SyslogFormat::Rfc3164,
+                    "rfc5424" => SyslogFormat::Rfc5424,
+                    f @ ("raw" | "short" | "priority" | "timed" | "iso" | "local") => {
+                        return Err(format!("'log ... format {f}' is not supported yet"))
+                    }
+                    f => {
+                        return Err(format!(
+                            "unknown log format '{f}' (expected rfc3164 or rfc5424)"
+                        ))
+                    }
+                };
+                i += 2;
+            }
+            Some(kw @ ("sample" | "profile")) => {
+                return Err(format!("'log ... {kw}' is not supported yet"))
+            }
+            _ => break,
+        }
+    }
+    let fac = need(args, i, "a facility (kern, user, ... local0 to local7)")?;
+    t.facility = FACILITIES
+        .iter()
+        .position(|f| *f == fac)
+        .ok_or_else(|| format!("unknown log facility '{fac}'"))? as u8;
+    if let Some(l) = args.get(i + 1) {
+        t.level = level(l)?;
+    }
+    if let Some(l) = args.get(i + 2) {
+        t.minlevel = level(l)?;
+    }
+    only(args, i + 3)?;
+    Ok(t)
+}
+
+fn level(l: &str) -> Result<u8, String> {
+    LEVELS
+        .iter()
+        .position(|x| *x == l)
+        .map(|p| p as u8)
+        .ok_or_else(|| {
+            format!("unknown log level '{l}' (expected emerg, alert, crit, err, warning, notice, info or debug)")
+        })
+}
+
+/// IPv4[:port], [IPv6][:port], `udp@`/`ipv4@`/`ipv6@` prefixes, host names
+/// (resolved now, as HAProxy does), `unix@PATH` or an absolute path.
+fn parse_addr(a: &str) -> Result<LogAddr, String> {
+    if let Some(p) = a.strip_prefix("unix@") {
+        if p.is_empty() {
+            return Err("'log unix@' expects a socket path".into());
+        }
+        return Ok(LogAddr::Unix(PathBuf::from(p)));
+    }
+    if a.starts_with('/') {
+        return Ok(LogAddr::Unix(PathBuf::from(a)));
+    }
+    let unsupported = [
+        "tcp@",
+        "tcp4@",
+        "tcp6@",
+        "fd@",
+        "ring@",
+        "abns@",
+        "sockpair@",
+    ];
+    if unsupported.iter().any(|p| a.starts_with(p)) || a == "stdout" || a == "stderr" {
+        return Err(format!("log address '{a}' is not supported yet"));
+    }
+    let rest = ["udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"]
+        .iter()
+        .find_map(|p| a.strip_prefix(p))
+        .unwrap_or(a);
+    let bad = || format!("invalid log address '{a}'");
+    // IPv6 in brackets, or bare (several colons: no port possible).
+    let (host, port) = if let Some(r) = rest.strip_prefix('[') {
+        let (h, tail) = r.split_once(']').ok_or_else(bad)?;
+        match tail {
+            "" => (h, None),
+            t => (h, Some(t.strip_prefix(':').ok_or_else(bad)?)),
+        }
+    } else if rest.matches(':').count() > 1 {
+        (rest, None)
+    } else {
+        match rest.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (rest, None),
+        }
+    };
+    let port = match port {
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| format!("invalid port '{p}' in log address '{a}'"))?,
+        None => 514,
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(LogAddr::Udp(SocketAddr::new(ip, port)));
+    }
+    if !host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        return Err(bad());
+    }
+    (host, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut it| it.next())
+        .map(LogAddr::Udp)
+        .ok_or_else(|| format!("cannot resolve log address '{a}'"))
+}

@@ -1,0 +1,243 @@
+//! Master-worker mode (`-W` or `master-worker`), as HAProxy's: the master
+//! binds the listeners, keeps them, and forks a worker that serves with
+//! them. SIGUSR2 to the master re-reads the configuration, forks a new
+//! worker with the same listening sockets (plus any new bind), then tells
+//! the previous workers to finish (SIGUSR1): the kernel queues never close,
+//! since the master holds every socket throughout. SIGTERM/SIGINT stop
+//! everything; SIGUSR1, SIGHUP, SIGTTOU, SIGTTIN are passed to the workers.
+//! If the current worker dies, the master stops the others and exits 1.
+//! `-S PATH` opens the master CLI, a Unix socket whose `reload` command does
+//! what SIGUSR2 does and answers `Success=1` (or `Success=0` and why).
+
+use pollux::sys::master::{self, MasterSignals, SIGCHLD, SIGUSR2};
+use pollux::{cli, config, pollers, proxy, sys};
+use rustix::process::{kill_process, waitpid, Pid, Signal, WaitOptions};
+use std::io::{BufRead, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::Duration;
+
+type Bound = Vec<(usize, TcpListener)>;
+
+pub fn run(
+    opts: &cli::Options,
+    cfg: config::Config,
+    backend: &'static pollers::Backend,
+    mut socks: Bound,
+    cli_socks: Vec<UnixListener>,
+    cli_sock: Option<UnixListener>,
+) -> Result<(), Vec<String>> {
+    use sys::{SIGHUP, SIGINT, SIGTERM, SIGTTIN, SIGTTOU, SIGUSR1};
+    let sigs = MasterSignals::install(&[
+        SIGUSR2, SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGHUP, SIGTTOU, SIGTTIN,
+    ])
+    .map_err(|e| vec![format!("[ALERT] master: cannot set signal handlers: {e}")])?;
+    let mut sigs = sigs;
+    let mut current = spawn(opts, &cfg, backend, &mut socks, &cli_socks, &sigs)?;
+    let mut workers = vec![current];
+    crate::reload::retire_old(opts);
+    let mut stopping = false;
+    let mut failed = false;
+    loop {
+        let cli_fd = cli_sock.as_ref().map(|l| l.as_fd());
+        let (got, cli_ready) = sigs.wait(cli_fd, Duration::from_secs(1));
+        let mut reload_now = got.contains(&SIGUSR2) && !stopping;
+        let mut cli_client = None;
+        if cli_ready && !stopping {
+            if let Some(c) = cli_sock.as_ref().and_then(cli_command) {
+                reload_now = true;
+                cli_client = Some(c);
+            }
+        }
+        if reload_now {
+            eprintln!("[WARNING] master: reexecuting the workers.");
+            let outcome = reread(opts, &mut socks)
+                .and_then(|cfg| spawn(opts, &cfg, backend, &mut socks, &cli_socks, &sigs));
+            match &outcome {
+                Ok(pid) => {
+                    send(&workers, Signal::USR1);
+                    current = *pid;
+                    workers.push(*pid);
+                }
+                Err(msgs) => {
+                    print(msgs);
+                    eprintln!("[WARNING] master: reload failed, the current worker goes on.");
+                }
+            }
+            if let Some(mut c) = cli_client {
+                let text = match &outcome {
+                    Ok(_) => "Success=1\n--\n".to_string(),
+                    Err(msgs) => format!("Success=0\n--\n{}\n", msgs.join("\n")),
+                };
+                let _ = c.write_all(text.as_bytes());
+                // The new worker inherited this fd: close the socket itself.
+                let _ = c.shutdown(std::net::Shutdown::Both);
+            }
+        }
+        for sig in got {
+            match sig {
+                SIGTERM | SIGINT => {
+                    stopping = true;
+                    send(&workers, Signal::TERM);
+                }
+                SIGUSR1 => {
+                    stopping = true;
+                    send(&workers, Signal::USR1);
+                }
+                SIGHUP => send(&[current], Signal::HUP),
+                SIGTTOU => send(&workers, Signal::TTOU),
+                SIGTTIN => send(&workers, Signal::TTIN),
+                _ => {}
+            }
+        }
+        while let Ok(Some((pid, status))) = waitpid(None, WaitOptions::NOHANG) {
+            let pid = pid.as_raw_nonzero().get() as u32;
+            workers.retain(|&w| w != pid);
+            let code = status.exit_status().unwrap_or(-1);
+            if pid == current && !stopping {
+                eprintln!(
+                    "[ALERT] master: current worker ({pid}) exited with code {code}: exiting"
+                );
+                failed = true;
+                stopping = true;
+                send(&workers, Signal::TERM);
+            } else {
+                eprintln!("[NOTICE] master: worker ({pid}) exited with code {code}");
+            }
+        }
+        if stopping && workers.is_empty() {
+            return if failed { Err(Vec::new()) } else { Ok(()) };
+        }
+    }
+}
+
+/// Fork a worker serving `socks` (which the master keeps too).
+fn spawn(
+    opts: &cli::Options,
+    cfg: &config::Config,
+    backend: &'static pollers::Backend,
+    socks: &mut Bound,
+    cli_socks: &[UnixListener],
+    sigs: &MasterSignals,
+) -> Result<u32, Vec<String>> {
+    match master::fork() {
+        Err(e) => Err(vec![format!("[ALERT] master: cannot fork a worker: {e}")]),
+        Ok(Some(pid)) => {
+            eprintln!("[NOTICE] master: new worker ({pid}) forked");
+            Ok(pid)
+        }
+        Ok(None) => {
+            sigs.forget();
+            master::die_with_parent();
+            // The child's copy of the master's memory: it owns these fds.
+            let socks = std::mem::take(socks);
+            let cli: Vec<UnixListener> = cli_socks
+                .iter()
+                .filter_map(|x| x.try_clone().ok())
+                .collect();
+            let code = match crate::serve(opts, cfg, backend, socks, cli, || {}) {
+                Ok(()) => 0,
+                Err(msgs) => {
+                    print(&msgs);
+                    1
+                }
+            };
+            std::process::exit(code);
+        }
+    }
+}
+
+/// SIGUSR2: load the config again and bind it, reusing the master's
+/// sockets by address; on any error, nothing changes.
+fn reread(opts: &cli::Options, socks: &mut Bound) -> Result<config::Config, Vec<String>> {
+    let mut cfg = config::load(&opts.files).map_err(|errs| {
+        errs.iter()
+            .map(|e| format!("[ALERT] {e}"))
+            .collect::<Vec<_>>()
+    })?;
+    if let Some(n) = opts.maxconn {
+        cfg.global.maxconn = n;
+    }
+    let inherited = cfg
+        .frontends
+        .iter()
+        .flat_map(|f| &f.binds)
+        .flat_map(|b| &b.addrs)
+        .any(|a| matches!(a, config::BindAddr::Fd(_)));
+    if inherited {
+        return Err(vec![
+            "[ALERT] master: reloading 'bind fd@N' listeners is not supported yet".into(),
+        ]);
+    }
+    // Duplicates, so that a failed bind leaves the master's set intact.
+    let mut taken: Vec<(SocketAddr, TcpListener)> = socks
+        .iter()
+        .filter_map(|(_, l)| Some((l.local_addr().ok()?, l.try_clone().ok()?)))
+        .collect();
+    let new =
+        proxy::engine::bind_all(&cfg, &mut taken).map_err(|e| vec![format!("[ALERT] {e}")])?;
+    *socks = new;
+    Ok(cfg)
+}
+
+/// `-S PATH`: bind the master CLI socket (before detaching, so that an
+/// error reaches the terminal).
+pub fn bind_cli(opts: &cli::Options) -> Result<Option<UnixListener>, Vec<String>> {
+    let Some(path) = &opts.master_cli else {
+        return Ok(None);
+    };
+    proxy::takeover::bind(path, 0o600).map(Some).map_err(|e| {
+        vec![format!(
+            "[ALERT] master CLI: cannot bind UNIX socket ({e}) [{}]",
+            path.display()
+        )]
+    })
+}
+
+/// Accept one master CLI client and read its command: the client if it
+/// asked for `reload` (answered once the reload is done); other commands
+/// are answered here.
+fn cli_command(l: &UnixListener) -> Option<UnixStream> {
+    let (c, _) = l.accept().ok()?;
+    c.set_nonblocking(false).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    c.set_write_timeout(Some(Duration::from_secs(2))).ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(&c)
+        .take(1024)
+        .read_line(&mut line)
+        .ok()?;
+    let mut w = &c;
+    let close = |c: &UnixStream| c.shutdown(std::net::Shutdown::Both);
+    match line.trim() {
+        "reload" => return Some(c),
+        "help" | "" => {
+            let _ = w.write_all(b"The following commands are valid at this level:\n  help           : this message\n  reload         : achieve a soft-reload (-sf) of haproxy\n");
+        }
+        other => {
+            let _ = w.write_all(
+                format!(
+                    "Unknown command: '{other}'. Only 'help' and 'reload' are supported yet.\n"
+                )
+                .as_bytes(),
+            );
+        }
+    }
+    let _ = close(&c);
+    None
+}
+
+fn send(pids: &[u32], sig: Signal) {
+    for &p in pids {
+        if let Some(pid) = Pid::from_raw(p as i32) {
+            let _ = kill_process(pid, sig);
+        }
+    }
+}
+
+fn print(msgs: &[String]) {
+    for m in msgs {
+        eprintln!("{m}");
+    }
+}

@@ -1,0 +1,215 @@
+//! The engine's side of logging: the session's record is created at accept,
+//! filled at the hook points (one-line calls elsewhere), and rendered here
+//! with the counters only the engine knows, at the end of each HTTP
+//! transaction or TCP session. Also the proxies' own messages (server UP
+//! and DOWN) to their log targets.
+
+use super::Engine;
+use crate::config::CookieMode;
+use crate::log::format::Ctx;
+use crate::log::{LogRec, ERR, INFO};
+use crate::session::http::{log_phase, TxnState};
+use crate::session::Session;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// Records `cause` (C, S, P, R, I, c, s...) with the phase the session is in.
+pub(super) fn term(s: &mut Session, cause: u8) {
+    let phase = log_phase(s, s.http.as_deref());
+    if let Some(r) = s.log.as_mut() {
+        r.term(cause, phase);
+    }
+}
+
+pub(super) fn term_at(s: &mut Session, cause: u8, phase: u8) {
+    if let Some(r) = s.log.as_mut() {
+        r.term(cause, phase);
+    }
+}
+
+/// Runs `f` on the session's record, if it has one.
+pub(super) fn rec(s: Option<&mut Session>, f: impl FnOnce(&mut LogRec)) {
+    if let Some(r) = s.and_then(|s| s.log.as_deref_mut()) {
+        f(r);
+    }
+}
+
+impl Engine {
+    /// A new session: its record, and HAProxy's default line ("Connect
+    /// from") when the frontend logs without a format.
+    pub(super) fn log_accept(&mut self, sid: usize, now: Instant) {
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        let Some(fl) = self.frontends[s.frontend as usize].log.as_deref() else {
+            return;
+        };
+        if fl.format.is_some() {
+            s.log = Some(LogRec::new(now));
+            return;
+        }
+        let fe = &self.frontends[s.frontend as usize];
+        let mode = if fe.http.is_some() { "HTTP" } else { "TCP" };
+        let msg = format!(
+            "Connect from {} to {} ({}/{mode})",
+            SocketAddr::new(s.src, s.src_port),
+            s.dst,
+            fe.name
+        );
+        self.logs.send(&fl.targets, INFO, &msg);
+    }
+
+    /// After an HTTP step: log a transaction that just completed (kept-alive
+    /// connection) or ended in an error being drained. True when a line was
+    /// emitted for a finished transaction (the next one may be waiting).
+    pub(super) fn log_http_progress(&mut self, sid: usize, now: Instant) -> bool {
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return false;
+        };
+        let (Some(r), Some(t)) = (s.log.as_ref(), s.http.as_ref()) else {
+            return false;
+        };
+        if r.logged < t.requests {
+            // The previous transaction finished; the next one starts now.
+            self.emit(sid, now, true);
+            if let Some(s) = self.sessions[sid].as_mut() {
+                let (out, inb) = (s.client.bytes_out, s.client.bytes_in);
+                if let Some(r) = s.log.as_mut() {
+                    r.next(now, out, inb);
+                }
+            }
+            return true;
+        }
+        if t.state == TxnState::Drain && r.logged == t.requests {
+            self.emit(sid, now, false);
+            rec(self.sessions[sid].as_mut(), |r| r.logged += 1);
+        }
+        false
+    }
+
+    /// The session closes: its last line, unless already logged, an idle
+    /// kept-alive connection, or empty with `option dontlognull`.
+    pub(super) fn log_close(&mut self, sid: usize, now: Instant) {
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
+        let Some(r) = s.log.as_ref() else {
+            return;
+        };
+        let Some(fl) = self.frontends[s.frontend as usize].log.as_deref() else {
+            return;
+        };
+        let empty = s.client.bytes_in == r.in_base;
+        if let Some(t) = s.http.as_ref() {
+            if r.logged > t.requests || (t.requests > 0 && r.req_first.is_none() && empty) {
+                return;
+            }
+        }
+        if empty && fl.dontlognull {
+            return;
+        }
+        self.emit(sid, now, false);
+    }
+
+    /// Renders and sends the line of the session's current (or, with
+    /// `previous`, just finished) transaction.
+    fn emit(&mut self, sid: usize, now: Instant, previous: bool) {
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
+        let Some(r) = s.log.as_deref().filter(|r| !r.silent) else {
+            return;
+        };
+        let fe = &self.frontends[s.frontend as usize];
+        let Some(fl) = fe.log.as_deref() else {
+            return;
+        };
+        let Some(format) = fl.format.as_ref() else {
+            return;
+        };
+        let t = s.http.as_deref();
+        // No backend until one was chosen: HAProxy then shows the frontend's name.
+        let bi = r.backend.map(|b| b as usize);
+        let be = bi.map(|b| &self.backends[b]);
+        let si = r.server.map(|x| x as usize);
+        let srv = be.zip(si).and_then(|(b, si)| b.servers.get(si));
+        let status = t.and_then(|t| {
+            (previous || t.response_started)
+                .then_some(t.last_status)
+                .flatten()
+        });
+        let cookie = match (bi.and_then(|b| self.persist[b].cookie.as_ref()), t) {
+            (Some(cc), Some(t)) => [
+                if t.by_cookie { b'V' } else { b'N' },
+                if cc.mode == CookieMode::Insert && !t.by_cookie && r.resp_at.is_some() {
+                    b'I'
+                } else {
+                    b'N'
+                },
+            ],
+            _ => *b"--",
+        };
+        let ctx = Ctx {
+            rec: r,
+            now,
+            client: SocketAddr::new(s.src, s.src_port),
+            frontend_addr: s.dst,
+            frontend: &fe.name,
+            backend: be.map(|b| b.name.as_str()),
+            server: srv.map(|x| x.name.as_str()),
+            status,
+            bytes_out: s.client.bytes_out - r.out_base,
+            bytes_in: s.client.bytes_in - r.in_base,
+            term: r.term,
+            cookie,
+            actconn: self.cur_conns,
+            feconn: fe.cur,
+            beconn: be.map_or(0, |b| {
+                b.servers.iter().map(|x| x.cur).sum::<u32>() + b.queue.len() as u32
+            }),
+            srvconn: srv.map_or(0, |x| x.cur),
+            captured_req: t.map_or(&[][..], |t| &t.captured_req),
+            captured_res: t.map_or(&[][..], |t| &t.captured_res),
+            cookie_req: t.and_then(|t| t.captured_cookie.as_deref()),
+            cookie_res: t.and_then(|t| t.captured_set_cookie.as_deref()),
+            hostname: self.logs.hostname(),
+        };
+        let line = format.render(&ctx);
+        let error = r.term[0] != b'-' || status.is_some_and(|c| c >= 500);
+        let level = if error && fl.separate_errors {
+            ERR
+        } else {
+            INFO
+        };
+        self.logs.send(&fl.targets, level, &line);
+    }
+
+    /// One message per proxy (a `listen` section's two halves are one) to
+    /// its log targets: `msg(kind, name, (FE conns, BE conns))`.
+    pub(super) fn log_proxies(
+        &mut self,
+        level: u8,
+        msg: impl Fn(&str, &str, (u64, u64)) -> String,
+    ) {
+        let be_total = |b: &super::BackendRt| b.servers.iter().map(|s| s.total).sum::<u64>();
+        for fe in &self.frontends {
+            if let Some(fl) = fe.log.as_deref() {
+                let be = self.backends.iter().find(|b| b.name == fe.name);
+                let kind = if be.is_some() { "proxy" } else { "frontend" };
+                let text = msg(kind, &fe.name, (fe.cum, be.map_or(0, be_total)));
+                self.logs.send(&fl.targets, level, &text);
+            }
+        }
+        for be in &self.backends {
+            if !be.log_targets.is_empty() && !self.frontends.iter().any(|f| f.name == be.name) {
+                let text = msg("backend", &be.name, (0, be_total(be)));
+                self.logs.send(&be.log_targets, level, &text);
+            }
+        }
+    }
+
+    /// A proxy's own message (server UP/DOWN) to its log targets.
+    pub(super) fn log_backend(&mut self, bi: usize, level: u8, msg: &str) {
+        self.logs.send(&self.backends[bi].log_targets, level, msg);
+    }
+}

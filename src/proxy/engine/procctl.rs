@@ -1,0 +1,152 @@
+//! Process control inside the event loop, as HAProxy does it: SIGUSR1 soft
+//! stop (stop accepting, let sessions finish, bounded by `hard-stop-after`),
+//! SIGTTOU/SIGTTIN pause and resume the listeners (they stay bound: new
+//! clients wait in the kernel backlog), SIGHUP dumps the servers' states,
+//! and the Unix socket that hands the listeners to a new process on reload.
+
+use super::{Engine, Listener};
+use crate::config;
+use crate::core::lifecycle;
+use crate::pollers::Interest;
+use std::time::{Duration, Instant};
+
+/// Timer owner of the hard stop: a value no encoded (id, kind) owner reaches.
+pub(super) const HARD_STOP_TIMER: usize = usize::MAX - 1;
+
+pub(super) struct ProcCtl {
+    hard_stop_after: Option<Duration>,
+    /// SIGTTOU received: listeners paused until SIGTTIN.
+    pub(super) paused: bool,
+}
+
+impl ProcCtl {
+    pub(super) fn new(cfg: &config::Config) -> ProcCtl {
+        ProcCtl {
+            hard_stop_after: cfg.global.hard_stop_after,
+            paused: false,
+        }
+    }
+}
+
+impl Engine {
+    /// SIGUSR1: accept what already waits in the backlogs, then close the
+    /// listeners (a new process may hold the same sockets: the kernel
+    /// queues stay open in it) and exit once the last session ends.
+    pub(super) fn begin_soft_stop(&mut self) {
+        if self.soft_stop {
+            return;
+        }
+        self.soft_stop = true;
+        lifecycle::set_stopping();
+        self.log_proxies(crate::log::WARNING, |kind, name, _| {
+            format!("Stopping {kind} {name} in 0 ms.")
+        });
+        for li in 0..self.listeners.len() {
+            self.on_accept(li);
+        }
+        for l in std::mem::take(&mut self.listeners) {
+            log::warn!("Stopping frontend {}.", self.frontends[l.frontend].name);
+            self.reactor.deregister(l.token);
+        }
+        self.close_cli_listeners();
+        log::warn!(
+            "soft stop: listeners closed, {} sessions to finish",
+            self.cur_conns
+        );
+        if let Some(t) = self.proc.hard_stop_after {
+            self.reactor.timers.add(Instant::now() + t, HARD_STOP_TIMER);
+        }
+    }
+
+    /// `hard-stop-after` expired during a soft stop.
+    pub(super) fn hard_stop(&mut self) {
+        log::warn!(
+            "soft-stop running for too long, performing a hard-stop ({} sessions killed).",
+            self.cur_conns
+        );
+        self.stop = true;
+    }
+
+    /// SIGTTOU: stop accepting; the sockets stay bound and listening.
+    pub(super) fn pause_all(&mut self) {
+        log::warn!(
+            "SIGTTOU received: pausing {} listeners.",
+            self.listeners.len()
+        );
+        self.proc.paused = true;
+        for l in &mut self.listeners {
+            l.paused = true;
+            self.reactor.set_want(l.token, Interest::NONE);
+        }
+    }
+
+    /// SIGTTIN: accept again (limits still apply: a listener over its
+    /// frontend's maxconn pauses itself on the next accept).
+    pub(super) fn resume_all(&mut self) {
+        log::warn!(
+            "SIGTTIN received: resuming {} listeners.",
+            self.listeners.len()
+        );
+        self.proc.paused = false;
+        for l in &mut self.listeners {
+            resume(l, &mut self.reactor);
+        }
+    }
+
+    /// SIGHUP: one line per server and one per backend, in HAProxy's words.
+    pub(super) fn dump_states(&mut self) {
+        for b in &self.backends {
+            log::warn!(
+                "SIGHUP received, dumping servers states for proxy {}.",
+                b.name
+            );
+            for (si, s) in b.servers.iter().enumerate() {
+                let up = !s.down && !s.disabled;
+                log::warn!(
+                    "SIGHUP: Server {}/{} is {}. Conn: {} act, {} pend, {} tot.",
+                    b.name,
+                    s.name,
+                    if up { "UP" } else { "DOWN" },
+                    s.cur,
+                    b.srv_queues[si].len(),
+                    s.total
+                );
+            }
+            let fe_cur: u32 = self
+                .frontends
+                .iter()
+                .filter(|f| f.name == b.name)
+                .map(|f| f.cur)
+                .sum();
+            let be_cur: u32 = b.servers.iter().map(|s| s.cur).sum();
+            let unass = b.queue.len();
+            let pend = unass + b.srv_queues.iter().map(|q| q.len()).sum::<usize>();
+            let tot: u64 = b.servers.iter().map(|s| s.total).sum();
+            let usable = |backup: bool| {
+                b.servers
+                    .iter()
+                    .filter(|s| s.backup == backup && !s.down && !s.disabled)
+                    .count()
+            };
+            let (act, bck) = (usable(false), usable(true));
+            let state = if b.servers.is_empty() {
+                "has no servers.".to_string()
+            } else if act == 0 && bck > 0 {
+                "is running on backup servers !".to_string()
+            } else if act == 0 {
+                "has no server available !".to_string()
+            } else {
+                format!("has {act} active servers and {bck} backup servers available.")
+            };
+            log::warn!(
+                "SIGHUP: Proxy {} {state} Conn: act(FE+BE): {fe_cur}+{be_cur}, {pend} pend ({unass} unass), tot(BE): {tot}.",
+                b.name
+            );
+        }
+    }
+}
+
+fn resume(l: &mut Listener, reactor: &mut crate::core::Reactor) {
+    l.paused = false;
+    reactor.set_want(l.token, Interest::READ);
+}

@@ -1,0 +1,71 @@
+//! Reloads from the command line (`-sf`/`-st` PIDs, `-x PATH`), HAProxy's
+//! way: take the old process's listening sockets over when it exposes them
+//! (`stats socket PATH expose-fd listeners`), else bind anew with the old
+//! ones paused (SIGTTOU; SO_REUSEPORT lets both bind); once serving, tell
+//! the old ones to finish (SIGUSR1) or to stop (SIGTERM).
+
+use pollux::{cli, config, proxy};
+use rustix::process::{kill_process, Pid, Signal};
+use std::net::{SocketAddr, TcpListener};
+
+type Bound = Vec<(usize, TcpListener)>;
+
+/// Bind every listener, taking the old process's sockets over if possible.
+pub fn bind(opts: &cli::Options, cfg: &config::Config) -> Result<Bound, Vec<String>> {
+    let mut taken: Vec<(SocketAddr, TcpListener)> = Vec::new();
+    // `-x PATH`; without it, a reload (-sf/-st) looks for the socket in the
+    // new config, which is where the old process exposes its listeners.
+    let path = opts.takeover.clone().or_else(|| {
+        (!opts.old_pids.is_empty())
+            .then(|| exposing_socket(cfg).map(|s| s.path.clone()))
+            .flatten()
+    });
+    if let Some(p) = &path {
+        match proxy::takeover::fetch(p) {
+            Ok(v) => taken = v,
+            Err(e) => eprintln!(
+                "[WARNING] Failed to get the sockets from the old process ({}): {e}; binding them instead.",
+                p.display()
+            ),
+        }
+    }
+    let classic = !opts.old_pids.is_empty() && taken.is_empty();
+    if classic {
+        signal_all(&opts.old_pids, Signal::TTOU);
+    }
+    match proxy::engine::bind_all(cfg, &mut taken) {
+        Ok(socks) => Ok(socks),
+        Err(e) => {
+            if classic {
+                // Give the old processes their listeners back.
+                signal_all(&opts.old_pids, Signal::TTIN);
+            }
+            Err(vec![format!("[ALERT] {e}")])
+        }
+    }
+}
+
+fn exposing_socket(cfg: &config::Config) -> Option<&config::StatsSocket> {
+    cfg.global.stats_sockets.iter().find(|s| s.expose_fd)
+}
+
+/// This process serves: the old ones finish their sessions (-sf) or stop (-st).
+pub fn retire_old(opts: &cli::Options) {
+    let sig = if opts.hard_stop_old {
+        Signal::TERM
+    } else {
+        Signal::USR1
+    };
+    signal_all(&opts.old_pids, sig);
+}
+
+fn signal_all(pids: &[i32], sig: Signal) {
+    for &p in pids {
+        let Some(pid) = Pid::from_raw(p) else {
+            continue;
+        };
+        if let Err(e) = kill_process(pid, sig) {
+            eprintln!("[WARNING] cannot send signal {sig:?} to old process {p}: {e}");
+        }
+    }
+}

@@ -1,0 +1,753 @@
+//! Hot reload as HAProxy's `-sf`/`-st`: the new process takes the listening
+//! sockets over from the old one (`stats socket ... expose-fd listeners`,
+//! found in the config or given by `-x`), so no connection and no request
+//! is lost; without fd passing, it binds next to the old one (SO_REUSEPORT).
+
+mod common;
+
+use common::*;
+use std::collections::HashSet;
+use std::fs;
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Every pollux daemon a test started, killed at the end if still there.
+struct Daemons {
+    /// Found in each one's command line (the test dir): ours to kill.
+    tag: String,
+    pids: Vec<i32>,
+}
+
+impl Daemons {
+    fn ours(&self, pid: i32) -> bool {
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        process_alive(pid) && String::from_utf8_lossy(&cmdline).contains(&self.tag)
+    }
+    fn alive(&self) -> Vec<i32> {
+        self.pids
+            .iter()
+            .copied()
+            .filter(|&p| self.ours(p))
+            .collect()
+    }
+}
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for p in self.alive() {
+            // SAFETY: kill(2) on a daemon this test started (checked by cmdline).
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+    }
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    fs::read_to_string(path)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&p: &i32| p > 1)
+}
+
+impl Daemons {
+    fn new(dir: &TestDir) -> Daemons {
+        Daemons {
+            tag: dir.path().to_str().unwrap().to_string(),
+            pids: Vec::new(),
+        }
+    }
+}
+
+/// `pollux -D -f CFG -p PIDFILE [args]`: the launcher must exit 0; the new pid.
+fn start_daemon(dir: &TestDir, d: &mut Daemons, cfg: &Path, pidfile: &Path, args: &[&str]) -> i32 {
+    let before = read_pid(pidfile);
+    let mut all = vec![
+        "-D",
+        "-f",
+        cfg.to_str().unwrap(),
+        "-p",
+        pidfile.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let out = run_pollux(dir, &all, &[]);
+    assert_eq!(out.code(), Some(0), "pollux {}\n{out}", all.join(" "));
+    let pid = read_pid(pidfile).expect("pidfile");
+    assert_ne!(Some(pid), before, "pidfile not rewritten\n{out}");
+    d.pids.push(pid);
+    pid
+}
+
+/// Inode of the socket listening on `port` held by `pid`, if any.
+fn listen_inode(pid: i32, port: u16) -> Option<u64> {
+    let mut mine = HashSet::new();
+    for e in fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        if let Ok(t) = fs::read_link(e.path()) {
+            let t = t.to_string_lossy().into_owned();
+            if let Some(i) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                mine.insert(i.parse::<u64>().ok()?);
+            }
+        }
+    }
+    let text = fs::read_to_string("/proc/net/tcp").ok()?;
+    text.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let p = u16::from_str_radix(f.get(1)?.rsplit_once(':')?.1, 16).ok()?;
+        let ino = f.get(9)?.parse::<u64>().ok()?;
+        (f.get(3) == Some(&"0A") && p == port && mine.contains(&ino)).then_some(ino)
+    })
+}
+
+/// A Unix socket path short enough for sun_path (test dirs are long),
+/// removed when the test ends.
+struct SockPath(PathBuf);
+
+impl Drop for SockPath {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+impl std::ops::Deref for SockPath {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn short_sock_path(tag: &str) -> SockPath {
+    SockPath(std::env::temp_dir().join(format!("plx-{}-{tag}.sock", std::process::id())))
+}
+
+fn http_cfg(port: u16, server: SocketAddr, sock: Option<&Path>) -> String {
+    let stats = sock.map_or(String::new(), |p| {
+        format!(
+            "    stats socket {} mode 600 level admin expose-fd listeners\n",
+            p.display()
+        )
+    });
+    format!(
+        "global\n    maxconn 2000\n{stats}\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n    timeout http-keep-alive 2s\n\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\nbackend be\n    server s1 {server}\n"
+    )
+}
+
+/// Clients on keep-alive connections: each sends requests back to back,
+/// reconnecting when a response says `Connection: close`.
+struct KeepAlive {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    errors: Arc<std::sync::Mutex<Vec<String>>>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl KeepAlive {
+    fn start(addr: SocketAddr, n: usize) -> KeepAlive {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicUsize::new(0));
+        let errors: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let threads = (0..n)
+            .map(|_| {
+                let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
+                thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let s = match TcpStream::connect_timeout(&addr, PATIENCE) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                errors.lock().unwrap().push(format!("connect: {e}"));
+                                thread::sleep(Duration::from_millis(20));
+                                continue;
+                            }
+                        };
+                        let _ = s.set_read_timeout(Some(PATIENCE));
+                        let mut c = HttpConn::from_stream(s);
+                        while !stop.load(Ordering::SeqCst) {
+                            let req = request_bytes("GET", "/ka", &[], b"");
+                            if let Err(e) = c.wire.s.write_all(&req) {
+                                errors.lock().unwrap().push(format!("send: {e}"));
+                                break;
+                            }
+                            match c.try_response("GET") {
+                                Ok(r) if r.status == 200 => {
+                                    ok.fetch_add(1, Ordering::SeqCst);
+                                    if r.header("connection") == Some("close") {
+                                        break;
+                                    }
+                                }
+                                Ok(r) => {
+                                    errors.lock().unwrap().push(format!("status {}", r.status));
+                                    break;
+                                }
+                                Err(e) => {
+                                    errors.lock().unwrap().push(e);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        KeepAlive {
+            stop,
+            ok,
+            errors,
+            threads,
+        }
+    }
+    fn finish(mut self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        (
+            self.ok.load(Ordering::SeqCst),
+            self.errors.lock().unwrap().clone(),
+        )
+    }
+}
+
+/// wrk through the proxy for `secs`, if wrk is installed.
+fn wrk(addr: SocketAddr, secs: u64) -> Option<Child> {
+    Command::new("wrk")
+        .args(["-t", "1", "-c", "8", "-d", &format!("{secs}s")])
+        .arg(format!("http://{addr}/wrk"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()
+}
+
+/// Wait until `old` no longer listens on `port` (it stopped accepting).
+fn wait_retired(old: i32, port: u16) -> bool {
+    eventually(PATIENCE, || {
+        !process_alive(old) || listen_inode(old, port).is_none()
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
+    init();
+    let _heavy = heavy_lock();
+    let dir = TestDir::new("reload");
+    let srv = LiveServer::start("s1");
+    let port = free_port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let sock = short_sock_path("fifty");
+    let cfg = dir.write("p.cfg", &http_cfg(port, srv.addr(), Some(&sock)));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let first = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
+    assert!(eventually(PATIENCE, || listen_inode(first, port).is_some()));
+    let inode = listen_inode(first, port).unwrap();
+
+    const RELOADS: usize = 50;
+    let wrk = wrk(addr, 15);
+    if wrk.is_none() {
+        println!("!!!!!!!! wrk not installed: in-test clients only !!!!!!!!");
+    }
+    let fresh = Load::start(addr, 4, "/new", Duration::ZERO);
+    let ka = KeepAlive::start(addr, 4);
+    let t0 = Instant::now();
+    for i in 0..RELOADS {
+        let old = read_pid(&pidfile).unwrap();
+        let oldpid = old.to_string();
+        let new = start_daemon(&dir, &mut d, &cfg, &pidfile, &["-sf", &oldpid]);
+        assert!(
+            wait_retired(old, port),
+            "reload {i}: old pid {old} still listens"
+        );
+        // The very same socket, handed over, never closed: its backlog survives.
+        assert_eq!(
+            listen_inode(new, port),
+            Some(inode),
+            "reload {i}: pid {new} listens on another socket"
+        );
+        // Let traffic reach the new process between reloads.
+        thread::sleep(Duration::from_millis(30));
+    }
+    let took = t0.elapsed();
+    let shots = fresh.finish();
+    let (ka_ok, ka_errors) = ka.finish();
+    let fails = failures(&shots);
+    assert!(
+        fails.is_empty(),
+        "{} of {} new-connection requests failed over {RELOADS} reloads in {took:?}: {:?}",
+        fails.len(),
+        shots.len(),
+        fails.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(
+        ka_errors.is_empty(),
+        "{} keep-alive failures ({} ok): {:?}",
+        ka_errors.len(),
+        ka_ok,
+        ka_errors.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(
+        shots.len() > RELOADS && ka_ok > RELOADS,
+        "too little load: {} + {ka_ok}",
+        shots.len()
+    );
+    println!(
+        "{RELOADS} reloads in {took:?}: {} new-connection and {ka_ok} keep-alive requests, all 200",
+        shots.len()
+    );
+    if let Some(w) = wrk {
+        let out = w.wait_with_output().expect("wrk");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "wrk: {text}");
+        assert!(
+            !text.contains("Socket errors"),
+            "wrk saw socket errors:\n{text}"
+        );
+        assert!(
+            !text.contains("Non-2xx"),
+            "wrk saw non-2xx responses:\n{text}"
+        );
+        assert!(text.contains("requests in"), "wrk output:\n{text}");
+        println!("wrk:\n{text}");
+    }
+    // Only the last one remains, once the old ones' sessions are done.
+    let last = read_pid(&pidfile).unwrap();
+    assert!(
+        eventually(PATIENCE, || d.alive() == vec![last]),
+        "processes left: {:?} (last {last})",
+        d.alive()
+    );
+    // SAFETY: kill(2) on our daemon, checked alive and ours just above.
+    unsafe { libc::kill(last, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+fn tcp_cfg(port: u16, server: SocketAddr, global_extra: &str) -> String {
+    format!(
+        "global\n    maxconn 100\n{global_extra}\n{}\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\nbackend be\n    server s1 {server}\n",
+        tcp_defaults()
+    )
+}
+
+fn stats_line(p: &Path) -> String {
+    format!(
+        "    stats socket {} level admin expose-fd listeners",
+        p.display()
+    )
+}
+
+per_poller!(
+    x_flag_takes_the_listeners_from_the_named_socket,
+    st_stops_the_old_process_at_once,
+);
+
+/// The old config exposes its listeners; the new one does not say where:
+/// `-x` does. Same socket afterwards, sessions of the old one finish.
+fn x_flag_takes_the_listeners_from_the_named_socket(poller: &str) {
+    let dir = TestDir::new("x");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let sock = short_sock_path(&format!("x-{poller}"));
+    let old_cfg = dir.write("old.cfg", &tcp_cfg(port, echo.addr(), &stats_line(&sock)));
+    let new_cfg = dir.write("new.cfg", &tcp_cfg(port, echo.addr(), ""));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let old = start_daemon(&dir, &mut d, &old_cfg, &pidfile, &["--poller", poller]);
+    assert!(eventually(PATIENCE, || listen_inode(old, port).is_some()));
+    let inode = listen_inode(old, port);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut c = connect(addr);
+    roundtrip(&mut c, b"to the old one");
+    let (x, oldpid) = (sock.to_str().unwrap(), old.to_string());
+    let new = start_daemon(
+        &dir,
+        &mut d,
+        &new_cfg,
+        &pidfile,
+        &["--poller", poller, "-x", x, "-sf", &oldpid],
+    );
+    assert!(wait_retired(old, port), "old one still listens");
+    assert_eq!(listen_inode(new, port), inode, "not the old socket");
+    // The old one finishes its session, then leaves.
+    roundtrip(&mut c, b"old one still serves its session");
+    assert!(process_alive(old), "old one left with a session open");
+    drop(c);
+    assert!(
+        eventually(PATIENCE, || !process_alive(old)),
+        "old one stays"
+    );
+    let mut c = connect(addr);
+    roundtrip(&mut c, b"to the new one");
+    // SAFETY: kill(2) on our daemon.
+    unsafe { libc::kill(new, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+/// `-st`: the old process is terminated, open sessions or not.
+fn st_stops_the_old_process_at_once(poller: &str) {
+    let dir = TestDir::new("st");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let sock = short_sock_path(&format!("st-{poller}"));
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), &stats_line(&sock)));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &["--poller", poller]);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut c = connect(addr);
+    roundtrip(&mut c, b"to the old one");
+    let oldpid = old.to_string();
+    let new = start_daemon(
+        &dir,
+        &mut d,
+        &cfg,
+        &pidfile,
+        &["--poller", poller, "-st", &oldpid],
+    );
+    assert_closed(&mut c, "session of the terminated old process");
+    assert!(
+        eventually(PATIENCE, || !process_alive(old)),
+        "old one stays"
+    );
+    let mut c = connect(addr);
+    roundtrip(&mut c, b"to the new one");
+    // SAFETY: kill(2) on our daemon.
+    unsafe { libc::kill(new, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+/// No exposed listeners: HAProxy's classic way, SIGTTOU to the old one,
+/// bind next to it (SO_REUSEPORT), then SIGUSR1.
+#[cfg(target_os = "linux")]
+#[test]
+fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
+    let dir = TestDir::new("classic");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), ""));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
+    assert!(eventually(PATIENCE, || listen_inode(old, port).is_some()));
+    let inode = listen_inode(old, port);
+    let oldpid = old.to_string();
+    let new = start_daemon(&dir, &mut d, &cfg, &pidfile, &["-sf", &oldpid]);
+    assert!(
+        eventually(PATIENCE, || !process_alive(old)),
+        "old one stays"
+    );
+    let mine = listen_inode(new, port);
+    assert!(
+        mine.is_some() && mine != inode,
+        "new one should have its own socket"
+    );
+    let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
+    roundtrip(&mut c, b"to the new one");
+    // SAFETY: kill(2) on our daemon.
+    unsafe { libc::kill(new, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+/// With `noreuseport` and nothing exposed, the new process cannot bind: it
+/// exits 1 with HAProxy's alert and the old one, resumed (SIGTTIN), serves on.
+#[cfg(target_os = "linux")]
+#[test]
+fn failed_reload_gives_the_old_process_its_listeners_back() {
+    let dir = TestDir::new("failed");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), "    noreuseport"));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
+    let oldpid = old.to_string();
+    let out = run_pollux(
+        &dir,
+        &["-D", "-f", cfg.to_str().unwrap(), "-sf", &oldpid],
+        &[],
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(out.stderr.contains("cannot bind socket"), "{out}");
+    let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
+    roundtrip(&mut c, b"old one serves on");
+    assert!(listen_inode(old, port).is_some(), "old one lost its socket");
+    // SAFETY: kill(2) on our daemon.
+    unsafe { libc::kill(old, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+/// `-x` naming no socket: a warning, and the listeners are bound anew.
+#[cfg(target_os = "linux")]
+#[test]
+fn x_flag_to_a_missing_socket_warns_and_binds() {
+    let dir = TestDir::new("xmissing");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), ""));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let missing = dir.join("nothing.sock");
+    let out = run_pollux(
+        &dir,
+        &[
+            "-D",
+            "-f",
+            cfg.to_str().unwrap(),
+            "-p",
+            pidfile.to_str().unwrap(),
+            "-x",
+            missing.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert!(
+        out.stderr
+            .contains("Failed to get the sockets from the old process"),
+        "{out}"
+    );
+    let pid = read_pid(&pidfile).unwrap();
+    d.pids.push(pid);
+    let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
+    roundtrip(&mut c, b"bound anew");
+    // SAFETY: kill(2) on our daemon.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+/// Pids whose parent is `pid` (from /proc/*/stat), live ones only.
+fn children_of(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let rest: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, r)| r.split_whitespace().collect());
+        if rest.get(1).and_then(|pp| pp.parse::<u32>().ok()) == Some(pid)
+            && rest.first() != Some(&"Z")
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn mw_cfg(server: SocketAddr) -> String {
+    format!(
+        "global\n    maxconn 2000\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n    timeout http-keep-alive 2s\n\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\nbackend be\n    server s1 {server}\n"
+    )
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn master_worker_reloads_on_sigusr2_under_load_without_loss() {
+    init();
+    let _heavy = heavy_lock();
+    let srv = LiveServer::start("s1");
+    let px = Launch::new(None)
+        .mode(&["-db", "-W"])
+        .start(&mw_cfg(srv.addr()));
+    let master = px.pid();
+    assert!(
+        eventually(PATIENCE, || children_of(master).len() == 1),
+        "{}",
+        px.logs()
+    );
+    let mut worker = children_of(master)[0];
+    let fresh = Load::start(px.addr(0), 4, "/new", Duration::ZERO);
+    let ka = KeepAlive::start(px.addr(0), 4);
+    const RELOADS: usize = 20;
+    for i in 0..RELOADS {
+        // SAFETY: kill(2) on our own child, the master.
+        unsafe { libc::kill(master as i32, libc::SIGUSR2) };
+        let old = worker;
+        assert!(
+            eventually(PATIENCE, || children_of(master).iter().any(|&p| p != old)),
+            "reload {i}: no new worker\n{}",
+            px.logs()
+        );
+        worker = *children_of(master).iter().find(|&&p| p != old).unwrap();
+        assert!(
+            eventually(PATIENCE, || !children_of(master).contains(&old)),
+            "reload {i}: old worker {old} stays\n{}",
+            px.logs()
+        );
+        thread::sleep(Duration::from_millis(30));
+    }
+    let shots = fresh.finish();
+    let (ka_ok, ka_errors) = ka.finish();
+    let fails = failures(&shots);
+    assert!(
+        fails.is_empty() && ka_errors.is_empty(),
+        "{} of {} new-connection and {} keep-alive requests failed: {:?} {:?}\n{}",
+        fails.len(),
+        shots.len(),
+        ka_errors.len(),
+        fails.iter().take(3).collect::<Vec<_>>(),
+        ka_errors.iter().take(3).collect::<Vec<_>>(),
+        px.logs()
+    );
+    assert!(shots.len() > RELOADS && ka_ok > RELOADS, "too little load");
+    assert_eq!(children_of(master), vec![worker]);
+    px.stop();
+    assert!(
+        eventually(PATIENCE, || !process_alive(worker)),
+        "worker outlived its master"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn master_worker_keeps_the_worker_when_the_new_config_is_bad() {
+    let echo = TestServer::echo();
+    let px = Launch::new(None).mode(&["-db", "-W"]).start(&format!(
+        "{}\nlisten px\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
+        tcp_defaults(),
+        echo.addr()
+    ));
+    let master = px.pid();
+    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
+    let worker = children_of(master)[0];
+    let good = fs::read_to_string(&px.cfg_path).unwrap();
+    fs::write(&px.cfg_path, format!("{good}    frobnicate 1\n")).unwrap();
+    // SAFETY: kill(2) on our own child, the master.
+    unsafe { libc::kill(master as i32, libc::SIGUSR2) };
+    assert!(
+        eventually(PATIENCE, || px.stderr().contains("reload failed")),
+        "{}",
+        px.logs()
+    );
+    assert!(
+        px.stderr().contains("unknown keyword 'frobnicate'"),
+        "{}",
+        px.logs()
+    );
+    assert_eq!(children_of(master), vec![worker]);
+    let mut c = connect(px.addr(0));
+    roundtrip(&mut c, b"the old worker serves on");
+    px.stop();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn master_exits_1_when_its_worker_dies() {
+    let echo = TestServer::echo();
+    let mut px = Launch::new(None).mode(&["-db", "-W"]).start(&format!(
+        "{}\nlisten px\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
+        tcp_defaults(),
+        echo.addr()
+    ));
+    let master = px.pid();
+    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
+    let worker = children_of(master)[0];
+    // SAFETY: kill(2) on the worker, a child of our child.
+    unsafe { libc::kill(worker, libc::SIGKILL) };
+    assert!(
+        eventually(PATIENCE, || !px.is_running()),
+        "master stays\n{}",
+        px.logs()
+    );
+    let st = px.signal_and_wait(0);
+    assert_eq!(st.code(), Some(1), "{}", px.logs());
+    assert!(
+        px.stderr()
+            .contains(&format!("current worker ({worker}) exited")),
+        "{}",
+        px.logs()
+    );
+}
+
+/// Send one line to a Unix socket and read the answer to EOF.
+fn unix_command(path: &Path, line: &str) -> String {
+    use std::io::Read;
+    let mut s = std::os::unix::net::UnixStream::connect(path).expect("connect master CLI");
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(line.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("answer");
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn master_cli_reload_forks_a_new_worker() {
+    let echo = TestServer::echo();
+    let cli = short_sock_path("mcli");
+    let px = Launch::new(None)
+        .mode(&["-db", "-W", "-S", cli.to_str().unwrap()])
+        .start(&format!(
+            "{}\nlisten px\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
+            tcp_defaults(),
+            echo.addr()
+        ));
+    let master = px.pid();
+    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
+    let old = children_of(master)[0];
+    assert!(unix_command(&cli, "help\n").contains("reload"));
+    assert!(unix_command(&cli, "show proc\n").contains("Unknown command"));
+    let answer = unix_command(&cli, "reload\n");
+    assert!(answer.starts_with("Success=1"), "{answer}\n{}", px.logs());
+    assert!(
+        eventually(PATIENCE, || {
+            let c = children_of(master);
+            c.len() == 1 && c[0] != old
+        }),
+        "no new worker alone: {:?}\n{}",
+        children_of(master),
+        px.logs()
+    );
+    let mut c = connect(px.addr(0));
+    roundtrip(&mut c, b"the new worker serves");
+    // A broken config: Success=0 with the reason, the worker stays.
+    let worker = children_of(master)[0];
+    let good = fs::read_to_string(&px.cfg_path).unwrap();
+    fs::write(&px.cfg_path, format!("{good}    frobnicate 1\n")).unwrap();
+    let answer = unix_command(&cli, "reload\n");
+    assert!(
+        answer.starts_with("Success=0") && answer.contains("frobnicate"),
+        "{answer}"
+    );
+    assert_eq!(children_of(master), vec![worker]);
+    drop(c);
+    px.stop();
+}
+
+#[test]
+fn master_cli_without_master_worker_mode_is_an_error() {
+    let dir = TestDir::new("mcli");
+    let cfg = dir.write(
+        "p.cfg",
+        &format!(
+            "{}\nlisten px\n    bind 127.0.0.1:{}\n    server s1 {}\n",
+            tcp_defaults(),
+            free_port(),
+            dead_addr()
+        ),
+    );
+    let sock = dir.join("m.sock");
+    let out = run_pollux(
+        &dir,
+        &[
+            "-db",
+            "-S",
+            sock.to_str().unwrap(),
+            "-f",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stderr.contains("-S requires master-worker mode"),
+        "{out}"
+    );
+}

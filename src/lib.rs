@@ -9,6 +9,7 @@ pub mod http;
 pub mod pollers;
 pub mod proxy;
 pub mod session;
+pub mod stats;
 pub mod sys;
 
 /// Version string shown by `-v` / `-vv`.

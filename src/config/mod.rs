@@ -11,6 +11,7 @@ mod parser;
 mod persist;
 mod proxy;
 mod rules;
+pub mod stats;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -207,6 +208,8 @@ pub struct FrontendRules {
     pub tcp_content: Vec<TcpRule>,
     /// `tcp-request inspect-delay`.
     pub inspect_delay: Option<Duration>,
+    /// `stats enable|uri|auth|...`: the statistics page, when enabled.
+    pub stats: Option<stats::StatsCfg>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -257,6 +257,12 @@ impl Checker {
         }
     }
 
+    /// HAProxy's health counter with `rise` and `fall`: UP from `rise` on,
+    /// fully UP at `rise + fall - 1` (the stats show the steps between).
+    pub fn counter(&self) -> (u32, u32, u32) {
+        (self.health, self.cfg.rise, self.cfg.fall)
+    }
+
     /// UP<->DOWN changes so far.
     pub fn transitions(&self) -> u32 {
         self.transitions

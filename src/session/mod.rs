@@ -27,6 +27,10 @@ pub struct Side {
     pub rd_ready: bool,
     /// The socket may accept bytes: cleared by a short write.
     pub wr_ready: bool,
+    /// Bytes read and written since the stats last took them (after each
+    /// event, so 32 bits are plenty and keep the session small).
+    pub rx: u32,
+    pub tx: u32,
 }
 
 impl Side {
@@ -38,6 +42,8 @@ impl Side {
             last_io: now,
             rd_ready: true,
             wr_ready: true,
+            rx: 0,
+            tx: 0,
         }
     }
 
@@ -56,6 +62,7 @@ impl Side {
             }
             Ok(n) => {
                 buf.fill(n);
+                self.rx = self.rx.saturating_add(n as u32);
                 self.last_io = now;
                 // A short read drained the socket: wait for the next event.
                 self.rd_ready = n == want;
@@ -86,6 +93,7 @@ impl Side {
         };
         match r {
             Ok(n) => {
+                self.tx = self.tx.saturating_add(n as u32);
                 self.last_io = now;
                 self.wr_ready = n == total;
                 Ok(n)

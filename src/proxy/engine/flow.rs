@@ -49,6 +49,9 @@ impl Engine {
             }
             let step = if s.http.is_some() {
                 let step = self.http_step(sid, now);
+                if self.stats_txn(sid, now) {
+                    continue;
+                }
                 self.note_server_reply(sid);
                 let idle = self.sessions[sid]
                     .as_ref()
@@ -98,6 +101,7 @@ impl Engine {
                 return;
             }
         }
+        self.stats_io(sid);
         self.arm(sid, now);
     }
 

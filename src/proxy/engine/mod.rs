@@ -8,6 +8,9 @@ mod flow;
 mod glue;
 mod health;
 mod server;
+mod stats;
+
+pub use stats::Admin;
 
 use super::lb::{LbState, ServerRt};
 use super::listener;
@@ -122,6 +125,9 @@ pub struct Engine {
     soft_stop: bool,
     stop: bool,
     any_paused: bool,
+    /// Activity counters, and what the stats need from the config.
+    ctr: super::counters::Counters,
+    stats: stats::StatsRt,
 }
 
 /// Bind every listener; errors name the frontend and address, as HAProxy's
@@ -278,6 +284,15 @@ impl Engine {
             soft_stop: false,
             stop: false,
             any_paused: false,
+            ctr: super::counters::Counters::new(
+                cfg.frontends.len(),
+                &cfg.backends
+                    .iter()
+                    .map(|b| b.servers.len())
+                    .collect::<Vec<_>>(),
+                Instant::now(),
+            ),
+            stats: stats::build(cfg),
         })
         .map(|mut e: Engine| {
             e.start_checks();
@@ -494,6 +509,7 @@ impl Engine {
         });
         self.cur_conns += 1;
         self.frontends[fi].cur += 1;
+        self.ctr.fe_session(fi, self.frontends[fi].cur, now);
         if inspect.is_none() && self.frontends[fi].http.is_none() {
             self.assign(sid, None, now);
         }

@@ -67,6 +67,7 @@ impl Engine {
                 if let Some(s) = self.sessions[sid].as_mut() {
                     s.phase = Phase::Queued { since: now };
                 }
+                self.stats_queued(bi, Some(si));
                 return;
             }
             Some(si) if !be.redispatch => {
@@ -108,6 +109,7 @@ impl Engine {
                         if let Some(s) = self.sessions[sid].as_mut() {
                             s.slot = true;
                         }
+                        self.stats_attach(bi, si, 0, now);
                     }
                     return;
                 }
@@ -124,6 +126,7 @@ impl Engine {
                     s.phase = Phase::Queued { since: now };
                 }
                 self.backends[bi].queue.push_back(sid);
+                self.stats_queued(bi, None);
             }
             Pick::NoServer => {
                 log::warn!("backend {}: no server available", self.backends[bi].name);
@@ -169,6 +172,7 @@ impl Engine {
     }
 
     pub(super) fn connect(&mut self, sid: usize, bi: usize, si: usize, now: Instant) {
+        self.stats_attach(bi, si, 1, now);
         let be = &mut self.backends[bi];
         let srv = &mut be.servers[si];
         srv.cur += 1;
@@ -207,6 +211,7 @@ impl Engine {
     /// A connect attempt failed: retry, possibly on another server
     /// (redispatch on the last retry, as HAProxy), or give up.
     pub(super) fn attach_failed(&mut self, sid: usize, bi: usize, si: usize, now: Instant) {
+        self.stats_conn_error(sid, bi, si);
         self.observe(bi, si, false, false, now);
         self.release_server(bi, si, now);
         let Some(s) = self.sessions[sid].as_mut() else {
@@ -392,6 +397,7 @@ impl Engine {
 
     /// Close both sides and give back every resource the session held.
     pub(super) fn close(&mut self, sid: usize) {
+        self.stats_io(sid);
         let Some(mut s) = self.sessions.get_mut(sid).and_then(Option::take) else {
             return;
         };

@@ -653,7 +653,8 @@ impl Engine {
         let be = &self.backends[bi];
         let http = self.stats.be_http[bi];
         let mut r = Row::new(RowKind::Backend, &be.name, "BACKEND");
-        let usable = |s: &&ServerRt| !s.down && !s.disabled;
+        // As HAProxy: servers that take new traffic (DRAIN does not).
+        let usable = |s: &&ServerRt| s.usable();
         let act = be
             .servers
             .iter()

@@ -120,6 +120,7 @@ per_poller!(
     a_stopped_server_goes_down_through_transitions,
     admin_form_sets_a_server_to_maint_and_traffic_stops,
     drain_keeps_persistent_clients_only,
+    maint_sends_requests_queued_for_the_server_elsewhere,
     prometheus_output_parses_and_agrees_with_the_csv,
     chromium_renders_the_stats_page,
 );
@@ -359,6 +360,32 @@ fn drain_keeps_persistent_clients_only(poller: &str) {
     }
     let html = get(px.addr(1), "/st", &[AUTH]).text();
     assert!(html.contains("<tr class=\"active_draining\">"), "{html}");
+    px.stop();
+}
+
+/// A request bound to `a` by its cookie waits in a's queue (maxconn 1,
+/// busy); MAINT on `a` sends it to `b` at once.
+fn maint_sends_requests_queued_for_the_server_elsewhere(poller: &str) {
+    let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
+    let px = Pollux::start(poller, &cfg(&a, &b, "", "maxconn 1"));
+    let addr = px.addr(0);
+    let busy = std::thread::spawn(move || try_get(addr, "/sleep/3000", &["Cookie: SRV=a"]));
+    assert!(eventually(PATIENCE, || a.inflight() == 1));
+    let waiting = std::thread::spawn(move || try_get(addr, "/q", &["Cookie: SRV=a"]));
+    assert!(
+        eventually(PATIENCE, || num(&csv(&px, "/st;csv").1, "be/a", "qcur")
+            == 1),
+        "the second request waits in a's queue"
+    );
+    assert_eq!(num(&csv(&px, "/st;csv").1, "be/BACKEND", "qmax"), 1);
+    assert_eq!(
+        post_form(px.addr(1), "s=a&action=maint&b=be"),
+        "/st;st=DONE"
+    );
+    let got = waiting.join().expect("client");
+    assert_eq!(got, Ok((200, "b".to_string())));
+    assert_eq!(a.inflight(), 1, "answered while a is still busy");
+    assert_eq!(busy.join().expect("client"), Ok((200, "a".to_string())));
     px.stop();
 }
 

@@ -419,11 +419,43 @@ impl Engine {
         self.views[bi][si].usable = usable;
         self.backends[bi].lb.invalidate();
         self.stats_backend_state(bi, now);
-        // Sessions queued for the backend may go to a server again.
-        if a != Admin::Maint {
+        if a == Admin::Maint {
+            // Requests waiting for this very server go elsewhere, as
+            // HAProxy redistributes a server's pending connections.
+            let waiting: Vec<usize> = self.backends[bi].srv_queues[si].drain(..).collect();
+            for sid in waiting {
+                if let Some(t) = self.sessions[sid].as_mut().and_then(|s| s.http.as_mut()) {
+                    t.forced_server = None;
+                }
+                self.assign(sid, None, now);
+                self.refresh(sid, now);
+            }
+        } else {
+            // Sessions queued for the backend may go to a server again.
             self.release_server_slotless(bi, now);
         }
         Ok(())
+    }
+
+    /// `clear counters`: the maxima; `clear counters all`: everything.
+    pub fn clear_counters(&mut self, all: bool) {
+        if all {
+            let sizes: Vec<usize> = self.backends.iter().map(|b| b.servers.len()).collect();
+            let start = self.ctr.start;
+            self.ctr = crate::proxy::counters::Counters::new(self.frontends.len(), &sizes, start);
+            return;
+        }
+        let be = self
+            .ctr
+            .be
+            .iter_mut()
+            .flat_map(|b| std::iter::once(&mut b.c).chain(b.srv.iter_mut().map(|s| &mut s.c)));
+        for c in self.ctr.fe.iter_mut().chain(be) {
+            c.smax = 0;
+            c.qmax = 0;
+            c.rate.max = 0;
+            c.req_rate.max = 0;
+        }
     }
 
     /// Set a server's weight (0..=256), as `set server B/S weight W`.

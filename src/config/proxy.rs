@@ -446,7 +446,7 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             // Informational only (HAProxy shows it on its stats page).
             need(args, 1, "a text")?;
         }
-        "stats" => super::stats::parse_keyword(d, args)?,
+        "stats" => super::stats::parse_keyword(d, args, origin)?,
         _ if http::KEYWORDS.contains(&kw) => {
             http::parse_keyword(d, args, origin)?;
             persist::note_track(d, args, origin);

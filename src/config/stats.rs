@@ -5,6 +5,7 @@
 use super::parser::{need, only};
 use super::proxy::{Draft, Kind};
 use super::rules::{self, Stage};
+use super::Origin;
 use crate::http::acl::Condition;
 use std::time::Duration;
 
@@ -52,9 +53,13 @@ const UNSUPPORTED: &[&str] = &[
 ];
 
 /// Parses one `stats ...` line of a proxy or `defaults` section.
-pub(crate) fn parse_keyword(d: &mut Draft, args: &[String]) -> Result<(), String> {
+pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
     if d.kind == Kind::Backend {
         return Err("'stats' in a backend section is not supported yet".into());
+    }
+    // Ignored, with a warning, in a TCP-mode section (as HAProxy).
+    if d.h.first_http_kw.is_none() {
+        d.h.first_http_kw = Some(("stats".into(), origin.clone()));
     }
     let sub = need(
         args,
@@ -117,4 +122,49 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String]) -> Result<(), String
     }
     d.fe_rules.stats = Some(st);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load, Config};
+    use std::time::Duration;
+
+    fn load_text(tag: &str, text: &str) -> Config {
+        let path =
+            std::env::temp_dir().join(format!("pollux-stats-cfg-{}-{tag}.cfg", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let c = load(std::slice::from_ref(&path));
+        let _ = std::fs::remove_file(&path);
+        c.unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    #[test]
+    fn any_stats_keyword_enables_the_page_with_haproxy_defaults() {
+        let c = load_text(
+            "defaults",
+            "defaults\n  mode http\n  stats auth u:p\nlisten a\n  bind :8000\n  stats refresh 3s\nfrontend b\n  bind :8000\n  stats uri /st\n  stats admin if TRUE\n",
+        );
+        let a = c.frontends[0].rules.stats.as_ref().unwrap();
+        assert_eq!(a.uri, super::DEFAULT_URI);
+        assert_eq!(a.realm, super::DEFAULT_REALM);
+        assert_eq!(a.auth, vec![("u".to_string(), "p".to_string())]);
+        assert_eq!(a.refresh, Some(Duration::from_secs(3)));
+        assert!(a.admin.is_none());
+        let b = c.frontends[1].rules.stats.as_ref().unwrap();
+        assert_eq!(b.uri, "/st");
+        assert!(b.admin.is_some());
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn stats_in_a_tcp_section_is_a_warning() {
+        let c = load_text("tcp", "listen a\n  bind :8000\n  stats enable\n");
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(
+            c.warnings[0]
+                .ends_with(":3: 'stats' rules ignored for listen 'a' as they require HTTP mode"),
+            "{:?}",
+            c.warnings
+        );
+    }
 }

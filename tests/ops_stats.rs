@@ -241,7 +241,7 @@ fn a_stopped_server_goes_down_through_transitions(poller: &str) {
         &cfg(
             &a,
             &b,
-            "    option httpchk GET /health\n    default-server inter 300ms fall 3 rise 2",
+            "    option httpchk GET /health\n    default-server inter 500ms fall 3 rise 2",
             "check",
         ),
     );
@@ -350,7 +350,10 @@ fn drain_keeps_persistent_clients_only(poller: &str) {
         post_form(px.addr(1), "s=a&action=drain&b=be"),
         "/st;st=DONE"
     );
-    assert_eq!(field(&csv(&px, "/st;csv").1, "be/a", "status"), "DRAIN");
+    let (_, rows) = csv(&px, "/st;csv");
+    assert_eq!(field(&rows, "be/a", "status"), "DRAIN");
+    assert_eq!(field(&rows, "be/a", "weight"), "0");
+    assert_eq!(field(&rows, "be/a", "uweight"), "1");
     for i in 0..10 {
         assert_eq!(
             get_ok(px.addr(0), &format!("/p{i}"), &["Cookie: SRV=a"]),

@@ -612,7 +612,9 @@ impl Engine {
             r.u("slim", u64::from(m));
         }
         r.s("status", server_status(srv, check));
-        r.u("weight", u64::from(srv.weight.div_ceil(WEIGHT_SCALE)));
+        // DRAIN balances with weight 0, as HAProxy shows it.
+        let weight = if srv.drain { 0 } else { srv.weight };
+        r.u("weight", u64::from(weight.div_ceil(WEIGHT_SCALE)));
         r.u("uweight", u64::from(self.stats.uweight[bi][si]));
         r.u("act", u64::from(!srv.backup));
         r.u("bck", u64::from(srv.backup));

@@ -11,6 +11,7 @@ pub mod pollers;
 pub mod proxy;
 pub mod runtime;
 pub mod session;
+pub mod stats;
 pub mod sys;
 
 /// Version string shown by `-v` / `-vv`.

@@ -59,6 +59,17 @@ const CASES: &[(&str, &str, usize, &[&str])] = &[
     ("log_bad_address", "!global\n    log 127.0.0.1:99999 local0\n", 2, &["99999"]),
     ("log_format_unknown_variable", "listen ls\n    bind 127.0.0.1:8000\n    log-format \"%ci %zz\"\n    server s 127.0.0.1:9000\n", 8, &["%zz"]),
     ("log_format_in_backend", "backend be\n    log-format %ci\n    server s 127.0.0.1:9000\n", 7, &["log-format"]),
+    ("stats_scope_not_supported_yet", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats scope .\n", 9, &["'stats scope' is not supported yet"]),
+    ("stats_unknown_keyword", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats frobnicate\n", 9, &["frobnicate"]),
+    ("stats_auth_without_colon", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats auth admin\n", 9, &["USER:PASSWORD"]),
+    ("stats_admin_without_condition", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats admin\n", 9, &["'stats admin' expects"]),
+    ("stats_admin_in_defaults", "!defaults\n    mode http\n    stats admin if TRUE\n", 3, &["'stats admin' not allowed"]),
+    ("stats_in_backend", "backend be\n    mode http\n    stats enable\n    server s 127.0.0.1:9000\n", 8, &["'stats' in a backend section is not supported yet"]),
+    ("stats_socket_in_proxy", "listen ls\n    bind 127.0.0.1:8000\n    stats socket /tmp/x.sock\n", 8, &["'global' section"]),
+    ("stats_refresh_bad_time", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats refresh soon\n", 9, &["soon"]),
+    ("stats_uri_without_prefix", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats uri\n", 9, &["stats uri"]),
+    ("use_service_unknown", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    http-request use-service lua.hello\n", 9, &["'http-request use-service lua.hello' is not supported yet"]),
+    ("use_service_without_name", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    http-request use-service\n", 9, &["expects a service name"]),
 ];
 
 fn config_text(text: &str) -> String {
@@ -175,6 +186,7 @@ const VALID: &[(&str, &str)] = &[
     ("if_version_atleast_and_feature", ".if version_atleast(0.0.1)\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n.endif\n.if feature(FROBNICATE)\n    frobnicate\n.endif\n"),
     ("notice_and_warning_do_not_fail", ".notice \"just so you know\"\n.warning \"careful\"\nlisten ls\n    bind 127.0.0.1:8000\n    server s 127.0.0.1:9000\n"),
     ("logging_keywords", "global\n    log 127.0.0.1:514 local0\n    log [::1]:5514 len 2048 format rfc5424 local1 info notice\n    log unix@/dev/log daemon\n    log /dev/log local7 err\n    log-tag lb\n    log-send-hostname\ndefaults\n    log global\n    option tcplog\n    option dontlognull\n    option log-separate-errors\nlisten ls\n    bind 127.0.0.1:8000\n    log-format \"%ci:%cp %{+Q}r %Tt\"\n    server s 127.0.0.1:9000\nbackend quiet\n    no log\n    server s 127.0.0.1:9001\n"),
+    ("all_stats_keywords", "defaults\n    mode http\n    stats enable\nlisten ls\n    bind 127.0.0.1:8000\n    stats uri /st\n    stats realm Our\\ stats\n    stats auth a:b\n    stats auth c:d:e\n    stats refresh 5s\n    stats hide-version\n    stats show-legends\n    stats admin if { src 127.0.0.1 }\n    http-request use-service prometheus-exporter if { path /metrics }\n"),
     ("all_tcp_keywords", "global\n    maxconn 100\n    tune.bufsize 16384\n    noepoll\n    nopoll\n    nokqueue\n    noevports\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:8000\n    bind [::1]:8000\n    bind 127.0.0.1:8001-8003\n    maxconn 10\n    option clitcpka\n    timeout client 1m\n    default_backend be\nbackend be\n    mode tcp\n    balance leastconn\n    retries 2\n    option redispatch\n    option srvtcpka\n    option tcpka\n    timeout connect 100\n    timeout server 2s\n    timeout queue 3s\n    timeout tunnel 1h\n    server a 127.0.0.1:9000 weight 3 maxconn 5\n    server b [::1]:9000 backup\n    server c 127.0.0.1:9001 disabled\nbackend be2\n    balance first\nbackend be3\n    balance source\nbackend be4\n    balance static-rr\nbackend be5\n    balance roundrobin\n"),
 ];
 

@@ -25,6 +25,7 @@ fn every_conf_example_passes_the_check() {
         "header-rewrite.cfg",
         "tls-not-ssh.cfg",
         "logging.cfg",
+        "stats.cfg",
     ] {
         let path = format!("{}/conf/{name}", env!("CARGO_MANIFEST_DIR"));
         let out = run_pollux(&dir, &["-c", "-f", &path], &[]);
@@ -38,6 +39,7 @@ per_poller!(
     header_rewrite_example_rewrites_both_ways,
     tls_not_ssh_example_passes_tls_and_refuses_ssh,
     logging_example_sends_an_httplog_line_per_request,
+    stats_example_serves_the_page_csv_and_metrics,
 );
 
 fn logging_example_sends_an_httplog_line_per_request(poller: &str) {
@@ -65,6 +67,39 @@ fn logging_example_sends_an_httplog_line_per_request(poller: &str) {
     assert!(
         line.contains(&format!("{{{}}}", px.addr(0))),
         "captured Host: {line}"
+    );
+    px.stop();
+}
+
+fn stats_example_serves_the_page_csv_and_metrics(poller: &str) {
+    let cfg = conf("stats.cfg")
+        .replace("127.0.0.1:8080", "127.0.0.1:@P0@")
+        .replace("127.0.0.1:8081", "127.0.0.1:@P1@")
+        .replace("127.0.0.1:8082", "127.0.0.1:@P2@")
+        .replace("127.0.0.1:8404", "127.0.0.1:@P3@")
+        .replace("127.0.0.1:8083", "127.0.0.1:1");
+    let px = Pollux::start(poller, &cfg);
+    let front = format!("http://{}/", px.addr(0));
+    for _ in 0..4 {
+        assert!(curl(&[&front]).text().starts_with("served by"));
+    }
+    let page = format!("http://{}/stats", px.addr(3));
+    assert!(curl(&[&page]).text().contains("401 Unauthorized"));
+    let html = curl(&["-u", "admin:admin", &page]).text();
+    assert!(
+        html.contains("<table class=\"px\" id=\"servers\">"),
+        "{html}"
+    );
+    let csv = curl(&["-u", "admin:admin", &format!("{page};csv")]).text();
+    let demo = csv
+        .lines()
+        .find(|l| l.starts_with("demo,FRONTEND,"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert_eq!(demo.split(',').nth(7), Some("4"), "stot: {demo}");
+    let metrics = curl(&[&format!("http://{}/metrics", px.addr(3))]).text();
+    assert!(
+        metrics.contains("haproxy_frontend_sessions_total{proxy=\"demo\"} 4"),
+        "{metrics}"
     );
     px.stop();
 }

@@ -21,7 +21,45 @@ per_poller!(
     prompt_mode_answers_several_commands_on_one_connection,
     an_idle_cli_connection_is_closed_after_stats_timeout,
     show_errors_keeps_the_last_bad_request_and_response_with_their_bytes,
+    show_stat_is_haproxys_csv_and_follows_traffic,
+    show_info_reports_this_process,
+    set_weight_changes_the_distribution_and_get_weight_reports_it,
+    server_states_set_at_run_time_move_traffic,
+    clear_counters_resets_maxima_and_all_resets_totals,
+    server_states_survive_a_restart_through_the_state_file,
 );
+
+const REFERENCE_HEADER: &str = include_str!("reference/haproxy-2.6-show-stat-header.csv");
+
+fn two_servers(sock: &Path, a: &LiveServer, b: &LiveServer, extra: &str) -> String {
+    format!(
+        "global\n    stats socket {} level admin\n{extra}{}\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\nbackend be\n    balance roundrobin\n    server a {} weight 2\n    server b {} weight 2\n",
+        sock.display(),
+        http_defaults(),
+        a.addr(),
+        b.addr()
+    )
+}
+
+/// The CSV line of `svname` in `show stat`, split into (column, value).
+fn stat_row(sock: &Path, svname: &str) -> std::collections::HashMap<String, String> {
+    let csv = cli(sock, "show stat");
+    let cols: Vec<&str> = csv
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let line = csv
+        .lines()
+        .find(|l| l.split(',').nth(1) == Some(svname))
+        .unwrap_or_else(|| panic!("no row {svname}: {csv}"));
+    cols.iter()
+        .zip(line.split(','))
+        .map(|(c, v)| (c.to_string(), v.to_string()))
+        .collect()
+}
 
 /// A directory with a short path: a Unix socket path must fit in 108 bytes,
 /// which TestDir's descriptive names do not.
@@ -318,5 +356,165 @@ fn show_errors_keeps_the_last_bad_request_and_response_with_their_bytes(poller: 
     let only_req = cli(&sock, "show errors fe request");
     assert!(only_req.contains("invalid request") && !only_req.contains("invalid response"));
     assert_eq!(cli(&sock, "show errors nope"), "No such proxy.\n\n");
+    px.stop();
+}
+
+fn show_stat_is_haproxys_csv_and_follows_traffic(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
+    let px = Pollux::start(poller, &two_servers(&sock, &a, &b, ""));
+    let csv = cli(&sock, "show stat");
+    assert_eq!(
+        csv.lines().next(),
+        REFERENCE_HEADER.lines().next(),
+        "header"
+    );
+    for _ in 0..6 {
+        get_ok(px.addr(0), "/", &[]);
+    }
+    assert_eq!(stat_row(&sock, "a")["stot"], "3");
+    assert_eq!(stat_row(&sock, "BACKEND")["stot"], "6");
+    assert_eq!(stat_row(&sock, "FRONTEND")["hrsp_2xx"], "6");
+    // The filter: proxy be, servers only (4), every server (-1).
+    let only = cli(&sock, "show stat be 4 -1");
+    let names: Vec<&str> = only
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(cli(&sock, "show stat nope 4 -1"), "No such proxy.\n\n");
+    let json = cli(&sock, "show stat json");
+    assert!(json.starts_with("[[{\"objType\":\"Frontend\""), "{json}");
+    assert!(json.contains("\"name\":\"stot\""), "{json}");
+    let typed = cli(&sock, "show stat typed");
+    assert!(
+        typed
+            .lines()
+            .any(|l| l.starts_with("S.") && l.contains(".svname.1:") && l.ends_with(":str:a")),
+        "{typed}"
+    );
+    px.stop();
+}
+
+fn show_info_reports_this_process(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
+    let px = Pollux::start(poller, &two_servers(&sock, &a, &b, ""));
+    for _ in 0..3 {
+        get_ok(px.addr(0), "/", &[]);
+    }
+    let info = cli(&sock, "show info");
+    let field = |k: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+            .unwrap_or_else(|| panic!("no {k}: {info}"))
+            .to_string()
+    };
+    assert_eq!(field("Name"), "pollux");
+    assert_eq!(field("Pid"), px.pid().to_string());
+    assert_eq!(field("CumReq"), "3");
+    assert_eq!(field("Poller"), poller);
+    let json = cli(&sock, "show info json");
+    assert!(json.contains(&format!("\"name\":\"Pid\"}},\"processNum\":1,\"tags\":{{\"origin\":\"Product\",\"nature\":\"Output\",\"scope\":\"Service\"}},\"value\":{{\"type\":\"u64\",\"value\":{}}}", px.pid())), "{json}");
+    px.stop();
+}
+
+fn set_weight_changes_the_distribution_and_get_weight_reports_it(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
+    let px = Pollux::start(poller, &two_servers(&sock, &a, &b, ""));
+    assert_eq!(cli(&sock, "get weight be/a"), "2 (initial 2)\n\n");
+    assert_eq!(cli(&sock, "set weight be/a 6"), "\n");
+    assert_eq!(cli(&sock, "get weight be/a"), "6 (initial 2)\n\n");
+    let d = spread(px.addr(0), 40, 1, |_| "/".into());
+    assert_eq!((d.get("a"), d.get("b")), (Some(&30), Some(&10)), "{d:?}");
+    // A percentage of the configured weight: 50% of 2 is 1.
+    assert_eq!(cli(&sock, "set server be/a weight 50%"), "\n");
+    assert_eq!(cli(&sock, "get weight be/a"), "1 (initial 2)\n\n");
+    let d = spread(px.addr(0), 30, 1, |_| "/".into());
+    assert_eq!((d.get("a"), d.get("b")), (Some(&10), Some(&20)), "{d:?}");
+    assert!(cli(&sock, "set weight be/a 257").contains("between 0 and 256"));
+    px.stop();
+}
+
+fn server_states_set_at_run_time_move_traffic(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
+    let px = Pollux::start(poller, &two_servers(&sock, &a, &b, ""));
+    assert_eq!(cli(&sock, "set server be/a state maint"), "\n");
+    let d = spread(px.addr(0), 10, 1, |_| "/".into());
+    assert_eq!(d.get("b"), Some(&10), "{d:?}");
+    assert_eq!(stat_row(&sock, "a")["status"], "MAINT");
+    let state = cli(&sock, "show servers state be");
+    let row_a = state
+        .lines()
+        .find(|l| l.split(' ').nth(3) == Some("a"))
+        .expect(&state);
+    assert_eq!(
+        row_a.split(' ').nth(6),
+        Some("1"),
+        "srv_admin_state FMAINT: {state}"
+    );
+    assert_eq!(cli(&sock, "enable server be/a"), "\n");
+    let d = spread(px.addr(0), 10, 1, |_| "/".into());
+    assert_eq!(d.get("a"), Some(&5), "{d:?}");
+    assert_eq!(cli(&sock, "set server be/b state drain"), "\n");
+    assert_eq!(stat_row(&sock, "b")["status"], "DRAIN");
+    let d = spread(px.addr(0), 10, 1, |_| "/".into());
+    assert_eq!(d.get("a"), Some(&10), "{d:?}");
+    assert!(cli(&sock, "set server be/zz state ready").starts_with("No such server"));
+    px.stop();
+}
+
+fn clear_counters_resets_maxima_and_all_resets_totals(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
+    let px = Pollux::start(poller, &two_servers(&sock, &a, &b, ""));
+    for _ in 0..4 {
+        get_ok(px.addr(0), "/", &[]);
+    }
+    assert_eq!(stat_row(&sock, "FRONTEND")["smax"], "1");
+    assert_eq!(cli(&sock, "operator; clear counters"), "\n\n");
+    let fe = stat_row(&sock, "FRONTEND");
+    assert_eq!((fe["smax"].as_str(), fe["stot"].as_str()), ("0", "4"));
+    assert_eq!(
+        cli(&sock, "operator; clear counters all"),
+        "\nPermission denied\n\n"
+    );
+    assert_eq!(cli(&sock, "clear counters all"), "\n");
+    assert_eq!(stat_row(&sock, "FRONTEND")["stot"], "0");
+    px.stop();
+}
+
+fn server_states_survive_a_restart_through_the_state_file(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let state = dir.0.join("servers.state");
+    let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
+    let extra = format!("    server-state-file {}\n", state.display());
+    let cfg = two_servers(&sock, &a, &b, &extra).replace(
+        "\nbackend be\n",
+        "\nbackend be\n    load-server-state-from-file global\n",
+    );
+    // No state file yet: a warning, and the servers start as configured.
+    let px = Pollux::start(poller, &cfg);
+    assert_eq!(
+        cli(&sock, "set weight be/a 5; set server be/b state maint"),
+        "\n\n"
+    );
+    std::fs::write(&state, cli(&sock, "show servers state")).unwrap();
+    px.stop();
+    let px = Pollux::start(poller, &cfg);
+    assert_eq!(cli(&sock, "get weight be/a"), "5 (initial 2)\n\n");
+    assert_eq!(stat_row(&sock, "b")["status"], "MAINT");
+    let d = spread(px.addr(0), 6, 1, |_| "/".into());
+    assert_eq!(d.get("a"), Some(&6), "{d:?}");
     px.stop();
 }

@@ -14,6 +14,7 @@ mod process;
 mod proxy;
 pub use proxy::dynamic_server;
 mod rules;
+pub mod stats;
 pub mod stats_socket;
 #[cfg(test)]
 mod tests;
@@ -275,6 +276,8 @@ pub struct FrontendRules {
     pub tcp_content: Vec<TcpRule>,
     /// `tcp-request inspect-delay`.
     pub inspect_delay: Option<Duration>,
+    /// `stats enable|uri|auth|...`: the statistics page, when enabled.
+    pub stats: Option<stats::StatsCfg>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -296,7 +296,8 @@ impl<'e> Parser<'e> {
                         self.errors
                             .extend(check_target(&self.proxies, p, "default_backend", name, origin));
                     }
-                    None if p.kind == Kind::Frontend => self.warnings.push(format!(
+                    // A stats frontend serves its page without a backend.
+                    None if p.kind == Kind::Frontend && p.fe_rules.stats.is_none() => self.warnings.push(format!(
                         "{}:{}: frontend '{}' has no backend (no 'default_backend'): connections will be refused",
                         p.origin.file, p.origin.line, p.name
                     )),

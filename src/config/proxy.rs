@@ -267,7 +267,6 @@ const UNSUPPORTED: &[&str] = &[
     "retry-on",
     "server-template",
     "source",
-    "stats",
     "tcp-response",
     "unique-id-format",
     "unique-id-header",
@@ -482,6 +481,7 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             // Informational only (HAProxy shows it on its stats page).
             need(args, 1, "a text")?;
         }
+        "stats" => super::stats::parse_keyword(d, args, origin)?,
         _ if http::KEYWORDS.contains(&kw) => {
             http::parse_keyword(d, args, origin)?;
             persist::note_track(d, args, origin);

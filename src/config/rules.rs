@@ -257,6 +257,13 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
             Action::TrackSc(super::persist::track_sc(name, a)?)
         }
         "return" => Action::Return(reply(&full, a, stage)?),
+        "use-service" if req => match a {
+            [svc] if svc == "prometheus-exporter" => {
+                Action::UseService(crate::http::rules::Service::Prometheus)
+            }
+            [svc] => return Err(format!("'{full} {svc}' is not supported yet")),
+            _ => return Err(format!("'{full}' expects a service name")),
+        },
         _ => return Err(unknown_action(kw, name)),
     };
     Ok(Rule { action, cond })

@@ -91,6 +91,15 @@ pub enum Action {
     /// `http-request track-sc0|sc1|sc2 KEY [table T]`: the engine does the
     /// tracking, through the [`Tracker`] given to [`run_request_tracked`].
     TrackSc(TrackSc),
+    /// `http-request use-service NAME`: the proxy answers with a service.
+    UseService(Service),
+}
+
+/// Services `http-request use-service` can hand a request to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// `prometheus-exporter`: the metrics in Prometheus' text format.
+    Prometheus,
 }
 
 /// `track-scN KEY [table T]`.
@@ -123,6 +132,8 @@ pub enum Verdict {
     Tarpit(u16),
     /// A full raw response (redirect, return), to be written as-is.
     Respond(Vec<u8>),
+    /// `use-service`: the engine produces the response.
+    Service(Service),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,6 +267,7 @@ fn apply_request(a: &Action, req: &mut Request, src: SocketAddr, dst: SocketAddr
             let ctx = FetchCtx::http(src, dst, Some(req), None);
             return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
         }
+        Action::UseService(svc) => return Verdict::Service(*svc),
         Action::LineReplace(re, repl) => {
             let line = format!("{} {} {}", req.method, req.uri, version_str(req.version));
             if let Some(c) = re.0.captures(&line) {

@@ -236,6 +236,14 @@ impl Checker {
         c
     }
 
+    /// Start DOWN (a state file said so before a reload): `rise` passing
+    /// checks are needed before the server gets traffic again.
+    pub fn set_down(&mut self, now: Instant) {
+        self.health = 0;
+        self.up_since = None;
+        self.last_change = now;
+    }
+
     /// When to call `start` (idle) or `on_timeout` (an attempt is running).
     pub fn next_deadline(&self) -> Instant {
         match self.phase {
@@ -255,6 +263,12 @@ impl Checker {
         } else {
             Health::Down
         }
+    }
+
+    /// HAProxy's health counter with `rise` and `fall`: UP from `rise` on,
+    /// fully UP at `rise + fall - 1` (the stats show the steps between).
+    pub fn counter(&self) -> (u32, u32, u32) {
+        (self.health, self.cfg.rise, self.cfg.fall)
     }
 
     /// UP<->DOWN changes so far.

@@ -2,6 +2,7 @@
 //! engine that owns them and runs the event loop over sessions.
 
 pub mod checks;
+pub mod counters;
 pub mod engine;
 pub mod lb;
 pub mod listener;

@@ -146,7 +146,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fetch_gets_every_listener_of_serve_by_address() {
+    fn fetch_gets_every_listener_answer_hands_out_by_address() {
         let dir = std::env::temp_dir().join(format!("pollux-takeover-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("s.sock");
@@ -161,7 +161,11 @@ mod tests {
         });
         server.set_nonblocking(false).unwrap();
         let (s, _) = server.accept().unwrap();
-        serve(s, &exposed(ls.iter())).unwrap();
+        // The runtime API reads the command; `answer` does the rest.
+        let mut cmd = [0u8; 10];
+        (&s).read_exact(&mut cmd).unwrap();
+        assert_eq!(&cmd, b"_getsocks\n");
+        answer(&s, &exposed(ls.iter())).unwrap();
         let mut got = client.join().unwrap();
         assert_eq!(got.len(), 70);
         for a in &want {

@@ -5,7 +5,7 @@
 //! parsed command through the `Ops` trait; the text it returns is framed
 //! here the way HAProxy frames it, so `socat` scripts read it unchanged.
 
-mod command;
+pub mod command;
 pub mod server_state;
 #[cfg(test)]
 mod tests;

@@ -79,7 +79,41 @@ pub struct HttpFront {
     pub captures_req: Vec<(String, usize)>,
     pub captures_res: Vec<(String, usize)>,
     pub capture_cookie: Option<(String, usize)>,
+    /// `stats uri`: requests under this prefix go to the stats page.
+    pub stats_uri: Option<String>,
 }
+
+/// A request the engine answers itself: the stats page or a `use-service`.
+#[derive(Debug)]
+pub struct AppletReq {
+    /// None: the stats page; Some: an `http-request use-service`.
+    pub service: Option<rules::Service>,
+    pub req: Request,
+    /// The request body (the stats admin form), complete.
+    pub body: Vec<u8>,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    keep: bool,
+}
+
+/// What happened in a transaction, for the engine's counters (drained by
+/// the engine after each step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnEvent {
+    /// A request head was parsed.
+    Request,
+    /// A response head went to the client; `server`: the server's own.
+    Response { status: u16, server: bool },
+    /// Denied by a rule (`deny`, `tarpit`).
+    Denied,
+    /// An invalid or refused request (parse, framing).
+    BadRequest,
+    /// A server's response denied by an `http-response` rule.
+    DeniedResponse,
+}
+
+/// The most a stats form body may hold (it must fit in the buffer anyway).
+const MAX_APPLET_BODY: usize = 8192;
 
 /// What the analysers need to know about the proxies.
 pub struct Conf<'a> {
@@ -183,6 +217,10 @@ pub struct Txn {
     /// The last message the parser rejected, for `show errors`; the engine
     /// takes it after each step.
     pub bad: Option<Box<BadMessage>>,
+    /// A request for the engine to answer (stats page, `use-service`).
+    pub applet: Option<Box<AppletReq>>,
+    /// Counter events since the engine last looked.
+    pub events: Vec<TxnEvent>,
 }
 
 /// A request or response head the parser rejected, with its bytes.
@@ -232,7 +270,24 @@ impl Txn {
             by_cookie: false,
             cookie_req: None,
             bad: None,
+            applet: None,
+            events: Vec::new(),
         }
+    }
+
+    /// The engine's answer to [`Txn::applet`]: send it, keeping the
+    /// connection as the request allowed.
+    pub fn respond_applet(&mut self, a: &AppletReq, bytes: Vec<u8>) {
+        let status = status_of(&bytes);
+        self.events.push(TxnEvent::Response {
+            status,
+            server: false,
+        });
+        self.to_cli = with_connection(bytes, a.keep, a.req.version);
+        self.close_after = !a.keep;
+        self.state = TxnState::Respond;
+        self.response_started = true;
+        self.last_status = Some(status);
     }
 
     /// Waiting for a response head from the server (for timeout server -> 504).
@@ -248,6 +303,10 @@ impl Txn {
     /// Answer with the backend's error page, else the frontend's.
     pub fn fail_with(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
         self.to_cli = be.get_or(status, fe).into_owned();
+        self.events.push(TxnEvent::Response {
+            status,
+            server: false,
+        });
         self.close_after = true;
         self.state = TxnState::Respond;
         self.last_status = Some(status);
@@ -650,6 +709,7 @@ fn analyse_request(
                 bytes: buf.pending().to_vec(),
             }));
             log_term(s, b"CR");
+            t.events.push(TxnEvent::BadRequest);
             t.fail(e.status, &conf.fe.side.errors);
             return Some(if s.srv.is_some() {
                 Step::DropServer
@@ -659,6 +719,13 @@ fn analyse_request(
         }
     };
     let mut req = Request::from_head(&head, buf.pending());
+    // A form posted to the stats page is read whole before it is answered.
+    if applet_body_missing(conf, &req, buf.pending().len() - head.len) {
+        if s.client.state.input_closed() {
+            return Some(Step::Close);
+        }
+        return None;
+    }
     if let Some(r) = s.log.as_mut() {
         let v = match req.version {
             Version::Http10 => "HTTP/1.0",
@@ -669,6 +736,7 @@ fn analyse_request(
     if let Some(b) = s.req.as_mut() {
         b.consume(head.len);
     }
+    t.events.push(TxnEvent::Request);
     // Captured as received, before any rule rewrites them (HAProxy).
     t.captured_req = capture(&req, &conf.fe.captures_req);
     t.captured_cookie = conf
@@ -697,6 +765,7 @@ fn analyse_request(
                 e.status
             );
             log_term(s, b"CR");
+            t.events.push(TxnEvent::BadRequest);
             t.fail(e.status, &conf.fe.side.errors);
             return Some(if s.srv.is_some() {
                 Step::DropServer
@@ -761,7 +830,13 @@ fn analyse_request(
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
-            return Some(verdict_response(t, &req, v, framing, fe, conf));
+            return Some(verdict_response(t, &mut req, v, framing, fe, conf, s));
+        }
+    }
+    // The stats page comes after the frontend's rules, as in HAProxy.
+    if let Some(prefix) = conf.fe.stats_uri.as_deref() {
+        if req.uri.starts_with(prefix) {
+            return Some(to_applet(t, s, req, None, framing, conf));
         }
     }
     let ctx = FetchCtx {
@@ -801,7 +876,7 @@ fn analyse_request(
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
-            return Some(verdict_response(t, &req, v, framing, be, conf));
+            return Some(verdict_response(t, &mut req, v, framing, be, conf, s));
         }
     }
     persistence(t, &mut req, conf, tables, bi, src, dst, now);
@@ -916,16 +991,100 @@ fn prepare_request(s: &Session, t: &mut Txn, req: &mut Request, fe: &HttpSide, b
     }
 }
 
-/// A deny, tarpit, redirect or return decided by the rules.
+/// The stats page or a `use-service`: the engine answers (see
+/// [`Txn::applet`]); the body of a small form comes along.
+fn to_applet(
+    t: &mut Txn,
+    s: &mut Session,
+    req: Request,
+    service: Option<rules::Service>,
+    framing: Framing,
+    conf: &Conf,
+) -> Step {
+    let mut body = Vec::new();
+    let mut keep = wants_keep_alive(&req) && conf.fe.side.conn_mode != ConnMode::Close;
+    match framing {
+        Framing::None => {}
+        Framing::Length(n) if n as usize <= MAX_APPLET_BODY => {
+            if let Some(b) = s.req.as_mut() {
+                let n = (n as usize).min(b.len());
+                body.extend_from_slice(&b.pending()[..n]);
+                b.consume(n);
+            }
+        }
+        // Anything else is not read: close after the answer.
+        _ => keep = false,
+    }
+    t.state = TxnState::Respond;
+    t.response_started = true;
+    t.applet = Some(Box::new(AppletReq {
+        service,
+        req,
+        body,
+        src: SocketAddr::new(s.src, s.src_port),
+        dst: s.dst,
+        keep,
+    }));
+    Step::Wait
+}
+
+/// A POST to the stats page whose body has not fully arrived yet.
+fn applet_body_missing(conf: &Conf, req: &Request, have: usize) -> bool {
+    let Some(prefix) = conf.fe.stats_uri.as_deref() else {
+        return false;
+    };
+    if !req.uri.starts_with(prefix) {
+        return false;
+    }
+    match body::request_framing(req) {
+        Ok(Framing::Length(n)) => (n as usize) <= MAX_APPLET_BODY && have < n as usize,
+        _ => false,
+    }
+}
+
+fn wants_keep_alive(req: &Request) -> bool {
+    let named = connection_tokens(req);
+    match req.version {
+        Version::Http11 => !named.iter().any(|n| n == "close"),
+        Version::Http10 => named.iter().any(|n| n == "keep-alive"),
+    }
+}
+
+/// The status code of a complete raw response (0 if unreadable).
+fn status_of(bytes: &[u8]) -> u16 {
+    bytes
+        .get(9..12)
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A deny, tarpit, redirect, return or service decided by the rules.
 fn verdict_response(
     t: &mut Txn,
-    req: &Request,
+    req: &mut Request,
     v: Verdict,
     framing: Framing,
     side: &HttpSide,
     conf: &Conf,
+    s: &mut Session,
 ) -> Step {
+    if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
+        t.events.push(TxnEvent::Denied);
+    }
     match v {
+        Verdict::Service(svc) => {
+            let req = std::mem::replace(
+                req,
+                Request {
+                    method: String::new(),
+                    uri: String::new(),
+                    version: req.version,
+                    headers: Vec::new(),
+                },
+            );
+            to_applet(t, s, req, Some(svc), framing, conf)
+        }
         Verdict::Deny(code) => {
             log::info!("frontend {}: request denied ({code})", conf.fe_name);
             t.fail_with(code, &side.errors, &conf.fe.side.errors);
@@ -962,6 +1121,10 @@ fn respond_local(
         && framing == Framing::None
         && conf.fe.side.conn_mode != ConnMode::Close
         && !crate::core::lifecycle::stopping();
+    t.events.push(TxnEvent::Response {
+        status: status_of(&bytes),
+        server: false,
+    });
     t.to_cli = with_connection(bytes, keep, req.version);
     t.close_after = !keep;
     t.state = TxnState::Respond;
@@ -1099,9 +1262,10 @@ fn server_side(
         {
             match rules::run_response(&side.rules_res, &req, &mut res, src, s.dst) {
                 Verdict::Continue | Verdict::Allow => {}
-                Verdict::Deny(_) | Verdict::Tarpit(_) => {
+                Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {
                     log::info!("frontend {}: response denied, 502", conf.fe_name);
                     log_term(s, b"PH");
+                    t.events.push(TxnEvent::DeniedResponse);
                     t.fail_with(502, &side.errors, &conf.fe.side.errors);
                     return Ok(Some(Step::DropServer));
                 }
@@ -1161,6 +1325,10 @@ fn server_side(
             res.add_header("Connection", "keep-alive");
         }
         t.last_status = Some(res.status);
+        t.events.push(TxnEvent::Response {
+            status: res.status,
+            server: true,
+        });
         let from = t.req_sent.unwrap_or(t.since);
         t.server_reply = Some((now.saturating_duration_since(from), res.status));
         let before = t.to_cli.len();

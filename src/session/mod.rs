@@ -30,6 +30,10 @@ pub struct Side {
     /// Bytes read and written on this connection (%U and %B in the logs).
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Bytes read and written since the stats last took them (after each
+    /// event, so 32 bits are plenty and keep the session small).
+    pub rx: u32,
+    pub tx: u32,
 }
 
 impl Side {
@@ -43,6 +47,8 @@ impl Side {
             wr_ready: true,
             bytes_in: 0,
             bytes_out: 0,
+            rx: 0,
+            tx: 0,
         }
     }
 
@@ -61,6 +67,7 @@ impl Side {
             }
             Ok(n) => {
                 buf.fill(n);
+                self.rx = self.rx.saturating_add(n as u32);
                 self.last_io = now;
                 self.bytes_in += n as u64;
                 // A short read drained the socket: wait for the next event.
@@ -92,6 +99,7 @@ impl Side {
         };
         match r {
             Ok(n) => {
+                self.tx = self.tx.saturating_add(n as u32);
                 self.last_io = now;
                 self.bytes_out += n as u64;
                 self.wr_ready = n == total;

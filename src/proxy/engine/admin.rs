@@ -2,9 +2,12 @@
 //! implementation behind every `stats socket` connection. Names are looked
 //! up here and unknown ones answered with HAProxy's messages.
 
+use super::stats::Admin as AdminState;
 use super::Engine;
-use crate::runtime::{Command, Ops};
+use crate::runtime::command::AdminState as CliState;
+use crate::runtime::{server_state, Command, Format, Ops, StatFilter, WeightSpec};
 use crate::session::Phase;
+use crate::stats::{json_str, RowKind, Snapshot};
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -224,21 +227,224 @@ impl Ops for Admin<'_> {
                 self.getsocks = true;
                 Ok(String::new())
             }
+            Command::ShowStat(fmt, filter) => {
+                let snap = e.snapshot();
+                let snap = match filter {
+                    Some(f) => filter_rows(&snap, f)?,
+                    None => snap,
+                };
+                Ok(match fmt {
+                    Format::Plain => snap.csv(),
+                    Format::Typed => snap.typed(),
+                    Format::Json => snap.json(),
+                })
+            }
+            Command::ShowInfo(fmt) => {
+                let snap = e.snapshot();
+                Ok(show_info(&snap, e.hard_maxconn, *fmt))
+            }
+            Command::ShowServersState(be) => e.show_servers_state(be.as_deref()),
+            Command::GetWeight(b, s) => {
+                let (bi, si) = e.server_index(b, s)?;
+                let (_, w) = e.server_admin(b, s)?;
+                Ok(format!("{w} (initial {})\n", e.stats.iweight[bi][si]))
+            }
+            Command::SetWeight(b, s, w) => {
+                let (bi, si) = e.server_index(b, s)?;
+                let w = match *w {
+                    WeightSpec::Absolute(w) => w,
+                    // A percentage of the configured weight, as HAProxy.
+                    WeightSpec::Percent(p) => {
+                        let w = u64::from(e.stats.iweight[bi][si]) * u64::from(p) / 100;
+                        if w > 256 {
+                            return Err("Relative weight too large.".into());
+                        }
+                        w as u32
+                    }
+                };
+                e.set_server_weight(b, s, w)?;
+                e.drain_queue(bi, now);
+                Ok(String::new())
+            }
+            Command::SetServerState(b, s, st) => {
+                e.server_index(b, s)?;
+                let a = match st {
+                    CliState::Ready => AdminState::Ready,
+                    CliState::Drain => AdminState::Drain,
+                    CliState::Maint => AdminState::Maint,
+                };
+                e.set_server_admin(b, s, a)?;
+                Ok(String::new())
+            }
+            Command::ClearCounters { all } => {
+                e.clear_counters(*all);
+                Ok(String::new())
+            }
             other => Err(format!("'{}' is not supported yet.", name_of(other))),
         }
+    }
+}
+
+/// `show stat {<iid>|<proxy>} <type> <sid>`: rows of that proxy (by name or
+/// numeric id, -1 for all), of the types in the bit field (1 frontend,
+/// 2 backend, 4 server), of that server id (-1 for all).
+fn filter_rows(snap: &Snapshot, f: &StatFilter) -> Result<Snapshot, String> {
+    let iid: Option<i64> = f.proxy.parse().ok();
+    let known = iid == Some(-1)
+        || snap
+            .proxies
+            .iter()
+            .any(|p| p.name == f.proxy || iid == Some(i64::from(p.iid)));
+    if !known {
+        return Err("No such proxy.".into());
+    }
+    Ok(snap.filtered(|p, r| {
+        let px_ok = iid == Some(-1) || p.name == f.proxy || iid == Some(i64::from(p.iid));
+        let bit = match r.kind {
+            RowKind::Frontend => 1,
+            RowKind::Backend => 2,
+            RowKind::Server => 4,
+        };
+        let sid_ok = f.sid == -1
+            || r.kind != RowKind::Server
+            || r.num("sid").is_some_and(|s| s as i64 == f.sid);
+        px_ok && (f.types == -1 || f.types & bit != 0) && sid_ok
+    }))
+}
+
+/// `show info`: HAProxy's field names, as `name: value` lines, typed
+/// (`POS.NAME.1:TAGS:TYPE:VALUE`) or JSON.
+fn show_info(snap: &Snapshot, hard_maxconn: u32, fmt: Format) -> String {
+    let i = &snap.info;
+    let up = i.uptime_sec;
+    let uptime = format!(
+        "{}d {}h{:02}m{:02}s",
+        up / 86400,
+        up / 3600 % 24,
+        up / 60 % 60,
+        up % 60
+    );
+    let num = |n: u64| (n.to_string(), false);
+    let text = |s: &str| (s.to_string(), true);
+    let fields: Vec<(&str, (String, bool))> = vec![
+        ("Name", text(&i.name)),
+        ("Version", text(&i.version)),
+        ("Nbthread", num(1)),
+        ("Nbproc", num(1)),
+        ("Process_num", num(1)),
+        ("Pid", num(u64::from(i.pid))),
+        ("Uptime", text(&uptime)),
+        ("Uptime_sec", num(up)),
+        ("Maxconn", num(u64::from(i.maxconn))),
+        ("Hard_maxconn", num(u64::from(hard_maxconn))),
+        ("CurrConns", num(u64::from(i.curr_conns))),
+        ("CumConns", num(i.cum_conns)),
+        ("CumReq", num(i.cum_req)),
+        ("SessRate", num(u64::from(i.sess_rate))),
+        ("MaxSessRate", num(u64::from(i.max_sess_rate))),
+        ("node", text(&i.node)),
+        (
+            "Stopping",
+            num(u64::from(crate::core::lifecycle::stopping())),
+        ),
+        ("Start_time_sec", num(i.start_time)),
+        ("Poller", text(&i.poller)),
+    ];
+    let mut out = String::new();
+    match fmt {
+        Format::Plain => {
+            for (k, (v, _)) in &fields {
+                let _ = writeln!(out, "{k}: {v}");
+            }
+        }
+        Format::Typed => {
+            for (pos, (k, (v, is_text))) in fields.iter().enumerate() {
+                let ty = if *is_text { "str" } else { "u64" };
+                let _ = writeln!(out, "{pos}.{k}.1:POS:{ty}:{v}");
+            }
+        }
+        Format::Json => {
+            out.push('[');
+            for (pos, (k, (v, is_text))) in fields.iter().enumerate() {
+                if pos > 0 {
+                    out.push(',');
+                }
+                let (ty, val) = if *is_text {
+                    ("str", json_str(v))
+                } else {
+                    ("u64", v.clone())
+                };
+                let _ = write!(
+                    out,
+                    "{{\"field\":{{\"pos\":{pos},\"name\":\"{k}\"}},\"processNum\":1,\"tags\":{{\"origin\":\"Product\",\"nature\":\"Output\",\"scope\":\"Service\"}},\"value\":{{\"type\":\"{ty}\",\"value\":{val}}}}}"
+                );
+            }
+            out.push_str("]\n");
+        }
+    }
+    out
+}
+
+impl Engine {
+    /// `show servers state [BACKEND]`: HAProxy's state file format.
+    fn show_servers_state(&mut self, only: Option<&str>) -> Reply {
+        if let Some(b) = only {
+            self.backend_index(b)?;
+        }
+        let snap = self.snapshot();
+        let mut rows = Vec::new();
+        for p in &snap.proxies {
+            if p.backend.is_none() || only.is_some_and(|b| b != p.name) {
+                continue;
+            }
+            let Ok(bi) = self.backend_index(&p.name) else {
+                continue;
+            };
+            for (si, r) in p.servers.iter().enumerate() {
+                let srv = &self.backends[bi].servers[si];
+                let status = r.text("status");
+                let (admin, uweight) = self.server_admin(&p.name, &srv.name)?;
+                let admin_bits = match admin {
+                    AdminState::Maint => server_state::ADMIN_FMAINT,
+                    AdminState::Drain => server_state::ADMIN_FDRAIN,
+                    AdminState::Ready => 0,
+                };
+                let check = self.checks.iter().find(|c| c.bi == bi && c.si == si);
+                rows.push(server_state::Row {
+                    be_id: p.iid,
+                    be_name: p.name.clone(),
+                    srv_id: si as u32 + 1,
+                    srv_name: srv.name.clone(),
+                    addr: srv.addr.ip().to_string(),
+                    op_state: if status.starts_with("DOWN") {
+                        server_state::OP_STOPPED
+                    } else {
+                        server_state::OP_RUNNING
+                    },
+                    admin_state: admin_bits,
+                    uweight,
+                    iweight: self.stats.iweight[bi][si],
+                    since_change: r.num("lastchg").unwrap_or(0),
+                    check_status: 0,
+                    check_result: match (check, status.starts_with("DOWN")) {
+                        (None, _) => 0,
+                        (Some(_), true) => 2,
+                        (Some(_), false) => 3,
+                    },
+                    check_health: r.num("check_health").unwrap_or(0) as u32,
+                    check_state: u32::from(check.is_some()),
+                    port: srv.addr.port(),
+                    check_port: 0,
+                });
+            }
+        }
+        Ok(server_state::format(&rows))
     }
 }
 
 /// A command's name for messages.
 fn name_of(cmd: &Command) -> &'static str {
     match cmd {
-        Command::ShowInfo(_) => "show info",
-        Command::ShowStat(..) => "show stat",
-        Command::ShowServersState(_) => "show servers state",
-        Command::SetServerState(..) => "set server state",
-        Command::SetWeight(..) => "set weight",
-        Command::GetWeight(..) => "get weight",
-        Command::ClearCounters { .. } => "clear counters",
         Command::AddServer(..) => "add server",
         Command::DelServer(..) => "del server",
         _ => "this command",

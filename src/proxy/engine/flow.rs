@@ -52,6 +52,9 @@ impl Engine {
             let step = if s.http.is_some() {
                 let step = self.http_step(sid, now);
                 logged = self.log_http_progress(sid, now);
+                if self.stats_txn(sid, now) {
+                    continue;
+                }
                 self.note_server_reply(sid);
                 let idle = self.sessions[sid]
                     .as_ref()
@@ -104,6 +107,7 @@ impl Engine {
                 return;
             }
         }
+        self.stats_io(sid);
         self.arm(sid, now);
     }
 

@@ -61,6 +61,7 @@ pub(super) fn http_frontend(cfg: &config::Config, f: &config::Frontend) -> Optio
         captures_req: f.rules.captures_req.clone(),
         captures_res: f.rules.captures_res.clone(),
         capture_cookie: f.rules.capture_cookie.clone(),
+        stats_uri: f.rules.stats.as_ref().map(|s| s.uri.clone()),
     })
 }
 

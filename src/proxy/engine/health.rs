@@ -104,6 +104,9 @@ impl Engine {
         } else {
             c.checker.start(now)
         };
+        if matches!(action, Action::Connect(_)) {
+            self.stats_check_start(ci, now);
+        }
         self.perform(ci, action, now);
     }
 
@@ -217,6 +220,7 @@ impl Engine {
                     c.out.clear();
                     let tr = c.checker.finish(outcome.clone(), now);
                     self.apply_transition(ci, tr, &outcome, now);
+                    self.stats_check_done(ci, &outcome, now);
                     break;
                 }
             };
@@ -233,6 +237,9 @@ impl Engine {
         now: Instant,
     ) {
         let (bi, si) = (self.checks[ci].bi, self.checks[ci].si);
+        if let Some(t) = &tr {
+            self.stats_transition(bi, si, t, now);
+        }
         let Some(tr) = tr else {
             self.refresh_weight(ci, now);
             return;

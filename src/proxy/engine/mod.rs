@@ -13,6 +13,10 @@ mod health;
 mod logs;
 mod procctl;
 mod server;
+mod state_file;
+mod stats;
+
+pub use stats::Admin;
 
 use super::lb::{LbState, ServerRt};
 use super::listener;
@@ -154,6 +158,9 @@ pub struct Engine {
     logs: crate::log::Hub,
     /// Signals, hard-stop-after, the socket exposing listeners on reload.
     proc: procctl::ProcCtl,
+    /// Activity counters, and what the stats need from the config.
+    ctr: super::counters::Counters,
+    stats: stats::StatsRt,
 }
 
 /// Bind every listener, reusing a socket taken over from an old process
@@ -338,8 +345,18 @@ impl Engine {
             bad_msgs: Default::default(),
             logs,
             proc: procctl::ProcCtl::new(cfg),
+            ctr: super::counters::Counters::new(
+                cfg.frontends.len(),
+                &cfg.backends
+                    .iter()
+                    .map(|b| b.servers.len())
+                    .collect::<Vec<_>>(),
+                Instant::now(),
+            ),
+            stats: stats::build(cfg),
         })
         .map(|mut e: Engine| {
+            e.load_server_states(cfg);
             e.start_checks();
             e.log_proxies(crate::log::NOTICE, |_, name, _| {
                 format!("Proxy {name} started.")
@@ -563,6 +580,7 @@ impl Engine {
         self.cur_conns += 1;
         self.frontends[fi].cur += 1;
         self.frontends[fi].cum += 1;
+        self.ctr.fe_session(fi, self.frontends[fi].cur, now);
         if inspect.is_none() && self.frontends[fi].http.is_none() {
             self.assign(sid, None, now);
         }

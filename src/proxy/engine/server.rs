@@ -74,6 +74,7 @@ impl Engine {
                     s.phase = Phase::Queued { since: now };
                     logs::rec(Some(s), |r| r.queued(pos, 0));
                 }
+                self.stats_queued(bi, Some(si));
                 return;
             }
             Some(si) if !be.redispatch => {
@@ -120,6 +121,7 @@ impl Engine {
                         if let Some(s) = self.sessions[sid].as_mut() {
                             s.slot = true;
                         }
+                        self.stats_attach(bi, si, 0, now);
                     }
                     return;
                 }
@@ -138,6 +140,7 @@ impl Engine {
                     logs::rec(Some(s), |r| r.queued(0, pos));
                 }
                 self.backends[bi].queue.push_back(sid);
+                self.stats_queued(bi, None);
             }
             Pick::NoServer => {
                 log::warn!("backend {}: no server available", self.backends[bi].name);
@@ -186,6 +189,7 @@ impl Engine {
     }
 
     pub(super) fn connect(&mut self, sid: usize, bi: usize, si: usize, now: Instant) {
+        self.stats_attach(bi, si, 1, now);
         let be = &mut self.backends[bi];
         let srv = &mut be.servers[si];
         srv.cur += 1;
@@ -233,6 +237,7 @@ impl Engine {
     /// A connect attempt failed: retry, possibly on another server
     /// (redispatch on the last retry, as HAProxy), or give up.
     pub(super) fn attach_failed(&mut self, sid: usize, bi: usize, si: usize, now: Instant) {
+        self.stats_conn_error(sid, bi, si);
         self.observe(bi, si, false, false, now);
         self.release_server(bi, si, now);
         let Some(s) = self.sessions[sid].as_mut() else {
@@ -426,6 +431,7 @@ impl Engine {
 
     /// Close both sides and give back every resource the session held.
     pub(super) fn close(&mut self, sid: usize) {
+        self.stats_io(sid);
         self.log_close(sid, Instant::now());
         let Some(mut s) = self.sessions.get_mut(sid).and_then(Option::take) else {
             return;

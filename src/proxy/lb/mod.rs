@@ -34,6 +34,8 @@ pub struct ServerRt {
     pub disabled: bool,
     /// Marked DOWN by health checks: gets no new traffic.
     pub down: bool,
+    /// Administrative DRAIN: no new traffic but persistent clients.
+    pub drain: bool,
     /// None: no limit.
     pub maxconn: Option<u32>,
     /// Connections currently attached (connecting or established).
@@ -64,6 +66,7 @@ impl ServerRt {
             backup,
             disabled,
             down: false,
+            drain: false,
             maxconn: maxconn.filter(|&m| m > 0),
             cur: 0,
             total: 0,
@@ -75,7 +78,7 @@ impl ServerRt {
 
     /// Can take new traffic: not disabled, not down, weight above 0.
     pub fn usable(&self) -> bool {
-        !self.disabled && !self.down && self.weight > 0
+        !self.disabled && !self.down && !self.drain && self.weight > 0
     }
 
     pub fn is_full(&self) -> bool {

@@ -1,0 +1,255 @@
+//! A stats page request, from URI to response: HAProxy's URI options
+//! (`;csv`, `;json`, `;norefresh`, `;up`, `;st=CODE` after the `stats uri`
+//! prefix), Basic authentication against `stats auth`, and the admin form
+//! (`b`=backend, `s`=server, repeated, `action`=ready|drain|maint).
+
+/// What to answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Csv,
+    Json,
+}
+
+/// Options read from the URI after the `stats uri` prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub format: Format,
+    /// `;norefresh`: no automatic reload even with `stats refresh`.
+    pub norefresh: bool,
+    /// `;up`: only the servers that are UP.
+    pub up_only: bool,
+    /// `;st=DONE|PART|NONE|DENY|ERRP`: the outcome of the last admin action.
+    pub status: Option<String>,
+}
+
+/// Options of the URI `uri` under prefix `prefix`: as HAProxy, each option
+/// is searched for anywhere after the prefix (`/s;csv` and `/s?stats;csv`).
+pub fn options(prefix: &str, uri: &str) -> Options {
+    let rest = uri.get(prefix.len()..).unwrap_or("");
+    let has = |o: &str| {
+        rest.match_indices(o).any(|(i, _)| {
+            let after = &rest[i + o.len()..];
+            after.is_empty() || after.starts_with([';', '&', '?', '#'])
+        })
+    };
+    let format = if has(";csv") {
+        Format::Csv
+    } else if has(";json") {
+        Format::Json
+    } else {
+        Format::Html
+    };
+    let status = rest.find(";st=").map(|i| {
+        rest[i + 4..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect()
+    });
+    Options {
+        format,
+        norefresh: has(";norefresh"),
+        up_only: has(";up"),
+        status,
+    }
+}
+
+/// Whether the `Authorization` header carries one of the `stats auth`
+/// pairs (no pairs configured: everybody is let in).
+pub fn authorized(pairs: &[(String, String)], header: Option<&str>) -> bool {
+    if pairs.is_empty() {
+        return true;
+    }
+    let Some(h) = header else { return false };
+    let mut it = h.trim().splitn(2, ' ');
+    let (Some(scheme), Some(cred)) = (it.next(), it.next()) else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return false;
+    }
+    let Some(decoded) = base64_decode(cred.trim()) else {
+        return false;
+    };
+    let Ok(decoded) = String::from_utf8(decoded) else {
+        return false;
+    };
+    let Some((u, p)) = decoded.split_once(':') else {
+        return false;
+    };
+    pairs.iter().any(|(pu, pp)| pu == u && pp == p)
+}
+
+/// RFC 4648 base64 (padding optional); None on any other byte.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let s = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for chunk in s.chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= val(c)? << (18 - 6 * i);
+        }
+        out.push((n >> 16) as u8);
+        if chunk.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if chunk.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    Some(out)
+}
+
+/// The admin form as posted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminForm {
+    /// `b`: the backend, by name or `#ID`.
+    pub backend: String,
+    pub servers: Vec<String>,
+    pub action: String,
+}
+
+/// Decode an `application/x-www-form-urlencoded` admin form.
+pub fn parse_form(body: &[u8]) -> AdminForm {
+    let mut f = AdminForm::default();
+    for pair in body.split(|&b| b == b'&') {
+        let mut kv = pair.splitn(2, |&b| b == b'=');
+        let k = url_decode(kv.next().unwrap_or_default());
+        let v = url_decode(kv.next().unwrap_or_default());
+        match k.as_str() {
+            "b" => f.backend = v,
+            "s" => f.servers.push(v),
+            "action" => f.action = v,
+            _ => {}
+        }
+    }
+    f
+}
+
+fn url_decode(b: &[u8]) -> String {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(x) => {
+                        out.push(x);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A complete response with a body (HEAD: the body is left out, the
+/// length stays).
+pub fn response(
+    status: u16,
+    reason: &str,
+    content_type: &str,
+    extra: &[(&str, String)],
+    body: &[u8],
+    head_only: bool,
+) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\nCache-Control: no-cache\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    for (k, v) in extra {
+        out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    if !head_only {
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+/// The 401 that asks for the `stats auth` credentials.
+pub fn unauthorized(realm: &str, head_only: bool) -> Vec<u8> {
+    let body = b"<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n";
+    let realm = realm.replace(['"', '\\'], "");
+    response(
+        401,
+        "Unauthorized",
+        "text/html",
+        &[("WWW-Authenticate", format!("Basic realm=\"{realm}\""))],
+        body,
+        head_only,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_options_are_found_after_the_prefix() {
+        assert_eq!(options("/s", "/s;csv").format, Format::Csv);
+        assert_eq!(options("/s", "/s?stats;csv").format, Format::Csv);
+        assert_eq!(options("/s", "/s;json").format, Format::Json);
+        assert_eq!(options("/s", "/s;csvx").format, Format::Html);
+        let o = options("/haproxy?stats", "/haproxy?stats;up;norefresh;st=DONE");
+        assert!(o.up_only && o.norefresh);
+        assert_eq!(o.status.as_deref(), Some("DONE"));
+        assert_eq!(options("/s", "/s").format, Format::Html);
+    }
+
+    #[test]
+    fn basic_auth_checks_every_configured_pair() {
+        let pairs = vec![
+            ("admin".to_string(), "s3cret".to_string()),
+            ("ops".to_string(), "x:y".to_string()),
+        ];
+        // "admin:s3cret", "ops:x:y", "admin:nope"
+        assert!(authorized(&pairs, Some("Basic YWRtaW46czNjcmV0")));
+        assert!(authorized(&pairs, Some("basic b3BzOng6eQ==")));
+        assert!(!authorized(&pairs, Some("Basic YWRtaW46bm9wZQ==")));
+        assert!(!authorized(&pairs, None));
+        assert!(!authorized(&pairs, Some("Bearer YWRtaW46czNjcmV0")));
+        assert!(!authorized(&pairs, Some("Basic !!!")));
+        assert!(authorized(&[], None));
+    }
+
+    #[test]
+    fn base64_decodes_with_and_without_padding() {
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64_decode("YWI").unwrap(), b"ab");
+        assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
+        assert!(base64_decode("Y").is_none());
+    }
+
+    #[test]
+    fn admin_form_is_url_decoded() {
+        let f = parse_form(b"s=web%201&s=web2&action=maint&b=%232");
+        assert_eq!(f.servers, vec!["web 1", "web2"]);
+        assert_eq!(f.action, "maint");
+        assert_eq!(f.backend, "#2");
+        assert_eq!(url_decode(b"100%"), "100%");
+        assert_eq!(url_decode(b"a%zz"), "a%zz");
+    }
+}

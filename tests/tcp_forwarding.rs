@@ -30,6 +30,10 @@ per_poller!(
 );
 
 fn thousand_concurrent_connections_64k_each_arrive_intact(poller: &str) {
+    // Two fds a connection in pollux.
+    if select_cannot_hold(poller, 2000) {
+        return;
+    }
     let _g = heavy_lock();
     let echo = TestServer::echo();
     let px = Pollux::start(poller, &simple_cfg(echo.addr()));

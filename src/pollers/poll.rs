@@ -47,6 +47,12 @@ impl Poll {
     }
 }
 
+/// POLLRDHUP (Linux). Not `PollFlags::RDHUP`: rustix leaves that out on SPARC,
+/// where the kernel's value differs (0x800, not 0x2000; asm/poll.h), so take
+/// the value from libc, which has it for every Linux architecture.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const RDHUP: PollFlags = PollFlags::from_bits_retain(libc::POLLRDHUP as _);
+
 /// Interest -> poll flags. HUP, ERR and NVAL need not be asked for.
 fn to_poll(i: Interest) -> PollFlags {
     let mut f = PollFlags::empty();
@@ -55,7 +61,7 @@ fn to_poll(i: Interest) -> PollFlags {
         // Linux reports a peer's shutdown(SHUT_WR) as POLLRDHUP if asked.
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
-            f |= PollFlags::RDHUP;
+            f |= RDHUP;
         }
     }
     if i.write {
@@ -67,7 +73,7 @@ fn to_poll(i: Interest) -> PollFlags {
 /// poll revents -> Event.
 fn from_poll(token: Token, f: PollFlags) -> Event {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    let hup = PollFlags::HUP | PollFlags::RDHUP;
+    let hup = PollFlags::HUP | RDHUP;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let hup = PollFlags::HUP;
     Event {

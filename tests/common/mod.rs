@@ -48,6 +48,54 @@ pub fn pollux_bin() -> String {
     std::env::var("POLLUX_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_pollux").to_string())
 }
 
+/// A `Command` that runs the binary under test: `pollux_bin()`, prefixed by
+/// the words of `POLLUX_TEST_RUNNER` when set (e.g. `qemu-sparc64 -L
+/// /usr/sparc64-linux-gnu` for a cross-built pollux, see ci/cross-run). The
+/// runner must exec nothing else, so that pollux (as qemu-user runs it) stays
+/// the direct child: its pid is the one signalled and looked up in /proc.
+pub fn pollux_command() -> Command {
+    let runner = std::env::var("POLLUX_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(prog) => {
+            let mut cmd = Command::new(prog);
+            cmd.args(words).arg(pollux_bin());
+            cmd
+        }
+        None => Command::new(pollux_bin()),
+    }
+}
+
+/// `POLLUX_TEST_SELECT_MAX_FD`: the highest fd the select(2) of this
+/// environment takes, when it is lower than pollux's own bound (none on
+/// Linux). Under qemu-user it is 1023: qemu copies the guest's fd sets into
+/// the host's fixed `fd_set` and glibc aborts the whole emulator above
+/// FD_SETSIZE - 1 ("bit out of range 0 - FD_SETSIZE on fd_set"), so
+/// ci/cross-run sets it. Unset (natively): no bound.
+pub fn env_select_max_fd() -> Option<usize> {
+    let v = std::env::var("POLLUX_TEST_SELECT_MAX_FD").ok()?;
+    Some(
+        v.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("POLLUX_TEST_SELECT_MAX_FD={v:?}: not a number")),
+    )
+}
+
+/// Whether a test that makes pollux hold about `fds` descriptors must skip
+/// `poller` because this environment's select cannot take them (see
+/// [`env_select_max_fd`]); prints a SKIPPED line when it must.
+pub fn select_cannot_hold(poller: &str, fds: usize) -> bool {
+    match env_select_max_fd() {
+        Some(max) if poller == "select" && fds > max => {
+            println!(
+                "SKIPPED: select with ~{fds} fds: POLLUX_TEST_SELECT_MAX_FD={max} (select(2) here cannot watch higher fds)"
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
 /// One-time process setup: raise the soft fd limit to the hard limit (the
 /// 1,000-connection test needs a few thousand fds in this process and in pollux,
 /// which inherits the limit).
@@ -457,7 +505,7 @@ pub fn run_pollux(dir: &TestDir, args: &[&str], envs: &[(&str, &str)]) -> RunOut
     let n = N.fetch_add(1, Ordering::Relaxed);
     let out_path = dir.join(&format!("run{n}.stdout"));
     let err_path = dir.join(&format!("run{n}.stderr"));
-    let mut cmd = Command::new(pollux_bin());
+    let mut cmd = pollux_command();
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(fs::File::create(&out_path).expect("stdout file"))

@@ -2,7 +2,7 @@
 //! stop it with a signal and check it exits 0; logs kept in the test dir and
 //! printed when the test fails.
 
-use super::{free_ports, placeholders, pollux_bin, render, wait_timeout, TestDir, PATIENCE};
+use super::{free_ports, placeholders, pollux_command, render, wait_timeout, TestDir, PATIENCE};
 use std::collections::HashSet;
 use std::fs;
 use std::net::TcpStream;
@@ -86,7 +86,7 @@ impl Launch {
         let cfg_path = dir.write("pollux.cfg", cfg);
         let stdout = dir.join("stdout.log");
         let stderr = dir.join("stderr.log");
-        let mut cmd = Command::new(pollux_bin());
+        let mut cmd = pollux_command();
         cmd.arg("-f").arg(&cfg_path).args(&self.mode);
         if let Some(p) = &self.poller {
             cmd.arg("--poller").arg(p);

@@ -655,3 +655,89 @@ fn response_time_unmeasured_server_gets_the_mean() {
     let c = rt_counts(&mut s, &mut st, 3000);
     assert_eq!(c, vec![1000, 2000]);
 }
+
+// ---- Same results on every architecture ----
+//
+// A key must reach the same server whatever machine pollux runs on (several
+// load balancers in front of one farm, a restart on another host), so every
+// hash is byte-oriented, never a native-endian or word-sized read. These
+// values were computed on x86_64 (sdbm, djb2 and crc32 also by Python's
+// zlib and a one-line fold) and are checked under qemu on big-endian sparc64
+// and 32-bit armv7 by ci/cross-run.
+
+const KEY: &[u8] = b"/static/img/logo.png?v=3";
+
+#[test]
+fn hash_functions_give_the_same_values_on_every_architecture() {
+    assert_eq!(hash::sdbm(KEY), 0xa8f5_f2f1);
+    assert_eq!(hash::djb2(KEY), 0xbe03_7c00);
+    assert_eq!(hash::wt6(KEY), 0x62e2_b472);
+    assert_eq!(hash::crc32(KEY), 0x19b7_1834);
+    assert_eq!(hash::full_hash(0xdead_beef), 0xfff0_eada);
+    assert_eq!(hash::hash32(KEY), 0x2a28_610f);
+    assert_eq!(hash::mix64(0x0123_4567_89ab_cdef), 0xb2c0_58e4_ebb5_112c);
+    assert_eq!(hash::addr_hash("192.0.2.7".parse().unwrap()), 0xd557_2e79);
+    assert_eq!(hash::addr_hash("2001:db8::7".parse().unwrap()), 0xa758_1c49);
+}
+
+/// The servers 24 fixed keys go to, weights 1, 2, 3, 1, 5, for every hash
+/// function, map-based and consistent (the ring's point placement and sort),
+/// with and without avalanche.
+#[test]
+fn keys_reach_the_same_servers_on_every_architecture() {
+    #[rustfmt::skip]
+    let expected: [(HashFunction, HashMethod, bool, [usize; 24]); 16] = [
+        (HashFunction::Sdbm, HashMethod::Map, false, [4, 4, 4, 1, 4, 4, 4, 4, 2, 1, 4, 4, 1, 3, 4, 4, 2, 0, 0, 4, 4, 4, 1, 4]),
+        (HashFunction::Sdbm, HashMethod::Map, true, [1, 4, 2, 4, 2, 4, 2, 2, 4, 2, 1, 2, 3, 1, 2, 0, 2, 4, 2, 4, 2, 4, 3, 4]),
+        (HashFunction::Sdbm, HashMethod::Consistent, false, [4, 4, 4, 2, 4, 4, 2, 3, 2, 4, 3, 2, 0, 1, 2, 2, 0, 0, 2, 0, 4, 3, 2, 2]),
+        (HashFunction::Sdbm, HashMethod::Consistent, true, [0, 4, 4, 2, 1, 4, 0, 4, 4, 0, 4, 4, 0, 4, 1, 1, 4, 4, 2, 4, 1, 4, 2, 4]),
+        (HashFunction::Djb2, HashMethod::Map, false, [4, 2, 1, 4, 3, 3, 4, 1, 4, 4, 4, 2, 0, 2, 4, 2, 2, 1, 4, 4, 4, 1, 1, 1]),
+        (HashFunction::Djb2, HashMethod::Map, true, [1, 1, 4, 4, 2, 0, 4, 4, 2, 2, 2, 4, 1, 0, 2, 4, 4, 3, 3, 2, 4, 1, 3, 2]),
+        (HashFunction::Djb2, HashMethod::Consistent, false, [0, 4, 2, 3, 4, 4, 2, 4, 4, 3, 1, 4, 4, 4, 3, 4, 1, 2, 3, 4, 3, 2, 0, 3]),
+        (HashFunction::Djb2, HashMethod::Consistent, true, [4, 4, 2, 2, 2, 2, 3, 4, 4, 4, 2, 4, 4, 2, 4, 4, 3, 0, 4, 1, 4, 4, 4, 2]),
+        (HashFunction::Wt6, HashMethod::Map, false, [2, 2, 3, 2, 1, 4, 1, 4, 1, 2, 1, 2, 3, 4, 0, 0, 2, 2, 4, 4, 3, 4, 1, 3]),
+        (HashFunction::Wt6, HashMethod::Map, true, [2, 4, 2, 2, 4, 2, 2, 4, 2, 0, 2, 4, 4, 4, 4, 4, 0, 4, 1, 4, 2, 1, 1, 4]),
+        (HashFunction::Wt6, HashMethod::Consistent, false, [4, 4, 4, 4, 0, 4, 4, 1, 1, 1, 4, 3, 3, 4, 0, 0, 1, 2, 4, 3, 4, 4, 3, 4]),
+        (HashFunction::Wt6, HashMethod::Consistent, true, [4, 2, 1, 4, 4, 2, 4, 2, 2, 4, 1, 4, 1, 2, 3, 4, 4, 2, 1, 4, 1, 4, 4, 2]),
+        (HashFunction::Crc32, HashMethod::Map, false, [4, 3, 2, 1, 2, 4, 2, 4, 4, 1, 4, 2, 4, 3, 4, 2, 2, 2, 0, 4, 4, 1, 2, 2]),
+        (HashFunction::Crc32, HashMethod::Map, true, [3, 0, 4, 1, 2, 4, 2, 0, 3, 2, 4, 2, 0, 1, 4, 1, 2, 4, 0, 2, 4, 4, 4, 1]),
+        (HashFunction::Crc32, HashMethod::Consistent, false, [4, 3, 0, 4, 4, 0, 4, 4, 4, 1, 4, 3, 4, 2, 4, 3, 1, 1, 2, 1, 4, 4, 4, 4]),
+        (HashFunction::Crc32, HashMethod::Consistent, true, [4, 4, 0, 1, 2, 4, 2, 3, 0, 4, 1, 4, 4, 4, 4, 1, 0, 4, 2, 4, 4, 0, 4, 2]),
+    ];
+    for (function, method, avalanche, want) in expected {
+        let ht = HashType {
+            method,
+            function,
+            avalanche,
+        };
+        let mut s = servers(&[1, 2, 3, 1, 5]);
+        let mut st = LbState::default();
+        let got: Vec<usize> = keys(24)
+            .iter()
+            .map(|k| pick_key(ht, &mut s, &mut st, k))
+            .collect();
+        assert_eq!(got, want, "{function:?} {method:?} avalanche={avalanche}");
+    }
+}
+
+#[test]
+fn source_addresses_reach_the_same_servers_on_every_architecture() {
+    let mut s = servers(&[1, 2, 3, 1, 5]);
+    let mut st = LbState::default();
+    let got: Vec<usize> = (1..=24u8)
+        .map(|i| {
+            let input = LbInput {
+                src: Some(std::net::IpAddr::from([10, 0, 0, i])),
+                key: None,
+            };
+            match pick(&Balance::Source, MAP, &mut s, &mut st, &input, None) {
+                Pick::Server(i) => i,
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [1, 4, 4, 2, 2, 4, 2, 2, 3, 4, 3, 4, 4, 2, 1, 4, 3, 3, 4, 3, 2, 3, 4, 2]
+    );
+}

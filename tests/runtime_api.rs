@@ -27,6 +27,7 @@ per_poller!(
     server_states_set_at_run_time_move_traffic,
     clear_counters_resets_maxima_and_all_resets_totals,
     server_states_survive_a_restart_through_the_state_file,
+    add_server_then_ready_takes_traffic_and_del_server_removes_it,
 );
 
 const REFERENCE_HEADER: &str = include_str!("reference/haproxy-2.6-show-stat-header.csv");
@@ -516,5 +517,50 @@ fn server_states_survive_a_restart_through_the_state_file(poller: &str) {
     assert_eq!(stat_row(&sock, "b")["status"], "MAINT");
     let d = spread(px.addr(0), 6, 1, |_| "/".into());
     assert_eq!(d.get("a"), Some(&6), "{d:?}");
+    px.stop();
+}
+
+fn add_server_then_ready_takes_traffic_and_del_server_removes_it(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (a, b, c) = (
+        LiveServer::start("a"),
+        LiveServer::start("b"),
+        LiveServer::start("c"),
+    );
+    let px = Pollux::start(poller, &two_servers(&sock, &a, &b, ""));
+    let add = format!("add server be/c {} weight 4", c.addr());
+    assert_eq!(cli(&sock, &add), "New server registered.\n\n");
+    assert!(cli(&sock, &add).starts_with("Already exists a server"));
+    // New servers start in maintenance: no traffic yet.
+    assert_eq!(stat_row(&sock, "c")["status"], "MAINT");
+    spread(px.addr(0), 8, 1, |_| "/".into());
+    assert_eq!(c.count(), 0);
+    assert_eq!(cli(&sock, "set server be/c state ready"), "\n");
+    let d = spread(px.addr(0), 16, 1, |_| "/".into());
+    assert_eq!(d.get("c"), Some(&8), "weight 4 of 8: {d:?}");
+    assert_eq!(
+        cli(&sock, "del server be/c"),
+        "Only servers in maintenance mode can be deleted.\n\n"
+    );
+    assert_eq!(
+        cli(&sock, "disable server be/c; del server be/c"),
+        "\nServer deleted.\n\n"
+    );
+    assert!(!cli(&sock, "show stat").contains("\nbe,c,"));
+    assert_eq!(cli(&sock, "get weight be/c"), "No such server.\n\n");
+    let before = c.count();
+    spread(px.addr(0), 8, 1, |_| "/".into());
+    assert_eq!(c.count(), before, "a deleted server got traffic");
+    // Bad additions are refused with a reason.
+    assert!(cli(&sock, "add server be/d 127.0.0.1").contains("no port"));
+    assert!(cli(&sock, "add server be/d 127.0.0.1:1 check").contains("not supported yet"));
+    assert!(cli(&sock, "add server be/d 127.0.0.1:1 frobnicate").contains("frobnicate"));
+    assert_eq!(
+        cli(&sock, "add server nope/d 127.0.0.1:1"),
+        "No such backend.\n\n"
+    );
+    // The name is free again.
+    assert_eq!(cli(&sock, &add), "New server registered.\n\n");
     px.stop();
 }

@@ -45,7 +45,7 @@ impl Engine {
         let si = self.backends[bi]
             .servers
             .iter()
-            .position(|s| s.name == srv)
+            .position(|s| s.name == srv && !s.deleted)
             .ok_or_else(|| "No such server.".to_string())?;
         Ok((bi, si))
     }
@@ -276,6 +276,8 @@ impl Ops for Admin<'_> {
                 e.set_server_admin(b, s, a)?;
                 Ok(String::new())
             }
+            Command::AddServer(b, s, addr, opts) => e.add_server(b, s, addr, opts),
+            Command::DelServer(b, s) => e.del_server(b, s),
             Command::ClearCounters { all } => {
                 e.clear_counters(*all);
                 Ok(String::new())
@@ -386,6 +388,75 @@ fn show_info(snap: &Snapshot, hard_maxconn: u32, fmt: Format) -> String {
 }
 
 impl Engine {
+    /// `add server B/S ADDR [options]`: the server starts in maintenance, as
+    /// in HAProxy; `set server B/S state ready` puts it in service.
+    fn add_server(&mut self, be: &str, name: &str, addr: &str, opts: &[String]) -> Reply {
+        let bi = self.backend_index(be)?;
+        if self.server_index(be, name).is_ok() {
+            return Err("Already exists a server with the same name in backend.".into());
+        }
+        let mut srv = crate::config::dynamic_server(name, addr, opts)?;
+        if srv.check.is_some() {
+            return Err("'check' on a server added at run time is not supported yet.".into());
+        }
+        if srv.cookie.is_some() && self.persist[bi].cookie.is_none() {
+            srv.cookie = None;
+        }
+        let b = &mut self.backends[bi];
+        let mut rt = crate::proxy::lb::ServerRt::new(
+            srv.name.clone(),
+            srv.addr,
+            srv.weight * super::WEIGHT_SCALE,
+            srv.backup,
+            true,
+            srv.maxconn,
+        );
+        rt.down = false;
+        b.servers.push(rt);
+        b.limits.push((srv.maxconn.filter(|&m| m > 0), srv.minconn));
+        b.srv_queues.push(Default::default());
+        b.maxqueue.push(srv.maxqueue);
+        b.lb.invalidate();
+        self.views[bi].push(crate::proxy::persist::ServerView {
+            cookie: srv.cookie.clone(),
+            usable: false,
+            backup: srv.backup,
+        });
+        self.ctr.be[bi].srv.push(Default::default());
+        self.stats.uweight[bi].push(srv.weight);
+        self.stats.iweight[bi].push(srv.weight);
+        log::warn!("New server {be}/{name} registered (in maintenance).");
+        Ok("New server registered.".into())
+    }
+
+    /// `del server B/S`: only a server in maintenance with nothing attached.
+    fn del_server(&mut self, be: &str, name: &str) -> Reply {
+        let (bi, si) = self.server_index(be, name)?;
+        let srv = &self.backends[bi].servers[si];
+        if !srv.disabled {
+            return Err("Only servers in maintenance mode can be deleted.".into());
+        }
+        if self.checks.iter().any(|c| c.bi == bi && c.si == si) {
+            return Err("Deleting a server with health checks is not supported yet.".into());
+        }
+        let attached = self
+            .sessions
+            .iter()
+            .flatten()
+            .any(|s| s.backend == Some(bi as u32) && s.server == Some(si as u32));
+        if srv.cur > 0 || attached || !self.backends[bi].srv_queues[si].is_empty() {
+            return Err("Server still has connections attached to it, cannot remove it.".into());
+        }
+        let srv = &mut self.backends[bi].servers[si];
+        srv.deleted = true;
+        srv.name.clear();
+        self.views[bi][si].cookie = None;
+        self.views[bi][si].usable = false;
+        self.backends[bi].lb.invalidate();
+        log::warn!("Server {be}/{name} deleted.");
+        Ok("Server deleted.".into())
+    }
+
     /// `show servers state [BACKEND]`: HAProxy's state file format.
     fn show_servers_state(&mut self, only: Option<&str>) -> Reply {
         if let Some(b) = only {
@@ -400,7 +471,10 @@ impl Engine {
             let Ok(bi) = self.backend_index(&p.name) else {
                 continue;
             };
-            for (si, r) in p.servers.iter().enumerate() {
+            for r in &p.servers {
+                let Ok((_, si)) = self.server_index(&p.name, r.name()) else {
+                    continue;
+                };
                 let srv = &self.backends[bi].servers[si];
                 let status = r.text("status");
                 let (admin, uweight) = self.server_admin(&p.name, &srv.name)?;
@@ -445,8 +519,6 @@ impl Engine {
 /// A command's name for messages.
 fn name_of(cmd: &Command) -> &'static str {
     match cmd {
-        Command::AddServer(..) => "add server",
-        Command::DelServer(..) => "del server",
         _ => "this command",
     }
 }

@@ -389,7 +389,7 @@ impl Engine {
         let si = self.backends[bi]
             .servers
             .iter()
-            .position(|s| s.name == server)
+            .position(|s| s.name == server && !s.deleted)
             .ok_or_else(|| format!("No such server '{server}' in backend '{backend}'."))?;
         Ok((bi, si))
     }
@@ -523,7 +523,11 @@ impl Engine {
             let frontend = fi.map(|fi| self.frontend_row(fi, &name, iid, now));
             let (servers, backend) = match bi {
                 Some(bi) => {
-                    let servers = (0..self.backends[bi].servers.len())
+                    let live: Vec<usize> = (0..self.backends[bi].servers.len())
+                        .filter(|&si| !self.backends[bi].servers[si].deleted)
+                        .collect();
+                    let servers = live
+                        .into_iter()
                         .map(|si| self.server_row(bi, si, iid, now))
                         .collect();
                     (servers, Some(self.backend_row(bi, iid, now)))

@@ -34,6 +34,9 @@ pub struct ServerRt {
     pub disabled: bool,
     /// Marked DOWN by health checks: gets no new traffic.
     pub down: bool,
+    /// Removed at run time (`del server`): kept as a tombstone, always
+    /// disabled, so the indices of the other servers never move.
+    pub deleted: bool,
     /// Administrative DRAIN: no new traffic but persistent clients.
     pub drain: bool,
     /// None: no limit.
@@ -67,6 +70,7 @@ impl ServerRt {
             disabled,
             down: false,
             drain: false,
+            deleted: false,
             maxconn: maxconn.filter(|&m| m > 0),
             cur: 0,
             total: 0,

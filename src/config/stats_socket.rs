@@ -51,9 +51,16 @@ pub(crate) fn parse(
                 match opt {
                     "mode" => {
                         let v = val("an octal mode")?;
-                        s.mode = Some(u32::from_str_radix(v, 8).map_err(|_| {
-                            format!("'stats socket' option 'mode': '{v}' is not an octal mode")
-                        })?);
+                        s.mode = Some(
+                            u32::from_str_radix(v, 8)
+                                .ok()
+                                .filter(|&m| m <= 0o777)
+                                .ok_or_else(|| {
+                                    format!(
+                                        "'stats socket' option 'mode': '{v}' is not an octal mode"
+                                    )
+                                })?,
+                        );
                         i += 2;
                     }
                     "level" => {

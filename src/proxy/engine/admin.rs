@@ -282,7 +282,12 @@ impl Ops for Admin<'_> {
                 e.clear_counters(*all);
                 Ok(String::new())
             }
-            other => Err(format!("'{}' is not supported yet.", name_of(other))),
+            // Handled by the connection itself (`runtime::CliConn`).
+            Command::Help(_)
+            | Command::Prompt
+            | Command::Quit
+            | Command::Lower(_)
+            | Command::SetTimeoutCli(_) => Ok(String::new()),
         }
     }
 }
@@ -513,12 +518,5 @@ impl Engine {
             }
         }
         Ok(server_state::format(&rows))
-    }
-}
-
-/// A command's name for messages.
-fn name_of(cmd: &Command) -> &'static str {
-    match cmd {
-        _ => "this command",
     }
 }

@@ -199,6 +199,16 @@ impl RowKind {
     }
 }
 
+/// The HTTP response classes' columns, in `Ctr::hrsp` order.
+pub const HRSP: [&str; 6] = [
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+];
+
 /// One line of `show stat`: a value (or nothing) per column of [`FIELDS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {

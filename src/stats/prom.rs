@@ -337,14 +337,7 @@ pub fn render(snap: &Snapshot) -> String {
         if !http.is_empty() {
             header(&mut o, &name, "counter", "HTTP responses by status class.");
             for r in http {
-                for (c, f) in CODES.iter().zip([
-                    "hrsp_1xx",
-                    "hrsp_2xx",
-                    "hrsp_3xx",
-                    "hrsp_4xx",
-                    "hrsp_5xx",
-                    "hrsp_other",
-                ]) {
+                for (c, f) in CODES.iter().zip(super::HRSP) {
                     let _ = writeln!(
                         o,
                         "{name}{{{},code=\"{c}\"}} {}",

@@ -6,7 +6,7 @@ use super::Engine;
 use crate::session::http::BadMessage;
 use std::fmt::Write;
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 pub(super) struct Snapshot {
     when: SystemTime,
@@ -149,51 +149,20 @@ fn dump(bytes: &[u8]) -> String {
     out
 }
 
-/// `dd/Mon/yyyy:HH:MM:SS.mmm` in UTC.
-pub(super) fn date(t: SystemTime) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (y, m, day) = civil_from_days((secs / 86400) as i64);
-    let rem = secs % 86400;
-    format!(
-        "{day:02}/{}/{y}:{:02}:{:02}:{:02}.{:03}",
-        MONTHS[(m - 1) as usize],
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        d.subsec_millis()
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// `dd/Mon/yyyy:HH:MM:SS.mmm` in UTC, as the logs write it.
+fn date(t: SystemTime) -> String {
+    crate::log::log_date(t, true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn dates_are_utc_in_haproxy_layout() {
         let t = UNIX_EPOCH + Duration::from_millis(1_795_653_538_123);
         assert_eq!(date(t), "26/Nov/2026:00:38:58.123");
-        assert_eq!(date(UNIX_EPOCH), "01/Jan/1970:00:00:00.000");
-        // A leap day.
-        let t = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(date(t), "29/Feb/2000:00:00:00.000");
     }
 
     #[test]

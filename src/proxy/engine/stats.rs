@@ -171,18 +171,8 @@ fn common(r: &mut Row, c: &mut Ctr, start: Instant, now: Instant, http: bool) {
     r.u("rate", u64::from(c.rate.read(start, now)));
     r.u("rate_max", u64::from(c.rate.max));
     if http {
-        for (i, f) in [
-            "hrsp_1xx",
-            "hrsp_2xx",
-            "hrsp_3xx",
-            "hrsp_4xx",
-            "hrsp_5xx",
-            "hrsp_other",
-        ]
-        .iter()
-        .enumerate()
-        {
-            r.u(f, c.hrsp[i]);
+        for (f, n) in stats::HRSP.iter().zip(c.hrsp) {
+            r.u(f, n);
         }
     }
     r.s("mode", if http { "http" } else { "tcp" });

@@ -419,6 +419,7 @@ impl Engine {
         rt.down = false;
         b.servers.push(rt);
         b.limits.push((srv.maxconn.filter(|&m| m > 0), srv.minconn));
+        b.minconn |= srv.minconn.is_some();
         b.srv_queues.push(Default::default());
         b.maxqueue.push(srv.maxqueue);
         b.lb.invalidate();

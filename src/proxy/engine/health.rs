@@ -290,6 +290,9 @@ impl Engine {
 
     /// Before balancing over a backend: bring slowstart weights up to date.
     pub(super) fn refresh_backend_weights(&mut self, bi: usize, now: Instant) {
+        if !self.backends[bi].slowstart {
+            return;
+        }
         for ci in 0..self.checks.len() {
             if self.checks[ci].bi == bi && self.checks[ci].checker.in_slowstart(now) {
                 self.refresh_weight(ci, now);

@@ -113,6 +113,10 @@ struct BackendRt {
     abortonclose: bool,
     /// Where server UP/DOWN messages go.
     log_targets: Vec<crate::log::LogTarget>,
+    /// Some server has `slowstart` / `minconn`: only then do weights and
+    /// limits need recomputing on each balancing decision.
+    slowstart: bool,
+    minconn: bool,
 }
 
 pub use cli::bind_cli;
@@ -252,6 +256,11 @@ impl Engine {
                     .unwrap_or_else(|| glue::default_fullconn(cfg, &b.name)),
                 abortonclose: b.abortonclose,
                 log_targets: b.log_targets.clone(),
+                slowstart: b
+                    .servers
+                    .iter()
+                    .any(|s| s.check.as_ref().is_some_and(|c| c.slowstart.is_some())),
+                minconn: b.servers.iter().any(|s| s.minconn.is_some()),
             })
             .collect();
         let frontends = cfg

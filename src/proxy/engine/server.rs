@@ -14,6 +14,9 @@ use std::time::Instant;
 /// `minconn`/`fullconn`: a server's limit grows from minconn to maxconn as
 /// the backend's load (connections attached plus queued) nears fullconn.
 fn apply_dynamic_limits(be: &mut super::BackendRt) {
+    if !be.minconn {
+        return;
+    }
     let load: u64 =
         be.servers.iter().map(|s| u64::from(s.cur)).sum::<u64>() + be.queue.len() as u64;
     for (srv, &(maxconn, minconn)) in be.servers.iter_mut().zip(&be.limits) {
@@ -500,6 +503,8 @@ mod tests {
             fullconn: 1000,
             abortonclose: false,
             log_targets: Vec::new(),
+            slowstart: false,
+            minconn: true,
         }
     }
 

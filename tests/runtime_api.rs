@@ -543,10 +543,24 @@ fn add_server_then_ready_takes_traffic_and_del_server_removes_it(poller: &str) {
         cli(&sock, "del server be/c"),
         "Only servers in maintenance mode can be deleted.\n\n"
     );
+    // A client whose last request went to c keeps its connection: the
+    // idle server connection to c is closed, the client stays.
+    let mut kept = HttpConn::open(px.addr(0));
+    let mut last = String::new();
+    for _ in 0..16 {
+        last = kept.get("/", &[]).server().to_string();
+        if last == "c" {
+            break;
+        }
+    }
+    assert_eq!(last, "c");
     assert_eq!(
         cli(&sock, "disable server be/c; del server be/c"),
         "\nServer deleted.\n\n"
     );
+    let r = kept.get("/", &[]);
+    assert_eq!(r.status, 200);
+    assert_ne!(r.server(), "c");
     assert!(!cli(&sock, "show stat").contains("\nbe,c,"));
     assert_eq!(cli(&sock, "get weight be/c"), "No such server.\n\n");
     let before = c.count();

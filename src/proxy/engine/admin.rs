@@ -445,13 +445,27 @@ impl Engine {
         if self.checks.iter().any(|c| c.bi == bi && c.si == si) {
             return Err("Deleting a server with health checks is not supported yet.".into());
         }
-        let attached = self
-            .sessions
-            .iter()
-            .flatten()
-            .any(|s| s.backend == Some(bi as u32) && s.server == Some(si as u32));
-        if srv.cur > 0 || attached || !self.backends[bi].srv_queues[si].is_empty() {
+        // Sessions in an exchange with it block the deletion; idle kept-alive
+        // connections to it are closed, their clients stay connected.
+        let mut idle = Vec::new();
+        let mut active = srv.cur > 0 || !self.backends[bi].srv_queues[si].is_empty();
+        for (sid, s) in self.sessions.iter().enumerate() {
+            let Some(s) = s else { continue };
+            if s.backend == Some(bi as u32) && s.server == Some(si as u32) {
+                if s.slot {
+                    active = true;
+                } else {
+                    idle.push(sid);
+                }
+            }
+        }
+        if active {
             return Err("Server still has connections attached to it, cannot remove it.".into());
+        }
+        let now = Instant::now();
+        for sid in idle {
+            self.drop_server(sid, now);
+            self.refresh(sid, now);
         }
         let srv = &mut self.backends[bi].servers[si];
         srv.deleted = true;

@@ -53,8 +53,8 @@ fn bad_request_is_logged(poller: &str) {
     let mut c = HttpConn::open(px.addr(0));
     c.send(b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n");
     assert_eq!(c.response_to("GET").status, 400);
-    // Until the logging issue brings `log` and `option httplog`, pollux's own
-    // warning on stderr is the log line.
+    // Without `log` in the config, pollux's own warning on stderr names it
+    // (the syslog line, `CR--` with `<BADREQ>`, is checked in tests/logging.rs).
     assert!(
         eventually(PATIENCE, || (px.stdout() + &px.stderr())
             .lines()

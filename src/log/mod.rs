@@ -103,7 +103,10 @@ pub struct LogRec {
     pub tc: Option<Duration>,
     /// When the server's response head arrived (end of Tr).
     pub resp_at: Option<Instant>,
-    /// Client byte counters when this transaction started (B and U are
+    /// Bytes written to and read from the client so far on this connection.
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    /// Those counters when this transaction started (B and U are
     /// differences from them).
     pub out_base: u64,
     pub in_base: u64,
@@ -141,6 +144,8 @@ impl LogRec {
             connect_at: None,
             tc: None,
             resp_at: None,
+            bytes_out: 0,
+            bytes_in: 0,
             out_base: 0,
             in_base: 0,
             retries: 0,
@@ -171,8 +176,12 @@ impl LogRec {
     pub fn next(&mut self, now: Instant, out: u64, inb: u64) {
         let logged = self.logged + 1;
         let (srv, local) = (self.srv_addr, self.local_addr);
+        let given = (self.bytes_out, self.bytes_in);
         *self = *LogRec::new(now);
         self.logged = logged;
+        // The connection's byte counts go on; this transaction counts from
+        // `out`/`inb` (which may include bytes not handed over yet).
+        (self.bytes_out, self.bytes_in) = given;
         self.out_base = out;
         self.in_base = inb;
         // A kept-alive server connection may serve the next request.

@@ -73,7 +73,7 @@ impl Engine {
             // The previous transaction finished; the next one starts now.
             self.emit(sid, now, true);
             if let Some(s) = self.sessions[sid].as_mut() {
-                let (out, inb) = (s.client.bytes_out, s.client.bytes_in);
+                let (out, inb) = totals(s);
                 if let Some(r) = s.log.as_mut() {
                     r.next(now, out, inb);
                 }
@@ -99,7 +99,7 @@ impl Engine {
         let Some(fl) = self.frontends[s.frontend as usize].log.as_deref() else {
             return;
         };
-        let empty = s.client.bytes_in == r.in_base;
+        let empty = totals(s).1 == r.in_base;
         if let Some(t) = s.http.as_ref() {
             if r.logged > t.requests || (t.requests > 0 && r.req_first.is_none() && empty) {
                 return;
@@ -158,8 +158,8 @@ impl Engine {
             backend: be.map(|b| b.name.as_str()),
             server: srv.map(|x| x.name.as_str()),
             status,
-            bytes_out: s.client.bytes_out - r.out_base,
-            bytes_in: s.client.bytes_in - r.in_base,
+            bytes_out: totals(s).0 - r.out_base,
+            bytes_in: totals(s).1 - r.in_base,
             term: r.term,
             cookie,
             actconn: self.cur_conns,
@@ -212,4 +212,11 @@ impl Engine {
     pub(super) fn log_backend(&mut self, bi: usize, level: u8, msg: &str) {
         self.logs.send(&self.backends[bi].log_targets, level, msg);
     }
+}
+
+/// Bytes written to and read from the client so far: what the log record
+/// has been given, plus what the engine has not taken from the side yet.
+fn totals(s: &crate::session::Session) -> (u64, u64) {
+    let (out, inb) = s.log.as_ref().map_or((0, 0), |r| (r.bytes_out, r.bytes_in));
+    (out + u64::from(s.client.tx), inb + u64::from(s.client.rx))
 }

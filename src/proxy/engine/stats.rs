@@ -187,7 +187,8 @@ fn req_cols(r: &mut Row, c: &mut Ctr, start: Instant, now: Instant) {
 impl Engine {
     // ---- hooks (one-line calls from the event loop) ----
 
-    /// Bytes moved on the client side since the last call.
+    /// Bytes moved on the client side since the last call: into the
+    /// counters, and into the session's log record when it has one.
     pub(super) fn stats_io(&mut self, sid: usize) {
         let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
             return;
@@ -196,6 +197,13 @@ impl Engine {
             std::mem::take(&mut s.client.rx),
             std::mem::take(&mut s.client.tx),
         );
+        if rx == 0 && tx == 0 {
+            return;
+        }
+        if let Some(r) = s.log.as_mut() {
+            r.bytes_in += u64::from(rx);
+            r.bytes_out += u64::from(tx);
+        }
         let at = s
             .backend
             .map(|b| (b as usize, s.server.map(|x| x as usize)));

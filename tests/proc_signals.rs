@@ -30,7 +30,42 @@ per_poller!(
     hard_stop_after_ends_a_soft_stop_that_lasts,
     sigttou_pauses_listeners_and_sigttin_resumes_them,
     sighup_logs_each_servers_state,
+    grace_keeps_accepting_for_its_time_after_sigusr1,
 );
+
+/// `grace 1s`: after SIGUSR1 the frontend still accepts (and serves) new
+/// connections for 1 s, then closes its listener, and the process exits.
+fn grace_keeps_accepting_for_its_time_after_sigusr1(poller: &str) {
+    let echo = TestServer::echo();
+    let mut px = Pollux::start(
+        poller,
+        &cfg(
+            "",
+            &format!("    grace 1s\n    server s1 {}\n", echo.addr()),
+        ),
+    );
+    let t0 = std::time::Instant::now();
+    send(&px, libc::SIGUSR1);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut c = connect(px.addr(0));
+    roundtrip(&mut c, b"during the grace");
+    drop(c);
+    assert!(
+        eventually(PATIENCE, || refused(px.addr(0))),
+        "still accepting long after the grace\n{}",
+        px.logs()
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "listener closed after {:?}, before the 1 s grace",
+        t0.elapsed()
+    );
+    assert!(
+        eventually(PATIENCE, || !px.is_running()),
+        "no exit after the grace\n{}",
+        px.logs()
+    );
+}
 
 fn sigusr1_stops_accepting_and_exits_when_sessions_end(poller: &str) {
     let echo = TestServer::echo();

@@ -306,6 +306,8 @@ pub struct Frontend {
     pub timeouts: Timeouts,
     /// `option clitcpka` or `option tcpka`.
     pub clitcpka: bool,
+    /// `grace T`: after a soft stop (SIGUSR1), keep accepting for T.
+    pub grace: Option<std::time::Duration>,
     /// `disabled` in the section.
     pub disabled: bool,
     pub http: HttpProxy,

@@ -63,6 +63,8 @@ pub(crate) struct Draft {
     pub redispatch: bool,
     pub fullconn: Option<u32>,
     pub abortonclose: bool,
+    /// `grace T`: after a soft stop, keep accepting for T.
+    pub grace: Option<std::time::Duration>,
     pub disabled: bool,
     /// `load-server-state-from-file` and `server-state-file-name`.
     pub load_state: super::LoadState,
@@ -104,6 +106,7 @@ impl Draft {
             redispatch: false,
             fullconn: None,
             abortonclose: false,
+            grace: None,
             disabled: false,
             load_state: super::LoadState::None,
             state_file_name: None,
@@ -147,6 +150,7 @@ impl Draft {
             default_backend,
             timeouts: self.timeouts,
             clitcpka: self.clitcpka,
+            grace: self.grace,
             disabled: self.disabled,
             http: self.http_model(),
             rules: self.fe_rules.clone(),
@@ -420,6 +424,11 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
         "timeout" => parse_timeout(d, args, 1)?,
         // Pre-1.5 spellings of `timeout connect|client|server`.
         "contimeout" | "clitimeout" | "srvtimeout" => parse_timeout(d, args, 0)?,
+        "grace" => {
+            d.allow(kw, true, false, true)?;
+            d.grace = Some(values::parse_time("'grace'", need(args, 1, "a time")?)?);
+            only(args, 2)?;
+        }
         "retries" => {
             d.allow(kw, false, true, true)?;
             let n = values::parse_int(

@@ -85,6 +85,8 @@ struct FrontendRt {
     inspect_delay: Option<Duration>,
     /// `disable frontend` (runtime API): listeners paused until enabled.
     disabled: bool,
+    /// `grace`: how long the listeners stay open after a soft stop.
+    grace: Option<Duration>,
     /// Sessions accepted since start (for "Proxy X stopped" in the logs).
     cum: u64,
     /// Session logging (`log` targets and format); None: no logs.
@@ -284,6 +286,7 @@ impl Engine {
                 tcp_content: glue::tcp_content_rules(f),
                 inspect_delay: glue::inspect_delay(f),
                 disabled: false,
+                grace: f.grace,
                 cum: 0,
                 log: f.log.clone().map(Box::new),
             })
@@ -378,7 +381,7 @@ impl Engine {
     pub fn run(&mut self) -> io::Result<()> {
         let mut ready: Vec<Ready> = Vec::with_capacity(256);
         while !self.stop {
-            if self.soft_stop && self.cur_conns == 0 {
+            if self.soft_stop && self.cur_conns == 0 && self.listeners.is_empty() {
                 break;
             }
             ready.clear();
@@ -390,6 +393,8 @@ impl Engine {
             while let Some(o) = self.reactor.timers.pop_expired(now) {
                 if o == procctl::HARD_STOP_TIMER {
                     self.hard_stop();
+                } else if o == procctl::GRACE_TIMER {
+                    self.end_grace(now);
                 } else {
                     self.on_timer(o, now);
                 }

@@ -12,9 +12,13 @@ use std::time::{Duration, Instant};
 
 /// Timer owner of the hard stop: a value no encoded (id, kind) owner reaches.
 pub(super) const HARD_STOP_TIMER: usize = usize::MAX - 1;
+/// Timer owner of the end of a frontend's `grace` after a soft stop.
+pub(super) const GRACE_TIMER: usize = usize::MAX - 2;
 
 pub(super) struct ProcCtl {
     hard_stop_after: Option<Duration>,
+    /// When SIGUSR1 came (frontends' `grace` counts from it).
+    soft_stop_at: Option<Instant>,
     /// SIGTTOU received: listeners paused until SIGTTIN.
     pub(super) paused: bool,
 }
@@ -23,6 +27,7 @@ impl ProcCtl {
     pub(super) fn new(cfg: &config::Config) -> ProcCtl {
         ProcCtl {
             hard_stop_after: cfg.global.hard_stop_after,
+            soft_stop_at: None,
             paused: false,
         }
     }
@@ -44,10 +49,9 @@ impl Engine {
         for li in 0..self.listeners.len() {
             self.on_accept(li);
         }
-        for l in std::mem::take(&mut self.listeners) {
-            log::warn!("Stopping frontend {}.", self.frontends[l.frontend].name);
-            self.reactor.deregister(l.token);
-        }
+        // Frontends with `grace` keep accepting until it ends.
+        self.proc.soft_stop_at = Some(Instant::now());
+        self.end_grace(Instant::now());
         self.close_cli_listeners();
         log::warn!(
             "soft stop: listeners closed, {} sessions to finish",
@@ -55,6 +59,29 @@ impl Engine {
         );
         if let Some(t) = self.proc.hard_stop_after {
             self.reactor.timers.add(Instant::now() + t, HARD_STOP_TIMER);
+        }
+    }
+
+    /// Close the listeners of the frontends whose `grace` (none: at once)
+    /// has run out since the soft stop; wake up again for the others.
+    pub(super) fn end_grace(&mut self, now: Instant) {
+        let Some(start) = self.proc.soft_stop_at else {
+            return;
+        };
+        let due = |g: Option<Duration>| start + g.unwrap_or_default();
+        let mut next: Option<Instant> = None;
+        for l in std::mem::take(&mut self.listeners) {
+            let at = due(self.frontends[l.frontend].grace);
+            if at <= now {
+                log::warn!("Stopping frontend {}.", self.frontends[l.frontend].name);
+                self.reactor.deregister(l.token);
+            } else {
+                next = Some(next.map_or(at, |n: Instant| n.min(at)));
+                self.listeners.push(l);
+            }
+        }
+        if let Some(at) = next {
+            self.reactor.timers.add(at, GRACE_TIMER);
         }
     }
 

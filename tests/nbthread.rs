@@ -1,0 +1,987 @@
+//! `nbthread N` (global): N event-loop threads in one process, each with its
+//! own listening socket (SO_REUSEPORT) so that the kernel spreads new
+//! connections over them. Seen from outside: the config checks that go with
+//! it, `show info` and `show activity`, the spread itself, and everything
+//! that must stay one per process however many threads serve: stats totals,
+//! server states set on the CLI or by health checks, stick tables, server
+//! `maxconn`, soft stop and reload.
+//!
+//! Most tests send their requests on new connections (`Connection: close`),
+//! several at once, so that both threads take part: with 2 threads and 50+
+//! connections, one thread getting none is a 2^-49 chance.
+
+mod common;
+
+use common::*;
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+per_poller!(
+    nbthread_outside_1_to_64_is_a_config_error,
+    observe_layer4_with_several_threads_is_a_config_error,
+    server_maxconn_below_the_thread_count_is_a_config_error,
+    two_threads_run_in_one_process_and_show_in_show_info_and_show_activity,
+    nbthread_64_runs_64_threads_that_serve,
+    new_connections_are_spread_over_every_threads_listener,
+    stats_are_process_totals_across_threads,
+    disable_server_on_the_cli_applies_to_every_thread,
+    a_health_check_result_applies_to_every_thread,
+    stick_table_entries_are_shared_between_threads,
+    server_maxconn_holds_across_threads,
+    soft_stop_lets_requests_in_flight_on_every_thread_finish,
+    reloads_under_load_with_two_threads_lose_nothing,
+);
+
+/// How long threads may take to publish their counters (each does at the end
+/// of its loop iteration) or to agree on a state: a bound, not a speed claim.
+const SETTLE: Duration = Duration::from_secs(5);
+
+// ---------------------------------------------------------------------------
+// Configs and the runtime API.
+
+/// A directory with a short path: a Unix socket path must fit in 108 bytes,
+/// which TestDir's descriptive names do not.
+struct SockDir(PathBuf);
+
+impl SockDir {
+    fn new() -> SockDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("pxnb-{}-{n}", std::process::id()));
+        fs::create_dir_all(&p).unwrap();
+        SockDir(p)
+    }
+    fn sock(&self) -> PathBuf {
+        self.0.join("p.sock")
+    }
+}
+
+impl Drop for SockDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `nbthread THREADS` and an admin stats socket at `sock`; HTTP defaults;
+/// frontend `fe` on @P0@ to backend `be` (round robin, then `lines`, then one
+/// `server NAME ADDR OPTS` per entry); then the `extra` sections.
+fn cfg(
+    threads: usize,
+    sock: &Path,
+    lines: &[&str],
+    servers: &[(&LiveServer, &str)],
+    extra: &str,
+) -> String {
+    let mut c = format!(
+        "global\n    nbthread {threads}\n    maxconn 2000\n    stats socket {} level admin\n\n{}    timeout queue 10s\n\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\nbackend be\n    balance roundrobin\n",
+        sock.display(),
+        http_defaults()
+    );
+    for l in lines {
+        c.push_str(&format!("    {l}\n"));
+    }
+    for (s, opts) in servers {
+        c.push_str(&format!("    server {} {} {opts}\n", s.name(), s.addr()));
+    }
+    c.push_str(extra);
+    c
+}
+
+/// Send `line` (non-interactive) and read the answer until pollux closes.
+fn cli(sock: &Path, line: &str) -> String {
+    let mut s = UnixStream::connect(sock).expect("connect stats socket");
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(format!("{line}\n").as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read until close");
+    out
+}
+
+/// The value of `Key: value` in `show info`.
+fn info_field(sock: &Path, key: &str) -> String {
+    let info = cli(sock, "show info");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+        .unwrap_or_else(|| panic!("no '{key}:' line in show info:\n{info}"))
+        .to_string()
+}
+
+/// `show activity`: its first line `thread_id: K (1..N)` as (K, N), and each
+/// `NAME: TOTAL [ T1 T2 ... ]` line as NAME -> (TOTAL, [T1, T2, ...]).
+#[derive(Debug)]
+struct Activity {
+    thread_id: (usize, usize),
+    counters: HashMap<String, (u64, Vec<u64>)>,
+    text: String,
+}
+
+impl Activity {
+    /// The (total, per-thread values) of `name`; panics if absent.
+    fn get(&self, name: &str) -> (u64, Vec<u64>) {
+        self.counters
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no '{name}: TOTAL [ ... ]' line in:\n{}", self.text))
+    }
+}
+
+fn parse_activity(text: &str) -> Result<Activity, String> {
+    let first = text.lines().next().unwrap_or("");
+    let id = first
+        .strip_prefix("thread_id:")
+        .ok_or_else(|| format!("first line is not 'thread_id: K (1..N)': {first:?}"))?;
+    let bad_id = || format!("bad thread_id line {first:?}");
+    let (k, range) = id.trim().split_once(' ').ok_or_else(bad_id)?;
+    let (one, n) = range
+        .trim()
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|r| r.split_once(".."))
+        .ok_or_else(bad_id)?;
+    if one != "1" {
+        return Err(bad_id());
+    }
+    let thread_id = (
+        k.parse().map_err(|_| bad_id())?,
+        n.parse().map_err(|_| bad_id())?,
+    );
+    let mut counters = HashMap::new();
+    for line in text.lines() {
+        let Some((name, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let Some((total, per)) = rest.trim().split_once('[') else {
+            continue;
+        };
+        let Some(per) = per.trim().strip_suffix(']') else {
+            continue;
+        };
+        let Ok(total) = total.trim().parse::<u64>() else {
+            continue;
+        };
+        let Ok(per) = per
+            .split_whitespace()
+            .map(str::parse::<u64>)
+            .collect::<Result<Vec<u64>, _>>()
+        else {
+            continue;
+        };
+        counters.insert(name.trim().to_string(), (total, per));
+    }
+    Ok(Activity {
+        thread_id,
+        counters,
+        text: text.to_string(),
+    })
+}
+
+fn show_activity(sock: &Path) -> Activity {
+    let text = cli(sock, "show activity");
+    parse_activity(&text).unwrap_or_else(|e| panic!("show activity: {e}\n{text}"))
+}
+
+/// Rows of a stats CSV (`show stat` or a `;csv` page) keyed by "pxname/svname".
+type Rows = HashMap<String, HashMap<String, String>>;
+
+fn csv_rows(text: &str) -> Rows {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or("");
+    let names: Vec<&str> = header.trim_start_matches("# ").split(',').collect();
+    let mut rows = HashMap::new();
+    for l in lines.filter(|l| !l.is_empty()) {
+        let vals = split_csv(l);
+        let row: HashMap<String, String> = names
+            .iter()
+            .zip(&vals)
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        if vals.len() >= 2 {
+            rows.insert(format!("{}/{}", vals[0], vals[1]), row);
+        }
+    }
+    rows
+}
+
+/// One CSV line's values; quoted values may hold commas and "" quotes.
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', false) if cur.is_empty() => quoted = true,
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', true) => quoted = false,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn show_stat(sock: &Path) -> Rows {
+    csv_rows(&cli(sock, "show stat"))
+}
+
+fn field(rows: &Rows, row: &str, col: &str) -> String {
+    rows.get(row)
+        .unwrap_or_else(|| panic!("no row {row} in {:?}", rows.keys()))
+        .get(col)
+        .cloned()
+        .unwrap_or_else(|| panic!("no column {col} in row {row}"))
+}
+
+fn num(rows: &Rows, row: &str, col: &str) -> u64 {
+    let v = field(rows, row, col);
+    v.parse()
+        .unwrap_or_else(|_| panic!("{row} {col} = {v:?} is not a number"))
+}
+
+/// The `status` column of server `be/NAME` in `show stat`.
+fn server_status(sock: &Path, name: &str) -> String {
+    field(&show_stat(sock), &format!("be/{name}"), "status")
+}
+
+// ---------------------------------------------------------------------------
+// Clients and the process seen through /proc.
+
+/// `n` GETs of `path`, each on a new connection, from `clients` threads at
+/// once; how many 200s each server gave. Any other outcome panics, listed.
+fn fresh_gets(addr: SocketAddr, n: usize, clients: usize, path: &str) -> HashMap<String, usize> {
+    let handles: Vec<_> = (0..clients)
+        .map(|t| {
+            let path = path.to_string();
+            thread::spawn(move || {
+                (t..n)
+                    .step_by(clients)
+                    .map(|_| try_get(addr, &path, &[]))
+                    .collect::<Vec<Got>>()
+            })
+        })
+        .collect();
+    let mut counts = HashMap::new();
+    let mut bad = Vec::new();
+    for h in handles {
+        for got in h.join().expect("client thread") {
+            match got {
+                Ok((200, srv)) => *counts.entry(srv).or_insert(0) += 1,
+                other => bad.push(other),
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} of {n} GET {path} on new connections failed: {:?}",
+        bad.len(),
+        bad.iter().take(5).collect::<Vec<_>>()
+    );
+    counts
+}
+
+/// How many threads process `pid` has (/proc/PID/task); None without /proc.
+fn task_count(pid: u32) -> Option<usize> {
+    Some(fs::read_dir(format!("/proc/{pid}/task")).ok()?.count())
+}
+
+/// Inodes of the sockets `pid` holds that listen on TCP `port`; None
+/// without /proc.
+fn listen_inodes(pid: u32, port: u16) -> Option<HashSet<u64>> {
+    let mut mine = HashSet::new();
+    for e in fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        if let Ok(t) = fs::read_link(e.path()) {
+            let t = t.to_string_lossy().into_owned();
+            if let Some(i) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                if let Ok(i) = i.parse::<u64>() {
+                    mine.insert(i);
+                }
+            }
+        }
+    }
+    let mut out = HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = fs::read_to_string(table) else {
+            continue;
+        };
+        for l in text.lines().skip(1) {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() < 10 || f[3] != "0A" {
+                continue;
+            }
+            let p = f[1]
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            let ino = f[9].parse::<u64>().ok();
+            if let (Some(p), Some(ino)) = (p, ino) {
+                if p == port && mine.contains(&ino) {
+                    out.insert(ino);
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------
+// Config checks.
+
+/// A config with `global_lines` and one server `s1` with `server_opts`,
+/// checked by `pollux -c`: the output and the file's name.
+fn check(poller: &str, global_lines: &str, server_opts: &str) -> (String, RunOutput) {
+    let dir = TestDir::new("nbcheck");
+    let text = check_text(global_lines, server_opts);
+    let path = dir.write("nb.cfg", &text);
+    let out = run_pollux(
+        &dir,
+        &["-c", "--poller", poller, "-f", path.to_str().unwrap()],
+        &[],
+    );
+    (text, out)
+}
+
+fn check_text(global_lines: &str, server_opts: &str) -> String {
+    format!(
+        "global\n{global_lines}defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\nfrontend fe\n    bind 127.0.0.1:8000\n    default_backend be\nbackend be\n    server s1 127.0.0.1:9000 {server_opts}\n"
+    )
+}
+
+/// The 1-based line of `text` that contains `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no {needle:?} in:\n{text}"))
+        + 1
+}
+
+/// Exit status 1 and an `nb.cfg:LINE:` error naming every one of
+/// `fragments`, LINE being that of one of the lines containing `needles`.
+fn assert_rejected(
+    poller: &str,
+    global_lines: &str,
+    server_opts: &str,
+    needles: &[&str],
+    fragments: &[&str],
+) {
+    let (text, out) = check(poller, global_lines, server_opts);
+    let lines: Vec<usize> = needles.iter().map(|n| line_of(&text, n)).collect();
+    let all = out.all();
+    // The message after `nb.cfg:LINE:` (the path before it holds the test's name).
+    let hit = all.lines().any(|l| {
+        lines.iter().any(|n| {
+            l.split_once(&format!("nb.cfg:{n}:"))
+                .is_some_and(|(_, msg)| fragments.iter().all(|f| msg.contains(f)))
+        })
+    });
+    assert!(
+        out.code() == Some(1) && !out.stdout.contains("Configuration file is valid") && hit,
+        "expected exit 1 and an 'nb.cfg:LINE: ...' error naming {fragments:?}, LINE one of {lines:?}\n--- config ---\n{text}--- output ---\n{out}"
+    );
+}
+
+fn assert_accepted(poller: &str, global_lines: &str, server_opts: &str) {
+    let (text, out) = check(poller, global_lines, server_opts);
+    assert!(
+        out.code() == Some(0) && out.stdout.contains("Configuration file is valid"),
+        "expected a valid config\n--- config ---\n{text}--- output ---\n{out}"
+    );
+}
+
+fn nbthread_outside_1_to_64_is_a_config_error(poller: &str) {
+    for n in [0, 65] {
+        assert_rejected(
+            poller,
+            &format!("    nbthread {n}\n"),
+            "",
+            &["nbthread"],
+            &["nbthread"],
+        );
+    }
+    for n in [1, 2, 64] {
+        assert_accepted(poller, &format!("    nbthread {n}\n"), "");
+    }
+}
+
+/// `observe layer4` counts a server's failures where they happen: one
+/// thread's view only, so it is refused with several threads.
+fn observe_layer4_with_several_threads_is_a_config_error(poller: &str) {
+    // The error may point at the server or at `nbthread`; it names both
+    // keywords (a bare "nbthread > 1 not supported" would not do).
+    assert_rejected(
+        poller,
+        "    nbthread 2\n",
+        "check observe layer4",
+        &["server s1", "nbthread"],
+        &["nbthread", "observe"],
+    );
+    assert_accepted(poller, "    nbthread 1\n", "check observe layer4");
+}
+
+/// Limits are divided equally among the threads: each must get at least 1.
+fn server_maxconn_below_the_thread_count_is_a_config_error(poller: &str) {
+    for (threads, maxconn) in [(2, 1), (4, 3)] {
+        assert_rejected(
+            poller,
+            &format!("    nbthread {threads}\n"),
+            &format!("maxconn {maxconn}"),
+            &["server s1", "nbthread"],
+            &["nbthread", "maxconn"],
+        );
+    }
+    for (threads, maxconn) in [(2, 2), (1, 1), (4, 4)] {
+        assert_accepted(
+            poller,
+            &format!("    nbthread {threads}\n"),
+            &format!("maxconn {maxconn}"),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Threads, listeners and the runtime API.
+
+fn two_threads_run_in_one_process_and_show_in_show_info_and_show_activity(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (s1, s2) = (LiveServer::start("s1"), LiveServer::start("s2"));
+    let px = Pollux::start(poller, &cfg(2, &sock, &[], &[(&s1, ""), (&s2, "")], ""));
+    let d = fresh_gets(px.addr(0), 20, 2, "/");
+    assert_eq!(d.values().sum::<usize>(), 20, "{d:?}");
+    if let Some(n) = task_count(px.pid()) {
+        assert!(n >= 2, "{n} task(s) in /proc/{}/task", px.pid());
+    }
+    assert_eq!(info_field(&sock, "Nbthread"), "2");
+    let act = show_activity(&sock);
+    let (k, n) = act.thread_id;
+    assert!(
+        n == 2 && (1..=2).contains(&k),
+        "thread_id {k} (1..{n}):\n{}",
+        act.text
+    );
+    for name in ["accepted", "loops"] {
+        let (_, per) = act.get(name);
+        assert_eq!(per.len(), 2, "{name}: one value per thread:\n{}", act.text);
+    }
+    assert!(act.get("loops").0 > 0, "{}", act.text);
+    // Accepted connections are counted once, on the thread that took them.
+    assert!(
+        eventually(SETTLE, || {
+            let (total, per) = show_activity(&sock).get("accepted");
+            total == per.iter().sum::<u64>() && total >= 20
+        }),
+        "accepted: the total is the sum of the threads' and counts the 20 connections:\n{}",
+        show_activity(&sock).text
+    );
+    px.stop();
+}
+
+fn nbthread_64_runs_64_threads_that_serve(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let s1 = LiveServer::start("s1");
+    let px = Pollux::start(poller, &cfg(64, &sock, &[], &[(&s1, "")], ""));
+    if let Some(n) = task_count(px.pid()) {
+        assert!(n >= 64, "{n} task(s) in /proc/{}/task", px.pid());
+    }
+    assert_eq!(info_field(&sock, "Nbthread"), "64");
+    let act = show_activity(&sock);
+    assert_eq!(act.thread_id.1, 64, "{}", act.text);
+    assert!((1..=64).contains(&act.thread_id.0), "{}", act.text);
+    for name in ["accepted", "loops"] {
+        assert_eq!(act.get(name).1.len(), 64, "{name}:\n{}", act.text);
+    }
+    let d = fresh_gets(px.addr(0), 64, 4, "/");
+    assert_eq!(d.get("s1"), Some(&64), "{d:?}");
+    px.stop();
+}
+
+/// Each thread listens on its own socket (SO_REUSEPORT): the kernel hands
+/// new connections to every one of them.
+fn new_connections_are_spread_over_every_threads_listener(poller: &str) {
+    let _heavy = heavy_lock();
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let s1 = LiveServer::start("s1");
+    let px = Pollux::start(poller, &cfg(2, &sock, &[], &[(&s1, "")], ""));
+    if cfg!(target_os = "linux") {
+        let socks = listen_inodes(px.pid(), px.ports[0]).unwrap_or_default();
+        assert!(
+            socks.len() >= 2,
+            "one listening socket per thread on port {}: {socks:?}",
+            px.ports[0]
+        );
+    }
+    let d = fresh_gets(px.addr(0), 200, 4, "/");
+    assert_eq!(d.get("s1"), Some(&200), "{d:?}");
+    let spread = |a: &Activity| {
+        let (total, per) = a.get("accepted");
+        per.len() == 2 && per.iter().all(|&v| v > 0) && total >= 200
+    };
+    assert!(
+        eventually(SETTLE, || spread(&show_activity(&sock))),
+        "200 new connections: each thread accepts some, 200 in all:\n{}",
+        show_activity(&sock).text
+    );
+    px.stop();
+}
+
+// ---------------------------------------------------------------------------
+// One process, whatever the threads: stats, server states, tables, limits.
+
+/// Frontend sessions and requests, server sessions (a list, in order),
+/// backend 2xx, and current sessions of frontend and backend.
+fn totals(rows: &Rows, servers: &[&str]) -> (u64, u64, Vec<u64>, u64, u64) {
+    (
+        num(rows, "fe/FRONTEND", "stot"),
+        num(rows, "fe/FRONTEND", "req_tot"),
+        servers
+            .iter()
+            .map(|s| num(rows, &format!("be/{s}"), "stot"))
+            .collect(),
+        num(rows, "be/BACKEND", "hrsp_2xx"),
+        num(rows, "fe/FRONTEND", "scur") + num(rows, "be/BACKEND", "scur"),
+    )
+}
+
+fn stats_are_process_totals_across_threads(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (s1, s2) = (LiveServer::start("s1"), LiveServer::start("s2"));
+    let page = "\nlisten st\n    bind 127.0.0.1:@P1@\n    stats enable\n    stats uri /stats\n";
+    let px = Pollux::start(poller, &cfg(2, &sock, &[], &[(&s1, ""), (&s2, "")], page));
+    let d = fresh_gets(px.addr(0), 100, 4, "/");
+    assert_eq!(d.values().sum::<usize>(), 100, "{d:?}");
+    let (c1, c2) = (s1.count() as u64, s2.count() as u64);
+    assert_eq!(c1 + c2, 100);
+    // Once every connection is closed and every thread has published.
+    let want = (100, 100, vec![c1, c2], 100, 0);
+    let mut last = None;
+    let settled = eventually(SETTLE, || {
+        let t = totals(&show_stat(&sock), &["s1", "s2"]);
+        let ok = t == want;
+        last = Some(t);
+        ok
+    });
+    assert!(
+        settled,
+        "show stat (fe stot, fe req_tot, [s1 stot, s2 stot], be hrsp_2xx, fe+be scur): {last:?}, want {want:?}\n{}",
+        cli(&sock, "show stat")
+    );
+    let csv = |px: &Pollux| {
+        let r = http_get(px.addr(1), "/stats;csv", &["Connection: close"]);
+        assert_eq!(r.status, 200, "{r}");
+        r.text()
+    };
+    let page_totals = totals(&csv_rows(&csv(&px)), &["s1", "s2"]);
+    assert_eq!(page_totals, want, "the stats page's CSV:\n{}", csv(&px));
+    px.stop();
+}
+
+fn disable_server_on_the_cli_applies_to_every_thread(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (s1, s2) = (LiveServer::start("s1"), LiveServer::start("s2"));
+    let px = Pollux::start(poller, &cfg(2, &sock, &[], &[(&s1, ""), (&s2, "")], ""));
+    let d = fresh_gets(px.addr(0), 20, 4, "/");
+    assert!(d.contains_key("s1") && d.contains_key("s2"), "{d:?}");
+    assert_eq!(cli(&sock, "disable server be/s1"), "\n");
+    let before = s1.count();
+    let d = fresh_gets(px.addr(0), 100, 4, "/");
+    assert_eq!(d.get("s2"), Some(&100), "s1 disabled: {d:?}");
+    assert_eq!(s1.count(), before, "a disabled server got traffic");
+    assert_eq!(cli(&sock, "enable server be/s1"), "\n");
+    let d = fresh_gets(px.addr(0), 100, 4, "/");
+    assert!(
+        d.get("s1").is_some_and(|&n| n > 0),
+        "s1 enabled again gets traffic: {d:?}"
+    );
+    px.stop();
+}
+
+/// Checks run on one thread; the state they set is the one every thread
+/// balances on: once s1 is DOWN no thread sends it a request (which, s1
+/// being stopped, would fail: there are no retries).
+fn a_health_check_result_applies_to_every_thread(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let mut s1 = LiveServer::start("s1");
+    let s2 = LiveServer::start("s2");
+    let chk = "check inter 100 fall 2 rise 1";
+    let px = Pollux::start(poller, &cfg(2, &sock, &[], &[(&s1, chk), (&s2, chk)], ""));
+    assert!(
+        eventually(SETTLE, || server_status(&sock, "s1") == "UP"
+            && server_status(&sock, "s2") == "UP"),
+        "both UP at first:\n{}\n{}",
+        cli(&sock, "show stat"),
+        px.logs()
+    );
+    s1.stop();
+    assert!(
+        eventually(PATIENCE, || server_status(&sock, "s1") == "DOWN"),
+        "s1 stopped but not DOWN: {}\n{}",
+        server_status(&sock, "s1"),
+        px.logs()
+    );
+    let d = fresh_gets(px.addr(0), 100, 4, "/");
+    assert_eq!(d.get("s2"), Some(&100), "s1 DOWN: {d:?}");
+    s1.restart();
+    assert!(
+        eventually(PATIENCE, || server_status(&sock, "s1") == "UP"),
+        "s1 restarted but not UP: {}\n{}",
+        server_status(&sock, "s1"),
+        px.logs()
+    );
+    let d = fresh_gets(px.addr(0), 100, 4, "/");
+    assert!(
+        d.get("s1").is_some_and(|&n| n > 0),
+        "s1 UP again gets traffic: {d:?}"
+    );
+    px.stop();
+}
+
+/// `stick on src` with one table for the process: every connection from
+/// 127.0.0.1 reaches the server the first one was given, whichever thread
+/// accepts it. s1 starts in maintenance so that the first request goes to
+/// s2; once s1 is enabled, a thread with a table of its own (which had not
+/// seen 127.0.0.1) would balance the source anew and, round robin, give it s1.
+fn stick_table_entries_are_shared_between_threads(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (s1, s2) = (LiveServer::start("s1"), LiveServer::start("s2"));
+    let px = Pollux::start(
+        poller,
+        &cfg(
+            2,
+            &sock,
+            &["stick-table type ip size 1k expire 1m", "stick on src"],
+            &[(&s1, "disabled"), (&s2, "")],
+            "",
+        ),
+    );
+    assert_eq!(get_ok(px.addr(0), "/", &[]), "s2");
+    assert_eq!(cli(&sock, "enable server be/s1"), "\n");
+    let st = server_status(&sock, "s1");
+    assert!(!st.contains("MAINT"), "s1 still in maintenance: {st}");
+    let d = fresh_gets(px.addr(0), 50, 4, "/");
+    assert_eq!(d.get("s2"), Some(&50), "127.0.0.1 moved: {d:?}");
+    assert_eq!(s1.count(), 0);
+    px.stop();
+}
+
+/// `maxconn 2` with 2 threads: 1 each; never more than 2 at the server,
+/// the rest wait in the queue and are served.
+fn server_maxconn_holds_across_threads(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let s1 = LiveServer::start("s1");
+    let px = Pollux::start(poller, &cfg(2, &sock, &[], &[(&s1, "maxconn 2")], ""));
+    let addr = px.addr(0);
+    let hs: Vec<_> = (0..20)
+        .map(|_| thread::spawn(move || try_get(addr, "/sleep/200", &[])))
+        .collect();
+    for h in hs {
+        assert_eq!(h.join().unwrap(), Ok((200, "s1".to_string())));
+    }
+    assert_eq!(s1.count(), 20);
+    assert!(
+        s1.peak() <= 2,
+        "{} requests at once at a server with maxconn 2",
+        s1.peak()
+    );
+    px.stop();
+}
+
+// ---------------------------------------------------------------------------
+// The process as a whole: soft stop and reload.
+
+fn soft_stop_lets_requests_in_flight_on_every_thread_finish(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let s1 = LiveServer::start("s1");
+    let mut px = Pollux::start(poller, &cfg(2, &sock, &[], &[(&s1, "")], ""));
+    const N: usize = 16;
+    let addr = px.addr(0);
+    let hs: Vec<_> = (0..N)
+        .map(|_| thread::spawn(move || try_get(addr, "/sleep/1000", &[])))
+        .collect();
+    assert!(
+        eventually(PATIENCE, || s1.inflight() == N),
+        "{} of {N} requests reached the server\n{}",
+        s1.inflight(),
+        px.logs()
+    );
+    let st = px.signal_and_wait(libc::SIGUSR1);
+    let got: Vec<Got> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+    let bad: Vec<&Got> = got
+        .iter()
+        .filter(|g| **g != Ok((200, "s1".to_string())))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {N} requests in flight at SIGUSR1 did not complete: {bad:?}\n{}",
+        bad.len(),
+        px.logs()
+    );
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "exit after the soft stop: {st}\n{}",
+        px.logs()
+    );
+}
+
+/// Every pollux daemon a test started, killed at the end if still there.
+struct Daemons {
+    /// Found in each one's command line (the test dir): ours to kill.
+    tag: String,
+    pids: Vec<i32>,
+}
+
+impl Daemons {
+    fn new(dir: &TestDir) -> Daemons {
+        Daemons {
+            tag: dir.path().to_str().unwrap().to_string(),
+            pids: Vec::new(),
+        }
+    }
+    fn ours(&self, pid: i32) -> bool {
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        process_alive(pid) && String::from_utf8_lossy(&cmdline).contains(&self.tag)
+    }
+    fn alive(&self) -> Vec<i32> {
+        self.pids
+            .iter()
+            .copied()
+            .filter(|&p| self.ours(p))
+            .collect()
+    }
+}
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for p in self.alive() {
+            // SAFETY: kill(2) on a daemon this test started (checked by cmdline).
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+    }
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    fs::read_to_string(path)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&p: &i32| p > 1)
+}
+
+/// `pollux -D -f CFG -p PIDFILE ARGS`: the launcher must exit 0; the new pid.
+fn start_daemon(dir: &TestDir, d: &mut Daemons, cfg: &Path, pidfile: &Path, args: &[&str]) -> i32 {
+    let before = read_pid(pidfile);
+    let mut all = vec![
+        "-D",
+        "-f",
+        cfg.to_str().unwrap(),
+        "-p",
+        pidfile.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let out = run_pollux(dir, &all, &[]);
+    assert_eq!(out.code(), Some(0), "pollux {}\n{out}", all.join(" "));
+    let pid = read_pid(pidfile).expect("pidfile");
+    assert_ne!(Some(pid), before, "pidfile not rewritten\n{out}");
+    d.pids.push(pid);
+    pid
+}
+
+/// Clients on keep-alive connections: each sends requests back to back,
+/// reconnecting when a response says `Connection: close`; every failure kept.
+struct KeepAlive {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    errors: Arc<Mutex<Vec<String>>>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl KeepAlive {
+    fn start(addr: SocketAddr, n: usize) -> KeepAlive {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicUsize::new(0));
+        let errors: Arc<Mutex<Vec<String>>> = Arc::default();
+        let threads = (0..n)
+            .map(|_| {
+                let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
+                thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let s = match TcpStream::connect_timeout(&addr, PATIENCE) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                errors.lock().unwrap().push(format!("connect: {e}"));
+                                thread::sleep(Duration::from_millis(20));
+                                continue;
+                            }
+                        };
+                        let _ = s.set_read_timeout(Some(PATIENCE));
+                        let mut c = HttpConn::from_stream(s);
+                        while !stop.load(Ordering::SeqCst) {
+                            let req = request_bytes("GET", "/ka", &[], b"");
+                            if let Err(e) = c.wire.s.write_all(&req) {
+                                errors.lock().unwrap().push(format!("send: {e}"));
+                                break;
+                            }
+                            match c.try_response("GET") {
+                                Ok(r) if r.status == 200 => {
+                                    ok.fetch_add(1, Ordering::SeqCst);
+                                    if r.header("connection") == Some("close") {
+                                        break;
+                                    }
+                                }
+                                Ok(r) => {
+                                    errors.lock().unwrap().push(format!("status {}", r.status));
+                                    break;
+                                }
+                                Err(e) => {
+                                    errors.lock().unwrap().push(e);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        KeepAlive {
+            stop,
+            ok,
+            errors,
+            threads,
+        }
+    }
+    fn finish(mut self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        (
+            self.ok.load(Ordering::SeqCst),
+            self.errors.lock().unwrap().clone(),
+        )
+    }
+}
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Hot reload as tests/proc_reload.rs does it (`-sf OLDPID`, listeners
+/// handed over through `expose-fd listeners`), both processes running two
+/// threads: no connection and no request lost.
+fn reloads_under_load_with_two_threads_lose_nothing(poller: &str) {
+    if !cfg!(target_os = "linux") {
+        println!("SKIPPED: needs /proc to follow the daemons");
+        return;
+    }
+    let _heavy = heavy_lock();
+    let dir = TestDir::new("nbreload");
+    let sockdir = SockDir::new();
+    let sock = sockdir.sock();
+    let srv = LiveServer::start("s1");
+    let port = free_port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let text = format!(
+        "global\n    nbthread 2\n    maxconn 2000\n    stats socket {} mode 600 level admin expose-fd listeners\n\n{}\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\nbackend be\n    server s1 {}\n",
+        sock.display(),
+        http_defaults(),
+        srv.addr()
+    );
+    let cfg_path = dir.write("p.cfg", &text);
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let listens = |pid: i32| listen_inodes(pid as u32, port).is_some_and(|s| !s.is_empty());
+    let first = start_daemon(&dir, &mut d, &cfg_path, &pidfile, &["--poller", poller]);
+    assert!(
+        eventually(PATIENCE, || listens(first)),
+        "pid {first} does not listen"
+    );
+
+    const RELOADS: usize = 10;
+    let fresh = Load::start(addr, 4, "/new", Duration::ZERO);
+    let ka = KeepAlive::start(addr, 2);
+    for i in 0..RELOADS {
+        let old = read_pid(&pidfile).unwrap();
+        let oldpid = old.to_string();
+        let new = start_daemon(
+            &dir,
+            &mut d,
+            &cfg_path,
+            &pidfile,
+            &["--poller", poller, "-sf", &oldpid],
+        );
+        assert!(
+            eventually(PATIENCE, || !process_alive(old) || !listens(old)),
+            "reload {i}: old pid {old} still listens"
+        );
+        assert!(listens(new), "reload {i}: new pid {new} does not listen");
+        if let Some(n) = task_count(new as u32) {
+            assert!(n >= 2, "reload {i}: pid {new} runs {n} thread(s)");
+        }
+        // Let traffic reach the new process between reloads.
+        thread::sleep(Duration::from_millis(50));
+    }
+    let shots = fresh.finish();
+    let (ka_ok, ka_errors) = ka.finish();
+    let fails = failures(&shots);
+    assert!(
+        fails.is_empty(),
+        "{} of {} new-connection requests failed over {RELOADS} reloads: {:?}",
+        fails.len(),
+        shots.len(),
+        fails.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(
+        ka_errors.is_empty(),
+        "{} keep-alive failures ({ka_ok} ok): {:?}",
+        ka_errors.len(),
+        ka_errors.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(
+        shots.len() > RELOADS && ka_ok > RELOADS,
+        "too little load: {} + {ka_ok}",
+        shots.len()
+    );
+    let last = read_pid(&pidfile).unwrap();
+    assert!(
+        eventually(PATIENCE, || d.alive() == vec![last]),
+        "processes left: {:?} (last {last})",
+        d.alive()
+    );
+    // SAFETY: kill(2) on our daemon, checked alive and ours just above.
+    unsafe { libc::kill(last, libc::SIGTERM) };
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+#[test]
+fn show_activity_lines_parse() {
+    let a = parse_activity(
+        "thread_id: 2 (1..2)\ndate_now: 1700000000.5\nloops: 30 [ 10 20 ]\naccepted: 7 [ 3 4 ]\n",
+    )
+    .unwrap();
+    assert_eq!(a.thread_id, (2, 2));
+    assert_eq!(a.get("loops"), (30, vec![10, 20]));
+    assert_eq!(a.get("accepted"), (7, vec![3, 4]));
+    assert!(parse_activity("loops: 1 [ 1 ]\n").is_err());
+}

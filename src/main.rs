@@ -7,6 +7,7 @@ mod reload;
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::{mpsc, Arc};
 
 fn main() -> ExitCode {
     let opts = match cli::parse(std::env::args().skip(1)) {
@@ -146,15 +147,67 @@ fn serve(
         println!("Using {}() as the polling mechanism.", backend.name);
         let _ = std::io::stdout().flush();
     }
+    let alert = |e: String| vec![format!("[ALERT] {e}")];
+    // `nbthread`: thread 0 is this one (signals, runtime API, checks); the
+    // others each get their own poller and share of the listeners.
+    let n = cfg.global.nbthread.max(1) as usize;
+    let shared = Arc::new(proxy::Shared::new(cfg, &socks).map_err(|e| alert(e.to_string()))?);
+    let mut per_thread =
+        proxy::engine::split_listeners(socks, n).map_err(|e| alert(e.to_string()))?;
     let reactor = Reactor::new(poller, cfg.global.bufsize);
-    let mut engine = proxy::Engine::new(cfg, reactor, socks)
-        .map_err(|e| vec![format!("[ALERT] {e}")])?
+    let mine = std::mem::take(&mut per_thread[0]);
+    let mut engine = proxy::Engine::new(cfg, reactor, mine, Arc::clone(&shared), 0)
+        .map_err(|e| alert(e.to_string()))?
         .with_cli(cfg, cli_socks);
+    let (started_tx, started) = mpsc::channel::<Result<(), String>>();
+    let mut threads = Vec::new();
+    for (tid, socks) in per_thread.into_iter().enumerate().skip(1) {
+        let (cfg, shared, started_tx) = (cfg.clone(), Arc::clone(&shared), started_tx.clone());
+        let run = move || -> Result<(), String> {
+            let engine = (backend.create)()
+                .map_err(|e| format!("cannot start {}: {e}", backend.name))
+                .and_then(|p| {
+                    let reactor = Reactor::new(p, cfg.global.bufsize);
+                    proxy::Engine::new(&cfg, reactor, socks, shared, tid).map_err(|e| e.to_string())
+                });
+            let _ = started_tx.send(engine.as_ref().map(|_| ()).map_err(Clone::clone));
+            engine?
+                .run()
+                .map_err(|e| format!("event loop of thread {tid} failed: {e}"))
+        };
+        let h = std::thread::Builder::new()
+            .name(format!("pollux-{tid}"))
+            .spawn(run)
+            .map_err(|e| alert(format!("cannot start thread {tid}: {e}")))?;
+        threads.push(h);
+    }
+    drop(started_tx);
+    for _ in 1..n {
+        match started.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(alert(e)),
+            Err(_) => return Err(alert("a thread ended before starting".into())),
+        }
+    }
     // Serving now: the old processes may go.
     ready();
-    engine
-        .run()
-        .map_err(|e| vec![format!("[ALERT] event loop failed: {e}")])
+    let mut errs = Vec::new();
+    if let Err(e) = engine.run() {
+        errs.push(format!("[ALERT] event loop failed: {e}"));
+    }
+    drop(engine);
+    for h in threads {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => errs.push(format!("[ALERT] {e}")),
+            Err(_) => errs.push("[ALERT] a thread panicked".into()),
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs)
+    }
 }
 
 fn write_pidfile(path: &std::path::Path, pid: u32) -> Result<(), Vec<String>> {

@@ -6,6 +6,9 @@ use super::parser::{need, only};
 use super::values::{parse_int, parse_size};
 use super::Global;
 
+/// Most event-loop threads (`nbthread`), as HAProxy's 64-bit builds.
+pub const MAX_THREADS: u32 = 64;
+
 /// Known HAProxy global keywords that pollux does not implement yet. Any
 /// `tune.*`, `ssl-*` or `h1-*` keyword not handled below is also reported so.
 const UNSUPPORTED: &[&str] = &[
@@ -96,16 +99,15 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
             only(args, 2)?;
         }
         "nbthread" => {
+            // HAProxy's MAX_THREADS on 64-bit builds.
             let n = parse_int(
                 "'nbthread'",
                 need(args, 1, "an integer")?,
                 1,
-                u32::MAX.into(),
+                MAX_THREADS.into(),
             )?;
             only(args, 2)?;
-            if n != 1 {
-                return Err("'nbthread' > 1 not supported (pollux runs one event loop)".into());
-            }
+            g.nbthread = n as u32;
         }
         "tune.bufsize" => {
             // Below 1 KiB no request line or useful chunk would fit.

@@ -78,6 +78,10 @@ pub struct Config {
 pub struct Global {
     /// `maxconn` (process-wide); `-n` on the command line overrides it.
     pub maxconn: u32,
+    /// `nbthread`: event-loop threads, default 1 (HAProxy: one per CPU),
+    /// and where it was set, for the errors of what it rules out.
+    pub nbthread: u32,
+    pub nbthread_at: Origin,
     /// `tune.bufsize`, default 16384.
     pub bufsize: usize,
     /// `tune.maxrewrite`, default 1024 (used by HTTP mode).
@@ -148,6 +152,8 @@ impl Default for Global {
     fn default() -> Self {
         Global {
             maxconn: 4096,
+            nbthread: 1,
+            nbthread_at: Origin::default(),
             bufsize: 16384,
             maxrewrite: 1024,
             maxaccept: 64,

@@ -214,7 +214,12 @@ impl<'e> Parser<'e> {
                 match self.section {
                     Section::None => Err(format!("unknown keyword '{kw}' out of section")),
                     Section::Skipped => Ok(()),
-                    Section::Global => global::parse_keyword(&mut self.global, words),
+                    Section::Global => {
+                        if kw == "nbthread" {
+                            self.global.nbthread_at = origin;
+                        }
+                        global::parse_keyword(&mut self.global, words)
+                    }
                     Section::Defaults => proxy::parse_keyword(&mut self.defaults, words, &origin),
                     Section::Proxy(i) => proxy::parse_keyword(&mut self.proxies[i], words, &origin),
                 }
@@ -337,12 +342,66 @@ impl<'e> Parser<'e> {
             }
         }
         config.stick_tables = super::persist::finish(&self.proxies, &mut self.errors);
+        self.errors.extend(threads_check(&config));
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
         config.warnings = self.warnings;
         Ok(config)
     }
+}
+
+/// `nbthread N` > 1: each thread enforces an equal share of every limit, so
+/// each must get at least one; what has no cross-thread form yet is refused.
+fn threads_check(c: &Config) -> Vec<ConfigError> {
+    let n = c.global.nbthread;
+    let mut errs = Vec::new();
+    if n <= 1 {
+        return errs;
+    }
+    let low = |what: &str, v: u32| {
+        format!("{what} {v} is lower than nbthread {n} (each thread enforces an equal share of it)")
+    };
+    if c.global.maxconn < n {
+        errs.push(at(
+            &c.global.nbthread_at,
+            low("global maxconn", c.global.maxconn),
+        ));
+    }
+    for f in &c.frontends {
+        if let Some(m) = f.maxconn.filter(|&m| m > 0 && m < n) {
+            errs.push(at(
+                &f.origin,
+                low(&format!("frontend '{}': maxconn", f.name), m),
+            ));
+        }
+    }
+    for b in &c.backends {
+        for s in &b.servers {
+            let who = format!("server '{}/{}'", b.name, s.name);
+            for (kw, v) in [("maxconn", s.maxconn), ("maxqueue", s.maxqueue)] {
+                if let Some(v) = v.filter(|&v| v > 0 && v < n) {
+                    errs.push(at(&s.origin, low(&format!("{who}: {kw}"), v)));
+                }
+            }
+            let unsupported = [
+                ("minconn", s.minconn.is_some()),
+                (
+                    "observe",
+                    s.check.as_ref().is_some_and(|k| k.observe.is_some()),
+                ),
+            ];
+            for (kw, set) in unsupported {
+                if set {
+                    errs.push(at(
+                        &s.origin,
+                        format!("{who}: '{kw}' is not supported with nbthread > 1 (its state is per thread)"),
+                    ));
+                }
+            }
+        }
+    }
+    errs
 }
 
 /// A frontend's `default_backend` or `use_backend` target must exist and

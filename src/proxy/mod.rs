@@ -10,4 +10,4 @@ pub mod persist;
 pub mod stick;
 pub mod takeover;
 
-pub use engine::Engine;
+pub use engine::{Engine, Shared};

@@ -41,6 +41,8 @@ pub enum Command {
     ShowServersState(Option<String>),
     /// `show sess [ID|all]`.
     ShowSess(Option<String>),
+    /// `show activity`: per-thread loop counters.
+    ShowActivity,
     /// `show errors [PROXY] [request|response]`.
     ShowErrors(Option<String>, Option<bool>),
     /// Backend, server, new state (ready / drain / maint).
@@ -79,7 +81,7 @@ impl Command {
         use Command::*;
         match self {
             Help(_) | Prompt | Quit | Lower(_) | ShowInfo(_) | ShowStat(..)
-            | ShowServersState(_) | GetWeight(..) | SetTimeoutCli(_) => Level::User,
+            | ShowServersState(_) | GetWeight(..) | SetTimeoutCli(_) | ShowActivity => Level::User,
             // Gated by the socket's `expose-fd listeners` instead, as in
             // HAProxy (whose own example pairs it with `level user`).
             GetSocks => Level::User,
@@ -221,6 +223,7 @@ pub fn parse(w: &[String]) -> Result<Command, String> {
         ["show", "servers", "state"] => Command::ShowServersState(None),
         ["show", "servers", "state", b] => Command::ShowServersState(Some(b.to_string())),
         ["show", "sess"] => Command::ShowSess(None),
+        ["show", "activity"] => Command::ShowActivity,
         ["show", "sess", id] => Command::ShowSess(Some(id.to_string())),
         ["show", "errors", rest @ ..] => {
             let mut px = None;
@@ -369,6 +372,11 @@ const HELP: &[(&str, &str, Level)] = &[
     (
         "show servers state [<bk>]",
         "dump volatile server information (all or one backend)",
+        Level::User,
+    ),
+    (
+        "show activity",
+        "show per-thread activity counters (loops, accepted connections)",
         Level::User,
     ),
     (

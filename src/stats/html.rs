@@ -88,11 +88,12 @@ pub fn render(snap: &Snapshot, v: &PageView) -> String {
     }
     let _ = writeln!(
         o,
-        "<table class=\"info\"><tr><td><b>pid</b> = {} (poller: {})</td><td><b>uptime</b> = {}</td></tr>\
+        "<table class=\"info\"><tr><td><b>pid</b> = {} (poller: {}; nbthread = {})</td><td><b>uptime</b> = {}</td></tr>\
          <tr><td><b>maxconn</b> = {}; <b>current conns</b> = {}</td><td><b>total conns</b> = {}; <b>total requests</b> = {}</td></tr>\
          <tr><td><b>session rate</b> = {}/s (max {}/s)</td><td><b>node</b> = {}</td></tr></table>",
         i.pid,
         esc(&i.poller),
+        i.nbthread.max(1),
         human(i.uptime_sec),
         i.maxconn,
         i.curr_conns,

@@ -301,6 +301,8 @@ pub struct Info {
     /// Unix time of the start.
     pub start_time: u64,
     pub maxconn: u32,
+    /// Event-loop threads (`nbthread`).
+    pub nbthread: u32,
     pub curr_conns: u32,
     pub cum_conns: u64,
     pub cum_req: u64,

@@ -416,6 +416,12 @@ fn process(o: &mut String, i: &Info) {
             u64::from(i.maxconn),
         ),
         (
+            "haproxy_process_nbthread",
+            "gauge",
+            "Number of started threads (global.nbthread).",
+            u64::from(i.nbthread.max(1)),
+        ),
+        (
             "haproxy_process_current_connections",
             "gauge",
             "Connections open now.",

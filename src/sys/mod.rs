@@ -171,6 +171,15 @@ pub fn raise_nofile(want: u64) -> u64 {
     }
 }
 
+/// Whether the kernel spreads incoming connections over the sockets bound
+/// to one address with SO_REUSEPORT (so each `nbthread` loop can have its
+/// own). Elsewhere the last socket bound may get them all: loops share one.
+pub const REUSEPORT_BALANCES: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "dragonfly"
+));
+
 /// Accept one connection, already non-blocking and close-on-exec (one
 /// syscall where accept4(2) exists).
 pub fn accept_nonblocking(

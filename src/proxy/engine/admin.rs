@@ -18,6 +18,8 @@ pub(super) struct Admin<'a> {
     /// `_getsocks` was accepted: the connection now belongs to the
     /// listener handover (`proxy::takeover`), not to the CLI.
     pub(super) getsocks: bool,
+    /// Running a command another thread ran first (`nbthread`).
+    replay: bool,
 }
 
 impl<'a> Admin<'a> {
@@ -26,8 +28,26 @@ impl<'a> Admin<'a> {
             e,
             expose_fd,
             getsocks: false,
+            replay: false,
         }
     }
+}
+
+/// Commands that change a loop's own state: every thread runs them.
+fn per_thread(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::SetServerState(..)
+            | Command::SetWeight(..)
+            | Command::SetMaxconnServer(..)
+            | Command::SetMaxconnFrontend(..)
+            | Command::SetMaxconnGlobal(..)
+            | Command::DisableFrontend(..)
+            | Command::EnableFrontend(..)
+            | Command::AddServer(..)
+            | Command::DelServer(..)
+            | Command::ShutdownSessionsServer(..)
+    )
 }
 
 type Reply = Result<String, String>;
@@ -96,12 +116,33 @@ impl Engine {
     }
 
     /// `show sess`: one line per session.
-    fn show_sess(&self, which: Option<&str>) -> Reply {
-        let mut out = String::new();
+    /// `show sess` over every thread (the one a session id names).
+    fn show_sess_all(&mut self, which: Option<&str>) -> Reply {
         let one = match which {
             None | Some("all") => None,
             Some(id) => Some(parse_sid(id).ok_or("Session not found.")?),
         };
+        let threads: Vec<usize> = match one {
+            Some((tid, _)) => vec![tid],
+            None => (0..self.nthreads()).collect(),
+        };
+        let mut out = String::new();
+        for tid in threads {
+            let sid = one.map(|(_, sid)| sid);
+            let part = self
+                .ask(tid, move |e| e.show_sess(sid))
+                .ok_or("Session not found.")?;
+            out.push_str(&part);
+        }
+        if one.is_some() && out.is_empty() {
+            return Err("Session not found.".into());
+        }
+        Ok(out)
+    }
+
+    /// This thread's sessions (or only slot `one`).
+    fn show_sess(&self, one: Option<usize>) -> String {
+        let mut out = String::new();
         for (sid, s) in self.sessions.iter().enumerate() {
             let Some(s) = s else { continue };
             if one.is_some_and(|o| o != sid) {
@@ -125,22 +166,71 @@ impl Engine {
             let _ = writeln!(
                 out,
                 "{}: proto={proto} src={src} fe={} be={be} srv={srv} phase={phase}",
-                sess_id(sid),
+                sess_id(self.tid, sid),
                 self.frontends[s.frontend as usize].name,
             );
         }
-        if one.is_some() && out.is_empty() {
-            return Err("Session not found.".into());
-        }
-        Ok(out)
+        out
     }
 
-    fn shutdown_session(&mut self, id: &str) -> Reply {
-        let sid = parse_sid(id)
-            .filter(|&sid| self.sessions.get(sid).is_some_and(Option::is_some))
-            .ok_or("No such session (use 'show sess').")?;
-        self.close(sid);
-        Ok(String::new())
+    fn shutdown_session_any(&mut self, id: &str) -> Reply {
+        let (tid, sid) = parse_sid(id).ok_or("No such session (use 'show sess').")?;
+        let closed = self.ask(tid, move |e| {
+            let there = e.sessions.get(sid).is_some_and(Option::is_some);
+            if there {
+                e.close(sid);
+            }
+            there
+        });
+        match closed {
+            Some(true) => Ok(String::new()),
+            _ => Err("No such session (use 'show sess').".into()),
+        }
+    }
+
+    /// A new limit must leave each thread a share of at least one.
+    fn fits_threads(&self, n: u32) -> Result<(), String> {
+        if n > 0 && n < self.nthreads() as u32 {
+            return Err(format!(
+                "Value out of range: below nbthread ({}), some thread would get no share.",
+                self.nthreads()
+            ));
+        }
+        Ok(())
+    }
+
+    /// `show activity`: per-thread loop counters, HAProxy's layout
+    /// (`NAME: TOTAL [ PER THREAD ]`).
+    fn show_activity(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.nthreads();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut out = format!(
+            "thread_id: {} (1..{n})\ndate_now: {}.{:06}\n",
+            self.tid + 1,
+            now.as_secs(),
+            now.subsec_micros()
+        );
+        let acts = &self.shared.activity;
+        type Get = fn(&super::threads::Activity) -> u64;
+        let rows: [(&str, Get); 3] = [
+            ("loops", |a| a.loops.load(Relaxed)),
+            ("accepted", |a| a.accepted.load(Relaxed)),
+            ("jobs", |a| a.jobs.load(Relaxed)),
+        ];
+        for (name, get) in rows {
+            let per: Vec<u64> = acts.iter().map(get).collect();
+            let list: Vec<String> = per.iter().map(u64::to_string).collect();
+            let _ = writeln!(
+                out,
+                "{name}: {} [ {} ]",
+                per.iter().sum::<u64>(),
+                list.join(" ")
+            );
+        }
+        out
     }
 
     fn shutdown_server_sessions(&mut self, bi: usize, si: usize) {
@@ -158,23 +248,55 @@ impl Engine {
     }
 }
 
-/// Sessions are named `0x` + their slot number in hex.
-fn sess_id(sid: usize) -> String {
-    format!("0x{sid:x}")
+/// Sessions are named `0x` + their slot number in hex, the thread in the
+/// top byte (so thread 0's ids are the plain slot numbers).
+const TID_SHIFT: u32 = usize::BITS - 8;
+
+fn sess_id(tid: usize, sid: usize) -> String {
+    format!("0x{:x}", (tid << TID_SHIFT) | sid)
 }
 
-fn parse_sid(id: &str) -> Option<usize> {
-    usize::from_str_radix(id.strip_prefix("0x").unwrap_or(id), 16).ok()
+/// (thread, slot) of a session id.
+fn parse_sid(id: &str) -> Option<(usize, usize)> {
+    let v = usize::from_str_radix(id.strip_prefix("0x").unwrap_or(id), 16).ok()?;
+    Some((v >> TID_SHIFT, v & ((1 << TID_SHIFT) - 1)))
 }
 
 impl Ops for Admin<'_> {
     fn run(&mut self, cmd: &Command) -> Reply {
+        let r = self.run_here(cmd);
+        if r.is_ok() && !self.replay && per_thread(cmd) {
+            // The answer waits until every thread applied the command, so
+            // the next request anywhere sees it (only thread 0 asks: no
+            // two threads wait for each other).
+            let me = self.e.tid;
+            for t in (0..self.e.nthreads()).filter(|&t| t != me) {
+                let c = cmd.clone();
+                let done = self.e.ask(t, move |e| {
+                    let mut a = Admin::new(e, false);
+                    a.replay = true;
+                    if let Err(err) = a.run(&c) {
+                        log::warn!("thread {}: {c:?} failed here: {err}", e.tid);
+                    }
+                });
+                if done.is_none() {
+                    log::warn!("thread {t} did not apply {cmd:?} within 1s");
+                }
+            }
+        }
+        r
+    }
+}
+
+impl Admin<'_> {
+    fn run_here(&mut self, cmd: &Command) -> Reply {
         let now = Instant::now();
         let e = &mut *self.e;
         match cmd {
-            Command::ShowSess(which) => e.show_sess(which.as_deref()),
+            Command::ShowSess(which) => e.show_sess_all(which.as_deref()),
+            Command::ShowActivity => Ok(e.show_activity()),
             Command::ShowErrors(px, dir) => e.show_errors(px.as_deref(), *dir),
-            Command::ShutdownSession(id) => e.shutdown_session(id),
+            Command::ShutdownSession(id) => e.shutdown_session_any(id),
             Command::ShutdownSessionsServer(b, s) => {
                 let (bi, si) = e.server_index(b, s)?;
                 e.shutdown_server_sessions(bi, si);
@@ -182,13 +304,14 @@ impl Ops for Admin<'_> {
             }
             Command::SetMaxconnFrontend(f, n) => {
                 let fi = e.frontend_index(f)?;
+                e.fits_threads(*n)?;
                 e.frontends[fi].maxconn = (*n > 0).then_some(*n);
                 e.any_paused = true;
                 e.resume_listeners();
                 Ok(String::new())
             }
             Command::SetMaxconnGlobal(n) => {
-                if *n > e.hard_maxconn {
+                if *n > e.hard_maxconn || *n < e.nthreads() as u32 {
                     return Err("Value out of range.".into());
                 }
                 e.maxconn = *n;
@@ -198,8 +321,10 @@ impl Ops for Admin<'_> {
             }
             Command::SetMaxconnServer(b, s, n) => {
                 let (bi, si) = e.server_index(b, s)?;
+                e.fits_threads(*n)?;
                 let limit = (*n > 0).then_some(*n);
-                e.backends[bi].servers[si].maxconn = limit;
+                // This thread enforces its share; the stats show the whole.
+                e.backends[bi].servers[si].maxconn = limit.map(|m| e.share(m));
                 e.backends[bi].limits[si].0 = limit;
                 e.drain_queue(bi, now);
                 Ok(String::new())
@@ -277,7 +402,7 @@ impl Ops for Admin<'_> {
                 Ok(String::new())
             }
             Command::AddServer(b, s, addr, opts) => e.add_server(b, s, addr, opts),
-            Command::DelServer(b, s) => e.del_server(b, s),
+            Command::DelServer(b, s) => e.del_server(b, s, self.replay),
             Command::ClearCounters { all } => {
                 e.clear_counters(*all);
                 Ok(String::new())
@@ -336,7 +461,7 @@ fn show_info(snap: &Snapshot, hard_maxconn: u32, fmt: Format) -> String {
     let fields: Vec<(&str, (String, bool))> = vec![
         ("Name", text(&i.name)),
         ("Version", text(&i.version)),
-        ("Nbthread", num(1)),
+        ("Nbthread", num(u64::from(i.nbthread.max(1)))),
         ("Nbproc", num(1)),
         ("Process_num", num(1)),
         ("Pid", num(u64::from(i.pid))),
@@ -407,6 +532,13 @@ impl Engine {
         if srv.cookie.is_some() && self.persist[bi].cookie.is_none() {
             srv.cookie = None;
         }
+        for v in [srv.maxconn, srv.maxqueue].into_iter().flatten() {
+            self.fits_threads(v)?;
+        }
+        if srv.minconn.is_some() && self.nthreads() > 1 {
+            return Err("'minconn' is not supported with nbthread > 1.".into());
+        }
+        let maxconn = srv.maxconn.filter(|&m| m > 0).map(|m| self.share(m));
         let b = &mut self.backends[bi];
         let mut rt = crate::proxy::lb::ServerRt::new(
             srv.name.clone(),
@@ -414,7 +546,7 @@ impl Engine {
             srv.weight * super::WEIGHT_SCALE,
             srv.backup,
             true,
-            srv.maxconn,
+            maxconn,
         );
         rt.down = false;
         b.servers.push(rt);
@@ -428,15 +560,23 @@ impl Engine {
             usable: false,
             backup: srv.backup,
         });
-        self.ctr.be[bi].srv.push(Default::default());
+        // Every thread adds the server; the shared counters get it once.
+        let mut ctr = self.shared.ctr();
+        if ctr.be[bi].srv.len() < self.backends[bi].servers.len() {
+            ctr.be[bi].srv.push(Default::default());
+        }
+        drop(ctr);
         self.stats.uweight[bi].push(srv.weight);
         self.stats.iweight[bi].push(srv.weight);
-        log::warn!("New server {be}/{name} registered (in maintenance).");
+        if self.tid == 0 {
+            log::warn!("New server {be}/{name} registered (in maintenance).");
+        }
         Ok("New server registered.".into())
     }
 
     /// `del server B/S`: only a server in maintenance with nothing attached.
-    fn del_server(&mut self, be: &str, name: &str) -> Reply {
+    /// `replay`: thread 0 found the server idle in every thread already.
+    fn del_server(&mut self, be: &str, name: &str, replay: bool) -> Reply {
         let (bi, si) = self.server_index(be, name)?;
         let srv = &self.backends[bi].servers[si];
         if !srv.disabled {
@@ -448,7 +588,7 @@ impl Engine {
         // Sessions in an exchange with it block the deletion; idle kept-alive
         // connections to it are closed, their clients stay connected.
         let mut idle = Vec::new();
-        let mut active = srv.cur > 0 || !self.backends[bi].srv_queues[si].is_empty();
+        let mut active = self.total_srv_cur(bi, si) > 0 || self.total_srv_queue(bi, si) > 0;
         for (sid, s) in self.sessions.iter().enumerate() {
             let Some(s) = s else { continue };
             if s.backend == Some(bi as u32) && s.server == Some(si as u32) {
@@ -459,7 +599,7 @@ impl Engine {
                 }
             }
         }
-        if active {
+        if active && !replay {
             return Err("Server still has connections attached to it, cannot remove it.".into());
         }
         let now = Instant::now();
@@ -473,7 +613,9 @@ impl Engine {
         self.views[bi][si].cookie = None;
         self.views[bi][si].usable = false;
         self.backends[bi].lb.invalidate();
-        log::warn!("Server {be}/{name} deleted.");
+        if self.tid == 0 {
+            log::warn!("Server {be}/{name} deleted.");
+        }
         Ok("Server deleted.".into())
     }
 

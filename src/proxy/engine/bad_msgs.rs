@@ -35,7 +35,8 @@ impl Engine {
         let Some(msg) = s.http.as_mut().and_then(|t| t.bad.take()) else {
             return;
         };
-        let b = &mut self.bad_msgs;
+        let mut guard = super::threads::lock(&self.shared.bad_msgs);
+        let b = &mut *guard;
         b.events += 1;
         let backend = s
             .http
@@ -73,17 +74,13 @@ impl Engine {
                 return Err("No such proxy.".into());
             }
         }
+        let b = super::threads::lock(&self.shared.bad_msgs);
         let mut out = format!(
             "Total events captured on [{}] : {}\n",
             date(SystemTime::now()),
-            self.bad_msgs.events
+            b.events
         );
-        let all = self
-            .bad_msgs
-            .requests
-            .iter()
-            .chain(&self.bad_msgs.responses)
-            .flatten();
+        let all = b.requests.iter().chain(&b.responses).flatten();
         for s in all {
             let fe = &self.frontends[s.frontend].name;
             let be = s.backend.map(|b| self.backends[b].name.as_str());

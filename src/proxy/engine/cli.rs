@@ -157,11 +157,14 @@ impl Engine {
             // The client (a new process, `-x`) now speaks the handover
             // protocol on this connection; answered synchronously, as a
             // reload is rare and the exchange takes microseconds.
-            let socks = crate::proxy::takeover::exposed(self.listeners.iter().map(|l| &l.sock));
+            // Every thread's sockets, as the process holds them.
+            let all = self.shared.listeners();
+            let socks = crate::proxy::takeover::exposed(all.iter());
             match crate::proxy::takeover::answer(&c.sock, &socks) {
                 Ok(()) => log::info!("stats socket: {} listeners handed over", socks.len()),
                 Err(e) => log::warn!("stats socket: handing the listeners over failed: {e}"),
             }
+            drop(all);
             self.close_cli(c);
             return;
         }

@@ -163,7 +163,9 @@ impl Engine {
             http_backends,
             reactor,
             max_head,
-            stick,
+            shared,
+            no_stick,
+            has_stick,
             be_names,
             persist,
             views,
@@ -185,6 +187,12 @@ impl Engine {
             be_names,
             persist,
             views,
+        };
+        // The stick tables are the process's: locked only when there are some.
+        let mut guard = has_stick.then(|| shared.stick());
+        let stick = match guard.as_mut() {
+            Some(g) => &mut **g,
+            None => no_stick,
         };
         match txn::pump(s, &conf, stick, &mut reactor.pool, now) {
             Ok(step) => step,

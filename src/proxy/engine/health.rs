@@ -74,7 +74,11 @@ pub(super) fn build(cfg: &config::Config, now: Instant) -> Vec<CheckRt> {
 
 impl Engine {
     /// Arm every check's first timer.
+    /// Checks run in thread 0 only; the others replay their results.
     pub(super) fn start_checks(&mut self) {
+        if self.tid != 0 {
+            return;
+        }
         for ci in 0..self.checks.len() {
             self.rearm_check(ci);
         }
@@ -221,11 +225,25 @@ impl Engine {
                     let tr = c.checker.finish(outcome.clone(), now);
                     self.apply_transition(ci, tr, &outcome, now);
                     self.stats_check_done(ci, &outcome, now);
+                    if self.nthreads() > 1 {
+                        self.broadcast(move |e| e.replay_check(ci, outcome.clone()));
+                    }
                     break;
                 }
             };
         }
         self.rearm_check(ci);
+    }
+
+    /// Another thread's check result: the same checker steps here, so every
+    /// loop sees the server in the same state (and slowstart ramps alike).
+    fn replay_check(&mut self, ci: usize, outcome: Outcome) {
+        let now = Instant::now();
+        let Some(c) = self.checks.get_mut(ci) else {
+            return;
+        };
+        let tr = c.checker.finish(outcome.clone(), now);
+        self.apply_transition(ci, tr, &outcome, now);
     }
 
     /// A server changed state: tell the balancer and log it as HAProxy.
@@ -255,12 +273,16 @@ impl Engine {
                     be.name,
                     be.servers[si].name
                 );
-                log::warn!("{msg}");
+                if self.tid == 0 {
+                    log::warn!("{msg}");
+                }
                 let none = (act + bck == 0)
                     .then(|| format!("backend '{}' has no server available!", be.name));
                 self.log_backend(bi, crate::log::ALERT, &msg);
                 if let Some(none) = none {
-                    log::error!("{none}");
+                    if self.tid == 0 {
+                        log::error!("{none}");
+                    }
                     self.log_backend(bi, 0, &none);
                 }
             }
@@ -272,7 +294,9 @@ impl Engine {
                     "Server {}/{} is UP, reason: {}. {act} active and {bck} backup servers online.",
                     be.name, be.servers[si].name, outcome.reason
                 );
-                log::warn!("{msg}");
+                if self.tid == 0 {
+                    log::warn!("{msg}");
+                }
                 self.log_backend(bi, crate::log::NOTICE, &msg);
                 self.refresh_weight(ci, now);
             }

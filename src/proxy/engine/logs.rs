@@ -191,18 +191,33 @@ impl Engine {
         level: u8,
         msg: impl Fn(&str, &str, (u64, u64)) -> String,
     ) {
-        let be_total = |b: &super::BackendRt| b.servers.iter().map(|s| s.total).sum::<u64>();
-        for fe in &self.frontends {
+        // Process-wide messages: thread 0 speaks for all, with all counts.
+        if self.tid != 0 {
+            return;
+        }
+        let fe_cum: Vec<u64> = if self.nthreads() > 1 {
+            self.shared.ctr().fe.iter().map(|c| c.stot).collect()
+        } else {
+            self.frontends.iter().map(|f| f.cum).collect()
+        };
+        let be_total: Vec<u64> = (0..self.backends.len())
+            .map(|bi| self.total_lbtot(bi, None))
+            .collect();
+        for (fi, fe) in self.frontends.iter().enumerate() {
             if let Some(fl) = fe.log.as_deref() {
-                let be = self.backends.iter().find(|b| b.name == fe.name);
+                let be = self.backends.iter().position(|b| b.name == fe.name);
                 let kind = if be.is_some() { "proxy" } else { "frontend" };
-                let text = msg(kind, &fe.name, (fe.cum, be.map_or(0, be_total)));
+                let text = msg(
+                    kind,
+                    &fe.name,
+                    (fe_cum[fi], be.map_or(0, |bi| be_total[bi])),
+                );
                 self.logs.send(&fl.targets, level, &text);
             }
         }
-        for be in &self.backends {
+        for (bi, be) in self.backends.iter().enumerate() {
             if !be.log_targets.is_empty() && !self.frontends.iter().any(|f| f.name == be.name) {
-                let text = msg("backend", &be.name, (0, be_total(be)));
+                let text = msg("backend", &be.name, (0, be_total[bi]));
                 self.logs.send(&be.log_targets, level, &text);
             }
         }
@@ -210,6 +225,9 @@ impl Engine {
 
     /// A proxy's own message (server UP/DOWN) to its log targets.
     pub(super) fn log_backend(&mut self, bi: usize, level: u8, msg: &str) {
+        if self.tid != 0 {
+            return;
+        }
         self.logs.send(&self.backends[bi].log_targets, level, msg);
     }
 }

@@ -15,8 +15,10 @@ mod procctl;
 mod server;
 mod state_file;
 mod stats;
+mod threads;
 
 pub use stats::Admin;
+pub use threads::{share, split as split_listeners, Shared};
 
 use super::lb::{LbState, ServerRt};
 use super::listener;
@@ -26,7 +28,6 @@ use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction, TcpRule};
 use crate::pollers::{Interest, Token};
 use crate::proxy::persist::ServerView;
-use crate::proxy::stick::StickTables;
 use crate::session::http::{HttpFront, HttpSide, Txn};
 use crate::session::{HalfState, Phase, Session, Side};
 use crate::sys::{self, SignalPipe};
@@ -46,6 +47,8 @@ const K_SIGNAL: usize = 3;
 /// A `stats socket` listener, and one runtime API connection.
 const K_CLI_LISTENER: usize = 4;
 const K_CLI: usize = 5;
+/// A thread's mailbox (`nbthread`): other threads posted work.
+const K_MAIL: usize = 6;
 /// Server weights are kept scaled, as HAProxy's effective weights are, so
 /// that slowstart can ramp even a weight-1 server up in steps.
 pub(super) const WEIGHT_SCALE: u32 = 16;
@@ -141,10 +144,14 @@ pub struct Engine {
     max_head: usize,
     /// Health checks of the servers that have `check`.
     checks: Vec<health::CheckRt>,
-    /// Stick tables, and per backend: its name, persistence settings and
-    /// its servers as persistence sees them (kept in step with health).
-    stick: StickTables,
+    /// Per backend: its name, persistence settings and its servers as
+    /// persistence sees them (kept in step with health). The stick tables
+    /// are in `shared`.
     be_names: Vec<String>,
+    /// An empty set of stick tables, lent to the analysers when the config
+    /// has none (no lock to take then).
+    no_stick: crate::proxy::stick::StickTables,
+    has_stick: bool,
     persist: Vec<crate::config::Persistence>,
     views: Vec<Vec<ServerView>>,
     signals: Option<SignalPipe>,
@@ -158,15 +165,17 @@ pub struct Engine {
     cli_timeout: Duration,
     /// The configured global maxconn: `set maxconn global` may not exceed it.
     hard_maxconn: u32,
-    /// Rejected messages kept for `show errors`.
-    bad_msgs: bad_msgs::BadMsgs,
     /// Syslog sockets.
     logs: crate::log::Hub,
     /// Signals, hard-stop-after, the socket exposing listeners on reload.
     proc: procctl::ProcCtl,
-    /// Activity counters, and what the stats need from the config.
-    ctr: super::counters::Counters,
+    /// What the stats need from the config.
     stats: stats::StatsRt,
+    /// `nbthread`: this loop's index, what all loops share (counters,
+    /// stick tables, kept errors), and the read end of our mailbox.
+    tid: usize,
+    shared: std::sync::Arc<Shared>,
+    mailbox: Option<std::os::unix::net::UnixStream>,
 }
 
 /// Bind every listener, reusing a socket taken over from an old process
@@ -186,26 +195,52 @@ pub fn bind_all(
         let backlog = fe.maxconn.unwrap_or(cfg.global.maxconn).clamp(128, 65535) as i32;
         for bind in &fe.binds {
             for addr in &bind.addrs {
+                // With several threads, one socket each where the kernel
+                // spreads connections over SO_REUSEPORT sockets; elsewhere
+                // the threads share one (threads::split).
+                let mut want = 1;
                 if let config::BindAddr::Inet(sa) = addr {
-                    if let Some(l) = super::takeover::take(taken, *sa) {
-                        out.push((fi, l));
-                        continue;
+                    if cfg.global.nbthread > 1
+                        && !cfg.global.noreuseport
+                        && sys::REUSEPORT_BALANCES
+                        && sa.port() != 0
+                    {
+                        want = cfg.global.nbthread;
                     }
+                    // Every socket the old process had for this address:
+                    // one closed here would drop its queued connections.
+                    let mut got = 0;
+                    while let Some(l) = super::takeover::take(taken, *sa) {
+                        out.push((fi, l));
+                        got += 1;
+                    }
+                    want = want.saturating_sub(got);
                 }
-                let l = listener::open(addr, backlog, !cfg.global.noreuseport).map_err(|e| {
-                    format!(
-                        "{}:{}: Starting frontend {}: cannot bind socket ({e}) [{}]",
-                        bind.origin.file,
-                        bind.origin.line,
-                        fe.name,
-                        listener::describe(addr)
-                    )
-                })?;
-                out.push((fi, l));
+                for _ in 0..want {
+                    out.push((fi, open_listener(cfg, fe, bind, addr, backlog)?));
+                }
             }
         }
     }
     Ok(out)
+}
+
+fn open_listener(
+    cfg: &config::Config,
+    fe: &config::Frontend,
+    bind: &config::Bind,
+    addr: &config::BindAddr,
+    backlog: i32,
+) -> Result<TcpListener, String> {
+    listener::open(addr, backlog, !cfg.global.noreuseport).map_err(|e| {
+        format!(
+            "{}:{}: Starting frontend {}: cannot bind socket ({e}) [{}]",
+            bind.origin.file,
+            bind.origin.line,
+            fe.name,
+            listener::describe(addr)
+        )
+    })
 }
 
 impl Engine {
@@ -214,7 +249,10 @@ impl Engine {
         cfg: &config::Config,
         mut reactor: Reactor,
         socks: Vec<(usize, TcpListener)>,
+        shared: std::sync::Arc<Shared>,
+        tid: usize,
     ) -> io::Result<Engine> {
+        let n = shared.nthreads();
         let backends: Vec<BackendRt> = cfg
             .backends
             .iter()
@@ -232,7 +270,8 @@ impl Engine {
                             s.weight * WEIGHT_SCALE,
                             s.backup,
                             s.disabled,
-                            s.maxconn,
+                            // Each thread enforces its share.
+                            s.maxconn.map(|m| if m > 0 { share(m, tid, n) } else { m }),
                         )
                     })
                     .collect(),
@@ -310,8 +349,18 @@ impl Engine {
         for b in &cfg.backends {
             logs.open(&b.log_targets)?;
         }
-        let signals = SignalPipe::install()?;
-        reactor.register(signals.fd(), owner(0, K_SIGNAL), Interest::READ);
+        // Signals and the runtime API are thread 0's.
+        let signals = if tid == 0 {
+            let sp = SignalPipe::install()?;
+            reactor.register(sp.fd(), owner(0, K_SIGNAL), Interest::READ);
+            Some(sp)
+        } else {
+            None
+        };
+        let mailbox = shared.take_mailbox(tid);
+        if let Some(m) = &mailbox {
+            reactor.register(fd_of(m), owner(0, K_MAIL), Interest::READ);
+        }
         Ok(Engine {
             reactor,
             listeners,
@@ -329,8 +378,9 @@ impl Engine {
                 .saturating_sub(cfg.global.maxrewrite)
                 .max(1024),
             checks: health::build(cfg, Instant::now()),
-            stick: StickTables::new(&cfg.stick_tables),
             be_names: cfg.backends.iter().map(|b| b.name.clone()).collect(),
+            no_stick: crate::proxy::stick::StickTables::new(&[]),
+            has_stick: !cfg.stick_tables.is_empty(),
             persist: cfg.backends.iter().map(|b| b.persist.clone()).collect(),
             views: cfg
                 .backends
@@ -346,7 +396,7 @@ impl Engine {
                         .collect()
                 })
                 .collect(),
-            signals: Some(signals),
+            signals,
             soft_stop: false,
             stop: false,
             any_paused: false,
@@ -354,18 +404,12 @@ impl Engine {
             clis: Vec::new(),
             cli_timeout: cfg.global.stats_timeout,
             hard_maxconn: cfg.global.maxconn.max(1),
-            bad_msgs: Default::default(),
             logs,
             proc: procctl::ProcCtl::new(cfg),
-            ctr: super::counters::Counters::new(
-                cfg.frontends.len(),
-                &cfg.backends
-                    .iter()
-                    .map(|b| b.servers.len())
-                    .collect::<Vec<_>>(),
-                Instant::now(),
-            ),
             stats: stats::build(cfg),
+            tid,
+            shared,
+            mailbox,
         })
         .map(|mut e: Engine| {
             e.load_server_states(cfg);
@@ -399,6 +443,7 @@ impl Engine {
                     self.on_timer(o, now);
                 }
             }
+            self.end_of_turn();
         }
         self.log_proxies(crate::log::WARNING, |_, name, (fe, be)| {
             format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be}).")
@@ -413,6 +458,7 @@ impl Engine {
             K_CLIENT | K_SERVER => self.on_session_io(id, r),
             K_CLI_LISTENER => self.on_cli_accept(id),
             K_CLI => self.cli_io(id),
+            K_MAIL => self.on_mail(),
             _ if id == 0 => self.on_signal(),
             _ => self.on_check_io(id - 1, r.token, r.event),
         }
@@ -431,6 +477,7 @@ impl Engine {
                 _ => {
                     log::info!("signal {sig}: stopping");
                     self.stop = true;
+                    self.broadcast(|e| e.stop = true);
                 }
             }
         }
@@ -440,7 +487,10 @@ impl Engine {
 
     fn at_limit(&self, fi: usize) -> bool {
         let fe = &self.frontends[fi];
-        fe.disabled || self.cur_conns >= self.maxconn || fe.maxconn.is_some_and(|m| fe.cur >= m)
+        // Each thread enforces its share of the limits (see threads.rs).
+        fe.disabled
+            || self.cur_conns >= self.share(self.maxconn)
+            || fe.maxconn.is_some_and(|m| fe.cur >= self.share(m))
     }
 
     fn pause(&mut self, li: usize) {
@@ -594,7 +644,11 @@ impl Engine {
         self.cur_conns += 1;
         self.frontends[fi].cur += 1;
         self.frontends[fi].cum += 1;
-        self.ctr.fe_session(fi, self.frontends[fi].cur, now);
+        let cur = self.total_fe_cur(fi);
+        self.shared.ctr().fe_session(fi, cur, now);
+        self.shared.activity[self.tid]
+            .accepted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if inspect.is_none() && self.frontends[fi].http.is_none() {
             self.assign(sid, None, now);
         }

@@ -43,6 +43,9 @@ impl Engine {
         }
         self.soft_stop = true;
         lifecycle::set_stopping();
+        // The process keeps no socket open beyond the loops' own any more.
+        self.shared.listeners().clear();
+        self.broadcast(|e| e.begin_soft_stop());
         self.log_proxies(crate::log::WARNING, |kind, name, _| {
             format!("Stopping {kind} {name} in 0 ms.")
         });
@@ -53,10 +56,12 @@ impl Engine {
         self.proc.soft_stop_at = Some(Instant::now());
         self.end_grace(Instant::now());
         self.close_cli_listeners();
-        log::warn!(
-            "soft stop: listeners closed, {} sessions to finish",
-            self.cur_conns
-        );
+        if self.tid == 0 {
+            log::warn!(
+                "soft stop: listeners closed, {} sessions to finish",
+                self.cur_conns
+            );
+        }
         if let Some(t) = self.proc.hard_stop_after {
             self.reactor.timers.add(Instant::now() + t, HARD_STOP_TIMER);
         }
@@ -73,7 +78,9 @@ impl Engine {
         for l in std::mem::take(&mut self.listeners) {
             let at = due(self.frontends[l.frontend].grace);
             if at <= now {
-                log::warn!("Stopping frontend {}.", self.frontends[l.frontend].name);
+                if self.tid == 0 {
+                    log::warn!("Stopping frontend {}.", self.frontends[l.frontend].name);
+                }
                 self.reactor.deregister(l.token);
             } else {
                 next = Some(next.map_or(at, |n: Instant| n.min(at)));
@@ -87,20 +94,30 @@ impl Engine {
 
     /// `hard-stop-after` expired during a soft stop.
     pub(super) fn hard_stop(&mut self) {
-        log::warn!(
-            "soft-stop running for too long, performing a hard-stop ({} sessions killed).",
-            self.cur_conns
-        );
+        if self.tid == 0 {
+            log::warn!(
+                "soft-stop running for too long, performing a hard-stop ({} sessions killed).",
+                self.cur_conns
+            );
+        }
         self.stop = true;
+        self.broadcast(|e| e.stop = true);
     }
 
     /// SIGTTOU: stop accepting; the sockets stay bound and listening.
     pub(super) fn pause_all(&mut self) {
-        log::warn!(
-            "SIGTTOU received: pausing {} listeners.",
-            self.listeners.len()
-        );
+        if self.tid == 0 {
+            log::warn!(
+                "SIGTTOU received: pausing {} listeners.",
+                self.listeners.len()
+            );
+        }
         self.proc.paused = true;
+        self.broadcast(|e| {
+            if !e.proc.paused {
+                e.pause_all()
+            }
+        });
         for l in &mut self.listeners {
             l.paused = true;
             self.reactor.set_want(l.token, Interest::NONE);
@@ -110,11 +127,18 @@ impl Engine {
     /// SIGTTIN: accept again (limits still apply: a listener over its
     /// frontend's maxconn pauses itself on the next accept).
     pub(super) fn resume_all(&mut self) {
-        log::warn!(
-            "SIGTTIN received: resuming {} listeners.",
-            self.listeners.len()
-        );
+        if self.tid == 0 {
+            log::warn!(
+                "SIGTTIN received: resuming {} listeners.",
+                self.listeners.len()
+            );
+        }
         self.proc.paused = false;
+        self.broadcast(|e| {
+            if e.proc.paused {
+                e.resume_all()
+            }
+        });
         for l in &mut self.listeners {
             resume(l, &mut self.reactor);
         }
@@ -123,21 +147,25 @@ impl Engine {
     /// SIGHUP: one line per server and one per backend, in HAProxy's words.
     pub(super) fn dump_states(&mut self) {
         for b in &self.backends {
-            log::warn!(
-                "SIGHUP received, dumping servers states for proxy {}.",
-                b.name
-            );
+            if self.tid == 0 {
+                log::warn!(
+                    "SIGHUP received, dumping servers states for proxy {}.",
+                    b.name
+                );
+            }
             for (si, s) in b.servers.iter().enumerate() {
                 let up = !s.down && !s.disabled;
-                log::warn!(
-                    "SIGHUP: Server {}/{} is {}. Conn: {} act, {} pend, {} tot.",
-                    b.name,
-                    s.name,
-                    if up { "UP" } else { "DOWN" },
-                    s.cur,
-                    b.srv_queues[si].len(),
-                    s.total
-                );
+                if self.tid == 0 {
+                    log::warn!(
+                        "SIGHUP: Server {}/{} is {}. Conn: {} act, {} pend, {} tot.",
+                        b.name,
+                        s.name,
+                        if up { "UP" } else { "DOWN" },
+                        s.cur,
+                        b.srv_queues[si].len(),
+                        s.total
+                    );
+                }
             }
             let fe_cur: u32 = self
                 .frontends
@@ -165,10 +193,12 @@ impl Engine {
             } else {
                 format!("has {act} active servers and {bck} backup servers available.")
             };
-            log::warn!(
-                "SIGHUP: Proxy {} {state} Conn: act(FE+BE): {fe_cur}+{be_cur}, {pend} pend ({unass} unass), tot(BE): {tot}.",
-                b.name
-            );
+            if self.tid == 0 {
+                log::warn!(
+                    "SIGHUP: Proxy {} {state} Conn: act(FE+BE): {fe_cur}+{be_cur}, {pend} pend ({unass} unass), tot(BE): {tot}.",
+                    b.name
+                );
+            }
         }
     }
 }

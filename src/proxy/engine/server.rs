@@ -53,6 +53,7 @@ impl Engine {
             None
         };
         self.refresh_backend_weights(bi, now);
+        let (tid, n) = (self.tid, self.nthreads());
         let be = &mut self.backends[bi];
         apply_dynamic_limits(be);
         let input = lb::LbInput {
@@ -70,7 +71,11 @@ impl Engine {
             Some(si) if !be.servers[si].is_full() => Pick::Server(si),
             // Bound to a busy server: wait in its own queue up to maxqueue;
             // beyond, redispatch if allowed, else 503 (HAProxy).
-            Some(si) if be.maxqueue[si].map_or(true, |m| be.srv_queues[si].len() < m as usize) => {
+            Some(si)
+                if be.maxqueue[si].map_or(true, |m| {
+                    be.srv_queues[si].len() < super::share(m, tid, n) as usize
+                }) =>
+            {
                 let pos = be.srv_queues[si].len();
                 be.srv_queues[si].push_back(sid);
                 if let Some(s) = self.sessions[sid].as_mut() {
@@ -164,7 +169,7 @@ impl Engine {
         let req = s.http.as_ref().and_then(|t| t.req.as_ref());
         let src = std::net::SocketAddr::new(s.src, s.src_port);
         let ctx = crate::http::fetch::FetchCtx::http(src, s.dst, req, None);
-        crate::proxy::stick::stick_store_request(rules, &mut self.stick, &ctx, si, now);
+        crate::proxy::stick::stick_store_request(rules, &mut self.shared.stick(), &ctx, si, now);
     }
 
     /// Nothing can serve the session: 503 in HTTP, a close in TCP.
@@ -309,8 +314,12 @@ impl Engine {
             return;
         };
         // HAProxy releases `http-request track-sc` entries per transaction.
-        if let Some(t) = s.http.as_mut() {
-            crate::proxy::stick::release(&mut self.stick, &mut t.slots, now);
+        if let Some(t) = s
+            .http
+            .as_mut()
+            .filter(|t| t.slots.iter().any(Option::is_some))
+        {
+            crate::proxy::stick::release(&mut self.shared.stick(), &mut t.slots, now);
         }
         if !s.slot {
             return;
@@ -450,8 +459,12 @@ impl Engine {
         for b in [s.req.take(), s.res.take()].into_iter().flatten() {
             self.reactor.pool.put(b);
         }
-        if let Some(t) = s.http.as_mut() {
-            crate::proxy::stick::release(&mut self.stick, &mut t.slots, now);
+        if let Some(t) = s
+            .http
+            .as_mut()
+            .filter(|t| t.slots.iter().any(Option::is_some))
+        {
+            crate::proxy::stick::release(&mut self.shared.stick(), &mut t.slots, now);
         }
         let bi = s.backend.unwrap_or(0) as usize;
         if let Phase::Queued { .. } = s.phase {

@@ -207,36 +207,34 @@ impl Engine {
         let at = s
             .backend
             .map(|b| (b as usize, s.server.map(|x| x as usize)));
-        self.ctr
+        self.shared
+            .ctr()
             .bytes(s.frontend as usize, at, u64::from(rx), u64::from(tx));
     }
 
     /// A session (or HTTP request) attached to a server; `pending`: 1 when
     /// called before the server's count is raised.
     pub(super) fn stats_attach(&mut self, bi: usize, si: usize, pending: u32, now: Instant) {
-        let be = &self.backends[bi];
-        let srv_cur = be.servers.get(si).map_or(0, |s| s.cur) + pending;
-        let be_cur = be.servers.iter().map(|s| s.cur).sum::<u32>() + pending;
-        self.ctr.srv_session(bi, si, srv_cur, be_cur, now);
+        let srv_cur = self.total_srv_cur(bi, si) + pending;
+        let be_cur = self.total_be_cur(bi) + pending;
+        self.shared.ctr().srv_session(bi, si, srv_cur, be_cur, now);
     }
 
     pub(super) fn stats_queued(&mut self, bi: usize, si: Option<usize>) {
-        let be = &self.backends[bi];
-        let srv_q = si
-            .and_then(|si| be.srv_queues.get(si))
-            .map_or(0, |q| q.len());
-        let be_q = be.queue.len() + be.srv_queues.iter().map(|q| q.len()).sum::<usize>();
-        self.ctr.queued(bi, si, be_q, srv_q);
+        let srv_q = si.map_or(0, |si| self.total_srv_queue(bi, si));
+        let be_q = self.total_be_queue(bi);
+        self.shared.ctr().queued(bi, si, be_q, srv_q);
     }
 
     /// A connect failed: a retry follows, a redispatch, or nothing (econ).
     pub(super) fn stats_conn_error(&mut self, sid: usize, bi: usize, si: usize) {
         let left = self.sessions[sid].as_ref().map_or(0, |s| s.retries_left);
         let redispatch = left == 1 && self.backends[bi].redispatch;
+        let mut ctr = self.shared.ctr();
         if left == 0 {
-            self.ctr.conn_error(bi, si, false, false);
+            ctr.conn_error(bi, si, false, false);
         } else {
-            let Some(be) = self.ctr.be.get_mut(bi) else {
+            let Some(be) = ctr.be.get_mut(bi) else {
                 return;
             };
             for c in [Some(&mut be.c), be.srv.get_mut(si).map(|s| &mut s.c)]
@@ -261,12 +259,11 @@ impl Engine {
         let fi = s.frontend as usize;
         let bi = s.backend.map(|b| b as usize).or(t.backend);
         let si = s.server.map(|x| x as usize);
-        let start = self.ctr.start;
+        let mut guard = self.shared.ctr();
+        let ctr = &mut *guard;
+        let start = ctr.start;
         for ev in t.events.drain(..) {
-            let (fe, be) = (
-                self.ctr.fe.get_mut(fi),
-                bi.and_then(|b| self.ctr.be.get_mut(b)),
-            );
+            let (fe, be) = (ctr.fe.get_mut(fi), bi.and_then(|b| ctr.be.get_mut(b)));
             let Some(fe) = fe else { continue };
             match ev {
                 TxnEvent::Request => {
@@ -304,6 +301,7 @@ impl Engine {
                 }
             }
         }
+        drop(guard);
         let Some(a) = t.applet.take() else {
             return false;
         };
@@ -316,7 +314,7 @@ impl Engine {
 
     pub(super) fn stats_check_start(&mut self, ci: usize, now: Instant) {
         let (bi, si) = (self.checks[ci].bi, self.checks[ci].si);
-        if let Some(s) = self.ctr.srv(bi, si) {
+        if let Some(s) = self.shared.ctr().srv(bi, si) {
             s.check_started = Some(now);
         }
     }
@@ -326,7 +324,8 @@ impl Engine {
         let c = &self.checks[ci];
         let (bi, si) = (c.bi, c.si);
         let up = c.checker.health() == Health::Up;
-        let Some(s) = self.ctr.srv(bi, si) else {
+        let mut ctr = self.shared.ctr();
+        let Some(s) = ctr.srv(bi, si) else {
             return;
         };
         // chkfail counts the failures of a server that was UP.
@@ -337,11 +336,16 @@ impl Engine {
         s.check_ok = Some(o.ok);
         s.check_desc = o.reason.clone();
         s.check_duration = s.check_started.map(|t| now.saturating_duration_since(t));
+        drop(ctr);
         self.stats_backend_state(bi, now);
     }
 
+    /// (State history is kept by thread 0, which every change reaches.)
     pub(super) fn stats_transition(&mut self, bi: usize, si: usize, t: &Transition, now: Instant) {
-        if let Some(s) = self.ctr.srv(bi, si) {
+        if self.tid != 0 {
+            return;
+        }
+        if let Some(s) = self.shared.ctr().srv(bi, si) {
             match t {
                 Transition::WentDown { .. } => s.went_down(now),
                 Transition::WentUp => s.went_up(now),
@@ -351,11 +355,15 @@ impl Engine {
 
     /// Backend downtime: while no server is usable.
     fn stats_backend_state(&mut self, bi: usize, now: Instant) {
+        if self.tid != 0 {
+            return;
+        }
         let any = self.backends[bi]
             .servers
             .iter()
             .any(|s| !s.down && !s.disabled);
-        let Some(be) = self.ctr.be.get_mut(bi) else {
+        let mut ctr = self.shared.ctr();
+        let Some(be) = ctr.be.get_mut(bi) else {
             return;
         };
         match (any, be.down_since) {
@@ -408,17 +416,19 @@ impl Engine {
         srv.drain = a == Admin::Drain;
         let usable = !srv.disabled && !srv.down;
         if before != (srv.disabled, srv.drain) {
-            log::warn!(
-                "Server {}/{} is {} (administrative state change).",
-                self.backends[bi].name,
-                self.backends[bi].servers[si].name,
-                match a {
-                    Admin::Ready => "READY",
-                    Admin::Drain => "DRAIN",
-                    Admin::Maint => "going into maintenance",
-                }
-            );
-            if let Some(s) = self.ctr.srv(bi, si) {
+            if self.tid == 0 {
+                log::warn!(
+                    "Server {}/{} is {} (administrative state change).",
+                    self.backends[bi].name,
+                    self.backends[bi].servers[si].name,
+                    match a {
+                        Admin::Ready => "READY",
+                        Admin::Drain => "DRAIN",
+                        Admin::Maint => "going into maintenance",
+                    }
+                );
+            }
+            if let Some(s) = self.shared.ctr().srv(bi, si).filter(|_| self.tid == 0) {
                 s.last_change = Some(now);
             }
         }
@@ -445,18 +455,19 @@ impl Engine {
 
     /// `clear counters`: the maxima; `clear counters all`: everything.
     pub fn clear_counters(&mut self, all: bool) {
+        let mut guard = self.shared.ctr();
+        let ctr = &mut *guard;
         if all {
             let sizes: Vec<usize> = self.backends.iter().map(|b| b.servers.len()).collect();
-            let start = self.ctr.start;
-            self.ctr = crate::proxy::counters::Counters::new(self.frontends.len(), &sizes, start);
+            let start = ctr.start;
+            *ctr = crate::proxy::counters::Counters::new(self.frontends.len(), &sizes, start);
             return;
         }
-        let be = self
-            .ctr
+        let be = ctr
             .be
             .iter_mut()
             .flat_map(|b| std::iter::once(&mut b.c).chain(b.srv.iter_mut().map(|s| &mut s.c)));
-        for c in self.ctr.fe.iter_mut().chain(be) {
+        for c in ctr.fe.iter_mut().chain(be) {
             c.smax = 0;
             c.qmax = 0;
             c.rate.max = 0;
@@ -514,7 +525,7 @@ impl Engine {
     /// Every proxy's rows and the process information, now.
     pub fn snapshot(&mut self) -> Snapshot {
         let now = Instant::now();
-        let start = self.ctr.start;
+        let start = self.shared.ctr().start;
         let mut proxies = Vec::new();
         for (i, (name, fi, bi)) in self.stats.layout.clone().into_iter().enumerate() {
             let iid = i as u32 + 1;
@@ -540,12 +551,15 @@ impl Engine {
                 backend,
             });
         }
-        let fe_rates: Vec<(u32, u32)> = self
-            .ctr
+        let mut ctr = self.shared.ctr();
+        let fe_rates: Vec<(u32, u32)> = ctr
             .fe
             .iter_mut()
             .map(|c| (c.rate.read(start, now), c.rate.max))
             .collect();
+        let cum_conns = ctr.fe.iter().map(|c| c.stot).sum();
+        let cum_req = ctr.fe.iter().map(|c| c.req_tot).sum();
+        drop(ctr);
         let info = stats::Info {
             name: "pollux".into(),
             version: crate::VERSION.into(),
@@ -557,9 +571,10 @@ impl Engine {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             maxconn: self.maxconn,
-            curr_conns: self.cur_conns,
-            cum_conns: self.ctr.fe.iter().map(|c| c.stot).sum(),
-            cum_req: self.ctr.fe.iter().map(|c| c.req_tot).sum(),
+            nbthread: self.nthreads() as u32,
+            curr_conns: self.total_conns(),
+            cum_conns,
+            cum_req,
             sess_rate: fe_rates.iter().map(|r| r.0).sum(),
             max_sess_rate: fe_rates.iter().map(|r| r.1).max().unwrap_or(0),
             poller: self.reactor.poller_name().into(),
@@ -575,9 +590,10 @@ impl Engine {
         let http = self.stats.fe_http[fi];
         let slim = fe.maxconn.unwrap_or(self.stats.global_maxconn);
         let mut r = Row::new(RowKind::Frontend, name, "FRONTEND");
-        r.u("scur", u64::from(fe.cur));
+        let cur = self.total_fe_cur(fi);
+        r.u("scur", u64::from(cur));
         r.u("slim", u64::from(slim));
-        let full = fe.cur >= slim;
+        let full = cur >= slim;
         let status = if self.soft_stop {
             "STOP"
         } else if full {
@@ -589,8 +605,9 @@ impl Engine {
         r.u("pid", 1);
         r.u("iid", u64::from(iid));
         r.u("sid", 0);
-        let start = self.ctr.start;
-        let Some(c) = self.ctr.fe.get_mut(fi) else {
+        let mut ctr = self.shared.ctr();
+        let start = ctr.start;
+        let Some(c) = ctr.fe.get_mut(fi) else {
             return r;
         };
         common(&mut r, c, start, now, http);
@@ -616,9 +633,15 @@ impl Engine {
             .find(|c| c.bi == bi && c.si == si)
             .map(|c| &c.checker);
         let mut r = Row::new(RowKind::Server, &be.name, &srv.name);
-        r.u("qcur", be.srv_queues.get(si).map_or(0, |q| q.len()) as u64);
-        r.u("scur", u64::from(srv.cur));
-        if let Some(m) = srv.maxconn {
+        r.u("qcur", self.total_srv_queue(bi, si) as u64);
+        r.u("scur", u64::from(self.total_srv_cur(bi, si)));
+        // With several threads `maxconn` holds this thread's share.
+        let slim = if self.nthreads() > 1 {
+            be.limits[si].0
+        } else {
+            srv.maxconn
+        };
+        if let Some(m) = slim {
             r.u("slim", u64::from(m));
         }
         r.s("status", server_status(srv, check));
@@ -634,7 +657,7 @@ impl Engine {
         r.u("pid", 1);
         r.u("iid", u64::from(iid));
         r.u("sid", si as u64 + 1);
-        r.u("lbtot", srv.total);
+        r.u("lbtot", self.total_lbtot(bi, Some(si)));
         r.s("addr", srv.addr.to_string());
         if let Some(c) = self.views[bi][si].cookie.as_deref() {
             r.s("cookie", c);
@@ -645,9 +668,10 @@ impl Engine {
             r.u("check_fall", u64::from(fall));
             r.u("check_health", u64::from(h));
         }
-        let start = self.ctr.start;
         let checked = check.is_some();
-        let Some(s) = self.ctr.srv(bi, si) else {
+        let mut ctr = self.shared.ctr();
+        let start = ctr.start;
+        let Some(s) = ctr.srv(bi, si) else {
             return r;
         };
         common(&mut r, &mut s.c, start, now, http);
@@ -717,12 +741,8 @@ impl Engine {
             .filter(|s| s.usable() && s.backup == (act == 0))
             .map(|s| s.weight.div_ceil(WEIGHT_SCALE))
             .sum();
-        let qcur = be.queue.len() + be.srv_queues.iter().map(|q| q.len()).sum::<usize>();
-        r.u("qcur", qcur as u64);
-        r.u(
-            "scur",
-            u64::from(be.servers.iter().map(|s| s.cur).sum::<u32>()),
-        );
+        r.u("qcur", self.total_be_queue(bi) as u64);
+        r.u("scur", u64::from(self.total_be_cur(bi)));
         r.u("slim", u64::from(be.fullconn));
         r.s("status", if act + bck > 0 { "UP" } else { "DOWN" });
         r.u("weight", u64::from(weight));
@@ -731,15 +751,15 @@ impl Engine {
         r.u("pid", 1);
         r.u("iid", u64::from(iid));
         r.u("sid", 0);
-        r.u("lbtot", be.servers.iter().map(|s| s.total).sum());
+        r.u("lbtot", self.total_lbtot(bi, None));
         r.s("algo", self.stats.be_algo[bi]);
-        let chkdown: u64 = self
-            .ctr
+        let mut ctr = self.shared.ctr();
+        let chkdown: u64 = ctr
             .be
             .get(bi)
             .map_or(0, |b| b.srv.iter().map(|s| s.chkdown).sum());
-        let start = self.ctr.start;
-        let Some(b) = self.ctr.be.get_mut(bi) else {
+        let start = ctr.start;
+        let Some(b) = ctr.be.get_mut(bi) else {
             return r;
         };
         common(&mut r, &mut b.c, start, now, http);
@@ -863,6 +883,14 @@ impl Engine {
             .iter()
             .filter(|s| self.set_server_admin(&f.backend, s, a).is_ok())
             .count();
+        if ok > 0 && self.nthreads() > 1 {
+            let (b, servers) = (f.backend.clone(), f.servers.clone());
+            self.broadcast(move |e| {
+                for s in &servers {
+                    let _ = e.set_server_admin(&b, s, a);
+                }
+            });
+        }
         match ok {
             0 => "ERRP",
             n if n == f.servers.len() => "DONE",

@@ -38,6 +38,7 @@ per_poller!(
     server_maxconn_holds_across_threads,
     soft_stop_lets_requests_in_flight_on_every_thread_finish,
     reloads_under_load_with_two_threads_lose_nothing,
+    show_sess_and_shutdown_session_reach_every_thread,
 );
 
 /// How long threads may take to publish their counters (each does at the end
@@ -481,6 +482,88 @@ fn two_threads_run_in_one_process_and_show_in_show_info_and_show_activity(poller
         "accepted: the total is the sum of the threads' and counts the 20 connections:\n{}",
         show_activity(&sock).text
     );
+    px.stop();
+}
+
+/// `show sess` lists the sessions of every thread, and `shutdown session`
+/// closes one whichever thread holds it (the id's top byte names it).
+fn show_sess_and_shutdown_session_reach_every_thread(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let s1 = LiveServer::start("s1");
+    let px = Pollux::start(poller, &cfg(2, &sock, &[], &[(&s1, "")], ""));
+    // Idle client connections (no request yet): a session each.
+    let conns: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(px.addr(0)).expect("connect"))
+        .collect();
+    let ports: HashSet<u16> = conns
+        .iter()
+        .map(|c| c.local_addr().unwrap().port())
+        .collect();
+    // (id, client port) of each of our sessions.
+    let ours = |text: &str| -> Vec<(String, u16)> {
+        text.lines()
+            .filter_map(|l| {
+                let id = l.split(':').next()?.to_string();
+                let src = l.split_whitespace().find_map(|w| w.strip_prefix("src="))?;
+                let port: u16 = src.rsplit(':').next()?.parse().ok()?;
+                ports.contains(&port).then_some((id, port))
+            })
+            .collect()
+    };
+    let mut listed = Vec::new();
+    assert!(
+        eventually(SETTLE, || {
+            listed = ours(&cli(&sock, "show sess"));
+            listed.len() == conns.len()
+        }),
+        "show sess lists all 40 connections:\n{}",
+        cli(&sock, "show sess")
+    );
+    let thread_of = |id: &str| {
+        let v = u64::from_str_radix(id.trim_start_matches("0x"), 16).expect("hex id");
+        v >> 56
+    };
+    let threads: HashSet<u64> = listed.iter().map(|(id, _)| thread_of(id)).collect();
+    assert_eq!(
+        threads,
+        HashSet::from([0, 1]),
+        "both threads hold sessions: {listed:?}"
+    );
+    // One session of each thread: shut down, and its client sees the close.
+    for t in [0, 1] {
+        let (id, port) = listed
+            .iter()
+            .find(|(id, _)| thread_of(id) == t)
+            .expect("a session of that thread")
+            .clone();
+        let one = cli(&sock, &format!("show sess {id}"));
+        assert!(one.contains(&format!(":{port} ")), "show sess {id}: {one}");
+        let out = cli(&sock, &format!("shutdown session {id}"));
+        assert!(out.trim().is_empty(), "shutdown session {id}: {out}");
+        let mut c = conns
+            .iter()
+            .find(|c| c.local_addr().unwrap().port() == port)
+            .unwrap()
+            .try_clone()
+            .unwrap();
+        c.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut b = [0u8; 64];
+        assert!(
+            matches!(c.read(&mut b), Ok(0) | Err(_)),
+            "session {id} (thread {t}) closed"
+        );
+    }
+    assert!(
+        eventually(SETTLE, || ours(&cli(&sock, "show sess")).len()
+            == conns.len() - 2),
+        "two sessions fewer:\n{}",
+        cli(&sock, "show sess")
+    );
+    // A well-formed id that names no session, on thread 1.
+    let out = cli(&sock, "shutdown session 0x100000000fffff0");
+    assert!(out.contains("No such session"), "{out}");
+    drop(conns);
     px.stop();
 }
 

@@ -432,8 +432,8 @@ impl DaemonGuard {
 impl Drop for DaemonGuard {
     fn drop(&mut self) {
         if self.is_ours() {
-            // SAFETY: kill(2) on the daemon we started, checked above.
-            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            // kill(2) on the daemon we started, checked above.
+            send_signal(self.pid, libc::SIGKILL);
         }
     }
 }
@@ -484,8 +484,8 @@ fn daemon_mode_writes_its_pid_and_serves() {
     );
     let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
     roundtrip(&mut c, b"served by the daemon");
-    // SAFETY: kill(2) on the daemon's pid, checked to be ours above.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    // kill(2) on the daemon's pid, checked to be ours above.
+    send_signal(pid, libc::SIGTERM);
     assert!(
         eventually(PATIENCE, || !process_alive(pid)),
         "daemon {pid} still alive after SIGTERM"

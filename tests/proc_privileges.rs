@@ -10,8 +10,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 fn is_root() -> bool {
-    // SAFETY: geteuid(2) has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 /// uid or gid of `name` in /etc/passwd or /etc/group (third field).
@@ -167,8 +166,8 @@ impl Drop for DaemonGuard {
     fn drop(&mut self) {
         let cmdline = fs::read(format!("/proc/{}/cmdline", self.0)).unwrap_or_default();
         if process_alive(self.0) && String::from_utf8_lossy(&cmdline).contains(&self.1) {
-            // SAFETY: kill(2) on the daemon we started, checked above.
-            unsafe { libc::kill(self.0, libc::SIGKILL) };
+            // kill(2) on the daemon we started, checked above.
+            send_signal(self.0, libc::SIGKILL);
         }
     }
 }
@@ -230,8 +229,8 @@ fn daemon_is_the_pidfile_pid_with_null_stdio_in_its_own_session() {
     );
     let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
     roundtrip(&mut c, b"served by the daemon");
-    // SAFETY: kill(2) on the daemon's pid, checked by the listening test above.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    // kill(2) on the daemon's pid, checked by the listening test above.
+    send_signal(pid, libc::SIGTERM);
     assert!(
         eventually(PATIENCE, || !process_alive(pid)),
         "daemon still alive"

@@ -41,8 +41,8 @@ impl Daemons {
 impl Drop for Daemons {
     fn drop(&mut self) {
         for p in self.alive() {
-            // SAFETY: kill(2) on a daemon this test started (checked by cmdline).
-            unsafe { libc::kill(p, libc::SIGKILL) };
+            // kill(2) on a daemon this test started (checked by cmdline).
+            send_signal(p, libc::SIGKILL);
         }
     }
 }
@@ -321,8 +321,8 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
         "processes left: {:?} (last {last})",
         d.alive()
     );
-    // SAFETY: kill(2) on our daemon, checked alive and ours just above.
-    unsafe { libc::kill(last, libc::SIGTERM) };
+    // kill(2) on our daemon, checked alive and ours just above.
+    send_signal(last, libc::SIGTERM);
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
@@ -382,8 +382,8 @@ fn x_flag_takes_the_listeners_from_the_named_socket(poller: &str) {
     );
     let mut c = connect(addr);
     roundtrip(&mut c, b"to the new one");
-    // SAFETY: kill(2) on our daemon.
-    unsafe { libc::kill(new, libc::SIGTERM) };
+    // kill(2) on our daemon.
+    send_signal(new, libc::SIGTERM);
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
@@ -415,8 +415,8 @@ fn st_stops_the_old_process_at_once(poller: &str) {
     );
     let mut c = connect(addr);
     roundtrip(&mut c, b"to the new one");
-    // SAFETY: kill(2) on our daemon.
-    unsafe { libc::kill(new, libc::SIGTERM) };
+    // kill(2) on our daemon.
+    send_signal(new, libc::SIGTERM);
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
@@ -447,8 +447,8 @@ fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
     );
     let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
     roundtrip(&mut c, b"to the new one");
-    // SAFETY: kill(2) on our daemon.
-    unsafe { libc::kill(new, libc::SIGTERM) };
+    // kill(2) on our daemon.
+    send_signal(new, libc::SIGTERM);
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
@@ -475,8 +475,8 @@ fn failed_reload_gives_the_old_process_its_listeners_back() {
     let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
     roundtrip(&mut c, b"old one serves on");
     assert!(listen_inode(old, port).is_some(), "old one lost its socket");
-    // SAFETY: kill(2) on our daemon.
-    unsafe { libc::kill(old, libc::SIGTERM) };
+    // kill(2) on our daemon.
+    send_signal(old, libc::SIGTERM);
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
@@ -514,8 +514,8 @@ fn x_flag_to_a_missing_socket_warns_and_binds() {
     d.pids.push(pid);
     let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
     roundtrip(&mut c, b"bound anew");
-    // SAFETY: kill(2) on our daemon.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    // kill(2) on our daemon.
+    send_signal(pid, libc::SIGTERM);
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
@@ -567,8 +567,8 @@ fn master_worker_reloads_on_sigusr2_under_load_without_loss() {
     let ka = KeepAlive::start(px.addr(0), 4);
     const RELOADS: usize = 20;
     for i in 0..RELOADS {
-        // SAFETY: kill(2) on our own child, the master.
-        unsafe { libc::kill(master as i32, libc::SIGUSR2) };
+        // kill(2) on our own child, the master.
+        send_signal(master as i32, libc::SIGUSR2);
         let old = worker;
         assert!(
             eventually(PATIENCE, || children_of(master).iter().any(|&p| p != old)),
@@ -619,8 +619,8 @@ fn master_worker_keeps_the_worker_when_the_new_config_is_bad() {
     let worker = children_of(master)[0];
     let good = fs::read_to_string(&px.cfg_path).unwrap();
     fs::write(&px.cfg_path, format!("{good}    frobnicate 1\n")).unwrap();
-    // SAFETY: kill(2) on our own child, the master.
-    unsafe { libc::kill(master as i32, libc::SIGUSR2) };
+    // kill(2) on our own child, the master.
+    send_signal(master as i32, libc::SIGUSR2);
     assert!(
         eventually(PATIENCE, || px.stderr().contains("reload failed")),
         "{}",
@@ -649,8 +649,8 @@ fn master_exits_1_when_its_worker_dies() {
     let master = px.pid();
     assert!(eventually(PATIENCE, || children_of(master).len() == 1));
     let worker = children_of(master)[0];
-    // SAFETY: kill(2) on the worker, a child of our child.
-    unsafe { libc::kill(worker, libc::SIGKILL) };
+    // kill(2) on the worker, a child of our child.
+    send_signal(worker, libc::SIGKILL);
     assert!(
         eventually(PATIENCE, || !px.is_running()),
         "master stays\n{}",

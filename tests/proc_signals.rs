@@ -17,8 +17,8 @@ fn cfg(global_extra: &str, servers: &str) -> String {
 }
 
 fn send(px: &Pollux, sig: i32) {
-    // SAFETY: kill(2) on the pid of our own running child.
-    unsafe { libc::kill(px.pid() as i32, sig) };
+    // Our own running child.
+    send_signal(px.pid() as i32, sig);
 }
 
 fn refused(addr: SocketAddr) -> bool {

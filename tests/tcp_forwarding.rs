@@ -184,7 +184,7 @@ fn fd_bind_uses_inherited_listener(poller: &str) {
         tcp_defaults(),
         echo.addr()
     );
-    let px = Pollux::launch(poller).inherit_fd(fd).start(&cfg);
+    let px = Pollux::launch(poller).inherit_fd(&l).start(&cfg);
     // Connections queue on the inherited socket even before pollux accepts.
     let mut c = connect(l.local_addr().unwrap());
     roundtrip(&mut c, b"through an inherited listener");
@@ -202,7 +202,7 @@ fn fd_bind_from_environment_variable(poller: &str) {
         echo.addr()
     );
     let px = Pollux::launch(poller)
-        .inherit_fd(fd)
+        .inherit_fd(&l)
         .env("LISTEN_FD", &fd.to_string())
         .start(&cfg);
     let mut c = connect(l.local_addr().unwrap());

@@ -2,7 +2,7 @@
 //! and `bulk_echo_clients`, an event loop driving many connections at once.
 
 use super::PATIENCE;
-use polling::{Event, Events, PollMode, Poller};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use socket2::{Domain, Socket, Type};
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -184,30 +184,24 @@ pub fn bulk_echo_clients(
         s: TcpStream,
         sent: usize,
         recvd: usize,
-        interest: (bool, bool),
     }
     let deadline = Instant::now() + limit;
-    let poller = Poller::new().map_err(|e| e.to_string())?;
     let mut conns: HashMap<usize, C> = HashMap::new();
     for i in 0..n {
         let s = TcpStream::connect_timeout(&addr, PATIENCE)
             .map_err(|e| format!("connect #{i}: {e}"))?;
         s.set_nonblocking(true).map_err(|e| e.to_string())?;
         let _ = s.set_nodelay(true);
-        // SAFETY: each stream is deleted from the poller before it is dropped.
-        unsafe { poller.add_with_mode(&s, Event::all(i), PollMode::Level) }
-            .map_err(|e| e.to_string())?;
         conns.insert(
             i,
             C {
                 s,
                 sent: 0,
                 recvd: 0,
-                interest: (true, true),
             },
         );
     }
-    let mut events = Events::new();
+    let mut ready: Vec<usize> = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
     let mut expect = vec![0u8; 64 * 1024];
     let mut rbuf = vec![0u8; 64 * 1024];
@@ -222,12 +216,34 @@ pub fn bulk_echo_clients(
                 n - done
             ));
         }
-        events.clear();
-        poller
-            .wait(&mut events, Some(deadline - now))
-            .map_err(|e| e.to_string())?;
-        for ev in events.iter() {
-            let i = ev.key;
+        // poll(2), level-triggered: readable always wanted, writable while
+        // there is still something to send.
+        ready.clear();
+        {
+            let mut keys = Vec::with_capacity(conns.len());
+            let mut fds = Vec::with_capacity(conns.len());
+            for (&i, c) in &conns {
+                let mut flags = PollFlags::IN;
+                if c.sent < size {
+                    flags |= PollFlags::OUT;
+                }
+                keys.push(i);
+                fds.push(PollFd::new(&c.s, flags));
+            }
+            let timeout = Timespec::try_from(deadline - now).map_err(|e| e.to_string())?;
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(format!("poll: {e}")),
+            }
+            ready.extend(
+                keys.iter()
+                    .zip(&fds)
+                    .filter(|(_, fd)| !fd.revents().is_empty())
+                    .map(|(&i, _)| i),
+            );
+        }
+        for &i in &ready {
             let Some(c) = conns.get_mut(&i) else { continue };
             let seed = i as u64 + 1;
             while c.sent < size {
@@ -272,22 +288,8 @@ pub fn bulk_echo_clients(
             }
             if c.recvd == size {
                 let c = conns.remove(&i).expect("conn");
-                let _ = poller.delete(&c.s);
                 let _ = c.s.shutdown(Shutdown::Both);
                 done += 1;
-            } else {
-                let want = (true, c.sent < size);
-                if want != c.interest {
-                    c.interest = want;
-                    let ev = if want.1 {
-                        Event::all(i)
-                    } else {
-                        Event::readable(i)
-                    };
-                    poller
-                        .modify_with_mode(&c.s, ev, PollMode::Level)
-                        .map_err(|e| e.to_string())?;
-                }
             }
         }
     }

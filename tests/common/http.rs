@@ -7,7 +7,7 @@
 //! Bodies are never held whole: both ends count bytes and hash them (FNV-1a 64),
 //! keeping only the first `KEEP_BODY` bytes for assertions on text.
 
-use super::{free_port, pattern_fill, process_alive, wait_timeout, TestDir, PATIENCE};
+use super::{free_port, pattern_fill, process_alive, send_signal, wait_timeout, TestDir, PATIENCE};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -1101,11 +1101,7 @@ impl Nginx {
         for _ in 0..3 {
             let port = free_port();
             let d = dir.path().display();
-            let user = if unsafe_getuid_is_root() {
-                "user root;"
-            } else {
-                ""
-            };
+            let user = if getuid_is_root() { "user root;" } else { "" };
             let conf = format!(
                 "{user}\nworker_processes 1;\ndaemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
                  events {{ worker_connections 1024; }}\n\
@@ -1154,8 +1150,8 @@ impl Nginx {
     }
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            // SAFETY: kill(2) on our own unreaped child.
-            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            // Our own unreaped child.
+            send_signal(c.id() as i32, libc::SIGTERM);
             if wait_timeout(&mut c, PATIENCE).is_none() {
                 let _ = c.kill();
                 let _ = c.wait();
@@ -1170,9 +1166,8 @@ impl Drop for Nginx {
     }
 }
 
-fn unsafe_getuid_is_root() -> bool {
-    // SAFETY: getuid(2) cannot fail.
-    unsafe { libc::getuid() == 0 }
+fn getuid_is_root() -> bool {
+    rustix::process::getuid().is_root()
 }
 
 // ---------------------------------------------------------------------------

@@ -102,40 +102,27 @@ pub fn select_cannot_hold(poller: &str, fds: usize) -> bool {
 pub fn init() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        // SAFETY: getrlimit/setrlimit with a valid, initialised struct.
-        unsafe {
-            let mut rl = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 && rl.rlim_cur < rl.rlim_max {
-                let want = if rl.rlim_max == libc::RLIM_INFINITY {
-                    65536
-                } else {
-                    rl.rlim_max
-                };
-                rl.rlim_cur = want.max(rl.rlim_cur);
-                libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
-            }
+        use rustix::process::{getrlimit, setrlimit, Resource};
+        // `None` is RLIM_INFINITY.
+        let mut rl = getrlimit(Resource::Nofile);
+        let below_hard = match (rl.current, rl.maximum) {
+            (Some(cur), Some(max)) => cur < max,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if below_hard {
+            let want = rl.maximum.unwrap_or(65536);
+            rl.current = Some(want.max(rl.current.unwrap_or(0)));
+            let _ = setrlimit(Resource::Nofile, rl);
         }
     });
 }
 
-/// Current soft limit on open files.
-#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every OS
+/// Current soft limit on open files (u64::MAX when unlimited).
 pub fn fd_limit() -> u64 {
-    // SAFETY: getrlimit with a valid, initialised struct.
-    unsafe {
-        let mut rl = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 {
-            rl.rlim_cur as u64
-        } else {
-            1024
-        }
-    }
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX)
 }
 
 /// Tests that open thousands of connections take this lock so that, within one

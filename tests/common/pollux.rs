@@ -4,12 +4,14 @@
 
 use super::{free_ports, placeholders, pollux_command, render, wait_timeout, TestDir, PATIENCE};
 use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::net::TcpStream;
-use std::os::fd::RawFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -20,7 +22,8 @@ pub struct Launch {
     mode: Vec<String>,
     args: Vec<String>,
     envs: Vec<(String, String)>,
-    inherit: Vec<RawFd>,
+    /// An fd for pollux to inherit: its number here (kept in pollux) and a dup.
+    inherit: Option<(RawFd, OwnedFd)>,
     consecutive: bool,
 }
 
@@ -31,7 +34,7 @@ impl Launch {
             mode: vec!["-db".into()],
             args: Vec::new(),
             envs: Vec::new(),
-            inherit: Vec::new(),
+            inherit: None,
             consecutive: false,
         }
     }
@@ -49,9 +52,13 @@ impl Launch {
         self.envs.push((k.into(), v.into()));
         self
     }
-    /// Let pollux inherit this fd (CLOEXEC cleared in the child only).
-    pub fn inherit_fd(mut self, fd: RawFd) -> Launch {
-        self.inherit.push(fd);
+    /// Let pollux inherit this fd, under the same number as here (one fd at
+    /// most; close-on-exec stays set here, so no other child gets it; needs bash).
+    pub fn inherit_fd(mut self, fd: impl AsFd) -> Launch {
+        assert!(self.inherit.is_none(), "inherit_fd: one fd at most");
+        let fd = fd.as_fd();
+        let dup = fd.try_clone_to_owned().expect("dup the fd to inherit");
+        self.inherit = Some((fd.as_raw_fd(), dup));
         self
     }
     /// Make the `@Pn@` ports consecutive (for port-range binds).
@@ -81,38 +88,53 @@ impl Launch {
         panic!("pollux did not start:\n{last_failure}");
     }
 
+    /// `pollux_command()`, behind wrappers that set things up in the child and
+    /// then exec the next word, so that pollux keeps the pid of the child:
+    /// - `setpriv --pdeathsig KILL` (Linux, when util-linux's setpriv is there):
+    ///   if the test process dies, pollux must not outlive it;
+    /// - with `inherit_fd`: `bash -c 'exec "$@" N<&0 0</dev/null'`, which moves
+    ///   the fd, given as stdin, to its number N (close-on-exec off) and gives
+    ///   pollux /dev/null as stdin (bash: sh may only know fds 0 to 9).
+    fn command(&self) -> Command {
+        let base = pollux_command();
+        let mut argv: Vec<OsString> = std::iter::once(base.get_program())
+            .chain(base.get_args())
+            .map(OsStr::to_os_string)
+            .collect();
+        if let Some((num, _)) = &self.inherit {
+            let script = format!("exec \"$@\" {num}<&0 0</dev/null");
+            let wrapper = ["bash", "-c", &script, "bash"];
+            argv.splice(0..0, wrapper.iter().map(OsString::from));
+        }
+        if pdeathsig_available() {
+            let wrapper = ["setpriv", "--pdeathsig", "KILL", "--"];
+            argv.splice(0..0, wrapper.iter().map(OsString::from));
+        }
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        cmd
+    }
+
     fn spawn(&self, cfg: &str, ports: Vec<u16>) -> Pollux {
         let dir = TestDir::new("pollux");
         let cfg_path = dir.write("pollux.cfg", cfg);
         let stdout = dir.join("stdout.log");
         let stderr = dir.join("stderr.log");
-        let mut cmd = pollux_command();
+        let mut cmd = self.command();
         cmd.arg("-f").arg(&cfg_path).args(&self.mode);
         if let Some(p) = &self.poller {
             cmd.arg("--poller").arg(p);
         }
+        let stdin = match &self.inherit {
+            Some((_, fd)) => Stdio::from(fd.try_clone().expect("dup the fd to inherit")),
+            None => Stdio::null(),
+        };
         cmd.args(&self.args)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(fs::File::create(&stdout).expect("stdout file"))
             .stderr(fs::File::create(&stderr).expect("stderr file"));
         for (k, v) in &self.envs {
             cmd.env(k, v);
-        }
-        let inherit = self.inherit.clone();
-        // SAFETY: only async-signal-safe calls (fcntl, prctl) between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                for &fd in &inherit {
-                    let flags = libc::fcntl(fd, libc::F_GETFD);
-                    if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                // If the test process dies, pollux must not outlive it.
-                #[cfg(target_os = "linux")]
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
         }
         let child = cmd.spawn().expect("spawn pollux");
         Pollux {
@@ -124,6 +146,21 @@ impl Launch {
             stderr,
         }
     }
+}
+
+/// Whether `setpriv --pdeathsig KILL` works here (checked once).
+fn pdeathsig_available() -> bool {
+    static OK: OnceLock<bool> = OnceLock::new();
+    cfg!(target_os = "linux")
+        && *OK.get_or_init(|| {
+            Command::new("setpriv")
+                .args(["--pdeathsig", "KILL", "--", "true"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|st| st.success())
+        })
 }
 
 /// A running pollux. Dropping it sends SIGTERM and checks exit status 0 (unless
@@ -225,8 +262,8 @@ impl Pollux {
     /// Send `sig` and wait (bounded) for the exit status.
     pub fn signal_and_wait(&mut self, sig: i32) -> ExitStatus {
         let mut child = self.child.take().expect("pollux already stopped");
-        // SAFETY: kill(2) on the pid of our own child, not yet reaped.
-        unsafe { libc::kill(child.id() as i32, sig) };
+        // Our own child, not yet reaped: the pid cannot have been reused.
+        send_signal(child.id() as i32, sig);
         match wait_timeout(&mut child, PATIENCE) {
             Some(st) => st,
             None => {
@@ -268,8 +305,7 @@ impl Drop for Pollux {
     fn drop(&mut self) {
         if thread::panicking() {
             if let Some(mut c) = self.child.take() {
-                // SAFETY: kill(2) on our own unreaped child.
-                unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+                send_signal(c.id() as i32, libc::SIGTERM);
                 if wait_timeout(&mut c, Duration::from_secs(2)).is_none() {
                     let _ = c.kill();
                     let _ = c.wait();
@@ -378,10 +414,26 @@ fn descendants_of(pid: u32) -> Vec<u32> {
     out
 }
 
+/// kill(2) through rustix's safe wrappers: send `sig` (`libc::SIGTERM`...; 0
+/// only checks that the process exists and may be signalled) to process `pid`.
+/// False if that failed (no such process, not permitted, or `pid` not positive:
+/// never a process group).
+pub fn send_signal(pid: i32, sig: i32) -> bool {
+    use rustix::process::{kill_process, test_kill_process, Pid, Signal};
+    let Some(pid) = Pid::from_raw(pid.max(0)) else {
+        return false;
+    };
+    if sig == 0 {
+        return test_kill_process(pid).is_ok();
+    }
+    let sig = Signal::from_named_raw(sig)
+        .unwrap_or_else(|| panic!("send_signal: {sig} is not a named signal"));
+    kill_process(pid, sig).is_ok()
+}
+
 /// Whether process `pid` exists and is not a zombie.
 pub fn process_alive(pid: i32) -> bool {
-    // SAFETY: kill(2) with signal 0 only checks existence.
-    if unsafe { libc::kill(pid, 0) } != 0 {
+    if !send_signal(pid, 0) {
         return false;
     }
     match fs::read_to_string(format!("/proc/{pid}/stat")) {

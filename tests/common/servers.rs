@@ -1,6 +1,6 @@
 //! In-test servers on port 0 (the socket is kept, so no port race), each run by
-//! one event-loop thread (`polling`, level-triggered) so that thousands of
-//! connections cost no threads; stopped and joined on drop.
+//! one event-loop thread (poll(2) through rustix, level-triggered) so that
+//! thousands of connections cost no threads; stopped and joined on drop.
 //!
 //! - `echo`: echoes everything; when the peer half-closes, finishes writing and closes.
 //! - `named`: writes `NAME\n` first, then echoes (to count where connections land).
@@ -12,11 +12,12 @@
 //! `Blackhole` is a listener whose accept queue is full: connects to it never complete.
 
 use super::PATIENCE;
-use polling::{Event, Events, PollMode, Poller};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use socket2::{Domain, Socket, Type};
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -41,7 +42,8 @@ pub struct TestServer {
     addr: SocketAddr,
     pub stats: Arc<ServerStats>,
     stop: Arc<AtomicBool>,
-    poller: Arc<Poller>,
+    /// Written to on drop, to wake the event loop up.
+    wake: UnixStream,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -66,19 +68,20 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let stats = Arc::new(ServerStats::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let poller = Arc::new(Poller::new().expect("poller"));
+        let (wake, woken) = UnixStream::pair().expect("wake-up socket pair");
+        woken.set_nonblocking(true).expect("nonblocking");
         let thread = {
-            let (stats, stop, poller) = (stats.clone(), stop.clone(), poller.clone());
+            let (stats, stop) = (stats.clone(), stop.clone());
             thread::Builder::new()
                 .name(format!("server-{addr}"))
-                .spawn(move || serve(listener, behavior, &poller, &stats, &stop))
+                .spawn(move || serve(listener, behavior, &woken, &stats, &stop))
                 .expect("spawn server thread")
         };
         TestServer {
             addr,
             stats,
             stop,
-            poller,
+            wake,
             thread: Some(thread),
         }
     }
@@ -104,7 +107,7 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = self.poller.notify();
+        let _ = (&self.wake).write(&[1]);
         if let Some(t) = self.thread.take() {
             let r = t.join();
             if r.is_err() && !thread::panicking() {
@@ -114,7 +117,6 @@ impl Drop for TestServer {
     }
 }
 
-const LISTENER: usize = usize::MAX - 1;
 /// Stop reading from a connection whose echo backlog is above this.
 const MAX_PENDING: usize = 4 << 20;
 
@@ -123,7 +125,6 @@ struct Conn {
     out: Vec<u8>,
     out_pos: usize,
     read_eof: bool,
-    interest: (bool, bool),
 }
 
 impl Conn {
@@ -165,107 +166,111 @@ impl Conn {
     }
 }
 
-fn event_for(key: usize, (r, w): (bool, bool)) -> Event {
-    match (r, w) {
-        (true, true) => Event::all(key),
-        (true, false) => Event::readable(key),
-        (false, true) => Event::writable(key),
-        (false, false) => Event::none(key),
+fn flags_for((r, w): (bool, bool)) -> PollFlags {
+    let mut f = PollFlags::empty();
+    if r {
+        f |= PollFlags::IN;
     }
+    if w {
+        f |= PollFlags::OUT;
+    }
+    f
 }
 
 fn serve(
     listener: TcpListener,
     behavior: Behavior,
-    poller: &Poller,
+    woken: &UnixStream,
     stats: &ServerStats,
     stop: &AtomicBool,
 ) {
-    // SAFETY: the listener outlives its registration (deleted before return).
-    unsafe { poller.add_with_mode(&listener, Event::readable(LISTENER), PollMode::Level) }
-        .expect("poller add");
     let echo = matches!(behavior, Behavior::Echo | Behavior::Named(_));
     let mut conns: HashMap<usize, Conn> = HashMap::new();
     let mut held: Vec<TcpStream> = Vec::new();
     let mut next_key = 0usize;
-    let mut events = Events::new();
     let mut buf = vec![0u8; 64 * 1024];
+    let mut ready: Vec<usize> = Vec::new();
+    let tick = Timespec::try_from(Duration::from_millis(200)).expect("timespec");
     let close = |conns: &mut HashMap<usize, Conn>, key: usize| {
-        if let Some(c) = conns.remove(&key) {
-            let _ = poller.delete(&c.stream);
+        if conns.remove(&key).is_some() {
             stats.current.fetch_sub(1, Ordering::SeqCst);
         }
     };
     while !stop.load(Ordering::SeqCst) {
-        events.clear();
-        if let Err(e) = poller.wait(&mut events, Some(Duration::from_millis(200))) {
-            assert!(e.kind() == io::ErrorKind::Interrupted, "poller wait: {e}");
-            continue;
+        // poll(2), level-triggered, on the wake-up socket, the listener and
+        // each connection with what it wants now (none: only errors and hangups).
+        ready.clear();
+        let (wake, accept) = {
+            let mut keys = Vec::with_capacity(conns.len());
+            let mut fds = Vec::with_capacity(conns.len() + 2);
+            fds.push(PollFd::new(woken, PollFlags::IN));
+            fds.push(PollFd::new(&listener, PollFlags::IN));
+            for (&key, c) in &conns {
+                keys.push(key);
+                fds.push(PollFd::new(&c.stream, flags_for(c.wanted())));
+            }
+            if let Err(e) = poll(&mut fds, Some(&tick)) {
+                assert!(e == rustix::io::Errno::INTR, "poll: {e}");
+                continue;
+            }
+            ready.extend(
+                keys.iter()
+                    .zip(&fds[2..])
+                    .filter(|(_, fd)| !fd.revents().is_empty())
+                    .map(|(&key, _)| key),
+            );
+            (!fds[0].revents().is_empty(), !fds[1].revents().is_empty())
+        };
+        if wake {
+            // Drain; the loop condition sees `stop`.
+            while matches!((&*woken).read(&mut buf), Ok(n) if n > 0) {}
         }
-        for ev in events.iter() {
-            if ev.key == LISTENER {
-                for _ in 0..256 {
-                    let stream = match listener.accept() {
-                        Ok((s, _)) => s,
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => {
-                            eprintln!("test server accept: {e}");
-                            break;
-                        }
-                    };
-                    stats.accepted.fetch_add(1, Ordering::SeqCst);
-                    let cur = stats.current.fetch_add(1, Ordering::SeqCst) + 1;
-                    stats.peak.fetch_max(cur, Ordering::SeqCst);
-                    if behavior == Behavior::Hold {
-                        held.push(stream);
-                        continue;
+        if accept {
+            for _ in 0..256 {
+                let stream = match listener.accept() {
+                    Ok((s, _)) => s,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        eprintln!("test server accept: {e}");
+                        break;
                     }
-                    stream.set_nonblocking(true).expect("nonblocking");
-                    let _ = stream.set_nodelay(true);
-                    let out = match &behavior {
-                        Behavior::Named(name) => format!("{name}\n").into_bytes(),
-                        _ => Vec::new(),
-                    };
-                    let mut c = Conn {
-                        stream,
-                        out,
-                        out_pos: 0,
-                        read_eof: false,
-                        interest: (true, false),
-                    };
-                    let key = next_key;
-                    next_key += 1;
-                    if !c.on_ready(echo, &mut buf) {
-                        stats.current.fetch_sub(1, Ordering::SeqCst);
-                        continue;
-                    }
-                    c.interest = c.wanted();
-                    // SAFETY: the stream is deleted from the poller before it is dropped.
-                    unsafe {
-                        poller.add_with_mode(&c.stream, event_for(key, c.interest), PollMode::Level)
-                    }
-                    .expect("poller add");
-                    conns.insert(key, c);
-                }
-            } else {
-                let key = ev.key;
-                let alive = match conns.get_mut(&key) {
-                    Some(c) => c.on_ready(echo, &mut buf),
-                    None => continue,
                 };
-                if !alive {
-                    close(&mut conns, key);
+                stats.accepted.fetch_add(1, Ordering::SeqCst);
+                let cur = stats.current.fetch_add(1, Ordering::SeqCst) + 1;
+                stats.peak.fetch_max(cur, Ordering::SeqCst);
+                if behavior == Behavior::Hold {
+                    held.push(stream);
                     continue;
                 }
-                let c = conns.get_mut(&key).expect("conn");
-                let want = c.wanted();
-                if want != c.interest {
-                    c.interest = want;
-                    poller
-                        .modify_with_mode(&c.stream, event_for(key, want), PollMode::Level)
-                        .expect("poller modify");
+                stream.set_nonblocking(true).expect("nonblocking");
+                let _ = stream.set_nodelay(true);
+                let out = match &behavior {
+                    Behavior::Named(name) => format!("{name}\n").into_bytes(),
+                    _ => Vec::new(),
+                };
+                let mut c = Conn {
+                    stream,
+                    out,
+                    out_pos: 0,
+                    read_eof: false,
+                };
+                let key = next_key;
+                next_key += 1;
+                if !c.on_ready(echo, &mut buf) {
+                    stats.current.fetch_sub(1, Ordering::SeqCst);
+                    continue;
                 }
+                conns.insert(key, c);
+            }
+        }
+        for &key in &ready {
+            let alive = match conns.get_mut(&key) {
+                Some(c) => c.on_ready(echo, &mut buf),
+                None => continue,
+            };
+            if !alive {
+                close(&mut conns, key);
             }
         }
     }
@@ -273,7 +278,6 @@ fn serve(
     for k in keys {
         close(&mut conns, k);
     }
-    let _ = poller.delete(&listener);
 }
 
 // ---------------------------------------------------------------------------

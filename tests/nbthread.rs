@@ -852,8 +852,8 @@ impl Daemons {
 impl Drop for Daemons {
     fn drop(&mut self) {
         for p in self.alive() {
-            // SAFETY: kill(2) on a daemon this test started (checked by cmdline).
-            unsafe { libc::kill(p, libc::SIGKILL) };
+            // A daemon this test started (checked by cmdline).
+            send_signal(p, libc::SIGKILL);
         }
     }
 }
@@ -1052,8 +1052,8 @@ fn reloads_under_load_with_two_threads_lose_nothing(poller: &str) {
         "processes left: {:?} (last {last})",
         d.alive()
     );
-    // SAFETY: kill(2) on our daemon, checked alive and ours just above.
-    unsafe { libc::kill(last, libc::SIGTERM) };
+    // Our daemon, checked alive and ours just above.
+    send_signal(last, libc::SIGTERM);
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 

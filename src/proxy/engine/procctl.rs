@@ -146,37 +146,35 @@ impl Engine {
 
     /// SIGHUP: one line per server and one per backend, in HAProxy's words.
     pub(super) fn dump_states(&mut self) {
-        for b in &self.backends {
-            if self.tid == 0 {
-                log::warn!(
-                    "SIGHUP received, dumping servers states for proxy {}.",
-                    b.name
-                );
-            }
+        // Signals reach thread 0 only; the counts are the process's.
+        for (bi, b) in self.backends.iter().enumerate() {
+            log::warn!(
+                "SIGHUP received, dumping servers states for proxy {}.",
+                b.name
+            );
             for (si, s) in b.servers.iter().enumerate() {
                 let up = !s.down && !s.disabled;
-                if self.tid == 0 {
-                    log::warn!(
-                        "SIGHUP: Server {}/{} is {}. Conn: {} act, {} pend, {} tot.",
-                        b.name,
-                        s.name,
-                        if up { "UP" } else { "DOWN" },
-                        s.cur,
-                        b.srv_queues[si].len(),
-                        s.total
-                    );
-                }
+                log::warn!(
+                    "SIGHUP: Server {}/{} is {}. Conn: {} act, {} pend, {} tot.",
+                    b.name,
+                    s.name,
+                    if up { "UP" } else { "DOWN" },
+                    self.total_srv_cur(bi, si),
+                    self.total_srv_queue(bi, si),
+                    self.total_lbtot(bi, Some(si))
+                );
             }
-            let fe_cur: u32 = self
-                .frontends
-                .iter()
-                .filter(|f| f.name == b.name)
-                .map(|f| f.cur)
+            let fe_cur: u32 = (0..self.frontends.len())
+                .filter(|&fi| self.frontends[fi].name == b.name)
+                .map(|fi| self.total_fe_cur(fi))
                 .sum();
-            let be_cur: u32 = b.servers.iter().map(|s| s.cur).sum();
-            let unass = b.queue.len();
-            let pend = unass + b.srv_queues.iter().map(|q| q.len()).sum::<usize>();
-            let tot: u64 = b.servers.iter().map(|s| s.total).sum();
+            let be_cur = self.total_be_cur(bi);
+            let pend = self.total_be_queue(bi);
+            let unass = pend
+                - (0..b.servers.len())
+                    .map(|si| self.total_srv_queue(bi, si))
+                    .sum::<usize>();
+            let tot = self.total_lbtot(bi, None);
             let usable = |backup: bool| {
                 b.servers
                     .iter()
@@ -193,12 +191,10 @@ impl Engine {
             } else {
                 format!("has {act} active servers and {bck} backup servers available.")
             };
-            if self.tid == 0 {
-                log::warn!(
-                    "SIGHUP: Proxy {} {state} Conn: act(FE+BE): {fe_cur}+{be_cur}, {pend} pend ({unass} unass), tot(BE): {tot}.",
-                    b.name
-                );
-            }
+            log::warn!(
+                "SIGHUP: Proxy {} {state} Conn: act(FE+BE): {fe_cur}+{be_cur}, {pend} pend ({unass} unass), tot(BE): {tot}.",
+                b.name
+            );
         }
     }
 }

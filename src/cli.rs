@@ -38,13 +38,16 @@ pub struct Options {
     pub takeover: Option<PathBuf>,
     /// `-W`: master-worker mode.
     pub master_worker: bool,
+    /// `-Ws`: master-worker mode that tells systemd (`Type=notify`) when it
+    /// is ready, reloading and stopping.
+    pub systemd: bool,
     /// `-S PATH`: the master CLI's Unix socket (`reload`).
     pub master_cli: Option<PathBuf>,
 }
 
 pub const USAGE: &str = "\
 Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> ]
-        [ -sf|-st <pid>* ] [ -x <unix_socket> ] [ -W ] [ -S <unix_socket> ]
+        [ -sf|-st <pid>* ] [ -x <unix_socket> ] [ -W | -Ws ] [ -S <unix_socket> ]
         [ --poller <name> ] [ -de ] [ -dp ] [ -dk ] [ -dv ] [ -- <cfgfile>* ]
         -v displays version ; -vv shows known build options and polling systems.
         -d enters debug mode (foreground) ; -db only disables background mode.
@@ -57,6 +60,7 @@ Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> 
         -sf/-st [pid ]* finishes/terminates old pids once serving
         -x <unix_socket> gets the listeners from an old process's socket
         -W master-worker mode: SIGUSR2 to the master reloads the workers
+        -Ws master-worker mode with systemd notify support (Type=notify)
         -S <unix_socket> master CLI socket (-W): 'reload' reloads the workers
         --poller <name> forces a polling system (see -vv for the usable ones)
         -de disables epoll() usage, -dp disables poll() usage
@@ -124,7 +128,10 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String>
                 }
                 o.master_cli = Some(PathBuf::from(v));
             }
-            "-Ws" => return Err("option '-Ws' is not supported yet (use -W)".into()),
+            "-Ws" => {
+                o.master_worker = true;
+                o.systemd = true;
+            }
             _ => return Err(format!("unknown option '{a}'")),
         }
     }
@@ -181,7 +188,9 @@ mod tests {
         assert!(p(&["-S", "ipv4@127.0.0.1:9999"])
             .unwrap_err()
             .contains("not supported yet"));
-        assert!(p(&["-Ws"]).unwrap_err().contains("not supported yet"));
+        let ws = p(&["-Ws"]).unwrap();
+        assert!(ws.master_worker && ws.systemd);
+        assert!(!p(&["-W"]).unwrap().systemd);
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! If the current worker dies, the master stops the others and exits 1.
 //! `-S PATH` opens the master CLI, a Unix socket whose `reload` command does
 //! what SIGUSR2 does and answers `Success=1` (or `Success=0` and why).
+//! `-Ws` also tells systemd (`Type=notify`): READY=1 once a worker serves
+//! (each worker says so on a socket pair), RELOADING=1, STOPPING=1.
 
 use pollux::sys::master::{self, MasterSignals, SIGCHLD, SIGUSR2};
 use pollux::{cli, config, pollers, proxy, sys};
@@ -34,7 +36,18 @@ pub fn run(
     ])
     .map_err(|e| vec![format!("[ALERT] master: cannot set signal handlers: {e}")])?;
     let mut sigs = sigs;
-    let mut current = spawn(opts, &cfg, backend, &mut socks, &cli_socks, &sigs)?;
+    let (mut current, ready) = spawn(opts, &cfg, backend, &mut socks, &cli_socks, &sigs)?;
+    if opts.systemd {
+        let state = if wait_ready(&ready) {
+            "Ready."
+        } else {
+            "Worker not ready!"
+        };
+        tell_systemd(&format!(
+            "READY=1\nMAINPID={}\nSTATUS={state}\n",
+            std::process::id()
+        ));
+    }
     let mut workers = vec![current];
     crate::reload::retire_old(opts);
     let mut stopping = false;
@@ -52,10 +65,22 @@ pub fn run(
         }
         if reload_now {
             eprintln!("[WARNING] master: reexecuting the workers.");
+            if opts.systemd {
+                tell_systemd("RELOADING=1\nSTATUS=Reloading Configuration.\n");
+            }
             let outcome = reread(opts, &mut socks)
                 .and_then(|cfg| spawn(opts, &cfg, backend, &mut socks, &cli_socks, &sigs));
             match &outcome {
-                Ok(pid) => {
+                Ok((pid, ready)) => {
+                    // systemd: the old workers go once the new one serves.
+                    if opts.systemd {
+                        let state = if wait_ready(ready) {
+                            "Ready."
+                        } else {
+                            "Worker not ready!"
+                        };
+                        tell_systemd(&format!("READY=1\nSTATUS={state}\n"));
+                    }
                     send(&workers, Signal::USR1);
                     current = *pid;
                     workers.push(*pid);
@@ -63,6 +88,9 @@ pub fn run(
                 Err(msgs) => {
                     print(msgs);
                     eprintln!("[WARNING] master: reload failed, the current worker goes on.");
+                    if opts.systemd {
+                        tell_systemd("READY=1\nSTATUS=Reload failed!\n");
+                    }
                 }
             }
             if let Some(mut c) = cli_client {
@@ -74,6 +102,12 @@ pub fn run(
                 // The new worker inherited this fd: close the socket itself.
                 let _ = c.shutdown(std::net::Shutdown::Both);
             }
+        }
+        let stop_sig = got
+            .iter()
+            .any(|&s| s == SIGTERM || s == SIGINT || s == SIGUSR1);
+        if stop_sig && !stopping && opts.systemd {
+            tell_systemd("STOPPING=1\n");
         }
         for sig in got {
             match sig {
@@ -112,7 +146,8 @@ pub fn run(
     }
 }
 
-/// Fork a worker serving `socks` (which the master keeps too).
+/// Fork a worker serving `socks` (which the master keeps too): its pid, and
+/// the master's end of a socket pair on which the worker says it serves.
 fn spawn(
     opts: &cli::Options,
     cfg: &config::Config,
@@ -120,14 +155,17 @@ fn spawn(
     socks: &mut Bound,
     cli_socks: &[UnixListener],
     sigs: &MasterSignals,
-) -> Result<u32, Vec<String>> {
+) -> Result<(u32, UnixStream), Vec<String>> {
+    let (ours, theirs) = UnixStream::pair()
+        .map_err(|e| vec![format!("[ALERT] master: cannot create a socket pair: {e}")])?;
     match master::fork() {
         Err(e) => Err(vec![format!("[ALERT] master: cannot fork a worker: {e}")]),
         Ok(Some(pid)) => {
             eprintln!("[NOTICE] master: new worker ({pid}) forked");
-            Ok(pid)
+            Ok((pid, ours))
         }
         Ok(None) => {
+            drop(ours);
             sigs.forget();
             master::die_with_parent();
             // The child's copy of the master's memory: it owns these fds.
@@ -136,7 +174,10 @@ fn spawn(
                 .iter()
                 .filter_map(|x| x.try_clone().ok())
                 .collect();
-            let code = match crate::serve(opts, cfg, backend, socks, cli, || {}) {
+            let ready = move || {
+                let _ = (&theirs).write_all(b"R");
+            };
+            let code = match crate::serve(opts, cfg, backend, socks, cli, ready) {
                 Ok(()) => 0,
                 Err(msgs) => {
                     print(&msgs);
@@ -226,6 +267,20 @@ fn cli_command(l: &UnixListener) -> Option<UnixStream> {
     }
     let _ = close(&c);
     None
+}
+
+/// Whether the worker behind `ready` says it serves, within a bound (EOF:
+/// it exited first).
+fn wait_ready(ready: &UnixStream) -> bool {
+    let _ = ready.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut b = [0u8; 1];
+    matches!((&*ready).read(&mut b), Ok(1))
+}
+
+fn tell_systemd(state: &str) {
+    if let Err(e) = sys::notify::notify(state) {
+        eprintln!("[WARNING] master: cannot notify systemd: {e}");
+    }
 }
 
 fn send(pids: &[u32], sig: Signal) {

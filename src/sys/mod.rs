@@ -3,6 +3,7 @@
 
 pub mod fdpass;
 pub mod master;
+pub mod notify;
 pub mod privs;
 
 use std::io;

@@ -12,25 +12,13 @@
 
 use super::lexer::EnvLookup;
 
-/// Build facts reported by `feature(NAME)`: the pollers compiled in.
-pub fn features() -> Vec<&'static str> {
-    let mut f = vec!["POLL", "SELECT"];
-    if cfg!(any(target_os = "linux", target_os = "android")) {
-        f.push("EPOLL");
-    }
-    if cfg!(any(
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd",
-        target_os = "dragonfly",
-        target_os = "macos"
-    )) {
-        f.push("KQUEUE");
-    }
-    if cfg!(any(target_os = "illumos", target_os = "solaris")) {
-        f.push("EVPORTS");
-    }
-    f
+/// Build facts reported by `feature(NAME)`: the pollers compiled in, by
+/// their names in capitals (EPOLL, KQUEUE, EVPORTS, POLL, SELECT).
+pub fn features() -> Vec<String> {
+    crate::pollers::compiled()
+        .iter()
+        .map(|b| b.name.to_ascii_uppercase())
+        .collect()
 }
 
 /// Evaluates the words following `.if`/`.elif`. Words are rejoined with one
@@ -199,7 +187,7 @@ impl CondParser<'_> {
         let env = self.env;
         Ok(match name.as_str() {
             "defined" => env(&args[0]).is_some(),
-            "feature" => features().contains(&args[0].as_str()),
+            "feature" => features().iter().any(|f| *f == args[0]),
             "streq" => args[0] == args[1],
             "strneq" => args[0] != args[1],
             "strstr" => args[0].contains(args[1].as_str()),
@@ -430,10 +418,8 @@ mod tests {
         assert!(t("feature(POLL)"));
         assert!(t("feature(SELECT)"));
         assert!(!t("feature(OPENSSL)"));
-        assert_eq!(
-            t("feature(EPOLL)"),
-            cfg!(any(target_os = "linux", target_os = "android"))
-        );
+        let epoll = crate::pollers::compiled().iter().any(|b| b.name == "epoll");
+        assert_eq!(t("feature(EPOLL)"), epoll);
     }
 
     #[test]

@@ -20,12 +20,9 @@ fn bind_inet(sa: SocketAddr, backlog: i32, reuseport: bool) -> io::Result<TcpLis
     let sock = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))?;
     // Rebinding right after a restart must not fail on TIME-WAIT sockets.
     sock.set_reuse_address(true)?;
-    #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
     if reuseport {
-        sock.set_reuse_port(true)?;
+        crate::sys::set_reuse_port(&sock)?;
     }
-    #[cfg(any(target_os = "solaris", target_os = "illumos"))]
-    let _ = reuseport;
     sock.set_nonblocking(true)?;
     // Accepted sockets inherit TCP_NODELAY on Linux and the BSDs.
     sock.set_tcp_nodelay(true)?;

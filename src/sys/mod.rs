@@ -172,6 +172,16 @@ pub fn raise_nofile(want: u64) -> u64 {
     }
 }
 
+/// SO_REUSEPORT on a socket about to be bound, where the OS has it (not
+/// Solaris/illumos: there it does nothing).
+pub fn set_reuse_port(sock: &socket2::Socket) -> io::Result<()> {
+    #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
+    sock.set_reuse_port(true)?;
+    #[cfg(any(target_os = "solaris", target_os = "illumos"))]
+    let _ = sock;
+    Ok(())
+}
+
 /// Whether the kernel spreads incoming connections over the sockets bound
 /// to one address with SO_REUSEPORT (so each `nbthread` loop can have its
 /// own). Elsewhere the last socket bound may get them all: loops share one.

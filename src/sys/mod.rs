@@ -173,10 +173,14 @@ pub fn raise_nofile(want: u64) -> u64 {
 }
 
 /// SO_REUSEPORT on a socket about to be bound, where the OS has it (not
-/// Solaris/illumos: there it does nothing).
+/// Solaris/illumos: there it does nothing). FreeBSD 12+ also gets
+/// SO_REUSEPORT_LB, its load-balancing form (best effort: older kernels
+/// lack it, and then one socket of a group takes every connection).
 pub fn set_reuse_port(sock: &socket2::Socket) -> io::Result<()> {
     #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
     sock.set_reuse_port(true)?;
+    #[cfg(target_os = "freebsd")]
+    let _ = rustix::net::sockopt::set_socket_reuseport_lb(sock, true);
     #[cfg(any(target_os = "solaris", target_os = "illumos"))]
     let _ = sock;
     Ok(())
@@ -188,7 +192,8 @@ pub fn set_reuse_port(sock: &socket2::Socket) -> io::Result<()> {
 pub const REUSEPORT_BALANCES: bool = cfg!(any(
     target_os = "linux",
     target_os = "android",
-    target_os = "dragonfly"
+    target_os = "dragonfly",
+    target_os = "freebsd"
 ));
 
 /// Accept one connection, already non-blocking and close-on-exec (one

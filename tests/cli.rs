@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use std::fs;
 use std::net::SocketAddr;
-use std::path::Path;
 
 /// A complete, valid config: frontend on `port`, backend to `server`.
 fn valid_cfg(port: u16, server: SocketAddr, global_extra: &str) -> String {
@@ -415,29 +414,6 @@ fn sigterm_in_debug_mode_stops_with_status_0(poller: &str) {
     stops_cleanly(poller, &["-d"], libc::SIGTERM);
 }
 
-/// Kills the daemon (by the pid it wrote) if the test fails midway.
-struct DaemonGuard {
-    pid: i32,
-    cfg: String,
-}
-
-impl DaemonGuard {
-    /// Only signal a process that is alive and is ours (its command line names our config).
-    fn is_ours(&self) -> bool {
-        let cmdline = fs::read(format!("/proc/{}/cmdline", self.pid)).unwrap_or_default();
-        process_alive(self.pid) && String::from_utf8_lossy(&cmdline).contains(&self.cfg)
-    }
-}
-
-impl Drop for DaemonGuard {
-    fn drop(&mut self) {
-        if self.is_ours() {
-            // kill(2) on the daemon we started, checked above.
-            send_signal(self.pid, libc::SIGKILL);
-        }
-    }
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn daemon_mode_writes_its_pid_and_serves() {
@@ -469,12 +445,11 @@ fn daemon_mode_writes_its_pid_and_serves() {
         pidfile.display()
     );
     let pid = read_pid(&pidfile).unwrap();
-    let guard = DaemonGuard {
-        pid,
-        cfg: cfg.to_str().unwrap().to_string(),
-    };
+    // Kills the daemon if the test fails midway (only if it is still ours).
+    let mut guard = Daemons::tagged(cfg.to_str().unwrap());
+    guard.pids.push(pid);
     assert!(
-        guard.is_ours(),
+        guard.ours(pid),
         "pid {pid} from the pidfile is not a running pollux with our config"
     );
     assert!(
@@ -491,13 +466,4 @@ fn daemon_mode_writes_its_pid_and_serves() {
         "daemon {pid} still alive after SIGTERM"
     );
     drop(guard);
-}
-
-fn read_pid(path: &Path) -> Option<i32> {
-    fs::read_to_string(path)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-        .filter(|&p: &i32| p > 1)
 }

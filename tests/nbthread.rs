@@ -15,12 +15,9 @@ mod common;
 use common::*;
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 use std::thread;
 use std::time::Duration;
 
@@ -48,29 +45,6 @@ const SETTLE: Duration = Duration::from_secs(5);
 // ---------------------------------------------------------------------------
 // Configs and the runtime API.
 
-/// A directory with a short path: a Unix socket path must fit in 108 bytes,
-/// which TestDir's descriptive names do not.
-struct SockDir(PathBuf);
-
-impl SockDir {
-    fn new() -> SockDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("pxnb-{}-{n}", std::process::id()));
-        fs::create_dir_all(&p).unwrap();
-        SockDir(p)
-    }
-    fn sock(&self) -> PathBuf {
-        self.0.join("p.sock")
-    }
-}
-
-impl Drop for SockDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// `nbthread THREADS` and an admin stats socket at `sock`; HTTP defaults;
 /// frontend `fe` on @P0@ to backend `be` (round robin, then `lines`, then one
 /// `server NAME ADDR OPTS` per entry); then the `extra` sections.
@@ -94,16 +68,6 @@ fn cfg(
     }
     c.push_str(extra);
     c
-}
-
-/// Send `line` (non-interactive) and read the answer until pollux closes.
-fn cli(sock: &Path, line: &str) -> String {
-    let mut s = UnixStream::connect(sock).expect("connect stats socket");
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    s.write_all(format!("{line}\n").as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read until close");
-    out
 }
 
 /// The value of `Key: value` in `show info`.
@@ -189,69 +153,9 @@ fn show_activity(sock: &Path) -> Activity {
     parse_activity(&text).unwrap_or_else(|e| panic!("show activity: {e}\n{text}"))
 }
 
-/// Rows of a stats CSV (`show stat` or a `;csv` page) keyed by "pxname/svname".
-type Rows = HashMap<String, HashMap<String, String>>;
-
-fn csv_rows(text: &str) -> Rows {
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or("");
-    let names: Vec<&str> = header.trim_start_matches("# ").split(',').collect();
-    let mut rows = HashMap::new();
-    for l in lines.filter(|l| !l.is_empty()) {
-        let vals = split_csv(l);
-        let row: HashMap<String, String> = names
-            .iter()
-            .zip(&vals)
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        if vals.len() >= 2 {
-            rows.insert(format!("{}/{}", vals[0], vals[1]), row);
-        }
-    }
-    rows
-}
-
-/// One CSV line's values; quoted values may hold commas and "" quotes.
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', false) if cur.is_empty() => quoted = true,
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', true) => quoted = false,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-fn show_stat(sock: &Path) -> Rows {
-    csv_rows(&cli(sock, "show stat"))
-}
-
-fn field(rows: &Rows, row: &str, col: &str) -> String {
-    rows.get(row)
-        .unwrap_or_else(|| panic!("no row {row} in {:?}", rows.keys()))
-        .get(col)
-        .cloned()
-        .unwrap_or_else(|| panic!("no column {col} in row {row}"))
-}
-
-fn num(rows: &Rows, row: &str, col: &str) -> u64 {
-    let v = field(rows, row, col);
-    v.parse()
-        .unwrap_or_else(|_| panic!("{row} {col} = {v:?} is not a number"))
-}
-
 /// The `status` column of server `be/NAME` in `show stat`.
 fn server_status(sock: &Path, name: &str) -> String {
-    field(&show_stat(sock), &format!("be/{name}"), "status")
+    csv_field(&show_stat(sock), &format!("be/{name}"), "status")
 }
 
 // ---------------------------------------------------------------------------
@@ -293,44 +197,6 @@ fn fresh_gets(addr: SocketAddr, n: usize, clients: usize, path: &str) -> HashMap
 /// How many threads process `pid` has (/proc/PID/task); None without /proc.
 fn task_count(pid: u32) -> Option<usize> {
     Some(fs::read_dir(format!("/proc/{pid}/task")).ok()?.count())
-}
-
-/// Inodes of the sockets `pid` holds that listen on TCP `port`; None
-/// without /proc.
-fn listen_inodes(pid: u32, port: u16) -> Option<HashSet<u64>> {
-    let mut mine = HashSet::new();
-    for e in fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
-        if let Ok(t) = fs::read_link(e.path()) {
-            let t = t.to_string_lossy().into_owned();
-            if let Some(i) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
-                if let Ok(i) = i.parse::<u64>() {
-                    mine.insert(i);
-                }
-            }
-        }
-    }
-    let mut out = HashSet::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = fs::read_to_string(table) else {
-            continue;
-        };
-        for l in text.lines().skip(1) {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            if f.len() < 10 || f[3] != "0A" {
-                continue;
-            }
-            let p = f[1]
-                .rsplit_once(':')
-                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
-            let ino = f[9].parse::<u64>().ok();
-            if let (Some(p), Some(ino)) = (p, ino) {
-                if p == port && mine.contains(&ino) {
-                    out.insert(ino);
-                }
-            }
-        }
-    }
-    Some(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -622,16 +488,16 @@ fn new_connections_are_spread_over_every_threads_listener(poller: &str) {
 
 /// Frontend sessions and requests, server sessions (a list, in order),
 /// backend 2xx, and current sessions of frontend and backend.
-fn totals(rows: &Rows, servers: &[&str]) -> (u64, u64, Vec<u64>, u64, u64) {
+fn totals(rows: &CsvRows, servers: &[&str]) -> (u64, u64, Vec<u64>, u64, u64) {
     (
-        num(rows, "fe/FRONTEND", "stot"),
-        num(rows, "fe/FRONTEND", "req_tot"),
+        csv_num(rows, "fe/FRONTEND", "stot"),
+        csv_num(rows, "fe/FRONTEND", "req_tot"),
         servers
             .iter()
-            .map(|s| num(rows, &format!("be/{s}"), "stot"))
+            .map(|s| csv_num(rows, &format!("be/{s}"), "stot"))
             .collect(),
-        num(rows, "be/BACKEND", "hrsp_2xx"),
-        num(rows, "fe/FRONTEND", "scur") + num(rows, "be/BACKEND", "scur"),
+        csv_num(rows, "be/BACKEND", "hrsp_2xx"),
+        csv_num(rows, "fe/FRONTEND", "scur") + csv_num(rows, "be/BACKEND", "scur"),
     )
 }
 
@@ -822,154 +688,6 @@ fn soft_stop_lets_requests_in_flight_on_every_thread_finish(poller: &str) {
     );
 }
 
-/// Every pollux daemon a test started, killed at the end if still there.
-struct Daemons {
-    /// Found in each one's command line (the test dir): ours to kill.
-    tag: String,
-    pids: Vec<i32>,
-}
-
-impl Daemons {
-    fn new(dir: &TestDir) -> Daemons {
-        Daemons {
-            tag: dir.path().to_str().unwrap().to_string(),
-            pids: Vec::new(),
-        }
-    }
-    fn ours(&self, pid: i32) -> bool {
-        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        process_alive(pid) && String::from_utf8_lossy(&cmdline).contains(&self.tag)
-    }
-    fn alive(&self) -> Vec<i32> {
-        self.pids
-            .iter()
-            .copied()
-            .filter(|&p| self.ours(p))
-            .collect()
-    }
-}
-
-impl Drop for Daemons {
-    fn drop(&mut self) {
-        for p in self.alive() {
-            // A daemon this test started (checked by cmdline).
-            send_signal(p, libc::SIGKILL);
-        }
-    }
-}
-
-fn read_pid(path: &Path) -> Option<i32> {
-    fs::read_to_string(path)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-        .filter(|&p: &i32| p > 1)
-}
-
-/// `pollux -D -f CFG -p PIDFILE ARGS`: the launcher must exit 0; the new pid.
-fn start_daemon(dir: &TestDir, d: &mut Daemons, cfg: &Path, pidfile: &Path, args: &[&str]) -> i32 {
-    let before = read_pid(pidfile);
-    let mut all = vec![
-        "-D",
-        "-f",
-        cfg.to_str().unwrap(),
-        "-p",
-        pidfile.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let out = run_pollux(dir, &all, &[]);
-    assert_eq!(out.code(), Some(0), "pollux {}\n{out}", all.join(" "));
-    let pid = read_pid(pidfile).expect("pidfile");
-    assert_ne!(Some(pid), before, "pidfile not rewritten\n{out}");
-    d.pids.push(pid);
-    pid
-}
-
-/// Clients on keep-alive connections: each sends requests back to back,
-/// reconnecting when a response says `Connection: close`; every failure kept.
-struct KeepAlive {
-    stop: Arc<AtomicBool>,
-    ok: Arc<AtomicUsize>,
-    errors: Arc<Mutex<Vec<String>>>,
-    threads: Vec<thread::JoinHandle<()>>,
-}
-
-impl KeepAlive {
-    fn start(addr: SocketAddr, n: usize) -> KeepAlive {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ok = Arc::new(AtomicUsize::new(0));
-        let errors: Arc<Mutex<Vec<String>>> = Arc::default();
-        let threads = (0..n)
-            .map(|_| {
-                let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
-                thread::spawn(move || {
-                    while !stop.load(Ordering::SeqCst) {
-                        let s = match TcpStream::connect_timeout(&addr, PATIENCE) {
-                            Ok(s) => s,
-                            Err(e) => {
-                                errors.lock().unwrap().push(format!("connect: {e}"));
-                                thread::sleep(Duration::from_millis(20));
-                                continue;
-                            }
-                        };
-                        let _ = s.set_read_timeout(Some(PATIENCE));
-                        let mut c = HttpConn::from_stream(s);
-                        while !stop.load(Ordering::SeqCst) {
-                            let req = request_bytes("GET", "/ka", &[], b"");
-                            if let Err(e) = c.wire.s.write_all(&req) {
-                                errors.lock().unwrap().push(format!("send: {e}"));
-                                break;
-                            }
-                            match c.try_response("GET") {
-                                Ok(r) if r.status == 200 => {
-                                    ok.fetch_add(1, Ordering::SeqCst);
-                                    if r.header("connection") == Some("close") {
-                                        break;
-                                    }
-                                }
-                                Ok(r) => {
-                                    errors.lock().unwrap().push(format!("status {}", r.status));
-                                    break;
-                                }
-                                Err(e) => {
-                                    errors.lock().unwrap().push(e);
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        KeepAlive {
-            stop,
-            ok,
-            errors,
-            threads,
-        }
-    }
-    fn finish(mut self) -> (usize, Vec<String>) {
-        self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-        (
-            self.ok.load(Ordering::SeqCst),
-            self.errors.lock().unwrap().clone(),
-        )
-    }
-}
-
-impl Drop for KeepAlive {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Hot reload as tests/proc_reload.rs does it (`-sf OLDPID`, listeners
 /// handed over through `expose-fd listeners`), both processes running two
 /// threads: no connection and no request lost.
@@ -994,67 +712,28 @@ fn reloads_under_load_with_two_threads_lose_nothing(poller: &str) {
     let cfg_path = dir.write("p.cfg", &text);
     let pidfile = dir.join("p.pid");
     let mut d = Daemons::new(&dir);
-    let listens = |pid: i32| listen_inodes(pid as u32, port).is_some_and(|s| !s.is_empty());
     let first = start_daemon(&dir, &mut d, &cfg_path, &pidfile, &["--poller", poller]);
     assert!(
-        eventually(PATIENCE, || listens(first)),
+        eventually(PATIENCE, || listens(first, port)),
         "pid {first} does not listen"
     );
-
-    const RELOADS: usize = 10;
-    let fresh = Load::start(addr, 4, "/new", Duration::ZERO);
-    let ka = KeepAlive::start(addr, 2);
-    for i in 0..RELOADS {
-        let old = read_pid(&pidfile).unwrap();
-        let oldpid = old.to_string();
-        let new = start_daemon(
-            &dir,
-            &mut d,
-            &cfg_path,
-            &pidfile,
-            &["--poller", poller, "-sf", &oldpid],
-        );
+    let load = ReloadLoad {
+        addr,
+        args: &["--poller", poller],
+        reloads: 10,
+        keep_alive: 2,
+        pause: Duration::from_millis(50),
+    };
+    reloads_under_load(&dir, &mut d, &cfg_path, &pidfile, &load, |i, new| {
         assert!(
-            eventually(PATIENCE, || !process_alive(old) || !listens(old)),
-            "reload {i}: old pid {old} still listens"
+            listens(new, port),
+            "reload {i}: new pid {new} does not listen"
         );
-        assert!(listens(new), "reload {i}: new pid {new} does not listen");
         if let Some(n) = task_count(new as u32) {
             assert!(n >= 2, "reload {i}: pid {new} runs {n} thread(s)");
         }
-        // Let traffic reach the new process between reloads.
-        thread::sleep(Duration::from_millis(50));
-    }
-    let shots = fresh.finish();
-    let (ka_ok, ka_errors) = ka.finish();
-    let fails = failures(&shots);
-    assert!(
-        fails.is_empty(),
-        "{} of {} new-connection requests failed over {RELOADS} reloads: {:?}",
-        fails.len(),
-        shots.len(),
-        fails.iter().take(5).collect::<Vec<_>>()
-    );
-    assert!(
-        ka_errors.is_empty(),
-        "{} keep-alive failures ({ka_ok} ok): {:?}",
-        ka_errors.len(),
-        ka_errors.iter().take(5).collect::<Vec<_>>()
-    );
-    assert!(
-        shots.len() > RELOADS && ka_ok > RELOADS,
-        "too little load: {} + {ka_ok}",
-        shots.len()
-    );
-    let last = read_pid(&pidfile).unwrap();
-    assert!(
-        eventually(PATIENCE, || d.alive() == vec![last]),
-        "processes left: {:?} (last {last})",
-        d.alive()
-    );
-    // Our daemon, checked alive and ours just above.
-    send_signal(last, libc::SIGTERM);
-    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+    });
+    stop_last_daemon(&d, &pidfile);
 }
 
 #[test]

@@ -39,59 +39,10 @@ fn get(addr: std::net::SocketAddr, path: &str, headers: &[&str]) -> Response {
 }
 
 /// The CSV export as rows keyed by "pxname/svname", plus its header line.
-fn csv(px: &Pollux, path: &str) -> (String, HashMap<String, HashMap<String, String>>) {
+fn csv(px: &Pollux, path: &str) -> (String, CsvRows) {
     let r = get(px.addr(1), path, &[AUTH]);
     assert_eq!(r.status, 200, "{r}");
-    let text = r.text();
-    let mut lines = text.lines();
-    let header = lines.next().expect("a header line").to_string();
-    let names: Vec<&str> = header.trim_start_matches("# ").split(',').collect();
-    let mut rows = HashMap::new();
-    for l in lines {
-        let vals = split_csv(l);
-        assert_eq!(vals.len(), names.len(), "row {l}");
-        let row: HashMap<String, String> = names
-            .iter()
-            .zip(&vals)
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        rows.insert(format!("{}/{}", vals[0], vals[1]), row);
-    }
-    (header, rows)
-}
-
-/// One CSV line's values; quoted values may hold commas and "" quotes.
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', false) if cur.is_empty() => quoted = true,
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', true) => quoted = false,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-fn field(rows: &HashMap<String, HashMap<String, String>>, row: &str, f: &str) -> String {
-    rows.get(row)
-        .unwrap_or_else(|| panic!("no row {row} in {:?}", rows.keys()))
-        .get(f)
-        .cloned()
-        .unwrap_or_else(|| panic!("no column {f}"))
-}
-
-fn num(rows: &HashMap<String, HashMap<String, String>>, row: &str, f: &str) -> u64 {
-    let v = field(rows, row, f);
-    v.parse()
-        .unwrap_or_else(|_| panic!("{row} {f} = {v:?} is not a number"))
+    parse_csv(&r.text())
 }
 
 /// POST the admin form of `addr`'s stats page; the Location it redirects to.
@@ -192,36 +143,36 @@ fn csv_counters_follow_real_traffic(poller: &str) {
     let (header2, _) = csv(&px, "/st?stats;csv");
     assert_eq!(format!("{header}\n"), REFERENCE_HEADER);
     assert_eq!(header2, header);
-    assert_eq!(num(&rows, "fe/FRONTEND", "stot"), 12);
-    assert_eq!(num(&rows, "fe/FRONTEND", "req_tot"), 12);
-    assert_eq!(num(&rows, "fe/FRONTEND", "bin"), sent);
+    assert_eq!(csv_num(&rows, "fe/FRONTEND", "stot"), 12);
+    assert_eq!(csv_num(&rows, "fe/FRONTEND", "req_tot"), 12);
+    assert_eq!(csv_num(&rows, "fe/FRONTEND", "bin"), sent);
     assert!(
-        num(&rows, "fe/FRONTEND", "bout") > bodies,
+        csv_num(&rows, "fe/FRONTEND", "bout") > bodies,
         "heads count too"
     );
-    assert_eq!(num(&rows, "fe/FRONTEND", "hrsp_5xx"), 3);
-    assert_eq!(num(&rows, "fe/FRONTEND", "hrsp_2xx"), 9);
-    assert_eq!(num(&rows, "be/BACKEND", "stot"), 12);
-    assert_eq!(num(&rows, "be/BACKEND", "hrsp_5xx"), 3);
-    assert_eq!(num(&rows, "be/BACKEND", "bin"), sent);
-    assert_eq!(num(&rows, "be/a", "stot"), 6);
-    assert_eq!(num(&rows, "be/b", "stot"), 6);
-    assert_eq!(num(&rows, "be/a", "hrsp_5xx"), 3);
-    assert_eq!(num(&rows, "be/b", "hrsp_5xx"), 0);
+    assert_eq!(csv_num(&rows, "fe/FRONTEND", "hrsp_5xx"), 3);
+    assert_eq!(csv_num(&rows, "fe/FRONTEND", "hrsp_2xx"), 9);
+    assert_eq!(csv_num(&rows, "be/BACKEND", "stot"), 12);
+    assert_eq!(csv_num(&rows, "be/BACKEND", "hrsp_5xx"), 3);
+    assert_eq!(csv_num(&rows, "be/BACKEND", "bin"), sent);
+    assert_eq!(csv_num(&rows, "be/a", "stot"), 6);
+    assert_eq!(csv_num(&rows, "be/b", "stot"), 6);
+    assert_eq!(csv_num(&rows, "be/a", "hrsp_5xx"), 3);
+    assert_eq!(csv_num(&rows, "be/b", "hrsp_5xx"), 0);
     assert_eq!(
-        num(&rows, "be/a", "bin") + num(&rows, "be/b", "bin"),
+        csv_num(&rows, "be/a", "bin") + csv_num(&rows, "be/b", "bin"),
         sent,
         "every request byte is charged to the server that got it"
     );
-    assert_eq!(field(&rows, "fe/FRONTEND", "status"), "OPEN");
-    assert_eq!(field(&rows, "be/a", "status"), "no check");
-    assert_eq!(field(&rows, "be/BACKEND", "status"), "UP");
-    assert_eq!(field(&rows, "be/BACKEND", "algo"), "roundrobin");
-    assert_eq!(field(&rows, "be/a", "addr"), a.addr().to_string());
-    assert_eq!(field(&rows, "be/a", "type"), "2");
+    assert_eq!(csv_field(&rows, "fe/FRONTEND", "status"), "OPEN");
+    assert_eq!(csv_field(&rows, "be/a", "status"), "no check");
+    assert_eq!(csv_field(&rows, "be/BACKEND", "status"), "UP");
+    assert_eq!(csv_field(&rows, "be/BACKEND", "algo"), "roundrobin");
+    assert_eq!(csv_field(&rows, "be/a", "addr"), a.addr().to_string());
+    assert_eq!(csv_field(&rows, "be/a", "type"), "2");
     // Columns pollux has no data for stay empty.
-    assert_eq!(field(&rows, "be/a", "throttle"), "");
-    assert_eq!(field(&rows, "be/a", "ssl_sess"), "");
+    assert_eq!(csv_field(&rows, "be/a", "throttle"), "");
+    assert_eq!(csv_field(&rows, "be/a", "ssl_sess"), "");
     // The JSON export holds the same counters.
     let j = get(px.addr(1), "/st;json", &[AUTH]);
     assert_eq!(j.header("content-type"), Some("application/json"));
@@ -245,7 +196,7 @@ fn a_stopped_server_goes_down_through_transitions(poller: &str) {
             "check",
         ),
     );
-    let status = |px: &Pollux| field(&csv(px, "/st;csv").1, "be/a", "status");
+    let status = |px: &Pollux| csv_field(&csv(px, "/st;csv").1, "be/a", "status");
     assert!(
         eventually(PATIENCE, || status(&px) == "UP"),
         "{}",
@@ -270,14 +221,14 @@ fn a_stopped_server_goes_down_through_transitions(poller: &str) {
         "a transition 'UP n/3' shows on the way down: {seen:?}"
     );
     let (_, rows) = csv(&px, "/st;csv");
-    assert_eq!(num(&rows, "be/a", "chkdown"), 1);
-    assert!(num(&rows, "be/a", "chkfail") >= 3);
-    assert_eq!(field(&rows, "be/a", "check_status"), "L4CON");
-    assert_eq!(field(&rows, "be/a", "check_rise"), "2");
-    assert_eq!(field(&rows, "be/a", "check_fall"), "3");
-    assert_eq!(field(&rows, "be/b", "check_status"), "L7OK");
-    assert_eq!(field(&rows, "be/b", "check_code"), "200");
-    assert_eq!(num(&rows, "be/BACKEND", "act"), 1);
+    assert_eq!(csv_num(&rows, "be/a", "chkdown"), 1);
+    assert!(csv_num(&rows, "be/a", "chkfail") >= 3);
+    assert_eq!(csv_field(&rows, "be/a", "check_status"), "L4CON");
+    assert_eq!(csv_field(&rows, "be/a", "check_rise"), "2");
+    assert_eq!(csv_field(&rows, "be/a", "check_fall"), "3");
+    assert_eq!(csv_field(&rows, "be/b", "check_status"), "L7OK");
+    assert_eq!(csv_field(&rows, "be/b", "check_code"), "200");
+    assert_eq!(csv_num(&rows, "be/BACKEND", "act"), 1);
     let html = get(px.addr(1), "/st", &[AUTH]).text();
     assert!(html.contains("<tr class=\"active_down\">"), "{html}");
     a.restart();
@@ -299,7 +250,7 @@ fn a_stopped_server_goes_down_through_transitions(poller: &str) {
         "'DOWN 1/2' shows on the way up: {seen:?}"
     );
     let (_, rows) = csv(&px, "/st;csv");
-    assert!(num(&rows, "be/a", "downtime") <= 60);
+    assert!(csv_num(&rows, "be/a", "downtime") <= 60);
     px.stop();
 }
 
@@ -309,13 +260,16 @@ fn admin_form_sets_a_server_to_maint_and_traffic_stops(poller: &str) {
     // The read-only page refuses the form.
     let loc = post_form(px.addr(2), "s=a&action=maint&b=be");
     assert_eq!(loc, "/st;st=DENY");
-    assert_eq!(field(&csv(&px, "/st;csv").1, "be/a", "status"), "no check");
+    assert_eq!(
+        csv_field(&csv(&px, "/st;csv").1, "be/a", "status"),
+        "no check"
+    );
     let loc = post_form(px.addr(1), "s=a&action=maint&b=be");
     assert_eq!(loc, "/st;st=DONE");
     let page = get(px.addr(1), &loc, &[AUTH]).text();
     assert!(page.contains("Action processed successfully."), "{page}");
     assert!(page.contains("<tr class=\"maintain\">"), "{page}");
-    assert_eq!(field(&csv(&px, "/st;csv").1, "be/a", "status"), "MAINT");
+    assert_eq!(csv_field(&csv(&px, "/st;csv").1, "be/a", "status"), "MAINT");
     let before = a.count();
     let d = spread(px.addr(0), 20, 2, |i| format!("/m{i}"));
     assert_eq!(d.get("b"), Some(&20), "{d:?}");
@@ -351,9 +305,9 @@ fn drain_keeps_persistent_clients_only(poller: &str) {
         "/st;st=DONE"
     );
     let (_, rows) = csv(&px, "/st;csv");
-    assert_eq!(field(&rows, "be/a", "status"), "DRAIN");
-    assert_eq!(field(&rows, "be/a", "weight"), "0");
-    assert_eq!(field(&rows, "be/a", "uweight"), "1");
+    assert_eq!(csv_field(&rows, "be/a", "status"), "DRAIN");
+    assert_eq!(csv_field(&rows, "be/a", "weight"), "0");
+    assert_eq!(csv_field(&rows, "be/a", "uweight"), "1");
     for i in 0..10 {
         assert_eq!(
             get_ok(px.addr(0), &format!("/p{i}"), &["Cookie: SRV=a"]),
@@ -376,11 +330,11 @@ fn maint_sends_requests_queued_for_the_server_elsewhere(poller: &str) {
     assert!(eventually(PATIENCE, || a.inflight() == 1));
     let waiting = std::thread::spawn(move || try_get(addr, "/q", &["Cookie: SRV=a"]));
     assert!(
-        eventually(PATIENCE, || num(&csv(&px, "/st;csv").1, "be/a", "qcur")
+        eventually(PATIENCE, || csv_num(&csv(&px, "/st;csv").1, "be/a", "qcur")
             == 1),
         "the second request waits in a's queue"
     );
-    assert_eq!(num(&csv(&px, "/st;csv").1, "be/BACKEND", "qmax"), 1);
+    assert_eq!(csv_num(&csv(&px, "/st;csv").1, "be/BACKEND", "qmax"), 1);
     assert_eq!(
         post_form(px.addr(1), "s=a&action=maint&b=be"),
         "/st;st=DONE"
@@ -434,16 +388,16 @@ fn prometheus_output_parses_and_agrees_with_the_csv(poller: &str) {
     let s = |k: &str| *samples.get(k).unwrap_or_else(|| panic!("no sample {k}"));
     assert_eq!(
         s("haproxy_frontend_sessions_total{proxy=\"fe\"}") as u64,
-        num(&rows, "fe/FRONTEND", "stot")
+        csv_num(&rows, "fe/FRONTEND", "stot")
     );
     assert_eq!(s("haproxy_frontend_sessions_total{proxy=\"fe\"}"), 5.0);
     assert_eq!(
         s("haproxy_frontend_bytes_in_total{proxy=\"fe\"}") as u64,
-        num(&rows, "fe/FRONTEND", "bin")
+        csv_num(&rows, "fe/FRONTEND", "bin")
     );
     assert_eq!(
         s("haproxy_server_sessions_total{proxy=\"be\",server=\"a\"}") as u64,
-        num(&rows, "be/a", "stot")
+        csv_num(&rows, "be/a", "stot")
     );
     assert_eq!(
         s("haproxy_backend_http_responses_total{proxy=\"be\",code=\"2xx\"}"),

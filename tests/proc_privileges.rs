@@ -159,28 +159,6 @@ fn ulimit_n_sets_the_fd_limit_exactly() {
     px.stop();
 }
 
-/// Kills the daemon if the test fails midway (only if it is still ours).
-struct DaemonGuard(i32, String);
-
-impl Drop for DaemonGuard {
-    fn drop(&mut self) {
-        let cmdline = fs::read(format!("/proc/{}/cmdline", self.0)).unwrap_or_default();
-        if process_alive(self.0) && String::from_utf8_lossy(&cmdline).contains(&self.1) {
-            // kill(2) on the daemon we started, checked above.
-            send_signal(self.0, libc::SIGKILL);
-        }
-    }
-}
-
-fn read_pid(path: &Path) -> Option<i32> {
-    fs::read_to_string(path)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-        .filter(|&p: &i32| p > 1)
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn daemon_is_the_pidfile_pid_with_null_stdio_in_its_own_session() {
@@ -204,7 +182,9 @@ fn daemon_is_the_pidfile_pid_with_null_stdio_in_its_own_session() {
     );
     assert_eq!(out.code(), Some(0), "{out}");
     let pid = read_pid(&pidfile).expect("pid in the pidfile");
-    let _guard = DaemonGuard(pid, path.to_str().unwrap().to_string());
+    // Kills the daemon if the test fails midway (only if it is still ours).
+    let mut guard = Daemons::tagged(path.to_str().unwrap());
+    guard.pids.push(pid);
     assert!(
         eventually(PATIENCE, || listening_ports_of(pid as u32)
             .is_some_and(|p| p.contains(&port))),

@@ -6,124 +6,12 @@
 mod common;
 
 use common::*;
-use std::collections::HashSet;
 use std::fs;
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
-
-/// Every pollux daemon a test started, killed at the end if still there.
-struct Daemons {
-    /// Found in each one's command line (the test dir): ours to kill.
-    tag: String,
-    pids: Vec<i32>,
-}
-
-impl Daemons {
-    fn ours(&self, pid: i32) -> bool {
-        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        process_alive(pid) && String::from_utf8_lossy(&cmdline).contains(&self.tag)
-    }
-    fn alive(&self) -> Vec<i32> {
-        self.pids
-            .iter()
-            .copied()
-            .filter(|&p| self.ours(p))
-            .collect()
-    }
-}
-
-impl Drop for Daemons {
-    fn drop(&mut self) {
-        for p in self.alive() {
-            // kill(2) on a daemon this test started (checked by cmdline).
-            send_signal(p, libc::SIGKILL);
-        }
-    }
-}
-
-fn read_pid(path: &Path) -> Option<i32> {
-    fs::read_to_string(path)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-        .filter(|&p: &i32| p > 1)
-}
-
-impl Daemons {
-    fn new(dir: &TestDir) -> Daemons {
-        Daemons {
-            tag: dir.path().to_str().unwrap().to_string(),
-            pids: Vec::new(),
-        }
-    }
-}
-
-/// `pollux -D -f CFG -p PIDFILE [args]`: the launcher must exit 0; the new pid.
-fn start_daemon(dir: &TestDir, d: &mut Daemons, cfg: &Path, pidfile: &Path, args: &[&str]) -> i32 {
-    let before = read_pid(pidfile);
-    let mut all = vec![
-        "-D",
-        "-f",
-        cfg.to_str().unwrap(),
-        "-p",
-        pidfile.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let out = run_pollux(dir, &all, &[]);
-    assert_eq!(out.code(), Some(0), "pollux {}\n{out}", all.join(" "));
-    let pid = read_pid(pidfile).expect("pidfile");
-    assert_ne!(Some(pid), before, "pidfile not rewritten\n{out}");
-    d.pids.push(pid);
-    pid
-}
-
-/// Inode of the socket listening on `port` held by `pid`, if any.
-fn listen_inode(pid: i32, port: u16) -> Option<u64> {
-    let mut mine = HashSet::new();
-    for e in fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
-        if let Ok(t) = fs::read_link(e.path()) {
-            let t = t.to_string_lossy().into_owned();
-            if let Some(i) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
-                mine.insert(i.parse::<u64>().ok()?);
-            }
-        }
-    }
-    let text = fs::read_to_string("/proc/net/tcp").ok()?;
-    text.lines().skip(1).find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        let p = u16::from_str_radix(f.get(1)?.rsplit_once(':')?.1, 16).ok()?;
-        let ino = f.get(9)?.parse::<u64>().ok()?;
-        (f.get(3) == Some(&"0A") && p == port && mine.contains(&ino)).then_some(ino)
-    })
-}
-
-/// A Unix socket path short enough for sun_path (test dirs are long),
-/// removed when the test ends.
-struct SockPath(PathBuf);
-
-impl Drop for SockPath {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
-impl std::ops::Deref for SockPath {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-fn short_sock_path(tag: &str) -> SockPath {
-    SockPath(std::env::temp_dir().join(format!("plx-{}-{tag}.sock", std::process::id())))
-}
+use std::time::Duration;
 
 fn http_cfg(port: u16, server: SocketAddr, sock: Option<&Path>) -> String {
     let stats = sock.map_or(String::new(), |p| {
@@ -137,81 +25,6 @@ fn http_cfg(port: u16, server: SocketAddr, sock: Option<&Path>) -> String {
     )
 }
 
-/// Clients on keep-alive connections: each sends requests back to back,
-/// reconnecting when a response says `Connection: close`.
-struct KeepAlive {
-    stop: Arc<AtomicBool>,
-    ok: Arc<AtomicUsize>,
-    errors: Arc<std::sync::Mutex<Vec<String>>>,
-    threads: Vec<thread::JoinHandle<()>>,
-}
-
-impl KeepAlive {
-    fn start(addr: SocketAddr, n: usize) -> KeepAlive {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ok = Arc::new(AtomicUsize::new(0));
-        let errors: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
-        let threads = (0..n)
-            .map(|_| {
-                let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
-                thread::spawn(move || {
-                    while !stop.load(Ordering::SeqCst) {
-                        let s = match TcpStream::connect_timeout(&addr, PATIENCE) {
-                            Ok(s) => s,
-                            Err(e) => {
-                                errors.lock().unwrap().push(format!("connect: {e}"));
-                                thread::sleep(Duration::from_millis(20));
-                                continue;
-                            }
-                        };
-                        let _ = s.set_read_timeout(Some(PATIENCE));
-                        let mut c = HttpConn::from_stream(s);
-                        while !stop.load(Ordering::SeqCst) {
-                            let req = request_bytes("GET", "/ka", &[], b"");
-                            if let Err(e) = c.wire.s.write_all(&req) {
-                                errors.lock().unwrap().push(format!("send: {e}"));
-                                break;
-                            }
-                            match c.try_response("GET") {
-                                Ok(r) if r.status == 200 => {
-                                    ok.fetch_add(1, Ordering::SeqCst);
-                                    if r.header("connection") == Some("close") {
-                                        break;
-                                    }
-                                }
-                                Ok(r) => {
-                                    errors.lock().unwrap().push(format!("status {}", r.status));
-                                    break;
-                                }
-                                Err(e) => {
-                                    errors.lock().unwrap().push(e);
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        KeepAlive {
-            stop,
-            ok,
-            errors,
-            threads,
-        }
-    }
-    fn finish(mut self) -> (usize, Vec<String>) {
-        self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-        (
-            self.ok.load(Ordering::SeqCst),
-            self.errors.lock().unwrap().clone(),
-        )
-    }
-}
-
 /// wrk through the proxy for `secs`, if wrk is installed.
 fn wrk(addr: SocketAddr, secs: u64) -> Option<Child> {
     Command::new("wrk")
@@ -223,13 +36,6 @@ fn wrk(addr: SocketAddr, secs: u64) -> Option<Child> {
         .ok()
 }
 
-/// Wait until `old` no longer listens on `port` (it stopped accepting).
-fn wait_retired(old: i32, port: u16) -> bool {
-    eventually(PATIENCE, || {
-        !process_alive(old) || listen_inode(old, port).is_none()
-    })
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
@@ -239,65 +45,37 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     let srv = LiveServer::start("s1");
     let port = free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let sock = short_sock_path("fifty");
+    let sockdir = SockDir::new();
+    let sock = sockdir.sock();
     let cfg = dir.write("p.cfg", &http_cfg(port, srv.addr(), Some(&sock)));
     let pidfile = dir.join("p.pid");
     let mut d = Daemons::new(&dir);
     let first = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
-    assert!(eventually(PATIENCE, || listen_inode(first, port).is_some()));
-    let inode = listen_inode(first, port).unwrap();
+    assert!(eventually(PATIENCE, || listens(first, port)));
+    let inodes = listen_inodes(first as u32, port).unwrap();
 
-    const RELOADS: usize = 50;
     let wrk = wrk(addr, 15);
     if wrk.is_none() {
         println!("!!!!!!!! wrk not installed: in-test clients only !!!!!!!!");
     }
-    let fresh = Load::start(addr, 4, "/new", Duration::ZERO);
-    let ka = KeepAlive::start(addr, 4);
-    let t0 = Instant::now();
-    for i in 0..RELOADS {
-        let old = read_pid(&pidfile).unwrap();
-        let oldpid = old.to_string();
-        let new = start_daemon(&dir, &mut d, &cfg, &pidfile, &["-sf", &oldpid]);
-        assert!(
-            wait_retired(old, port),
-            "reload {i}: old pid {old} still listens"
-        );
+    let load = ReloadLoad {
+        addr,
+        args: &[],
+        reloads: 50,
+        keep_alive: 4,
+        pause: Duration::from_millis(30),
+    };
+    let run = reloads_under_load(&dir, &mut d, &cfg, &pidfile, &load, |i, new| {
         // The very same socket, handed over, never closed: its backlog survives.
         assert_eq!(
-            listen_inode(new, port),
-            Some(inode),
+            listen_inodes(new as u32, port).as_ref(),
+            Some(&inodes),
             "reload {i}: pid {new} listens on another socket"
         );
-        // Let traffic reach the new process between reloads.
-        thread::sleep(Duration::from_millis(30));
-    }
-    let took = t0.elapsed();
-    let shots = fresh.finish();
-    let (ka_ok, ka_errors) = ka.finish();
-    let fails = failures(&shots);
-    assert!(
-        fails.is_empty(),
-        "{} of {} new-connection requests failed over {RELOADS} reloads in {took:?}: {:?}",
-        fails.len(),
-        shots.len(),
-        fails.iter().take(5).collect::<Vec<_>>()
-    );
-    assert!(
-        ka_errors.is_empty(),
-        "{} keep-alive failures ({} ok): {:?}",
-        ka_errors.len(),
-        ka_ok,
-        ka_errors.iter().take(5).collect::<Vec<_>>()
-    );
-    assert!(
-        shots.len() > RELOADS && ka_ok > RELOADS,
-        "too little load: {} + {ka_ok}",
-        shots.len()
-    );
+    });
     println!(
-        "{RELOADS} reloads in {took:?}: {} new-connection and {ka_ok} keep-alive requests, all 200",
-        shots.len()
+        "{} reloads in {:?}: {} new-connection and {} keep-alive requests, all 200",
+        load.reloads, run.took, run.fresh, run.keep_alive
     );
     if let Some(w) = wrk {
         let out = w.wait_with_output().expect("wrk");
@@ -315,15 +93,7 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
         println!("wrk:\n{text}");
     }
     // Only the last one remains, once the old ones' sessions are done.
-    let last = read_pid(&pidfile).unwrap();
-    assert!(
-        eventually(PATIENCE, || d.alive() == vec![last]),
-        "processes left: {:?} (last {last})",
-        d.alive()
-    );
-    // kill(2) on our daemon, checked alive and ours just above.
-    send_signal(last, libc::SIGTERM);
-    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+    stop_last_daemon(&d, &pidfile);
 }
 
 fn tcp_cfg(port: u16, server: SocketAddr, global_extra: &str) -> String {
@@ -351,14 +121,15 @@ fn x_flag_takes_the_listeners_from_the_named_socket(poller: &str) {
     let dir = TestDir::new("x");
     let echo = TestServer::echo();
     let port = free_port();
-    let sock = short_sock_path(&format!("x-{poller}"));
+    let sockdir = SockDir::new();
+    let sock = sockdir.sock();
     let old_cfg = dir.write("old.cfg", &tcp_cfg(port, echo.addr(), &stats_line(&sock)));
     let new_cfg = dir.write("new.cfg", &tcp_cfg(port, echo.addr(), ""));
     let pidfile = dir.join("p.pid");
     let mut d = Daemons::new(&dir);
     let old = start_daemon(&dir, &mut d, &old_cfg, &pidfile, &["--poller", poller]);
-    assert!(eventually(PATIENCE, || listen_inode(old, port).is_some()));
-    let inode = listen_inode(old, port);
+    assert!(eventually(PATIENCE, || listens(old, port)));
+    let inodes = listen_inodes(old as u32, port);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut c = connect(addr);
     roundtrip(&mut c, b"to the old one");
@@ -371,7 +142,11 @@ fn x_flag_takes_the_listeners_from_the_named_socket(poller: &str) {
         &["--poller", poller, "-x", x, "-sf", &oldpid],
     );
     assert!(wait_retired(old, port), "old one still listens");
-    assert_eq!(listen_inode(new, port), inode, "not the old socket");
+    assert_eq!(
+        listen_inodes(new as u32, port),
+        inodes,
+        "not the old socket"
+    );
     // The old one finishes its session, then leaves.
     roundtrip(&mut c, b"old one still serves its session");
     assert!(process_alive(old), "old one left with a session open");
@@ -392,7 +167,8 @@ fn st_stops_the_old_process_at_once(poller: &str) {
     let dir = TestDir::new("st");
     let echo = TestServer::echo();
     let port = free_port();
-    let sock = short_sock_path(&format!("st-{poller}"));
+    let sockdir = SockDir::new();
+    let sock = sockdir.sock();
     let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), &stats_line(&sock)));
     let pidfile = dir.join("p.pid");
     let mut d = Daemons::new(&dir);
@@ -432,17 +208,17 @@ fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
     let pidfile = dir.join("p.pid");
     let mut d = Daemons::new(&dir);
     let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
-    assert!(eventually(PATIENCE, || listen_inode(old, port).is_some()));
-    let inode = listen_inode(old, port);
+    assert!(eventually(PATIENCE, || listens(old, port)));
+    let olds = listen_inodes(old as u32, port).unwrap();
     let oldpid = old.to_string();
     let new = start_daemon(&dir, &mut d, &cfg, &pidfile, &["-sf", &oldpid]);
     assert!(
         eventually(PATIENCE, || !process_alive(old)),
         "old one stays"
     );
-    let mine = listen_inode(new, port);
+    let mine = listen_inodes(new as u32, port).unwrap_or_default();
     assert!(
-        mine.is_some() && mine != inode,
+        !mine.is_empty() && mine.is_disjoint(&olds),
         "new one should have its own socket"
     );
     let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
@@ -474,7 +250,7 @@ fn failed_reload_gives_the_old_process_its_listeners_back() {
     assert!(out.stderr.contains("cannot bind socket"), "{out}");
     let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
     roundtrip(&mut c, b"old one serves on");
-    assert!(listen_inode(old, port).is_some(), "old one lost its socket");
+    assert!(listens(old, port), "old one lost its socket");
     // kill(2) on our daemon.
     send_signal(old, libc::SIGTERM);
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
@@ -666,24 +442,14 @@ fn master_exits_1_when_its_worker_dies() {
     );
 }
 
-/// Send one line to a Unix socket and read the answer to EOF.
-fn unix_command(path: &Path, line: &str) -> String {
-    use std::io::Read;
-    let mut s = std::os::unix::net::UnixStream::connect(path).expect("connect master CLI");
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    s.write_all(line.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("answer");
-    out
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn master_cli_reload_forks_a_new_worker() {
     let echo = TestServer::echo();
-    let cli = short_sock_path("mcli");
+    let mcli = SockDir::new();
+    let master_sock = mcli.sock();
     let px = Launch::new(None)
-        .mode(&["-db", "-W", "-S", cli.to_str().unwrap()])
+        .mode(&["-db", "-W", "-S", master_sock.to_str().unwrap()])
         .start(&format!(
             "{}\nlisten px\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
             tcp_defaults(),
@@ -692,9 +458,9 @@ fn master_cli_reload_forks_a_new_worker() {
     let master = px.pid();
     assert!(eventually(PATIENCE, || children_of(master).len() == 1));
     let old = children_of(master)[0];
-    assert!(unix_command(&cli, "help\n").contains("reload"));
-    assert!(unix_command(&cli, "show proc\n").contains("Unknown command"));
-    let answer = unix_command(&cli, "reload\n");
+    assert!(cli(&master_sock, "help").contains("reload"));
+    assert!(cli(&master_sock, "show proc").contains("Unknown command"));
+    let answer = cli(&master_sock, "reload");
     assert!(answer.starts_with("Success=1"), "{answer}\n{}", px.logs());
     assert!(
         eventually(PATIENCE, || {
@@ -711,7 +477,7 @@ fn master_cli_reload_forks_a_new_worker() {
     let worker = children_of(master)[0];
     let good = fs::read_to_string(&px.cfg_path).unwrap();
     fs::write(&px.cfg_path, format!("{good}    frobnicate 1\n")).unwrap();
-    let answer = unix_command(&cli, "reload\n");
+    let answer = cli(&master_sock, "reload");
     assert!(
         answer.starts_with("Success=0") && answer.contains("frobnicate"),
         "{answer}"

@@ -62,29 +62,6 @@ fn stat_row(sock: &Path, svname: &str) -> std::collections::HashMap<String, Stri
         .collect()
 }
 
-/// A directory with a short path: a Unix socket path must fit in 108 bytes,
-/// which TestDir's descriptive names do not.
-struct SockDir(std::path::PathBuf);
-
-impl SockDir {
-    fn new() -> SockDir {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("pxrt-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        SockDir(p)
-    }
-    fn sock(&self) -> std::path::PathBuf {
-        self.0.join("p.sock")
-    }
-}
-
-impl Drop for SockDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn config(sock: &Path, opts: &str, servers: &[&LiveServer]) -> String {
     let mut c = format!(
         "global\n    stats socket {} {opts}\n    stats timeout 2s\n{}\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\nbackend be\n",
@@ -95,16 +72,6 @@ fn config(sock: &Path, opts: &str, servers: &[&LiveServer]) -> String {
         c.push_str(&format!("    server {} {}\n", s.name(), s.addr()));
     }
     c
-}
-
-/// Send `line` (non-interactive) and read the answer until pollux closes.
-fn cli(sock: &Path, line: &str) -> String {
-    let mut s = UnixStream::connect(sock).expect("connect stats socket");
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    s.write_all(format!("{line}\n").as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read until close");
-    out
 }
 
 fn socat(sock: &Path, line: &str) -> String {
@@ -497,7 +464,7 @@ fn clear_counters_resets_maxima_and_all_resets_totals(poller: &str) {
 fn server_states_survive_a_restart_through_the_state_file(poller: &str) {
     let dir = SockDir::new();
     let sock = dir.sock();
-    let state = dir.0.join("servers.state");
+    let state = dir.join("servers.state");
     let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
     let extra = format!("    server-state-file {}\n", state.display());
     let cfg = two_servers(&sock, &a, &b, &extra).replace(

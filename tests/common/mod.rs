@@ -1,5 +1,6 @@
 //! Shared harness of the end-to-end tests: temp dirs, free ports, the pollux
-//! process (`Pollux`), in-test servers and clients, and `per_poller!`, which
+//! process (`Pollux`), in-test servers and clients, operating it (runtime
+//! API, stats CSV, daemons and reloads: `ops`), and `per_poller!`, which
 //! runs one test body once per polling backend usable on this OS.
 //!
 //! Rules kept here: loopback sockets only, every wait bounded, processes
@@ -9,6 +10,7 @@
 pub mod clients;
 pub mod http;
 pub mod live;
+pub mod ops;
 pub mod pollux;
 pub mod servers;
 pub mod smuggling;
@@ -16,6 +18,7 @@ pub mod smuggling;
 pub use clients::*;
 pub use http::*;
 pub use live::*;
+pub use ops::*;
 pub use pollux::*;
 pub use servers::*;
 

@@ -334,48 +334,62 @@ fn tail(s: &str) -> &str {
 /// None where /proc is not available.
 /// (Sockets of its descendants count too: a wrapper script or a worker process.)
 pub fn listening_ports_of(pid: u32) -> Option<HashSet<u16>> {
+    let mut inodes = socket_inodes(pid)?;
+    for p in descendants_of(pid) {
+        inodes.extend(socket_inodes(p).unwrap_or_default());
+    }
+    Some(
+        tcp_listeners()
+            .into_iter()
+            .filter(|(_, ino)| inodes.contains(ino))
+            .map(|(port, _)| port)
+            .collect(),
+    )
+}
+
+/// Inodes of the sockets process `pid` holds (its /proc/PID/fd links
+/// `socket:[N]`); None if that directory cannot be read.
+pub fn socket_inodes(pid: u32) -> Option<HashSet<u64>> {
     let mut inodes = HashSet::new();
-    fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
-    for p in std::iter::once(pid).chain(descendants_of(pid)) {
-        let Ok(dir) = fs::read_dir(format!("/proc/{p}/fd")) else {
-            continue;
-        };
-        for entry in dir.flatten() {
-            if let Ok(target) = fs::read_link(entry.path()) {
-                let t = target.to_string_lossy();
-                if let Some(ino) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
-                    if let Ok(ino) = ino.parse::<u64>() {
-                        inodes.insert(ino);
-                    }
+    for entry in fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        if let Ok(target) = fs::read_link(entry.path()) {
+            let t = target.to_string_lossy();
+            if let Some(ino) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                if let Ok(ino) = ino.parse::<u64>() {
+                    inodes.insert(ino);
                 }
             }
         }
     }
-    let mut ports = HashSet::new();
+    Some(inodes)
+}
+
+/// (port, inode) of every TCP socket in LISTEN state, IPv4 and IPv6, from
+/// /proc/net/tcp and /proc/net/tcp6 (none where they cannot be read).
+pub fn tcp_listeners() -> Vec<(u16, u64)> {
+    let mut out = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = fs::read_to_string(table) else {
             continue;
         };
         for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split_whitespace().collect();
             // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-            if f.len() < 10 || f[3] != "0A" {
-                continue;
-            }
-            let Ok(ino) = f[9].parse::<u64>() else {
+            // (the tables can be long under load: no more parsed than needed)
+            let mut f = line.split_whitespace();
+            let (Some(local), Some("0A")) = (f.nth(1), f.nth(1)) else {
                 continue;
             };
-            if !inodes.contains(&ino) {
+            let Some(Ok(ino)) = f.nth(5).map(str::parse::<u64>) else {
                 continue;
-            }
-            if let Some((_, port)) = f[1].rsplit_once(':') {
+            };
+            if let Some((_, port)) = local.rsplit_once(':') {
                 if let Ok(p) = u16::from_str_radix(port, 16) {
-                    ports.insert(p);
+                    out.push((p, ino));
                 }
             }
         }
     }
-    Some(ports)
+    out
 }
 
 /// Pids of the processes descending from `pid` (from /proc/*/stat).

@@ -21,6 +21,15 @@ fn cfg(balance: &str, servers: &[String]) -> String {
     c
 }
 
+/// `conf` with a runtime API socket at `sock` (to see pollux's own counts).
+fn with_stats_socket(conf: String, sock: &std::path::Path) -> String {
+    conf.replacen(
+        "global\n",
+        &format!("global\n    stats socket {}\n", sock.display()),
+        1,
+    )
+}
+
 fn server_line(name: &str, srv: &TestServer, opts: &str) -> String {
     format!("server {name} {} {opts}", srv.addr())
 }
@@ -103,11 +112,16 @@ fn static_rr_weights_3_to_1_split_75_25(poller: &str) {
 fn leastconn_picks_the_server_with_fewest_connections(poller: &str) {
     let a = TestServer::named("a");
     let b = TestServer::named("b");
+    let dir = SockDir::new();
+    let sock = dir.sock();
     let px = Pollux::start(
         poller,
-        &cfg(
-            "leastconn",
-            &[server_line("a", &a, ""), server_line("b", &b, "")],
+        &with_stats_socket(
+            cfg(
+                "leastconn",
+                &[server_line("a", &a, ""), server_line("b", &b, "")],
+            ),
+            &sock,
         ),
     );
     let mut held: Vec<(TcpStream, String)> = Vec::new();
@@ -132,6 +146,11 @@ fn leastconn_picks_the_server_with_fewest_connections(poller: &str) {
         "pollux did not close b's connections ({} open)",
         b.current()
     );
+    // The server closes first; pollux counts a session until it sees that.
+    assert!(
+        eventually(PATIENCE, || csv_num(&show_stat(&sock), "be/b", "scur") == 0),
+        "pollux still counts sessions on b"
+    );
     // The next three must all go to b, until balanced.
     for i in 0..3 {
         let (s, name) = which_server(px.addr(0));
@@ -149,17 +168,18 @@ fn first_fills_servers_in_order_up_to_maxconn(poller: &str) {
     let a = TestServer::named("a");
     let b = TestServer::named("b");
     let c = TestServer::named("c");
-    let px = Pollux::start(
-        poller,
-        &cfg(
-            "first",
-            &[
-                server_line("a", &a, "maxconn 2"),
-                server_line("b", &b, "maxconn 2"),
-                server_line("c", &c, "maxconn 2"),
-            ],
-        ),
+    // The stats socket shows when pollux itself has given a's slot back.
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let conf = cfg(
+        "first",
+        &[
+            server_line("a", &a, "maxconn 2"),
+            server_line("b", &b, "maxconn 2"),
+            server_line("c", &c, "maxconn 2"),
+        ],
     );
+    let px = Pollux::start(poller, &with_stats_socket(conf, &sock));
     let mut held = Vec::new();
     for expect in ["a", "a", "b", "b"] {
         let (s, name) = which_server(px.addr(0));
@@ -174,6 +194,12 @@ fn first_fills_servers_in_order_up_to_maxconn(poller: &str) {
     assert!(
         a.wait_current(1),
         "pollux did not close the connection to a"
+    );
+    // The server closes its side first; pollux frees the slot when it
+    // sees that close, which a new connection could otherwise overtake.
+    assert!(
+        eventually(PATIENCE, || csv_num(&show_stat(&sock), "be/a", "scur") == 1),
+        "pollux still counts 2 sessions on a"
     );
     let (s, name) = which_server(px.addr(0));
     assert_eq!(name, "a", "a has a free slot again");

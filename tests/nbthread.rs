@@ -553,6 +553,20 @@ fn disable_server_on_the_cli_applies_to_every_thread(poller: &str) {
         d.get("s1").is_some_and(|&n| n > 0),
         "s1 enabled again gets traffic: {d:?}"
     );
+    // `set server ... health down` and `addr` reach every thread as well.
+    assert_eq!(cli(&sock, "set server be/s1 health down"), "\n");
+    let d = fresh_gets(px.addr(0), 100, 4, "/");
+    assert_eq!(d.get("s2"), Some(&100), "s1 forced down: {d:?}");
+    assert_eq!(cli(&sock, "set server be/s1 health up"), "\n");
+    let moved = cli(
+        &sock,
+        &format!("set server be/s1 addr 127.0.0.1 port {}", s2.addr().port()),
+    );
+    assert!(moved.contains("port changed"), "{moved}");
+    let before = s1.count();
+    let d = fresh_gets(px.addr(0), 100, 4, "/");
+    assert_eq!(d.get("s2"), Some(&100), "s1 now points at s2: {d:?}");
+    assert_eq!(s1.count(), before, "the old address got traffic");
     px.stop();
 }
 

@@ -28,6 +28,8 @@ per_poller!(
     clear_counters_resets_maxima_and_all_resets_totals,
     server_states_survive_a_restart_through_the_state_file,
     add_server_then_ready_takes_traffic_and_del_server_removes_it,
+    set_server_addr_moves_traffic_and_checks_as_haproxy_answers,
+    set_server_health_forces_the_state_with_or_without_checks,
 );
 
 const REFERENCE_HEADER: &str = include_str!("reference/haproxy-2.6-show-stat-header.csv");
@@ -543,5 +545,99 @@ fn add_server_then_ready_takes_traffic_and_del_server_removes_it(poller: &str) {
     );
     // The name is free again.
     assert_eq!(cli(&sock, &add), "New server registered.\n\n");
+    px.stop();
+}
+
+/// `set server B/S addr IP [port P]`: HAProxy 2.6's answers (checked against
+/// Debian's haproxy), new connections go to the new address, and checks
+/// follow it (the old address stops answering, the server stays UP).
+fn set_server_addr_moves_traffic_and_checks_as_haproxy_answers(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
+    let cfg = format!(
+        "global\n    stats socket {} level admin\n{}\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\nbackend be\n    server app {} check inter 100 fall 2 rise 1\n",
+        sock.display(),
+        http_defaults(),
+        a.addr()
+    );
+    let px = Pollux::start(poller, &cfg);
+    assert!(eventually(PATIENCE, || stat_row(&sock, "app")["status"] == "UP"));
+    assert_eq!(spread(px.addr(0), 4, 1, |_| "/".into()).get("a"), Some(&4));
+    let (pa, pb) = (a.addr().port(), b.addr().port());
+    assert_eq!(
+        cli(&sock, &format!("set server be/app addr 127.0.0.1 port {pb}")),
+        format!("no need to change the addr, port changed from '{pa}' to '{pb}' by 'stats socket command'\n\n")
+    );
+    let d = spread(px.addr(0), 6, 1, |_| "/".into());
+    assert_eq!(d.get("b"), Some(&6), "{d:?}");
+    assert_eq!(stat_row(&sock, "app")["addr"], b.addr().to_string());
+    // The old address goes away: checks are on the new one, app stays UP.
+    drop(a);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(stat_row(&sock, "app")["status"], "UP", "{}", px.logs());
+    assert_eq!(
+        cli(
+            &sock,
+            &format!("set server be/app addr 127.0.0.1 port {pb}")
+        ),
+        "no need to change the addr, no need to change the port by 'stats socket command'\n\n"
+    );
+    assert_eq!(
+        cli(&sock, "set server be/app addr bogus"),
+        "Invalid addr 'bogus' by 'stats socket command'\n\n"
+    );
+    assert_eq!(
+        cli(&sock, "set server be/app addr"),
+        "set server <b>/<s> addr requires an address and optionally a port.\n\n"
+    );
+    assert_eq!(
+        cli(&sock, "set server be/app addr ::1 port x"),
+        "IP changed from '127.0.0.1' to '::1', problem converting port 'x' to an int by 'stats socket command'\n\n"
+    );
+    assert!(cli(&sock, "set server be/zz addr 127.0.0.1").starts_with("No such server"));
+    px.stop();
+}
+
+/// `set server B/S health up|down`: the operational state at once, for a
+/// checked server (the checks go on from there) and an unchecked one.
+fn set_server_health_forces_the_state_with_or_without_checks(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
+    // a: checks every 10s (none lands during the test after the first); b: none.
+    let cfg = format!(
+        "global\n    stats socket {} level admin\n{}\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\nbackend be\n    balance roundrobin\n    server a {} check inter 10s rise 1\n    server b {}\n",
+        sock.display(),
+        http_defaults(),
+        a.addr(),
+        b.addr()
+    );
+    let px = Pollux::start(poller, &cfg);
+    assert!(eventually(PATIENCE, || stat_row(&sock, "a")["status"] == "UP"));
+    assert_eq!(cli(&sock, "set server be/a health down"), "\n");
+    assert_eq!(stat_row(&sock, "a")["status"], "DOWN");
+    let d = spread(px.addr(0), 6, 1, |_| "/".into());
+    assert_eq!(d.get("b"), Some(&6), "{d:?}");
+    assert_eq!(cli(&sock, "set server be/a health up"), "\n");
+    assert_eq!(stat_row(&sock, "a")["status"], "UP");
+    assert_eq!(cli(&sock, "set server be/b health down"), "\n");
+    assert_eq!(stat_row(&sock, "b")["status"], "DOWN");
+    let d = spread(px.addr(0), 6, 1, |_| "/".into());
+    assert_eq!(d.get("a"), Some(&6), "{d:?}");
+    assert_eq!(cli(&sock, "set server be/b health up"), "\n");
+    assert_eq!(stat_row(&sock, "b")["status"], "no check");
+    let d = spread(px.addr(0), 6, 1, |_| "/".into());
+    assert_eq!((d.get("a"), d.get("b")), (Some(&3), Some(&3)), "{d:?}");
+    assert!(
+        px.logs().contains("Server be/b is DOWN, changed from CLI."),
+        "{}",
+        px.logs()
+    );
+    assert_eq!(
+        cli(&sock, "set server be/a health sideways"),
+        "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n\n"
+    );
+    assert!(cli(&sock, "set server be/a health stopping").contains("not supported"));
     px.stop();
 }

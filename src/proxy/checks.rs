@@ -110,7 +110,10 @@ impl Default for Spread {
 /// An attempt's steps; every check kind is a script of these.
 #[derive(Debug, Clone)]
 enum Step {
-    Connect(SocketAddr),
+    /// Connect to the check address: the server's (or `addr`), on this
+    /// port (None: the server's port, or `port`). Resolved when the step
+    /// runs, so `set server ... addr` moves the checks along.
+    Connect(Option<u16>),
     Send(Vec<u8>),
     Expect {
         negate: bool,
@@ -138,6 +141,8 @@ enum Eval {
 }
 
 pub struct Checker {
+    /// The server's address, which checks go to unless `addr`/`port` say.
+    server_addr: SocketAddr,
     cfg: ServerCheck,
     steps: Vec<Step>,
     expect: Option<HttpExpect>,
@@ -177,9 +182,7 @@ impl Checker {
         now: Instant,
         spread: Spread,
     ) -> Checker {
-        let ip = cfg.addr.unwrap_or(server_addr.ip());
-        let default = SocketAddr::new(ip, cfg.port.unwrap_or(server_addr.port()));
-        let mut steps = vec![Step::Connect(default)];
+        let mut steps = vec![Step::Connect(None)];
         let mut first_rule = 0;
         match &health.kind {
             CheckKind::Tcp => {}
@@ -194,9 +197,7 @@ impl Checker {
                     first_rule = 1;
                 }
                 steps.extend(rules.iter().map(|r| match r {
-                    TcpCheckStep::Connect { port } => {
-                        Step::Connect(SocketAddr::new(ip, port.unwrap_or(default.port())))
-                    }
+                    TcpCheckStep::Connect { port } => Step::Connect(*port),
                     TcpCheckStep::Send(b) => Step::Send(b.clone()),
                     TcpCheckStep::Expect { negate, what } => Step::Expect {
                         negate: *negate,
@@ -206,6 +207,7 @@ impl Checker {
             }
         }
         let mut c = Checker {
+            server_addr,
             cfg: cfg.clone(),
             steps,
             expect: health.expect.clone(),
@@ -234,6 +236,34 @@ impl Checker {
         let jitter = c.jitter(c.cfg.inter);
         c.next_check = now + Duration::from_millis(offset.saturating_add_signed(jitter));
         c
+    }
+
+    /// The server moved (`set server ... addr`): checks follow, except
+    /// what `addr`/`port` options pin.
+    pub fn set_server_addr(&mut self, addr: SocketAddr) {
+        self.server_addr = addr;
+    }
+
+    /// `set server ... health up|down`: the state at once, as if `rise`
+    /// checks had passed or `fall` had failed; the checks go on from there.
+    pub fn force(&mut self, up: bool, reason: &str, now: Instant) -> Option<Transition> {
+        let was = self.health();
+        self.health = if up { self.max_health() } else { 0 };
+        match (was, self.health()) {
+            (Health::Down, Health::Up) => {
+                self.changed(now);
+                self.up_since = Some(now);
+                Some(Transition::WentUp)
+            }
+            (Health::Up, Health::Down) => {
+                self.changed(now);
+                self.up_since = None;
+                Some(Transition::WentDown {
+                    reason: reason.to_string(),
+                })
+            }
+            _ => None,
+        }
     }
 
     /// Start DOWN (a state file said so before a reload): `rise` passing
@@ -510,8 +540,10 @@ impl Checker {
                 return self.done(Outcome::pass(reason));
             };
             match step {
-                Step::Connect(addr) => {
-                    let addr = *addr;
+                Step::Connect(port) => {
+                    let ip = self.cfg.addr.unwrap_or(self.server_addr.ip());
+                    let default = self.cfg.port.unwrap_or(self.server_addr.port());
+                    let addr = SocketAddr::new(ip, port.unwrap_or(default));
                     self.phase = Phase::Connecting;
                     self.rx.clear();
                     self.eof = false;

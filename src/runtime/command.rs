@@ -48,6 +48,11 @@ pub enum Command {
     /// Backend, server, new state (ready / drain / maint).
     SetServerState(String, String, AdminState),
     SetWeight(String, String, WeightSpec),
+    /// `set server B/S addr IP [port P]` (IP and port checked by the engine,
+    /// which answers in HAProxy's words).
+    SetServerAddr(String, String, String, Option<String>),
+    /// `set server B/S health up|stopping|down`.
+    SetServerHealth(String, String, HealthState),
     GetWeight(String, String),
     SetMaxconnServer(String, String, u32),
     SetMaxconnFrontend(String, u32),
@@ -65,6 +70,14 @@ pub enum Command {
     SetTimeoutCli(Duration),
     /// `_getsocks`: hand the listening sockets to a new process (`-x`).
     GetSocks,
+}
+
+/// A server's operational state, as `set server B/S health` forces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthState {
+    Up,
+    Stopping,
+    Down,
 }
 
 /// A server's administrative state, as `set server B/S state` sets it.
@@ -264,13 +277,42 @@ pub fn parse(w: &[String]) -> Result<Command, String> {
             let (b, sv) = backend_server(arg(2))?;
             Command::SetWeight(b, sv, weight(arg(4))?)
         }
+        ["set", "server", _, "addr", ..] => {
+            let (b, sv) = backend_server(arg(2))?;
+            let addr = arg(4)
+                .ok_or("set server <b>/<s> addr requires an address and optionally a port.")?;
+            let port = match (arg(5).map(String::as_str), arg(6)) {
+                (None, _) => None,
+                (Some("port"), Some(p)) => Some(p.clone()),
+                _ => {
+                    return Err(
+                        "set server <b>/<s> addr requires an address and optionally a port.".into(),
+                    )
+                }
+            };
+            Command::SetServerAddr(b, sv, addr.clone(), port)
+        }
+        ["set", "server", _, "health", ..] => {
+            let (b, sv) = backend_server(arg(2))?;
+            let st = match arg(4).map(String::as_str) {
+                Some("up") => HealthState::Up,
+                Some("stopping") => HealthState::Stopping,
+                Some("down") => HealthState::Down,
+                _ => {
+                    return Err(
+                        "'set server <srv> health' expects 'up', 'stopping', or 'down'.".into(),
+                    )
+                }
+            };
+            Command::SetServerHealth(b, sv, st)
+        }
         ["set", "server", _, what, ..] => {
             backend_server(arg(2))?;
             return Err(format!("'set server <srv> {what}' is not supported yet."));
         }
         ["set", "server", ..] => {
             backend_server(arg(2))?;
-            return Err("'set server <srv>' expects 'state' or 'weight'.".into());
+            return Err("'set server <srv>' expects 'state', 'weight', 'addr' or 'health'.".into());
         }
         ["get", "weight", ..] => {
             let (b, sv) = backend_server(arg(2))?;
@@ -405,8 +447,8 @@ const HELP: &[(&str, &str, Level)] = &[
         Level::Operator,
     ),
     (
-        "set server <bk>/<srv> state|weight <v>",
-        "change a server's state (ready, drain, maint) or weight",
+        "set server <bk>/<srv> state|weight|health|addr <v>",
+        "change a server's state (ready, drain, maint), weight, health (up, down) or address",
         Level::Admin,
     ),
     (

@@ -4,7 +4,7 @@
 
 use super::stats::Admin as AdminState;
 use super::Engine;
-use crate::runtime::command::AdminState as CliState;
+use crate::runtime::command::{AdminState as CliState, HealthState};
 use crate::runtime::{server_state, Command, Format, Ops, StatFilter, WeightSpec};
 use crate::session::Phase;
 use crate::stats::{json_str, RowKind, Snapshot};
@@ -38,6 +38,8 @@ fn per_thread(cmd: &Command) -> bool {
     matches!(
         cmd,
         Command::SetServerState(..)
+            | Command::SetServerAddr(..)
+            | Command::SetServerHealth(..)
             | Command::SetWeight(..)
             | Command::SetMaxconnServer(..)
             | Command::SetMaxconnFrontend(..)
@@ -186,6 +188,47 @@ impl Engine {
             Some(true) => Ok(String::new()),
             _ => Err("No such session (use 'show sess').".into()),
         }
+    }
+
+    /// `set server B/S addr IP [port P]`: new connections (and checks
+    /// without their own `addr`/`port`) go there; HAProxy's answer.
+    fn set_server_addr(&mut self, bi: usize, si: usize, addr: &str, port: Option<&str>) -> String {
+        const BY: &str = " by 'stats socket command'\n";
+        let old = self.backends[bi].servers[si].addr;
+        let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+            return format!("Invalid addr '{addr}'{BY}");
+        };
+        let mut msg = if ip == old.ip() {
+            "no need to change the addr".to_string()
+        } else {
+            format!("IP changed from '{}' to '{ip}'", old.ip())
+        };
+        let mut new = std::net::SocketAddr::new(ip, old.port());
+        match port.map(|p| (p, p.parse::<u16>())) {
+            None => {}
+            Some((_, Ok(p))) if p == old.port() => msg.push_str(", no need to change the port"),
+            Some((_, Ok(p))) if p > 0 => {
+                msg.push_str(&format!(", port changed from '{}' to '{p}'", old.port()));
+                new.set_port(p);
+            }
+            Some((p, _)) => msg.push_str(&format!(", problem converting port '{p}' to an int")),
+        }
+        if new != old {
+            self.backends[bi].servers[si].addr = new;
+            for c in self.checks.iter_mut().filter(|c| c.bi == bi && c.si == si) {
+                c.checker.set_server_addr(new);
+            }
+            if self.tid == 0 {
+                log::warn!(
+                    "{}/{} changed its IP from {} to {} by stats socket command.",
+                    self.backends[bi].name,
+                    self.backends[bi].servers[si].name,
+                    old,
+                    new
+                );
+            }
+        }
+        msg + BY
     }
 
     /// A new limit must leave each thread a share of at least one.
@@ -399,6 +442,24 @@ impl Admin<'_> {
                     CliState::Maint => AdminState::Maint,
                 };
                 e.set_server_admin(b, s, a)?;
+                Ok(String::new())
+            }
+            Command::SetServerAddr(b, s, addr, port) => {
+                let (bi, si) = e.server_index(b, s)?;
+                Ok(e.set_server_addr(bi, si, addr, port.as_deref()))
+            }
+            Command::SetServerHealth(b, s, st) => {
+                let (bi, si) = e.server_index(b, s)?;
+                let up = match st {
+                    HealthState::Up => true,
+                    HealthState::Down => false,
+                    HealthState::Stopping => {
+                        return Err(
+                            "'set server <srv> health stopping' is not supported yet.".into()
+                        )
+                    }
+                };
+                e.force_health(bi, si, up, now);
                 Ok(String::new())
             }
             Command::AddServer(b, s, addr, opts) => e.add_server(b, s, addr, opts),

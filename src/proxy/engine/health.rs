@@ -85,6 +85,10 @@ impl Engine {
     }
 
     fn rearm_check(&mut self, ci: usize) {
+        // Only thread 0 does the checks' I/O (see start_checks).
+        if self.tid != 0 {
+            return;
+        }
         let c = &mut self.checks[ci];
         if let Some(k) = c.timer.take() {
             self.reactor.timers.cancel(k);
@@ -244,6 +248,48 @@ impl Engine {
         };
         let tr = c.checker.finish(outcome.clone(), now);
         self.apply_transition(ci, tr, &outcome, now);
+    }
+
+    /// `set server ... health up|down`: through its checker when it has
+    /// one (the checks go on from the new state), else the state alone.
+    pub(super) fn force_health(&mut self, bi: usize, si: usize, up: bool, now: Instant) {
+        const WHY: &str = "changed from CLI";
+        if let Some(ci) = self.checks.iter().position(|c| c.bi == bi && c.si == si) {
+            let tr = self.checks[ci].checker.force(up, WHY, now);
+            let outcome = Outcome {
+                ok: up,
+                reason: WHY.into(),
+            };
+            self.apply_transition(ci, tr, &outcome, now);
+            self.rearm_check(ci);
+            return;
+        }
+        if self.backends[bi].servers[si].down == !up {
+            return;
+        }
+        let t = if up {
+            Transition::WentUp
+        } else {
+            Transition::WentDown { reason: WHY.into() }
+        };
+        self.stats_transition(bi, si, &t, now);
+        let be = &mut self.backends[bi];
+        be.servers[si].down = !up;
+        self.views[bi][si].usable = up && !be.servers[si].disabled;
+        be.lb.invalidate();
+        let (act, bck) = usable_counts(&be.servers);
+        let msg = format!(
+            "Server {}/{} is {}, {WHY}. {act} active and {bck} backup servers {}.",
+            be.name,
+            be.servers[si].name,
+            if up { "UP" } else { "DOWN" },
+            if up { "online" } else { "left" }
+        );
+        if self.tid == 0 {
+            log::warn!("{msg}");
+        }
+        self.log_backend(bi, crate::log::NOTICE, &msg);
+        self.stats_backend_state(bi, now);
     }
 
     /// A server changed state: tell the balancer and log it as HAProxy.

@@ -140,7 +140,15 @@ fn server_status(srv: &ServerRt, check: Option<&Checker>) -> String {
         return "MAINT".into();
     }
     let Some(c) = check else {
-        return if srv.drain { "DRAIN" } else { "no check" }.into();
+        // Without checks only `set server ... health down` stops it.
+        return if srv.down {
+            "DOWN"
+        } else if srv.drain {
+            "DRAIN"
+        } else {
+            "no check"
+        }
+        .into();
     };
     let (health, rise, fall) = c.counter();
     if health < rise {
@@ -354,7 +362,7 @@ impl Engine {
     }
 
     /// Backend downtime: while no server is usable.
-    fn stats_backend_state(&mut self, bi: usize, now: Instant) {
+    pub(super) fn stats_backend_state(&mut self, bi: usize, now: Instant) {
         if self.tid != 0 {
             return;
         }

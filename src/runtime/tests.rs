@@ -114,6 +114,23 @@ fn parse_known_commands() {
         ))
     );
     assert_eq!(
+        p("set server be/s addr ::1 port 8080"),
+        Ok(Command::SetServerAddr(
+            "be".into(),
+            "s".into(),
+            "::1".into(),
+            Some("8080".into())
+        ))
+    );
+    assert_eq!(
+        p("set server be/s health down"),
+        Ok(Command::SetServerHealth(
+            "be".into(),
+            "s".into(),
+            crate::runtime::command::HealthState::Down
+        ))
+    );
+    assert_eq!(
         p("set timeout cli 30"),
         Ok(Command::SetTimeoutCli(std::time::Duration::from_secs(30)))
     );
@@ -132,7 +149,13 @@ fn parse_errors_say_what_is_expected() {
     assert!(p("set weight be/s 300").contains("between 0 and 256"));
     assert!(p("set weight be/s x").contains("Invalid weight"));
     assert!(p("set server be/s state up").contains("'ready', 'drain' and 'maint'"));
-    assert!(p("set server be/s addr 1.2.3.4").contains("not supported yet"));
+    assert!(p("set server be/s fqdn a.example").contains("not supported yet"));
+    assert_eq!(
+        p("set server be/s addr"),
+        "set server <b>/<s> addr requires an address and optionally a port."
+    );
+    assert!(p("set server be/s addr 1.2.3.4 prot 80").contains("optionally a port"));
+    assert!(p("set server be/s health maybe").contains("'up', 'stopping', or 'down'"));
     assert!(p("set maxconn global 0").contains("out of range"));
     assert!(p("frobnicate").starts_with("Unknown command: 'frobnicate'"));
     assert!(p("set timeout cli soon").contains("integer"));

@@ -264,7 +264,7 @@ impl Engine {
             self.rearm_check(ci);
             return;
         }
-        if self.backends[bi].servers[si].down == !up {
+        if self.backends[bi].servers[si].down != up {
             return;
         }
         let t = if up {

@@ -30,6 +30,7 @@ per_poller!(
     add_server_then_ready_takes_traffic_and_del_server_removes_it,
     set_server_addr_moves_traffic_and_checks_as_haproxy_answers,
     set_server_health_forces_the_state_with_or_without_checks,
+    added_server_checks_wait_for_enable_health_and_disable_health_stops_them,
 );
 
 const REFERENCE_HEADER: &str = include_str!("reference/haproxy-2.6-show-stat-header.csv");
@@ -640,4 +641,64 @@ fn set_server_health_forces_the_state_with_or_without_checks(poller: &str) {
     );
     assert!(cli(&sock, "set server be/a health stopping").contains("not supported"));
     px.stop();
+}
+
+/// As HAProxy 2.6: `add server ... check` registers the check stopped
+/// ("no check") until `enable health`; `disable health` stops checks (the
+/// server keeps its state), `enable health` resumes them; a server with
+/// checks can be deleted once in maintenance.
+fn added_server_checks_wait_for_enable_health_and_disable_health_stops_them(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let (a, b) = (LiveServer::start("a"), LiveServer::start("b"));
+    let px = Pollux::start(poller, &two_servers(&sock, &a, &b, ""));
+    // A port nothing listens on: its checks would fail at once.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    assert_eq!(
+        cli(
+            &sock,
+            &format!("add server be/n {dead} check inter 100 fall 1 rise 1")
+        ),
+        "New server registered.\n\n"
+    );
+    assert_eq!(cli(&sock, "enable server be/n"), "\n");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(
+        stat_row(&sock, "n")["status"],
+        "no check",
+        "checks wait for enable health"
+    );
+    assert_eq!(cli(&sock, "enable health be/n"), "\n");
+    assert!(
+        eventually(PATIENCE, || stat_row(&sock, "n")["status"] == "DOWN"),
+        "enabled checks find nothing at {dead}: {:?}",
+        stat_row(&sock, "n")
+    );
+    assert_eq!(stat_row(&sock, "n")["check_status"], "L4CON");
+    let d = spread(px.addr(0), 8, 1, |_| "/".into());
+    assert_eq!(
+        d.values().sum::<usize>(),
+        8,
+        "n is DOWN, a and b serve: {d:?}"
+    );
+    // disable health: no checks, the server stays as it was (DOWN here).
+    assert_eq!(cli(&sock, "disable health be/n"), "\n");
+    assert_eq!(stat_row(&sock, "n")["status"], "DOWN");
+    assert_eq!(stat_row(&sock, "n")["check_status"], "");
+    // A server without checks: nothing to stop, no error (as HAProxy).
+    assert_eq!(cli(&sock, "disable health be/a"), "\n");
+    assert!(cli(&sock, "enable health be/zz").starts_with("No such server"));
+    assert_eq!(cli(&sock, "disable server be/n"), "\n");
+    assert_eq!(cli(&sock, "del server be/n"), "Server deleted.\n\n");
+    assert!(stat_row_absent(&sock, "n"));
+    px.stop();
+}
+
+fn stat_row_absent(sock: &Path, svname: &str) -> bool {
+    !cli(sock, "show stat")
+        .lines()
+        .any(|l| l.split(',').nth(1) == Some(svname))
 }

@@ -266,6 +266,16 @@ impl Checker {
         }
     }
 
+    /// Forget any attempt in flight; the next starts at `now` (checks
+    /// enabled again after `disable health`).
+    pub fn reset_attempt(&mut self, now: Instant) {
+        self.phase = Phase::Idle;
+        self.step = 0;
+        self.rx.clear();
+        self.eof = false;
+        self.next_check = now;
+    }
+
     /// Start DOWN (a state file said so before a reload): `rise` passing
     /// checks are needed before the server gets traffic again.
     pub fn set_down(&mut self, now: Instant) {

@@ -53,6 +53,8 @@ pub enum Command {
     SetServerAddr(String, String, String, Option<String>),
     /// `set server B/S health up|stopping|down`.
     SetServerHealth(String, String, HealthState),
+    /// `enable health B/S` / `disable health B/S`: run or stop its checks.
+    SetChecks(String, String, bool),
     GetWeight(String, String),
     SetMaxconnServer(String, String, u32),
     SetMaxconnFrontend(String, u32),
@@ -314,6 +316,10 @@ pub fn parse(w: &[String]) -> Result<Command, String> {
             backend_server(arg(2))?;
             return Err("'set server <srv>' expects 'state', 'weight', 'addr' or 'health'.".into());
         }
+        ["enable" | "disable", "health", ..] => {
+            let (b, sv) = backend_server(arg(2))?;
+            Command::SetChecks(b, sv, w[0] == "enable")
+        }
         ["get", "weight", ..] => {
             let (b, sv) = backend_server(arg(2))?;
             Command::GetWeight(b, sv)
@@ -445,6 +451,11 @@ const HELP: &[(&str, &str, Level)] = &[
         "clear counters [all]",
         "clear max statistics counters (or all counters: admin)",
         Level::Operator,
+    ),
+    (
+        "enable|disable health <bk>/<srv>",
+        "run or stop a server's health checks",
+        Level::Admin,
     ),
     (
         "set server <bk>/<srv> state|weight|health|addr <v>",

@@ -40,6 +40,7 @@ fn per_thread(cmd: &Command) -> bool {
         Command::SetServerState(..)
             | Command::SetServerAddr(..)
             | Command::SetServerHealth(..)
+            | Command::SetChecks(..)
             | Command::SetWeight(..)
             | Command::SetMaxconnServer(..)
             | Command::SetMaxconnFrontend(..)
@@ -462,6 +463,11 @@ impl Admin<'_> {
                 e.force_health(bi, si, up, now);
                 Ok(String::new())
             }
+            Command::SetChecks(b, s, on) => {
+                let (bi, si) = e.server_index(b, s)?;
+                e.set_checks(bi, si, *on);
+                Ok(String::new())
+            }
             Command::AddServer(b, s, addr, opts) => e.add_server(b, s, addr, opts),
             Command::DelServer(b, s) => e.del_server(b, s, self.replay),
             Command::ClearCounters { all } => {
@@ -587,8 +593,8 @@ impl Engine {
             return Err("Already exists a server with the same name in backend.".into());
         }
         let mut srv = crate::config::dynamic_server(name, addr, opts)?;
-        if srv.check.is_some() {
-            return Err("'check' on a server added at run time is not supported yet.".into());
+        if srv.check.as_ref().is_some_and(|c| c.observe.is_some()) && self.nthreads() > 1 {
+            return Err("'observe' is not supported with nbthread > 1.".into());
         }
         if srv.cookie.is_some() && self.persist[bi].cookie.is_none() {
             srv.cookie = None;
@@ -629,6 +635,11 @@ impl Engine {
         drop(ctr);
         self.stats.uweight[bi].push(srv.weight);
         self.stats.iweight[bi].push(srv.weight);
+        if let Some(sc) = &srv.check {
+            // As HAProxy: its checks wait for `enable health`.
+            let si = self.backends[bi].servers.len() - 1;
+            self.add_check(bi, si, sc, srv.addr, srv.weight);
+        }
         if self.tid == 0 {
             log::warn!("New server {be}/{name} registered (in maintenance).");
         }
@@ -643,9 +654,7 @@ impl Engine {
         if !srv.disabled {
             return Err("Only servers in maintenance mode can be deleted.".into());
         }
-        if self.checks.iter().any(|c| c.bi == bi && c.si == si) {
-            return Err("Deleting a server with health checks is not supported yet.".into());
-        }
+
         // Sessions in an exchange with it block the deletion; idle kept-alive
         // connections to it are closed, their clients stay connected.
         let mut idle = Vec::new();
@@ -668,6 +677,8 @@ impl Engine {
             self.drop_server(sid, now);
             self.refresh(sid, now);
         }
+        // Its checks stop for good (the slot stays, as the server's does).
+        self.set_checks(bi, si, false);
         let srv = &mut self.backends[bi].servers[si];
         srv.deleted = true;
         srv.name.clear();
@@ -706,7 +717,10 @@ impl Engine {
                     AdminState::Drain => server_state::ADMIN_FDRAIN,
                     AdminState::Ready => 0,
                 };
-                let check = self.checks.iter().find(|c| c.bi == bi && c.si == si);
+                let check = self
+                    .checks
+                    .iter()
+                    .find(|c| c.bi == bi && c.si == si && c.enabled);
                 rows.push(server_state::Row {
                     be_id: p.iid,
                     be_name: p.name.clone(),

@@ -21,6 +21,9 @@ pub(super) struct CheckRt {
     pub weight: u32,
     /// `observe layer4|layer7`: which live results count.
     pub observe: Option<config::Observe>,
+    /// `disable health` (and a server added at run time until `enable
+    /// health`): no checks run; the server keeps the state it had.
+    pub enabled: bool,
     sock: Option<(TcpStream, Token)>,
     connecting: bool,
     out: Vec<u8>,
@@ -62,6 +65,7 @@ pub(super) fn build(cfg: &config::Config, now: Instant) -> Vec<CheckRt> {
                 checker,
                 weight: s.weight * super::WEIGHT_SCALE,
                 observe: sc.observe,
+                enabled: true,
                 sock: None,
                 connecting: false,
                 out: Vec::new(),
@@ -86,7 +90,7 @@ impl Engine {
 
     fn rearm_check(&mut self, ci: usize) {
         // Only thread 0 does the checks' I/O (see start_checks).
-        if self.tid != 0 {
+        if self.tid != 0 || !self.checks[ci].enabled {
             return;
         }
         let c = &mut self.checks[ci];
@@ -250,6 +254,70 @@ impl Engine {
         self.apply_transition(ci, tr, &outcome, now);
     }
 
+    /// `enable health` / `disable health`: run or stop a server's checks
+    /// (an attempt in flight is dropped). Nothing for a server without.
+    pub(super) fn set_checks(&mut self, bi: usize, si: usize, on: bool) {
+        let Some(ci) = self.checks.iter().position(|c| c.bi == bi && c.si == si) else {
+            return;
+        };
+        let c = &mut self.checks[ci];
+        if c.enabled == on {
+            return;
+        }
+        c.enabled = on;
+        if let Some(k) = c.timer.take() {
+            self.reactor.timers.cancel(k);
+        }
+        if let Some((_, t)) = c.sock.take() {
+            self.reactor.deregister(t);
+        }
+        c.connecting = false;
+        c.out.clear();
+        if on {
+            // The next attempt starts now rather than mid-way through one.
+            c.checker.reset_attempt(Instant::now());
+            self.rearm_check(ci);
+        }
+    }
+
+    /// A check for a server added at run time, stopped until `enable health`.
+    pub(super) fn add_check(
+        &mut self,
+        bi: usize,
+        si: usize,
+        sc: &config::ServerCheck,
+        addr: std::net::SocketAddr,
+        weight: u32,
+    ) {
+        let now = Instant::now();
+        let spread = Spread {
+            slot: 0,
+            slots: 1,
+            percent: 0,
+            seed: now.elapsed().as_nanos() as u64 ^ ((bi as u64) << 32) ^ si as u64,
+        };
+        let checker = Checker::new(
+            sc,
+            &self.health_cfg[bi],
+            &self.backends[bi].timeouts,
+            addr,
+            now,
+            spread,
+        );
+        self.checks.push(CheckRt {
+            bi,
+            si,
+            checker,
+            weight: weight * super::WEIGHT_SCALE,
+            observe: sc.observe,
+            enabled: false,
+            sock: None,
+            connecting: false,
+            out: Vec::new(),
+            timer: None,
+        });
+    }
+
     /// `set server ... health up|down`: through its checker when it has
     /// one (the checks go on from the new state), else the state alone.
     pub(super) fn force_health(&mut self, bi: usize, si: usize, up: bool, now: Instant) {
@@ -378,7 +446,8 @@ impl Engine {
     /// `observe`: a live result for server `si`; `layer7` results (HTTP
     /// statuses) count only under `observe layer7`.
     pub(super) fn observe(&mut self, bi: usize, si: usize, ok: bool, layer7: bool, now: Instant) {
-        let Some(ci) = self.checks.iter().position(|c| c.bi == bi && c.si == si) else {
+        let found = self.checks.iter().position(|c| c.bi == bi && c.si == si);
+        let Some(ci) = found.filter(|&ci| self.checks[ci].enabled) else {
             return;
         };
         // layer4 watches connections; layer7 watches responses, and also

@@ -142,8 +142,10 @@ pub struct Engine {
     maxaccept: u32,
     /// tune.bufsize - tune.maxrewrite: the most bytes an HTTP head may take.
     max_head: usize,
-    /// Health checks of the servers that have `check`.
+    /// Health checks of the servers that have `check`, and each backend's
+    /// check settings (for servers added at run time).
     checks: Vec<health::CheckRt>,
+    health_cfg: Vec<config::HealthConfig>,
     /// Per backend: its name, persistence settings and its servers as
     /// persistence sees them (kept in step with health). The stick tables
     /// are in `shared`.
@@ -378,6 +380,7 @@ impl Engine {
                 .saturating_sub(cfg.global.maxrewrite)
                 .max(1024),
             checks: health::build(cfg, Instant::now()),
+            health_cfg: cfg.backends.iter().map(|b| b.health.clone()).collect(),
             be_names: cfg.backends.iter().map(|b| b.name.clone()).collect(),
             no_stick: crate::proxy::stick::StickTables::new(&[]),
             has_stick: !cfg.stick_tables.is_empty(),

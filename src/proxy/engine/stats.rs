@@ -638,7 +638,7 @@ impl Engine {
         let check = self
             .checks
             .iter()
-            .find(|c| c.bi == bi && c.si == si)
+            .find(|c| c.bi == bi && c.si == si && c.enabled)
             .map(|c| &c.checker);
         let mut r = Row::new(RowKind::Server, &be.name, &srv.name);
         r.u("qcur", self.total_srv_queue(bi, si) as u64);

@@ -538,7 +538,8 @@ fn add_server_then_ready_takes_traffic_and_del_server_removes_it(poller: &str) {
     assert_eq!(c.count(), before, "a deleted server got traffic");
     // Bad additions are refused with a reason.
     assert!(cli(&sock, "add server be/d 127.0.0.1").contains("no port"));
-    assert!(cli(&sock, "add server be/d 127.0.0.1:1 check").contains("not supported yet"));
+    let bad_inter = cli(&sock, "add server be/d 127.0.0.1:1 check inter soon");
+    assert!(bad_inter.contains("inter"), "{bad_inter}");
     assert!(cli(&sock, "add server be/d 127.0.0.1:1 frobnicate").contains("frobnicate"));
     assert_eq!(
         cli(&sock, "add server nope/d 127.0.0.1:1"),

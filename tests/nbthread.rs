@@ -660,6 +660,20 @@ fn server_maxconn_holds_across_threads(poller: &str) {
         "{} requests at once at a server with maxconn 2",
         s1.peak()
     );
+    // At run time too, a limit must leave each thread a share.
+    for cmd in [
+        "set maxconn server be/s1 1",
+        "set maxconn frontend fe 1",
+        "set maxconn global 1",
+        "add server be/n 127.0.0.1:1 maxconn 1",
+    ] {
+        let out = cli(&sock, cmd);
+        assert!(
+            out.contains("nbthread") || out.contains("out of range"),
+            "{cmd}: {out}"
+        );
+    }
+    assert_eq!(cli(&sock, "set maxconn server be/s1 4"), "\n");
     px.stop();
 }
 

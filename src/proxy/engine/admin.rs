@@ -219,15 +219,15 @@ impl Engine {
             for c in self.checks.iter_mut().filter(|c| c.bi == bi && c.si == si) {
                 c.checker.set_server_addr(new);
             }
-            if self.tid == 0 {
-                log::warn!(
-                    "{}/{} changed its IP from {} to {} by stats socket command.",
-                    self.backends[bi].name,
-                    self.backends[bi].servers[si].name,
-                    old,
-                    new
-                );
-            }
+            once!(
+                warn,
+                self.tid,
+                "{}/{} changed its IP from {} to {} by stats socket command.",
+                self.backends[bi].name,
+                self.backends[bi].servers[si].name,
+                old,
+                new
+            );
         }
         msg + BY
     }
@@ -640,9 +640,11 @@ impl Engine {
             let si = self.backends[bi].servers.len() - 1;
             self.add_check(bi, si, sc, srv.addr, srv.weight);
         }
-        if self.tid == 0 {
-            log::warn!("New server {be}/{name} registered (in maintenance).");
-        }
+        once!(
+            warn,
+            self.tid,
+            "New server {be}/{name} registered (in maintenance)."
+        );
         Ok("New server registered.".into())
     }
 
@@ -685,9 +687,7 @@ impl Engine {
         self.views[bi][si].cookie = None;
         self.views[bi][si].usable = false;
         self.backends[bi].lb.invalidate();
-        if self.tid == 0 {
-            log::warn!("Server {be}/{name} deleted.");
-        }
+        once!(warn, self.tid, "Server {be}/{name} deleted.");
         Ok("Server deleted.".into())
     }
 

@@ -353,9 +353,7 @@ impl Engine {
             if up { "UP" } else { "DOWN" },
             if up { "online" } else { "left" }
         );
-        if self.tid == 0 {
-            log::warn!("{msg}");
-        }
+        once!(warn, self.tid, "{msg}");
         self.log_backend(bi, crate::log::NOTICE, &msg);
         self.stats_backend_state(bi, now);
     }
@@ -387,16 +385,12 @@ impl Engine {
                     be.name,
                     be.servers[si].name
                 );
-                if self.tid == 0 {
-                    log::warn!("{msg}");
-                }
+                once!(warn, self.tid, "{msg}");
                 let none = (act + bck == 0)
                     .then(|| format!("backend '{}' has no server available!", be.name));
                 self.log_backend(bi, crate::log::ALERT, &msg);
                 if let Some(none) = none {
-                    if self.tid == 0 {
-                        log::error!("{none}");
-                    }
+                    once!(error, self.tid, "{none}");
                     self.log_backend(bi, 0, &none);
                 }
             }
@@ -408,9 +402,7 @@ impl Engine {
                     "Server {}/{} is UP, reason: {}. {act} active and {bck} backup servers online.",
                     be.name, be.servers[si].name, outcome.reason
                 );
-                if self.tid == 0 {
-                    log::warn!("{msg}");
-                }
+                once!(warn, self.tid, "{msg}");
                 self.log_backend(bi, crate::log::NOTICE, &msg);
                 self.refresh_weight(ci, now);
             }

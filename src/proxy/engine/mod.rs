@@ -4,6 +4,16 @@
 //! `server.rs` attaches sessions to servers; `flow.rs` drives a session after
 //! each event (TCP forwarding, content inspection, the HTTP analysers).
 
+/// A process-wide message (server state, proxy start/stop): said by thread 0
+/// only, which every change reaches, so `nbthread` does not repeat it.
+macro_rules! once {
+    ($level:ident, $tid:expr, $($arg:tt)+) => {
+        if $tid == 0 {
+            log::$level!($($arg)+);
+        }
+    };
+}
+
 mod admin;
 mod bad_msgs;
 mod cli;

@@ -56,12 +56,12 @@ impl Engine {
         self.proc.soft_stop_at = Some(Instant::now());
         self.end_grace(Instant::now());
         self.close_cli_listeners();
-        if self.tid == 0 {
-            log::warn!(
-                "soft stop: listeners closed, {} sessions to finish",
-                self.cur_conns
-            );
-        }
+        once!(
+            warn,
+            self.tid,
+            "soft stop: listeners closed, {} sessions to finish",
+            self.cur_conns
+        );
         if let Some(t) = self.proc.hard_stop_after {
             self.reactor.timers.add(Instant::now() + t, HARD_STOP_TIMER);
         }
@@ -78,9 +78,12 @@ impl Engine {
         for l in std::mem::take(&mut self.listeners) {
             let at = due(self.frontends[l.frontend].grace);
             if at <= now {
-                if self.tid == 0 {
-                    log::warn!("Stopping frontend {}.", self.frontends[l.frontend].name);
-                }
+                once!(
+                    warn,
+                    self.tid,
+                    "Stopping frontend {}.",
+                    self.frontends[l.frontend].name
+                );
                 self.reactor.deregister(l.token);
             } else {
                 next = Some(next.map_or(at, |n: Instant| n.min(at)));
@@ -94,24 +97,24 @@ impl Engine {
 
     /// `hard-stop-after` expired during a soft stop.
     pub(super) fn hard_stop(&mut self) {
-        if self.tid == 0 {
-            log::warn!(
-                "soft-stop running for too long, performing a hard-stop ({} sessions killed).",
-                self.cur_conns
-            );
-        }
+        once!(
+            warn,
+            self.tid,
+            "soft-stop running for too long, performing a hard-stop ({} sessions killed).",
+            self.cur_conns
+        );
         self.stop = true;
         self.broadcast(|e| e.stop = true);
     }
 
     /// SIGTTOU: stop accepting; the sockets stay bound and listening.
     pub(super) fn pause_all(&mut self) {
-        if self.tid == 0 {
-            log::warn!(
-                "SIGTTOU received: pausing {} listeners.",
-                self.listeners.len()
-            );
-        }
+        once!(
+            warn,
+            self.tid,
+            "SIGTTOU received: pausing {} listeners.",
+            self.listeners.len()
+        );
         self.proc.paused = true;
         self.broadcast(|e| {
             if !e.proc.paused {
@@ -127,12 +130,12 @@ impl Engine {
     /// SIGTTIN: accept again (limits still apply: a listener over its
     /// frontend's maxconn pauses itself on the next accept).
     pub(super) fn resume_all(&mut self) {
-        if self.tid == 0 {
-            log::warn!(
-                "SIGTTIN received: resuming {} listeners.",
-                self.listeners.len()
-            );
-        }
+        once!(
+            warn,
+            self.tid,
+            "SIGTTIN received: resuming {} listeners.",
+            self.listeners.len()
+        );
         self.proc.paused = false;
         self.broadcast(|e| {
             if e.proc.paused {

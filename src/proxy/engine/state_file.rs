@@ -21,28 +21,24 @@ impl Engine {
             let text = match std::fs::read_to_string(&path) {
                 Ok(t) => t,
                 Err(e) => {
-                    if self.tid == 0 {
-                        log::warn!(
-                            "backend {be}: cannot read server state file {}: {e}",
-                            path.display()
-                        );
-                    }
+                    once!(
+                        warn,
+                        self.tid,
+                        "backend {be}: cannot read server state file {}: {e}",
+                        path.display()
+                    );
                     continue;
                 }
             };
             let rows = match server_state::parse(&text) {
                 Ok((rows, bad)) => {
                     for b in bad {
-                        if self.tid == 0 {
-                            log::warn!("server state file {}: {b}", path.display());
-                        }
+                        once!(warn, self.tid, "server state file {}: {b}", path.display());
                     }
                     rows
                 }
                 Err(e) => {
-                    if self.tid == 0 {
-                        log::warn!("server state file {}: {e}", path.display());
-                    }
+                    once!(warn, self.tid, "server state file {}: {e}", path.display());
                     continue;
                 }
             };
@@ -55,12 +51,12 @@ impl Engine {
     fn apply_saved_state(&mut self, bi: usize, r: &server_state::Row, now: Instant) {
         let be = self.backends[bi].name.clone();
         let Ok((_, si)) = self.server_index(&be, &r.srv_name) else {
-            if self.tid == 0 {
-                log::warn!(
-                    "server state file: no server '{}' in backend '{be}'",
-                    r.srv_name
-                );
-            }
+            once!(
+                warn,
+                self.tid,
+                "server state file: no server '{}' in backend '{be}'",
+                r.srv_name
+            );
             return;
         };
         // A weight set at run time survives only if the configured weight

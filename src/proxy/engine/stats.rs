@@ -424,18 +424,18 @@ impl Engine {
         srv.drain = a == Admin::Drain;
         let usable = !srv.disabled && !srv.down;
         if before != (srv.disabled, srv.drain) {
-            if self.tid == 0 {
-                log::warn!(
-                    "Server {}/{} is {} (administrative state change).",
-                    self.backends[bi].name,
-                    self.backends[bi].servers[si].name,
-                    match a {
-                        Admin::Ready => "READY",
-                        Admin::Drain => "DRAIN",
-                        Admin::Maint => "going into maintenance",
-                    }
-                );
-            }
+            once!(
+                warn,
+                self.tid,
+                "Server {}/{} is {} (administrative state change).",
+                self.backends[bi].name,
+                self.backends[bi].servers[si].name,
+                match a {
+                    Admin::Ready => "READY",
+                    Admin::Drain => "DRAIN",
+                    Admin::Maint => "going into maintenance",
+                }
+            );
             if let Some(s) = self.shared.ctr().srv(bi, si).filter(|_| self.tid == 0) {
                 s.last_change = Some(now);
             }

@@ -340,11 +340,14 @@ impl Engine {
             Some(si) => v.get(si).copied().unwrap_or(0),
             None => v.iter().sum(),
         };
-        let ours: Vec<u64> = self.backends[bi].servers.iter().map(|s| s.total).collect();
-        pick(&ours)
-            + self
-                .shared
-                .others(self.tid, |g| g.lbtot.get(bi).map_or(0, |v| pick(v)))
+        let servers = &self.backends[bi].servers;
+        let ours = match si {
+            Some(si) => servers.get(si).map_or(0, |s| s.total),
+            None => servers.iter().map(|s| s.total).sum(),
+        };
+        ours + self
+            .shared
+            .others(self.tid, |g| g.lbtot.get(bi).map_or(0, |v| pick(v)))
     }
 
     pub(super) fn total_srv_queue(&self, bi: usize, si: usize) -> usize {

@@ -375,8 +375,14 @@ mod tests {
         for i in 0..MAX_FAILURES - 1 {
             assert!(may_replace(&mut deaths, t0 + Duration::from_secs(i as u64)));
         }
-        assert!(!may_replace(&mut deaths.clone(), t0 + Duration::from_secs(10)));
+        assert!(!may_replace(
+            &mut deaths.clone(),
+            t0 + Duration::from_secs(10)
+        ));
         // Deaths older than the window are forgotten.
-        assert!(may_replace(&mut deaths, t0 + FAILURE_WINDOW + Duration::from_secs(2)));
+        assert!(may_replace(
+            &mut deaths,
+            t0 + FAILURE_WINDOW + Duration::from_secs(2)
+        ));
     }
 }

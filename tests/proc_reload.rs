@@ -40,6 +40,21 @@ fn wrk(addr: SocketAddr, secs: u64) -> Option<Child> {
 #[test]
 fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     init();
+    fifty_reloads_under_load(None, true);
+}
+
+per_poller!(fifty_classic_reloads_under_load_lose_no_connection_and_no_request);
+
+/// No exposed socket: each new process binds its own socket next to the old
+/// one's (SO_REUSEPORT); the old one drains its backlog before closing.
+fn fifty_classic_reloads_under_load_lose_no_connection_and_no_request(poller: &str) {
+    fifty_reloads_under_load(Some(poller), false);
+}
+
+/// 50 `-sf` reloads while wrk (keep-alive), keep-alive clients and
+/// new-connection clients send requests: not one may fail. `exposed`: with
+/// `expose-fd listeners` (the same socket throughout), else the classic way.
+fn fifty_reloads_under_load(poller: Option<&str>, exposed: bool) {
     let _heavy = heavy_lock();
     let dir = TestDir::new("reload");
     let srv = LiveServer::start("s1");
@@ -47,10 +62,14 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let sockdir = SockDir::new();
     let sock = sockdir.sock();
-    let cfg = dir.write("p.cfg", &http_cfg(port, srv.addr(), Some(&sock)));
+    let cfg = dir.write(
+        "p.cfg",
+        &http_cfg(port, srv.addr(), exposed.then_some(sock.as_path())),
+    );
     let pidfile = dir.join("p.pid");
     let mut d = Daemons::new(&dir);
-    let first = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
+    let args: Vec<&str> = poller.map_or(vec![], |p| vec!["--poller", p]);
+    let first = start_daemon(&dir, &mut d, &cfg, &pidfile, &args);
     assert!(eventually(PATIENCE, || listens(first, port)));
     let inodes = listen_inodes(first as u32, port).unwrap();
 
@@ -60,18 +79,27 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     }
     let load = ReloadLoad {
         addr,
-        args: &[],
+        args: &args,
         reloads: 50,
         keep_alive: 4,
         pause: Duration::from_millis(30),
     };
+    let mut before = inodes.clone();
     let run = reloads_under_load(&dir, &mut d, &cfg, &pidfile, &load, |i, new| {
-        // The very same socket, handed over, never closed: its backlog survives.
-        assert_eq!(
-            listen_inodes(new as u32, port).as_ref(),
-            Some(&inodes),
-            "reload {i}: pid {new} listens on another socket"
-        );
+        let now = listen_inodes(new as u32, port).unwrap_or_default();
+        if exposed {
+            // The very same socket, handed over, never closed: its backlog survives.
+            assert_eq!(
+                now, inodes,
+                "reload {i}: pid {new} listens on another socket"
+            );
+        } else {
+            assert!(
+                !now.is_empty() && now.is_disjoint(&before),
+                "reload {i}: pid {new} should listen on a socket of its own"
+            );
+        }
+        before = now;
     });
     println!(
         "{} reloads in {:?}: {} new-connection and {} keep-alive requests, all 200",
@@ -196,8 +224,8 @@ fn st_stops_the_old_process_at_once(poller: &str) {
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
-/// No exposed listeners: HAProxy's classic way, SIGTTOU to the old one,
-/// bind next to it (SO_REUSEPORT), then SIGUSR1.
+/// No exposed listeners: HAProxy's classic way, bind next to the old one
+/// (SO_REUSEPORT), then SIGUSR1.
 #[cfg(target_os = "linux")]
 #[test]
 fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
@@ -229,7 +257,7 @@ fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
 }
 
 /// With `noreuseport` and nothing exposed, the new process cannot bind: it
-/// exits 1 with HAProxy's alert and the old one, resumed (SIGTTIN), serves on.
+/// exits 1 with HAProxy's alert and the old one serves on.
 #[cfg(target_os = "linux")]
 #[test]
 fn failed_reload_gives_the_old_process_its_listeners_back() {

@@ -43,17 +43,21 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     fifty_reloads_under_load(None, true);
 }
 
+// Linux: pidfd_getfd(2) is what keeps the sockets (src/sys/pidfd.rs).
+#[cfg(target_os = "linux")]
 per_poller!(fifty_classic_reloads_under_load_lose_no_connection_and_no_request);
 
-/// No exposed socket: each new process binds its own socket next to the old
-/// one's (SO_REUSEPORT); the old one drains its backlog before closing.
+/// No exposed socket: each new process copies the old one's listening
+/// sockets out of it (pidfd_getfd), so none is ever closed.
+#[cfg(target_os = "linux")]
 fn fifty_classic_reloads_under_load_lose_no_connection_and_no_request(poller: &str) {
     fifty_reloads_under_load(Some(poller), false);
 }
 
 /// 50 `-sf` reloads while wrk (keep-alive), keep-alive clients and
-/// new-connection clients send requests: not one may fail. `exposed`: with
-/// `expose-fd listeners` (the same socket throughout), else the classic way.
+/// new-connection clients send requests: not one may fail, and the listening
+/// socket is the same one throughout. `exposed`: handed over through `stats
+/// socket ... expose-fd listeners`, else copied out of the old process.
 fn fifty_reloads_under_load(poller: Option<&str>, exposed: bool) {
     let _heavy = heavy_lock();
     let dir = TestDir::new("reload");
@@ -84,22 +88,13 @@ fn fifty_reloads_under_load(poller: Option<&str>, exposed: bool) {
         keep_alive: 4,
         pause: Duration::from_millis(30),
     };
-    let mut before = inodes.clone();
     let run = reloads_under_load(&dir, &mut d, &cfg, &pidfile, &load, |i, new| {
-        let now = listen_inodes(new as u32, port).unwrap_or_default();
-        if exposed {
-            // The very same socket, handed over, never closed: its backlog survives.
-            assert_eq!(
-                now, inodes,
-                "reload {i}: pid {new} listens on another socket"
-            );
-        } else {
-            assert!(
-                !now.is_empty() && now.is_disjoint(&before),
-                "reload {i}: pid {new} should listen on a socket of its own"
-            );
-        }
-        before = now;
+        // The very same socket, handed over, never closed: its backlog survives.
+        assert_eq!(
+            listen_inodes(new as u32, port).as_ref(),
+            Some(&inodes),
+            "reload {i}: pid {new} listens on another socket"
+        );
     });
     println!(
         "{} reloads in {:?}: {} new-connection and {} keep-alive requests, all 200",
@@ -224,11 +219,12 @@ fn st_stops_the_old_process_at_once(poller: &str) {
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
-/// No exposed listeners: HAProxy's classic way, bind next to the old one
-/// (SO_REUSEPORT), then SIGUSR1.
+/// No exposed listeners: the new process copies the old one's listening
+/// socket out of it (Linux pidfd_getfd(2); as root here, so permitted),
+/// serves, then sends SIGUSR1; the old one leaves and the socket stays.
 #[cfg(target_os = "linux")]
 #[test]
-fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
+fn reload_without_exposed_listeners_copies_the_old_sockets() {
     let dir = TestDir::new("classic");
     let echo = TestServer::echo();
     let port = free_port();
@@ -244,10 +240,10 @@ fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
         eventually(PATIENCE, || !process_alive(old)),
         "old one stays"
     );
-    let mine = listen_inodes(new as u32, port).unwrap_or_default();
-    assert!(
-        !mine.is_empty() && mine.is_disjoint(&olds),
-        "new one should have its own socket"
+    assert_eq!(
+        listen_inodes(new as u32, port),
+        Some(olds),
+        "new one should hold the old socket"
     );
     let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
     roundtrip(&mut c, b"to the new one");
@@ -256,22 +252,32 @@ fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
-/// With `noreuseport` and nothing exposed, the new process cannot bind: it
-/// exits 1 with HAProxy's alert and the old one serves on.
+/// A new configuration with an address that cannot be bound (held by
+/// another socket): the new process exits 1 with HAProxy's alert, and the
+/// old one, whose sockets it had copied, serves on with them.
 #[cfg(target_os = "linux")]
 #[test]
-fn failed_reload_gives_the_old_process_its_listeners_back() {
+fn failed_reload_leaves_the_old_process_serving() {
     let dir = TestDir::new("failed");
     let echo = TestServer::echo();
     let port = free_port();
-    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), "    noreuseport"));
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), ""));
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let new_cfg = dir.write(
+        "new.cfg",
+        &format!(
+            "{}\nfrontend taken\n    bind {}\n    default_backend be\n",
+            tcp_cfg(port, echo.addr(), ""),
+            busy.local_addr().unwrap()
+        ),
+    );
     let pidfile = dir.join("p.pid");
     let mut d = Daemons::new(&dir);
     let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
     let oldpid = old.to_string();
     let out = run_pollux(
         &dir,
-        &["-D", "-f", cfg.to_str().unwrap(), "-sf", &oldpid],
+        &["-D", "-f", new_cfg.to_str().unwrap(), "-sf", &oldpid],
         &[],
     );
     assert_eq!(out.code(), Some(1), "{out}");

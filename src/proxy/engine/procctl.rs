@@ -83,8 +83,9 @@ impl Engine {
                 );
                 self.reactor.deregister(l.token);
                 self.drain(&l);
-                // Closed here, right after the drain: what the kernel queues
-                // in between is reset (classic reloads only: see reload.rs).
+                // Closed right after the drain. If no other process holds
+                // the socket (a reload that bound anew: see reload.rs), what
+                // the kernel queues in between is reset.
                 drop(l);
             } else {
                 next = Some(next.map_or(at, |n: Instant| n.min(at)));

@@ -252,6 +252,61 @@ fn reload_without_exposed_listeners_copies_the_old_sockets() {
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
+/// When the old process's sockets cannot be copied (it runs as nobody, not
+/// dumpable, and the new one is root without CAP_SYS_PTRACE), the new one
+/// says so, binds sockets of its own next to the old one's (SO_REUSEPORT)
+/// and serves; the old one leaves on SIGUSR1.
+#[cfg(target_os = "linux")]
+#[test]
+fn reload_that_cannot_copy_the_sockets_binds_next_to_the_old_ones() {
+    init();
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !rustix::process::geteuid().is_root() || !setpriv.exists() {
+        println!("!!!!!!!! SKIP: needs root and setpriv(1) to make pidfd_getfd fail !!!!!!!!");
+        return;
+    }
+    let dir = TestDir::new("fallback");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), "    uid 65534"));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
+    assert!(eventually(PATIENCE, || listens(old, port)));
+    let olds = listen_inodes(old as u32, port).unwrap();
+    let out = Command::new(setpriv)
+        .arg("--bounding-set=-sys_ptrace")
+        .arg(pollux_bin())
+        .args(["-D", "-f", cfg.to_str().unwrap()])
+        .args(["-p", pidfile.to_str().unwrap(), "-sf", &old.to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("setpriv pollux");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot take the listening sockets of old process"),
+        "{stderr}"
+    );
+    let new = read_pid(&pidfile).unwrap();
+    d.pids.push(new);
+    assert_ne!(new, old);
+    assert!(
+        eventually(PATIENCE, || !process_alive(old)),
+        "old one stays"
+    );
+    let mine = listen_inodes(new as u32, port).unwrap_or_default();
+    assert!(
+        !mine.is_empty() && mine.is_disjoint(&olds),
+        "new one should have its own socket"
+    );
+    let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
+    roundtrip(&mut c, b"to the new one");
+    // kill(2) on our daemon.
+    send_signal(new, libc::SIGTERM);
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
 /// A new configuration with an address that cannot be bound (held by
 /// another socket): the new process exits 1 with HAProxy's alert, and the
 /// old one, whose sockets it had copied, serves on with them.

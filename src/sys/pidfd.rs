@@ -24,8 +24,13 @@ pub fn listeners_of(pid: i32) -> io::Result<Vec<(SocketAddr, TcpListener)>> {
         let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
             continue;
         };
-        // "socket:[INODE]": only sockets are worth copying.
-        let link = std::fs::read_link(entry.path()).unwrap_or_default();
+        // "socket:[INODE]": only sockets are worth copying. Reading the link
+        // takes the same right as copying (ptrace), the listing does not.
+        let link = match std::fs::read_link(entry.path()) {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Err(e),
+            Err(_) => continue,
+        };
         let Some(inode) = link.to_str().and_then(|l| l.strip_prefix("socket:")) else {
             continue;
         };

@@ -1,8 +1,18 @@
 //! Reloads from the command line (`-sf`/`-st` PIDs, `-x PATH`), HAProxy's
 //! way: take the old process's listening sockets over when it exposes them
-//! (`stats socket PATH expose-fd listeners`), else bind anew with the old
-//! ones paused (SIGTTOU; SO_REUSEPORT lets both bind); once serving, tell
-//! the old ones to finish (SIGUSR1) or to stop (SIGTERM).
+//! (`stats socket PATH expose-fd listeners`), else bind anew next to the old
+//! ones (SO_REUSEPORT lets both bind); once serving, tell the old ones to
+//! finish (SIGUSR1) or to stop (SIGTERM).
+//!
+//! Without an exposed socket, on Linux, the old sockets are copied out of
+//! the old processes (pidfd_getfd(2), sys::pidfd) when permitted: closing a
+//! socket that the kernel still feeds (SO_REUSEPORT) resets what races with
+//! the close, however well the old process drains its backlog first.
+//!
+//! The old ones are not paused (SIGTTOU) before the bind: pollux's pause
+//! keeps the port, so it would free nothing for the bind and only let
+//! connections pile up in the old backlogs while this process starts.
+//! They keep accepting until SIGUSR1, then drain their backlogs and close.
 
 use pollux::{cli, config, proxy};
 use rustix::process::{kill_process, Pid, Signal};
@@ -29,20 +39,27 @@ pub fn bind(opts: &cli::Options, cfg: &config::Config) -> Result<Bound, Vec<Stri
             ),
         }
     }
-    let classic = !opts.old_pids.is_empty() && taken.is_empty();
-    if classic {
-        signal_all(&opts.old_pids, Signal::TTOU);
+    if taken.is_empty() {
+        taken = take_from_pids(&opts.old_pids);
     }
-    match proxy::engine::bind_all(cfg, &mut taken) {
-        Ok(socks) => Ok(socks),
-        Err(e) => {
-            if classic {
-                // Give the old processes their listeners back.
-                signal_all(&opts.old_pids, Signal::TTIN);
-            }
-            Err(vec![format!("[ALERT] {e}")])
+    proxy::engine::bind_all(cfg, &mut taken).map_err(|e| vec![format!("[ALERT] {e}")])
+}
+
+/// No exposed socket: copy the old processes' listening sockets straight
+/// out of them where the OS allows it (sys::pidfd), so that no socket of
+/// theirs ever closes; else (empty) the binds make sockets of their own.
+fn take_from_pids(pids: &[i32]) -> Vec<(SocketAddr, TcpListener)> {
+    let mut taken = Vec::new();
+    for &p in pids {
+        match pollux::sys::pidfd::listeners_of(p) {
+            Ok(v) => taken.extend(v),
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {}
+            Err(e) => eprintln!(
+                "[WARNING] cannot take the listening sockets of old process {p} ({e}); binding new ones next to them."
+            ),
         }
     }
+    taken
 }
 
 fn exposing_socket(cfg: &config::Config) -> Option<&config::StatsSocket> {

@@ -35,6 +35,7 @@ per_poller!(
     server_maxconn_holds_across_threads,
     soft_stop_lets_requests_in_flight_on_every_thread_finish,
     reloads_under_load_with_two_threads_lose_nothing,
+    classic_reloads_under_load_with_two_threads_keep_both_sockets,
     show_sess_and_shutdown_session_reach_every_thread,
 );
 
@@ -720,6 +721,16 @@ fn soft_stop_lets_requests_in_flight_on_every_thread_finish(poller: &str) {
 /// handed over through `expose-fd listeners`), both processes running two
 /// threads: no connection and no request lost.
 fn reloads_under_load_with_two_threads_lose_nothing(poller: &str) {
+    two_thread_reloads(poller, true);
+}
+
+/// The same without an exposed socket: each new process copies the old
+/// one's two listening sockets out of it (pidfd_getfd) and keeps both.
+fn classic_reloads_under_load_with_two_threads_keep_both_sockets(poller: &str) {
+    two_thread_reloads(poller, false);
+}
+
+fn two_thread_reloads(poller: &str, exposed: bool) {
     if !cfg!(target_os = "linux") {
         println!("SKIPPED: needs /proc to follow the daemons");
         return;
@@ -731,9 +742,16 @@ fn reloads_under_load_with_two_threads_lose_nothing(poller: &str) {
     let srv = LiveServer::start("s1");
     let port = free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let stats = if exposed {
+        format!(
+            "    stats socket {} mode 600 level admin expose-fd listeners\n",
+            sock.display()
+        )
+    } else {
+        String::new()
+    };
     let text = format!(
-        "global\n    nbthread 2\n    maxconn 2000\n    stats socket {} mode 600 level admin expose-fd listeners\n\n{}\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\nbackend be\n    server s1 {}\n",
-        sock.display(),
+        "global\n    nbthread 2\n    maxconn 2000\n{stats}\n{}\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\nbackend be\n    server s1 {}\n",
         http_defaults(),
         srv.addr()
     );
@@ -752,10 +770,14 @@ fn reloads_under_load_with_two_threads_lose_nothing(poller: &str) {
         keep_alive: 2,
         pause: Duration::from_millis(50),
     };
+    let inodes = listen_inodes(first as u32, port).unwrap_or_default();
+    assert_eq!(inodes.len(), 2, "one socket per thread");
     reloads_under_load(&dir, &mut d, &cfg_path, &pidfile, &load, |i, new| {
-        assert!(
-            listens(new, port),
-            "reload {i}: new pid {new} does not listen"
+        // Both sockets, never closed, whichever way they were handed over.
+        assert_eq!(
+            listen_inodes(new as u32, port).as_ref(),
+            Some(&inodes),
+            "reload {i}: new pid {new} listens on other sockets"
         );
         if let Some(n) = task_count(new as u32) {
             assert!(n >= 2, "reload {i}: pid {new} runs {n} thread(s)");

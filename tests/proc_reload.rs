@@ -40,6 +40,25 @@ fn wrk(addr: SocketAddr, secs: u64) -> Option<Child> {
 #[test]
 fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     init();
+    fifty_reloads_under_load(None, true);
+}
+
+// Linux: pidfd_getfd(2) is what keeps the sockets (src/sys/pidfd.rs).
+#[cfg(target_os = "linux")]
+per_poller!(fifty_classic_reloads_under_load_lose_no_connection_and_no_request);
+
+/// No exposed socket: each new process copies the old one's listening
+/// sockets out of it (pidfd_getfd), so none is ever closed.
+#[cfg(target_os = "linux")]
+fn fifty_classic_reloads_under_load_lose_no_connection_and_no_request(poller: &str) {
+    fifty_reloads_under_load(Some(poller), false);
+}
+
+/// 50 `-sf` reloads while wrk (keep-alive), keep-alive clients and
+/// new-connection clients send requests: not one may fail, and the listening
+/// socket is the same one throughout. `exposed`: handed over through `stats
+/// socket ... expose-fd listeners`, else copied out of the old process.
+fn fifty_reloads_under_load(poller: Option<&str>, exposed: bool) {
     let _heavy = heavy_lock();
     let dir = TestDir::new("reload");
     let srv = LiveServer::start("s1");
@@ -47,10 +66,14 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let sockdir = SockDir::new();
     let sock = sockdir.sock();
-    let cfg = dir.write("p.cfg", &http_cfg(port, srv.addr(), Some(&sock)));
+    let cfg = dir.write(
+        "p.cfg",
+        &http_cfg(port, srv.addr(), exposed.then_some(sock.as_path())),
+    );
     let pidfile = dir.join("p.pid");
     let mut d = Daemons::new(&dir);
-    let first = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
+    let args: Vec<&str> = poller.map_or(vec![], |p| vec!["--poller", p]);
+    let first = start_daemon(&dir, &mut d, &cfg, &pidfile, &args);
     assert!(eventually(PATIENCE, || listens(first, port)));
     let inodes = listen_inodes(first as u32, port).unwrap();
 
@@ -60,7 +83,7 @@ fn fifty_reloads_under_load_lose_no_connection_and_no_request() {
     }
     let load = ReloadLoad {
         addr,
-        args: &[],
+        args: &args,
         reloads: 50,
         keep_alive: 4,
         pause: Duration::from_millis(30),
@@ -196,11 +219,12 @@ fn st_stops_the_old_process_at_once(poller: &str) {
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
-/// No exposed listeners: HAProxy's classic way, SIGTTOU to the old one,
-/// bind next to it (SO_REUSEPORT), then SIGUSR1.
+/// No exposed listeners: the new process copies the old one's listening
+/// socket out of it (Linux pidfd_getfd(2); as root here, so permitted),
+/// serves, then sends SIGUSR1; the old one leaves and the socket stays.
 #[cfg(target_os = "linux")]
 #[test]
-fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
+fn reload_without_exposed_listeners_copies_the_old_sockets() {
     let dir = TestDir::new("classic");
     let echo = TestServer::echo();
     let port = free_port();
@@ -212,6 +236,62 @@ fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
     let olds = listen_inodes(old as u32, port).unwrap();
     let oldpid = old.to_string();
     let new = start_daemon(&dir, &mut d, &cfg, &pidfile, &["-sf", &oldpid]);
+    assert!(
+        eventually(PATIENCE, || !process_alive(old)),
+        "old one stays"
+    );
+    assert_eq!(
+        listen_inodes(new as u32, port),
+        Some(olds),
+        "new one should hold the old socket"
+    );
+    let mut c = connect(SocketAddr::from(([127, 0, 0, 1], port)));
+    roundtrip(&mut c, b"to the new one");
+    // kill(2) on our daemon.
+    send_signal(new, libc::SIGTERM);
+    assert!(eventually(PATIENCE, || d.alive().is_empty()));
+}
+
+/// When the old process's sockets cannot be copied (it runs as nobody, not
+/// dumpable, and the new one is root without CAP_SYS_PTRACE), the new one
+/// says so, binds sockets of its own next to the old one's (SO_REUSEPORT)
+/// and serves; the old one leaves on SIGUSR1.
+#[cfg(target_os = "linux")]
+#[test]
+fn reload_that_cannot_copy_the_sockets_binds_next_to_the_old_ones() {
+    init();
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !rustix::process::geteuid().is_root() || !setpriv.exists() {
+        println!("!!!!!!!! SKIP: needs root and setpriv(1) to make pidfd_getfd fail !!!!!!!!");
+        return;
+    }
+    let dir = TestDir::new("fallback");
+    let echo = TestServer::echo();
+    let port = free_port();
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), "    uid 65534"));
+    let pidfile = dir.join("p.pid");
+    let mut d = Daemons::new(&dir);
+    let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
+    assert!(eventually(PATIENCE, || listens(old, port)));
+    let olds = listen_inodes(old as u32, port).unwrap();
+    let out = Command::new(setpriv)
+        .arg("--bounding-set=-sys_ptrace")
+        .arg(pollux_bin())
+        .args(["-D", "-f", cfg.to_str().unwrap()])
+        .args(["-p", pidfile.to_str().unwrap(), "-sf", &old.to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("setpriv pollux");
+    // Whatever the checks below say, the new daemon is stopped at the end.
+    let new = read_pid(&pidfile).unwrap();
+    d.pids.push(new);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot take the listening sockets of old process"),
+        "{stderr}"
+    );
+    assert_ne!(new, old);
     assert!(
         eventually(PATIENCE, || !process_alive(old)),
         "old one stays"
@@ -228,22 +308,32 @@ fn reload_without_exposed_listeners_binds_next_to_the_old_one() {
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
-/// With `noreuseport` and nothing exposed, the new process cannot bind: it
-/// exits 1 with HAProxy's alert and the old one, resumed (SIGTTIN), serves on.
+/// A new configuration with an address that cannot be bound (held by
+/// another socket): the new process exits 1 with HAProxy's alert, and the
+/// old one, whose sockets it had copied, serves on with them.
 #[cfg(target_os = "linux")]
 #[test]
-fn failed_reload_gives_the_old_process_its_listeners_back() {
+fn failed_reload_leaves_the_old_process_serving() {
     let dir = TestDir::new("failed");
     let echo = TestServer::echo();
     let port = free_port();
-    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), "    noreuseport"));
+    let cfg = dir.write("p.cfg", &tcp_cfg(port, echo.addr(), ""));
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let new_cfg = dir.write(
+        "new.cfg",
+        &format!(
+            "{}\nfrontend taken\n    bind {}\n    default_backend be\n",
+            tcp_cfg(port, echo.addr(), ""),
+            busy.local_addr().unwrap()
+        ),
+    );
     let pidfile = dir.join("p.pid");
     let mut d = Daemons::new(&dir);
     let old = start_daemon(&dir, &mut d, &cfg, &pidfile, &[]);
     let oldpid = old.to_string();
     let out = run_pollux(
         &dir,
-        &["-D", "-f", cfg.to_str().unwrap(), "-sf", &oldpid],
+        &["-D", "-f", new_cfg.to_str().unwrap(), "-sf", &oldpid],
         &[],
     );
     assert_eq!(out.code(), Some(1), "{out}");

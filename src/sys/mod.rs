@@ -4,6 +4,7 @@
 pub mod fdpass;
 pub mod master;
 pub mod notify;
+pub mod pidfd;
 pub mod privs;
 
 use std::io;

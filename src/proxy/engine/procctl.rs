@@ -34,9 +34,9 @@ impl ProcCtl {
 }
 
 impl Engine {
-    /// SIGUSR1: accept what already waits in the backlogs, then close the
-    /// listeners (a new process may hold the same sockets: the kernel
-    /// queues stay open in it) and exit once the last session ends.
+    /// SIGUSR1: close the listeners once every connection waiting in their
+    /// backlogs is accepted (a new process may hold the same sockets: the
+    /// kernel queues stay open in it) and exit once the last session ends.
     pub(super) fn begin_soft_stop(&mut self) {
         if self.soft_stop {
             return;
@@ -49,9 +49,6 @@ impl Engine {
         self.log_proxies(crate::log::WARNING, |kind, name, _| {
             format!("Stopping {kind} {name} in 0 ms.")
         });
-        for li in 0..self.listeners.len() {
-            self.on_accept(li);
-        }
         // Frontends with `grace` keep accepting until it ends.
         self.proc.soft_stop_at = Some(Instant::now());
         self.end_grace(Instant::now());
@@ -85,6 +82,11 @@ impl Engine {
                     self.frontends[l.frontend].name
                 );
                 self.reactor.deregister(l.token);
+                self.drain(&l);
+                // Closed right after the drain. If no other process holds
+                // the socket (a reload that bound anew: see reload.rs), what
+                // the kernel queues in between is reset.
+                drop(l);
             } else {
                 next = Some(next.map_or(at, |n: Instant| n.min(at)));
                 self.listeners.push(l);
@@ -92,6 +94,23 @@ impl Engine {
         }
         if let Some(at) = next {
             self.reactor.timers.add(at, GRACE_TIMER);
+        }
+    }
+
+    /// Accept every connection queued on a listener about to close: Linux
+    /// resets what is left in a backlog at close(2). Neither `maxaccept` nor
+    /// `maxconn` holds them back: a session over the limit is better than a
+    /// client reset (the backlog bounds how many there can be).
+    fn drain(&mut self, l: &Listener) {
+        // Bounded all the same, should clients arrive as fast as we accept.
+        for _ in 0..65536 {
+            match crate::sys::accept_nonblocking(&l.sock) {
+                Ok((sock, peer)) => self.new_session(l.frontend, sock, peer, l.addr),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => continue,
+                // WouldBlock: empty. EMFILE and the like: nothing more to do.
+                Err(_) => return,
+            }
         }
     }
 

@@ -738,6 +738,19 @@ pub fn load(paths: &[PathBuf]) -> Result<Config, Vec<ConfigError>> {
     load_with_env(paths, &|name| std::env::var(name).ok())
 }
 
+/// One file's text, already in memory, checked as [`load`] would with the
+/// environment `env`: for callers that have no file per config (the fuzz
+/// targets). Files the config names (errorfile, `acl -f`) are still read.
+pub fn load_text(
+    file: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    let mut parser = parser::Parser::new(env);
+    parser.parse_text(file, text);
+    parser.finish()
+}
+
 /// [`load`] with an explicit environment for `"${VAR}"` and `defined(VAR)`.
 pub(crate) fn load_with_env(
     paths: &[PathBuf],

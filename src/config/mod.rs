@@ -20,6 +20,7 @@ pub mod stats_socket;
 mod tests;
 mod values;
 pub(crate) use values::parse_time;
+pub use values::refuse_host_names;
 
 pub use cond::features;
 pub use stats_socket::StatsSocket;

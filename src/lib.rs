@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod crash;
 pub mod http;
 pub mod log;
 pub mod pollers;

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use std::sync::{mpsc, Arc};
 
 fn main() -> ExitCode {
+    // Before any thread or fork: every thread and worker inherits it.
+    pollux::crash::install();
     let opts = match cli::parse(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(e) => {

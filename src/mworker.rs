@@ -5,7 +5,11 @@
 //! the previous workers to finish (SIGUSR1): the kernel queues never close,
 //! since the master holds every socket throughout. SIGTERM/SIGINT stop
 //! everything; SIGUSR1, SIGHUP, SIGTTOU, SIGTTIN are passed to the workers.
-//! If the current worker dies, the master stops the others and exits 1.
+//! If the current worker dies unexpectedly (a crash, a signal, a non-zero
+//! exit), the master says so in an ALERT and forks a new one from the last
+//! good configuration on the sockets it holds, so the listeners never stop
+//! accepting; after [`MAX_FAILURES`] deaths within [`FAILURE_WINDOW`] it
+//! gives up, stops the others and exits 1 (a supervisor takes over).
 //! `-S PATH` opens the master CLI, a Unix socket whose `reload` command does
 //! what SIGUSR2 does and answers `Success=1` (or `Success=0` and why).
 //! `-Ws` also tells systemd (`Type=notify`): READY=1 once a worker serves
@@ -18,9 +22,47 @@ use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 type Bound = Vec<(usize, TcpListener)>;
+
+/// A worker that keeps dying is not replaced forever: this many deaths...
+const MAX_FAILURES: usize = 5;
+/// ...within this long make the master give up.
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// How a worker ended, for the master's messages.
+fn describe(status: rustix::process::WaitStatus) -> String {
+    match (status.exit_status(), status.terminating_signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(sig)) => format!("was killed by signal {sig} ({})", signal_name(sig)),
+        _ => "ended".into(),
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => "another signal",
+    }
+}
+
+/// Records the current worker's deaths; false once there were too many
+/// within the window (give up).
+fn may_replace(deaths: &mut Vec<Instant>, now: Instant) -> bool {
+    deaths.retain(|&t| now.duration_since(t) < FAILURE_WINDOW);
+    deaths.push(now);
+    deaths.len() < MAX_FAILURES
+}
 
 pub fn run(
     opts: &cli::Options,
@@ -52,6 +94,10 @@ pub fn run(
     crate::reload::retire_old(opts);
     let mut stopping = false;
     let mut failed = false;
+    // The last configuration a worker was forked with: a replacement for a
+    // dead worker uses it (the files may have changed since).
+    let mut cfg = cfg;
+    let mut deaths: Vec<Instant> = Vec::new();
     loop {
         let cli_fd = cli_sock.as_ref().map(|l| l.as_fd());
         let (got, cli_ready) = sigs.wait(cli_fd, Duration::from_secs(1));
@@ -68,8 +114,11 @@ pub fn run(
             if opts.systemd {
                 tell_systemd("RELOADING=1\nSTATUS=Reloading Configuration.\n");
             }
-            let outcome = reread(opts, &mut socks)
-                .and_then(|cfg| spawn(opts, &cfg, backend, &mut socks, &cli_socks, &sigs));
+            let outcome = reread(opts, &mut socks).and_then(|new| {
+                let forked = spawn(opts, &new, backend, &mut socks, &cli_socks, &sigs)?;
+                cfg = new;
+                Ok(forked)
+            });
             match &outcome {
                 Ok((pid, ready)) => {
                     // systemd: the old workers go once the new one serves.
@@ -128,16 +177,34 @@ pub fn run(
         while let Ok(Some((pid, status))) = waitpid(None, WaitOptions::NOHANG) {
             let pid = pid.as_raw_nonzero().get() as u32;
             workers.retain(|&w| w != pid);
-            let code = status.exit_status().unwrap_or(-1);
-            if pid == current && !stopping {
+            let how = describe(status);
+            if pid != current || stopping {
+                eprintln!("[NOTICE] master: worker ({pid}) {how}");
+                continue;
+            }
+            if !may_replace(&mut deaths, Instant::now()) {
                 eprintln!(
-                    "[ALERT] master: current worker ({pid}) exited with code {code}: exiting"
+                    "[ALERT] master: current worker ({pid}) {how}; {MAX_FAILURES} deaths within {}s: exiting",
+                    FAILURE_WINDOW.as_secs()
                 );
                 failed = true;
                 stopping = true;
                 send(&workers, Signal::TERM);
-            } else {
-                eprintln!("[NOTICE] master: worker ({pid}) exited with code {code}");
+                continue;
+            }
+            eprintln!("[ALERT] master: current worker ({pid}) {how}; forking a new one");
+            match spawn(opts, &cfg, backend, &mut socks, &cli_socks, &sigs) {
+                Ok((pid, _ready)) => {
+                    current = pid;
+                    workers.push(pid);
+                }
+                Err(msgs) => {
+                    print(&msgs);
+                    eprintln!("[ALERT] master: cannot replace the worker: exiting");
+                    failed = true;
+                    stopping = true;
+                    send(&workers, Signal::TERM);
+                }
             }
         }
         if stopping && workers.is_empty() {
@@ -294,5 +361,28 @@ fn send(pids: &[u32], sig: Signal) {
 fn print(msgs: &[String]) {
     for m in msgs {
         eprintln!("{m}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_is_replaced_until_too_many_deaths_within_the_window() {
+        let t0 = Instant::now();
+        let mut deaths = Vec::new();
+        for i in 0..MAX_FAILURES - 1 {
+            assert!(may_replace(&mut deaths, t0 + Duration::from_secs(i as u64)));
+        }
+        assert!(!may_replace(
+            &mut deaths.clone(),
+            t0 + Duration::from_secs(10)
+        ));
+        // Deaths older than the window are forgotten.
+        assert!(may_replace(
+            &mut deaths,
+            t0 + FAILURE_WINDOW + Duration::from_secs(2)
+        ));
     }
 }

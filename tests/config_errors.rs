@@ -70,6 +70,15 @@ const CASES: &[(&str, &str, usize, &[&str])] = &[
     ("stats_uri_without_prefix", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats uri\n", 9, &["stats uri"]),
     ("use_service_unknown", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    http-request use-service lua.hello\n", 9, &["'http-request use-service lua.hello' is not supported yet"]),
     ("use_service_without_name", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    http-request use-service\n", 9, &["expects a service name"]),
+    ("occurrence_below_minus_10_hdr", "listen ls\n    bind 127.0.0.1:8000\n    acl a hdr(x,-11) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'hdr': header occurrence must be >= -10"]),
+    ("occurrence_below_minus_10_req_hdr", "listen ls\n    bind 127.0.0.1:8000\n    acl a req.hdr(x,-11) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'req.hdr': header occurrence must be >= -10"]),
+    ("occurrence_below_minus_10_res_hdr", "listen ls\n    bind 127.0.0.1:8000\n    acl a res.hdr(x,-11) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'res.hdr': header occurrence must be >= -10"]),
+    ("occurrence_below_minus_10_shdr", "listen ls\n    bind 127.0.0.1:8000\n    acl a shdr(x,-11) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'shdr': header occurrence must be >= -10"]),
+    ("occurrence_below_minus_10_req_fhdr", "listen ls\n    bind 127.0.0.1:8000\n    acl a req.fhdr(x,-11) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'req.fhdr': header occurrence must be >= -10"]),
+    ("occurrence_below_minus_10_res_fhdr", "listen ls\n    bind 127.0.0.1:8000\n    acl a res.fhdr(x,-11) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'res.fhdr': header occurrence must be >= -10"]),
+    ("occurrence_i64_min_in_anonymous_acl", "listen ls\n    bind 127.0.0.1:8000\n    tcp-request content reject if { hdr(host,-9223372036854775808) -m found }\n    server s 127.0.0.1:9000\n", 8, &["header occurrence must be >= -10"]),
+    ("occurrence_not_an_integer", "listen ls\n    bind 127.0.0.1:8000\n    acl a req.fhdr(x,last) -m found\n    server s 127.0.0.1:9000\n", 8, &["failed to parse 'last' as type 'integer' at position 2"]),
+    ("payload_offset_not_an_integer", "listen ls\n    bind 127.0.0.1:8000\n    acl a req.payload(abc,1) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'req.payload': failed to parse 'abc' as type 'integer' at position 1"]),
 ];
 
 fn config_text(text: &str) -> String {
@@ -188,6 +197,7 @@ const VALID: &[(&str, &str)] = &[
     ("logging_keywords", "global\n    log 127.0.0.1:514 local0\n    log [::1]:5514 len 2048 format rfc5424 local1 info notice\n    log unix@/dev/log daemon\n    log /dev/log local7 err\n    log-tag lb\n    log-send-hostname\ndefaults\n    log global\n    option tcplog\n    option dontlognull\n    option log-separate-errors\nlisten ls\n    bind 127.0.0.1:8000\n    log-format \"%ci:%cp %{+Q}r %Tt\"\n    server s 127.0.0.1:9000\nbackend quiet\n    no log\n    server s 127.0.0.1:9001\n"),
     ("all_stats_keywords", "defaults\n    mode http\n    stats enable\nlisten ls\n    bind 127.0.0.1:8000\n    stats uri /st\n    stats realm Our\\ stats\n    stats auth a:b\n    stats auth c:d:e\n    stats refresh 5s\n    stats hide-version\n    stats show-legends\n    stats admin if { src 127.0.0.1 }\n    http-request use-service prometheus-exporter if { path /metrics }\n"),
     ("all_tcp_keywords", "global\n    maxconn 100\n    tune.bufsize 16384\n    noepoll\n    nopoll\n    nokqueue\n    noevports\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:8000\n    bind [::1]:8000\n    bind 127.0.0.1:8001-8003\n    maxconn 10\n    option clitcpka\n    timeout client 1m\n    default_backend be\nbackend be\n    mode tcp\n    balance leastconn\n    retries 2\n    option redispatch\n    option srvtcpka\n    option tcpka\n    timeout connect 100\n    timeout server 2s\n    timeout queue 3s\n    timeout tunnel 1h\n    server a 127.0.0.1:9000 weight 3 maxconn 5\n    server b [::1]:9000 backup\n    server c 127.0.0.1:9001 disabled\nbackend be2\n    balance first\nbackend be3\n    balance source\nbackend be4\n    balance static-rr\nbackend be5\n    balance roundrobin\n"),
+    ("extreme_fetch_arguments_haproxy_accepts", "listen ls\n    bind 127.0.0.1:8000\n    tcp-request inspect-delay 1s\n    acl a req.payload(18446744073709551615,1) -m found\n    acl b req.payload(-1,18446744073709551616) -m found\n    acl c hdr(host,-10) -m found\n    acl d req.fhdr(x,99999999999999999999) -m found\n    tcp-request content reject if a || b || c || d\n    server s 127.0.0.1:9000\n"),
 ];
 
 #[test]

@@ -415,35 +415,6 @@ fn master_worker_keeps_the_worker_when_the_new_config_is_bad() {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn master_exits_1_when_its_worker_dies() {
-    let echo = TestServer::echo();
-    let mut px = Launch::new(None).mode(&["-db", "-W"]).start(&format!(
-        "{}\nlisten px\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
-        tcp_defaults(),
-        echo.addr()
-    ));
-    let master = px.pid();
-    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
-    let worker = children_of(master)[0];
-    // kill(2) on the worker, a child of our child.
-    send_signal(worker, libc::SIGKILL);
-    assert!(
-        eventually(PATIENCE, || !px.is_running()),
-        "master stays\n{}",
-        px.logs()
-    );
-    let st = px.signal_and_wait(0);
-    assert_eq!(st.code(), Some(1), "{}", px.logs());
-    assert!(
-        px.stderr()
-            .contains(&format!("current worker ({worker}) exited")),
-        "{}",
-        px.logs()
-    );
-}
-
-#[cfg(target_os = "linux")]
-#[test]
 fn master_cli_reload_forks_a_new_worker() {
     let echo = TestServer::echo();
     let mcli = SockDir::new();

@@ -32,6 +32,15 @@ impl Buffer {
             self.end = 0;
         }
     }
+    /// Drop `n` pending bytes at offset `at` (not sent, ever): the bytes before
+    /// them move up, so offsets below `at` stay valid.
+    pub fn cut(&mut self, at: usize, n: usize) {
+        let at = at.min(self.len());
+        let n = n.min(self.len() - at);
+        let s = self.start;
+        self.data.copy_within(s..s + at, s + n);
+        self.consume(n);
+    }
     /// Free space to read into, compacting first if the tail is exhausted.
     pub fn space(&mut self) -> &mut [u8] {
         if self.end == self.data.len() && self.start > 0 {

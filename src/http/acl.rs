@@ -279,9 +279,15 @@ fn int_value(s: &str, dotted: bool) -> Result<i64, String> {
             return Err(format!("invalid version '{s}'"));
         }
     }
-    s.parse::<i64>()
-        .map(|n| if dotted { n << 16 } else { n })
-        .map_err(|_| format!("invalid integer pattern '{s}'"))
+    let n = s
+        .parse::<i64>()
+        .map_err(|_| format!("invalid integer pattern '{s}'"))?;
+    if !dotted {
+        return Ok(n);
+    }
+    // A bare major version `3` is 3.0; a shift would drop high bits silently.
+    n.checked_mul(1 << 16)
+        .ok_or_else(|| format!("invalid version '{s}'"))
 }
 
 /// Integers: `N`, ranges `A:B`, `A:`, `:B`; an operator `eq|ne?|gt|ge|lt|le`

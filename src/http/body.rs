@@ -28,10 +28,12 @@
 //!
 //! `BodyTracker` validates chunked framing as bytes pass (they are forwarded
 //! unchanged, not de-chunked), so it is strict where the head parser is
-//! lenient: chunk lines and trailers end with CRLF only, a chunk size is 1 to
-//! 16 hex digits (more, even leading zeros, is rejected: some parsers truncate),
-//! optional SP/HTAB only before a `;` extension, extensions bounded to
-//! `MAX_CHUNK_LINE` bytes and free of CTLs, trailers validated like header
+//! lenient: chunk lines and trailers end with CRLF only, a chunk size is hex
+//! digits (any number of leading zeros, but a value past 64 bits is rejected:
+//! some parsers truncate), optional SP/HTAB only before a `;` extension,
+//! extensions forwarded only when well formed (RFC 9112 §7.1.1: token names,
+//! token or quoted-string values; an unclosed quote is 400), the size line
+//! bounded to `MAX_CHUNK_LINE` bytes, trailers validated like header
 //! lines and bounded to `MAX_TRAILERS`. Its errors have status 400 (the caller
 //! sends 502 instead when tracking a response); `at` counts from the first
 //! body byte.
@@ -243,60 +245,18 @@ pub fn response_framing(res: &Response, req_method: &str) -> Result<Framing, Par
     }
 }
 
-/// Codings of every TE line, lower case, joined by ", ".
-fn normalized_codings(h: &[(String, String)]) -> String {
-    let mut out = String::new();
-    let values = h.iter().filter(|(n, _)| is_te(n)).map(|(_, v)| v.as_str());
-    let _ = for_each_coding(values, |e| {
-        if !out.is_empty() {
-            out.push_str(", ");
-        }
-        out.push_str(&e.to_ascii_lowercase());
-        Ok::<(), ()>(())
-    });
-    out
-}
-
-/// Replaces every line named like `is_name` with one line at the place of the first.
-fn replace_all(h: &mut Vec<(String, String)>, is_name: fn(&str) -> bool, line: (String, String)) {
-    let at = h.iter().position(|(n, _)| is_name(n)).unwrap_or(h.len());
-    h.retain(|(n, _)| !is_name(n));
-    h.insert(at.min(h.len()), line);
-}
-
-fn normalize(h: &mut Vec<(String, String)>, f: &Framing) {
-    match f {
-        Framing::Length(n) => {
-            h.retain(|(n, _)| !is_te(n));
-            replace_all(h, is_cl, ("Content-Length".into(), n.to_string()));
-        }
-        Framing::Chunked => {
-            let te = normalized_codings(h);
-            h.retain(|(n, _)| !is_cl(n));
-            replace_all(h, is_te, ("Transfer-Encoding".into(), te));
-        }
-        Framing::UntilClose => {
-            if h.iter().any(|(n, _)| is_te(n)) {
-                let te = normalized_codings(h);
-                h.retain(|(n, _)| !is_cl(n));
-                replace_all(h, is_te, ("Transfer-Encoding".into(), te));
-            }
-        }
-        Framing::None => {}
-    }
-}
-
 /// Rewrites the framing headers of an accepted request so that what we send
-/// is unambiguous: one Content-Length, or one Transfer-Encoding ending in chunked.
+/// is unambiguous: one Content-Length, or one Transfer-Encoding ending in
+/// chunked (`forward::impose_request_framing`, applied again after the rules).
 pub fn normalize_request_framing(req: &mut Request, f: &Framing) {
-    normalize(&mut req.headers, f);
+    super::forward::impose_request_framing(req, f);
 }
 
 /// Same for responses: one Content-Length, or one Transfer-Encoding and no
 /// Content-Length (RFC 9112 §6.3 rule 3). Left alone for bodiless responses,
 /// where Content-Length describes the representation (HEAD, 304).
 pub fn normalize_response_framing(res: &mut Response, f: &Framing) {
-    normalize(&mut res.headers, f);
+    super::forward::impose_response_framing(res, f);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,9 +268,21 @@ enum Body {
     Size,
     /// SP/HTAB after the size: only a `;` extension may follow.
     SizeBws,
-    /// After `;`: optional BWS then an extension name.
+    /// After `;`: optional BWS then an extension name (a token).
     ExtStart,
-    Ext,
+    ExtName,
+    /// BWS after a name: `=` or the next `;`.
+    ExtNameBws,
+    /// After `=`: optional BWS then a token or a quoted string.
+    ExtValStart,
+    ExtToken,
+    ExtQuoted,
+    /// After a backslash in a quoted string.
+    ExtQuotedPair,
+    /// After the closing quote: `;`, BWS or the end of the line.
+    ExtAfterQuote,
+    /// BWS after a value: only the next `;` may follow.
+    ExtValBws,
     SizeLf,
     Data,
     DataCr,
@@ -329,8 +301,15 @@ pub struct BodyTracker {
     state: Body,
     /// Bytes left in the body (Length) or in the current chunk (Data).
     remaining: u64,
-    /// Hex digits read of the current chunk size.
+    /// Hex digits read of the current chunk size, and how many of them are
+    /// leading zeros.
     digits: u32,
+    zeros: u32,
+    /// Bytes of an unfinished chunk-size line at the end of the last `advance`'s
+    /// data, not claimed yet: the next call's data starts with them.
+    held: usize,
+    /// See `cuts()`.
+    cuts: Vec<(usize, usize)>,
     /// Bytes of the current chunk-size line, or of the trailer section.
     line: u64,
     /// Body bytes accepted so far.
@@ -354,6 +333,9 @@ impl BodyTracker {
             state,
             remaining,
             digits: 0,
+            zeros: 0,
+            held: 0,
+            cuts: Vec::new(),
             line: 0,
             offset: 0,
             error: None,
@@ -385,17 +367,41 @@ impl BodyTracker {
                 }
                 n as usize
             }
-            _ => match self.chunked(data) {
-                Ok(n) => n,
-                Err(e) => {
-                    self.state = Body::Failed;
-                    self.error = Some(e.clone());
-                    return Err(e);
+            _ => {
+                // `data` starts with the held bytes of an unfinished size line,
+                // scanned already.
+                self.cuts.clear();
+                let skip = self.held.min(data.len());
+                match self.chunked(&data[skip..], skip) {
+                    Ok(n) => {
+                        // A size line is claimed only once complete, so that
+                        // its leading zeros can still be cut (`cuts`).
+                        self.held = if self.in_size_line() || self.state == Body::SizeLf {
+                            self.line as usize
+                        } else {
+                            0
+                        };
+                        (skip + n).saturating_sub(self.held)
+                    }
+                    Err(e) => {
+                        self.state = Body::Failed;
+                        self.error = Some(e.clone());
+                        return Err(e);
+                    }
                 }
-            },
+            }
         };
         self.offset += n as u64;
         Ok(n)
+    }
+
+    /// Byte ranges (start, len) of the data given to the last `advance` that
+    /// must not be forwarded: leading zeros of a chunk size longer than 16
+    /// digits. Chunked bodies pass byte for byte, and a server that reads at
+    /// most 16 digits would take `00000000000000005` for a last chunk; HAProxy
+    /// re-chunks, pollux trims. In ascending order, inside the claimed bytes.
+    pub fn cuts(&self) -> &[(usize, usize)] {
+        &self.cuts
     }
 
     /// The peer closed: fine once the body is complete or if it is close-delimited.
@@ -410,60 +416,117 @@ impl BodyTracker {
         }
     }
 
-    fn chunked(&mut self, data: &[u8]) -> Result<usize, ParseError> {
+    fn in_size_line(&self) -> bool {
+        matches!(
+            self.state,
+            Body::Size
+                | Body::SizeBws
+                | Body::ExtStart
+                | Body::ExtName
+                | Body::ExtNameBws
+                | Body::ExtValStart
+                | Body::ExtToken
+                | Body::ExtQuoted
+                | Body::ExtQuotedPair
+                | Body::ExtAfterQuote
+                | Body::ExtValBws
+        )
+    }
+
+    /// One byte of a chunk-size line (RFC 9112 §7.1, §7.1.1):
+    /// `chunk-size *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) CRLF`.
+    /// Extensions are forwarded as received, so they must be well formed.
+    fn size_line(&mut self, c: u8) -> Result<Body, &'static str> {
+        let ws = c == b' ' || c == b'\t';
+        Ok(match (self.state, c) {
+            (Body::Size, _) if c.is_ascii_hexdigit() => {
+                // Leading zeros are fine; a size past 64 bits is not (some
+                // parsers would truncate it to another length).
+                if self.remaining >> 60 != 0 {
+                    return Err("chunk size too large");
+                }
+                let d = (c as char).to_digit(16).unwrap_or(0);
+                if self.remaining == 0 && d == 0 {
+                    self.zeros = self.zeros.saturating_add(1);
+                }
+                self.remaining = (self.remaining << 4) | u64::from(d);
+                self.digits = self.digits.saturating_add(1);
+                Body::Size
+            }
+            (Body::Size, _) if self.digits == 0 => return Err("invalid chunk size"),
+            (Body::Size, b';') | (Body::SizeBws, b';') => Body::ExtStart,
+            (Body::Size, b'\r') => Body::SizeLf,
+            (Body::Size, _) if ws => Body::SizeBws,
+            (Body::Size, _) => return Err("invalid chunk size"),
+            (Body::SizeBws, _) if ws => Body::SizeBws,
+            (Body::SizeBws, _) => return Err("whitespace after chunk size"),
+            (Body::ExtStart, _) if ws => Body::ExtStart,
+            (Body::ExtStart, _) if is_tchar(c) => Body::ExtName,
+            (Body::ExtStart, _) => return Err("invalid chunk extension name"),
+            (Body::ExtName, _) if is_tchar(c) => Body::ExtName,
+            (Body::ExtName | Body::ExtNameBws, _) if ws => Body::ExtNameBws,
+            (Body::ExtName | Body::ExtNameBws, b'=') => Body::ExtValStart,
+            (Body::ExtValStart, _) if ws => Body::ExtValStart,
+            (Body::ExtValStart, b'"') => Body::ExtQuoted,
+            (Body::ExtValStart | Body::ExtToken, _) if is_tchar(c) => Body::ExtToken,
+            (Body::ExtValStart, _) => return Err("invalid chunk extension value"),
+            (Body::ExtQuoted, b'"') => Body::ExtAfterQuote,
+            (Body::ExtQuoted, b'\\') => Body::ExtQuotedPair,
+            (Body::ExtQuoted, b'\r') => {
+                return Err("unterminated quoted string in chunk extension")
+            }
+            // qdtext: HTAB, SP, VCHAR but '"' and '\\', obs-text.
+            (Body::ExtQuoted, _) if ws || is_field_vchar(c) => Body::ExtQuoted,
+            (Body::ExtQuotedPair, _) if ws || is_field_vchar(c) => Body::ExtQuoted,
+            (Body::ExtToken | Body::ExtAfterQuote | Body::ExtValBws, _) if ws => Body::ExtValBws,
+            (
+                Body::ExtName
+                | Body::ExtNameBws
+                | Body::ExtToken
+                | Body::ExtAfterQuote
+                | Body::ExtValBws,
+                b';',
+            ) => Body::ExtStart,
+            (Body::ExtName | Body::ExtToken | Body::ExtAfterQuote, b'\r') => Body::SizeLf,
+            _ => return Err("invalid character in chunk extension"),
+        })
+    }
+
+    /// Scans `data`, which starts `base` bytes into what `advance` was given.
+    fn chunked(&mut self, data: &[u8], base: usize) -> Result<usize, ParseError> {
         let mut i = 0;
         while i < data.len() {
             let c = data[i];
-            let at = self.offset + i as u64;
+            let at = self.offset + (base + i) as u64;
             match self.state {
-                Body::Size => {
-                    if let Some(d) = (c as char).to_digit(16) {
-                        self.digits += 1;
-                        if self.digits > 16 {
-                            return Err(chunk_err("chunk size too large", at));
-                        }
-                        self.remaining = (self.remaining << 4) | d as u64;
-                    } else if self.digits == 0 {
-                        return Err(chunk_err("invalid chunk size", at));
-                    } else {
-                        match c {
-                            b'\r' => self.state = Body::SizeLf,
-                            b';' => self.state = Body::ExtStart,
-                            b' ' | b'\t' => self.state = Body::SizeBws,
-                            _ => return Err(chunk_err("invalid chunk size", at)),
-                        }
-                    }
-                    self.line += 1;
-                }
-                Body::SizeBws => {
-                    match c {
-                        b' ' | b'\t' => {}
-                        b';' => self.state = Body::ExtStart,
-                        _ => return Err(chunk_err("whitespace after chunk size", at)),
-                    }
-                    self.line += 1;
-                }
-                Body::ExtStart => {
-                    match c {
-                        b' ' | b'\t' => {}
-                        _ if is_tchar(c) => self.state = Body::Ext,
-                        _ => return Err(chunk_err("invalid chunk extension name", at)),
-                    }
-                    self.line += 1;
-                }
-                Body::Ext => {
-                    match c {
-                        b'\r' => self.state = Body::SizeLf,
-                        b' ' | b'\t' => {}
-                        _ if is_field_vchar(c) => {}
-                        _ => return Err(chunk_err("invalid character in chunk extension", at)),
-                    }
+                Body::Size
+                | Body::SizeBws
+                | Body::ExtStart
+                | Body::ExtName
+                | Body::ExtNameBws
+                | Body::ExtValStart
+                | Body::ExtToken
+                | Body::ExtQuoted
+                | Body::ExtQuotedPair
+                | Body::ExtAfterQuote
+                | Body::ExtValBws => {
+                    self.state = self.size_line(c).map_err(|r| chunk_err(r, at))?;
                     self.line += 1;
                 }
                 Body::SizeLf => {
                     if c != b'\n' {
                         return Err(chunk_err("bare CR in chunk size line", at));
                     }
+                    if self.digits > 16 {
+                        // The line began `line` bytes before this LF.
+                        let begin = (base + i).saturating_sub(self.line as usize);
+                        let keep = if self.remaining == 0 { 1 } else { 0 };
+                        let zeros = self.zeros.saturating_sub(keep) as usize;
+                        if zeros > 0 {
+                            self.cuts.push((begin, zeros));
+                        }
+                    }
+                    self.zeros = 0;
                     self.line = 0;
                     self.digits = 0;
                     self.state = if self.remaining == 0 {
@@ -536,12 +599,7 @@ impl BodyTracker {
                     return Ok(i);
                 }
             }
-            if self.line > MAX_CHUNK_LINE
-                && matches!(
-                    self.state,
-                    Body::Size | Body::SizeBws | Body::ExtStart | Body::Ext
-                )
-            {
+            if self.line > MAX_CHUNK_LINE && self.in_size_line() {
                 return Err(chunk_err("chunk size line too long", at));
             }
             if self.line > MAX_TRAILERS {

@@ -178,19 +178,16 @@ fn response_with_te_and_cl_is_forwarded_without_the_cl() {
 fn track(f: Framing, data: &[u8], cuts: &[usize]) -> Result<(usize, bool), ParseError> {
     let mut t = BodyTracker::new(f);
     let mut claimed = 0;
-    let mut from = 0;
     for &c in cuts.iter().chain(std::iter::once(&data.len())) {
-        if c < from {
+        if c < claimed {
             continue;
         }
-        let n = t.advance(&data[from..c])?;
+        // What is not claimed (an unfinished chunk-size line) is offered again.
+        let n = t.advance(&data[claimed..c])?;
         claimed += n;
         if t.is_done() {
             break;
         }
-        // Everything offered is claimed while the body goes on.
-        assert_eq!(n, c - from);
-        from = c;
     }
     Ok((claimed, t.is_done()))
 }
@@ -263,6 +260,9 @@ fn chunked_body_ends_after_last_chunk_and_trailers() {
         b"5 ;ext=\"q v\"\r\nhello\r\n0\t; a ; b=c\r\n\r\n",
         b"5\r\nhello\r\n0\r\nX-Trailer: 1\r\nY:\r\n\r\n",
         b"0000000000000005\r\nhello\r\n0\r\n\r\n",
+        b"000000000000000000000000000005\r\nhello\r\n0000000000000000000\r\n\r\n",
+        b"5;a=\"q\\\"x\";b\r\nhello\r\n0;a = \"v\" ;b\r\n\r\n",
+        b"5;a=\"\"\r\nhello\r\n0;tok=!#$%&'*+-.^_`|~\r\n\r\n",
         b"3\r\n\r\n\r\r\n0\r\n\r\n",
     ];
     for b in bodies {
@@ -290,7 +290,31 @@ fn chunked_framing_errors() {
         (b"5\nhello\r\n", "invalid chunk size"),
         (b"5\r\rhello\r\n", "bare CR in chunk size line"),
         (b"10000000000000000\r\n", "chunk size too large"),
-        (b"00000000000000001\r\n", "chunk size too large"),
+        (
+            b"00000000000000010000000000000000\r\n",
+            "chunk size too large",
+        ),
+        (
+            b"5;a=\"unclosed\r\nhello\r\n0\r\n\r\n",
+            "unterminated quoted string in chunk extension",
+        ),
+        (b"5;a=b c\r\nhello", "invalid character in chunk extension"),
+        (b"5;a b\r\nhello", "invalid character in chunk extension"),
+        (b"5;a \r\nhello", "invalid character in chunk extension"),
+        (b"5;a=\r\nhello", "invalid chunk extension value"),
+        (b"5;a=@\r\nhello", "invalid chunk extension value"),
+        (
+            b"5;a=\"x\x7f\"\r\nhello",
+            "invalid character in chunk extension",
+        ),
+        (
+            b"5;a=\"b\"c\r\nhello",
+            "invalid character in chunk extension",
+        ),
+        (
+            b"5;a=\"\\\x01\"\r\nhello",
+            "invalid character in chunk extension",
+        ),
         (b"5;\r\nhello", "invalid chunk extension name"),
         (b"5;=x\r\nhello", "invalid chunk extension name"),
         (b"5;a\nb\r\nhello", "invalid character in chunk extension"),
@@ -361,4 +385,33 @@ fn error_offsets_count_from_the_first_body_byte() {
     let mut t = BodyTracker::new(Framing::Chunked);
     assert_eq!(t.advance(b"2\r\nab").unwrap(), 5);
     assert_eq!(t.advance(b"\r\nX").unwrap_err().at, 7);
+}
+
+#[test]
+fn an_unfinished_size_line_is_held_until_complete() {
+    let mut t = BodyTracker::new(Framing::Chunked);
+    assert_eq!(t.advance(b"5\r\nhello\r\n00").unwrap(), 10);
+    assert_eq!(t.advance(b"00;a=\"b").unwrap(), 0);
+    assert_eq!(t.advance(b"00;a=\"b\"\r").unwrap(), 0);
+    assert_eq!(t.advance(b"00;a=\"b\"\r\n\r\n").unwrap(), 12);
+    assert!(t.is_done());
+}
+
+#[test]
+fn leading_zeros_past_16_digits_are_cut_not_forwarded() {
+    let mut t = BodyTracker::new(Framing::Chunked);
+    let body = b"0000000000000000000005;x\r\nhello\r\n5\r\nworld\r\n00000000000000000\r\n\r\n";
+    assert_eq!(t.advance(body).unwrap(), body.len());
+    assert!(t.is_done());
+    // Twenty zeros go from the first line; sixteen from the last (one stays).
+    assert_eq!(t.cuts(), &[(0, 21), (43, 16)]);
+    let mut kept = body.to_vec();
+    for &(at, n) in t.cuts().iter().rev() {
+        kept.drain(at..at + n);
+    }
+    assert_eq!(&kept[..], b"5;x\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n");
+    // Up to 16 digits the line passes as received.
+    let mut t = BodyTracker::new(Framing::Chunked);
+    t.advance(b"0000000000000005\r\nhello\r\n").unwrap();
+    assert!(t.cuts().is_empty());
 }

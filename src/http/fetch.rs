@@ -116,7 +116,8 @@ pub enum Fetch {
     Status,
     ReqLen,
     /// `req.payload(OFFSET,LENGTH)`; length 0: to the end of the buffer.
-    Payload(usize, usize),
+    /// Signed as HAProxy's integer arguments: a negative one never matches.
+    Payload(i64, i64),
     SslVer,
     AlwaysTrue,
     AlwaysFalse,
@@ -225,14 +226,37 @@ fn want_args(name: &str, args: &[&str], min: usize, max: usize) -> Result<(), St
     Ok(())
 }
 
-fn occurrence(name: &str, arg: Option<&&str>) -> Result<Option<i64>, String> {
-    match arg {
-        None => Ok(None),
-        Some(a) => a
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| format!("fetch method '{name}': invalid occurrence '{a}'")),
+/// HAProxy keeps the last 10 occurrences of a header for negative
+/// positions, so it refuses anything below -10 at config check.
+pub const MIN_OCCURRENCE: i64 = -10;
+
+/// An integer argument as HAProxy reads one: decimal with an optional sign;
+/// too many digits saturate (HAProxy accepts `hdr(x,99999999999999999999)`).
+fn int_arg(name: &str, pos: usize, s: &str) -> Result<i64, String> {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "fetch method '{name}': failed to parse '{s}' as type 'integer' at position {pos}"
+        ));
     }
+    Ok(s.parse::<i64>().unwrap_or(if s.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    }))
+}
+
+fn occurrence(name: &str, arg: Option<&&str>) -> Result<Option<i64>, String> {
+    let Some(a) = arg else {
+        return Ok(None);
+    };
+    let n = int_arg(name, 2, a)?;
+    if n < MIN_OCCURRENCE {
+        return Err(format!(
+            "fetch method '{name}': header occurrence must be >= {MIN_OCCURRENCE}"
+        ));
+    }
+    Ok(Some(n))
 }
 
 impl Fetch {
@@ -318,11 +342,11 @@ impl Fetch {
             "req.len" | "req_len" => (0, 0, Fetch::ReqLen),
             "req.payload" => {
                 want_args(name, a, 2, 2)?;
-                let num = |s: &str| {
-                    s.parse::<usize>()
-                        .map_err(|_| format!("fetch method '{name}': invalid number '{s}'"))
-                };
-                (2, 2, Fetch::Payload(num(a[0])?, num(a[1])?))
+                (
+                    2,
+                    2,
+                    Fetch::Payload(int_arg(name, 1, a[0])?, int_arg(name, 2, a[1])?),
+                )
             }
             "req.ssl_ver" | "req_ssl_ver" => (0, 0, Fetch::SslVer),
             "always_true" => (0, 0, Fetch::AlwaysTrue),
@@ -467,21 +491,15 @@ impl Fetch {
                 values: vec![Sample::Int(ctx.payload.len() as i64)],
                 may_change: !ctx.payload_complete,
             },
-            Fetch::Payload(off, len) => {
-                let p = ctx.payload;
-                let end = if *len == 0 {
-                    p.len().max(*off)
-                } else {
-                    off + len
-                };
-                if p.len() < end || (*len == 0 && p.len() <= *off) {
-                    return Fetched {
-                        values: Vec::new(),
-                        may_change: !ctx.payload_complete,
-                    };
-                }
-                Fetched::one(Sample::Bin(p[*off..end].to_vec()))
-            }
+            Fetch::Payload(off, len) => match payload_range(ctx.payload.len(), *off, *len) {
+                Some(r) => Fetched::one(Sample::Bin(ctx.payload[r].to_vec())),
+                // A negative argument: no byte can ever match.
+                None if *off < 0 || *len < 0 => Fetched::none(),
+                None => Fetched {
+                    values: Vec::new(),
+                    may_change: !ctx.payload_complete,
+                },
+            },
             Fetch::SslVer => match ssl_version(ctx.payload) {
                 SslVer::Version(v) => Fetched::one(Sample::Int(v)),
                 SslVer::TooShort => Fetched {
@@ -508,15 +526,30 @@ fn header_values(h: &dyn Headers, name: &str, split: bool) -> Vec<String> {
     out
 }
 
+/// The bytes `req.payload(off,len)` takes from `have` bytes, once they are
+/// there; length 0: from `off` to the end (at least one byte). Checked
+/// arithmetic: the arguments come from the config and may be near 2^63.
+fn payload_range(have: usize, off: i64, len: i64) -> Option<std::ops::Range<usize>> {
+    let off = usize::try_from(off).ok()?;
+    let end = match usize::try_from(len).ok()? {
+        0 if have > off => have,
+        0 => return None,
+        len => off.checked_add(len)?,
+    };
+    (end <= have).then_some(off..end)
+}
+
 /// Occurrence `n`: 1 is the first, -1 the last; 0 or out of range: none.
 fn pick(mut all: Vec<String>, n: i64) -> Option<String> {
-    let len = all.len() as i64;
-    let idx = match n {
-        1.. if n <= len => n - 1,
-        ..=-1 if -n <= len => len + n,
-        _ => return None,
-    };
-    Some(all.swap_remove(idx as usize))
+    let from_end = n < 0;
+    // unsigned_abs: i64::MIN has no positive i64 (no parse yields it, but
+    // the engine must not rely on the parser for its safety).
+    let k = usize::try_from(n.unsigned_abs()).ok()?;
+    if k == 0 || k > all.len() {
+        return None;
+    }
+    let idx = if from_end { all.len() - k } else { k - 1 };
+    Some(all.swap_remove(idx))
 }
 
 /// Values of cookie `name` in every `Cookie` header, in order.
@@ -627,3 +660,6 @@ pub(crate) fn ssl_version(d: &[u8]) -> SslVer {
         SslVer::NotSsl
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,6 +8,7 @@ pub mod body;
 pub mod errors;
 pub mod fetch;
 pub mod format;
+pub mod forward;
 pub mod message;
 pub mod parser;
 pub mod rules;

@@ -13,7 +13,9 @@
 //!   `len`.
 //! - Request line: `method SP target SP version` with exactly one SP each;
 //!   TAB or any other whitespace is rejected, and so is a request line without
-//!   a version (HTTP/0.9).
+//!   a version (HTTP/0.9). A `#` (fragment) in the target is 400, as in
+//!   HAProxy 2.6.12: a fragment is never sent, and a server that drops it
+//!   would serve another path than the one the rules judged.
 //! - Version: exactly `HTTP/1.0` or `HTTP/1.1`. Any other well-formed
 //!   `HTTP/DIGIT.DIGIT` (HTTP/1.2, HTTP/2.0, HTTP/0.9 ...) in a request gets 505
 //!   (RFC 9110 §15.6.6) rather than being processed as 1.1: we forward heads we
@@ -82,7 +84,7 @@ pub struct ResponseHead {
 // Byte classes, one lookup per byte.
 const TCHAR: u8 = 1; // RFC 9110 §5.6.2 token characters
 const FVCHAR: u8 = 2; // field-vchar: VCHAR / obs-text
-const TARGET: u8 = 4; // request-target bytes we accept: VCHAR (0x21..=0x7e)
+const TARGET: u8 = 4; // request-target bytes we accept: VCHAR (0x21..=0x7e) but `#`
 
 const fn classes() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -101,7 +103,10 @@ const fn classes() -> [u8; 256] {
         if (b >= 0x21 && b <= 0x7e) || b >= 0x80 {
             v |= FVCHAR;
         }
-        if b >= 0x21 && b <= 0x7e {
+        // '#' starts a fragment, which never goes on the wire (RFC 9110
+        // §4.2.5): servers that drop it would serve another resource than the
+        // one the rules saw (HAProxy 2.6.12 answers 400 too).
+        if b >= 0x21 && b <= 0x7e && b != b'#' {
             v |= TARGET;
         }
         t[c] = v;
@@ -364,6 +369,7 @@ impl HeadParser {
                         }
                         b'\t' => return Err(bad("whitespace other than SP in request line", p)),
                         b'\r' | b'\n' => return Err(bad("request line without version", p)),
+                        b'#' => return Err(bad("fragment ('#') in URI", p)),
                         0x80.. => return Err(bad("non-ASCII byte in URI", p)),
                         _ => return Err(bad("control character in URI", p)),
                     }

@@ -198,6 +198,13 @@ fn request_line_rejections() {
             "control character in URI",
         ),
         (b"GET /\x80 HTTP/1.1\r\n\r\n", 400, "non-ASCII byte in URI"),
+        (
+            b"GET /secret.php#x HTTP/1.1\r\n\r\n",
+            400,
+            "fragment ('#') in URI",
+        ),
+        (b"GET # HTTP/1.1\r\n\r\n", 400, "fragment ('#') in URI"),
+        (b"GET /?a=b# HTTP/1.1\r\n\r\n", 400, "fragment ('#') in URI"),
         (b"GET / http/1.1\r\n\r\n", 400, "invalid HTTP version"),
         (b"GET / HTTP/1.10\r\n\r\n", 400, "invalid HTTP version"),
         (b"GET / HTTP/1\r\n\r\n", 400, "invalid HTTP version"),

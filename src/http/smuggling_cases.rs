@@ -316,10 +316,35 @@ pub const CASES: &[(&str, &[u8], Expect)] = &[
         b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\nhello\r\n0\r\n\r\n",
         Expect::Reject(400),
     ),
-    // 17 digits even as leading zeros (some parsers truncate to 16)
+    // 17 digits as leading zeros: still the last chunk (RFC 9112 §7.1 sets
+    // no limit on leading zeros; the value is what counts)
     (
         "chunk_size_zero_padded",
         b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+        Expect::Accept { first_len: 77 },
+    ),
+    // a 5 behind 21 zeros is a 5
+    (
+        "chunk_size_zero_padded_nonzero",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0000000000000000000005\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+        Expect::Accept { first_len: 92 },
+    ),
+    // leading zeros cannot hide a value past 64 bits
+    (
+        "chunk_size_zero_padded_huge",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n000010000000000000000\r\nhello\r\n0\r\n\r\n",
+        Expect::Reject(400),
+    ),
+    // an unclosed quote in an extension: never forwarded
+    (
+        "chunk_ext_unclosed_quote",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\"b\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+        Expect::Reject(400),
+    ),
+    // an extension value that is neither a token nor a quoted string
+    (
+        "chunk_ext_bad_value",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b c\r\nhello\r\n0\r\n\r\n",
         Expect::Reject(400),
     ),
     // space before the chunk size

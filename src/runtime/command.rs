@@ -72,6 +72,15 @@ pub enum Command {
     SetTimeoutCli(Duration),
     /// `_getsocks`: hand the listening sockets to a new process (`-x`).
     GetSocks,
+    /// `expert-mode on|off`: allow this connection's expert commands.
+    ExpertMode(bool),
+    /// `debug dev panic [THREAD]` (expert mode): panic on purpose, on this
+    /// thread or event loop THREAD, as HAProxy's `debug dev panic`. Why it
+    /// exists: the only way to show, on the real binary, that a panic stops
+    /// the whole process (src/crash.rs) without keeping a real bug for it.
+    /// It gives nothing new to whoever holds an admin socket, which can
+    /// already stop every frontend and server.
+    DebugDevPanic(Option<usize>),
 }
 
 /// A server's operational state, as `set server B/S health` forces it.
@@ -208,6 +217,14 @@ pub fn parse(w: &[String]) -> Result<Command, String> {
         ["user"] => Command::Lower(Level::User),
         ["operator"] => Command::Lower(Level::Operator),
         ["_getsocks"] => Command::GetSocks,
+        ["expert-mode", "on"] => Command::ExpertMode(true),
+        ["expert-mode", "off"] => Command::ExpertMode(false),
+        ["expert-mode", ..] => return Err("Usage: expert-mode [on|off]".into()),
+        ["debug", "dev", "panic"] => Command::DebugDevPanic(None),
+        ["debug", "dev", "panic", t] => Command::DebugDevPanic(Some(
+            t.parse()
+                .map_err(|_| format!("Invalid thread number '{t}'."))?,
+        )),
         ["show", "info", rest @ ..] => Command::ShowInfo(format_of(&w[2..2 + rest.len()])?),
         ["show", "stat", ..] => {
             let mut rest: Vec<String> = w[2..].to_vec();
@@ -390,6 +407,16 @@ pub fn parse(w: &[String]) -> Result<Command, String> {
 
 /// (usage, description, lowest level) for `help`.
 const HELP: &[(&str, &str, Level)] = &[
+    (
+        "expert-mode [on|off]",
+        "allow or forbid this session's expert commands",
+        Level::Admin,
+    ),
+    (
+        "debug dev panic [<thread>]",
+        "(expert) stop the process as a crash would",
+        Level::Admin,
+    ),
     (
         "help [<command>]",
         "list matching or all commands",

@@ -61,6 +61,8 @@ pub struct CliConn {
     pub done: bool,
     /// Set by `set timeout cli`: the connection's new idle limit.
     pub timeout: Option<std::time::Duration>,
+    /// `expert-mode on`: expert commands allowed.
+    pub expert: bool,
 }
 
 impl CliConn {
@@ -72,6 +74,7 @@ impl CliConn {
             out: Vec::new(),
             done: false,
             timeout: None,
+            expert: false,
         }
     }
 
@@ -164,6 +167,13 @@ impl CliConn {
             }
             Command::Help(ref topic) => command::help(self.level, topic.as_deref()),
             ref c if c.level() > self.level => "Permission denied".into(),
+            Command::ExpertMode(on) => {
+                self.expert = on;
+                String::new()
+            }
+            Command::DebugDevPanic(_) if !self.expert => {
+                "This command is restricted to expert mode only.".into()
+            }
             ref c => match ops.run(c) {
                 Ok(s) | Err(s) => s,
             },

@@ -262,3 +262,28 @@ fn help_lists_only_what_the_level_may_run() {
     let (admin, _, _) = session(Level::Admin, "help\n");
     assert!(admin.contains("set weight") && admin.contains("del server"));
 }
+
+#[test]
+fn debug_dev_panic_needs_admin_and_expert_mode() {
+    assert_eq!(
+        parse(&words("debug dev panic 1")),
+        Ok(Command::DebugDevPanic(Some(1)))
+    );
+    assert!(parse(&words("debug dev panic one")).is_err());
+    let (out, _, ran) = session(Level::Admin, "debug dev panic\n");
+    assert!(
+        out.starts_with("This command is restricted to expert mode only."),
+        "{out}"
+    );
+    assert!(ran.is_empty());
+    let (out, _, ran) = session(Level::Operator, "expert-mode on; debug dev panic\n");
+    assert!(out.contains("Permission denied"), "{out}");
+    assert!(ran.is_empty());
+    let (_, _, ran) = session(Level::Admin, "expert-mode on; debug dev panic 1\n");
+    assert_eq!(ran, vec![Command::DebugDevPanic(Some(1))]);
+    let (_, _, ran) = session(
+        Level::Admin,
+        "expert-mode on; expert-mode off; debug dev panic\n",
+    );
+    assert!(ran.is_empty());
+}

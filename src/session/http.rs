@@ -12,6 +12,7 @@ use crate::http::acl::{Condition, Truth};
 use crate::http::body::{self, BodyTracker, Framing};
 use crate::http::errors::ErrorPages;
 use crate::http::fetch::FetchCtx;
+use crate::http::forward;
 use crate::http::message::{Headers, Request, Response};
 use crate::http::parser::{HeadParser, ParseError};
 use crate::http::rules::{self, Rule, Verdict};
@@ -455,42 +456,48 @@ fn write_out(
     Ok(n > 0)
 }
 
-/// Let the tracker claim the not-yet-checked bytes of `buf` for the body.
+/// Let the tracker claim the not-yet-checked bytes of `buf` for the body,
+/// and drop from the buffer what it says must not be forwarded.
 fn track(
     tracker: &mut Option<BodyTracker>,
-    buf: &Option<Buffer>,
+    buf: &mut Option<Buffer>,
     ready: &mut usize,
 ) -> Result<(), ParseError> {
-    let (Some(t), Some(b)) = (tracker.as_mut(), buf.as_ref()) else {
+    let (Some(t), Some(b)) = (tracker.as_mut(), buf.as_mut()) else {
         return Ok(());
     };
     let pending = b.pending();
     if !t.is_done() && pending.len() > *ready {
-        *ready += t.advance(&pending[*ready..])?;
+        let before = t.consumed();
+        // Errors count from the first body byte; `show errors` wants the
+        // offset in the bytes it keeps (the unforwarded part of the buffer).
+        let n = t.advance(&pending[*ready..]).map_err(|mut e| {
+            e.at = (*ready).saturating_add(e.at.saturating_sub(before as usize));
+            e
+        })?;
+        let mut cut = 0;
+        for &(at, len) in t.cuts().iter().rev() {
+            b.cut(*ready + at, len);
+            cut += len;
+        }
+        *ready += n - cut;
+        if *ready == 0 && b.is_full() {
+            // A chunk-size line as long as the buffer: it can never complete.
+            return Err(ParseError::new(400, "chunk size line too long", 0));
+        }
     }
     Ok(())
 }
 
-/// Lower-cased comma-separated tokens of every `Connection` header.
-fn connection_tokens<H: Headers>(m: &H) -> Vec<String> {
-    m.header_values("connection")
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect()
-}
-
-/// Remove hop-by-hop headers (RFC 9110 §7.6.1): Connection, the headers it
-/// names, Keep-Alive, Proxy-Connection.
-fn strip_hop_by_hop<H: Headers>(m: &mut H, named: &[String]) {
-    for n in named {
-        if !matches!(n.as_str(), "close" | "keep-alive" | "upgrade") {
-            m.del_header(n);
-        }
-    }
-    for h in ["connection", "keep-alive", "proxy-connection"] {
-        m.del_header(h);
-    }
+/// A body the tracker refused, kept for `show errors` with the bytes not yet
+/// forwarded (the head and earlier body bytes are gone).
+fn bad_body(e: &ParseError, buf: &Option<Buffer>, request: bool) -> Option<Box<BadMessage>> {
+    Some(Box::new(BadMessage {
+        request,
+        reason: e.reason,
+        at: e.at,
+        bytes: buf.as_ref().map_or_else(Vec::new, |b| b.pending().to_vec()),
+    }))
 }
 
 fn in_net(ip: IpAddr, net: Option<(IpAddr, u8)>) -> bool {
@@ -582,17 +589,20 @@ fn pump_txn(
             }
         }
         if matches!(t.state, TxnState::WaitServer | TxnState::Exchange) {
-            if let Err(e) = track(&mut t.req_body, &s.req, &mut t.req_ready) {
-                log::info!(
-                    "frontend {}: invalid request body from {}: {}",
+            if let Err(e) = track(&mut t.req_body, &mut s.req, &mut t.req_ready) {
+                log::warn!(
+                    "frontend {}: invalid request body from {} at byte {}: {}",
                     conf.fe_name,
                     s.src,
+                    e.at,
                     e.reason
                 );
+                t.bad = bad_body(&e, &s.req, true);
+                t.events.push(TxnEvent::BadRequest);
+                log_term(s, b"CD");
                 if t.response_started {
                     return Ok(Step::Close);
                 }
-                log_term(s, b"CD");
                 t.fail(400, &conf.fe.side.errors);
                 return Ok(Step::DropServer);
             }
@@ -756,23 +766,7 @@ fn analyse_request(
     }
     let framing = match body::request_framing(&req) {
         Ok(f) => f,
-        Err(e) => {
-            log::warn!(
-                "frontend {}: ambiguous request framing from {}: {}; answering {}",
-                conf.fe_name,
-                s.src,
-                e.reason,
-                e.status
-            );
-            log_term(s, b"CR");
-            t.events.push(TxnEvent::BadRequest);
-            t.fail(e.status, &conf.fe.side.errors);
-            return Some(if s.srv.is_some() {
-                Step::DropServer
-            } else {
-                Step::Wait
-            });
-        }
+        Err(e) => return Some(reject_request(s, t, conf, &req, e.status, e.reason)),
     };
     body::normalize_request_framing(&mut req, &framing);
     // RFC 9112 §3.2: several Host lines are a 400 when they disagree (two
@@ -780,22 +774,22 @@ fn analyse_request(
     let hosts: Vec<String> = req.header_values("host").map(str::to_string).collect();
     if let Some(first) = hosts.first() {
         if hosts.iter().any(|h| !h.eq_ignore_ascii_case(first)) {
-            log::warn!(
-                "frontend {}: request from {} with differing Host headers; answering 400",
-                conf.fe_name,
-                s.src
-            );
-            log_term(s, b"CR");
-            t.fail(400, &conf.fe.side.errors);
-            return Some(if s.srv.is_some() {
-                Step::DropServer
-            } else {
-                Step::Wait
-            });
+            let why = "differing Host headers";
+            return Some(reject_request(s, t, conf, &req, 400, why));
         }
         if hosts.len() > 1 {
             req.set_header("Host", first);
         }
+    }
+    if let Err(why) = forward::check_authority(&mut req) {
+        return Some(reject_request(s, t, conf, &req, 400, why));
+    }
+    // The rules see the message as it will be forwarded: without the headers
+    // `Connection` names (never the framing ones) and without an HTTP/2 upgrade.
+    let named = forward::connection_tokens(&req);
+    forward::strip_nominated(&mut req, &named);
+    if forward::drop_http2_upgrade(&mut req) {
+        log::debug!("frontend {}: h2c upgrade removed", conf.fe_name);
     }
     t.head_method = req.method == "HEAD";
     t.connect_method = req.method == "CONNECT";
@@ -881,6 +875,8 @@ fn analyse_request(
     }
     persistence(t, &mut req, conf, tables, bi, src, dst, now);
     prepare_request(s, t, &mut req, fe, be);
+    // Whatever the rules did, the head we send is framed as we parsed it.
+    body::normalize_request_framing(&mut req, &framing);
     t.req_body = match framing {
         Framing::None => None,
         f => Some(BodyTracker::new(f)),
@@ -905,6 +901,41 @@ fn analyse_request(
     t.backend = Some(bi);
     t.state = TxnState::WaitServer;
     Some(Step::NeedServer(bi))
+}
+
+/// A parsed request refused for its meaning (framing, Host, authority):
+/// logged, kept for `show errors` (as pollux understood it), answered.
+fn reject_request(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    req: &Request,
+    status: u16,
+    reason: &'static str,
+) -> Step {
+    log::warn!(
+        "frontend {}: invalid request from {}: {}; answering {}",
+        conf.fe_name,
+        s.src,
+        reason,
+        status
+    );
+    let mut bytes = Vec::new();
+    req.serialize(&mut bytes);
+    t.bad = Some(Box::new(BadMessage {
+        request: true,
+        reason,
+        at: 0,
+        bytes,
+    }));
+    log_term(s, b"CR");
+    t.events.push(TxnEvent::BadRequest);
+    t.fail(status, &conf.fe.side.errors);
+    if s.srv.is_some() {
+        Step::DropServer
+    } else {
+        Step::Wait
+    }
 }
 
 /// Cookie and stick-table persistence: which server the request is bound
@@ -951,7 +982,7 @@ fn persistence(
 
 /// Connection headers and address headers on the way to the server.
 fn prepare_request(s: &Session, t: &mut Txn, req: &mut Request, fe: &HttpSide, be: &HttpSide) {
-    let named = connection_tokens(req);
+    let named = forward::connection_tokens(req);
     let upgrade = named.iter().any(|n| n == "upgrade") && req.header("upgrade").is_some();
     t.client_keep = match req.version {
         Version::Http11 => !named.iter().any(|n| n == "close"),
@@ -962,7 +993,7 @@ fn prepare_request(s: &Session, t: &mut Txn, req: &mut Request, fe: &HttpSide, b
     // HTTP/1.0 clients get a kept-alive server connection too: the request
     // then says so explicitly.
     t.server_keep = mode == ConnMode::KeepAlive && !upgrade && !t.connect_method;
-    strip_hop_by_hop(req, &named);
+    forward::strip_connection_headers(req);
     if upgrade {
         req.add_header("Connection", "upgrade");
     } else if !t.server_keep {
@@ -1043,7 +1074,7 @@ fn applet_body_missing(conf: &Conf, req: &Request, have: usize) -> bool {
 }
 
 fn wants_keep_alive(req: &Request) -> bool {
-    let named = connection_tokens(req);
+    let named = forward::connection_tokens(req);
     match req.version {
         Version::Http11 => !named.iter().any(|n| n == "close"),
         Version::Http10 => named.iter().any(|n| n == "keep-alive"),
@@ -1112,7 +1143,7 @@ fn respond_local(
     framing: Framing,
     conf: &Conf,
 ) -> Step {
-    let named = connection_tokens(req);
+    let named = forward::connection_tokens(req);
     let wants_keep = match req.version {
         Version::Http11 => !named.iter().any(|n| n == "close"),
         Version::Http10 => named.iter().any(|n| n == "keep-alive"),
@@ -1248,6 +1279,30 @@ fn server_side(
                 return Ok(Some(server_failed(t, conf)));
             }
         };
+        let named = forward::connection_tokens(&res);
+        forward::strip_nominated(&mut res, &named);
+        if res.status == 101
+            && !t
+                .req
+                .as_ref()
+                .is_some_and(|r| forward::switch_allowed(r, &res))
+        {
+            // RFC 9110 §7.8: only to a protocol the forwarded request offered.
+            log::warn!(
+                "frontend {}: server switched to a protocol the request did not offer, 502",
+                conf.fe_name
+            );
+            let mut bytes = Vec::new();
+            res.serialize(&mut bytes);
+            t.bad = Some(Box::new(BadMessage {
+                request: false,
+                reason: "101 to a protocol the request did not offer",
+                at: 0,
+                bytes,
+            }));
+            log_term(s, b"PH");
+            return Ok(Some(server_failed(t, conf)));
+        }
         let req = t.req.clone().unwrap_or_else(|| Request {
             method: "GET".into(),
             uri: "/".into(),
@@ -1307,7 +1362,7 @@ fn server_side(
             res.header("transfer-encoding").is_some() && res.header("content-length").is_some();
         body::normalize_response_framing(&mut res, &framing);
         let tunnel = res.status == 101 || (t.connect_method && (200..300).contains(&res.status));
-        let named = connection_tokens(&res);
+        let named = forward::connection_tokens(&res);
         let srv_keep = match res.version {
             Version::Http11 => !named.iter().any(|n| n == "close"),
             Version::Http10 => named.iter().any(|n| n == "keep-alive"),
@@ -1316,7 +1371,7 @@ fn server_side(
         t.client_keep &= framing != Framing::UntilClose && !tunnel;
         // Soft stop: keep-alive clients move to the new process.
         t.client_keep &= tunnel || !crate::core::lifecycle::stopping();
-        strip_hop_by_hop(&mut res, &named);
+        forward::strip_connection_headers(&mut res);
         if res.status == 101 {
             res.add_header("Connection", "upgrade");
         } else if !t.client_keep && !tunnel {
@@ -1354,12 +1409,14 @@ fn server_side(
         };
         t.res_ready = 0;
     }
-    if let Err(e) = track(&mut t.res_body, &s.res, &mut t.res_ready) {
+    if let Err(e) = track(&mut t.res_body, &mut s.res, &mut t.res_ready) {
         log::warn!(
-            "frontend {}: invalid response body: {}",
+            "frontend {}: invalid response body at byte {}: {}",
             conf.fe_name,
+            e.at,
             e.reason
         );
+        t.bad = bad_body(&e, &s.res, false);
         log_term(s, b"SD");
         return Ok(Some(Step::Close));
     }

@@ -225,6 +225,7 @@ fn bad_criteria_are_errors() {
         ("path -x /", "unknown ACL flag '-x'"),
         ("path -m", "missing argument after '-m'"),
         ("req.payload(0) 00", "expects 2"),
+        ("req.ssl_ver 140737488355328", "invalid version"),
         ("hdr(host", "missing closing ')'"),
         ("path -u 1 /", "not supported yet"),
     ] {

@@ -339,6 +339,19 @@ impl Admin<'_> {
         match cmd {
             Command::ShowSess(which) => e.show_sess_all(which.as_deref()),
             Command::ShowActivity => Ok(e.show_activity()),
+            Command::DebugDevPanic(t) => {
+                let t = t.unwrap_or(e.tid);
+                if t >= e.nthreads() {
+                    return Err(format!("No thread {t} (nbthread {}).", e.nthreads()));
+                }
+                let why = format!("debug dev panic {t} (runtime API, expert mode)");
+                if t == e.tid {
+                    panic!("{why}");
+                }
+                // The process stops before the answer is due.
+                let _ = e.ask(t, move |_| -> () { panic!("{why}") });
+                Ok(String::new())
+            }
             Command::ShowErrors(px, dir) => e.show_errors(px.as_deref(), *dir),
             Command::ShutdownSession(id) => e.shutdown_session_any(id),
             Command::ShutdownSessionsServer(b, s) => {
@@ -478,6 +491,7 @@ impl Admin<'_> {
             Command::Help(_)
             | Command::Prompt
             | Command::Quit
+            | Command::ExpertMode(_)
             | Command::Lower(_)
             | Command::SetTimeoutCli(_) => Ok(String::new()),
         }

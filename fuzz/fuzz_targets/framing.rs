@@ -12,23 +12,7 @@ use pollux::http::body::{
 };
 use pollux::http::message::{Request, Response};
 use pollux::http::parser::HeadParser;
-use pollux_fuzz::split;
-
-/// Bytes taken and done, or the error (earlier pieces were taken by then).
-fn track(f: Framing, pieces: &[&[u8]]) -> Result<(u64, bool), String> {
-    let mut t = BodyTracker::new(f);
-    for p in pieces {
-        match t.advance(p) {
-            Ok(n) if n < p.len() => {
-                assert!(t.is_done());
-                break;
-            }
-            Ok(_) => {}
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    Ok((t.consumed(), t.is_done()))
-}
+use pollux_fuzz::{split, track};
 
 fuzz_target!(|data: &[u8]| {
     let Some(s) = split(data) else { return };
@@ -73,13 +57,13 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     pieces.push(&body[from..]);
-    let split_outcome = track(framing, &pieces);
-    let whole = track(framing, &[body]);
+    let split_outcome = track(&mut BodyTracker::new(framing), &pieces);
+    let whole = track(&mut BodyTracker::new(framing), &[body]);
     assert_eq!(split_outcome, whole);
-    if let Ok((taken, _)) = whole {
-        assert!(taken <= body.len() as u64);
+    if let Ok(w) = whole {
+        assert!(w.taken <= body.len() as u64);
         if let Framing::Length(n) = framing {
-            assert_eq!(taken, n.min(body.len() as u64));
+            assert_eq!(w.taken, n.min(body.len() as u64));
         }
     }
 });

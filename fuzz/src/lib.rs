@@ -132,3 +132,60 @@ pub fn names_special_files(text: &[u8]) -> bool {
     .iter()
     .any(|s| squeezed.windows(s.len()).any(|w| w == s.as_bytes()))
 }
+
+/// What a body tracker made of a body fed in pieces.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Tracked {
+    /// Bytes claimed (`advance`'s results added up).
+    pub taken: u64,
+    pub done: bool,
+    /// The claimed bytes minus the `cuts()`: what pollux forwards.
+    pub forwarded: Vec<u8>,
+}
+
+/// Feeds `pieces` to `t` as the session does: bytes `advance` does not
+/// claim (the rest of an unfinished chunk-size line) are given again, in
+/// front of the next piece. Stops once the body is done (what is left is
+/// the next message). The error is returned with only its status, reason
+/// and offset: the bytes claimed before it differ with the cut points.
+pub fn track(
+    t: &mut pollux::http::body::BodyTracker,
+    pieces: &[&[u8]],
+) -> Result<Tracked, (u16, &'static str, usize)> {
+    let mut out = Tracked {
+        taken: 0,
+        done: false,
+        forwarded: Vec::new(),
+    };
+    let mut pending: Vec<u8> = Vec::new();
+    for p in pieces {
+        pending.extend_from_slice(p);
+        let n = match t.advance(&pending) {
+            Ok(n) => n,
+            Err(e) => {
+                // Once failed, it stays failed.
+                assert!(t.advance(b"0\r\n\r\n").is_err());
+                return Err((e.status, e.reason, e.at));
+            }
+        };
+        assert!(n <= pending.len(), "claimed {n} of {} bytes", pending.len());
+        let mut from = 0;
+        for &(start, len) in t.cuts() {
+            assert!(
+                from <= start && start + len <= n,
+                "cut {start}+{len} outside 0..{n}"
+            );
+            out.forwarded.extend_from_slice(&pending[from..start]);
+            from = start + len;
+        }
+        out.forwarded.extend_from_slice(&pending[from..n]);
+        out.taken += n as u64;
+        assert_eq!(t.consumed(), out.taken);
+        pending.drain(..n);
+        if t.is_done() {
+            break;
+        }
+    }
+    out.done = t.is_done();
+    Ok(out)
+}

@@ -9,7 +9,7 @@ use crate::log::{
     FrontendLog, GlobalLog, LogAddr, LogFormat, LogTarget, SyslogFormat, FACILITIES, HTTPLOG,
     LEVELS, TCPLOG,
 };
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,8 +294,7 @@ fn parse_addr(a: &str) -> Result<LogAddr, String> {
     {
         return Err(bad());
     }
-    (host, port)
-        .to_socket_addrs()
+    super::values::lookup(host, port)
         .ok()
         .and_then(|mut it| it.next())
         .map(LogAddr::Udp)

@@ -20,6 +20,7 @@ pub mod stats_socket;
 mod tests;
 mod values;
 pub(crate) use values::parse_time;
+pub use values::refuse_host_names;
 
 pub use cond::features;
 pub use stats_socket::StatsSocket;
@@ -736,6 +737,19 @@ pub struct StickRule {
 /// Returns all errors found, not just the first.
 pub fn load(paths: &[PathBuf]) -> Result<Config, Vec<ConfigError>> {
     load_with_env(paths, &|name| std::env::var(name).ok())
+}
+
+/// One file's text, already in memory, checked as [`load`] would with the
+/// environment `env`: for callers that have no file per config (the fuzz
+/// targets). Files the config names (errorfile, `acl -f`) are still read.
+pub fn load_text(
+    file: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    let mut parser = parser::Parser::new(env);
+    parser.parse_text(file, text);
+    parser.finish()
 }
 
 /// [`load`] with an explicit environment for `"${VAR}"` and `defined(VAR)`.

@@ -1188,3 +1188,19 @@ fn log_global_is_resolved_after_every_section_and_no_log_clears_it() {
     assert!(fe("quiet").log.is_none(), "no log");
     assert_eq!(config.backends[0].log_targets.len(), 2);
 }
+
+#[test]
+fn load_text_reports_errors_at_the_given_name_and_line() {
+    let text = "global\n    maxconn 10\nfrontend fe\n    frobnicate on\n";
+    let errors = super::load_text("mem.cfg", text, &|_| None).unwrap_err();
+    let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        shown
+            .iter()
+            .any(|e| e.starts_with("mem.cfg:4: ") && e.contains("frobnicate")),
+        "{shown:?}"
+    );
+    let ok = "frontend fe\n    bind \"127.0.0.1:${P-8080}\"\n    mode tcp\n    default_backend be\nbackend be\n    mode tcp\n    server s 127.0.0.1:81\n";
+    let config = super::load_text("mem.cfg", ok, &|_| None).expect("a valid config");
+    assert_eq!(config.frontends.len(), 1);
+}

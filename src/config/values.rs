@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::BindAddr;
@@ -137,6 +138,25 @@ fn split_address(s: &str) -> Result<Parts<'_>, String> {
     })
 }
 
+/// Host names resolve unless [`refuse_host_names`] was called.
+static RESOLVE_NAMES: AtomicBool = AtomicBool::new(true);
+
+/// From now on, a host name in an address is an error instead of a DNS
+/// query (IP literals still parse): for the config fuzz target, where a
+/// query per input would make each run slow and send random names to the
+/// resolver. Process-wide; nothing in pollux itself calls it.
+pub fn refuse_host_names() {
+    RESOLVE_NAMES.store(false, Ordering::Relaxed);
+}
+
+/// Resolves `host` (a valid name, not an IP literal) with the system resolver.
+pub(crate) fn lookup(host: &str, port: u16) -> Result<std::vec::IntoIter<SocketAddr>, String> {
+    if !RESOLVE_NAMES.load(Ordering::Relaxed) {
+        return Err("host names are not resolved here".into());
+    }
+    (host, port).to_socket_addrs().map_err(|e| e.to_string())
+}
+
 /// Resolves a host (IP literal, `*`, empty, or host name) in a family.
 fn resolve(family: Family, host: &str, port: u16, whole: &str) -> Result<SocketAddr, String> {
     if host.is_empty() || host == "*" {
@@ -168,9 +188,7 @@ fn resolve(family: Family, host: &str, port: u16, whole: &str) -> Result<SocketA
     if !valid_name || numeric || host.contains(':') {
         return Err(format!("invalid address '{whole}'"));
     }
-    let addrs = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve '{host}': {e}"))?;
+    let addrs = lookup(host, port).map_err(|e| format!("cannot resolve '{host}': {e}"))?;
     addrs
         .into_iter()
         .find(wanted)

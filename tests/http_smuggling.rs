@@ -79,7 +79,9 @@ fn chunked_data_len(b: &[u8]) -> Option<u64> {
     loop {
         let eol = find(&b[i..], b"\r\n")?;
         let size = b[i..i + eol].split(|&c| c == b';').next()?;
-        let size = std::str::from_utf8(size).ok()?.trim_end_matches([' ', '\t']);
+        let size = std::str::from_utf8(size)
+            .ok()?
+            .trim_end_matches([' ', '\t']);
         let n = u64::from_str_radix(size, 16).ok()?;
         if n == 0 {
             return Some(total);

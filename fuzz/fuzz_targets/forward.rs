@@ -5,16 +5,16 @@
 //! its cuts), with nothing left over: one
 //! message, never two.
 //!
-//! The edits are the ones `session/http.rs` makes, in its order, through
-//! the pure functions of `http::forward` and `http::body`: framing
-//! normalised, duplicate Host folded, absolute-form authority checked,
-//! `Connection`-nominated headers and the h2c upgrade removed, header rules
-//! (the first input byte picks some, among them ones that break framing),
-//! connection headers replaced, framing imposed again.
+//! The edits are the ones `session/http.rs` makes, through the same
+//! functions: `forward::before_rules` (framing normalised, duplicate Host
+//! folded, absolute-form authority checked, `Connection`-nominated headers
+//! and the h2c upgrade removed), header rules (the first input byte picks
+//! some, among them ones that break framing), `forward::set_connection`,
+//! `forward::impose_request_framing`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollux::http::body::{normalize_request_framing, request_framing, BodyTracker};
+use pollux::http::body::{request_framing, BodyTracker};
 use pollux::http::forward;
 use pollux::http::message::{Headers, Request};
 use pollux::http::parser::HeadParser;
@@ -49,26 +49,6 @@ fn rules(req: &mut Request, mask: u8) {
     }
 }
 
-/// The edits up to the rules; None where pollux answers an error instead.
-fn before_rules(req: &mut Request) -> Option<()> {
-    let f = request_framing(req).ok()?;
-    normalize_request_framing(req, &f);
-    let hosts: Vec<String> = req.header_values("host").map(str::to_string).collect();
-    if let Some(first) = hosts.first() {
-        if hosts.iter().any(|h| !h.eq_ignore_ascii_case(first)) {
-            return None;
-        }
-        if hosts.len() > 1 {
-            req.set_header("Host", first);
-        }
-    }
-    forward::check_authority(req).ok()?;
-    let named = forward::connection_tokens(req);
-    forward::strip_nominated(req, &named);
-    forward::drop_http2_upgrade(req);
-    Some(())
-}
-
 fuzz_target!(|data: &[u8]| {
     let Some((&mask, msg)) = data.split_first() else {
         return;
@@ -78,12 +58,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let received = Request::from_head(&head, msg);
     let mut req = received.clone();
-    let Ok(framing) = request_framing(&req) else {
+    // None where pollux answers an error instead.
+    let Ok(framing) = forward::before_rules(&mut req) else {
         return;
     };
-    if before_rules(&mut req).is_none() {
-        return;
-    }
     let rest = &msg[head.len..];
     let Ok(body) = track(&mut BodyTracker::new(framing), &[rest]) else {
         return;
@@ -96,9 +74,8 @@ fuzz_target!(|data: &[u8]| {
     // prepare_request: pollux writes its own Connection line.
     let named = forward::connection_tokens(&req);
     let upgrade = named.iter().any(|t| t == "upgrade") && req.header("upgrade").is_some();
-    forward::strip_connection_headers(&mut req);
-    req.add_header("Connection", if upgrade { "upgrade" } else { "close" });
-    normalize_request_framing(&mut req, &framing);
+    forward::set_connection(&mut req, Some(if upgrade { "upgrade" } else { "close" }));
+    forward::impose_request_framing(&mut req, &framing);
 
     let mut out = Vec::new();
     req.serialize(&mut out);

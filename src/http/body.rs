@@ -499,17 +499,7 @@ impl BodyTracker {
             let c = data[i];
             let at = self.offset + (base + i) as u64;
             match self.state {
-                Body::Size
-                | Body::SizeBws
-                | Body::ExtStart
-                | Body::ExtName
-                | Body::ExtNameBws
-                | Body::ExtValStart
-                | Body::ExtToken
-                | Body::ExtQuoted
-                | Body::ExtQuotedPair
-                | Body::ExtAfterQuote
-                | Body::ExtValBws => {
+                _ if self.in_size_line() => {
                     self.state = self.size_line(c).map_err(|r| chunk_err(r, at))?;
                     self.line += 1;
                 }
@@ -595,9 +585,8 @@ impl BodyTracker {
                     self.state = Body::Done;
                     return Ok(i + 1);
                 }
-                Body::Done | Body::Length | Body::UntilClose | Body::Failed => {
-                    return Ok(i);
-                }
+                // Done, Length, UntilClose, Failed: not inside a chunked body.
+                _ => return Ok(i),
             }
             if self.line > MAX_CHUNK_LINE && self.in_size_line() {
                 return Err(chunk_err("chunk size line too long", at));

@@ -21,8 +21,55 @@
 //!   set again from the framing pollux decided when it parsed the head, so no
 //!   rule can leave a body that its headers do not describe.
 
-use super::body::Framing;
+use super::body::{self, Framing};
 use super::message::{Headers, Request, Response};
+
+/// Status and reason of a request refused before its rules run.
+pub type Refusal = (u16, &'static str);
+
+/// Everything a request goes through before its rules see it, in order:
+/// its framing decided and normalised (RFC 9112 §6.3), duplicate `Host`
+/// lines folded (400 when they differ: two hops could route on different
+/// ones), the absolute-form authority checked, the headers `Connection`
+/// names removed, HTTP/2 taken out of `Upgrade`. The rules then judge the
+/// message as it will be forwarded.
+pub fn before_rules(req: &mut Request) -> Result<Framing, Refusal> {
+    let framing = body::request_framing(req).map_err(|e| (e.status, e.reason))?;
+    body::normalize_request_framing(req, &framing);
+    let fold = {
+        let mut hosts = req.header_values("host");
+        match hosts.next() {
+            None => None,
+            Some(first) => {
+                let mut several = false;
+                for h in hosts {
+                    if !h.eq_ignore_ascii_case(first) {
+                        return Err((400, "differing Host headers"));
+                    }
+                    several = true;
+                }
+                several.then(|| first.to_string())
+            }
+        }
+    };
+    if let Some(first) = fold {
+        req.set_header("Host", &first);
+    }
+    check_authority(req).map_err(|why| (400, why))?;
+    let named = connection_tokens(req);
+    strip_nominated(req, &named);
+    drop_http2_upgrade(req);
+    Ok(framing)
+}
+
+/// Replace the connection-management headers by pollux's own `Connection`
+/// line (none: `None`). The last edit is `impose_request_framing`.
+pub fn set_connection<H: Headers>(m: &mut H, connection: Option<&str>) {
+    strip_connection_headers(m);
+    if let Some(c) = connection {
+        m.add_header("Connection", c);
+    }
+}
 
 /// Headers a `Connection` option can never remove: they frame the message,
 /// route it, or say how the connection itself goes on.

@@ -764,33 +764,11 @@ fn analyse_request(
             t.captured_cookie
         );
     }
-    let framing = match body::request_framing(&req) {
+    // The rules see the message as it will be forwarded (`forward::before_rules`).
+    let framing = match forward::before_rules(&mut req) {
         Ok(f) => f,
-        Err(e) => return Some(reject_request(s, t, conf, &req, e.status, e.reason)),
+        Err((status, why)) => return Some(reject_request(s, t, conf, &req, status, why)),
     };
-    body::normalize_request_framing(&mut req, &framing);
-    // RFC 9112 §3.2: several Host lines are a 400 when they disagree (two
-    // hops could route on different ones); identical copies become one.
-    let hosts: Vec<String> = req.header_values("host").map(str::to_string).collect();
-    if let Some(first) = hosts.first() {
-        if hosts.iter().any(|h| !h.eq_ignore_ascii_case(first)) {
-            let why = "differing Host headers";
-            return Some(reject_request(s, t, conf, &req, 400, why));
-        }
-        if hosts.len() > 1 {
-            req.set_header("Host", first);
-        }
-    }
-    if let Err(why) = forward::check_authority(&mut req) {
-        return Some(reject_request(s, t, conf, &req, 400, why));
-    }
-    // The rules see the message as it will be forwarded: without the headers
-    // `Connection` names (never the framing ones) and without an HTTP/2 upgrade.
-    let named = forward::connection_tokens(&req);
-    forward::strip_nominated(&mut req, &named);
-    if forward::drop_http2_upgrade(&mut req) {
-        log::debug!("frontend {}: h2c upgrade removed", conf.fe_name);
-    }
     t.head_method = req.method == "HEAD";
     t.connect_method = req.method == "CONNECT";
     t.since = now;
@@ -874,9 +852,7 @@ fn analyse_request(
         }
     }
     persistence(t, &mut req, conf, tables, bi, src, dst, now);
-    prepare_request(s, t, &mut req, fe, be);
-    // Whatever the rules did, the head we send is framed as we parsed it.
-    body::normalize_request_framing(&mut req, &framing);
+    prepare_request(s, t, &mut req, &framing, fe, be);
     t.req_body = match framing {
         Framing::None => None,
         f => Some(BodyTracker::new(f)),
@@ -981,7 +957,14 @@ fn persistence(
 }
 
 /// Connection headers and address headers on the way to the server.
-fn prepare_request(s: &Session, t: &mut Txn, req: &mut Request, fe: &HttpSide, be: &HttpSide) {
+fn prepare_request(
+    s: &Session,
+    t: &mut Txn,
+    req: &mut Request,
+    framing: &Framing,
+    fe: &HttpSide,
+    be: &HttpSide,
+) {
     let named = forward::connection_tokens(req);
     let upgrade = named.iter().any(|n| n == "upgrade") && req.header("upgrade").is_some();
     t.client_keep = match req.version {
@@ -993,14 +976,16 @@ fn prepare_request(s: &Session, t: &mut Txn, req: &mut Request, fe: &HttpSide, b
     // HTTP/1.0 clients get a kept-alive server connection too: the request
     // then says so explicitly.
     t.server_keep = mode == ConnMode::KeepAlive && !upgrade && !t.connect_method;
-    forward::strip_connection_headers(req);
-    if upgrade {
-        req.add_header("Connection", "upgrade");
+    let connection = if upgrade {
+        Some("upgrade")
     } else if !t.server_keep {
-        req.add_header("Connection", "close");
+        Some("close")
     } else if req.version == Version::Http10 {
-        req.add_header("Connection", "keep-alive");
-    }
+        Some("keep-alive")
+    } else {
+        None
+    };
+    forward::set_connection(req, connection);
     for ff in [&fe.forwardfor, &be.forwardfor]
         .into_iter()
         .flatten()
@@ -1020,6 +1005,8 @@ fn prepare_request(s: &Session, t: &mut Txn, req: &mut Request, fe: &HttpSide, b
             req.add_header(&ot.header, &s.dst.ip().to_string());
         }
     }
+    // Whatever the rules did, the head we send is framed as we parsed it.
+    forward::impose_request_framing(req, framing);
 }
 
 /// The stats page or a `use-service`: the engine answers (see

@@ -63,7 +63,7 @@ impl TestServer {
 
     /// Listen on `bind` (port 0: any free port, kept) with `behavior`.
     pub fn spawn(bind: &str, behavior: Behavior) -> TestServer {
-        let listener = TcpListener::bind(bind).expect("test server bind");
+        let listener = listen_deep(bind);
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("local addr");
         let stats = Arc::new(ServerStats::default());
@@ -115,6 +115,24 @@ impl Drop for TestServer {
             }
         }
     }
+}
+
+/// A listener with a deep accept queue: std's backlog (128) overflows when a
+/// thousand connections arrive at once, and the kernel's SYN-cookie and
+/// dropped-ACK paths then reset some of them (seen as `TcpExtListenOverflows`
+/// and `TcpExtTCPAbortOnData` under load: a test flake, not a proxy bug).
+pub fn listen_deep(bind: &str) -> TcpListener {
+    let addr: SocketAddr = bind.parse().expect("test server address");
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .expect("socket");
+    sock.set_reuse_address(true).expect("SO_REUSEADDR");
+    sock.bind(&addr.into()).expect("test server bind");
+    sock.listen(4096).expect("listen");
+    sock.into()
 }
 
 /// Stop reading from a connection whose echo backlog is above this.

@@ -4,7 +4,6 @@
 //! reload without an exposed socket then keeps the very same sockets, whose
 //! backlogs are never closed, instead of binding new ones next to them.
 
-use std::collections::HashSet;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 
@@ -14,6 +13,7 @@ use std::net::{SocketAddr, TcpListener};
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn listeners_of(pid: i32) -> io::Result<Vec<(SocketAddr, TcpListener)>> {
     use rustix::process::{pidfd_getfd, pidfd_open, Pid, PidfdFlags, PidfdGetfdFlags};
+    use std::collections::HashSet;
     let bad_pid = || io::Error::new(io::ErrorKind::InvalidInput, "not a process id");
     let pidfd = pidfd_open(Pid::from_raw(pid).ok_or_else(bad_pid)?, PidfdFlags::empty())?;
     let mut out = Vec::new();

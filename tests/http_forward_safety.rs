@@ -198,37 +198,30 @@ fn rules_see_what_the_backend_sees(poller: &str) {
     assert_eq!(got.header("x-added"), Some("by-rule"));
     assert_eq!(got.header("x-client"), None);
     // Absolute form without Host: the authority becomes the Host.
-    let got = raw_exchange(
-        px.addr(0),
+    served(
+        &px,
         b"GET http://public.test/abs HTTP/1.1\r\nConnection: close\r\n\r\n",
-        Duration::from_millis(500),
-    );
-    assert_eq!(
-        first_status(&got),
-        Some(200),
-        "{}",
-        String::from_utf8_lossy(&got)
     );
     let got = be.last();
     assert_eq!(got.target(), "http://public.test/abs");
     assert_eq!(got.header("host"), Some("public.test"));
     // h2c is gone, and with it the upgrade: the server answered a plain 200.
-    let got = raw_exchange(
-        px.addr(0),
+    served(
+        &px,
         b"GET /h2 HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
-        Duration::from_millis(500),
-    );
-    assert_eq!(
-        first_status(&got),
-        Some(200),
-        "{}",
-        String::from_utf8_lossy(&got)
     );
     let got = be.last();
     assert_eq!(got.header("upgrade"), None);
     assert_eq!(got.header("http2-settings"), None);
     assert!(!got.head.has_token("connection", "upgrade"));
     px.stop();
+}
+
+/// Sends `req` raw on a new connection; the answer must be a 200.
+fn served(px: &Pollux, req: &[u8]) {
+    let got = raw_exchange(px.addr(0), req, Duration::from_millis(500));
+    let text = String::from_utf8_lossy(&got);
+    assert_eq!(first_status(&got), Some(200), "{text}");
 }
 
 /// Reads one request head from a raw server connection.

@@ -10,7 +10,6 @@
 mod common;
 
 use common::*;
-use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 
@@ -92,29 +91,6 @@ fn debug_dev_panic_is_refused_without_expert_mode() {
     roundtrip(&mut c, b"still serving");
     drop(c);
     px.stop();
-}
-
-/// Live children of `pid` (from /proc), zombies left out.
-#[cfg(target_os = "linux")]
-fn children_of(pid: u32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
-            continue;
-        };
-        let rest: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or(vec![], |(_, r)| r.split_whitespace().collect());
-        if rest.get(1).and_then(|pp| pp.parse::<u32>().ok()) == Some(pid)
-            && rest.first() != Some(&"Z")
-        {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[cfg(target_os = "linux")]

@@ -385,28 +385,6 @@ fn x_flag_to_a_missing_socket_warns_and_binds() {
     assert!(eventually(PATIENCE, || d.alive().is_empty()));
 }
 
-/// Pids whose parent is `pid` (from /proc/*/stat), live ones only.
-fn children_of(pid: u32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
-            continue;
-        };
-        let rest: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or(vec![], |(_, r)| r.split_whitespace().collect());
-        if rest.get(1).and_then(|pp| pp.parse::<u32>().ok()) == Some(pid)
-            && rest.first() != Some(&"Z")
-        {
-            out.push(p);
-        }
-    }
-    out
-}
-
 fn mw_cfg(server: SocketAddr) -> String {
     format!(
         "global\n    maxconn 2000\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n    timeout http-keep-alive 2s\n\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\nbackend be\n    server s1 {server}\n"

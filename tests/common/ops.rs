@@ -427,3 +427,26 @@ pub fn reloads_under_load(
         took,
     }
 }
+
+/// Live children of `pid` (from /proc/*/stat; zombies left out): the workers
+/// of a `-W` master.
+pub fn children_of(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let rest: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, r)| r.split_whitespace().collect());
+        if rest.get(1).and_then(|pp| pp.parse::<u32>().ok()) == Some(pid)
+            && rest.first() != Some(&"Z")
+        {
+            out.push(p);
+        }
+    }
+    out
+}

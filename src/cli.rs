@@ -1,6 +1,7 @@
 //! Command-line parsing, with HAProxy's flags so existing scripts and
 //! service units work unchanged.
 
+use crate::config::stats_socket::CliAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -41,14 +42,22 @@ pub struct Options {
     /// `-Ws`: master-worker mode that tells systemd (`Type=notify`) when it
     /// is ready, reloading and stopping.
     pub systemd: bool,
-    /// `-S PATH`: the master CLI's Unix socket (`reload`).
-    pub master_cli: Option<PathBuf>,
+    /// `-S ADDRESS`: the master CLI's socket (`reload`).
+    pub master_cli: Option<CliAddr>,
+    /// `-cc EXPR`: evaluate a conditional expression (as `.if`) and exit
+    /// 0 (true), 1 (false) or 2 (error).
+    pub check_cond: Option<String>,
+    /// `-L NAME`: the local peer name (HAPROXY_LOCALPEER).
+    pub local_peer: Option<String>,
+    /// `-m MB`: the process's memory limit.
+    pub mem_limit_mb: Option<u64>,
 }
 
 pub const USAGE: &str = "\
 Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> ]
         [ -sf|-st <pid>* ] [ -x <unix_socket> ] [ -W | -Ws ] [ -S <unix_socket> ]
-        [ --poller <name> ] [ -de ] [ -dp ] [ -dk ] [ -dv ] [ -- <cfgfile>* ]
+        [ --poller <name> ] [ -de ] [ -dp ] [ -dk ] [ -dv ] [ -cc <expr> ]
+        [ -L <name> ] [ -m <megs> ] [ -- <cfgfile>* ]
         -v displays version ; -vv shows known build options and polling systems.
         -d enters debug mode (foreground) ; -db only disables background mode.
         -V enters verbose mode (disables quiet mode)
@@ -62,6 +71,10 @@ Usage : pollux [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> 
         -W master-worker mode: SIGUSR2 to the master reloads the workers
         -Ws master-worker mode with systemd notify support (Type=notify)
         -S <unix_socket> master CLI socket (-W): 'reload' reloads the workers
+        -cc <expr> evaluates a condition as '.if' does (exit 0 true, 1 false, 2 error)
+        -L <name> sets the local peer name (HAPROXY_LOCALPEER)
+        -m <megs> limits the usable amount of memory (in MB)
+        -dM accepted for HAProxy's scripts (memory poisoning: nothing to poison)
         --poller <name> forces a polling system (see -vv for the usable ones)
         -de disables epoll() usage, -dp disables poll() usage
         -dk disables kqueue() usage, -dv disables event ports usage
@@ -121,13 +134,29 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String>
             "-W" => o.master_worker = true,
             "-S" => {
                 let v = value(&mut it, "-S")?;
-                if v.contains(',') || v.contains('@') {
+                if v.contains(',') {
                     return Err(format!(
-                        "option '-S {v}': addresses and options are not supported yet (give a Unix socket path)"
+                        "option '-S {v}': bind options are not supported (give only the address)"
                     ));
                 }
-                o.master_cli = Some(PathBuf::from(v));
+                o.master_cli = Some(CliAddr::parse(&v).map_err(|e| format!("option '-S': {e}"))?);
             }
+            "-cc" => o.check_cond = Some(value(&mut it, "-cc")?),
+            "-L" => o.local_peer = Some(value(&mut it, "-L")?),
+            "-m" => {
+                let v = value(&mut it, "-m")?;
+                match v.parse::<u64>() {
+                    Ok(n) if n > 0 => o.mem_limit_mb = Some(n),
+                    _ => {
+                        return Err(format!(
+                            "option '-m' expects a size in megabytes, got '{v}'"
+                        ))
+                    }
+                }
+            }
+            // Memory poisoning (-dM[byte][,opts]) finds use-after-free in
+            // HAProxy's C pools; safe Rust has none to find: accepted, no effect.
+            _ if a.starts_with("-dM") => {}
             "-Ws" => {
                 o.master_worker = true;
                 o.systemd = true;
@@ -183,11 +212,16 @@ mod tests {
         assert!(p(&["-W"]).unwrap().master_worker);
         assert_eq!(
             p(&["-S", "/run/m.sock"]).unwrap().master_cli,
-            Some(PathBuf::from("/run/m.sock"))
+            Some(CliAddr::Unix(PathBuf::from("/run/m.sock")))
         );
-        assert!(p(&["-S", "ipv4@127.0.0.1:9999"])
+        assert_eq!(p(&["-S", "fd@7"]).unwrap().master_cli, Some(CliAddr::Fd(7)));
+        assert_eq!(
+            p(&["-S", "ipv4@127.0.0.1:9999"]).unwrap().master_cli,
+            Some(CliAddr::Inet("127.0.0.1:9999".parse().unwrap()))
+        );
+        assert!(p(&["-S", "/m.sock,mode,600"])
             .unwrap_err()
-            .contains("not supported yet"));
+            .contains("not supported"));
         let ws = p(&["-Ws"]).unwrap();
         assert!(ws.master_worker && ws.systemd);
         assert!(!p(&["-W"]).unwrap().systemd);
@@ -198,5 +232,16 @@ mod tests {
         assert!(p(&["-z"]).unwrap_err().contains("unknown option '-z'"));
         assert!(p(&["-f"]).unwrap_err().contains("requires an argument"));
         assert!(p(&["-n", "abc"]).unwrap_err().contains("positive integer"));
+        assert!(p(&["-m", "0"]).unwrap_err().contains("megabytes"));
+    }
+
+    #[test]
+    fn haproxy_regtest_runner_flags() {
+        // What HAProxy's reg-test runner passes: -dM, -L NAME, -m MB, -cc EXPR.
+        let o = p(&["-dM", "-de", "-m", "50", "-L", "A", "-cc", "feature(EPOLL)"]).unwrap();
+        assert_eq!(o.mem_limit_mb, Some(50));
+        assert_eq!(o.local_peer.as_deref(), Some("A"));
+        assert_eq!(o.check_cond.as_deref(), Some("feature(EPOLL)"));
+        assert!(p(&["-dM0x55,no-merge"]).is_ok());
     }
 }

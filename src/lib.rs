@@ -2,6 +2,7 @@
 //! configuration language. Layers, top to bottom (data never flows back up):
 //! cli -> config -> proxy -> session -> core -> pollers -> sys.
 
+pub mod about;
 pub mod cli;
 pub mod config;
 pub mod core;

@@ -36,13 +36,34 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
         return Ok(());
     }
     if opts.version > 0 {
-        println!("pollux version {}", pollux::VERSION);
         if opts.version > 1 {
-            println!("Build target: {}", env!("POLLUX_TARGET"));
-            println!();
-            print!("{}", pollers::report(&opts.disabled));
+            print!("{}", pollux::about::build_report(&opts.disabled));
+        } else {
+            println!("pollux version {}", pollux::VERSION);
         }
         return Ok(());
+    }
+    if let Some(expr) = &opts.check_cond {
+        // HAProxy's -cc: 0 true, 1 false, 2 the expression is wrong.
+        let code = match config::eval_condition(expr) {
+            Ok(true) => 0,
+            Ok(false) => 1,
+            Err(e) => {
+                eprintln!("[ALERT] failed to evaluate condition '{expr}': {e}");
+                2
+            }
+        };
+        std::process::exit(code);
+    }
+    if let Some(name) = &opts.local_peer {
+        // As HAProxy: configurations and child programs may read it.
+        std::env::set_var("HAPROXY_LOCALPEER", name);
+    }
+    if let Some(mb) = opts.mem_limit_mb {
+        // A warning, as HAProxy without strict-limits.
+        if let Err(e) = sys::limit_memory(mb) {
+            eprintln!("[WARNING] [pollux.main()] Cannot fix MEM limit to {mb} megs: {e}");
+        }
     }
     if opts.files.is_empty() {
         return Err(vec![format!(
@@ -135,7 +156,7 @@ fn serve(
     cfg: &config::Config,
     backend: &'static pollers::Backend,
     socks: Vec<(usize, std::net::TcpListener)>,
-    cli_socks: Vec<std::os::unix::net::UnixListener>,
+    cli_socks: Vec<pollux::core::anysock::AnyListener>,
     ready: impl FnOnce(),
 ) -> Result<(), Vec<String>> {
     // After binding and detaching, before serving, as HAProxy does.

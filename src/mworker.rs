@@ -15,13 +15,14 @@
 //! `-Ws` also tells systemd (`Type=notify`): READY=1 once a worker serves
 //! (each worker says so on a socket pair), RELOADING=1, STOPPING=1.
 
+use pollux::core::anysock::{AnyListener, AnyStream};
 use pollux::sys::master::{self, MasterSignals, SIGCHLD, SIGUSR2};
 use pollux::{cli, config, pollers, proxy, sys};
 use rustix::process::{kill_process, waitpid, Pid, Signal, WaitOptions};
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsFd;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 type Bound = Vec<(usize, TcpListener)>;
@@ -69,8 +70,8 @@ pub fn run(
     cfg: config::Config,
     backend: &'static pollers::Backend,
     mut socks: Bound,
-    cli_socks: Vec<UnixListener>,
-    cli_sock: Option<UnixListener>,
+    cli_socks: Vec<AnyListener>,
+    cli_sock: Option<AnyListener>,
 ) -> Result<(), Vec<String>> {
     use sys::{SIGHUP, SIGINT, SIGTERM, SIGTTIN, SIGTTOU, SIGUSR1};
     let sigs = MasterSignals::install(&[
@@ -220,7 +221,7 @@ fn spawn(
     cfg: &config::Config,
     backend: &'static pollers::Backend,
     socks: &mut Bound,
-    cli_socks: &[UnixListener],
+    cli_socks: &[AnyListener],
     sigs: &MasterSignals,
 ) -> Result<(u32, UnixStream), Vec<String>> {
     let (ours, theirs) = UnixStream::pair()
@@ -237,7 +238,7 @@ fn spawn(
             master::die_with_parent();
             // The child's copy of the master's memory: it owns these fds.
             let socks = std::mem::take(socks);
-            let cli: Vec<UnixListener> = cli_socks
+            let cli: Vec<AnyListener> = cli_socks
                 .iter()
                 .filter_map(|x| x.try_clone().ok())
                 .collect();
@@ -289,35 +290,31 @@ fn reread(opts: &cli::Options, socks: &mut Bound) -> Result<config::Config, Vec<
     Ok(cfg)
 }
 
-/// `-S PATH`: bind the master CLI socket (before detaching, so that an
+/// `-S ADDRESS`: bind the master CLI socket (before detaching, so that an
 /// error reaches the terminal).
-pub fn bind_cli(opts: &cli::Options) -> Result<Option<UnixListener>, Vec<String>> {
-    let Some(path) = &opts.master_cli else {
+pub fn bind_cli(opts: &cli::Options) -> Result<Option<AnyListener>, Vec<String>> {
+    let Some(addr) = &opts.master_cli else {
         return Ok(None);
     };
-    proxy::takeover::bind(path, 0o600).map(Some).map_err(|e| {
-        vec![format!(
-            "[ALERT] master CLI: cannot bind UNIX socket ({e}) [{}]",
-            path.display()
-        )]
-    })
+    proxy::engine::bind_cli_addr(addr, Some(0o600))
+        .map(Some)
+        .map_err(|e| vec![format!("[ALERT] master CLI: {e}")])
 }
 
 /// Accept one master CLI client and read its command: the client if it
 /// asked for `reload` (answered once the reload is done); other commands
 /// are answered here.
-fn cli_command(l: &UnixListener) -> Option<UnixStream> {
-    let (c, _) = l.accept().ok()?;
+fn cli_command(l: &AnyListener) -> Option<AnyStream> {
+    let c = l.accept().ok()?;
     c.set_nonblocking(false).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    c.set_write_timeout(Some(Duration::from_secs(2))).ok()?;
+    c.set_timeouts(Some(Duration::from_secs(2))).ok()?;
     let mut line = String::new();
     std::io::BufReader::new(&c)
         .take(1024)
         .read_line(&mut line)
         .ok()?;
     let mut w = &c;
-    let close = |c: &UnixStream| c.shutdown(std::net::Shutdown::Both);
+    let close = |c: &AnyStream| c.shutdown(std::net::Shutdown::Both);
     match line.trim() {
         "reload" => return Some(c),
         "help" | "" => {

@@ -27,7 +27,7 @@ pub fn bind(opts: &cli::Options, cfg: &config::Config) -> Result<Bound, Vec<Stri
     // new config, which is where the old process exposes its listeners.
     let path = opts.takeover.clone().or_else(|| {
         (!opts.old_pids.is_empty())
-            .then(|| exposing_socket(cfg).map(|s| s.path.clone()))
+            .then(|| exposing_socket(cfg).and_then(|s| s.addr.path().cloned()))
             .flatten()
     });
     if let Some(p) = &path {

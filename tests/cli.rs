@@ -100,6 +100,100 @@ fn vv_on_linux_lists_epoll_poll_select_exactly() {
     );
 }
 
+/// HAProxy's scripts/run-regtests.sh reads `-vv` with this pipeline; the
+/// version it finds gates tests (REQUIRE_VERSION), the features skip those
+/// pollux cannot run (REQUIRE_OPTIONS).
+#[test]
+fn vv_answers_haproxys_regtest_runner() {
+    let sh = format!(
+        "'{}' -vv | grep 'HA-\\?Proxy version\\|TARGET.*=\\|^Feature\\|^Available services' | sed 's/.* [:=] //'",
+        pollux_bin()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &sh])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0].split(' ').nth(2), Some("2.6.12"), "{text}");
+    #[cfg(target_os = "linux")]
+    assert_eq!(lines[1], "linux-glibc");
+    assert!(
+        lines[2].contains("-OPENSSL") && lines[2].contains("-LUA"),
+        "{text}"
+    );
+    assert_eq!(lines[3], "prometheus-exporter");
+    // pollux's own name and version stay first.
+    let dir = TestDir::new("vv-name");
+    let vv = run_pollux(&dir, &["-vv"], &[]);
+    assert!(
+        vv.stdout
+            .starts_with(&format!("pollux version {}\n", env!("CARGO_PKG_VERSION"))),
+        "{vv}"
+    );
+}
+
+/// `-cc EXPR`: HAProxy's exit codes, 0 true, 1 false, 2 unparsable.
+#[test]
+fn cc_evaluates_a_condition_with_haproxys_exit_codes() {
+    let dir = TestDir::new("cc");
+    for (expr, code) in [
+        ("version_atleast(2.5-dev0)", 0),
+        ("version_atleast(2.7)", 1),
+        ("feature(POLL) && !feature(OPENSSL)", 0),
+        ("feature(OPENSSL) && ssllib_name_startswith(OpenSSL)", 1),
+        ("defined(POLLUX_CC_SET) && streq(\"$POLLUX_CC_SET\",yes)", 0),
+        ("defined(POLLUX_CC_UNSET)", 1),
+        ("version_atleast(", 2),
+        ("frobnicate(1)", 2),
+    ] {
+        let out = run_pollux(&dir, &["-cc", expr], &[("POLLUX_CC_SET", "yes")]);
+        assert_eq!(out.code(), Some(code), "-cc '{expr}': {out}");
+        if code == 2 {
+            assert!(out.stderr.contains("failed to evaluate condition"), "{out}");
+        }
+    }
+}
+
+/// What the runner passes to every process: -dM, -L NAME, -m MB, -de.
+#[test]
+fn regtest_runner_flags_are_accepted_and_take_effect() {
+    let dir = TestDir::new("runner-flags");
+    let server: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let cfg = dir.write(
+        "a.cfg",
+        &format!(
+            "global\n  .if streq(\"$HAPROXY_LOCALPEER\",peerA)\n  .warning \"local peer is peerA\"\n  .endif\n{}",
+            valid_cfg(free_port(), server, "").split_once('\n').unwrap().1
+        ),
+    );
+    let out = run_pollux(
+        &dir,
+        &[
+            "-dM",
+            "-de",
+            "-m",
+            "64",
+            "-L",
+            "peerA",
+            "-c",
+            "-f",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert!(out.all().contains("local peer is peerA"), "{out}");
+    let out = run_pollux(
+        &dir,
+        &["-m", "lots", "-c", "-f", cfg.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(out.all().contains("megabytes"), "{out}");
+}
+
 #[test]
 fn v_prints_the_version() {
     let dir = TestDir::new("v");
@@ -466,4 +560,29 @@ fn daemon_mode_writes_its_pid_and_serves() {
         "daemon {pid} still alive after SIGTERM"
     );
     drop(guard);
+}
+
+/// `-m MB` caps the address space as HAProxy does, and pollux still serves
+/// under it.
+#[cfg(target_os = "linux")]
+#[test]
+fn m_caps_the_address_space_and_pollux_serves_under_it() {
+    let echo = TestServer::echo();
+    let px = Launch::new(None)
+        .mode(&["-db", "-m", "256"])
+        .start(&format!(
+            "{}\nlisten px\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
+            tcp_defaults(),
+            echo.addr()
+        ));
+    let limits = fs::read_to_string(format!("/proc/{}/limits", px.pid())).unwrap();
+    assert!(
+        limits
+            .lines()
+            .any(|l| l.starts_with("Max address space") && l.contains("268435456")),
+        "{limits}"
+    );
+    let mut c = connect(px.addr(0));
+    roundtrip(&mut c, b"under a memory cap");
+    px.stop();
 }

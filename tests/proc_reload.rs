@@ -526,6 +526,49 @@ fn master_cli_reload_forks_a_new_worker() {
     px.stop();
 }
 
+/// `-S fd@N`: the master CLI on an inherited TCP socket, as HAProxy's
+/// reg-test runner (VTest) starts a master-worker process.
+#[cfg(target_os = "linux")]
+#[test]
+fn master_cli_on_an_inherited_fd_reloads() {
+    use std::io::{Read, Write};
+    let echo = TestServer::echo();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = l.local_addr().unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&l).to_string();
+    let px = Launch::new(None)
+        .mode(&["-db", "-W", "-S", &format!("fd@{fd}")])
+        .inherit_fd(&l)
+        .start(&format!(
+            "{}\nlisten px\n    bind 127.0.0.1:@P0@\n    server s1 {}\n",
+            tcp_defaults(),
+            echo.addr()
+        ));
+    let master = px.pid();
+    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
+    let old = children_of(master)[0];
+    let ask = |line: &str| {
+        let mut c = std::net::TcpStream::connect(at).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(format!("{line}\n").as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = c.read_to_string(&mut out);
+        out
+    };
+    assert!(ask("help").contains("reload"));
+    let answer = ask("reload");
+    assert!(answer.starts_with("Success=1"), "{answer}\n{}", px.logs());
+    assert!(eventually(PATIENCE, || {
+        let c = children_of(master);
+        c.len() == 1 && c[0] != old
+    }));
+    let mut c = connect(px.addr(0));
+    roundtrip(&mut c, b"the new worker serves");
+    drop(c);
+    px.stop();
+    drop(l);
+}
+
 #[test]
 fn master_cli_without_master_worker_mode_is_an_error() {
     let dir = TestDir::new("mcli");

@@ -31,6 +31,7 @@ per_poller!(
     set_server_addr_moves_traffic_and_checks_as_haproxy_answers,
     set_server_health_forces_the_state_with_or_without_checks,
     added_server_checks_wait_for_enable_health_and_disable_health_stops_them,
+    stats_socket_on_an_inherited_fd_and_on_tcp_serves_the_cli,
 );
 
 const REFERENCE_HEADER: &str = include_str!("reference/haproxy-2.6-show-stat-header.csv");
@@ -702,4 +703,48 @@ fn stat_row_absent(sock: &Path, svname: &str) -> bool {
     !cli(sock, "show stat")
         .lines()
         .any(|l| l.split(',').nth(1) == Some(svname))
+}
+
+/// One command over TCP, as socat or HAProxy's reg-test runner sends it.
+fn tcp_cli(addr: std::net::SocketAddr, line: &str) -> String {
+    let mut c = std::net::TcpStream::connect(addr).expect("connect to the CLI");
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.write_all(format!("{line}\n").as_bytes()).unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out)
+        .expect("read the answer until close");
+    out
+}
+
+/// `stats socket "fd@N"` (HAProxy's reg-test runner hands the CLI over this
+/// way) and `stats socket ipv4@ADDR:PORT`: the same CLI as on a Unix socket.
+fn stats_socket_on_an_inherited_fd_and_on_tcp_serves_the_cli(poller: &str) {
+    let a = LiveServer::start("a");
+    // Port 0: the kernel picks, we keep the socket; pollux inherits it.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let inherited = l.local_addr().unwrap();
+    let cfg = format!(
+        "global\n    stats socket \"fd@${{CLI_FD}}\" level admin\n    stats socket ipv4@127.0.0.1:@P1@ level operator\n{}\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\nbackend be\n    server a {}\n",
+        http_defaults(),
+        a.addr()
+    );
+    let px = Pollux::launch(poller)
+        .inherit_fd(&l)
+        .env("CLI_FD", &std::os::fd::AsRawFd::as_raw_fd(&l).to_string())
+        .start(&cfg);
+    assert_eq!(get_ok(px.addr(0), "/", &[]), "a");
+    let info = tcp_cli(inherited, "show info");
+    assert!(info.contains(&format!("Pid: {}\n", px.pid())), "{info}");
+    // Levels hold on TCP too: the operator socket cannot disable.
+    let tcp = px.addr(1);
+    assert_eq!(tcp_cli(tcp, "disable frontend fe"), "Permission denied\n\n");
+    assert_eq!(tcp_cli(inherited, "disable frontend fe"), "\n");
+    let stat = tcp_cli(tcp, "show stat");
+    assert!(
+        stat.lines()
+            .any(|l| l.starts_with("fe,FRONTEND,") && l.contains(",PAUSED,")),
+        "{stat}"
+    );
+    px.stop();
+    drop(l);
 }

@@ -11,14 +11,24 @@
 //! ```
 
 use super::lexer::EnvLookup;
+use crate::about::HAPROXY_VERSION as HAPROXY;
 
-/// Build facts reported by `feature(NAME)`: the pollers compiled in, by
-/// their names in capitals (EPOLL, KQUEUE, EVPORTS, POLL, SELECT).
+/// Build facts reported true by `feature(NAME)`: those `-vv` lists with `+`
+/// (the pollers compiled in, THREAD...).
 pub fn features() -> Vec<String> {
-    crate::pollers::compiled()
-        .iter()
-        .map(|b| b.name.to_ascii_uppercase())
+    crate::about::features()
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| n.to_string())
         .collect()
+}
+
+/// `-cc EXPR`: split as a configuration line is (quotes, `${VAR}`), then
+/// evaluated as `.if` would, against the process environment.
+pub fn eval_text(text: &str) -> Result<bool, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let words = super::lexer::split_line(text, &env)?;
+    eval(&words, &env)
 }
 
 /// Evaluates the words following `.if`/`.elif`. Words are rejoined with one
@@ -169,6 +179,7 @@ impl CondParser<'_> {
         }
         let arity = match name.as_str() {
             "defined" | "feature" | "version_atleast" | "version_before" => 1,
+            "openssl_version_atleast" | "openssl_version_before" | "ssllib_name_startswith" => 1,
             "streq" | "strneq" | "strstr" => 2,
             _ => {
                 return Err(format!(
@@ -191,8 +202,14 @@ impl CondParser<'_> {
             "streq" => args[0] == args[1],
             "strneq" => args[0] != args[1],
             "strstr" => args[0].contains(args[1].as_str()),
-            "version_atleast" => version_cmp(crate::VERSION, &args[0], &name)?.is_ge(),
-            _ => version_cmp(crate::VERSION, &args[0], &name)?.is_lt(),
+            // pollux follows one HAProxy release: configurations written
+            // for HAProxy test its version, not pollux's own.
+            "version_atleast" => version_cmp(HAPROXY, &args[0], &name)?.is_ge(),
+            "version_before" => version_cmp(HAPROXY, &args[0], &name)?.is_lt(),
+            // No OpenSSL is linked: no name matches and no version is
+            // reached, so `feature(OPENSSL) && openssl_version_atleast(..)`
+            // is false as in an HAProxy built without OpenSSL.
+            _ => false,
         })
     }
 
@@ -437,16 +454,28 @@ mod tests {
     }
 
     #[test]
-    fn versions_compare_numerically_against_ours() {
-        // pollux is 0.1.0
-        assert!(t("version_atleast(0.1)"));
-        assert!(t("version_atleast(0.1.0)"));
-        assert!(t("version_atleast(0.0.9)"));
-        assert!(!t("version_atleast(0.10)"));
-        assert!(t("version_before(0.10)"));
-        assert!(t("version_before(1)"));
-        assert!(!t("version_before(0.1)"));
-        assert!(t("version_atleast(0.1-dev3)"));
+    fn versions_compare_numerically_against_the_haproxy_release_followed() {
+        // pollux follows HAProxy 2.6.12
+        assert_eq!(HAPROXY, "2.6.12");
+        assert!(t("version_atleast(2.6)"));
+        assert!(t("version_atleast(2.6.12)"));
+        assert!(t("version_atleast(2.5-dev0)"));
+        assert!(t("version_atleast(2.6-dev0)"));
+        assert!(!t("version_atleast(2.6.13)"));
+        assert!(!t("version_atleast(2.10)"));
+        assert!(t("version_before(2.10)"));
+        assert!(t("version_before(3)"));
+        assert!(!t("version_before(2.6)"));
+        assert!(t("version_atleast(2.6.12-dev3)"));
+    }
+
+    #[test]
+    fn ssl_library_predicates_answer_for_a_build_without_openssl() {
+        assert!(!t("ssllib_name_startswith(OpenSSL)"));
+        assert!(t("!feature(OPENSSL) && !ssllib_name_startswith(BoringSSL)"));
+        assert!(!t("openssl_version_atleast(1.1.1)"));
+        assert!(!t("openssl_version_before(9)"));
+        assert!(t("!feature(OBSOLETE_LINKER) && feature(THREAD)"));
     }
 
     #[test]

@@ -60,6 +60,50 @@ const UNSUPPORTED: &[&str] = &[
     "zero-warning",
 ];
 
+/// HAProxy tuning keywords whose only effect there is speed or memory in
+/// machinery pollux builds differently (its scheduler, pools, poll batch):
+/// accepted, checked, and warned about, so an HAProxy configuration runs.
+/// `true`: the value is `on|off`; `false`: a positive integer.
+const NO_EFFECT: &[(&str, bool)] = &[
+    ("tune.idle-pool.shared", true),
+    ("tune.sched.low-latency", true),
+    ("tune.fd.edge-triggered", true),
+    ("tune.runqueue-depth", false),
+    ("tune.maxpollevents", false),
+    ("tune.recv_enough", false),
+    ("tune.pattern.cache-size", false),
+    ("tune.pool-high-fd-ratio", false),
+    ("tune.pool-low-fd-ratio", false),
+    ("tune.buffers.limit", false),
+    ("tune.buffers.reserve", false),
+];
+
+/// A tuning keyword of `NO_EFFECT`: checks its value, returns the warning.
+pub(crate) fn no_effect(args: &[String]) -> Option<Result<String, String>> {
+    let kw = args[0].as_str();
+    let &(_, on_off) = NO_EFFECT.iter().find(|(k, _)| *k == kw)?;
+    let check = || -> Result<String, String> {
+        if on_off {
+            match need(args, 1, "'on' or 'off'")? {
+                "on" | "off" => {}
+                v => return Err(format!("'{kw}' expects 'on' or 'off', got '{v}'")),
+            }
+        } else {
+            parse_int(
+                &format!("'{kw}'"),
+                need(args, 1, "an integer")?,
+                0,
+                i32::MAX as u64,
+            )?;
+        }
+        only(args, 2)?;
+        Ok(format!(
+            "'{kw}' only tunes HAProxy's own scheduler, pools or polling; it has no effect in pollux (ignored)"
+        ))
+    };
+    Some(check())
+}
+
 /// Parses one keyword line of the `global` section.
 pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), String> {
     let kw = args[0].as_str();

@@ -4,6 +4,7 @@
 
 mod checks;
 mod cond;
+pub use cond::eval_text as eval_condition;
 mod global;
 mod http;
 mod lexer;

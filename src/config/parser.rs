@@ -218,7 +218,14 @@ impl<'e> Parser<'e> {
                         if kw == "nbthread" {
                             self.global.nbthread_at = origin;
                         }
-                        global::parse_keyword(&mut self.global, words)
+                        match global::no_effect(words) {
+                            Some(Ok(w)) => {
+                                self.warn(line, &w);
+                                Ok(())
+                            }
+                            Some(Err(e)) => Err(e),
+                            None => global::parse_keyword(&mut self.global, words),
+                        }
                     }
                     Section::Defaults => proxy::parse_keyword(&mut self.defaults, words, &origin),
                     Section::Proxy(i) => proxy::parse_keyword(&mut self.proxies[i], words, &origin),

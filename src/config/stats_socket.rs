@@ -2,15 +2,68 @@
 //! where the runtime API listens and with which rights.
 
 use super::parser::need;
-use super::values::parse_time;
+use super::values::{parse_bind_addr, parse_time};
+use super::BindAddr;
 use crate::runtime::Level;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// One `stats socket PATH [options]` line.
+/// Where a runtime API socket (`stats socket`, `-S`) listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CliAddr {
+    /// A path, or `unix@PATH`.
+    Unix(PathBuf),
+    /// `ipv4@`/`ipv6@`/`host:port`.
+    Inet(SocketAddr),
+    /// `fd@N`: a listening socket inherited from the parent.
+    Fd(RawFd),
+}
+
+impl CliAddr {
+    /// HAProxy's address syntax: a path unless it has a prefix or a port.
+    pub fn parse(s: &str) -> Result<CliAddr, String> {
+        if let Some(p) = s.strip_prefix("unix@") {
+            return Ok(CliAddr::Unix(PathBuf::from(p)));
+        }
+        if s.starts_with("abns@") {
+            return Err(format!(
+                "'{s}': abstract namespace sockets are not supported"
+            ));
+        }
+        if s.starts_with('/') || !(s.contains(':') || s.contains('@')) {
+            return Ok(CliAddr::Unix(PathBuf::from(s)));
+        }
+        match parse_bind_addr(s)?.as_slice() {
+            [BindAddr::Fd(n)] => Ok(CliAddr::Fd(*n)),
+            [BindAddr::Inet(a)] => Ok(CliAddr::Inet(*a)),
+            _ => Err(format!("'{s}': a port range cannot be used here")),
+        }
+    }
+
+    pub fn path(&self) -> Option<&PathBuf> {
+        match self {
+            CliAddr::Unix(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for CliAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliAddr::Unix(p) => write!(f, "{}", p.display()),
+            CliAddr::Inet(a) => write!(f, "{a}"),
+            CliAddr::Fd(n) => write!(f, "fd@{n}"),
+        }
+    }
+}
+
+/// One `stats socket ADDRESS [options]` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsSocket {
-    pub path: PathBuf,
+    pub addr: CliAddr,
     /// `mode` (octal), applied with chmod after bind.
     pub mode: Option<u32>,
     /// `level`: HAProxy's default is `operator`.
@@ -31,15 +84,10 @@ pub(crate) fn parse(
 ) -> Result<(), String> {
     match need(args, 1, "'socket', 'timeout' or 'maxconn'")? {
         "socket" => {
-            let path = need(args, 2, "a socket path")?;
-            let path = path.strip_prefix("unix@").unwrap_or(path);
-            if path.contains(':') && !path.starts_with('/') {
-                return Err(format!(
-                    "'stats socket {path}': only Unix sockets are supported yet"
-                ));
-            }
+            let addr = CliAddr::parse(need(args, 2, "a socket address")?)
+                .map_err(|e| format!("'stats socket' {e}"))?;
             let mut s = StatsSocket {
-                path: PathBuf::from(path),
+                addr,
                 mode: None,
                 level: Level::Operator,
                 expose_fd: false,
@@ -87,10 +135,13 @@ pub(crate) fn parse(
                     }
                 }
             }
-            if socks.iter().any(|o| o.path == s.path) {
+            if socks.iter().any(|o| o.addr == s.addr) {
+                return Err(format!("'stats socket {}' declared twice", s.addr));
+            }
+            if s.expose_fd && s.addr.path().is_none() {
                 return Err(format!(
-                    "'stats socket {}' declared twice",
-                    s.path.display()
+                    "'stats socket {}': 'expose-fd listeners' needs a Unix socket (file descriptors travel only over those)",
+                    s.addr
                 ));
             }
             socks.push(s);

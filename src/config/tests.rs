@@ -113,12 +113,12 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("global\n  stats socket /tmp/x.sock mode 8x\n", "pollux.cfg:2: 'stats socket' option 'mode': '8x' is not an octal mode"),
     ("global\n  stats socket /tmp/x.sock mode 1777\n", "pollux.cfg:2: 'stats socket' option 'mode': '1777' is not an octal mode"),
     ("global\n  stats socket /tmp/x.sock expose-fd all\n", "pollux.cfg:2: 'stats socket' option 'expose-fd' only supports 'listeners'"),
-    ("global\n  stats socket ipv4@127.0.0.1:9999\n", "pollux.cfg:2: 'stats socket ipv4@127.0.0.1:9999': only Unix sockets are supported yet"),
+    ("global\n  stats socket ipv4@127.0.0.1:99999\n", "pollux.cfg:2: 'stats socket' invalid port '99999' in 'ipv4@127.0.0.1:99999' (expected 1..65535)"),
     ("global\n  stats socket /tmp/x.sock process 1\n", "pollux.cfg:2: 'stats socket' option 'process' is not supported yet"),
     ("global\n  stats socket /tmp/x.sock\n  stats socket /tmp/x.sock\n", "pollux.cfg:3: 'stats socket /tmp/x.sock' declared twice"),
     ("global\n  stats timeout 0\n", "pollux.cfg:2: 'stats timeout' must be greater than 0"),
     ("global\n  stats maxconn 10\n", "pollux.cfg:2: 'stats maxconn' is not supported yet"),
-    ("global\n  stats socket\n", "pollux.cfg:2: a socket path"),
+    ("global\n  stats socket\n", "pollux.cfg:2: 'stats socket' expects a socket address"),
     ("backend be\n  load-server-state-from-file sometimes\n", "pollux.cfg:2: 'load-server-state-from-file' expects 'global', 'local' or 'none', got 'sometimes'"),
     ("frontend fe\n  bind :80\n  load-server-state-from-file global\n", "pollux.cfg:3: 'load-server-state-from-file'"),
     ("global\n  server-state-file\n", "pollux.cfg:2: a path"),
@@ -415,8 +415,8 @@ listen li_extra
 
 .if defined(NOT_SET)
     .alert "never seen"
-.elif version_atleast(0.1)
-    .warning "pollux is at least 0.1"
+.elif version_atleast(2.6)
+    .warning "pollux follows HAProxy 2.6 or later"
 .endif
 "#;
 
@@ -573,7 +573,7 @@ fn full_tcp_config_parses_into_the_model() {
 
     assert_eq!(
         config.warnings,
-        [format!("{file}:57: pollux is at least 0.1")]
+        [format!("{file}:57: pollux follows HAProxy 2.6 or later")]
     );
 }
 
@@ -592,13 +592,48 @@ fn stats_socket_options_parse() {
     let c = ok("global\n  stats socket unix@/run/p.sock mode 660 level admin expose-fd listeners\n  stats socket /run/q.sock\n  stats timeout 2m\n");
     let s = &c.global.stats_sockets;
     assert_eq!(s.len(), 2);
-    assert_eq!(s[0].path, PathBuf::from("/run/p.sock"));
+    assert_eq!(s[0].addr.path(), Some(&PathBuf::from("/run/p.sock")));
     assert_eq!(s[0].mode, Some(0o660));
     assert_eq!(s[0].level, crate::runtime::Level::Admin);
     assert!(s[0].expose_fd);
     assert_eq!(s[1].level, crate::runtime::Level::Operator);
     assert!(!s[1].expose_fd);
     assert_eq!(c.global.stats_timeout, Duration::from_secs(120));
+}
+
+#[test]
+fn stats_socket_addresses_are_paths_inet_or_inherited_fds() {
+    use crate::config::stats_socket::CliAddr;
+    let c = ok("global
+  stats socket \"fd@5\" level admin
+  stats socket ipv4@127.0.0.1:9999
+  stats socket 127.0.0.1:9998
+  stats socket relative.sock
+");
+    let a: Vec<_> = c
+        .global
+        .stats_sockets
+        .iter()
+        .map(|s| s.addr.clone())
+        .collect();
+    assert_eq!(
+        a,
+        [
+            CliAddr::Fd(5),
+            CliAddr::Inet("127.0.0.1:9999".parse().unwrap()),
+            CliAddr::Inet("127.0.0.1:9998".parse().unwrap()),
+            CliAddr::Unix(PathBuf::from("relative.sock")),
+        ]
+    );
+    let dir = TempDir::new();
+    for (text, want) in [
+        ("global\n  stats socket fd@x\n", "pollux.cfg:2: 'stats socket' invalid file descriptor in 'fd@x'"),
+        ("global\n  stats socket 127.0.0.1:9000 expose-fd listeners\n", "pollux.cfg:2: 'stats socket 127.0.0.1:9000': 'expose-fd listeners' needs a Unix socket"),
+        ("global\n  stats socket abns@x\n", "pollux.cfg:2: 'stats socket' 'abns@x': abstract namespace sockets are not supported"),
+    ] {
+        let errs = load_text(&dir, text).unwrap_err();
+        assert!(dir.rel(&errs[0].to_string()).starts_with(want), "{text}: {}", errs[0]);
+    }
 }
 
 #[test]
@@ -1203,4 +1238,40 @@ fn load_text_reports_errors_at_the_given_name_and_line() {
     let ok = "frontend fe\n    bind \"127.0.0.1:${P-8080}\"\n    mode tcp\n    default_backend be\nbackend be\n    mode tcp\n    server s 127.0.0.1:81\n";
     let config = super::load_text("mem.cfg", ok, &|_| None).expect("a valid config");
     assert_eq!(config.frontends.len(), 1);
+}
+
+#[test]
+fn performance_only_tuning_is_accepted_with_a_warning() {
+    let dir = TempDir::new();
+    let config = load_text(
+        &dir,
+        "global\n  tune.idle-pool.shared on\n  tune.runqueue-depth 200\nbackend be\n",
+    )
+    .unwrap();
+    let warnings: Vec<_> = config.warnings.iter().map(|w| dir.rel(w)).collect();
+    assert_eq!(warnings.len(), 2);
+    assert!(warnings[0].starts_with("pollux.cfg:2: 'tune.idle-pool.shared' only tunes"));
+    assert!(warnings[1].contains("no effect in pollux"));
+    // Values are still checked; other tune.* keywords are still refused.
+    for (text, want) in [
+        (
+            "global\n  tune.idle-pool.shared maybe\n",
+            "pollux.cfg:2: 'tune.idle-pool.shared' expects 'on' or 'off', got 'maybe'",
+        ),
+        (
+            "global\n  tune.maxpollevents\n",
+            "pollux.cfg:2: 'tune.maxpollevents' expects an integer",
+        ),
+        (
+            "global\n  tune.vars.global-max-size 10\n",
+            "pollux.cfg:2: 'tune.vars.global-max-size' is not supported yet",
+        ),
+    ] {
+        let errs = load_text(&dir, text).unwrap_err();
+        assert!(
+            dir.rel(&errs[0].to_string()).starts_with(want),
+            "{text}: {}",
+            errs[0]
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! list, timers and the buffer pool. Knows nothing of proxies or HTTP: owners
 //! are plain integers that the layer above encodes.
 
+pub mod anysock;
 pub mod buffer;
 pub mod fdtab;
 pub mod lifecycle;

@@ -144,6 +144,18 @@ pub fn daemonize() -> io::Result<Option<u32>> {
     }
 }
 
+/// `-m MB`: cap the address space (RLIMIT_AS, as HAProxy does), so that
+/// allocations beyond it fail instead of growing the process.
+pub fn limit_memory(mb: u64) -> std::io::Result<()> {
+    use rustix::process::{setrlimit, Resource, Rlimit};
+    let bytes = mb.saturating_mul(1 << 20);
+    let lim = Rlimit {
+        current: Some(bytes),
+        maximum: Some(bytes),
+    };
+    setrlimit(Resource::As, lim).map_err(std::io::Error::from)
+}
+
 /// `ulimit-n N`: set the fd limit to exactly `n` (raising the hard limit
 /// too when allowed); on failure, the current soft limit.
 pub fn set_nofile(n: u64) -> Result<(), u64> {

@@ -4,25 +4,28 @@
 //! closed after `stats timeout`. Commands run through `Ops` in `admin.rs`.
 
 use super::{owner, Engine, K_CLI, K_CLI_LISTENER};
-use crate::config::stats_socket::StatsSocket;
+use crate::config::stats_socket::{CliAddr, StatsSocket};
+use crate::config::BindAddr;
+use crate::core::anysock::{AnyListener, AnyStream};
 use crate::core::timers::TimerKey;
 use crate::pollers::{Interest, Token};
+use crate::proxy::listener;
 use crate::runtime::{CliConn, Level};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
 pub(super) struct CliListener {
-    sock: UnixListener,
+    sock: AnyListener,
     token: Token,
     level: Level,
     pub(super) expose_fd: bool,
 }
 
 pub(super) struct CliClient {
-    sock: UnixStream,
+    sock: AnyStream,
     token: Token,
     pub(super) conn: CliConn,
     /// The listener's `expose-fd listeners`: `_getsocks` is allowed.
@@ -33,40 +36,55 @@ pub(super) struct CliClient {
     sent: usize,
 }
 
-/// Bind one `stats socket`: to a temporary name first, then renamed over
-/// PATH, so a reloading process replaces the old socket without a window
-/// where PATH does not exist (as HAProxy does).
-fn bind_stats_socket(s: &StatsSocket) -> Result<UnixListener, String> {
-    let tmp = format!("{}.{}.tmp", s.path.display(), std::process::id());
-    let _ = std::fs::remove_file(&tmp);
-    let fail = |e: io::Error| {
-        let _ = std::fs::remove_file(&tmp);
-        format!(
-            "Starting proxy GLOBAL: cannot bind UNIX socket ({e}) [{}]",
-            s.path.display()
-        )
+/// Bind one runtime API socket. A path is bound to a temporary name first,
+/// then renamed over PATH, so a reloading process replaces the old socket
+/// without a window where PATH does not exist (as HAProxy does). `mode`
+/// applies to paths only.
+pub fn bind_cli_addr(addr: &CliAddr, mode: Option<u32>) -> Result<AnyListener, String> {
+    let fail = |kind: &str, e: io::Error| {
+        format!("Starting proxy GLOBAL: cannot bind {kind} socket ({e}) [{addr}]")
     };
-    let l = UnixListener::bind(&tmp).map_err(fail)?;
-    if let Some(mode) = s.mode {
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)).map_err(fail)?;
-    }
-    std::fs::rename(&tmp, &s.path).map_err(fail)?;
-    l.set_nonblocking(true).map_err(fail)?;
+    let l = match addr {
+        CliAddr::Unix(path) => {
+            let tmp = format!("{}.{}.tmp", path.display(), std::process::id());
+            let _ = std::fs::remove_file(&tmp);
+            let fail = |e: io::Error| {
+                let _ = std::fs::remove_file(&tmp);
+                fail("UNIX", e)
+            };
+            let l = UnixListener::bind(&tmp).map_err(fail)?;
+            if let Some(mode) = mode {
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+                    .map_err(fail)?;
+            }
+            std::fs::rename(&tmp, path).map_err(fail)?;
+            AnyListener::Unix(l)
+        }
+        CliAddr::Inet(a) => {
+            let l = listener::open(&BindAddr::Inet(*a), 128, false).map_err(|e| fail("TCP", e))?;
+            AnyListener::Tcp(l)
+        }
+        CliAddr::Fd(n) => listener::open(&BindAddr::Fd(*n), 0, false)
+            .and_then(|l| AnyListener::from_listening(l.into()))
+            .map_err(|e| fail("inherited", e))?,
+    };
+    l.set_nonblocking(true)
+        .map_err(|e| fail("runtime API", e))?;
     Ok(l)
 }
 
 /// Bind every `stats socket` of the config (before chroot and setuid).
-pub fn bind_cli(cfg: &crate::config::Config) -> Result<Vec<UnixListener>, String> {
+pub fn bind_cli(cfg: &crate::config::Config) -> Result<Vec<AnyListener>, String> {
     cfg.global
         .stats_sockets
         .iter()
-        .map(bind_stats_socket)
+        .map(|s| bind_cli_addr(&s.addr, s.mode))
         .collect()
 }
 
 impl Engine {
     /// Serve the runtime API on the listeners `bind_cli` bound.
-    pub fn with_cli(mut self, cfg: &crate::config::Config, socks: Vec<UnixListener>) -> Engine {
+    pub fn with_cli(mut self, cfg: &crate::config::Config, socks: Vec<AnyListener>) -> Engine {
         self.add_cli_listeners(&cfg.global.stats_sockets, socks);
         self
     }
@@ -79,7 +97,7 @@ impl Engine {
     }
 
     /// Register the bound `stats socket` listeners (same order as the config).
-    fn add_cli_listeners(&mut self, cfg: &[StatsSocket], socks: Vec<UnixListener>) {
+    fn add_cli_listeners(&mut self, cfg: &[StatsSocket], socks: Vec<AnyListener>) {
         for (s, sock) in cfg.iter().zip(socks) {
             let i = self.cli_listeners.len();
             let token =
@@ -100,7 +118,7 @@ impl Engine {
                 return;
             };
             let (sock, level, expose_fd) = match l.sock.accept() {
-                Ok((sock, _)) => (sock, l.level, l.expose_fd),
+                Ok(sock) => (sock, l.level, l.expose_fd),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
             };
@@ -160,9 +178,12 @@ impl Engine {
             // Every thread's sockets, as the process holds them.
             let all = self.shared.listeners();
             let socks = crate::proxy::takeover::exposed(all.iter());
-            match crate::proxy::takeover::answer(&c.sock, &socks) {
-                Ok(()) => log::info!("stats socket: {} listeners handed over", socks.len()),
-                Err(e) => log::warn!("stats socket: handing the listeners over failed: {e}"),
+            // expose-fd is refused at config check on anything but a Unix socket.
+            if let Some(unix) = c.sock.as_unix() {
+                match crate::proxy::takeover::answer(unix, &socks) {
+                    Ok(()) => log::info!("stats socket: {} listeners handed over", socks.len()),
+                    Err(e) => log::warn!("stats socket: handing the listeners over failed: {e}"),
+                }
             }
             drop(all);
             self.close_cli(c);

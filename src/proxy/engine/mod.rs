@@ -134,7 +134,7 @@ struct BackendRt {
     minconn: bool,
 }
 
-pub use cli::bind_cli;
+pub use cli::{bind_cli, bind_cli_addr};
 
 pub struct Engine {
     reactor: Reactor,

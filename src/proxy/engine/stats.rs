@@ -604,6 +604,9 @@ impl Engine {
         let full = cur >= slim;
         let status = if self.soft_stop {
             "STOP"
+        } else if self.frontends[fi].disabled {
+            // `disable frontend`: HAProxy 2.6 says PAUSED.
+            "PAUSED"
         } else if full {
             "FULL"
         } else {

@@ -325,6 +325,17 @@ pub fn parse(w: &[String]) -> Result<Command, String> {
             };
             Command::SetServerHealth(b, sv, st)
         }
+        ["set", "server", _, "fqdn", ..] => {
+            backend_server(arg(2))?;
+            // pollux has no `resolvers`: HAProxy's answer for a server
+            // without one.
+            return Err(match arg(4) {
+                None => "set server <b>/<s> fqdn requires a FQDN.".into(),
+                Some(_) => {
+                    "set server <b>/<s> fqdn failed because no resolution is configured.".into()
+                }
+            });
+        }
         ["set", "server", _, what, ..] => {
             backend_server(arg(2))?;
             return Err(format!("'set server <srv> {what}' is not supported yet."));

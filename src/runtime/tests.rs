@@ -149,7 +149,15 @@ fn parse_errors_say_what_is_expected() {
     assert!(p("set weight be/s 300").contains("between 0 and 256"));
     assert!(p("set weight be/s x").contains("Invalid weight"));
     assert!(p("set server be/s state up").contains("'ready', 'drain' and 'maint'"));
-    assert!(p("set server be/s fqdn a.example").contains("not supported yet"));
+    assert_eq!(
+        p("set server be/s fqdn a.example"),
+        "set server <b>/<s> fqdn failed because no resolution is configured."
+    );
+    assert_eq!(
+        p("set server be/s fqdn"),
+        "set server <b>/<s> fqdn requires a FQDN."
+    );
+    assert!(p("set server be/s check-port 80").contains("not supported yet"));
     assert_eq!(
         p("set server be/s addr"),
         "set server <b>/<s> addr requires an address and optionally a port."

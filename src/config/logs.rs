@@ -233,6 +233,7 @@ fn level(l: &str) -> Result<u8, String> {
 /// IPv4[:port], [IPv6][:port], `udp@`/`ipv4@`/`ipv6@` prefixes, host names
 /// (resolved now, as HAProxy does), `unix@PATH` or an absolute path.
 fn parse_addr(a: &str) -> Result<LogAddr, String> {
+    let a = &*super::values::env_expand(a);
     if let Some(p) = a.strip_prefix("unix@") {
         if p.is_empty() {
             return Err("'log unix@' expects a socket path".into());
@@ -260,6 +261,7 @@ fn parse_addr(a: &str) -> Result<LogAddr, String> {
         .unwrap_or(a);
     let bad = || format!("invalid log address '{a}'");
     // IPv6 in brackets, or bare (several colons: no port possible).
+    let port_given = rest.contains(':');
     let (host, port) = if let Some(r) = rest.strip_prefix('[') {
         let (h, tail) = r.split_once(']').ok_or_else(bad)?;
         match tail {
@@ -274,13 +276,20 @@ fn parse_addr(a: &str) -> Result<LogAddr, String> {
             None => (rest, None),
         }
     };
-    let port = match port {
+    // HAProxy takes an empty port as the syslog port and an empty host as
+    // 0.0.0.0 (what `log ${HOST}:${PORT}` gives with both unset).
+    let port = match port.filter(|p| !p.is_empty()) {
         Some(p) => p
             .parse::<u16>()
             .ok()
             .filter(|&p| p > 0)
             .ok_or_else(|| format!("invalid port '{p}' in log address '{a}'"))?,
         None => 514,
+    };
+    let host = if host.is_empty() && port_given {
+        "0.0.0.0"
+    } else {
+        host
     };
     if host.is_empty() {
         return Err(bad());

@@ -209,6 +209,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("global\n  log 127.0.0.1 local0 info debug extra\n", "pollux.cfg:2: unexpected argument 'extra'"),
     ("global\n  log 127.0.0.1:99999 local0\n", "pollux.cfg:2: invalid port '99999' in log address"),
     ("global\n  log [::1 local0\n", "pollux.cfg:2: invalid log address '[::1'"),
+    ("global\n  log ${POLLUX_T_NOPE} local0\n", "pollux.cfg:2: invalid log address ''"),
     ("global\n  log 127.0.0.1 len 10 local0\n", "pollux.cfg:2: 'log ... len'"),
     ("global\n  log 127.0.0.1 format json local0\n", "pollux.cfg:2: unknown log format 'json'"),
     ("global\n  log 127.0.0.1 format short local0\n", "pollux.cfg:2: 'log ... format short' is not supported yet"),
@@ -1238,6 +1239,18 @@ fn load_text_reports_errors_at_the_given_name_and_line() {
     let ok = "frontend fe\n    bind \"127.0.0.1:${P-8080}\"\n    mode tcp\n    default_backend be\nbackend be\n    mode tcp\n    server s 127.0.0.1:81\n";
     let config = super::load_text("mem.cfg", ok, &|_| None).expect("a valid config");
     assert_eq!(config.frontends.len(), 1);
+}
+
+#[test]
+fn log_address_with_unset_variables_is_haproxys_any_address_and_syslog_port() {
+    // What HAProxy's reg-tests write when no syslog server is declared.
+    let c = ok("global\n  log ${POLLUX_T_NO_ADDR}:${POLLUX_T_NO_PORT} daemon\n");
+    let t = &c.global.log.targets;
+    assert_eq!(t.len(), 1);
+    assert_eq!(
+        t[0].addr,
+        crate::log::LogAddr::Udp("0.0.0.0:514".parse().unwrap())
+    );
 }
 
 #[test]

@@ -204,9 +204,42 @@ fn parse_port(s: &str, whole: &str) -> Result<u16, String> {
     }
 }
 
+/// HAProxy expands `$NAME` and `${NAME}` in addresses even outside double
+/// quotes (its address parser calls env_expand; older configurations rely on
+/// it): an unset variable expands to nothing.
+pub(crate) fn env_expand(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('$') {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let braced = after.starts_with('{');
+        let name_at = usize::from(braced);
+        let len = after[name_at..]
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        let name = &after[name_at..name_at + len];
+        if let Ok(v) = std::env::var(name) {
+            out.push_str(&v);
+        }
+        let mut next = name_at + len;
+        if braced && after[next..].starts_with('}') {
+            next += 1;
+        }
+        rest = &after[next..];
+    }
+    out.push_str(rest);
+    out.into()
+}
+
 /// One comma-separated element of a `bind` line: `[prefix@][host]:port[-port]`
 /// or `fd@N`. A port range expands to one address per port.
 pub(crate) fn parse_bind_addr(s: &str) -> Result<Vec<BindAddr>, String> {
+    let s = &*env_expand(s);
     if let Some(fd) = s.strip_prefix("fd@") {
         return match fd.parse::<RawFd>() {
             Ok(n) if n >= 0 && fd.bytes().all(|b| b.is_ascii_digit()) => Ok(vec![BindAddr::Fd(n)]),
@@ -244,6 +277,7 @@ pub(crate) enum ServerAddr {
 
 /// A `server` address: `[prefix@]host[:port]`, host names resolved now.
 pub(crate) fn parse_server_addr(s: &str) -> Result<ServerAddr, String> {
+    let s = &*env_expand(s);
     if s.starts_with("fd@") {
         return Err(format!(
             "'fd@' addresses are not supported for servers ('{s}')"
@@ -272,6 +306,24 @@ pub(crate) fn parse_server_addr(s: &str) -> Result<ServerAddr, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn addresses_expand_environment_variables_even_unquoted() {
+        std::env::set_var("POLLUX_T_ADDR", "127.0.0.1");
+        std::env::set_var("POLLUX_T_PORT", "8123");
+        assert_eq!(
+            super::env_expand("${POLLUX_T_ADDR}:$POLLUX_T_PORT"),
+            "127.0.0.1:8123"
+        );
+        assert_eq!(super::env_expand("${POLLUX_T_UNSET}:x$"), ":x");
+        assert_eq!(super::env_expand("plain:80"), "plain:80");
+        assert_eq!(
+            super::parse_bind_addr("${POLLUX_T_ADDR}:${POLLUX_T_PORT}"),
+            Ok(vec![super::BindAddr::Inet(
+                "127.0.0.1:8123".parse().unwrap()
+            )])
+        );
+    }
+
     use super::*;
 
     fn inet(s: &str) -> BindAddr {

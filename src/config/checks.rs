@@ -182,6 +182,8 @@ pub(crate) fn parse_default_server(d: &mut Draft, args: &[String]) -> Result<(),
                 }
             }
             _ if server_option(&mut o, opt, args, &mut i)? => {}
+            // As HAProxy: an id names one server.
+            "id" => return Err("default-server option 'id' is not accepted".into()),
             _ if proxy::known_server_option(opt) => {
                 return Err(format!(
                     "default-server option '{opt}' is not supported yet"

@@ -385,6 +385,8 @@ impl Balance {
 }
 
 /// `hash-type map-based|consistent [sdbm|djb2|wt6|crc32] [avalanche]`.
+/// As HAProxy 2.6, `consistent` alone means `consistent sdbm avalanche`;
+/// naming a function drops the avalanche unless it is named too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HashType {
     pub method: HashMethod,
@@ -419,6 +421,10 @@ pub struct Server {
     pub name: String,
     pub origin: Origin,
     pub addr: SocketAddr,
+    /// `id N`: the server's id in its backend, unique, above 0. None: it
+    /// gets one by [`Backend::server_ids`]. Consistent hashing places a
+    /// server's points by this id (HAProxy's `puid`).
+    pub id: Option<u32>,
     /// 0..=256, default 1.
     pub weight: u32,
     pub backup: bool,
@@ -624,6 +630,31 @@ pub struct Backend {
     pub persist: Persistence,
     /// Where the backend's own messages (server UP/DOWN) go.
     pub log_targets: Vec<crate::log::LogTarget>,
+}
+
+impl Backend {
+    /// Each server's id (HAProxy's `puid`), in declaration order: its `id`,
+    /// or else, as HAProxy 2.6 numbers them (cfgparse.c), the first id not
+    /// taken by an `id` keyword at or after a counter that starts at 1 and
+    /// goes one past each server, numbered or not. Without any `id`: 1, 2, 3...
+    pub fn server_ids(&self) -> Vec<u32> {
+        let forced: std::collections::HashSet<u32> =
+            self.servers.iter().filter_map(|s| s.id).collect();
+        let mut next = 1u32;
+        self.servers
+            .iter()
+            .map(|s| {
+                let id = s.id.unwrap_or_else(|| {
+                    while forced.contains(&next) {
+                        next += 1;
+                    }
+                    next
+                });
+                next += 1;
+                id
+            })
+            .collect()
+    }
 }
 
 /// Session persistence settings of a backend (manual §4.2 `cookie`,

@@ -328,7 +328,6 @@ const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "curves",
     "guid",
     "hash-key",
-    "id",
     "init-addr",
     "log-bufsize",
     "log-proto",
@@ -537,6 +536,14 @@ fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), S
         ));
     }
     let server = build_server(d.default_server.clone(), args, origin, &mut d.notes)?;
+    if let Some(id) = server.id {
+        if let Some(other) = d.servers.iter().find(|s| s.id == Some(id)) {
+            return Err(format!(
+                "server '{name}': id {id} already used by server '{}' at {}:{}",
+                other.name, other.origin.file, other.origin.line
+            ));
+        }
+    }
     d.servers.push(server);
     Ok(())
 }
@@ -576,6 +583,7 @@ fn build_server(
         name: name.to_string(),
         origin: origin.clone(),
         addr,
+        id: None,
         weight: opts.weight,
         backup: false,
         disabled: false,
@@ -620,6 +628,15 @@ fn build_server(
                     server.maxconn =
                         Some(values::parse_int(&what, value, 0, u32::MAX.into())? as u32);
                 }
+            }
+            "id" => {
+                let what = format!("server option '{opt}'");
+                let value = args
+                    .get(i)
+                    .ok_or_else(|| format!("{what} expects an integer"))?;
+                i += 1;
+                // HAProxy keeps ids in an int: 1..=2^31-1.
+                server.id = Some(values::parse_int(&what, value, 1, i32::MAX as u64)? as u32);
             }
             "cookie" => server.cookie = Some(persist::server_cookie(args, &mut i)?),
             "backup" => server.backup = true,
@@ -782,7 +799,8 @@ fn parse_balance_uri(args: &[String]) -> Result<Balance, String> {
     })
 }
 
-/// `hash-type map-based|consistent [sdbm|djb2|wt6|crc32] [avalanche]`.
+/// `hash-type map-based|consistent [sdbm|djb2|wt6|crc32] [avalanche]`
+/// (pollux also takes the modifier without a function: sdbm).
 fn parse_hash_type(args: &[String]) -> Result<HashType, String> {
     let method = match need(args, 1, "a method (map-based or consistent)")? {
         "map-based" => HashMethod::Map,
@@ -793,9 +811,12 @@ fn parse_hash_type(args: &[String]) -> Result<HashType, String> {
             ))
         }
     };
+    // HAProxy 2.6 (cfgparse-listen.c): a bare `consistent` is `consistent
+    // sdbm avalanche`; a named function has no avalanche unless asked.
     let mut ht = HashType {
         method,
-        ..HashType::default()
+        function: HashFunction::Sdbm,
+        avalanche: method == HashMethod::Consistent && args.len() == 2,
     };
     let mut i = 2;
     if let Some(f) = args.get(i) {

@@ -186,6 +186,11 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("backend be\n  hash-type map-based avalanche sdbm\n", "pollux.cfg:2: unexpected argument 'sdbm' after 'hash-type map-based avalanche'"),
     ("frontend fe\n  bind :80\n  hash-type consistent\n  default_backend be\nbackend be\n", "pollux.cfg:3: 'hash-type' not allowed in 'frontend' section"),
     ("backend be\n  balance roundrobin now\n", "pollux.cfg:2: unexpected argument 'now' after 'balance roundrobin'"),
+    ("backend be\n  hash-balance-factor 150\n", "pollux.cfg:2: 'hash-balance-factor' is not supported yet"),
+    ("backend be\n  server a 127.0.0.1:1 id 0\n", "pollux.cfg:2: server option 'id': value '0' out of range"),
+    ("backend be\n  server a 127.0.0.1:1 id\n", "pollux.cfg:2: server option 'id' expects an integer"),
+    ("backend be\n  server a 127.0.0.1:1 id 3\n  server b 127.0.0.1:2 id 3\n", "pollux.cfg:3: server 'b': id 3 already used by server 'a' at pollux.cfg:2"),
+    ("backend be\n  default-server id 3\n", "pollux.cfg:2: default-server option 'id' is not accepted"),
     // Known but unsupported keywords.
     ("global\n  daemon\n  insecure-fork-wanted\n", "pollux.cfg:3: 'insecure-fork-wanted' is not supported yet"),
     // Process management.
@@ -510,6 +515,7 @@ fn full_tcp_config_parses_into_the_model() {
                 Server {
                     name: "app1".into(),
                     origin: at(40),
+                    id: None,
                     addr: addr("127.0.0.1:8001"),
                     weight: 10,
                     backup: false,
@@ -523,6 +529,7 @@ fn full_tcp_config_parses_into_the_model() {
                 Server {
                     name: "app2".into(),
                     origin: at(41),
+                    id: None,
                     addr: addr("127.0.0.1:8002"),
                     weight: 1,
                     backup: true,
@@ -536,6 +543,7 @@ fn full_tcp_config_parses_into_the_model() {
                 Server {
                     name: "app3".into(),
                     origin: at(42),
+                    id: None,
                     addr: addr("127.0.0.1:8003"),
                     weight: 0,
                     backup: false,
@@ -771,6 +779,10 @@ fn balance_algorithms_and_hash_type_parse() {
         ("map-based", ht(HashMethod::Map, HashFunction::Sdbm, false)),
         (
             "consistent",
+            ht(HashMethod::Consistent, HashFunction::Sdbm, true),
+        ),
+        (
+            "consistent sdbm",
             ht(HashMethod::Consistent, HashFunction::Sdbm, false),
         ),
         (
@@ -797,6 +809,29 @@ fn balance_algorithms_and_hash_type_parse() {
         ));
         assert_eq!(config.backends[0].hash_type, want, "hash-type {text}");
     }
+}
+
+/// Server ids as HAProxy 2.6 numbers them (checked with its `show servers
+/// state`): an `id` is kept; the others take the first id no `id` names,
+/// from a counter that moves one past every server.
+#[test]
+fn server_ids_follow_haproxy_numbering() {
+    let ids = |lines: &str| ok(&format!("backend be\n{lines}")).backends[0].server_ids();
+    let srv = |opts: &[&str]| {
+        opts.iter()
+            .enumerate()
+            .map(|(i, o)| format!("  server s{i} 127.0.0.1:{} {o}\n", 1000 + i))
+            .collect::<String>()
+    };
+    assert_eq!(ids(&srv(&["", "", ""])), [1, 2, 3]);
+    assert_eq!(
+        ids(&srv(&["id 7", "", "id 1", "", "id 4"])),
+        [7, 2, 1, 5, 4]
+    );
+    assert_eq!(ids(&srv(&["", "id 1", ""])), [2, 1, 4]);
+    assert_eq!(ids(&srv(&["id 3", "", "", ""])), [3, 2, 4, 5]);
+    let config = ok(&format!("backend be\n{}", srv(&["id 42"])));
+    assert_eq!(config.backends[0].servers[0].id, Some(42));
 }
 
 #[test]

@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 /// How to start pollux. `Pollux::start(poller, cfg)` covers the usual case.
 pub struct Launch {
+    /// Another program to run instead of the binary under test (HAProxy,
+    /// for the tests that compare with it); None: `pollux_command()`.
+    program: Option<String>,
     poller: Option<String>,
     /// `-db` by default; `-d` for debug output.
     mode: Vec<String>,
@@ -30,6 +33,7 @@ pub struct Launch {
 impl Launch {
     pub fn new(poller: Option<&str>) -> Launch {
         Launch {
+            program: None,
             poller: poller.map(str::to_string),
             mode: vec!["-db".into()],
             args: Vec::new(),
@@ -59,6 +63,13 @@ impl Launch {
         let fd = fd.as_fd();
         let dup = fd.try_clone_to_owned().expect("dup the fd to inherit");
         self.inherit = Some((fd.as_raw_fd(), dup));
+        self
+    }
+    /// Run `path` instead of pollux, with the same `-f CFG -db` (and
+    /// `--poller` only if given to `new`): e.g. `/usr/sbin/haproxy`, to
+    /// compare with it. Messages still say "pollux".
+    pub fn program(mut self, path: &str) -> Launch {
+        self.program = Some(path.to_string());
         self
     }
     /// Make the `@Pn@` ports consecutive (for port-range binds).
@@ -96,7 +107,10 @@ impl Launch {
     ///   the fd, given as stdin, to its number N (close-on-exec off) and gives
     ///   pollux /dev/null as stdin (bash: sh may only know fds 0 to 9).
     fn command(&self) -> Command {
-        let base = pollux_command();
+        let base = match &self.program {
+            Some(p) => Command::new(p),
+            None => pollux_command(),
+        };
         let mut argv: Vec<OsString> = std::iter::once(base.get_program())
             .chain(base.get_args())
             .map(OsStr::to_os_string)

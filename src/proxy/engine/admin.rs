@@ -621,9 +621,17 @@ impl Engine {
         }
         let maxconn = srv.maxconn.filter(|&m| m > 0).map(|m| self.share(m));
         let b = &mut self.backends[bi];
+        // As HAProxy: its `id`, else the lowest id no server has.
+        let taken = |id: u32| b.servers.iter().any(|s| !s.deleted && s.puid == id);
+        let puid = match srv.id {
+            Some(id) if taken(id) => return Err(format!("'id' : custom id {id} already used")),
+            Some(id) => id,
+            None => (1..).find(|&id| !taken(id)).unwrap_or(u32::MAX),
+        };
         let mut rt = crate::proxy::lb::ServerRt::new(
             srv.name.clone(),
             srv.addr,
+            puid,
             srv.weight * super::WEIGHT_SCALE,
             srv.backup,
             true,
@@ -738,7 +746,7 @@ impl Engine {
                 rows.push(server_state::Row {
                     be_id: p.iid,
                     be_name: p.name.clone(),
-                    srv_id: si as u32 + 1,
+                    srv_id: srv.puid,
                     srv_name: srv.name.clone(),
                     addr: srv.addr.ip().to_string(),
                     op_state: if status.starts_with("DOWN") {

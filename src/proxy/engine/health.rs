@@ -8,6 +8,7 @@ use crate::config;
 use crate::core::timers::TimerKey;
 use crate::pollers::{Event, Interest, Token};
 use crate::proxy::checks::{Action, Checker, Health, Outcome, Spread, Transition};
+use crate::proxy::lb;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
@@ -409,12 +410,18 @@ impl Engine {
         }
     }
 
-    /// Slowstart: the weight ramps up after a server comes back.
+    /// Slowstart: the weight ramps up after a server comes back (not under
+    /// a static algorithm, see `lb::ramps_weights`).
     fn refresh_weight(&mut self, ci: usize, now: Instant) {
         let c = &self.checks[ci];
         if c.checker.health() == Health::Up {
-            let w = c.checker.effective_weight(c.weight, now);
-            self.backends[c.bi].servers[c.si].weight = w.max(u32::from(c.weight > 0));
+            let be = &mut self.backends[c.bi];
+            let w = if lb::ramps_weights(&be.balance, be.hash_type) {
+                c.checker.effective_weight(c.weight, now)
+            } else {
+                c.weight
+            };
+            be.servers[c.si].weight = w.max(u32::from(c.weight > 0));
         }
     }
 

@@ -59,9 +59,7 @@ const K_CLI_LISTENER: usize = 4;
 const K_CLI: usize = 5;
 /// A thread's mailbox (`nbthread`): other threads posted work.
 const K_MAIL: usize = 6;
-/// Server weights are kept scaled, as HAProxy's effective weights are, so
-/// that slowstart can ramp even a weight-1 server up in steps.
-pub(super) const WEIGHT_SCALE: u32 = 16;
+pub(super) use super::lb::WEIGHT_SCALE;
 /// Timer owner for "try resuming paused listeners" (after EMFILE and such).
 const RESUME_TIMER: usize = usize::MAX;
 
@@ -128,8 +126,9 @@ struct BackendRt {
     abortonclose: bool,
     /// Where server UP/DOWN messages go.
     log_targets: Vec<crate::log::LogTarget>,
-    /// Some server has `slowstart` / `minconn`: only then do weights and
-    /// limits need recomputing on each balancing decision.
+    /// Some server has `slowstart` (and the algorithm follows it) /
+    /// `minconn`: only then do weights and limits need recomputing on each
+    /// balancing decision.
     slowstart: bool,
     minconn: bool,
 }
@@ -275,10 +274,12 @@ impl Engine {
                 servers: b
                     .servers
                     .iter()
-                    .map(|s| {
+                    .zip(b.server_ids())
+                    .map(|(s, puid)| {
                         ServerRt::new(
                             s.name.clone(),
                             s.addr,
+                            puid,
                             s.weight * WEIGHT_SCALE,
                             s.backup,
                             s.disabled,
@@ -309,10 +310,10 @@ impl Engine {
                     .unwrap_or_else(|| glue::default_fullconn(cfg, &b.name)),
                 abortonclose: b.abortonclose,
                 log_targets: b.log_targets.clone(),
-                slowstart: b
-                    .servers
-                    .iter()
-                    .any(|s| s.check.as_ref().is_some_and(|c| c.slowstart.is_some())),
+                slowstart: super::lb::ramps_weights(&b.balance, b.hash_type)
+                    && b.servers
+                        .iter()
+                        .any(|s| s.check.as_ref().is_some_and(|c| c.slowstart.is_some())),
                 minconn: b.servers.iter().any(|s| s.minconn.is_some()),
             })
             .collect();

@@ -494,6 +494,7 @@ mod tests {
             "a".into(),
             "127.0.0.1:1".parse().unwrap(),
             1,
+            1,
             false,
             false,
             Some(100),

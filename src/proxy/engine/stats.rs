@@ -667,7 +667,7 @@ impl Engine {
         }
         r.u("pid", 1);
         r.u("iid", u64::from(iid));
-        r.u("sid", si as u64 + 1);
+        r.u("sid", u64::from(srv.puid));
         r.u("lbtot", self.total_lbtot(bi, Some(si)));
         r.s("addr", srv.addr.to_string());
         if let Some(c) = self.views[bi][si].cookie.as_deref() {

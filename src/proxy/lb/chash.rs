@@ -1,26 +1,28 @@
-//! Consistent hashing: a ring of points, `POINTS_PER_WEIGHT` per unit of
-//! weight per server, each placed by a hash of the server's *name* and the
-//! point's number, so a server's points do not depend on the others. A key
-//! goes to the server of the first point at or after its hash (wrapping).
-//! Taking a server out removes only its points: the keys it held move to the
-//! next points, every other key stays where it was.
+//! `hash-type consistent`: HAProxy 2.6's tree of points (lb_chash.c). A
+//! server of effective weight W (its user weight × [`WEIGHT_SCALE`], less
+//! while slowstart ramps it) has W points, point j at
+//! `full_hash(id × 4096 + j)`, where id is the server's `puid` (its `id`, or
+//! its rank), so a server's points depend on nothing else. A hash goes to
+//! the point nearest to it on the ring (either side; the one below on a
+//! tie). Taking a server out removes only its points: the keys it held move
+//! to their next nearest points, every other key stays.
+//!
+//! [`WEIGHT_SCALE`]: super::WEIGHT_SCALE
 
-use super::hash::{full_hash, hash32, mix64};
-use super::ServerRt;
+use super::hash::full_hash;
+use super::{signature, ServerRt, WEIGHT_SCALE};
 
-/// Points per unit of weight. HAProxy uses 16; with so few points a weight-1
-/// server's share varies by about 1/sqrt(16) = 25% from its due. 64 brings
-/// that to ~12% for 8 bytes a point (a weight-256 server: 16384 points,
-/// 128 KiB).
-pub const POINTS_PER_WEIGHT: u32 = 64;
+/// HAProxy's `SRV_EWGHT_RANGE`: points a server may have at most (user
+/// weight 256 × the scale), and the spacing of the ids' point numbers.
+const EWGHT_RANGE: u32 = 256 * WEIGHT_SCALE;
 
 #[derive(Debug, Default)]
 pub(super) struct Ring {
-    /// (position, server index), sorted.
+    /// (position, server index), sorted by position.
     points: Vec<(u32, u32)>,
     /// Signature of the server set and weights the ring was built for.
     sig: Option<u64>,
-    /// Number of rebuilds, for tests and stats.
+    /// Number of rebuilds, for tests.
     pub(super) builds: u64,
 }
 
@@ -32,19 +34,19 @@ impl Ring {
 
     /// Rebuild if `pool` (the usable servers) or their weights changed.
     fn refresh(&mut self, servers: &[ServerRt], pool: &[usize]) {
-        let sig = pool.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &i| {
-            mix64(h ^ ((i as u64) << 32 | u64::from(servers[i].weight)))
-        });
+        let sig = signature(servers, pool);
         if self.sig == Some(sig) {
             return;
         }
         self.points.clear();
         for &i in pool {
             let s = &servers[i];
-            let base = u64::from(hash32(s.name.as_bytes())) << 32;
-            for j in 0..s.weight * POINTS_PER_WEIGHT {
+            // `puid * SRV_EWGHT_RANGE + node` in C int arithmetic: wraps
+            // past 2^32 for ids above 2^20, as there.
+            let base = s.puid.wrapping_mul(EWGHT_RANGE);
+            for j in 0..s.weight.min(EWGHT_RANGE) {
                 self.points
-                    .push((mix64(base | u64::from(j)) as u32, i as u32));
+                    .push((full_hash(base.wrapping_add(j)), i as u32));
             }
         }
         self.points.sort_unstable();
@@ -52,9 +54,9 @@ impl Ring {
         self.builds += 1;
     }
 
-    /// The server for hash `h` among `pool`, skipping `avoid` when another
-    /// server exists. The hash is mixed again (HAProxy's `full_hash`) so
-    /// similar keys spread around the ring whatever the hash function.
+    /// The server for hash `h` among `pool` (HAProxy's
+    /// `chash_get_server_hash`): the nearest point, then, while it belongs
+    /// to `avoid`, the next ones up the ring.
     pub(super) fn lookup(
         &mut self,
         servers: &[ServerRt],
@@ -67,16 +69,15 @@ impl Ring {
         if n == 0 {
             return pool[0];
         }
-        let h = full_hash(h);
-        let start = self.points.partition_point(|&(p, _)| p < h);
-        let mut first = None;
-        for k in 0..n {
-            let i = self.points[(start + k) % n].1 as usize;
-            if Some(i) != avoid {
-                return i;
-            }
-            first.get_or_insert(i);
-        }
-        first.unwrap_or(pool[0])
+        // The first point at or above h (wrapping), and the one before it.
+        let next = self.points.partition_point(|&(p, _)| p < h) % n;
+        let prev = (next + n - 1) % n;
+        let below = h.wrapping_sub(self.points[prev].0);
+        let above = self.points[next].0.wrapping_sub(h);
+        let start = if below <= above { prev } else { next };
+        (0..n)
+            .map(|k| self.points[(start + k) % n].1 as usize)
+            .find(|&i| Some(i) != avoid)
+            .unwrap_or(self.points[start].1 as usize)
     }
 }

@@ -1,8 +1,9 @@
-//! Hash functions (HAProxy's sdbm, djb2, wt6, crc32 and its `full_hash`
-//! avalanche) and the extraction of the hashed key from a request or a TCP
-//! payload.
+//! HAProxy 2.6's hash functions (hash.c: sdbm, djb2, wt6, crc32, and
+//! `full_hash`, the avalanche) and what each hashing algorithm hashes
+//! (backend.c: `get_server_sh`, `_uh`, `_ph`, `_hh`, `_rch`), byte for byte,
+//! so that a key reaches the server HAProxy would choose.
 
-use crate::config::{Balance, HashFunction, HashType};
+use crate::config::{Balance, HashFunction};
 use crate::http::message::Request;
 use std::net::IpAddr;
 
@@ -60,45 +61,32 @@ pub(super) fn full_hash(mut a: u32) -> u32 {
     a.wrapping_mul(3_221_225_473)
 }
 
-/// The configured function over a key, then `avalanche` if asked.
-pub(super) fn key_hash(ht: HashType, key: &[u8]) -> u32 {
-    let h = match ht.function {
+/// The configured function over a key (HAProxy's `gen_hash`).
+pub(super) fn key_hash(f: HashFunction, key: &[u8]) -> u32 {
+    match f {
         HashFunction::Sdbm => sdbm(key),
         HashFunction::Djb2 => djb2(key),
         HashFunction::Wt6 => wt6(key),
         HashFunction::Crc32 => crc32(key),
-    };
-    if ht.avalanche {
-        full_hash(h)
-    } else {
-        h
     }
 }
 
-/// `source`: FNV-1a over the address bytes then a final avalanche, so
-/// neighbouring addresses spread out. Byte-oriented: the same result on
-/// every endianness.
-pub(super) fn addr_hash(a: IpAddr) -> u32 {
+/// `balance source` (HAProxy's `get_server_sh`): the address's 32-bit
+/// big-endian words XORed together, so an IPv4 address is its own hash and
+/// an IPv6 one folds its four words (an IPv4-mapped client of an IPv6
+/// listener is hashed as IPv6, as HAProxy does). No hash function applies;
+/// `avalanche` does.
+pub(super) fn source_hash(a: IpAddr) -> u32 {
     match a {
-        IpAddr::V4(a) => hash32(&a.octets()),
-        IpAddr::V6(a) => hash32(&a.octets()),
+        IpAddr::V4(a) => u32::from(a),
+        IpAddr::V6(a) => a
+            .octets()
+            .chunks_exact(4)
+            .fold(0, |h, w| h ^ u32::from_be_bytes([w[0], w[1], w[2], w[3]])),
     }
 }
 
-pub(super) fn hash32(bytes: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in bytes {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85eb_ca6b);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xc2b2_ae35);
-    h ^ (h >> 16)
-}
-
-/// splitmix64's finaliser, for ring points.
+/// splitmix64's finaliser, for `random`'s generator.
 pub(super) fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -117,25 +105,37 @@ pub fn hash_key(algo: &Balance, req: Option<&Request>, payload: &[u8]) -> Option
             depth,
             whole,
             path_only,
-        } => req.map(|r| uri_key(r.uri.as_bytes(), *len, *depth, *whole, *path_only).to_vec()),
+        } => req.map(|r| uri_key(&latin1(&r.uri), *len, *depth, *whole, *path_only).to_vec()),
         Balance::UrlParam { name, .. } => {
-            req.and_then(|r| url_param(r.uri.as_bytes(), name.as_bytes()).map(<[u8]>::to_vec))
+            req.and_then(|r| url_param(&latin1(&r.uri), name.as_bytes()).map(<[u8]>::to_vec))
         }
         Balance::Hdr {
             name,
             use_domain_only,
         } => {
             let v = header_value(req?, name)?;
-            let v = if *use_domain_only { domain_only(v) } else { v };
-            Some(v.to_vec())
+            Some(if *use_domain_only {
+                domain_only(&v).to_vec()
+            } else {
+                v
+            })
         }
-        Balance::RdpCookie { name } => rdp_cookie(payload, name.as_bytes()).map(<[u8]>::to_vec),
+        Balance::RdpCookie { name } => rdp_cookie(payload, name.as_bytes())
+            .filter(|v| !v.is_empty())
+            .map(<[u8]>::to_vec),
         _ => None,
     }
 }
 
-/// HAProxy's `get_server_uh`: at most `len` bytes, stopping at the
-/// `depth`+1-th slash and, unless `whole`, at the `?`.
+/// The bytes of a head field: the parser keeps obs-text as Latin-1 chars,
+/// one per byte, and HAProxy hashes the bytes.
+fn latin1(s: &str) -> Vec<u8> {
+    s.chars().map(|c| c as u32 as u8).collect()
+}
+
+/// HAProxy's `get_server_uh`: with `path_only`, the path of the target;
+/// then at most `len` bytes, stopping before the `depth`+1-th slash and,
+/// unless `whole`, before the `?`.
 pub(super) fn uri_key(
     uri: &[u8],
     len: Option<usize>,
@@ -143,10 +143,7 @@ pub(super) fn uri_key(
     whole: bool,
     path_only: bool,
 ) -> &[u8] {
-    let mut u = uri;
-    if path_only {
-        u = strip_scheme_authority(u);
-    }
+    let mut u = if path_only { uri_path(uri) } else { uri };
     if let Some(l) = len {
         u = &u[..l.min(u.len())];
     }
@@ -166,61 +163,112 @@ pub(super) fn uri_key(
     &u[..end]
 }
 
-/// `http://host:port/p?q` → `/p?q` (an absolute-form target); other forms
-/// are returned as they are.
-fn strip_scheme_authority(u: &[u8]) -> &[u8] {
-    let Some(p) = u.windows(3).position(|w| w == b"://") else {
-        return u;
-    };
-    if u[..p].iter().any(|&c| c == b'/' || c == b'?') {
-        return u; // "://" inside the path, not a scheme
-    }
-    let rest = &u[p + 3..];
-    match rest.iter().position(|&c| c == b'/' || c == b'?') {
-        Some(s) => &rest[s..],
-        None => b"/",
+/// The path (query included) of a request target, as HAProxy's
+/// `http_parse_path`: origin-form as it is; absolute-form from the first
+/// `/` after `scheme://authority` (only a `/` ends the authority); empty
+/// for `*`, authority-form, or an absolute-form without a path.
+fn uri_path(u: &[u8]) -> &[u8] {
+    match u.first() {
+        Some(b'/') => u,
+        Some(c) if c.is_ascii_alphabetic() => {
+            // RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+            let scheme = 1 + u[1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+                .count();
+            let Some(rest) = u[scheme..].strip_prefix(b"://") else {
+                return b"";
+            };
+            rest.iter()
+                .position(|&c| c == b'/')
+                .map_or(&b""[..], |p| &rest[p..])
+        }
+        _ => b"",
     }
 }
 
-/// The value of `name=value` in the query string (`&`-separated), as
-/// HAProxy's `get_server_ph`; an empty value is a value.
+/// The value of `name=value` in the query string, as HAProxy's
+/// `get_server_ph`: the parameters after the first `?`, separated by `&`,
+/// the name compared byte for byte; the value runs to the next `&` or the
+/// end (a `#` is part of it). An empty value is a value.
 pub(super) fn url_param<'a>(uri: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let q = uri.iter().position(|&c| c == b'?')?;
-    let query = &uri[q + 1..];
-    let query = match query.iter().position(|&c| c == b'#') {
-        Some(h) => &query[..h],
-        None => query,
-    };
-    query.split(|&c| c == b'&').find_map(|pair| {
-        pair.strip_prefix(name)
-            .and_then(|rest| rest.strip_prefix(b"="))
-    })
+    let mut params = &uri[q + 1..];
+    while params.len() > name.len() {
+        if params[name.len()] == b'=' && params.starts_with(name) {
+            let v = &params[name.len() + 1..];
+            let end = v.iter().position(|&c| c == b'&').unwrap_or(v.len());
+            return Some(&v[..end]);
+        }
+        let amp = params.iter().position(|&c| c == b'&')?;
+        params = &params[amp + 1..];
+    }
+    None
 }
 
-/// The first value of the first header `name` (comma-separated values, as
-/// HAProxy's non-full header lookup); None if absent or empty.
-fn header_value<'a>(req: &'a Request, name: &str) -> Option<&'a [u8]> {
+/// The first value of the first header `name`, as HAProxy's
+/// `http_find_header` without `full`: leading and trailing blanks dropped,
+/// ending at the first comma outside a quoted string. None if the header is
+/// absent or that value empty (HAProxy then balances round robin; it does
+/// not look at the next value).
+fn header_value(req: &Request, name: &str) -> Option<Vec<u8>> {
     let (_, v) = req
         .headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))?;
-    let first = v.split(',').next().unwrap_or("").trim_matches([' ', '\t']);
-    (!first.is_empty()).then_some(first.as_bytes())
+    let v = latin1(v);
+    let lws = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let start = v.iter().position(|c| !lws(c)).unwrap_or(v.len());
+    let v = &v[start..];
+    let mut end = value_end(v);
+    while end > 0 && lws(&v[end - 1]) {
+        end -= 1;
+    }
+    (end > 0).then(|| v[..end].to_vec())
 }
 
-/// `use_domain_only`: the label before the last dot ("www.example.com" →
-/// "example"; "example.com:8080" → "example"); no dot: the whole value.
-pub(super) fn domain_only(v: &[u8]) -> &[u8] {
-    match v.iter().rposition(|&c| c == b'.') {
-        None | Some(0) => v,
-        Some(end) => {
-            let start = v[..end]
-                .iter()
-                .rposition(|&c| c == b'.')
-                .map_or(0, |p| p + 1);
-            &v[start..end]
+/// Where a header value ends: its first comma outside a quoted string
+/// (HAProxy's `http_find_hdr_value_end`: `\` escapes inside quotes).
+fn value_end(v: &[u8]) -> usize {
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, &c) in v.iter().enumerate() {
+        if escaped {
+            escaped = false;
+        } else if quoted {
+            match c {
+                b'\\' => escaped = true,
+                b'"' => quoted = false,
+                _ => {}
+            }
+        } else if c == b'"' {
+            quoted = true;
+        } else if c == b',' {
+            return i;
         }
     }
+    v.len()
+}
+
+/// `use_domain_only`, exactly as HAProxy's `get_server_hh` walks the value
+/// back from its end: the hashed part ends at the last dot and starts after
+/// the dot before it ("www.example.com" → "example", "example.com:8080" →
+/// "example"; no dot: the whole value). Quirk kept: the byte just before
+/// the last dot is never taken for the start ("a..b" → "a.").
+pub(super) fn domain_only(v: &[u8]) -> &[u8] {
+    let mut p = v.len();
+    let mut end = None;
+    while p > 0 {
+        match end {
+            Some(_) if v[p - 1] == b'.' => break,
+            Some(_) => {}
+            // HAProxy also looks at the byte after the value (outside it,
+            // never a dot in practice); here there is none.
+            None if v.get(p) == Some(&b'.') => end = Some(p),
+            None => {}
+        }
+        p -= 1;
+    }
+    &v[p..end.unwrap_or(v.len())]
 }
 
 /// The RDP cookie of an X.224 Connection Request (MS-RDPBCGR 2.2.1.1):

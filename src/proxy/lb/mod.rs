@@ -1,17 +1,18 @@
 //! Load-balancing algorithms over a backend's servers: weighted smooth
 //! round-robin (`roundrobin`, `static-rr`), `leastconn`, `first`, the hashing
-//! ones (`source`, `uri`, `url_param`, `hdr`, `rdp-cookie`; map-based or
-//! consistent, see [`chash`]), `random` (power of N choices) and, beyond
-//! HAProxy, `response-time` (doc/response-time.md). Backup servers serve
-//! only when no active server is usable: the first one, or all of them with
-//! [`LbState::all_backups`].
+//! ones (`source`, `uri`, `url_param`, `hdr`, `rdp-cookie`; [`map`]-based or
+//! consistent, see [`chash`]: a key reaches the server HAProxy 2.6 chooses
+//! for the same servers, weights and ids), `random` (power of N choices)
+//! and, beyond HAProxy, `response-time` (doc/response-time.md). Backup
+//! servers serve only when no active server is usable: the first one, or all
+//! of them with [`LbState::all_backups`].
 
 mod chash;
 mod hash;
+mod map;
 #[cfg(test)]
 mod tests;
 
-pub use chash::POINTS_PER_WEIGHT;
 pub use hash::hash_key;
 
 use crate::config::{Balance, HashMethod, HashType};
@@ -23,12 +24,21 @@ pub const RT_ALPHA: f64 = 0.2;
 /// Response times below this count as this (seconds): sub-millisecond
 /// differences are noise, and a near-zero average would take all traffic.
 pub const RT_FLOOR: f64 = 0.001;
+/// Server weights are kept scaled, as HAProxy's effective weights are
+/// (`BE_WEIGHT_SCALE`), so that slowstart can ramp even a weight-1 server
+/// up in steps and consistent hashing places as many points as HAProxy.
+pub const WEIGHT_SCALE: u32 = 16;
 
 /// A server's run-time state.
 #[derive(Debug, Clone)]
 pub struct ServerRt {
     pub name: String,
     pub addr: SocketAddr,
+    /// The server's id in its backend (HAProxy's `puid`: its `id`, or its
+    /// rank); consistent hashing places its points by it.
+    pub puid: u32,
+    /// Effective weight: the user weight × [`WEIGHT_SCALE`] (less while
+    /// slowstart ramps it up).
     pub weight: u32,
     pub backup: bool,
     pub disabled: bool,
@@ -57,6 +67,7 @@ impl ServerRt {
     pub fn new(
         name: String,
         addr: SocketAddr,
+        puid: u32,
         weight: u32,
         backup: bool,
         disabled: bool,
@@ -65,6 +76,7 @@ impl ServerRt {
         ServerRt {
             name,
             addr,
+            puid,
             weight,
             backup,
             disabled,
@@ -133,8 +145,9 @@ pub struct LbState {
     next: usize,
     /// `random`'s generator.
     rng: Rng,
-    /// `hash-type consistent`'s ring, rebuilt lazily when the usable set or
-    /// a weight changes.
+    /// `hash-type map-based`'s map and `consistent`'s ring, each rebuilt
+    /// lazily when the usable set or a weight changes.
+    map: map::Map,
     ring: chash::Ring,
 }
 
@@ -154,15 +167,32 @@ impl LbState {
             all_backups: false,
             next: 0,
             rng: Rng(seed),
+            map: map::Map::default(),
             ring: chash::Ring::default(),
         }
     }
 
-    /// Force a rebuild of the consistent-hash ring at the next pick (it is
-    /// also rebuilt by itself when the usable set or a weight changes).
+    /// Force a rebuild of the hash map and ring at the next pick (they are
+    /// also rebuilt by themselves when the usable set or a weight changes).
     pub fn invalidate(&mut self) {
+        self.map.invalidate();
         self.ring.invalidate();
     }
+}
+
+/// Whether an algorithm follows `slowstart`: not map-based hashing, whose
+/// map (and so every key's server) must not change while a weight ramps.
+/// HAProxy ramps dynamic algorithms only; pollux still ramps `static-rr`.
+pub fn ramps_weights(algo: &Balance, hash_type: HashType) -> bool {
+    !(algo.is_hash() && hash_type.method == HashMethod::Map)
+}
+
+/// Identifies a usable set and its weights, to rebuild a map or ring only
+/// when it changes.
+fn signature(servers: &[ServerRt], pool: &[usize]) -> u64 {
+    pool.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &i| {
+        hash::mix64(h ^ ((i as u64) << 32 | u64::from(servers[i].weight)))
+    })
 }
 
 /// splitmix64: small, fast, good enough to draw servers.
@@ -181,8 +211,10 @@ impl Rng {
 }
 
 /// Choose a server. `avoid` is skipped when another usable server exists
-/// (redispatch after a failure). A hashing algorithm without its input
-/// (no key, no address) balances round robin.
+/// (redispatch after a failure; a hashing algorithm then takes the next
+/// server along its map or ring). A hashing algorithm without its input
+/// (no key, no address) balances round robin, as HAProxy (smooth weighted
+/// round robin here, HAProxy walks its map or ring: another order).
 pub fn pick(
     algo: &Balance,
     hash_type: HashType,
@@ -195,30 +227,33 @@ pub fn pick(
     if usable.is_empty() {
         return Pick::NoServer;
     }
-    let mut pool = usable.clone();
-    if pool.len() > 1 {
-        if let Some(a) = avoid {
-            pool.retain(|&i| i != a);
-        }
-    }
     if algo.is_hash() {
         let h = match algo {
-            Balance::Source => input.src.map(hash::addr_hash),
-            _ => input.key.map(|k| hash::key_hash(hash_type, k)),
+            Balance::Source => input.src.map(hash::source_hash),
+            _ => input.key.map(|k| hash::key_hash(hash_type.function, k)),
         };
         if let Some(h) = h {
+            let h = if hash_type.avalanche {
+                hash::full_hash(h)
+            } else {
+                h
+            };
+            let avoid = avoid.filter(|_| usable.len() > 1);
             let i = match hash_type.method {
-                HashMethod::Map => by_map(servers, &pool, h),
-                HashMethod::Consistent => {
-                    let avoid = avoid.filter(|_| usable.len() > 1);
-                    state.ring.lookup(servers, &usable, h, avoid)
-                }
+                HashMethod::Map => state.map.lookup(servers, &usable, h, avoid),
+                HashMethod::Consistent => state.ring.lookup(servers, &usable, h, avoid),
             };
             return if servers[i].is_full() {
                 Pick::Full
             } else {
                 Pick::Server(i)
             };
+        }
+    }
+    let mut pool = usable;
+    if pool.len() > 1 {
+        if let Some(a) = avoid {
+            pool.retain(|&i| i != a);
         }
     }
     pool.retain(|&i| !servers[i].is_full());
@@ -282,23 +317,6 @@ fn least_conn(servers: &[ServerRt], pool: &[usize], state: &mut LbState) -> usiz
         }
     }
     best
-}
-
-/// Map-based hashing: each server owns `weight` slots of the map.
-fn by_map(servers: &[ServerRt], pool: &[usize], h: u32) -> usize {
-    let total: u64 = pool.iter().map(|&i| u64::from(servers[i].weight)).sum();
-    // Servers own contiguous slot ranges here (HAProxy interleaves its map
-    // instead), so the hash is mixed first: sdbm over similar keys (URIs
-    // that differ in one digit) varies mostly in its low bits.
-    let mut slot = u64::from(hash::full_hash(h)) % total.max(1);
-    for &i in pool {
-        let w = u64::from(servers[i].weight);
-        if slot < w {
-            return i;
-        }
-        slot -= w;
-    }
-    pool[0]
 }
 
 /// Power of `draws` choices: draw that many distinct servers, each with a

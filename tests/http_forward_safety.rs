@@ -85,6 +85,11 @@ fn cases() -> Vec<(&'static str, String, Want)> {
             Want::One("GET", "http://public.test:80/ok", 0),
         ),
         ("fragment", get("/secret.php#x", "Host: a\r\n"), Want::Refused(400)),
+        // Neither a path nor an absolute URI: a server could resolve it
+        // against a path the rules never saw.
+        ("relative_target", get("admin/secret", "Host: a\r\n"), Want::Refused(400)),
+        ("scheme_without_authority", get("http:/admin", "Host: a\r\n"), Want::Refused(400)),
+        ("asterisk_with_get", get("*", "Host: a\r\n"), Want::Refused(400)),
         ("fragment_plain", get("/ok#x", "Host: a\r\n"), Want::Refused(400)),
         (
             "chunk_ext_unclosed_quote",

@@ -208,7 +208,7 @@ fn normalized_host(authority: &str, https: bool) -> String {
 /// agree with it (400 otherwise) and is added when missing. Err: a 400 reason.
 pub fn check_authority(req: &mut Request) -> Result<(), &'static str> {
     let Some(authority) = absolute_authority(&req.uri)? else {
-        return Ok(());
+        return check_target_form(req);
     };
     let https = req.uri.len() > 5 && req.uri[..5].eq_ignore_ascii_case("https");
     let want = normalized_host(authority, https);
@@ -223,6 +223,22 @@ pub fn check_authority(req: &mut Request) -> Result<(), &'static str> {
             Err("Host differs from the authority of the request target")
         }
         Some(_) => Ok(()),
+    }
+}
+
+/// RFC 9112 §3.2: a target that is not absolute-form must be origin-form
+/// (`/...`), `*` for OPTIONS, or anything for CONNECT (authority-form,
+/// checked where the tunnel is opened). `a/b` or `http:/x` would reach a
+/// server that may resolve them against a path no rule saw: 400, as HAProxy.
+fn check_target_form(req: &Request) -> Result<(), &'static str> {
+    match req.uri.as_bytes().first() {
+        Some(b'/') => Ok(()),
+        _ if req.method == "CONNECT" => Ok(()),
+        Some(b'*') if req.uri == "*" && req.method == "OPTIONS" => Ok(()),
+        Some(b'*') if req.uri == "*" => {
+            Err("asterisk-form request target with a method other than OPTIONS")
+        }
+        _ => Err("request target is neither a path nor an absolute URI"),
     }
 }
 

@@ -245,3 +245,49 @@ fn imposed_response_framing() {
     impose_response_framing(&mut r, &Framing::None);
     assert_eq!(r.header("content-length"), Some("9"));
 }
+
+#[test]
+fn a_target_that_is_neither_a_path_nor_an_absolute_uri_is_refused() {
+    let form = |method: &str, uri: &str| {
+        let mut r = req(uri, &[("Host", "a")]);
+        r.method = method.into();
+        check_authority(&mut r)
+    };
+    for (m, u) in [
+        ("GET", "/x"),
+        ("OPTIONS", "*"),
+        ("CONNECT", "a.test:443"),
+        ("GET", "http://a/x"),
+    ] {
+        assert_eq!(form(m, u), Ok(()), "{m} {u}");
+    }
+    for (m, u, why) in [
+        (
+            "GET",
+            "a/b/c",
+            "request target is neither a path nor an absolute URI",
+        ),
+        (
+            "GET",
+            "http:/x",
+            "request target is neither a path nor an absolute URI",
+        ),
+        (
+            "GET",
+            "admin",
+            "request target is neither a path nor an absolute URI",
+        ),
+        (
+            "GET",
+            "*",
+            "asterisk-form request target with a method other than OPTIONS",
+        ),
+        (
+            "OPTIONS",
+            "*x",
+            "request target is neither a path nor an absolute URI",
+        ),
+    ] {
+        assert_eq!(form(m, u), Err(why), "{m} {u}");
+    }
+}

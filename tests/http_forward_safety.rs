@@ -113,6 +113,7 @@ per_poller!(
     no_switch_to_a_protocol_the_request_did_not_offer,
     websocket_upgrades_still_work,
     body_errors_are_logged_and_kept_by_show_errors,
+    bytes_after_a_response_are_never_read_as_the_next_one,
 );
 
 fn start(poller: &str, be: &HttpBackend) -> Pollux {
@@ -382,5 +383,44 @@ fn body_errors_are_logged_and_kept_by_show_errors(poller: &str) {
         }
     }
     assert!(line.contains(" 400 ") && line.contains(" CD"), "{line}");
+    px.stop();
+}
+
+/// A server that sends a body with its answer to HEAD (HAProxy's reg-test
+/// h1_to_h1 has one): the stray bytes must not become the next request's
+/// response on a reused server connection.
+fn bytes_after_a_response_are_never_read_as_the_next_one(poller: &str) {
+    let srv = FnServer::spawn(|mut s| loop {
+        let head = read_request(&mut s);
+        if head.is_empty() {
+            return;
+        }
+        let r: &[u8] = if head.starts_with(b"HEAD") {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray"
+        } else {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        };
+        if s.write_all(r).is_err() {
+            return;
+        }
+    });
+    let cfg = fill(
+        CFG,
+        &[
+            ("@DEFAULTS@", http_defaults()),
+            ("@BE@", srv.addr().to_string()),
+        ],
+    );
+    let px = Pollux::start(poller, &cfg);
+    let mut c = HttpConn::open(px.addr(0));
+    for _ in 0..3 {
+        c.send(b"HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n");
+        let r = c.try_response("HEAD").expect("a response to HEAD");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.text(), "");
+        c.send(b"GET /g HTTP/1.1\r\nHost: a\r\n\r\n");
+        let r = c.try_response("GET").expect("a response to GET");
+        assert_eq!((r.status, r.text().as_str()), (200, "ok"), "{r}");
+    }
     px.stop();
 }

@@ -1457,7 +1457,11 @@ fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
             None
         }
         TxnState::Exchange if t.request_done() && t.response_done() => {
-            let drop_server = !t.server_keep;
+            // Bytes past the end of the response (a body sent to a HEAD, a
+            // server miscounting): they would be read as the next response,
+            // so this server connection is not reused (as HAProxy).
+            let stray = s.res.as_ref().is_some_and(|b| !b.is_empty());
+            let drop_server = !t.server_keep || stray;
             if t.client_keep && !s.client.state.input_closed() {
                 t.next_request(now);
                 return drop_server.then_some(Step::DropServer);

@@ -35,6 +35,7 @@ per_poller!(
     queued_requests_log_their_wait_and_queue_position,
     without_a_format_the_connection_is_logged_at_accept,
     monitor_requests_are_not_logged,
+    monitor_uri_matches_the_path_of_an_absolute_form_target,
     persistence_cookie_status_is_in_the_termination_state,
 );
 
@@ -69,7 +70,7 @@ impl Syslog {
     }
     fn next_any(&self) -> (u32, String) {
         let raw = String::from_utf8(self.raw()).expect("utf-8 log line");
-        let re = Regex::new(r"^<([0-9]+)>[A-Za-z]{3} [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] pollux\[([0-9]+)\]: (.*)\n$")
+        let re = Regex::new(r"^<([0-9]+)>[A-Za-z]{3} [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] (?:pollux|haproxy)\[([0-9]+)\]: (.*)\n$")
             .unwrap();
         let c = re
             .captures(&raw)
@@ -875,6 +876,49 @@ fn monitor_requests_are_not_logged(poller: &str) {
     );
     assert!(log.quiet_for(Duration::from_millis(300)));
     px.stop();
+}
+
+/// HAProxy 2.6 matches a `monitor-uri` starting with '/' against the path
+/// of the target (`http_wait_for_request`): `GET http://host/alive` is a
+/// monitor request; the query string is part of that path.
+fn monitor_uri_matches_the_path_of_an_absolute_form_target(poller: &str) {
+    for im in pollux_and_haproxy(poller) {
+        let log = Syslog::new();
+        let srv = fixed_server(OK);
+        let px = im.start(&cfg(
+            log.port(),
+            "    monitor-uri /alive",
+            &server_line(srv.addr()),
+        ));
+        for target in ["http://x/alive", "http://x:80/alive", "/alive"] {
+            let (_, got) = exchange(
+                px.addr(0),
+                format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            );
+            assert_eq!(first_status(&got), Some(200), "{}: {target}", im.name);
+            assert!(
+                !got.ends_with(b"hello"),
+                "{}: {target} answered by the proxy, not the server",
+                im.name
+            );
+        }
+        for target in ["http://x/alive?probe", "http://x/alive/"] {
+            let (_, got) = exchange(
+                px.addr(0),
+                format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            );
+            assert!(got.ends_with(b"hello"), "{}: {target} forwarded", im.name);
+            let l = http_line(&log.next().1);
+            assert_eq!(
+                l.request,
+                format!("\"GET {target} HTTP/1.1\""),
+                "{}: monitor requests have no line",
+                im.name
+            );
+        }
+        assert!(log.quiet_for(Duration::from_millis(300)), "{}", im.name);
+        px.stop();
+    }
 }
 
 fn persistence_cookie_status_is_in_the_termination_state(poller: &str) {

@@ -122,6 +122,28 @@ impl Request {
         u.split('?').next().unwrap_or("")
     }
 
+    /// The target from its path on, query included, as HAProxy's
+    /// `http_parse_path` cuts it (what `monitor-uri` and `stats uri` match
+    /// when they start with '/'): origin-form whole, absolute-form after
+    /// `scheme://authority`; None for `*`, authority-form (CONNECT) or an
+    /// absolute target without a path.
+    pub fn path_on(&self) -> Option<&str> {
+        let u = self.uri.as_str();
+        if u.starts_with('/') {
+            return Some(u);
+        }
+        // RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://".
+        let scheme_len = u
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+            .count();
+        if !u.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            return None;
+        }
+        let rest = u[scheme_len..].strip_prefix("://")?;
+        rest.find('/').map(|i| &rest[i..])
+    }
+
     /// Query string without the '?', if any.
     pub fn query(&self) -> Option<&str> {
         self.uri.split_once('?').map(|(_, q)| q)
@@ -191,6 +213,19 @@ mod tests {
         assert_eq!(req("http://h:80/p?q").path(), "/p");
         assert_eq!(req("http://h").path(), "");
         assert_eq!(req("*").path(), "*");
+    }
+
+    #[test]
+    fn path_on_skips_scheme_and_authority_as_haproxy() {
+        assert_eq!(req("/a?b").path_on(), Some("/a?b"));
+        assert_eq!(req("http://h:80/a?b").path_on(), Some("/a?b"));
+        assert_eq!(req("HTTPS://h/").path_on(), Some("/"));
+        assert_eq!(req("http://h").path_on(), None);
+        assert_eq!(req("http://h?x").path_on(), None);
+        assert_eq!(req("h:443").path_on(), None);
+        assert_eq!(req("*").path_on(), None);
+        assert_eq!(req("1http://h/a").path_on(), None);
+        assert_eq!(req("").path_on(), None);
     }
 
     #[test]

@@ -773,7 +773,12 @@ fn analyse_request(
     t.connect_method = req.method == "CONNECT";
     t.since = now;
 
-    if conf.fe.monitor_uri.as_deref().is_some_and(|u| req.uri == u) {
+    if conf
+        .fe
+        .monitor_uri
+        .as_deref()
+        .is_some_and(|u| is_monitor(u, &req))
+    {
         // HAProxy never logs monitor requests.
         if let Some(r) = s.log.as_mut() {
             r.silent = true;
@@ -807,7 +812,7 @@ fn analyse_request(
     }
     // The stats page comes after the frontend's rules, as in HAProxy.
     if let Some(prefix) = conf.fe.stats_uri.as_deref() {
-        if req.uri.starts_with(prefix) {
+        if stats_target(prefix, &req).is_some() {
             return Some(to_applet(t, s, req, None, framing, conf));
         }
     }
@@ -1051,13 +1056,31 @@ fn applet_body_missing(conf: &Conf, req: &Request, have: usize) -> bool {
     let Some(prefix) = conf.fe.stats_uri.as_deref() else {
         return false;
     };
-    if !req.uri.starts_with(prefix) {
+    if stats_target(prefix, req).is_none() {
         return false;
     }
     match body::request_framing(req) {
         Ok(Framing::Length(n)) => (n as usize) <= MAX_APPLET_BODY && have < n as usize,
         _ => false,
     }
+}
+
+/// `monitor-uri U`: the whole target is U, or, when U starts with '/', its
+/// path (query included) is: an absolute-form `GET http://h/U` matches as
+/// in HAProxy 2.6 (`http_wait_for_request`).
+fn is_monitor(u: &str, req: &Request) -> bool {
+    req.uri == u || (u.starts_with('/') && req.path_on() == Some(u))
+}
+
+/// The target a `stats uri` prefix is matched against (its path when the
+/// prefix starts with '/', as HAProxy), if the prefix matches.
+pub fn stats_target<'a>(prefix: &str, req: &'a Request) -> Option<&'a str> {
+    let target = if prefix.starts_with('/') {
+        req.path_on()?
+    } else {
+        req.uri.as_str()
+    };
+    target.starts_with(prefix).then_some(target)
 }
 
 fn wants_keep_alive(req: &Request) -> bool {

@@ -25,6 +25,8 @@ pub struct Launch {
     /// An fd for pollux to inherit: its number here (kept in pollux) and a dup.
     inherit: Option<(RawFd, OwnedFd)>,
     consecutive: bool,
+    /// Another program than pollux (HAProxy as a reference, `reference.rs`).
+    program: Option<PathBuf>,
 }
 
 impl Launch {
@@ -36,6 +38,7 @@ impl Launch {
             envs: Vec::new(),
             inherit: None,
             consecutive: false,
+            program: None,
         }
     }
     /// Replace `-db` by these flags (e.g. `-d`, or `-db -V`).
@@ -59,6 +62,11 @@ impl Launch {
         let fd = fd.as_fd();
         let dup = fd.try_clone_to_owned().expect("dup the fd to inherit");
         self.inherit = Some((fd.as_raw_fd(), dup));
+        self
+    }
+    /// Run `program` (same arguments) instead of the binary under test.
+    pub fn program(mut self, program: PathBuf) -> Launch {
+        self.program = Some(program);
         self
     }
     /// Make the `@Pn@` ports consecutive (for port-range binds).
@@ -96,7 +104,10 @@ impl Launch {
     ///   the fd, given as stdin, to its number N (close-on-exec off) and gives
     ///   pollux /dev/null as stdin (bash: sh may only know fds 0 to 9).
     fn command(&self) -> Command {
-        let base = pollux_command();
+        let base = match &self.program {
+            Some(p) => Command::new(p),
+            None => pollux_command(),
+        };
         let mut argv: Vec<OsString> = std::iter::once(base.get_program())
             .chain(base.get_args())
             .map(OsStr::to_os_string)

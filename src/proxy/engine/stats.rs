@@ -821,7 +821,8 @@ impl Engine {
             .admin
             .as_ref()
             .is_some_and(|c| c.eval(&ctx) == Truth::True);
-        let opts = page::options(&cfg.uri, &a.req.uri);
+        let target = crate::session::http::stats_target(&cfg.uri, &a.req).unwrap_or(&a.req.uri);
+        let opts = page::options(&cfg.uri, target);
         if a.req.method == "POST" {
             let code = if admin {
                 self.admin_form(&a.body)

@@ -36,6 +36,7 @@ per_poller!(
     without_a_format_the_connection_is_logged_at_accept,
     monitor_requests_are_not_logged,
     monitor_uri_matches_the_path_of_an_absolute_form_target,
+    every_response_from_a_server_has_its_tr,
     persistence_cookie_status_is_in_the_termination_state,
 );
 
@@ -876,6 +877,35 @@ fn monitor_requests_are_not_logged(poller: &str) {
     );
     assert!(log.quiet_for(Duration::from_millis(300)));
     px.stop();
+}
+
+/// Tr ends when the response head arrives: never -1 for a response the
+/// server sent, even when its head and body arrive, leave and are logged in
+/// one turn of the event loop (kept-alive connections, small answers).
+fn every_response_from_a_server_has_its_tr(poller: &str) {
+    for im in pollux_and_haproxy(poller) {
+        let log = Syslog::new();
+        let srv = fixed_server(OK);
+        let px = im.start(&cfg(log.port(), "", &server_line(srv.addr())));
+        let mut c = TcpStream::connect(px.addr(0)).unwrap();
+        c.set_read_timeout(Some(PATIENCE)).unwrap();
+        for i in 0..20 {
+            c.write_all(format!("GET /{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .unwrap();
+            read_response(&mut c);
+        }
+        for i in 0..20 {
+            let l = http_line(&log.next().1);
+            assert_eq!(l.request, format!("\"GET /{i} HTTP/1.1\""), "{}", im.name);
+            let [_, tw, tc, tr, ta] = l.timers;
+            assert!(
+                tw >= 0 && tc >= 0 && tr >= 0 && ta >= tr,
+                "{}: request {i}: {l:?}",
+                im.name
+            );
+        }
+        px.stop();
+    }
 }
 
 /// HAProxy 2.6 matches a `monitor-uri` starting with '/' against the path

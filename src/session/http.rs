@@ -1271,6 +1271,12 @@ fn server_side(
         pool.release_if_empty(&mut s.res);
         t.res_parser.reset();
         *progress = true;
+        // End of Tr: stamped here, with the head (interim ones too, the
+        // final one last, as HAProxy's t_data), so that a response sent and
+        // logged within this same step has its time.
+        if let Some(r) = s.log.as_mut() {
+            r.resp_at = Some(now);
+        }
         if (100..200).contains(&res.status) && res.status != 101 {
             // Interim response: pass it on and wait for the final one.
             res.serialize(&mut t.to_cli);

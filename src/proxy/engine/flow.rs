@@ -119,7 +119,6 @@ impl Engine {
         let Some((delay, status)) = s.http.as_mut().and_then(|t| t.server_reply.take()) else {
             return;
         };
-        logs::rec(Some(s), |r| r.resp_at = Some(Instant::now()));
         if let (Some(b), Some(si)) = (s.backend, s.server) {
             if let Some(srv) = self.backends[b as usize].servers.get_mut(si as usize) {
                 srv.record_response_time(delay);

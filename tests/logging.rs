@@ -37,6 +37,7 @@ per_poller!(
     monitor_requests_are_not_logged,
     monitor_uri_matches_the_path_of_an_absolute_form_target,
     every_response_from_a_server_has_its_tr,
+    bytes_are_counted_as_haproxy_2_6_counts_them,
     persistence_cookie_status_is_in_the_termination_state,
 );
 
@@ -240,8 +241,8 @@ fn httplog_line_has_every_field_of_a_normal_exchange(poller: &str) {
     assert_eq!(l.status, 200);
     assert_eq!(
         l.bytes,
-        got.len() as u64,
-        "B is what the client received: {msg}"
+        htx_bytes(OK),
+        "B is HAProxy 2.6's count of the server's response: {msg}"
     );
     assert_eq!(l.term, "----");
     assert_eq!(
@@ -287,7 +288,7 @@ fn httplog_keep_alive_logs_each_transaction_with_its_own_bytes(poller: &str) {
     assert_eq!(l1.request, "\"GET /one HTTP/1.1\"");
     assert_eq!(
         (l1.status, l1.bytes, l1.term.as_str()),
-        (200, first.len() as u64, "----")
+        (200, htx_bytes(&first), "----")
     );
     // The second request of the connection, then two pipelined ones.
     c.write_all(b"GET /two HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -300,7 +301,7 @@ fn httplog_keep_alive_logs_each_transaction_with_its_own_bytes(poller: &str) {
     for (path, bytes) in [("two", &second), ("three", &third), ("four", &fourth)] {
         let l = http_line(&log.next().1);
         assert_eq!(l.request, format!("\"GET /{path} HTTP/1.1\""));
-        assert_eq!((l.status, l.bytes), (200, bytes.len() as u64), "/{path}");
+        assert_eq!((l.status, l.bytes), (200, htx_bytes(bytes)), "/{path}");
         assert_eq!(l.client.port(), c.local_addr().unwrap().port());
     }
     assert!(
@@ -408,7 +409,7 @@ fn refused_server_connection_is_sc_and_an_error_level_line(poller: &str) {
     assert!(tr >= 0 && tw >= 0, "{msg}");
     assert_eq!((tc, trsp), (-1, -1), "never connected: {msg}");
     assert_eq!(l.retries, "1", "one retry: {msg}");
-    assert_eq!(l.bytes, got.len() as u64);
+    assert_eq!(l.bytes, htx_bytes(&got));
     px.stop();
 }
 
@@ -461,7 +462,7 @@ fn denied_request_is_pr(poller: &str) {
         &[-1, -1, -1],
         "no queue, connect, response"
     );
-    assert_eq!(l.bytes, got.len() as u64);
+    assert_eq!(l.bytes, htx_bytes(&got));
     assert_eq!(l.request, "\"GET /private HTTP/1.1\"");
     px.stop();
 }
@@ -523,14 +524,14 @@ fn custom_log_format_renders_its_variables(poller: &str) {
         ),
     );
     let req = b"GET /p?k=v HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let (_, got) = exchange(px.addr(0), req);
+    exchange(px.addr(0), req);
     let (_, msg) = log.next();
     let want = format!(
         "127.0.0.1 {} fe be s1 {} 200 {} {} GET /p ?k=v HTTP/1.1 \"/p?k=v\" -- 0 0 %",
         px.addr(0),
         srv.addr(),
-        got.len(),
-        req.len()
+        htx_bytes(OK),
+        htx_bytes(req)
     );
     assert_eq!(msg, want);
     px.stop();
@@ -902,6 +903,84 @@ fn every_response_from_a_server_has_its_tr(poller: &str) {
                 tw >= 0 && tc >= 0 && tr >= 0 && ta >= tr,
                 "{}: request {i}: {l:?}",
                 im.name
+            );
+        }
+        px.stop();
+    }
+}
+
+/// %B and %U are HAProxy 2.6's counts, not the wire's: the messages as
+/// received, in their internal (HTX) size (no chunked framing, no
+/// `Connection` tokens), plus the proxy's own answers; what the proxy adds
+/// to a server's response (a persistence cookie, a rule's header) is not
+/// counted. The figures are those Debian's haproxy 2.6.12 logs.
+fn bytes_are_counted_as_haproxy_2_6_counts_them(poller: &str) {
+    let cases: &[(&[u8], &str, (u64, u64))] = &[
+        (b"GET /cl HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200", (54, 40)),
+        (b"GET /chunked HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200", (68, 45)),
+        (b"GET /interim HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200", (91, 45)),
+        (b"HEAD /cl HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200", (49, 41)),
+        (
+            b"POST /cl HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+            "200",
+            (54, 59),
+        ),
+        (
+            b"POST /cl HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+            "200",
+            (54, 73),
+        ),
+        (b"GET /redir HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "302", (83, 43)),
+        (b"GET /ret HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200", (73, 41)),
+        (b"GET /close HTTP/1.1\r\nHost: x\r\n\r\n", "200", (45, 43)),
+    ];
+    for im in pollux_and_haproxy(poller) {
+        let log = Syslog::new();
+        let srv = FnServer::spawn(|mut s| {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while find(&buf, b"\r\n\r\n").is_none() {
+                match s.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let line = String::from_utf8_lossy(&buf).to_string();
+            let answer: &[u8] = match line.split(' ').nth(1) {
+                Some("/chunked") => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
+                Some("/interim") => b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+                Some("/close") => b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil-close",
+                _ => OK,
+            };
+            // Bodies are short: whatever of one is still unread is dropped
+            // with the connection, after the answer.
+            let _ = s.write_all(answer);
+        });
+        let px = im.start(&cfg(
+            log.port(),
+            "    log-format \"%ST %B %U %{+Q}r\"\n\
+             \x20   http-request redirect location /x if { path /redir }\n\
+             \x20   http-request return status 200 content-type text/plain string hi if { path /ret }\n\
+             \x20   http-response set-header X-Added foo",
+            &format!(
+                "    cookie SRV insert\n    server s1 {} cookie one",
+                srv.addr()
+            ),
+        ));
+        for (req, status, (b, u)) in cases {
+            let (_, got) = exchange(px.addr(0), req);
+            let (_, msg) = log.next();
+            let line = String::from_utf8_lossy(req)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            assert_eq!(
+                msg,
+                format!("{status} {b} {u} \"{line}\""),
+                "{}: B and U of {line:?}; the client got {} bytes",
+                im.name,
+                got.len()
             );
         }
         px.stop();

@@ -222,6 +222,12 @@ pub struct Txn {
     pub applet: Option<Box<AppletReq>>,
     /// Counter events since the engine last looked.
     pub events: Vec<TxnEvent>,
+    /// What HAProxy 2.6 logs as the bytes of this transaction (%B, %U): the
+    /// messages as received, in its internal (HTX) size (`Request::htx_len`,
+    /// `BodyTracker::htx_len`), and the answers pollux makes itself. The
+    /// engine resets them once the transaction is logged.
+    pub htx_out: u64,
+    pub htx_in: u64,
 }
 
 /// A request or response head the parser rejected, with its bytes.
@@ -273,6 +279,8 @@ impl Txn {
             bad: None,
             applet: None,
             events: Vec::new(),
+            htx_out: 0,
+            htx_in: 0,
         }
     }
 
@@ -285,6 +293,7 @@ impl Txn {
             server: false,
         });
         self.to_cli = with_connection(bytes, a.keep, a.req.version);
+        self.htx_out += htx_len_of(&self.to_cli, self.head_method);
         self.close_after = !a.keep;
         self.state = TxnState::Respond;
         self.response_started = true;
@@ -303,6 +312,13 @@ impl Txn {
 
     /// Answer with the backend's error page, else the frontend's.
     pub fn fail_with(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
+        self.refuse(status, be, fe);
+        self.htx_out += htx_len_of(&self.to_cli, self.head_method);
+    }
+
+    /// `fail_with` for what HAProxy's HTTP/1 layer refuses itself (a request
+    /// it cannot parse, a timeout before one arrived): it logs no bytes.
+    pub fn refuse(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
         self.to_cli = be.get_or(status, fe).into_owned();
         self.events.push(TxnEvent::Response {
             status,
@@ -457,15 +473,17 @@ fn write_out(
 }
 
 /// Let the tracker claim the not-yet-checked bytes of `buf` for the body,
-/// and drop from the buffer what it says must not be forwarded.
+/// and drop from the buffer what it says must not be forwarded. Ok: what
+/// HAProxy would log of the bytes claimed (`BodyTracker::htx_len`).
 fn track(
     tracker: &mut Option<BodyTracker>,
     buf: &mut Option<Buffer>,
     ready: &mut usize,
-) -> Result<(), ParseError> {
+) -> Result<u64, ParseError> {
     let (Some(t), Some(b)) = (tracker.as_mut(), buf.as_mut()) else {
-        return Ok(());
+        return Ok(0);
     };
+    let counted = t.htx_len();
     let pending = b.pending();
     if !t.is_done() && pending.len() > *ready {
         let before = t.consumed();
@@ -486,7 +504,7 @@ fn track(
             return Err(ParseError::new(400, "chunk size line too long", 0));
         }
     }
-    Ok(())
+    Ok(t.htx_len() - counted)
 }
 
 /// A body the tracker refused, kept for `show errors` with the bytes not yet
@@ -539,6 +557,12 @@ pub fn pump(
     let r = pump_txn(s, &mut txn, conf, tables, pool, now);
     let tunnel = txn.state == TxnState::Tunnel && txn.to_cli.is_empty();
     s.http = Some(txn);
+    if tunnel && s.log.as_ref().is_some_and(|r| r.tunnel_from.is_none()) {
+        let at = s.client_bytes();
+        if let Some(r) = s.log.as_mut() {
+            r.tunnel_from = Some(at);
+        }
+    }
     if tunnel && matches!(r, Ok(Step::Wait)) {
         // After 101 or a CONNECT's 2xx: plain TCP forwarding both ways.
         s.pump(pool, now)?;
@@ -589,7 +613,8 @@ fn pump_txn(
             }
         }
         if matches!(t.state, TxnState::WaitServer | TxnState::Exchange) {
-            if let Err(e) = track(&mut t.req_body, &mut s.req, &mut t.req_ready) {
+            let tracked = track(&mut t.req_body, &mut s.req, &mut t.req_ready);
+            if let Err(e) = tracked.map(|n| t.htx_in += n) {
                 log::warn!(
                     "frontend {}: invalid request body from {} at byte {}: {}",
                     conf.fe_name,
@@ -603,7 +628,8 @@ fn pump_txn(
                 if t.response_started {
                     return Ok(Step::Close);
                 }
-                t.fail(400, &conf.fe.side.errors);
+                let pages = &conf.fe.side.errors;
+                t.refuse(400, pages, pages);
                 return Ok(Step::DropServer);
             }
             if s.client.state.input_closed()
@@ -698,7 +724,8 @@ fn analyse_request(
                     s.src
                 );
                 log_term(s, b"CR");
-                t.fail(400, &conf.fe.side.errors);
+                let pages = &conf.fe.side.errors;
+                t.refuse(400, pages, pages);
                 return Some(Step::Wait);
             }
             return None;
@@ -720,7 +747,8 @@ fn analyse_request(
             }));
             log_term(s, b"CR");
             t.events.push(TxnEvent::BadRequest);
-            t.fail(e.status, &conf.fe.side.errors);
+            let pages = &conf.fe.side.errors;
+            t.refuse(e.status, pages, pages);
             return Some(if s.srv.is_some() {
                 Step::DropServer
             } else {
@@ -743,6 +771,7 @@ fn analyse_request(
         };
         r.request(now, &req.method, &req.uri, v);
     }
+    t.htx_in += req.htx_len();
     if let Some(b) = s.req.as_mut() {
         b.consume(head.len);
     }
@@ -911,7 +940,8 @@ fn reject_request(
     }));
     log_term(s, b"CR");
     t.events.push(TxnEvent::BadRequest);
-    t.fail(status, &conf.fe.side.errors);
+    let pages = &conf.fe.side.errors;
+    t.refuse(status, pages, pages);
     if s.srv.is_some() {
         Step::DropServer
     } else {
@@ -1033,6 +1063,7 @@ fn to_applet(
                 let n = (n as usize).min(b.len());
                 body.extend_from_slice(&b.pending()[..n]);
                 b.consume(n);
+                t.htx_in += n as u64;
             }
         }
         // Anything else is not read: close after the answer.
@@ -1089,6 +1120,17 @@ fn wants_keep_alive(req: &Request) -> bool {
         Version::Http11 => !named.iter().any(|n| n == "close"),
         Version::Http10 => named.iter().any(|n| n == "keep-alive"),
     }
+}
+
+/// What HAProxy 2.6 logs of a complete response of our own: its head's and
+/// its body's HTX size (no body after HEAD, which HAProxy skips).
+fn htx_len_of(bytes: &[u8], head_only: bool) -> u64 {
+    let mut p = HeadParser::new(bytes.len() + 1);
+    let Ok(Some(head)) = p.parse_response(bytes) else {
+        return 0;
+    };
+    let body = if head_only { 0 } else { bytes.len() - head.len };
+    Response::from_head(&head, bytes).htx_len() + body as u64
 }
 
 /// The status code of a complete raw response (0 if unreadable).
@@ -1167,6 +1209,8 @@ fn respond_local(
         server: false,
     });
     t.to_cli = with_connection(bytes, keep, req.version);
+    t.htx_out += htx_len_of(&t.to_cli, t.head_method);
+    t.last_status = Some(status_of(&t.to_cli));
     t.close_after = !keep;
     t.state = TxnState::Respond;
     t.response_started = true;
@@ -1258,6 +1302,7 @@ fn server_side(
             }
         };
         let mut res = Response::from_head(&head, buf.pending());
+        t.htx_out += res.htx_len();
         if let Some(b) = s.res.as_mut() {
             b.consume(head.len);
         }
@@ -1341,6 +1386,7 @@ fn server_side(
                     return Ok(Some(Step::DropServer));
                 }
                 Verdict::Respond(bytes) => {
+                    t.htx_out += htx_len_of(&bytes, t.head_method);
                     t.to_cli = bytes;
                     t.close_after = true;
                     t.state = TxnState::Respond;
@@ -1425,7 +1471,8 @@ fn server_side(
         };
         t.res_ready = 0;
     }
-    if let Err(e) = track(&mut t.res_body, &mut s.res, &mut t.res_ready) {
+    let tracked = track(&mut t.res_body, &mut s.res, &mut t.res_ready);
+    if let Err(e) = tracked.map(|n| t.htx_out += n) {
         log::warn!(
             "frontend {}: invalid response body at byte {}: {}",
             conf.fe_name,

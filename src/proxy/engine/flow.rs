@@ -465,7 +465,12 @@ impl Engine {
             _ => fe_pages,
         };
         if let Some(t) = s.http.as_mut() {
-            t.fail_with(code, pages, fe_pages);
+            if code == 408 {
+                // HAProxy's HTTP/1 layer answers that one itself, unlogged bytes.
+                t.refuse(code, pages, fe_pages);
+            } else {
+                t.fail_with(code, pages, fe_pages);
+            }
         }
         self.refresh(sid, now);
     }

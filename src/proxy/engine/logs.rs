@@ -73,9 +73,12 @@ impl Engine {
             // The previous transaction finished; the next one starts now.
             self.emit(sid, now, true);
             if let Some(s) = self.sessions[sid].as_mut() {
-                let (out, inb) = totals(s);
+                let (out, inb) = s.client_bytes();
                 if let Some(r) = s.log.as_mut() {
                     r.next(now, out, inb);
+                }
+                if let Some(t) = s.http.as_mut() {
+                    (t.htx_out, t.htx_in) = (0, 0);
                 }
             }
             return true;
@@ -99,7 +102,7 @@ impl Engine {
         let Some(fl) = self.frontends[s.frontend as usize].log.as_deref() else {
             return;
         };
-        let empty = totals(s).1 == r.in_base;
+        let empty = s.client_bytes().1 == r.in_base;
         if let Some(t) = s.http.as_ref() {
             if r.logged > t.requests || (t.requests > 0 && r.req_first.is_none() && empty) {
                 return;
@@ -149,6 +152,22 @@ impl Engine {
             ],
             _ => *b"--",
         };
+        let wire = s.client_bytes();
+        // HTTP: HAProxy 2.6's count of the messages (`Txn::htx_out`), then
+        // what a tunnel carried; TCP: the bytes as they flowed.
+        let (bytes_out, bytes_in) = match t {
+            Some(t) => {
+                let (o, i) = r.tunnel_from.unwrap_or(wire);
+                (
+                    t.htx_out + wire.0.saturating_sub(o),
+                    t.htx_in + wire.1.saturating_sub(i),
+                )
+            }
+            None => (
+                wire.0.saturating_sub(r.out_base),
+                wire.1.saturating_sub(r.in_base),
+            ),
+        };
         let ctx = Ctx {
             rec: r,
             now,
@@ -158,8 +177,8 @@ impl Engine {
             backend: be.map(|b| b.name.as_str()),
             server: srv.map(|x| x.name.as_str()),
             status,
-            bytes_out: totals(s).0 - r.out_base,
-            bytes_in: totals(s).1 - r.in_base,
+            bytes_out,
+            bytes_in,
             term: r.term,
             cookie,
             actconn: self.cur_conns,
@@ -230,11 +249,4 @@ impl Engine {
         }
         self.logs.send(&self.backends[bi].log_targets, level, msg);
     }
-}
-
-/// Bytes written to and read from the client so far: what the log record
-/// has been given, plus what the engine has not taken from the side yet.
-fn totals(s: &crate::session::Session) -> (u64, u64) {
-    let (out, inb) = s.log.as_ref().map_or((0, 0), |r| (r.bytes_out, r.bytes_in));
-    (out + u64::from(s.client.tx), inb + u64::from(s.client.rx))
 }

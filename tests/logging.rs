@@ -38,7 +38,8 @@ per_poller!(
     monitor_uri_matches_the_path_of_an_absolute_form_target,
     every_response_from_a_server_has_its_tr,
     bytes_are_counted_as_haproxy_2_6_counts_them,
-    persistence_cookie_status_is_in_the_termination_state,
+    cookie_flags_are_haproxys_in_every_mode,
+    cookie_flags_of_a_valueless_server_and_a_redispatch,
 );
 
 /// The test's syslog server.
@@ -1030,35 +1031,200 @@ fn monitor_uri_matches_the_path_of_an_absolute_form_target(poller: &str) {
     }
 }
 
-fn persistence_cookie_status_is_in_the_termination_state(poller: &str) {
-    let log = Syslog::new();
-    let srv = fixed_server(OK);
-    let px = Pollux::start(
-        poller,
-        &cfg(
+/// A server answering `OK`, with `Set-Cookie: SRV=app; path=/` for
+/// `/setsrv`.
+fn cookie_server() -> FnServer {
+    FnServer::spawn(|mut s| {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            while let Some(end) = find(&buf, b"\r\n\r\n") {
+                let set = String::from_utf8_lossy(&buf[..end]).starts_with("GET /setsrv ");
+                buf.drain(..end + 4);
+                let answer: &[u8] = if set {
+                    b"HTTP/1.1 200 OK\r\nSet-Cookie: SRV=app; path=/\r\nContent-Length: 5\r\n\r\nhello"
+                } else {
+                    OK
+                };
+                if s.write_all(answer).is_err() {
+                    return;
+                }
+            }
+            match s.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+}
+
+/// The persistence cookie's two letters of the termination state (manual
+/// §8.5) and the `Set-Cookie` the client gets, mode by mode, as Debian's
+/// haproxy 2.6.12 logs and answers them. s1 (cookie `one`) serves; s2
+/// (cookie `two`) is in maintenance; `/ign` is `ignore-persist`.
+fn cookie_flags_are_haproxys_in_every_mode(poller: &str) {
+    type Case = (
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        &'static [&'static str],
+    );
+    let one: &[&str] = &["SRV=one; path=/"];
+    let app: &[&str] = &["SRV=app; path=/"];
+    let scenarios: &[(&str, Vec<Case>)] = &[
+        (
+            "cookie SRV insert indirect nocache",
+            vec![
+                ("/", None, "--NI", one),
+                ("/", Some("SRV=one"), "--VN", &[]),
+                ("/", Some("SRV=bogus"), "--II", one),
+                ("/", Some("SRV="), "--II", one),
+                ("/", Some("SRV=two"), "--DI", one),
+                ("/", Some("SRV=bogus; SRV=one"), "--VN", &[]),
+                ("/setsrv", Some("SRV=one"), "--VD", &[]),
+                ("/setsrv", Some("SRV=bogus"), "--II", one),
+                ("/ign", Some("SRV=one"), "--UN", &[]),
+                ("/ign", None, "--NN", &[]),
+            ],
+        ),
+        (
+            "cookie SRV insert",
+            vec![
+                ("/", Some("SRV=one"), "--VN", &[]),
+                ("/setsrv", None, "--NI", one),
+            ],
+        ),
+        (
+            "cookie SRV insert postonly",
+            vec![("/", None, "--NN", &[]), ("/setsrv", None, "--ND", &[])],
+        ),
+        (
+            "cookie SRV insert indirect preserve",
+            vec![
+                ("/setsrv", None, "--NP", app),
+                ("/setsrv", Some("SRV=one"), "--VP", app),
+            ],
+        ),
+        (
+            "cookie SRV rewrite",
+            vec![
+                ("/setsrv", None, "--NR", one),
+                ("/", Some("SRV=bogus"), "--IN", &[]),
+                ("/", Some("SRV=two"), "--DN", &[]),
+            ],
+        ),
+        (
+            "cookie SRV prefix",
+            vec![
+                ("/setsrv", Some("SRV=one"), "--VR", &["SRV=one~app; path=/"]),
+                ("/", Some("SRV=one"), "--VN", &[]),
+                ("/", Some("SRV=one~app"), "--VN", &[]),
+            ],
+        ),
+        (
+            "cookie SRV",
+            vec![("/setsrv", Some("SRV=one"), "----", app)],
+        ),
+        (
+            "cookie SRV indirect",
+            vec![
+                ("/setsrv", None, "--NP", app),
+                ("/setsrv", Some("SRV=one"), "--VD", &[]),
+            ],
+        ),
+    ];
+    let dead = dead_addr();
+    for im in pollux_and_haproxy(poller) {
+        let srv = cookie_server();
+        for (mode, cases) in scenarios {
+            let log = Syslog::new();
+            let px = im.start(&cfg(
+                log.port(),
+                "    log-format \"%tsc %s %{+Q}r\"",
+                &format!(
+                    "    {mode}\n    ignore-persist if {{ path /ign }}\n\
+                     \x20   server s1 {} cookie one\n    server s2 {dead} cookie two disabled",
+                    srv.addr()
+                ),
+            ));
+            for (path, cookie, flags, set) in cases {
+                let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
+                let req =
+                    format!("GET {path} HTTP/1.1\r\nHost: x\r\n{cookie}Connection: close\r\n\r\n");
+                let (_, got) = exchange(px.addr(0), req.as_bytes());
+                let head = String::from_utf8_lossy(&got).to_string();
+                let head = head.split("\r\n\r\n").next().unwrap_or("");
+                let sets: Vec<&str> = head
+                    .lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+                    .map(|(_, v)| v.trim())
+                    .collect();
+                let (_, msg) = log.next();
+                let what = format!("{}: {mode}: {path} {cookie:?}", im.name);
+                assert_eq!(msg, format!("{flags} s1 \"GET {path} HTTP/1.1\""), "{what}");
+                assert_eq!(&sets, set, "{what}");
+            }
+            px.stop();
+        }
+    }
+}
+
+/// A server without a cookie value clears the client's in insert mode;
+/// a redispatch away from the server a valid cookie named logs it as a
+/// cookie for a DOWN server (D), as HAProxy.
+fn cookie_flags_of_a_valueless_server_and_a_redispatch(poller: &str) {
+    let dead = dead_addr();
+    for im in pollux_and_haproxy(poller) {
+        let srv = cookie_server();
+        let log = Syslog::new();
+        let px = im.start(&cfg(
             log.port(),
-            "",
+            "    log-format \"%tsc %s %{+Q}r\"",
             &format!(
-                "    cookie SRV insert\n    server s1 {} cookie one",
+                "    cookie SRV insert indirect\n    option redispatch\n    retries 1\n\
+                 \x20   server s1 {dead} cookie one\n    server s2 {} cookie two\n\
+                 \x20   server s3 {} backup",
+                srv.addr(),
                 srv.addr()
             ),
-        ),
-    );
-    let (_, got) = exchange(
-        px.addr(0),
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    );
-    assert!(
-        String::from_utf8_lossy(&got).contains("SRV=one"),
-        "inserted"
-    );
-    let l = http_line(&log.next().1);
-    assert_eq!(l.term, "--NI", "no cookie, one inserted");
-    exchange(
-        px.addr(0),
-        b"GET / HTTP/1.1\r\nHost: x\r\nCookie: SRV=one\r\nConnection: close\r\n\r\n",
-    );
-    let l = http_line(&log.next().1);
-    assert_eq!(l.term, "--VN", "a valid cookie, none set");
-    px.stop();
+        ));
+        let (_, got) = exchange(
+            px.addr(0),
+            b"GET / HTTP/1.1\r\nHost: x\r\nCookie: SRV=one\r\nConnection: close\r\n\r\n",
+        );
+        let text = String::from_utf8_lossy(&got).to_string();
+        assert!(
+            text.contains("Set-Cookie: SRV=two; path=/")
+                || text.contains("set-cookie: SRV=two; path=/"),
+            "{}: {text}",
+            im.name
+        );
+        let (_, msg) = log.next();
+        assert_eq!(msg, "--DI s2 \"GET / HTTP/1.1\"", "{}", im.name);
+        px.stop();
+        let log = Syslog::new();
+        let px = im.start(&cfg(
+            log.port(),
+            "    log-format \"%tsc %s %{+Q}r\"",
+            &format!(
+                "    cookie SRV insert indirect\n    server s3 {}",
+                srv.addr()
+            ),
+        ));
+        for cookie in ["", "Cookie: SRV=one\r\n"] {
+            let req = format!("GET / HTTP/1.1\r\nHost: x\r\n{cookie}Connection: close\r\n\r\n");
+            let (_, got) = exchange(px.addr(0), req.as_bytes());
+            let text = String::from_utf8_lossy(&got).to_lowercase();
+            assert!(
+                text.contains("set-cookie: srv=; expires=thu, 01-jan-1970 00:00:01 gmt; path=/"),
+                "{}: {text}",
+                im.name
+            );
+            let flags = if cookie.is_empty() { "--NI" } else { "--II" };
+            let (_, msg) = log.next();
+            assert_eq!(msg, format!("{flags} s3 \"GET / HTTP/1.1\""), "{}", im.name);
+        }
+        px.stop();
+    }
 }

@@ -211,7 +211,13 @@ pub struct Txn {
     /// server a cookie or stick table designates, and whether a cookie did.
     pub persist_flags: persist::Flags,
     pub forced_server: Option<usize>,
+    /// The cookie bound the request to `forced_server` (HAProxy's
+    /// SF_DIRECT); cleared when a redispatch moves it.
     pub by_cookie: bool,
+    /// The log's cookie letters: what the request's cookie was, what the
+    /// response did with it.
+    pub cookie_in: persist::CookieIn,
+    pub cookie_out: persist::CookieOut,
     /// The request as the client sent its cookies, before `indirect` or
     /// `prefix` stripped ours (the response side must know what it held).
     pub cookie_req: Option<Request>,
@@ -275,6 +281,8 @@ impl Txn {
             persist_flags: persist::Flags::default(),
             forced_server: None,
             by_cookie: false,
+            cookie_in: persist::CookieIn::None,
+            cookie_out: persist::CookieOut::None,
             cookie_req: None,
             bad: None,
             applet: None,
@@ -298,6 +306,16 @@ impl Txn {
         self.state = TxnState::Respond;
         self.response_started = true;
         self.last_status = Some(status);
+    }
+
+    /// A redispatch moved the request away from the server its cookie
+    /// named (`to` another one): no longer direct, and a valid cookie is
+    /// logged as one for a DOWN server, as HAProxy (`assign_server_and_queue`).
+    pub fn redispatched(&mut self, to_another: bool) {
+        if self.by_cookie && to_another && self.cookie_in == persist::CookieIn::Valid {
+            self.cookie_in = persist::CookieIn::Down;
+        }
+        self.by_cookie = false;
     }
 
     /// Waiting for a response head from the server (for timeout server -> 504).
@@ -966,6 +984,8 @@ fn persistence(
     t.forced_server = None;
     t.by_cookie = false;
     t.cookie_req = None;
+    t.cookie_in = persist::CookieIn::None;
+    t.cookie_out = persist::CookieOut::None;
     let Some(bp) = conf.persist.get(bi) else {
         return;
     };
@@ -977,8 +997,9 @@ fn persistence(
     let flags = persist::persist_rules(&bp.rules, bp.persist, &ctx);
     t.persist_flags = flags;
     if let Some(cc) = bp.cookie.as_ref() {
-        t.forced_server = persist::choose(cc, req, views, flags, std::time::SystemTime::now());
-        t.by_cookie = t.forced_server.is_some();
+        let c = persist::choose(cc, req, views, flags, std::time::SystemTime::now());
+        (t.forced_server, t.cookie_in) = (c.server, c.status);
+        t.by_cookie = c.server.is_some();
     }
     if t.forced_server.is_none() && !flags.ignore {
         let usable_or_forced =
@@ -1402,7 +1423,7 @@ fn server_side(
                     let own = conf.views[bi].get(si).and_then(|v| v.cookie.as_deref());
                     let when = std::time::SystemTime::now();
                     let sent = t.cookie_req.as_ref().unwrap_or(&req);
-                    persist::on_response(
+                    t.cookie_out = persist::on_response(
                         cc,
                         t.persist_flags,
                         sent,

@@ -141,15 +141,12 @@ impl Engine {
                 .then_some(t.last_status)
                 .flatten()
         });
+        // HAProxy shows them for insert, rewrite, prefix or indirect, not
+        // for a passive `cookie NAME` alone (PR_CK_ANY).
         let cookie = match (bi.and_then(|b| self.persist[b].cookie.as_ref()), t) {
-            (Some(cc), Some(t)) => [
-                if t.by_cookie { b'V' } else { b'N' },
-                if cc.mode == CookieMode::Insert && !t.by_cookie && r.resp_at.is_some() {
-                    b'I'
-                } else {
-                    b'N'
-                },
-            ],
+            (Some(cc), Some(t)) if cc.mode != CookieMode::Passive || cc.indirect => {
+                [t.cookie_in.letter(), t.cookie_out.letter()]
+            }
             _ => *b"--",
         };
         let wire = s.client_bytes();

@@ -67,6 +67,8 @@ impl Engine {
             .and_then(|s| s.http.as_ref())
             .and_then(|t| t.forced_server)
             .filter(|&si| avoid.is_none() && si < be.servers.len());
+        // The server a redispatch moves the request away from.
+        let mut moved_from = avoid;
         let pick = match forced {
             Some(si) if !be.servers[si].is_full() => Pick::Server(si),
             // Bound to a busy server: wait in its own queue up to maxqueue;
@@ -97,14 +99,17 @@ impl Engine {
                 self.no_server(sid, now);
                 return;
             }
-            Some(si) => lb::pick(
-                &be.balance,
-                be.hash_type,
-                &mut be.servers,
-                &mut be.lb,
-                &input,
-                Some(si),
-            ),
+            Some(si) => {
+                moved_from = Some(si);
+                lb::pick(
+                    &be.balance,
+                    be.hash_type,
+                    &mut be.servers,
+                    &mut be.lb,
+                    &input,
+                    Some(si),
+                )
+            }
             None => lb::pick(
                 &be.balance,
                 be.hash_type,
@@ -114,6 +119,12 @@ impl Engine {
                 avoid,
             ),
         };
+        if let Some(from) = moved_from {
+            let another = !matches!(pick, Pick::Server(si) if si == from);
+            if let Some(t) = self.sessions[sid].as_mut().and_then(|s| s.http.as_mut()) {
+                t.redispatched(another);
+            }
+        }
         match pick {
             Pick::Server(si) => {
                 self.stick_store_request(sid, bi, si, now);

@@ -11,6 +11,8 @@ use regex::Regex;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -33,6 +35,7 @@ per_poller!(
     ipv6_syslog_target_receives_lines,
     tcp_client_timeout_is_cd,
     queued_requests_log_their_wait_and_queue_position,
+    leaving_the_queue_logs_the_time_spent_in_it,
     without_a_format_the_connection_is_logged_at_accept,
     monitor_requests_are_not_logged,
     monitor_uri_matches_the_path_of_an_absolute_form_target,
@@ -826,6 +829,80 @@ fn queued_requests_log_their_wait_and_queue_position(poller: &str) {
         "positions at queueing: {lines:?}"
     );
     px.stop();
+}
+
+/// Tw is the time spent in the queue even when the request leaves it
+/// without a server: its client went away (CQ; HAProxy 2.6 aborts a request
+/// whose body can no longer complete, `abortonclose` or not) or `timeout
+/// queue` struck (sQ). Tc and Tr stay -1.
+fn leaving_the_queue_logs_the_time_spent_in_it(poller: &str) {
+    for im in pollux_and_haproxy(poller) {
+        // One request at a time, held by the server until released.
+        let released = Arc::new(AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let srv = {
+            let (released, started) = (released.clone(), started.clone());
+            server_then(move |s| {
+                started.fetch_add(1, Ordering::SeqCst);
+                eventually(PATIENCE, || released.load(Ordering::SeqCst) > 0);
+                let _ = s.write_all(OK);
+            })
+        };
+        let log = Syslog::new();
+        let px = im.start(&cfg(
+            log.port(),
+            "",
+            &format!(
+                "    timeout queue 400ms\n    server s1 {} maxconn 1",
+                srv.addr()
+            ),
+        ));
+        let addr = px.addr(0);
+        let holder = thread::spawn(move || {
+            exchange(
+                addr,
+                b"GET /held HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            )
+        });
+        assert!(eventually(PATIENCE, || started.load(Ordering::SeqCst) == 1));
+        // Queued with half its body, then gone.
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"POST /gone HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+            .unwrap();
+        thread::sleep(Duration::from_millis(250));
+        drop(c);
+        let l = http_line(&log.next().1);
+        assert_eq!(l.request, "\"POST /gone HTTP/1.1\"", "{}: {l:?}", im.name);
+        assert_eq!(
+            (l.term.as_str(), l.server.as_str(), l.status),
+            ("CQ--", "<NOSRV>", -1),
+            "{}: {l:?}",
+            im.name
+        );
+        let [_, tw, tc, tr, _] = l.timers;
+        assert!(tw >= 200, "{}: Tw is the wait: {l:?}", im.name);
+        assert_eq!((tc, tr), (-1, -1), "{}: {l:?}", im.name);
+        // Queued until `timeout queue`: a 503.
+        let (_, got) = exchange(
+            addr,
+            b"GET /late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(first_status(&got), Some(503), "{}", im.name);
+        let l = http_line(&log.next().1);
+        assert_eq!(
+            (l.term.as_str(), l.status),
+            ("sQ--", 503),
+            "{}: {l:?}",
+            im.name
+        );
+        let [_, tw, tc, tr, _] = l.timers;
+        assert!(tw >= 350, "{}: Tw is the wait: {l:?}", im.name);
+        assert_eq!((tc, tr), (-1, -1), "{}: {l:?}", im.name);
+        released.store(1, Ordering::SeqCst);
+        let (_, got) = holder.join().unwrap();
+        assert_eq!(first_status(&got), Some(200), "{}", im.name);
+        px.stop();
+    }
 }
 
 fn without_a_format_the_connection_is_logged_at_accept(poller: &str) {

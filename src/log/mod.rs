@@ -209,6 +209,13 @@ impl LogRec {
         self.request_line = Some(format!("{method} {uri} {version}"));
     }
 
+    /// The session leaves the queue it entered at `since` without a
+    /// connect (client abort, `timeout queue`): Tw is the time it waited,
+    /// as HAProxy logs it (Tc and Tr stay -1).
+    pub fn left_queue(&mut self, now: Instant, since: Instant) {
+        self.tw.get_or_insert(now.saturating_duration_since(since));
+    }
+
     /// A connect attempt starts; `queued_since` ends the queue wait.
     pub fn connecting(&mut self, now: Instant, queued_since: Option<Instant>) {
         if self.tw.is_none() {

@@ -318,6 +318,11 @@ impl Txn {
         self.by_cookie = false;
     }
 
+    /// The request body has not fully arrived (nor been refused).
+    pub fn request_incomplete(&self) -> bool {
+        self.req_body.as_ref().is_some_and(|b| !b.is_done())
+    }
+
     /// Waiting for a response head from the server (for timeout server -> 504).
     pub fn awaiting_response(&self) -> bool {
         self.state == TxnState::Exchange && !self.res_head_done

@@ -92,12 +92,15 @@ impl Engine {
             }
         }
         // `option abortonclose`: a client that gave up while its request
-        // waited for a server is dropped instead of being served.
+        // waited for a server is dropped instead of being served; so is one
+        // that closed before its request body was complete, whose request
+        // can never be (HAProxy 2.6 does so even without the option).
         if let Some(s) = self.sessions[sid].as_mut() {
             let waiting = matches!(s.phase, Phase::Queued { .. } | Phase::Connecting { .. });
             let abort = s
                 .backend
-                .is_some_and(|b| self.backends[b as usize].abortonclose);
+                .is_some_and(|b| self.backends[b as usize].abortonclose)
+                || s.http.as_ref().is_some_and(|t| t.request_incomplete());
             if waiting && abort && s.client.state.input_closed() {
                 term(s, b'C');
                 log::info!(

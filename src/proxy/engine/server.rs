@@ -349,8 +349,19 @@ impl Engine {
         }
     }
 
+    /// A queued session gives up its place (closed, timed out): its log
+    /// record keeps the time it waited.
+    fn leave_queue(&mut self, sid: usize, now: Instant) {
+        if let Some(s) = self.sessions[sid].as_mut() {
+            if let Phase::Queued { since } = s.phase {
+                logs::rec(Some(s), |r| r.left_queue(now, since));
+            }
+        }
+    }
+
     /// Close the server connection of a session that goes on (HTTP).
     pub(super) fn drop_server(&mut self, sid: usize, now: Instant) {
+        self.leave_queue(sid, now);
         let Some(s) = self.sessions[sid].as_mut() else {
             return;
         };
@@ -455,6 +466,7 @@ impl Engine {
     /// Close both sides and give back every resource the session held.
     pub(super) fn close(&mut self, sid: usize) {
         self.stats_io(sid);
+        self.leave_queue(sid, Instant::now());
         self.log_close(sid, Instant::now());
         let Some(mut s) = self.sessions.get_mut(sid).and_then(Option::take) else {
             return;

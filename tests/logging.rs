@@ -1249,7 +1249,8 @@ fn cookie_flags_are_haproxys_in_every_mode(poller: &str) {
 
 /// A server without a cookie value clears the client's in insert mode;
 /// a redispatch away from the server a valid cookie named logs it as a
-/// cookie for a DOWN server (D), as HAProxy.
+/// cookie for a DOWN server (D), as does `option persist` sending to a
+/// server in maintenance, as HAProxy.
 fn cookie_flags_of_a_valueless_server_and_a_redispatch(poller: &str) {
     let dead = dead_addr();
     for im in pollux_and_haproxy(poller) {
@@ -1302,6 +1303,24 @@ fn cookie_flags_of_a_valueless_server_and_a_redispatch(poller: &str) {
             let (_, msg) = log.next();
             assert_eq!(msg, format!("{flags} s3 \"GET / HTTP/1.1\""), "{}", im.name);
         }
+        px.stop();
+        // `option persist`: the cookie still sends to its server in
+        // maintenance (D), which refuses: 503, SC.
+        let log = Syslog::new();
+        let px = im.start(&cfg(
+            log.port(),
+            "    log-format \"%tsc %s %ST\"",
+            &format!(
+                "    cookie SRV insert indirect\n    option persist\n    retries 0\n\
+                 \x20   server s1 {} cookie one\n    server s2 {dead} cookie two disabled",
+                srv.addr()
+            ),
+        ));
+        exchange(
+            px.addr(0),
+            b"GET / HTTP/1.1\r\nHost: x\r\nCookie: SRV=two\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(log.next().1, "SCDN s2 503", "{}", im.name);
         px.stop();
     }
 }

@@ -11,6 +11,8 @@ use regex::Regex;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -33,9 +35,14 @@ per_poller!(
     ipv6_syslog_target_receives_lines,
     tcp_client_timeout_is_cd,
     queued_requests_log_their_wait_and_queue_position,
+    leaving_the_queue_logs_the_time_spent_in_it,
     without_a_format_the_connection_is_logged_at_accept,
     monitor_requests_are_not_logged,
-    persistence_cookie_status_is_in_the_termination_state,
+    monitor_uri_matches_the_path_of_an_absolute_form_target,
+    every_response_from_a_server_has_its_tr,
+    bytes_are_counted_as_haproxy_2_6_counts_them,
+    cookie_flags_are_haproxys_in_every_mode,
+    cookie_flags_of_a_valueless_server_and_a_redispatch,
 );
 
 /// The test's syslog server.
@@ -69,7 +76,7 @@ impl Syslog {
     }
     fn next_any(&self) -> (u32, String) {
         let raw = String::from_utf8(self.raw()).expect("utf-8 log line");
-        let re = Regex::new(r"^<([0-9]+)>[A-Za-z]{3} [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] pollux\[([0-9]+)\]: (.*)\n$")
+        let re = Regex::new(r"^<([0-9]+)>[A-Za-z]{3} [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] (?:pollux|haproxy)\[([0-9]+)\]: (.*)\n$")
             .unwrap();
         let c = re
             .captures(&raw)
@@ -238,8 +245,8 @@ fn httplog_line_has_every_field_of_a_normal_exchange(poller: &str) {
     assert_eq!(l.status, 200);
     assert_eq!(
         l.bytes,
-        got.len() as u64,
-        "B is what the client received: {msg}"
+        htx_bytes(OK),
+        "B is HAProxy 2.6's count of the server's response: {msg}"
     );
     assert_eq!(l.term, "----");
     assert_eq!(
@@ -285,7 +292,7 @@ fn httplog_keep_alive_logs_each_transaction_with_its_own_bytes(poller: &str) {
     assert_eq!(l1.request, "\"GET /one HTTP/1.1\"");
     assert_eq!(
         (l1.status, l1.bytes, l1.term.as_str()),
-        (200, first.len() as u64, "----")
+        (200, htx_bytes(&first), "----")
     );
     // The second request of the connection, then two pipelined ones.
     c.write_all(b"GET /two HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -298,7 +305,7 @@ fn httplog_keep_alive_logs_each_transaction_with_its_own_bytes(poller: &str) {
     for (path, bytes) in [("two", &second), ("three", &third), ("four", &fourth)] {
         let l = http_line(&log.next().1);
         assert_eq!(l.request, format!("\"GET /{path} HTTP/1.1\""));
-        assert_eq!((l.status, l.bytes), (200, bytes.len() as u64), "/{path}");
+        assert_eq!((l.status, l.bytes), (200, htx_bytes(bytes)), "/{path}");
         assert_eq!(l.client.port(), c.local_addr().unwrap().port());
     }
     assert!(
@@ -406,7 +413,7 @@ fn refused_server_connection_is_sc_and_an_error_level_line(poller: &str) {
     assert!(tr >= 0 && tw >= 0, "{msg}");
     assert_eq!((tc, trsp), (-1, -1), "never connected: {msg}");
     assert_eq!(l.retries, "1", "one retry: {msg}");
-    assert_eq!(l.bytes, got.len() as u64);
+    assert_eq!(l.bytes, htx_bytes(&got));
     px.stop();
 }
 
@@ -459,7 +466,7 @@ fn denied_request_is_pr(poller: &str) {
         &[-1, -1, -1],
         "no queue, connect, response"
     );
-    assert_eq!(l.bytes, got.len() as u64);
+    assert_eq!(l.bytes, htx_bytes(&got));
     assert_eq!(l.request, "\"GET /private HTTP/1.1\"");
     px.stop();
 }
@@ -521,14 +528,14 @@ fn custom_log_format_renders_its_variables(poller: &str) {
         ),
     );
     let req = b"GET /p?k=v HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let (_, got) = exchange(px.addr(0), req);
+    exchange(px.addr(0), req);
     let (_, msg) = log.next();
     let want = format!(
         "127.0.0.1 {} fe be s1 {} 200 {} {} GET /p ?k=v HTTP/1.1 \"/p?k=v\" -- 0 0 %",
         px.addr(0),
         srv.addr(),
-        got.len(),
-        req.len()
+        htx_bytes(OK),
+        htx_bytes(req)
     );
     assert_eq!(msg, want);
     px.stop();
@@ -824,6 +831,80 @@ fn queued_requests_log_their_wait_and_queue_position(poller: &str) {
     px.stop();
 }
 
+/// Tw is the time spent in the queue even when the request leaves it
+/// without a server: its client went away (CQ; HAProxy 2.6 aborts a request
+/// whose body can no longer complete, `abortonclose` or not) or `timeout
+/// queue` struck (sQ). Tc and Tr stay -1.
+fn leaving_the_queue_logs_the_time_spent_in_it(poller: &str) {
+    for im in pollux_and_haproxy(poller) {
+        // One request at a time, held by the server until released.
+        let released = Arc::new(AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let srv = {
+            let (released, started) = (released.clone(), started.clone());
+            server_then(move |s| {
+                started.fetch_add(1, Ordering::SeqCst);
+                eventually(PATIENCE, || released.load(Ordering::SeqCst) > 0);
+                let _ = s.write_all(OK);
+            })
+        };
+        let log = Syslog::new();
+        let px = im.start(&cfg(
+            log.port(),
+            "",
+            &format!(
+                "    timeout queue 400ms\n    server s1 {} maxconn 1",
+                srv.addr()
+            ),
+        ));
+        let addr = px.addr(0);
+        let holder = thread::spawn(move || {
+            exchange(
+                addr,
+                b"GET /held HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            )
+        });
+        assert!(eventually(PATIENCE, || started.load(Ordering::SeqCst) == 1));
+        // Queued with half its body, then gone.
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"POST /gone HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+            .unwrap();
+        thread::sleep(Duration::from_millis(250));
+        drop(c);
+        let l = http_line(&log.next().1);
+        assert_eq!(l.request, "\"POST /gone HTTP/1.1\"", "{}: {l:?}", im.name);
+        assert_eq!(
+            (l.term.as_str(), l.server.as_str(), l.status),
+            ("CQ--", "<NOSRV>", -1),
+            "{}: {l:?}",
+            im.name
+        );
+        let [_, tw, tc, tr, _] = l.timers;
+        assert!(tw >= 200, "{}: Tw is the wait: {l:?}", im.name);
+        assert_eq!((tc, tr), (-1, -1), "{}: {l:?}", im.name);
+        // Queued until `timeout queue`: a 503.
+        let (_, got) = exchange(
+            addr,
+            b"GET /late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(first_status(&got), Some(503), "{}", im.name);
+        let l = http_line(&log.next().1);
+        assert_eq!(
+            (l.term.as_str(), l.status),
+            ("sQ--", 503),
+            "{}: {l:?}",
+            im.name
+        );
+        let [_, tw, tc, tr, _] = l.timers;
+        assert!(tw >= 350, "{}: Tw is the wait: {l:?}", im.name);
+        assert_eq!((tc, tr), (-1, -1), "{}: {l:?}", im.name);
+        released.store(1, Ordering::SeqCst);
+        let (_, got) = holder.join().unwrap();
+        assert_eq!(first_status(&got), Some(200), "{}", im.name);
+        px.stop();
+    }
+}
+
 fn without_a_format_the_connection_is_logged_at_accept(poller: &str) {
     let log = Syslog::new();
     let srv = fixed_server(OK);
@@ -877,35 +958,369 @@ fn monitor_requests_are_not_logged(poller: &str) {
     px.stop();
 }
 
-fn persistence_cookie_status_is_in_the_termination_state(poller: &str) {
-    let log = Syslog::new();
-    let srv = fixed_server(OK);
-    let px = Pollux::start(
-        poller,
-        &cfg(
+/// Tr ends when the response head arrives: never -1 for a response the
+/// server sent, even when its head and body arrive, leave and are logged in
+/// one turn of the event loop (kept-alive connections, small answers).
+fn every_response_from_a_server_has_its_tr(poller: &str) {
+    for im in pollux_and_haproxy(poller) {
+        let log = Syslog::new();
+        let srv = fixed_server(OK);
+        let px = im.start(&cfg(log.port(), "", &server_line(srv.addr())));
+        let mut c = TcpStream::connect(px.addr(0)).unwrap();
+        c.set_read_timeout(Some(PATIENCE)).unwrap();
+        for i in 0..20 {
+            c.write_all(format!("GET /{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .unwrap();
+            read_response(&mut c);
+        }
+        for i in 0..20 {
+            let l = http_line(&log.next().1);
+            assert_eq!(l.request, format!("\"GET /{i} HTTP/1.1\""), "{}", im.name);
+            let [_, tw, tc, tr, ta] = l.timers;
+            assert!(
+                tw >= 0 && tc >= 0 && tr >= 0 && ta >= tr,
+                "{}: request {i}: {l:?}",
+                im.name
+            );
+        }
+        px.stop();
+    }
+}
+
+/// %B and %U are HAProxy 2.6's counts, not the wire's: the messages as
+/// received, in their internal (HTX) size (no chunked framing, no
+/// `Connection` tokens), plus the proxy's own answers; what the proxy adds
+/// to a server's response (a persistence cookie, a rule's header) is not
+/// counted. The figures are those Debian's haproxy 2.6.12 logs.
+fn bytes_are_counted_as_haproxy_2_6_counts_them(poller: &str) {
+    let cases: &[(&[u8], &str, (u64, u64))] = &[
+        (b"GET /cl HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200", (54, 40)),
+        (b"GET /chunked HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200", (68, 45)),
+        (b"GET /interim HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200", (91, 45)),
+        (b"HEAD /cl HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200", (49, 41)),
+        (
+            b"POST /cl HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+            "200",
+            (54, 59),
+        ),
+        (
+            b"POST /cl HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+            "200",
+            (54, 73),
+        ),
+        (b"GET /redir HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "302", (83, 43)),
+        (b"GET /ret HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200", (73, 41)),
+        (b"GET /close HTTP/1.1\r\nHost: x\r\n\r\n", "200", (45, 43)),
+    ];
+    for im in pollux_and_haproxy(poller) {
+        let log = Syslog::new();
+        let srv = FnServer::spawn(|mut s| {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while find(&buf, b"\r\n\r\n").is_none() {
+                match s.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let line = String::from_utf8_lossy(&buf).to_string();
+            let answer: &[u8] = match line.split(' ').nth(1) {
+                Some("/chunked") => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
+                Some("/interim") => b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+                Some("/close") => b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil-close",
+                _ => OK,
+            };
+            // Bodies are short: whatever of one is still unread is dropped
+            // with the connection, after the answer.
+            let _ = s.write_all(answer);
+        });
+        let px = im.start(&cfg(
             log.port(),
-            "",
+            "    log-format \"%ST %B %U %{+Q}r\"\n\
+             \x20   http-request redirect location /x if { path /redir }\n\
+             \x20   http-request return status 200 content-type text/plain string hi if { path /ret }\n\
+             \x20   http-response set-header X-Added foo",
             &format!(
                 "    cookie SRV insert\n    server s1 {} cookie one",
                 srv.addr()
             ),
+        ));
+        for (req, status, (b, u)) in cases {
+            let (_, got) = exchange(px.addr(0), req);
+            let (_, msg) = log.next();
+            let line = String::from_utf8_lossy(req)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            assert_eq!(
+                msg,
+                format!("{status} {b} {u} \"{line}\""),
+                "{}: B and U of {line:?}; the client got {} bytes",
+                im.name,
+                got.len()
+            );
+        }
+        px.stop();
+    }
+}
+
+/// HAProxy 2.6 matches a `monitor-uri` starting with '/' against the path
+/// of the target (`http_wait_for_request`): `GET http://host/alive` is a
+/// monitor request; the query string is part of that path.
+fn monitor_uri_matches_the_path_of_an_absolute_form_target(poller: &str) {
+    for im in pollux_and_haproxy(poller) {
+        let log = Syslog::new();
+        let srv = fixed_server(OK);
+        let px = im.start(&cfg(
+            log.port(),
+            "    monitor-uri /alive",
+            &server_line(srv.addr()),
+        ));
+        for target in ["http://x/alive", "http://x:80/alive", "/alive"] {
+            let (_, got) = exchange(
+                px.addr(0),
+                format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            );
+            assert_eq!(first_status(&got), Some(200), "{}: {target}", im.name);
+            assert!(
+                !got.ends_with(b"hello"),
+                "{}: {target} answered by the proxy, not the server",
+                im.name
+            );
+        }
+        for target in ["http://x/alive?probe", "http://x/alive/"] {
+            let (_, got) = exchange(
+                px.addr(0),
+                format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            );
+            assert!(got.ends_with(b"hello"), "{}: {target} forwarded", im.name);
+            let l = http_line(&log.next().1);
+            assert_eq!(
+                l.request,
+                format!("\"GET {target} HTTP/1.1\""),
+                "{}: monitor requests have no line",
+                im.name
+            );
+        }
+        assert!(log.quiet_for(Duration::from_millis(300)), "{}", im.name);
+        px.stop();
+    }
+}
+
+/// A server answering `OK`, with `Set-Cookie: SRV=app; path=/` for
+/// `/setsrv`.
+fn cookie_server() -> FnServer {
+    FnServer::spawn(|mut s| {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            while let Some(end) = find(&buf, b"\r\n\r\n") {
+                let set = String::from_utf8_lossy(&buf[..end]).starts_with("GET /setsrv ");
+                buf.drain(..end + 4);
+                let answer: &[u8] = if set {
+                    b"HTTP/1.1 200 OK\r\nSet-Cookie: SRV=app; path=/\r\nContent-Length: 5\r\n\r\nhello"
+                } else {
+                    OK
+                };
+                if s.write_all(answer).is_err() {
+                    return;
+                }
+            }
+            match s.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+}
+
+/// The persistence cookie's two letters of the termination state (manual
+/// §8.5) and the `Set-Cookie` the client gets, mode by mode, as Debian's
+/// haproxy 2.6.12 logs and answers them. s1 (cookie `one`) serves; s2
+/// (cookie `two`) is in maintenance; `/ign` is `ignore-persist`.
+fn cookie_flags_are_haproxys_in_every_mode(poller: &str) {
+    type Case = (
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        &'static [&'static str],
+    );
+    let one: &[&str] = &["SRV=one; path=/"];
+    let app: &[&str] = &["SRV=app; path=/"];
+    let scenarios: &[(&str, Vec<Case>)] = &[
+        (
+            "cookie SRV insert indirect nocache",
+            vec![
+                ("/", None, "--NI", one),
+                ("/", Some("SRV=one"), "--VN", &[]),
+                ("/", Some("SRV=bogus"), "--II", one),
+                ("/", Some("SRV="), "--II", one),
+                ("/", Some("SRV=two"), "--DI", one),
+                ("/", Some("SRV=bogus; SRV=one"), "--VN", &[]),
+                ("/setsrv", Some("SRV=one"), "--VD", &[]),
+                ("/setsrv", Some("SRV=bogus"), "--II", one),
+                ("/ign", Some("SRV=one"), "--UN", &[]),
+                ("/ign", None, "--NN", &[]),
+            ],
         ),
-    );
-    let (_, got) = exchange(
-        px.addr(0),
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    );
-    assert!(
-        String::from_utf8_lossy(&got).contains("SRV=one"),
-        "inserted"
-    );
-    let l = http_line(&log.next().1);
-    assert_eq!(l.term, "--NI", "no cookie, one inserted");
-    exchange(
-        px.addr(0),
-        b"GET / HTTP/1.1\r\nHost: x\r\nCookie: SRV=one\r\nConnection: close\r\n\r\n",
-    );
-    let l = http_line(&log.next().1);
-    assert_eq!(l.term, "--VN", "a valid cookie, none set");
-    px.stop();
+        (
+            "cookie SRV insert",
+            vec![
+                ("/", Some("SRV=one"), "--VN", &[]),
+                ("/setsrv", None, "--NI", one),
+            ],
+        ),
+        (
+            "cookie SRV insert postonly",
+            vec![("/", None, "--NN", &[]), ("/setsrv", None, "--ND", &[])],
+        ),
+        (
+            "cookie SRV insert indirect preserve",
+            vec![
+                ("/setsrv", None, "--NP", app),
+                ("/setsrv", Some("SRV=one"), "--VP", app),
+            ],
+        ),
+        (
+            "cookie SRV rewrite",
+            vec![
+                ("/setsrv", None, "--NR", one),
+                ("/", Some("SRV=bogus"), "--IN", &[]),
+                ("/", Some("SRV=two"), "--DN", &[]),
+            ],
+        ),
+        (
+            "cookie SRV prefix",
+            vec![
+                ("/setsrv", Some("SRV=one"), "--VR", &["SRV=one~app; path=/"]),
+                ("/", Some("SRV=one"), "--VN", &[]),
+                ("/", Some("SRV=one~app"), "--VN", &[]),
+            ],
+        ),
+        (
+            "cookie SRV",
+            vec![("/setsrv", Some("SRV=one"), "----", app)],
+        ),
+        (
+            "cookie SRV indirect",
+            vec![
+                ("/setsrv", None, "--NP", app),
+                ("/setsrv", Some("SRV=one"), "--VD", &[]),
+            ],
+        ),
+    ];
+    let dead = dead_addr();
+    for im in pollux_and_haproxy(poller) {
+        let srv = cookie_server();
+        for (mode, cases) in scenarios {
+            let log = Syslog::new();
+            let px = im.start(&cfg(
+                log.port(),
+                "    log-format \"%tsc %s %{+Q}r\"",
+                &format!(
+                    "    {mode}\n    ignore-persist if {{ path /ign }}\n\
+                     \x20   server s1 {} cookie one\n    server s2 {dead} cookie two disabled",
+                    srv.addr()
+                ),
+            ));
+            for (path, cookie, flags, set) in cases {
+                let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
+                let req =
+                    format!("GET {path} HTTP/1.1\r\nHost: x\r\n{cookie}Connection: close\r\n\r\n");
+                let (_, got) = exchange(px.addr(0), req.as_bytes());
+                let head = String::from_utf8_lossy(&got).to_string();
+                let head = head.split("\r\n\r\n").next().unwrap_or("");
+                let sets: Vec<&str> = head
+                    .lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+                    .map(|(_, v)| v.trim())
+                    .collect();
+                let (_, msg) = log.next();
+                let what = format!("{}: {mode}: {path} {cookie:?}", im.name);
+                assert_eq!(msg, format!("{flags} s1 \"GET {path} HTTP/1.1\""), "{what}");
+                assert_eq!(&sets, set, "{what}");
+            }
+            px.stop();
+        }
+    }
+}
+
+/// A server without a cookie value clears the client's in insert mode;
+/// a redispatch away from the server a valid cookie named logs it as a
+/// cookie for a DOWN server (D), as does `option persist` sending to a
+/// server in maintenance, as HAProxy.
+fn cookie_flags_of_a_valueless_server_and_a_redispatch(poller: &str) {
+    let dead = dead_addr();
+    for im in pollux_and_haproxy(poller) {
+        let srv = cookie_server();
+        let log = Syslog::new();
+        let px = im.start(&cfg(
+            log.port(),
+            "    log-format \"%tsc %s %{+Q}r\"",
+            &format!(
+                "    cookie SRV insert indirect\n    option redispatch\n    retries 1\n\
+                 \x20   server s1 {dead} cookie one\n    server s2 {} cookie two\n\
+                 \x20   server s3 {} backup",
+                srv.addr(),
+                srv.addr()
+            ),
+        ));
+        let (_, got) = exchange(
+            px.addr(0),
+            b"GET / HTTP/1.1\r\nHost: x\r\nCookie: SRV=one\r\nConnection: close\r\n\r\n",
+        );
+        let text = String::from_utf8_lossy(&got).to_string();
+        assert!(
+            text.contains("Set-Cookie: SRV=two; path=/")
+                || text.contains("set-cookie: SRV=two; path=/"),
+            "{}: {text}",
+            im.name
+        );
+        let (_, msg) = log.next();
+        assert_eq!(msg, "--DI s2 \"GET / HTTP/1.1\"", "{}", im.name);
+        px.stop();
+        let log = Syslog::new();
+        let px = im.start(&cfg(
+            log.port(),
+            "    log-format \"%tsc %s %{+Q}r\"",
+            &format!(
+                "    cookie SRV insert indirect\n    server s3 {}",
+                srv.addr()
+            ),
+        ));
+        for cookie in ["", "Cookie: SRV=one\r\n"] {
+            let req = format!("GET / HTTP/1.1\r\nHost: x\r\n{cookie}Connection: close\r\n\r\n");
+            let (_, got) = exchange(px.addr(0), req.as_bytes());
+            let text = String::from_utf8_lossy(&got).to_lowercase();
+            assert!(
+                text.contains("set-cookie: srv=; expires=thu, 01-jan-1970 00:00:01 gmt; path=/"),
+                "{}: {text}",
+                im.name
+            );
+            let flags = if cookie.is_empty() { "--NI" } else { "--II" };
+            let (_, msg) = log.next();
+            assert_eq!(msg, format!("{flags} s3 \"GET / HTTP/1.1\""), "{}", im.name);
+        }
+        px.stop();
+        // `option persist`: the cookie still sends to its server in
+        // maintenance (D), which refuses: 503, SC.
+        let log = Syslog::new();
+        let px = im.start(&cfg(
+            log.port(),
+            "    log-format \"%tsc %s %ST\"",
+            &format!(
+                "    cookie SRV insert indirect\n    option persist\n    retries 0\n\
+                 \x20   server s1 {} cookie one\n    server s2 {dead} cookie two disabled",
+                srv.addr()
+            ),
+        ));
+        exchange(
+            px.addr(0),
+            b"GET / HTTP/1.1\r\nHost: x\r\nCookie: SRV=two\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(log.next().1, "SCDN s2 503", "{}", im.name);
+        px.stop();
+    }
 }

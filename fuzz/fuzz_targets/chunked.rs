@@ -2,7 +2,8 @@
 //! unclaimed rest of each call given again with the next piece: it never
 //! claims more bytes than it was given, its cuts lie inside what it claimed,
 //! and the pieces end exactly as one call over the whole body does (same
-//! bytes claimed and forwarded, same completion, same error). Knob 0 is
+//! bytes claimed, forwarded and counted for the log, same completion, same
+//! error). Knob 0 is
 //! chunked; the others are the other framings.
 #![no_main]
 

@@ -141,6 +141,8 @@ pub struct Tracked {
     pub done: bool,
     /// The claimed bytes minus the `cuts()`: what pollux forwards.
     pub forwarded: Vec<u8>,
+    /// What the log counts of them (`htx_len`): the same however cut.
+    pub htx: u64,
 }
 
 /// Feeds `pieces` to `t` as the session does: bytes `advance` does not
@@ -156,6 +158,7 @@ pub fn track(
         taken: 0,
         done: false,
         forwarded: Vec::new(),
+        htx: 0,
     };
     let mut pending: Vec<u8> = Vec::new();
     for p in pieces {
@@ -187,5 +190,6 @@ pub fn track(
         }
     }
     out.done = t.is_done();
+    out.htx = t.htx_len();
     Ok(out)
 }

@@ -234,6 +234,10 @@ fn parse_cookie(d: &mut Draft, args: &[String]) -> Result<CookieCfg, String> {
             }
         }
     }
+    if c.indirect && c.mode == CookieMode::Rewrite {
+        // HAProxy refuses it too: a rewritten cookie would be removed.
+        return Err("'cookie': 'rewrite' and 'indirect' are incompatible".into());
+    }
     if c.preserve && !c.indirect && c.mode != CookieMode::Insert {
         return Err("'cookie' option 'preserve' requires 'insert' or 'indirect'".into());
     }

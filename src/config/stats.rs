@@ -26,6 +26,9 @@ pub struct StatsCfg {
     pub show_legends: bool,
     /// `stats admin if|unless COND`: when the admin form is offered and obeyed.
     pub admin: Option<Condition>,
+    /// `stats scope NAME` lines: only these sections are shown (`.`: the
+    /// one serving the page); empty: all.
+    pub scope: Vec<String>,
 }
 
 impl Default for StatsCfg {
@@ -38,13 +41,13 @@ impl Default for StatsCfg {
             hide_version: false,
             show_legends: false,
             admin: None,
+            scope: Vec::new(),
         }
     }
 }
 
 /// Known `stats` sub-keywords that pollux does not implement yet.
 const UNSUPPORTED: &[&str] = &[
-    "scope",
     "show-desc",
     "show-node",
     "show-modules",
@@ -64,7 +67,7 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
     let sub = need(
         args,
         1,
-        "'enable', 'uri', 'realm', 'auth', 'refresh', 'hide-version', 'admin' or 'show-legends'",
+        "'enable', 'uri', 'realm', 'auth', 'refresh', 'hide-version', 'admin', 'scope' or 'show-legends'",
     )?;
     let mut st = d.fe_rules.stats.take().unwrap_or_default();
     match sub {
@@ -77,6 +80,13 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             let uri = need(args, 2, "a URI prefix")?;
             only(args, 3)?;
             st.uri = uri.to_string();
+        }
+        "scope" => {
+            let name = need(args, 2, "a proxy name or '.'")?;
+            only(args, 3)?;
+            if !st.scope.iter().any(|s| s == name) {
+                st.scope.push(name.to_string());
+            }
         }
         "realm" => {
             let realm = need(args, 2, "a realm name")?;
@@ -154,6 +164,16 @@ mod tests {
         assert_eq!(b.uri, "/st");
         assert!(b.admin.is_some());
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn stats_scope_lists_sections_once() {
+        let c = load_text(
+            "scope",
+            "defaults\n  mode http\nlisten a\n  bind :8000\n  stats scope .\n  stats scope be\n  stats scope .\n",
+        );
+        let a = c.frontends[0].rules.stats.as_ref().unwrap();
+        assert_eq!(a.scope, [".", "be"]);
     }
 
     #[test]

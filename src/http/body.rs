@@ -314,6 +314,11 @@ pub struct BodyTracker {
     line: u64,
     /// Body bytes accepted so far.
     offset: u64,
+    /// What HAProxy 2.6 would count of the body so far (`htx_len`), and,
+    /// inside a trailer value, whether it started and the blanks pending.
+    htx: u64,
+    in_value: bool,
+    blanks: u64,
     error: Option<ParseError>,
 }
 
@@ -338,8 +343,18 @@ impl BodyTracker {
             cuts: Vec::new(),
             line: 0,
             offset: 0,
+            htx: 0,
+            in_value: false,
+            blanks: 0,
             error: None,
         }
+    }
+
+    /// What HAProxy 2.6 counts of this body so far in its logs (%B, %U):
+    /// its internal (HTX) size, the data without the chunked framing, plus
+    /// for a chunked body each trailer's name and value and 1 for the end.
+    pub fn htx_len(&self) -> u64 {
+        self.htx
     }
 
     /// The whole body has passed (for UntilClose: the peer closed).
@@ -358,10 +373,14 @@ impl BodyTracker {
         let n = match self.state {
             Body::Done => return Ok(0),
             Body::Failed => return Err(self.error.clone().unwrap_or(chunk_err("body error", 0))),
-            Body::UntilClose => data.len(),
+            Body::UntilClose => {
+                self.htx += data.len() as u64;
+                data.len()
+            }
             Body::Length => {
                 let n = self.remaining.min(data.len() as u64);
                 self.remaining -= n;
+                self.htx += n;
                 if self.remaining == 0 {
                     self.state = Body::Done;
                 }
@@ -528,6 +547,7 @@ impl BodyTracker {
                 Body::Data => {
                     let n = self.remaining.min((data.len() - i) as u64);
                     self.remaining -= n;
+                    self.htx += n;
                     i += n as usize;
                     if self.remaining == 0 {
                         self.state = Body::DataCr;
@@ -549,7 +569,10 @@ impl BodyTracker {
                 Body::TrailerStart => {
                     match c {
                         b'\r' => self.state = Body::EndLf,
-                        _ if is_tchar(c) => self.state = Body::TrailerName,
+                        _ if is_tchar(c) => {
+                            self.state = Body::TrailerName;
+                            self.htx += 1;
+                        }
                         _ => return Err(chunk_err("invalid trailer field", at)),
                     }
                     self.line += 1;
@@ -557,16 +580,23 @@ impl BodyTracker {
                 Body::TrailerName => {
                     match c {
                         b':' => self.state = Body::TrailerValue,
-                        _ if is_tchar(c) => {}
+                        _ if is_tchar(c) => self.htx += 1,
                         _ => return Err(chunk_err("invalid trailer field name", at)),
                     }
                     self.line += 1;
                 }
                 Body::TrailerValue => {
                     match c {
-                        b'\r' => self.state = Body::TrailerLf,
-                        b' ' | b'\t' => {}
-                        _ if is_field_vchar(c) => {}
+                        b'\r' => {
+                            self.state = Body::TrailerLf;
+                            (self.in_value, self.blanks) = (false, 0);
+                        }
+                        // Blanks count only between visible characters.
+                        b' ' | b'\t' => self.blanks += u64::from(self.in_value),
+                        _ if is_field_vchar(c) => {
+                            self.htx += std::mem::take(&mut self.blanks) + 1;
+                            self.in_value = true;
+                        }
                         _ => return Err(chunk_err("invalid character in trailer value", at)),
                     }
                     self.line += 1;
@@ -583,6 +613,7 @@ impl BodyTracker {
                         return Err(chunk_err("bare CR after last chunk", at));
                     }
                     self.state = Body::Done;
+                    self.htx += 1;
                     return Ok(i + 1);
                 }
                 // Done, Length, UntilClose, Failed: not inside a chunked body.

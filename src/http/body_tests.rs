@@ -415,3 +415,35 @@ fn leading_zeros_past_16_digits_are_cut_not_forwarded() {
     t.advance(b"0000000000000005\r\nhello\r\n").unwrap();
     assert!(t.cuts().is_empty());
 }
+
+/// `htx_len` counts what HAProxy 2.6 logs of a body, whatever the reads.
+#[test]
+fn htx_len_counts_data_trailers_and_the_end_of_a_chunked_body() {
+    let cases: &[(Framing, &[u8], u64)] = &[
+        (Framing::Length(5), b"hello", 5),
+        (Framing::UntilClose, b"until-close", 11),
+        // 8 data bytes and the end of trailers (haproxy logged 67 = 58 + 9).
+        (Framing::Chunked, b"5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n", 9),
+        // 5 data, `x-t` and `1`, the end (haproxy: 68 = 58 + 10).
+        (Framing::Chunked, b"5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", 10),
+        // Inner blanks of a trailer value count, the outer ones do not.
+        (
+            Framing::Chunked,
+            b"1;a=b\r\nx\r\n0\r\nA:  b c \r\nBc:d\r\n\r\n",
+            1 + 4 + 3 + 1,
+        ),
+    ];
+    for (f, body, want) in cases {
+        let all: Vec<usize> = (0..=body.len()).collect();
+        for cuts in [vec![], vec![body.len() / 2], all] {
+            let mut t = BodyTracker::new(*f);
+            let mut claimed = 0;
+            for &c in cuts.iter().chain(std::iter::once(&body.len())) {
+                if c >= claimed {
+                    claimed += t.advance(&body[claimed..c]).unwrap();
+                }
+            }
+            assert_eq!(t.htx_len(), *want, "{f:?} {body:?} cut at {cuts:?}");
+        }
+    }
+}

@@ -97,7 +97,60 @@ fn version_str(v: Version) -> &'static str {
     }
 }
 
+/// Wire bytes of a head field (each char is one byte, see `text`).
+fn wire_len(s: &str) -> u64 {
+    s.chars().count() as u64
+}
+
+/// What HAProxy 2.6 counts for a message head in its logs (%B, %U): the
+/// size of its internal (HTX) form, not of the wire form. 20 bytes of
+/// start-line record plus its three words, each header's name and value, 1
+/// for the end of the headers. Its HTTP/1 layer drops on the way in the
+/// `close` and `keep-alive` tokens of `Connection` (the header if nothing is
+/// left), repeated `Content-Length` headers and `Content-Length` next to
+/// `Transfer-Encoding` (h1.c, `h1_headers_to_hdr_list`); blanks around
+/// values never count.
+fn htx_head_len(words: [&str; 3], headers: &[(String, String)]) -> u64 {
+    let is = |n: &str, name: &str| n.eq_ignore_ascii_case(name);
+    let te = headers.iter().any(|(n, _)| is(n, "transfer-encoding"));
+    let mut cl_seen = false;
+    let mut len = 20 + words.iter().map(|w| wire_len(w)).sum::<u64>() + 1;
+    for (n, v) in headers {
+        let value = if is(n, "connection") {
+            let kept: Vec<&str> = v
+                .split(',')
+                .map(|t| t.trim_matches([' ', '\t']))
+                .filter(|t| {
+                    !t.is_empty()
+                        && !t.eq_ignore_ascii_case("close")
+                        && !t.eq_ignore_ascii_case("keep-alive")
+                })
+                .collect();
+            if kept.is_empty() {
+                continue;
+            }
+            kept.iter().map(|t| wire_len(t)).sum::<u64>() + kept.len() as u64 - 1
+        } else if is(n, "content-length") {
+            if te || std::mem::replace(&mut cl_seen, true) {
+                continue;
+            }
+            // `5, 5` is indexed as `5`.
+            v.split(',').next().map_or(0, |e| wire_len(e.trim()))
+        } else {
+            wire_len(v)
+        };
+        len += wire_len(n) + value;
+    }
+    len
+}
+
 impl Request {
+    /// HAProxy 2.6's count of this head in its logs (see `htx_head_len`).
+    pub fn htx_len(&self) -> u64 {
+        let v = version_str(self.version);
+        htx_head_len([&self.method, &self.uri, v], &self.headers)
+    }
+
     pub fn from_head(h: &RequestHead, buf: &[u8]) -> Request {
         Request {
             method: text(h.method.get(buf)),
@@ -122,6 +175,28 @@ impl Request {
         u.split('?').next().unwrap_or("")
     }
 
+    /// The target from its path on, query included, as HAProxy's
+    /// `http_parse_path` cuts it (what `monitor-uri` and `stats uri` match
+    /// when they start with '/'): origin-form whole, absolute-form after
+    /// `scheme://authority`; None for `*`, authority-form (CONNECT) or an
+    /// absolute target without a path.
+    pub fn path_on(&self) -> Option<&str> {
+        let u = self.uri.as_str();
+        if u.starts_with('/') {
+            return Some(u);
+        }
+        // RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://".
+        let scheme_len = u
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+            .count();
+        if !u.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            return None;
+        }
+        let rest = u[scheme_len..].strip_prefix("://")?;
+        rest.find('/').map(|i| &rest[i..])
+    }
+
     /// Query string without the '?', if any.
     pub fn query(&self) -> Option<&str> {
         self.uri.split_once('?').map(|(_, q)| q)
@@ -139,6 +214,13 @@ impl Request {
 }
 
 impl Response {
+    /// HAProxy 2.6's count of this head in its logs (see `htx_head_len`).
+    pub fn htx_len(&self) -> u64 {
+        let status = format!("{:03}", self.status);
+        let v = version_str(self.version);
+        htx_head_len([v, &status, &self.reason], &self.headers)
+    }
+
     pub fn from_head(h: &ResponseHead, buf: &[u8]) -> Response {
         Response {
             version: h.version.unwrap_or(Version::Http10),
@@ -191,6 +273,48 @@ mod tests {
         assert_eq!(req("http://h:80/p?q").path(), "/p");
         assert_eq!(req("http://h").path(), "");
         assert_eq!(req("*").path(), "*");
+    }
+
+    #[test]
+    fn htx_len_is_what_haproxy_2_6_logs() {
+        // Figures read from Debian's haproxy 2.6.12 logs (%B, %U).
+        let res = |reason: &str, h: &[(&str, &str)]| Response {
+            version: Version::Http11,
+            status: 200,
+            reason: reason.into(),
+            headers: h
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        };
+        assert_eq!(res("OK", &[("Content-Length", "5")]).htx_len(), 49);
+        assert_eq!(res("OK", &[("Connection", "close")]).htx_len(), 34);
+        let both = [("Transfer-Encoding", "chunked"), ("Content-Length", "5")];
+        assert_eq!(res("OK", &both).htx_len(), 58);
+        let twice = [("Content-Length", "5, 5"), ("content-length", "5")];
+        assert_eq!(res("OK", &twice).htx_len(), 49);
+        let mut r = req("/cl");
+        r.headers = vec![
+            ("Host".into(), "x".into()),
+            ("Connection".into(), "keep-alive, close".into()),
+            ("X-Y".into(), "z".into()),
+        ];
+        assert_eq!(r.htx_len(), 44);
+        r.headers[1].1 = "Upgrade, close".into();
+        assert_eq!(r.htx_len(), 44 + 10 + 7);
+    }
+
+    #[test]
+    fn path_on_skips_scheme_and_authority_as_haproxy() {
+        assert_eq!(req("/a?b").path_on(), Some("/a?b"));
+        assert_eq!(req("http://h:80/a?b").path_on(), Some("/a?b"));
+        assert_eq!(req("HTTPS://h/").path_on(), Some("/"));
+        assert_eq!(req("http://h").path_on(), None);
+        assert_eq!(req("http://h?x").path_on(), None);
+        assert_eq!(req("h:443").path_on(), None);
+        assert_eq!(req("*").path_on(), None);
+        assert_eq!(req("1http://h/a").path_on(), None);
+        assert_eq!(req("").path_on(), None);
     }
 
     #[test]

@@ -110,6 +110,10 @@ pub struct LogRec {
     /// differences from them).
     pub out_base: u64,
     pub in_base: u64,
+    /// HTTP: the client byte counts when the connection became a tunnel
+    /// (101, CONNECT); what flows after counts as it is, after the HTTP
+    /// messages' own count.
+    pub tunnel_from: Option<(u64, u64)>,
     pub retries: u32,
     pub redispatched: bool,
     /// Positions in the server's and backend's queues when queued.
@@ -148,6 +152,7 @@ impl LogRec {
             bytes_in: 0,
             out_base: 0,
             in_base: 0,
+            tunnel_from: None,
             retries: 0,
             redispatched: false,
             sq: 0,
@@ -202,6 +207,13 @@ impl LogRec {
         self.req_first.get_or_insert(now);
         self.req_head = Some(now);
         self.request_line = Some(format!("{method} {uri} {version}"));
+    }
+
+    /// The session leaves the queue it entered at `since` without a
+    /// connect (client abort, `timeout queue`): Tw is the time it waited,
+    /// as HAProxy logs it (Tc and Tr stay -1).
+    pub fn left_queue(&mut self, now: Instant, since: Instant) {
+        self.tw.get_or_insert(now.saturating_duration_since(since));
     }
 
     /// A connect attempt starts; `queued_since` ends the queue wait.

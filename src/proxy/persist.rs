@@ -3,9 +3,11 @@
 //!
 //! Engine use, per HTTP request to a backend with `persist.cookie`:
 //! 1. [`persist_rules`] over the request -> [`Flags`] (with `option persist`);
-//! 2. [`choose`] before load balancing: Some(i) -> server i, "direct";
+//! 2. [`choose`] before load balancing: a server -> that one, "direct";
+//!    its status is the log's third cookie letter ([`CookieIn`]);
 //! 3. [`strip_request`] before forwarding the request head;
-//! 4. [`on_response`] on the response head (`chosen_by_cookie` from 2).
+//! 4. [`on_response`] on the response head (`direct` from 2, unless a
+//!    redispatch moved the request): the fourth letter ([`CookieOut`]).
 //!
 //! `maxidle`/`maxlife` (insert mode) carry dates in the cookie value as
 //! HAProxy does, `VALUE|LAST|FIRST`; pollux writes each date as the Unix
@@ -57,6 +59,58 @@ pub fn persist_rules(rules: &[PersistRule], option_persist: bool, ctx: &FetchCtx
 /// value in prefix mode.
 const PREFIX_DELIM: char = '~';
 
+/// The request's persistence cookie, as the log reports it: the third
+/// character of the termination state (HAProxy's `TX_CK_*`, manual §8.5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CookieIn {
+    /// N: no cookie.
+    #[default]
+    None,
+    /// I: a cookie naming no server (or empty).
+    Invalid,
+    /// D: a cookie naming a server that is down.
+    Down,
+    /// V: a cookie naming the server that took the request.
+    Valid,
+    /// E: past `maxidle`.
+    Expired,
+    /// O: past `maxlife`.
+    Old,
+    /// U: a cookie not looked at (`ignore-persist`).
+    Unused,
+}
+
+impl CookieIn {
+    pub fn letter(self) -> u8 {
+        b"NIDVEOU"[self as usize]
+    }
+}
+
+/// What the response did with the cookie: the fourth character of the
+/// termination state (HAProxy's `TX_SCK_*`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CookieOut {
+    /// N: none in the response.
+    #[default]
+    None,
+    /// P: the server set it and it was left alone (passive, `preserve`).
+    Found,
+    /// D: the server set it and it was removed.
+    Deleted,
+    /// I: one was inserted.
+    Inserted,
+    /// R: the server's was rewritten (`rewrite`, `prefix`).
+    Replaced,
+    /// U: the client's was set again to refresh its date (same server).
+    Updated,
+}
+
+impl CookieOut {
+    pub fn letter(self) -> u8 {
+        b"NPDIRU"[self as usize]
+    }
+}
+
 /// Our cookie as the client sent it: the server value and the dates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Sent {
@@ -79,63 +133,107 @@ fn request_cookies(req: &Request) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
-/// The first `NAME=` cookie of the request, decoded for the mode.
-fn sent(cfg: &CookieCfg, req: &Request) -> Option<Sent> {
-    let (_, raw) = request_cookies(req).find(|(n, _)| *n == cfg.name)?;
+/// One `NAME=` cookie of the request, decoded for the mode: in prefix mode
+/// the server value is what comes before `~` (all of it without one, as
+/// HAProxy reads it); otherwise `VALUE|LAST|FIRST`.
+fn decode(cfg: &CookieCfg, raw: &str) -> Sent {
     if cfg.mode == CookieMode::Prefix {
-        let (v, _) = raw.split_once(PREFIX_DELIM)?;
-        return Some(Sent {
-            value: v.to_string(),
+        let value = raw.split_once(PREFIX_DELIM).map_or(raw, |(v, _)| v);
+        return Sent {
+            value: value.to_string(),
             last: None,
             first: None,
-        });
+        };
     }
     let mut parts = raw.split('|');
     let value = parts.next().unwrap_or("").to_string();
     let date = |p: Option<&str>| p.and_then(|d| u64::from_str_radix(d, 16).ok());
     let (last, first) = (date(parts.next()), date(parts.next()));
-    Some(Sent { value, last, first })
+    Sent { value, last, first }
 }
 
-/// A cookie past `maxidle` since its last date, or `maxlife` since its
-/// first, is ignored. Cookies without dates (set before the options) are
-/// accepted and get dates in the response.
-fn expired(cfg: &CookieCfg, s: &Sent, now: u64) -> bool {
+/// Every `NAME=` cookie of the request, in order.
+fn sent_all<'a>(cfg: &'a CookieCfg, req: &'a Request) -> impl Iterator<Item = Sent> + 'a {
+    request_cookies(req)
+        .filter(move |(n, _)| *n == cfg.name)
+        .map(move |(_, raw)| decode(cfg, raw))
+}
+
+/// A cookie past `maxlife` since its first date (Old), else past `maxidle`
+/// since its last (Expired), or dated more than a day ahead, is ignored
+/// (checked in this order, as HAProxy). Cookies without dates (set before
+/// the options) are accepted and get dates in the response.
+fn stale(cfg: &CookieCfg, s: &Sent, now: u64) -> Option<CookieIn> {
     let past = |date: Option<u64>, max: Option<Duration>| match (date, max) {
         (Some(d), Some(m)) => d > now + 86400 || now.saturating_sub(d) > m.as_secs(),
         _ => false,
     };
-    past(s.last, cfg.maxidle) || past(s.first, cfg.maxlife)
+    if past(s.first, cfg.maxlife) {
+        Some(CookieIn::Old)
+    } else if past(s.last, cfg.maxidle) {
+        Some(CookieIn::Expired)
+    } else {
+        None
+    }
 }
 
-/// The server the request's cookie designates, if persistence applies:
-/// a usable server with that value (a primary and a backup may share a
-/// value: the usable one wins, the primary first); a DOWN one only with
-/// `option persist` or `force-persist`. None: balance as usual.
+/// What the request's cookies decide: the server they bind the request to,
+/// if any, and what the log says of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Choice {
+    pub server: Option<usize>,
+    pub status: CookieIn,
+}
+
+/// HAProxy's `http_manage_client_side_cookies`: each `NAME=` cookie of the
+/// request in turn, until one binds the request. A cookie names the first
+/// server (in configuration order) with that value that is usable, or, with
+/// `option persist` or `force-persist`, the first one at all; a DOWN one is
+/// reported (D) and the search goes on. An empty, expired or old cookie
+/// binds nothing. The first cookie's status stays unless a later one binds
+/// (`SRV=bogus; SRV=a` is V, `SRV=a; SRV=bogus` too).
 pub fn choose(
     cfg: &CookieCfg,
     req: &Request,
     servers: &[ServerView],
     flags: Flags,
     now: SystemTime,
-) -> Option<usize> {
-    if flags.ignore {
-        return None;
+) -> Choice {
+    let mut c = Choice::default();
+    for s in sent_all(cfg, req) {
+        let mut value = Some(s.value.as_str()).filter(|v| !v.is_empty());
+        if let Some(st) = stale(cfg, &s, secs(now)) {
+            c.status = st;
+            value = None;
+        }
+        let mut bound = false;
+        if let Some(v) = value.filter(|_| !flags.ignore && c.server.is_none()) {
+            for (i, srv) in servers.iter().enumerate() {
+                if srv.cookie.as_deref() != Some(v) {
+                    continue;
+                }
+                if srv.usable || flags.persist || flags.force {
+                    c.status = if srv.usable {
+                        CookieIn::Valid
+                    } else {
+                        CookieIn::Down
+                    };
+                    c.server = Some(i);
+                    bound = true;
+                    break;
+                }
+                c.status = CookieIn::Down;
+            }
+        }
+        if !bound && c.status == CookieIn::None {
+            c.status = if flags.ignore {
+                CookieIn::Unused
+            } else {
+                CookieIn::Invalid
+            };
+        }
     }
-    let s = sent(cfg, req)?;
-    if s.value.is_empty() || expired(cfg, &s, secs(now)) {
-        return None;
-    }
-    let named = |i: &usize| servers[*i].cookie.as_deref() == Some(s.value.as_str());
-    let mut candidates: Vec<usize> = (0..servers.len()).filter(named).collect();
-    // Primaries before backups, usable before not.
-    candidates.sort_by_key(|&i| (!servers[i].usable, servers[i].backup));
-    let &first = candidates.first()?;
-    if servers[first].usable || flags.persist || flags.force {
-        Some(first)
-    } else {
-        None
-    }
+    c
 }
 
 /// Rewrites every `Cookie` header pair by pair; `f` returns the new
@@ -184,117 +282,112 @@ fn set_cookie_pair(line: &str) -> Option<(&str, &str)> {
     Some((n.trim(), v.trim()))
 }
 
-/// Replaces the value of `Set-Cookie: NAME=...` lines with `f(value)`.
-fn edit_set_cookie(res: &mut Response, name: &str, f: impl Fn(&str) -> String) {
-    for (n, line) in res.headers.iter_mut() {
-        if !n.eq_ignore_ascii_case("set-cookie") {
+/// HAProxy's `http_manage_server_side_cookies`: the server's own
+/// `Set-Cookie: NAME=...` lines (found: P), removed in insert mode and
+/// when the client came `indirect`ly with the right cookie (D), given the
+/// server's value in rewrite mode or prefixed with it in prefix mode (R);
+/// `preserve` leaves them alone.
+fn server_cookies(
+    cfg: &CookieCfg,
+    res: &mut Response,
+    server_cookie: Option<&str>,
+    direct: bool,
+) -> CookieOut {
+    let mut out = CookieOut::None;
+    let mut kept = Vec::with_capacity(res.headers.len());
+    for (n, line) in std::mem::take(&mut res.headers) {
+        let ours = n.eq_ignore_ascii_case("set-cookie")
+            && set_cookie_pair(&line).is_some_and(|(k, _)| k == cfg.name);
+        if !ours || cfg.preserve {
+            out = if ours { CookieOut::Found } else { out };
+            kept.push((n, line));
             continue;
         }
-        let Some((k, v)) = set_cookie_pair(line) else {
-            continue;
-        };
-        if k != name {
-            continue;
+        let attrs = line.find(';').map_or("", |i| &line[i..]).to_string();
+        let app = set_cookie_pair(&line).map_or("", |(_, v)| v).to_string();
+        out = CookieOut::Found;
+        match (cfg.mode, server_cookie) {
+            (CookieMode::Insert, _) => out = CookieOut::Deleted,
+            _ if direct && cfg.indirect => out = CookieOut::Deleted,
+            (CookieMode::Rewrite, Some(v)) => {
+                kept.push((n, format!("{}={v}{attrs}", cfg.name)));
+                out = CookieOut::Replaced;
+            }
+            (CookieMode::Prefix, Some(v)) => {
+                kept.push((n, format!("{}={v}{PREFIX_DELIM}{app}{attrs}", cfg.name)));
+                out = CookieOut::Replaced;
+            }
+            _ => kept.push((n, line)),
         }
-        let attrs = line.find(';').map_or("", |i| &line[i..]);
-        *line = format!("{name}={}{attrs}", f(v));
     }
+    res.headers = kept;
+    out
 }
 
 /// On the response head from the server whose cookie value is
-/// `server_cookie` (`chosen_by_cookie`: [`choose`] picked it).
+/// `server_cookie`; `direct`: [`choose`] bound the request to it (and no
+/// redispatch moved it). Returns what the log reports (see [`CookieOut`]).
 ///
-/// - insert: a `Set-Cookie: NAME=VALUE; path=/...` unless the client
-///   already sent the right one and `indirect` is set (with `maxidle`, it is
-///   still re-sent when its date is 1/16 of `maxidle` old), unless
-///   `postonly` and the method is not POST, unless `preserve` and the server
-///   set NAME itself; a server-set NAME is removed otherwise. A server
-///   without a cookie value clears a cookie the client sent. `nocache`
-///   adds `Cache-Control: private` when a cookie is inserted.
-/// - rewrite: the server's own `Set-Cookie: NAME=x` gets VALUE instead of x.
-/// - prefix: the server's `Set-Cookie: NAME=x` becomes `NAME=VALUE~x`.
+/// With `ignore-persist` nothing is touched. Otherwise the server's own
+/// cookie is handled first (`server_cookies`), then in insert mode a
+/// `Set-Cookie: NAME=VALUE; path=/...` is added, as HAProxy
+/// (`http_process_res_common`), unless the server's own cookie was
+/// preserved, unless `postonly` and the method is not POST, and unless the
+/// request came with the right cookie (with or without `indirect`) whose
+/// dates need no refresh (with `maxidle`, one 1/16 of it old is re-sent;
+/// dates are added to, or removed from, a cookie that lacks or should not
+/// have them). A server without a cookie value gets an expired
+/// `NAME=`, clearing whatever the client holds. `nocache` adds
+/// `Cache-Control: private` when a cookie is inserted into a response
+/// that caches could otherwise keep ([`cacheable`]).
 pub fn on_response(
     cfg: &CookieCfg,
     flags: Flags,
     req: &Request,
     res: &mut Response,
     server_cookie: Option<&str>,
-    chosen_by_cookie: bool,
+    direct: bool,
     now: SystemTime,
-) {
-    let ours = |line: &str| set_cookie_pair(line).is_some_and(|(n, _)| n == cfg.name);
-    match (cfg.mode, server_cookie) {
-        (CookieMode::Rewrite, Some(v)) => edit_set_cookie(res, &cfg.name, |_| v.to_string()),
-        (CookieMode::Prefix, Some(v)) => {
-            edit_set_cookie(res, &cfg.name, |app| format!("{v}{PREFIX_DELIM}{app}"))
-        }
-        (CookieMode::Insert, _) => {
-            let server_set = res.header_values("set-cookie").any(ours);
-            if server_set && cfg.preserve {
-                return;
-            }
-            if server_set {
-                res.headers
-                    .retain(|(n, v)| !(n.eq_ignore_ascii_case("set-cookie") && ours(v)));
-            }
-            if flags.ignore || (cfg.postonly && req.method != "POST") {
-                return;
-            }
-            if let Some(line) = insert_line(cfg, req, server_cookie, chosen_by_cookie, now) {
-                res.add_header("Set-Cookie", &line);
-                let uncacheable = res.header_values("cache-control").any(|v| {
-                    let v = v.to_ascii_lowercase();
-                    v.contains("private") || v.contains("no-cache") || v.contains("no-store")
-                });
-                if cfg.nocache && !uncacheable {
-                    res.add_header("Cache-Control", "private");
-                }
-            }
-        }
-        _ => {}
+) -> CookieOut {
+    if flags.ignore {
+        return CookieOut::None;
     }
-}
-
-/// The `Set-Cookie` value to insert, if one is needed.
-fn insert_line(
-    cfg: &CookieCfg,
-    req: &Request,
-    server_cookie: Option<&str>,
-    chosen_by_cookie: bool,
-    now: SystemTime,
-) -> Option<String> {
+    let out = server_cookies(cfg, res, server_cookie, direct);
+    if cfg.mode != CookieMode::Insert
+        || (out == CookieOut::Found && cfg.preserve)
+        || (cfg.postonly && req.method != "POST")
+    {
+        return out;
+    }
     let now = secs(now);
-    let sent = sent(cfg, req);
-    let Some(value) = server_cookie else {
-        // A server without a value: clear what the client holds.
-        sent.as_ref()?;
-        return Some(format!(
+    // The dates of the first cookie that was not stale (HAProxy keeps those).
+    let sent = sent_all(cfg, req).find(|s| stale(cfg, s, now).is_none());
+    let (last, first) = sent.as_ref().map_or((None, None), |s| (s.last, s.first));
+    let refresh = match (cfg.maxidle, last) {
+        (Some(m), Some(l)) => now.saturating_sub(l) >= (m.as_secs() / 16).max(1),
+        (Some(_), None) => true,
+        (None, l) => l.is_some(),
+    } || (cfg.maxlife.is_some() != first.is_some());
+    if direct && !refresh {
+        return out;
+    }
+    let mut line = match server_cookie {
+        None => format!(
             "{}=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/",
             cfg.name
-        ));
-    };
-    let right = chosen_by_cookie && sent.as_ref().is_some_and(|s| s.value == value);
-    let stale = match (cfg.maxidle, sent.as_ref().and_then(|s| s.last)) {
-        (Some(_), None) => true,
-        (Some(m), Some(last)) => now.saturating_sub(last) >= (m.as_secs() / 16).max(1),
-        (None, _) => false,
-    };
-    if right && cfg.indirect && !stale && !(cfg.maxlife.is_some() && sent.as_ref()?.first.is_none())
-    {
-        return None;
-    }
-    let mut line = format!("{}={value}", cfg.name);
-    if cfg.maxidle.is_some() || cfg.maxlife.is_some() {
-        line.push_str(&format!("|{now:x}"));
-        if cfg.maxlife.is_some() {
-            let first = sent
-                .filter(|s| right && s.value == value)
-                .and_then(|s| s.first)
-                .unwrap_or(now);
-            line.push_str(&format!("|{first:x}"));
+        ),
+        Some(value) => {
+            let mut line = format!("{}={value}", cfg.name);
+            if cfg.maxidle.is_some() || cfg.maxlife.is_some() {
+                line.push_str(&format!("|{now:x}"));
+                if cfg.maxlife.is_some() {
+                    line.push_str(&format!("|{:x}", first.unwrap_or(now)));
+                }
+            }
+            line.push_str("; path=/");
+            line
         }
-    }
-    line.push_str("; path=/");
+    };
     for d in &cfg.domains {
         line.push_str(&format!("; domain={d}"));
     }
@@ -307,7 +400,49 @@ fn insert_line(
     for a in &cfg.attrs {
         line.push_str(&format!("; {a}"));
     }
-    Some(line)
+    res.add_header("Set-Cookie", &line);
+    if cfg.nocache && cacheable(req, res) {
+        res.add_header("Cache-Control", "private");
+    }
+    if server_cookie.is_some() && direct {
+        CookieOut::Updated
+    } else {
+        CookieOut::Inserted
+    }
+}
+
+/// Whether a shared cache could keep this response, as HAProxy judges it
+/// for `nocache` (`http_check_response_for_cacheability`): no `Pragma:
+/// no-cache`; a GET, HEAD, OPTIONS or TRACE answered with a status
+/// cacheable by default (RFC 9111 §3), or a `public` directive, and no
+/// `private`, `no-cache`, `no-store`, `max-age=0` or `s-maxage=0` after
+/// it; and something that lets a cache keep it: a `max-age`/`s-maxage`,
+/// `Expires`, `ETag` or `Last-Modified`.
+pub fn cacheable(req: &Request, res: &Response) -> bool {
+    let pragma = res.header_values("pragma").next();
+    if pragma.is_some_and(|p| p.trim().eq_ignore_ascii_case("no-cache")) {
+        return false;
+    }
+    let mut ok = matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE")
+        && [200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501].contains(&res.status);
+    let mut fresh = false;
+    for d in res
+        .header_values("cache-control")
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+    {
+        let lower = d.to_ascii_lowercase();
+        match lower.as_str() {
+            "public" => ok = true,
+            "private" | "no-cache" | "no-store" | "max-age=0" | "s-maxage=0" => ok = false,
+            _ if lower.starts_with("max-age") || lower.starts_with("s-maxage") => fresh = true,
+            _ => {}
+        }
+    }
+    fresh |= res.header("expires").is_some()
+        || res.header("etag").is_some()
+        || res.header("last-modified").is_some();
+    ok && fresh
 }
 
 #[cfg(test)]

@@ -211,7 +211,13 @@ pub struct Txn {
     /// server a cookie or stick table designates, and whether a cookie did.
     pub persist_flags: persist::Flags,
     pub forced_server: Option<usize>,
+    /// The cookie bound the request to `forced_server` (HAProxy's
+    /// SF_DIRECT); cleared when a redispatch moves it.
     pub by_cookie: bool,
+    /// The log's cookie letters: what the request's cookie was, what the
+    /// response did with it.
+    pub cookie_in: persist::CookieIn,
+    pub cookie_out: persist::CookieOut,
     /// The request as the client sent its cookies, before `indirect` or
     /// `prefix` stripped ours (the response side must know what it held).
     pub cookie_req: Option<Request>,
@@ -222,6 +228,12 @@ pub struct Txn {
     pub applet: Option<Box<AppletReq>>,
     /// Counter events since the engine last looked.
     pub events: Vec<TxnEvent>,
+    /// What HAProxy 2.6 logs as the bytes of this transaction (%B, %U): the
+    /// messages as received, in its internal (HTX) size (`Request::htx_len`,
+    /// `BodyTracker::htx_len`), and the answers pollux makes itself. The
+    /// engine resets them once the transaction is logged.
+    pub htx_out: u64,
+    pub htx_in: u64,
 }
 
 /// A request or response head the parser rejected, with its bytes.
@@ -269,10 +281,14 @@ impl Txn {
             persist_flags: persist::Flags::default(),
             forced_server: None,
             by_cookie: false,
+            cookie_in: persist::CookieIn::None,
+            cookie_out: persist::CookieOut::None,
             cookie_req: None,
             bad: None,
             applet: None,
             events: Vec::new(),
+            htx_out: 0,
+            htx_in: 0,
         }
     }
 
@@ -285,10 +301,26 @@ impl Txn {
             server: false,
         });
         self.to_cli = with_connection(bytes, a.keep, a.req.version);
+        self.htx_out += htx_len_of(&self.to_cli, self.head_method);
         self.close_after = !a.keep;
         self.state = TxnState::Respond;
         self.response_started = true;
         self.last_status = Some(status);
+    }
+
+    /// A redispatch moved the request away from the server its cookie
+    /// named (`to` another one): no longer direct, and a valid cookie is
+    /// logged as one for a DOWN server, as HAProxy (`assign_server_and_queue`).
+    pub fn redispatched(&mut self, to_another: bool) {
+        if self.by_cookie && to_another && self.cookie_in == persist::CookieIn::Valid {
+            self.cookie_in = persist::CookieIn::Down;
+        }
+        self.by_cookie = false;
+    }
+
+    /// The request body has not fully arrived (nor been refused).
+    pub fn request_incomplete(&self) -> bool {
+        self.req_body.as_ref().is_some_and(|b| !b.is_done())
     }
 
     /// Waiting for a response head from the server (for timeout server -> 504).
@@ -303,6 +335,13 @@ impl Txn {
 
     /// Answer with the backend's error page, else the frontend's.
     pub fn fail_with(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
+        self.refuse(status, be, fe);
+        self.htx_out += htx_len_of(&self.to_cli, self.head_method);
+    }
+
+    /// `fail_with` for what HAProxy's HTTP/1 layer refuses itself (a request
+    /// it cannot parse, a timeout before one arrived): it logs no bytes.
+    pub fn refuse(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
         self.to_cli = be.get_or(status, fe).into_owned();
         self.events.push(TxnEvent::Response {
             status,
@@ -457,15 +496,17 @@ fn write_out(
 }
 
 /// Let the tracker claim the not-yet-checked bytes of `buf` for the body,
-/// and drop from the buffer what it says must not be forwarded.
+/// and drop from the buffer what it says must not be forwarded. Ok: what
+/// HAProxy would log of the bytes claimed (`BodyTracker::htx_len`).
 fn track(
     tracker: &mut Option<BodyTracker>,
     buf: &mut Option<Buffer>,
     ready: &mut usize,
-) -> Result<(), ParseError> {
+) -> Result<u64, ParseError> {
     let (Some(t), Some(b)) = (tracker.as_mut(), buf.as_mut()) else {
-        return Ok(());
+        return Ok(0);
     };
+    let counted = t.htx_len();
     let pending = b.pending();
     if !t.is_done() && pending.len() > *ready {
         let before = t.consumed();
@@ -486,7 +527,7 @@ fn track(
             return Err(ParseError::new(400, "chunk size line too long", 0));
         }
     }
-    Ok(())
+    Ok(t.htx_len() - counted)
 }
 
 /// A body the tracker refused, kept for `show errors` with the bytes not yet
@@ -539,6 +580,12 @@ pub fn pump(
     let r = pump_txn(s, &mut txn, conf, tables, pool, now);
     let tunnel = txn.state == TxnState::Tunnel && txn.to_cli.is_empty();
     s.http = Some(txn);
+    if tunnel && s.log.as_ref().is_some_and(|r| r.tunnel_from.is_none()) {
+        let at = s.client_bytes();
+        if let Some(r) = s.log.as_mut() {
+            r.tunnel_from = Some(at);
+        }
+    }
     if tunnel && matches!(r, Ok(Step::Wait)) {
         // After 101 or a CONNECT's 2xx: plain TCP forwarding both ways.
         s.pump(pool, now)?;
@@ -589,7 +636,8 @@ fn pump_txn(
             }
         }
         if matches!(t.state, TxnState::WaitServer | TxnState::Exchange) {
-            if let Err(e) = track(&mut t.req_body, &mut s.req, &mut t.req_ready) {
+            let tracked = track(&mut t.req_body, &mut s.req, &mut t.req_ready);
+            if let Err(e) = tracked.map(|n| t.htx_in += n) {
                 log::warn!(
                     "frontend {}: invalid request body from {} at byte {}: {}",
                     conf.fe_name,
@@ -603,7 +651,8 @@ fn pump_txn(
                 if t.response_started {
                     return Ok(Step::Close);
                 }
-                t.fail(400, &conf.fe.side.errors);
+                let pages = &conf.fe.side.errors;
+                t.refuse(400, pages, pages);
                 return Ok(Step::DropServer);
             }
             if s.client.state.input_closed()
@@ -698,7 +747,8 @@ fn analyse_request(
                     s.src
                 );
                 log_term(s, b"CR");
-                t.fail(400, &conf.fe.side.errors);
+                let pages = &conf.fe.side.errors;
+                t.refuse(400, pages, pages);
                 return Some(Step::Wait);
             }
             return None;
@@ -720,7 +770,8 @@ fn analyse_request(
             }));
             log_term(s, b"CR");
             t.events.push(TxnEvent::BadRequest);
-            t.fail(e.status, &conf.fe.side.errors);
+            let pages = &conf.fe.side.errors;
+            t.refuse(e.status, pages, pages);
             return Some(if s.srv.is_some() {
                 Step::DropServer
             } else {
@@ -743,6 +794,7 @@ fn analyse_request(
         };
         r.request(now, &req.method, &req.uri, v);
     }
+    t.htx_in += req.htx_len();
     if let Some(b) = s.req.as_mut() {
         b.consume(head.len);
     }
@@ -773,7 +825,12 @@ fn analyse_request(
     t.connect_method = req.method == "CONNECT";
     t.since = now;
 
-    if conf.fe.monitor_uri.as_deref().is_some_and(|u| req.uri == u) {
+    if conf
+        .fe
+        .monitor_uri
+        .as_deref()
+        .is_some_and(|u| is_monitor(u, &req))
+    {
         // HAProxy never logs monitor requests.
         if let Some(r) = s.log.as_mut() {
             r.silent = true;
@@ -807,7 +864,7 @@ fn analyse_request(
     }
     // The stats page comes after the frontend's rules, as in HAProxy.
     if let Some(prefix) = conf.fe.stats_uri.as_deref() {
-        if req.uri.starts_with(prefix) {
+        if stats_target(prefix, &req).is_some() {
             return Some(to_applet(t, s, req, None, framing, conf));
         }
     }
@@ -906,7 +963,8 @@ fn reject_request(
     }));
     log_term(s, b"CR");
     t.events.push(TxnEvent::BadRequest);
-    t.fail(status, &conf.fe.side.errors);
+    let pages = &conf.fe.side.errors;
+    t.refuse(status, pages, pages);
     if s.srv.is_some() {
         Step::DropServer
     } else {
@@ -931,6 +989,8 @@ fn persistence(
     t.forced_server = None;
     t.by_cookie = false;
     t.cookie_req = None;
+    t.cookie_in = persist::CookieIn::None;
+    t.cookie_out = persist::CookieOut::None;
     let Some(bp) = conf.persist.get(bi) else {
         return;
     };
@@ -942,8 +1002,9 @@ fn persistence(
     let flags = persist::persist_rules(&bp.rules, bp.persist, &ctx);
     t.persist_flags = flags;
     if let Some(cc) = bp.cookie.as_ref() {
-        t.forced_server = persist::choose(cc, req, views, flags, std::time::SystemTime::now());
-        t.by_cookie = t.forced_server.is_some();
+        let c = persist::choose(cc, req, views, flags, std::time::SystemTime::now());
+        (t.forced_server, t.cookie_in) = (c.server, c.status);
+        t.by_cookie = c.server.is_some();
     }
     if t.forced_server.is_none() && !flags.ignore {
         let usable_or_forced =
@@ -1028,6 +1089,7 @@ fn to_applet(
                 let n = (n as usize).min(b.len());
                 body.extend_from_slice(&b.pending()[..n]);
                 b.consume(n);
+                t.htx_in += n as u64;
             }
         }
         // Anything else is not read: close after the answer.
@@ -1051,7 +1113,7 @@ fn applet_body_missing(conf: &Conf, req: &Request, have: usize) -> bool {
     let Some(prefix) = conf.fe.stats_uri.as_deref() else {
         return false;
     };
-    if !req.uri.starts_with(prefix) {
+    if stats_target(prefix, req).is_none() {
         return false;
     }
     match body::request_framing(req) {
@@ -1060,12 +1122,41 @@ fn applet_body_missing(conf: &Conf, req: &Request, have: usize) -> bool {
     }
 }
 
+/// `monitor-uri U`: the whole target is U, or, when U starts with '/', its
+/// path (query included) is: an absolute-form `GET http://h/U` matches as
+/// in HAProxy 2.6 (`http_wait_for_request`).
+fn is_monitor(u: &str, req: &Request) -> bool {
+    req.uri == u || (u.starts_with('/') && req.path_on() == Some(u))
+}
+
+/// The target a `stats uri` prefix is matched against (its path when the
+/// prefix starts with '/', as HAProxy), if the prefix matches.
+pub fn stats_target<'a>(prefix: &str, req: &'a Request) -> Option<&'a str> {
+    let target = if prefix.starts_with('/') {
+        req.path_on()?
+    } else {
+        req.uri.as_str()
+    };
+    target.starts_with(prefix).then_some(target)
+}
+
 fn wants_keep_alive(req: &Request) -> bool {
     let named = forward::connection_tokens(req);
     match req.version {
         Version::Http11 => !named.iter().any(|n| n == "close"),
         Version::Http10 => named.iter().any(|n| n == "keep-alive"),
     }
+}
+
+/// What HAProxy 2.6 logs of a complete response of our own: its head's and
+/// its body's HTX size (no body after HEAD, which HAProxy skips).
+fn htx_len_of(bytes: &[u8], head_only: bool) -> u64 {
+    let mut p = HeadParser::new(bytes.len() + 1);
+    let Ok(Some(head)) = p.parse_response(bytes) else {
+        return 0;
+    };
+    let body = if head_only { 0 } else { bytes.len() - head.len };
+    Response::from_head(&head, bytes).htx_len() + body as u64
 }
 
 /// The status code of a complete raw response (0 if unreadable).
@@ -1144,6 +1235,8 @@ fn respond_local(
         server: false,
     });
     t.to_cli = with_connection(bytes, keep, req.version);
+    t.htx_out += htx_len_of(&t.to_cli, t.head_method);
+    t.last_status = Some(status_of(&t.to_cli));
     t.close_after = !keep;
     t.state = TxnState::Respond;
     t.response_started = true;
@@ -1235,6 +1328,7 @@ fn server_side(
             }
         };
         let mut res = Response::from_head(&head, buf.pending());
+        t.htx_out += res.htx_len();
         if let Some(b) = s.res.as_mut() {
             b.consume(head.len);
         }
@@ -1248,6 +1342,12 @@ fn server_side(
         pool.release_if_empty(&mut s.res);
         t.res_parser.reset();
         *progress = true;
+        // End of Tr: stamped here, with the head (interim ones too, the
+        // final one last, as HAProxy's t_data), so that a response sent and
+        // logged within this same step has its time.
+        if let Some(r) = s.log.as_mut() {
+            r.resp_at = Some(now);
+        }
         if (100..200).contains(&res.status) && res.status != 101 {
             // Interim response: pass it on and wait for the final one.
             res.serialize(&mut t.to_cli);
@@ -1312,6 +1412,7 @@ fn server_side(
                     return Ok(Some(Step::DropServer));
                 }
                 Verdict::Respond(bytes) => {
+                    t.htx_out += htx_len_of(&bytes, t.head_method);
                     t.to_cli = bytes;
                     t.close_after = true;
                     t.state = TxnState::Respond;
@@ -1327,7 +1428,7 @@ fn server_side(
                     let own = conf.views[bi].get(si).and_then(|v| v.cookie.as_deref());
                     let when = std::time::SystemTime::now();
                     let sent = t.cookie_req.as_ref().unwrap_or(&req);
-                    persist::on_response(
+                    t.cookie_out = persist::on_response(
                         cc,
                         t.persist_flags,
                         sent,
@@ -1396,7 +1497,8 @@ fn server_side(
         };
         t.res_ready = 0;
     }
-    if let Err(e) = track(&mut t.res_body, &mut s.res, &mut t.res_ready) {
+    let tracked = track(&mut t.res_body, &mut s.res, &mut t.res_ready);
+    if let Err(e) = tracked.map(|n| t.htx_out += n) {
         log::warn!(
             "frontend {}: invalid response body at byte {}: {}",
             conf.fe_name,

@@ -220,6 +220,20 @@ fn would_block(e: &io::Error) -> bool {
 }
 
 impl Session {
+    /// Bytes written to and read from the client so far: what the log
+    /// record has been given, plus what the engine has not taken from the
+    /// side yet.
+    pub fn client_bytes(&self) -> (u64, u64) {
+        let (out, inb) = self
+            .log
+            .as_ref()
+            .map_or((0, 0), |r| (r.bytes_out, r.bytes_in));
+        (
+            out + u64::from(self.client.tx),
+            inb + u64::from(self.client.rx),
+        )
+    }
+
     /// Forward in both directions as far as possible.
     pub fn pump(&mut self, pool: &mut BufferPool, now: Instant) -> Result<(), Abort> {
         let connected = self.phase == Phase::Connected;

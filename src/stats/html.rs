@@ -21,6 +21,12 @@ pub struct PageView<'a> {
     pub up_only: bool,
     /// `;st=CODE`: outcome of the last admin action.
     pub status: Option<&'a str>,
+    /// `scope=TEXT`: the proxies shown were chosen by it; the form to
+    /// change it shows it.
+    pub scope: Option<&'a str>,
+    /// `;up`, `;norefresh`, `?scope=TEXT` of this view, which the admin
+    /// form and the [close] link carry on.
+    pub carried: &'a str,
 }
 
 const STYLE: &str = "
@@ -82,8 +88,9 @@ pub fn render(snap: &Snapshot, v: &PageView) -> String {
         };
         let _ = writeln!(
             o,
-            "<div class=\"msg {class}\">{text} <a href=\"{}\">[close]</a></div>",
-            esc(v.uri)
+            "<div class=\"msg {class}\">{text} <a href=\"{}{}\">[close]</a></div>",
+            esc(v.uri),
+            esc(v.carried)
         );
     }
     let _ = writeln!(
@@ -105,16 +112,26 @@ pub fn render(snap: &Snapshot, v: &PageView) -> String {
     );
     legend(&mut o, v);
     let base = esc(v.uri);
+    // Every link keeps the scope, as HAProxy's `scope_txt`.
+    let sc = v
+        .scope
+        .map_or(String::new(), |t| format!("?scope={}", esc(t)));
     let _ = writeln!(
         o,
-        "<p><a href=\"{base};csv\">CSV export</a> | <a href=\"{base};json\">JSON export</a>{}{}</p>",
+        "<form method=\"get\">Scope: <input value=\"{}\" name=\"scope\" size=\"8\" maxlength=\"{}\"></form>",
+        esc(v.scope.unwrap_or("")),
+        super::page::SCOPE_MAX
+    );
+    let _ = writeln!(
+        o,
+        "<p><a href=\"{base};csv{sc}\">CSV export</a> | <a href=\"{base};json{sc}\">JSON export</a>{}{}</p>",
         if v.up_only {
-            format!(" | <a href=\"{base}\">Show all servers</a>")
+            format!(" | <a href=\"{base}{sc}\">Show all servers</a>")
         } else {
-            format!(" | <a href=\"{base};up\">Hide DOWN servers</a>")
+            format!(" | <a href=\"{base};up{sc}\">Hide DOWN servers</a>")
         },
         if v.refresh.is_some() {
-            format!(" | <a href=\"{base};norefresh\">Disable refresh</a>")
+            format!(" | <a href=\"{base};norefresh{sc}\">Disable refresh</a>")
         } else {
             String::new()
         }
@@ -175,7 +192,12 @@ fn proxy(o: &mut String, p: &ProxyStats, v: &PageView) {
     let form = v.admin && !p.servers.is_empty();
     let name = esc(&p.name);
     if form {
-        let _ = writeln!(o, "<form method=\"post\" action=\"{}\">", esc(v.uri));
+        let _ = writeln!(
+            o,
+            "<form method=\"post\" action=\"{}{}\">",
+            esc(v.uri),
+            esc(v.carried)
+        );
     }
     let cols: usize = GROUPS.iter().map(|g| g.1.len()).sum::<usize>() + 1 + usize::from(form);
     let _ = writeln!(
@@ -413,7 +435,24 @@ mod tests {
         assert!(html.contains("<tr class=\"active_going_down\">"));
         assert!(html.contains("<tr class=\"maintain\">"));
         assert!(html.contains("version 9.9"));
-        assert!(!html.contains("<form"));
+        assert!(!html.contains("<form method=\"post\""));
+    }
+
+    #[test]
+    fn a_scope_is_shown_and_kept_by_the_links_and_the_form() {
+        let html = render(
+            &snap(),
+            &PageView {
+                uri: "/st",
+                admin: true,
+                scope: Some("we"),
+                carried: ";up?scope=we",
+                ..Default::default()
+            },
+        );
+        assert!(html.contains("<input value=\"we\" name=\"scope\""));
+        assert!(html.contains("href=\"/st;csv?scope=we\""));
+        assert!(html.contains("<form method=\"post\" action=\"/st;up?scope=we\">"));
     }
 
     #[test]

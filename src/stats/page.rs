@@ -1,6 +1,7 @@
 //! A stats page request, from URI to response: HAProxy's URI options
-//! (`;csv`, `;json`, `;norefresh`, `;up`, `;st=CODE` after the `stats uri`
-//! prefix), Basic authentication against `stats auth`, and the admin form
+//! (`;csv`, `;json`, `;norefresh`, `;up`, `;st=CODE`, `scope=TEXT` after the
+//! `stats uri` prefix), which proxies are shown (`stats scope`, `scope=`),
+//! Basic authentication against `stats auth`, and the admin form
 //! (`b`=backend, `s`=server, repeated, `action`=ready|drain|maint).
 
 /// What to answer with.
@@ -21,6 +22,71 @@ pub struct Options {
     pub up_only: bool,
     /// `;st=DONE|PART|NONE|DENY|ERRP`: the outcome of the last admin action.
     pub status: Option<String>,
+    /// `scope=TEXT` (`;scope=` or `?scope=`): only proxies whose name
+    /// contains TEXT, ignoring case.
+    pub scope: Option<String>,
+}
+
+/// The longest `scope=` text HAProxy keeps (`STAT_SCOPE_TXT_MAXLEN`).
+pub const SCOPE_MAX: usize = 20;
+
+/// HAProxy's reading of `scope=` in what follows the prefix
+/// (`http_handle_stats`): the first `scope=` that starts at least 8 bytes
+/// before the end, its text up to `;`, `&`, a space or the end, cut to 20
+/// bytes; ignored when empty or when it holds anything but letters, digits,
+/// `.`, `:`, `_` and `-`.
+fn scope(rest: &str) -> Option<String> {
+    let b = rest.as_bytes();
+    let at = (0..=b.len().checked_sub(8)?).find(|&i| b[i..].starts_with(b"scope="))? + 6;
+    let text: Vec<u8> = b[at..]
+        .iter()
+        .take_while(|&&c| !matches!(c, b';' | b'&' | b' '))
+        .take(SCOPE_MAX)
+        .copied()
+        .collect();
+    let ok = !text.is_empty()
+        && text
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b".:_-".contains(&c));
+    ok.then(|| String::from_utf8_lossy(&text).into_owned())
+}
+
+/// Whether proxy `name` is shown: `stats scope` names (exact, `.` for
+/// `own`, the section serving the page), then the URI's `scope=` text
+/// (a substring, ignoring case), as HAProxy.
+pub fn in_scope(name: &str, listed: &[String], own: &str, text: Option<&str>) -> bool {
+    let listed_ok = listed.is_empty()
+        || listed
+            .iter()
+            .any(|l| l == name || (l == "." && name == own));
+    let text_ok = text.map_or(true, |t| {
+        name.to_ascii_lowercase().contains(&t.to_ascii_lowercase())
+    });
+    listed_ok && text_ok
+}
+
+impl Options {
+    /// `;up`, `;norefresh` and `?scope=TEXT` as this request had them: what
+    /// the page's links, form and redirect carry on (HAProxy's
+    /// `scope_txt`).
+    pub fn carried(&self) -> String {
+        let mut s = String::new();
+        if self.up_only {
+            s.push_str(";up");
+        }
+        if self.norefresh {
+            s.push_str(";norefresh");
+        }
+        s.push_str(&self.scope_suffix());
+        s
+    }
+
+    /// `?scope=TEXT`, or nothing.
+    pub fn scope_suffix(&self) -> String {
+        self.scope
+            .as_deref()
+            .map_or(String::new(), |t| format!("?scope={t}"))
+    }
 }
 
 /// Options of the URI `uri` under prefix `prefix`: as HAProxy, each option
@@ -51,6 +117,7 @@ pub fn options(prefix: &str, uri: &str) -> Options {
         norefresh: has(";norefresh"),
         up_only: has(";up"),
         status,
+        scope: scope(rest),
     }
 }
 
@@ -217,6 +284,41 @@ mod tests {
         assert!(o.up_only && o.norefresh);
         assert_eq!(o.status.as_deref(), Some("DONE"));
         assert_eq!(options("/s", "/s").format, Format::Html);
+    }
+
+    #[test]
+    fn scope_is_read_as_haproxy_reads_it() {
+        let sc = |u: &str| options("/s", u).scope;
+        assert_eq!(sc("/s;csv;scope=b1"), Some("b1".into()));
+        assert_eq!(sc("/s?;csv;scope=b1"), Some("b1".into()));
+        assert_eq!(sc("/s?scope=web&x=1"), Some("web".into()));
+        assert_eq!(sc("/s;scope=Fe.1:x_-y;up"), Some("Fe.1:x_-y".into()));
+        // A one-byte text at the very end is not seen (HAProxy's bound).
+        assert_eq!(sc("/s;scope=b"), None);
+        assert_eq!(sc("/s;csv;scope=b"), None);
+        assert_eq!(sc("/s?scope="), None);
+        assert_eq!(sc("/s?scope=a%20b"), None);
+        assert_eq!(sc("/s?scope=<b>"), None);
+        assert_eq!(
+            sc("/s?scope=abcdefghijklmnopqrstuvwxyz"),
+            Some("abcdefghijklmnopqrst".into())
+        );
+        assert_eq!(sc("/s"), None);
+        // The prefix itself is not searched.
+        assert_eq!(options("/scope=ab", "/scope=ab;csv").scope, None);
+    }
+
+    #[test]
+    fn scope_shows_listed_sections_whose_name_contains_the_text() {
+        let none: Vec<String> = vec![];
+        assert!(in_scope("Web_Front", &none, "st", Some("web")));
+        assert!(!in_scope("api", &none, "st", Some("web")));
+        assert!(in_scope("api", &none, "st", None));
+        let listed = vec!["api".to_string(), ".".to_string()];
+        assert!(in_scope("api", &listed, "st", None));
+        assert!(in_scope("st", &listed, "st", None));
+        assert!(!in_scope("apis", &listed, "st", None));
+        assert!(!in_scope("st", &listed, "st", Some("api")));
     }
 
     #[test]

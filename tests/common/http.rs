@@ -220,6 +220,33 @@ pub fn parse_head(raw: &[u8]) -> Result<Head, String> {
     Ok(head)
 }
 
+/// What HAProxy 2.6 logs as the bytes (%B, %U) of one message with a
+/// Content-Length body (or none), whether it received it or made it itself
+/// (a response of its own): not the wire size but that of its internal (HTX) form, 20
+/// bytes plus the start line's three words, each header's name and value
+/// (`Connection` without its `close` and `keep-alive` tokens, not at all if
+/// none is left), 1 for the end of the head, then the body.
+pub fn htx_bytes(raw: &[u8]) -> u64 {
+    let end = find(raw, b"\r\n\r\n").expect("a message head") + 4;
+    let head = parse_head(&raw[..end]).expect("a message head");
+    let mut n = 20 + head.start.iter().map(String::len).sum::<usize>() + 1;
+    for (name, value) in &head.headers {
+        if name.eq_ignore_ascii_case("connection") {
+            let kept: Vec<&str> = value
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !["", "close", "keep-alive"].contains(&t.to_ascii_lowercase().as_str()))
+                .collect();
+            if !kept.is_empty() {
+                n += name.len() + kept.join(",").len();
+            }
+        } else {
+            n += name.len() + value.len();
+        }
+    }
+    (n + raw.len() - end) as u64
+}
+
 /// How a message body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Framing {

@@ -1,7 +1,8 @@
 //! Shared harness of the end-to-end tests: temp dirs, free ports, the pollux
 //! process (`Pollux`), in-test servers and clients, operating it (runtime
-//! API, stats CSV, daemons and reloads: `ops`), and `per_poller!`, which
-//! runs one test body once per polling backend usable on this OS.
+//! API, stats CSV, daemons and reloads: `ops`), HAProxy 2.6 as a reference
+//! to compare with (`reference`), and `per_poller!`, which runs one test body
+//! once per polling backend usable on this OS.
 //!
 //! Rules kept here: loopback sockets only, every wait bounded, processes
 //! stopped by their pid, nothing mocked.
@@ -12,6 +13,7 @@ pub mod http;
 pub mod live;
 pub mod ops;
 pub mod pollux;
+pub mod reference;
 pub mod servers;
 pub mod smuggling;
 
@@ -20,6 +22,7 @@ pub use http::*;
 pub use live::*;
 pub use ops::*;
 pub use pollux::*;
+pub use reference::*;
 pub use servers::*;
 
 use std::collections::HashSet;

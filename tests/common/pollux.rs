@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 pub struct Launch {
     /// Another program to run instead of the binary under test (HAProxy,
     /// for the tests that compare with it); None: `pollux_command()`.
-    program: Option<String>,
+    program: Option<PathBuf>,
     poller: Option<String>,
     /// `-db` by default; `-d` for debug output.
     mode: Vec<String>,
@@ -65,11 +65,10 @@ impl Launch {
         self.inherit = Some((fd.as_raw_fd(), dup));
         self
     }
-    /// Run `path` instead of pollux, with the same `-f CFG -db` (and
-    /// `--poller` only if given to `new`): e.g. `/usr/sbin/haproxy`, to
-    /// compare with it. Messages still say "pollux".
-    pub fn program(mut self, path: &str) -> Launch {
-        self.program = Some(path.to_string());
+    /// Run `path` instead of pollux, with the same arguments: e.g.
+    /// `/usr/sbin/haproxy`, to compare with it. Messages still say "pollux".
+    pub fn program(mut self, path: impl Into<PathBuf>) -> Launch {
+        self.program = Some(path.into());
         self
     }
     /// Make the `@Pn@` ports consecutive (for port-range binds).

@@ -22,6 +22,7 @@ const ERRORS: &[(&str, &str)] = &[
     ("backend be\n  cookie S insert maxidle 3x\n", "pollux.cfg:2: 'cookie maxidle': invalid time '3x'"),
     ("backend be\n  cookie S dynamic\n", "pollux.cfg:2: 'cookie' option 'dynamic' is not supported yet"),
     ("backend be\n  cookie S preserve\n", "pollux.cfg:2: 'cookie' option 'preserve' requires 'insert' or 'indirect'"),
+    ("backend be\n  cookie S rewrite indirect\n", "pollux.cfg:2: 'cookie': 'rewrite' and 'indirect' are incompatible"),
     ("backend be\n  server s1 127.0.0.1:80 cookie\n", "pollux.cfg:2: server option 'cookie' expects a value"),
     ("backend be\n  server s1 127.0.0.1:80 cookie a;b\n", "pollux.cfg:2: server option 'cookie': character ';' is not permitted"),
     ("backend be\n  force-persist\n", "pollux.cfg:2: 'force-persist' requires either 'if' or 'unless'"),

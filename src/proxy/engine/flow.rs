@@ -92,12 +92,15 @@ impl Engine {
             }
         }
         // `option abortonclose`: a client that gave up while its request
-        // waited for a server is dropped instead of being served.
+        // waited for a server is dropped instead of being served; so is one
+        // that closed before its request body was complete, whose request
+        // can never be (HAProxy 2.6 does so even without the option).
         if let Some(s) = self.sessions[sid].as_mut() {
             let waiting = matches!(s.phase, Phase::Queued { .. } | Phase::Connecting { .. });
             let abort = s
                 .backend
-                .is_some_and(|b| self.backends[b as usize].abortonclose);
+                .is_some_and(|b| self.backends[b as usize].abortonclose)
+                || s.http.as_ref().is_some_and(|t| t.request_incomplete());
             if waiting && abort && s.client.state.input_closed() {
                 term(s, b'C');
                 log::info!(
@@ -119,7 +122,6 @@ impl Engine {
         let Some((delay, status)) = s.http.as_mut().and_then(|t| t.server_reply.take()) else {
             return;
         };
-        logs::rec(Some(s), |r| r.resp_at = Some(Instant::now()));
         if let (Some(b), Some(si)) = (s.backend, s.server) {
             if let Some(srv) = self.backends[b as usize].servers.get_mut(si as usize) {
                 srv.record_response_time(delay);
@@ -466,7 +468,12 @@ impl Engine {
             _ => fe_pages,
         };
         if let Some(t) = s.http.as_mut() {
-            t.fail_with(code, pages, fe_pages);
+            if code == 408 {
+                // HAProxy's HTTP/1 layer answers that one itself, unlogged bytes.
+                t.refuse(code, pages, fe_pages);
+            } else {
+                t.fail_with(code, pages, fe_pages);
+            }
         }
         self.refresh(sid, now);
     }

@@ -73,9 +73,12 @@ impl Engine {
             // The previous transaction finished; the next one starts now.
             self.emit(sid, now, true);
             if let Some(s) = self.sessions[sid].as_mut() {
-                let (out, inb) = totals(s);
+                let (out, inb) = s.client_bytes();
                 if let Some(r) = s.log.as_mut() {
                     r.next(now, out, inb);
+                }
+                if let Some(t) = s.http.as_mut() {
+                    (t.htx_out, t.htx_in) = (0, 0);
                 }
             }
             return true;
@@ -99,7 +102,7 @@ impl Engine {
         let Some(fl) = self.frontends[s.frontend as usize].log.as_deref() else {
             return;
         };
-        let empty = totals(s).1 == r.in_base;
+        let empty = s.client_bytes().1 == r.in_base;
         if let Some(t) = s.http.as_ref() {
             if r.logged > t.requests || (t.requests > 0 && r.req_first.is_none() && empty) {
                 return;
@@ -138,16 +141,29 @@ impl Engine {
                 .then_some(t.last_status)
                 .flatten()
         });
+        // HAProxy shows them for insert, rewrite, prefix or indirect, not
+        // for a passive `cookie NAME` alone (PR_CK_ANY).
         let cookie = match (bi.and_then(|b| self.persist[b].cookie.as_ref()), t) {
-            (Some(cc), Some(t)) => [
-                if t.by_cookie { b'V' } else { b'N' },
-                if cc.mode == CookieMode::Insert && !t.by_cookie && r.resp_at.is_some() {
-                    b'I'
-                } else {
-                    b'N'
-                },
-            ],
+            (Some(cc), Some(t)) if cc.mode != CookieMode::Passive || cc.indirect => {
+                [t.cookie_in.letter(), t.cookie_out.letter()]
+            }
             _ => *b"--",
+        };
+        let wire = s.client_bytes();
+        // HTTP: HAProxy 2.6's count of the messages (`Txn::htx_out`), then
+        // what a tunnel carried; TCP: the bytes as they flowed.
+        let (bytes_out, bytes_in) = match t {
+            Some(t) => {
+                let (o, i) = r.tunnel_from.unwrap_or(wire);
+                (
+                    t.htx_out + wire.0.saturating_sub(o),
+                    t.htx_in + wire.1.saturating_sub(i),
+                )
+            }
+            None => (
+                wire.0.saturating_sub(r.out_base),
+                wire.1.saturating_sub(r.in_base),
+            ),
         };
         let ctx = Ctx {
             rec: r,
@@ -158,8 +174,8 @@ impl Engine {
             backend: be.map(|b| b.name.as_str()),
             server: srv.map(|x| x.name.as_str()),
             status,
-            bytes_out: totals(s).0 - r.out_base,
-            bytes_in: totals(s).1 - r.in_base,
+            bytes_out,
+            bytes_in,
             term: r.term,
             cookie,
             actconn: self.cur_conns,
@@ -230,11 +246,4 @@ impl Engine {
         }
         self.logs.send(&self.backends[bi].log_targets, level, msg);
     }
-}
-
-/// Bytes written to and read from the client so far: what the log record
-/// has been given, plus what the engine has not taken from the side yet.
-fn totals(s: &crate::session::Session) -> (u64, u64) {
-    let (out, inb) = s.log.as_ref().map_or((0, 0), |r| (r.bytes_out, r.bytes_in));
-    (out + u64::from(s.client.tx), inb + u64::from(s.client.rx))
 }

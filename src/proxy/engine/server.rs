@@ -67,6 +67,8 @@ impl Engine {
             .and_then(|s| s.http.as_ref())
             .and_then(|t| t.forced_server)
             .filter(|&si| avoid.is_none() && si < be.servers.len());
+        // The server a redispatch moves the request away from.
+        let mut moved_from = avoid;
         let pick = match forced {
             Some(si) if !be.servers[si].is_full() => Pick::Server(si),
             // Bound to a busy server: wait in its own queue up to maxqueue;
@@ -97,14 +99,17 @@ impl Engine {
                 self.no_server(sid, now);
                 return;
             }
-            Some(si) => lb::pick(
-                &be.balance,
-                be.hash_type,
-                &mut be.servers,
-                &mut be.lb,
-                &input,
-                Some(si),
-            ),
+            Some(si) => {
+                moved_from = Some(si);
+                lb::pick(
+                    &be.balance,
+                    be.hash_type,
+                    &mut be.servers,
+                    &mut be.lb,
+                    &input,
+                    Some(si),
+                )
+            }
             None => lb::pick(
                 &be.balance,
                 be.hash_type,
@@ -114,6 +119,12 @@ impl Engine {
                 avoid,
             ),
         };
+        if let Some(from) = moved_from {
+            let another = !matches!(pick, Pick::Server(si) if si == from);
+            if let Some(t) = self.sessions[sid].as_mut().and_then(|s| s.http.as_mut()) {
+                t.redispatched(another);
+            }
+        }
         match pick {
             Pick::Server(si) => {
                 self.stick_store_request(sid, bi, si, now);
@@ -338,8 +349,19 @@ impl Engine {
         }
     }
 
+    /// A queued session gives up its place (closed, timed out): its log
+    /// record keeps the time it waited.
+    fn leave_queue(&mut self, sid: usize, now: Instant) {
+        if let Some(s) = self.sessions[sid].as_mut() {
+            if let Phase::Queued { since } = s.phase {
+                logs::rec(Some(s), |r| r.left_queue(now, since));
+            }
+        }
+    }
+
     /// Close the server connection of a session that goes on (HTTP).
     pub(super) fn drop_server(&mut self, sid: usize, now: Instant) {
+        self.leave_queue(sid, now);
         let Some(s) = self.sessions[sid].as_mut() else {
             return;
         };
@@ -444,6 +466,7 @@ impl Engine {
     /// Close both sides and give back every resource the session held.
     pub(super) fn close(&mut self, sid: usize) {
         self.stats_io(sid);
+        self.leave_queue(sid, Instant::now());
         self.log_close(sid, Instant::now());
         let Some(mut s) = self.sessions.get_mut(sid).and_then(Option::take) else {
             return;

@@ -824,14 +824,18 @@ impl Engine {
             .admin
             .as_ref()
             .is_some_and(|c| c.eval(&ctx) == Truth::True);
-        let opts = page::options(&cfg.uri, &a.req.uri);
+        let target = crate::session::http::stats_target(&cfg.uri, &a.req).unwrap_or(&a.req.uri);
+        let mut opts = page::options(&cfg.uri, target);
+        // HAProxy reads `;norefresh` only when the page refreshes itself.
+        opts.norefresh &= cfg.refresh.is_some();
         if a.req.method == "POST" {
             let code = if admin {
                 self.admin_form(&a.body)
             } else {
                 "DENY"
             };
-            let loc = format!("{};st={code}", cfg.uri);
+            // Back to the page as it was viewed (HAProxy's redirect).
+            let loc = format!("{};st={code}{}", cfg.uri, opts.carried());
             return page::response(
                 303,
                 "See Other",
@@ -841,7 +845,10 @@ impl Engine {
                 head,
             );
         }
-        let snap = self.snapshot();
+        let mut snap = self.snapshot();
+        let own = &self.frontends[fi].name;
+        snap.proxies
+            .retain(|p| page::in_scope(&p.name, &cfg.scope, own, opts.scope.as_deref()));
         match opts.format {
             page::Format::Csv => {
                 page::response(200, "OK", "text/plain", &[], snap.csv().as_bytes(), head)
@@ -866,6 +873,8 @@ impl Engine {
                     admin,
                     up_only: opts.up_only,
                     status: opts.status.as_deref(),
+                    scope: opts.scope.as_deref(),
+                    carried: &opts.carried(),
                 };
                 let body = html::render(&snap, &view);
                 page::response(

@@ -55,8 +55,14 @@ fn set_cookies(r: &Response) -> Vec<&str> {
     r.header_values("set-cookie").collect()
 }
 
-fn after(c: &CookieCfg, rq: &Request, r: &mut Response, v: Option<&str>, direct: bool) {
-    on_response(c, Flags::default(), rq, r, v, direct, at(NOW));
+fn after(c: &CookieCfg, rq: &Request, r: &mut Response, v: Option<&str>, direct: bool) -> char {
+    on_response(c, Flags::default(), rq, r, v, direct, at(NOW)).letter() as char
+}
+
+/// The server a request's cookie binds it to, and the log's letter for it.
+fn pick(c: &CookieCfg, rq: &Request, servers: &[ServerView], f: Flags) -> (Option<usize>, char) {
+    let ch = choose(c, rq, servers, f, at(NOW));
+    (ch.server, ch.status.letter() as char)
 }
 
 #[test]
@@ -66,7 +72,7 @@ fn insert_adds_the_cookie_with_its_attributes() {
     c.secure = true;
     c.domains = vec![".example.com".into(), "b.example.com".into()];
     let mut r = res(None);
-    after(&c, &req("GET", None), &mut r, Some("s1"), false);
+    assert_eq!(after(&c, &req("GET", None), &mut r, Some("s1"), false), 'I');
     assert_eq!(
         set_cookies(&r),
         ["SRV=s1; path=/; domain=.example.com; domain=b.example.com; HttpOnly; Secure"]
@@ -75,28 +81,58 @@ fn insert_adds_the_cookie_with_its_attributes() {
 }
 
 #[test]
-fn insert_nocache_marks_the_response_private() {
+fn insert_nocache_marks_only_a_cacheable_response_private() {
     let mut c = cfg(CookieMode::Insert);
     c.nocache = true;
+    // HAProxy 2.6: nothing tells a cache it may keep a bare 200.
     let mut r = res(None);
     after(&c, &req("GET", None), &mut r, Some("s1"), false);
-    assert_eq!(r.header("cache-control"), Some("private"));
+    assert_eq!(r.header("cache-control"), None);
+    for (method, status, h, private) in [
+        ("GET", 200, ("Cache-Control", "max-age=60"), true),
+        ("HEAD", 200, ("ETag", "\"x\""), true),
+        (
+            "GET",
+            404,
+            ("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"),
+            true,
+        ),
+        (
+            "GET",
+            200,
+            ("Expires", "Mon, 01 Jan 2024 00:00:00 GMT"),
+            true,
+        ),
+        ("POST", 200, ("Cache-Control", "max-age=60"), false),
+        ("POST", 200, ("Cache-Control", "public, max-age=60"), true),
+        ("GET", 302, ("Cache-Control", "max-age=60"), false),
+        ("GET", 200, ("Cache-Control", "public"), false),
+        ("GET", 200, ("Cache-Control", "max-age=60, private"), false),
+        ("GET", 200, ("Pragma", "no-cache"), false),
+    ] {
+        let mut r = res(None);
+        r.status = status;
+        r.headers.push((h.0.into(), h.1.into()));
+        after(&c, &req(method, None), &mut r, Some("s1"), false);
+        let got = r.header_values("cache-control").any(|v| v == "private");
+        assert_eq!(got, private, "{method} {status} {h:?}");
+    }
 }
 
 #[test]
-fn insert_indirect_sends_nothing_to_a_client_with_the_right_cookie() {
+fn insert_sends_nothing_to_a_client_with_the_right_cookie() {
     let mut c = cfg(CookieMode::Insert);
     c.indirect = true;
     c.nocache = true;
     let rq = req("GET", Some("SRV=s1"));
     let mut r = res(None);
-    after(&c, &rq, &mut r, Some("s1"), true);
+    assert_eq!(after(&c, &rq, &mut r, Some("s1"), true), 'N');
     assert!(set_cookies(&r).is_empty());
     assert_eq!(r.header("cache-control"), None);
-    // Without indirect the cookie is sent again.
+    // Without indirect either (HAProxy 2.6: only a date refresh re-sends it).
     c.indirect = false;
-    after(&c, &rq, &mut r, Some("s1"), true);
-    assert_eq!(set_cookies(&r), ["SRV=s1; path=/"]);
+    assert_eq!(after(&c, &rq, &mut r, Some("s1"), true), 'N');
+    assert!(set_cookies(&r).is_empty());
 }
 
 #[test]
@@ -114,10 +150,17 @@ fn insert_postonly_only_answers_posts() {
     let mut c = cfg(CookieMode::Insert);
     c.postonly = true;
     let mut r = res(None);
-    after(&c, &req("GET", None), &mut r, Some("s1"), false);
+    assert_eq!(after(&c, &req("GET", None), &mut r, Some("s1"), false), 'N');
     assert!(set_cookies(&r).is_empty());
-    after(&c, &req("POST", None), &mut r, Some("s1"), false);
+    assert_eq!(
+        after(&c, &req("POST", None), &mut r, Some("s1"), false),
+        'I'
+    );
     assert_eq!(set_cookies(&r), ["SRV=s1; path=/"]);
+    // The server's own cookie still goes.
+    let mut r = res(Some("SRV=app"));
+    assert_eq!(after(&c, &req("GET", None), &mut r, Some("s1"), false), 'D');
+    assert!(set_cookies(&r).is_empty());
 }
 
 #[test]
@@ -125,12 +168,17 @@ fn insert_preserve_leaves_a_server_set_cookie_alone() {
     let mut c = cfg(CookieMode::Insert);
     c.preserve = true;
     let mut r = res(Some("SRV=app; path=/x"));
-    after(&c, &req("GET", None), &mut r, Some("s1"), false);
+    assert_eq!(after(&c, &req("GET", None), &mut r, Some("s1"), false), 'P');
     assert_eq!(set_cookies(&r), ["SRV=app; path=/x"]);
     // Without preserve, the server's cookie is replaced by ours.
     c.preserve = false;
-    after(&c, &req("GET", None), &mut r, Some("s1"), false);
+    assert_eq!(after(&c, &req("GET", None), &mut r, Some("s1"), false), 'I');
     assert_eq!(set_cookies(&r), ["SRV=s1; path=/"]);
+    // ...or just removed for a client that has ours.
+    let mut r = res(Some("SRV=app; path=/x"));
+    let rq = req("GET", Some("SRV=s1"));
+    assert_eq!(after(&c, &rq, &mut r, Some("s1"), true), 'D');
+    assert!(set_cookies(&r).is_empty());
 }
 
 #[test]
@@ -147,35 +195,54 @@ fn insert_maxidle_and_maxlife_carry_dates_and_expire() {
     let with = |last: u64, first: u64| req("GET", Some(&format!("SRV=s1|{last:x}|{first:x}")));
     let f = Flags::default();
     assert_eq!(
-        choose(&c, &with(NOW - 50, NOW - 50), &servers, f, at(NOW)),
-        Some(0)
+        pick(&c, &with(NOW - 50, NOW - 50), &servers, f),
+        (Some(0), 'V')
     );
     assert_eq!(
-        choose(&c, &with(NOW - 1601, NOW - 1601), &servers, f, at(NOW)),
-        None
+        pick(&c, &with(NOW - 1601, NOW - 1601), &servers, f),
+        (None, 'E')
     );
     assert_eq!(
-        choose(&c, &with(NOW - 10, NOW - 3601), &servers, f, at(NOW)),
-        None
+        pick(&c, &with(NOW - 10, NOW - 3601), &servers, f),
+        (None, 'O')
     );
-    // A fresh date is not re-sent; one 1/16 of maxidle old is refreshed,
-    // keeping the first date.
+    assert_eq!(pick(&c, &with(NOW + 90000, NOW), &servers, f), (None, 'E'));
+    // A fresh date is not re-sent; one 1/16 of maxidle old is refreshed
+    // (U: same server), keeping the first date.
     let mut r = res(None);
-    after(&c, &with(NOW - 50, NOW - 500), &mut r, Some("s1"), true);
+    assert_eq!(
+        after(&c, &with(NOW - 50, NOW - 500), &mut r, Some("s1"), true),
+        'N'
+    );
     assert!(set_cookies(&r).is_empty());
-    after(&c, &with(NOW - 100, NOW - 500), &mut r, Some("s1"), true);
+    assert_eq!(
+        after(&c, &with(NOW - 100, NOW - 500), &mut r, Some("s1"), true),
+        'U'
+    );
     let line = format!("SRV=s1|{NOW:x}|{:x}; path=/", NOW - 500);
     assert_eq!(set_cookies(&r), [line.as_str()]);
+    // Dates the configuration no longer wants are dropped.
+    c.maxidle = None;
+    c.maxlife = None;
+    let mut r = res(None);
+    assert_eq!(after(&c, &with(NOW, NOW), &mut r, Some("s1"), true), 'U');
+    assert_eq!(set_cookies(&r), ["SRV=s1; path=/"]);
 }
 
 #[test]
 fn a_server_without_a_cookie_value_clears_the_clients() {
-    let c = cfg(CookieMode::Insert);
+    let mut c = cfg(CookieMode::Insert);
+    c.httponly = true;
     let mut r = res(None);
-    after(&c, &req("GET", Some("SRV=gone")), &mut r, None, false);
+    // Whether or not the client holds one (HAProxy 2.6).
+    for cookie in [Some("SRV=gone"), None] {
+        let mut r2 = res(None);
+        assert_eq!(after(&c, &req("GET", cookie), &mut r2, None, false), 'I');
+        r = r2;
+    }
     assert_eq!(
         set_cookies(&r),
-        ["SRV=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/"]
+        ["SRV=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/; HttpOnly"]
     );
 }
 
@@ -183,33 +250,69 @@ fn a_server_without_a_cookie_value_clears_the_clients() {
 fn rewrite_replaces_the_value_of_the_servers_cookie() {
     let c = cfg(CookieMode::Rewrite);
     let mut r = res(Some("SRV=whatever; path=/; HttpOnly"));
-    after(&c, &req("GET", None), &mut r, Some("s2"), false);
+    assert_eq!(after(&c, &req("GET", None), &mut r, Some("s2"), false), 'R');
     assert_eq!(set_cookies(&r), ["SRV=s2; path=/; HttpOnly"]);
+    let mut r = res(None);
+    assert_eq!(after(&c, &req("GET", None), &mut r, Some("s2"), false), 'N');
     let servers = [srv("s1", true, false), srv("s2", true, false)];
     let rq = req("GET", Some("SRV=s2"));
-    assert_eq!(
-        choose(&c, &rq, &servers, Flags::default(), at(NOW)),
-        Some(1)
-    );
+    assert_eq!(pick(&c, &rq, &servers, Flags::default()), (Some(1), 'V'));
 }
 
 #[test]
 fn prefix_prefixes_the_servers_cookie_and_strips_it_on_the_way_back() {
     let c = cfg(CookieMode::Prefix);
     let mut r = res(Some("SRV=abc123; path=/"));
-    after(&c, &req("GET", None), &mut r, Some("s1"), false);
+    assert_eq!(after(&c, &req("GET", None), &mut r, Some("s1"), false), 'R');
     assert_eq!(set_cookies(&r), ["SRV=s1~abc123; path=/"]);
     let servers = [srv("s0", true, false), srv("s1", true, false)];
     let mut rq = req("GET", Some("x=1; SRV=s1~abc123"));
-    assert_eq!(
-        choose(&c, &rq, &servers, Flags::default(), at(NOW)),
-        Some(1)
-    );
+    assert_eq!(pick(&c, &rq, &servers, Flags::default()), (Some(1), 'V'));
     strip_request(&c, &mut rq);
     assert_eq!(rq.header("cookie"), Some("x=1; SRV=abc123"));
-    // No delimiter: not ours.
+    // No delimiter: the whole value names the server (HAProxy), and the
+    // cookie goes on unchanged.
+    let mut rq = req("GET", Some("SRV=s1"));
+    assert_eq!(pick(&c, &rq, &servers, Flags::default()), (Some(1), 'V'));
+    strip_request(&c, &mut rq);
+    assert_eq!(rq.header("cookie"), Some("SRV=s1"));
+}
+
+#[test]
+fn passive_indirect_drops_the_servers_cookie_for_a_direct_client() {
+    let mut c = cfg(CookieMode::Passive);
+    c.indirect = true;
+    let mut r = res(Some("SRV=app"));
+    assert_eq!(after(&c, &req("GET", None), &mut r, Some("s1"), false), 'P');
+    assert_eq!(set_cookies(&r), ["SRV=app"]);
     let rq = req("GET", Some("SRV=s1"));
-    assert_eq!(choose(&c, &rq, &servers, Flags::default(), at(NOW)), None);
+    assert_eq!(after(&c, &rq, &mut r, Some("s1"), true), 'D');
+    assert!(set_cookies(&r).is_empty());
+}
+
+#[test]
+fn the_request_status_is_haproxys() {
+    let c = cfg(CookieMode::Insert);
+    let servers = [srv("s1", true, false), srv("s2", false, false)];
+    let f = Flags::default();
+    for (cookie, want) in [
+        (None, (None, 'N')),
+        (Some("a=1"), (None, 'N')),
+        (Some("SRV=s1"), (Some(0), 'V')),
+        (Some("SRV=bogus"), (None, 'I')),
+        (Some("SRV="), (None, 'I')),
+        (Some("SRV=s2"), (None, 'D')),
+        // Each cookie in turn until one binds; the first status stays.
+        (Some("SRV=bogus; SRV=s1"), (Some(0), 'V')),
+        (Some("SRV=s1; SRV=bogus"), (Some(0), 'V')),
+        (Some("SRV=s2; SRV=bogus"), (None, 'D')),
+    ] {
+        assert_eq!(
+            pick(&c, &req("GET", cookie), &servers, f),
+            want,
+            "{cookie:?}"
+        );
+    }
 }
 
 #[test]
@@ -217,41 +320,36 @@ fn a_down_servers_cookie_is_ignored_unless_persist_or_force_persist() {
     let c = cfg(CookieMode::Insert);
     let servers = [srv("s1", false, false), srv("s2", true, false)];
     let rq = req("GET", Some("SRV=s1"));
-    assert_eq!(choose(&c, &rq, &servers, Flags::default(), at(NOW)), None);
+    assert_eq!(pick(&c, &rq, &servers, Flags::default()), (None, 'D'));
     let persist = Flags {
         persist: true,
         ..Flags::default()
     };
-    assert_eq!(choose(&c, &rq, &servers, persist, at(NOW)), Some(0));
+    assert_eq!(pick(&c, &rq, &servers, persist), (Some(0), 'D'));
     let force = Flags {
         force: true,
         ..Flags::default()
     };
-    assert_eq!(choose(&c, &rq, &servers, force, at(NOW)), Some(0));
+    assert_eq!(pick(&c, &rq, &servers, force), (Some(0), 'D'));
     // The client moved: the new server's cookie replaces the old one.
     let mut r = res(None);
-    after(&c, &rq, &mut r, Some("s2"), false);
+    assert_eq!(after(&c, &rq, &mut r, Some("s2"), false), 'I');
     assert_eq!(set_cookies(&r), ["SRV=s2; path=/"]);
 }
 
 #[test]
-fn a_primary_and_a_backup_may_share_a_value() {
+fn servers_sharing_a_value_are_tried_in_configuration_order() {
     let c = cfg(CookieMode::Insert);
     let rq = req("GET", Some("SRV=a"));
+    let f = Flags::default();
     let both_up = [srv("a", true, true), srv("a", true, false)];
-    assert_eq!(
-        choose(&c, &rq, &both_up, Flags::default(), at(NOW)),
-        Some(1)
-    );
-    let primary_down = [srv("a", true, true), srv("a", false, false)];
-    assert_eq!(
-        choose(&c, &rq, &primary_down, Flags::default(), at(NOW)),
-        Some(0)
-    );
+    assert_eq!(pick(&c, &rq, &both_up, f), (Some(0), 'V'));
+    let first_down = [srv("a", false, false), srv("a", true, true)];
+    assert_eq!(pick(&c, &rq, &first_down, f), (Some(1), 'V'));
 }
 
 #[test]
-fn ignore_persist_balances_and_inserts_nothing() {
+fn ignore_persist_balances_and_touches_no_cookie() {
     use crate::config::PersistRule;
     use crate::http::acl::{parse_condition, AclSet};
     let words: Vec<String> = ["if", "{", "path_beg", "/static", "}"]
@@ -269,8 +367,9 @@ fn ignore_persist_balances_and_inserts_nothing() {
     assert!(flags.ignore && !flags.force);
     let c = cfg(CookieMode::Insert);
     let servers = [srv("s1", true, false)];
-    assert_eq!(choose(&c, &rq, &servers, flags, at(NOW)), None);
-    let mut r = res(None);
-    on_response(&c, flags, &rq, &mut r, Some("s1"), false, at(NOW));
-    assert!(set_cookies(&r).is_empty());
+    assert_eq!(pick(&c, &rq, &servers, flags), (None, 'U'));
+    let mut r = res(Some("SRV=app"));
+    let out = on_response(&c, flags, &rq, &mut r, Some("s1"), false, at(NOW));
+    assert_eq!(out, CookieOut::None);
+    assert_eq!(set_cookies(&r), ["SRV=app"]);
 }

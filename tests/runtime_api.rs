@@ -319,9 +319,10 @@ fn show_errors_keeps_the_last_bad_request_and_response_with_their_bytes(poller: 
         out.contains("Total events captured on [") && out.contains("] : 2\n"),
         "{out}"
     );
-    assert!(out.contains("frontend fe (#1): invalid request"), "{out}");
+    // Ids as HAProxy numbers them: its hidden CLI proxy (stats socket) is #1.
+    assert!(out.contains("frontend fe (#2): invalid request"), "{out}");
     assert!(out.contains("X-\\x01Evil: 1\\r\\n"), "escaped bytes: {out}");
-    assert!(out.contains("backend be (#1): invalid response"), "{out}");
+    assert!(out.contains("backend be (#3): invalid response"), "{out}");
     assert!(out.contains("server broken"), "{out}");
     assert!(out.contains("X-Bad : 1"), "{out}");
     // Filters: by proxy and direction.

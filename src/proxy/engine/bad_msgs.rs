@@ -93,9 +93,17 @@ impl Engine {
                 continue;
             }
             let (kind, what, px_id) = if s.msg.request {
-                ("frontend", "invalid request", s.frontend)
+                (
+                    "frontend",
+                    "invalid request",
+                    self.proxy_iid(Some(s.frontend), None),
+                )
             } else {
-                ("backend", "invalid response", s.backend.unwrap_or(0))
+                (
+                    "backend",
+                    "invalid response",
+                    self.proxy_iid(None, s.backend),
+                )
             };
             let srv = s
                 .server
@@ -104,9 +112,9 @@ impl Engine {
                 out,
                 "\n[{}] {kind} {owner} (#{}): {what}\n  backend {} (#{}), server {srv}, event #{}, src {}\n  reason: {}\n  len {}, error at position {}:\n",
                 date(s.when),
-                px_id + 1,
+                px_id,
                 be.unwrap_or("<NONE>"),
-                s.backend.map_or(-1, |b| b as i64 + 1),
+                s.backend.map_or(-1, |b| i64::from(self.proxy_iid(None, Some(b)))),
                 s.event,
                 s.src,
                 s.msg.reason,

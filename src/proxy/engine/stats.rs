@@ -53,6 +53,10 @@ pub(super) struct StatsRt {
     pub(super) iweight: Vec<Vec<u32>>,
     /// Proxies in config order: name, frontend index, backend index.
     layout: Vec<(String, Option<usize>, Option<usize>)>,
+    /// The first proxy's id: 2 when `stats socket` exists, since HAProxy
+    /// gives its hidden CLI proxy id 1 (the stats page's `b=#N`, `iid` and
+    /// the server-state file's `be_id` follow).
+    id_base: u32,
     started: SystemTime,
     global_maxconn: u32,
 }
@@ -89,6 +93,7 @@ pub(super) fn build(cfg: &config::Config) -> StatsRt {
             .map(|b| b.servers.iter().map(|s| s.weight).collect())
             .collect(),
         layout: layout.into_iter().map(|(_, n, f, b)| (n, f, b)).collect(),
+        id_base: 1 + u32::from(!cfg.global.stats_sockets.is_empty()),
         started: SystemTime::now(),
         global_maxconn: cfg.global.maxconn,
     }
@@ -388,6 +393,18 @@ impl Engine {
         }
     }
 
+    /// HAProxy's id (uuid) of frontend `fi` or backend `bi`: its place
+    /// among the proxies, in config order, from `id_base`.
+    pub(super) fn proxy_iid(&self, fi: Option<usize>, bi: Option<usize>) -> u32 {
+        let at = self
+            .stats
+            .layout
+            .iter()
+            .position(|p| (fi.is_some() && p.1 == fi) || (bi.is_some() && p.2 == bi))
+            .unwrap_or(0);
+        at as u32 + self.stats.id_base
+    }
+
     // ---- administration (stats page form, runtime API) ----
 
     fn find_server(&self, backend: &str, server: &str) -> Result<(usize, usize), String> {
@@ -395,7 +412,10 @@ impl Engine {
             Some(id) => id
                 .parse::<usize>()
                 .ok()
-                .and_then(|id| self.stats.layout.get(id.wrapping_sub(1)))
+                .and_then(|id| {
+                    let base = self.stats.id_base as usize;
+                    self.stats.layout.get(id.checked_sub(base)?)
+                })
                 .and_then(|p| p.2),
             None => self.backends.iter().position(|b| b.name == backend),
         }
@@ -536,7 +556,7 @@ impl Engine {
         let start = self.shared.ctr().start;
         let mut proxies = Vec::new();
         for (i, (name, fi, bi)) in self.stats.layout.clone().into_iter().enumerate() {
-            let iid = i as u32 + 1;
+            let iid = i as u32 + self.stats.id_base;
             let frontend = fi.map(|fi| self.frontend_row(fi, &name, iid, now));
             let (servers, backend) = match bi {
                 Some(bi) => {

@@ -367,7 +367,7 @@ fn body_errors_are_logged_and_kept_by_show_errors(poller: &str) {
         String::from_utf8_lossy(&got)
     );
     let out = cli(&sock, "show errors");
-    assert!(out.contains("frontend fe (#1): invalid request"), "{out}");
+    assert!(out.contains("frontend fe (#2): invalid request"), "{out}");
     assert!(
         out.contains("unterminated quoted string in chunk extension"),
         "{out}"

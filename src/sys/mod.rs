@@ -144,16 +144,21 @@ pub fn daemonize() -> io::Result<Option<u32>> {
     }
 }
 
-/// `-m MB`: cap the address space (RLIMIT_AS, as HAProxy does), so that
-/// allocations beyond it fail instead of growing the process.
+/// `-m MB`: cap the address space (RLIMIT_AS, as HAProxy does; RLIMIT_DATA
+/// where there is no RLIMIT_AS, as HAProxy does too), so that allocations
+/// beyond it fail instead of growing the process.
 pub fn limit_memory(mb: u64) -> std::io::Result<()> {
     use rustix::process::{setrlimit, Resource, Rlimit};
+    #[cfg(target_os = "openbsd")]
+    const WHICH: Resource = Resource::Data;
+    #[cfg(not(target_os = "openbsd"))]
+    const WHICH: Resource = Resource::As;
     let bytes = mb.saturating_mul(1 << 20);
     let lim = Rlimit {
         current: Some(bytes),
         maximum: Some(bytes),
     };
-    setrlimit(Resource::As, lim).map_err(std::io::Error::from)
+    setrlimit(WHICH, lim).map_err(std::io::Error::from)
 }
 
 /// `ulimit-n N`: set the fd limit to exactly `n` (raising the hard limit

@@ -1,10 +1,11 @@
 //! pollux: a portable, event-driven TCP/HTTP load balancer speaking HAProxy's
 //! configuration language. Layers, top to bottom (data never flows back up):
-//! cli -> config -> proxy -> session -> core -> pollers -> sys.
+//! cli -> config -> proxy -> session -> conn -> core -> pollers -> sys.
 
 pub mod about;
 pub mod cli;
 pub mod config;
+pub mod conn;
 pub mod core;
 pub mod crash;
 pub mod http;

@@ -6,7 +6,7 @@
 //! Keep-alive on both sides: after a complete exchange the next request is
 //! parsed, switched and balanced on its own.
 
-use super::{Abort, HalfEvent, Phase, Session, Side};
+use super::{Abort, Phase, Session, Side};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::http::acl::{Condition, Truth};
 use crate::http::body::{self, BodyTracker, Framing};
@@ -422,8 +422,8 @@ impl Txn {
     /// spot a close when idle), write while bytes wait for it.
     pub fn client_interest(&self, s: &Session) -> (bool, bool) {
         let room = !s.req.as_ref().is_some_and(Buffer::is_full);
-        let read = s.client.state.can_read() && room && self.wants_client_input();
-        let write = s.client.state.can_write()
+        let read = s.client.state().can_read() && room && self.wants_client_input();
+        let write = s.client.state().can_write()
             && (!self.to_cli.is_empty()
                 || (self.res_ready > 0 && s.res.as_ref().is_some_and(|b| !b.is_empty())));
         (read, write)
@@ -442,8 +442,8 @@ impl Txn {
             }
             _ => false,
         };
-        let read = srv.state.can_read() && room && expecting;
-        let write = srv.state.can_write() && (!self.to_srv.is_empty() || self.req_ready > 0);
+        let read = srv.state().can_read() && room && expecting;
+        let write = srv.state().can_write() && (!self.to_srv.is_empty() || self.req_ready > 0);
         (read, write)
     }
 }
@@ -455,7 +455,10 @@ fn read_side(
     pool: &mut BufferPool,
     now: Instant,
 ) -> io::Result<bool> {
-    if !side.rd_ready || !side.state.can_read() || buf.as_ref().is_some_and(Buffer::is_full) {
+    if !side.conn.may_recv()
+        || !side.state().can_read()
+        || buf.as_ref().is_some_and(Buffer::is_full)
+    {
         return Ok(false);
     }
     let b = buf.get_or_insert_with(|| pool.get());
@@ -478,7 +481,7 @@ fn write_out(
         Some(b) if *ready > 0 => &b.pending()[..*ready],
         _ => &[][..],
     };
-    if (head.is_empty() && body.is_empty()) || !side.state.can_write() {
+    if (head.is_empty() && body.is_empty()) || !side.state().can_write() {
         return Ok(false);
     }
     let n = side.write_parts(&[head.as_slice(), body], now)?;
@@ -614,7 +617,7 @@ fn pump_txn(
                     b.consume(n);
                 }
                 pool.release_if_empty(&mut s.req);
-                if s.client.state.input_closed() {
+                if s.client.state().input_closed() {
                     return Ok(Step::Close);
                 }
                 if !progress {
@@ -655,7 +658,7 @@ fn pump_txn(
                 t.refuse(400, pages, pages);
                 return Ok(Step::DropServer);
             }
-            if s.client.state.input_closed()
+            if s.client.state().input_closed()
                 && t.req_body.as_ref().is_some_and(|b| !b.is_done())
                 && t.req_ready == 0
             {
@@ -715,7 +718,7 @@ fn pump_txn(
             break;
         }
     }
-    if t.state == TxnState::WaitRequest && s.client.state.input_closed() && s.req.is_none() {
+    if t.state == TxnState::WaitRequest && s.client.state().input_closed() && s.req.is_none() {
         return Ok(Step::Close);
     }
     Ok(Step::Wait)
@@ -730,7 +733,7 @@ fn analyse_request(
     now: Instant,
 ) -> Option<Step> {
     let Some(buf) = s.req.as_ref() else {
-        if s.client.state.input_closed() {
+        if s.client.state().input_closed() {
             // Closed before any request: HAProxy's CR (dontlognull skips it).
             log_term(s, b"CR");
             return Some(Step::Close);
@@ -740,7 +743,7 @@ fn analyse_request(
     let head = match t.req_parser.parse_request(buf.pending()) {
         Ok(Some(h)) => h,
         Ok(None) => {
-            if s.client.state.input_closed() {
+            if s.client.state().input_closed() {
                 log::info!(
                     "frontend {}: truncated request from {}",
                     conf.fe_name,
@@ -782,7 +785,7 @@ fn analyse_request(
     let mut req = Request::from_head(&head, buf.pending());
     // A form posted to the stats page is read whole before it is answered.
     if applet_body_missing(conf, &req, buf.pending().len() - head.len) {
-        if s.client.state.input_closed() {
+        if s.client.state().input_closed() {
             return Some(Step::Close);
         }
         return None;
@@ -1525,7 +1528,7 @@ fn server_side(
 }
 
 fn srv_eof(s: &Session) -> bool {
-    s.srv.as_ref().is_some_and(|x| x.state.input_closed())
+    s.srv.as_ref().is_some_and(|x| x.state().input_closed())
 }
 
 /// The server failed before the response head reached the client: 502.
@@ -1545,8 +1548,7 @@ fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
     match t.state {
         TxnState::Respond if t.to_cli.is_empty() => {
             if t.close_after {
-                let _ = s.client.sock.shutdown(std::net::Shutdown::Write);
-                s.client.state = s.client.state.next(HalfEvent::OutputShut);
+                s.client.conn.shut_write();
                 t.state = TxnState::Drain;
                 t.since = now;
                 return Some(if s.srv.is_some() {
@@ -1564,7 +1566,7 @@ fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
             // so this server connection is not reused (as HAProxy).
             let stray = s.res.as_ref().is_some_and(|b| !b.is_empty());
             let drop_server = !t.server_keep || stray;
-            if t.client_keep && !s.client.state.input_closed() {
+            if t.client_keep && !s.client.state().input_closed() {
                 t.next_request(now);
                 return drop_server.then_some(Step::DropServer);
             }

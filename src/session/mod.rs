@@ -1,32 +1,28 @@
 //! One client<->server stream (HAProxy's "stream"): a client side and a server
-//! side, each a half state machine, and one buffer per direction taken from the
-//! pool only while bytes are in flight. A half-close on one side is passed to
-//! the other once the bytes before it are delivered.
+//! side, each a connection (`conn::Conn`, which owns the socket and its half
+//! state machine), and one buffer per direction taken from the pool only while
+//! bytes are in flight. A half-close on one side is passed to the other once
+//! the bytes before it are delivered. No socket is touched here but through
+//! the connection.
 
-pub mod half;
 pub mod http;
 
+use crate::conn::Conn;
+pub use crate::conn::{HalfEvent, HalfState};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::core::timers::TimerKey;
 use crate::pollers::{Interest, Token};
-pub use half::{HalfEvent, HalfState};
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-/// One connection of a session.
+/// One connection of a session: the connection (the wire, through its
+/// transport, and its half state) and what the session tracks about it.
 pub struct Side {
-    pub sock: TcpStream,
+    pub conn: Conn,
     pub token: Token,
-    pub state: HalfState,
     /// Last successful read or write, for the inactivity timeouts.
     pub last_io: Instant,
-    /// The socket may have bytes (or an EOF) to read: set by a readiness
-    /// event, cleared when a read comes back short. Reads are only tried
-    /// while set, so no syscall is spent on a socket known to be empty.
-    pub rd_ready: bool,
-    /// The socket may accept bytes: cleared by a short write.
-    pub wr_ready: bool,
     /// Bytes read and written since the engine last took them (after each
     /// event, so 32 bits are plenty and keep the session small); the stats
     /// and the log record add them up.
@@ -35,76 +31,40 @@ pub struct Side {
 }
 
 impl Side {
-    pub fn new(sock: TcpStream, token: Token, state: HalfState, now: Instant) -> Side {
+    pub fn new(conn: Conn, token: Token, now: Instant) -> Side {
         Side {
-            sock,
+            conn,
             token,
-            state,
             last_io: now,
-            rd_ready: true,
-            wr_ready: true,
             rx: 0,
             tx: 0,
         }
     }
 
-    /// Read into `buf`'s free space. Ok(None): nothing to read now;
-    /// Ok(Some(0)): EOF (the state machine is updated).
-    pub fn read_into(&mut self, buf: &mut Buffer, now: Instant) -> io::Result<Option<usize>> {
-        if !self.rd_ready || !self.state.can_read() {
-            return Ok(None);
-        }
-        let space = buf.space();
-        let want = space.len();
-        match (&self.sock).read(space) {
-            Ok(0) => {
-                self.state = self.state.next(HalfEvent::InputEof);
-                Ok(Some(0))
-            }
-            Ok(n) => {
-                buf.fill(n);
-                self.rx = self.rx.saturating_add(n as u32);
-                self.last_io = now;
-                // A short read drained the socket: wait for the next event.
-                self.rd_ready = n == want;
-                Ok(Some(n))
-            }
-            Err(e) if would_block(&e) => {
-                self.rd_ready = false;
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+    /// The connection's half state.
+    pub fn state(&self) -> HalfState {
+        self.conn.state()
     }
 
-    /// Write as much of `parts` as the socket takes (0 if none).
+    /// Read into `buf`'s free space. Ok(None): nothing to read now;
+    /// Ok(Some(0)): EOF (the connection's state machine is updated).
+    pub fn read_into(&mut self, buf: &mut Buffer, now: Instant) -> io::Result<Option<usize>> {
+        let r = self.conn.recv(buf)?;
+        if let Some(n @ 1..) = r {
+            self.rx = self.rx.saturating_add(n as u32);
+            self.last_io = now;
+        }
+        Ok(r)
+    }
+
+    /// Write as much of `parts` as the connection takes (0 if none).
     pub fn write_parts(&mut self, parts: &[&[u8]], now: Instant) -> io::Result<usize> {
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        if total == 0 || !self.wr_ready || !self.state.can_write() {
-            return Ok(0);
+        let n = self.conn.send(parts)?;
+        if n > 0 {
+            self.tx = self.tx.saturating_add(n as u32);
+            self.last_io = now;
         }
-        let r = match parts {
-            [one] => (&self.sock).write(one),
-            [a, []] => (&self.sock).write(a),
-            [[], b] => (&self.sock).write(b),
-            _ => {
-                let slices: Vec<io::IoSlice> = parts.iter().map(|p| io::IoSlice::new(p)).collect();
-                (&self.sock).write_vectored(&slices)
-            }
-        };
-        match r {
-            Ok(n) => {
-                self.tx = self.tx.saturating_add(n as u32);
-                self.last_io = now;
-                self.wr_ready = n == total;
-                Ok(n)
-            }
-            Err(e) if would_block(&e) => {
-                self.wr_ready = false;
-                Ok(0)
-            }
-            Err(e) => Err(e),
-        }
+        Ok(n)
     }
 }
 
@@ -184,7 +144,10 @@ fn forward(
                 Err(e) => return Ok(Some(e)),
             }
         }
-        if src.state.can_read() && src.rd_ready && !buf.as_ref().is_some_and(Buffer::is_full) {
+        if src.state().can_read()
+            && src.conn.may_recv()
+            && !buf.as_ref().is_some_and(Buffer::is_full)
+        {
             let b = buf.get_or_insert_with(|| pool.get());
             match src.read_into(b, now) {
                 Ok(Some(_)) => progressed = true,
@@ -203,20 +166,11 @@ fn forward(
     // The source said EOF and everything before it is delivered: shut the
     // destination's write side (RFC 9293 half-close), never before.
     if let Some(d) = dst {
-        if src.state.input_closed() && buf.is_none() && d.state.can_write() {
-            // ENOTCONN: the peer already went away; the read side will tell.
-            let _ = d.sock.shutdown(Shutdown::Write);
-            d.state = d.state.next(HalfEvent::OutputShut);
+        if src.state().input_closed() && buf.is_none() && d.state().can_write() {
+            d.conn.shut_write();
         }
     }
     Ok(None)
-}
-
-fn would_block(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }
 
 impl Session {
@@ -256,11 +210,14 @@ impl Session {
     /// Both directions are finished: every EOF seen and passed on.
     pub fn is_done(&self) -> bool {
         let Some(srv) = &self.srv else {
-            return self.client.state == HalfState::Closed;
+            return self.client.state() == HalfState::Closed;
         };
-        let c2s = self.client.state.input_closed() && self.req.is_none() && !srv.state.can_write();
-        let s2c = srv.state.input_closed() && self.res.is_none() && !self.client.state.can_write();
-        (c2s && s2c) || (self.client.state == HalfState::Closed && srv.state == HalfState::Closed)
+        let c2s =
+            self.client.state().input_closed() && self.req.is_none() && !srv.state().can_write();
+        let s2c =
+            srv.state().input_closed() && self.res.is_none() && !self.client.state().can_write();
+        (c2s && s2c)
+            || (self.client.state() == HalfState::Closed && srv.state() == HalfState::Closed)
     }
 
     /// Read what the client sent, without forwarding (content inspection).
@@ -288,7 +245,7 @@ impl Session {
     pub fn interests(&self) -> (Interest, Option<Interest>) {
         let room = !self.req.as_ref().is_some_and(Buffer::is_full);
         if self.inspect_until.is_some() {
-            let read = self.client.state.can_read() && room;
+            let read = self.client.state().can_read() && room;
             return (Interest { read, write: false }, None);
         }
         if let Some(t) = self.http.as_deref() {
@@ -303,14 +260,14 @@ impl Session {
         let room = |b: &Option<Buffer>| !b.as_ref().is_some_and(Buffer::is_full);
         let pending = |b: &Option<Buffer>| b.as_ref().is_some_and(|b| !b.is_empty());
         let client = Interest {
-            read: self.client.state.can_read() && room(&self.req),
-            write: self.client.state.can_write() && pending(&self.res),
+            read: self.client.state().can_read() && room(&self.req),
+            write: self.client.state().can_write() && pending(&self.res),
         };
         let srv = self.srv.as_ref().map(|s| match self.phase {
             Phase::Connecting { .. } => Interest::WRITE,
             Phase::Connected => Interest {
-                read: s.state.can_read() && room(&self.res),
-                write: s.state.can_write() && pending(&self.req),
+                read: s.state().can_read() && room(&self.res),
+                write: s.state().can_write() && pending(&self.req),
             },
             Phase::Queued { .. } | Phase::Idle => Interest::NONE,
         });

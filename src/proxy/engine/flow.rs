@@ -101,7 +101,7 @@ impl Engine {
                 .backend
                 .is_some_and(|b| self.backends[b as usize].abortonclose)
                 || s.http.as_ref().is_some_and(|t| t.request_incomplete());
-            if waiting && abort && s.client.state.input_closed() {
+            if waiting && abort && s.client.state().input_closed() {
                 term(s, b'C');
                 log::info!(
                     "session {sid}: client closed while waiting for a server (abortonclose)"
@@ -240,7 +240,7 @@ impl Engine {
         let payload = s.req.as_ref().map_or(&[][..], |b| b.pending());
         let full = s.req.as_ref().is_some_and(|b| b.is_full());
         let complete =
-            full || s.client.state.input_closed() || s.inspect_until.map_or(true, |t| t <= now);
+            full || s.client.state().input_closed() || s.inspect_until.map_or(true, |t| t <= now);
         let ctx = FetchCtx {
             src: SocketAddr::new(s.src, s.src_port),
             dst: s.dst,
@@ -277,9 +277,10 @@ impl Engine {
             return;
         };
         let (ci, si) = s.interests();
-        self.reactor.set_want(s.client.token, ci);
+        self.reactor
+            .set_want(s.client.token, s.client.conn.interest(ci));
         if let (Some(srv), Some(si)) = (s.srv.as_ref(), si) {
-            self.reactor.set_want(srv.token, si);
+            self.reactor.set_want(srv.token, srv.conn.interest(si));
         }
         let deadline = self.deadline(sid);
         let Some(s) = self.sessions[sid].as_mut() else {

@@ -1,16 +1,15 @@
 //! Health checks in the event loop: one sans-IO `Checker` per checked
-//! server, driven here with a non-blocking socket per running attempt and one
-//! timer each. A transition marks the server DOWN or UP for the balancer and
+//! server, driven here with a non-blocking connection (`conn::Conn`) per
+//! running attempt and one timer each. A transition marks the server DOWN or UP for the balancer and
 //! logs it as HAProxy does. No threads.
 
-use super::{fd_of, owner, Engine, K_SIGNAL};
+use super::{owner, Engine, K_SIGNAL};
 use crate::config;
+use crate::conn::{Conn, Plain, Xprt};
 use crate::core::timers::TimerKey;
 use crate::pollers::{Event, Interest, Token};
 use crate::proxy::checks::{Action, Checker, Health, Outcome, Spread, Transition};
 use crate::proxy::lb;
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::time::Instant;
 
 /// One checked server.
@@ -25,7 +24,8 @@ pub(super) struct CheckRt {
     /// `disable health` (and a server added at run time until `enable
     /// health`): no checks run; the server keeps the state it had.
     pub enabled: bool,
-    sock: Option<(TcpStream, Token)>,
+    /// The attempt's connection and its reactor token.
+    conn: Option<(Conn, Token)>,
     connecting: bool,
     out: Vec<u8>,
     timer: Option<TimerKey>,
@@ -67,7 +67,7 @@ pub(super) fn build(cfg: &config::Config, now: Instant) -> Vec<CheckRt> {
                 weight: s.weight * super::WEIGHT_SCALE,
                 observe: sc.observe,
                 enabled: true,
-                sock: None,
+                conn: None,
                 connecting: false,
                 out: Vec::new(),
                 timer: None,
@@ -129,26 +129,28 @@ impl Engine {
         let Some(c) = self.checks.get_mut(ci) else {
             return;
         };
-        let Some((sock, t)) = c.sock.as_mut() else {
+        let Some((conn, t)) = c.conn.as_mut() else {
             return;
         };
         if *t != token {
             return;
         }
+        conn.on_event(&ev);
         let action = if c.connecting {
             if !(ev.writable || ev.error || ev.hup) {
                 return;
             }
-            match sock.take_error() {
+            match conn.take_error() {
                 Ok(None) if !ev.error => {
                     c.connecting = false;
+                    conn.connected();
                     c.checker.on_connected(now)
                 }
                 Ok(Some(e)) | Err(e) => c.checker.on_error(&e.to_string(), now),
                 Ok(None) => c.checker.on_error("connection failed", now),
             }
         } else if !c.out.is_empty() && (ev.writable || ev.error) {
-            match sock.write(&c.out) {
+            match conn.send(&[&c.out]) {
                 Ok(n) => {
                     c.out.drain(..n);
                     if !c.out.is_empty() {
@@ -156,17 +158,21 @@ impl Engine {
                     }
                     c.checker.on_sent(now)
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => c.checker.on_error(&e.to_string(), now),
             }
         } else if ev.readable || ev.hup || ev.error {
-            let mut buf = [0u8; 4096];
-            match sock.read(&mut buf) {
-                Ok(0) => c.checker.on_eof(now),
-                Ok(n) => c.checker.on_data(&buf[..n], now),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            let mut buf = self.reactor.pool.get();
+            let action = match conn.recv(&mut buf) {
+                Ok(Some(0)) => c.checker.on_eof(now),
+                Ok(Some(_)) => c.checker.on_data(buf.pending(), now),
+                Ok(None) => {
+                    self.reactor.pool.put(buf);
+                    return;
+                }
                 Err(e) => c.checker.on_error(&e.to_string(), now),
-            }
+            };
+            self.reactor.pool.put(buf);
+            action
         } else {
             return;
         };
@@ -179,17 +185,19 @@ impl Engine {
             let c = &mut self.checks[ci];
             action = match action {
                 Action::Connect(addr) => {
-                    if let Some((_, t)) = c.sock.take() {
+                    if let Some((conn, t)) = c.conn.take() {
                         self.reactor.deregister(t);
+                        conn.close();
                     }
                     match super::start_connect(addr, false) {
                         Ok(sock) => {
+                            let conn = Conn::connecting(sock, Xprt::Plain(Plain));
                             let token = self.reactor.register(
-                                fd_of(&sock),
+                                conn.fd(),
                                 check_owner(ci),
-                                Interest::WRITE,
+                                conn.interest(Interest::WRITE),
                             );
-                            c.sock = Some((sock, token));
+                            c.conn = Some((conn, token));
                             c.connecting = true;
                             break;
                         }
@@ -198,36 +206,35 @@ impl Engine {
                 }
                 Action::Send(bytes) => {
                     c.out = bytes;
-                    let Some((sock, token)) = c.sock.as_mut() else {
+                    let Some((conn, token)) = c.conn.as_mut() else {
                         action = c.checker.on_error("no connection to send on", now);
                         continue;
                     };
-                    match sock.write(&c.out) {
+                    match conn.send(&[&c.out]) {
                         Ok(n) if n == c.out.len() => {
                             c.out.clear();
                             c.checker.on_sent(now)
                         }
+                        // Partly sent, or nothing (it would block).
                         Ok(n) => {
                             c.out.drain(..n);
-                            self.reactor.set_want(*token, Interest::WRITE);
-                            break;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            self.reactor.set_want(*token, Interest::WRITE);
+                            self.reactor
+                                .set_want(*token, conn.interest(Interest::WRITE));
                             break;
                         }
                         Err(e) => c.checker.on_error(&e.to_string(), now),
                     }
                 }
                 Action::Expect => {
-                    if let Some((_, token)) = c.sock.as_ref() {
-                        self.reactor.set_want(*token, Interest::READ);
+                    if let Some((conn, token)) = c.conn.as_ref() {
+                        self.reactor.set_want(*token, conn.interest(Interest::READ));
                     }
                     break;
                 }
                 Action::Done(outcome) => {
-                    if let Some((_, t)) = c.sock.take() {
+                    if let Some((conn, t)) = c.conn.take() {
                         self.reactor.deregister(t);
+                        conn.close();
                     }
                     c.connecting = false;
                     c.out.clear();
@@ -269,8 +276,9 @@ impl Engine {
         if let Some(k) = c.timer.take() {
             self.reactor.timers.cancel(k);
         }
-        if let Some((_, t)) = c.sock.take() {
+        if let Some((conn, t)) = c.conn.take() {
             self.reactor.deregister(t);
+            conn.close();
         }
         c.connecting = false;
         c.out.clear();
@@ -312,7 +320,7 @@ impl Engine {
             weight: weight * super::WEIGHT_SCALE,
             observe: sc.observe,
             enabled: false,
-            sock: None,
+            conn: None,
             connecting: false,
             out: Vec::new(),
             timer: None,

@@ -33,15 +33,16 @@ pub use threads::{share, split as split_listeners, Shared};
 use super::lb::{LbState, ServerRt};
 use super::listener;
 use crate::config::{self, Balance, HashType, Timeouts};
+use crate::conn::{Conn, Plain, Xprt};
 use crate::core::{Reactor, Ready};
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction, TcpRule};
 use crate::pollers::{Interest, Token};
 use crate::proxy::persist::ServerView;
 use crate::session::http::{HttpFront, HttpSide, Txn};
-use crate::session::{HalfState, Phase, Session, Side};
+use crate::session::{Phase, Session, Side};
 use crate::sys::{self, SignalPipe};
-use socket2::{Domain, SockRef, TcpKeepalive};
+use socket2::{Domain, TcpKeepalive};
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -579,7 +580,8 @@ impl Engine {
         peer: SocketAddr,
         dst: Option<SocketAddr>,
     ) {
-        let fd = fd_of(&sock);
+        let conn = Conn::accepted(sock, Xprt::Plain(Plain));
+        let fd = conn.fd();
         if let Some(max) = self.reactor.max_fd() {
             if fd > max {
                 log::warn!(
@@ -591,7 +593,7 @@ impl Engine {
             }
         }
         let fe = &self.frontends[fi];
-        let dst = dst.or_else(|| sock.local_addr().ok()).unwrap_or(peer);
+        let dst = dst.or_else(|| conn.local_addr().ok()).unwrap_or(peer);
         if !fe.tcp_conn.is_empty() {
             let ctx = FetchCtx {
                 src: peer,
@@ -610,7 +612,7 @@ impl Engine {
             }
         }
         if fe.clitcpka {
-            let _ = SockRef::from(&sock).set_keepalive(true);
+            let _ = conn.set_keepalive(true);
         }
         let backend = fe.backend;
         if fe.http.is_none() && backend.is_none() {
@@ -643,7 +645,7 @@ impl Engine {
             src: peer.ip(),
             src_port: peer.port(),
             dst,
-            client: Side::new(sock, token, HalfState::Established, now),
+            client: Side::new(conn, token, now),
             srv: None,
             req: None,
             res: None,

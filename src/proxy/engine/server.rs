@@ -2,11 +2,12 @@
 //! retries with redispatch, giving slots back; and closing sessions.
 
 use super::logs::{self, term_at};
-use super::{fd_of, owner, start_connect, Engine, K_SERVER};
+use super::{owner, start_connect, Engine, K_SERVER};
+use crate::conn::{Conn, Plain, Xprt};
 use crate::core::Ready;
 use crate::pollers::Interest;
 use crate::proxy::lb::{self, Pick};
-use crate::session::{HalfEvent, HalfState, Phase, Side};
+use crate::session::{Phase, Side};
 use std::collections::VecDeque;
 use std::io;
 use std::time::Instant;
@@ -215,15 +216,15 @@ impl Engine {
         srv.total += 1;
         let addr = srv.addr;
         let keepalive = be.srvtcpka;
-        let sock = match start_connect(addr, keepalive) {
-            Ok(sock) => sock,
+        let conn = match start_connect(addr, keepalive) {
+            Ok(sock) => Conn::connecting(sock, Xprt::Plain(Plain)),
             Err(e) => {
                 log::info!("backend {}: server {}: connect: {e}", be.name, srv.name);
                 self.attach_failed(sid, bi, si, now);
                 return;
             }
         };
-        let fd = fd_of(&sock);
+        let fd = conn.fd();
         if self.reactor.max_fd().is_some_and(|m| fd > m) {
             log::warn!("server connection fd {fd} exceeds the poller's limit; closing the session");
             self.release_server(bi, si, now);
@@ -245,10 +246,7 @@ impl Engine {
             });
             s.server = Some(si as u32);
             s.slot = true;
-            let mut side = Side::new(sock, token, HalfState::Connecting, now);
-            // Nothing to read before the connection is even up.
-            side.rd_ready = false;
-            s.srv = Some(side);
+            s.srv = Some(Side::new(conn, token, now));
             s.phase = Phase::Connecting { since: now };
         }
     }
@@ -264,6 +262,7 @@ impl Engine {
         };
         if let Some(side) = s.srv.take() {
             self.reactor.deregister(side.token);
+            side.conn.close();
         }
         s.server = None;
         s.slot = false;
@@ -369,6 +368,7 @@ impl Engine {
         s.slot = false;
         if let Some(side) = s.srv.take() {
             self.reactor.deregister(side.token);
+            side.conn.close();
         }
         if let Some(b) = s.res.take() {
             self.reactor.pool.put(b);
@@ -411,12 +411,11 @@ impl Engine {
             Some(&mut s.client)
         };
         if let Some(side) = side {
-            side.rd_ready |= ev.readable || ev.hup || ev.error;
-            side.wr_ready |= ev.writable || ev.hup || ev.error;
+            side.conn.on_event(&ev);
         }
         if let (true, Phase::Connecting { .. }) = (is_server, s.phase) {
             let Some(srv) = s.srv.as_ref() else { return };
-            let err = match srv.sock.take_error() {
+            let err = match srv.conn.take_error() {
                 Ok(Some(e)) => Some(e),
                 Err(e) => Some(e),
                 Ok(None) if r.event.error || (r.event.hup && !r.event.writable) => Some(
@@ -441,9 +440,9 @@ impl Engine {
                 return;
             }
             if let Some(side) = s.srv.as_mut() {
-                side.state = side.state.next(HalfEvent::Connected);
+                side.conn.connected();
                 side.last_io = now;
-                let local = side.sock.local_addr().ok();
+                let local = side.conn.local_addr().ok();
                 logs::rec(Some(&mut *s), |r| r.connected(now, local));
             }
             // TCP mode has no reply to time: `balance response-time` uses
@@ -473,8 +472,10 @@ impl Engine {
         };
         let now = Instant::now();
         self.reactor.deregister(s.client.token);
+        s.client.conn.close();
         if let Some(srv) = s.srv.take() {
             self.reactor.deregister(srv.token);
+            srv.conn.close();
         }
         if let Some((key, _)) = s.timer.take() {
             self.reactor.timers.cancel(key);

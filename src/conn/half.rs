@@ -1,5 +1,6 @@
-//! The half state machine of one side of a session. Transitions are a pure
-//! function, testable without sockets.
+//! The half state machine of one connection (one side of a session): which
+//! directions are still open. Transitions are a pure function, testable
+//! without sockets; `Conn` feeds it what the wire says (EOF, shutdown).
 
 /// State of one connection as seen by the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -495,23 +495,9 @@ fn master_cli_reload_forks_a_new_worker() {
             echo.addr()
         ));
     let master = px.pid();
-    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
-    let old = children_of(master)[0];
-    assert!(cli(&master_sock, "help").contains("reload"));
+    reload_through_the_master_cli(&px, |l| cli(&master_sock, l));
     assert!(cli(&master_sock, "show proc").contains("Unknown command"));
-    let answer = cli(&master_sock, "reload");
-    assert!(answer.starts_with("Success=1"), "{answer}\n{}", px.logs());
-    assert!(
-        eventually(PATIENCE, || {
-            let c = children_of(master);
-            c.len() == 1 && c[0] != old
-        }),
-        "no new worker alone: {:?}\n{}",
-        children_of(master),
-        px.logs()
-    );
-    let mut c = connect(px.addr(0));
-    roundtrip(&mut c, b"the new worker serves");
+    let c = connect(px.addr(0));
     // A broken config: Success=0 with the reason, the worker stays.
     let worker = children_of(master)[0];
     let good = fs::read_to_string(&px.cfg_path).unwrap();
@@ -526,12 +512,33 @@ fn master_cli_reload_forks_a_new_worker() {
     px.stop();
 }
 
+/// With one worker serving `px`: `help`, then `reload` through the master
+/// CLI (`ask` sends a line, returns the answer); a new worker alone serves.
+fn reload_through_the_master_cli(px: &Pollux, ask: impl Fn(&str) -> String) {
+    let master = px.pid();
+    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
+    let old = children_of(master)[0];
+    assert!(ask("help").contains("reload"));
+    let answer = ask("reload");
+    assert!(answer.starts_with("Success=1"), "{answer}\n{}", px.logs());
+    assert!(
+        eventually(PATIENCE, || {
+            let c = children_of(master);
+            c.len() == 1 && c[0] != old
+        }),
+        "no new worker alone: {:?}\n{}",
+        children_of(master),
+        px.logs()
+    );
+    let mut c = connect(px.addr(0));
+    roundtrip(&mut c, b"the new worker serves");
+}
+
 /// `-S fd@N`: the master CLI on an inherited TCP socket, as HAProxy's
 /// reg-test runner (VTest) starts a master-worker process.
 #[cfg(target_os = "linux")]
 #[test]
 fn master_cli_on_an_inherited_fd_reloads() {
-    use std::io::{Read, Write};
     let echo = TestServer::echo();
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let at = l.local_addr().unwrap();
@@ -544,27 +551,7 @@ fn master_cli_on_an_inherited_fd_reloads() {
             tcp_defaults(),
             echo.addr()
         ));
-    let master = px.pid();
-    assert!(eventually(PATIENCE, || children_of(master).len() == 1));
-    let old = children_of(master)[0];
-    let ask = |line: &str| {
-        let mut c = std::net::TcpStream::connect(at).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        c.write_all(format!("{line}\n").as_bytes()).unwrap();
-        let mut out = String::new();
-        let _ = c.read_to_string(&mut out);
-        out
-    };
-    assert!(ask("help").contains("reload"));
-    let answer = ask("reload");
-    assert!(answer.starts_with("Success=1"), "{answer}\n{}", px.logs());
-    assert!(eventually(PATIENCE, || {
-        let c = children_of(master);
-        c.len() == 1 && c[0] != old
-    }));
-    let mut c = connect(px.addr(0));
-    roundtrip(&mut c, b"the new worker serves");
-    drop(c);
+    reload_through_the_master_cli(&px, |line| tcp_cli(at, line));
     px.stop();
     drop(l);
 }

@@ -706,17 +706,6 @@ fn stat_row_absent(sock: &Path, svname: &str) -> bool {
         .any(|l| l.split(',').nth(1) == Some(svname))
 }
 
-/// One command over TCP, as socat or HAProxy's reg-test runner sends it.
-fn tcp_cli(addr: std::net::SocketAddr, line: &str) -> String {
-    let mut c = std::net::TcpStream::connect(addr).expect("connect to the CLI");
-    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    c.write_all(format!("{line}\n").as_bytes()).unwrap();
-    let mut out = String::new();
-    c.read_to_string(&mut out)
-        .expect("read the answer until close");
-    out
-}
-
 /// `stats socket "fd@N"` (HAProxy's reg-test runner hands the CLI over this
 /// way) and `stats socket ipv4@ADDR:PORT`: the same CLI as on a Unix socket.
 fn stats_socket_on_an_inherited_fd_and_on_tcp_serves_the_cli(poller: &str) {

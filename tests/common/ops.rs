@@ -53,9 +53,21 @@ impl Drop for SockDir {
 /// Send `line` (non-interactive, a newline added) to the CLI socket `sock`
 /// and read the answer until pollux closes.
 pub fn cli(sock: &Path, line: &str) -> String {
-    let mut s = UnixStream::connect(sock)
+    let s = UnixStream::connect(sock)
         .unwrap_or_else(|e| panic!("connect CLI socket {}: {e}", sock.display()));
     s.set_read_timeout(Some(PATIENCE)).unwrap();
+    one_command(s, line)
+}
+
+/// The same over TCP (`stats socket ipv4@...`, an inherited `fd@N`, `-S`).
+pub fn tcp_cli(addr: SocketAddr, line: &str) -> String {
+    let s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect CLI at {addr}: {e}"));
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    one_command(s, line)
+}
+
+/// Send one command line, read the answer until the CLI closes.
+fn one_command(mut s: impl Read + Write, line: &str) -> String {
     s.write_all(format!("{line}\n").as_bytes()).unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).expect("read until close");

@@ -5,7 +5,8 @@ doc/performance.md between the '<!-- bench:begin -->' and '<!-- bench:end -->' m
 report.py RESULTS [DOC]
 
 RESULTS holds 'key value...' lines: meta.* (date, machine, versions), and
-<who>.<metric> with who in direct/haproxy/pollux, or '<who>.skipped reason'.
+<who>.<metric> with who in direct/haproxy/pollux (and baseline: pollux at an
+earlier commit, `bench/run --baseline REV`), or '<who>.skipped reason'.
 """
 import sys
 
@@ -20,6 +21,8 @@ TARGETS = {  # metric -> (direction, bound) for pollux/haproxy
     "http_req_rate": (">=", 0.8),
     "tput_per_cpu": (">=", 0.9),
 }
+# pollux against its own earlier commit: no figure may be worse than this.
+BASELINE_BOUND = 0.95
 SATURATED = 90  # proxy CPU % above which the proxy itself was the limit
 
 
@@ -31,7 +34,7 @@ def load(path):
             if line and not line.startswith("#"):
                 k, _, v = line.partition(" ")
                 r[k] = v
-    for who in ("haproxy", "pollux"):
+    for who in ("haproxy", "baseline", "pollux"):
         for rate, cpu, out in (("conn_rate", "conn_cpu", "conn_per_cpu"),
                                ("tput_mib", "tput_cpu", "tput_per_cpu")):
             v, c = num(r, who, rate), num(r, who, cpu)
@@ -66,6 +69,16 @@ def ratio(r, metric):
     return f"{x:.2f}", f"{op} {bound} ({'met' if ok else 'MISSED'})"
 
 
+def vs_baseline(r, metric):
+    """pollux / baseline, oriented so that above 1 is better."""
+    p, b = num(r, "pollux", metric), num(r, "baseline", metric)
+    if p is None or b is None or b == 0 or p == 0:
+        return "–"
+    op, _ = TARGETS[metric]
+    x = p / b if op == ">=" else b / p
+    return f"{x:.2f}{'' if x >= BASELINE_BOUND else ' (WORSE)'}"
+
+
 def table(r):
     n = r.get("meta.idle_n", "?")
     dur = r.get("meta.duration", "?")
@@ -88,26 +101,39 @@ def table(r):
         ("(e) latency p50 / p99", "http_req_rate_lat", None, False),
         ("(e) proxy CPU during it", "http_req_cpu", "{:.0f}%", False),
     ]
-    out = ["| Measure | direct (no proxy) | HAProxy | pollux | pollux/HAProxy | target |",
-           "|---|--:|--:|--:|--:|---|"]
+    base = "baseline.ran" in r
+    if base:
+        out = ["| Measure | direct (no proxy) | HAProxy | pollux before | pollux | pollux/HAProxy | target "
+               f"| after/before (>= {BASELINE_BOUND}) |",
+               "|---|--:|--:|--:|--:|--:|---|--:|"]
+    else:
+        out = ["| Measure | direct (no proxy) | HAProxy | pollux | pollux/HAProxy | target |",
+               "|---|--:|--:|--:|--:|---|"]
     for label, metric, fmt, has_ratio in rows:
         if fmt is None:  # latency: "p50 / p99" as wrk prints them
             base = metric[:-4]
             lat = lambda who: (f"{r[who + '.' + base + '_p50']} / {r[who + '.' + base + '_p99']}"
                                if r.get(f"{who}.{base}_p50") else cell(r, who, base, "{}"))
-            out.append(f"| {label} | {lat('direct')} | {lat('haproxy')} | {lat('pollux')} |  |  |")
+            mid = f" {lat('baseline')} |" if base else ""
+            out.append(f"| {label} | {lat('direct')} | {lat('haproxy')} |{mid} {lat('pollux')} |  |  |"
+                       + (" |" if base else ""))
             continue
         direct = cell(r, "direct", metric, fmt) if metric in ("conn_rate", "tput_mib", "http_conn_rate", "http_req_rate") else "–"
         h = cell(r, "haproxy", metric, fmt)
         p = cell(r, "pollux", metric, fmt)
         x, t = ratio(r, metric) if has_ratio else ("", "")
-        out.append(f"| {label} | {direct} | {h} | {p} | {x} | {t} |")
+        if base:
+            b = cell(r, "baseline", metric, fmt)
+            vb = vs_baseline(r, metric) if has_ratio else ""
+            out.append(f"| {label} | {direct} | {h} | {b} | {p} | {x} | {t} | {vb} |")
+        else:
+            out.append(f"| {label} | {direct} | {h} | {p} | {x} | {t} |")
     return "\n".join(out)
 
 
 def notes(r):
     out = []
-    for who in ("haproxy", "pollux"):
+    for who in ("haproxy", "baseline", "pollux"):
         for cpu, test in (("conn_cpu", "connection"), ("tput_cpu", "throughput")):
             c = num(r, who, cpu)
             if c is not None and c < SATURATED:
@@ -115,7 +141,7 @@ def notes(r):
                            "CPU-bound, so the limit was elsewhere (the load generator's core, "
                            "or time the proxy spends waiting). The per-CPU-second row compares "
                            "the work done per CPU; the raw row is what the target is about.")
-    for who in ("direct", "haproxy", "pollux"):
+    for who in ("direct", "haproxy", "baseline", "pollux"):
         if f"{who}.skipped" in r:
             out.append(f"- {who}: not measured in this run ({r[who + '.skipped']}).")
         for k in sorted(r):
@@ -134,6 +160,7 @@ def section(r):
         f"- pinning: {m('pinning')}",
         f"- HAProxy: {m('haproxy')}; nginx: {m('nginx')}; load: {m('wrk')}",
         f"- pollux: {m('pollux')}",
+    ] + ([f"- pollux before (`--baseline`): {m('baseline')}"] if "meta.baseline" in r else []) + [
         "",
         table(r),
     ]

@@ -27,13 +27,16 @@ SATURATED = 90  # proxy CPU % above which the proxy itself was the limit
 
 
 def load(path):
-    r = {}
+    seen = {}
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")
             if line and not line.startswith("#"):
                 k, _, v = line.partition(" ")
-                r[k] = v
+                seen.setdefault(k, []).append(v)
+    # `--rounds N` repeats each figure: keep the median of the numbers (the
+    # last value for text).
+    r = {k: median(vs) for k, vs in seen.items()}
     for who in ("haproxy", "baseline", "pollux"):
         for rate, cpu, out in (("conn_rate", "conn_cpu", "conn_per_cpu"),
                                ("tput_mib", "tput_cpu", "tput_per_cpu")):
@@ -41,6 +44,17 @@ def load(path):
             if v is not None and c:
                 r[f"{who}.{out}"] = str(v / (c / 100))
     return r
+
+
+def median(vs):
+    try:
+        xs = sorted(float(v) for v in vs)
+    except ValueError:
+        return vs[-1]
+    if len(xs) == 1:
+        return vs[0]
+    m = len(xs) // 2
+    return str(xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2)
 
 
 def num(r, who, metric):

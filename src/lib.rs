@@ -13,6 +13,7 @@ pub mod log;
 pub mod pollers;
 pub mod proxy;
 pub mod runtime;
+pub mod sample;
 pub mod session;
 pub mod stats;
 pub mod sys;

@@ -1,65 +1,13 @@
-//! HAProxy 2.6's hash functions (hash.c: sdbm, djb2, wt6, crc32, and
-//! `full_hash`, the avalanche) and what each hashing algorithm hashes
-//! (backend.c: `get_server_sh`, `_uh`, `_ph`, `_hh`, `_rch`), byte for byte,
-//! so that a key reaches the server HAProxy would choose.
+//! What each hashing algorithm hashes (backend.c: `get_server_sh`, `_uh`,
+//! `_ph`, `_hh`, `_rch`), byte for byte, so that a key reaches the server
+//! HAProxy would choose. The hash functions themselves (hash.c) are
+//! `sample::hash`, shared with the hashing converters.
 
 use crate::config::{Balance, HashFunction};
 use crate::http::message::Request;
 use std::net::IpAddr;
 
-pub(super) fn sdbm(key: &[u8]) -> u32 {
-    key.iter().fold(0u32, |h, &c| {
-        u32::from(c)
-            .wrapping_add(h << 6)
-            .wrapping_add(h << 16)
-            .wrapping_sub(h)
-    })
-}
-
-pub(super) fn djb2(key: &[u8]) -> u32 {
-    key.iter().fold(5381u32, |h, &c| {
-        (h << 5).wrapping_add(h).wrapping_add(u32::from(c))
-    })
-}
-
-pub(super) fn wt6(key: &[u8]) -> u32 {
-    let (mut h0, mut h1) = (0xa53c_965a_u32, 0x5ca6_953a_u32);
-    let (mut step0, mut step1) = (6u32, 18u32);
-    for &c in key {
-        let t = u32::from(c);
-        h0 = !(h0 ^ t);
-        h1 = !(h1.wrapping_add(t));
-        let t = h1.rotate_left(step0);
-        h1 = h0.rotate_left(step1);
-        h0 = t;
-        let t = ((h0 >> 16) ^ h1) & 0xffff;
-        step0 = t & 0x1f;
-        step1 = t >> 11;
-    }
-    h0 ^ h1
-}
-
-pub(super) fn crc32(key: &[u8]) -> u32 {
-    let mut h = !0u32;
-    for &c in key {
-        h ^= u32::from(c);
-        for _ in 0..8 {
-            h = (h >> 1) ^ if h & 1 != 0 { 0xedb8_8320 } else { 0 };
-        }
-    }
-    !h
-}
-
-/// Bob Jenkins' full-avalanche integer hash, as HAProxy's `full_hash`.
-pub(super) fn full_hash(mut a: u32) -> u32 {
-    a = a.wrapping_add(0x7ed5_5d16).wrapping_add(a << 12);
-    a = (a ^ 0xc761_c23c) ^ (a >> 19);
-    a = a.wrapping_add(0x1656_67b1).wrapping_add(a << 5);
-    a = a.wrapping_add(0xd3a2_646c) ^ (a << 9);
-    a = a.wrapping_add(0xfd70_46c5).wrapping_add(a << 3);
-    a = (a ^ 0xb55a_4f09) ^ (a >> 16);
-    a.wrapping_mul(3_221_225_473)
-}
+pub(super) use crate::sample::hash::{crc32, djb2, full_hash, sdbm, wt6};
 
 /// The configured function over a key (HAProxy's `gen_hash`).
 pub(super) fn key_hash(f: HashFunction, key: &[u8]) -> u32 {

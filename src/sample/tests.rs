@@ -1,0 +1,191 @@
+//! Unit tests of the sample types and converters; the differential test
+//! against HAProxy 2.6 is tests/sample_conv_compat.rs.
+
+use super::conv::Conv;
+use super::{args, Type, Value};
+use std::net::Ipv4Addr;
+
+fn conv(expr: &str) -> Conv {
+    let (name, a) = match expr.find('(') {
+        None => (expr, Vec::new()),
+        Some(i) => {
+            let close = args::closing_paren(expr.as_bytes(), i).expect("closing paren");
+            (&expr[..i], args::split(&expr[i + 1..close]).expect("args"))
+        }
+    };
+    Conv::parse(name, &a).unwrap_or_else(|e| panic!("{expr}: {e}"))
+}
+
+fn run(expr: &str, input: &str) -> Option<String> {
+    conv(expr)
+        .apply(Value::str(input.as_bytes()))
+        .and_then(Value::into_text)
+        .map(|t| String::from_utf8_lossy(&t).into_owned())
+}
+
+#[test]
+fn casts_follow_haproxys_table() {
+    assert_eq!(
+        Value::str(&b"12abc"[..]).cast(Type::Sint),
+        Some(Value::Sint(12))
+    );
+    assert_eq!(
+        Value::str(&b"-7"[..]).cast(Type::Sint),
+        Some(Value::Sint(-7))
+    );
+    assert_eq!(
+        Value::str(&b"abc"[..]).cast(Type::Sint),
+        Some(Value::Sint(0))
+    );
+    assert_eq!(Value::str(&b""[..]).cast(Type::Sint), None);
+    assert_eq!(
+        Value::str(&b"99999999999999999999"[..]).cast(Type::Sint),
+        Some(Value::Sint(i64::MAX))
+    );
+    assert_eq!(
+        Value::Sint(0x0a00_0001).cast(Type::Ipv4),
+        Some(Value::Ipv4(Ipv4Addr::new(10, 0, 0, 1)))
+    );
+    assert_eq!(
+        Value::Bin(b"ab\0cd"[..].into()).cast(Type::Str),
+        Some(Value::str(&b"ab"[..]))
+    );
+    assert_eq!(Value::Ipv4(Ipv4Addr::LOCALHOST).cast(Type::Bool), None);
+    assert!(!Type::Addr.casts_to(Type::Str));
+    let v6: std::net::Ipv6Addr = "::1.2.3.4".parse().unwrap();
+    assert_eq!(super::ipv6_text(v6), "::1.2.3.4");
+    assert_eq!(super::ipv6_text("::1".parse().unwrap()), "::1");
+}
+
+#[test]
+fn arguments_unquote_and_unescape_as_make_arg_list() {
+    assert_eq!(
+        args::split("1,'a,b',\"c\\\"d\"").unwrap(),
+        ["1", "a,b", "c\"d"]
+    );
+    assert_eq!(args::split("a\\,b").unwrap(), ["a\\", "b"]);
+    assert_eq!(args::split("").unwrap(), Vec::<String>::new());
+    assert_eq!(args::split("1,").unwrap(), ["1", ""]);
+    assert!(args::split("'abc").is_err());
+    assert_eq!(args::closing_paren(b"f(')',x)y", 1), Some(7));
+    assert!(args::int("12x").is_err());
+    assert_eq!(args::int("-3"), Ok(-3));
+}
+
+#[test]
+fn string_converters() {
+    assert_eq!(run("lower", "HeLLo"), Some("hello".into()));
+    assert_eq!(run("upper", "HeLLo"), Some("HELLO".into()));
+    assert_eq!(run("length", "héllo"), Some("6".into()));
+    assert_eq!(run("bytes(2,3)", "abcdefg"), Some("cde".into()));
+    assert_eq!(run("bytes(9)", "abc"), Some("".into()));
+    assert_eq!(run("bytes(-1)", "abc"), Some("".into()));
+    assert_eq!(run("field(2,/)", "/a/b/c"), Some("a".into()));
+    assert_eq!(run("field(-1,/)", "/a/b/c"), Some("c".into()));
+    assert_eq!(run("field(2,/,2)", "/a/b/c"), Some("a/b".into()));
+    assert_eq!(run("field(-2,/,2)", "/a/b/c"), Some("a/b".into()));
+    assert_eq!(run("field(9,/)", "/a/b/c"), None);
+    assert_eq!(run("word(1,/)", "//a//b/c"), Some("a".into()));
+    assert_eq!(run("word(-1,/)", "//a//b/c//"), Some("c".into()));
+    assert_eq!(run("word(2,/,2)", "//a//b/c"), Some("b/c".into()));
+    assert_eq!(run("word(9,/)", "/a"), Some("".into()));
+    assert_eq!(
+        run("json", "a\"b\\/\n\u{1}é"),
+        Some("a\\\"b\\\\\\/\\n\\u0001\\u00c3\\u00a9".into())
+    );
+    assert_eq!(run("json(utf8)", "é"), Some("\\u00e9".into()));
+    assert_eq!(run("cut_crlf", "ab\r\ncd"), Some("ab".into()));
+    assert_eq!(run("ltrim(' x')", "x  ab "), Some("ab ".into()));
+    assert_eq!(run("rtrim(' ')", "  ab  "), Some("  ab".into()));
+    assert_eq!(
+        run("host_only", "WWW.Example.com:8080"),
+        Some("www.example.com".into())
+    );
+    assert_eq!(run("host_only", "[::1]"), Some("[::1]".into()));
+    assert_eq!(run("port_only", "[::1]:8443"), Some("8443".into()));
+    assert_eq!(run("port_only", "example.com"), Some("0".into()));
+    assert_eq!(run("url_dec", "a%20b+c?d+e"), Some("a b+c?d e".into()));
+    assert_eq!(run("url_dec", "a%2"), None);
+    assert_eq!(run("url_enc", "a b/é~"), Some("a%20b%2F%C3%A9~".into()));
+}
+
+#[test]
+fn binary_and_hash_converters() {
+    assert_eq!(run("base64", "hello!?"), Some("aGVsbG8hPw==".into()));
+    assert_eq!(run("ub64enc", "hello!?"), Some("aGVsbG8hPw".into()));
+    assert_eq!(run("b64dec", "aGVsbG8hPw=="), Some("hello!?".into()));
+    assert_eq!(run("b64dec", "aGVsbG8hPw="), None);
+    assert_eq!(run("ub64dec", "aGVsbG8hPw"), Some("hello!?".into()));
+    assert_eq!(run("hex", "\u{1}AZ"), Some("01415A".into()));
+    assert_eq!(run("hex2i", "ff"), Some("255".into()));
+    assert_eq!(run("hex2i", "fg"), None);
+    assert_eq!(run("crc32", "123456789"), Some("3421780262".into()));
+    assert_eq!(run("crc32c", "123456789"), Some("3808858755".into()));
+    assert_eq!(run("xxh32", "abc"), Some("852579327".into()));
+    let sha = conv("sha1").apply(Value::str(&b"abc"[..])).unwrap();
+    let hex = conv("hex").apply(sha).and_then(Value::into_text).unwrap();
+    assert_eq!(&hex[..], b"A9993E364706816ABA3E25717850C26C9CD0D89D");
+}
+
+#[test]
+fn integer_converters_saturate_as_haproxy() {
+    let int = |e: &str, n: i64| conv(e).apply(Value::Sint(n));
+    assert_eq!(int("add(1)", i64::MAX), Some(Value::Sint(i64::MAX)));
+    assert_eq!(int("sub(1)", i64::MIN), Some(Value::Sint(i64::MIN)));
+    assert_eq!(int("mul(-1)", i64::MIN), Some(Value::Sint(i64::MAX)));
+    assert_eq!(int("div(0)", 5), Some(Value::Sint(i64::MAX)));
+    assert_eq!(int("mod(0)", 5), Some(Value::Sint(0)));
+    assert_eq!(int("mod(3)", -7), Some(Value::Sint(-1)));
+    assert_eq!(int("neg", i64::MIN), Some(Value::Sint(i64::MAX)));
+    assert_eq!(int("and(6)", 3), Some(Value::Sint(2)));
+    assert_eq!(int("odd", 3), Some(Value::Bool(true)));
+    assert_eq!(int("not", 3), Some(Value::Bool(false)));
+    assert_eq!(
+        int("htonl", 0x0102_0304),
+        Some(Value::Bin(vec![1, 2, 3, 4].into()))
+    );
+    assert_eq!(
+        conv("http_date").apply(Value::Sint(784_111_777)),
+        Some(Value::str(&b"Sun, 06 Nov 1994 08:49:37 GMT"[..]))
+    );
+    assert_eq!(
+        conv("http_date(0,ms)").apply(Value::Sint(784_111_777_005)),
+        Some(Value::str(&b"Sun, 06 Nov 1994 08:49:37.5 GMT"[..]))
+    );
+    assert_eq!(
+        conv("iif(yes,no)").apply(Value::str(&b"0"[..])),
+        Some(Value::str(&b"no"[..]))
+    );
+    assert_eq!(
+        conv("ipmask(24)").apply(Value::str(&b"10.1.2.3"[..])),
+        Some(Value::Ipv4(Ipv4Addr::new(10, 1, 2, 0)))
+    );
+    assert_eq!(
+        conv("ipmask(24)").apply(Value::str(&b"2001:db8::1"[..])),
+        None
+    );
+}
+
+#[test]
+fn bad_arguments_are_refused_by_name() {
+    let err = |name: &str, a: &[&str]| {
+        Conv::parse(name, &a.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap_err()
+    };
+    assert_eq!(
+        err("field", &["0", "/"]),
+        "converter 'field': Unexpected value 0 for index"
+    );
+    assert_eq!(
+        err("field", &["1", ""]),
+        "converter 'field': Empty separators list"
+    );
+    assert!(err("bytes", &[]).contains("missing arguments"));
+    assert!(err("lower", &["x"]).contains("end of arguments expected"));
+    assert!(err("bytes", &["x"]).contains("failed to parse 'x'"));
+    assert_eq!(
+        err("regsub", &["a", "b"]),
+        "converter 'regsub' is not supported yet"
+    );
+    assert_eq!(err("lowr", &[]), "unknown converter 'lowr'");
+    assert!(err("json", &["latin1"]).contains("Allowed value are"));
+}

@@ -1,0 +1,225 @@
+//! Converters against HAProxy 2.6: each case's input goes to Debian's
+//! haproxy in a request header, HAProxy runs the converter chain in an
+//! `http-request return ... lf-string`, and pollux's sample engine must give
+//! the same bytes (an `lf-string` prints nothing where a converter leaves no
+//! sample, so a failure and an empty result read the same here; the unit
+//! tests in src/sample/tests.rs tell them apart).
+//! No pollux process runs: this compares the library with the reference;
+//! the expressions wired into pollux's config are tested end to end apart.
+
+mod common;
+
+use ::pollux::sample::conv::{parse_chain, run_chain};
+use ::pollux::sample::Value;
+use common::reference::haproxy_26;
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+/// (converter chain, input). Inputs are header values: no CR, LF or NUL,
+/// no leading or trailing blanks.
+const CASES: &[(&str, &[u8])] = &[
+    ("lower", b"HeLLo World"),
+    ("upper", b"HeLLo World"),
+    ("length", "h\u{e9}llo".as_bytes()),
+    ("bytes(2,3)", b"abcdefg"),
+    ("bytes(9)", b"abc"),
+    ("bytes(1)", b"abc"),
+    ("bytes(1,-1)", b"abc"),
+    ("bytes(1,0)", b"abc"),
+    ("field(2,/)", b"/a/b/c"),
+    ("field(-1,/)", b"/a/b/c"),
+    ("field(2,/,2)", b"/a/b/c"),
+    ("field(-2,/,2)", b"/a/b/c"),
+    ("field(1,/,0)", b"a/b/c"),
+    ("field(9,/)", b"/a/b/c"),
+    ("field(3,:/)", b"a:b/c:d"),
+    ("field(-4,.)", b"a.b"),
+    ("word(1,/)", b"//a//b/c"),
+    ("word(-1,/)", b"//a//b/c//"),
+    ("word(2,/,2)", b"//a//b/c"),
+    ("word(-2,/,2)", b"a/b//c"),
+    ("word(9,/)", b"/a"),
+    ("json", b"a\"b\\/c\x01\x7f\xc3\xa9"),
+    ("json(utf8)", "\u{e9}\u{20ac}".as_bytes()),
+    ("json(utf8)", b"a\xff"),
+    ("json(utf8s)", b"a\xffb\xc3"),
+    ("json(utf8p)", b"a\xc0\xafb"),
+    ("json(utf8)", b"a\xc0\xafb"),
+    ("json(utf8ps)", "x\u{1f600}y".as_bytes()),
+    ("base64", b"hello!?"),
+    ("base64", b"ab"),
+    ("ub64enc", b"hello!?"),
+    ("ub64enc", b"\xfb\xff"),
+    ("b64dec", b"aGVsbG8hPw=="),
+    ("b64dec", b"aGVsbG8hPw="),
+    ("b64dec", b"aGVs=G8hPw=="),
+    ("b64dec", b"aGVsbG8h"),
+    ("ub64dec", b"aGVsbG8hPw"),
+    ("ub64dec", b"aGVsbG8hP"),
+    ("ub64dec", b"-_8"),
+    ("hex", b"AZ~"),
+    ("hex2i", b"ff"),
+    ("hex2i", b"FfFfFfFfFfFfFfFfFf"),
+    ("hex2i", b"fg"),
+    ("crc32", b"123456789"),
+    ("crc32(1)", b"123456789"),
+    ("crc32c", b"123456789"),
+    ("djb2", b"some key"),
+    ("djb2(1)", b"some key"),
+    ("sdbm", b"some key"),
+    ("wt6", b"some key"),
+    ("xxh32", b"some key"),
+    ("xxh32(5)", b"some key"),
+    ("xxh64", b"some key"),
+    ("xxh64(7)", b"some key"),
+    ("xxh3", b"some key"),
+    ("xxh3(9)", b"some key"),
+    ("sha1,hex", b"abc"),
+    ("sha1,base64", b"abc"),
+    ("ipmask(24)", b"10.1.2.3"),
+    ("ipmask(255.255.0.0)", b"10.1.2.3"),
+    ("ipmask(24,64)", b"2001:db8:1:2::1"),
+    ("ipmask(24)", b"2001:db8::1"),
+    ("ipmask(16)", b"::ffff:10.1.2.3"),
+    ("ipmask(8)", b"not an address"),
+    ("add(3)", b"5"),
+    ("add(1)", b"12abc"),
+    ("add(1)", b"abc"),
+    ("add(1)", b"9223372036854775807"),
+    ("sub(10)", b"5"),
+    ("mul(-2)", b"5"),
+    ("mul(2)", b"-9223372036854775807"),
+    ("div(0)", b"5"),
+    ("div(2)", b"-7"),
+    ("mod(3)", b"-7"),
+    ("mod(0)", b"7"),
+    ("and(6)", b"3"),
+    ("or(4)", b"3"),
+    ("xor(5)", b"3"),
+    ("cpl", b"0"),
+    ("neg", b"5"),
+    ("neg", b"-9223372036854775808"),
+    ("bool", b"0"),
+    ("bool", b"7"),
+    ("not", b"0"),
+    ("odd", b"3"),
+    ("even", b"3"),
+    ("iif(yes,no)", b"1"),
+    ("iif(yes,no)", b"abc"),
+    ("htonl,hex", b"16909060"),
+    ("ltrim(' x')", b"xx ab"),
+    ("rtrim(/)", b"ab//"),
+    ("rtrim(/)", b"///"),
+    ("host_only", b"WWW.Example.com:8080"),
+    ("host_only", b"[::1]:80"),
+    ("host_only", b"[::1]"),
+    ("port_only", b"[::1]:8443"),
+    ("port_only", b"example.com:"),
+    ("port_only", b"example.com"),
+    ("port_only", b"a:99999999999"),
+    ("url_dec", b"a%20b+c?d+e"),
+    ("url_dec(1)", b"a+b%41"),
+    ("url_dec", b"a%2"),
+    ("url_enc", "a b/\u{e9}~".as_bytes()),
+    ("url_enc(query)", b"x=1&y=2"),
+    ("http_date", b"784111777"),
+    ("http_date(3600)", b"784111777"),
+    ("http_date(0,ms)", b"784111777005"),
+    ("http_date(0,us)", b"784111777000005"),
+    ("http_date", b"-1"),
+    ("lower,hex", b"AB"),
+    ("length,add(2)", b"abc"),
+    ("bytes(1,2),hex", b"abcd"),
+    ("field(2,=),url_dec,upper", b"k=a%20b"),
+    ("word(1,.),length,mul(3),odd", b"host.example"),
+];
+
+/// The configuration's `lf-string`: every case, its input from header
+/// `x-in-N`, results separated by a marker no result contains.
+const SEP: &str = "|#|";
+
+fn config() -> String {
+    let mut body = String::new();
+    for (i, (chain, _)) in CASES.iter().enumerate() {
+        body.push_str(&format!("%[req.fhdr(x-in-{i}),{chain}]{SEP}"));
+    }
+    format!(
+        "global\n    tune.http.maxhdr 200\n\
+         defaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n\
+         frontend fe\n    bind 127.0.0.1:@P0@\n\
+         \x20   http-request return status 200 content-type text/plain lf-string \"{body}\"\n"
+    )
+}
+
+fn ask_haproxy(px: &Pollux) -> Vec<Vec<u8>> {
+    let mut req = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".to_vec();
+    for (i, (_, input)) in CASES.iter().enumerate() {
+        req.extend_from_slice(format!("x-in-{i}: ").as_bytes());
+        req.extend_from_slice(input);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"\r\n");
+    let mut c = TcpStream::connect(px.addr(0)).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    c.write_all(&req).unwrap();
+    let mut resp = Vec::new();
+    c.read_to_end(&mut resp).unwrap();
+    let at = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head")
+        + 4;
+    let head = String::from_utf8_lossy(&resp[..at]).to_string();
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "haproxy answered:\n{head}"
+    );
+    let body = &resp[at..];
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(p) = rest.windows(SEP.len()).position(|w| w == SEP.as_bytes()) {
+        out.push(rest[..p].to_vec());
+        rest = &rest[p + SEP.len()..];
+    }
+    out
+}
+
+fn ours(chain: &str, input: &[u8]) -> Vec<u8> {
+    let chain = parse_chain(chain).unwrap_or_else(|e| panic!("{chain}: {e}"));
+    match run_chain(&chain, Value::str(input)).and_then(Value::into_text) {
+        Some(t) => t.into_owned(),
+        None => Vec::new(),
+    }
+}
+
+#[test]
+fn converters_give_haproxys_bytes() {
+    init();
+    let Some(haproxy) = haproxy_26() else {
+        return;
+    };
+    let px = Launch::new(Some("poll")).program(haproxy).start(&config());
+    let theirs = ask_haproxy(&px);
+    px.stop();
+    assert_eq!(theirs.len(), CASES.len(), "one result per case");
+    let mut diffs = Vec::new();
+    for ((chain, input), want) in CASES.iter().zip(&theirs) {
+        let got = ours(chain, input);
+        if &got != want {
+            diffs.push(format!(
+                "{chain} on {:?}: HAProxy {:?}, pollux {:?}",
+                String::from_utf8_lossy(input),
+                String::from_utf8_lossy(want),
+                String::from_utf8_lossy(&got)
+            ));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}

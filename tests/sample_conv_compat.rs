@@ -139,9 +139,9 @@ const CASES: &[(&str, &[u8])] = &[
 /// `x-in-N`, results separated by a marker no result contains.
 const SEP: &str = "|#|";
 
-fn config() -> String {
+fn config(cases: &[(String, Vec<u8>)]) -> String {
     let mut body = String::new();
-    for (i, (chain, _)) in CASES.iter().enumerate() {
+    for (i, (chain, _)) in cases.iter().enumerate() {
         body.push_str(&format!("%[req.fhdr(x-in-{i}),{chain}]{SEP}"));
     }
     format!(
@@ -152,9 +152,9 @@ fn config() -> String {
     )
 }
 
-fn ask_haproxy(px: &Pollux) -> Vec<Vec<u8>> {
+fn ask_haproxy(px: &Pollux, cases: &[(String, Vec<u8>)]) -> Vec<Vec<u8>> {
     let mut req = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".to_vec();
-    for (i, (_, input)) in CASES.iter().enumerate() {
+    for (i, (_, input)) in cases.iter().enumerate() {
         req.extend_from_slice(format!("x-in-{i}: ").as_bytes());
         req.extend_from_slice(input);
         req.extend_from_slice(b"\r\n");
@@ -194,18 +194,17 @@ fn ours(chain: &str, input: &[u8]) -> Vec<u8> {
     }
 }
 
-#[test]
-fn converters_give_haproxys_bytes() {
-    init();
-    let Some(haproxy) = haproxy_26() else {
-        return;
-    };
-    let px = Launch::new(Some("poll")).program(haproxy).start(&config());
-    let theirs = ask_haproxy(&px);
+/// Each case through HAProxy and through pollux's engine: the differences.
+fn differences(cases: &[(String, Vec<u8>)]) -> Option<Vec<String>> {
+    let haproxy = haproxy_26()?;
+    let px = Launch::new(Some("poll"))
+        .program(haproxy)
+        .start(&config(cases));
+    let theirs = ask_haproxy(&px, cases);
     px.stop();
-    assert_eq!(theirs.len(), CASES.len(), "one result per case");
+    assert_eq!(theirs.len(), cases.len(), "one result per case");
     let mut diffs = Vec::new();
-    for ((chain, input), want) in CASES.iter().zip(&theirs) {
+    for ((chain, input), want) in cases.iter().zip(&theirs) {
         let got = ours(chain, input);
         if &got != want {
             diffs.push(format!(
@@ -216,10 +215,90 @@ fn converters_give_haproxys_bytes() {
             ));
         }
     }
-    assert!(
-        diffs.is_empty(),
-        "{} differences:\n{}",
-        diffs.len(),
-        diffs.join("\n")
-    );
+    Some(diffs)
+}
+
+fn owned(cases: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
+    cases
+        .iter()
+        .map(|(c, i)| (c.to_string(), i.to_vec()))
+        .collect()
+}
+
+#[test]
+fn converters_give_haproxys_bytes() {
+    init();
+    if let Some(d) = differences(&owned(CASES)) {
+        assert!(d.is_empty(), "{} differences:\n{}", d.len(), d.join("\n"));
+    }
+}
+
+/// Map files as HAProxy reads them (comments, blanks, duplicates), and
+/// which entry wins for each match method: exact, longest prefix, longest
+/// network, first in file order.
+const MAPS: &[(&str, &str)] = &[
+    ("hosts", "www.example.com be1\nexample.com\tbe2\n# a comment\n\n   api.example.com   be3 with spaces  \nwww.example.com dup\n #not a comment x\n"),
+    ("beg", "/api/ api\n/api/v2/ api2\n/ root\n/api/ dup\n"),
+    ("ip", "10.0.0.0/8 ten\n10.1.0.0/16 ten-one\n192.168.1.1 host\n2001:db8::/32 doc6\n10.0.0.0/255.0.255.0 odd-mask\n"),
+    ("int", "1 one\n10:20 teens\n:0 nonpositive\n100: hundred+\n15 fifteen\n"),
+    ("sub", "foo f\nbar b\n"),
+    ("dom", "example.com dom\nwww ww\n"),
+    ("dir", "/b/ dirb\nc dirc\n"),
+    ("end", ".jpg image\n.png png\n"),
+    ("reg", "^/img/[0-9]+\\.png$ numbered\n^/img/ img\n"),
+    ("vint", "a 1\nb 22\n"),
+    ("vip", "a 10.0.0.1\nb ::1\n"),
+];
+
+#[test]
+fn maps_give_haproxys_values() {
+    init();
+    let dir = TestDir::new("maps");
+    let path = |n: &str| {
+        let (_, text) = MAPS.iter().find(|(m, _)| *m == n).expect("map");
+        dir.write(&format!("{n}.map"), text).display().to_string()
+    };
+    let cases: Vec<(String, &[u8])> = vec![
+        (format!("map({})", path("hosts")), b"www.example.com"),
+        (format!("map({})", path("hosts")), b"example.com"),
+        (format!("map({})", path("hosts")), b"api.example.com"),
+        (format!("map({})", path("hosts")), b"#not"),
+        (format!("map({},dflt)", path("hosts")), b"nope"),
+        (format!("map_str({})", path("hosts")), b"WWW.example.com"),
+        (format!("map_beg({})", path("beg")), b"/api/v2/users"),
+        (format!("map_beg({})", path("beg")), b"/api/x"),
+        (format!("map_beg({})", path("beg")), b"/x"),
+        (format!("map_beg({})", path("beg")), b"x"),
+        (format!("map_ip({})", path("ip")), b"10.1.2.3"),
+        (format!("map_ip({})", path("ip")), b"10.2.3.4"),
+        (format!("map_ip({})", path("ip")), b"192.168.1.1"),
+        (format!("map_ip({})", path("ip")), b"2001:db8::1"),
+        (format!("map_ip({})", path("ip")), b"::ffff:10.1.2.3"),
+        (format!("map_ip({})", path("ip")), b"2002:a01:203::1"),
+        (format!("map_ip({})", path("ip")), b"11.2.0.4"),
+        (format!("map_ip({},none)", path("ip")), b"8.8.8.8"),
+        (format!("map_int({})", path("int")), b"15"),
+        (format!("map_int({})", path("int")), b"1"),
+        (format!("map_int({})", path("int")), b"-3"),
+        (format!("map_int({})", path("int")), b"150"),
+        (format!("map_int({})", path("int")), b"50"),
+        (format!("map_sub({})", path("sub")), b"xxbarfoo"),
+        (format!("map_dom({})", path("dom")), b"www.example.com"),
+        (format!("map_dom({})", path("dom")), b"wwwexample.com"),
+        (format!("map_dir({})", path("dir")), b"/a/b/c"),
+        (format!("map_dir({})", path("dir")), b"/a/bc"),
+        (format!("map_end({})", path("end")), b"file.jpg"),
+        (format!("map_reg({})", path("reg")), b"/img/12.png"),
+        (format!("map_reg({})", path("reg")), b"/img/x.png"),
+        (format!("map_str_int({}),add(1)", path("vint")), b"b"),
+        (format!("map_str_int({},7)", path("vint")), b"z"),
+        (format!("map_str_ip({})", path("vip")), b"a"),
+        (format!("map_str_ip({})", path("vip")), b"b"),
+        (format!("map_beg_int({})", path("vint")), b"bcd"),
+        (format!("lower,map({})", path("hosts")), b"WWW.EXAMPLE.COM"),
+    ];
+    let cases: Vec<(String, Vec<u8>)> = cases.into_iter().map(|(c, i)| (c, i.to_vec())).collect();
+    if let Some(d) = differences(&cases) {
+        assert!(d.is_empty(), "{} differences:\n{}", d.len(), d.join("\n"));
+    }
 }

@@ -6,9 +6,11 @@
 //! that fails leaves no sample, as in HAProxy.
 
 use super::hash;
+use super::pattern::{self, Method, PatternSet};
 use super::{args, Type, Value};
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashFn {
@@ -94,7 +96,31 @@ pub enum Conv {
     UrlDec(bool),
     UrlEnc,
     HttpDate(i64, Unit),
+    Map(MapRef),
 }
+
+/// A map converter's loaded file: its entries (values already of the
+/// output type), its default, and the types it reads and gives.
+#[derive(Debug)]
+pub struct Map {
+    pub file: String,
+    set: PatternSet<Value<'static>>,
+    default: Option<Value<'static>>,
+    input: Type,
+    output: Type,
+}
+
+/// Shared so that the runtime API can change a map every user sees;
+/// equal when it is the same map.
+#[derive(Debug, Clone)]
+pub struct MapRef(pub Arc<Map>);
+
+impl PartialEq for MapRef {
+    fn eq(&self, o: &MapRef) -> bool {
+        Arc::ptr_eq(&self.0, &o.0)
+    }
+}
+impl Eq for MapRef {}
 
 /// `http_date`'s input unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,6 +360,7 @@ impl Conv {
                 };
                 Conv::HttpDate(opt_int(0)?.unwrap_or(0), unit)
             }
+            n if n == "map" || n.starts_with("map_") => load_map(n, a)?,
             n if NOT_YET.contains(&n) => {
                 return Err(format!("converter '{n}' is not supported yet"))
             }
@@ -363,6 +390,7 @@ impl Conv {
             Bytes(..) | Base64 | Ub64Enc | Hex | Hash(..) | Xxh(..) | Sha1 => Type::Bin,
             IpMask(..) => Type::Addr,
             Iif(..) => Type::Bool,
+            Map(m) => m.0.input,
             Arith(..) | Cpl | Neg | Bool | Not | Odd | Even | Htonl | HttpDate(..) => Type::Sint,
         }
     }
@@ -390,12 +418,17 @@ impl Conv {
             Bytes(..) | B64Dec | Ub64Dec | Sha1 | Htonl => Type::Bin,
             IpMask(..) => Type::Ipv4,
             Bool | Not | Odd | Even => Type::Bool,
+            Map(m) => m.0.output,
         }
     }
 
     /// Run it: the sample is cast to [`Conv::input`] first.
-    pub fn apply<'a>(&self, v: Value<'a>) -> Option<Value<'a>> {
+    pub fn apply<'a>(&'a self, v: Value<'a>) -> Option<Value<'a>> {
         let v = v.cast(self.input())?;
+        if let Conv::Map(m) = self {
+            let m = &m.0;
+            return m.set.lookup(&v).or(m.default.as_ref()).map(borrow);
+        }
         match v {
             Value::Str(s) | Value::Bin(s) => self.on_bytes(s),
             Value::Sint(n) => self.on_int(n),
@@ -937,9 +970,77 @@ pub fn parse_chain(text: &str) -> Result<Vec<Conv>, String> {
 }
 
 /// Run a chain; None as soon as one converter leaves no sample.
-pub fn run_chain<'a>(chain: &[Conv], mut v: Value<'a>) -> Option<Value<'a>> {
+pub fn run_chain<'a>(chain: &'a [Conv], mut v: Value<'a>) -> Option<Value<'a>> {
     for c in chain {
         v = c.apply(v)?;
     }
     Some(v)
+}
+
+/// A view of a map's value that borrows from the map.
+fn borrow<'a>(v: &'a Value<'static>) -> Value<'a> {
+    match v {
+        Value::Str(s) => Value::Str(Cow::Borrowed(s)),
+        Value::Bin(s) => Value::Bin(Cow::Borrowed(s)),
+        Value::Meth(s) => Value::Meth(Cow::Borrowed(s)),
+        other => other.clone(),
+    }
+}
+
+/// `map[_MATCH[_OUT]](FILE[,DEFAULT])`: the file read now, each value
+/// parsed as the output type (HAProxy refuses a map whose value does not).
+fn load_map(name: &str, a: &[String]) -> Result<Conv, String> {
+    let (method, output) = match name.strip_prefix("map").unwrap_or("") {
+        "" | "_str" => (Method::Str, Type::Str),
+        rest => {
+            let rest = rest.strip_prefix('_').unwrap_or(rest);
+            // `map_MATCH` gives a string, `map_MATCH_int` / `_ip` those types.
+            let (m, output) = match rest.split_once('_') {
+                None => (rest, Type::Str),
+                Some((m, "int")) => (m, Type::Sint),
+                Some((m, "ip")) => (m, Type::Addr),
+                Some(_) => return Err(format!("unknown converter '{name}'")),
+            };
+            let method = match m {
+                "regm" => Method::Reg,
+                m => Method::from_name(m)
+                    .filter(|m| !matches!(m, Method::Bin | Method::Len))
+                    .ok_or_else(|| format!("unknown converter '{name}'"))?,
+            };
+            if m == "regm" {
+                return Err(format!("converter '{name}' is not supported yet"));
+            }
+            (method, output)
+        }
+    };
+    want(name, a, 1, 2)?;
+    let file = &a[0];
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("converter '{name}': failed to load map file '{file}': {e}"))?;
+    let value = |v: &str| -> Result<Value<'static>, String> {
+        match output {
+            Type::Sint => args::int(v).map(Value::Sint),
+            Type::Addr => Value::str(v.as_bytes().to_vec())
+                .cast(Type::Addr)
+                .ok_or_else(|| format!("'{v}' is not a valid IPv4 or IPv6 address")),
+            _ => Ok(Value::str(v.as_bytes().to_vec())),
+        }
+    };
+    let mut set = PatternSet::new(method, false);
+    for (line, key, v) in pattern::read_map_file(&text) {
+        let v = value(v).map_err(|e| format!("{file}:{line}: {e}"))?;
+        set.add(key, v).map_err(|e| format!("{file}:{line}: {e}"))?;
+    }
+    let default = a
+        .get(1)
+        .map(|d| value(d))
+        .transpose()
+        .map_err(|e| format!("converter '{name}': default value: {e}"))?;
+    Ok(Conv::Map(MapRef(Arc::new(Map {
+        file: file.clone(),
+        set,
+        default,
+        input: method.input(),
+        output,
+    }))))
 }

@@ -8,6 +8,7 @@
 pub mod args;
 pub mod conv;
 pub mod hash;
+pub mod pattern;
 #[cfg(test)]
 mod tests;
 

@@ -16,6 +16,11 @@ fn conv(expr: &str) -> Conv {
     Conv::parse(name, &a).unwrap_or_else(|e| panic!("{expr}: {e}"))
 }
 
+/// Apply one converter; the result owned, so it outlives the converter.
+fn eval(expr: &str, v: Value<'static>) -> Option<Value<'static>> {
+    conv(expr).apply(v).map(Value::into_owned)
+}
+
 fn run(expr: &str, input: &str) -> Option<String> {
     conv(expr)
         .apply(Value::str(input.as_bytes()))
@@ -122,14 +127,15 @@ fn binary_and_hash_converters() {
     assert_eq!(run("crc32", "123456789"), Some("3421780262".into()));
     assert_eq!(run("crc32c", "123456789"), Some("3808858755".into()));
     assert_eq!(run("xxh32", "abc"), Some("852579327".into()));
-    let sha = conv("sha1").apply(Value::str(&b"abc"[..])).unwrap();
-    let hex = conv("hex").apply(sha).and_then(Value::into_text).unwrap();
+    let (sha1, hex) = (conv("sha1"), conv("hex"));
+    let sha = sha1.apply(Value::str(&b"abc"[..])).unwrap();
+    let hex = hex.apply(sha).and_then(Value::into_text).unwrap();
     assert_eq!(&hex[..], b"A9993E364706816ABA3E25717850C26C9CD0D89D");
 }
 
 #[test]
 fn integer_converters_saturate_as_haproxy() {
-    let int = |e: &str, n: i64| conv(e).apply(Value::Sint(n));
+    let int = |e: &str, n: i64| eval(e, Value::Sint(n));
     assert_eq!(int("add(1)", i64::MAX), Some(Value::Sint(i64::MAX)));
     assert_eq!(int("sub(1)", i64::MIN), Some(Value::Sint(i64::MIN)));
     assert_eq!(int("mul(-1)", i64::MIN), Some(Value::Sint(i64::MAX)));
@@ -145,25 +151,22 @@ fn integer_converters_saturate_as_haproxy() {
         Some(Value::Bin(vec![1, 2, 3, 4].into()))
     );
     assert_eq!(
-        conv("http_date").apply(Value::Sint(784_111_777)),
+        eval("http_date", Value::Sint(784_111_777)),
         Some(Value::str(&b"Sun, 06 Nov 1994 08:49:37 GMT"[..]))
     );
     assert_eq!(
-        conv("http_date(0,ms)").apply(Value::Sint(784_111_777_005)),
+        eval("http_date(0,ms)", Value::Sint(784_111_777_005)),
         Some(Value::str(&b"Sun, 06 Nov 1994 08:49:37.5 GMT"[..]))
     );
     assert_eq!(
-        conv("iif(yes,no)").apply(Value::str(&b"0"[..])),
+        eval("iif(yes,no)", Value::str(&b"0"[..])),
         Some(Value::str(&b"no"[..]))
     );
     assert_eq!(
-        conv("ipmask(24)").apply(Value::str(&b"10.1.2.3"[..])),
+        eval("ipmask(24)", Value::str(&b"10.1.2.3"[..])),
         Some(Value::Ipv4(Ipv4Addr::new(10, 1, 2, 0)))
     );
-    assert_eq!(
-        conv("ipmask(24)").apply(Value::str(&b"2001:db8::1"[..])),
-        None
-    );
+    assert_eq!(eval("ipmask(24)", Value::str(&b"2001:db8::1"[..])), None);
 }
 
 #[test]
@@ -188,4 +191,37 @@ fn bad_arguments_are_refused_by_name() {
     );
     assert_eq!(err("lowr", &[]), "unknown converter 'lowr'");
     assert!(err("json", &["latin1"]).contains("Allowed value are"));
+}
+
+#[test]
+fn patterns_pick_as_haproxy_and_refuse_bad_ones() {
+    use super::pattern::{Method, PatternSet};
+    let mut ips = PatternSet::new(Method::Ip, false);
+    for (p, v) in [
+        ("10.0.0.0/8", 1),
+        ("10.1.0.0/16", 2),
+        ("10.0.0.0/255.0.255.0", 3),
+    ] {
+        ips.add(p, v).unwrap();
+    }
+    let ip = |s: &str| Value::Ipv4(s.parse().unwrap());
+    assert_eq!(ips.lookup(&ip("10.1.9.9")), Some(&2));
+    assert_eq!(ips.lookup(&ip("10.9.9.9")), Some(&1));
+    assert_eq!(ips.lookup(&ip("11.0.0.0")), None);
+    let mut beg = PatternSet::new(Method::Beg, true);
+    beg.add("/API", 1).unwrap();
+    assert_eq!(beg.lookup(&Value::str(&b"/api/x"[..])), Some(&1));
+    let mut ints = PatternSet::<()>::new(Method::Int, false);
+    assert_eq!(
+        ints.add("5:1", ()),
+        Err("'5:1' is not a valid number range".into())
+    );
+    assert_eq!(ints.add("x", ()), Err("'x' is not a number".into()));
+    let mut bad = PatternSet::<()>::new(Method::Ip, false);
+    assert!(bad
+        .add("10.0.0.1/33", ())
+        .unwrap_err()
+        .contains("not a valid IPv4"));
+    let entries = super::pattern::read_map_file("# c\n  k  v w \r\n\nk2\n");
+    assert_eq!(entries, [(2, "k", "v w"), (4, "k2", "")]);
 }

@@ -133,6 +133,18 @@ const CASES: &[(&str, &[u8])] = &[
     ("bytes(1,2),hex", b"abcd"),
     ("field(2,=),url_dec,upper", b"k=a%20b"),
     ("word(1,.),length,mul(3),odd", b"host.example"),
+    ("regsub(a,X)", b"banana"),
+    ("regsub(a,X,g)", b"banana"),
+    ("regsub(^b,X,g)", b"bbb"),
+    ("regsub(x*,-,g)", b"abc"),
+    ("regsub(x*,-)", b"abc"),
+    ("regsub(A,X,ig)", b"banana"),
+    ("regsub('(an)(a)',<\\2\\1>,g)", b"banana"),
+    ("regsub(n,\\x41,g)", b"banana"),
+    ("regsub(/+,/,g)", b"//a///b/"),
+    ("regsub($,!)", b"end"),
+    ("regsub('[0-9]+',N,g)", b"a12b345c"),
+    ("regsub(\"a|n\",,g)", b"banana"),
 ];
 
 /// The configuration's `lf-string`: every case, its input from header
@@ -142,6 +154,11 @@ const SEP: &str = "|#|";
 fn config(cases: &[(String, Vec<u8>)]) -> String {
     let mut body = String::new();
     for (i, (chain, _)) in cases.iter().enumerate() {
+        // In the config's double quotes, `\\`, `\"` and `\$` are escapes.
+        let chain = chain
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('$', "\\$");
         body.push_str(&format!("%[req.fhdr(x-in-{i}),{chain}]{SEP}"));
     }
     format!(

@@ -97,7 +97,24 @@ pub enum Conv {
     UrlEnc,
     HttpDate(i64, Unit),
     Map(MapRef),
+    Regsub(Regsub),
 }
+
+/// `regsub(REGEX,SUBST[,FLAGS])`: the regex (compiled once; equal when
+/// written the same), the replacement and the `g` flag.
+#[derive(Debug, Clone)]
+pub struct Regsub {
+    re: regex::bytes::Regex,
+    subst: Vec<u8>,
+    global: bool,
+}
+
+impl PartialEq for Regsub {
+    fn eq(&self, o: &Regsub) -> bool {
+        self.re.as_str() == o.re.as_str() && self.subst == o.subst && self.global == o.global
+    }
+}
+impl Eq for Regsub {}
 
 /// A map converter's loaded file: its entries (values already of the
 /// output type), its default, and the types it reads and gives.
@@ -361,6 +378,30 @@ impl Conv {
                 Conv::HttpDate(opt_int(0)?.unwrap_or(0), unit)
             }
             n if n == "map" || n.starts_with("map_") => load_map(n, a)?,
+            "regsub" => {
+                want(name, a, 2, 3)?;
+                let (mut icase, mut global) = (false, false);
+                for f in a.get(2).map_or("", String::as_str).chars() {
+                    match f {
+                        'i' => icase = true,
+                        'g' => global = true,
+                        c => {
+                            return Err(format!(
+                                "converter '{name}': invalid regex flag '{c}', only 'i' and 'g' are supported"
+                            ))
+                        }
+                    }
+                }
+                let re = regex::bytes::RegexBuilder::new(&a[0])
+                    .case_insensitive(icase)
+                    .build()
+                    .map_err(|e| format!("converter '{name}': regex '{}' is invalid: {e}", a[0]))?;
+                Conv::Regsub(Regsub {
+                    re,
+                    subst: a[1].as_bytes().to_vec(),
+                    global,
+                })
+            }
             n if NOT_YET.contains(&n) => {
                 return Err(format!("converter '{n}' is not supported yet"))
             }
@@ -386,7 +427,8 @@ impl Conv {
             | HostOnly
             | PortOnly
             | UrlDec(_)
-            | UrlEnc => Type::Str,
+            | UrlEnc
+            | Regsub(_) => Type::Str,
             Bytes(..) | Base64 | Ub64Enc | Hex | Hash(..) | Xxh(..) | Sha1 => Type::Bin,
             IpMask(..) => Type::Addr,
             Iif(..) => Type::Bool,
@@ -413,7 +455,8 @@ impl Conv {
             | HostOnly
             | UrlDec(_)
             | UrlEnc
-            | HttpDate(..) => Type::Str,
+            | HttpDate(..)
+            | Regsub(_) => Type::Str,
             Length | Hex2i | Hash(..) | Xxh(..) | Arith(..) | Cpl | Neg | PortOnly => Type::Sint,
             Bytes(..) | B64Dec | Ub64Dec | Sha1 | Htonl => Type::Bin,
             IpMask(..) => Type::Ipv4,
@@ -563,6 +606,7 @@ impl Conv {
             })),
             UrlDec(in_form) => str_of(url_dec(&s, *in_form)?),
             UrlEnc => str_of(url_enc(&s)),
+            Regsub(r) => str_of(regsub(r, &s)),
             _ => None,
         }
     }
@@ -1043,4 +1087,75 @@ fn load_map(name: &str, a: &[String]) -> Result<Conv, String> {
         input: method.input(),
         output,
     }))))
+}
+
+/// `regsub`: HAProxy's loop: each match replaced, from where the last one
+/// ended (`^` then no longer matches); an empty match at that point keeps
+/// one byte and moves on. Without `g`, the first match only.
+fn regsub(r: &Regsub, s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut start = 0;
+    let mut first = true;
+    loop {
+        let caps = if r.global || first {
+            r.re.captures_at(s, start)
+        } else {
+            None
+        };
+        let Some(caps) = caps else {
+            out.extend_from_slice(&s[start..]);
+            break;
+        };
+        let m = caps.get(0).map_or(start..start, |m| m.range());
+        out.extend_from_slice(&s[start..m.start]);
+        expand(&r.subst, &caps, &mut out);
+        if start >= s.len() {
+            break;
+        }
+        let mut end = m.end;
+        if end == start {
+            out.push(s[start]);
+            end += 1;
+        }
+        start = end;
+        first = false;
+    }
+    out
+}
+
+/// A replacement as HAProxy's `exp_replace`: `\N` is group N (nothing if it
+/// did not take part), `\xHH` a byte, a backslash before anything else
+/// that thing.
+fn expand(subst: &[u8], caps: &regex::bytes::Captures<'_>, out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < subst.len() {
+        let c = subst[i];
+        i += 1;
+        if c != b'\\' || i >= subst.len() {
+            out.push(c);
+            continue;
+        }
+        let e = subst[i];
+        i += 1;
+        match e {
+            b'0'..=b'9' => {
+                if let Some(g) = caps.get(usize::from(e - b'0')) {
+                    out.extend_from_slice(g.as_bytes());
+                }
+            }
+            b'x' if i + 2 <= subst.len() => {
+                let h = |c: u8| {
+                    let c = c.to_ascii_uppercase().wrapping_sub(b'0');
+                    if c > 9 {
+                        c.wrapping_sub(b'A' - b'9' - 1)
+                    } else {
+                        c
+                    }
+                };
+                out.push((h(subst[i]) << 4).wrapping_add(h(subst[i + 1])));
+                i += 2;
+            }
+            other => out.push(other),
+        }
+    }
 }

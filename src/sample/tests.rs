@@ -186,9 +186,10 @@ fn bad_arguments_are_refused_by_name() {
     assert!(err("lower", &["x"]).contains("end of arguments expected"));
     assert!(err("bytes", &["x"]).contains("failed to parse 'x'"));
     assert_eq!(
-        err("regsub", &["a", "b"]),
-        "converter 'regsub' is not supported yet"
+        err("concat", &["a"]),
+        "converter 'concat' is not supported yet"
     );
+    assert!(err("regsub", &["a", "b", "x"]).contains("invalid regex flag 'x'"));
     assert_eq!(err("lowr", &[]), "unknown converter 'lowr'");
     assert!(err("json", &["latin1"]).contains("Allowed value are"));
 }

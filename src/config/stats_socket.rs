@@ -1,14 +1,41 @@
 //! `stats socket` and `stats timeout` in `global` (HAProxy manual §3.1):
-//! where the runtime API listens and with which rights.
+//! where the runtime API listens and with which rights. `Level` lives here,
+//! below the runtime API that re-exports it, so config never imports runtime.
 
 use super::parser::need;
 use super::values::{parse_bind_addr, parse_time};
 use super::BindAddr;
-use crate::runtime::Level;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// What a CLI connection may do. Ordered: each level can do what the lower
+/// ones can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    User,
+    Operator,
+    Admin,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "user" => Some(Level::User),
+            "operator" => Some(Level::Operator),
+            "admin" => Some(Level::Admin),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::User => "user",
+            Level::Operator => "operator",
+            Level::Admin => "admin",
+        }
+    }
+}
 
 /// Where a runtime API socket (`stats socket`, `-S`) listens.
 #[derive(Debug, Clone, PartialEq, Eq)]

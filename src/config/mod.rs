@@ -2,8 +2,10 @@
 //! section parser produce this plain typed model; the runtime builds itself
 //! from it. Every error is `FILE:LINE: message`.
 
+mod args;
 mod checks;
 mod cond;
+mod draft;
 pub use cond::eval_text as eval_condition;
 mod global;
 mod http;
@@ -13,8 +15,9 @@ mod parser;
 mod persist;
 mod process;
 mod proxy;
-pub use proxy::dynamic_server;
 mod rules;
+mod server;
+pub use server::dynamic_server;
 pub mod stats;
 pub mod stats_socket;
 #[cfg(test)]

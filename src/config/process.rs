@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::parser::{need, only};
+use super::args::{need, only};
 use super::values::{parse_int, parse_time};
 use super::Global;
 

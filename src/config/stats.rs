@@ -2,8 +2,8 @@
 //! frontend or listen section. As in HAProxy, any `stats` keyword enables
 //! the page (`stats uri` alone is enough).
 
-use super::parser::{need, only};
-use super::proxy::{Draft, Kind};
+use super::args::{need, only};
+use super::draft::{Draft, Kind};
 use super::rules::{self, Stage};
 use super::Origin;
 use crate::http::acl::Condition;

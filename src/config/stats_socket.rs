@@ -2,7 +2,7 @@
 //! where the runtime API listens and with which rights. `Level` lives here,
 //! below the runtime API that re-exports it, so config never imports runtime.
 
-use super::parser::need;
+use super::args::{need, only};
 use super::values::{parse_bind_addr, parse_time};
 use super::BindAddr;
 use std::net::SocketAddr;
@@ -175,7 +175,7 @@ pub(crate) fn parse(
         }
         "timeout" => {
             *timeout = parse_time("'stats timeout'", need(args, 2, "a time")?)?;
-            super::parser::only(args, 3)?;
+            only(args, 3)?;
             if timeout.is_zero() {
                 return Err("'stats timeout' must be greater than 0".into());
             }

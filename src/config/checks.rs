@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use super::args::{need, only, value};
 use super::draft::{Draft, Method, ServerOpts};
+use super::model::{HttpCheck, HttpExpect, HttpMatch, Observe, OnError, TcpCheckStep, TcpMatch};
 use super::values;
-use super::{HttpCheck, HttpExpect, HttpMatch, Observe, OnError, TcpCheckStep, TcpMatch};
 use crate::http::acl::Re;
 
 /// A strictly positive delay (`inter 0` makes no sense).

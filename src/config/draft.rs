@@ -9,10 +9,10 @@ use crate::http::acl::AclSet;
 use crate::http::rules::Rule;
 use crate::log::{LogFormat, LogTarget};
 
-use super::{
+use super::model::{
     Backend, Balance, Bind, CheckKind, Frontend, FrontendRules, HashType, HealthConfig, HttpCheck,
-    HttpExpect, HttpProxy, Mode, Origin, Persistence, Server, ServerCheck, StickTableCfg,
-    TcpCheckStep, Timeouts,
+    HttpExpect, HttpProxy, LoadState, Mode, Origin, Persistence, Server, ServerCheck,
+    StickTableCfg, TcpCheckStep, Timeouts,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ pub(crate) struct Draft {
     pub grace: Option<std::time::Duration>,
     pub disabled: bool,
     /// `load-server-state-from-file` and `server-state-file-name`.
-    pub load_state: super::LoadState,
+    pub load_state: LoadState,
     pub state_file_name: Option<String>,
     /// HTTP settings (the rule lists stay in `h` until the end).
     pub http: HttpProxy,
@@ -110,7 +110,7 @@ impl Draft {
             abortonclose: false,
             grace: None,
             disabled: false,
-            load_state: super::LoadState::None,
+            load_state: LoadState::None,
             state_file_name: None,
             http: HttpProxy::default(),
             fe_rules: FrontendRules::default(),

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use super::args::{need, only};
+use super::model::Global;
 use super::values::{parse_int, parse_size};
-use super::Global;
 
 /// Most event-loop threads (`nbthread`), as HAProxy's 64-bit builds.
 pub const MAX_THREADS: u32 = 64;

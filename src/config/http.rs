@@ -7,8 +7,9 @@ use crate::http::rules::Rule;
 
 use super::args::{need, only};
 use super::draft::Draft;
+use super::model::{ConnMode, ForwardFor, Origin, OriginalTo};
 use super::rules::{self, Stage};
-use super::{values, ConnMode, ForwardFor, Origin, OriginalTo};
+use super::values;
 
 /// Proxy keywords handled here.
 pub(crate) const KEYWORDS: &[&str] = &[

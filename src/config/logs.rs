@@ -5,7 +5,7 @@
 
 use super::args::{need, only};
 use super::draft::{Entry, Fmt, LogDraft};
-use super::Mode;
+use super::model::Mode;
 use crate::log::{
     FrontendLog, GlobalLog, LogAddr, LogFormat, LogTarget, SyslogFormat, FACILITIES, HTTPLOG,
     LEVELS, TCPLOG,

@@ -7,9 +7,10 @@ use std::path::Path;
 use super::args::{check_name, need, only};
 use super::cond::CondStack;
 use super::draft::{Draft, Kind};
+use super::global;
 use super::lexer::{split_line, EnvLookup};
+use super::model::{Config, ConfigError, Global, Mode, Origin};
 use super::proxy;
-use super::{global, Config, ConfigError, Global, Mode, Origin};
 
 /// HAProxy sections pollux does not handle; their lines are skipped after
 /// one error.

@@ -8,11 +8,12 @@ use crate::http::rules::Action;
 
 use super::args::{need, only};
 use super::draft::{Draft, Kind};
-use super::rules::{check_needs, split_cond, Stage};
-use super::{
-    values, ConfigError, CookieCfg, CookieMode, Origin, PersistRule, StickKeyType, StickKind,
-    StickRule, StickStore, StickTableCfg,
+use super::model::{
+    ConfigError, CookieCfg, CookieMode, Origin, PersistRule, StickKeyType, StickKind, StickRule,
+    StickStore, StickTableCfg,
 };
+use super::rules::{check_needs, split_cond, Stage};
+use super::values;
 
 /// Proxy keywords handled here.
 pub(crate) const KEYWORDS: &[&str] = &[

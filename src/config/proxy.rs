@@ -6,9 +6,9 @@
 
 use super::args::{need, only};
 use super::draft::Draft;
+use super::model::{Balance, Bind, HashFunction, HashMethod, HashType, LoadState, Mode, Origin};
 use super::values;
 use super::{checks, http, logs, persist, server};
-use super::{Balance, Bind, HashFunction, HashMethod, HashType, Mode, Origin};
 
 /// Known HAProxy proxy keywords that pollux does not implement yet.
 const UNSUPPORTED: &[&str] = &[
@@ -164,9 +164,9 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
         "load-server-state-from-file" => {
             d.allow(kw, false, true, true)?;
             d.load_state = match need(args, 1, "'global', 'local' or 'none'")? {
-                "global" => super::LoadState::Global,
-                "local" => super::LoadState::Local,
-                "none" => super::LoadState::None,
+                "global" => LoadState::Global,
+                "local" => LoadState::Local,
+                "none" => LoadState::None,
                 v => {
                     return Err(format!(
                     "'load-server-state-from-file' expects 'global', 'local' or 'none', got '{v}'"

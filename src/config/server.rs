@@ -5,8 +5,9 @@
 
 use super::args::{check_name, need, value};
 use super::draft::{Draft, ServerOpts};
+use super::model::{Origin, Server};
 use super::values::{self, ServerAddr};
-use super::{checks, persist, Origin, Server};
+use super::{checks, persist};
 
 /// Known `server` options that pollux does not implement yet; options with
 /// these prefixes are also known (`check-ssl`, `agent-port`, `no-tlsv13`...).

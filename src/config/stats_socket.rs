@@ -1,52 +1,16 @@
 //! `stats socket` and `stats timeout` in `global` (HAProxy manual §3.1):
-//! where the runtime API listens and with which rights. `Level` lives here,
-//! below the runtime API that re-exports it, so config never imports runtime.
+//! where the runtime API listens and with which rights. `Level` is a model
+//! type, below the runtime API that re-exports it: config never imports
+//! runtime.
 
 use super::args::{need, only};
+use super::model::BindAddr;
 use super::values::{parse_bind_addr, parse_time};
-use super::BindAddr;
-use std::net::SocketAddr;
-use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// What a CLI connection may do. Ordered: each level can do what the lower
-/// ones can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    User,
-    Operator,
-    Admin,
-}
-
-impl Level {
-    pub fn parse(s: &str) -> Option<Level> {
-        match s {
-            "user" => Some(Level::User),
-            "operator" => Some(Level::Operator),
-            "admin" => Some(Level::Admin),
-            _ => None,
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::User => "user",
-            Level::Operator => "operator",
-            Level::Admin => "admin",
-        }
-    }
-}
-
-/// Where a runtime API socket (`stats socket`, `-S`) listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CliAddr {
-    /// A path, or `unix@PATH`.
-    Unix(PathBuf),
-    /// `ipv4@`/`ipv6@`/`host:port`.
-    Inet(SocketAddr),
-    /// `fd@N`: a listening socket inherited from the parent.
-    Fd(RawFd),
-}
+// The sockets' settings are model types; their old paths stay.
+pub use super::model::{CliAddr, Level, StatsSocket, DEFAULT_TIMEOUT};
 
 impl CliAddr {
     /// HAProxy's address syntax: a path unless it has a prefix or a port.
@@ -68,40 +32,7 @@ impl CliAddr {
             _ => Err(format!("'{s}': a port range cannot be used here")),
         }
     }
-
-    pub fn path(&self) -> Option<&PathBuf> {
-        match self {
-            CliAddr::Unix(p) => Some(p),
-            _ => None,
-        }
-    }
 }
-
-impl std::fmt::Display for CliAddr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CliAddr::Unix(p) => write!(f, "{}", p.display()),
-            CliAddr::Inet(a) => write!(f, "{a}"),
-            CliAddr::Fd(n) => write!(f, "fd@{n}"),
-        }
-    }
-}
-
-/// One `stats socket ADDRESS [options]` line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatsSocket {
-    pub addr: CliAddr,
-    /// `mode` (octal), applied with chmod after bind.
-    pub mode: Option<u32>,
-    /// `level`: HAProxy's default is `operator`.
-    pub level: Level,
-    /// `expose-fd listeners`: `_getsocks` may hand the listening sockets to
-    /// a new process (`-x`, reload).
-    pub expose_fd: bool,
-}
-
-/// HAProxy's default `stats timeout`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `stats ...` in `global`.
 pub(crate) fn parse(

@@ -239,6 +239,9 @@ impl Draft {
     }
 }
 
+// The parts each keyword parser fills: `server.rs` and `checks.rs`
+// (`ServerOpts`, `HealthDraft`), `http.rs`, `persist.rs`, `logs.rs`.
+
 /// What a `server` line starts from: the section's `default-server` lines
 /// (HAProxy: each one adds to the defaults of the later `server` lines).
 #[derive(Debug, Clone)]
@@ -379,12 +382,14 @@ pub(crate) struct PersistDraft {
     pub tracks: Vec<(String, Option<String>, Origin)>,
 }
 
+/// One `log` line of a section: `log global` or a target of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Entry {
     Global,
     Target(LogTarget),
 }
 
+/// The log format asked for: `option tcplog`, `option httplog` or `log-format`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Fmt {
     Tcp,

@@ -8,77 +8,11 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::parser::{need, only};
-use super::proxy::{self, Draft};
+use super::args::{need, only, value};
+use super::draft::{Draft, Method, ServerOpts};
+use super::model::{HttpCheck, HttpExpect, HttpMatch, Observe, OnError, TcpCheckStep, TcpMatch};
 use super::values;
-use super::{
-    CheckKind, HealthConfig, HttpCheck, HttpExpect, HttpMatch, Observe, OnError, ServerCheck,
-    TcpCheckStep, TcpMatch,
-};
 use crate::http::acl::Re;
-
-/// What a `server` line starts from: the section's `default-server` lines
-/// (HAProxy: each one adds to the defaults of the later `server` lines).
-#[derive(Debug, Clone)]
-pub(crate) struct ServerOpts {
-    pub weight: u32,
-    pub maxconn: Option<u32>,
-    /// `check` was given and not undone by `no-check`.
-    pub check: bool,
-    pub c: ServerCheck,
-    /// `fastinter`/`downinter` were given; otherwise they follow `inter`.
-    fastinter_set: bool,
-    downinter_set: bool,
-}
-
-impl Default for ServerOpts {
-    fn default() -> Self {
-        ServerOpts {
-            weight: 1,
-            maxconn: None,
-            check: false,
-            c: ServerCheck::default(),
-            fastinter_set: false,
-            downinter_set: false,
-        }
-    }
-}
-
-impl ServerOpts {
-    /// The model of a server with these options; a note for `observe`
-    /// without `check` (HAProxy: observing needs health checks).
-    pub(crate) fn check_model(&self, server: &str, notes: &mut Vec<String>) -> Option<ServerCheck> {
-        if !self.check {
-            if self.c.observe.is_some() {
-                notes.push(format!(
-                    "'observe' ignored for server '{server}' as it has no 'check'"
-                ));
-            }
-            return None;
-        }
-        let mut c = self.c.clone();
-        if !self.fastinter_set {
-            c.fastinter = c.inter;
-        }
-        if !self.downinter_set {
-            c.downinter = c.inter;
-        }
-        Some(c)
-    }
-}
-
-fn value<'a>(
-    args: &'a [String],
-    i: &mut usize,
-    what: &str,
-    expected: &str,
-) -> Result<&'a str, String> {
-    let v = args
-        .get(*i)
-        .ok_or_else(|| format!("{what} expects {expected}"))?;
-    *i += 1;
-    Ok(v)
-}
 
 /// A strictly positive delay (`inter 0` makes no sense).
 fn delay(what: &str, s: &str) -> Result<Duration, String> {
@@ -161,73 +95,6 @@ pub(crate) fn server_option(
         _ => return Ok(false),
     }
     Ok(true)
-}
-
-/// `default-server OPTIONS...`: the check options, `weight` and `maxconn`.
-pub(crate) fn parse_default_server(d: &mut Draft, args: &[String]) -> Result<(), String> {
-    let mut o = d.default_server.clone();
-    let mut i = 1;
-    while let Some(opt) = args.get(i) {
-        let opt = opt.as_str();
-        i += 1;
-        match opt {
-            "weight" | "maxconn" => {
-                let what = format!("default-server option '{opt}'");
-                let v = value(args, &mut i, &what, "an integer")?;
-                if opt == "weight" {
-                    o.weight = values::parse_int(&what, v, 0, 256)? as u32;
-                } else {
-                    let n = values::parse_int(&what, v, 0, u32::MAX.into())? as u32;
-                    o.maxconn = (n > 0).then_some(n);
-                }
-            }
-            _ if server_option(&mut o, opt, args, &mut i)? => {}
-            // As HAProxy: an id names one server.
-            "id" => return Err("default-server option 'id' is not accepted".into()),
-            _ if proxy::known_server_option(opt) => {
-                return Err(format!(
-                    "default-server option '{opt}' is not supported yet"
-                ))
-            }
-            _ => return Err(format!("unknown default-server option '{opt}'")),
-        }
-    }
-    d.default_server = o;
-    Ok(())
-}
-
-/// Which check a backend runs; the rules of the others are kept so that
-/// `option` lines may come before or after them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum Method {
-    #[default]
-    Tcp,
-    Http,
-    Script,
-}
-
-/// The health-check settings of a section being parsed.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct HealthDraft {
-    method: Method,
-    http: HttpCheck,
-    steps: Vec<TcpCheckStep>,
-    expect: Option<HttpExpect>,
-    all_backups: bool,
-}
-
-impl HealthDraft {
-    pub(crate) fn model(&self) -> HealthConfig {
-        HealthConfig {
-            kind: match self.method {
-                Method::Tcp => CheckKind::Tcp,
-                Method::Http => CheckKind::Http(self.http.clone()),
-                Method::Script => CheckKind::TcpScript(self.steps.clone()),
-            },
-            expect: self.expect.clone(),
-            all_backups: self.all_backups,
-        }
-    }
 }
 
 /// `option httpchk|tcp-check|allbackups` (or `no option ...`); Ok(false):
@@ -472,7 +339,7 @@ fn hex(what: &str, s: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::super::parser::Parser;
-    use super::super::{Backend, Config};
+    use super::super::{Backend, CheckKind, Config, HealthConfig, ServerCheck};
     use super::*;
 
     fn load(text: &str) -> Result<Config, Vec<String>> {

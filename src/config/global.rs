@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::parser::{need, only};
+use super::args::{need, only};
+use super::model::Global;
 use super::values::{parse_int, parse_size};
-use super::Global;
 
 /// Most event-loop threads (`nbthread`), as HAProxy's 64-bit builds.
 pub const MAX_THREADS: u32 = 64;

@@ -2,57 +2,14 @@
 //! `redirect`, `use_backend`, `monitor-uri`, `capture`, `tcp-request`,
 //! `errorfile` and the HTTP `option`s.
 
-use crate::http::acl::{parse_net, AclSet};
+use crate::http::acl::parse_net;
 use crate::http::rules::Rule;
 
-use super::parser::{need, only};
-use super::proxy::Draft;
+use super::args::{need, only};
+use super::draft::Draft;
+use super::model::{ConnMode, ForwardFor, Origin, OriginalTo};
 use super::rules::{self, Stage};
-use super::{values, ConnMode, ForwardFor, Origin, OriginalTo};
-
-/// Per-section parsing state for HTTP keywords; the rule lists are kept
-/// apart by kind and put in HAProxy's evaluation order at the end.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct HttpDraft {
-    pub acls: AclSet,
-    pub req_http: Vec<Rule>,
-    /// `req*` rules except `reqadd`.
-    pub req_legacy: Vec<Rule>,
-    pub req_add: Vec<Rule>,
-    pub redirects: Vec<Rule>,
-    pub res_http: Vec<Rule>,
-    pub res_legacy: Vec<Rule>,
-    pub res_add: Vec<Rule>,
-    /// Where each `use_backend` was, parallel to `FrontendRules::use_backend`.
-    pub use_backend_at: Vec<Origin>,
-    /// The first keyword that needs HTTP mode, for the TCP-mode warning.
-    pub first_http_kw: Option<(String, Origin)>,
-}
-
-impl HttpDraft {
-    /// Request rules in HAProxy's order: http-request, req* (reqadd last), redirect.
-    pub(crate) fn request_rules(&self) -> Vec<Rule> {
-        [
-            &self.req_http,
-            &self.req_legacy,
-            &self.req_add,
-            &self.redirects,
-        ]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect()
-    }
-
-    /// Response rules: http-response, rsp* (rspadd last).
-    pub(crate) fn response_rules(&self) -> Vec<Rule> {
-        [&self.res_http, &self.res_legacy, &self.res_add]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect()
-    }
-}
+use super::values;
 
 /// Proxy keywords handled here.
 pub(crate) const KEYWORDS: &[&str] = &[

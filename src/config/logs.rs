@@ -3,36 +3,15 @@
 //! dontlognull|log-separate-errors`. `log global` is resolved once every
 //! file is read, so the `global` section may come later.
 
-use super::parser::{need, only};
-use super::Mode;
+use super::args::{need, only};
+use super::draft::{Entry, Fmt, LogDraft};
+use super::model::Mode;
 use crate::log::{
     FrontendLog, GlobalLog, LogAddr, LogFormat, LogTarget, SyslogFormat, FACILITIES, HTTPLOG,
     LEVELS, TCPLOG,
 };
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Entry {
-    Global,
-    Target(LogTarget),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Fmt {
-    Tcp,
-    Http,
-    Custom(LogFormat),
-}
-
-/// A proxy section's logging settings while parsing.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct LogDraft {
-    pub entries: Vec<Entry>,
-    pub format: Option<Fmt>,
-    pub dontlognull: bool,
-    pub separate_errors: bool,
-}
 
 /// `log ...` and `log-format ...` in a proxy or defaults section.
 pub(crate) fn parse_keyword(d: &mut LogDraft, args: &[String]) -> Result<(), String> {

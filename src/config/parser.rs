@@ -4,29 +4,13 @@
 
 use std::path::Path;
 
+use super::args::{check_name, need, only};
 use super::cond::CondStack;
+use super::draft::{Draft, Kind};
+use super::global;
 use super::lexer::{split_line, EnvLookup};
-use super::proxy::{self, Draft, Kind};
-use super::{global, Config, ConfigError, Global, Mode, Origin};
-
-/// Argument `i` of a keyword line, or an error naming the keyword (the
-/// words before `i`) and what was expected.
-pub(crate) fn need<'a>(args: &'a [String], i: usize, expected: &str) -> Result<&'a str, String> {
-    args.get(i)
-        .map(String::as_str)
-        .ok_or_else(|| format!("'{}' expects {expected}", args[..i].join(" ")))
-}
-
-/// Rejects arguments after the first `n` words.
-pub(crate) fn only(args: &[String], n: usize) -> Result<(), String> {
-    match args.get(n) {
-        Some(extra) => Err(format!(
-            "unexpected argument '{extra}' after '{}'",
-            args[..n].join(" ")
-        )),
-        None => Ok(()),
-    }
-}
+use super::model::{Config, ConfigError, Global, Mode, Origin};
+use super::proxy;
 
 /// HAProxy sections pollux does not handle; their lines are skipped after
 /// one error.
@@ -446,21 +430,5 @@ fn at(origin: &Origin, message: String) -> ConfigError {
         file: origin.file.clone(),
         line: origin.line,
         message,
-    }
-}
-
-/// Proxy names use HAProxy's set: letters, digits, `-`, `_`, `.`, `:`.
-pub(crate) fn check_name(section: &str, name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err(format!("'{section}' expects a name"));
-    }
-    match name
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || "-_.:".contains(c)))
-    {
-        Some(c) => Err(format!(
-            "character '{c}' is not permitted in {section} name '{name}'"
-        )),
-        None => Ok(()),
     }
 }

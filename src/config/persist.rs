@@ -4,27 +4,16 @@
 //! track-scN`. Table references are checked once every file is read.
 
 use crate::http::fetch::{Fetch, Kind as SampleKind};
-use crate::http::rules::{Action, TrackSc};
+use crate::http::rules::Action;
 
-use super::parser::{need, only};
-use super::proxy::{Draft, Kind};
-use super::rules::{check_needs, split_cond, Stage};
-use super::{
-    values, ConfigError, CookieCfg, CookieMode, Origin, PersistRule, Persistence, StickKeyType,
-    StickKind, StickRule, StickStore, StickTableCfg,
+use super::args::{need, only};
+use super::draft::{Draft, Kind};
+use super::model::{
+    ConfigError, CookieCfg, CookieMode, Origin, PersistRule, StickKeyType, StickKind, StickRule,
+    StickStore, StickTableCfg,
 };
-
-/// Per-section persistence state while parsing.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PersistDraft {
-    pub persistence: Persistence,
-    pub table: Option<StickTableCfg>,
-    /// Where each stick rule was, parallel to `persistence.stick`.
-    pub stick_at: Vec<Origin>,
-    /// `http-request track-scN`: (keyword, table or None, where), checked
-    /// at the end since the `stick-table` line may come later.
-    pub tracks: Vec<(String, Option<String>, Origin)>,
-}
+use super::rules::{check_needs, split_cond, Stage};
+use super::values;
 
 /// Proxy keywords handled here.
 pub(crate) const KEYWORDS: &[&str] = &[
@@ -131,31 +120,6 @@ pub(crate) fn note_track(d: &mut Draft, args: &[String], origin: &Origin) {
     let table = t.table.clone();
     let kw = format!("http-request track-sc{}", t.slot);
     d.p.tracks.push((kw, table, origin.clone()));
-}
-
-/// `track-scN KEY [table T]` (`name` is `track-scN`, `a` the words after).
-pub(crate) fn track_sc(name: &str, a: &[String]) -> Result<TrackSc, String> {
-    let slot = match name {
-        "track-sc0" => 0,
-        "track-sc1" => 1,
-        _ => 2,
-    };
-    let kw = format!("http-request {name}");
-    let key = a
-        .first()
-        .ok_or_else(|| format!("'{kw}' expects a key (a sample fetch like 'src')"))?;
-    let key = Fetch::parse(key).map_err(|e| format!("'{kw}': {e}"))?;
-    check_needs(key.needs(), Stage::HttpRequest)?;
-    let table = match &a[1..] {
-        [] => None,
-        [t, name] if t == "table" => Some(name.clone()),
-        [w, ..] => {
-            return Err(format!(
-                "'{kw}': unexpected argument '{w}' (expected 'table NAME')"
-            ))
-        }
-    };
-    Ok(TrackSc { slot, key, table })
 }
 
 fn parse_cookie(d: &mut Draft, args: &[String]) -> Result<CookieCfg, String> {

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use super::parser::{need, only};
+use super::args::{need, only};
+use super::model::Global;
 use super::values::{parse_int, parse_time};
-use super::Global;
 
 pub(crate) const KEYWORDS: &[&str] = &[
     "user",

@@ -1,241 +1,14 @@
 //! Keywords of `defaults`, `frontend`, `backend` and `listen` sections
-//! (manual §4). A section is parsed into a [`Draft`] carrying both sides; it
-//! becomes a [`Frontend`] and/or a [`Backend`] once every file is read.
+//! (manual §4): the dispatcher that hands each line to its keyword parser
+//! (`server`, checks, HTTP, persistence, logs, stats), plus the few
+//! keywords of its own (`mode`, `bind`, `balance`, `hash-type`, timeouts,
+//! generic `option`s). Lines fill a [`Draft`] (see `draft.rs`).
 
-use super::checks::{self, HealthDraft, ServerOpts};
-use super::http::{self, HttpDraft};
-use super::logs::{self, LogDraft};
-use super::parser::{check_name, need, only};
-use super::persist::{self, PersistDraft};
-use super::values::{self, ServerAddr};
-use super::{
-    Backend, Balance, Bind, Frontend, FrontendRules, HashFunction, HashMethod, HashType, HttpProxy,
-    Mode, Origin, Server, Timeouts,
-};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Defaults,
-    Frontend,
-    Backend,
-    Listen,
-}
-
-impl Kind {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Kind::Defaults => "defaults",
-            Kind::Frontend => "frontend",
-            Kind::Backend => "backend",
-            Kind::Listen => "listen",
-        }
-    }
-    /// Frontend capability: accepts clients.
-    pub(crate) fn fe(self) -> bool {
-        self != Kind::Backend
-    }
-    /// Backend capability: connects to servers.
-    pub(crate) fn be(self) -> bool {
-        self != Kind::Frontend
-    }
-}
-
-/// A proxy section being parsed; `defaults` use the same shape.
-#[derive(Debug, Clone)]
-pub(crate) struct Draft {
-    pub kind: Kind,
-    pub name: String,
-    pub origin: Origin,
-    pub mode: Mode,
-    pub binds: Vec<Bind>,
-    /// A `bind` line was seen, even one with errors (no follow-up error).
-    pub bind_seen: bool,
-    pub maxconn: Option<u32>,
-    /// The backend name and where it was set, checked once all files are read.
-    pub default_backend: Option<(String, Origin)>,
-    pub timeouts: Timeouts,
-    pub clitcpka: bool,
-    pub srvtcpka: bool,
-    pub balance: Balance,
-    pub hash_type: HashType,
-    pub servers: Vec<Server>,
-    pub retries: u32,
-    pub redispatch: bool,
-    pub fullconn: Option<u32>,
-    pub abortonclose: bool,
-    /// `grace T`: after a soft stop, keep accepting for T.
-    pub grace: Option<std::time::Duration>,
-    pub disabled: bool,
-    /// `load-server-state-from-file` and `server-state-file-name`.
-    pub load_state: super::LoadState,
-    pub state_file_name: Option<String>,
-    /// HTTP settings (the rule lists stay in `h` until the end).
-    pub http: HttpProxy,
-    pub fe_rules: FrontendRules,
-    pub h: HttpDraft,
-    /// `default-server` options for the later `server` lines.
-    pub default_server: ServerOpts,
-    /// Health-check method (`option httpchk`, `tcp-check`...).
-    pub health: HealthDraft,
-    /// Persistence: cookie, stick table and rules.
-    pub p: PersistDraft,
-    /// `log` lines, log format and logging options.
-    pub log: LogDraft,
-    /// Warnings of the keyword being parsed; the parser adds FILE:LINE.
-    pub notes: Vec<String>,
-}
-
-impl Draft {
-    pub(crate) fn defaults(origin: Origin) -> Self {
-        Draft {
-            kind: Kind::Defaults,
-            name: String::new(),
-            origin,
-            mode: Mode::Tcp,
-            binds: Vec::new(),
-            bind_seen: false,
-            maxconn: None,
-            default_backend: None,
-            timeouts: Timeouts::default(),
-            clitcpka: false,
-            srvtcpka: false,
-            balance: Balance::RoundRobin,
-            hash_type: HashType::default(),
-            servers: Vec::new(),
-            retries: 3,
-            redispatch: false,
-            fullconn: None,
-            abortonclose: false,
-            grace: None,
-            disabled: false,
-            load_state: super::LoadState::None,
-            state_file_name: None,
-            http: HttpProxy::default(),
-            fe_rules: FrontendRules::default(),
-            h: HttpDraft::default(),
-            default_server: ServerOpts::default(),
-            health: HealthDraft::default(),
-            p: PersistDraft::default(),
-            log: LogDraft::default(),
-            notes: Vec::new(),
-        }
-    }
-
-    /// A new proxy section inheriting the current `defaults`.
-    pub(crate) fn from_defaults(defaults: &Draft, kind: Kind, name: &str, origin: Origin) -> Self {
-        let mut d = defaults.clone();
-        d.kind = kind;
-        d.name = name.to_string();
-        d.origin = origin;
-        d.http.listen = kind == Kind::Listen;
-        // A listen section forwards to its own servers unless it says otherwise.
-        if !kind.fe() || kind == Kind::Listen {
-            d.default_backend = None;
-        }
-        d
-    }
-
-    pub(crate) fn frontend(&self) -> Frontend {
-        let default_backend = match (&self.default_backend, self.kind) {
-            (Some((name, _)), _) => Some(name.clone()),
-            (None, Kind::Listen) => Some(self.name.clone()),
-            (None, _) => None,
-        };
-        Frontend {
-            name: self.name.clone(),
-            origin: self.origin.clone(),
-            mode: self.mode,
-            binds: self.binds.clone(),
-            maxconn: self.maxconn,
-            default_backend,
-            timeouts: self.timeouts,
-            clitcpka: self.clitcpka,
-            grace: self.grace,
-            disabled: self.disabled,
-            http: self.http_model(),
-            rules: self.fe_rules.clone(),
-            // Resolved against the global section once every file is read.
-            log: None,
-        }
-    }
-
-    fn http_model(&self) -> HttpProxy {
-        HttpProxy {
-            rules_req: self.h.request_rules(),
-            rules_res: self.h.response_rules(),
-            ..self.http.clone()
-        }
-    }
-
-    pub(crate) fn backend(&self) -> Backend {
-        Backend {
-            name: self.name.clone(),
-            origin: self.origin.clone(),
-            mode: self.mode,
-            balance: self.balance.clone(),
-            hash_type: self.hash_type,
-            servers: self.servers.clone(),
-            timeouts: self.timeouts,
-            retries: self.retries,
-            redispatch: self.redispatch,
-            fullconn: self.fullconn,
-            load_state: self.load_state,
-            state_file_name: match self.state_file_name.as_deref() {
-                Some("use-backend-name") | None => None,
-                Some(n) => Some(n.to_string()),
-            },
-            abortonclose: self.abortonclose,
-            srvtcpka: self.srvtcpka,
-            disabled: self.disabled,
-            http: self.http_model(),
-            health: self.health.model(),
-            persist: self.p.persistence.clone(),
-            log_targets: Vec::new(),
-        }
-    }
-
-    /// HAProxy only warns about a timeout or option that the section's
-    /// capability makes useless ("'timeout client' ignored because backend
-    /// 'be' has no frontend capability"): true when `kw` is to be ignored.
-    pub(crate) fn ignored(&mut self, kw: &str, fe: bool, be: bool) -> bool {
-        let missing = match self.kind {
-            Kind::Frontend if be => "backend",
-            Kind::Backend if fe => "frontend",
-            _ => return false,
-        };
-        self.notes.push(format!(
-            "'{kw}' ignored because {} '{}' has no {missing} capability",
-            self.kind.name(),
-            self.name
-        ));
-        true
-    }
-
-    /// Rejects a keyword this kind of section cannot hold. `fe`/`be`: the
-    /// keyword needs that capability; `in_defaults`: `defaults` may hold it.
-    pub(crate) fn allow(
-        &self,
-        kw: &str,
-        fe: bool,
-        be: bool,
-        in_defaults: bool,
-    ) -> Result<(), String> {
-        let ok = match self.kind {
-            Kind::Defaults => in_defaults,
-            Kind::Frontend => !be,
-            Kind::Backend => !fe,
-            Kind::Listen => true,
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(format!(
-                "'{kw}' not allowed in '{}' section",
-                self.kind.name()
-            ))
-        }
-    }
-}
+use super::args::{need, only};
+use super::draft::Draft;
+use super::model::{Balance, Bind, HashFunction, HashMethod, HashType, LoadState, Mode, Origin};
+use super::values;
+use super::{checks, http, logs, persist, server};
 
 /// Known HAProxy proxy keywords that pollux does not implement yet.
 const UNSUPPORTED: &[&str] = &[
@@ -315,57 +88,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "transparent",
 ];
 
-/// Known `server` options that pollux does not implement yet; options with
-/// these prefixes are also known (`check-ssl`, `agent-port`, `no-tlsv13`...).
-const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
-    "allow-0rtt",
-    "alpn",
-    "ca-file",
-    "ciphers",
-    "ciphersuites",
-    "crl-file",
-    "crt",
-    "curves",
-    "guid",
-    "hash-key",
-    "init-addr",
-    "log-bufsize",
-    "log-proto",
-    "max-reuse",
-    "namespace",
-    "non-stick",
-    "npn",
-    "on-marked-down",
-    "on-marked-up",
-    "proto",
-    "redir",
-    "shard",
-    "sigalgs",
-    "sni",
-    "socks4",
-    "source",
-    "strict-maxconn",
-    "tcp-ut",
-    "tfo",
-    "track",
-    "usesrc",
-    "verify",
-    "verifyhost",
-    "ws",
-];
-const UNSUPPORTED_SERVER_PREFIXES: &[&str] = &[
-    "check",
-    "agent-",
-    "no-",
-    "force-",
-    "ssl",
-    "send-proxy",
-    "proxy-v2",
-    "resolve",
-    "pool-",
-    "set-proxy-v2",
-];
-
 /// Parses one keyword line of a proxy or `defaults` section.
 pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
     let kw = args[0].as_str();
@@ -405,11 +127,11 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
         }
         "server" => {
             d.allow(kw, false, true, false)?;
-            parse_server(d, args, origin)?;
+            server::parse_server(d, args, origin)?;
         }
         "default-server" => {
             d.allow(kw, false, true, true)?;
-            checks::parse_default_server(d, args)?;
+            server::parse_default_server(d, args)?;
         }
         "http-check" | "tcp-check" => checks::parse_keyword(d, args)?,
         "balance" => {
@@ -442,9 +164,9 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
         "load-server-state-from-file" => {
             d.allow(kw, false, true, true)?;
             d.load_state = match need(args, 1, "'global', 'local' or 'none'")? {
-                "global" => super::LoadState::Global,
-                "local" => super::LoadState::Local,
-                "none" => super::LoadState::None,
+                "global" => LoadState::Global,
+                "local" => LoadState::Local,
+                "none" => LoadState::None,
                 v => {
                     return Err(format!(
                     "'load-server-state-from-file' expects 'global', 'local' or 'none', got '{v}'"
@@ -522,141 +244,6 @@ fn parse_bind(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), Str
     Ok(())
 }
 
-fn parse_server(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
-    let name = need(args, 1, "a name and an address")?;
-    need(args, 2, "an address after the name")?;
-    check_name("server", name)?;
-    if let Some(other) = d.servers.iter().find(|s| s.name == name) {
-        return Err(format!(
-            "server '{name}' already defined in {} '{}' at {}:{}",
-            d.kind.name(),
-            d.name,
-            other.origin.file,
-            other.origin.line
-        ));
-    }
-    let server = build_server(d.default_server.clone(), args, origin, &mut d.notes)?;
-    if let Some(id) = server.id {
-        if let Some(other) = d.servers.iter().find(|s| s.id == Some(id)) {
-            return Err(format!(
-                "server '{name}': id {id} already used by server '{}' at {}:{}",
-                other.name, other.origin.file, other.origin.line
-            ));
-        }
-    }
-    d.servers.push(server);
-    Ok(())
-}
-
-/// A server added at run time (`add server B/S ADDR [options]` on the
-/// runtime API): the same options as a `server` line, without the
-/// backend's `default-server` (HAProxy 2.6 ignores it there too).
-pub fn dynamic_server(name: &str, addr: &str, opts: &[String]) -> Result<Server, String> {
-    check_name("server", name)?;
-    let mut args = vec!["server".to_string(), name.to_string(), addr.to_string()];
-    args.extend_from_slice(opts);
-    let origin = Origin {
-        file: "cli".into(),
-        line: 0,
-    };
-    build_server(ServerOpts::default(), &args, &origin, &mut Vec::new())
-}
-
-/// `server NAME ADDR [options]`, starting from `opts` (the defaults).
-fn build_server(
-    mut opts: ServerOpts,
-    args: &[String],
-    origin: &Origin,
-    notes: &mut Vec<String>,
-) -> Result<Server, String> {
-    let name = args[1].as_str();
-    let addr = args[2].as_str();
-    let addr = match values::parse_server_addr(addr)? {
-        ServerAddr::Addr(a) => a,
-        ServerAddr::NoPort => {
-            return Err(format!(
-                "server '{name}' has no port in '{addr}' (pollux needs an explicit port)"
-            ))
-        }
-    };
-    let mut server = Server {
-        name: name.to_string(),
-        origin: origin.clone(),
-        addr,
-        id: None,
-        weight: opts.weight,
-        backup: false,
-        disabled: false,
-        maxconn: opts.maxconn,
-        minconn: None,
-        maxqueue: None,
-        check: None,
-        cookie: None,
-    };
-    let mut i = 3;
-    while let Some(opt) = args.get(i) {
-        let opt = opt.as_str();
-        i += 1;
-        match opt {
-            "minconn" => {
-                let what = format!("server option '{opt}'");
-                let value = args
-                    .get(i)
-                    .ok_or_else(|| format!("{what} expects an integer"))?;
-                i += 1;
-                server.minconn = Some(values::parse_int(&what, value, 0, u32::MAX.into())? as u32);
-            }
-            "maxqueue" => {
-                let what = format!("server option '{opt}'");
-                let value = args
-                    .get(i)
-                    .ok_or_else(|| format!("{what} expects an integer"))?;
-                i += 1;
-                // 0 means no limit, as in HAProxy.
-                let n = values::parse_int(&what, value, 0, u32::MAX.into())? as u32;
-                server.maxqueue = (n > 0).then_some(n);
-            }
-            "weight" | "maxconn" => {
-                let what = format!("server option '{opt}'");
-                let value = args
-                    .get(i)
-                    .ok_or_else(|| format!("{what} expects an integer"))?;
-                i += 1;
-                if opt == "weight" {
-                    server.weight = values::parse_int(&what, value, 0, 256)? as u32;
-                } else {
-                    server.maxconn =
-                        Some(values::parse_int(&what, value, 0, u32::MAX.into())? as u32);
-                }
-            }
-            "id" => {
-                let what = format!("server option '{opt}'");
-                let value = args
-                    .get(i)
-                    .ok_or_else(|| format!("{what} expects an integer"))?;
-                i += 1;
-                // HAProxy keeps ids in an int: 1..=2^31-1.
-                server.id = Some(values::parse_int(&what, value, 1, i32::MAX as u64)? as u32);
-            }
-            "cookie" => server.cookie = Some(persist::server_cookie(args, &mut i)?),
-            "backup" => server.backup = true,
-            "disabled" => server.disabled = true,
-            "enabled" => server.disabled = false,
-            _ if checks::server_option(&mut opts, opt, args, &mut i)? => {}
-            _ if UNSUPPORTED_SERVER_OPTIONS.contains(&opt)
-                || UNSUPPORTED_SERVER_PREFIXES
-                    .iter()
-                    .any(|p| opt.starts_with(p)) =>
-            {
-                return Err(format!("server option '{opt}' is not supported yet"))
-            }
-            _ => return Err(format!("unknown server option '{opt}' for server '{name}'")),
-        }
-    }
-    server.check = opts.check_model(name, notes);
-    Ok(server)
-}
-
 /// `NAME(ARG)` → `Some(ARG)`; `NAME` → `None`; anything else is an error.
 fn paren_arg<'a>(algo: &'a str, name: &str) -> Result<Option<&'a str>, String> {
     let rest = &algo[name.len()..];
@@ -669,18 +256,6 @@ fn paren_arg<'a>(algo: &'a str, name: &str) -> Result<Option<&'a str>, String> {
             "'balance {algo}': expected '{name}' or '{name}(ARG)'"
         )),
     }
-}
-
-/// A `server` option HAProxy has (supported or not), for `default-server`.
-pub(crate) fn known_server_option(opt: &str) -> bool {
-    [
-        "backup", "disabled", "enabled", "weight", "maxconn", "minconn",
-    ]
-    .contains(&opt)
-        || UNSUPPORTED_SERVER_OPTIONS.contains(&opt)
-        || UNSUPPORTED_SERVER_PREFIXES
-            .iter()
-            .any(|p| opt.starts_with(p))
 }
 
 fn parse_balance(args: &[String]) -> Result<Balance, String> {

@@ -3,10 +3,10 @@
 //! actions (manual §4.2), each with its optional `if`/`unless` condition.
 
 use crate::http::acl::{parse_condition, AclSet, Condition, Re};
-use crate::http::fetch::needs;
+use crate::http::fetch::{needs, Fetch};
 use crate::http::format::Format;
 use crate::http::rules::{
-    Action, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule,
+    Action, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule, TrackSc,
 };
 
 /// Splits a rule line at its `if`/`unless` and compiles the condition.
@@ -253,9 +253,7 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
             Action::SetStatus(code, reason)
         }
         "redirect" if req => Action::Redirect(redirect(a, stage)?),
-        "track-sc0" | "track-sc1" | "track-sc2" if req => {
-            Action::TrackSc(super::persist::track_sc(name, a)?)
-        }
+        "track-sc0" | "track-sc1" | "track-sc2" if req => Action::TrackSc(track_sc(name, a)?),
         "return" => Action::Return(reply(&full, a, stage)?),
         "use-service" if req => match a {
             [svc] if svc == "prometheus-exporter" => {
@@ -490,4 +488,29 @@ pub(crate) fn tcp(args: &[String], acls: &AclSet, stage: Stage) -> Result<TcpRul
         ));
     }
     Ok(TcpRule { action, cond })
+}
+
+/// `track-scN KEY [table T]` (`name` is `track-scN`, `a` the words after).
+fn track_sc(name: &str, a: &[String]) -> Result<TrackSc, String> {
+    let slot = match name {
+        "track-sc0" => 0,
+        "track-sc1" => 1,
+        _ => 2,
+    };
+    let kw = format!("http-request {name}");
+    let key = a
+        .first()
+        .ok_or_else(|| format!("'{kw}' expects a key (a sample fetch like 'src')"))?;
+    let key = Fetch::parse(key).map_err(|e| format!("'{kw}': {e}"))?;
+    check_needs(key.needs(), Stage::HttpRequest)?;
+    let table = match &a[1..] {
+        [] => None,
+        [t, name] if t == "table" => Some(name.clone()),
+        [w, ..] => {
+            return Err(format!(
+                "'{kw}': unexpected argument '{w}' (expected 'table NAME')"
+            ))
+        }
+    };
+    Ok(TrackSc { slot, key, table })
 }

@@ -2,49 +2,13 @@
 //! frontend or listen section. As in HAProxy, any `stats` keyword enables
 //! the page (`stats uri` alone is enough).
 
-use super::parser::{need, only};
-use super::proxy::{Draft, Kind};
+use super::args::{need, only};
+use super::draft::{Draft, Kind};
+use super::model::Origin;
 use super::rules::{self, Stage};
-use super::Origin;
-use crate::http::acl::Condition;
-use std::time::Duration;
 
-/// HAProxy's default `stats uri` and `stats realm`.
-pub const DEFAULT_URI: &str = "/haproxy?stats";
-pub const DEFAULT_REALM: &str = "HAProxy Statistics";
-
-/// The stats page settings of one frontend.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatsCfg {
-    pub uri: String,
-    pub realm: String,
-    /// `stats auth USER:PASS` lines; empty: no authentication.
-    pub auth: Vec<(String, String)>,
-    /// `stats refresh T`: the page reloads itself every T.
-    pub refresh: Option<Duration>,
-    pub hide_version: bool,
-    pub show_legends: bool,
-    /// `stats admin if|unless COND`: when the admin form is offered and obeyed.
-    pub admin: Option<Condition>,
-    /// `stats scope NAME` lines: only these sections are shown (`.`: the
-    /// one serving the page); empty: all.
-    pub scope: Vec<String>,
-}
-
-impl Default for StatsCfg {
-    fn default() -> Self {
-        StatsCfg {
-            uri: DEFAULT_URI.into(),
-            realm: DEFAULT_REALM.into(),
-            auth: Vec::new(),
-            refresh: None,
-            hide_version: false,
-            show_legends: false,
-            admin: None,
-            scope: Vec::new(),
-        }
-    }
-}
+// The page's settings are model types; their old path stays.
+pub use super::model::{StatsCfg, DEFAULT_REALM, DEFAULT_URI};
 
 /// Known `stats` sub-keywords that pollux does not implement yet.
 const UNSUPPORTED: &[&str] = &[

@@ -1,25 +1,16 @@
 //! `stats socket` and `stats timeout` in `global` (HAProxy manual §3.1):
-//! where the runtime API listens and with which rights.
+//! where the runtime API listens and with which rights. `Level` is a model
+//! type, below the runtime API that re-exports it: config never imports
+//! runtime.
 
-use super::parser::need;
+use super::args::{need, only};
+use super::model::BindAddr;
 use super::values::{parse_bind_addr, parse_time};
-use super::BindAddr;
-use crate::runtime::Level;
-use std::net::SocketAddr;
-use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Where a runtime API socket (`stats socket`, `-S`) listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CliAddr {
-    /// A path, or `unix@PATH`.
-    Unix(PathBuf),
-    /// `ipv4@`/`ipv6@`/`host:port`.
-    Inet(SocketAddr),
-    /// `fd@N`: a listening socket inherited from the parent.
-    Fd(RawFd),
-}
+// The sockets' settings are model types; their old paths stay.
+pub use super::model::{CliAddr, Level, StatsSocket, DEFAULT_TIMEOUT};
 
 impl CliAddr {
     /// HAProxy's address syntax: a path unless it has a prefix or a port.
@@ -41,40 +32,7 @@ impl CliAddr {
             _ => Err(format!("'{s}': a port range cannot be used here")),
         }
     }
-
-    pub fn path(&self) -> Option<&PathBuf> {
-        match self {
-            CliAddr::Unix(p) => Some(p),
-            _ => None,
-        }
-    }
 }
-
-impl std::fmt::Display for CliAddr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CliAddr::Unix(p) => write!(f, "{}", p.display()),
-            CliAddr::Inet(a) => write!(f, "{a}"),
-            CliAddr::Fd(n) => write!(f, "fd@{n}"),
-        }
-    }
-}
-
-/// One `stats socket ADDRESS [options]` line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatsSocket {
-    pub addr: CliAddr,
-    /// `mode` (octal), applied with chmod after bind.
-    pub mode: Option<u32>,
-    /// `level`: HAProxy's default is `operator`.
-    pub level: Level,
-    /// `expose-fd listeners`: `_getsocks` may hand the listening sockets to
-    /// a new process (`-x`, reload).
-    pub expose_fd: bool,
-}
-
-/// HAProxy's default `stats timeout`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `stats ...` in `global`.
 pub(crate) fn parse(
@@ -148,7 +106,7 @@ pub(crate) fn parse(
         }
         "timeout" => {
             *timeout = parse_time("'stats timeout'", need(args, 2, "a time")?)?;
-            super::parser::only(args, 3)?;
+            only(args, 3)?;
             if timeout.is_zero() {
                 return Err("'stats timeout' must be greater than 0".into());
             }

@@ -603,9 +603,9 @@ fn stats_socket_options_parse() {
     assert_eq!(s.len(), 2);
     assert_eq!(s[0].addr.path(), Some(&PathBuf::from("/run/p.sock")));
     assert_eq!(s[0].mode, Some(0o660));
-    assert_eq!(s[0].level, crate::runtime::Level::Admin);
+    assert_eq!(s[0].level, crate::config::stats_socket::Level::Admin);
     assert!(s[0].expose_fd);
-    assert_eq!(s[1].level, crate::runtime::Level::Operator);
+    assert_eq!(s[1].level, crate::config::stats_socket::Level::Operator);
     assert!(!s[1].expose_fd);
     assert_eq!(c.global.stats_timeout, Duration::from_secs(120));
 }

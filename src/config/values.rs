@@ -7,7 +7,7 @@ use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::BindAddr;
+use super::model::BindAddr;
 
 /// A plain decimal integer within `min..=max`.
 pub(crate) fn parse_int(what: &str, s: &str, min: u64, max: u64) -> Result<u64, String> {

@@ -11,33 +11,8 @@ pub mod server_state;
 mod tests;
 
 pub use command::{parse, Command, Format, StatFilter, WeightSpec};
-
-/// What a CLI connection may do. Ordered: each level can do what the lower
-/// ones can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    User,
-    Operator,
-    Admin,
-}
-
-impl Level {
-    pub fn parse(s: &str) -> Option<Level> {
-        match s {
-            "user" => Some(Level::User),
-            "operator" => Some(Level::Operator),
-            "admin" => Some(Level::Admin),
-            _ => None,
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::User => "user",
-            Level::Operator => "operator",
-            Level::Admin => "admin",
-        }
-    }
-}
+// Levels are named in the config (`stats socket ... level`); config owns the type.
+pub use crate::config::stats_socket::Level;
 
 /// Runs commands against the live process. `Ok` is the command's output
 /// (empty for most setters), `Err` the message telling why it was refused.

@@ -1,0 +1,116 @@
+//! Persistence settings: the cookie, `force-persist`/`ignore-persist`,
+//! stick tables and `stick` rules.
+
+use std::time::Duration;
+
+use super::Origin;
+use crate::http::acl::Condition;
+use crate::http::fetch::Fetch;
+
+/// Session persistence settings of a backend (manual §4.2 `cookie`,
+/// `option persist`, `force-persist`, `ignore-persist`, `stick`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Persistence {
+    pub cookie: Option<CookieCfg>,
+    /// `option persist`: a cookie naming a DOWN server still sends there.
+    pub persist: bool,
+    /// `force-persist` and `ignore-persist` rules, in order; the first
+    /// matching rule decides.
+    pub rules: Vec<PersistRule>,
+    /// `stick on|match|store-request|store-response` rules, in order.
+    pub stick: Vec<StickRule>,
+}
+
+/// How the persistence cookie is handled (`cookie NAME MODE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CookieMode {
+    /// No mode given: the application sets the cookie; pollux only reads it.
+    #[default]
+    Passive,
+    Insert,
+    Rewrite,
+    Prefix,
+}
+
+/// `cookie NAME [insert|rewrite|prefix] [indirect] [nocache] [postonly]
+/// [preserve] [httponly] [secure] [domain D]... [maxidle T] [maxlife T]
+/// [attr A]...`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CookieCfg {
+    pub name: String,
+    pub mode: CookieMode,
+    pub indirect: bool,
+    pub nocache: bool,
+    pub postonly: bool,
+    pub preserve: bool,
+    pub httponly: bool,
+    pub secure: bool,
+    pub domains: Vec<String>,
+    pub maxidle: Option<Duration>,
+    pub maxlife: Option<Duration>,
+    /// `attr A`: extra attributes appended to an inserted cookie.
+    pub attrs: Vec<String>,
+}
+
+/// `force-persist if COND` (force: true) or `ignore-persist if COND`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersistRule {
+    pub force: bool,
+    pub cond: Condition,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StickKeyType {
+    Ip,
+    Ipv6,
+    Integer,
+    String,
+}
+
+/// Counters a stick table stores (`store ...`); the server id is always kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StickStore {
+    pub conn_cur: bool,
+    /// `conn_cnt` (cumulated connections).
+    pub conn_cnt: bool,
+    /// `conn_rate(PERIOD)`.
+    pub conn_rate: Option<Duration>,
+    /// `http_req_cnt`.
+    pub http_req_cnt: bool,
+    /// `http_req_rate(PERIOD)`.
+    pub http_req_rate: Option<Duration>,
+}
+
+/// `stick-table type T [len N] size N [expire T] [store ...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StickTableCfg {
+    /// The section's name: `table NAME` refers to it.
+    pub name: String,
+    pub origin: Origin,
+    pub key: StickKeyType,
+    /// String keys are truncated to this many bytes (`len`, default 32).
+    pub len: usize,
+    pub size: usize,
+    /// None: entries never expire (they are only evicted when full).
+    pub expire: Option<Duration>,
+    pub store: StickStore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StickKind {
+    /// `stick on`: match at request time, then store.
+    On,
+    Match,
+    StoreRequest,
+    StoreResponse,
+}
+
+/// `stick on|match|store-request|store-response PATTERN [table T] [if COND]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StickRule {
+    pub kind: StickKind,
+    pub pattern: Fetch,
+    /// The table's section name (the backend's own when not given).
+    pub table: String,
+    pub cond: Option<Condition>,
+}

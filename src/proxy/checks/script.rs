@@ -1,0 +1,154 @@
+//! One attempt as a script of steps (connect, send, expect): every check
+//! kind compiles to one, `run` walks it until a step needs the engine, and
+//! `eval` judges what was received. Failure reasons use HAProxy's words.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::http::{eval_http, http_request};
+use super::{find, Action, Checker, Eval, Outcome, Phase, Step, CHECK_BUFSIZE};
+use crate::config::{CheckKind, TcpCheckStep, TcpMatch};
+
+/// The steps of an attempt for this check kind, and the index of the
+/// first user rule (1 when a script gets an implicit first connect).
+pub(super) fn compile(kind: &CheckKind) -> (Vec<Step>, usize) {
+    let mut steps = vec![Step::Connect(None)];
+    let mut first_rule = 0;
+    match kind {
+        CheckKind::Tcp => {}
+        CheckKind::Http(http) => {
+            steps.push(Step::Send(http_request(http)));
+            steps.push(Step::ExpectHttp);
+        }
+        CheckKind::TcpScript(rules) => {
+            if matches!(rules.first(), Some(TcpCheckStep::Connect { .. })) {
+                steps.clear();
+            } else {
+                first_rule = 1;
+            }
+            steps.extend(rules.iter().map(|r| match r {
+                TcpCheckStep::Connect { port } => Step::Connect(*port),
+                TcpCheckStep::Send(b) => Step::Send(b.clone()),
+                TcpCheckStep::Expect { negate, what } => Step::Expect {
+                    negate: *negate,
+                    what: what.clone(),
+                },
+            }));
+        }
+    }
+    (steps, first_rule)
+}
+
+impl Checker {
+    /// Runs steps from `self.step` until one needs the engine.
+    pub(super) fn run(&mut self, now: Instant) -> Action {
+        loop {
+            let Some(step) = self.steps.get(self.step) else {
+                let reason = match self.pass_reason.take() {
+                    Some(r) => r,
+                    None if self.has_layer7() => "Layer7 check passed".to_string(),
+                    None => "Layer4 check passed".to_string(),
+                };
+                return self.done(Outcome::pass(reason));
+            };
+            match step {
+                Step::Connect(port) => {
+                    let ip = self.cfg.addr.unwrap_or(self.server_addr.ip());
+                    let default = self.cfg.port.unwrap_or(self.server_addr.port());
+                    let addr = SocketAddr::new(ip, port.unwrap_or(default));
+                    self.phase = Phase::Connecting;
+                    self.rx.clear();
+                    self.eof = false;
+                    if self.timeout_check.is_some() {
+                        self.deadline = now + self.connect_timeout;
+                    }
+                    return Action::Connect(addr);
+                }
+                Step::Send(bytes) => {
+                    self.phase = Phase::Sending;
+                    // A new request: what follows answers it.
+                    self.rx.clear();
+                    return Action::Send(bytes.clone());
+                }
+                Step::Expect { .. } | Step::ExpectHttp => {
+                    self.phase = Phase::Receiving;
+                    match self.eval() {
+                        Eval::Wait => return Action::Expect,
+                        Eval::Pass(reason) => {
+                            if reason.is_some() {
+                                self.pass_reason = reason;
+                            }
+                            self.step += 1;
+                        }
+                        Eval::Fail(reason) => return self.done(Outcome::fail(reason)),
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn done(&mut self, outcome: Outcome) -> Action {
+        self.phase = Phase::Finishing;
+        Action::Done(outcome)
+    }
+
+    /// The engine called back at the wrong time: end the attempt rather
+    /// than guess.
+    pub(super) fn out_of_phase(&mut self, what: &str) -> Action {
+        let phase = self.phase;
+        self.done(Outcome::fail(format!(
+            "Layer4 connection problem, info: \"{what} while {phase:?}\""
+        )))
+    }
+
+    fn has_layer7(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::Expect { .. } | Step::ExpectHttp))
+    }
+
+    /// " at step N of tcp-check" for scripts, "" otherwise.
+    pub(super) fn at_step(&self) -> String {
+        if !self.script {
+            String::new()
+        } else if self.step < self.first_rule {
+            " at initial connection step of tcp-check".to_string()
+        } else {
+            format!(" at step {} of tcp-check", self.step + 1 - self.first_rule)
+        }
+    }
+
+    fn eval(&mut self) -> Eval {
+        let full = self.rx.len() >= CHECK_BUFSIZE;
+        let last = self.eof || full;
+        match &self.steps[self.step] {
+            Step::Expect { negate, what } => {
+                let matched = match what {
+                    TcpMatch::Bytes(b) => find(&self.rx, b),
+                    TcpMatch::Rstring(re) => re.0.is_match(&String::from_utf8_lossy(&self.rx)),
+                };
+                // HAProxy: on a mismatch, wait for more unless nothing more comes.
+                if !matched && !last {
+                    return Eval::Wait;
+                }
+                if matched != *negate {
+                    return Eval::Pass(None);
+                }
+                let pattern = match what {
+                    TcpMatch::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+                    TcpMatch::Rstring(re) => re.0.as_str().to_string(),
+                };
+                let verb = if *negate {
+                    "matched unwanted content"
+                } else {
+                    "did not match content"
+                };
+                Eval::Fail(format!(
+                    "Layer7 invalid response, info: \"TCPCHK {verb} '{pattern}'{}\"",
+                    self.at_step()
+                ))
+            }
+            _ => eval_http(&self.rx, last, self.expect.as_ref()),
+        }
+    }
+}

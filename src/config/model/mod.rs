@@ -6,9 +6,11 @@
 //! file each; everything is re-exported here.
 
 mod check;
+mod origin;
 mod persist;
 mod stats;
 pub use check::*;
+pub use origin::Origin;
 pub use persist::*;
 pub use stats::*;
 
@@ -37,13 +39,6 @@ impl fmt::Display for ConfigError {
             write!(f, "{}:{}: {}", self.file, self.line, self.message)
         }
     }
-}
-
-/// Where a keyword came from, kept for runtime messages.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Origin {
-    pub file: String,
-    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::Origin;
+use super::origin::Origin;
 use crate::http::acl::Condition;
 use crate::http::fetch::Fetch;
 

@@ -145,6 +145,11 @@ const CASES: &[(&str, &[u8])] = &[
     ("regsub($,!)", b"end"),
     ("regsub('[0-9]+',N,g)", b"a12b345c"),
     ("regsub(\"a|n\",,g)", b"banana"),
+    ("utime(%Y-%m-%d_%H:%M:%S)", b"784111777"),
+    ("utime('%a, %d %b %Y %j %U %e',3600)", b"784111777"),
+    ("ltime(%H%M%S%z)", b"784111777"),
+    ("utime(%s)", b"-5"),
+    ("utime(%Y)", b"99999999999999999"),
 ];
 
 /// The configuration's `lf-string`: every case, its input from header

@@ -96,6 +96,12 @@ pub enum Conv {
     UrlDec(bool),
     UrlEnc,
     HttpDate(i64, Unit),
+    /// `ltime(FORMAT[,OFFSET])` / `utime(...)`: strftime in local time / UTC.
+    Time {
+        format: String,
+        offset: i64,
+        local: bool,
+    },
     Map(MapRef),
     Regsub(Regsub),
 }
@@ -363,6 +369,14 @@ impl Conv {
                     }
                 }
             }
+            "ltime" | "utime" => {
+                want(name, a, 1, 2)?;
+                Conv::Time {
+                    format: a[0].clone(),
+                    offset: opt_int(1)?.unwrap_or(0),
+                    local: name == "ltime",
+                }
+            }
             "http_date" => {
                 want(name, a, 0, 2)?;
                 let unit = match a.get(1).map(String::as_str).unwrap_or("") {
@@ -433,7 +447,16 @@ impl Conv {
             IpMask(..) => Type::Addr,
             Iif(..) => Type::Bool,
             Map(m) => m.0.input,
-            Arith(..) | Cpl | Neg | Bool | Not | Odd | Even | Htonl | HttpDate(..) => Type::Sint,
+            Arith(..)
+            | Cpl
+            | Neg
+            | Bool
+            | Not
+            | Odd
+            | Even
+            | Htonl
+            | HttpDate(..)
+            | Time { .. } => Type::Sint,
         }
     }
 
@@ -456,6 +479,7 @@ impl Conv {
             | UrlDec(_)
             | UrlEnc
             | HttpDate(..)
+            | Time { .. }
             | Regsub(_) => Type::Str,
             Length | Hex2i | Hash(..) | Xxh(..) | Arith(..) | Cpl | Neg | PortOnly => Type::Sint,
             Bytes(..) | B64Dec | Ub64Dec | Sha1 | Htonl => Type::Bin,
@@ -506,6 +530,15 @@ impl Conv {
             Even => Value::Bool(n & 1 == 0),
             Htonl => Value::Bin((n as u32).to_be_bytes().to_vec().into()),
             HttpDate(off, unit) => Value::str(http_date(n.wrapping_add(*off), *unit).into_bytes()),
+            Time {
+                format,
+                offset,
+                local,
+            } => {
+                // HAProxy keeps 55 bits so that the date is never negative.
+                let t = (n & 0x007f_ffff_ffff_ffff).wrapping_add(*offset);
+                Value::str(crate::sys::clock::strftime(format, t, *local, TRASH)?)
+            }
             _ => return None,
         })
     }
@@ -613,6 +646,8 @@ impl Conv {
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
+/// HAProxy's trash buffers are `tune.bufsize` long: 16 KiB by default.
+const TRASH: usize = 16384;
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

@@ -1,6 +1,7 @@
 //! The few OS-specific helpers: daemonizing, signal delivery through a
 //! self-pipe, adopting inherited listening fds, and the fd limit.
 
+pub mod clock;
 pub mod fdpass;
 pub mod master;
 pub mod notify;

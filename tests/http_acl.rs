@@ -127,6 +127,8 @@ per_poller!(
     hdr_dom_matches_dot_delimited_parts,
     hdr_cnt_counts_header_values,
     req_hdr_with_match_str,
+    converters_apply_to_the_fetched_value,
+    a_map_converter_feeds_the_match,
     cook_matches_a_cookie_value,
     base_matches_host_and_path,
     always_true_and_always_false,
@@ -367,6 +369,36 @@ fn req_hdr_with_match_str(poller: &str) {
         "acl t req.hdr(x-env) -m str prod",
         &[get("/", &["X-Env: prod"])],
         &[get("/", &["X-Env: production"])],
+    );
+}
+
+fn converters_apply_to_the_fetched_value(poller: &str) {
+    case(
+        poller,
+        "acl t req.hdr(host),lower,field(1,.) -m str api\n    \
+         acl long path,length -m int 6:\n    use_backend hit if t || long",
+        &[
+            get("/", &["Host: API.example.com"]),
+            get("/abcdef", &["Host: www"]),
+        ],
+        &[get("/", &["Host: www.api.com"]), get("/abcd", &[])],
+    );
+}
+
+fn a_map_converter_feeds_the_match(poller: &str) {
+    let dir = TestDir::new("acl-map");
+    let map = dir.write(
+        "hosts.map",
+        "# host -> tier\napi.example.com gold\nexample.com silver\n",
+    );
+    case(
+        poller,
+        &format!(
+            "acl t req.hdr(host),lower,map({},none) -m str gold",
+            map.display()
+        ),
+        &[get("/", &["Host: API.Example.com"])],
+        &[get("/", &["Host: example.com"]), get("/", &["Host: other"])],
     );
 }
 

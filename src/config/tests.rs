@@ -965,7 +965,7 @@ const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
     ("http-request track-sc0 src\n", "pollux.cfg:4: 'http-request track-sc0' in frontend 'fe': no stick-table in this section (add one or use 'table NAME')"),
     ("http-request set-header X %ci\n", "pollux.cfg:4: '%ci' in format '%ci' is not supported yet"),
     ("http-request set-header X %[nosuch]\n", "pollux.cfg:4: unknown fetch method 'nosuch' in format '%[nosuch]'"),
-    ("http-request set-header X %[src,base64]\n", "pollux.cfg:4: converter 'base64' is not supported yet"),
+    ("http-request set-header X %[src,sha2(256)]\n", "pollux.cfg:4: converter 'sha2' is not supported yet"),
     ("http-request deny if { status 500 }\n", "pollux.cfg:4: request rule uses a fetch that extracts information from response contents"),
     ("http-request return status 200 string hi\n", "pollux.cfg:4: 'http-request return': a content type must be defined"),
     ("http-request return status 204 content-type text/plain string hi\n", "pollux.cfg:4: 'http-request return': no payload may be sent with status 204"),

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use regex::{Regex, RegexBuilder};
 
+use super::expr::Expr;
 use super::fetch::{CounterView, Fetch, FetchCtx, Kind, Sample};
 
 /// A compiled regex compared by its source, so models holding one can
@@ -118,7 +119,7 @@ pub enum Pattern {
 /// One `acl` line or one anonymous `{ ... }` ACL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Criterion {
-    pub fetch: Fetch,
+    pub expr: Expr,
     pub method: Method,
     pub icase: bool,
     pub patterns: Vec<Pattern>,
@@ -158,7 +159,8 @@ fn derived(name: &str) -> Option<(String, Option<Method>)> {
 /// Parses `CRITERION [flags] [VALUE...]` (the words after `acl NAME`, or
 /// inside `{ }`).
 pub fn parse_criterion(words: &[String]) -> Result<Criterion, String> {
-    let expr = words.first().ok_or("missing fetch method in ACL")?.as_str();
+    let whole = words.first().ok_or("missing fetch method in ACL")?.as_str();
+    let (expr, convs) = super::expr::split(whole)?;
     let (name, args) = match expr.find('(') {
         Some(i) => (&expr[..i], &expr[i..]),
         None => (expr, ""),
@@ -167,6 +169,7 @@ pub fn parse_criterion(words: &[String]) -> Result<Criterion, String> {
         Some((base, m)) => (Fetch::parse(&format!("{base}{args}"))?, m),
         None => (Fetch::parse(expr)?, None),
     };
+    let expr = Expr::new(fetch, convs)?;
     let mut icase = false;
     let mut files = Vec::new();
     let mut i = 1;
@@ -195,14 +198,14 @@ pub fn parse_criterion(words: &[String]) -> Result<Criterion, String> {
             _ => return Err(format!("unknown ACL flag '{w}'")),
         }
     }
-    let method = method.unwrap_or_else(|| Method::default_for(fetch.kind()));
+    let method = method.unwrap_or_else(|| Method::default_for(expr.kind()));
     let mut values: Vec<String> = words[i..].to_vec();
     for f in &files {
         values.extend(read_pattern_file(f)?);
     }
-    let patterns = parse_patterns(&fetch, method, icase, &values)?;
+    let patterns = parse_patterns(&expr.fetch, method, icase, &values)?;
     Ok(Criterion {
-        fetch,
+        expr,
         method,
         icase,
         patterns,
@@ -418,7 +421,7 @@ impl Criterion {
 
     /// [`Criterion::eval`] with stick counters for `sc0_*`/`src_*` fetches.
     pub fn eval_with(&self, ctx: &FetchCtx, sc: Option<&dyn CounterView>) -> Truth {
-        let got = self.fetch.fetch_all_with(ctx, sc);
+        let got = self.expr.fetch_all_with(ctx, sc);
         if got.values.iter().any(|s| self.matches(s)) {
             return Truth::True;
         }
@@ -499,7 +502,7 @@ impl Criterion {
 
     /// A `fetch::needs` mask.
     pub fn needs(&self) -> u8 {
-        self.fetch.needs()
+        self.expr.needs()
     }
 }
 

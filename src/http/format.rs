@@ -1,19 +1,14 @@
 //! Log-format strings (configuration manual §8.2.6) as used by header
-//! actions: literal text, `%%`, and `%[fetch]` samples with the `lower` and
-//! `upper` converters. Other `%` variables are refused at config check.
+//! actions: literal text, `%%`, and `%[fetch,converters...]` samples. Other
+//! `%` variables are refused at config check.
 
-use super::fetch::{Fetch, FetchCtx};
+use super::expr::Expr;
+use super::fetch::FetchCtx;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Lit(String),
-    Sample(Fetch, Vec<Conv>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Conv {
-    Lower,
-    Upper,
+    Sample(Expr),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +37,9 @@ impl Format {
                 if !lit.is_empty() {
                     parts.push(Part::Lit(std::mem::take(&mut lit)));
                 }
-                parts.push(sample(expr).map_err(|e| format!("{e} in format '{s}'"))?);
+                parts.push(Part::Sample(
+                    Expr::parse(expr).map_err(|e| format!("{e} in format '{s}'"))?,
+                ));
             } else {
                 let var: String = rest
                     .chars()
@@ -66,16 +63,9 @@ impl Format {
         for p in &self.parts {
             match p {
                 Part::Lit(l) => out.push_str(l),
-                Part::Sample(f, convs) => {
-                    if let Some(v) = f.fetch_one(ctx) {
-                        let mut t = v.to_text();
-                        for c in convs {
-                            t = match c {
-                                Conv::Lower => t.to_lowercase(),
-                                Conv::Upper => t.to_uppercase(),
-                            };
-                        }
-                        out.push_str(&t);
+                Part::Sample(e) => {
+                    if let Some(v) = e.fetch_one(ctx) {
+                        out.push_str(&v.to_text());
                     }
                 }
             }
@@ -86,37 +76,8 @@ impl Format {
     /// A `fetch::needs` mask of every sample used.
     pub fn needs(&self) -> u8 {
         self.parts.iter().fold(0, |m, p| match p {
-            Part::Sample(f, _) => m | f.needs(),
+            Part::Sample(e) => m | e.needs(),
             Part::Lit(_) => m,
         })
     }
-}
-
-/// `fetch[,conv...]`: commas inside parentheses belong to the fetch.
-fn sample(expr: &str) -> Result<Part, String> {
-    let mut depth = 0;
-    let mut cut = expr.len();
-    for (i, c) in expr.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                cut = i;
-                break;
-            }
-            _ => {}
-        }
-    }
-    let fetch = Fetch::parse(&expr[..cut])?;
-    let mut convs = Vec::new();
-    if cut < expr.len() {
-        for c in expr[cut + 1..].split(',') {
-            convs.push(match c {
-                "lower" => Conv::Lower,
-                "upper" => Conv::Upper,
-                _ => return Err(format!("converter '{c}' is not supported yet")),
-            });
-        }
-    }
-    Ok(Part::Sample(fetch, convs))
 }

@@ -6,6 +6,7 @@
 pub mod acl;
 pub mod body;
 pub mod errors;
+pub mod expr;
 pub mod fetch;
 pub mod format;
 pub mod forward;

@@ -3,7 +3,8 @@
 //! running attempt and one timer each. A transition marks the server DOWN or UP for the balancer and
 //! logs it as HAProxy does. No threads.
 
-use super::{owner, Engine, K_SIGNAL};
+use super::owner::{Owner, Timer};
+use super::Engine;
 use crate::config;
 use crate::conn::{Conn, Plain, Xprt};
 use crate::core::timers::TimerKey;
@@ -29,12 +30,6 @@ pub(super) struct CheckRt {
     connecting: bool,
     out: Vec<u8>,
     timer: Option<TimerKey>,
-}
-
-/// Reactor owner of check `ci` (for its socket and its timer). Check owners
-/// share the signal kind; id 0 is the signal pipe.
-fn check_owner(ci: usize) -> usize {
-    owner(ci + 1, K_SIGNAL)
 }
 
 /// Build the checkers of every server with `check`, first checks spread over
@@ -99,7 +94,7 @@ impl Engine {
             self.reactor.timers.cancel(k);
         }
         let at = c.checker.next_deadline();
-        c.timer = Some(self.reactor.timers.add(at, check_owner(ci)));
+        c.timer = Some(self.reactor.timers.add(at, Timer::Check(ci).pack()));
     }
 
     /// A check's timer: start an attempt, or time the running one out.
@@ -194,7 +189,7 @@ impl Engine {
                             let conn = Conn::connecting(sock, Xprt::Plain(Plain));
                             let token = self.reactor.register(
                                 conn.fd(),
-                                check_owner(ci),
+                                Owner::Check(ci).pack(),
                                 conn.interest(Interest::WRITE),
                             );
                             c.conn = Some((conn, token));

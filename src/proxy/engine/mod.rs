@@ -1,6 +1,6 @@
 //! The engine: builds listeners, frontends and backends from the config, then
 //! runs the event loop, dispatching readiness and timer events to listeners
-//! and sessions. Owners registered with the reactor encode (id, kind).
+//! and sessions (what a reactor or timer owner stands for: `owner.rs`).
 //! `server.rs` attaches sessions to servers; `flow.rs` drives a session after
 //! each event (TCP forwarding, content inspection, the HTTP analysers).
 
@@ -21,6 +21,7 @@ mod flow;
 mod glue;
 mod health;
 mod logs;
+mod owner;
 mod procctl;
 mod server;
 mod state_file;
@@ -42,31 +43,14 @@ use crate::proxy::persist::ServerView;
 use crate::session::http::{HttpFront, HttpSide, Txn};
 use crate::session::{Phase, Session, Side};
 use crate::sys::{self, SignalPipe};
+use owner::{Owner, Timer};
 use socket2::{Domain, TcpKeepalive};
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-// Owner kinds, in the low KIND_BITS bits of a reactor owner.
-const KIND_BITS: usize = 3;
-const KIND_MASK: usize = (1 << KIND_BITS) - 1;
-const K_LISTENER: usize = 0;
-const K_CLIENT: usize = 1;
-const K_SERVER: usize = 2;
-const K_SIGNAL: usize = 3;
-/// A `stats socket` listener, and one runtime API connection.
-const K_CLI_LISTENER: usize = 4;
-const K_CLI: usize = 5;
-/// A thread's mailbox (`nbthread`): other threads posted work.
-const K_MAIL: usize = 6;
 pub(super) use super::lb::WEIGHT_SCALE;
-/// Timer owner for "try resuming paused listeners" (after EMFILE and such).
-const RESUME_TIMER: usize = usize::MAX;
-
-fn owner(id: usize, kind: usize) -> usize {
-    (id << KIND_BITS) | kind
-}
 
 struct Listener {
     sock: TcpListener,
@@ -346,7 +330,7 @@ impl Engine {
             .collect();
         let mut listeners = Vec::new();
         for (i, (fi, sock)) in socks.into_iter().enumerate() {
-            let token = reactor.register(fd_of(&sock), owner(i, K_LISTENER), Interest::READ);
+            let token = reactor.register(fd_of(&sock), Owner::Listener(i).pack(), Interest::READ);
             let addr = sock.local_addr().ok().filter(|a| !a.ip().is_unspecified());
             listeners.push(Listener {
                 sock,
@@ -366,14 +350,14 @@ impl Engine {
         // Signals and the runtime API are thread 0's.
         let signals = if tid == 0 {
             let sp = SignalPipe::install()?;
-            reactor.register(sp.fd(), owner(0, K_SIGNAL), Interest::READ);
+            reactor.register(sp.fd(), Owner::Signal.pack(), Interest::READ);
             Some(sp)
         } else {
             None
         };
         let mailbox = shared.take_mailbox(tid);
         if let Some(m) = &mailbox {
-            reactor.register(fd_of(m), owner(0, K_MAIL), Interest::READ);
+            reactor.register(fd_of(m), Owner::Mail.pack(), Interest::READ);
         }
         Ok(Engine {
             reactor,
@@ -450,13 +434,7 @@ impl Engine {
             }
             let now = Instant::now();
             while let Some(o) = self.reactor.timers.pop_expired(now) {
-                if o == procctl::HARD_STOP_TIMER {
-                    self.hard_stop();
-                } else if o == procctl::GRACE_TIMER {
-                    self.end_grace(now);
-                } else {
-                    self.on_timer(o, now);
-                }
+                self.on_timer(o, now);
             }
             self.end_of_turn();
         }
@@ -467,15 +445,26 @@ impl Engine {
     }
 
     fn dispatch(&mut self, r: Ready) {
-        let id = r.owner >> KIND_BITS;
-        match r.owner & KIND_MASK {
-            K_LISTENER => self.on_accept(id),
-            K_CLIENT | K_SERVER => self.on_session_io(id, r),
-            K_CLI_LISTENER => self.on_cli_accept(id),
-            K_CLI => self.cli_io(id),
-            K_MAIL => self.on_mail(),
-            _ if id == 0 => self.on_signal(),
-            _ => self.on_check_io(id - 1, r.token, r.event),
+        match Owner::unpack(r.owner) {
+            Owner::Listener(li) => self.on_accept(li),
+            Owner::Client(sid) | Owner::Server(sid) => self.on_session_io(sid, r),
+            Owner::CliListener(i) => self.on_cli_accept(i),
+            Owner::Cli(ci) => self.cli_io(ci),
+            Owner::Mail => self.on_mail(),
+            Owner::Signal => self.on_signal(),
+            Owner::Check(ci) => self.on_check_io(ci, r.token, r.event),
+        }
+    }
+
+    fn on_timer(&mut self, o: usize, now: Instant) {
+        match Timer::unpack(o) {
+            Some(Timer::Session(sid)) => self.on_session_timer(sid, now),
+            Some(Timer::Cli(ci)) => self.on_cli_timer(ci),
+            Some(Timer::Check(ci)) => self.on_check_timer(ci, now),
+            Some(Timer::ResumeListeners) => self.resume_listeners(),
+            Some(Timer::HardStop) => self.hard_stop(),
+            Some(Timer::Grace) => self.end_grace(now),
+            None => {}
         }
     }
 
@@ -564,9 +553,10 @@ impl Engine {
                         self.frontends[fi].name
                     );
                     self.pause(li);
-                    self.reactor
-                        .timers
-                        .add(Instant::now() + Duration::from_millis(100), RESUME_TIMER);
+                    self.reactor.timers.add(
+                        Instant::now() + Duration::from_millis(100),
+                        Timer::ResumeListeners.pack(),
+                    );
                     return;
                 }
             }
@@ -629,7 +619,7 @@ impl Engine {
         });
         let token = self
             .reactor
-            .register(fd, owner(sid, K_CLIENT), Interest::READ);
+            .register(fd, Owner::Client(sid).pack(), Interest::READ);
         let retries = backend.map_or(0, |b| self.backends[b].retries);
         let inspect =
             (!fe.tcp_content.is_empty()).then(|| now + fe.inspect_delay.unwrap_or_default());

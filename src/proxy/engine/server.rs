@@ -2,7 +2,8 @@
 //! retries with redispatch, giving slots back; and closing sessions.
 
 use super::logs::{self, term_at};
-use super::{owner, start_connect, Engine, K_SERVER};
+use super::owner::Owner;
+use super::{start_connect, Engine};
 use crate::conn::{Conn, Plain, Xprt};
 use crate::core::Ready;
 use crate::pollers::Interest;
@@ -233,7 +234,7 @@ impl Engine {
         }
         let token = self
             .reactor
-            .register(fd, owner(sid, K_SERVER), Interest::WRITE);
+            .register(fd, Owner::Server(sid).pack(), Interest::WRITE);
         if let Some(s) = self.sessions[sid].as_mut() {
             let queued = match s.phase {
                 Phase::Queued { since } => Some(since),
@@ -394,7 +395,7 @@ impl Engine {
         let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
             return;
         };
-        let is_server = r.owner & super::KIND_MASK == K_SERVER;
+        let is_server = Owner::unpack(r.owner) == Owner::Server(sid);
         // A stale event for a token since reused by another fd: ignore it.
         let token_ok = if is_server {
             s.srv.as_ref().is_some_and(|x| x.token == r.token)

@@ -171,7 +171,7 @@ impl Engine {
             has_stick,
             be_names,
             persist,
-            views,
+            backends,
             ..
         } = self;
         let Some(s) = sessions[sid].as_mut() else {
@@ -189,7 +189,7 @@ impl Engine {
             fe_name: &fe.name,
             be_names,
             persist,
-            views,
+            views: &*backends,
         };
         // The stick tables are the process's: locked only when there are some.
         let mut guard = has_stick.then(|| shared.stick());

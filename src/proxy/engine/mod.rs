@@ -23,29 +23,29 @@ mod health;
 mod logs;
 mod owner;
 mod procctl;
+mod rt;
 mod server;
 mod state_file;
+mod snapshot;
 mod stats;
 mod threads;
 
 pub use stats::Admin;
 pub use threads::{share, split as split_listeners, Shared};
 
-use super::lb::{LbState, ServerRt};
 use super::listener;
-use crate::config::{self, Balance, HashType, Timeouts};
+use crate::config;
 use crate::conn::{Conn, Plain, Xprt};
 use crate::core::{Reactor, Ready};
 use crate::http::fetch::FetchCtx;
-use crate::http::rules::{self, TcpAction, TcpRule};
+use crate::http::rules::{self, TcpAction};
 use crate::pollers::{Interest, Token};
-use crate::proxy::persist::ServerView;
-use crate::session::http::{HttpFront, HttpSide, Txn};
+use crate::session::http::{HttpSide, Txn};
 use crate::session::{Phase, Session, Side};
 use crate::sys::{self, SignalPipe};
 use owner::{Owner, Timer};
+use rt::{BackendRt, FrontendRt};
 use socket2::{Domain, TcpKeepalive};
-use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -60,62 +60,6 @@ struct Listener {
     /// The bound address when it is a specific one: then every accepted
     /// connection's destination is known without a getsockname(2).
     addr: Option<SocketAddr>,
-}
-
-struct FrontendRt {
-    name: String,
-    maxconn: Option<u32>,
-    cur: u32,
-    backend: Option<usize>,
-    timeouts: Timeouts,
-    clitcpka: bool,
-    /// `mode http`: the HTTP settings; None in TCP mode.
-    http: Option<HttpFront>,
-    /// `timeout http-request` and `timeout http-keep-alive`.
-    http_request: Option<Duration>,
-    http_keep_alive: Option<Duration>,
-    /// `timeout tarpit`.
-    tarpit: Option<Duration>,
-    tcp_conn: Vec<TcpRule>,
-    tcp_content: Vec<TcpRule>,
-    inspect_delay: Option<Duration>,
-    /// `disable frontend` (runtime API): listeners paused until enabled.
-    disabled: bool,
-    /// `grace`: how long the listeners stay open after a soft stop.
-    grace: Option<Duration>,
-    /// Sessions accepted since start (for "Proxy X stopped" in the logs).
-    cum: u64,
-    /// Session logging (`log` targets and format); None: no logs.
-    log: Option<Box<crate::log::FrontendLog>>,
-}
-
-struct BackendRt {
-    name: String,
-    balance: Balance,
-    hash_type: HashType,
-    servers: Vec<ServerRt>,
-    lb: LbState,
-    queue: VecDeque<usize>,
-    timeouts: Timeouts,
-    retries: u32,
-    redispatch: bool,
-    srvtcpka: bool,
-    /// Dynamic limits: per server (maxconn, minconn) as configured, and the
-    /// backend load at which servers reach maxconn.
-    limits: Vec<(Option<u32>, Option<u32>)>,
-    /// Per-server queues of sessions bound to that server by persistence,
-    /// and their `maxqueue`.
-    srv_queues: Vec<VecDeque<usize>>,
-    maxqueue: Vec<Option<u32>>,
-    fullconn: u32,
-    abortonclose: bool,
-    /// Where server UP/DOWN messages go.
-    log_targets: Vec<crate::log::LogTarget>,
-    /// Some server has `slowstart` (and the algorithm follows it) /
-    /// `minconn`: only then do weights and limits need recomputing on each
-    /// balancing decision.
-    slowstart: bool,
-    minconn: bool,
 }
 
 pub use cli::{bind_cli, bind_cli_addr};
@@ -140,16 +84,15 @@ pub struct Engine {
     /// check settings (for servers added at run time).
     checks: Vec<health::CheckRt>,
     health_cfg: Vec<config::HealthConfig>,
-    /// Per backend: its name, persistence settings and its servers as
-    /// persistence sees them (kept in step with health). The stick tables
-    /// are in `shared`.
+    /// Per backend: its name and persistence settings (its servers as
+    /// persistence sees them: `ServerRt::view`). The stick tables are in
+    /// `shared`.
     be_names: Vec<String>,
     /// An empty set of stick tables, lent to the analysers when the config
     /// has none (no lock to take then).
     no_stick: crate::proxy::stick::StickTables,
     has_stick: bool,
     persist: Vec<crate::config::Persistence>,
-    views: Vec<Vec<ServerView>>,
     signals: Option<SignalPipe>,
     /// Soft stop (SIGUSR1): listeners closed, exit once sessions are done.
     soft_stop: bool,
@@ -252,81 +195,12 @@ impl Engine {
         let backends: Vec<BackendRt> = cfg
             .backends
             .iter()
-            .map(|b| BackendRt {
-                name: b.name.clone(),
-                balance: b.balance.clone(),
-                hash_type: b.hash_type,
-                servers: b
-                    .servers
-                    .iter()
-                    .zip(b.server_ids())
-                    .map(|(s, puid)| {
-                        ServerRt::new(
-                            s.name.clone(),
-                            s.addr,
-                            puid,
-                            s.weight * WEIGHT_SCALE,
-                            s.backup,
-                            s.disabled,
-                            // Each thread enforces its share.
-                            s.maxconn.map(|m| if m > 0 { share(m, tid, n) } else { m }),
-                        )
-                    })
-                    .collect(),
-                lb: {
-                    let mut lb = LbState::default();
-                    lb.all_backups = b.health.all_backups;
-                    lb
-                },
-                queue: VecDeque::new(),
-                timeouts: b.timeouts,
-                retries: b.retries,
-                redispatch: b.redispatch,
-                srvtcpka: b.srvtcpka,
-                limits: b
-                    .servers
-                    .iter()
-                    .map(|s| (s.maxconn.filter(|&m| m > 0), s.minconn))
-                    .collect(),
-                srv_queues: vec![VecDeque::new(); b.servers.len()],
-                maxqueue: b.servers.iter().map(|s| s.maxqueue).collect(),
-                fullconn: b
-                    .fullconn
-                    .unwrap_or_else(|| glue::default_fullconn(cfg, &b.name)),
-                abortonclose: b.abortonclose,
-                log_targets: b.log_targets.clone(),
-                slowstart: super::lb::ramps_weights(&b.balance, b.hash_type)
-                    && b.servers
-                        .iter()
-                        .any(|s| s.check.as_ref().is_some_and(|c| c.slowstart.is_some())),
-                minconn: b.servers.iter().any(|s| s.minconn.is_some()),
-            })
+            .map(|b| BackendRt::new(cfg, b, tid, n))
             .collect();
         let frontends = cfg
             .frontends
             .iter()
-            .map(|f| FrontendRt {
-                name: f.name.clone(),
-                maxconn: f.maxconn.filter(|&m| m > 0),
-                cur: 0,
-                backend: f
-                    .default_backend
-                    .as_ref()
-                    .and_then(|n| cfg.backends.iter().position(|b| &b.name == n)),
-                timeouts: f.timeouts,
-                clitcpka: f.clitcpka,
-                http: glue::http_frontend(cfg, f),
-                http_request: glue::http_request_timeout(f),
-                http_keep_alive: glue::http_keep_alive_timeout(f),
-                tarpit: glue::tarpit_timeout(f),
-                tcp_conn: glue::tcp_conn_rules(f),
-                tcp_content: glue::tcp_content_rules(f),
-                inspect_delay: glue::inspect_delay(f),
-                disabled: false,
-                grace: f.grace,
-                cum: 0,
-                log: f.log.clone().map(Box::new),
-            })
+            .map(|f| FrontendRt::new(cfg, f))
             .collect();
         let mut listeners = Vec::new();
         for (i, (fi, sock)) in socks.into_iter().enumerate() {
@@ -381,20 +255,6 @@ impl Engine {
             no_stick: crate::proxy::stick::StickTables::new(&[]),
             has_stick: !cfg.stick_tables.is_empty(),
             persist: cfg.backends.iter().map(|b| b.persist.clone()).collect(),
-            views: cfg
-                .backends
-                .iter()
-                .map(|b| {
-                    b.servers
-                        .iter()
-                        .map(|s| ServerView {
-                            cookie: s.cookie.clone(),
-                            usable: !s.disabled,
-                            backup: s.backup,
-                        })
-                        .collect()
-                })
-                .collect(),
             signals,
             soft_stop: false,
             stop: false,
@@ -411,6 +271,7 @@ impl Engine {
             mailbox,
         })
         .map(|mut e: Engine| {
+            e.link_checks();
             e.load_server_states(cfg);
             e.start_checks();
             e.log_proxies(crate::log::NOTICE, |_, name, _| {

@@ -283,13 +283,13 @@ impl Engine {
                 .backends
                 .iter()
                 .map(|b| {
-                    (b.queue.len() + b.srv_queues.iter().map(|q| q.len()).sum::<usize>()) as u32
+                    (b.queue.len() + b.servers.iter().map(|s| s.queue.len()).sum::<usize>()) as u32
                 })
                 .collect(),
             srv_q: self
                 .backends
                 .iter()
-                .map(|b| b.srv_queues.iter().map(|q| q.len() as u32).collect())
+                .map(|b| b.servers.iter().map(|s| s.queue.len() as u32).collect())
                 .collect(),
             lbtot: self
                 .backends
@@ -328,7 +328,7 @@ impl Engine {
     pub(super) fn total_be_queue(&self, bi: usize) -> usize {
         let b = &self.backends[bi];
         b.queue.len()
-            + b.srv_queues.iter().map(|q| q.len()).sum::<usize>()
+            + b.servers.iter().map(|s| s.queue.len()).sum::<usize>()
             + self
                 .shared
                 .others(self.tid, |g| g.be_q.get(bi).copied().unwrap_or(0) as usize)
@@ -351,7 +351,10 @@ impl Engine {
     }
 
     pub(super) fn total_srv_queue(&self, bi: usize, si: usize) -> usize {
-        self.backends[bi].srv_queues.get(si).map_or(0, |q| q.len())
+        self.backends[bi]
+            .servers
+            .get(si)
+            .map_or(0, |s| s.queue.len())
             + self.shared.others(self.tid, |g| {
                 g.srv_q
                     .get(bi)

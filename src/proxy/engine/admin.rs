@@ -50,6 +50,7 @@ fn per_thread(cmd: &Command) -> bool {
             | Command::AddServer(..)
             | Command::DelServer(..)
             | Command::ShutdownSessionsServer(..)
+            | Command::ClearCounters { .. }
     )
 }
 
@@ -274,6 +275,9 @@ impl Engine {
                 list.join(" ")
             );
         }
+        // pollux's own: locks taken on process-wide mutexes (threads.rs);
+        // serving traffic takes none.
+        let _ = writeln!(out, "process_locks: {}", super::threads::locks_taken());
         out
     }
 
@@ -633,15 +637,13 @@ impl Engine {
         };
         let mut rt = super::rt::server(&srv, puid, tid, n);
         rt.disabled = true;
+        rt.cur_all = self.shared.srv_gauge(bi, b.servers.len());
         b.servers.push(rt);
         b.minconn |= srv.minconn.is_some();
         b.lb.invalidate();
-        // Every thread adds the server; the shared counters get it once.
-        let mut ctr = self.shared.ctr();
-        if ctr.be[bi].srv.len() < self.backends[bi].servers.len() {
-            ctr.be[bi].srv.push(Default::default());
-        }
-        drop(ctr);
+        // Every thread adds the server, to its own counters too.
+        self.ctr.be[bi].srv.push(Default::default());
+        self.ctr_dirty = true;
         if let Some(sc) = &srv.check {
             // As HAProxy: its checks wait for `enable health`.
             let si = self.backends[bi].servers.len() - 1;

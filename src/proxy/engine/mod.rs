@@ -25,8 +25,8 @@ mod owner;
 mod procctl;
 mod rt;
 mod server;
-mod state_file;
 mod snapshot;
+mod state_file;
 mod stats;
 mod threads;
 
@@ -114,6 +114,10 @@ pub struct Engine {
     /// stick tables, kept errors), and the read end of our mailbox.
     tid: usize,
     shared: std::sync::Arc<Shared>,
+    /// This thread's activity counters (the stats add every thread's up),
+    /// and whether they moved since last published.
+    ctr: crate::proxy::counters::Counters,
+    ctr_dirty: bool,
     mailbox: Option<std::os::unix::net::UnixStream>,
 }
 
@@ -192,11 +196,16 @@ impl Engine {
         tid: usize,
     ) -> io::Result<Engine> {
         let n = shared.nthreads();
-        let backends: Vec<BackendRt> = cfg
+        let mut backends: Vec<BackendRt> = cfg
             .backends
             .iter()
             .map(|b| BackendRt::new(cfg, b, tid, n))
             .collect();
+        for (bi, b) in backends.iter_mut().enumerate() {
+            for (si, s) in b.servers.iter_mut().enumerate() {
+                s.cur_all = shared.srv_gauge(bi, si);
+            }
+        }
         let frontends = cfg
             .frontends
             .iter()
@@ -267,6 +276,15 @@ impl Engine {
             proc: procctl::ProcCtl::new(cfg),
             stats: stats::build(cfg),
             tid,
+            ctr: crate::proxy::counters::Counters::new(
+                cfg.frontends.len(),
+                &cfg.backends
+                    .iter()
+                    .map(|b| b.servers.len())
+                    .collect::<Vec<_>>(),
+                shared.start,
+            ),
+            ctr_dirty: false,
             shared,
             mailbox,
         })
@@ -511,8 +529,10 @@ impl Engine {
         self.cur_conns += 1;
         self.frontends[fi].cur += 1;
         self.frontends[fi].cum += 1;
+        self.fe_gauge(fi, true);
         let cur = self.total_fe_cur(fi);
-        self.shared.ctr().fe_session(fi, cur, now);
+        self.ctr.fe_session(fi, cur, now);
+        self.ctr_dirty = true;
         self.shared.activity[self.tid]
             .accepted
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -138,6 +138,7 @@ impl Engine {
                         let srv = &mut self.backends[bi].servers[si];
                         srv.cur += 1;
                         srv.total += 1;
+                        self.srv_gauge(bi, si, true);
                         if let Some(s) = self.sessions[sid].as_mut() {
                             s.slot = true;
                         }
@@ -210,6 +211,7 @@ impl Engine {
 
     pub(super) fn connect(&mut self, sid: usize, bi: usize, si: usize, now: Instant) {
         self.stats_attach(bi, si, 1, now);
+        self.srv_gauge(bi, si, true);
         let be = &mut self.backends[bi];
         let srv = &mut be.servers[si];
         srv.cur += 1;
@@ -292,7 +294,10 @@ impl Engine {
     /// Give a server slot back and let a queued session take it.
     pub(super) fn release_server(&mut self, bi: usize, si: usize, now: Instant) {
         let srv = &mut self.backends[bi].servers[si];
-        srv.cur = srv.cur.saturating_sub(1);
+        if srv.cur > 0 {
+            srv.cur -= 1;
+            self.srv_gauge(bi, si, false);
+        }
         apply_dynamic_limits(&mut self.backends[bi]);
         // Sessions waiting for this very server go first.
         while let Some(next) = self.backends[bi]
@@ -499,8 +504,11 @@ impl Engine {
         }
         self.free_sids.push(sid);
         self.cur_conns = self.cur_conns.saturating_sub(1);
-        let fe = &mut self.frontends[s.frontend as usize];
-        fe.cur = fe.cur.saturating_sub(1);
+        let fi = s.frontend as usize;
+        if self.frontends[fi].cur > 0 {
+            self.frontends[fi].cur -= 1;
+            self.fe_gauge(fi, false);
+        }
         if let (Some(si), true) = (s.server, s.slot) {
             self.release_server(bi, si as usize, now);
         }

@@ -4,7 +4,7 @@
 
 use super::{Engine, WEIGHT_SCALE};
 use crate::proxy::checks::{Checker, Outcome};
-use crate::proxy::counters::Ctr;
+use crate::proxy::counters::{Counters, Ctr};
 use crate::proxy::lb::ServerRt;
 use crate::stats::{self, ProxyStats, Row, RowKind, Snapshot, Value};
 use std::time::{Instant, UNIX_EPOCH};
@@ -91,16 +91,17 @@ fn req_cols(r: &mut Row, c: &mut Ctr, start: Instant, now: Instant) {
     r.u("req_tot", c.req_tot);
 }
 
-
 impl Engine {
     /// Every proxy's rows and the process information, now.
     pub fn snapshot(&mut self) -> Snapshot {
         let now = Instant::now();
-        let start = self.shared.ctr().start;
+        // Every thread's counters, added up once for all the rows.
+        let mut ctr = self.process_counters(true);
+        let start = ctr.start;
         let mut proxies = Vec::new();
         for (i, (name, fi, bi)) in self.stats.layout.clone().into_iter().enumerate() {
             let iid = i as u32 + self.stats.id_base;
-            let frontend = fi.map(|fi| self.frontend_row(fi, &name, iid, now));
+            let frontend = fi.map(|fi| self.frontend_row(&mut ctr, fi, &name, iid, now));
             let (servers, backend) = match bi {
                 Some(bi) => {
                     let live: Vec<usize> = (0..self.backends[bi].servers.len())
@@ -108,9 +109,9 @@ impl Engine {
                         .collect();
                     let servers = live
                         .into_iter()
-                        .map(|si| self.server_row(bi, si, iid, now))
+                        .map(|si| self.server_row(&mut ctr, bi, si, iid, now))
                         .collect();
-                    (servers, Some(self.backend_row(bi, iid, now)))
+                    (servers, Some(self.backend_row(&mut ctr, bi, iid, now)))
                 }
                 None => (Vec::new(), None),
             };
@@ -122,7 +123,6 @@ impl Engine {
                 backend,
             });
         }
-        let mut ctr = self.shared.ctr();
         let fe_rates: Vec<(u32, u32)> = ctr
             .fe
             .iter_mut()
@@ -130,7 +130,6 @@ impl Engine {
             .collect();
         let cum_conns = ctr.fe.iter().map(|c| c.stot).sum();
         let cum_req = ctr.fe.iter().map(|c| c.req_tot).sum();
-        drop(ctr);
         let info = stats::Info {
             name: "pollux".into(),
             version: crate::VERSION.into(),
@@ -156,7 +155,14 @@ impl Engine {
         Snapshot { info, proxies }
     }
 
-    fn frontend_row(&mut self, fi: usize, name: &str, iid: u32, now: Instant) -> Row {
+    fn frontend_row(
+        &mut self,
+        ctr: &mut Counters,
+        fi: usize,
+        name: &str,
+        iid: u32,
+        now: Instant,
+    ) -> Row {
         let fe = &self.frontends[fi];
         let http = self.stats.fe_http[fi];
         let slim = fe.maxconn.unwrap_or(self.stats.global_maxconn);
@@ -179,7 +185,6 @@ impl Engine {
         r.u("pid", 1);
         r.u("iid", u64::from(iid));
         r.u("sid", 0);
-        let mut ctr = self.shared.ctr();
         let start = ctr.start;
         let Some(c) = ctr.fe.get_mut(fi) else {
             return r;
@@ -197,7 +202,14 @@ impl Engine {
         r
     }
 
-    fn server_row(&mut self, bi: usize, si: usize, iid: u32, now: Instant) -> Row {
+    fn server_row(
+        &mut self,
+        ctr: &mut Counters,
+        bi: usize,
+        si: usize,
+        iid: u32,
+        now: Instant,
+    ) -> Row {
         let be = &self.backends[bi];
         let srv = &be.servers[si];
         let http = self.stats.be_http[bi];
@@ -243,7 +255,6 @@ impl Engine {
             r.u("check_health", u64::from(h));
         }
         let checked = check.is_some();
-        let mut ctr = self.shared.ctr();
         let start = ctr.start;
         let Some(s) = ctr.srv(bi, si) else {
             return r;
@@ -291,7 +302,7 @@ impl Engine {
         r
     }
 
-    fn backend_row(&mut self, bi: usize, iid: u32, now: Instant) -> Row {
+    fn backend_row(&mut self, ctr: &mut Counters, bi: usize, iid: u32, now: Instant) -> Row {
         let be = &self.backends[bi];
         let http = self.stats.be_http[bi];
         let mut r = Row::new(RowKind::Backend, &be.name, "BACKEND");
@@ -327,7 +338,6 @@ impl Engine {
         r.u("sid", 0);
         r.u("lbtot", self.total_lbtot(bi, None));
         r.s("algo", self.stats.be_algo[bi]);
-        let mut ctr = self.shared.ctr();
         let chkdown: u64 = ctr
             .be
             .get(bi)

@@ -121,9 +121,9 @@ impl Engine {
         let at = s
             .backend
             .map(|b| (b as usize, s.server.map(|x| x as usize)));
-        self.shared
-            .ctr()
+        self.ctr
             .bytes(s.frontend as usize, at, u64::from(rx), u64::from(tx));
+        self.ctr_dirty = true;
     }
 
     /// A session (or HTTP request) attached to a server; `pending`: 1 when
@@ -131,20 +131,23 @@ impl Engine {
     pub(super) fn stats_attach(&mut self, bi: usize, si: usize, pending: u32, now: Instant) {
         let srv_cur = self.total_srv_cur(bi, si) + pending;
         let be_cur = self.total_be_cur(bi) + pending;
-        self.shared.ctr().srv_session(bi, si, srv_cur, be_cur, now);
+        self.ctr.srv_session(bi, si, srv_cur, be_cur, now);
+        self.ctr_dirty = true;
     }
 
     pub(super) fn stats_queued(&mut self, bi: usize, si: Option<usize>) {
         let srv_q = si.map_or(0, |si| self.total_srv_queue(bi, si));
         let be_q = self.total_be_queue(bi);
-        self.shared.ctr().queued(bi, si, be_q, srv_q);
+        self.ctr.queued(bi, si, be_q, srv_q);
+        self.ctr_dirty = true;
     }
 
     /// A connect failed: a retry follows, a redispatch, or nothing (econ).
     pub(super) fn stats_conn_error(&mut self, sid: usize, bi: usize, si: usize) {
         let left = self.sessions[sid].as_ref().map_or(0, |s| s.retries_left);
         let redispatch = left == 1 && self.backends[bi].redispatch;
-        let mut ctr = self.shared.ctr();
+        self.ctr_dirty = true;
+        let ctr = &mut self.ctr;
         if left == 0 {
             ctr.conn_error(bi, si, false, false);
         } else {
@@ -173,9 +176,9 @@ impl Engine {
         let fi = s.frontend as usize;
         let bi = s.backend.map(|b| b as usize).or(t.backend);
         let si = s.server.map(|x| x as usize);
-        let mut guard = self.shared.ctr();
-        let ctr = &mut *guard;
+        let ctr = &mut self.ctr;
         let start = ctr.start;
+        self.ctr_dirty |= !t.events.is_empty();
         for ev in t.events.drain(..) {
             let (fe, be) = (ctr.fe.get_mut(fi), bi.and_then(|b| ctr.be.get_mut(b)));
             let Some(fe) = fe else { continue };
@@ -215,7 +218,6 @@ impl Engine {
                 }
             }
         }
-        drop(guard);
         let Some(a) = t.applet.take() else {
             return false;
         };
@@ -228,7 +230,8 @@ impl Engine {
 
     pub(super) fn stats_check_start(&mut self, ci: usize, now: Instant) {
         let (bi, si) = (self.checks[ci].bi, self.checks[ci].si);
-        if let Some(s) = self.shared.ctr().srv(bi, si) {
+        self.ctr_dirty = true;
+        if let Some(s) = self.ctr.srv(bi, si) {
             s.check_started = Some(now);
         }
     }
@@ -238,8 +241,8 @@ impl Engine {
         let c = &self.checks[ci];
         let (bi, si) = (c.bi, c.si);
         let up = c.checker.health() == Health::Up;
-        let mut ctr = self.shared.ctr();
-        let Some(s) = ctr.srv(bi, si) else {
+        self.ctr_dirty = true;
+        let Some(s) = self.ctr.srv(bi, si) else {
             return;
         };
         // chkfail counts the failures of a server that was UP.
@@ -250,7 +253,6 @@ impl Engine {
         s.check_ok = Some(o.ok);
         s.check_desc = o.reason.clone();
         s.check_duration = s.check_started.map(|t| now.saturating_duration_since(t));
-        drop(ctr);
         self.stats_backend_state(bi, now);
     }
 
@@ -259,7 +261,8 @@ impl Engine {
         if self.tid != 0 {
             return;
         }
-        if let Some(s) = self.shared.ctr().srv(bi, si) {
+        self.ctr_dirty = true;
+        if let Some(s) = self.ctr.srv(bi, si) {
             match t {
                 Transition::WentDown { .. } => s.went_down(now),
                 Transition::WentUp => s.went_up(now),
@@ -276,8 +279,8 @@ impl Engine {
             .servers
             .iter()
             .any(|s| !s.down && !s.disabled);
-        let mut ctr = self.shared.ctr();
-        let Some(be) = ctr.be.get_mut(bi) else {
+        self.ctr_dirty = true;
+        let Some(be) = self.ctr.be.get_mut(bi) else {
             return;
         };
         match (any, be.down_since) {
@@ -356,8 +359,11 @@ impl Engine {
                     Admin::Maint => "going into maintenance",
                 }
             );
-            if let Some(s) = self.shared.ctr().srv(bi, si).filter(|_| self.tid == 0) {
-                s.last_change = Some(now);
+            if self.tid == 0 {
+                self.ctr_dirty = true;
+                if let Some(s) = self.ctr.srv(bi, si) {
+                    s.last_change = Some(now);
+                }
             }
         }
         self.backends[bi].lb.invalidate();
@@ -381,9 +387,10 @@ impl Engine {
     }
 
     /// `clear counters`: the maxima; `clear counters all`: everything.
+    /// Every thread clears its own (the runtime API broadcasts it).
     pub fn clear_counters(&mut self, all: bool) {
-        let mut guard = self.shared.ctr();
-        let ctr = &mut *guard;
+        self.ctr_dirty = true;
+        let ctr = &mut self.ctr;
         if all {
             let sizes: Vec<usize> = self.backends.iter().map(|b| b.servers.len()).collect();
             let start = ctr.start;

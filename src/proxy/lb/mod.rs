@@ -19,6 +19,8 @@ use crate::config::{Balance, HashMethod, HashType};
 use crate::proxy::persist::ServerView;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// EWMA weight of a new response-time sample.
@@ -81,6 +83,9 @@ pub struct ServerRt {
     pub cookie: Option<String>,
     /// Its health check: an index in the engine's checks.
     pub check: Option<usize>,
+    /// With several threads: the process-wide `cur`, one counter shared
+    /// by every thread's record of this server.
+    pub cur_all: Arc<AtomicU32>,
 }
 
 impl ServerRt {
@@ -117,6 +122,7 @@ impl ServerRt {
             iweight: weight / WEIGHT_SCALE,
             cookie: None,
             check: None,
+            cur_all: Arc::default(),
         }
     }
 

@@ -332,6 +332,7 @@ impl Engine {
             out: Vec::new(),
             timer: None,
         });
+        self.backends[bi].servers[si].check = Some(self.checks.len() - 1);
     }
 
     /// `set server ... health up|down`: through its checker when it has

@@ -317,6 +317,7 @@ impl Engine {
             }
             self.end_of_turn();
         }
+        self.loop_done();
         self.log_proxies(crate::log::WARNING, |_, name, (fe, be)| {
             format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be}).")
         });

@@ -23,7 +23,7 @@ use crate::proxy::stick::StickTables;
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -76,6 +76,8 @@ pub struct Shared {
     /// next process by `_getsocks`; dropped at soft stop.
     listeners: Mutex<Vec<TcpListener>>,
     mail: Vec<Mailbox>,
+    /// Loops that have stopped: asking them would only time out.
+    done: Vec<AtomicBool>,
     pub(super) activity: Vec<Activity>,
     gauges: Vec<Mutex<Gauges>>,
 }
@@ -143,6 +145,7 @@ impl Shared {
                     .collect(),
             ),
             mail,
+            done: (0..n).map(|_| AtomicBool::new(false)).collect(),
             activity: (0..n).map(|_| Activity::default()).collect(),
             gauges: (0..n).map(|_| Mutex::new(Gauges::default())).collect(),
         })
@@ -280,7 +283,7 @@ impl Engine {
         if tid == self.tid {
             return Some(f(self));
         }
-        if tid >= self.shared.nthreads {
+        if tid >= self.shared.nthreads || self.shared.done[tid].load(Ordering::Acquire) {
             return None;
         }
         let (tx, rx) = std::sync::mpsc::channel();
@@ -321,6 +324,11 @@ impl Engine {
                 lock_own(&self.shared.ctr[self.tid]).clone_from(&self.ctr);
             }
         }
+    }
+
+    /// This loop stopped (its counters were published at its last turn).
+    pub(super) fn loop_done(&self) {
+        self.shared.done[self.tid].store(true, Ordering::Release);
     }
 
     /// The process's counters: ours, plus the other threads'. Thread 0

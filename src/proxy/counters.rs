@@ -174,7 +174,7 @@ impl SrvCtr {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct BeCtr {
     pub c: Ctr,
     pub srv: Vec<SrvCtr>,
@@ -184,13 +184,51 @@ pub struct BeCtr {
     pub last_change: Option<Instant>,
 }
 
-/// Every counter of the process.
-#[derive(Debug, Clone)]
+/// Counters of one loop, or (added up) of the process.
+#[derive(Debug)]
 pub struct Counters {
     /// Origin of the rate periods, and the process start.
     pub start: Instant,
     pub fe: Vec<Ctr>,
     pub be: Vec<BeCtr>,
+}
+
+// By hand so that `clone_from` (a loop publishing its counters at the end
+// of each busy turn) reuses the vectors instead of allocating anew.
+impl Clone for BeCtr {
+    fn clone(&self) -> Self {
+        BeCtr {
+            c: self.c.clone(),
+            srv: self.srv.clone(),
+            down_since: self.down_since,
+            downtime: self.downtime,
+            last_change: self.last_change,
+        }
+    }
+
+    fn clone_from(&mut self, o: &Self) {
+        self.c.clone_from(&o.c);
+        self.srv.clone_from(&o.srv);
+        self.down_since = o.down_since;
+        self.downtime = o.downtime;
+        self.last_change = o.last_change;
+    }
+}
+
+impl Clone for Counters {
+    fn clone(&self) -> Self {
+        Counters {
+            start: self.start,
+            fe: self.fe.clone(),
+            be: self.be.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, o: &Self) {
+        self.start = o.start;
+        self.fe.clone_from(&o.fe);
+        self.be.clone_from(&o.be);
+    }
 }
 
 impl Counters {

@@ -37,6 +37,7 @@ per_poller!(
     reloads_under_load_with_two_threads_lose_nothing,
     classic_reloads_under_load_with_two_threads_keep_both_sockets,
     show_sess_and_shutdown_session_reach_every_thread,
+    keep_alive_requests_take_no_process_wide_lock,
 );
 
 /// How long threads may take to publish their counters (each does at the end
@@ -350,6 +351,53 @@ fn two_threads_run_in_one_process_and_show_in_show_info_and_show_activity(poller
         show_activity(&sock).text
     );
     px.stop();
+}
+
+/// `show activity`'s `process_locks`: locks taken on process-wide mutexes.
+fn process_locks(sock: &Path) -> u64 {
+    let text = cli(sock, "show activity");
+    text.lines()
+        .find_map(|l| l.strip_prefix("process_locks:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no 'process_locks: N' line in show activity:\n{text}"))
+}
+
+/// Each loop owns its counters: keep-alive requests through a real server
+/// lock nothing process-wide, with one thread or two; `show errors` (the
+/// kept messages are the process's) shows the count does move.
+fn keep_alive_requests_take_no_process_wide_lock(poller: &str) {
+    for threads in [1, 2] {
+        let dir = SockDir::new();
+        let sock = dir.sock();
+        let s1 = LiveServer::start("s1");
+        let px = Pollux::start(poller, &cfg(threads, &sock, &[], &[(&s1, "")], ""));
+        let mut c = HttpConn::open(px.addr(0));
+        assert_eq!(
+            c.get("/", &[]).status,
+            200,
+            "nbthread {threads}: first request"
+        );
+        let before = process_locks(&sock);
+        for i in 0..50 {
+            let r = c.get(&format!("/{i}"), &[]);
+            assert_eq!(r.status, 200, "nbthread {threads}: request {i}: {r}");
+        }
+        let after = process_locks(&sock);
+        assert_eq!(
+            after,
+            before,
+            "nbthread {threads}: 50 keep-alive requests took {} process-wide locks",
+            after - before
+        );
+        cli(&sock, "show errors");
+        let control = process_locks(&sock);
+        assert!(
+            control > after,
+            "nbthread {threads}: show errors locks the kept errors, yet process_locks stayed {after}"
+        );
+        assert_eq!(s1.count(), 51, "nbthread {threads}");
+        px.stop();
+    }
 }
 
 /// `show sess` lists the sessions of every thread, and `shutdown session`

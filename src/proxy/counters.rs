@@ -2,7 +2,12 @@
 //! terms (the `show stat` columns): sessions, rates, bytes, denials,
 //! errors, warnings, HTTP responses by class, and per server its check
 //! results, state changes and downtime. The engine bumps them with one-line
-//! calls at its hook points; `engine/stats.rs` turns them into a snapshot.
+//! calls at its hook points; `engine/snapshot.rs` turns them into rows.
+//!
+//! With `nbthread`, each loop owns a [`Counters`] (no lock on the data path)
+//! and readers add them up with [`Counters::add`]. Sums add; a maximum of a
+//! process-wide figure (sessions, queue) is the largest; a rate's maximum,
+//! each loop measuring its own share, is the sum of the loops' maxima.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +42,16 @@ impl Rate {
         self.max = self.max.max(r);
     }
 
+    /// Add another loop's rate over the same origin, both as of `now`.
+    fn merge(&mut self, o: &Rate, origin: Instant, now: Instant) {
+        let mut o = o.clone();
+        self.roll(origin, now);
+        o.roll(origin, now);
+        self.cur = self.cur.saturating_add(o.cur);
+        self.prev = self.prev.saturating_add(o.prev);
+        self.max = self.max.saturating_add(o.max);
+    }
+
     /// The rate now, events per second.
     pub fn read(&mut self, origin: Instant, now: Instant) -> u32 {
         let frac = self.roll(origin, now);
@@ -68,6 +83,28 @@ pub struct Ctr {
 }
 
 impl Ctr {
+    fn add(&mut self, o: &Ctr, origin: Instant, now: Instant) {
+        self.smax = self.smax.max(o.smax);
+        self.stot += o.stot;
+        self.rate.merge(&o.rate, origin, now);
+        self.qmax = self.qmax.max(o.qmax);
+        self.bin += o.bin;
+        self.bout += o.bout;
+        self.dreq += o.dreq;
+        self.dresp += o.dresp;
+        self.ereq += o.ereq;
+        self.econ += o.econ;
+        self.eresp += o.eresp;
+        self.wretr += o.wretr;
+        self.wredis += o.wredis;
+        for (a, b) in self.hrsp.iter_mut().zip(o.hrsp) {
+            *a += b;
+        }
+        self.req_tot += o.req_tot;
+        self.req_rate.merge(&o.req_rate, origin, now);
+        self.last_sess = self.last_sess.max(o.last_sess);
+    }
+
     pub fn response(&mut self, status: u16) {
         let i = match status {
             100..=599 => usize::from(status / 100 - 1),
@@ -98,6 +135,23 @@ pub struct SrvCtr {
 }
 
 impl SrvCtr {
+    /// Health and state history are thread 0's alone: the other loops'
+    /// are empty, so keeping whichever is set is exact.
+    fn add(&mut self, o: &SrvCtr, origin: Instant, now: Instant) {
+        self.c.add(&o.c, origin, now);
+        self.chkfail += o.chkfail;
+        self.chkdown += o.chkdown;
+        self.last_change = self.last_change.max(o.last_change);
+        self.downtime += o.downtime;
+        self.down_since = self.down_since.or(o.down_since);
+        self.check_started = self.check_started.or(o.check_started);
+        self.check_ok = self.check_ok.or(o.check_ok);
+        if self.check_desc.is_empty() {
+            self.check_desc.clone_from(&o.check_desc);
+        }
+        self.check_duration = self.check_duration.or(o.check_duration);
+    }
+
     pub fn went_down(&mut self, now: Instant) {
         self.chkdown += 1;
         self.last_change = Some(now);
@@ -120,7 +174,7 @@ impl SrvCtr {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct BeCtr {
     pub c: Ctr,
     pub srv: Vec<SrvCtr>,
@@ -130,13 +184,51 @@ pub struct BeCtr {
     pub last_change: Option<Instant>,
 }
 
-/// Every counter of the process.
-#[derive(Debug, Clone)]
+/// Counters of one loop, or (added up) of the process.
+#[derive(Debug)]
 pub struct Counters {
     /// Origin of the rate periods, and the process start.
     pub start: Instant,
     pub fe: Vec<Ctr>,
     pub be: Vec<BeCtr>,
+}
+
+// By hand so that `clone_from` (a loop publishing its counters at the end
+// of each busy turn) reuses the vectors instead of allocating anew.
+impl Clone for BeCtr {
+    fn clone(&self) -> Self {
+        BeCtr {
+            c: self.c.clone(),
+            srv: self.srv.clone(),
+            down_since: self.down_since,
+            downtime: self.downtime,
+            last_change: self.last_change,
+        }
+    }
+
+    fn clone_from(&mut self, o: &Self) {
+        self.c.clone_from(&o.c);
+        self.srv.clone_from(&o.srv);
+        self.down_since = o.down_since;
+        self.downtime = o.downtime;
+        self.last_change = o.last_change;
+    }
+}
+
+impl Clone for Counters {
+    fn clone(&self) -> Self {
+        Counters {
+            start: self.start,
+            fe: self.fe.clone(),
+            be: self.be.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, o: &Self) {
+        self.start = o.start;
+        self.fe.clone_from(&o.fe);
+        self.be.clone_from(&o.be);
+    }
 }
 
 impl Counters {
@@ -234,6 +326,24 @@ impl Counters {
         }
     }
 
+    /// Add another loop's counters (over the same `start`) as of `now`.
+    pub fn add(&mut self, o: &Counters, now: Instant) {
+        let start = self.start;
+        for (a, b) in self.fe.iter_mut().zip(&o.fe) {
+            a.add(b, start, now);
+        }
+        for (a, b) in self.be.iter_mut().zip(&o.be) {
+            a.c.add(&b.c, start, now);
+            a.down_since = a.down_since.or(b.down_since);
+            a.downtime += b.downtime;
+            a.last_change = a.last_change.max(b.last_change);
+            // A loop that has not added a run-time server yet lacks it.
+            for (x, y) in a.srv.iter_mut().zip(&b.srv) {
+                x.add(y, start, now);
+            }
+        }
+    }
+
     pub fn srv(&mut self, bi: usize, si: usize) -> Option<&mut SrvCtr> {
         self.be.get_mut(bi).and_then(|b| b.srv.get_mut(si))
     }
@@ -258,6 +368,26 @@ mod tests {
         // Two seconds later nothing is left, but the max stays.
         assert_eq!(r.read(t0, t0 + Duration::from_secs(3)), 0);
         assert_eq!(r.max, 10);
+    }
+
+    #[test]
+    fn loops_add_up_sums_and_keep_the_largest_maximum() {
+        let t0 = Instant::now();
+        let mut a = Counters::new(1, &[1], t0);
+        let mut b = a.clone();
+        a.fe_session(0, 3, t0);
+        b.fe_session(0, 5, t0);
+        b.fe_session(0, 4, t0);
+        b.bytes(0, Some((0, Some(0))), 10, 20);
+        if let Some(s) = a.srv(0, 0) {
+            s.went_down(t0);
+        }
+        a.add(&b, t0);
+        let fe = &mut a.fe[0];
+        assert_eq!((fe.stot, fe.smax, fe.bin, fe.bout), (3, 5, 10, 20));
+        assert_eq!((fe.rate.read(t0, t0), fe.rate.max), (3, 3));
+        assert_eq!(a.be[0].srv[0].c.bout, 20);
+        assert_eq!(a.be[0].srv[0].chkdown, 1);
     }
 
     #[test]

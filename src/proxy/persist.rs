@@ -20,13 +20,20 @@ use crate::http::acl::Truth;
 use crate::http::fetch::FetchCtx;
 use crate::http::message::{Headers, Request, Response};
 
-/// What the engine knows of a server, for [`choose`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerView {
-    pub cookie: Option<String>,
+/// What the engine knows of a server, for [`choose`]: computed from its
+/// record when asked (`lb::ServerRt::view`), never kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerView<'a> {
+    pub cookie: Option<&'a str>,
     /// Not DOWN and not disabled (in maintenance).
     pub usable: bool,
     pub backup: bool,
+}
+
+/// Every backend's servers as persistence sees them.
+pub trait Servers {
+    /// Server `si` of backend `bi`; None past the last.
+    fn view(&self, bi: usize, si: usize) -> Option<ServerView<'_>>;
 }
 
 /// Persistence decisions for one request.
@@ -192,10 +199,10 @@ pub struct Choice {
 /// reported (D) and the search goes on. An empty, expired or old cookie
 /// binds nothing. The first cookie's status stays unless a later one binds
 /// (`SRV=bogus; SRV=a` is V, `SRV=a; SRV=bogus` too).
-pub fn choose(
+pub fn choose<'s>(
     cfg: &CookieCfg,
     req: &Request,
-    servers: &[ServerView],
+    servers: impl IntoIterator<Item = ServerView<'s>> + Clone,
     flags: Flags,
     now: SystemTime,
 ) -> Choice {
@@ -208,8 +215,8 @@ pub fn choose(
         }
         let mut bound = false;
         if let Some(v) = value.filter(|_| !flags.ignore && c.server.is_none()) {
-            for (i, srv) in servers.iter().enumerate() {
-                if srv.cookie.as_deref() != Some(v) {
+            for (i, srv) in servers.clone().into_iter().enumerate() {
+                if srv.cookie != Some(v) {
                     continue;
                 }
                 if srv.usable || flags.persist || flags.force {

@@ -18,7 +18,7 @@ use crate::http::parser::{HeadParser, ParseError};
 use crate::http::rules::{self, Rule, Verdict};
 use crate::http::Version;
 use crate::pollers::Interest;
-use crate::proxy::persist::{self, ServerView};
+use crate::proxy::persist;
 use crate::proxy::stick::{self, Slots, StickTables, StreamTracker};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -128,7 +128,7 @@ pub struct Conf<'a> {
     /// Persistence settings of every backend, by index.
     pub persist: &'a [crate::config::Persistence],
     /// Each backend's servers as persistence sees them (cookie, usable).
-    pub views: &'a [Vec<ServerView>],
+    pub views: &'a dyn persist::Servers,
     /// tune.bufsize: a head rewritten by the rules must still fit in it
     /// (the `tune.maxrewrite` reserve is what rewrites may add).
     pub bufsize: usize,
@@ -1000,18 +1000,19 @@ fn persistence(
     if bp.cookie.is_none() && bp.stick.is_empty() && !bp.persist && bp.rules.is_empty() {
         return;
     }
-    let views = &conf.views[bi];
     let ctx = FetchCtx::http(src, dst, Some(req), None);
     let flags = persist::persist_rules(&bp.rules, bp.persist, &ctx);
     t.persist_flags = flags;
     if let Some(cc) = bp.cookie.as_ref() {
+        let views = (0..).map_while(|si| conf.views.view(bi, si));
         let c = persist::choose(cc, req, views, flags, std::time::SystemTime::now());
         (t.forced_server, t.cookie_in) = (c.server, c.status);
         t.by_cookie = c.server.is_some();
     }
     if t.forced_server.is_none() && !flags.ignore {
-        let usable_or_forced =
-            |si: &usize| views.get(*si).is_some_and(|v| v.usable) || flags.persist || flags.force;
+        let usable_or_forced = |si: &usize| {
+            conf.views.view(bi, *si).is_some_and(|v| v.usable) || flags.persist || flags.force
+        };
         t.forced_server = stick::stick_match(&bp.stick, tables, &ctx, now).filter(usable_or_forced);
     }
     if let Some(cc) = bp.cookie.as_ref() {
@@ -1428,7 +1429,7 @@ fn server_side(
         if let (Some(bi), Some(si)) = (t.backend, s.server.map(|x| x as usize)) {
             if let Some(bp) = conf.persist.get(bi) {
                 if let Some(cc) = bp.cookie.as_ref() {
-                    let own = conf.views[bi].get(si).and_then(|v| v.cookie.as_deref());
+                    let own = conf.views.view(bi, si).and_then(|v| v.cookie);
                     let when = std::time::SystemTime::now();
                     let sent = t.cookie_req.as_ref().unwrap_or(&req);
                     t.cookie_out = persist::on_response(

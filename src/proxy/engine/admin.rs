@@ -50,6 +50,7 @@ fn per_thread(cmd: &Command) -> bool {
             | Command::AddServer(..)
             | Command::DelServer(..)
             | Command::ShutdownSessionsServer(..)
+            | Command::ClearCounters { .. }
     )
 }
 
@@ -216,8 +217,8 @@ impl Engine {
         }
         if new != old {
             self.backends[bi].servers[si].addr = new;
-            for c in self.checks.iter_mut().filter(|c| c.bi == bi && c.si == si) {
-                c.checker.set_server_addr(new);
+            if let Some(ci) = self.check_of(bi, si) {
+                self.checks[ci].checker.set_server_addr(new);
             }
             once!(
                 warn,
@@ -274,6 +275,9 @@ impl Engine {
                 list.join(" ")
             );
         }
+        // pollux's own: locks taken on process-wide mutexes (threads.rs);
+        // serving traffic takes none.
+        let _ = writeln!(out, "process_locks: {}", super::threads::locks_taken());
         out
     }
 
@@ -382,7 +386,7 @@ impl Admin<'_> {
                 let limit = (*n > 0).then_some(*n);
                 // This thread enforces its share; the stats show the whole.
                 e.backends[bi].servers[si].maxconn = limit.map(|m| e.share(m));
-                e.backends[bi].limits[si].0 = limit;
+                e.backends[bi].servers[si].cfg_maxconn = limit;
                 e.drain_queue(bi, now);
                 Ok(String::new())
             }
@@ -429,7 +433,10 @@ impl Admin<'_> {
             Command::GetWeight(b, s) => {
                 let (bi, si) = e.server_index(b, s)?;
                 let (_, w) = e.server_admin(b, s)?;
-                Ok(format!("{w} (initial {})\n", e.stats.iweight[bi][si]))
+                Ok(format!(
+                    "{w} (initial {})\n",
+                    e.backends[bi].servers[si].iweight
+                ))
             }
             Command::SetWeight(b, s, w) => {
                 let (bi, si) = e.server_index(b, s)?;
@@ -437,7 +444,7 @@ impl Admin<'_> {
                     WeightSpec::Absolute(w) => w,
                     // A percentage of the configured weight, as HAProxy.
                     WeightSpec::Percent(p) => {
-                        let w = u64::from(e.stats.iweight[bi][si]) * u64::from(p) / 100;
+                        let w = u64::from(e.backends[bi].servers[si].iweight) * u64::from(p) / 100;
                         if w > 256 {
                             return Err("Relative weight too large.".into());
                         }
@@ -619,7 +626,7 @@ impl Engine {
         if srv.minconn.is_some() && self.nthreads() > 1 {
             return Err("'minconn' is not supported with nbthread > 1.".into());
         }
-        let maxconn = srv.maxconn.filter(|&m| m > 0).map(|m| self.share(m));
+        let (tid, n) = (self.tid, self.nthreads());
         let b = &mut self.backends[bi];
         // As HAProxy: its `id`, else the lowest id no server has.
         let taken = |id: u32| b.servers.iter().any(|s| !s.deleted && s.puid == id);
@@ -628,35 +635,15 @@ impl Engine {
             Some(id) => id,
             None => (1..).find(|&id| !taken(id)).unwrap_or(u32::MAX),
         };
-        let mut rt = crate::proxy::lb::ServerRt::new(
-            srv.name.clone(),
-            srv.addr,
-            puid,
-            srv.weight * super::WEIGHT_SCALE,
-            srv.backup,
-            true,
-            maxconn,
-        );
-        rt.down = false;
+        let mut rt = super::rt::server(&srv, puid, tid, n);
+        rt.disabled = true;
+        rt.cur_all = self.shared.srv_gauge(bi, b.servers.len());
         b.servers.push(rt);
-        b.limits.push((srv.maxconn.filter(|&m| m > 0), srv.minconn));
         b.minconn |= srv.minconn.is_some();
-        b.srv_queues.push(Default::default());
-        b.maxqueue.push(srv.maxqueue);
         b.lb.invalidate();
-        self.views[bi].push(crate::proxy::persist::ServerView {
-            cookie: srv.cookie.clone(),
-            usable: false,
-            backup: srv.backup,
-        });
-        // Every thread adds the server; the shared counters get it once.
-        let mut ctr = self.shared.ctr();
-        if ctr.be[bi].srv.len() < self.backends[bi].servers.len() {
-            ctr.be[bi].srv.push(Default::default());
-        }
-        drop(ctr);
-        self.stats.uweight[bi].push(srv.weight);
-        self.stats.iweight[bi].push(srv.weight);
+        // Every thread adds the server, to its own counters too.
+        self.ctr.be[bi].srv.push(Default::default());
+        self.ctr_dirty = true;
         if let Some(sc) = &srv.check {
             // As HAProxy: its checks wait for `enable health`.
             let si = self.backends[bi].servers.len() - 1;
@@ -706,8 +693,7 @@ impl Engine {
         let srv = &mut self.backends[bi].servers[si];
         srv.deleted = true;
         srv.name.clear();
-        self.views[bi][si].cookie = None;
-        self.views[bi][si].usable = false;
+        srv.cookie = None;
         self.backends[bi].lb.invalidate();
         once!(warn, self.tid, "Server {be}/{name} deleted.");
         Ok("Server deleted.".into())
@@ -739,10 +725,7 @@ impl Engine {
                     AdminState::Drain => server_state::ADMIN_FDRAIN,
                     AdminState::Ready => 0,
                 };
-                let check = self
-                    .checks
-                    .iter()
-                    .find(|c| c.bi == bi && c.si == si && c.enabled);
+                let check = self.check_of(bi, si).filter(|&ci| self.checks[ci].enabled);
                 rows.push(server_state::Row {
                     be_id: p.iid,
                     be_name: p.name.clone(),
@@ -756,7 +739,7 @@ impl Engine {
                     },
                     admin_state: admin_bits,
                     uweight,
-                    iweight: self.stats.iweight[bi][si],
+                    iweight: self.backends[bi].servers[si].iweight,
                     since_change: r.num("lastchg").unwrap_or(0),
                     check_status: 0,
                     check_result: match (check, status.starts_with("DOWN")) {

@@ -3,7 +3,8 @@
 //! write back, close or wait for the next prompt line), idle connections
 //! closed after `stats timeout`. Commands run through `Ops` in `admin.rs`.
 
-use super::{owner, Engine, K_CLI, K_CLI_LISTENER};
+use super::owner::{Owner, Timer};
+use super::Engine;
 use crate::config::stats_socket::{CliAddr, StatsSocket};
 use crate::config::BindAddr;
 use crate::core::anysock::{AnyListener, AnyStream};
@@ -100,9 +101,11 @@ impl Engine {
     fn add_cli_listeners(&mut self, cfg: &[StatsSocket], socks: Vec<AnyListener>) {
         for (s, sock) in cfg.iter().zip(socks) {
             let i = self.cli_listeners.len();
-            let token =
-                self.reactor
-                    .register(sock.as_raw_fd(), owner(i, K_CLI_LISTENER), Interest::READ);
+            let token = self.reactor.register(
+                sock.as_raw_fd(),
+                Owner::CliListener(i).pack(),
+                Interest::READ,
+            );
             self.cli_listeners.push(CliListener {
                 sock,
                 token,
@@ -133,9 +136,9 @@ impl Engine {
                     self.clis.push(None);
                     self.clis.len() - 1
                 });
-            let token = self
-                .reactor
-                .register(sock.as_raw_fd(), owner(ci, K_CLI), Interest::READ);
+            let token =
+                self.reactor
+                    .register(sock.as_raw_fd(), Owner::Cli(ci).pack(), Interest::READ);
             self.clis[ci] = Some(CliClient {
                 sock,
                 token,
@@ -221,7 +224,7 @@ impl Engine {
         c.timer = Some(
             self.reactor
                 .timers
-                .add(Instant::now() + c.timeout, owner(ci, K_CLI)),
+                .add(Instant::now() + c.timeout, Timer::Cli(ci).pack()),
         );
         self.clis[ci] = Some(c);
     }

@@ -4,7 +4,8 @@
 //! earlier).
 
 use super::logs::{self, term, term_at};
-use super::{owner, Engine, K_CLIENT};
+use super::owner::Timer;
+use super::Engine;
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
 use crate::session::http::{self as txn, Step, TxnState};
@@ -170,7 +171,7 @@ impl Engine {
             has_stick,
             be_names,
             persist,
-            views,
+            backends,
             ..
         } = self;
         let Some(s) = sessions[sid].as_mut() else {
@@ -188,7 +189,7 @@ impl Engine {
             fe_name: &fe.name,
             be_names,
             persist,
-            views,
+            views: &*backends,
         };
         // The stick tables are the process's: locked only when there are some.
         let mut guard = has_stick.then(|| shared.stick());
@@ -295,10 +296,10 @@ impl Engine {
             // current one fires, so busy sessions don't churn the timer tree.
             (Some(d), Some((key, at))) if d < at => {
                 self.reactor.timers.cancel(key);
-                s.timer = Some((self.reactor.timers.add(d, owner(sid, K_CLIENT)), d));
+                s.timer = Some((self.reactor.timers.add(d, Timer::Session(sid).pack()), d));
             }
             (Some(d), None) => {
-                s.timer = Some((self.reactor.timers.add(d, owner(sid, K_CLIENT)), d))
+                s.timer = Some((self.reactor.timers.add(d, Timer::Session(sid).pack()), d))
             }
             _ => {}
         }
@@ -368,23 +369,8 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_timer(&mut self, o: usize, now: Instant) {
-        if o == super::RESUME_TIMER {
-            self.resume_listeners();
-            return;
-        }
-        match o & super::KIND_MASK {
-            super::K_SIGNAL => {
-                self.on_check_timer((o >> super::KIND_BITS).saturating_sub(1), now);
-                return;
-            }
-            super::K_CLI => {
-                self.on_cli_timer(o >> super::KIND_BITS);
-                return;
-            }
-            _ => {}
-        }
-        let sid = o >> super::KIND_BITS;
+    /// A session's timer fired.
+    pub(super) fn on_session_timer(&mut self, sid: usize, now: Instant) {
         let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
             return;
         };

@@ -3,7 +3,8 @@
 //! running attempt and one timer each. A transition marks the server DOWN or UP for the balancer and
 //! logs it as HAProxy does. No threads.
 
-use super::{owner, Engine, K_SIGNAL};
+use super::owner::{Owner, Timer};
+use super::Engine;
 use crate::config;
 use crate::conn::{Conn, Plain, Xprt};
 use crate::core::timers::TimerKey;
@@ -29,12 +30,6 @@ pub(super) struct CheckRt {
     connecting: bool,
     out: Vec<u8>,
     timer: Option<TimerKey>,
-}
-
-/// Reactor owner of check `ci` (for its socket and its timer). Check owners
-/// share the signal kind; id 0 is the signal pipe.
-fn check_owner(ci: usize) -> usize {
-    owner(ci + 1, K_SIGNAL)
 }
 
 /// Build the checkers of every server with `check`, first checks spread over
@@ -78,6 +73,18 @@ pub(super) fn build(cfg: &config::Config, now: Instant) -> Vec<CheckRt> {
 }
 
 impl Engine {
+    /// Link each checked server to its check.
+    pub(super) fn link_checks(&mut self) {
+        for (ci, c) in self.checks.iter().enumerate() {
+            self.backends[c.bi].servers[c.si].check = Some(ci);
+        }
+    }
+
+    /// Server `si` of backend `bi`'s check, if it has one.
+    pub(super) fn check_of(&self, bi: usize, si: usize) -> Option<usize> {
+        self.backends[bi].servers.get(si).and_then(|s| s.check)
+    }
+
     /// Arm every check's first timer.
     /// Checks run in thread 0 only; the others replay their results.
     pub(super) fn start_checks(&mut self) {
@@ -99,7 +106,7 @@ impl Engine {
             self.reactor.timers.cancel(k);
         }
         let at = c.checker.next_deadline();
-        c.timer = Some(self.reactor.timers.add(at, check_owner(ci)));
+        c.timer = Some(self.reactor.timers.add(at, Timer::Check(ci).pack()));
     }
 
     /// A check's timer: start an attempt, or time the running one out.
@@ -194,7 +201,7 @@ impl Engine {
                             let conn = Conn::connecting(sock, Xprt::Plain(Plain));
                             let token = self.reactor.register(
                                 conn.fd(),
-                                check_owner(ci),
+                                Owner::Check(ci).pack(),
                                 conn.interest(Interest::WRITE),
                             );
                             c.conn = Some((conn, token));
@@ -265,7 +272,7 @@ impl Engine {
     /// `enable health` / `disable health`: run or stop a server's checks
     /// (an attempt in flight is dropped). Nothing for a server without.
     pub(super) fn set_checks(&mut self, bi: usize, si: usize, on: bool) {
-        let Some(ci) = self.checks.iter().position(|c| c.bi == bi && c.si == si) else {
+        let Some(ci) = self.check_of(bi, si) else {
             return;
         };
         let c = &mut self.checks[ci];
@@ -325,13 +332,14 @@ impl Engine {
             out: Vec::new(),
             timer: None,
         });
+        self.backends[bi].servers[si].check = Some(self.checks.len() - 1);
     }
 
     /// `set server ... health up|down`: through its checker when it has
     /// one (the checks go on from the new state), else the state alone.
     pub(super) fn force_health(&mut self, bi: usize, si: usize, up: bool, now: Instant) {
         const WHY: &str = "changed from CLI";
-        if let Some(ci) = self.checks.iter().position(|c| c.bi == bi && c.si == si) {
+        if let Some(ci) = self.check_of(bi, si) {
             let tr = self.checks[ci].checker.force(up, WHY, now);
             let outcome = Outcome {
                 ok: up,
@@ -352,7 +360,6 @@ impl Engine {
         self.stats_transition(bi, si, &t, now);
         let be = &mut self.backends[bi];
         be.servers[si].down = !up;
-        self.views[bi][si].usable = up && !be.servers[si].disabled;
         be.lb.invalidate();
         let (act, bck) = usable_counts(&be.servers);
         let msg = format!(
@@ -387,7 +394,6 @@ impl Engine {
         match tr {
             Transition::WentDown { reason } => {
                 be.servers[si].down = true;
-                self.views[bi][si].usable = false;
                 let (act, bck) = usable_counts(&be.servers);
                 let msg = format!(
                     "Server {}/{} is DOWN, reason: {reason}. {act} active and {bck} backup servers left.",
@@ -405,7 +411,6 @@ impl Engine {
             }
             Transition::WentUp => {
                 be.servers[si].down = false;
-                self.views[bi][si].usable = !be.servers[si].disabled;
                 let (act, bck) = usable_counts(&be.servers);
                 let msg = format!(
                     "Server {}/{} is UP, reason: {}. {act} active and {bck} backup servers online.",
@@ -453,7 +458,7 @@ impl Engine {
     /// `observe`: a live result for server `si`; `layer7` results (HTTP
     /// statuses) count only under `observe layer7`.
     pub(super) fn observe(&mut self, bi: usize, si: usize, ok: bool, layer7: bool, now: Instant) {
-        let found = self.checks.iter().position(|c| c.bi == bi && c.si == si);
+        let found = self.check_of(bi, si);
         let Some(ci) = found.filter(|&ci| self.checks[ci].enabled) else {
             return;
         };

@@ -212,7 +212,9 @@ impl Engine {
             return;
         }
         let fe_cum: Vec<u64> = if self.nthreads() > 1 {
-            self.shared.ctr().fe.iter().map(|c| c.stot).collect()
+            // At start and stop: the other loops' published counters.
+            let ctr = self.process_counters(false);
+            ctr.fe.iter().map(|c| c.stot).collect()
         } else {
             self.frontends.iter().map(|f| f.cum).collect()
         };

@@ -1,6 +1,6 @@
 //! The engine: builds listeners, frontends and backends from the config, then
 //! runs the event loop, dispatching readiness and timer events to listeners
-//! and sessions. Owners registered with the reactor encode (id, kind).
+//! and sessions (what a reactor or timer owner stands for: `owner.rs`).
 //! `server.rs` attaches sessions to servers; `flow.rs` drives a session after
 //! each event (TCP forwarding, content inspection, the HTTP analysers).
 
@@ -21,8 +21,11 @@ mod flow;
 mod glue;
 mod health;
 mod logs;
+mod owner;
 mod procctl;
+mod rt;
 mod server;
+mod snapshot;
 mod state_file;
 mod stats;
 mod threads;
@@ -30,43 +33,24 @@ mod threads;
 pub use stats::Admin;
 pub use threads::{share, split as split_listeners, Shared};
 
-use super::lb::{LbState, ServerRt};
 use super::listener;
-use crate::config::{self, Balance, HashType, Timeouts};
+use crate::config;
 use crate::conn::{Conn, Plain, Xprt};
 use crate::core::{Reactor, Ready};
 use crate::http::fetch::FetchCtx;
-use crate::http::rules::{self, TcpAction, TcpRule};
+use crate::http::rules::{self, TcpAction};
 use crate::pollers::{Interest, Token};
-use crate::proxy::persist::ServerView;
-use crate::session::http::{HttpFront, HttpSide, Txn};
+use crate::session::http::{HttpSide, Txn};
 use crate::session::{Phase, Session, Side};
 use crate::sys::{self, SignalPipe};
+use owner::{Owner, Timer};
+use rt::{BackendRt, FrontendRt};
 use socket2::{Domain, TcpKeepalive};
-use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-// Owner kinds, in the low KIND_BITS bits of a reactor owner.
-const KIND_BITS: usize = 3;
-const KIND_MASK: usize = (1 << KIND_BITS) - 1;
-const K_LISTENER: usize = 0;
-const K_CLIENT: usize = 1;
-const K_SERVER: usize = 2;
-const K_SIGNAL: usize = 3;
-/// A `stats socket` listener, and one runtime API connection.
-const K_CLI_LISTENER: usize = 4;
-const K_CLI: usize = 5;
-/// A thread's mailbox (`nbthread`): other threads posted work.
-const K_MAIL: usize = 6;
 pub(super) use super::lb::WEIGHT_SCALE;
-/// Timer owner for "try resuming paused listeners" (after EMFILE and such).
-const RESUME_TIMER: usize = usize::MAX;
-
-fn owner(id: usize, kind: usize) -> usize {
-    (id << KIND_BITS) | kind
-}
 
 struct Listener {
     sock: TcpListener,
@@ -76,62 +60,6 @@ struct Listener {
     /// The bound address when it is a specific one: then every accepted
     /// connection's destination is known without a getsockname(2).
     addr: Option<SocketAddr>,
-}
-
-struct FrontendRt {
-    name: String,
-    maxconn: Option<u32>,
-    cur: u32,
-    backend: Option<usize>,
-    timeouts: Timeouts,
-    clitcpka: bool,
-    /// `mode http`: the HTTP settings; None in TCP mode.
-    http: Option<HttpFront>,
-    /// `timeout http-request` and `timeout http-keep-alive`.
-    http_request: Option<Duration>,
-    http_keep_alive: Option<Duration>,
-    /// `timeout tarpit`.
-    tarpit: Option<Duration>,
-    tcp_conn: Vec<TcpRule>,
-    tcp_content: Vec<TcpRule>,
-    inspect_delay: Option<Duration>,
-    /// `disable frontend` (runtime API): listeners paused until enabled.
-    disabled: bool,
-    /// `grace`: how long the listeners stay open after a soft stop.
-    grace: Option<Duration>,
-    /// Sessions accepted since start (for "Proxy X stopped" in the logs).
-    cum: u64,
-    /// Session logging (`log` targets and format); None: no logs.
-    log: Option<Box<crate::log::FrontendLog>>,
-}
-
-struct BackendRt {
-    name: String,
-    balance: Balance,
-    hash_type: HashType,
-    servers: Vec<ServerRt>,
-    lb: LbState,
-    queue: VecDeque<usize>,
-    timeouts: Timeouts,
-    retries: u32,
-    redispatch: bool,
-    srvtcpka: bool,
-    /// Dynamic limits: per server (maxconn, minconn) as configured, and the
-    /// backend load at which servers reach maxconn.
-    limits: Vec<(Option<u32>, Option<u32>)>,
-    /// Per-server queues of sessions bound to that server by persistence,
-    /// and their `maxqueue`.
-    srv_queues: Vec<VecDeque<usize>>,
-    maxqueue: Vec<Option<u32>>,
-    fullconn: u32,
-    abortonclose: bool,
-    /// Where server UP/DOWN messages go.
-    log_targets: Vec<crate::log::LogTarget>,
-    /// Some server has `slowstart` (and the algorithm follows it) /
-    /// `minconn`: only then do weights and limits need recomputing on each
-    /// balancing decision.
-    slowstart: bool,
-    minconn: bool,
 }
 
 pub use cli::{bind_cli, bind_cli_addr};
@@ -156,16 +84,15 @@ pub struct Engine {
     /// check settings (for servers added at run time).
     checks: Vec<health::CheckRt>,
     health_cfg: Vec<config::HealthConfig>,
-    /// Per backend: its name, persistence settings and its servers as
-    /// persistence sees them (kept in step with health). The stick tables
-    /// are in `shared`.
+    /// Per backend: its name and persistence settings (its servers as
+    /// persistence sees them: `ServerRt::view`). The stick tables are in
+    /// `shared`.
     be_names: Vec<String>,
     /// An empty set of stick tables, lent to the analysers when the config
     /// has none (no lock to take then).
     no_stick: crate::proxy::stick::StickTables,
     has_stick: bool,
     persist: Vec<crate::config::Persistence>,
-    views: Vec<Vec<ServerView>>,
     signals: Option<SignalPipe>,
     /// Soft stop (SIGUSR1): listeners closed, exit once sessions are done.
     soft_stop: bool,
@@ -187,6 +114,10 @@ pub struct Engine {
     /// stick tables, kept errors), and the read end of our mailbox.
     tid: usize,
     shared: std::sync::Arc<Shared>,
+    /// This thread's activity counters (the stats add every thread's up),
+    /// and whether they moved since last published.
+    ctr: crate::proxy::counters::Counters,
+    ctr_dirty: bool,
     mailbox: Option<std::os::unix::net::UnixStream>,
 }
 
@@ -265,88 +196,24 @@ impl Engine {
         tid: usize,
     ) -> io::Result<Engine> {
         let n = shared.nthreads();
-        let backends: Vec<BackendRt> = cfg
+        let mut backends: Vec<BackendRt> = cfg
             .backends
             .iter()
-            .map(|b| BackendRt {
-                name: b.name.clone(),
-                balance: b.balance.clone(),
-                hash_type: b.hash_type,
-                servers: b
-                    .servers
-                    .iter()
-                    .zip(b.server_ids())
-                    .map(|(s, puid)| {
-                        ServerRt::new(
-                            s.name.clone(),
-                            s.addr,
-                            puid,
-                            s.weight * WEIGHT_SCALE,
-                            s.backup,
-                            s.disabled,
-                            // Each thread enforces its share.
-                            s.maxconn.map(|m| if m > 0 { share(m, tid, n) } else { m }),
-                        )
-                    })
-                    .collect(),
-                lb: {
-                    let mut lb = LbState::default();
-                    lb.all_backups = b.health.all_backups;
-                    lb
-                },
-                queue: VecDeque::new(),
-                timeouts: b.timeouts,
-                retries: b.retries,
-                redispatch: b.redispatch,
-                srvtcpka: b.srvtcpka,
-                limits: b
-                    .servers
-                    .iter()
-                    .map(|s| (s.maxconn.filter(|&m| m > 0), s.minconn))
-                    .collect(),
-                srv_queues: vec![VecDeque::new(); b.servers.len()],
-                maxqueue: b.servers.iter().map(|s| s.maxqueue).collect(),
-                fullconn: b
-                    .fullconn
-                    .unwrap_or_else(|| glue::default_fullconn(cfg, &b.name)),
-                abortonclose: b.abortonclose,
-                log_targets: b.log_targets.clone(),
-                slowstart: super::lb::ramps_weights(&b.balance, b.hash_type)
-                    && b.servers
-                        .iter()
-                        .any(|s| s.check.as_ref().is_some_and(|c| c.slowstart.is_some())),
-                minconn: b.servers.iter().any(|s| s.minconn.is_some()),
-            })
+            .map(|b| BackendRt::new(cfg, b, tid, n))
             .collect();
+        for (bi, b) in backends.iter_mut().enumerate() {
+            for (si, s) in b.servers.iter_mut().enumerate() {
+                s.cur_all = shared.srv_gauge(bi, si);
+            }
+        }
         let frontends = cfg
             .frontends
             .iter()
-            .map(|f| FrontendRt {
-                name: f.name.clone(),
-                maxconn: f.maxconn.filter(|&m| m > 0),
-                cur: 0,
-                backend: f
-                    .default_backend
-                    .as_ref()
-                    .and_then(|n| cfg.backends.iter().position(|b| &b.name == n)),
-                timeouts: f.timeouts,
-                clitcpka: f.clitcpka,
-                http: glue::http_frontend(cfg, f),
-                http_request: glue::http_request_timeout(f),
-                http_keep_alive: glue::http_keep_alive_timeout(f),
-                tarpit: glue::tarpit_timeout(f),
-                tcp_conn: glue::tcp_conn_rules(f),
-                tcp_content: glue::tcp_content_rules(f),
-                inspect_delay: glue::inspect_delay(f),
-                disabled: false,
-                grace: f.grace,
-                cum: 0,
-                log: f.log.clone().map(Box::new),
-            })
+            .map(|f| FrontendRt::new(cfg, f))
             .collect();
         let mut listeners = Vec::new();
         for (i, (fi, sock)) in socks.into_iter().enumerate() {
-            let token = reactor.register(fd_of(&sock), owner(i, K_LISTENER), Interest::READ);
+            let token = reactor.register(fd_of(&sock), Owner::Listener(i).pack(), Interest::READ);
             let addr = sock.local_addr().ok().filter(|a| !a.ip().is_unspecified());
             listeners.push(Listener {
                 sock,
@@ -366,14 +233,14 @@ impl Engine {
         // Signals and the runtime API are thread 0's.
         let signals = if tid == 0 {
             let sp = SignalPipe::install()?;
-            reactor.register(sp.fd(), owner(0, K_SIGNAL), Interest::READ);
+            reactor.register(sp.fd(), Owner::Signal.pack(), Interest::READ);
             Some(sp)
         } else {
             None
         };
         let mailbox = shared.take_mailbox(tid);
         if let Some(m) = &mailbox {
-            reactor.register(fd_of(m), owner(0, K_MAIL), Interest::READ);
+            reactor.register(fd_of(m), Owner::Mail.pack(), Interest::READ);
         }
         Ok(Engine {
             reactor,
@@ -397,20 +264,6 @@ impl Engine {
             no_stick: crate::proxy::stick::StickTables::new(&[]),
             has_stick: !cfg.stick_tables.is_empty(),
             persist: cfg.backends.iter().map(|b| b.persist.clone()).collect(),
-            views: cfg
-                .backends
-                .iter()
-                .map(|b| {
-                    b.servers
-                        .iter()
-                        .map(|s| ServerView {
-                            cookie: s.cookie.clone(),
-                            usable: !s.disabled,
-                            backup: s.backup,
-                        })
-                        .collect()
-                })
-                .collect(),
             signals,
             soft_stop: false,
             stop: false,
@@ -423,10 +276,20 @@ impl Engine {
             proc: procctl::ProcCtl::new(cfg),
             stats: stats::build(cfg),
             tid,
+            ctr: crate::proxy::counters::Counters::new(
+                cfg.frontends.len(),
+                &cfg.backends
+                    .iter()
+                    .map(|b| b.servers.len())
+                    .collect::<Vec<_>>(),
+                shared.start,
+            ),
+            ctr_dirty: false,
             shared,
             mailbox,
         })
         .map(|mut e: Engine| {
+            e.link_checks();
             e.load_server_states(cfg);
             e.start_checks();
             e.log_proxies(crate::log::NOTICE, |_, name, _| {
@@ -450,16 +313,11 @@ impl Engine {
             }
             let now = Instant::now();
             while let Some(o) = self.reactor.timers.pop_expired(now) {
-                if o == procctl::HARD_STOP_TIMER {
-                    self.hard_stop();
-                } else if o == procctl::GRACE_TIMER {
-                    self.end_grace(now);
-                } else {
-                    self.on_timer(o, now);
-                }
+                self.on_timer(o, now);
             }
             self.end_of_turn();
         }
+        self.loop_done();
         self.log_proxies(crate::log::WARNING, |_, name, (fe, be)| {
             format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be}).")
         });
@@ -467,15 +325,26 @@ impl Engine {
     }
 
     fn dispatch(&mut self, r: Ready) {
-        let id = r.owner >> KIND_BITS;
-        match r.owner & KIND_MASK {
-            K_LISTENER => self.on_accept(id),
-            K_CLIENT | K_SERVER => self.on_session_io(id, r),
-            K_CLI_LISTENER => self.on_cli_accept(id),
-            K_CLI => self.cli_io(id),
-            K_MAIL => self.on_mail(),
-            _ if id == 0 => self.on_signal(),
-            _ => self.on_check_io(id - 1, r.token, r.event),
+        match Owner::unpack(r.owner) {
+            Owner::Listener(li) => self.on_accept(li),
+            Owner::Client(sid) | Owner::Server(sid) => self.on_session_io(sid, r),
+            Owner::CliListener(i) => self.on_cli_accept(i),
+            Owner::Cli(ci) => self.cli_io(ci),
+            Owner::Mail => self.on_mail(),
+            Owner::Signal => self.on_signal(),
+            Owner::Check(ci) => self.on_check_io(ci, r.token, r.event),
+        }
+    }
+
+    fn on_timer(&mut self, o: usize, now: Instant) {
+        match Timer::unpack(o) {
+            Some(Timer::Session(sid)) => self.on_session_timer(sid, now),
+            Some(Timer::Cli(ci)) => self.on_cli_timer(ci),
+            Some(Timer::Check(ci)) => self.on_check_timer(ci, now),
+            Some(Timer::ResumeListeners) => self.resume_listeners(),
+            Some(Timer::HardStop) => self.hard_stop(),
+            Some(Timer::Grace) => self.end_grace(now),
+            None => {}
         }
     }
 
@@ -564,9 +433,10 @@ impl Engine {
                         self.frontends[fi].name
                     );
                     self.pause(li);
-                    self.reactor
-                        .timers
-                        .add(Instant::now() + Duration::from_millis(100), RESUME_TIMER);
+                    self.reactor.timers.add(
+                        Instant::now() + Duration::from_millis(100),
+                        Timer::ResumeListeners.pack(),
+                    );
                     return;
                 }
             }
@@ -629,7 +499,7 @@ impl Engine {
         });
         let token = self
             .reactor
-            .register(fd, owner(sid, K_CLIENT), Interest::READ);
+            .register(fd, Owner::Client(sid).pack(), Interest::READ);
         let retries = backend.map_or(0, |b| self.backends[b].retries);
         let inspect =
             (!fe.tcp_content.is_empty()).then(|| now + fe.inspect_delay.unwrap_or_default());
@@ -660,8 +530,10 @@ impl Engine {
         self.cur_conns += 1;
         self.frontends[fi].cur += 1;
         self.frontends[fi].cum += 1;
+        self.fe_gauge(fi, true);
         let cur = self.total_fe_cur(fi);
-        self.shared.ctr().fe_session(fi, cur, now);
+        self.ctr.fe_session(fi, cur, now);
+        self.ctr_dirty = true;
         self.shared.activity[self.tid]
             .accepted
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

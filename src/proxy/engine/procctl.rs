@@ -4,16 +4,12 @@
 //! clients wait in the kernel backlog), SIGHUP dumps the servers' states,
 //! and the Unix socket that hands the listeners to a new process on reload.
 
+use super::owner::Timer;
 use super::{Engine, Listener};
 use crate::config;
 use crate::core::lifecycle;
 use crate::pollers::Interest;
 use std::time::{Duration, Instant};
-
-/// Timer owner of the hard stop: a value no encoded (id, kind) owner reaches.
-pub(super) const HARD_STOP_TIMER: usize = usize::MAX - 1;
-/// Timer owner of the end of a frontend's `grace` after a soft stop.
-pub(super) const GRACE_TIMER: usize = usize::MAX - 2;
 
 pub(super) struct ProcCtl {
     hard_stop_after: Option<Duration>,
@@ -60,7 +56,9 @@ impl Engine {
             self.cur_conns
         );
         if let Some(t) = self.proc.hard_stop_after {
-            self.reactor.timers.add(Instant::now() + t, HARD_STOP_TIMER);
+            self.reactor
+                .timers
+                .add(Instant::now() + t, Timer::HardStop.pack());
         }
     }
 
@@ -93,7 +91,7 @@ impl Engine {
             }
         }
         if let Some(at) = next {
-            self.reactor.timers.add(at, GRACE_TIMER);
+            self.reactor.timers.add(at, Timer::Grace.pack());
         }
     }
 

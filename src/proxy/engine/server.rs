@@ -2,13 +2,13 @@
 //! retries with redispatch, giving slots back; and closing sessions.
 
 use super::logs::{self, term_at};
-use super::{owner, start_connect, Engine, K_SERVER};
+use super::owner::Owner;
+use super::{start_connect, Engine};
 use crate::conn::{Conn, Plain, Xprt};
 use crate::core::Ready;
 use crate::pollers::Interest;
 use crate::proxy::lb::{self, Pick};
 use crate::session::{Phase, Side};
-use std::collections::VecDeque;
 use std::io;
 use std::time::Instant;
 
@@ -20,8 +20,8 @@ fn apply_dynamic_limits(be: &mut super::BackendRt) {
     }
     let load: u64 =
         be.servers.iter().map(|s| u64::from(s.cur)).sum::<u64>() + be.queue.len() as u64;
-    for (srv, &(maxconn, minconn)) in be.servers.iter_mut().zip(&be.limits) {
-        if let (Some(max), Some(min)) = (maxconn, minconn) {
+    for srv in be.servers.iter_mut() {
+        if let (Some(max), Some(min)) = (srv.cfg_maxconn, srv.minconn) {
             let scaled = u64::from(max) * load / u64::from(be.fullconn.max(1));
             srv.maxconn = Some(scaled.clamp(u64::from(min.min(max)).max(1), u64::from(max)) as u32);
         }
@@ -75,12 +75,12 @@ impl Engine {
             // Bound to a busy server: wait in its own queue up to maxqueue;
             // beyond, redispatch if allowed, else 503 (HAProxy).
             Some(si)
-                if be.maxqueue[si].map_or(true, |m| {
-                    be.srv_queues[si].len() < super::share(m, tid, n) as usize
+                if be.servers[si].maxqueue.map_or(true, |m| {
+                    be.servers[si].queue.len() < super::share(m, tid, n) as usize
                 }) =>
             {
-                let pos = be.srv_queues[si].len();
-                be.srv_queues[si].push_back(sid);
+                let pos = be.servers[si].queue.len();
+                be.servers[si].queue.push_back(sid);
                 if let Some(s) = self.sessions[sid].as_mut() {
                     s.phase = Phase::Queued { since: now };
                     logs::rec(Some(s), |r| r.queued(pos, 0));
@@ -138,6 +138,7 @@ impl Engine {
                         let srv = &mut self.backends[bi].servers[si];
                         srv.cur += 1;
                         srv.total += 1;
+                        self.srv_gauge(bi, si, true);
                         if let Some(s) = self.sessions[sid].as_mut() {
                             s.slot = true;
                         }
@@ -210,6 +211,7 @@ impl Engine {
 
     pub(super) fn connect(&mut self, sid: usize, bi: usize, si: usize, now: Instant) {
         self.stats_attach(bi, si, 1, now);
+        self.srv_gauge(bi, si, true);
         let be = &mut self.backends[bi];
         let srv = &mut be.servers[si];
         srv.cur += 1;
@@ -233,7 +235,7 @@ impl Engine {
         }
         let token = self
             .reactor
-            .register(fd, owner(sid, K_SERVER), Interest::WRITE);
+            .register(fd, Owner::Server(sid).pack(), Interest::WRITE);
         if let Some(s) = self.sessions[sid].as_mut() {
             let queued = match s.phase {
                 Phase::Queued { since } => Some(since),
@@ -292,13 +294,16 @@ impl Engine {
     /// Give a server slot back and let a queued session take it.
     pub(super) fn release_server(&mut self, bi: usize, si: usize, now: Instant) {
         let srv = &mut self.backends[bi].servers[si];
-        srv.cur = srv.cur.saturating_sub(1);
+        if srv.cur > 0 {
+            srv.cur -= 1;
+            self.srv_gauge(bi, si, false);
+        }
         apply_dynamic_limits(&mut self.backends[bi]);
         // Sessions waiting for this very server go first.
         while let Some(next) = self.backends[bi]
-            .srv_queues
+            .servers
             .get_mut(si)
-            .and_then(VecDeque::pop_front)
+            .and_then(|s| s.queue.pop_front())
         {
             let queued = self.sessions.get(next).and_then(Option::as_ref);
             if queued.is_some_and(|s| matches!(s.phase, Phase::Queued { .. })) {
@@ -376,8 +381,8 @@ impl Engine {
         if let Phase::Queued { .. } = s.phase {
             let bi = s.backend.unwrap_or(0) as usize;
             self.backends[bi].queue.retain(|&q| q != sid);
-            for q in &mut self.backends[bi].srv_queues {
-                q.retain(|&x| x != sid);
+            for srv in &mut self.backends[bi].servers {
+                srv.queue.retain(|&x| x != sid);
             }
         }
         s.phase = Phase::Idle;
@@ -394,7 +399,7 @@ impl Engine {
         let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
             return;
         };
-        let is_server = r.owner & super::KIND_MASK == K_SERVER;
+        let is_server = Owner::unpack(r.owner) == Owner::Server(sid);
         // A stale event for a token since reused by another fd: ignore it.
         let token_ok = if is_server {
             s.srv.as_ref().is_some_and(|x| x.token == r.token)
@@ -493,14 +498,17 @@ impl Engine {
         let bi = s.backend.unwrap_or(0) as usize;
         if let Phase::Queued { .. } = s.phase {
             self.backends[bi].queue.retain(|&q| q != sid);
-            for q in &mut self.backends[bi].srv_queues {
-                q.retain(|&x| x != sid);
+            for srv in &mut self.backends[bi].servers {
+                srv.queue.retain(|&x| x != sid);
             }
         }
         self.free_sids.push(sid);
         self.cur_conns = self.cur_conns.saturating_sub(1);
-        let fe = &mut self.frontends[s.frontend as usize];
-        fe.cur = fe.cur.saturating_sub(1);
+        let fi = s.frontend as usize;
+        if self.frontends[fi].cur > 0 {
+            self.frontends[fi].cur -= 1;
+            self.fe_gauge(fi, false);
+        }
         if let (Some(si), true) = (s.server, s.slot) {
             self.release_server(bi, si as usize, now);
         }
@@ -513,7 +521,7 @@ mod tests {
     use super::*;
     use crate::proxy::lb::{LbState, ServerRt};
 
-    fn backend(load_cur: u32, queued: usize) -> super::super::BackendRt {
+    fn backend(load_cur: u32, queued: usize) -> super::super::rt::BackendRt {
         let mut s = ServerRt::new(
             "a".into(),
             "127.0.0.1:1".parse().unwrap(),
@@ -524,7 +532,8 @@ mod tests {
             Some(100),
         );
         s.cur = load_cur;
-        super::super::BackendRt {
+        s.minconn = Some(10);
+        super::super::rt::BackendRt {
             name: "be".into(),
             balance: crate::config::Balance::RoundRobin,
             hash_type: Default::default(),
@@ -535,9 +544,6 @@ mod tests {
             retries: 0,
             redispatch: false,
             srvtcpka: false,
-            limits: vec![(Some(100), Some(10))],
-            srv_queues: vec![VecDeque::new()],
-            maxqueue: vec![None],
             fullconn: 1000,
             abortonclose: false,
             log_targets: Vec::new(),

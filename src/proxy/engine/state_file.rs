@@ -61,7 +61,7 @@ impl Engine {
         };
         // A weight set at run time survives only if the configured weight
         // is the one it was set against (HAProxy's rule).
-        if r.iweight == self.stats.iweight[bi][si] && r.uweight != r.iweight {
+        if r.iweight == self.backends[bi].servers[si].iweight && r.uweight != r.iweight {
             let _ = self.set_server_weight(&be, &r.srv_name, r.uweight.min(256));
         }
         let admin = if r.admin_state & server_state::ADMIN_FMAINT != 0 {
@@ -82,7 +82,6 @@ impl Engine {
             {
                 c.checker.set_down(now);
                 self.backends[bi].servers[si].down = true;
-                self.views[bi][si].usable = false;
                 self.backends[bi].lb.invalidate();
             }
         }

@@ -1,8 +1,8 @@
 //! The engine's side of statistics: the counter hooks called from the
 //! event loop, servers' administrative state (READY, DRAIN, MAINT) and
-//! weight as the stats page and the runtime API set them, the snapshot
-//! every renderer works from, and the answers to stats page and
-//! `use-service` requests.
+//! weight as the stats page and the runtime API set them, and the answers
+//! to stats page and `use-service` requests. The snapshot every renderer
+//! works from is `snapshot.rs`.
 
 use super::{Engine, WEIGHT_SCALE};
 use crate::config::{self, stats::StatsCfg, Balance, Mode};
@@ -10,12 +10,10 @@ use crate::http::acl::Truth;
 use crate::http::fetch::FetchCtx;
 use crate::http::message::Headers;
 use crate::http::rules::Service;
-use crate::proxy::checks::{Checker, Health, Outcome, Transition};
-use crate::proxy::counters::Ctr;
-use crate::proxy::lb::ServerRt;
+use crate::proxy::checks::{Health, Outcome, Transition};
 use crate::session::http::{AppletReq, TxnEvent};
-use crate::stats::{self, html, page, prom, ProxyStats, Row, RowKind, Snapshot, Value};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use crate::stats::{html, page, prom};
+use std::time::{Instant, SystemTime};
 
 /// A server's administrative state, as `set server B/S state` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,22 +41,17 @@ impl Admin {
 /// What the snapshot needs from the config, kept by the engine.
 pub(super) struct StatsRt {
     pub fe_cfg: Vec<Option<StatsCfg>>,
-    fe_http: Vec<bool>,
-    be_http: Vec<bool>,
-    be_algo: Vec<&'static str>,
-    /// Configured (user) weight of each server, as `set server weight` changes it.
-    pub(super) uweight: Vec<Vec<u32>>,
-    /// The weight each server has in the configuration (`get weight`'s
-    /// "initial", the state file's `srv_iweight`).
-    pub(super) iweight: Vec<Vec<u32>>,
+    pub(super) fe_http: Vec<bool>,
+    pub(super) be_http: Vec<bool>,
+    pub(super) be_algo: Vec<&'static str>,
     /// Proxies in config order: name, frontend index, backend index.
-    layout: Vec<(String, Option<usize>, Option<usize>)>,
+    pub(super) layout: Vec<(String, Option<usize>, Option<usize>)>,
     /// The first proxy's id: 2 when `stats socket` exists, since HAProxy
     /// gives its hidden CLI proxy id 1 (the stats page's `b=#N`, `iid` and
     /// the server-state file's `be_id` follow).
-    id_base: u32,
-    started: SystemTime,
-    global_maxconn: u32,
+    pub(super) id_base: u32,
+    pub(super) started: SystemTime,
+    pub(super) global_maxconn: u32,
 }
 
 pub(super) fn build(cfg: &config::Config) -> StatsRt {
@@ -82,16 +75,6 @@ pub(super) fn build(cfg: &config::Config) -> StatsRt {
         fe_http: cfg.frontends.iter().map(|f| f.mode == Mode::Http).collect(),
         be_http: cfg.backends.iter().map(|b| b.mode == Mode::Http).collect(),
         be_algo: cfg.backends.iter().map(|b| algo(&b.balance)).collect(),
-        uweight: cfg
-            .backends
-            .iter()
-            .map(|b| b.servers.iter().map(|s| s.weight).collect())
-            .collect(),
-        iweight: cfg
-            .backends
-            .iter()
-            .map(|b| b.servers.iter().map(|s| s.weight).collect())
-            .collect(),
         layout: layout.into_iter().map(|(_, n, f, b)| (n, f, b)).collect(),
         id_base: 1 + u32::from(!cfg.global.stats_sockets.is_empty()),
         started: SystemTime::now(),
@@ -113,88 +96,6 @@ fn algo(b: &Balance) -> &'static str {
         Balance::RdpCookie { .. } => "rdp-cookie",
         Balance::ResponseTime => "response-time",
     }
-}
-
-/// HAProxy's check status word of an outcome, and its HTTP code if any.
-fn check_word(o: &Outcome) -> (&'static str, Option<u64>) {
-    let r = o.reason.as_str();
-    let word = [
-        ("Layer4 check passed", "L4OK"),
-        ("Layer4 connection problem", "L4CON"),
-        ("Layer4 timeout", "L4TOUT"),
-        ("Layer6", "L6RSP"),
-        ("Layer7 check passed", "L7OK"),
-        ("Layer7 wrong status", "L7STS"),
-        ("Layer7 timeout", "L7TOUT"),
-        ("Layer7 invalid response", "L7RSP"),
-    ]
-    .iter()
-    .find(|(p, _)| r.starts_with(p))
-    .map_or(if o.ok { "L4OK" } else { "SOCKERR" }, |(_, w)| w);
-    let code = r
-        .split_once("code: ")
-        .and_then(|(_, c)| c.get(..3))
-        .and_then(|c| c.parse().ok());
-    (word, code)
-}
-
-/// A server's status as HAProxy shows it: MAINT, DRAIN, "no check", UP,
-/// DOWN, or "UP 2/3" / "DOWN 1/2" while a transition is counting.
-fn server_status(srv: &ServerRt, check: Option<&Checker>) -> String {
-    if srv.disabled {
-        return "MAINT".into();
-    }
-    let Some(c) = check else {
-        // Without checks only `set server ... health down` stops it.
-        return if srv.down {
-            "DOWN"
-        } else if srv.drain {
-            "DRAIN"
-        } else {
-            "no check"
-        }
-        .into();
-    };
-    let (health, rise, fall) = c.counter();
-    if health < rise {
-        return if health == 0 {
-            "DOWN".into()
-        } else {
-            format!("DOWN {health}/{rise}")
-        };
-    }
-    let word = if srv.drain { "DRAIN" } else { "UP" };
-    if health >= rise + fall - 1 {
-        word.into()
-    } else {
-        format!("{word} {}/{fall}", health - rise + 1)
-    }
-}
-
-fn secs_since(t: Option<Instant>, now: Instant) -> Option<u64> {
-    t.map(|t| now.saturating_duration_since(t).as_secs())
-}
-
-/// The columns every kind of row fills from its counters.
-fn common(r: &mut Row, c: &mut Ctr, start: Instant, now: Instant, http: bool) {
-    r.u("smax", u64::from(c.smax));
-    r.u("stot", c.stot);
-    r.u("bin", c.bin);
-    r.u("bout", c.bout);
-    r.u("rate", u64::from(c.rate.read(start, now)));
-    r.u("rate_max", u64::from(c.rate.max));
-    if http {
-        for (f, n) in stats::HRSP.iter().zip(c.hrsp) {
-            r.u(f, n);
-        }
-    }
-    r.s("mode", if http { "http" } else { "tcp" });
-}
-
-fn req_cols(r: &mut Row, c: &mut Ctr, start: Instant, now: Instant) {
-    r.u("req_rate", u64::from(c.req_rate.read(start, now)));
-    r.u("req_rate_max", u64::from(c.req_rate.max));
-    r.u("req_tot", c.req_tot);
 }
 
 impl Engine {
@@ -220,9 +121,9 @@ impl Engine {
         let at = s
             .backend
             .map(|b| (b as usize, s.server.map(|x| x as usize)));
-        self.shared
-            .ctr()
+        self.ctr
             .bytes(s.frontend as usize, at, u64::from(rx), u64::from(tx));
+        self.ctr_dirty = true;
     }
 
     /// A session (or HTTP request) attached to a server; `pending`: 1 when
@@ -230,20 +131,23 @@ impl Engine {
     pub(super) fn stats_attach(&mut self, bi: usize, si: usize, pending: u32, now: Instant) {
         let srv_cur = self.total_srv_cur(bi, si) + pending;
         let be_cur = self.total_be_cur(bi) + pending;
-        self.shared.ctr().srv_session(bi, si, srv_cur, be_cur, now);
+        self.ctr.srv_session(bi, si, srv_cur, be_cur, now);
+        self.ctr_dirty = true;
     }
 
     pub(super) fn stats_queued(&mut self, bi: usize, si: Option<usize>) {
         let srv_q = si.map_or(0, |si| self.total_srv_queue(bi, si));
         let be_q = self.total_be_queue(bi);
-        self.shared.ctr().queued(bi, si, be_q, srv_q);
+        self.ctr.queued(bi, si, be_q, srv_q);
+        self.ctr_dirty = true;
     }
 
     /// A connect failed: a retry follows, a redispatch, or nothing (econ).
     pub(super) fn stats_conn_error(&mut self, sid: usize, bi: usize, si: usize) {
         let left = self.sessions[sid].as_ref().map_or(0, |s| s.retries_left);
         let redispatch = left == 1 && self.backends[bi].redispatch;
-        let mut ctr = self.shared.ctr();
+        self.ctr_dirty = true;
+        let ctr = &mut self.ctr;
         if left == 0 {
             ctr.conn_error(bi, si, false, false);
         } else {
@@ -272,9 +176,9 @@ impl Engine {
         let fi = s.frontend as usize;
         let bi = s.backend.map(|b| b as usize).or(t.backend);
         let si = s.server.map(|x| x as usize);
-        let mut guard = self.shared.ctr();
-        let ctr = &mut *guard;
+        let ctr = &mut self.ctr;
         let start = ctr.start;
+        self.ctr_dirty |= !t.events.is_empty();
         for ev in t.events.drain(..) {
             let (fe, be) = (ctr.fe.get_mut(fi), bi.and_then(|b| ctr.be.get_mut(b)));
             let Some(fe) = fe else { continue };
@@ -314,7 +218,6 @@ impl Engine {
                 }
             }
         }
-        drop(guard);
         let Some(a) = t.applet.take() else {
             return false;
         };
@@ -327,7 +230,8 @@ impl Engine {
 
     pub(super) fn stats_check_start(&mut self, ci: usize, now: Instant) {
         let (bi, si) = (self.checks[ci].bi, self.checks[ci].si);
-        if let Some(s) = self.shared.ctr().srv(bi, si) {
+        self.ctr_dirty = true;
+        if let Some(s) = self.ctr.srv(bi, si) {
             s.check_started = Some(now);
         }
     }
@@ -337,8 +241,8 @@ impl Engine {
         let c = &self.checks[ci];
         let (bi, si) = (c.bi, c.si);
         let up = c.checker.health() == Health::Up;
-        let mut ctr = self.shared.ctr();
-        let Some(s) = ctr.srv(bi, si) else {
+        self.ctr_dirty = true;
+        let Some(s) = self.ctr.srv(bi, si) else {
             return;
         };
         // chkfail counts the failures of a server that was UP.
@@ -349,7 +253,6 @@ impl Engine {
         s.check_ok = Some(o.ok);
         s.check_desc = o.reason.clone();
         s.check_duration = s.check_started.map(|t| now.saturating_duration_since(t));
-        drop(ctr);
         self.stats_backend_state(bi, now);
     }
 
@@ -358,7 +261,8 @@ impl Engine {
         if self.tid != 0 {
             return;
         }
-        if let Some(s) = self.shared.ctr().srv(bi, si) {
+        self.ctr_dirty = true;
+        if let Some(s) = self.ctr.srv(bi, si) {
             match t {
                 Transition::WentDown { .. } => s.went_down(now),
                 Transition::WentUp => s.went_up(now),
@@ -375,8 +279,8 @@ impl Engine {
             .servers
             .iter()
             .any(|s| !s.down && !s.disabled);
-        let mut ctr = self.shared.ctr();
-        let Some(be) = ctr.be.get_mut(bi) else {
+        self.ctr_dirty = true;
+        let Some(be) = self.ctr.be.get_mut(bi) else {
             return;
         };
         match (any, be.down_since) {
@@ -442,7 +346,6 @@ impl Engine {
         let before = (srv.disabled, srv.drain);
         srv.disabled = a == Admin::Maint;
         srv.drain = a == Admin::Drain;
-        let usable = !srv.disabled && !srv.down;
         if before != (srv.disabled, srv.drain) {
             once!(
                 warn,
@@ -456,17 +359,19 @@ impl Engine {
                     Admin::Maint => "going into maintenance",
                 }
             );
-            if let Some(s) = self.shared.ctr().srv(bi, si).filter(|_| self.tid == 0) {
-                s.last_change = Some(now);
+            if self.tid == 0 {
+                self.ctr_dirty = true;
+                if let Some(s) = self.ctr.srv(bi, si) {
+                    s.last_change = Some(now);
+                }
             }
         }
-        self.views[bi][si].usable = usable;
         self.backends[bi].lb.invalidate();
         self.stats_backend_state(bi, now);
         if a == Admin::Maint {
             // Requests waiting for this very server go elsewhere, as
             // HAProxy redistributes a server's pending connections.
-            let waiting: Vec<usize> = self.backends[bi].srv_queues[si].drain(..).collect();
+            let waiting: Vec<usize> = self.backends[bi].servers[si].queue.drain(..).collect();
             for sid in waiting {
                 if let Some(t) = self.sessions[sid].as_mut().and_then(|s| s.http.as_mut()) {
                     t.forced_server = None;
@@ -482,9 +387,10 @@ impl Engine {
     }
 
     /// `clear counters`: the maxima; `clear counters all`: everything.
+    /// Every thread clears its own (the runtime API broadcasts it).
     pub fn clear_counters(&mut self, all: bool) {
-        let mut guard = self.shared.ctr();
-        let ctr = &mut *guard;
+        self.ctr_dirty = true;
+        let ctr = &mut self.ctr;
         if all {
             let sizes: Vec<usize> = self.backends.iter().map(|b| b.servers.len()).collect();
             let start = ctr.start;
@@ -509,14 +415,14 @@ impl Engine {
             return Err("Weight must be between 0 and 256.".into());
         }
         let (bi, si) = self.find_server(backend, server)?;
-        self.stats.uweight[bi][si] = w;
         let scaled = w * WEIGHT_SCALE;
-        let mut checked = false;
-        for c in self.checks.iter_mut().filter(|c| c.bi == bi && c.si == si) {
-            c.weight = scaled;
-            checked = true;
+        let ci = self.check_of(bi, si);
+        let checked = ci.is_some();
+        if let Some(ci) = ci {
+            self.checks[ci].weight = scaled;
         }
         let srv = &mut self.backends[bi].servers[si];
+        srv.uweight = w;
         if !checked || !srv.down {
             srv.weight = scaled;
         }
@@ -533,7 +439,7 @@ impl Engine {
             (_, true) => Admin::Drain,
             _ => Admin::Ready,
         };
-        Ok((a, self.stats.uweight[bi][si]))
+        Ok((a, s.uweight))
     }
 
     /// Let a queued session of backend `bi` try again (a server came back).
@@ -549,282 +455,6 @@ impl Engine {
     }
 
     // ---- snapshot ----
-
-    /// Every proxy's rows and the process information, now.
-    pub fn snapshot(&mut self) -> Snapshot {
-        let now = Instant::now();
-        let start = self.shared.ctr().start;
-        let mut proxies = Vec::new();
-        for (i, (name, fi, bi)) in self.stats.layout.clone().into_iter().enumerate() {
-            let iid = i as u32 + self.stats.id_base;
-            let frontend = fi.map(|fi| self.frontend_row(fi, &name, iid, now));
-            let (servers, backend) = match bi {
-                Some(bi) => {
-                    let live: Vec<usize> = (0..self.backends[bi].servers.len())
-                        .filter(|&si| !self.backends[bi].servers[si].deleted)
-                        .collect();
-                    let servers = live
-                        .into_iter()
-                        .map(|si| self.server_row(bi, si, iid, now))
-                        .collect();
-                    (servers, Some(self.backend_row(bi, iid, now)))
-                }
-                None => (Vec::new(), None),
-            };
-            proxies.push(ProxyStats {
-                name,
-                iid,
-                frontend,
-                servers,
-                backend,
-            });
-        }
-        let mut ctr = self.shared.ctr();
-        let fe_rates: Vec<(u32, u32)> = ctr
-            .fe
-            .iter_mut()
-            .map(|c| (c.rate.read(start, now), c.rate.max))
-            .collect();
-        let cum_conns = ctr.fe.iter().map(|c| c.stot).sum();
-        let cum_req = ctr.fe.iter().map(|c| c.req_tot).sum();
-        drop(ctr);
-        let info = stats::Info {
-            name: "pollux".into(),
-            version: crate::VERSION.into(),
-            pid: std::process::id(),
-            uptime_sec: now.saturating_duration_since(start).as_secs(),
-            start_time: self
-                .stats
-                .started
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            maxconn: self.maxconn,
-            nbthread: self.nthreads() as u32,
-            curr_conns: self.total_conns(),
-            cum_conns,
-            cum_req,
-            sess_rate: fe_rates.iter().map(|r| r.0).sum(),
-            max_sess_rate: fe_rates.iter().map(|r| r.1).max().unwrap_or(0),
-            poller: self.reactor.poller_name().into(),
-            node: std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_string())
-                .unwrap_or_default(),
-        };
-        Snapshot { info, proxies }
-    }
-
-    fn frontend_row(&mut self, fi: usize, name: &str, iid: u32, now: Instant) -> Row {
-        let fe = &self.frontends[fi];
-        let http = self.stats.fe_http[fi];
-        let slim = fe.maxconn.unwrap_or(self.stats.global_maxconn);
-        let mut r = Row::new(RowKind::Frontend, name, "FRONTEND");
-        let cur = self.total_fe_cur(fi);
-        r.u("scur", u64::from(cur));
-        r.u("slim", u64::from(slim));
-        let full = cur >= slim;
-        let status = if self.soft_stop {
-            "STOP"
-        } else if self.frontends[fi].disabled {
-            // `disable frontend`: HAProxy 2.6 says PAUSED.
-            "PAUSED"
-        } else if full {
-            "FULL"
-        } else {
-            "OPEN"
-        };
-        r.s("status", status);
-        r.u("pid", 1);
-        r.u("iid", u64::from(iid));
-        r.u("sid", 0);
-        let mut ctr = self.shared.ctr();
-        let start = ctr.start;
-        let Some(c) = ctr.fe.get_mut(fi) else {
-            return r;
-        };
-        common(&mut r, c, start, now, http);
-        for (f, v) in [("dreq", c.dreq), ("dresp", c.dresp), ("ereq", c.ereq)] {
-            r.u(f, v);
-        }
-        r.u("conn_rate", u64::from(c.rate.read(start, now)));
-        r.u("conn_rate_max", u64::from(c.rate.max));
-        r.u("conn_tot", c.stot);
-        if http {
-            req_cols(&mut r, c, start, now);
-        }
-        r
-    }
-
-    fn server_row(&mut self, bi: usize, si: usize, iid: u32, now: Instant) -> Row {
-        let be = &self.backends[bi];
-        let srv = &be.servers[si];
-        let http = self.stats.be_http[bi];
-        let check = self
-            .checks
-            .iter()
-            .find(|c| c.bi == bi && c.si == si && c.enabled)
-            .map(|c| &c.checker);
-        let mut r = Row::new(RowKind::Server, &be.name, &srv.name);
-        r.u("qcur", self.total_srv_queue(bi, si) as u64);
-        r.u("scur", u64::from(self.total_srv_cur(bi, si)));
-        // With several threads `maxconn` holds this thread's share.
-        let slim = if self.nthreads() > 1 {
-            be.limits[si].0
-        } else {
-            srv.maxconn
-        };
-        if let Some(m) = slim {
-            r.u("slim", u64::from(m));
-        }
-        r.s("status", server_status(srv, check));
-        // DRAIN balances with weight 0, as HAProxy shows it.
-        let weight = if srv.drain { 0 } else { srv.weight };
-        r.u("weight", u64::from(weight.div_ceil(WEIGHT_SCALE)));
-        r.u("uweight", u64::from(self.stats.uweight[bi][si]));
-        r.u("act", u64::from(!srv.backup));
-        r.u("bck", u64::from(srv.backup));
-        if let Some(q) = be.maxqueue.get(si).copied().flatten() {
-            r.u("qlimit", u64::from(q));
-        }
-        r.u("pid", 1);
-        r.u("iid", u64::from(iid));
-        r.u("sid", u64::from(srv.puid));
-        r.u("lbtot", self.total_lbtot(bi, Some(si)));
-        r.s("addr", srv.addr.to_string());
-        if let Some(c) = self.views[bi][si].cookie.as_deref() {
-            r.s("cookie", c);
-        }
-        if let Some(c) = check {
-            let (h, rise, fall) = c.counter();
-            r.u("check_rise", u64::from(rise));
-            r.u("check_fall", u64::from(fall));
-            r.u("check_health", u64::from(h));
-        }
-        let checked = check.is_some();
-        let mut ctr = self.shared.ctr();
-        let start = ctr.start;
-        let Some(s) = ctr.srv(bi, si) else {
-            return r;
-        };
-        common(&mut r, &mut s.c, start, now, http);
-        r.u("qmax", u64::from(s.c.qmax));
-        for (f, v) in [
-            ("dresp", s.c.dresp),
-            ("econ", s.c.econ),
-            ("eresp", s.c.eresp),
-            ("wretr", s.c.wretr),
-            ("wredis", s.c.wredis),
-        ] {
-            r.u(f, v);
-        }
-        r.set(
-            "lastsess",
-            Value::I(secs_since(s.c.last_sess, now).map_or(-1, |v| v as i64)),
-        );
-        r.u(
-            "lastchg",
-            secs_since(s.last_change.or(Some(start)), now).unwrap_or(0),
-        );
-        if checked {
-            r.u("chkfail", s.chkfail);
-            r.u("chkdown", s.chkdown);
-            r.u("downtime", s.downtime(now).as_secs());
-            if let Some(ok) = s.check_ok {
-                let o = Outcome {
-                    ok,
-                    reason: s.check_desc.clone(),
-                };
-                let (word, code) = check_word(&o);
-                r.s("check_status", word);
-                if let Some(code) = code {
-                    r.u("check_code", code);
-                }
-                if let Some(d) = s.check_duration {
-                    r.u("check_duration", d.as_millis() as u64);
-                }
-                r.s("last_chk", s.check_desc.clone());
-                r.s("check_desc", s.check_desc.clone());
-            }
-        }
-        r
-    }
-
-    fn backend_row(&mut self, bi: usize, iid: u32, now: Instant) -> Row {
-        let be = &self.backends[bi];
-        let http = self.stats.be_http[bi];
-        let mut r = Row::new(RowKind::Backend, &be.name, "BACKEND");
-        // As HAProxy: servers that take new traffic (DRAIN does not).
-        let usable = |s: &&ServerRt| s.usable();
-        let act = be
-            .servers
-            .iter()
-            .filter(|s| !s.backup)
-            .filter(usable)
-            .count();
-        let bck = be
-            .servers
-            .iter()
-            .filter(|s| s.backup)
-            .filter(usable)
-            .count();
-        let weight: u32 = be
-            .servers
-            .iter()
-            .filter(|s| s.usable() && s.backup == (act == 0))
-            .map(|s| s.weight.div_ceil(WEIGHT_SCALE))
-            .sum();
-        r.u("qcur", self.total_be_queue(bi) as u64);
-        r.u("scur", u64::from(self.total_be_cur(bi)));
-        r.u("slim", u64::from(be.fullconn));
-        r.s("status", if act + bck > 0 { "UP" } else { "DOWN" });
-        r.u("weight", u64::from(weight));
-        r.u("act", act as u64);
-        r.u("bck", bck as u64);
-        r.u("pid", 1);
-        r.u("iid", u64::from(iid));
-        r.u("sid", 0);
-        r.u("lbtot", self.total_lbtot(bi, None));
-        r.s("algo", self.stats.be_algo[bi]);
-        let mut ctr = self.shared.ctr();
-        let chkdown: u64 = ctr
-            .be
-            .get(bi)
-            .map_or(0, |b| b.srv.iter().map(|s| s.chkdown).sum());
-        let start = ctr.start;
-        let Some(b) = ctr.be.get_mut(bi) else {
-            return r;
-        };
-        common(&mut r, &mut b.c, start, now, http);
-        r.u("qmax", u64::from(b.c.qmax));
-        for (f, v) in [
-            ("dreq", b.c.dreq),
-            ("dresp", b.c.dresp),
-            ("econ", b.c.econ),
-            ("eresp", b.c.eresp),
-            ("wretr", b.c.wretr),
-            ("wredis", b.c.wredis),
-            ("chkdown", chkdown),
-        ] {
-            r.u(f, v);
-        }
-        r.set(
-            "lastsess",
-            Value::I(secs_since(b.c.last_sess, now).map_or(-1, |v| v as i64)),
-        );
-        r.u(
-            "lastchg",
-            secs_since(b.last_change.or(Some(start)), now).unwrap_or(0),
-        );
-        let down = b
-            .down_since
-            .map_or(0, |s| now.saturating_duration_since(s).as_secs());
-        r.u("downtime", b.downtime.as_secs() + down);
-        if http {
-            req_cols(&mut r, &mut b.c, start, now);
-        }
-        r
-    }
-
-    // ---- answers ----
 
     fn applet_response(&mut self, fi: usize, a: &AppletReq, _now: Instant) -> Vec<u8> {
         let head = a.req.method == "HEAD";

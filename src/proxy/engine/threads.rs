@@ -1,12 +1,18 @@
 //! `nbthread N`: N event loops in one process, each with its own poller,
-//! listeners and sessions (shared nothing on the hot path). What they must
-//! agree on lives in [`Shared`]: the activity counters and stick tables
-//! (behind locks, so the stats and persistence are the process's), the
-//! rejected messages kept for `show errors`, every listening socket (for a
-//! reload's `_getsocks`), each thread's activity and current values, and a
+//! listeners, sessions and activity counters (shared nothing on the hot
+//! path). What they must agree on lives in [`Shared`]: the stick tables
+//! (behind a lock, so persistence is the process's), the rejected messages
+//! kept for `show errors`, every listening socket (for a reload's
+//! `_getsocks`), each thread's last published counters and current values
+//! (which the stats add up), the process-wide current sessions per
+//! frontend, backend and server (atomics, for the `smax` maxima), and a
 //! mailbox per thread through which one loop has the others apply a change
 //! (an admin command, a check result, a signal). Limits are divided: each
 //! thread enforces its share of a maxconn, so the sum is never exceeded.
+//!
+//! Every lock a loop may take on a process-wide mutex goes through [`lock`],
+//! which counts it (`show activity`'s `process_locks`): the data path must
+//! take none.
 //!
 //! Thread 0 runs in the main thread and alone owns the signals, the runtime
 //! API sockets and the health checks' I/O.
@@ -17,8 +23,9 @@ use crate::proxy::stick::StickTables;
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 /// Work one thread hands another: run on the receiver's engine.
 pub(super) type Job = Box<dyn FnOnce(&mut Engine) + Send>;
@@ -44,8 +51,6 @@ pub(super) struct Activity {
 #[derive(Default, Clone)]
 pub(super) struct Gauges {
     pub(super) conns: u32,
-    pub(super) fe: Vec<u32>,
-    pub(super) srv: Vec<Vec<u32>>,
     /// Per backend: its queue plus its servers' queues; per server: its queue.
     pub(super) be_q: Vec<u32>,
     pub(super) srv_q: Vec<Vec<u32>>,
@@ -55,21 +60,48 @@ pub(super) struct Gauges {
 
 pub struct Shared {
     nthreads: usize,
-    ctr: Mutex<Counters>,
+    /// Origin of every loop's rate periods, and the process start.
+    pub(super) start: Instant,
+    /// Each thread's counters as of the end of its last busy loop turn.
+    ctr: Vec<Mutex<Counters>>,
+    /// Process-wide current sessions per frontend and backend, and per
+    /// server (by backend; a server added at run time is registered by
+    /// the first thread that adds it).
+    fe_cur: Vec<AtomicU32>,
+    be_cur: Vec<AtomicU32>,
+    srv_cur: Mutex<Vec<Vec<Arc<AtomicU32>>>>,
     stick: Mutex<StickTables>,
     pub(super) bad_msgs: Mutex<super::bad_msgs::BadMsgs>,
     /// Every listening socket of the process (duplicates), handed to the
     /// next process by `_getsocks`; dropped at soft stop.
     listeners: Mutex<Vec<TcpListener>>,
     mail: Vec<Mailbox>,
+    /// Loops that have stopped: asking them would only time out.
+    done: Vec<AtomicBool>,
     pub(super) activity: Vec<Activity>,
     gauges: Vec<Mutex<Gauges>>,
 }
 
-/// Lock, ignoring poisoning: a thread that panicked while holding a lock
-/// leaves plain counters behind, still good to read.
+/// Locks taken on process-wide mutexes since start.
+static LOCKS: AtomicU64 = AtomicU64::new(0);
+
+/// Lock a process-wide mutex, counting it, ignoring poisoning: a thread
+/// that panicked while holding a lock leaves plain data behind, still good
+/// to read.
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    LOCKS.fetch_add(1, Ordering::Relaxed);
+    lock_own(m)
+}
+
+/// Lock one thread's own slot (published counters and gauges): written
+/// by its thread at the end of a loop turn, read by the stats; not counted.
+fn lock_own<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How many process-wide locks were taken so far (`show activity`).
+pub(super) fn locks_taken() -> u64 {
+    LOCKS.load(Ordering::Relaxed)
 }
 
 impl Shared {
@@ -90,13 +122,20 @@ impl Shared {
             });
         }
         let sizes: Vec<usize> = cfg.backends.iter().map(|b| b.servers.len()).collect();
+        let start = Instant::now();
+        let counters = Counters::new(cfg.frontends.len(), &sizes, start);
         Ok(Shared {
             nthreads: n,
-            ctr: Mutex::new(Counters::new(
-                cfg.frontends.len(),
-                &sizes,
-                std::time::Instant::now(),
-            )),
+            start,
+            ctr: (0..n).map(|_| Mutex::new(counters.clone())).collect(),
+            fe_cur: cfg.frontends.iter().map(|_| AtomicU32::new(0)).collect(),
+            be_cur: cfg.backends.iter().map(|_| AtomicU32::new(0)).collect(),
+            srv_cur: Mutex::new(
+                sizes
+                    .iter()
+                    .map(|&k| (0..k).map(|_| Arc::default()).collect())
+                    .collect(),
+            ),
             stick: Mutex::new(StickTables::new(&cfg.stick_tables)),
             bad_msgs: Mutex::new(Default::default()),
             listeners: Mutex::new(
@@ -106,6 +145,7 @@ impl Shared {
                     .collect(),
             ),
             mail,
+            done: (0..n).map(|_| AtomicBool::new(false)).collect(),
             activity: (0..n).map(|_| Activity::default()).collect(),
             gauges: (0..n).map(|_| Mutex::new(Gauges::default())).collect(),
         })
@@ -115,8 +155,21 @@ impl Shared {
         self.nthreads
     }
 
-    pub(super) fn ctr(&self) -> MutexGuard<'_, Counters> {
-        lock(&self.ctr)
+    /// Thread `tid`'s last published counters.
+    pub(super) fn counters_of(&self, tid: usize) -> Counters {
+        lock_own(&self.ctr[tid]).clone()
+    }
+
+    /// The process-wide current sessions of server `si` of backend `bi`,
+    /// shared by every thread's record of it (taken at start and when a
+    /// server is added, never on the data path).
+    pub(super) fn srv_gauge(&self, bi: usize, si: usize) -> Arc<AtomicU32> {
+        let mut all = lock(&self.srv_cur);
+        let be = &mut all[bi];
+        while be.len() <= si {
+            be.push(Arc::default());
+        }
+        be[si].clone()
     }
 
     pub(super) fn stick(&self) -> MutexGuard<'_, StickTables> {
@@ -151,14 +204,14 @@ impl Shared {
     }
 
     pub(super) fn publish(&self, tid: usize, g: Gauges) {
-        *lock(&self.gauges[tid]) = g;
+        *lock_own(&self.gauges[tid]) = g;
     }
 
     /// The other threads' last published values, summed by `f`.
     pub(super) fn others<T: std::iter::Sum<T>>(&self, tid: usize, f: impl Fn(&Gauges) -> T) -> T {
         (0..self.nthreads)
             .filter(|&t| t != tid)
-            .map(|t| f(&lock(&self.gauges[t])))
+            .map(|t| f(&lock_own(&self.gauges[t])))
             .sum()
     }
 }
@@ -230,7 +283,7 @@ impl Engine {
         if tid == self.tid {
             return Some(f(self));
         }
-        if tid >= self.shared.nthreads {
+        if tid >= self.shared.nthreads || self.shared.done[tid].load(Ordering::Acquire) {
             return None;
         }
         let (tx, rx) = std::sync::mpsc::channel();
@@ -258,8 +311,8 @@ impl Engine {
         }
     }
 
-    /// End of a loop turn: count it, and publish the current values the
-    /// other threads' stats add up.
+    /// End of a loop turn: count it, and publish the current values and
+    /// counters (when they moved) the other threads' stats add up.
     pub(super) fn end_of_turn(&mut self) {
         self.shared.activity[self.tid]
             .loops
@@ -267,29 +320,68 @@ impl Engine {
         if self.shared.nthreads > 1 {
             let g = self.gauges();
             self.shared.publish(self.tid, g);
+            if std::mem::take(&mut self.ctr_dirty) {
+                lock_own(&self.shared.ctr[self.tid]).clone_from(&self.ctr);
+            }
+        }
+    }
+
+    /// This loop stopped (its counters were published at its last turn).
+    pub(super) fn loop_done(&self) {
+        self.shared.done[self.tid].store(true, Ordering::Release);
+    }
+
+    /// The process's counters: ours, plus the other threads'. Thread 0
+    /// (the runtime API's) asks each for its live ones, so that a read
+    /// right after traffic sees all of it; the others (and thread 0 when
+    /// `live` is false or a thread does not answer) take their last
+    /// published ones. Only thread 0 asks, so two loops never wait on
+    /// each other.
+    pub(super) fn process_counters(&mut self, live: bool) -> Counters {
+        let now = Instant::now();
+        let mut all = self.ctr.clone();
+        let (me, n) = (self.tid, self.shared.nthreads);
+        for t in (0..n).filter(|&t| t != me) {
+            let asked = if live && self.tid == 0 {
+                self.ask(t, |e| e.ctr.clone())
+            } else {
+                None
+            };
+            let theirs = asked.unwrap_or_else(|| self.shared.counters_of(t));
+            all.add(&theirs, now);
+        }
+        all
+    }
+
+    /// A session opened on frontend `fi` (`up`) or closed.
+    pub(super) fn fe_gauge(&self, fi: usize, up: bool) {
+        if self.shared.nthreads > 1 {
+            gauge(&self.shared.fe_cur[fi], up);
+        }
+    }
+
+    /// A session took (`up`) or gave back a slot of server `si`.
+    pub(super) fn srv_gauge(&self, bi: usize, si: usize, up: bool) {
+        if self.shared.nthreads > 1 {
+            gauge(&self.backends[bi].servers[si].cur_all, up);
+            gauge(&self.shared.be_cur[bi], up);
         }
     }
 
     fn gauges(&self) -> Gauges {
         Gauges {
             conns: self.cur_conns,
-            fe: self.frontends.iter().map(|f| f.cur).collect(),
-            srv: self
-                .backends
-                .iter()
-                .map(|b| b.servers.iter().map(|s| s.cur).collect())
-                .collect(),
             be_q: self
                 .backends
                 .iter()
                 .map(|b| {
-                    (b.queue.len() + b.srv_queues.iter().map(|q| q.len()).sum::<usize>()) as u32
+                    (b.queue.len() + b.servers.iter().map(|s| s.queue.len()).sum::<usize>()) as u32
                 })
                 .collect(),
             srv_q: self
                 .backends
                 .iter()
-                .map(|b| b.srv_queues.iter().map(|q| q.len() as u32).collect())
+                .map(|b| b.servers.iter().map(|s| s.queue.len() as u32).collect())
                 .collect(),
             lbtot: self
                 .backends
@@ -305,30 +397,31 @@ impl Engine {
     }
 
     pub(super) fn total_fe_cur(&self, fi: usize) -> u32 {
-        self.frontends[fi].cur
-            + self
-                .shared
-                .others(self.tid, |g| g.fe.get(fi).copied().unwrap_or(0))
+        if self.shared.nthreads == 1 {
+            return self.frontends[fi].cur;
+        }
+        self.shared.fe_cur[fi].load(Ordering::Relaxed)
     }
 
     pub(super) fn total_srv_cur(&self, bi: usize, si: usize) -> u32 {
-        self.backends[bi].servers[si].cur
-            + self.shared.others(self.tid, |g| {
-                g.srv.get(bi).and_then(|v| v.get(si)).copied().unwrap_or(0)
-            })
+        let s = &self.backends[bi].servers[si];
+        if self.shared.nthreads == 1 {
+            return s.cur;
+        }
+        s.cur_all.load(Ordering::Relaxed)
     }
 
     pub(super) fn total_be_cur(&self, bi: usize) -> u32 {
-        self.backends[bi].servers.iter().map(|s| s.cur).sum::<u32>()
-            + self.shared.others(self.tid, |g| {
-                g.srv.get(bi).map_or(0, |v| v.iter().sum::<u32>())
-            })
+        if self.shared.nthreads == 1 {
+            return self.backends[bi].servers.iter().map(|s| s.cur).sum();
+        }
+        self.shared.be_cur[bi].load(Ordering::Relaxed)
     }
 
     pub(super) fn total_be_queue(&self, bi: usize) -> usize {
         let b = &self.backends[bi];
         b.queue.len()
-            + b.srv_queues.iter().map(|q| q.len()).sum::<usize>()
+            + b.servers.iter().map(|s| s.queue.len()).sum::<usize>()
             + self
                 .shared
                 .others(self.tid, |g| g.be_q.get(bi).copied().unwrap_or(0) as usize)
@@ -351,7 +444,10 @@ impl Engine {
     }
 
     pub(super) fn total_srv_queue(&self, bi: usize, si: usize) -> usize {
-        self.backends[bi].srv_queues.get(si).map_or(0, |q| q.len())
+        self.backends[bi]
+            .servers
+            .get(si)
+            .map_or(0, |s| s.queue.len())
             + self.shared.others(self.tid, |g| {
                 g.srv_q
                     .get(bi)
@@ -359,6 +455,15 @@ impl Engine {
                     .copied()
                     .unwrap_or(0) as usize
             })
+    }
+}
+
+fn gauge(g: &AtomicU32, up: bool) {
+    if up {
+        g.fetch_add(1, Ordering::Relaxed);
+    } else {
+        // Never below 0, as the per-thread counts it mirrors.
+        let _ = g.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
     }
 }
 

@@ -16,7 +16,11 @@ mod tests;
 pub use hash::hash_key;
 
 use crate::config::{Balance, HashMethod, HashType};
+use crate::proxy::persist::ServerView;
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// EWMA weight of a new response-time sample.
@@ -29,7 +33,9 @@ pub const RT_FLOOR: f64 = 0.001;
 /// up in steps and consistent hashing places as many points as HAProxy.
 pub const WEIGHT_SCALE: u32 = 16;
 
-/// A server's run-time state.
+/// A server's run-time state in one loop: what balancing reads, and the
+/// engine's record of it (limits, queue, weights, cookie, check). The one
+/// place each piece lives; persistence reads it through [`ServerRt::view`].
 #[derive(Debug, Clone)]
 pub struct ServerRt {
     pub name: String,
@@ -61,6 +67,25 @@ pub struct ServerRt {
     rt_avg: Option<f64>,
     /// `response-time`: smooth weighted round-robin accumulator.
     rt_acc: f64,
+    /// As configured for the whole process: `maxconn` (None: no limit),
+    /// which `maxconn` above is this loop's share of, and `minconn`.
+    pub cfg_maxconn: Option<u32>,
+    pub minconn: Option<u32>,
+    /// Sessions bound to this server by persistence waiting for a slot,
+    /// and their bound (`maxqueue`, for the whole process).
+    pub queue: VecDeque<usize>,
+    pub maxqueue: Option<u32>,
+    /// The weight the user set (`set weight`, 0..=256) and the configured
+    /// one ("initial"; the state file's `srv_iweight`).
+    pub uweight: u32,
+    pub iweight: u32,
+    /// The persistence cookie value naming it.
+    pub cookie: Option<String>,
+    /// Its health check: an index in the engine's checks.
+    pub check: Option<usize>,
+    /// With several threads: the process-wide `cur`, one counter shared
+    /// by every thread's record of this server.
+    pub cur_all: Arc<AtomicU32>,
 }
 
 impl ServerRt {
@@ -89,6 +114,24 @@ impl ServerRt {
             rr_acc: 0,
             rt_avg: None,
             rt_acc: 0.0,
+            cfg_maxconn: maxconn.filter(|&m| m > 0),
+            minconn: None,
+            queue: VecDeque::new(),
+            maxqueue: None,
+            uweight: weight / WEIGHT_SCALE,
+            iweight: weight / WEIGHT_SCALE,
+            cookie: None,
+            check: None,
+            cur_all: Arc::default(),
+        }
+    }
+
+    /// The server as persistence sees it: computed, never stored.
+    pub fn view(&self) -> ServerView<'_> {
+        ServerView {
+            cookie: self.cookie.as_deref(),
+            usable: !self.disabled && !self.down,
+            backup: self.backup,
         }
     }
 

@@ -37,9 +37,9 @@ fn res(set_cookie: Option<&str>) -> Response {
     }
 }
 
-fn srv(cookie: &str, usable: bool, backup: bool) -> ServerView {
+fn srv(cookie: &'static str, usable: bool, backup: bool) -> ServerView<'static> {
     ServerView {
-        cookie: Some(cookie.into()),
+        cookie: Some(cookie),
         usable,
         backup,
     }
@@ -61,7 +61,7 @@ fn after(c: &CookieCfg, rq: &Request, r: &mut Response, v: Option<&str>, direct:
 
 /// The server a request's cookie binds it to, and the log's letter for it.
 fn pick(c: &CookieCfg, rq: &Request, servers: &[ServerView], f: Flags) -> (Option<usize>, char) {
-    let ch = choose(c, rq, servers, f, at(NOW));
+    let ch = choose(c, rq, servers.iter().copied(), f, at(NOW));
     (ch.server, ch.status.letter() as char)
 }
 

@@ -1,0 +1,381 @@
+//! The stats snapshot: plain rows in HAProxy's `show stat` columns, from
+//! the counters and the servers' records, that every renderer (CSV, JSON,
+//! HTML, Prometheus, `show info`) works from.
+
+use super::{Engine, WEIGHT_SCALE};
+use crate::proxy::checks::{Checker, Outcome};
+use crate::proxy::counters::{Counters, Ctr};
+use crate::proxy::lb::ServerRt;
+use crate::stats::{self, ProxyStats, Row, RowKind, Snapshot, Value};
+use std::time::{Instant, UNIX_EPOCH};
+
+/// HAProxy's check status word of an outcome, and its HTTP code if any.
+fn check_word(o: &Outcome) -> (&'static str, Option<u64>) {
+    let r = o.reason.as_str();
+    let word = [
+        ("Layer4 check passed", "L4OK"),
+        ("Layer4 connection problem", "L4CON"),
+        ("Layer4 timeout", "L4TOUT"),
+        ("Layer6", "L6RSP"),
+        ("Layer7 check passed", "L7OK"),
+        ("Layer7 wrong status", "L7STS"),
+        ("Layer7 timeout", "L7TOUT"),
+        ("Layer7 invalid response", "L7RSP"),
+    ]
+    .iter()
+    .find(|(p, _)| r.starts_with(p))
+    .map_or(if o.ok { "L4OK" } else { "SOCKERR" }, |(_, w)| w);
+    let code = r
+        .split_once("code: ")
+        .and_then(|(_, c)| c.get(..3))
+        .and_then(|c| c.parse().ok());
+    (word, code)
+}
+
+/// A server's status as HAProxy shows it: MAINT, DRAIN, "no check", UP,
+/// DOWN, or "UP 2/3" / "DOWN 1/2" while a transition is counting.
+fn server_status(srv: &ServerRt, check: Option<&Checker>) -> String {
+    if srv.disabled {
+        return "MAINT".into();
+    }
+    let Some(c) = check else {
+        // Without checks only `set server ... health down` stops it.
+        return if srv.down {
+            "DOWN"
+        } else if srv.drain {
+            "DRAIN"
+        } else {
+            "no check"
+        }
+        .into();
+    };
+    let (health, rise, fall) = c.counter();
+    if health < rise {
+        return if health == 0 {
+            "DOWN".into()
+        } else {
+            format!("DOWN {health}/{rise}")
+        };
+    }
+    let word = if srv.drain { "DRAIN" } else { "UP" };
+    if health >= rise + fall - 1 {
+        word.into()
+    } else {
+        format!("{word} {}/{fall}", health - rise + 1)
+    }
+}
+
+fn secs_since(t: Option<Instant>, now: Instant) -> Option<u64> {
+    t.map(|t| now.saturating_duration_since(t).as_secs())
+}
+
+/// The columns every kind of row fills from its counters.
+fn common(r: &mut Row, c: &mut Ctr, start: Instant, now: Instant, http: bool) {
+    r.u("smax", u64::from(c.smax));
+    r.u("stot", c.stot);
+    r.u("bin", c.bin);
+    r.u("bout", c.bout);
+    r.u("rate", u64::from(c.rate.read(start, now)));
+    r.u("rate_max", u64::from(c.rate.max));
+    if http {
+        for (f, n) in stats::HRSP.iter().zip(c.hrsp) {
+            r.u(f, n);
+        }
+    }
+    r.s("mode", if http { "http" } else { "tcp" });
+}
+
+fn req_cols(r: &mut Row, c: &mut Ctr, start: Instant, now: Instant) {
+    r.u("req_rate", u64::from(c.req_rate.read(start, now)));
+    r.u("req_rate_max", u64::from(c.req_rate.max));
+    r.u("req_tot", c.req_tot);
+}
+
+impl Engine {
+    /// Every proxy's rows and the process information, now.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let now = Instant::now();
+        // Every thread's counters, added up once for all the rows.
+        let mut ctr = self.process_counters(true);
+        let start = ctr.start;
+        let mut proxies = Vec::new();
+        for (i, (name, fi, bi)) in self.stats.layout.clone().into_iter().enumerate() {
+            let iid = i as u32 + self.stats.id_base;
+            let frontend = fi.map(|fi| self.frontend_row(&mut ctr, fi, &name, iid, now));
+            let (servers, backend) = match bi {
+                Some(bi) => {
+                    let live: Vec<usize> = (0..self.backends[bi].servers.len())
+                        .filter(|&si| !self.backends[bi].servers[si].deleted)
+                        .collect();
+                    let servers = live
+                        .into_iter()
+                        .map(|si| self.server_row(&mut ctr, bi, si, iid, now))
+                        .collect();
+                    (servers, Some(self.backend_row(&mut ctr, bi, iid, now)))
+                }
+                None => (Vec::new(), None),
+            };
+            proxies.push(ProxyStats {
+                name,
+                iid,
+                frontend,
+                servers,
+                backend,
+            });
+        }
+        let fe_rates: Vec<(u32, u32)> = ctr
+            .fe
+            .iter_mut()
+            .map(|c| (c.rate.read(start, now), c.rate.max))
+            .collect();
+        let cum_conns = ctr.fe.iter().map(|c| c.stot).sum();
+        let cum_req = ctr.fe.iter().map(|c| c.req_tot).sum();
+        let info = stats::Info {
+            name: "pollux".into(),
+            version: crate::VERSION.into(),
+            pid: std::process::id(),
+            uptime_sec: now.saturating_duration_since(start).as_secs(),
+            start_time: self
+                .stats
+                .started
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            maxconn: self.maxconn,
+            nbthread: self.nthreads() as u32,
+            curr_conns: self.total_conns(),
+            cum_conns,
+            cum_req,
+            sess_rate: fe_rates.iter().map(|r| r.0).sum(),
+            max_sess_rate: fe_rates.iter().map(|r| r.1).max().unwrap_or(0),
+            poller: self.reactor.poller_name().into(),
+            node: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default(),
+        };
+        Snapshot { info, proxies }
+    }
+
+    fn frontend_row(
+        &mut self,
+        ctr: &mut Counters,
+        fi: usize,
+        name: &str,
+        iid: u32,
+        now: Instant,
+    ) -> Row {
+        let fe = &self.frontends[fi];
+        let http = self.stats.fe_http[fi];
+        let slim = fe.maxconn.unwrap_or(self.stats.global_maxconn);
+        let mut r = Row::new(RowKind::Frontend, name, "FRONTEND");
+        let cur = self.total_fe_cur(fi);
+        r.u("scur", u64::from(cur));
+        r.u("slim", u64::from(slim));
+        let full = cur >= slim;
+        let status = if self.soft_stop {
+            "STOP"
+        } else if self.frontends[fi].disabled {
+            // `disable frontend`: HAProxy 2.6 says PAUSED.
+            "PAUSED"
+        } else if full {
+            "FULL"
+        } else {
+            "OPEN"
+        };
+        r.s("status", status);
+        r.u("pid", 1);
+        r.u("iid", u64::from(iid));
+        r.u("sid", 0);
+        let start = ctr.start;
+        let Some(c) = ctr.fe.get_mut(fi) else {
+            return r;
+        };
+        common(&mut r, c, start, now, http);
+        for (f, v) in [("dreq", c.dreq), ("dresp", c.dresp), ("ereq", c.ereq)] {
+            r.u(f, v);
+        }
+        r.u("conn_rate", u64::from(c.rate.read(start, now)));
+        r.u("conn_rate_max", u64::from(c.rate.max));
+        r.u("conn_tot", c.stot);
+        if http {
+            req_cols(&mut r, c, start, now);
+        }
+        r
+    }
+
+    fn server_row(
+        &mut self,
+        ctr: &mut Counters,
+        bi: usize,
+        si: usize,
+        iid: u32,
+        now: Instant,
+    ) -> Row {
+        let be = &self.backends[bi];
+        let srv = &be.servers[si];
+        let http = self.stats.be_http[bi];
+        let check = srv
+            .check
+            .map(|ci| &self.checks[ci])
+            .filter(|c| c.enabled)
+            .map(|c| &c.checker);
+        let mut r = Row::new(RowKind::Server, &be.name, &srv.name);
+        r.u("qcur", self.total_srv_queue(bi, si) as u64);
+        r.u("scur", u64::from(self.total_srv_cur(bi, si)));
+        // With several threads `maxconn` holds this thread's share.
+        let slim = if self.nthreads() > 1 {
+            srv.cfg_maxconn
+        } else {
+            srv.maxconn
+        };
+        if let Some(m) = slim {
+            r.u("slim", u64::from(m));
+        }
+        r.s("status", server_status(srv, check));
+        // DRAIN balances with weight 0, as HAProxy shows it.
+        let weight = if srv.drain { 0 } else { srv.weight };
+        r.u("weight", u64::from(weight.div_ceil(WEIGHT_SCALE)));
+        r.u("uweight", u64::from(srv.uweight));
+        r.u("act", u64::from(!srv.backup));
+        r.u("bck", u64::from(srv.backup));
+        if let Some(q) = srv.maxqueue {
+            r.u("qlimit", u64::from(q));
+        }
+        r.u("pid", 1);
+        r.u("iid", u64::from(iid));
+        r.u("sid", u64::from(srv.puid));
+        r.u("lbtot", self.total_lbtot(bi, Some(si)));
+        r.s("addr", srv.addr.to_string());
+        if let Some(c) = srv.cookie.as_deref() {
+            r.s("cookie", c);
+        }
+        if let Some(c) = check {
+            let (h, rise, fall) = c.counter();
+            r.u("check_rise", u64::from(rise));
+            r.u("check_fall", u64::from(fall));
+            r.u("check_health", u64::from(h));
+        }
+        let checked = check.is_some();
+        let start = ctr.start;
+        let Some(s) = ctr.srv(bi, si) else {
+            return r;
+        };
+        common(&mut r, &mut s.c, start, now, http);
+        r.u("qmax", u64::from(s.c.qmax));
+        for (f, v) in [
+            ("dresp", s.c.dresp),
+            ("econ", s.c.econ),
+            ("eresp", s.c.eresp),
+            ("wretr", s.c.wretr),
+            ("wredis", s.c.wredis),
+        ] {
+            r.u(f, v);
+        }
+        r.set(
+            "lastsess",
+            Value::I(secs_since(s.c.last_sess, now).map_or(-1, |v| v as i64)),
+        );
+        r.u(
+            "lastchg",
+            secs_since(s.last_change.or(Some(start)), now).unwrap_or(0),
+        );
+        if checked {
+            r.u("chkfail", s.chkfail);
+            r.u("chkdown", s.chkdown);
+            r.u("downtime", s.downtime(now).as_secs());
+            if let Some(ok) = s.check_ok {
+                let o = Outcome {
+                    ok,
+                    reason: s.check_desc.clone(),
+                };
+                let (word, code) = check_word(&o);
+                r.s("check_status", word);
+                if let Some(code) = code {
+                    r.u("check_code", code);
+                }
+                if let Some(d) = s.check_duration {
+                    r.u("check_duration", d.as_millis() as u64);
+                }
+                r.s("last_chk", s.check_desc.clone());
+                r.s("check_desc", s.check_desc.clone());
+            }
+        }
+        r
+    }
+
+    fn backend_row(&mut self, ctr: &mut Counters, bi: usize, iid: u32, now: Instant) -> Row {
+        let be = &self.backends[bi];
+        let http = self.stats.be_http[bi];
+        let mut r = Row::new(RowKind::Backend, &be.name, "BACKEND");
+        // As HAProxy: servers that take new traffic (DRAIN does not).
+        let usable = |s: &&ServerRt| s.usable();
+        let act = be
+            .servers
+            .iter()
+            .filter(|s| !s.backup)
+            .filter(usable)
+            .count();
+        let bck = be
+            .servers
+            .iter()
+            .filter(|s| s.backup)
+            .filter(usable)
+            .count();
+        let weight: u32 = be
+            .servers
+            .iter()
+            .filter(|s| s.usable() && s.backup == (act == 0))
+            .map(|s| s.weight.div_ceil(WEIGHT_SCALE))
+            .sum();
+        r.u("qcur", self.total_be_queue(bi) as u64);
+        r.u("scur", u64::from(self.total_be_cur(bi)));
+        r.u("slim", u64::from(be.fullconn));
+        r.s("status", if act + bck > 0 { "UP" } else { "DOWN" });
+        r.u("weight", u64::from(weight));
+        r.u("act", act as u64);
+        r.u("bck", bck as u64);
+        r.u("pid", 1);
+        r.u("iid", u64::from(iid));
+        r.u("sid", 0);
+        r.u("lbtot", self.total_lbtot(bi, None));
+        r.s("algo", self.stats.be_algo[bi]);
+        let chkdown: u64 = ctr
+            .be
+            .get(bi)
+            .map_or(0, |b| b.srv.iter().map(|s| s.chkdown).sum());
+        let start = ctr.start;
+        let Some(b) = ctr.be.get_mut(bi) else {
+            return r;
+        };
+        common(&mut r, &mut b.c, start, now, http);
+        r.u("qmax", u64::from(b.c.qmax));
+        for (f, v) in [
+            ("dreq", b.c.dreq),
+            ("dresp", b.c.dresp),
+            ("econ", b.c.econ),
+            ("eresp", b.c.eresp),
+            ("wretr", b.c.wretr),
+            ("wredis", b.c.wredis),
+            ("chkdown", chkdown),
+        ] {
+            r.u(f, v);
+        }
+        r.set(
+            "lastsess",
+            Value::I(secs_since(b.c.last_sess, now).map_or(-1, |v| v as i64)),
+        );
+        r.u(
+            "lastchg",
+            secs_since(b.last_change.or(Some(start)), now).unwrap_or(0),
+        );
+        let down = b
+            .down_since
+            .map_or(0, |s| now.saturating_duration_since(s).as_secs());
+        r.u("downtime", b.downtime.as_secs() + down);
+        if http {
+            req_cols(&mut r, &mut b.c, start, now);
+        }
+        r
+    }
+
+    // ---- answers ----
+}

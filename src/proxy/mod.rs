@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod counters;
+pub mod decide;
 pub mod engine;
 pub mod lb;
 pub mod listener;

@@ -6,6 +6,7 @@
 //! Keep-alive on both sides: after a complete exchange the next request is
 //! parsed, switched and balanced on its own.
 
+use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
 use super::{Abort, Phase, Session, Side};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::http::acl::{Condition, Truth};
@@ -16,10 +17,9 @@ use crate::http::forward;
 use crate::http::message::{Headers, Request, Response};
 use crate::http::parser::{HeadParser, ParseError};
 use crate::http::rules::{self, Rule, Verdict};
+use crate::http::track::Slots;
 use crate::http::Version;
 use crate::pollers::Interest;
-use crate::proxy::persist::{self, ServerView};
-use crate::proxy::stick::{self, Slots, StickTables, StreamTracker};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -125,10 +125,6 @@ pub struct Conf<'a> {
     pub max_head: usize,
     /// Backend names, by index (stick tables are named after sections).
     pub be_names: &'a [String],
-    /// Persistence settings of every backend, by index.
-    pub persist: &'a [crate::config::Persistence],
-    /// Each backend's servers as persistence sees them (cookie, usable).
-    pub views: &'a [Vec<ServerView>],
     /// tune.bufsize: a head rewritten by the rules must still fit in it
     /// (the `tune.maxrewrite` reserve is what rewrites may add).
     pub bufsize: usize,
@@ -209,15 +205,15 @@ pub struct Txn {
     pub slots: Slots,
     /// Persistence for the current request: force/ignore/persist flags, the
     /// server a cookie or stick table designates, and whether a cookie did.
-    pub persist_flags: persist::Flags,
+    pub persist_flags: PersistFlags,
     pub forced_server: Option<usize>,
     /// The cookie bound the request to `forced_server` (HAProxy's
     /// SF_DIRECT); cleared when a redispatch moves it.
     pub by_cookie: bool,
     /// The log's cookie letters: what the request's cookie was, what the
     /// response did with it.
-    pub cookie_in: persist::CookieIn,
-    pub cookie_out: persist::CookieOut,
+    pub cookie_in: CookieIn,
+    pub cookie_out: CookieOut,
     /// The request as the client sent its cookies, before `indirect` or
     /// `prefix` stripped ours (the response side must know what it held).
     pub cookie_req: Option<Request>,
@@ -278,11 +274,11 @@ impl Txn {
             server_reply: None,
             req_sent: None,
             slots: Default::default(),
-            persist_flags: persist::Flags::default(),
+            persist_flags: PersistFlags::default(),
             forced_server: None,
             by_cookie: false,
-            cookie_in: persist::CookieIn::None,
-            cookie_out: persist::CookieOut::None,
+            cookie_in: CookieIn::None,
+            cookie_out: CookieOut::None,
             cookie_req: None,
             bad: None,
             applet: None,
@@ -312,8 +308,8 @@ impl Txn {
     /// named (`to` another one): no longer direct, and a valid cookie is
     /// logged as one for a DOWN server, as HAProxy (`assign_server_and_queue`).
     pub fn redispatched(&mut self, to_another: bool) {
-        if self.by_cookie && to_another && self.cookie_in == persist::CookieIn::Valid {
-            self.cookie_in = persist::CookieIn::Down;
+        if self.by_cookie && to_another && self.cookie_in == CookieIn::Valid {
+            self.cookie_in = CookieIn::Down;
         }
         self.by_cookie = false;
     }
@@ -573,14 +569,14 @@ fn in_net(ip: IpAddr, net: Option<(IpAddr, u8)>) -> bool {
 pub fn pump(
     s: &mut Session,
     conf: &Conf,
-    tables: &mut StickTables,
+    decide: &mut dyn Decide,
     pool: &mut BufferPool,
     now: Instant,
 ) -> Result<Step, Abort> {
     let Some(mut txn) = s.http.take() else {
         return Ok(Step::Close);
     };
-    let r = pump_txn(s, &mut txn, conf, tables, pool, now);
+    let r = pump_txn(s, &mut txn, conf, decide, pool, now);
     let tunnel = txn.state == TxnState::Tunnel && txn.to_cli.is_empty();
     s.http = Some(txn);
     if tunnel && s.log.as_ref().is_some_and(|r| r.tunnel_from.is_none()) {
@@ -601,7 +597,7 @@ fn pump_txn(
     s: &mut Session,
     t: &mut Txn,
     conf: &Conf,
-    tables: &mut StickTables,
+    decide: &mut dyn Decide,
     pool: &mut BufferPool,
     now: Instant,
 ) -> Result<Step, Abort> {
@@ -632,7 +628,7 @@ fn pump_txn(
             }
         }
         if t.state == TxnState::WaitRequest {
-            match analyse_request(s, t, conf, tables, now) {
+            match analyse_request(s, t, conf, decide, now) {
                 Some(step) => return Ok(step),
                 None if t.state != TxnState::WaitRequest => progress = true,
                 None => {}
@@ -680,7 +676,7 @@ fn pump_txn(
             }
         }
         if connected && t.state == TxnState::Exchange {
-            if let Some(step) = server_side(s, t, conf, tables, pool, now, &mut progress)? {
+            if let Some(step) = server_side(s, t, conf, decide, pool, now, &mut progress)? {
                 return Ok(step);
             }
         }
@@ -729,7 +725,7 @@ fn analyse_request(
     s: &mut Session,
     t: &mut Txn,
     conf: &Conf,
-    tables: &mut StickTables,
+    decide: &mut dyn Decide,
     now: Instant,
 ) -> Option<Step> {
     let Some(buf) = s.req.as_ref() else {
@@ -850,13 +846,12 @@ fn analyse_request(
     let dst = s.dst;
     let src = SocketAddr::new(s.src, s.src_port);
     // `track-scN` entries still held from an earlier request count this one.
-    stick::count_http_req(tables, &t.slots, now);
-    let mut tracker = StreamTracker {
-        tables: &mut *tables,
+    decide.count_request(&t.slots);
+    let mut tracker = Tracking {
+        decide: &mut *decide,
         slots: &mut t.slots,
         own_table: conf.fe_name,
         src: s.src,
-        now,
     };
     match rules::run_request_tracked(&fe.rules_req, &mut req, src, dst, &mut tracker) {
         Verdict::Continue | Verdict::Allow => {}
@@ -897,12 +892,11 @@ fn analyse_request(
     } else {
         &be.rules_req
     };
-    let mut tracker = StreamTracker {
-        tables: &mut *tables,
+    let mut tracker = Tracking {
+        decide: &mut *decide,
         slots: &mut t.slots,
         own_table: &conf.be_names[bi],
         src: s.src,
-        now,
     };
     match rules::run_request_tracked(be_rules, &mut req, src, dst, &mut tracker) {
         Verdict::Continue | Verdict::Allow => {}
@@ -911,7 +905,7 @@ fn analyse_request(
             return Some(verdict_response(t, &mut req, v, framing, be, conf, s));
         }
     }
-    persistence(t, &mut req, conf, tables, bi, src, dst, now);
+    persistence(t, &mut req, decide, bi, src, dst);
     prepare_request(s, t, &mut req, &framing, fe, be);
     t.req_body = match framing {
         Framing::None => None,
@@ -975,48 +969,26 @@ fn reject_request(
     }
 }
 
-/// Cookie and stick-table persistence: which server the request is bound
-/// to, if any (the engine connects there instead of balancing), then the
-/// request cookie is stripped as `indirect`/`prefix` say.
-#[allow(clippy::too_many_arguments)]
+/// Cookie and stick-table persistence, as the proxy decides it: which
+/// server the request is bound to, if any (the engine connects there
+/// instead of balancing); the request cookie is stripped as configured.
 fn persistence(
     t: &mut Txn,
     req: &mut Request,
-    conf: &Conf,
-    tables: &mut StickTables,
+    decide: &mut dyn Decide,
     bi: usize,
     src: SocketAddr,
     dst: SocketAddr,
-    now: Instant,
 ) {
     t.forced_server = None;
     t.by_cookie = false;
     t.cookie_req = None;
-    t.cookie_in = persist::CookieIn::None;
-    t.cookie_out = persist::CookieOut::None;
-    let Some(bp) = conf.persist.get(bi) else {
-        return;
-    };
-    if bp.cookie.is_none() && bp.stick.is_empty() && !bp.persist && bp.rules.is_empty() {
-        return;
-    }
-    let views = &conf.views[bi];
-    let ctx = FetchCtx::http(src, dst, Some(req), None);
-    let flags = persist::persist_rules(&bp.rules, bp.persist, &ctx);
-    t.persist_flags = flags;
-    if let Some(cc) = bp.cookie.as_ref() {
-        let c = persist::choose(cc, req, views, flags, std::time::SystemTime::now());
-        (t.forced_server, t.cookie_in) = (c.server, c.status);
-        t.by_cookie = c.server.is_some();
-    }
-    if t.forced_server.is_none() && !flags.ignore {
-        let usable_or_forced =
-            |si: &usize| views.get(*si).is_some_and(|v| v.usable) || flags.persist || flags.force;
-        t.forced_server = stick::stick_match(&bp.stick, tables, &ctx, now).filter(usable_or_forced);
-    }
-    if let Some(cc) = bp.cookie.as_ref() {
-        t.cookie_req = Some(req.clone());
-        persist::strip_request(cc, req);
+    t.cookie_in = CookieIn::None;
+    t.cookie_out = CookieOut::None;
+    if let Some(p) = decide.persist_request(bi, req, src, dst) {
+        t.persist_flags = p.flags;
+        (t.forced_server, t.by_cookie) = (p.server, p.by_cookie);
+        (t.cookie_in, t.cookie_req) = (p.cookie_in, p.cookie_req);
     }
 }
 
@@ -1271,7 +1243,7 @@ fn server_side(
     s: &mut Session,
     t: &mut Txn,
     conf: &Conf,
-    tables: &mut StickTables,
+    decide: &mut dyn Decide,
     pool: &mut BufferPool,
     now: Instant,
     progress: &mut bool,
@@ -1426,25 +1398,18 @@ fn server_side(
         // Persistence on the way back: the cookie naming the server, and
         // what `stick store-response` learns (an application session id).
         if let (Some(bi), Some(si)) = (t.backend, s.server.map(|x| x as usize)) {
-            if let Some(bp) = conf.persist.get(bi) {
-                if let Some(cc) = bp.cookie.as_ref() {
-                    let own = conf.views[bi].get(si).and_then(|v| v.cookie.as_deref());
-                    let when = std::time::SystemTime::now();
-                    let sent = t.cookie_req.as_ref().unwrap_or(&req);
-                    t.cookie_out = persist::on_response(
-                        cc,
-                        t.persist_flags,
-                        sent,
-                        &mut res,
-                        own,
-                        t.by_cookie,
-                        when,
-                    );
-                }
-                if !bp.stick.is_empty() {
-                    let ctx = FetchCtx::http(src, s.dst, Some(&req), Some(&res));
-                    stick::stick_store_response(&bp.stick, tables, &ctx, si, now);
-                }
+            let r = PersistResponse {
+                bi,
+                si,
+                flags: t.persist_flags,
+                by_cookie: t.by_cookie,
+                sent: t.cookie_req.as_ref().unwrap_or(&req),
+                req: &req,
+                src,
+                dst: s.dst,
+            };
+            if let Some(out) = decide.persist_response(r, &mut res) {
+                t.cookie_out = out;
             }
         }
         // TE and CL together (RFC 9112 §6.3): TE wins, and the connection is

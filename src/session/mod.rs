@@ -5,6 +5,7 @@
 //! the bytes before it are delivered. No socket is touched here but through
 //! the connection.
 
+pub mod decide;
 pub mod http;
 
 use crate::conn::Conn;

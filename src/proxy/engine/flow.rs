@@ -7,6 +7,7 @@ use super::logs::{self, term, term_at};
 use super::{owner, Engine, K_CLIENT};
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
+use crate::proxy::decide::Decider;
 use crate::session::http::{self as txn, Step, TxnState};
 use crate::session::{Abort, Phase};
 use std::net::SocketAddr;
@@ -166,7 +167,6 @@ impl Engine {
             reactor,
             max_head,
             shared,
-            no_stick,
             has_stick,
             be_names,
             persist,
@@ -187,16 +187,16 @@ impl Engine {
             bufsize: reactor.pool.bufsize(),
             fe_name: &fe.name,
             be_names,
+        };
+        // The stick tables are the process's: each operation on them takes
+        // their lock for itself, never across the pump's socket calls.
+        let mut decide = Decider {
+            stick: has_stick.then(|| shared.stick_tables()),
             persist,
             views,
+            now,
         };
-        // The stick tables are the process's: locked only when there are some.
-        let mut guard = has_stick.then(|| shared.stick());
-        let stick = match guard.as_mut() {
-            Some(g) => &mut **g,
-            None => no_stick,
-        };
-        match txn::pump(s, &conf, stick, &mut reactor.pool, now) {
+        match txn::pump(s, &conf, &mut decide, &mut reactor.pool, now) {
             Ok(step) => step,
             Err(Abort::Client(e)) => {
                 log::debug!("session {sid}: client side: {e}");

@@ -123,6 +123,11 @@ impl Shared {
         lock(&self.stick)
     }
 
+    /// The stick tables' lock itself, for code that locks per operation.
+    pub(super) fn stick_tables(&self) -> &Mutex<StickTables> {
+        &self.stick
+    }
+
     pub(super) fn listeners(&self) -> MutexGuard<'_, Vec<TcpListener>> {
         lock(&self.listeners)
     }

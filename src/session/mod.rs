@@ -6,7 +6,11 @@
 //! the connection.
 
 pub mod decide;
-pub mod http;
+mod h1;
+pub mod txn;
+
+/// The transaction's former name, which the engine still uses.
+pub use txn as http;
 
 use crate::conn::Conn;
 pub use crate::conn::{HalfEvent, HalfState};
@@ -110,7 +114,7 @@ pub struct Session {
     /// `tcp-request content` rules still deciding until this instant.
     pub inspect_until: Option<Instant>,
     /// The HTTP transaction (`mode http` only); boxed so TCP sessions stay small.
-    pub http: Option<Box<http::Txn>>,
+    pub http: Option<Box<txn::Txn>>,
     /// The log record, when the frontend logs sessions.
     pub log: Option<Box<crate::log::LogRec>>,
 }

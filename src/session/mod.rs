@@ -87,6 +87,21 @@ pub enum Phase {
     Connected,
 }
 
+/// What a session is doing, which decides how it is driven. Derived from
+/// the session's fields in one place ([`Session::stage`]), matched where
+/// the session is driven and its interests are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// `tcp-request content` rules are still deciding (`inspect_until`).
+    Inspecting,
+    /// `mode tcp`: bytes forwarded both ways.
+    Tcp,
+    /// `mode http`: the transaction analyses each request and response.
+    Http,
+    /// HTTP after 101 or a CONNECT's 2xx, that head sent: bytes both ways.
+    Tunnel,
+}
+
 pub struct Session {
     pub frontend: u32,
     pub backend: Option<u32>,
@@ -245,20 +260,27 @@ impl Session {
         Ok(())
     }
 
+    pub fn stage(&self) -> Stage {
+        match (self.inspect_until, self.http.as_deref()) {
+            (Some(_), _) => Stage::Inspecting,
+            (None, None) => Stage::Tcp,
+            (None, Some(t)) if t.tunneling() => Stage::Tunnel,
+            (None, Some(_)) => Stage::Http,
+        }
+    }
+
     /// The interests each side should have now: read while there is room to
     /// put bytes, write while bytes wait (or while a connect is pending).
     pub fn interests(&self) -> (Interest, Option<Interest>) {
-        let room = !self.req.as_ref().is_some_and(Buffer::is_full);
-        if self.inspect_until.is_some() {
-            let read = self.client.state().can_read() && room;
-            return (Interest { read, write: false }, None);
-        }
-        if let Some(t) = self.http.as_deref() {
-            if let Some(i) = t.interests(self) {
-                return i;
+        match (self.stage(), self.http.as_deref()) {
+            (Stage::Inspecting, _) => {
+                let room = !self.req.as_ref().is_some_and(Buffer::is_full);
+                let read = self.client.state().can_read() && room;
+                (Interest { read, write: false }, None)
             }
+            (Stage::Http, Some(t)) => t.interests(self),
+            _ => self.tcp_interests(),
         }
-        self.tcp_interests()
     }
 
     fn tcp_interests(&self) -> (Interest, Option<Interest>) {

@@ -9,7 +9,7 @@ use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
 use crate::proxy::decide::Decider;
 use crate::session::http::{self as txn, Step, TxnState};
-use crate::session::{Abort, Phase};
+use crate::session::{Abort, Phase, Stage};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -43,30 +43,29 @@ impl Engine {
                 return;
             };
             let mut logged = false;
-            if s.inspect_until.is_some() {
-                match self.inspect(sid, now) {
+            let step = match s.stage() {
+                Stage::Inspecting => match self.inspect(sid, now) {
                     Inspect::Wait => break,
                     Inspect::Done => continue,
                     Inspect::Closed => return,
+                },
+                Stage::Tcp => self.tcp_step(sid, now),
+                Stage::Http | Stage::Tunnel => {
+                    let step = self.http_step(sid, now);
+                    logged = self.log_http_progress(sid, now);
+                    if self.stats_txn(sid, now) {
+                        continue;
+                    }
+                    self.note_server_reply(sid);
+                    let idle = self.sessions[sid]
+                        .as_ref()
+                        .and_then(|s| s.http.as_ref())
+                        .is_some_and(|t| t.state == TxnState::WaitRequest);
+                    if idle {
+                        self.end_of_exchange(sid, now);
+                    }
+                    step
                 }
-            }
-            let step = if s.http.is_some() {
-                let step = self.http_step(sid, now);
-                logged = self.log_http_progress(sid, now);
-                if self.stats_txn(sid, now) {
-                    continue;
-                }
-                self.note_server_reply(sid);
-                let idle = self.sessions[sid]
-                    .as_ref()
-                    .and_then(|s| s.http.as_ref())
-                    .is_some_and(|t| t.state == TxnState::WaitRequest);
-                if idle {
-                    self.end_of_exchange(sid, now);
-                }
-                step
-            } else {
-                self.tcp_step(sid, now)
             };
             match step {
                 // A transaction was just logged: the next may be pipelined.

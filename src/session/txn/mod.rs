@@ -400,12 +400,14 @@ impl Txn {
         self.req_sent = None;
     }
 
-    /// Both sides' interests, or None in a tunnel whose head went out (then
-    /// the TCP rules apply).
-    pub fn interests(&self, s: &Session) -> Option<(Interest, Option<Interest>)> {
-        if self.state == TxnState::Tunnel && self.to_cli.is_empty() {
-            return None;
-        }
+    /// After 101 or a CONNECT's 2xx, once that head went out: raw bytes
+    /// both ways, as in TCP (the session's `Stage::Tunnel`).
+    pub fn tunneling(&self) -> bool {
+        self.state == TxnState::Tunnel && self.to_cli.is_empty()
+    }
+
+    /// Both sides' interests while the transaction runs (not tunneling).
+    pub fn interests(&self, s: &Session) -> (Interest, Option<Interest>) {
         let (read, write) = self.client_interest(s);
         let srv = s.srv.as_ref().map(|_| match s.phase {
             Phase::Connecting { .. } => Interest::WRITE,
@@ -415,7 +417,7 @@ impl Txn {
             }
             _ => Interest::NONE,
         });
-        Some((Interest { read, write }, srv))
+        (Interest { read, write }, srv)
     }
 
     /// The client's interest: read while request bytes are expected (or to
@@ -460,7 +462,7 @@ pub fn pump(
         return Ok(Step::Close);
     };
     let r = pump_txn(s, &mut txn, conf, decide, pool, now);
-    let tunnel = txn.state == TxnState::Tunnel && txn.to_cli.is_empty();
+    let tunnel = txn.tunneling();
     s.http = Some(txn);
     if tunnel && s.log.as_ref().is_some_and(|r| r.tunnel_from.is_none()) {
         let at = s.client_bytes();
@@ -486,11 +488,13 @@ fn pump_txn(
 ) -> Result<Step, Abort> {
     let connected = s.phase == Phase::Connected;
     for _ in 0..16 {
-        let mut progress = false;
-        // Client -> request buffer.
-        if t.wants_client_input() {
-            progress |= read_side(&mut s.client, &mut s.req, pool, now).map_err(Abort::Client)?;
-            if t.state == TxnState::Drain {
+        // Each state reads, analyses and sends what it needs; the analysers
+        // move the state on, `finish` below ends answers and exchanges.
+        let mut progress = match t.state {
+            TxnState::Drain => {
+                // Our error went out and our write side is shut: read and
+                // discard until the client's EOF.
+                let read = read_client(s, pool, now)?;
                 if let Some(b) = s.req.as_mut() {
                     let n = b.len();
                     b.consume(n);
@@ -499,74 +503,46 @@ fn pump_txn(
                 if s.client.state().input_closed() {
                     return Ok(Step::Close);
                 }
-                if !progress {
+                if !read {
                     return Ok(Step::Wait);
                 }
                 continue;
             }
-        }
-        if t.state == TxnState::WaitRequest && s.req.is_some() {
-            if let Some(r) = s.log.as_mut() {
-                r.first_byte(now);
-            }
-        }
-        if t.state == TxnState::WaitRequest {
-            match analyse_request(s, t, conf, decide, now) {
-                Some(step) => return Ok(step),
-                None if t.state != TxnState::WaitRequest => progress = true,
-                None => {}
-            }
-        }
-        if matches!(t.state, TxnState::WaitServer | TxnState::Exchange) {
-            let tracked = track(&mut t.req_body, &mut s.req, &mut t.req_ready);
-            if let Err(e) = tracked.map(|n| t.htx_in += n) {
-                log::warn!(
-                    "frontend {}: invalid request body from {} at byte {}: {}",
-                    conf.fe_name,
-                    s.src,
-                    e.at,
-                    e.reason
-                );
-                let bad = BadMessage::new(true, &e, unforwarded(&s.req));
-                return Ok(bad_message(s, t, conf, bad, 400, b"CD"));
-            }
-            if s.client.state().input_closed()
-                && t.req_body.as_ref().is_some_and(|b| !b.is_done())
-                && t.req_ready == 0
-            {
-                // Client went away in the middle of its body.
-                log_term(s, &[b'C', log_phase(s, Some(t))]);
-                return Ok(Step::Close);
-            }
-        }
-        if connected && matches!(t.state, TxnState::Exchange | TxnState::WaitServer) {
-            if t.state == TxnState::WaitServer {
-                t.state = TxnState::Exchange;
-            }
-            if let Some(srv) = s.srv.as_mut() {
-                progress |= write_out(srv, &mut t.to_srv, &mut s.req, &mut t.req_ready, pool, now)
-                    .map_err(Abort::Server)?;
-                if t.to_srv.is_empty() && t.req_sent.is_none() {
-                    t.req_sent = Some(now);
-                }
-            }
-        }
-        if connected && t.state == TxnState::Exchange {
-            if let Some(step) = server_side(s, t, conf, decide, pool, now, &mut progress)? {
-                return Ok(step);
-            }
-        }
-        if connected && t.state == TxnState::WaitRequest {
-            // An idle kept-alive server connection: any byte or EOF ends it.
-            if let Some(srv) = s.srv.as_mut() {
-                if read_side(srv, &mut s.res, pool, now).unwrap_or(true) {
-                    if let Some(b) = s.res.take() {
-                        pool.put(b);
+            TxnState::WaitRequest => {
+                let read = read_client(s, pool, now)?;
+                if s.req.is_some() {
+                    if let Some(r) = s.log.as_mut() {
+                        r.first_byte(now);
                     }
+                }
+                // A request analysed (or refused) is the engine's turn.
+                if let Some(step) = analyse_request(s, t, conf, decide, now) {
+                    return Ok(step);
+                }
+                if connected && idle_server_spoke(s, pool, now) {
                     return Ok(Step::DropServer);
                 }
+                read
             }
-        }
+            TxnState::WaitServer | TxnState::Exchange => {
+                let mut progress = read_client(s, pool, now)?;
+                if let Some(step) = request_body(s, t, conf) {
+                    return Ok(step);
+                }
+                if connected {
+                    t.state = TxnState::Exchange;
+                    progress |= send_request(s, t, pool, now)?;
+                    if let Some(step) = server_side(s, t, conf, decide, pool, now, &mut progress)? {
+                        return Ok(step);
+                    }
+                }
+                progress
+            }
+            // Reading ahead keeps the client's interest steady; pipelined
+            // bytes wait in the buffer for their turn.
+            TxnState::Respond => read_client(s, pool, now)?,
+            TxnState::Tunnel | TxnState::Tarpit => false,
+        };
         // Our bytes, then response body bytes, to the client.
         let mut none = 0;
         let ready = if t.state == TxnState::Exchange {
@@ -594,6 +570,69 @@ fn pump_txn(
         return Ok(Step::Close);
     }
     Ok(Step::Wait)
+}
+
+/// Client -> request buffer. Ok(true) on progress (data or EOF).
+fn read_client(s: &mut Session, pool: &mut BufferPool, now: Instant) -> Result<bool, Abort> {
+    read_side(&mut s.client, &mut s.req, pool, now).map_err(Abort::Client)
+}
+
+/// Let the request body claim the bytes read; a body refused, or a client
+/// gone in the middle of it, ends the transaction.
+fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
+    let tracked = track(&mut t.req_body, &mut s.req, &mut t.req_ready);
+    if let Err(e) = tracked.map(|n| t.htx_in += n) {
+        log::warn!(
+            "frontend {}: invalid request body from {} at byte {}: {}",
+            conf.fe_name,
+            s.src,
+            e.at,
+            e.reason
+        );
+        let bad = BadMessage::new(true, &e, unforwarded(&s.req));
+        return Some(bad_message(s, t, conf, bad, 400, b"CD"));
+    }
+    if s.client.state().input_closed()
+        && t.req_body.as_ref().is_some_and(|b| !b.is_done())
+        && t.req_ready == 0
+    {
+        // Client went away in the middle of its body.
+        log_term(s, &[b'C', log_phase(s, Some(t))]);
+        return Some(Step::Close);
+    }
+    None
+}
+
+/// The request head, then the body bytes claimed, to the server.
+fn send_request(
+    s: &mut Session,
+    t: &mut Txn,
+    pool: &mut BufferPool,
+    now: Instant,
+) -> Result<bool, Abort> {
+    let Some(srv) = s.srv.as_mut() else {
+        return Ok(false);
+    };
+    let sent = write_out(srv, &mut t.to_srv, &mut s.req, &mut t.req_ready, pool, now)
+        .map_err(Abort::Server)?;
+    if t.to_srv.is_empty() && t.req_sent.is_none() {
+        t.req_sent = Some(now);
+    }
+    Ok(sent)
+}
+
+/// An idle kept-alive server connection: any byte or EOF ends it.
+fn idle_server_spoke(s: &mut Session, pool: &mut BufferPool, now: Instant) -> bool {
+    let Some(srv) = s.srv.as_mut() else {
+        return false;
+    };
+    if !read_side(srv, &mut s.res, pool, now).unwrap_or(true) {
+        return false;
+    }
+    if let Some(b) = s.res.take() {
+        pool.put(b);
+    }
+    true
 }
 
 /// End of an exchange or of our own response: keep-alive, drain or close.

@@ -9,7 +9,7 @@
 use super::Side;
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::http::body::BodyTracker;
-use crate::http::message::{Headers, Response};
+use crate::http::message::{Headers, Request, Response};
 use crate::http::parser::{HeadParser, ParseError};
 use crate::http::Version;
 use std::io;
@@ -98,6 +98,33 @@ pub(super) fn track(
         }
     }
     Ok(t.htx_len() - counted)
+}
+
+/// What the head parser made of the bytes at the front of a buffer.
+pub(super) enum Head<M> {
+    /// A complete head, as an owned message, and its length on the wire.
+    Complete(M, usize),
+    /// More bytes are needed.
+    Partial,
+    Invalid(ParseError),
+}
+
+/// The request head at the front of `buf`, once complete.
+pub(super) fn request_head(p: &mut HeadParser, buf: &Buffer) -> Head<Request> {
+    match p.parse_request(buf.pending()) {
+        Ok(Some(h)) => Head::Complete(Request::from_head(&h, buf.pending()), h.len),
+        Ok(None) => Head::Partial,
+        Err(e) => Head::Invalid(e),
+    }
+}
+
+/// The response head at the front of `buf`, once complete.
+pub(super) fn response_head(p: &mut HeadParser, buf: &Buffer) -> Head<Response> {
+    match p.parse_response(buf.pending()) {
+        Ok(Some(h)) => Head::Complete(Response::from_head(&h, buf.pending()), h.len),
+        Ok(None) => Head::Partial,
+        Err(e) => Head::Invalid(e),
+    }
 }
 
 /// The bytes of a message not forwarded yet (`show errors` keeps them).

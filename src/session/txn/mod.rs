@@ -17,7 +17,10 @@ pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide};
 pub use request::stats_target;
 
 use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
-use super::h1::{htx_len_of, read_side, status_of, track, unforwarded, with_connection, write_out};
+use super::h1::{
+    htx_len_of, read_side, request_head, response_head, status_of, track, unforwarded,
+    with_connection, write_out, Head,
+};
 use super::{Abort, Phase, Session};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::http::acl::Truth;

@@ -25,9 +25,9 @@ pub(super) fn analyse_request(
         }
         return None;
     };
-    let head = match t.req_parser.parse_request(buf.pending()) {
-        Ok(Some(h)) => h,
-        Ok(None) => {
+    let (req, head_len) = match request_head(&mut t.req_parser, buf) {
+        Head::Complete(req, len) => (req, len),
+        Head::Partial => {
             if s.client.state().input_closed() {
                 log::info!(
                     "frontend {}: truncated request from {}",
@@ -41,7 +41,7 @@ pub(super) fn analyse_request(
             }
             return None;
         }
-        Err(e) => {
+        Head::Invalid(e) => {
             log::warn!(
                 "frontend {}: invalid request from {} at byte {}: {}; answering {}",
                 conf.fe_name,
@@ -54,14 +54,29 @@ pub(super) fn analyse_request(
             return Some(bad_message(s, t, conf, bad, e.status, b"CR"));
         }
     };
-    let mut req = Request::from_head(&head, buf.pending());
     // A form posted to the stats page is read whole before it is answered.
-    if applet_body_missing(conf, &req, buf.pending().len() - head.len) {
+    if applet_body_missing(conf, &req, buf.pending().len() - head_len) {
         if s.client.state().input_closed() {
             return Some(Step::Close);
         }
         return None;
     }
+    if let Some(b) = s.req.as_mut() {
+        b.consume(head_len);
+    }
+    Some(on_request(s, t, conf, decide, req, now))
+}
+
+/// A request head arrived: logged, captured, checked; then the monitor
+/// URI, the frontend's rules, the stats page, and the backend it goes to.
+fn on_request(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    mut req: Request,
+    now: Instant,
+) -> Step {
     if let Some(r) = s.log.as_mut() {
         let v = match req.version {
             Version::Http10 => "HTTP/1.0",
@@ -70,9 +85,6 @@ pub(super) fn analyse_request(
         r.request(now, &req.method, &req.uri, v);
     }
     t.htx_in += req.htx_len();
-    if let Some(b) = s.req.as_mut() {
-        b.consume(head.len);
-    }
     t.events.push(TxnEvent::Request);
     // Captured as received, before any rule rewrites them (HAProxy).
     t.captured_req = capture(&req, &conf.fe.captures_req);
@@ -94,7 +106,7 @@ pub(super) fn analyse_request(
     // The rules see the message as it will be forwarded (`forward::before_rules`).
     let framing = match forward::before_rules(&mut req) {
         Ok(f) => f,
-        Err((status, why)) => return Some(reject_request(s, t, conf, &req, status, why)),
+        Err((status, why)) => return reject_request(s, t, conf, &req, status, why),
     };
     t.head_method = req.method == "HEAD";
     t.connect_method = req.method == "CONNECT";
@@ -110,13 +122,8 @@ pub(super) fn analyse_request(
         if let Some(r) = s.log.as_mut() {
             r.silent = true;
         }
-        return Some(respond_local(
-            t,
-            &req,
-            crate::http::errors::default_response(200),
-            framing,
-            conf,
-        ));
+        let ok = crate::http::errors::default_response(200);
+        return respond_local(t, &req, ok, framing, conf);
     }
     let fe = &conf.fe.side;
     let dst = s.dst;
@@ -133,13 +140,13 @@ pub(super) fn analyse_request(
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
-            return Some(verdict_response(t, &mut req, v, framing, fe, conf, s));
+            return verdict_response(t, &mut req, v, framing, fe, conf, s);
         }
     }
     // The stats page comes after the frontend's rules, as in HAProxy.
     if let Some(prefix) = conf.fe.stats_uri.as_deref() {
         if stats_target(prefix, &req).is_some() {
-            return Some(to_applet(t, s, req, None, framing, conf));
+            return to_applet(t, s, req, None, framing, conf);
         }
     }
     let ctx = FetchCtx {
@@ -160,9 +167,25 @@ pub(super) fn analyse_request(
     let Some(bi) = chosen else {
         log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
         t.fail(503, &fe.errors);
-        return Some(Step::Wait);
+        return Step::Wait;
     };
+    to_backend(s, t, conf, decide, req, framing, bi)
+}
+
+/// The request goes to backend `bi`: its rules, persistence, then the head
+/// as it will be sent to the server.
+fn to_backend(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    mut req: Request,
+    framing: Framing,
+    bi: usize,
+) -> Step {
+    let fe = &conf.fe.side;
     let be = &conf.backends[bi];
+    let (src, dst) = (SocketAddr::new(s.src, s.src_port), s.dst);
     let be_rules: &[Rule] = if conf.fe.own_backend == Some(bi) {
         &[]
     } else {
@@ -178,7 +201,7 @@ pub(super) fn analyse_request(
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
-            return Some(verdict_response(t, &mut req, v, framing, be, conf, s));
+            return verdict_response(t, &mut req, v, framing, be, conf, s);
         }
     }
     persistence(t, &mut req, decide, bi, src, dst);
@@ -201,12 +224,12 @@ pub(super) fn analyse_request(
         t.to_srv.clear();
         log_term(s, b"PR");
         t.fail_with(500, &be.errors, &fe.errors);
-        return Some(Step::Wait);
+        return Step::Wait;
     }
     t.req = Some(req);
     t.backend = Some(bi);
     t.state = TxnState::WaitServer;
-    Some(Step::NeedServer(bi))
+    Step::NeedServer(bi)
 }
 
 /// A parsed request refused for its meaning (framing, Host, authority):

@@ -112,3 +112,92 @@ impl Decide for Decider<'_> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Origin, StickKeyType, StickStore, StickTableCfg};
+    use crate::http::fetch::Fetch;
+    use crate::http::message::Headers;
+    use std::time::Duration;
+
+    fn tables() -> Mutex<StickTables> {
+        let cfg = StickTableCfg {
+            name: "fe".into(),
+            origin: Origin::default(),
+            key: StickKeyType::Ip,
+            len: 32,
+            size: 10,
+            expire: None,
+            store: StickStore {
+                conn_cur: true,
+                http_req_rate: Some(Duration::from_secs(10)),
+                ..StickStore::default()
+            },
+        };
+        Mutex::new(StickTables::new(&[cfg]))
+    }
+
+    #[test]
+    fn the_stick_lock_is_held_for_one_operation_only() {
+        let m = tables();
+        let mut d = Decider {
+            stick: Some(&m),
+            persist: &[],
+            views: &[],
+            now: Instant::now(),
+        };
+        let mut slots: Slots = Default::default();
+        let src: IpAddr = "10.0.0.1".parse().unwrap();
+        let rule = TrackSc {
+            slot: 0,
+            key: Fetch::Src,
+            table: None,
+        };
+        d.track(&mut slots, "fe", &rule, &Sample::Ip(src));
+        assert!(m.try_lock().is_ok(), "the lock outlived `track`");
+        let rate = |d: &Decider, slots: &Slots| {
+            d.counter(slots, "fe", src, Tracked::Sc(0), Counter::HttpReqRate)
+        };
+        assert_eq!(rate(&d, &slots), Some(1));
+        assert_eq!(
+            d.counter(&slots, "fe", src, Tracked::Src, Counter::ConnCur),
+            Some(1)
+        );
+        d.count_request(&slots);
+        assert_eq!(rate(&d, &slots), Some(2));
+        assert!(m.try_lock().is_ok(), "the lock outlived a counter update");
+    }
+
+    #[test]
+    fn without_tables_or_persistence_nothing_is_decided() {
+        let mut d = Decider {
+            stick: None,
+            persist: &[],
+            views: &[],
+            now: Instant::now(),
+        };
+        let mut slots: Slots = Default::default();
+        let src: IpAddr = "10.0.0.1".parse().unwrap();
+        let rule = TrackSc {
+            slot: 0,
+            key: Fetch::Src,
+            table: None,
+        };
+        d.track(&mut slots, "fe", &rule, &Sample::Ip(src));
+        assert!(slots.iter().all(Option::is_none));
+        assert_eq!(
+            d.counter(&slots, "fe", src, Tracked::Src, Counter::ConnCur),
+            None
+        );
+        let mut req = Request {
+            method: "GET".into(),
+            uri: "/".into(),
+            version: crate::http::Version::Http11,
+            headers: vec![("Cookie".into(), "SRV=a".into())],
+        };
+        let a: SocketAddr = "10.0.0.1:1234".parse().unwrap();
+        assert!(d.persist_request(0, &mut req, a, a).is_none());
+        assert_eq!(req.header("cookie"), Some("SRV=a"));
+    }
+}

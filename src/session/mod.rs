@@ -4,6 +4,11 @@
 //! bytes are in flight. A half-close on one side is passed to the other once
 //! the bytes before it are delivered. No socket is touched here but through
 //! the connection.
+//!
+//! A session's [`Stage`] says how it is driven: content inspection, TCP
+//! forwarding, the HTTP transaction (`txn/`, over the HTTP/1 connection code
+//! in `h1.rs`), or a tunnel after an HTTP upgrade. Nothing here decides about
+//! servers: a transaction asks the proxy through `decide::Decide`.
 
 pub mod decide;
 mod h1;

@@ -15,6 +15,47 @@ use crate::http::Version;
 use std::io;
 use std::time::Instant;
 
+/// The HTTP/1 state of one stream over a client and a server connection:
+/// the head parsers, each body's tracker and how many bytes at the front of
+/// its buffer it has claimed (checked, not yet written), and the serialized
+/// heads (and our own responses) waiting to go out.
+pub(super) struct H1Stream {
+    pub(super) req_parser: HeadParser,
+    pub(super) res_parser: HeadParser,
+    pub(super) req_body: Option<BodyTracker>,
+    pub(super) req_ready: usize,
+    pub(super) res_body: Option<BodyTracker>,
+    pub(super) res_ready: usize,
+    pub(super) to_srv: Vec<u8>,
+    pub(super) to_cli: Vec<u8>,
+}
+
+impl H1Stream {
+    pub(super) fn new(max_head: usize) -> H1Stream {
+        H1Stream {
+            req_parser: HeadParser::new(max_head),
+            res_parser: HeadParser::new(max_head),
+            req_body: None,
+            req_ready: 0,
+            res_body: None,
+            res_ready: 0,
+            to_srv: Vec::new(),
+            to_cli: Vec::new(),
+        }
+    }
+
+    /// Ready for the next request and response on the same connections
+    /// (what is still queued to go out stays).
+    pub(super) fn next_message(&mut self) {
+        self.req_parser.reset();
+        self.res_parser.reset();
+        self.req_body = None;
+        self.res_body = None;
+        self.req_ready = 0;
+        self.res_ready = 0;
+    }
+}
+
 /// Read once from `side` into `buf`. Ok(true) on progress (data or EOF).
 pub(super) fn read_side(
     side: &mut Side,

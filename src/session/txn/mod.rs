@@ -19,7 +19,7 @@ pub use request::stats_target;
 use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
 use super::h1::{
     htx_len_of, read_side, request_head, response_head, status_of, track, unforwarded,
-    with_connection, write_out, Head,
+    with_connection, write_out, H1Stream, Head,
 };
 use super::{Abort, Phase, Session};
 use crate::core::buffer::{Buffer, BufferPool};
@@ -29,7 +29,7 @@ use crate::http::errors::ErrorPages;
 use crate::http::fetch::FetchCtx;
 use crate::http::forward;
 use crate::http::message::{Headers, Request, Response};
-use crate::http::parser::{HeadParser, ParseError};
+use crate::http::parser::ParseError;
 use crate::http::rules::{self, Rule, Verdict};
 use crate::http::track::Slots;
 use crate::http::Version;
@@ -100,18 +100,10 @@ pub enum Step {
 
 pub struct Txn {
     pub state: TxnState,
-    req_parser: HeadParser,
-    res_parser: HeadParser,
+    /// The HTTP/1 side of this stream: parsers, body trackers, heads out.
+    h1: H1Stream,
     pub req: Option<Request>,
-    req_body: Option<BodyTracker>,
-    /// Body bytes at the front of the request buffer already checked by the
-    /// tracker and not yet written.
-    req_ready: usize,
-    res_body: Option<BodyTracker>,
-    res_ready: usize,
     res_head_done: bool,
-    to_srv: Vec<u8>,
-    to_cli: Vec<u8>,
     close_after: bool,
     client_keep: bool,
     server_keep: bool,
@@ -253,16 +245,9 @@ impl Txn {
     pub fn new(max_head: usize, now: Instant) -> Txn {
         Txn {
             state: TxnState::WaitRequest,
-            req_parser: HeadParser::new(max_head),
-            res_parser: HeadParser::new(max_head),
+            h1: H1Stream::new(max_head),
             req: None,
-            req_body: None,
-            req_ready: 0,
-            res_body: None,
-            res_ready: 0,
             res_head_done: false,
-            to_srv: Vec::new(),
-            to_cli: Vec::new(),
             close_after: false,
             client_keep: false,
             server_keep: false,
@@ -303,8 +288,8 @@ impl Txn {
             status,
             server: false,
         });
-        self.to_cli = with_connection(bytes, a.keep, a.req.version);
-        self.htx_out += htx_len_of(&self.to_cli, self.head_method);
+        self.h1.to_cli = with_connection(bytes, a.keep, a.req.version);
+        self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
         self.close_after = !a.keep;
         self.state = TxnState::Respond;
         self.response_started = true;
@@ -323,7 +308,7 @@ impl Txn {
 
     /// The request body has not fully arrived (nor been refused).
     pub fn request_incomplete(&self) -> bool {
-        self.req_body.as_ref().is_some_and(|b| !b.is_done())
+        self.h1.req_body.as_ref().is_some_and(|b| !b.is_done())
     }
 
     /// Waiting for a response head from the server (for timeout server -> 504).
@@ -339,13 +324,13 @@ impl Txn {
     /// Answer with the backend's error page, else the frontend's.
     pub fn fail_with(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
         self.refuse(status, be, fe);
-        self.htx_out += htx_len_of(&self.to_cli, self.head_method);
+        self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
     }
 
     /// `fail_with` for what HAProxy's HTTP/1 layer refuses itself (a request
     /// it cannot parse, a timeout before one arrived): it logs no bytes.
     pub fn refuse(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
-        self.to_cli = be.get_or(status, fe).into_owned();
+        self.h1.to_cli = be.get_or(status, fe).into_owned();
         self.events.push(TxnEvent::Response {
             status,
             server: false,
@@ -372,29 +357,24 @@ impl Txn {
     }
 
     fn request_done(&self) -> bool {
-        self.req_body.as_ref().map_or(true, BodyTracker::is_done)
-            && self.req_ready == 0
-            && self.to_srv.is_empty()
+        self.h1.req_body.as_ref().map_or(true, BodyTracker::is_done)
+            && self.h1.req_ready == 0
+            && self.h1.to_srv.is_empty()
     }
 
     fn response_done(&self) -> bool {
         self.res_head_done
-            && self.res_body.as_ref().map_or(true, BodyTracker::is_done)
-            && self.res_ready == 0
-            && self.to_cli.is_empty()
+            && self.h1.res_body.as_ref().map_or(true, BodyTracker::is_done)
+            && self.h1.res_ready == 0
+            && self.h1.to_cli.is_empty()
     }
 
     /// Ready for the next request on the same connection.
     fn next_request(&mut self, now: Instant) {
         self.state = TxnState::WaitRequest;
-        self.req_parser.reset();
-        self.res_parser.reset();
+        self.h1.next_message();
         self.req = None;
-        self.req_body = None;
-        self.res_body = None;
         self.res_head_done = false;
-        self.req_ready = 0;
-        self.res_ready = 0;
         self.close_after = false;
         self.since = now;
         self.requests += 1;
@@ -406,7 +386,7 @@ impl Txn {
     /// After 101 or a CONNECT's 2xx, once that head went out: raw bytes
     /// both ways, as in TCP (the session's `Stage::Tunnel`).
     pub fn tunneling(&self) -> bool {
-        self.state == TxnState::Tunnel && self.to_cli.is_empty()
+        self.state == TxnState::Tunnel && self.h1.to_cli.is_empty()
     }
 
     /// Both sides' interests while the transaction runs (not tunneling).
@@ -429,8 +409,8 @@ impl Txn {
         let room = !s.req.as_ref().is_some_and(Buffer::is_full);
         let read = s.client.state().can_read() && room && self.wants_client_input();
         let write = s.client.state().can_write()
-            && (!self.to_cli.is_empty()
-                || (self.res_ready > 0 && s.res.as_ref().is_some_and(|b| !b.is_empty())));
+            && (!self.h1.to_cli.is_empty()
+                || (self.h1.res_ready > 0 && s.res.as_ref().is_some_and(|b| !b.is_empty())));
         (read, write)
     }
 
@@ -443,12 +423,13 @@ impl Txn {
         let expecting = match self.state {
             TxnState::WaitRequest => true,
             TxnState::Exchange => {
-                !self.res_head_done || self.res_body.as_ref().is_some_and(|b| !b.is_done())
+                !self.res_head_done || self.h1.res_body.as_ref().is_some_and(|b| !b.is_done())
             }
             _ => false,
         };
         let read = srv.state().can_read() && room && expecting;
-        let write = srv.state().can_write() && (!self.to_srv.is_empty() || self.req_ready > 0);
+        let write =
+            srv.state().can_write() && (!self.h1.to_srv.is_empty() || self.h1.req_ready > 0);
         (read, write)
     }
 }
@@ -549,12 +530,19 @@ fn pump_txn(
         // Our bytes, then response body bytes, to the client.
         let mut none = 0;
         let ready = if t.state == TxnState::Exchange {
-            &mut t.res_ready
+            &mut t.h1.res_ready
         } else {
             &mut none
         };
-        progress |= write_out(&mut s.client, &mut t.to_cli, &mut s.res, ready, pool, now)
-            .map_err(Abort::Client)?;
+        progress |= write_out(
+            &mut s.client,
+            &mut t.h1.to_cli,
+            &mut s.res,
+            ready,
+            pool,
+            now,
+        )
+        .map_err(Abort::Client)?;
         let before = t.state;
         if let Some(step) = finish(s, t, now) {
             return Ok(step);
@@ -583,7 +571,7 @@ fn read_client(s: &mut Session, pool: &mut BufferPool, now: Instant) -> Result<b
 /// Let the request body claim the bytes read; a body refused, or a client
 /// gone in the middle of it, ends the transaction.
 fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
-    let tracked = track(&mut t.req_body, &mut s.req, &mut t.req_ready);
+    let tracked = track(&mut t.h1.req_body, &mut s.req, &mut t.h1.req_ready);
     if let Err(e) = tracked.map(|n| t.htx_in += n) {
         log::warn!(
             "frontend {}: invalid request body from {} at byte {}: {}",
@@ -596,8 +584,8 @@ fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
         return Some(bad_message(s, t, conf, bad, 400, b"CD"));
     }
     if s.client.state().input_closed()
-        && t.req_body.as_ref().is_some_and(|b| !b.is_done())
-        && t.req_ready == 0
+        && t.h1.req_body.as_ref().is_some_and(|b| !b.is_done())
+        && t.h1.req_ready == 0
     {
         // Client went away in the middle of its body.
         log_term(s, &[b'C', log_phase(s, Some(t))]);
@@ -616,9 +604,16 @@ fn send_request(
     let Some(srv) = s.srv.as_mut() else {
         return Ok(false);
     };
-    let sent = write_out(srv, &mut t.to_srv, &mut s.req, &mut t.req_ready, pool, now)
-        .map_err(Abort::Server)?;
-    if t.to_srv.is_empty() && t.req_sent.is_none() {
+    let sent = write_out(
+        srv,
+        &mut t.h1.to_srv,
+        &mut s.req,
+        &mut t.h1.req_ready,
+        pool,
+        now,
+    )
+    .map_err(Abort::Server)?;
+    if t.h1.to_srv.is_empty() && t.req_sent.is_none() {
         t.req_sent = Some(now);
     }
     Ok(sent)
@@ -641,7 +636,7 @@ fn idle_server_spoke(s: &mut Session, pool: &mut BufferPool, now: Instant) -> bo
 /// End of an exchange or of our own response: keep-alive, drain or close.
 fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
     match t.state {
-        TxnState::Respond if t.to_cli.is_empty() => {
+        TxnState::Respond if t.h1.to_cli.is_empty() => {
             if t.close_after {
                 s.client.conn.shut_write();
                 t.state = TxnState::Drain;

@@ -25,7 +25,7 @@ pub(super) fn analyse_request(
         }
         return None;
     };
-    let (req, head_len) = match request_head(&mut t.req_parser, buf) {
+    let (req, head_len) = match request_head(&mut t.h1.req_parser, buf) {
         Head::Complete(req, len) => (req, len),
         Head::Partial => {
             if s.client.state().input_closed() {
@@ -206,22 +206,22 @@ fn to_backend(
     }
     persistence(t, &mut req, decide, bi, src, dst);
     prepare_request(s, t, &mut req, &framing, fe, be);
-    t.req_body = match framing {
+    t.h1.req_body = match framing {
         Framing::None => None,
         f => Some(BodyTracker::new(f)),
     };
-    t.req_ready = 0;
-    t.req_parser.reset();
-    t.to_srv.clear();
-    req.serialize(&mut t.to_srv);
-    if t.to_srv.len() > conf.bufsize {
+    t.h1.req_ready = 0;
+    t.h1.req_parser.reset();
+    t.h1.to_srv.clear();
+    req.serialize(&mut t.h1.to_srv);
+    if t.h1.to_srv.len() > conf.bufsize {
         // HAProxy's strict rewriting: a head grown past the buffer is a 500.
         log::warn!(
             "frontend {}: rewritten request head of {} bytes exceeds tune.bufsize; answering 500",
             conf.fe_name,
-            t.to_srv.len()
+            t.h1.to_srv.len()
         );
-        t.to_srv.clear();
+        t.h1.to_srv.clear();
         log_term(s, b"PR");
         t.fail_with(500, &be.errors, &fe.errors);
         return Step::Wait;
@@ -473,9 +473,9 @@ fn respond_local(
         status: status_of(&bytes),
         server: false,
     });
-    t.to_cli = with_connection(bytes, keep, req.version);
-    t.htx_out += htx_len_of(&t.to_cli, t.head_method);
-    t.last_status = Some(status_of(&t.to_cli));
+    t.h1.to_cli = with_connection(bytes, keep, req.version);
+    t.htx_out += htx_len_of(&t.h1.to_cli, t.head_method);
+    t.last_status = Some(status_of(&t.h1.to_cli));
     t.close_after = !keep;
     t.state = TxnState::Respond;
     t.response_started = true;

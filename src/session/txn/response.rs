@@ -19,7 +19,7 @@ pub(super) fn server_side(
     let Some(srv) = s.srv.as_mut() else {
         return Ok(None);
     };
-    let want_more = !t.res_head_done || t.res_body.as_ref().is_some_and(|b| !b.is_done());
+    let want_more = !t.res_head_done || t.h1.res_body.as_ref().is_some_and(|b| !b.is_done());
     if want_more {
         match read_side(srv, &mut s.res, pool, now) {
             Ok(p) => *progress |= p,
@@ -42,7 +42,7 @@ pub(super) fn server_side(
             }
             return Ok(None);
         };
-        let (res, head_len) = match response_head(&mut t.res_parser, buf) {
+        let (res, head_len) = match response_head(&mut t.h1.res_parser, buf) {
             Head::Complete(res, len) => (res, len),
             Head::Partial => {
                 if srv_eof(s) {
@@ -75,7 +75,7 @@ pub(super) fn server_side(
             capture_cookie(v, n, *l)
         });
         pool.release_if_empty(&mut s.res);
-        t.res_parser.reset();
+        t.h1.res_parser.reset();
         *progress = true;
         // End of Tr: stamped here, with the head (interim ones too, the
         // final one last, as HAProxy's t_data), so that a response sent and
@@ -85,7 +85,7 @@ pub(super) fn server_side(
         }
         if (100..200).contains(&res.status) && res.status != 101 {
             // Interim response: pass it on and wait for the final one.
-            res.serialize(&mut t.to_cli);
+            res.serialize(&mut t.h1.to_cli);
             continue;
         }
         if let Some(step) = on_response(s, t, conf, decide, res, now) {
@@ -164,7 +164,7 @@ fn on_response(
             }
             Verdict::Respond(bytes) => {
                 t.htx_out += htx_len_of(&bytes, t.head_method);
-                t.to_cli = bytes;
+                t.h1.to_cli = bytes;
                 t.close_after = true;
                 t.state = TxnState::Respond;
                 return Some(Step::DropServer);
@@ -218,9 +218,9 @@ fn on_response(
     });
     let from = t.req_sent.unwrap_or(t.since);
     t.server_reply = Some((now.saturating_duration_since(from), res.status));
-    let before = t.to_cli.len();
-    res.serialize(&mut t.to_cli);
-    if t.to_cli.len() - before > conf.bufsize {
+    let before = t.h1.to_cli.len();
+    res.serialize(&mut t.h1.to_cli);
+    if t.h1.to_cli.len() - before > conf.bufsize {
         log::warn!(
             "frontend {}: rewritten response head exceeds tune.bufsize; answering 500",
             conf.fe_name
@@ -235,18 +235,18 @@ fn on_response(
         t.state = TxnState::Tunnel;
         return None;
     }
-    t.res_body = match framing {
+    t.h1.res_body = match framing {
         Framing::None => None,
         f => Some(BodyTracker::new(f)),
     };
-    t.res_ready = 0;
+    t.h1.res_ready = 0;
     None
 }
 
 /// The response body: claim what arrived; a body refused, or a server gone
 /// in the middle of it, ends the exchange.
 fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
-    let tracked = track(&mut t.res_body, &mut s.res, &mut t.res_ready);
+    let tracked = track(&mut t.h1.res_body, &mut s.res, &mut t.h1.res_ready);
     if let Err(e) = tracked.map(|n| t.htx_out += n) {
         log::warn!(
             "frontend {}: invalid response body at byte {}: {}",
@@ -258,8 +258,8 @@ fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
         let bad = BadMessage::new(false, &e, unforwarded(&s.res));
         return Some(bad_message(s, t, conf, bad, 502, b"SD"));
     }
-    if srv_eof(s) && t.res_ready == 0 {
-        if let Some(b) = t.res_body.as_mut() {
+    if srv_eof(s) && t.h1.res_ready == 0 {
+        if let Some(b) = t.h1.res_body.as_mut() {
             if !b.is_done() && b.eof().is_err() {
                 log::info!(
                     "frontend {}: server closed in the middle of the body",

@@ -14,6 +14,7 @@ pub mod message;
 pub mod parser;
 pub mod rules;
 pub mod smuggling_cases;
+pub mod track;
 
 /// A byte range inside the buffer a head was parsed from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

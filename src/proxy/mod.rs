@@ -3,9 +3,11 @@
 
 pub mod checks;
 pub mod counters;
+pub mod decide;
 pub mod engine;
 pub mod lb;
 pub mod listener;
+pub mod locks;
 pub mod persist;
 pub mod stick;
 pub mod takeover;

@@ -19,6 +19,7 @@ use crate::config::{CookieCfg, CookieMode, PersistRule};
 use crate::http::acl::Truth;
 use crate::http::fetch::FetchCtx;
 use crate::http::message::{Headers, Request, Response};
+pub use crate::session::decide::{CookieIn, CookieOut, PersistFlags as Flags};
 
 /// What the engine knows of a server, for [`choose`]: computed from its
 /// record when asked (`lb::ServerRt::view`), never kept.
@@ -34,18 +35,6 @@ pub struct ServerView<'a> {
 pub trait Servers {
     /// Server `si` of backend `bi`; None past the last.
     fn view(&self, bi: usize, si: usize) -> Option<ServerView<'_>>;
-}
-
-/// Persistence decisions for one request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Flags {
-    /// `option persist`: a cookie naming a DOWN server still sends there.
-    pub persist: bool,
-    /// A `force-persist` rule matched.
-    pub force: bool,
-    /// An `ignore-persist` rule matched: no cookie (nor stick) persistence,
-    /// and no cookie inserted in the response.
-    pub ignore: bool,
 }
 
 /// `force-persist` / `ignore-persist`: the first rule whose condition
@@ -65,58 +54,6 @@ pub fn persist_rules(rules: &[PersistRule], option_persist: bool, ctx: &FetchCtx
 /// HAProxy's delimiter between the server's value and the application's
 /// value in prefix mode.
 const PREFIX_DELIM: char = '~';
-
-/// The request's persistence cookie, as the log reports it: the third
-/// character of the termination state (HAProxy's `TX_CK_*`, manual §8.5).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum CookieIn {
-    /// N: no cookie.
-    #[default]
-    None,
-    /// I: a cookie naming no server (or empty).
-    Invalid,
-    /// D: a cookie naming a server that is down.
-    Down,
-    /// V: a cookie naming the server that took the request.
-    Valid,
-    /// E: past `maxidle`.
-    Expired,
-    /// O: past `maxlife`.
-    Old,
-    /// U: a cookie not looked at (`ignore-persist`).
-    Unused,
-}
-
-impl CookieIn {
-    pub fn letter(self) -> u8 {
-        b"NIDVEOU"[self as usize]
-    }
-}
-
-/// What the response did with the cookie: the fourth character of the
-/// termination state (HAProxy's `TX_SCK_*`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum CookieOut {
-    /// N: none in the response.
-    #[default]
-    None,
-    /// P: the server set it and it was left alone (passive, `preserve`).
-    Found,
-    /// D: the server set it and it was removed.
-    Deleted,
-    /// I: one was inserted.
-    Inserted,
-    /// R: the server's was rewritten (`rewrite`, `prefix`).
-    Replaced,
-    /// U: the client's was set again to refresh its date (same server).
-    Updated,
-}
-
-impl CookieOut {
-    pub fn letter(self) -> u8 {
-        b"NPDIRU"[self as usize]
-    }
-}
 
 /// Our cookie as the client sent it: the server value and the dates.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,47 +18,38 @@ use crate::config::{StickKeyType, StickKind, StickRule, StickTableCfg};
 use crate::http::acl::{eval_opt, Truth};
 use crate::http::fetch::{Counter, CounterView, FetchCtx, Sample, Tracked};
 use crate::http::rules::{TrackSc, Tracker};
+pub use crate::http::track::{EntryRef, Slots, StickKey};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum StickKey {
-    Ip(IpAddr),
-    Int(i64),
-    /// Truncated to the table's `len` bytes.
-    Str(String),
-}
-
-impl StickKey {
-    /// The key a sample gives in a table of this type, as HAProxy casts:
-    /// None if it does not convert (an IPv6 address in an `ip` table).
-    pub fn from_sample(s: &Sample, cfg: &StickTableCfg) -> Option<StickKey> {
-        match cfg.key {
-            StickKeyType::Ip | StickKeyType::Ipv6 => {
-                let ip = match s {
-                    Sample::Ip(ip) => *ip,
-                    other => other.to_text().trim().parse().ok()?,
-                };
-                Some(StickKey::Ip(match (cfg.key, ip) {
-                    (StickKeyType::Ip, IpAddr::V6(v6)) => IpAddr::V4(v6.to_ipv4_mapped()?),
-                    (StickKeyType::Ipv6, IpAddr::V4(v4)) => IpAddr::V6(v4.to_ipv6_mapped()),
-                    (_, ip) => ip,
-                }))
-            }
-            StickKeyType::Integer => match s {
-                Sample::Int(n) => Some(StickKey::Int(*n)),
-                Sample::Bool(b) => Some(StickKey::Int(i64::from(*b))),
-                other => other.to_text().trim().parse().ok().map(StickKey::Int),
-            },
-            StickKeyType::String => {
-                let mut t = s.to_text();
-                if t.len() > cfg.len {
-                    let mut end = cfg.len;
-                    while !t.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    t.truncate(end);
+/// The key a sample gives in a table of this type, as HAProxy casts:
+/// None if it does not convert (an IPv6 address in an `ip` table).
+pub fn key_from_sample(s: &Sample, cfg: &StickTableCfg) -> Option<StickKey> {
+    match cfg.key {
+        StickKeyType::Ip | StickKeyType::Ipv6 => {
+            let ip = match s {
+                Sample::Ip(ip) => *ip,
+                other => other.to_text().trim().parse().ok()?,
+            };
+            Some(StickKey::Ip(match (cfg.key, ip) {
+                (StickKeyType::Ip, IpAddr::V6(v6)) => IpAddr::V4(v6.to_ipv4_mapped()?),
+                (StickKeyType::Ipv6, IpAddr::V4(v4)) => IpAddr::V6(v4.to_ipv6_mapped()),
+                (_, ip) => ip,
+            }))
+        }
+        StickKeyType::Integer => match s {
+            Sample::Int(n) => Some(StickKey::Int(*n)),
+            Sample::Bool(b) => Some(StickKey::Int(i64::from(*b))),
+            other => other.to_text().trim().parse().ok().map(StickKey::Int),
+        },
+        StickKeyType::String => {
+            let mut t = s.to_text();
+            if t.len() > cfg.len {
+                let mut end = cfg.len;
+                while !t.is_char_boundary(end) {
+                    end -= 1;
                 }
-                Some(StickKey::Str(t))
+                t.truncate(end);
             }
+            Some(StickKey::Str(t))
         }
     }
 }
@@ -140,14 +131,6 @@ impl Counters {
             Counter::HttpReqRate => self.http_req_rate,
         }
     }
-}
-
-/// A tracked entry, as `track` returns it: what to give `dec_conn_cur`
-/// when the stream ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryRef {
-    pub table: String,
-    pub key: StickKey,
 }
 
 #[derive(Debug, Clone)]
@@ -342,7 +325,7 @@ fn rule_key(rule: &StickRule, t: &StickTable, ctx: &FetchCtx) -> Option<StickKey
     if eval_opt(rule.cond.as_ref(), ctx) != Truth::True {
         return None;
     }
-    StickKey::from_sample(&rule.pattern.fetch_one(ctx)?, &t.cfg)
+    key_from_sample(&rule.pattern.fetch_one(ctx)?, &t.cfg)
 }
 
 /// `stick on` and `stick match` rules, in order: the server id stored for
@@ -429,9 +412,6 @@ pub fn stick_store_response(
     );
 }
 
-/// A stream's `track-sc0..2` slots: what it tracks, in which table.
-pub type Slots = [Option<EntryRef>; 3];
-
 /// The [`Tracker`] request rules run with: `track-scN` tracks the key in
 /// the rule's table (or `own_table`, the proxy's section name) and counts
 /// the current request; counter fetches read the tables. `src` is the
@@ -446,21 +426,7 @@ pub struct StreamTracker<'a> {
 
 impl Tracker for StreamTracker<'_> {
     fn track(&mut self, rule: &TrackSc, key: &Sample) {
-        let slot = usize::from(rule.slot).min(2);
-        if self.slots[slot].is_some() {
-            return;
-        }
-        let name = rule.table.as_deref().unwrap_or(self.own_table);
-        let Some(t) = self.tables.get_mut(name) else {
-            return;
-        };
-        let Some(key) = StickKey::from_sample(key, &t.cfg) else {
-            return;
-        };
-        if let Some(r) = t.track(&key, self.now) {
-            t.inc_http_req(&key, self.now);
-            self.slots[slot] = Some(r);
-        }
+        track_sc(self.tables, self.slots, self.own_table, rule, key, self.now);
     }
 
     fn counters(&self) -> &dyn CounterView {
@@ -470,19 +436,69 @@ impl Tracker for StreamTracker<'_> {
 
 impl CounterView for StreamTracker<'_> {
     fn counter(&self, of: Tracked, what: Counter) -> Option<i64> {
-        let (name, key) = match of {
-            Tracked::Sc(n) => {
-                let r = self.slots.get(usize::from(n))?.as_ref()?;
-                (r.table.as_str(), r.key.clone())
-            }
-            Tracked::Src => {
-                let t = self.tables.get(self.own_table)?;
-                let key = StickKey::from_sample(&Sample::Ip(self.src), &t.cfg)?;
-                (self.own_table, key)
-            }
-        };
-        self.tables.get(name)?.counters(&key, self.now).get(what)
+        counter(
+            self.tables,
+            self.slots,
+            self.own_table,
+            self.src,
+            of,
+            what,
+            self.now,
+        )
     }
+}
+
+/// `track-scN` met with this key: track it in the rule's table (or
+/// `own_table`) in slot N, unless slot N already tracks an entry (HAProxy
+/// keeps the first), and count the current request.
+pub fn track_sc(
+    tables: &mut StickTables,
+    slots: &mut Slots,
+    own_table: &str,
+    rule: &TrackSc,
+    key: &Sample,
+    now: Instant,
+) {
+    let slot = usize::from(rule.slot).min(2);
+    if slots[slot].is_some() {
+        return;
+    }
+    let name = rule.table.as_deref().unwrap_or(own_table);
+    let Some(t) = tables.get_mut(name) else {
+        return;
+    };
+    let Some(key) = key_from_sample(key, &t.cfg) else {
+        return;
+    };
+    if let Some(r) = t.track(&key, now) {
+        t.inc_http_req(&key, now);
+        slots[slot] = Some(r);
+    }
+}
+
+/// A `scN_*` counter of a tracked entry, or a `src_*` one (the client
+/// address `src` looked up in `own_table`), as it is at `now`.
+pub fn counter(
+    tables: &StickTables,
+    slots: &Slots,
+    own_table: &str,
+    src: IpAddr,
+    of: Tracked,
+    what: Counter,
+    now: Instant,
+) -> Option<i64> {
+    let (name, key) = match of {
+        Tracked::Sc(n) => {
+            let r = slots.get(usize::from(n))?.as_ref()?;
+            (r.table.as_str(), r.key.clone())
+        }
+        Tracked::Src => {
+            let t = tables.get(own_table)?;
+            let key = key_from_sample(&Sample::Ip(src), &t.cfg)?;
+            (own_table, key)
+        }
+    };
+    tables.get(name)?.counters(&key, now).get(what)
 }
 
 /// A new request on a stream whose slots already track entries (a

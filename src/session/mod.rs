@@ -4,8 +4,18 @@
 //! bytes are in flight. A half-close on one side is passed to the other once
 //! the bytes before it are delivered. No socket is touched here but through
 //! the connection.
+//!
+//! A session's [`Stage`] says how it is driven: content inspection, TCP
+//! forwarding, the HTTP transaction (`txn/`, over the HTTP/1 connection code
+//! in `h1.rs`), or a tunnel after an HTTP upgrade. Nothing here decides about
+//! servers: a transaction asks the proxy through `decide::Decide`.
 
-pub mod http;
+pub mod decide;
+mod h1;
+pub mod txn;
+
+/// The transaction's former name, which the engine still uses.
+pub use txn as http;
 
 use crate::conn::Conn;
 pub use crate::conn::{HalfEvent, HalfState};
@@ -82,6 +92,21 @@ pub enum Phase {
     Connected,
 }
 
+/// What a session is doing, which decides how it is driven. Derived from
+/// the session's fields in one place ([`Session::stage`]), matched where
+/// the session is driven and its interests are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// `tcp-request content` rules are still deciding (`inspect_until`).
+    Inspecting,
+    /// `mode tcp`: bytes forwarded both ways.
+    Tcp,
+    /// `mode http`: the transaction analyses each request and response.
+    Http,
+    /// HTTP after 101 or a CONNECT's 2xx, that head sent: bytes both ways.
+    Tunnel,
+}
+
 pub struct Session {
     pub frontend: u32,
     pub backend: Option<u32>,
@@ -109,7 +134,7 @@ pub struct Session {
     /// `tcp-request content` rules still deciding until this instant.
     pub inspect_until: Option<Instant>,
     /// The HTTP transaction (`mode http` only); boxed so TCP sessions stay small.
-    pub http: Option<Box<http::Txn>>,
+    pub http: Option<Box<txn::Txn>>,
     /// The log record, when the frontend logs sessions.
     pub log: Option<Box<crate::log::LogRec>>,
 }
@@ -240,20 +265,27 @@ impl Session {
         Ok(())
     }
 
+    pub fn stage(&self) -> Stage {
+        match (self.inspect_until, self.http.as_deref()) {
+            (Some(_), _) => Stage::Inspecting,
+            (None, None) => Stage::Tcp,
+            (None, Some(t)) if t.tunneling() => Stage::Tunnel,
+            (None, Some(_)) => Stage::Http,
+        }
+    }
+
     /// The interests each side should have now: read while there is room to
     /// put bytes, write while bytes wait (or while a connect is pending).
     pub fn interests(&self) -> (Interest, Option<Interest>) {
-        let room = !self.req.as_ref().is_some_and(Buffer::is_full);
-        if self.inspect_until.is_some() {
-            let read = self.client.state().can_read() && room;
-            return (Interest { read, write: false }, None);
-        }
-        if let Some(t) = self.http.as_deref() {
-            if let Some(i) = t.interests(self) {
-                return i;
+        match (self.stage(), self.http.as_deref()) {
+            (Stage::Inspecting, _) => {
+                let room = !self.req.as_ref().is_some_and(Buffer::is_full);
+                let read = self.client.state().can_read() && room;
+                (Interest { read, write: false }, None)
             }
+            (Stage::Http, Some(t)) => t.interests(self),
+            _ => self.tcp_interests(),
         }
-        self.tcp_interests()
     }
 
     fn tcp_interests(&self) -> (Interest, Option<Interest>) {

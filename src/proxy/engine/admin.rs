@@ -277,7 +277,7 @@ impl Engine {
         }
         // pollux's own: locks taken on process-wide mutexes (threads.rs);
         // serving traffic takes none.
-        let _ = writeln!(out, "process_locks: {}", super::threads::locks_taken());
+        let _ = writeln!(out, "process_locks: {}", crate::proxy::locks::taken());
         out
     }
 

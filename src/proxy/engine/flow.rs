@@ -8,8 +8,9 @@ use super::owner::Timer;
 use super::Engine;
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
+use crate::proxy::decide::Decider;
 use crate::session::http::{self as txn, Step, TxnState};
-use crate::session::{Abort, Phase};
+use crate::session::{Abort, Phase, Stage};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -43,30 +44,29 @@ impl Engine {
                 return;
             };
             let mut logged = false;
-            if s.inspect_until.is_some() {
-                match self.inspect(sid, now) {
+            let step = match s.stage() {
+                Stage::Inspecting => match self.inspect(sid, now) {
                     Inspect::Wait => break,
                     Inspect::Done => continue,
                     Inspect::Closed => return,
+                },
+                Stage::Tcp => self.tcp_step(sid, now),
+                Stage::Http | Stage::Tunnel => {
+                    let step = self.http_step(sid, now);
+                    logged = self.log_http_progress(sid, now);
+                    if self.stats_txn(sid, now) {
+                        continue;
+                    }
+                    self.note_server_reply(sid);
+                    let idle = self.sessions[sid]
+                        .as_ref()
+                        .and_then(|s| s.http.as_ref())
+                        .is_some_and(|t| t.state == TxnState::WaitRequest);
+                    if idle {
+                        self.end_of_exchange(sid, now);
+                    }
+                    step
                 }
-            }
-            let step = if s.http.is_some() {
-                let step = self.http_step(sid, now);
-                logged = self.log_http_progress(sid, now);
-                if self.stats_txn(sid, now) {
-                    continue;
-                }
-                self.note_server_reply(sid);
-                let idle = self.sessions[sid]
-                    .as_ref()
-                    .and_then(|s| s.http.as_ref())
-                    .is_some_and(|t| t.state == TxnState::WaitRequest);
-                if idle {
-                    self.end_of_exchange(sid, now);
-                }
-                step
-            } else {
-                self.tcp_step(sid, now)
             };
             match step {
                 // A transaction was just logged: the next may be pipelined.
@@ -167,7 +167,6 @@ impl Engine {
             reactor,
             max_head,
             shared,
-            no_stick,
             has_stick,
             be_names,
             persist,
@@ -188,16 +187,16 @@ impl Engine {
             bufsize: reactor.pool.bufsize(),
             fe_name: &fe.name,
             be_names,
+        };
+        // The stick tables are the process's: each operation on them takes
+        // their lock for itself, never across the pump's socket calls.
+        let mut decide = Decider {
+            stick: has_stick.then(|| shared.stick_tables()),
             persist,
             views: &*backends,
+            now,
         };
-        // The stick tables are the process's: locked only when there are some.
-        let mut guard = has_stick.then(|| shared.stick());
-        let stick = match guard.as_mut() {
-            Some(g) => &mut **g,
-            None => no_stick,
-        };
-        match txn::pump(s, &conf, stick, &mut reactor.pool, now) {
+        match txn::pump(s, &conf, &mut decide, &mut reactor.pool, now) {
             Ok(step) => step,
             Err(Abort::Client(e)) => {
                 log::debug!("session {sid}: client side: {e}");

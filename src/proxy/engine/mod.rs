@@ -90,7 +90,6 @@ pub struct Engine {
     be_names: Vec<String>,
     /// An empty set of stick tables, lent to the analysers when the config
     /// has none (no lock to take then).
-    no_stick: crate::proxy::stick::StickTables,
     has_stick: bool,
     persist: Vec<crate::config::Persistence>,
     signals: Option<SignalPipe>,
@@ -261,7 +260,6 @@ impl Engine {
             checks: health::build(cfg, Instant::now()),
             health_cfg: cfg.backends.iter().map(|b| b.health.clone()).collect(),
             be_names: cfg.backends.iter().map(|b| b.name.clone()).collect(),
-            no_stick: crate::proxy::stick::StickTables::new(&[]),
             has_stick: !cfg.stick_tables.is_empty(),
             persist: cfg.backends.iter().map(|b| b.persist.clone()).collect(),
             signals,

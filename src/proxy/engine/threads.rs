@@ -82,27 +82,8 @@ pub struct Shared {
     gauges: Vec<Mutex<Gauges>>,
 }
 
-/// Locks taken on process-wide mutexes since start.
-static LOCKS: AtomicU64 = AtomicU64::new(0);
-
-/// Lock a process-wide mutex, counting it, ignoring poisoning: a thread
-/// that panicked while holding a lock leaves plain data behind, still good
-/// to read.
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    LOCKS.fetch_add(1, Ordering::Relaxed);
-    lock_own(m)
-}
-
-/// Lock one thread's own slot (published counters and gauges): written
-/// by its thread at the end of a loop turn, read by the stats; not counted.
-fn lock_own<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// How many process-wide locks were taken so far (`show activity`).
-pub(super) fn locks_taken() -> u64 {
-    LOCKS.load(Ordering::Relaxed)
-}
+pub(super) use crate::proxy::locks::lock;
+use crate::proxy::locks::lock_uncounted as lock_own;
 
 impl Shared {
     pub fn new(
@@ -174,6 +155,11 @@ impl Shared {
 
     pub(super) fn stick(&self) -> MutexGuard<'_, StickTables> {
         lock(&self.stick)
+    }
+
+    /// The stick tables' lock itself, for code that locks per operation.
+    pub(super) fn stick_tables(&self) -> &Mutex<StickTables> {
+        &self.stick
     }
 
     pub(super) fn listeners(&self) -> MutexGuard<'_, Vec<TcpListener>> {

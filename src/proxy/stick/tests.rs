@@ -69,13 +69,13 @@ fn a_full_table_evicts_the_least_recently_used_untracked_entry() {
 fn string_keys_are_truncated_and_addresses_converted() {
     let mut cfg = table(StickKeyType::String, 1, None);
     cfg.len = 4;
-    let k = StickKey::from_sample(&Sample::Str("abcdefg".into()), &cfg);
+    let k = key_from_sample(&Sample::Str("abcdefg".into()), &cfg);
     assert_eq!(k, Some(s("abcd")));
     let cfg = table(StickKeyType::Ipv6, 1, None);
-    let k = StickKey::from_sample(&Sample::Ip("10.0.0.1".parse().unwrap()), &cfg);
+    let k = key_from_sample(&Sample::Ip("10.0.0.1".parse().unwrap()), &cfg);
     assert_eq!(k, Some(StickKey::Ip("::ffff:10.0.0.1".parse().unwrap())));
     let cfg = table(StickKeyType::Ip, 1, None);
-    let k = StickKey::from_sample(&Sample::Ip("2001:db8::1".parse().unwrap()), &cfg);
+    let k = key_from_sample(&Sample::Ip("2001:db8::1".parse().unwrap()), &cfg);
     assert_eq!(k, None);
 }
 

@@ -1,0 +1,788 @@
+//! The HTTP/1.x transaction of a session (`mode http`): one request and its
+//! response at a time. Its state is [`TxnState`]; [`pump`] drives it with one
+//! `match` over that state per round. The request analysers are in
+//! `request.rs`, the response analysers in `response.rs`, the proxies'
+//! settings they read in `conf.rs`; the bytes on the wire (reading,
+//! vectored writes, body framing) go through `session::h1`, and every
+//! decision about servers through `session::decide`. A request body or a
+//! response body streams through with its framing checked, never buffered
+//! whole. Keep-alive on both sides: after a complete exchange the next
+//! request is parsed, switched and balanced on its own.
+
+mod conf;
+mod request;
+mod response;
+
+pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide};
+pub use request::stats_target;
+
+use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
+use super::h1::{
+    htx_len_of, read_side, request_head, response_head, status_of, track, unforwarded,
+    with_connection, write_out, H1Stream, Head,
+};
+use super::{Abort, Phase, Session};
+use crate::core::buffer::{Buffer, BufferPool};
+use crate::http::acl::Truth;
+use crate::http::body::{self, BodyTracker, Framing};
+use crate::http::errors::ErrorPages;
+use crate::http::fetch::FetchCtx;
+use crate::http::forward;
+use crate::http::message::{Headers, Request, Response};
+use crate::http::parser::ParseError;
+use crate::http::rules::{self, Rule, Verdict};
+use crate::http::track::Slots;
+use crate::http::Version;
+use crate::pollers::Interest;
+use request::analyse_request;
+use response::server_side;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+/// A request the engine answers itself: the stats page or a `use-service`.
+#[derive(Debug)]
+pub struct AppletReq {
+    /// None: the stats page; Some: an `http-request use-service`.
+    pub service: Option<rules::Service>,
+    pub req: Request,
+    /// The request body (the stats admin form), complete.
+    pub body: Vec<u8>,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    keep: bool,
+}
+
+/// What happened in a transaction, for the engine's counters (drained by
+/// the engine after each step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnEvent {
+    /// A request head was parsed.
+    Request,
+    /// A response head went to the client; `server`: the server's own.
+    Response { status: u16, server: bool },
+    /// Denied by a rule (`deny`, `tarpit`).
+    Denied,
+    /// An invalid or refused request (parse, framing).
+    BadRequest,
+    /// A server's response denied by an `http-response` rule.
+    DeniedResponse,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnState {
+    /// Reading and parsing a request head.
+    WaitRequest,
+    /// Request analysed; the engine is finding or connecting a server.
+    WaitServer,
+    /// Request (head, body) to the server, response back to the client.
+    Exchange,
+    /// Sending a response of our own (error, redirect, return, monitor).
+    Respond,
+    /// After 101 Switching Protocols or a 2xx to CONNECT: raw bytes both ways.
+    Tunnel,
+    /// Error sent and write side shut: discard input until EOF, so the
+    /// client reads the response instead of a reset.
+    Drain,
+    /// `tarpit`: hold the client until `timeout tarpit`, then answer.
+    Tarpit,
+}
+
+/// What the engine must do after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Wait,
+    /// Connect to (or reuse) a server of this backend for the current request.
+    NeedServer(usize),
+    /// Close the server connection, keep the client.
+    DropServer,
+    Close,
+}
+
+pub struct Txn {
+    pub state: TxnState,
+    /// The HTTP/1 side of this stream: parsers, body trackers, heads out.
+    h1: H1Stream,
+    pub req: Option<Request>,
+    res_head_done: bool,
+    close_after: bool,
+    client_keep: bool,
+    server_keep: bool,
+    head_method: bool,
+    connect_method: bool,
+    pub since: Instant,
+    /// Exchanges completed on this client connection.
+    pub requests: u32,
+    pub backend: Option<usize>,
+    /// Whether anything of the current response reached the client.
+    pub response_started: bool,
+    pub last_status: Option<u16>,
+    /// Status to answer once a tarpit delay ends.
+    pub tarpit_status: u16,
+    /// Captured request and response headers (one slot per `capture`
+    /// line, None when absent) and cookies, kept for the log line.
+    pub captured_req: Vec<Option<String>>,
+    pub captured_res: Vec<Option<String>>,
+    pub captured_cookie: Option<String>,
+    pub captured_set_cookie: Option<String>,
+    /// Set when a server's final response head arrived: how long after the
+    /// request was analysed, and its status (for `balance response-time` and
+    /// `observe layer7`). The engine takes them after each step.
+    pub server_reply: Option<(std::time::Duration, u16)>,
+    /// When the request head was fully handed to the server.
+    req_sent: Option<Instant>,
+    /// `track-scN` entries of this transaction.
+    pub slots: Slots,
+    /// Persistence for the current request: force/ignore/persist flags, the
+    /// server a cookie or stick table designates, and whether a cookie did.
+    pub persist_flags: PersistFlags,
+    pub forced_server: Option<usize>,
+    /// The cookie bound the request to `forced_server` (HAProxy's
+    /// SF_DIRECT); cleared when a redispatch moves it.
+    pub by_cookie: bool,
+    /// The log's cookie letters: what the request's cookie was, what the
+    /// response did with it.
+    pub cookie_in: CookieIn,
+    pub cookie_out: CookieOut,
+    /// The request as the client sent its cookies, before `indirect` or
+    /// `prefix` stripped ours (the response side must know what it held).
+    pub cookie_req: Option<Request>,
+    /// The last message the parser rejected, for `show errors`; the engine
+    /// takes it after each step.
+    pub bad: Option<Box<BadMessage>>,
+    /// A request for the engine to answer (stats page, `use-service`).
+    pub applet: Option<Box<AppletReq>>,
+    /// Counter events since the engine last looked.
+    pub events: Vec<TxnEvent>,
+    /// What HAProxy 2.6 logs as the bytes of this transaction (%B, %U): the
+    /// messages as received, in its internal (HTX) size (`Request::htx_len`,
+    /// `BodyTracker::htx_len`), and the answers pollux makes itself. The
+    /// engine resets them once the transaction is logged.
+    pub htx_out: u64,
+    pub htx_in: u64,
+}
+
+/// A request or response the parser or the body tracker rejected, with
+/// its bytes (from the start of the head, or the body bytes not forwarded).
+#[derive(Debug, Clone)]
+pub struct BadMessage {
+    pub request: bool,
+    pub reason: &'static str,
+    /// Offset of the offending byte in `bytes`.
+    pub at: usize,
+    pub bytes: Vec<u8>,
+}
+
+impl BadMessage {
+    fn new(request: bool, e: &ParseError, bytes: Vec<u8>) -> BadMessage {
+        BadMessage {
+            request,
+            reason: e.reason,
+            at: e.at,
+            bytes,
+        }
+    }
+
+    /// A parsed message refused for its meaning: kept as pollux read it,
+    /// written back by `head`.
+    fn parsed(request: bool, reason: &'static str, head: impl FnOnce(&mut Vec<u8>)) -> Self {
+        let mut bytes = Vec::new();
+        head(&mut bytes);
+        BadMessage {
+            request,
+            reason,
+            at: 0,
+            bytes,
+        }
+    }
+}
+
+/// The one way out for a bad message, request or response alike: kept for
+/// `show errors`, its termination state logged; a request is counted and
+/// answered with `status` (as HAProxy's HTTP/1 layer: no bytes logged), a
+/// response with a 502 (see [`server_failed`]). Once the answer to the
+/// client has begun, only closing is left.
+fn bad_message(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    bad: BadMessage,
+    status: u16,
+    term: &[u8; 2],
+) -> Step {
+    let request = bad.request;
+    t.bad = Some(Box::new(bad));
+    log_term(s, term);
+    if !request {
+        return server_failed(t, conf);
+    }
+    t.events.push(TxnEvent::BadRequest);
+    if t.response_started {
+        return Step::Close;
+    }
+    let pages = &conf.fe.side.errors;
+    t.refuse(status, pages, pages);
+    // A server connection (kept alive, or being found) goes; none: wait.
+    if s.srv.is_some() || s.phase != Phase::Idle {
+        Step::DropServer
+    } else {
+        Step::Wait
+    }
+}
+
+/// The server failed before the response head reached the client: 502.
+fn server_failed(t: &mut Txn, conf: &Conf) -> Step {
+    if t.response_started && t.res_head_done {
+        return Step::Close;
+    }
+    let pages = t
+        .backend
+        .map_or(&conf.fe.side.errors, |b| &conf.backends[b].errors);
+    t.fail_with(502, pages, &conf.fe.side.errors);
+    Step::DropServer
+}
+
+impl Txn {
+    pub fn new(max_head: usize, now: Instant) -> Txn {
+        Txn {
+            state: TxnState::WaitRequest,
+            h1: H1Stream::new(max_head),
+            req: None,
+            res_head_done: false,
+            close_after: false,
+            client_keep: false,
+            server_keep: false,
+            head_method: false,
+            connect_method: false,
+            since: now,
+            requests: 0,
+            backend: None,
+            response_started: false,
+            last_status: None,
+            tarpit_status: 500,
+            captured_req: Vec::new(),
+            captured_res: Vec::new(),
+            captured_cookie: None,
+            captured_set_cookie: None,
+            server_reply: None,
+            req_sent: None,
+            slots: Default::default(),
+            persist_flags: PersistFlags::default(),
+            forced_server: None,
+            by_cookie: false,
+            cookie_in: CookieIn::None,
+            cookie_out: CookieOut::None,
+            cookie_req: None,
+            bad: None,
+            applet: None,
+            events: Vec::new(),
+            htx_out: 0,
+            htx_in: 0,
+        }
+    }
+
+    /// The engine's answer to [`Txn::applet`]: send it, keeping the
+    /// connection as the request allowed.
+    pub fn respond_applet(&mut self, a: &AppletReq, bytes: Vec<u8>) {
+        let status = status_of(&bytes);
+        self.events.push(TxnEvent::Response {
+            status,
+            server: false,
+        });
+        self.h1.to_cli = with_connection(bytes, a.keep, a.req.version);
+        self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
+        self.close_after = !a.keep;
+        self.state = TxnState::Respond;
+        self.response_started = true;
+        self.last_status = Some(status);
+    }
+
+    /// A redispatch moved the request away from the server its cookie
+    /// named (`to` another one): no longer direct, and a valid cookie is
+    /// logged as one for a DOWN server, as HAProxy (`assign_server_and_queue`).
+    pub fn redispatched(&mut self, to_another: bool) {
+        if self.by_cookie && to_another && self.cookie_in == CookieIn::Valid {
+            self.cookie_in = CookieIn::Down;
+        }
+        self.by_cookie = false;
+    }
+
+    /// The request body has not fully arrived (nor been refused).
+    pub fn request_incomplete(&self) -> bool {
+        self.h1.req_body.as_ref().is_some_and(|b| !b.is_done())
+    }
+
+    /// Waiting for a response head from the server (for timeout server -> 504).
+    pub fn awaiting_response(&self) -> bool {
+        self.state == TxnState::Exchange && !self.res_head_done
+    }
+
+    /// Answer with an error page and close once it is sent.
+    pub fn fail(&mut self, status: u16, pages: &ErrorPages) {
+        self.fail_with(status, pages, pages);
+    }
+
+    /// Answer with the backend's error page, else the frontend's.
+    pub fn fail_with(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
+        self.refuse(status, be, fe);
+        self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
+    }
+
+    /// `fail_with` for what HAProxy's HTTP/1 layer refuses itself (a request
+    /// it cannot parse, a timeout before one arrived): it logs no bytes.
+    pub fn refuse(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
+        self.h1.to_cli = be.get_or(status, fe).into_owned();
+        self.events.push(TxnEvent::Response {
+            status,
+            server: false,
+        });
+        self.close_after = true;
+        self.state = TxnState::Respond;
+        self.last_status = Some(status);
+        self.response_started = true;
+    }
+
+    /// Request-side bytes still expected from the client.
+    fn wants_client_input(&self) -> bool {
+        match self.state {
+            // Reading ahead while a request is served keeps the client's
+            // interest steady (no poller update per request); pipelined
+            // bytes wait in the buffer until their turn.
+            TxnState::WaitRequest
+            | TxnState::Drain
+            | TxnState::WaitServer
+            | TxnState::Exchange
+            | TxnState::Respond => true,
+            TxnState::Tunnel | TxnState::Tarpit => false,
+        }
+    }
+
+    fn request_done(&self) -> bool {
+        self.h1.req_body.as_ref().map_or(true, BodyTracker::is_done)
+            && self.h1.req_ready == 0
+            && self.h1.to_srv.is_empty()
+    }
+
+    fn response_done(&self) -> bool {
+        self.res_head_done
+            && self.h1.res_body.as_ref().map_or(true, BodyTracker::is_done)
+            && self.h1.res_ready == 0
+            && self.h1.to_cli.is_empty()
+    }
+
+    /// Ready for the next request on the same connection.
+    fn next_request(&mut self, now: Instant) {
+        self.state = TxnState::WaitRequest;
+        self.h1.next_message();
+        self.req = None;
+        self.res_head_done = false;
+        self.close_after = false;
+        self.since = now;
+        self.requests += 1;
+        self.response_started = false;
+        self.backend = None;
+        self.req_sent = None;
+    }
+
+    /// After 101 or a CONNECT's 2xx, once that head went out: raw bytes
+    /// both ways, as in TCP (the session's `Stage::Tunnel`).
+    pub fn tunneling(&self) -> bool {
+        self.state == TxnState::Tunnel && self.h1.to_cli.is_empty()
+    }
+
+    /// Both sides' interests while the transaction runs (not tunneling).
+    pub fn interests(&self, s: &Session) -> (Interest, Option<Interest>) {
+        let (read, write) = self.client_interest(s);
+        let srv = s.srv.as_ref().map(|_| match s.phase {
+            Phase::Connecting { .. } => Interest::WRITE,
+            Phase::Connected => {
+                let (read, write) = self.server_interest(s);
+                Interest { read, write }
+            }
+            _ => Interest::NONE,
+        });
+        (Interest { read, write }, srv)
+    }
+
+    /// The client's interest: read while request bytes are expected (or to
+    /// spot a close when idle), write while bytes wait for it.
+    pub fn client_interest(&self, s: &Session) -> (bool, bool) {
+        let room = !s.req.as_ref().is_some_and(Buffer::is_full);
+        let read = s.client.state().can_read() && room && self.wants_client_input();
+        let write = s.client.state().can_write()
+            && (!self.h1.to_cli.is_empty()
+                || (self.h1.res_ready > 0 && s.res.as_ref().is_some_and(|b| !b.is_empty())));
+        (read, write)
+    }
+
+    /// The server's interest once connected.
+    pub fn server_interest(&self, s: &Session) -> (bool, bool) {
+        let Some(srv) = s.srv.as_ref() else {
+            return (false, false);
+        };
+        let room = !s.res.as_ref().is_some_and(Buffer::is_full);
+        let expecting = match self.state {
+            TxnState::WaitRequest => true,
+            TxnState::Exchange => {
+                !self.res_head_done || self.h1.res_body.as_ref().is_some_and(|b| !b.is_done())
+            }
+            _ => false,
+        };
+        let read = srv.state().can_read() && room && expecting;
+        let write =
+            srv.state().can_write() && (!self.h1.to_srv.is_empty() || self.h1.req_ready > 0);
+        (read, write)
+    }
+}
+
+/// Run the HTTP analysers and move bytes as far as possible.
+pub fn pump(
+    s: &mut Session,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    pool: &mut BufferPool,
+    now: Instant,
+) -> Result<Step, Abort> {
+    let Some(mut txn) = s.http.take() else {
+        return Ok(Step::Close);
+    };
+    let r = pump_txn(s, &mut txn, conf, decide, pool, now);
+    let tunnel = txn.tunneling();
+    s.http = Some(txn);
+    if tunnel && s.log.as_ref().is_some_and(|r| r.tunnel_from.is_none()) {
+        let at = s.client_bytes();
+        if let Some(r) = s.log.as_mut() {
+            r.tunnel_from = Some(at);
+        }
+    }
+    if tunnel && matches!(r, Ok(Step::Wait)) {
+        // After 101 or a CONNECT's 2xx: plain TCP forwarding both ways.
+        s.pump(pool, now)?;
+        return Ok(if s.is_done() { Step::Close } else { Step::Wait });
+    }
+    r
+}
+
+fn pump_txn(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    pool: &mut BufferPool,
+    now: Instant,
+) -> Result<Step, Abort> {
+    let connected = s.phase == Phase::Connected;
+    for _ in 0..16 {
+        // Each state reads, analyses and sends what it needs; the analysers
+        // move the state on, `finish` below ends answers and exchanges.
+        let mut progress = match t.state {
+            TxnState::Drain => {
+                // Our error went out and our write side is shut: read and
+                // discard until the client's EOF.
+                let read = read_client(s, pool, now)?;
+                if let Some(b) = s.req.as_mut() {
+                    let n = b.len();
+                    b.consume(n);
+                }
+                pool.release_if_empty(&mut s.req);
+                if s.client.state().input_closed() {
+                    return Ok(Step::Close);
+                }
+                if !read {
+                    return Ok(Step::Wait);
+                }
+                continue;
+            }
+            TxnState::WaitRequest => {
+                let read = read_client(s, pool, now)?;
+                if s.req.is_some() {
+                    if let Some(r) = s.log.as_mut() {
+                        r.first_byte(now);
+                    }
+                }
+                // A request analysed (or refused) is the engine's turn.
+                if let Some(step) = analyse_request(s, t, conf, decide, now) {
+                    return Ok(step);
+                }
+                if connected && idle_server_spoke(s, pool, now) {
+                    return Ok(Step::DropServer);
+                }
+                read
+            }
+            TxnState::WaitServer | TxnState::Exchange => {
+                let mut progress = read_client(s, pool, now)?;
+                if let Some(step) = request_body(s, t, conf) {
+                    return Ok(step);
+                }
+                if connected {
+                    t.state = TxnState::Exchange;
+                    progress |= send_request(s, t, pool, now)?;
+                    if let Some(step) = server_side(s, t, conf, decide, pool, now, &mut progress)? {
+                        return Ok(step);
+                    }
+                }
+                progress
+            }
+            // Reading ahead keeps the client's interest steady; pipelined
+            // bytes wait in the buffer for their turn.
+            TxnState::Respond => read_client(s, pool, now)?,
+            TxnState::Tunnel | TxnState::Tarpit => false,
+        };
+        // Our bytes, then response body bytes, to the client.
+        let mut none = 0;
+        let ready = if t.state == TxnState::Exchange {
+            &mut t.h1.res_ready
+        } else {
+            &mut none
+        };
+        progress |= write_out(
+            &mut s.client,
+            &mut t.h1.to_cli,
+            &mut s.res,
+            ready,
+            pool,
+            now,
+        )
+        .map_err(Abort::Client)?;
+        let before = t.state;
+        if let Some(step) = finish(s, t, now) {
+            return Ok(step);
+        }
+        // A finished transaction is logged before the next one is parsed.
+        if before != t.state && t.state == TxnState::WaitRequest && s.log.is_some() {
+            return Ok(Step::Wait);
+        }
+        // A new state (next request, drain) has work to do at once.
+        progress |= t.state != before;
+        if !progress {
+            break;
+        }
+    }
+    if t.state == TxnState::WaitRequest && s.client.state().input_closed() && s.req.is_none() {
+        return Ok(Step::Close);
+    }
+    Ok(Step::Wait)
+}
+
+/// Client -> request buffer. Ok(true) on progress (data or EOF).
+fn read_client(s: &mut Session, pool: &mut BufferPool, now: Instant) -> Result<bool, Abort> {
+    read_side(&mut s.client, &mut s.req, pool, now).map_err(Abort::Client)
+}
+
+/// Let the request body claim the bytes read; a body refused, or a client
+/// gone in the middle of it, ends the transaction.
+fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
+    let tracked = track(&mut t.h1.req_body, &mut s.req, &mut t.h1.req_ready);
+    if let Err(e) = tracked.map(|n| t.htx_in += n) {
+        log::warn!(
+            "frontend {}: invalid request body from {} at byte {}: {}",
+            conf.fe_name,
+            s.src,
+            e.at,
+            e.reason
+        );
+        let bad = BadMessage::new(true, &e, unforwarded(&s.req));
+        return Some(bad_message(s, t, conf, bad, 400, b"CD"));
+    }
+    if s.client.state().input_closed()
+        && t.h1.req_body.as_ref().is_some_and(|b| !b.is_done())
+        && t.h1.req_ready == 0
+    {
+        // Client went away in the middle of its body.
+        log_term(s, &[b'C', log_phase(s, Some(t))]);
+        return Some(Step::Close);
+    }
+    None
+}
+
+/// The request head, then the body bytes claimed, to the server.
+fn send_request(
+    s: &mut Session,
+    t: &mut Txn,
+    pool: &mut BufferPool,
+    now: Instant,
+) -> Result<bool, Abort> {
+    let Some(srv) = s.srv.as_mut() else {
+        return Ok(false);
+    };
+    let sent = write_out(
+        srv,
+        &mut t.h1.to_srv,
+        &mut s.req,
+        &mut t.h1.req_ready,
+        pool,
+        now,
+    )
+    .map_err(Abort::Server)?;
+    if t.h1.to_srv.is_empty() && t.req_sent.is_none() {
+        t.req_sent = Some(now);
+    }
+    Ok(sent)
+}
+
+/// An idle kept-alive server connection: any byte or EOF ends it.
+fn idle_server_spoke(s: &mut Session, pool: &mut BufferPool, now: Instant) -> bool {
+    let Some(srv) = s.srv.as_mut() else {
+        return false;
+    };
+    if !read_side(srv, &mut s.res, pool, now).unwrap_or(true) {
+        return false;
+    }
+    if let Some(b) = s.res.take() {
+        pool.put(b);
+    }
+    true
+}
+
+/// End of an exchange or of our own response: keep-alive, drain or close.
+fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
+    match t.state {
+        TxnState::Respond if t.h1.to_cli.is_empty() => {
+            if t.close_after {
+                s.client.conn.shut_write();
+                t.state = TxnState::Drain;
+                t.since = now;
+                return Some(if s.srv.is_some() {
+                    Step::DropServer
+                } else {
+                    Step::Wait
+                });
+            }
+            t.next_request(now);
+            None
+        }
+        TxnState::Exchange if t.request_done() && t.response_done() => {
+            // Bytes past the end of the response (a body sent to a HEAD, a
+            // server miscounting): they would be read as the next response,
+            // so this server connection is not reused (as HAProxy).
+            let stray = s.res.as_ref().is_some_and(|b| !b.is_empty());
+            let drop_server = !t.server_keep || stray;
+            if t.client_keep && !s.client.state().input_closed() {
+                t.next_request(now);
+                return drop_server.then_some(Step::DropServer);
+            }
+            Some(Step::Close)
+        }
+        _ => None,
+    }
+}
+
+/// `capture ... header NAME len N`: the last value of each named header,
+/// cut to N bytes (on a character boundary).
+fn capture<H: Headers>(m: &H, specs: &[(String, usize)]) -> Vec<Option<String>> {
+    specs
+        .iter()
+        .map(|(name, len)| m.header(name).map(|v| cut(v, *len)))
+        .collect()
+}
+
+/// `capture cookie NAME len N`: the first `NAME=value` among the cookie
+/// values given, whole (name, '=' and value) and cut to N bytes, as HAProxy.
+fn capture_cookie<'a>(
+    values: impl Iterator<Item = &'a str>,
+    name: &str,
+    len: usize,
+) -> Option<String> {
+    values
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .find(|c| c.split_once('=').is_some_and(|(n, _)| n.trim() == name))
+        .map(|c| cut(c, len))
+}
+
+fn cut(v: &str, len: usize) -> String {
+    let mut end = v.len().min(len);
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    v[..end].to_string()
+}
+
+/// Records a termination state (HAProxy §8.5) in the session's log record.
+fn log_term(s: &mut Session, code: &[u8; 2]) {
+    if let Some(r) = s.log.as_mut() {
+        r.term(code[0], code[1]);
+    }
+}
+
+/// Deny: the proxy blocked the request; tarpit; a local response.
+fn verdict_term(v: &Verdict) -> &'static [u8; 2] {
+    match v {
+        Verdict::Deny(_) => b"PR",
+        Verdict::Tarpit(_) => b"PT",
+        _ => b"LR",
+    }
+}
+
+/// The phase letter of HAProxy's termination state the session is in: R
+/// request, Q queue, C connect, H response headers, D data, L last data
+/// (our own response), T tarpit.
+pub fn log_phase(s: &Session, t: Option<&Txn>) -> u8 {
+    match (t.map(|t| t.state), s.phase) {
+        (_, Phase::Queued { .. }) => b'Q',
+        (_, Phase::Connecting { .. }) => b'C',
+        (Some(TxnState::WaitRequest), _) => b'R',
+        (Some(TxnState::WaitServer), _) => b'C',
+        (Some(TxnState::Exchange), _) if t.is_some_and(|t| !t.res_head_done) => b'H',
+        (Some(TxnState::Exchange | TxnState::Tunnel), _) => b'D',
+        (Some(TxnState::Respond | TxnState::Drain), _) => b'L',
+        (Some(TxnState::Tarpit), _) => b'T',
+        (None, Phase::Connected) => b'D',
+        (None, Phase::Idle) => b'R',
+    }
+}
+
+/// The timeout to apply while waiting for a request head.
+pub fn first_request(t: &Txn) -> bool {
+    t.requests == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: "GET".into(),
+            uri: "/".into(),
+            version: Version::Http11,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn captures_take_the_last_value_cut_to_its_length() {
+        let r = req(&[
+            ("Host", "example.org"),
+            ("User-Agent", "curl/8"),
+            ("host", "b.example"),
+        ]);
+        let specs = vec![
+            ("host".to_string(), 4),
+            ("x-none".to_string(), 8),
+            ("user-agent".to_string(), 64),
+        ];
+        assert_eq!(
+            capture(&r, &specs),
+            vec![Some("b.ex".into()), None, Some("curl/8".into())]
+        );
+    }
+
+    #[test]
+    fn cookie_capture_finds_the_named_cookie_among_several() {
+        let r = req(&[("Cookie", "a=1; SESSID=abcdef; b=2")]);
+        assert_eq!(
+            capture_cookie(r.header_values("cookie"), "SESSID", 9),
+            Some("SESSID=ab".into())
+        );
+        assert_eq!(capture_cookie(r.header_values("cookie"), "nope", 9), None);
+    }
+
+    #[test]
+    fn cut_never_splits_a_character() {
+        assert_eq!(cut("é", 1), "");
+        assert_eq!(cut("abc", 10), "abc");
+    }
+}

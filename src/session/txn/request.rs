@@ -1,0 +1,508 @@
+//! The request analysers of a transaction: the request head once parsed
+//! (log, captures, framing checks), the monitor URI, the frontend's and the
+//! backend's `http-request` rules with their stick counters, the stats page
+//! and services, backend switching, persistence (decided by the proxy), and
+//! the head made ready for the server.
+
+use super::*;
+
+/// The most a stats form body may hold (it must fit in the buffer anyway).
+const MAX_APPLET_BODY: usize = 8192;
+
+/// Parse the request head when complete and decide where it goes.
+pub(super) fn analyse_request(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    now: Instant,
+) -> Option<Step> {
+    let Some(buf) = s.req.as_ref() else {
+        if s.client.state().input_closed() {
+            // Closed before any request: HAProxy's CR (dontlognull skips it).
+            log_term(s, b"CR");
+            return Some(Step::Close);
+        }
+        return None;
+    };
+    let (req, head_len) = match request_head(&mut t.h1.req_parser, buf) {
+        Head::Complete(req, len) => (req, len),
+        Head::Partial => {
+            if s.client.state().input_closed() {
+                log::info!(
+                    "frontend {}: truncated request from {}",
+                    conf.fe_name,
+                    s.src
+                );
+                log_term(s, b"CR");
+                let pages = &conf.fe.side.errors;
+                t.refuse(400, pages, pages);
+                return Some(Step::Wait);
+            }
+            return None;
+        }
+        Head::Invalid(e) => {
+            log::warn!(
+                "frontend {}: invalid request from {} at byte {}: {}; answering {}",
+                conf.fe_name,
+                s.src,
+                e.at,
+                e.reason,
+                e.status
+            );
+            let bad = BadMessage::new(true, &e, buf.pending().to_vec());
+            return Some(bad_message(s, t, conf, bad, e.status, b"CR"));
+        }
+    };
+    // A form posted to the stats page is read whole before it is answered.
+    if applet_body_missing(conf, &req, buf.pending().len() - head_len) {
+        if s.client.state().input_closed() {
+            return Some(Step::Close);
+        }
+        return None;
+    }
+    if let Some(b) = s.req.as_mut() {
+        b.consume(head_len);
+    }
+    Some(on_request(s, t, conf, decide, req, now))
+}
+
+/// A request head arrived: logged, captured, checked; then the monitor
+/// URI, the frontend's rules, the stats page, and the backend it goes to.
+fn on_request(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    mut req: Request,
+    now: Instant,
+) -> Step {
+    if let Some(r) = s.log.as_mut() {
+        let v = match req.version {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        };
+        r.request(now, &req.method, &req.uri, v);
+    }
+    t.htx_in += req.htx_len();
+    t.events.push(TxnEvent::Request);
+    // Captured as received, before any rule rewrites them (HAProxy).
+    t.captured_req = capture(&req, &conf.fe.captures_req);
+    t.captured_cookie = conf
+        .fe
+        .capture_cookie
+        .as_ref()
+        .and_then(|(n, l)| capture_cookie(req.header_values("cookie"), n, *l));
+    t.captured_res.clear();
+    t.captured_set_cookie = None;
+    if !t.captured_req.is_empty() || t.captured_cookie.is_some() {
+        log::debug!(
+            "frontend {}: captured {:?} cookie {:?}",
+            conf.fe_name,
+            t.captured_req,
+            t.captured_cookie
+        );
+    }
+    // The rules see the message as it will be forwarded (`forward::before_rules`).
+    let framing = match forward::before_rules(&mut req) {
+        Ok(f) => f,
+        Err((status, why)) => return reject_request(s, t, conf, &req, status, why),
+    };
+    t.head_method = req.method == "HEAD";
+    t.connect_method = req.method == "CONNECT";
+    t.since = now;
+
+    if conf
+        .fe
+        .monitor_uri
+        .as_deref()
+        .is_some_and(|u| is_monitor(u, &req))
+    {
+        // HAProxy never logs monitor requests.
+        if let Some(r) = s.log.as_mut() {
+            r.silent = true;
+        }
+        let ok = crate::http::errors::default_response(200);
+        return respond_local(t, &req, ok, framing, conf);
+    }
+    let fe = &conf.fe.side;
+    let dst = s.dst;
+    let src = SocketAddr::new(s.src, s.src_port);
+    // `track-scN` entries still held from an earlier request count this one.
+    decide.count_request(&t.slots);
+    let mut tracker = Tracking {
+        decide: &mut *decide,
+        slots: &mut t.slots,
+        own_table: conf.fe_name,
+        src: s.src,
+    };
+    match rules::run_request_tracked(&fe.rules_req, &mut req, src, dst, &mut tracker) {
+        Verdict::Continue | Verdict::Allow => {}
+        v => {
+            log_term(s, verdict_term(&v));
+            return verdict_response(t, &mut req, v, framing, fe, conf, s);
+        }
+    }
+    // The stats page comes after the frontend's rules, as in HAProxy.
+    if let Some(prefix) = conf.fe.stats_uri.as_deref() {
+        if stats_target(prefix, &req).is_some() {
+            return to_applet(t, s, req, None, framing, conf);
+        }
+    }
+    let ctx = FetchCtx {
+        src,
+        dst,
+        req: Some(&req),
+        res: None,
+        payload: &[],
+        payload_complete: true,
+    };
+    let chosen = conf
+        .fe
+        .use_backend
+        .iter()
+        .find(|(_, c)| c.as_ref().map_or(true, |c| c.eval(&ctx) == Truth::True))
+        .map(|(b, _)| *b)
+        .or(conf.fe.default_backend);
+    let Some(bi) = chosen else {
+        log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
+        t.fail(503, &fe.errors);
+        return Step::Wait;
+    };
+    to_backend(s, t, conf, decide, req, framing, bi)
+}
+
+/// The request goes to backend `bi`: its rules, persistence, then the head
+/// as it will be sent to the server.
+fn to_backend(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    mut req: Request,
+    framing: Framing,
+    bi: usize,
+) -> Step {
+    let fe = &conf.fe.side;
+    let be = &conf.backends[bi];
+    let (src, dst) = (SocketAddr::new(s.src, s.src_port), s.dst);
+    let be_rules: &[Rule] = if conf.fe.own_backend == Some(bi) {
+        &[]
+    } else {
+        &be.rules_req
+    };
+    let mut tracker = Tracking {
+        decide: &mut *decide,
+        slots: &mut t.slots,
+        own_table: &conf.be_names[bi],
+        src: s.src,
+    };
+    match rules::run_request_tracked(be_rules, &mut req, src, dst, &mut tracker) {
+        Verdict::Continue | Verdict::Allow => {}
+        v => {
+            log_term(s, verdict_term(&v));
+            return verdict_response(t, &mut req, v, framing, be, conf, s);
+        }
+    }
+    persistence(t, &mut req, decide, bi, src, dst);
+    prepare_request(s, t, &mut req, &framing, fe, be);
+    t.h1.req_body = match framing {
+        Framing::None => None,
+        f => Some(BodyTracker::new(f)),
+    };
+    t.h1.req_ready = 0;
+    t.h1.req_parser.reset();
+    t.h1.to_srv.clear();
+    req.serialize(&mut t.h1.to_srv);
+    if t.h1.to_srv.len() > conf.bufsize {
+        // HAProxy's strict rewriting: a head grown past the buffer is a 500.
+        log::warn!(
+            "frontend {}: rewritten request head of {} bytes exceeds tune.bufsize; answering 500",
+            conf.fe_name,
+            t.h1.to_srv.len()
+        );
+        t.h1.to_srv.clear();
+        log_term(s, b"PR");
+        t.fail_with(500, &be.errors, &fe.errors);
+        return Step::Wait;
+    }
+    t.req = Some(req);
+    t.backend = Some(bi);
+    t.state = TxnState::WaitServer;
+    Step::NeedServer(bi)
+}
+
+/// A parsed request refused for its meaning (framing, Host, authority):
+/// logged, kept for `show errors` (as pollux understood it), answered.
+fn reject_request(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    req: &Request,
+    status: u16,
+    reason: &'static str,
+) -> Step {
+    log::warn!(
+        "frontend {}: invalid request from {}: {}; answering {}",
+        conf.fe_name,
+        s.src,
+        reason,
+        status
+    );
+    let bad = BadMessage::parsed(true, reason, |b| req.serialize(b));
+    bad_message(s, t, conf, bad, status, b"CR")
+}
+
+/// Cookie and stick-table persistence, as the proxy decides it: which
+/// server the request is bound to, if any (the engine connects there
+/// instead of balancing); the request cookie is stripped as configured.
+fn persistence(
+    t: &mut Txn,
+    req: &mut Request,
+    decide: &mut dyn Decide,
+    bi: usize,
+    src: SocketAddr,
+    dst: SocketAddr,
+) {
+    t.forced_server = None;
+    t.by_cookie = false;
+    t.cookie_req = None;
+    t.cookie_in = CookieIn::None;
+    t.cookie_out = CookieOut::None;
+    if let Some(p) = decide.persist_request(bi, req, src, dst) {
+        t.persist_flags = p.flags;
+        (t.forced_server, t.by_cookie) = (p.server, p.by_cookie);
+        (t.cookie_in, t.cookie_req) = (p.cookie_in, p.cookie_req);
+    }
+}
+
+/// Connection headers and address headers on the way to the server.
+fn prepare_request(
+    s: &Session,
+    t: &mut Txn,
+    req: &mut Request,
+    framing: &Framing,
+    fe: &HttpSide,
+    be: &HttpSide,
+) {
+    let named = forward::connection_tokens(req);
+    let upgrade = named.iter().any(|n| n == "upgrade") && req.header("upgrade").is_some();
+    t.client_keep = match req.version {
+        Version::Http11 => !named.iter().any(|n| n == "close"),
+        Version::Http10 => named.iter().any(|n| n == "keep-alive"),
+    };
+    let mode = fe.conn_mode.combine(be.conn_mode);
+    t.client_keep &= mode != ConnMode::Close && !upgrade && !t.connect_method;
+    // HTTP/1.0 clients get a kept-alive server connection too: the request
+    // then says so explicitly.
+    t.server_keep = mode == ConnMode::KeepAlive && !upgrade && !t.connect_method;
+    let connection = if upgrade {
+        Some("upgrade")
+    } else if !t.server_keep {
+        Some("close")
+    } else if req.version == Version::Http10 {
+        Some("keep-alive")
+    } else {
+        None
+    };
+    forward::set_connection(req, connection);
+    for ff in [&fe.forwardfor, &be.forwardfor]
+        .into_iter()
+        .flatten()
+        .take(1)
+    {
+        let present = ff.if_none && req.header(&ff.header).is_some();
+        if !in_net(s.src, ff.except) && !present {
+            req.add_header(&ff.header, &s.src.to_string());
+        }
+    }
+    for ot in [&fe.originalto, &be.originalto]
+        .into_iter()
+        .flatten()
+        .take(1)
+    {
+        if !in_net(s.dst.ip(), ot.except) {
+            req.add_header(&ot.header, &s.dst.ip().to_string());
+        }
+    }
+    // Whatever the rules did, the head we send is framed as we parsed it.
+    forward::impose_request_framing(req, framing);
+}
+
+/// The stats page or a `use-service`: the engine answers (see
+/// [`Txn::applet`]); the body of a small form comes along.
+fn to_applet(
+    t: &mut Txn,
+    s: &mut Session,
+    req: Request,
+    service: Option<rules::Service>,
+    framing: Framing,
+    conf: &Conf,
+) -> Step {
+    let mut body = Vec::new();
+    let mut keep = wants_keep_alive(&req) && conf.fe.side.conn_mode != ConnMode::Close;
+    match framing {
+        Framing::None => {}
+        Framing::Length(n) if n as usize <= MAX_APPLET_BODY => {
+            if let Some(b) = s.req.as_mut() {
+                let n = (n as usize).min(b.len());
+                body.extend_from_slice(&b.pending()[..n]);
+                b.consume(n);
+                t.htx_in += n as u64;
+            }
+        }
+        // Anything else is not read: close after the answer.
+        _ => keep = false,
+    }
+    t.state = TxnState::Respond;
+    t.response_started = true;
+    t.applet = Some(Box::new(AppletReq {
+        service,
+        req,
+        body,
+        src: SocketAddr::new(s.src, s.src_port),
+        dst: s.dst,
+        keep,
+    }));
+    Step::Wait
+}
+
+/// A POST to the stats page whose body has not fully arrived yet.
+fn applet_body_missing(conf: &Conf, req: &Request, have: usize) -> bool {
+    let Some(prefix) = conf.fe.stats_uri.as_deref() else {
+        return false;
+    };
+    if stats_target(prefix, req).is_none() {
+        return false;
+    }
+    match body::request_framing(req) {
+        Ok(Framing::Length(n)) => (n as usize) <= MAX_APPLET_BODY && have < n as usize,
+        _ => false,
+    }
+}
+
+/// `monitor-uri U`: the whole target is U, or, when U starts with '/', its
+/// path (query included) is: an absolute-form `GET http://h/U` matches as
+/// in HAProxy 2.6 (`http_wait_for_request`).
+fn is_monitor(u: &str, req: &Request) -> bool {
+    req.uri == u || (u.starts_with('/') && req.path_on() == Some(u))
+}
+
+/// The target a `stats uri` prefix is matched against (its path when the
+/// prefix starts with '/', as HAProxy), if the prefix matches.
+pub fn stats_target<'a>(prefix: &str, req: &'a Request) -> Option<&'a str> {
+    let target = if prefix.starts_with('/') {
+        req.path_on()?
+    } else {
+        req.uri.as_str()
+    };
+    target.starts_with(prefix).then_some(target)
+}
+
+fn wants_keep_alive(req: &Request) -> bool {
+    let named = forward::connection_tokens(req);
+    match req.version {
+        Version::Http11 => !named.iter().any(|n| n == "close"),
+        Version::Http10 => named.iter().any(|n| n == "keep-alive"),
+    }
+}
+
+/// A deny, tarpit, redirect, return or service decided by the rules.
+fn verdict_response(
+    t: &mut Txn,
+    req: &mut Request,
+    v: Verdict,
+    framing: Framing,
+    side: &HttpSide,
+    conf: &Conf,
+    s: &mut Session,
+) -> Step {
+    if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
+        t.events.push(TxnEvent::Denied);
+    }
+    match v {
+        Verdict::Service(svc) => {
+            let req = std::mem::replace(
+                req,
+                Request {
+                    method: String::new(),
+                    uri: String::new(),
+                    version: req.version,
+                    headers: Vec::new(),
+                },
+            );
+            to_applet(t, s, req, Some(svc), framing, conf)
+        }
+        Verdict::Deny(code) => {
+            log::info!("frontend {}: request denied ({code})", conf.fe_name);
+            t.fail_with(code, &side.errors, &conf.fe.side.errors);
+            Step::Wait
+        }
+        Verdict::Tarpit(code) => {
+            // The engine's timer answers once `timeout tarpit` has passed.
+            log::info!("frontend {}: request tarpitted ({code})", conf.fe_name);
+            t.state = TxnState::Tarpit;
+            t.tarpit_status = code;
+            Step::Wait
+        }
+        Verdict::Respond(bytes) => respond_local(t, req, bytes, framing, conf),
+        Verdict::Continue | Verdict::Allow => Step::Wait,
+    }
+}
+
+/// Send a response of our own (monitor, redirect, return). The connection
+/// stays open for the next request only when the request had no body left
+/// to read and the client wants keep-alive.
+fn respond_local(
+    t: &mut Txn,
+    req: &Request,
+    bytes: Vec<u8>,
+    framing: Framing,
+    conf: &Conf,
+) -> Step {
+    let named = forward::connection_tokens(req);
+    let wants_keep = match req.version {
+        Version::Http11 => !named.iter().any(|n| n == "close"),
+        Version::Http10 => named.iter().any(|n| n == "keep-alive"),
+    };
+    let keep = wants_keep
+        && framing == Framing::None
+        && conf.fe.side.conn_mode != ConnMode::Close
+        && !crate::core::lifecycle::stopping();
+    t.events.push(TxnEvent::Response {
+        status: status_of(&bytes),
+        server: false,
+    });
+    t.h1.to_cli = with_connection(bytes, keep, req.version);
+    t.htx_out += htx_len_of(&t.h1.to_cli, t.head_method);
+    t.last_status = Some(status_of(&t.h1.to_cli));
+    t.close_after = !keep;
+    t.state = TxnState::Respond;
+    t.response_started = true;
+    Step::Wait
+}
+
+fn in_net(ip: IpAddr, net: Option<(IpAddr, u8)>) -> bool {
+    let Some((base, bits)) = net else {
+        return false;
+    };
+    match (ip, base) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(bits.min(32)))
+            };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(bits.min(128)))
+            };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
+}

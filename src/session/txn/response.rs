@@ -1,0 +1,278 @@
+//! The response analysers of a transaction: the server's response head
+//! parsed and checked (interim responses, framing, protocol switches), the
+//! `http-response` rules, persistence on the way back (decided by the
+//! proxy), keep-alive on both sides, then the body streamed to the client.
+
+use super::*;
+
+/// Server side of an exchange: read, parse the response head, apply the
+/// response rules, stream the body. Returns a step when the engine must act.
+pub(super) fn server_side(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    pool: &mut BufferPool,
+    now: Instant,
+    progress: &mut bool,
+) -> Result<Option<Step>, Abort> {
+    let Some(srv) = s.srv.as_mut() else {
+        return Ok(None);
+    };
+    let want_more = !t.res_head_done || t.h1.res_body.as_ref().is_some_and(|b| !b.is_done());
+    if want_more {
+        match read_side(srv, &mut s.res, pool, now) {
+            Ok(p) => *progress |= p,
+            Err(e) => {
+                log::info!("frontend {}: server read error: {e}", conf.fe_name);
+                log_term(s, if t.res_head_done { b"SD" } else { b"SH" });
+                return Ok(Some(server_failed(t, conf)));
+            }
+        }
+    }
+    while !t.res_head_done {
+        let Some(buf) = s.res.as_ref() else {
+            if srv_eof(s) {
+                log::info!(
+                    "frontend {}: server closed before responding, 502",
+                    conf.fe_name
+                );
+                log_term(s, b"SH");
+                return Ok(Some(server_failed(t, conf)));
+            }
+            return Ok(None);
+        };
+        let (res, head_len) = match response_head(&mut t.h1.res_parser, buf) {
+            Head::Complete(res, len) => (res, len),
+            Head::Partial => {
+                if srv_eof(s) {
+                    log::info!("frontend {}: truncated response head, 502", conf.fe_name);
+                    log_term(s, b"SH");
+                    return Ok(Some(server_failed(t, conf)));
+                }
+                return Ok(None);
+            }
+            Head::Invalid(e) => {
+                log::warn!(
+                    "frontend {}: invalid response at byte {}: {}",
+                    conf.fe_name,
+                    e.at,
+                    e.reason
+                );
+                let bad = BadMessage::new(false, &e, buf.pending().to_vec());
+                return Ok(Some(bad_message(s, t, conf, bad, 502, b"PH")));
+            }
+        };
+        t.htx_out += res.htx_len();
+        if let Some(b) = s.res.as_mut() {
+            b.consume(head_len);
+        }
+        t.captured_res = capture(&res, &conf.fe.captures_res);
+        t.captured_set_cookie = conf.fe.capture_cookie.as_ref().and_then(|(n, l)| {
+            let v = res
+                .header_values("set-cookie")
+                .flat_map(|c| c.split(';').next());
+            capture_cookie(v, n, *l)
+        });
+        pool.release_if_empty(&mut s.res);
+        t.h1.res_parser.reset();
+        *progress = true;
+        // End of Tr: stamped here, with the head (interim ones too, the
+        // final one last, as HAProxy's t_data), so that a response sent and
+        // logged within this same step has its time.
+        if let Some(r) = s.log.as_mut() {
+            r.resp_at = Some(now);
+        }
+        if (100..200).contains(&res.status) && res.status != 101 {
+            // Interim response: pass it on and wait for the final one.
+            res.serialize(&mut t.h1.to_cli);
+            continue;
+        }
+        if let Some(step) = on_response(s, t, conf, decide, res, now) {
+            return Ok(Some(step));
+        }
+        if t.state == TxnState::Tunnel {
+            return Ok(None);
+        }
+    }
+    Ok(response_body(s, t, conf))
+}
+
+/// A final response head from the server: framing checked, the
+/// `http-response` rules, persistence on the way back, keep-alive on both
+/// sides, then the head as the client gets it. Some: the engine must act;
+/// None with `TxnState::Tunnel`: bytes flow both ways from now on.
+fn on_response(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    mut res: Response,
+    now: Instant,
+) -> Option<Step> {
+    let be = &conf.backends[t.backend.unwrap_or(0)];
+    let method = t.req.as_ref().map_or("GET", |r| r.method.as_str());
+    let framing = match body::response_framing(&res, method) {
+        Ok(f) => f,
+        Err(e) => {
+            log::warn!(
+                "frontend {}: invalid response framing: {}",
+                conf.fe_name,
+                e.reason
+            );
+            log_term(s, b"PH");
+            return Some(server_failed(t, conf));
+        }
+    };
+    let named = forward::connection_tokens(&res);
+    forward::strip_nominated(&mut res, &named);
+    if res.status == 101
+        && !t
+            .req
+            .as_ref()
+            .is_some_and(|r| forward::switch_allowed(r, &res))
+    {
+        // RFC 9110 §7.8: only to a protocol the forwarded request offered.
+        log::warn!(
+            "frontend {}: server switched to a protocol the request did not offer, 502",
+            conf.fe_name
+        );
+        let why = "101 to a protocol the request did not offer";
+        let bad = BadMessage::parsed(false, why, |b| res.serialize(b));
+        return Some(bad_message(s, t, conf, bad, 502, b"PH"));
+    }
+    let req = t.req.clone().unwrap_or_else(|| Request {
+        method: "GET".into(),
+        uri: "/".into(),
+        version: Version::Http11,
+        headers: Vec::new(),
+    });
+    let src = SocketAddr::new(s.src, s.src_port);
+    let own = conf.fe.own_backend.is_some() && conf.fe.own_backend == t.backend;
+    for side in [be, &conf.fe.side]
+        .into_iter()
+        .take(if own { 1 } else { 2 })
+    {
+        match rules::run_response(&side.rules_res, &req, &mut res, src, s.dst) {
+            Verdict::Continue | Verdict::Allow => {}
+            Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {
+                log::info!("frontend {}: response denied, 502", conf.fe_name);
+                log_term(s, b"PH");
+                t.events.push(TxnEvent::DeniedResponse);
+                t.fail_with(502, &side.errors, &conf.fe.side.errors);
+                return Some(Step::DropServer);
+            }
+            Verdict::Respond(bytes) => {
+                t.htx_out += htx_len_of(&bytes, t.head_method);
+                t.h1.to_cli = bytes;
+                t.close_after = true;
+                t.state = TxnState::Respond;
+                return Some(Step::DropServer);
+            }
+        }
+    }
+    // Persistence on the way back: the cookie naming the server, and
+    // what `stick store-response` learns (an application session id).
+    if let (Some(bi), Some(si)) = (t.backend, s.server.map(|x| x as usize)) {
+        let r = PersistResponse {
+            bi,
+            si,
+            flags: t.persist_flags,
+            by_cookie: t.by_cookie,
+            sent: t.cookie_req.as_ref().unwrap_or(&req),
+            req: &req,
+            src,
+            dst: s.dst,
+        };
+        if let Some(out) = decide.persist_response(r, &mut res) {
+            t.cookie_out = out;
+        }
+    }
+    // TE and CL together (RFC 9112 §6.3): TE wins, and the connection is
+    // not reused, since the server's idea of the length is suspect.
+    let ambiguous =
+        res.header("transfer-encoding").is_some() && res.header("content-length").is_some();
+    body::normalize_response_framing(&mut res, &framing);
+    let tunnel = res.status == 101 || (t.connect_method && (200..300).contains(&res.status));
+    let named = forward::connection_tokens(&res);
+    let srv_keep = match res.version {
+        Version::Http11 => !named.iter().any(|n| n == "close"),
+        Version::Http10 => named.iter().any(|n| n == "keep-alive"),
+    };
+    t.server_keep &= srv_keep && framing != Framing::UntilClose && !tunnel && !ambiguous;
+    t.client_keep &= framing != Framing::UntilClose && !tunnel;
+    // Soft stop: keep-alive clients move to the new process.
+    t.client_keep &= tunnel || !crate::core::lifecycle::stopping();
+    forward::strip_connection_headers(&mut res);
+    if res.status == 101 {
+        res.add_header("Connection", "upgrade");
+    } else if !t.client_keep && !tunnel {
+        res.add_header("Connection", "close");
+    } else if req.version == Version::Http10 && t.client_keep {
+        res.add_header("Connection", "keep-alive");
+    }
+    t.last_status = Some(res.status);
+    t.events.push(TxnEvent::Response {
+        status: res.status,
+        server: true,
+    });
+    let from = t.req_sent.unwrap_or(t.since);
+    t.server_reply = Some((now.saturating_duration_since(from), res.status));
+    let before = t.h1.to_cli.len();
+    res.serialize(&mut t.h1.to_cli);
+    if t.h1.to_cli.len() - before > conf.bufsize {
+        log::warn!(
+            "frontend {}: rewritten response head exceeds tune.bufsize; answering 500",
+            conf.fe_name
+        );
+        log_term(s, b"PH");
+        t.fail_with(500, &be.errors, &conf.fe.side.errors);
+        return Some(Step::DropServer);
+    }
+    t.response_started = true;
+    t.res_head_done = true;
+    if tunnel {
+        t.state = TxnState::Tunnel;
+        return None;
+    }
+    t.h1.res_body = match framing {
+        Framing::None => None,
+        f => Some(BodyTracker::new(f)),
+    };
+    t.h1.res_ready = 0;
+    None
+}
+
+/// The response body: claim what arrived; a body refused, or a server gone
+/// in the middle of it, ends the exchange.
+fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
+    let tracked = track(&mut t.h1.res_body, &mut s.res, &mut t.h1.res_ready);
+    if let Err(e) = tracked.map(|n| t.htx_out += n) {
+        log::warn!(
+            "frontend {}: invalid response body at byte {}: {}",
+            conf.fe_name,
+            e.at,
+            e.reason
+        );
+        // The head went out already: `bad_message` closes.
+        let bad = BadMessage::new(false, &e, unforwarded(&s.res));
+        return Some(bad_message(s, t, conf, bad, 502, b"SD"));
+    }
+    if srv_eof(s) && t.h1.res_ready == 0 {
+        if let Some(b) = t.h1.res_body.as_mut() {
+            if !b.is_done() && b.eof().is_err() {
+                log::info!(
+                    "frontend {}: server closed in the middle of the body",
+                    conf.fe_name
+                );
+                log_term(s, b"SD");
+                return Some(Step::Close);
+            }
+        }
+    }
+    None
+}
+
+fn srv_eof(s: &Session) -> bool {
+    s.srv.as_ref().is_some_and(|x| x.state().input_closed())
+}

@@ -121,6 +121,9 @@ pub enum Fetch {
     SslVer,
     AlwaysTrue,
     AlwaysFalse,
+    /// `str(TEXT)`, `int(N)`, `bool(B)`, `bin(HEX)`, `ipv4(A)`, `ipv6(A)`:
+    /// the argument itself.
+    Const(Sample),
     /// `sc0_conn_cur`, `sc1_http_req_rate`, `src_conn_rate`...: a stick
     /// counter, read through the [`CounterView`] the engine provides.
     Counter(Tracked, Counter),
@@ -224,6 +227,36 @@ fn want_args(name: &str, args: &[&str], min: usize, max: usize) -> Result<(), St
         return Err(format!("fetch method '{name}': empty argument"));
     }
     Ok(())
+}
+
+/// The value of a constant fetch, checked as HAProxy checks its argument.
+fn constant(name: &str, a: &str) -> Result<Sample, String> {
+    let bad = |what: &str| {
+        format!("fetch method '{name}': failed to parse '{a}' as type '{what}' at position 1")
+    };
+    Ok(match name {
+        "str" => Sample::Str(a.to_string()),
+        "int" => Sample::Int(int_arg(name, 1, a)?),
+        "bool" => Sample::Bool(match a.to_ascii_lowercase().as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => {
+                return Err(format!(
+                    "fetch method '{name}': Expects 'true', 'false', '0' or '1'"
+                ))
+            }
+        }),
+        "bin" => Sample::Bin(
+            (0..a.len())
+                .step_by(2)
+                .map(|i| a.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .collect::<Option<Vec<u8>>>()
+                .filter(|_| a.len() % 2 == 0)
+                .ok_or_else(|| bad("binary"))?,
+        ),
+        "ipv4" => Sample::Ip(IpAddr::V4(a.parse().map_err(|_| bad("IPv4 address"))?)),
+        _ => Sample::Ip(IpAddr::V6(a.parse().map_err(|_| bad("IPv6 address"))?)),
+    })
 }
 
 /// HAProxy keeps the last 10 occurrences of a header for negative
@@ -351,6 +384,10 @@ impl Fetch {
             "req.ssl_ver" | "req_ssl_ver" => (0, 0, Fetch::SslVer),
             "always_true" => (0, 0, Fetch::AlwaysTrue),
             "always_false" => (0, 0, Fetch::AlwaysFalse),
+            "str" | "int" | "bool" | "bin" | "ipv4" | "ipv6" => {
+                want_args(name, a, 1, 1)?;
+                (1, 1, Fetch::Const(constant(name, a[0])?))
+            }
             _ => return Err(format!("unknown fetch method '{name}'")),
         };
         want_args(name, a, min, max)?;
@@ -370,6 +407,13 @@ impl Fetch {
             | Fetch::ReqLen
             | Fetch::SslVer => Kind::Int,
             Fetch::AlwaysTrue | Fetch::AlwaysFalse => Kind::Bool,
+            Fetch::Const(c) => match c {
+                Sample::Str(_) => Kind::Str,
+                Sample::Int(_) => Kind::Int,
+                Sample::Bool(_) => Kind::Bool,
+                Sample::Bin(_) => Kind::Bin,
+                Sample::Ip(_) => Kind::Ip,
+            },
             Fetch::Payload(..) => Kind::Bin,
             _ => Kind::Str,
         }
@@ -383,6 +427,7 @@ impl Fetch {
             | Fetch::SrcPort
             | Fetch::DstPort
             | Fetch::AlwaysTrue
+            | Fetch::Const(_)
             | Fetch::AlwaysFalse
             | Fetch::Counter(..) => 0,
             Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer => needs::PAYLOAD,
@@ -431,6 +476,7 @@ impl Fetch {
             Fetch::DstPort => Fetched::one(Sample::Int(ctx.dst.port().into())),
             Fetch::AlwaysTrue => Fetched::one(Sample::Bool(true)),
             Fetch::AlwaysFalse => Fetched::one(Sample::Bool(false)),
+            Fetch::Const(c) => Fetched::one(c.clone()),
             Fetch::Method => req.map_or_else(Fetched::none, |r| text(&r.method)),
             Fetch::Path => req.map_or_else(Fetched::none, |r| text(r.path())),
             Fetch::Url => req.map_or_else(Fetched::none, |r| text(&r.uri)),

@@ -116,3 +116,25 @@ fn payload_in_range_still_reads_the_bytes() {
         assert!(Fetch::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn constant_fetches_give_their_argument() {
+    let ctx = FetchCtx::http(
+        "127.0.0.1:1".parse().unwrap(),
+        "127.0.0.1:2".parse().unwrap(),
+        None,
+        None,
+    );
+    let one = |e: &str| Fetch::parse(e).unwrap().fetch_one(&ctx);
+    assert_eq!(one("str(a b)"), Some(Sample::Str("a b".into())));
+    assert_eq!(one("int(-3)"), Some(Sample::Int(-3)));
+    assert_eq!(one("bool(TRUE)"), Some(Sample::Bool(true)));
+    assert_eq!(one("bin(0aFF)"), Some(Sample::Bin(vec![10, 255])));
+    assert_eq!(
+        one("ipv4(10.0.0.1)"),
+        Some(Sample::Ip("10.0.0.1".parse().unwrap()))
+    );
+    for bad in ["int(x)", "bool(yes)", "bin(abc)", "ipv4(::1)", "str()"] {
+        assert!(Fetch::parse(bad).is_err(), "{bad} accepted");
+    }
+}

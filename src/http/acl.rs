@@ -212,16 +212,15 @@ pub fn parse_criterion(words: &[String]) -> Result<Criterion, String> {
     })
 }
 
-/// `-f FILE`: one pattern a line, leading and trailing blanks dropped,
-/// empty lines and `#` comments skipped.
+/// `-f FILE`: one pattern a line, as HAProxy reads them: leading blanks
+/// dropped, trailing ones kept, empty lines and lines starting with `#`
+/// skipped.
 fn read_pattern_file(path: &str) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("failed to open pattern file '{path}': {e}"))?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(String::from)
+    Ok(crate::sample::pattern::read_acl_file(&text)
+        .into_iter()
+        .map(|(_, l)| l.to_string())
         .collect())
 }
 

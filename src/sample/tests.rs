@@ -223,6 +223,8 @@ fn patterns_pick_as_haproxy_and_refuse_bad_ones() {
         .add("10.0.0.1/33", ())
         .unwrap_err()
         .contains("not a valid IPv4"));
+    let pats = super::pattern::read_acl_file("# c\n  a b  \n #x\r\n\n");
+    assert_eq!(pats, [(2, "a b  "), (3, "#x")]);
     let entries = super::pattern::read_map_file("# c\n  k  v w \r\n\nk2\n");
     assert_eq!(entries, [(2, "k", "v w"), (4, "k2", "")]);
 }

@@ -198,11 +198,15 @@ fn match_methods_and_case_insensitivity() {
 #[test]
 fn patterns_from_files_skip_comments_and_blanks() {
     let path = std::env::temp_dir().join(format!("pollux-acl-{}.lst", std::process::id()));
-    std::fs::write(&path, "# static paths\n\n  /nothing\n/static  \n").unwrap();
+    // As HAProxy: `#` only first on a line is a comment, leading blanks go,
+    // trailing ones belong to the pattern.
+    std::fs::write(&path, "# static paths\n\n  /nothing\n/static\n #x\n").unwrap();
     let text = format!("path_beg -f {}", path.display());
     yes(&text);
     let c = parse_criterion(&words(&text)).unwrap();
-    assert_eq!(c.patterns.len(), 2);
+    assert_eq!(c.patterns.len(), 3);
+    std::fs::write(&path, "/static  \n").unwrap();
+    no(&text);
     let _ = std::fs::remove_file(&path);
     assert!(parse_criterion(&words("path -f /nonexistent/x.lst"))
         .unwrap_err()

@@ -14,9 +14,6 @@ pub mod decide;
 mod h1;
 pub mod txn;
 
-/// The transaction's former name, which the engine still uses.
-pub use txn as http;
-
 use crate::conn::Conn;
 pub use crate::conn::{HalfEvent, HalfState};
 use crate::core::buffer::{Buffer, BufferPool};

@@ -9,7 +9,7 @@ use super::Engine;
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
 use crate::proxy::decide::Decider;
-use crate::session::http::{self as txn, Step, TxnState};
+use crate::session::txn::{self, Step, TxnState};
 use crate::session::{Abort, Phase, Stage};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

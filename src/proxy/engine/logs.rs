@@ -8,7 +8,7 @@ use super::Engine;
 use crate::config::CookieMode;
 use crate::log::format::Ctx;
 use crate::log::{LogRec, ERR, INFO};
-use crate::session::http::{log_phase, TxnState};
+use crate::session::txn::{log_phase, TxnState};
 use crate::session::Session;
 use std::net::SocketAddr;
 use std::time::Instant;

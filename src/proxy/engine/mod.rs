@@ -40,7 +40,7 @@ use crate::core::{Reactor, Ready};
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
 use crate::pollers::{Interest, Token};
-use crate::session::http::{HttpSide, Txn};
+use crate::session::txn::{HttpSide, Txn};
 use crate::session::{Phase, Session, Side};
 use crate::sys::{self, SignalPipe};
 use owner::{Owner, Timer};

@@ -83,7 +83,7 @@ impl Engine {
             }
             return true;
         }
-        if t.state == TxnState::Drain && r.logged == t.requests {
+        if t.state() == TxnState::Drain && r.logged == t.requests {
             self.emit(sid, now, false);
             rec(self.sessions[sid].as_mut(), |r| r.logged += 1);
         }

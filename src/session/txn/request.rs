@@ -228,7 +228,7 @@ fn to_backend(
     }
     t.req = Some(req);
     t.backend = Some(bi);
-    t.state = TxnState::WaitServer;
+    t.on(Event::Routed);
     Step::NeedServer(bi)
 }
 
@@ -354,7 +354,7 @@ fn to_applet(
         // Anything else is not read: close after the answer.
         _ => keep = false,
     }
-    t.state = TxnState::Respond;
+    t.on(Event::Answer);
     t.response_started = true;
     t.applet = Some(Box::new(AppletReq {
         service,
@@ -441,7 +441,7 @@ fn verdict_response(
         Verdict::Tarpit(code) => {
             // The engine's timer answers once `timeout tarpit` has passed.
             log::info!("frontend {}: request tarpitted ({code})", conf.fe_name);
-            t.state = TxnState::Tarpit;
+            t.on(Event::Tarpitted);
             t.tarpit_status = code;
             Step::Wait
         }
@@ -477,7 +477,7 @@ fn respond_local(
     t.htx_out += htx_len_of(&t.h1.to_cli, t.head_method);
     t.last_status = Some(status_of(&t.h1.to_cli));
     t.close_after = !keep;
-    t.state = TxnState::Respond;
+    t.on(Event::Answer);
     t.response_started = true;
     Step::Wait
 }

@@ -166,7 +166,7 @@ fn on_response(
                 t.htx_out += htx_len_of(&bytes, t.head_method);
                 t.h1.to_cli = bytes;
                 t.close_after = true;
-                t.state = TxnState::Respond;
+                t.on(Event::Answer);
                 return Some(Step::DropServer);
             }
         }
@@ -232,7 +232,7 @@ fn on_response(
     t.response_started = true;
     t.res_head_done = true;
     if tunnel {
-        t.state = TxnState::Tunnel;
+        t.on(Event::Upgraded);
         return None;
     }
     t.h1.res_body = match framing {

@@ -5,7 +5,7 @@
 //! state per round. The request analysers are in
 //! `request.rs`, the response analysers in `response.rs`, the proxies'
 //! settings they read in `conf.rs`; the bytes on the wire (reading,
-//! vectored writes, body framing) go through `session::h1`, and every
+//! vectored writes, body framing) go through the HTTP/1 mux (`mux::h1`), and every
 //! decision about servers through `session::decide`. A request body or a
 //! response body streams through with its framing checked, never buffered
 //! whole. Keep-alive on both sides: after a complete exchange the next
@@ -21,10 +21,6 @@ pub use request::stats_target;
 pub use state::{next, Action, Event, TxnState};
 
 use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
-use super::h1::{
-    htx_len_of, read_side, request_head, response_head, status_of, track, unforwarded,
-    with_connection, write_out, H1Stream, Head,
-};
 use super::{Abort, Phase, Session};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::http::acl::Truth;
@@ -37,6 +33,10 @@ use crate::http::parser::ParseError;
 use crate::http::rules::{self, Rule, Verdict};
 use crate::http::track::Slots;
 use crate::http::Version;
+use crate::mux::h1::{
+    self, htx_len_of, read_side, request_head, response_head, status_of, track, unforwarded,
+    with_connection, write_out, H1Stream, Head,
+};
 use crate::pollers::Interest;
 use request::analyse_request;
 use response::server_side;
@@ -476,11 +476,7 @@ fn pump_txn(
                 // Our error went out and our write side is shut: read and
                 // discard until the client's EOF.
                 let read = read_client(s, pool, now)?;
-                if let Some(b) = s.req.as_mut() {
-                    let n = b.len();
-                    b.consume(n);
-                }
-                pool.release_if_empty(&mut s.req);
+                h1::discard(&mut s.req, pool);
                 if s.client.state().input_closed() {
                     return Ok(Step::Close);
                 }
@@ -656,7 +652,7 @@ fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
             drop_server.then_some(Step::DropServer)
         }
         Action::ShutClient => {
-            s.client.conn.shut_write();
+            h1::shut(&mut s.client);
             t.since = now;
             Some(if s.srv.is_some() {
                 Step::DropServer

@@ -61,9 +61,7 @@ pub(super) fn analyse_request(
         }
         return None;
     }
-    if let Some(b) = s.req.as_mut() {
-        b.consume(head_len);
-    }
+    h1::take(&mut s.req, head_len);
     Some(on_request(s, t, conf, decide, req, now))
 }
 
@@ -344,12 +342,8 @@ fn to_applet(
     match framing {
         Framing::None => {}
         Framing::Length(n) if n as usize <= MAX_APPLET_BODY => {
-            if let Some(b) = s.req.as_mut() {
-                let n = (n as usize).min(b.len());
-                body.extend_from_slice(&b.pending()[..n]);
-                b.consume(n);
-                t.htx_in += n as u64;
-            }
+            body = h1::take_body(&mut s.req, n as usize);
+            t.htx_in += body.len() as u64;
         }
         // Anything else is not read: close after the answer.
         _ => keep = false,

@@ -64,9 +64,7 @@ pub(super) fn server_side(
             }
         };
         t.htx_out += res.htx_len();
-        if let Some(b) = s.res.as_mut() {
-            b.consume(head_len);
-        }
+        h1::take(&mut s.res, head_len);
         t.captured_res = capture(&res, &conf.fe.captures_res);
         t.captured_set_cookie = conf.fe.capture_cookie.as_ref().and_then(|(n, l)| {
             let v = res

@@ -10,6 +10,7 @@ pub mod core;
 pub mod crash;
 pub mod http;
 pub mod log;
+pub mod mux;
 pub mod pollers;
 pub mod proxy;
 pub mod runtime;

@@ -18,9 +18,11 @@
 
 pub mod half;
 mod plain;
+mod side;
 
 pub use half::{HalfEvent, HalfState};
 pub use plain::Plain;
+pub use side::Side;
 
 use crate::core::buffer::Buffer;
 use crate::pollers::{Event, Interest};

@@ -6,77 +6,21 @@
 //! the connection.
 //!
 //! A session's [`Stage`] says how it is driven: content inspection, TCP
-//! forwarding, the HTTP transaction (`txn/`, over the HTTP/1 connection code
-//! in `h1.rs`), or a tunnel after an HTTP upgrade. Nothing here decides about
+//! forwarding, the HTTP transaction (`txn/`, over the HTTP/1 mux in
+//! `mux/h1.rs`), or a tunnel after an HTTP upgrade. Nothing here decides about
 //! servers: a transaction asks the proxy through `decide::Decide`.
 
 pub mod decide;
-mod h1;
 pub mod txn;
 
-/// The transaction's former name, which the engine still uses.
-pub use txn as http;
-
-use crate::conn::Conn;
+use crate::conn::Side;
 pub use crate::conn::{HalfEvent, HalfState};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::core::timers::TimerKey;
-use crate::pollers::{Interest, Token};
+use crate::pollers::Interest;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
-
-/// One connection of a session: the connection (the wire, through its
-/// transport, and its half state) and what the session tracks about it.
-pub struct Side {
-    pub conn: Conn,
-    pub token: Token,
-    /// Last successful read or write, for the inactivity timeouts.
-    pub last_io: Instant,
-    /// Bytes read and written since the engine last took them (after each
-    /// event, so 32 bits are plenty and keep the session small); the stats
-    /// and the log record add them up.
-    pub rx: u32,
-    pub tx: u32,
-}
-
-impl Side {
-    pub fn new(conn: Conn, token: Token, now: Instant) -> Side {
-        Side {
-            conn,
-            token,
-            last_io: now,
-            rx: 0,
-            tx: 0,
-        }
-    }
-
-    /// The connection's half state.
-    pub fn state(&self) -> HalfState {
-        self.conn.state()
-    }
-
-    /// Read into `buf`'s free space. Ok(None): nothing to read now;
-    /// Ok(Some(0)): EOF (the connection's state machine is updated).
-    pub fn read_into(&mut self, buf: &mut Buffer, now: Instant) -> io::Result<Option<usize>> {
-        let r = self.conn.recv(buf)?;
-        if let Some(n @ 1..) = r {
-            self.rx = self.rx.saturating_add(n as u32);
-            self.last_io = now;
-        }
-        Ok(r)
-    }
-
-    /// Write as much of `parts` as the connection takes (0 if none).
-    pub fn write_parts(&mut self, parts: &[&[u8]], now: Instant) -> io::Result<usize> {
-        let n = self.conn.send(parts)?;
-        if n > 0 {
-            self.tx = self.tx.saturating_add(n as u32);
-            self.last_io = now;
-        }
-        Ok(n)
-    }
-}
 
 /// Where the session stands with its server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

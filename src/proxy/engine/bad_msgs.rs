@@ -3,7 +3,7 @@
 //! see exactly what a client or server sent (HAProxy's error snapshots).
 
 use super::Engine;
-use crate::session::http::BadMessage;
+use crate::session::txn::BadMessage;
 use std::fmt::Write;
 use std::net::SocketAddr;
 use std::time::SystemTime;

@@ -9,7 +9,7 @@ use super::Engine;
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
 use crate::proxy::decide::Decider;
-use crate::session::http::{self as txn, Step, TxnState};
+use crate::session::txn::{self, Step, TxnState};
 use crate::session::{Abort, Phase, Stage};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -61,7 +61,7 @@ impl Engine {
                     let idle = self.sessions[sid]
                         .as_ref()
                         .and_then(|s| s.http.as_ref())
-                        .is_some_and(|t| t.state == TxnState::WaitRequest);
+                        .is_some_and(|t| t.state() == TxnState::WaitRequest);
                     if idle {
                         self.end_of_exchange(sid, now);
                     }
@@ -310,7 +310,7 @@ impl Engine {
         let fe = &self.frontends[s.frontend as usize];
         let be = s.backend.map(|b| &self.backends[b as usize].timeouts);
         let tunnel = be.and_then(|b| b.tunnel).or(fe.timeouts.tunnel);
-        let state = s.http.as_ref().map(|t| t.state);
+        let state = s.http.as_ref().map(|t| t.state());
         let tunneling = match state {
             Some(st) => st == TxnState::Tunnel,
             None => s.phase == Phase::Connected,
@@ -325,7 +325,7 @@ impl Engine {
             d = min(d, Some(until));
         }
         if let Some(t) = s.http.as_ref() {
-            match t.state {
+            match t.state() {
                 TxnState::WaitRequest => {
                     d = min(
                         d,
@@ -414,7 +414,7 @@ impl Engine {
             self.close(sid);
             return;
         };
-        let status = match (t.state, s.phase) {
+        let status = match (t.state(), s.phase) {
             (_, Phase::Queued { .. }) => Some(503),
             (TxnState::Tarpit, _) => Some(t.tarpit_status),
             (TxnState::WaitRequest, _) => {

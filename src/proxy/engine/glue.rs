@@ -3,7 +3,7 @@
 use crate::config::{self, ConnMode as CfgConnMode, Mode};
 use crate::http::errors::ErrorPages;
 use crate::http::rules::TcpRule;
-use crate::session::http::{AddrHeader, ConnMode, HttpFront, HttpSide};
+use crate::session::txn::{AddrHeader, ConnMode, HttpFront, HttpSide};
 use std::time::Duration;
 
 fn side(h: &config::HttpProxy) -> HttpSide {

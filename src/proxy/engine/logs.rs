@@ -8,7 +8,7 @@ use super::Engine;
 use crate::config::CookieMode;
 use crate::log::format::Ctx;
 use crate::log::{LogRec, ERR, INFO};
-use crate::session::http::{log_phase, TxnState};
+use crate::session::txn::{log_phase, TxnState};
 use crate::session::Session;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -83,7 +83,7 @@ impl Engine {
             }
             return true;
         }
-        if t.state == TxnState::Drain && r.logged == t.requests {
+        if t.state() == TxnState::Drain && r.logged == t.requests {
             self.emit(sid, now, false);
             rec(self.sessions[sid].as_mut(), |r| r.logged += 1);
         }

@@ -35,13 +35,14 @@ pub use threads::{share, split as split_listeners, Shared};
 
 use super::listener;
 use crate::config;
+use crate::conn::Side;
 use crate::conn::{Conn, Plain, Xprt};
 use crate::core::{Reactor, Ready};
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
 use crate::pollers::{Interest, Token};
-use crate::session::http::{HttpSide, Txn};
-use crate::session::{Phase, Session, Side};
+use crate::session::txn::{HttpSide, Txn};
+use crate::session::{Phase, Session};
 use crate::sys::{self, SignalPipe};
 use owner::{Owner, Timer};
 use rt::{BackendRt, FrontendRt};

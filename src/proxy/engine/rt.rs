@@ -7,7 +7,7 @@ use crate::config::{self, Balance, HashType, Timeouts};
 use crate::http::rules::TcpRule;
 use crate::proxy::lb::{self, LbState, ServerRt};
 use crate::proxy::persist::{self, ServerView};
-use crate::session::http::HttpFront;
+use crate::session::txn::HttpFront;
 use std::collections::VecDeque;
 use std::time::Duration;
 

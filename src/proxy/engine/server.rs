@@ -4,11 +4,12 @@
 use super::logs::{self, term_at};
 use super::owner::Owner;
 use super::{start_connect, Engine};
+use crate::conn::Side;
 use crate::conn::{Conn, Plain, Xprt};
 use crate::core::Ready;
 use crate::pollers::Interest;
 use crate::proxy::lb::{self, Pick};
-use crate::session::{Phase, Side};
+use crate::session::Phase;
 use std::io;
 use std::time::Instant;
 

@@ -11,7 +11,7 @@ use crate::http::fetch::FetchCtx;
 use crate::http::message::Headers;
 use crate::http::rules::Service;
 use crate::proxy::checks::{Health, Outcome, Transition};
-use crate::session::http::{AppletReq, TxnEvent};
+use crate::session::txn::{AppletReq, TxnEvent};
 use crate::stats::{html, page, prom};
 use std::time::{Instant, SystemTime};
 
@@ -474,7 +474,7 @@ impl Engine {
             .admin
             .as_ref()
             .is_some_and(|c| c.eval(&ctx) == Truth::True);
-        let target = crate::session::http::stats_target(&cfg.uri, &a.req).unwrap_or(&a.req.uri);
+        let target = crate::session::txn::stats_target(&cfg.uri, &a.req).unwrap_or(&a.req.uri);
         let mut opts = page::options(&cfg.uri, target);
         // HAProxy reads `;norefresh` only when the page refreshes itself.
         opts.norefresh &= cfg.refresh.is_some();

@@ -1,9 +1,11 @@
 //! The HTTP/1.x transaction of a session (`mode http`): one request and its
-//! response at a time. Its state is [`TxnState`]; [`pump`] drives it with one
-//! `match` over that state per round. The request analysers are in
+//! response at a time. Its state is [`TxnState`], moved on only by the
+//! events the analysers and the pump report, through the one transition
+//! function in `state.rs`; [`pump`] drives it with one `match` over that
+//! state per round. The request analysers are in
 //! `request.rs`, the response analysers in `response.rs`, the proxies'
 //! settings they read in `conf.rs`; the bytes on the wire (reading,
-//! vectored writes, body framing) go through `session::h1`, and every
+//! vectored writes, body framing) go through the HTTP/1 mux (`mux::h1`), and every
 //! decision about servers through `session::decide`. A request body or a
 //! response body streams through with its framing checked, never buffered
 //! whole. Keep-alive on both sides: after a complete exchange the next
@@ -12,15 +14,13 @@
 mod conf;
 mod request;
 mod response;
+mod state;
 
 pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide};
 pub use request::stats_target;
+pub use state::{next, Action, Event, TxnState};
 
 use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
-use super::h1::{
-    htx_len_of, read_side, request_head, response_head, status_of, track, unforwarded,
-    with_connection, write_out, H1Stream, Head,
-};
 use super::{Abort, Phase, Session};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::http::acl::Truth;
@@ -33,6 +33,10 @@ use crate::http::parser::ParseError;
 use crate::http::rules::{self, Rule, Verdict};
 use crate::http::track::Slots;
 use crate::http::Version;
+use crate::mux::h1::{
+    self, htx_len_of, read_side, request_head, response_head, status_of, track, unforwarded,
+    with_connection, write_out, H1Stream, Head,
+};
 use crate::pollers::Interest;
 use request::analyse_request;
 use response::server_side;
@@ -68,25 +72,6 @@ pub enum TxnEvent {
     DeniedResponse,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxnState {
-    /// Reading and parsing a request head.
-    WaitRequest,
-    /// Request analysed; the engine is finding or connecting a server.
-    WaitServer,
-    /// Request (head, body) to the server, response back to the client.
-    Exchange,
-    /// Sending a response of our own (error, redirect, return, monitor).
-    Respond,
-    /// After 101 Switching Protocols or a 2xx to CONNECT: raw bytes both ways.
-    Tunnel,
-    /// Error sent and write side shut: discard input until EOF, so the
-    /// client reads the response instead of a reset.
-    Drain,
-    /// `tarpit`: hold the client until `timeout tarpit`, then answer.
-    Tarpit,
-}
-
 /// What the engine must do after a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -99,7 +84,8 @@ pub enum Step {
 }
 
 pub struct Txn {
-    pub state: TxnState,
+    /// Assigned in [`Txn::on`] only.
+    state: TxnState,
     /// The HTTP/1 side of this stream: parsers, body trackers, heads out.
     h1: H1Stream,
     pub req: Option<Request>,
@@ -291,7 +277,7 @@ impl Txn {
         self.h1.to_cli = with_connection(bytes, a.keep, a.req.version);
         self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
         self.close_after = !a.keep;
-        self.state = TxnState::Respond;
+        self.on(Event::Answer);
         self.response_started = true;
         self.last_status = Some(status);
     }
@@ -336,7 +322,7 @@ impl Txn {
             server: false,
         });
         self.close_after = true;
-        self.state = TxnState::Respond;
+        self.on(Event::Answer);
         self.last_status = Some(status);
         self.response_started = true;
     }
@@ -369,9 +355,20 @@ impl Txn {
             && self.h1.to_cli.is_empty()
     }
 
-    /// Ready for the next request on the same connection.
+    pub fn state(&self) -> TxnState {
+        self.state
+    }
+
+    /// Move on as `ev` says ([`next`]); what else must happen is the
+    /// caller's to do.
+    fn on(&mut self, ev: Event) -> Action {
+        let (state, action) = next(self.state, ev);
+        self.state = state;
+        action
+    }
+
+    /// Ready for the next request on the same connection ([`Action::NextRequest`]).
     fn next_request(&mut self, now: Instant) {
-        self.state = TxnState::WaitRequest;
         self.h1.next_message();
         self.req = None;
         self.res_head_done = false;
@@ -479,11 +476,7 @@ fn pump_txn(
                 // Our error went out and our write side is shut: read and
                 // discard until the client's EOF.
                 let read = read_client(s, pool, now)?;
-                if let Some(b) = s.req.as_mut() {
-                    let n = b.len();
-                    b.consume(n);
-                }
-                pool.release_if_empty(&mut s.req);
+                h1::discard(&mut s.req, pool);
                 if s.client.state().input_closed() {
                     return Ok(Step::Close);
                 }
@@ -514,7 +507,7 @@ fn pump_txn(
                     return Ok(step);
                 }
                 if connected {
-                    t.state = TxnState::Exchange;
+                    t.on(Event::ServerReady);
                     progress |= send_request(s, t, pool, now)?;
                     if let Some(step) = server_side(s, t, conf, decide, pool, now, &mut progress)? {
                         return Ok(step);
@@ -635,34 +628,39 @@ fn idle_server_spoke(s: &mut Session, pool: &mut BufferPool, now: Instant) -> bo
 
 /// End of an exchange or of our own response: keep-alive, drain or close.
 fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
-    match t.state {
-        TxnState::Respond if t.h1.to_cli.is_empty() => {
-            if t.close_after {
-                s.client.conn.shut_write();
-                t.state = TxnState::Drain;
-                t.since = now;
-                return Some(if s.srv.is_some() {
-                    Step::DropServer
-                } else {
-                    Step::Wait
-                });
-            }
-            t.next_request(now);
-            None
-        }
+    let mut drop_server = false;
+    let ev = match t.state {
+        TxnState::Respond if t.h1.to_cli.is_empty() => Event::AnswerSent {
+            close: t.close_after,
+        },
         TxnState::Exchange if t.request_done() && t.response_done() => {
             // Bytes past the end of the response (a body sent to a HEAD, a
             // server miscounting): they would be read as the next response,
             // so this server connection is not reused (as HAProxy).
             let stray = s.res.as_ref().is_some_and(|b| !b.is_empty());
-            let drop_server = !t.server_keep || stray;
-            if t.client_keep && !s.client.state().input_closed() {
-                t.next_request(now);
-                return drop_server.then_some(Step::DropServer);
+            drop_server = !t.server_keep || stray;
+            Event::ExchangeDone {
+                client_keep: t.client_keep && !s.client.state().input_closed(),
             }
-            Some(Step::Close)
         }
-        _ => None,
+        _ => return None,
+    };
+    match t.on(ev) {
+        Action::None => None,
+        Action::NextRequest => {
+            t.next_request(now);
+            drop_server.then_some(Step::DropServer)
+        }
+        Action::ShutClient => {
+            h1::shut(&mut s.client);
+            t.since = now;
+            Some(if s.srv.is_some() {
+                Step::DropServer
+            } else {
+                Step::Wait
+            })
+        }
+        Action::Close => Some(Step::Close),
     }
 }
 

@@ -61,9 +61,7 @@ pub(super) fn analyse_request(
         }
         return None;
     }
-    if let Some(b) = s.req.as_mut() {
-        b.consume(head_len);
-    }
+    h1::take(&mut s.req, head_len);
     Some(on_request(s, t, conf, decide, req, now))
 }
 
@@ -228,7 +226,7 @@ fn to_backend(
     }
     t.req = Some(req);
     t.backend = Some(bi);
-    t.state = TxnState::WaitServer;
+    t.on(Event::Routed);
     Step::NeedServer(bi)
 }
 
@@ -344,17 +342,13 @@ fn to_applet(
     match framing {
         Framing::None => {}
         Framing::Length(n) if n as usize <= MAX_APPLET_BODY => {
-            if let Some(b) = s.req.as_mut() {
-                let n = (n as usize).min(b.len());
-                body.extend_from_slice(&b.pending()[..n]);
-                b.consume(n);
-                t.htx_in += n as u64;
-            }
+            body = h1::take_body(&mut s.req, n as usize);
+            t.htx_in += body.len() as u64;
         }
         // Anything else is not read: close after the answer.
         _ => keep = false,
     }
-    t.state = TxnState::Respond;
+    t.on(Event::Answer);
     t.response_started = true;
     t.applet = Some(Box::new(AppletReq {
         service,
@@ -441,7 +435,7 @@ fn verdict_response(
         Verdict::Tarpit(code) => {
             // The engine's timer answers once `timeout tarpit` has passed.
             log::info!("frontend {}: request tarpitted ({code})", conf.fe_name);
-            t.state = TxnState::Tarpit;
+            t.on(Event::Tarpitted);
             t.tarpit_status = code;
             Step::Wait
         }
@@ -477,7 +471,7 @@ fn respond_local(
     t.htx_out += htx_len_of(&t.h1.to_cli, t.head_method);
     t.last_status = Some(status_of(&t.h1.to_cli));
     t.close_after = !keep;
-    t.state = TxnState::Respond;
+    t.on(Event::Answer);
     t.response_started = true;
     Step::Wait
 }

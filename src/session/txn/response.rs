@@ -64,9 +64,7 @@ pub(super) fn server_side(
             }
         };
         t.htx_out += res.htx_len();
-        if let Some(b) = s.res.as_mut() {
-            b.consume(head_len);
-        }
+        h1::take(&mut s.res, head_len);
         t.captured_res = capture(&res, &conf.fe.captures_res);
         t.captured_set_cookie = conf.fe.capture_cookie.as_ref().and_then(|(n, l)| {
             let v = res
@@ -166,7 +164,7 @@ fn on_response(
                 t.htx_out += htx_len_of(&bytes, t.head_method);
                 t.h1.to_cli = bytes;
                 t.close_after = true;
-                t.state = TxnState::Respond;
+                t.on(Event::Answer);
                 return Some(Step::DropServer);
             }
         }
@@ -232,7 +230,7 @@ fn on_response(
     t.response_started = true;
     t.res_head_done = true;
     if tunnel {
-        t.state = TxnState::Tunnel;
+        t.on(Event::Upgraded);
         return None;
     }
     t.h1.res_body = match framing {

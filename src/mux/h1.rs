@@ -1,12 +1,14 @@
-//! The HTTP/1 side of a session's connections (HTTP/1's "mux", one stream
-//! at a time): reading a connection into its buffer, writing a serialized
-//! head and the body bytes behind it in one vectored send, letting the body
-//! tracker claim (and de-chunk where needed) the bytes that belong to a
-//! message body, and the framing of the responses pollux writes itself. The
-//! transaction (`txn/`) works on parsed messages and decides; the bytes on
-//! the wire are handled here.
+//! The HTTP/1 mux, one stream at a time: reading a connection into its
+//! buffer, parsing a head at its front into a message and taking it (or a
+//! small body) off, writing a serialized head and the body bytes behind it
+//! in one vectored send, letting the body tracker claim (and de-chunk where
+//! needed) the bytes that belong to a message body, discarding input, shutting
+//! a connection's write side, and the framing of the responses pollux writes
+//! itself. The transaction (`session::txn`) works on parsed messages and
+//! decides; the bytes on the wire are handled here. Nothing here knows about
+//! sessions: it works on a `conn::Side` and its buffer.
 
-use super::Side;
+use crate::conn::Side;
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::http::body::BodyTracker;
 use crate::http::message::{Headers, Request, Response};
@@ -19,19 +21,19 @@ use std::time::Instant;
 /// the head parsers, each body's tracker and how many bytes at the front of
 /// its buffer it has claimed (checked, not yet written), and the serialized
 /// heads (and our own responses) waiting to go out.
-pub(super) struct H1Stream {
-    pub(super) req_parser: HeadParser,
-    pub(super) res_parser: HeadParser,
-    pub(super) req_body: Option<BodyTracker>,
-    pub(super) req_ready: usize,
-    pub(super) res_body: Option<BodyTracker>,
-    pub(super) res_ready: usize,
-    pub(super) to_srv: Vec<u8>,
-    pub(super) to_cli: Vec<u8>,
+pub struct H1Stream {
+    pub req_parser: HeadParser,
+    pub res_parser: HeadParser,
+    pub req_body: Option<BodyTracker>,
+    pub req_ready: usize,
+    pub res_body: Option<BodyTracker>,
+    pub res_ready: usize,
+    pub to_srv: Vec<u8>,
+    pub to_cli: Vec<u8>,
 }
 
 impl H1Stream {
-    pub(super) fn new(max_head: usize) -> H1Stream {
+    pub fn new(max_head: usize) -> H1Stream {
         H1Stream {
             req_parser: HeadParser::new(max_head),
             res_parser: HeadParser::new(max_head),
@@ -46,7 +48,7 @@ impl H1Stream {
 
     /// Ready for the next request and response on the same connections
     /// (what is still queued to go out stays).
-    pub(super) fn next_message(&mut self) {
+    pub fn next_message(&mut self) {
         self.req_parser.reset();
         self.res_parser.reset();
         self.req_body = None;
@@ -57,7 +59,7 @@ impl H1Stream {
 }
 
 /// Read once from `side` into `buf`. Ok(true) on progress (data or EOF).
-pub(super) fn read_side(
+pub fn read_side(
     side: &mut Side,
     buf: &mut Option<Buffer>,
     pool: &mut BufferPool,
@@ -77,7 +79,7 @@ pub(super) fn read_side(
 
 /// Write `head` then up to `*ready` body bytes from the front of `buf`, in
 /// one vectored write, so a head and its first body bytes go in one segment.
-pub(super) fn write_out(
+pub fn write_out(
     side: &mut Side,
     head: &mut Vec<u8>,
     buf: &mut Option<Buffer>,
@@ -109,7 +111,7 @@ pub(super) fn write_out(
 /// Let the tracker claim the not-yet-checked bytes of `buf` for the body,
 /// and drop from the buffer what it says must not be forwarded. Ok: what
 /// HAProxy would log of the bytes claimed (`BodyTracker::htx_len`).
-pub(super) fn track(
+pub fn track(
     tracker: &mut Option<BodyTracker>,
     buf: &mut Option<Buffer>,
     ready: &mut usize,
@@ -142,7 +144,7 @@ pub(super) fn track(
 }
 
 /// What the head parser made of the bytes at the front of a buffer.
-pub(super) enum Head<M> {
+pub enum Head<M> {
     /// A complete head, as an owned message, and its length on the wire.
     Complete(M, usize),
     /// More bytes are needed.
@@ -151,7 +153,7 @@ pub(super) enum Head<M> {
 }
 
 /// The request head at the front of `buf`, once complete.
-pub(super) fn request_head(p: &mut HeadParser, buf: &Buffer) -> Head<Request> {
+pub fn request_head(p: &mut HeadParser, buf: &Buffer) -> Head<Request> {
     match p.parse_request(buf.pending()) {
         Ok(Some(h)) => Head::Complete(Request::from_head(&h, buf.pending()), h.len),
         Ok(None) => Head::Partial,
@@ -160,7 +162,7 @@ pub(super) fn request_head(p: &mut HeadParser, buf: &Buffer) -> Head<Request> {
 }
 
 /// The response head at the front of `buf`, once complete.
-pub(super) fn response_head(p: &mut HeadParser, buf: &Buffer) -> Head<Response> {
+pub fn response_head(p: &mut HeadParser, buf: &Buffer) -> Head<Response> {
     match p.parse_response(buf.pending()) {
         Ok(Some(h)) => Head::Complete(Response::from_head(&h, buf.pending()), h.len),
         Ok(None) => Head::Partial,
@@ -168,12 +170,47 @@ pub(super) fn response_head(p: &mut HeadParser, buf: &Buffer) -> Head<Response> 
     }
 }
 
+/// The parsed head (or the part of a message) at the front of `buf`,
+/// `len` bytes long, is taken off: it goes out re-serialized.
+pub fn take(buf: &mut Option<Buffer>, len: usize) {
+    if let Some(b) = buf.as_mut() {
+        b.consume(len);
+    }
+}
+
+/// Up to `len` body bytes at the front of `buf`, taken off (a small body
+/// read whole, as the stats form).
+pub fn take_body(buf: &mut Option<Buffer>, len: usize) -> Vec<u8> {
+    let Some(b) = buf.as_mut() else {
+        return Vec::new();
+    };
+    let n = len.min(b.len());
+    let body = b.pending()[..n].to_vec();
+    b.consume(n);
+    body
+}
+
+/// Drop whatever was read (draining a connection after our answer).
+pub fn discard(buf: &mut Option<Buffer>, pool: &mut BufferPool) {
+    if let Some(b) = buf.as_mut() {
+        let n = b.len();
+        b.consume(n);
+    }
+    pool.release_if_empty(buf);
+}
+
+/// Nothing more will be written to `side`: shut its write side, so the
+/// peer reads our answer and then EOF.
+pub fn shut(side: &mut Side) {
+    side.conn.shut_write();
+}
+
 /// The bytes of a message not forwarded yet (`show errors` keeps them).
-pub(super) fn unforwarded(buf: &Option<Buffer>) -> Vec<u8> {
+pub fn unforwarded(buf: &Option<Buffer>) -> Vec<u8> {
     buf.as_ref().map_or_else(Vec::new, |b| b.pending().to_vec())
 }
 
-pub(super) fn htx_len_of(bytes: &[u8], head_only: bool) -> u64 {
+pub fn htx_len_of(bytes: &[u8], head_only: bool) -> u64 {
     let mut p = HeadParser::new(bytes.len() + 1);
     let Ok(Some(head)) = p.parse_response(bytes) else {
         return 0;
@@ -183,7 +220,7 @@ pub(super) fn htx_len_of(bytes: &[u8], head_only: bool) -> u64 {
 }
 
 /// The status code of a complete raw response (0 if unreadable).
-pub(super) fn status_of(bytes: &[u8]) -> u16 {
+pub fn status_of(bytes: &[u8]) -> u16 {
     bytes
         .get(9..12)
         .and_then(|d| std::str::from_utf8(d).ok())
@@ -192,7 +229,7 @@ pub(super) fn status_of(bytes: &[u8]) -> u16 {
 }
 
 /// Rewrite the Connection header of a complete response of our own.
-pub(super) fn with_connection(bytes: Vec<u8>, keep: bool, v: Version) -> Vec<u8> {
+pub fn with_connection(bytes: Vec<u8>, keep: bool, v: Version) -> Vec<u8> {
     let mut p = HeadParser::new(bytes.len() + 1);
     let Ok(Some(head)) = p.parse_response(&bytes) else {
         return bytes;

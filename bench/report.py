@@ -47,6 +47,8 @@ def load(path):
 
 
 def median(vs):
+    if len(set(vs)) == 1:
+        return vs[0]
     try:
         xs = sorted(float(v) for v in vs)
     except ValueError:

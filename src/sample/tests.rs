@@ -326,3 +326,23 @@ fn converters_never_panic_on_random_input() {
         }
     }
 }
+
+#[test]
+fn a_map_value_of_the_wrong_type_names_its_file_and_line() {
+    let path = std::env::temp_dir().join(format!("pollux-map-{}.map", std::process::id()));
+    std::fs::write(&path, "a 1\nb two\n").unwrap();
+    let p = path.display().to_string();
+    let err = Conv::parse("map_str_int", std::slice::from_ref(&p)).unwrap_err();
+    assert!(err.starts_with(&format!("{p}:2: ")), "{err}");
+    assert!(Conv::parse("map_str", std::slice::from_ref(&p)).is_ok());
+    let _ = std::fs::remove_file(&path);
+    let err = Conv::parse("map_ip", &["/nonexistent/x.map".into()]).unwrap_err();
+    assert!(
+        err.contains("failed to load map file '/nonexistent/x.map'"),
+        "{err}"
+    );
+    assert_eq!(
+        Conv::parse("map_bin", &["x".into()]).unwrap_err(),
+        "unknown converter 'map_bin'"
+    );
+}

@@ -64,8 +64,16 @@ impl Format {
             match p {
                 Part::Lit(l) => out.push_str(l),
                 Part::Sample(e) => {
+                    // A converter can make CR, LF or NUL out of wire bytes
+                    // (`url_dec`, `b64dec`, `regsub`): inside a head they
+                    // would start a header or a message of the client's
+                    // choosing, so they never leave a sample.
                     if let Some(v) = e.fetch_one(ctx) {
-                        out.push_str(&v.to_text());
+                        out.extend(
+                            v.to_text()
+                                .chars()
+                                .filter(|c| !matches!(c, '\r' | '\n' | '\0')),
+                        );
                     }
                 }
             }
@@ -79,5 +87,29 @@ impl Format {
             Part::Sample(e) => m | e.needs(),
             Part::Lit(_) => m,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::message::Request;
+
+    #[test]
+    fn a_sample_never_brings_line_breaks_into_a_head() {
+        let req = Request {
+            method: "GET".into(),
+            uri: "/".into(),
+            version: crate::http::Version::Http11,
+            headers: vec![("x".into(), "a%0d%0aContent-Length:%205%00b".into())],
+        };
+        let ctx = FetchCtx::http(
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+            Some(&req),
+            None,
+        );
+        let f = Format::parse("v=%[req.fhdr(x),url_dec]").unwrap();
+        assert_eq!(f.render(&ctx), "v=aContent-Length: 5b");
     }
 }

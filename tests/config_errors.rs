@@ -79,6 +79,11 @@ const CASES: &[(&str, &str, usize, &[&str])] = &[
     ("occurrence_below_minus_10_res_fhdr", "listen ls\n    bind 127.0.0.1:8000\n    acl a res.fhdr(x,-11) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'res.fhdr': header occurrence must be >= -10"]),
     ("occurrence_i64_min_in_anonymous_acl", "listen ls\n    bind 127.0.0.1:8000\n    tcp-request content reject if { hdr(host,-9223372036854775808) -m found }\n    server s 127.0.0.1:9000\n", 8, &["header occurrence must be >= -10"]),
     ("occurrence_not_an_integer", "listen ls\n    bind 127.0.0.1:8000\n    acl a req.fhdr(x,last) -m found\n    server s 127.0.0.1:9000\n", 8, &["failed to parse 'last' as type 'integer' at position 2"]),
+    ("fetch_of_haproxy_not_supported_yet", "listen ls\n    bind 127.0.0.1:8000\n    acl a be_conn_free gt 1\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'be_conn_free' is not supported yet"]),
+    ("uuid_version_other_than_4", "listen ls\n    bind 127.0.0.1:8000\n    acl a uuid(3) -m found\n    server s 127.0.0.1:9000\n", 8, &["Unsupported UUID version: '3'"]),
+    ("date_unit_unknown", "listen ls\n    bind 127.0.0.1:8000\n    acl a date(0,h) gt 1\n    server s 127.0.0.1:9000\n", 8, &["expects 's', 'ms' or 'us', got 'h'"]),
+    ("payload_lv_zero_length", "listen ls\n    bind 127.0.0.1:8000\n    acl a req.payload_lv(0,0) -m found\n    server s 127.0.0.1:9000\n", 8, &["payload length must be > 0"]),
+    ("hdr_ip_occurrence_checked_as_hdr", "listen ls\n    bind 127.0.0.1:8000\n    http-request set-header y %[hdr_ip(x,-11)]\n    server s 127.0.0.1:9000\n", 8, &["header occurrence must be >= -10"]),
     ("payload_offset_not_an_integer", "listen ls\n    bind 127.0.0.1:8000\n    acl a req.payload(abc,1) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'req.payload': failed to parse 'abc' as type 'integer' at position 1"]),
 ];
 

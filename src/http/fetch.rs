@@ -5,6 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::message::{Headers, Request, Response};
 
+mod misc;
+mod msg;
+mod names;
+mod payload;
+
 /// Everything a fetch may read. Rules over parsed heads use an empty,
 /// complete payload; `tcp-request content` rules see the bytes received so far.
 #[derive(Debug, Clone, Copy)]
@@ -127,6 +132,12 @@ pub enum Fetch {
     /// `sc0_conn_cur`, `sc1_http_req_rate`, `src_conn_rate`...: a stick
     /// counter, read through the [`CounterView`] the engine provides.
     Counter(Tracked, Counter),
+    /// `env`, `date`, `rand`, `uuid`, `hostname`...: no message read.
+    Misc(misc::Misc),
+    /// `pathq`, `base32`, `req.ver`, `req.hdrs`, `hdr_ip`, `cook_val`...
+    Msg(msg::Msg),
+    /// `req.proto_http`, `req.payload_lv`, `req.rdp_cookie`...
+    Buf(payload::Buf),
 }
 
 /// Whose counters a counter fetch reads.
@@ -314,6 +325,15 @@ impl Fetch {
             }
             return Ok(Fetch::Counter(who, what));
         }
+        if let Some(m) = misc::parse(name, a) {
+            return m.map(Fetch::Misc);
+        }
+        if let Some(m) = msg::parse(name, a, Fetch::parse) {
+            return m.map(Fetch::Msg);
+        }
+        if let Some(b) = payload::parse(name, a) {
+            return b.map(Fetch::Buf);
+        }
         let (min, max, fetch) = match name {
             "src" => (0, 0, Fetch::Src),
             "dst" => (0, 0, Fetch::Dst),
@@ -388,7 +408,7 @@ impl Fetch {
                 want_args(name, a, 1, 1)?;
                 (1, 1, Fetch::Const(constant(name, a[0])?))
             }
-            _ => return Err(format!("unknown fetch method '{name}'")),
+            _ => return Err(names::unknown(name)),
         };
         want_args(name, a, min, max)?;
         Ok(fetch)
@@ -415,6 +435,9 @@ impl Fetch {
                 Sample::Ip(_) => Kind::Ip,
             },
             Fetch::Payload(..) => Kind::Bin,
+            Fetch::Misc(m) => m.kind(),
+            Fetch::Msg(m) => m.kind(),
+            Fetch::Buf(b) => b.kind(),
             _ => Kind::Str,
         }
     }
@@ -429,8 +452,10 @@ impl Fetch {
             | Fetch::AlwaysTrue
             | Fetch::Const(_)
             | Fetch::AlwaysFalse
-            | Fetch::Counter(..) => 0,
-            Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer => needs::PAYLOAD,
+            | Fetch::Counter(..)
+            | Fetch::Misc(_) => 0,
+            Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer | Fetch::Buf(_) => needs::PAYLOAD,
+            Fetch::Msg(m) => m.needs(),
             Fetch::Status | Fetch::ResCook(_) => needs::RES,
             Fetch::Hdr(Dir::Res, ..)
             | Fetch::FHdr(Dir::Res, ..)
@@ -481,13 +506,7 @@ impl Fetch {
             Fetch::Path => req.map_or_else(Fetched::none, |r| text(r.path())),
             Fetch::Url => req.map_or_else(Fetched::none, |r| text(&r.uri)),
             Fetch::Query => req.and_then(|r| r.query()).map_or_else(Fetched::none, text),
-            Fetch::Base => req.map_or_else(Fetched::none, |r| {
-                // HAProxy: no Host header, no sample.
-                match r.header("host") {
-                    Some(h) => text(&format!("{h}{}", r.path())),
-                    None => Fetched::none(),
-                }
-            }),
+            Fetch::Base => req.map_or_else(Fetched::none, |r| text(&msg::base(r))),
             Fetch::UrlParam(name, delim) => req
                 .and_then(|r| url_param(r, name, *delim))
                 .map_or_else(Fetched::none, |v| text(&v)),
@@ -554,6 +573,9 @@ impl Fetch {
                 },
                 SslVer::NotSsl => Fetched::none(),
             },
+            Fetch::Misc(m) => m.fetch(),
+            Fetch::Msg(m) => m.fetch(ctx, sc, one),
+            Fetch::Buf(b) => b.fetch(ctx),
         }
     }
 }

@@ -400,7 +400,12 @@ pub enum HashFunction {
 pub struct Server {
     pub name: String,
     pub origin: Origin,
+    /// An unspecified IP (`0.0.0.0`, `*`) connects to the address the client
+    /// connected to (after `set-dst`).
     pub addr: SocketAddr,
+    /// None: connect to `addr`'s port. Some(N): to the client's destination
+    /// port plus N (`server s 10.0.0.1` without a port, `:0`, `:+N`, `:-N`).
+    pub map_ports: Option<i32>,
     /// `id N`: the server's id in its backend, unique, above 0. None: it
     /// gets one by [`Backend::server_ids`]. Consistent hashing places a
     /// server's points by this id (HAProxy's `puid`).

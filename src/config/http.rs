@@ -253,6 +253,13 @@ pub(crate) fn parse_option(
             parse_forward_option(d, name, &args[at + 1..])?;
             return Ok(true);
         }
+        "http-ignore-probes" => {
+            only(args, at + 1)?;
+            if !d.ignored(&format!("option {name}"), true, false) {
+                d.http.ignore_probes = on;
+            }
+            return Ok(true);
+        }
         _ => return Ok(false),
     };
     only(args, at + 1)?;

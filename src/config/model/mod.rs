@@ -241,6 +241,8 @@ pub struct HttpProxy {
     pub originalto: Option<OriginalTo>,
     /// `errorfile CODE FILE`: the raw response to send instead of pollux's own.
     pub errorfiles: Vec<(u16, Vec<u8>)>,
+    /// `option http-ignore-probes` (frontends).
+    pub ignore_probes: bool,
     /// Both halves of one `listen` section carry the same rules: when such a
     /// frontend uses its own backend (same name), run the rules once.
     pub listen: bool,

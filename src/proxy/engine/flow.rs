@@ -419,7 +419,10 @@ impl Engine {
             (TxnState::Tarpit, _) => Some(t.tarpit_status),
             (TxnState::WaitRequest, _) => {
                 let pending = s.req.as_ref().is_some_and(|b| !b.is_empty());
-                (txn::first_request(t) || pending).then_some(408)
+                let probe = !pending
+                    && s.client_bytes().1 == 0
+                    && fe.http.as_ref().is_some_and(|h| h.ignore_probes);
+                ((txn::first_request(t) || pending) && !probe).then_some(408)
             }
             (TxnState::Exchange, Phase::Connected) if t.awaiting_response() => Some(504),
             _ => None,

@@ -84,6 +84,12 @@ const CASES: &[(&str, &str, usize, &[&str])] = &[
     ("date_unit_unknown", "listen ls\n    bind 127.0.0.1:8000\n    acl a date(0,h) gt 1\n    server s 127.0.0.1:9000\n", 8, &["expects 's', 'ms' or 'us', got 'h'"]),
     ("payload_lv_zero_length", "listen ls\n    bind 127.0.0.1:8000\n    acl a req.payload_lv(0,0) -m found\n    server s 127.0.0.1:9000\n", 8, &["payload length must be > 0"]),
     ("hdr_ip_occurrence_checked_as_hdr", "listen ls\n    bind 127.0.0.1:8000\n    http-request set-header y %[hdr_ip(x,-11)]\n    server s 127.0.0.1:9000\n", 8, &["header occurrence must be >= -10"]),
+    ("userlist_unknown_group", "!userlist L\n    user a insecure-password x groups G9\n", 1, &["no such group 'G9' specified in user 'a'"]),
+    ("userlist_unknown_user", "!userlist L\n    group G users nobody\n", 1, &["no such user 'nobody' specified in group 'G'"]),
+    ("userlist_md5_hash", "!userlist L\n    user a password $1$abc$def\n", 2, &["password hash '$1$' is not supported yet"]),
+    ("userlist_unknown_keyword", "!userlist L\n    frob x\n", 2, &["unknown keyword 'frob' in 'userlist' section"]),
+    ("userlist_never_defined", "listen ls\n    mode http\n    bind 127.0.0.1:8000\n    acl a http_auth(NOPE)\n    http-request deny unless a\n    server s 127.0.0.1:9000\n", 9, &["unable to find userlist 'NOPE'"]),
+    ("auth_realm_without_value", "listen ls\n    mode http\n    bind 127.0.0.1:8000\n    http-request auth realm\n    server s 127.0.0.1:9000\n", 9, &["missing realm value"]),
     ("payload_offset_not_an_integer", "listen ls\n    bind 127.0.0.1:8000\n    acl a req.payload(abc,1) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'req.payload': failed to parse 'abc' as type 'integer' at position 1"]),
 ];
 

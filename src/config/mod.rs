@@ -28,6 +28,7 @@ pub mod stats;
 pub mod stats_socket;
 #[cfg(test)]
 mod tests;
+mod userlist;
 mod values;
 pub(crate) use values::parse_time;
 pub use values::refuse_host_names;

@@ -97,7 +97,6 @@ fn status(kw: &str, s: Option<&String>, lo: u16, hi: u16) -> Result<u16, String>
 /// Actions HAProxy has that pollux does not implement yet.
 const UNSUPPORTED_ACTIONS: &[&str] = &[
     "add-acl",
-    "auth",
     "cache-store",
     "cache-use",
     "capture",
@@ -255,6 +254,16 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
         "redirect" if req => Action::Redirect(redirect(a, stage)?),
         "track-sc0" | "track-sc1" | "track-sc2" if req => Action::TrackSc(track_sc(name, a)?),
         "return" => Action::Return(reply(&full, a, stage)?),
+        "auth" if req => match a {
+            [] => Action::Auth(None),
+            [r, realm] if r == "realm" => Action::Auth(Some(realm.clone())),
+            [r] if r == "realm" => return Err(format!("'{full}': missing realm value")),
+            [w, ..] => {
+                return Err(format!(
+                    "'{full}': unexpected '{w}' (expects 'realm REALM')"
+                ))
+            }
+        },
         "use-service" if req => match a {
             [svc] if svc == "prometheus-exporter" => {
                 Action::UseService(crate::http::rules::Service::Prometheus)

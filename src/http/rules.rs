@@ -93,6 +93,9 @@ pub enum Action {
     TrackSc(TrackSc),
     /// `http-request use-service NAME`: the proxy answers with a service.
     UseService(Service),
+    /// `http-request auth [realm R]`: a 401 asking for Basic credentials
+    /// (the realm is the proxy's name unless given).
+    Auth(Option<String>),
 }
 
 /// Services `http-request use-service` can hand a request to.
@@ -268,6 +271,9 @@ fn apply_request(a: &Action, req: &mut Request, src: SocketAddr, dst: SocketAddr
             return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
         }
         Action::UseService(svc) => return Verdict::Service(*svc),
+        Action::Auth(realm) => {
+            return Verdict::Respond(unauthorized(realm.as_deref().unwrap_or("")));
+        }
         Action::LineReplace(re, repl) => {
             let line = format!("{} {} {}", req.method, req.uri, version_str(req.version));
             if let Some(c) = re.0.captures(&line) {
@@ -592,6 +598,22 @@ fn reply_bytes(r: &Reply, ctx: &FetchCtx, head: bool) -> Vec<u8> {
 /// table in errors.rs.
 pub fn reason_phrase(code: u16) -> &'static str {
     super::errors::reason(code)
+}
+
+/// The 401 of `http-request auth`: the built-in page with a Basic
+/// challenge for `realm` (quotes and backslashes dropped: they would end
+/// or escape the quoted string).
+fn unauthorized(realm: &str) -> Vec<u8> {
+    let page = super::errors::default_response(401);
+    let at = page
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(page.len(), |i| i + 2);
+    let realm = realm.replace(['"', '\\'], "");
+    let mut out = page[..at].to_vec();
+    out.extend_from_slice(format!("www-authenticate: Basic realm=\"{realm}\"\r\n").as_bytes());
+    out.extend_from_slice(&page[at..]);
+    out
 }
 
 #[cfg(test)]

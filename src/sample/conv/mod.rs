@@ -13,6 +13,11 @@ mod text;
 pub use map::{Map, MapRef};
 pub use regsub::Regsub;
 
+/// Base64 decoding as HAProxy's `b64dec` (and its Basic authentication).
+pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
+    text::b64dec(s, false)
+}
+
 use super::hash;
 use super::{args, Type, Value};
 use map::{borrow, load_map};

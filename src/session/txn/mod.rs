@@ -21,7 +21,7 @@ pub use request::stats_target;
 pub use state::{next, Action, Event, TxnState};
 
 use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
-use super::{Abort, Phase, Session};
+use super::{Abort, Phase, Session, Stage};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::http::acl::Truth;
 use crate::http::body::{self, BodyTracker, Framing};
@@ -147,6 +147,40 @@ pub struct Txn {
     pub htx_in: u64,
 }
 
+/// What an analyser made of its input: the event it reports, which the
+/// pump applies ([`apply`], the one place events take effect: analysers
+/// never move the state themselves), and the engine's turn, if it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+struct Outcome {
+    ev: Option<Event>,
+    step: Option<Step>,
+}
+
+impl Outcome {
+    /// Nothing happened yet: more bytes are needed.
+    const NOTHING: Outcome = Outcome {
+        ev: None,
+        step: None,
+    };
+
+    /// The engine must act; the state stays.
+    fn step(step: Step) -> Outcome {
+        Outcome {
+            ev: None,
+            step: Some(step),
+        }
+    }
+
+    /// `ev` moves the state, then the engine acts.
+    fn on(ev: Event, step: Step) -> Outcome {
+        Outcome {
+            ev: Some(ev),
+            step: Some(step),
+        }
+    }
+}
+
 /// A request or response the parser or the body tracker rejected, with
 /// its bytes (from the start of the head, or the body bytes not forwarded).
 #[derive(Debug, Clone)]
@@ -194,7 +228,7 @@ fn bad_message(
     bad: BadMessage,
     status: u16,
     term: &[u8; 2],
-) -> Step {
+) -> Outcome {
     let request = bad.request;
     t.bad = Some(Box::new(bad));
     log_term(s, term);
@@ -203,28 +237,27 @@ fn bad_message(
     }
     t.events.push(TxnEvent::BadRequest);
     if t.response_started {
-        return Step::Close;
+        return Outcome::step(Step::Close);
     }
     let pages = &conf.fe.side.errors;
-    t.refuse(status, pages, pages);
+    let ev = t.refused(status, pages, pages);
     // A server connection (kept alive, or being found) goes; none: wait.
     if s.srv.is_some() || s.phase != Phase::Idle {
-        Step::DropServer
+        Outcome::on(ev, Step::DropServer)
     } else {
-        Step::Wait
+        Outcome::on(ev, Step::Wait)
     }
 }
 
 /// The server failed before the response head reached the client: 502.
-fn server_failed(t: &mut Txn, conf: &Conf) -> Step {
+fn server_failed(t: &mut Txn, conf: &Conf) -> Outcome {
     if t.response_started && t.res_head_done {
-        return Step::Close;
+        return Outcome::step(Step::Close);
     }
     let pages = t
         .backend
         .map_or(&conf.fe.side.errors, |b| &conf.backends[b].errors);
-    t.fail_with(502, pages, &conf.fe.side.errors);
-    Step::DropServer
+    Outcome::on(t.failed(502, pages, &conf.fe.side.errors), Step::DropServer)
 }
 
 impl Txn {
@@ -277,7 +310,7 @@ impl Txn {
         self.h1.to_cli = with_connection(bytes, a.keep, a.req.version);
         self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
         self.close_after = !a.keep;
-        self.on(Event::Answer);
+        self.answer(Event::Answer);
         self.response_started = true;
         self.last_status = Some(status);
     }
@@ -302,29 +335,47 @@ impl Txn {
         self.state == TxnState::Exchange && !self.res_head_done
     }
 
-    /// Answer with an error page and close once it is sent.
-    pub fn fail(&mut self, status: u16, pages: &ErrorPages) {
-        self.fail_with(status, pages, pages);
-    }
-
-    /// Answer with the backend's error page, else the frontend's.
+    /// The engine's error answer (a timeout, a server lost): the
+    /// backend's error page, else the frontend's, closing once it is sent.
     pub fn fail_with(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
-        self.refuse(status, be, fe);
-        self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
+        let ev = self.failed(status, be, fe);
+        self.answer(ev);
     }
 
-    /// `fail_with` for what HAProxy's HTTP/1 layer refuses itself (a request
-    /// it cannot parse, a timeout before one arrived): it logs no bytes.
+    /// `fail_with` for what HAProxy's HTTP/1 layer refuses itself (a
+    /// timeout before a request arrived): it logs no bytes.
     pub fn refuse(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
+        let ev = self.refused(status, be, fe);
+        self.answer(ev);
+    }
+
+    /// An answer the engine gives outside the pump: an [`Event::Answer`],
+    /// which needs nothing else done ([`Action::None`] from any state).
+    fn answer(&mut self, ev: Event) {
+        let action = self.on(ev);
+        debug_assert_eq!(action, Action::None);
+    }
+
+    /// Our error page, with its bytes logged (see [`Txn::refused`]).
+    fn failed(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) -> Event {
+        let ev = self.refused(status, be, fe);
+        self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
+        ev
+    }
+
+    /// Our error page queued for the client, the connection closed after
+    /// it; the event to apply. No bytes logged, as HAProxy's HTTP/1 layer
+    /// for what it refuses itself (a request it cannot parse).
+    fn refused(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) -> Event {
         self.h1.to_cli = be.get_or(status, fe).into_owned();
         self.events.push(TxnEvent::Response {
             status,
             server: false,
         });
         self.close_after = true;
-        self.on(Event::Answer);
         self.last_status = Some(status);
         self.response_started = true;
+        Event::Answer
     }
 
     /// Request-side bytes still expected from the client.
@@ -359,8 +410,8 @@ impl Txn {
         self.state
     }
 
-    /// Move on as `ev` says ([`next`]); what else must happen is the
-    /// caller's to do.
+    /// Move on as `ev` says ([`next`]); what else must happen is
+    /// [`apply`]'s to do.
     fn on(&mut self, ev: Event) -> Action {
         let (state, action) = next(self.state, ev);
         self.state = state;
@@ -445,6 +496,10 @@ pub fn pump(
     let r = pump_txn(s, &mut txn, conf, decide, pool, now);
     let tunnel = txn.tunneling();
     s.http = Some(txn);
+    if tunnel {
+        // The upgrade's head went out: the session's one HTTP -> tunnel step.
+        s.stage = Stage::Tunnel;
+    }
     if tunnel && s.log.as_ref().is_some_and(|r| r.tunnel_from.is_none()) {
         let at = s.client_bytes();
         if let Some(r) = s.log.as_mut() {
@@ -493,7 +548,8 @@ fn pump_txn(
                     }
                 }
                 // A request analysed (or refused) is the engine's turn.
-                if let Some(step) = analyse_request(s, t, conf, decide, now) {
+                let out = analyse_request(s, t, conf, decide, now);
+                if let Some(step) = settle(s, t, out, now) {
                     return Ok(step);
                 }
                 if connected && idle_server_spoke(s, pool, now) {
@@ -503,13 +559,17 @@ fn pump_txn(
             }
             TxnState::WaitServer | TxnState::Exchange => {
                 let mut progress = read_client(s, pool, now)?;
-                if let Some(step) = request_body(s, t, conf) {
+                let out = request_body(s, t, conf);
+                if let Some(step) = settle(s, t, out, now) {
                     return Ok(step);
                 }
                 if connected {
-                    t.on(Event::ServerReady);
+                    if let Some(step) = apply(s, t, Event::ServerReady, now) {
+                        return Ok(step);
+                    }
                     progress |= send_request(s, t, pool, now)?;
-                    if let Some(step) = server_side(s, t, conf, decide, pool, now, &mut progress)? {
+                    let out = server_side(s, t, conf, decide, pool, now, &mut progress)?;
+                    if let Some(step) = settle(s, t, out, now) {
                         return Ok(step);
                     }
                 }
@@ -563,7 +623,7 @@ fn read_client(s: &mut Session, pool: &mut BufferPool, now: Instant) -> Result<b
 
 /// Let the request body claim the bytes read; a body refused, or a client
 /// gone in the middle of it, ends the transaction.
-fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
+fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Outcome {
     let tracked = track(&mut t.h1.req_body, &mut s.req, &mut t.h1.req_ready);
     if let Err(e) = tracked.map(|n| t.htx_in += n) {
         log::warn!(
@@ -574,7 +634,7 @@ fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
             e.reason
         );
         let bad = BadMessage::new(true, &e, unforwarded(&s.req));
-        return Some(bad_message(s, t, conf, bad, 400, b"CD"));
+        return bad_message(s, t, conf, bad, 400, b"CD");
     }
     if s.client.state().input_closed()
         && t.h1.req_body.as_ref().is_some_and(|b| !b.is_done())
@@ -582,9 +642,9 @@ fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
     {
         // Client went away in the middle of its body.
         log_term(s, &[b'C', log_phase(s, Some(t))]);
-        return Some(Step::Close);
+        return Outcome::step(Step::Close);
     }
-    None
+    Outcome::NOTHING
 }
 
 /// The request head, then the body bytes claimed, to the server.
@@ -645,11 +705,27 @@ fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
         }
         _ => return None,
     };
+    match apply(s, t, ev, now) {
+        // On to the next request, without this server connection.
+        None if drop_server && t.state == TxnState::WaitRequest => Some(Step::DropServer),
+        step => step,
+    }
+}
+
+/// An analyser's outcome: its event applied, then the engine's turn.
+fn settle(s: &mut Session, t: &mut Txn, out: Outcome, now: Instant) -> Option<Step> {
+    let after = out.ev.and_then(|ev| apply(s, t, ev, now));
+    after.or(out.step)
+}
+
+/// The one place an event takes effect in the pump: the state moves as
+/// [`next`] says, and what must happen besides is done here.
+fn apply(s: &mut Session, t: &mut Txn, ev: Event, now: Instant) -> Option<Step> {
     match t.on(ev) {
         Action::None => None,
         Action::NextRequest => {
             t.next_request(now);
-            drop_server.then_some(Step::DropServer)
+            None
         }
         Action::ShutClient => {
             h1::shut(&mut s.client);

@@ -16,14 +16,14 @@ pub(super) fn analyse_request(
     conf: &Conf,
     decide: &mut dyn Decide,
     now: Instant,
-) -> Option<Step> {
+) -> Outcome {
     let Some(buf) = s.req.as_ref() else {
         if s.client.state().input_closed() {
             // Closed before any request: HAProxy's CR (dontlognull skips it).
             log_term(s, b"CR");
-            return Some(Step::Close);
+            return Outcome::step(Step::Close);
         }
-        return None;
+        return Outcome::NOTHING;
     };
     let (req, head_len) = match request_head(&mut t.h1.req_parser, buf) {
         Head::Complete(req, len) => (req, len),
@@ -36,10 +36,9 @@ pub(super) fn analyse_request(
                 );
                 log_term(s, b"CR");
                 let pages = &conf.fe.side.errors;
-                t.refuse(400, pages, pages);
-                return Some(Step::Wait);
+                return Outcome::on(t.refused(400, pages, pages), Step::Wait);
             }
-            return None;
+            return Outcome::NOTHING;
         }
         Head::Invalid(e) => {
             log::warn!(
@@ -51,18 +50,18 @@ pub(super) fn analyse_request(
                 e.status
             );
             let bad = BadMessage::new(true, &e, buf.pending().to_vec());
-            return Some(bad_message(s, t, conf, bad, e.status, b"CR"));
+            return bad_message(s, t, conf, bad, e.status, b"CR");
         }
     };
     // A form posted to the stats page is read whole before it is answered.
     if applet_body_missing(conf, &req, buf.pending().len() - head_len) {
         if s.client.state().input_closed() {
-            return Some(Step::Close);
+            return Outcome::step(Step::Close);
         }
-        return None;
+        return Outcome::NOTHING;
     }
     h1::take(&mut s.req, head_len);
-    Some(on_request(s, t, conf, decide, req, now))
+    on_request(s, t, conf, decide, req, now)
 }
 
 /// A request head arrived: logged, captured, checked; then the monitor
@@ -74,7 +73,7 @@ fn on_request(
     decide: &mut dyn Decide,
     mut req: Request,
     now: Instant,
-) -> Step {
+) -> Outcome {
     if let Some(r) = s.log.as_mut() {
         let v = match req.version {
             Version::Http10 => "HTTP/1.0",
@@ -164,8 +163,7 @@ fn on_request(
         .or(conf.fe.default_backend);
     let Some(bi) = chosen else {
         log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
-        t.fail(503, &fe.errors);
-        return Step::Wait;
+        return Outcome::on(t.failed(503, &fe.errors, &fe.errors), Step::Wait);
     };
     to_backend(s, t, conf, decide, req, framing, bi)
 }
@@ -180,7 +178,7 @@ fn to_backend(
     mut req: Request,
     framing: Framing,
     bi: usize,
-) -> Step {
+) -> Outcome {
     let fe = &conf.fe.side;
     let be = &conf.backends[bi];
     let (src, dst) = (SocketAddr::new(s.src, s.src_port), s.dst);
@@ -221,13 +219,11 @@ fn to_backend(
         );
         t.h1.to_srv.clear();
         log_term(s, b"PR");
-        t.fail_with(500, &be.errors, &fe.errors);
-        return Step::Wait;
+        return Outcome::on(t.failed(500, &be.errors, &fe.errors), Step::Wait);
     }
     t.req = Some(req);
     t.backend = Some(bi);
-    t.on(Event::Routed);
-    Step::NeedServer(bi)
+    Outcome::on(Event::Routed, Step::NeedServer(bi))
 }
 
 /// A parsed request refused for its meaning (framing, Host, authority):
@@ -239,7 +235,7 @@ fn reject_request(
     req: &Request,
     status: u16,
     reason: &'static str,
-) -> Step {
+) -> Outcome {
     log::warn!(
         "frontend {}: invalid request from {}: {}; answering {}",
         conf.fe_name,
@@ -336,7 +332,7 @@ fn to_applet(
     service: Option<rules::Service>,
     framing: Framing,
     conf: &Conf,
-) -> Step {
+) -> Outcome {
     let mut body = Vec::new();
     let mut keep = wants_keep_alive(&req) && conf.fe.side.conn_mode != ConnMode::Close;
     match framing {
@@ -348,7 +344,6 @@ fn to_applet(
         // Anything else is not read: close after the answer.
         _ => keep = false,
     }
-    t.on(Event::Answer);
     t.response_started = true;
     t.applet = Some(Box::new(AppletReq {
         service,
@@ -358,7 +353,7 @@ fn to_applet(
         dst: s.dst,
         keep,
     }));
-    Step::Wait
+    Outcome::on(Event::Answer, Step::Wait)
 }
 
 /// A POST to the stats page whose body has not fully arrived yet.
@@ -410,7 +405,7 @@ fn verdict_response(
     side: &HttpSide,
     conf: &Conf,
     s: &mut Session,
-) -> Step {
+) -> Outcome {
     if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
         t.events.push(TxnEvent::Denied);
     }
@@ -429,18 +424,17 @@ fn verdict_response(
         }
         Verdict::Deny(code) => {
             log::info!("frontend {}: request denied ({code})", conf.fe_name);
-            t.fail_with(code, &side.errors, &conf.fe.side.errors);
-            Step::Wait
+            let ev = t.failed(code, &side.errors, &conf.fe.side.errors);
+            Outcome::on(ev, Step::Wait)
         }
         Verdict::Tarpit(code) => {
             // The engine's timer answers once `timeout tarpit` has passed.
             log::info!("frontend {}: request tarpitted ({code})", conf.fe_name);
-            t.on(Event::Tarpitted);
             t.tarpit_status = code;
-            Step::Wait
+            Outcome::on(Event::Tarpitted, Step::Wait)
         }
         Verdict::Respond(bytes) => respond_local(t, req, bytes, framing, conf),
-        Verdict::Continue | Verdict::Allow => Step::Wait,
+        Verdict::Continue | Verdict::Allow => Outcome::step(Step::Wait),
     }
 }
 
@@ -453,7 +447,7 @@ fn respond_local(
     bytes: Vec<u8>,
     framing: Framing,
     conf: &Conf,
-) -> Step {
+) -> Outcome {
     let named = forward::connection_tokens(req);
     let wants_keep = match req.version {
         Version::Http11 => !named.iter().any(|n| n == "close"),
@@ -471,9 +465,8 @@ fn respond_local(
     t.htx_out += htx_len_of(&t.h1.to_cli, t.head_method);
     t.last_status = Some(status_of(&t.h1.to_cli));
     t.close_after = !keep;
-    t.on(Event::Answer);
     t.response_started = true;
-    Step::Wait
+    Outcome::on(Event::Answer, Step::Wait)
 }
 
 fn in_net(ip: IpAddr, net: Option<(IpAddr, u8)>) -> bool {

@@ -15,9 +15,9 @@ pub(super) fn server_side(
     pool: &mut BufferPool,
     now: Instant,
     progress: &mut bool,
-) -> Result<Option<Step>, Abort> {
+) -> Result<Outcome, Abort> {
     let Some(srv) = s.srv.as_mut() else {
-        return Ok(None);
+        return Ok(Outcome::NOTHING);
     };
     let want_more = !t.res_head_done || t.h1.res_body.as_ref().is_some_and(|b| !b.is_done());
     if want_more {
@@ -26,7 +26,7 @@ pub(super) fn server_side(
             Err(e) => {
                 log::info!("frontend {}: server read error: {e}", conf.fe_name);
                 log_term(s, if t.res_head_done { b"SD" } else { b"SH" });
-                return Ok(Some(server_failed(t, conf)));
+                return Ok(server_failed(t, conf));
             }
         }
     }
@@ -38,9 +38,9 @@ pub(super) fn server_side(
                     conf.fe_name
                 );
                 log_term(s, b"SH");
-                return Ok(Some(server_failed(t, conf)));
+                return Ok(server_failed(t, conf));
             }
-            return Ok(None);
+            return Ok(Outcome::NOTHING);
         };
         let (res, head_len) = match response_head(&mut t.h1.res_parser, buf) {
             Head::Complete(res, len) => (res, len),
@@ -48,9 +48,9 @@ pub(super) fn server_side(
                 if srv_eof(s) {
                     log::info!("frontend {}: truncated response head, 502", conf.fe_name);
                     log_term(s, b"SH");
-                    return Ok(Some(server_failed(t, conf)));
+                    return Ok(server_failed(t, conf));
                 }
-                return Ok(None);
+                return Ok(Outcome::NOTHING);
             }
             Head::Invalid(e) => {
                 log::warn!(
@@ -60,7 +60,7 @@ pub(super) fn server_side(
                     e.reason
                 );
                 let bad = BadMessage::new(false, &e, buf.pending().to_vec());
-                return Ok(Some(bad_message(s, t, conf, bad, 502, b"PH")));
+                return Ok(bad_message(s, t, conf, bad, 502, b"PH"));
             }
         };
         t.htx_out += res.htx_len();
@@ -86,11 +86,10 @@ pub(super) fn server_side(
             res.serialize(&mut t.h1.to_cli);
             continue;
         }
-        if let Some(step) = on_response(s, t, conf, decide, res, now) {
-            return Ok(Some(step));
-        }
-        if t.state == TxnState::Tunnel {
-            return Ok(None);
+        // A step for the engine, or the upgrade (a tunnel from now on).
+        let out = on_response(s, t, conf, decide, res, now);
+        if out != Outcome::NOTHING {
+            return Ok(out);
         }
     }
     Ok(response_body(s, t, conf))
@@ -107,7 +106,7 @@ fn on_response(
     decide: &mut dyn Decide,
     mut res: Response,
     now: Instant,
-) -> Option<Step> {
+) -> Outcome {
     let be = &conf.backends[t.backend.unwrap_or(0)];
     let method = t.req.as_ref().map_or("GET", |r| r.method.as_str());
     let framing = match body::response_framing(&res, method) {
@@ -119,7 +118,7 @@ fn on_response(
                 e.reason
             );
             log_term(s, b"PH");
-            return Some(server_failed(t, conf));
+            return server_failed(t, conf);
         }
     };
     let named = forward::connection_tokens(&res);
@@ -137,7 +136,7 @@ fn on_response(
         );
         let why = "101 to a protocol the request did not offer";
         let bad = BadMessage::parsed(false, why, |b| res.serialize(b));
-        return Some(bad_message(s, t, conf, bad, 502, b"PH"));
+        return bad_message(s, t, conf, bad, 502, b"PH");
     }
     let req = t.req.clone().unwrap_or_else(|| Request {
         method: "GET".into(),
@@ -157,15 +156,14 @@ fn on_response(
                 log::info!("frontend {}: response denied, 502", conf.fe_name);
                 log_term(s, b"PH");
                 t.events.push(TxnEvent::DeniedResponse);
-                t.fail_with(502, &side.errors, &conf.fe.side.errors);
-                return Some(Step::DropServer);
+                let ev = t.failed(502, &side.errors, &conf.fe.side.errors);
+                return Outcome::on(ev, Step::DropServer);
             }
             Verdict::Respond(bytes) => {
                 t.htx_out += htx_len_of(&bytes, t.head_method);
                 t.h1.to_cli = bytes;
                 t.close_after = true;
-                t.on(Event::Answer);
-                return Some(Step::DropServer);
+                return Outcome::on(Event::Answer, Step::DropServer);
             }
         }
     }
@@ -224,26 +222,28 @@ fn on_response(
             conf.fe_name
         );
         log_term(s, b"PH");
-        t.fail_with(500, &be.errors, &conf.fe.side.errors);
-        return Some(Step::DropServer);
+        let ev = t.failed(500, &be.errors, &conf.fe.side.errors);
+        return Outcome::on(ev, Step::DropServer);
     }
     t.response_started = true;
     t.res_head_done = true;
     if tunnel {
-        t.on(Event::Upgraded);
-        return None;
+        return Outcome {
+            ev: Some(Event::Upgraded),
+            step: None,
+        };
     }
     t.h1.res_body = match framing {
         Framing::None => None,
         f => Some(BodyTracker::new(f)),
     };
     t.h1.res_ready = 0;
-    None
+    Outcome::NOTHING
 }
 
 /// The response body: claim what arrived; a body refused, or a server gone
 /// in the middle of it, ends the exchange.
-fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
+fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Outcome {
     let tracked = track(&mut t.h1.res_body, &mut s.res, &mut t.h1.res_ready);
     if let Err(e) = tracked.map(|n| t.htx_out += n) {
         log::warn!(
@@ -254,7 +254,7 @@ fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
         );
         // The head went out already: `bad_message` closes.
         let bad = BadMessage::new(false, &e, unforwarded(&s.res));
-        return Some(bad_message(s, t, conf, bad, 502, b"SD"));
+        return bad_message(s, t, conf, bad, 502, b"SD");
     }
     if srv_eof(s) && t.h1.res_ready == 0 {
         if let Some(b) = t.h1.res_body.as_mut() {
@@ -264,11 +264,11 @@ fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
                     conf.fe_name
                 );
                 log_term(s, b"SD");
-                return Some(Step::Close);
+                return Outcome::step(Step::Close);
             }
         }
     }
-    None
+    Outcome::NOTHING
 }
 
 fn srv_eof(s: &Session) -> bool {

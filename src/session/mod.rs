@@ -17,6 +17,7 @@ use crate::conn::Side;
 pub use crate::conn::{HalfEvent, HalfState};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::core::timers::TimerKey;
+use crate::mux::h1::{Conns, ConnsMut};
 use crate::pollers::Interest;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -177,6 +178,27 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// The connections and their input buffers, as the HTTP/1 mux looks
+    /// at them.
+    pub fn conns(&self) -> Conns<'_> {
+        Conns {
+            client: &self.client,
+            srv: self.srv.as_ref(),
+            req: &self.req,
+            res: &self.res,
+        }
+    }
+
+    /// The same, lent to the mux for I/O.
+    pub fn conns_mut(&mut self) -> ConnsMut<'_> {
+        ConnsMut {
+            client: &mut self.client,
+            srv: self.srv.as_mut(),
+            req: &mut self.req,
+            res: &mut self.res,
+        }
     }
 
     /// Both directions are finished: every EOF seen and passed on.

@@ -1,30 +1,34 @@
 //! The HTTP/1.x transaction of a session (`mode http`): one request and its
 //! response at a time. Its state is [`TxnState`], moved on only by the
-//! events the analysers and the pump report, through the one transition
-//! function in `state.rs`; [`pump`] drives it with one `match` over that
-//! state per round. The request analysers are in
+//! events the analysers report, through the one transition function in
+//! `state.rs`; [`pump`] (`pump.rs`) drives it with one `match` over that
+//! state per round and applies those events. The request analysers are in
 //! `request.rs`, the response analysers in `response.rs`, the proxies'
-//! settings they read in `conf.rs`; the bytes on the wire (reading,
-//! vectored writes, body framing) go through the HTTP/1 mux (`mux::h1`), and every
-//! decision about servers through `session::decide`. A request body or a
+//! settings they read in `conf.rs`. The transaction works on messages: the
+//! bytes on the wire (reading, head parsing, vectored writes, body framing,
+//! EOFs, poller interests) are the HTTP/1 mux's ([`H1Mux`], which it reaches
+//! the session's connections through), and every decision about servers
+//! goes through `session::decide`. A request body or a
 //! response body streams through with its framing checked, never buffered
 //! whole. Keep-alive on both sides: after a complete exchange the next
 //! request is parsed, switched and balanced on its own.
 
 mod conf;
+mod pump;
 mod request;
 mod response;
 mod state;
 
 pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide};
+pub use pump::pump;
 pub use request::stats_target;
 pub use state::{next, Action, Event, TxnState};
 
 use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
 use super::{Abort, Phase, Session, Stage};
-use crate::core::buffer::{Buffer, BufferPool};
+use crate::core::buffer::BufferPool;
 use crate::http::acl::Truth;
-use crate::http::body::{self, BodyTracker, Framing};
+use crate::http::body::{self, Framing};
 use crate::http::errors::ErrorPages;
 use crate::http::fetch::FetchCtx;
 use crate::http::forward;
@@ -33,10 +37,7 @@ use crate::http::parser::ParseError;
 use crate::http::rules::{self, Rule, Verdict};
 use crate::http::track::Slots;
 use crate::http::Version;
-use crate::mux::h1::{
-    self, htx_len_of, read_side, request_head, response_head, status_of, track, unforwarded,
-    with_connection, write_out, H1Stream, Head,
-};
+use crate::mux::h1::{htx_len_of, status_of, with_connection, H1Mux, Head};
 use crate::pollers::Interest;
 use request::analyse_request;
 use response::server_side;
@@ -86,8 +87,9 @@ pub enum Step {
 pub struct Txn {
     /// Assigned in [`Txn::on`] only.
     state: TxnState,
-    /// The HTTP/1 side of this stream: parsers, body trackers, heads out.
-    h1: H1Stream,
+    /// The HTTP/1 mux of this stream's connections: all the transaction
+    /// knows of the bytes on the wire.
+    h1: H1Mux,
     pub req: Option<Request>,
     res_head_done: bool,
     close_after: bool,
@@ -264,7 +266,7 @@ impl Txn {
     pub fn new(max_head: usize, now: Instant) -> Txn {
         Txn {
             state: TxnState::WaitRequest,
-            h1: H1Stream::new(max_head),
+            h1: H1Mux::new(max_head),
             req: None,
             res_head_done: false,
             close_after: false,
@@ -307,8 +309,9 @@ impl Txn {
             status,
             server: false,
         });
-        self.h1.to_cli = with_connection(bytes, a.keep, a.req.version);
-        self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
+        self.h1
+            .answer(with_connection(bytes, a.keep, a.req.version));
+        self.htx_out += htx_len_of(self.h1.queued_to_client(), self.head_method);
         self.close_after = !a.keep;
         self.answer(Event::Answer);
         self.response_started = true;
@@ -327,7 +330,7 @@ impl Txn {
 
     /// The request body has not fully arrived (nor been refused).
     pub fn request_incomplete(&self) -> bool {
-        self.h1.req_body.as_ref().is_some_and(|b| !b.is_done())
+        self.h1.request_body_open()
     }
 
     /// Waiting for a response head from the server (for timeout server -> 504).
@@ -359,7 +362,7 @@ impl Txn {
     /// Our error page, with its bytes logged (see [`Txn::refused`]).
     fn failed(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) -> Event {
         let ev = self.refused(status, be, fe);
-        self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
+        self.htx_out += htx_len_of(self.h1.queued_to_client(), self.head_method);
         ev
     }
 
@@ -367,7 +370,7 @@ impl Txn {
     /// it; the event to apply. No bytes logged, as HAProxy's HTTP/1 layer
     /// for what it refuses itself (a request it cannot parse).
     fn refused(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) -> Event {
-        self.h1.to_cli = be.get_or(status, fe).into_owned();
+        self.h1.answer(be.get_or(status, fe).into_owned());
         self.events.push(TxnEvent::Response {
             status,
             server: false,
@@ -394,16 +397,11 @@ impl Txn {
     }
 
     fn request_done(&self) -> bool {
-        self.h1.req_body.as_ref().map_or(true, BodyTracker::is_done)
-            && self.h1.req_ready == 0
-            && self.h1.to_srv.is_empty()
+        self.h1.request_sent()
     }
 
     fn response_done(&self) -> bool {
-        self.res_head_done
-            && self.h1.res_body.as_ref().map_or(true, BodyTracker::is_done)
-            && self.h1.res_ready == 0
-            && self.h1.to_cli.is_empty()
+        self.res_head_done && self.h1.response_sent()
     }
 
     pub fn state(&self) -> TxnState {
@@ -434,7 +432,7 @@ impl Txn {
     /// After 101 or a CONNECT's 2xx, once that head went out: raw bytes
     /// both ways, as in TCP (the session's `Stage::Tunnel`).
     pub fn tunneling(&self) -> bool {
-        self.state == TxnState::Tunnel && self.h1.to_cli.is_empty()
+        self.state == TxnState::Tunnel && !self.h1.client_output_pending()
     }
 
     /// Both sides' interests while the transaction runs (not tunneling).
@@ -454,289 +452,18 @@ impl Txn {
     /// The client's interest: read while request bytes are expected (or to
     /// spot a close when idle), write while bytes wait for it.
     pub fn client_interest(&self, s: &Session) -> (bool, bool) {
-        let room = !s.req.as_ref().is_some_and(Buffer::is_full);
-        let read = s.client.state().can_read() && room && self.wants_client_input();
-        let write = s.client.state().can_write()
-            && (!self.h1.to_cli.is_empty()
-                || (self.h1.res_ready > 0 && s.res.as_ref().is_some_and(|b| !b.is_empty())));
-        (read, write)
+        self.h1
+            .client_interest(&s.conns(), self.wants_client_input())
     }
 
     /// The server's interest once connected.
     pub fn server_interest(&self, s: &Session) -> (bool, bool) {
-        let Some(srv) = s.srv.as_ref() else {
-            return (false, false);
-        };
-        let room = !s.res.as_ref().is_some_and(Buffer::is_full);
         let expecting = match self.state {
             TxnState::WaitRequest => true,
-            TxnState::Exchange => {
-                !self.res_head_done || self.h1.res_body.as_ref().is_some_and(|b| !b.is_done())
-            }
+            TxnState::Exchange => !self.res_head_done || self.h1.response_body_open(),
             _ => false,
         };
-        let read = srv.state().can_read() && room && expecting;
-        let write =
-            srv.state().can_write() && (!self.h1.to_srv.is_empty() || self.h1.req_ready > 0);
-        (read, write)
-    }
-}
-
-/// Run the HTTP analysers and move bytes as far as possible.
-pub fn pump(
-    s: &mut Session,
-    conf: &Conf,
-    decide: &mut dyn Decide,
-    pool: &mut BufferPool,
-    now: Instant,
-) -> Result<Step, Abort> {
-    let Some(mut txn) = s.http.take() else {
-        return Ok(Step::Close);
-    };
-    let r = pump_txn(s, &mut txn, conf, decide, pool, now);
-    let tunnel = txn.tunneling();
-    s.http = Some(txn);
-    if tunnel {
-        // The upgrade's head went out: the session's one HTTP -> tunnel step.
-        s.stage = Stage::Tunnel;
-    }
-    if tunnel && s.log.as_ref().is_some_and(|r| r.tunnel_from.is_none()) {
-        let at = s.client_bytes();
-        if let Some(r) = s.log.as_mut() {
-            r.tunnel_from = Some(at);
-        }
-    }
-    if tunnel && matches!(r, Ok(Step::Wait)) {
-        // After 101 or a CONNECT's 2xx: plain TCP forwarding both ways.
-        s.pump(pool, now)?;
-        return Ok(if s.is_done() { Step::Close } else { Step::Wait });
-    }
-    r
-}
-
-fn pump_txn(
-    s: &mut Session,
-    t: &mut Txn,
-    conf: &Conf,
-    decide: &mut dyn Decide,
-    pool: &mut BufferPool,
-    now: Instant,
-) -> Result<Step, Abort> {
-    let connected = s.phase == Phase::Connected;
-    for _ in 0..16 {
-        // Each state reads, analyses and sends what it needs; the analysers
-        // move the state on, `finish` below ends answers and exchanges.
-        let mut progress = match t.state {
-            TxnState::Drain => {
-                // Our error went out and our write side is shut: read and
-                // discard until the client's EOF.
-                let read = read_client(s, pool, now)?;
-                h1::discard(&mut s.req, pool);
-                if s.client.state().input_closed() {
-                    return Ok(Step::Close);
-                }
-                if !read {
-                    return Ok(Step::Wait);
-                }
-                continue;
-            }
-            TxnState::WaitRequest => {
-                let read = read_client(s, pool, now)?;
-                if s.req.is_some() {
-                    if let Some(r) = s.log.as_mut() {
-                        r.first_byte(now);
-                    }
-                }
-                // A request analysed (or refused) is the engine's turn.
-                let out = analyse_request(s, t, conf, decide, now);
-                if let Some(step) = settle(s, t, out, now) {
-                    return Ok(step);
-                }
-                if connected && idle_server_spoke(s, pool, now) {
-                    return Ok(Step::DropServer);
-                }
-                read
-            }
-            TxnState::WaitServer | TxnState::Exchange => {
-                let mut progress = read_client(s, pool, now)?;
-                let out = request_body(s, t, conf);
-                if let Some(step) = settle(s, t, out, now) {
-                    return Ok(step);
-                }
-                if connected {
-                    if let Some(step) = apply(s, t, Event::ServerReady, now) {
-                        return Ok(step);
-                    }
-                    progress |= send_request(s, t, pool, now)?;
-                    let out = server_side(s, t, conf, decide, pool, now, &mut progress)?;
-                    if let Some(step) = settle(s, t, out, now) {
-                        return Ok(step);
-                    }
-                }
-                progress
-            }
-            // Reading ahead keeps the client's interest steady; pipelined
-            // bytes wait in the buffer for their turn.
-            TxnState::Respond => read_client(s, pool, now)?,
-            TxnState::Tunnel | TxnState::Tarpit => false,
-        };
-        // Our bytes, then response body bytes, to the client.
-        let mut none = 0;
-        let ready = if t.state == TxnState::Exchange {
-            &mut t.h1.res_ready
-        } else {
-            &mut none
-        };
-        progress |= write_out(
-            &mut s.client,
-            &mut t.h1.to_cli,
-            &mut s.res,
-            ready,
-            pool,
-            now,
-        )
-        .map_err(Abort::Client)?;
-        let before = t.state;
-        if let Some(step) = finish(s, t, now) {
-            return Ok(step);
-        }
-        // A finished transaction is logged before the next one is parsed.
-        if before != t.state && t.state == TxnState::WaitRequest && s.log.is_some() {
-            return Ok(Step::Wait);
-        }
-        // A new state (next request, drain) has work to do at once.
-        progress |= t.state != before;
-        if !progress {
-            break;
-        }
-    }
-    if t.state == TxnState::WaitRequest && s.client.state().input_closed() && s.req.is_none() {
-        return Ok(Step::Close);
-    }
-    Ok(Step::Wait)
-}
-
-/// Client -> request buffer. Ok(true) on progress (data or EOF).
-fn read_client(s: &mut Session, pool: &mut BufferPool, now: Instant) -> Result<bool, Abort> {
-    read_side(&mut s.client, &mut s.req, pool, now).map_err(Abort::Client)
-}
-
-/// Let the request body claim the bytes read; a body refused, or a client
-/// gone in the middle of it, ends the transaction.
-fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Outcome {
-    let tracked = track(&mut t.h1.req_body, &mut s.req, &mut t.h1.req_ready);
-    if let Err(e) = tracked.map(|n| t.htx_in += n) {
-        log::warn!(
-            "frontend {}: invalid request body from {} at byte {}: {}",
-            conf.fe_name,
-            s.src,
-            e.at,
-            e.reason
-        );
-        let bad = BadMessage::new(true, &e, unforwarded(&s.req));
-        return bad_message(s, t, conf, bad, 400, b"CD");
-    }
-    if s.client.state().input_closed()
-        && t.h1.req_body.as_ref().is_some_and(|b| !b.is_done())
-        && t.h1.req_ready == 0
-    {
-        // Client went away in the middle of its body.
-        log_term(s, &[b'C', log_phase(s, Some(t))]);
-        return Outcome::step(Step::Close);
-    }
-    Outcome::NOTHING
-}
-
-/// The request head, then the body bytes claimed, to the server.
-fn send_request(
-    s: &mut Session,
-    t: &mut Txn,
-    pool: &mut BufferPool,
-    now: Instant,
-) -> Result<bool, Abort> {
-    let Some(srv) = s.srv.as_mut() else {
-        return Ok(false);
-    };
-    let sent = write_out(
-        srv,
-        &mut t.h1.to_srv,
-        &mut s.req,
-        &mut t.h1.req_ready,
-        pool,
-        now,
-    )
-    .map_err(Abort::Server)?;
-    if t.h1.to_srv.is_empty() && t.req_sent.is_none() {
-        t.req_sent = Some(now);
-    }
-    Ok(sent)
-}
-
-/// An idle kept-alive server connection: any byte or EOF ends it.
-fn idle_server_spoke(s: &mut Session, pool: &mut BufferPool, now: Instant) -> bool {
-    let Some(srv) = s.srv.as_mut() else {
-        return false;
-    };
-    if !read_side(srv, &mut s.res, pool, now).unwrap_or(true) {
-        return false;
-    }
-    if let Some(b) = s.res.take() {
-        pool.put(b);
-    }
-    true
-}
-
-/// End of an exchange or of our own response: keep-alive, drain or close.
-fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
-    let mut drop_server = false;
-    let ev = match t.state {
-        TxnState::Respond if t.h1.to_cli.is_empty() => Event::AnswerSent {
-            close: t.close_after,
-        },
-        TxnState::Exchange if t.request_done() && t.response_done() => {
-            // Bytes past the end of the response (a body sent to a HEAD, a
-            // server miscounting): they would be read as the next response,
-            // so this server connection is not reused (as HAProxy).
-            let stray = s.res.as_ref().is_some_and(|b| !b.is_empty());
-            drop_server = !t.server_keep || stray;
-            Event::ExchangeDone {
-                client_keep: t.client_keep && !s.client.state().input_closed(),
-            }
-        }
-        _ => return None,
-    };
-    match apply(s, t, ev, now) {
-        // On to the next request, without this server connection.
-        None if drop_server && t.state == TxnState::WaitRequest => Some(Step::DropServer),
-        step => step,
-    }
-}
-
-/// An analyser's outcome: its event applied, then the engine's turn.
-fn settle(s: &mut Session, t: &mut Txn, out: Outcome, now: Instant) -> Option<Step> {
-    let after = out.ev.and_then(|ev| apply(s, t, ev, now));
-    after.or(out.step)
-}
-
-/// The one place an event takes effect in the pump: the state moves as
-/// [`next`] says, and what must happen besides is done here.
-fn apply(s: &mut Session, t: &mut Txn, ev: Event, now: Instant) -> Option<Step> {
-    match t.on(ev) {
-        Action::None => None,
-        Action::NextRequest => {
-            t.next_request(now);
-            None
-        }
-        Action::ShutClient => {
-            h1::shut(&mut s.client);
-            t.since = now;
-            Some(if s.srv.is_some() {
-                Step::DropServer
-            } else {
-                Step::Wait
-            })
-        }
-        Action::Close => Some(Step::Close),
+        self.h1.server_interest(&s.conns(), expecting)
     }
 }
 

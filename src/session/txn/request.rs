@@ -17,18 +17,18 @@ pub(super) fn analyse_request(
     decide: &mut dyn Decide,
     now: Instant,
 ) -> Outcome {
-    let Some(buf) = s.req.as_ref() else {
-        if s.client.state().input_closed() {
+    let Some(head) = t.h1.request_head(&s.conns()) else {
+        if s.conns().client_eof() {
             // Closed before any request: HAProxy's CR (dontlognull skips it).
             log_term(s, b"CR");
             return Outcome::step(Step::Close);
         }
         return Outcome::NOTHING;
     };
-    let (req, head_len) = match request_head(&mut t.h1.req_parser, buf) {
+    let (req, head_len) = match head {
         Head::Complete(req, len) => (req, len),
         Head::Partial => {
-            if s.client.state().input_closed() {
+            if s.conns().client_eof() {
                 log::info!(
                     "frontend {}: truncated request from {}",
                     conf.fe_name,
@@ -49,18 +49,19 @@ pub(super) fn analyse_request(
                 e.reason,
                 e.status
             );
-            let bad = BadMessage::new(true, &e, buf.pending().to_vec());
+            let bad = BadMessage::new(true, &e, s.conns().client_input().to_vec());
             return bad_message(s, t, conf, bad, e.status, b"CR");
         }
     };
     // A form posted to the stats page is read whole before it is answered.
-    if applet_body_missing(conf, &req, buf.pending().len() - head_len) {
-        if s.client.state().input_closed() {
+    let have = s.conns().client_input().len() - head_len;
+    if applet_body_missing(conf, &req, have) {
+        if s.conns().client_eof() {
             return Outcome::step(Step::Close);
         }
         return Outcome::NOTHING;
     }
-    h1::take(&mut s.req, head_len);
+    t.h1.take_request_head(&mut s.conns_mut(), head_len);
     on_request(s, t, conf, decide, req, now)
 }
 
@@ -202,22 +203,15 @@ fn to_backend(
     }
     persistence(t, &mut req, decide, bi, src, dst);
     prepare_request(s, t, &mut req, &framing, fe, be);
-    t.h1.req_body = match framing {
-        Framing::None => None,
-        f => Some(BodyTracker::new(f)),
-    };
-    t.h1.req_ready = 0;
-    t.h1.req_parser.reset();
-    t.h1.to_srv.clear();
-    req.serialize(&mut t.h1.to_srv);
-    if t.h1.to_srv.len() > conf.bufsize {
+    let head_len = t.h1.send_request_head(&req, framing);
+    if head_len > conf.bufsize {
         // HAProxy's strict rewriting: a head grown past the buffer is a 500.
         log::warn!(
             "frontend {}: rewritten request head of {} bytes exceeds tune.bufsize; answering 500",
             conf.fe_name,
-            t.h1.to_srv.len()
+            head_len
         );
-        t.h1.to_srv.clear();
+        t.h1.cancel_request_head();
         log_term(s, b"PR");
         return Outcome::on(t.failed(500, &be.errors, &fe.errors), Step::Wait);
     }
@@ -338,7 +332,7 @@ fn to_applet(
     match framing {
         Framing::None => {}
         Framing::Length(n) if n as usize <= MAX_APPLET_BODY => {
-            body = h1::take_body(&mut s.req, n as usize);
+            body = t.h1.take_request_body(&mut s.conns_mut(), n as usize);
             t.htx_in += body.len() as u64;
         }
         // Anything else is not read: close after the answer.
@@ -461,9 +455,9 @@ fn respond_local(
         status: status_of(&bytes),
         server: false,
     });
-    t.h1.to_cli = with_connection(bytes, keep, req.version);
-    t.htx_out += htx_len_of(&t.h1.to_cli, t.head_method);
-    t.last_status = Some(status_of(&t.h1.to_cli));
+    t.h1.answer(with_connection(bytes, keep, req.version));
+    t.htx_out += htx_len_of(t.h1.queued_to_client(), t.head_method);
+    t.last_status = Some(status_of(t.h1.queued_to_client()));
     t.close_after = !keep;
     t.response_started = true;
     Outcome::on(Event::Answer, Step::Wait)

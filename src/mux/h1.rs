@@ -40,22 +40,54 @@ pub struct H1Mux {
 
 /// A stream's two connections and their input buffers (client -> server
 /// bytes in `req`, server -> client in `res`), lent to the mux to look at.
+/// Only the mux opens it: its users get the facts below.
 pub struct Conns<'a> {
-    pub client: &'a Side,
-    pub srv: Option<&'a Side>,
-    pub req: &'a Option<Buffer>,
-    pub res: &'a Option<Buffer>,
+    client: &'a Side,
+    srv: Option<&'a Side>,
+    req: &'a Option<Buffer>,
+    res: &'a Option<Buffer>,
 }
 
-/// The same, lent for reading, writing and taking bytes off.
+/// The same, lent for reading, writing and taking bytes off; only the mux
+/// uses what is inside.
 pub struct ConnsMut<'a> {
-    pub client: &'a mut Side,
-    pub srv: Option<&'a mut Side>,
-    pub req: &'a mut Option<Buffer>,
-    pub res: &'a mut Option<Buffer>,
+    client: &'a mut Side,
+    srv: Option<&'a mut Side>,
+    req: &'a mut Option<Buffer>,
+    res: &'a mut Option<Buffer>,
 }
 
-impl Conns<'_> {
+impl<'a> ConnsMut<'a> {
+    pub fn new(
+        client: &'a mut Side,
+        srv: Option<&'a mut Side>,
+        req: &'a mut Option<Buffer>,
+        res: &'a mut Option<Buffer>,
+    ) -> ConnsMut<'a> {
+        ConnsMut {
+            client,
+            srv,
+            req,
+            res,
+        }
+    }
+}
+
+impl<'a> Conns<'a> {
+    pub fn new(
+        client: &'a Side,
+        srv: Option<&'a Side>,
+        req: &'a Option<Buffer>,
+        res: &'a Option<Buffer>,
+    ) -> Conns<'a> {
+        Conns {
+            client,
+            srv,
+            req,
+            res,
+        }
+    }
+
     /// The client will send nothing more (EOF or error).
     pub fn client_eof(&self) -> bool {
         self.client.state().input_closed()

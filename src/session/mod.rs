@@ -183,22 +183,13 @@ impl Session {
     /// The connections and their input buffers, as the HTTP/1 mux looks
     /// at them.
     pub fn conns(&self) -> Conns<'_> {
-        Conns {
-            client: &self.client,
-            srv: self.srv.as_ref(),
-            req: &self.req,
-            res: &self.res,
-        }
+        Conns::new(&self.client, self.srv.as_ref(), &self.req, &self.res)
     }
 
     /// The same, lent to the mux for I/O.
     pub fn conns_mut(&mut self) -> ConnsMut<'_> {
-        ConnsMut {
-            client: &mut self.client,
-            srv: self.srv.as_mut(),
-            req: &mut self.req,
-            res: &mut self.res,
-        }
+        let srv = self.srv.as_mut();
+        ConnsMut::new(&mut self.client, srv, &mut self.req, &mut self.res)
     }
 
     /// Both directions are finished: every EOF seen and passed on.

@@ -521,7 +521,7 @@ impl Engine {
             phase: Phase::Idle,
             retries_left: retries,
             timer: None,
-            inspect_until: inspect,
+            stage: Session::first_stage(inspect, http.is_some()),
             http,
             log: None,
         });

@@ -3,11 +3,14 @@
 //! actions (manual §4.2), each with its optional `if`/`unless` condition.
 
 use crate::http::acl::{parse_condition, AclSet, Condition, Re};
+use crate::http::expr::Expr;
 use crate::http::fetch::{needs, Fetch};
 use crate::http::format::Format;
 use crate::http::rules::{
-    Action, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule, TrackSc,
+    Action, Redirect, RedirectKind, Reply, ReplyBody, Rule, SetVar, TcpAction, TcpRule, TrackSc,
+    VarValue,
 };
+use crate::sample::vars::{Conds, VarRef};
 
 /// Splits a rule line at its `if`/`unless` and compiles the condition.
 pub(crate) fn split_cond<'a>(
@@ -134,14 +137,11 @@ const UNSUPPORTED_ACTIONS: &[&str] = &[
     "set-src-port",
     "set-timeout",
     "set-tos",
-    "set-var",
-    "set-var-fmt",
     "silent-drop",
     "strict-mode",
     "track-sc0",
     "track-sc1",
     "track-sc2",
-    "unset-var",
     "use-service",
     "wait-for-body",
     "wait-for-handshake",
@@ -191,6 +191,12 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
     let a = &words[1..];
     let full = format!("{kw} {name}");
     let req = stage == Stage::HttpRequest;
+    if let Some(sv) = set_var(kw, name, a, stage)? {
+        return Ok(Rule {
+            action: Action::SetVar(sv),
+            cond,
+        });
+    }
     let action = match name {
         "allow" => {
             exactly(&full, a, 0, "none")?;
@@ -464,6 +470,14 @@ pub(crate) fn tcp(args: &[String], acls: &AclSet, stage: Stage) -> Result<TcpRul
     let kw = stage.name();
     let (words, cond) = split_cond(args, acls)?;
     check_needs(cond_needs(&cond), stage)?;
+    if let Some(name) = words.first() {
+        if let Some(sv) = set_var(kw, name, &words[1..], stage)? {
+            return Ok(TcpRule {
+                action: TcpAction::SetVar(sv),
+                cond,
+            });
+        }
+    }
     let action = match words.first().map(String::as_str) {
         Some("accept") => TcpAction::Accept,
         Some("reject") => TcpAction::Reject,
@@ -471,8 +485,7 @@ pub(crate) fn tcp(args: &[String], acls: &AclSet, stage: Stage) -> Result<TcpRul
             let known = UNSUPPORTED_ACTIONS.contains(&a)
                 || a.starts_with("track-sc")
                 || a.starts_with("sc-")
-                || a.starts_with("lua.")
-                || a.starts_with("set-var");
+                || a.starts_with("lua.");
             return Err(if known {
                 format!("'{kw} {a}' is not supported yet")
             } else {
@@ -513,4 +526,61 @@ fn track_sc(name: &str, a: &[String]) -> Result<TrackSc, String> {
         }
     };
     Ok(TrackSc { slot, key, table })
+}
+
+/// `set-var(NAME[,COND...]) EXPR`, `set-var-fmt(NAME[,COND...]) FMT` and
+/// `unset-var(NAME)` (`name` is the action word, `a` the words after it,
+/// before any condition); None: another action.
+fn set_var(kw: &str, name: &str, a: &[String], stage: Stage) -> Result<Option<SetVar>, String> {
+    let base = name.split('(').next().unwrap_or(name);
+    if !["set-var", "set-var-fmt", "unset-var"].contains(&base) {
+        return Ok(None);
+    }
+    let full = format!("{kw} {name}");
+    let inner = name[base.len()..]
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| {
+            format!(
+                "'{full}': invalid or incomplete action. Expects 'set-var(<var-name>)', 'set-var-fmt(<var-name>)' or 'unset-var(<var-name>)'"
+            )
+        })?;
+    let mut parts = inner.split(',');
+    let var = VarRef::parse(parts.next().unwrap_or("")).map_err(|e| format!("'{full}': {e}"))?;
+    let conds: Vec<&str> = parts.collect();
+    let extra = |n: usize| match a.get(n) {
+        Some(w) => Err(format!(
+            "'{full}' expects either 'if' or 'unless' followed by a condition but found '{w}'"
+        )),
+        None => Ok(()),
+    };
+    let value = match base {
+        "unset-var" => {
+            if !conds.is_empty() {
+                return Err(format!(
+                    "'{full}': unset-var does not expect parameters after the variable name. Only \"set-var\" and \"set-var-fmt\" manage conditions"
+                ));
+            }
+            extra(0)?;
+            VarValue::Unset
+        }
+        "set-var" => {
+            let e = a
+                .first()
+                .ok_or_else(|| format!("'{full}': missing fetch method"))?;
+            extra(1)?;
+            let e = Expr::parse(e).map_err(|e| format!("'{full}': {e}"))?;
+            check_needs(e.needs(), stage)?;
+            VarValue::Expr(e)
+        }
+        _ => {
+            let f = a
+                .first()
+                .ok_or_else(|| format!("'{full}' expects a log-format string"))?;
+            extra(1)?;
+            VarValue::Format(fmt(f, stage).map_err(|e| format!("'{full}': {e}"))?)
+        }
+    };
+    let conds = Conds::parse(&conds).map_err(|e| format!("'{full}': {e}"))?;
+    Ok(Some(SetVar { var, conds, value }))
 }

@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::message::{Headers, Request, Response};
+use crate::sample::vars::{self, VarRef, Vars};
 
 /// Everything a fetch may read. Rules over parsed heads use an empty,
 /// complete payload; `tcp-request content` rules see the bytes received so far.
@@ -17,6 +18,8 @@ pub struct FetchCtx<'a> {
     pub payload: &'a [u8],
     /// No more will come (inspect-delay expired or buffer full).
     pub payload_complete: bool,
+    /// The stream's variables; None: no stream (only `proc` ones exist).
+    pub vars: Option<&'a Vars>,
 }
 
 impl<'a> FetchCtx<'a> {
@@ -34,6 +37,15 @@ impl<'a> FetchCtx<'a> {
             res,
             payload: &[],
             payload_complete: true,
+            vars: None,
+        }
+    }
+
+    /// The same context, with the stream's variables.
+    pub fn with_vars(self, vars: &'a Vars) -> Self {
+        FetchCtx {
+            vars: Some(vars),
+            ..self
         }
     }
 }
@@ -69,6 +81,8 @@ pub enum Kind {
     Str,
     Bool,
     Bin,
+    /// Known only when fetched (`var()`): an ACL must name its match method.
+    Any,
 }
 
 /// Where a fetch reads from, to refuse it where that is not available
@@ -127,6 +141,9 @@ pub enum Fetch {
     /// `sc0_conn_cur`, `sc1_http_req_rate`, `src_conn_rate`...: a stick
     /// counter, read through the [`CounterView`] the engine provides.
     Counter(Tracked, Counter),
+    /// `var(NAME[,DEFAULT])`: the variable as stored, else the default
+    /// (a string).
+    Var(VarRef, Option<String>),
 }
 
 /// Whose counters a counter fetch reads.
@@ -384,6 +401,16 @@ impl Fetch {
             "req.ssl_ver" | "req_ssl_ver" => (0, 0, Fetch::SslVer),
             "always_true" => (0, 0, Fetch::AlwaysTrue),
             "always_false" => (0, 0, Fetch::AlwaysFalse),
+            "var" => {
+                // HAProxy reads the whole argument list, so `var()` is one
+                // empty name.
+                let var = VarRef::parse(a.first().copied().unwrap_or(""))
+                    .map_err(|e| format!("fetch method 'var': {e}"))?;
+                if a.len() > 2 {
+                    return Err("fetch method 'var' expects 1 to 2 arguments".into());
+                }
+                (0, 2, Fetch::Var(var, a.get(1).map(|d| d.to_string())))
+            }
             "str" | "int" | "bool" | "bin" | "ipv4" | "ipv6" => {
                 want_args(name, a, 1, 1)?;
                 (1, 1, Fetch::Const(constant(name, a[0])?))
@@ -415,6 +442,7 @@ impl Fetch {
                 Sample::Ip(_) => Kind::Ip,
             },
             Fetch::Payload(..) => Kind::Bin,
+            Fetch::Var(..) => Kind::Any,
             _ => Kind::Str,
         }
     }
@@ -429,7 +457,8 @@ impl Fetch {
             | Fetch::AlwaysTrue
             | Fetch::Const(_)
             | Fetch::AlwaysFalse
-            | Fetch::Counter(..) => 0,
+            | Fetch::Counter(..)
+            | Fetch::Var(..) => 0,
             Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer => needs::PAYLOAD,
             Fetch::Status | Fetch::ResCook(_) => needs::RES,
             Fetch::Hdr(Dir::Res, ..)
@@ -527,6 +556,10 @@ impl Fetch {
                 }
                 Fetched::some(v.into_iter().map(Sample::Str).collect())
             }
+            Fetch::Var(r, default) => match vars::get(ctx.vars, r) {
+                Some(v) => Fetched::one(super::expr::to_sample(v)),
+                None => default.as_ref().map_or_else(Fetched::none, |d| text(d)),
+            },
             Fetch::Counter(who, what) => sc
                 .and_then(|v| v.counter(*who, *what))
                 .map_or_else(Fetched::none, |n| Fetched::one(Sample::Int(n))),

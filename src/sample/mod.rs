@@ -11,6 +11,7 @@ pub mod hash;
 pub mod pattern;
 #[cfg(test)]
 mod tests;
+pub mod vars;
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};

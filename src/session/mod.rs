@@ -81,6 +81,10 @@ pub struct Session {
     pub http: Option<Box<txn::Txn>>,
     /// The log record, when the frontend logs sessions.
     pub log: Option<Box<crate::log::LogRec>>,
+    /// Variables (`set-var`): `sess`, and the current transaction's.
+    pub vars: crate::sample::vars::Vars,
+    /// The `tcp-request content` rule to resume at when more payload comes.
+    pub inspect_rule: usize,
 }
 
 /// A fatal I/O condition: the session must be closed.

@@ -248,8 +248,9 @@ impl Engine {
             res: None,
             payload,
             payload_complete: complete,
+            vars: Some(&s.vars),
         };
-        match rules::run_tcp(&fe.tcp_content, &ctx) {
+        match rules::run_tcp_from(&fe.tcp_content, &ctx, &mut s.inspect_rule) {
             Some(TcpAction::Reject) => {
                 log::info!(
                     "frontend {}: connection from {} rejected by tcp-request content",
@@ -261,7 +262,8 @@ impl Engine {
                 Inspect::Closed
             }
             None if !complete => Inspect::Wait,
-            Some(TcpAction::Accept) | None => {
+            // Accept (rules return no other action), or nothing more will come.
+            _ => {
                 s.inspect_until = None;
                 if s.http.is_none() {
                     self.assign(sid, None, now);

@@ -14,6 +14,7 @@ pub use map::{Map, MapRef};
 pub use regsub::Regsub;
 
 use super::hash;
+use super::vars::{self, Conds, VarRef, Vars};
 use super::{args, Type, Value};
 use map::{borrow, load_map};
 use num::{arith, http_date, mask4, mask6, mask_v4};
@@ -115,6 +116,10 @@ pub enum Conv {
     },
     Map(MapRef),
     Regsub(Regsub),
+    /// `set-var(NAME[,COND...])`: stores the sample, passes it on.
+    SetVar(VarRef, Conds),
+    /// `unset-var(NAME)`: passes the sample on.
+    UnsetVar(VarRef),
 }
 
 /// `http_date`'s input unit.
@@ -147,8 +152,6 @@ const NOT_YET: &[&str] = &[
     "sha2",
     "digest",
     "hmac",
-    "set-var",
-    "unset-var",
     "add_item",
     "be2dec",
     "be2hex",
@@ -388,6 +391,21 @@ impl Conv {
                     global,
                 })
             }
+            "set-var" | "unset-var" => {
+                let var = a
+                    .first()
+                    .ok_or_else(|| format!("converter '{name}': missing arguments (got 0/1)"))?;
+                let var = VarRef::parse(var).map_err(|e| format!("converter '{name}': {e}"))?;
+                if name == "unset-var" {
+                    want(name, a, 1, 1)?;
+                    Conv::UnsetVar(var)
+                } else {
+                    Conv::SetVar(
+                        var,
+                        Conds::parse(&a[1..]).map_err(|e| format!("converter '{name}': {e}"))?,
+                    )
+                }
+            }
             n if NOT_YET.contains(&n) => {
                 return Err(format!("converter '{n}' is not supported yet"))
             }
@@ -419,6 +437,7 @@ impl Conv {
             IpMask(..) => Type::Addr,
             Iif(..) => Type::Bool,
             Map(m) => m.0.input,
+            SetVar(..) | UnsetVar(_) => Type::Any,
             Arith(..)
             | Cpl
             | Neg
@@ -458,11 +477,29 @@ impl Conv {
             IpMask(..) => Type::Ipv4,
             Bool | Not | Odd | Even => Type::Bool,
             Map(m) => m.0.output,
+            SetVar(..) | UnsetVar(_) => Type::Any,
         }
     }
 
     /// Run it: the sample is cast to [`Conv::input`] first.
     pub fn apply<'a>(&'a self, v: Value<'a>) -> Option<Value<'a>> {
+        self.apply_in(v, None)
+    }
+
+    /// [`Conv::apply`] with a stream's variables (for `set-var` and
+    /// `unset-var`; None: only `proc` variables exist).
+    pub fn apply_in<'a>(&'a self, v: Value<'a>, vs: Option<&Vars>) -> Option<Value<'a>> {
+        match self {
+            Conv::SetVar(r, c) => {
+                vars::set(vs, r, &v, *c);
+                return Some(v);
+            }
+            Conv::UnsetVar(r) => {
+                vars::unset(vs, r);
+                return Some(v);
+            }
+            _ => {}
+        }
         let v = v.cast(self.input())?;
         if let Conv::Map(m) = self {
             let m = &m.0;
@@ -665,9 +702,18 @@ pub fn parse_chain(text: &str) -> Result<Vec<Conv>, String> {
 }
 
 /// Run a chain; None as soon as one converter leaves no sample.
-pub fn run_chain<'a>(chain: &'a [Conv], mut v: Value<'a>) -> Option<Value<'a>> {
+pub fn run_chain<'a>(chain: &'a [Conv], v: Value<'a>) -> Option<Value<'a>> {
+    run_chain_in(chain, v, None)
+}
+
+/// [`run_chain`] with a stream's variables.
+pub fn run_chain_in<'a>(
+    chain: &'a [Conv],
+    mut v: Value<'a>,
+    vs: Option<&Vars>,
+) -> Option<Value<'a>> {
     for c in chain {
-        v = c.apply(v)?;
+        v = c.apply_in(v, vs)?;
     }
     Some(v)
 }

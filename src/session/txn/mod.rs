@@ -649,6 +649,7 @@ fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
         Action::None => None,
         Action::NextRequest => {
             t.next_request(now);
+            s.vars.next_txn();
             drop_server.then_some(Step::DropServer)
         }
         Action::ShutClient => {

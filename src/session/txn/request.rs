@@ -134,7 +134,7 @@ fn on_request(
         own_table: conf.fe_name,
         src: s.src,
     };
-    match rules::run_request_tracked(&fe.rules_req, &mut req, src, dst, &mut tracker) {
+    match rules::run_request_in(&fe.rules_req, &mut req, (src, dst), &mut tracker, &s.vars) {
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
@@ -154,6 +154,7 @@ fn on_request(
         res: None,
         payload: &[],
         payload_complete: true,
+        vars: Some(&s.vars),
     };
     let chosen = conf
         .fe
@@ -195,7 +196,7 @@ fn to_backend(
         own_table: &conf.be_names[bi],
         src: s.src,
     };
-    match rules::run_request_tracked(be_rules, &mut req, src, dst, &mut tracker) {
+    match rules::run_request_in(be_rules, &mut req, (src, dst), &mut tracker, &s.vars) {
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));

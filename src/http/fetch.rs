@@ -556,9 +556,10 @@ impl Fetch {
                 }
                 Fetched::some(v.into_iter().map(Sample::Str).collect())
             }
-            Fetch::Var(r, default) => match vars::get(ctx.vars, r) {
-                Some(v) => Fetched::one(super::expr::to_sample(v)),
-                None => default.as_ref().map_or_else(Fetched::none, |d| text(d)),
+            Fetch::Var(r, default) => match vars::lookup(ctx.vars, r) {
+                Some(Some(v)) => Fetched::one(super::expr::to_sample(v)),
+                Some(None) => default.as_ref().map_or_else(Fetched::none, |d| text(d)),
+                None => Fetched::none(),
             },
             Fetch::Counter(who, what) => sc
                 .and_then(|v| v.counter(*who, *what))

@@ -191,15 +191,10 @@ pub struct TcpRule {
 /// does: accept. Only `Accept` or `Reject` is returned. `None`: a
 /// condition needs more payload (only while `ctx.payload_complete` is
 /// false) — wait and run them again.
+/// As in HAProxy, a later run starts over from the first rule: the
+/// `set-var` rules before the one that waited run again, on more payload.
 pub fn run_tcp(rules: &[TcpRule], ctx: &FetchCtx) -> Option<TcpAction> {
-    run_tcp_from(rules, ctx, &mut 0)
-}
-
-/// [`run_tcp`] from rule `*next` on: when a condition needs more payload,
-/// `*next` is left at its rule, so that the next run resumes there and the
-/// actions before it (`set-var`) are not done twice, as HAProxy resumes.
-pub fn run_tcp_from(rules: &[TcpRule], ctx: &FetchCtx, next: &mut usize) -> Option<TcpAction> {
-    while let Some(r) = rules.get(*next) {
+    for r in rules {
         match eval_opt(r.cond.as_ref(), ctx) {
             Truth::True => {
                 if let TcpAction::SetVar(sv) = &r.action {
@@ -211,7 +206,6 @@ pub fn run_tcp_from(rules: &[TcpRule], ctx: &FetchCtx, next: &mut usize) -> Opti
             Truth::False => {}
             Truth::NeedMore => return None,
         }
-        *next += 1;
     }
     Some(TcpAction::Accept)
 }

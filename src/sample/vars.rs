@@ -234,12 +234,19 @@ impl Vars {
 /// Reads a variable (a copy: `proc` ones cannot be lent out of their lock).
 /// `vars` None: no stream, only `proc` variables exist.
 pub fn get(vars: Option<&Vars>, r: &VarRef) -> Option<Value<'static>> {
+    lookup(vars, r).flatten()
+}
+
+/// [`get`], telling a variable not set (Some(None)) from one whose scope
+/// does not exist here (None: `req.` in a response, `txn.` before the
+/// stream), where HAProxy's `var()` ignores its default.
+pub fn lookup(vars: Option<&Vars>, r: &VarRef) -> Option<Option<Value<'static>>> {
     if r.scope == Scope::Proc {
-        return with_proc(|s| s.get(&r.name).cloned());
+        return Some(with_proc(|s| s.get(&r.name).cloned()));
     }
     let st = vars?.store(r.scope)?;
     let v = st.borrow().get(&r.name).cloned();
-    v
+    Some(v)
 }
 
 /// Sets a variable if its scope exists here and the conditions hold.

@@ -83,8 +83,6 @@ pub struct Session {
     pub log: Option<Box<crate::log::LogRec>>,
     /// Variables (`set-var`): `sess`, and the current transaction's.
     pub vars: crate::sample::vars::Vars,
-    /// The `tcp-request content` rule to resume at when more payload comes.
-    pub inspect_rule: usize,
 }
 
 /// A fatal I/O condition: the session must be closed.

@@ -250,7 +250,7 @@ impl Engine {
             payload_complete: complete,
             vars: Some(&s.vars),
         };
-        match rules::run_tcp_from(&fe.tcp_content, &ctx, &mut s.inspect_rule) {
+        match rules::run_tcp(&fe.tcp_content, &ctx) {
             Some(TcpAction::Reject) => {
                 log::info!(
                     "frontend {}: connection from {} rejected by tcp-request content",

@@ -530,7 +530,6 @@ impl Engine {
             http,
             log: None,
             vars,
-            inspect_rule: 0,
         });
         self.log_accept(sid, now);
         self.cur_conns += 1;

@@ -1,0 +1,173 @@
+//! Variables (`set-var`, `set-var-fmt`, `unset-var`, `var()`, the
+//! `set-var`/`unset-var` converters) side by side with HAProxy 2.6: the same
+//! configuration and traffic through Debian's haproxy and through pollux,
+//! which must both give the bytes written here (taken from haproxy 2.6.12).
+//! Scopes: `proc` counting across connections and threads, `sess` kept over
+//! keep-alive requests and set by `tcp-request connection`, `txn`, `req`
+//! gone once the response comes (where `var()`'s default does not apply
+//! either: the scope itself is gone), `res`; 2.6's set conditions; typed
+//! values (`var(sess.n,0),add(1)` counts); the default of `var()`.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+const HTTP: &str = "global
+    nbthread 2
+@DEFAULTS@
+frontend fe
+    bind 127.0.0.1:@P0@
+    tcp-request connection set-var(sess.from) src
+    tcp-request content set-var(sess.tc) str(tc)
+    http-request set-var(txn.name) req.hdr(x-name),lower
+    http-request set-var(sess.n) var(sess.n,0),add(1)
+    http-request set-var(proc.hits) var(proc.hits,0),add(1)
+    http-request set-var(sess.first,ifnotexists) var(txn.name)
+    http-request set-var(txn.big) int(5)
+    http-request set-var(txn.big,ifgt) int(3)
+    http-request set-var(txn.small) int(5)
+    http-request set-var(txn.small,iflt) int(3)
+    http-request set-var(txn.e,ifempty) req.hdr(x-empty)
+    http-request set-var(txn.ne,ifnotempty) req.hdr(x-empty)
+    http-request set-var(txn.set,ifset) str(set)
+    http-request set-var(req.r) str(req-only)
+    http-request set-var(txn.gone) str(x)
+    http-request unset-var(txn.gone)
+    http-request set-var-fmt(txn.fmt) \"%[var(txn.name)]/%[var(sess.n)]\"
+    http-request set-var(txn.conv) str(abc),set-var(txn.copy),length
+    http-request set-var(txn.m) method
+    http-request set-var(txn.flag) bool(1) if { var(txn.name) -m str alice }
+    http-request set-var(txn.many) str(yes) if { var(sess.n) -m int gt 1 }
+    http-request set-var(txn.u) str(u)
+    http-request set-header X-U %[str(k),unset-var(txn.u)]
+    http-request set-var(txn.un) var(txn.u,unset)
+    http-request return status 200 content-type text/plain lf-string \"name=%[var(txn.name)] n=%[var(sess.n)] hits=%[var(proc.hits)] first=%[var(sess.first)] big=%[var(txn.big)] small=%[var(txn.small)] e=%[var(txn.e,none)] ne=%[var(txn.ne,none)] set=%[var(txn.set,none)] r=%[var(req.r)] gone=%[var(txn.gone,none)] fmt=%[var(txn.fmt)] conv=%[var(txn.conv)] copy=%[var(txn.copy)] m=%[var(txn.m)] flag=%[var(txn.flag,no)] many=%[var(txn.many,no)] un=%[var(txn.un)] from=%[var(sess.from),ipmask(8)] tc=%[var(sess.tc)] n2=%[var(sess.n),add(10)]\" if { path /ret }
+    default_backend be
+backend be
+    http-request set-header X-Name %[var(txn.name)]
+    http-request set-header X-Req %[var(req.r)]
+    http-response set-var(res.st) status
+    http-response set-header X-Res \"%[var(res.st)] req=%[var(req.r,gone)] name=%[var(txn.name)] n=%[var(sess.n)]\"
+    server s1 @SRV@
+";
+
+fn body(r: &Response) -> String {
+    r.text()
+}
+
+/// Keep-alive requests on one connection, then a second connection: what
+/// each answer and the backend show of the variables.
+fn variables_keep_their_scope_and_type(poller: &str) {
+    let want = [
+        "name=alice n=1 hits=1 first=alice big=3 small=5 e= ne=none set=none r=req-only gone=none fmt=alice/1 conv=3 copy=abc m=GET flag=1 many=no un=unset from=127.0.0.0 tc=tc n2=11",
+        "name=bob n=2 hits=2 first=alice big=3 small=5 e=none ne=none set=none r=req-only gone=none fmt=bob/2 conv=3 copy=abc m=GET flag=no many=yes un=unset from=127.0.0.0 tc=tc n2=12",
+        "X-Res: 200 req= name=carol n=3",
+        "X-Name: carol, X-Req: req-only",
+        "name=dan n=1 hits=4 first=dan big=3 small=5 e=none ne=x set=none r=req-only gone=none fmt=dan/1 conv=3 copy=abc m=GET flag=no many=no un=unset from=127.0.0.0 tc=tc n2=11",
+    ];
+    for im in pollux_and_haproxy(poller) {
+        let srv = HttpBackend::start("s1");
+        let px = im.start(&fill(
+            HTTP,
+            &[
+                ("@DEFAULTS@", http_defaults()),
+                ("@SRV@", srv.addr().to_string()),
+            ],
+        ));
+        let mut got = Vec::new();
+        let mut c = HttpConn::open(px.addr(0));
+        got.push(body(&c.get("/ret", &["X-Name: Alice", "X-Empty:"])));
+        got.push(body(&c.get("/ret", &["X-Name: BOB"])));
+        let r = c.get("/be", &["X-Name: Carol"]);
+        assert_eq!(r.status, 200, "{}: {r}", im.name);
+        got.push(format!("X-Res: {}", r.header("x-res").unwrap_or("-")));
+        let b = srv.last();
+        got.push(format!(
+            "X-Name: {}, X-Req: {}",
+            b.header("x-name").unwrap_or("-"),
+            b.header("x-req").unwrap_or("-")
+        ));
+        let mut c2 = HttpConn::open(px.addr(0));
+        got.push(body(&c2.get("/ret", &["X-Name: Dan", "X-Empty: x"])));
+        px.stop();
+        assert_eq!(got, want, "{}", im.name);
+    }
+}
+
+const TCP: &str = "@DEFAULTS@
+frontend fe
+    bind 127.0.0.1:@P0@
+    tcp-request inspect-delay 3s
+    tcp-request content set-var(txn.head) req.payload(0,4)
+    tcp-request content reject if { var(txn.head) -m str QUIT }
+    tcp-request content accept if { req.len ge 4 }
+    default_backend be
+backend be
+    server s1 @SRV@
+";
+
+/// Whether the connection is forwarded (the echo comes back) or rejected.
+fn tcp_outcome(addr: std::net::SocketAddr, parts: &[&[u8]]) -> String {
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        if c.write_all(p).is_err() {
+            return "rejected".into();
+        }
+    }
+    let want: usize = parts.iter().map(|p| p.len()).sum();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while got.len() < want {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    if got.is_empty() {
+        "rejected".into()
+    } else {
+        format!("echoed {}", String::from_utf8_lossy(&got))
+    }
+}
+
+/// When a `tcp-request content` condition waits for payload, the rules
+/// run again from the first once more comes: the `set-var` before it sees
+/// the later bytes too (HAProxy starts over; it resumes only a yielding
+/// action).
+fn tcp_content_set_var_runs_again_on_more_payload(poller: &str) {
+    let want = [
+        "rejected".to_string(),
+        "rejected".to_string(),
+        "echoed HELO".to_string(),
+    ];
+    for im in pollux_and_haproxy(poller) {
+        let srv = TestServer::echo();
+        let defaults = "defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n";
+        let px = im.start(&fill(
+            TCP,
+            &[
+                ("@DEFAULTS@", defaults.to_string()),
+                ("@SRV@", srv.addr().to_string()),
+            ],
+        ));
+        let got = [
+            tcp_outcome(px.addr(0), &[b"QUIT"]),
+            tcp_outcome(px.addr(0), &[b"QU", b"IT!"]),
+            tcp_outcome(px.addr(0), &[b"HELO"]),
+        ];
+        px.stop();
+        assert_eq!(got, want, "{}", im.name);
+    }
+}
+
+per_poller!(
+    variables_keep_their_scope_and_type,
+    tcp_content_set_var_runs_again_on_more_payload
+);

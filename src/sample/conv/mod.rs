@@ -66,6 +66,16 @@ pub enum Arith {
     Xor,
 }
 
+/// An arithmetic converter's operand: a variable if the argument names
+/// one (HAProxy tries that first), else an integer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operand {
+    Int(i64),
+    /// Read when the converter runs, cast to an integer; missing or not a
+    /// number: the converter fails.
+    Var(VarRef),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conv {
     Lower,
@@ -91,7 +101,7 @@ pub enum Conv {
     Xxh(Xxh, u64),
     Sha1,
     IpMask(Ipv4Addr, Option<Ipv6Addr>),
-    Arith(Arith, i64),
+    Arith(Arith, Operand),
     Cpl,
     Neg,
     Bool,
@@ -298,13 +308,10 @@ impl Conv {
                     "or" => Arith::Or,
                     _ => Arith::Xor,
                 };
-                if a[0].contains('.') && args::int(&a[0]).is_err() {
-                    return Err(format!(
-                        "converter '{name}': a variable as operand ('{}') is not supported yet",
-                        a[0]
-                    ));
+                match VarRef::parse(&a[0]) {
+                    Ok(r) => Conv::Arith(op, Operand::Var(r)),
+                    Err(_) => Conv::Arith(op, Operand::Int(opt_int(0)?.unwrap_or(0))),
                 }
-                Conv::Arith(op, opt_int(0)?.unwrap_or(0))
             }
             "cpl" => n0(Conv::Cpl)?,
             "neg" => n0(Conv::Neg)?,
@@ -498,6 +505,14 @@ impl Conv {
                 vars::unset(vs, r);
                 return Some(v);
             }
+            Conv::Arith(op, Operand::Var(r)) => {
+                let (Value::Sint(n), Value::Sint(b)) =
+                    (v.cast(Type::Sint)?, vars::get(vs, r)?.cast(Type::Sint)?)
+                else {
+                    return None;
+                };
+                return Some(Value::Sint(arith(*op, n, b)));
+            }
             _ => {}
         }
         let v = v.cast(self.input())?;
@@ -530,7 +545,7 @@ impl Conv {
     fn on_int<'a>(&self, n: i64) -> Option<Value<'a>> {
         use Conv::*;
         Some(match self {
-            Arith(op, b) => Value::Sint(arith(*op, n, *b)),
+            Arith(op, Operand::Int(b)) => Value::Sint(arith(*op, n, *b)),
             Cpl => Value::Sint(!n),
             Neg => Value::Sint(if n == i64::MIN { i64::MAX } else { -n }),
             Bool => Value::Bool(n != 0),

@@ -7,7 +7,8 @@
 //! gone once the response comes (where `var()`'s default does not apply
 //! either: the scope itself is gone), `res`; 2.6's set conditions; typed
 //! values (`var(sess.n,0),add(1)` counts); variables as the operand of
-//! arithmetic converters; the default of `var()`.
+//! arithmetic converters; the default of `var()`; the global section's
+//! `set-var`/`set-var-fmt`.
 
 mod common;
 
@@ -18,6 +19,9 @@ use std::time::Duration;
 
 const HTTP: &str = "global
     nbthread 2
+    set-var proc.int12 int(12)
+    set-var proc.int5 var(proc.str60,60),div(proc.int12)
+    set-var-fmt proc.str \"%[var(proc.int5)] of %[var(proc.int12)]\"
 @DEFAULTS@
 frontend fe
     bind 127.0.0.1:@P0@
@@ -45,7 +49,7 @@ frontend fe
     http-request set-var(txn.u) str(u)
     http-request set-header X-U %[str(k),unset-var(txn.u)]
     http-request set-var(txn.un) var(txn.u,unset)
-    http-request return status 200 content-type text/plain lf-string \"name=%[var(txn.name)] n=%[var(sess.n)] hits=%[var(proc.hits)] first=%[var(sess.first)] big=%[var(txn.big)] small=%[var(txn.small)] e=%[var(txn.e,none)] ne=%[var(txn.ne,none)] set=%[var(txn.set,none)] r=%[var(req.r)] gone=%[var(txn.gone,none)] fmt=%[var(txn.fmt)] conv=%[var(txn.conv)] copy=%[var(txn.copy)] m=%[var(txn.m)] flag=%[var(txn.flag,no)] many=%[var(txn.many,no)] un=%[var(txn.un)] from=%[var(sess.from),ipmask(8)] tc=%[var(sess.tc)] n2=%[var(sess.n),add(10)] ar=%[int(10),add(txn.big)] arm=%[int(10),add(txn.nosuch)] ars=%[int(10),sub(txn.name)] arp=%[var(proc.hits),mul(sess.n)]\" if { path /ret }
+    http-request return status 200 content-type text/plain lf-string \"name=%[var(txn.name)] n=%[var(sess.n)] hits=%[var(proc.hits)] first=%[var(sess.first)] big=%[var(txn.big)] small=%[var(txn.small)] e=%[var(txn.e,none)] ne=%[var(txn.ne,none)] set=%[var(txn.set,none)] r=%[var(req.r)] gone=%[var(txn.gone,none)] fmt=%[var(txn.fmt)] conv=%[var(txn.conv)] copy=%[var(txn.copy)] m=%[var(txn.m)] flag=%[var(txn.flag,no)] many=%[var(txn.many,no)] un=%[var(txn.un)] from=%[var(sess.from),ipmask(8)] tc=%[var(sess.tc)] n2=%[var(sess.n),add(10)] ar=%[int(10),add(txn.big)] arm=%[int(10),add(txn.nosuch)] ars=%[int(10),sub(txn.name)] arp=%[var(proc.hits),mul(sess.n)] g=%[var(proc.str)]\" if { path /ret }
     default_backend be
 backend be
     http-request set-header X-Name %[var(txn.name)]
@@ -63,11 +67,11 @@ fn body(r: &Response) -> String {
 /// each answer and the backend show of the variables.
 fn variables_keep_their_scope_and_type(poller: &str) {
     let want = [
-        "name=alice n=1 hits=1 first=alice big=3 small=5 e= ne=none set=none r=req-only gone=none fmt=alice/1 conv=3 copy=abc m=GET flag=1 many=no un=unset from=127.0.0.0 tc=tc n2=11 ar=13 arm= ars=10 arp=1",
-        "name=bob n=2 hits=2 first=alice big=3 small=5 e=none ne=none set=none r=req-only gone=none fmt=bob/2 conv=3 copy=abc m=GET flag=no many=yes un=unset from=127.0.0.0 tc=tc n2=12 ar=13 arm= ars=10 arp=4",
+        "name=alice n=1 hits=1 first=alice big=3 small=5 e= ne=none set=none r=req-only gone=none fmt=alice/1 conv=3 copy=abc m=GET flag=1 many=no un=unset from=127.0.0.0 tc=tc n2=11 ar=13 arm= ars=10 arp=1 g=5 of 12",
+        "name=bob n=2 hits=2 first=alice big=3 small=5 e=none ne=none set=none r=req-only gone=none fmt=bob/2 conv=3 copy=abc m=GET flag=no many=yes un=unset from=127.0.0.0 tc=tc n2=12 ar=13 arm= ars=10 arp=4 g=5 of 12",
         "X-Res: 200 req= name=carol n=3",
         "X-Name: carol, X-Req: req-only",
-        "name=dan n=1 hits=4 first=dan big=3 small=5 e=none ne=x set=none r=req-only gone=none fmt=dan/1 conv=3 copy=abc m=GET flag=no many=no un=unset from=127.0.0.0 tc=tc n2=11 ar=13 arm= ars=10 arp=4",
+        "name=dan n=1 hits=4 first=dan big=3 small=5 e=none ne=x set=none r=req-only gone=none fmt=dan/1 conv=3 copy=abc m=GET flag=no many=no un=unset from=127.0.0.0 tc=tc n2=11 ar=13 arm= ars=10 arp=4 g=5 of 12",
     ];
     for im in pollux_and_haproxy(poller) {
         let srv = HttpBackend::start("s1");

@@ -29,6 +29,7 @@ pub mod stats_socket;
 #[cfg(test)]
 mod tests;
 mod values;
+mod vars;
 pub(crate) use values::parse_time;
 pub use values::refuse_host_names;
 

@@ -2,15 +2,13 @@
 //! the HAProxy 1.x `req*`/`rsp*` line rules, `redirect`, `tcp-request`
 //! actions (manual §4.2), each with its optional `if`/`unless` condition.
 
+use super::vars::set_var;
 use crate::http::acl::{parse_condition, AclSet, Condition, Re};
-use crate::http::expr::Expr;
 use crate::http::fetch::{needs, Fetch};
 use crate::http::format::Format;
 use crate::http::rules::{
-    Action, Redirect, RedirectKind, Reply, ReplyBody, Rule, SetVar, TcpAction, TcpRule, TrackSc,
-    VarValue,
+    Action, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule, TrackSc,
 };
-use crate::sample::vars::{Conds, VarRef};
 
 /// Splits a rule line at its `if`/`unless` and compiles the condition.
 pub(crate) fn split_cond<'a>(
@@ -73,7 +71,7 @@ fn cond_needs(c: &Option<Condition>) -> u8 {
     c.as_ref().map_or(0, Condition::needs)
 }
 
-fn fmt(s: &str, stage: Stage) -> Result<Format, String> {
+pub(crate) fn fmt(s: &str, stage: Stage) -> Result<Format, String> {
     let f = Format::parse(s)?;
     check_needs(f.needs(), stage)?;
     Ok(f)
@@ -526,61 +524,4 @@ fn track_sc(name: &str, a: &[String]) -> Result<TrackSc, String> {
         }
     };
     Ok(TrackSc { slot, key, table })
-}
-
-/// `set-var(NAME[,COND...]) EXPR`, `set-var-fmt(NAME[,COND...]) FMT` and
-/// `unset-var(NAME)` (`name` is the action word, `a` the words after it,
-/// before any condition); None: another action.
-fn set_var(kw: &str, name: &str, a: &[String], stage: Stage) -> Result<Option<SetVar>, String> {
-    let base = name.split('(').next().unwrap_or(name);
-    if !["set-var", "set-var-fmt", "unset-var"].contains(&base) {
-        return Ok(None);
-    }
-    let full = format!("{kw} {name}");
-    let inner = name[base.len()..]
-        .strip_prefix('(')
-        .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| {
-            format!(
-                "'{full}': invalid or incomplete action. Expects 'set-var(<var-name>)', 'set-var-fmt(<var-name>)' or 'unset-var(<var-name>)'"
-            )
-        })?;
-    let mut parts = inner.split(',');
-    let var = VarRef::parse(parts.next().unwrap_or("")).map_err(|e| format!("'{full}': {e}"))?;
-    let conds: Vec<&str> = parts.collect();
-    let extra = |n: usize| match a.get(n) {
-        Some(w) => Err(format!(
-            "'{full}' expects either 'if' or 'unless' followed by a condition but found '{w}'"
-        )),
-        None => Ok(()),
-    };
-    let value = match base {
-        "unset-var" => {
-            if !conds.is_empty() {
-                return Err(format!(
-                    "'{full}': unset-var does not expect parameters after the variable name. Only \"set-var\" and \"set-var-fmt\" manage conditions"
-                ));
-            }
-            extra(0)?;
-            VarValue::Unset
-        }
-        "set-var" => {
-            let e = a
-                .first()
-                .ok_or_else(|| format!("'{full}': missing fetch method"))?;
-            extra(1)?;
-            let e = Expr::parse(e).map_err(|e| format!("'{full}': {e}"))?;
-            check_needs(e.needs(), stage)?;
-            VarValue::Expr(e)
-        }
-        _ => {
-            let f = a
-                .first()
-                .ok_or_else(|| format!("'{full}' expects a log-format string"))?;
-            extra(1)?;
-            VarValue::Format(fmt(f, stage).map_err(|e| format!("'{full}': {e}"))?)
-        }
-    };
-    let conds = Conds::parse(&conds).map_err(|e| format!("'{full}': {e}"))?;
-    Ok(Some(SetVar { var, conds, value }))
 }

@@ -1353,3 +1353,41 @@ fn performance_only_tuning_is_accepted_with_a_warning() {
         );
     }
 }
+
+#[test]
+fn global_set_var_takes_proc_variables_and_samples_without_traffic() {
+    let c = ok("global\n  set-var proc.a int(12)\n  set-var-fmt proc.b \"%[var(proc.a)] and %%[src]\"\n  set-var proc.c var(proc.x,60),div(proc.a)\n");
+    assert_eq!(c.global.set_vars.len(), 3);
+    for (text, want) in [
+        (
+            "global\n  set-var txn.x int(1)\n",
+            "pollux.cfg:2: 'set-var': cannot set variable 'txn.x', only scope 'proc' is permitted in the global section",
+        ),
+        (
+            "global\n  set-var proc.x\n",
+            "pollux.cfg:2: 'set-var' requires a process-wide variable name ('proc.<name>') and a sample expression",
+        ),
+        (
+            "global\n  set-var proc.x src\n",
+            "pollux.cfg:2: 'set-var proc.x': fetch method 'src' extracts information from a connection or a request",
+        ),
+        (
+            "global\n  set-var-fmt proc.x \"a %[req.hdr(host),lower]\"\n",
+            "pollux.cfg:2: 'set-var-fmt proc.x': fetch method 'req.hdr' extracts information",
+        ),
+        (
+            "global\n  set-var proc.x int(1) int(2)\n",
+            "pollux.cfg:2: 'set-var' requires",
+        ),
+        (
+            "global\n  set-var proc.x-y int(1)\n",
+            "pollux.cfg:2: 'set-var': invalid variable name 'proc.x-y': invalid syntax at char '-y'",
+        ),
+    ] {
+        let errs = errors_of(text);
+        assert!(
+            errs.first().is_some_and(|e| e.starts_with(want)),
+            "{text}: {errs:?}"
+        );
+    }
+}

@@ -7,7 +7,7 @@
 //! stores are plain vectors that allocate only when a variable is set.
 
 use super::Value;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,55 +178,77 @@ fn with_proc<R>(f: impl FnOnce(&mut Store) -> R) -> R {
 /// One stream's variables: `sess` for the client connection, `txn`, and
 /// the request-then-response store. Reached through a shared reference by
 /// the fetches, converters and actions that read and write them (one
-/// thread: `RefCell`, never borrowed across a call out).
+/// thread: `RefCell`, never borrowed across a call out). Two words in the
+/// session; the stores are allocated by the first variable set.
 #[derive(Debug, Default)]
 pub struct Vars {
+    stores: OnceCell<Box<Stores>>,
+    /// [`RES`] | [`NO_STREAM`].
+    phase: Cell<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Stores {
     sess: RefCell<Store>,
     txn: RefCell<Store>,
     reqres: RefCell<Store>,
-    /// The request/response store holds `res.` variables (the server answered).
-    res: Cell<bool>,
-    /// No stream yet (`tcp-request connection`): only `proc` and `sess` exist.
-    no_stream: Cell<bool>,
 }
+
+/// The request/response store holds `res.` variables (the server answered).
+const RES: u8 = 1;
+/// No stream yet (`tcp-request connection`): only `proc` and `sess` exist.
+const NO_STREAM: u8 = 2;
 
 impl Vars {
     /// The variables of a connection not yet a stream.
     pub fn connection_only() -> Vars {
         let v = Vars::default();
-        v.no_stream.set(true);
+        v.phase.set(NO_STREAM);
         v
     }
 
     /// The stream begins (after `tcp-request connection`).
     pub fn stream_begins(&self) {
-        self.no_stream.set(false);
+        self.phase.set(self.phase.get() & !NO_STREAM);
     }
 
     /// A new transaction on the same connection: `txn`, `req` and `res`
     /// start empty; `sess` stays.
     pub fn next_txn(&mut self) {
-        self.txn.get_mut().clear();
-        self.reqres.get_mut().clear();
-        self.res.set(false);
+        if let Some(s) = self.stores.get_mut() {
+            s.txn.get_mut().clear();
+            s.reqres.get_mut().clear();
+        }
+        self.phase.set(0);
     }
 
     /// The response arrives: `req.` variables end, `res.` ones begin.
     pub fn response_begins(&self) {
-        if !self.res.get() {
-            self.reqres.borrow_mut().clear();
-            self.res.set(true);
+        if self.phase.get() & RES == 0 {
+            if let Some(s) = self.stores.get() {
+                s.reqres.borrow_mut().clear();
+            }
+            self.phase.set(self.phase.get() | RES);
         }
     }
 
-    fn store(&self, scope: Scope) -> Option<&RefCell<Store>> {
+    /// Whether variables of `scope` exist at this point of the stream.
+    fn exists(&self, scope: Scope) -> bool {
+        let p = self.phase.get();
         match scope {
-            Scope::Proc => None,
-            Scope::Sess => Some(&self.sess),
-            _ if self.no_stream.get() => None,
-            Scope::Txn => Some(&self.txn),
-            Scope::Req => (!self.res.get()).then_some(&self.reqres),
-            Scope::Res => self.res.get().then_some(&self.reqres),
+            Scope::Proc | Scope::Sess => true,
+            _ if p & NO_STREAM != 0 => false,
+            Scope::Txn => true,
+            Scope::Req => p & RES == 0,
+            Scope::Res => p & RES != 0,
+        }
+    }
+
+    fn cell(s: &Stores, scope: Scope) -> &RefCell<Store> {
+        match scope {
+            Scope::Sess => &s.sess,
+            Scope::Txn => &s.txn,
+            _ => &s.reqres,
         }
     }
 }
@@ -244,8 +266,11 @@ pub fn lookup(vars: Option<&Vars>, r: &VarRef) -> Option<Option<Value<'static>>>
     if r.scope == Scope::Proc {
         return Some(with_proc(|s| s.get(&r.name).cloned()));
     }
-    let st = vars?.store(r.scope)?;
-    let v = st.borrow().get(&r.name).cloned();
+    let vars = vars.filter(|v| v.exists(r.scope))?;
+    let Some(s) = vars.stores.get() else {
+        return Some(None);
+    };
+    let v = Vars::cell(s, r.scope).borrow().get(&r.name).cloned();
     Some(v)
 }
 
@@ -254,8 +279,13 @@ pub fn set(vars: Option<&Vars>, r: &VarRef, v: &Value, conds: Conds) -> bool {
     if r.scope == Scope::Proc {
         return with_proc(|s| s.set(&r.name, v, conds, true));
     }
-    match vars.and_then(|x| x.store(r.scope)) {
-        Some(st) => st.borrow_mut().set(&r.name, v, conds, false),
+    match vars.filter(|x| x.exists(r.scope)) {
+        Some(x) => {
+            let s = x.stores.get_or_init(Box::default);
+            Vars::cell(s, r.scope)
+                .borrow_mut()
+                .set(&r.name, v, conds, false)
+        }
         None => false,
     }
 }
@@ -265,8 +295,11 @@ pub fn unset(vars: Option<&Vars>, r: &VarRef) {
     if r.scope == Scope::Proc {
         return with_proc(|s| s.unset(&r.name));
     }
-    if let Some(st) = vars.and_then(|x| x.store(r.scope)) {
-        st.borrow_mut().unset(&r.name);
+    if let Some(s) = vars
+        .filter(|x| x.exists(r.scope))
+        .and_then(|x| x.stores.get())
+    {
+        Vars::cell(s, r.scope).borrow_mut().unset(&r.name);
     }
 }
 
@@ -354,6 +387,15 @@ mod tests {
         assert_eq!(get(None, &p), Some(Value::Sint(1)));
         unset(None, &p);
         assert!(set(None, &p, &Value::Sint(2), c("ifexists")));
+    }
+
+    #[test]
+    fn no_variable_no_allocation() {
+        let v = Vars::default();
+        assert_eq!(get(Some(&v), &r("txn.a")), None);
+        unset(Some(&v), &r("sess.a"));
+        assert!(v.stores.get().is_none());
+        assert!(std::mem::size_of::<Vars>() <= 16);
     }
 
     #[test]

@@ -172,7 +172,51 @@ fn tcp_content_set_var_runs_again_on_more_payload(poller: &str) {
     }
 }
 
+const ROUTING: &str = "@DEFAULTS@
+frontend fe
+    bind 127.0.0.1:@P0@
+    http-request set-var(txn.user) req.hdr(x-user)
+    use_backend b2 if { var(txn.user) -m str admin }
+    default_backend b1
+backend b1
+    balance roundrobin
+    stick-table type string len 32 size 10
+    stick on var(txn.user)
+    server s1 @S1@
+    server s2 @S2@
+backend b2
+    server s3 @S3@
+";
+
+/// Variables decide: a backend switching rule reads one, and a stick table
+/// keyed by one keeps a user on its server.
+fn variables_route_and_stick(poller: &str) {
+    let want = ["s1", "s1", "s2", "s1", "s3", "s2"];
+    for im in pollux_and_haproxy(poller) {
+        let srv: Vec<HttpBackend> = ["s1", "s2", "s3"].map(HttpBackend::start).into();
+        let px = im.start(&fill(
+            ROUTING,
+            &[
+                ("@DEFAULTS@", http_defaults()),
+                ("@S1@", srv[0].addr().to_string()),
+                ("@S2@", srv[1].addr().to_string()),
+                ("@S3@", srv[2].addr().to_string()),
+            ],
+        ));
+        let got: Vec<String> = ["alice", "alice", "bob", "alice", "admin", "bob"]
+            .iter()
+            .map(|u| {
+                let h = format!("X-User: {u}");
+                http_get(px.addr(0), "/", &[&h]).server().to_string()
+            })
+            .collect();
+        px.stop();
+        assert_eq!(got, want, "{}", im.name);
+    }
+}
+
 per_poller!(
+    variables_route_and_stick,
     variables_keep_their_scope_and_type,
     tcp_content_set_var_runs_again_on_more_payload
 );

@@ -203,7 +203,7 @@ fn to_backend(
             return verdict_response(t, &mut req, v, framing, be, conf, s);
         }
     }
-    persistence(t, &mut req, decide, bi, src, dst);
+    persistence(t, &mut req, decide, bi, (src, dst), &s.vars);
     prepare_request(s, t, &mut req, &framing, fe, be);
     t.h1.req_body = match framing {
         Framing::None => None,
@@ -260,15 +260,15 @@ fn persistence(
     req: &mut Request,
     decide: &mut dyn Decide,
     bi: usize,
-    src: SocketAddr,
-    dst: SocketAddr,
+    (src, dst): (SocketAddr, SocketAddr),
+    vars: &crate::sample::vars::Vars,
 ) {
     t.forced_server = None;
     t.by_cookie = false;
     t.cookie_req = None;
     t.cookie_in = CookieIn::None;
     t.cookie_out = CookieOut::None;
-    if let Some(p) = decide.persist_request(bi, req, src, dst) {
+    if let Some(p) = decide.persist_request(bi, req, src, dst, vars) {
         t.persist_flags = p.flags;
         (t.forced_server, t.by_cookie) = (p.server, p.by_cookie);
         (t.cookie_in, t.cookie_req) = (p.cookie_in, p.cookie_req);

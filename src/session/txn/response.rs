@@ -183,6 +183,7 @@ fn on_response(
             req: &req,
             src,
             dst: s.dst,
+            vars: &s.vars,
         };
         if let Some(out) = decide.persist_response(r, &mut res) {
             t.cookie_out = out;

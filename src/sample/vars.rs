@@ -100,13 +100,6 @@ impl Conds {
         Ok(Conds(bits))
     }
 
-    fn has(self, name: &str) -> bool {
-        CONDS
-            .iter()
-            .position(|c| *c == name)
-            .is_some_and(|i| self.0 & (1 << i) != 0)
-    }
-
     /// Whether `input` may be stored, given whether the variable exists
     /// and its current value (None: not set).
     fn allow(self, exists: bool, cur: Option<&Value>, input: &Value) -> bool {
@@ -119,17 +112,18 @@ impl Conds {
             (Some(Value::Sint(a)), Value::Sint(b)) => Some((*a, *b)),
             _ => None,
         };
-        let checks = [
-            ("ifexists", exists),
-            ("ifnotexists", !exists),
-            ("ifempty", empty),
-            ("ifnotempty", !empty),
-            ("ifset", cur.is_some()),
-            ("ifnotset", cur.is_none()),
-            ("ifgt", ints.map_or(true, |(a, b)| a > b)),
-            ("iflt", ints.map_or(true, |(a, b)| a < b)),
+        // In the order of CONDS: what each condition asks.
+        let holds = [
+            exists,
+            !exists,
+            empty,
+            !empty,
+            cur.is_some(),
+            cur.is_none(),
+            ints.map_or(true, |(a, b)| a > b),
+            ints.map_or(true, |(a, b)| a < b),
         ];
-        checks.iter().all(|(c, ok)| *ok || !self.has(c))
+        (0..CONDS.len()).all(|i| self.0 & (1 << i) == 0 || holds[i])
     }
 }
 

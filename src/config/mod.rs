@@ -30,6 +30,7 @@ pub mod stats_socket;
 mod tests;
 mod userlist;
 mod values;
+mod vars;
 pub(crate) use values::parse_time;
 pub use values::refuse_host_names;
 

@@ -94,14 +94,15 @@ impl Method {
         })
     }
 
-    fn default_for(kind: Kind) -> Method {
-        match kind {
+    fn default_for(kind: Kind) -> Option<Method> {
+        Some(match kind {
             Kind::Ip => Method::Ip,
             Kind::Int => Method::Int,
             Kind::Str => Method::Str,
             Kind::Bool => Method::Bool,
             Kind::Bin => Method::Bin,
-        }
+            Kind::Any => return None,
+        })
     }
 }
 
@@ -198,7 +199,13 @@ pub fn parse_criterion(words: &[String]) -> Result<Criterion, String> {
             _ => return Err(format!("unknown ACL flag '{w}'")),
         }
     }
-    let method = method.unwrap_or_else(|| Method::default_for(expr.kind()));
+    let method = match method.or_else(|| Method::default_for(expr.kind())) {
+        Some(m) => m,
+        None => return Err(format!(
+            "matching method must be specified first (using '-m') when using a sample fetch of this type ('{}')",
+            name
+        )),
+    };
     let mut values: Vec<String> = words[i..].to_vec();
     for f in &files {
         values.extend(read_pattern_file(f)?);

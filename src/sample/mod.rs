@@ -12,6 +12,7 @@ pub mod pattern;
 pub mod rand;
 #[cfg(test)]
 mod tests;
+pub mod vars;
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -99,6 +99,8 @@ pub struct Global {
     pub noreuseport: bool,
     /// `master-worker` (or `-W`).
     pub master_worker: bool,
+    /// `set-var` / `set-var-fmt`: `proc.` variables set at start-up, in order.
+    pub set_vars: Vec<crate::http::rules::SetVar>,
 }
 
 impl Config {
@@ -156,6 +158,7 @@ impl Default for Global {
             hard_stop_after: None,
             noreuseport: false,
             master_worker: false,
+            set_vars: Vec::new(),
         }
     }
 }

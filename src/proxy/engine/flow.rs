@@ -248,6 +248,7 @@ impl Engine {
             res: None,
             payload,
             payload_complete: complete,
+            vars: Some(&s.vars),
         };
         match rules::run_tcp(&fe.tcp_content, &ctx) {
             Some(TcpAction::Reject) => {
@@ -261,7 +262,8 @@ impl Engine {
                 Inspect::Closed
             }
             None if !complete => Inspect::Wait,
-            Some(TcpAction::Accept) | None => {
+            // Accept (rules return no other action), or nothing more will come.
+            _ => {
                 s.inspected();
                 if s.http.is_none() {
                     self.assign(sid, None, now);

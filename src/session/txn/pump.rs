@@ -221,6 +221,7 @@ fn apply(s: &mut Session, t: &mut Txn, ev: Event, now: Instant) -> Option<Step> 
         Action::None => None,
         Action::NextRequest => {
             t.next_request(now);
+            s.vars.next_txn();
             None
         }
         Action::ShutClient => {

@@ -134,7 +134,7 @@ fn on_request(
         own_table: conf.fe_name,
         src: s.src,
     };
-    match rules::run_request_tracked(&fe.rules_req, &mut req, src, dst, &mut tracker) {
+    match rules::run_request_in(&fe.rules_req, &mut req, (src, dst), &mut tracker, &s.vars) {
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
@@ -154,6 +154,7 @@ fn on_request(
         res: None,
         payload: &[],
         payload_complete: true,
+        vars: Some(&s.vars),
     };
     let chosen = conf
         .fe
@@ -194,14 +195,14 @@ fn to_backend(
         own_table: &conf.be_names[bi],
         src: s.src,
     };
-    match rules::run_request_tracked(be_rules, &mut req, src, dst, &mut tracker) {
+    match rules::run_request_in(be_rules, &mut req, (src, dst), &mut tracker, &s.vars) {
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
             return verdict_response(t, &mut req, v, framing, be, conf, s);
         }
     }
-    persistence(t, &mut req, decide, bi, src, dst);
+    persistence(t, &mut req, decide, bi, (src, dst), &s.vars);
     prepare_request(s, t, &mut req, &framing, fe, be);
     let head_len = t.h1.send_request_head(&req, framing);
     if head_len > conf.bufsize {
@@ -249,15 +250,15 @@ fn persistence(
     req: &mut Request,
     decide: &mut dyn Decide,
     bi: usize,
-    src: SocketAddr,
-    dst: SocketAddr,
+    (src, dst): (SocketAddr, SocketAddr),
+    vars: &crate::sample::vars::Vars,
 ) {
     t.forced_server = None;
     t.by_cookie = false;
     t.cookie_req = None;
     t.cookie_in = CookieIn::None;
     t.cookie_out = CookieOut::None;
-    if let Some(p) = decide.persist_request(bi, req, src, dst) {
+    if let Some(p) = decide.persist_request(bi, req, src, dst, vars) {
         t.persist_flags = p.flags;
         (t.forced_server, t.by_cookie) = (p.server, p.by_cookie);
         (t.cookie_in, t.cookie_req) = (p.cookie_in, p.cookie_req);

@@ -143,12 +143,14 @@ fn on_response(
         headers: Vec::new(),
     });
     let src = SocketAddr::new(s.src, s.src_port);
+    // The server answered: `req.` variables end, `res.` ones begin.
+    s.vars.response_begins();
     let own = conf.fe.own_backend.is_some() && conf.fe.own_backend == t.backend;
     for side in [be, &conf.fe.side]
         .into_iter()
         .take(if own { 1 } else { 2 })
     {
-        match rules::run_response(&side.rules_res, &req, &mut res, src, s.dst) {
+        match rules::run_response_in(&side.rules_res, &req, &mut res, (src, s.dst), &s.vars) {
             Verdict::Continue | Verdict::Allow => {}
             Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {
                 log::info!("frontend {}: response denied, 502", conf.fe_name);
@@ -177,6 +179,7 @@ fn on_response(
             req: &req,
             src,
             dst: s.dst,
+            vars: &s.vars,
         };
         if let Some(out) = decide.persist_response(r, &mut res) {
             t.cookie_out = out;

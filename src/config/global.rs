@@ -52,12 +52,10 @@ const UNSUPPORTED: &[&str] = &[
     "resetenv",
     "set-dumpable",
     "setenv",
-    "strict-limits",
     "thread-group",
     "thread-groups",
     "unix-bind",
     "unsetenv",
-    "zero-warning",
 ];
 
 /// HAProxy tuning keywords whose only effect there is speed or memory in
@@ -111,7 +109,20 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
         return Ok(());
     }
     match kw {
+        "zero-warning" => {
+            only(args, 1)?;
+            g.zero_warning = true;
+        }
+        "strict-limits" => {
+            only(args, 1)?;
+            g.strict_limits = true;
+        }
+        "no" if args.get(1).is_some_and(|w| w == "strict-limits") => {
+            only(args, 2)?;
+            g.strict_limits = false;
+        }
         "maxconn" => {
+            g.maxconn_set = true;
             g.maxconn = parse_int(
                 "'maxconn'",
                 need(args, 1, "an integer")?,

@@ -60,6 +60,14 @@ pub struct Config {
 pub struct Global {
     /// `maxconn` (process-wide); `-n` on the command line overrides it.
     pub maxconn: u32,
+    /// `maxconn` was written (or given with `-n`): the fd limit it needs
+    /// must be had (see `strict_limits`).
+    pub maxconn_set: bool,
+    /// `strict-limits` (HAProxy 2.6's default; `no strict-limits` to turn
+    /// off): an fd limit that cannot be raised as required stops the start.
+    pub strict_limits: bool,
+    /// `zero-warning`: any warning at start-up (or `-c`) is fatal.
+    pub zero_warning: bool,
     /// `nbthread`: event-loop threads, default 1 (HAProxy: one per CPU),
     /// and where it was set, for the errors of what it rules out.
     pub nbthread: u32,
@@ -136,6 +144,9 @@ impl Default for Global {
     fn default() -> Self {
         Global {
             maxconn: 4096,
+            maxconn_set: false,
+            strict_limits: true,
+            zero_warning: false,
             nbthread: 1,
             nbthread_at: Origin::default(),
             bufsize: 16384,

@@ -273,3 +273,60 @@ fn an_fd_limit_that_cannot_be_had_stops_the_start() {
         out.all()
     );
 }
+
+/// `stats socket PATH user U group G mode M`: the Unix socket is created
+/// with that owner and mode (root only: chown to another user); unknown
+/// names fail the config check.
+#[test]
+fn stats_socket_owner_and_mode() {
+    init();
+    let dir = TestDir::new("sockowner");
+    for opt in ["user no-such-name-pollux", "group no-such-name-pollux"] {
+        let sock = dir.join("x.sock");
+        let text = cfg(
+            &format!("    stats socket {} {opt}", sock.display()),
+            dead_addr(),
+        );
+        let path = dir.write("p.cfg", &text);
+        let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+        assert_eq!(out.code(), Some(1), "{out}");
+        assert!(
+            out.all().contains("p.cfg:3: 'stats socket' option"),
+            "{out}"
+        );
+        assert!(out.all().contains("unknown"), "{out}");
+    }
+    if !is_root() {
+        println!("!!!!!!!! SKIP stats_socket_owner_and_mode (chown part): not root !!!!!!!!");
+        return;
+    }
+    let (Some(nobody), Some(nogroup)) = (
+        id_in("/etc/passwd", "nobody"),
+        id_in("/etc/group", "nogroup"),
+    ) else {
+        println!("!!!!!!!! SKIP stats_socket_owner_and_mode: no nobody/nogroup here !!!!!!!!");
+        return;
+    };
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let echo = TestServer::echo();
+    for (opts, uid, gid) in [
+        (
+            "user nobody group nogroup mode 660".to_string(),
+            nobody,
+            nogroup,
+        ),
+        (format!("uid {nobody} mode 600"), nobody, 0),
+    ] {
+        let sock = dir.join("s.sock");
+        let _ = fs::remove_file(&sock);
+        let px = Launch::new(None).start(&cfg(
+            &format!("    stats socket {} {opts}", sock.display()),
+            echo.addr(),
+        ));
+        let m = fs::metadata(&sock).expect("the socket exists");
+        assert_eq!((m.uid(), m.gid()), (uid, gid), "{opts}");
+        let want = if opts.contains("660") { 0o660 } else { 0o600 };
+        assert_eq!(m.permissions().mode() & 0o777, want, "{opts}");
+        px.stop();
+    }
+}

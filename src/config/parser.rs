@@ -55,6 +55,8 @@ pub(crate) struct Parser<'e> {
 
 impl<'e> Parser<'e> {
     pub(crate) fn new(env: EnvLookup<'e>) -> Self {
+        // ACL and map files loaded from here on belong to this config.
+        crate::sample::patref::begin_load();
         Parser {
             env,
             file: String::new(),
@@ -179,6 +181,7 @@ impl<'e> Parser<'e> {
     }
 
     fn keyword(&mut self, line: usize, words: &[String]) {
+        crate::sample::patref::set_location(&self.file, line);
         let kw = words[0].as_str();
         let result = match kw {
             "global" => {
@@ -280,6 +283,7 @@ impl<'e> Parser<'e> {
             backends: Vec::new(),
             stick_tables: Vec::new(),
             warnings: Vec::new(),
+            patterns: Default::default(),
         };
         for p in &self.proxies {
             if p.kind.fe() {
@@ -338,6 +342,7 @@ impl<'e> Parser<'e> {
             return Err(self.errors);
         }
         config.warnings = self.warnings;
+        config.patterns = crate::sample::patref::finish_load();
         Ok(config)
     }
 }

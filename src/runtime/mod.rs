@@ -6,6 +6,7 @@
 //! here the way HAProxy frames it, so `socat` scripts read it unchanged.
 
 pub mod command;
+pub mod maps;
 pub mod server_state;
 #[cfg(test)]
 mod tests;

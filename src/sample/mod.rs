@@ -9,6 +9,7 @@ pub mod args;
 pub mod conv;
 pub mod hash;
 pub mod pattern;
+pub mod patref;
 #[cfg(test)]
 mod tests;
 

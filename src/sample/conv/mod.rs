@@ -15,7 +15,7 @@ pub use regsub::Regsub;
 
 use super::hash;
 use super::{args, Type, Value};
-use map::{borrow, load_map};
+use map::load_map;
 use num::{arith, http_date, mask4, mask6, mask_v4};
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -465,8 +465,7 @@ impl Conv {
     pub fn apply<'a>(&'a self, v: Value<'a>) -> Option<Value<'a>> {
         let v = v.cast(self.input())?;
         if let Conv::Map(m) = self {
-            let m = &m.0;
-            return m.set.lookup(&v).or(m.default.as_ref()).map(borrow);
+            return m.0.lookup(&v);
         }
         match v {
             Value::Str(s) | Value::Bin(s) => self.on_bytes(s),

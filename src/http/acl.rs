@@ -85,7 +85,6 @@ pub fn parse_net(s: &str) -> Result<(IpAddr, u8), String> {
     Ok((ip, len))
 }
 
-
 impl Criterion {
     pub fn eval(&self, ctx: &FetchCtx) -> Truth {
         self.eval_with(ctx, None)

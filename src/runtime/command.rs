@@ -229,11 +229,7 @@ pub fn parse(w: &[String]) -> Result<Command, String> {
             t.parse()
                 .map_err(|_| format!("Invalid thread number '{t}'."))?,
         )),
-        [
-            "show" | "get" | "add" | "del" | "clear" | "prepare" | "commit",
-            "map" | "acl",
-            ..,
-        ]
+        ["show" | "get" | "add" | "del" | "clear" | "prepare" | "commit", "map" | "acl", ..]
         | ["set", "map", ..] => Command::Pat(super::maps::parse(w)?),
         ["show", "info", rest @ ..] => Command::ShowInfo(format_of(&w[2..2 + rest.len()])?),
         ["show", "stat", ..] => {

@@ -151,10 +151,7 @@ pub fn run(reg: &Registry, cmd: &PatCmd) -> Result<String, String> {
             }
             Ok(out)
         }
-        PatCmd::Show {
-            map,
-            name: Some(n),
-        } => match find(n).filter(|r| kind_is(r, *map)) {
+        PatCmd::Show { map, name: Some(n) } => match find(n).filter(|r| kind_is(r, *map)) {
             Some(r) => Ok(r.show()),
             None => Err(unknown(*map)),
         },

@@ -328,14 +328,23 @@ fn map_and_acl_commands_change_the_shared_patterns() {
     );
     assert_eq!(pat(&cfg, "set map #0 a.com other"), "");
     let shown = pat(&cfg, &format!("show map {m}"));
-    let rows: Vec<&str> = shown.lines().map(|l| l.split_once(' ').unwrap().1).collect();
+    let rows: Vec<&str> = shown
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().1)
+        .collect();
     assert_eq!(rows, ["a.com other", "b.com be_b", "c.com be_c"]);
     // By handle, as `show map` prints it.
     let id = shown.lines().nth(1).unwrap().split(' ').next().unwrap();
     assert_eq!(pat(&cfg, &format!("del map #0 #{id}")), "");
     assert_eq!(pat(&cfg, "del map #0 b.com"), "Key not found.");
-    assert_eq!(pat(&cfg, "del map #0 #0xzz"), "Malformed identifier. Please use #<id> or <file>.");
-    assert_eq!(pat(&cfg, "del acl #0 a.com"), "Unknown map identifier. Please use #<id> or <file>.");
+    assert_eq!(
+        pat(&cfg, "del map #0 #0xzz"),
+        "Malformed identifier. Please use #<id> or <file>."
+    );
+    assert_eq!(
+        pat(&cfg, "del acl #0 a.com"),
+        "Unknown map identifier. Please use #<id> or <file>."
+    );
     assert_eq!(pat(&cfg, "add acl #0 x"), "This ACL is shared with a map containing samples. You must use the command 'add map' to add values.");
     assert_eq!(pat(&cfg, "add acl #7 /v2"), "");
     assert_eq!(
@@ -343,12 +352,21 @@ fn map_and_acl_commands_change_the_shared_patterns() {
         "type=beg, case=sensitive, match=yes, idx=tree, pattern=\"/v2\"\n"
     );
     assert_eq!(pat(&cfg, "clear acl #7"), "");
-    assert_eq!(pat(&cfg, "get acl #7 /v2/x"), "type=beg, case=sensitive, match=no\n");
+    assert_eq!(
+        pat(&cfg, "get acl #7 /v2/x"),
+        "type=beg, case=sensitive, match=no\n"
+    );
     assert_eq!(pat(&cfg, "clear map"), "Missing map identifier.");
-    assert_eq!(pat(&cfg, "show map #7"), "Unknown map identifier. Please use #<id> or <file>.");
+    assert_eq!(
+        pat(&cfg, "show map #7"),
+        "Unknown map identifier. Please use #<id> or <file>."
+    );
     assert!(pat(&cfg, "prepare map #0").contains("not supported yet"));
     // The file on disk is never rewritten.
-    assert_eq!(std::fs::read_to_string(&map).unwrap(), "a.com be_a\n# no\nb.com be_b\n");
+    assert_eq!(
+        std::fs::read_to_string(&map).unwrap(),
+        "a.com be_a\n# no\nb.com be_b\n"
+    );
     let _ = std::fs::remove_file(&map);
 }
 
@@ -367,6 +385,9 @@ fn pattern_files_shared_with_another_column_count_or_id_are_config_errors() {
         .map(|e| e.to_string())
         .collect();
     assert!(errs[0].starts_with("t.cfg:5: ") && errs[0].contains(&format!("The file \"{l}\" is already used as one column file and cannot be used by as two column file.")), "{errs:?}");
-    assert!(errs[1].starts_with("t.cfg:7: ") && errs[1].contains("the id is already used"), "{errs:?}");
+    assert!(
+        errs[1].starts_with("t.cfg:7: ") && errs[1].contains("the id is already used"),
+        "{errs:?}"
+    );
     let _ = std::fs::remove_file(&lst);
 }

@@ -8,8 +8,8 @@
 pub mod args;
 pub mod conv;
 pub mod hash;
-pub mod pattern;
 pub mod patref;
+pub mod pattern;
 #[cfg(test)]
 mod tests;
 

@@ -88,6 +88,10 @@ impl PatExpr {
     /// Parse one entry into this expression.
     fn push(&self, elt: &Elt) -> Result<(), String> {
         let smp = match (self.smp, &elt.value) {
+            // The runtime API answers as HAProxy does; a file's line says more.
+            (Some(t), Some(v)) if elt.line == 0 => {
+                Some(parse_value(t, v).map_err(|_| format!("unable to parse '{v}'"))?)
+            }
             (Some(t), Some(v)) => Some(parse_value(t, v)?),
             _ => None,
         };
@@ -254,7 +258,10 @@ impl PatRef {
             };
             let hit = Value::str(key.as_bytes())
                 .cast(set.method().input())
-                .and_then(|v| set.lookup_how(&v).map(|(s, tree)| (s.elt, s.smp.clone(), tree)));
+                .and_then(|v| {
+                    set.lookup_how(&v)
+                        .map(|(s, tree)| (s.elt, s.smp.clone(), tree))
+                });
             let Some((id, smp, tree)) = hit else {
                 out.push_str(no);
                 out.push('\n');
@@ -270,10 +277,9 @@ impl PatRef {
             }
             if map {
                 match (smp, elt.and_then(|x| x.value.as_ref())) {
-                    (Some(v), Some(text)) => out.push_str(&format!(
-                        ", value=\"{text}\", type=\"{}\"",
-                        v.kind().name()
-                    )),
+                    (Some(v), Some(text)) => {
+                        out.push_str(&format!(", value=\"{text}\", type=\"{}\"", v.kind().name()))
+                    }
                     _ => out.push_str(", value=none"),
                 }
             }
@@ -292,20 +298,29 @@ impl PatRef {
     /// `set map`: the new value of every entry with this key (or handle).
     pub fn set(&self, which: &Which, value: &str) -> Result<(), String> {
         let mut g = self.lock();
-        let ids: Vec<u64> = g.elts.iter().filter(|e| which.is(e)).map(|e| e.id).collect();
+        let ids: Vec<u64> = g
+            .elts
+            .iter()
+            .filter(|e| which.is(e))
+            .map(|e| e.id)
+            .collect();
         if ids.is_empty() {
             return Err(match which {
                 Which::Key(_) => "entry not found.".into(),
                 Which::Id(_) => "key or pattern not found.".into(),
             });
         }
-        // Parse for every expression first: all or nothing.
-        let parsed: Vec<Option<Value<'static>>> = g
+        // Parse for every expression first: all or nothing. A value that
+        // does not parse changes nothing, and HAProxy 2.6 still answers
+        // with success (an empty answer): so do we.
+        let Ok(parsed) = g
             .exprs
             .iter()
             .map(|e| e.smp.map(|t| parse_value(t, value)).transpose())
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("{e}."))?;
+            .collect::<Result<Vec<Option<Value<'static>>>, _>>()
+        else {
+            return Ok(());
+        };
         for e in &mut g.elts {
             if ids.contains(&e.id) {
                 e.value = Some(value.to_string());
@@ -324,7 +339,12 @@ impl PatRef {
     /// false if there is none.
     pub fn del(&self, which: &Which) -> bool {
         let mut g = self.lock();
-        let ids: Vec<u64> = g.elts.iter().filter(|e| which.is(e)).map(|e| e.id).collect();
+        let ids: Vec<u64> = g
+            .elts
+            .iter()
+            .filter(|e| which.is(e))
+            .map(|e| e.id)
+            .collect();
         if ids.is_empty() {
             return false;
         }

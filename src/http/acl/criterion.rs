@@ -32,7 +32,11 @@ impl PartialEq for Criterion {
         self.expr == o.expr
             && self.method == o.method
             && self.pats.len() == o.pats.len()
-            && self.pats.iter().zip(&o.pats).all(|(a, b)| Arc::ptr_eq(a, b))
+            && self
+                .pats
+                .iter()
+                .zip(&o.pats)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
     }
 }
 impl Eq for Criterion {}
@@ -145,7 +149,8 @@ pub fn parse_criterion(words: &[String]) -> Result<Criterion, String> {
                     dotted,
                     smp: None,
                 };
-                let open_err = |e: &std::io::Error| format!("failed to open pattern file '{f}': {e}");
+                let open_err =
+                    |e: &std::io::Error| format!("failed to open pattern file '{f}': {e}");
                 pats.push(patref::load_file(f, User::Acl, as_map, spec, &open_err)?);
             }
             _ => return Err(format!("unknown ACL flag '{w}'")),

@@ -227,7 +227,10 @@ fn every_method_matches_as_haproxy() {
     assert_eq!(h("hdr(x) -m bin 616263", "abc"), Truth::True);
     assert_eq!(h("hdr(x) -m ip 10.0.0.0/8", "10.1.2.3"), Truth::True);
     assert_eq!(h("hdr(x) -m ip 10.0.0.0/8", "not an ip"), Truth::False);
-    assert_eq!(h("hdr(x) -m ip ::ffff:10.0.0.0/104", "10.1.2.3"), Truth::True);
+    assert_eq!(
+        h("hdr(x) -m ip ::ffff:10.0.0.0/104", "10.1.2.3"),
+        Truth::True
+    );
     assert_eq!(h("hdr(x) -m bool", "1"), Truth::True);
     assert_eq!(h("hdr(x) -m bool", "0"), Truth::False);
     assert_eq!(h("hdr(x) -m found", ""), Truth::True);
@@ -259,7 +262,11 @@ fn map_files_as_acl_patterns_and_several_files() {
     std::fs::write(&l, "c.com\n").unwrap();
     // `-M` reads the map's keys (the values are not patterns).
     let text = format!("hdr(x) -f {} -M -f {}", l.display(), m.display());
-    for (v, t) in [("a.com", Truth::True), ("c.com", Truth::True), ("be_a", Truth::False)] {
+    for (v, t) in [
+        ("a.com", Truth::True),
+        ("c.com", Truth::True),
+        ("be_a", Truth::False),
+    ] {
         assert_eq!(with_header(&text, "X", v), t, "{v}");
     }
     // `-i` after a file applies to what follows only.
@@ -294,7 +301,10 @@ fn bad_criteria_are_errors() {
         ("nosuchfetch foo", "unknown fetch method 'nosuchfetch'"),
         ("path_reg (", "regex '(' is invalid"),
         ("hdr", "fetch method 'hdr' expects"),
-        ("src 1.2.3.999", "'1.2.3.999' is not a valid IPv4 or IPv6 address"),
+        (
+            "src 1.2.3.999",
+            "'1.2.3.999' is not a valid IPv4 or IPv6 address",
+        ),
         ("src 10.0.0.0/33", "not a valid IPv4 or IPv6 address"),
         ("dst_port eighty", "'eighty' is not a number"),
         ("dst_port gt", "missing value after operator 'gt'"),
@@ -307,7 +317,10 @@ fn bad_criteria_are_errors() {
         ("req.ssl_ver 140737488355328", "is not a number"),
         ("hdr(host", "missing closing ')'"),
         ("path -u x /", "the argument of -u must be an integer"),
-        ("path -f /dev/null -m beg /", "'-m' must only be specified before patterns and files"),
+        (
+            "path -f /dev/null -m beg /",
+            "'-m' must only be specified before patterns and files",
+        ),
     ] {
         let e = parse_criterion(&words(text)).unwrap_err();
         assert!(e.contains(fragment), "{text}: {e}");

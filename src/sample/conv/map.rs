@@ -56,7 +56,9 @@ pub(super) fn load_map(name: &str, a: &[String]) -> Result<Conv, String> {
             let method = match m {
                 "regm" => Method::Reg,
                 m => Method::from_name(m)
-                    .filter(|m| !matches!(m, Method::Bin | Method::Len | Method::Found | Method::Bool))
+                    .filter(|m| {
+                        !matches!(m, Method::Bin | Method::Len | Method::Found | Method::Bool)
+                    })
                     .ok_or_else(|| format!("unknown converter '{name}'"))?,
             };
             if m == "regm" {
@@ -73,9 +75,8 @@ pub(super) fn load_map(name: &str, a: &[String]) -> Result<Conv, String> {
         dotted: false,
         smp: Some(output),
     };
-    let open_err = |e: &std::io::Error| {
-        format!("converter '{name}': failed to load map file '{file}': {e}")
-    };
+    let open_err =
+        |e: &std::io::Error| format!("converter '{name}': failed to load map file '{file}': {e}");
     let expr = patref::load_file(file, User::Map, true, spec, &open_err)?;
     let default = a
         .get(1)

@@ -212,6 +212,12 @@ fn weight(arg: Option<&String>) -> Result<WeightSpec, String> {
 
 /// Parse one command's words.
 pub fn parse(w: &[String]) -> Result<Command, String> {
+    parse_with_payload(w, None)
+}
+
+/// [`parse`] for a command followed by a payload (`<<`); only `add map`
+/// and `add acl` read one, the others ignore it, as HAProxy.
+pub fn parse_with_payload(w: &[String], payload: Option<&str>) -> Result<Command, String> {
     let s: Vec<&str> = w.iter().map(String::as_str).collect();
     let arg = |i: usize| w.get(i);
     Ok(match s.as_slice() {
@@ -230,7 +236,7 @@ pub fn parse(w: &[String]) -> Result<Command, String> {
                 .map_err(|_| format!("Invalid thread number '{t}'."))?,
         )),
         ["show" | "get" | "add" | "del" | "clear" | "prepare" | "commit", "map" | "acl", ..]
-        | ["set", "map", ..] => Command::Pat(super::maps::parse(w)?),
+        | ["set", "map", ..] => Command::Pat(super::maps::parse(w, payload)?),
         ["show", "info", rest @ ..] => Command::ShowInfo(format_of(&w[2..2 + rest.len()])?),
         ["show", "stat", ..] => {
             let mut rest: Vec<String> = w[2..].to_vec();

@@ -26,6 +26,12 @@ pub enum PatCmd {
         key: String,
         value: Option<String>,
     },
+    /// `add map|acl NAME <<` and one `KEY VALUE` (or `PATTERN`) a line.
+    AddMany {
+        map: bool,
+        name: String,
+        payload: String,
+    },
     Set {
         name: String,
         which: Which,
@@ -52,8 +58,9 @@ fn which(arg: &str) -> Result<Which, String> {
     }
 }
 
-/// Words after `show|get|add|set|del|clear|prepare|commit` + `map|acl`.
-pub fn parse(w: &[String]) -> Result<PatCmd, String> {
+/// Words after `show|get|add|set|del|clear|prepare|commit` + `map|acl`,
+/// and the payload that followed the line, if any.
+pub fn parse(w: &[String], payload: Option<&str>) -> Result<PatCmd, String> {
     let verb = w[0].as_str();
     let map = w[1] == "map";
     let what = if map { "map" } else { "ACL" };
@@ -73,20 +80,31 @@ pub fn parse(w: &[String]) -> Result<PatCmd, String> {
             (Some(name), Some(key)) => PatCmd::Get { map, name, key },
             _ => return Err(format!("Missing {what} identifier and/or key.")),
         },
-        "add" => match (arg(2), arg(3), arg(4)) {
-            (Some(name), Some(key), Some(value)) if map => PatCmd::Add {
+        // With a payload, the key and value words are ignored (an ACL
+        // still needs one, as in HAProxy 2.6).
+        "add" => match (arg(2), arg(3), arg(4), payload) {
+            (Some(name), _, _, Some(p)) if map => PatCmd::AddMany {
+                map,
+                name,
+                payload: p.to_string(),
+            },
+            (Some(name), Some(_), _, Some(p)) => PatCmd::AddMany {
+                map,
+                name,
+                payload: p.to_string(),
+            },
+            (Some(name), Some(key), Some(value), _) if map => PatCmd::Add {
                 map,
                 name,
                 key,
                 value: Some(value),
             },
-            (Some(name), Some(key), _) if !map => PatCmd::Add {
+            (Some(name), Some(key), _, _) if !map => PatCmd::Add {
                 map,
                 name,
                 key,
                 value: None,
             },
-            // No payload (`<<`) on this CLI: the one-parameter form is refused.
             _ if map => return Err("'add map' expects three parameters (map identifier, key and value) or one parameter (map identifier) and a payload".into()),
             _ => return Err("'add acl' expects two parameters: ACL identifier and pattern.".into()),
         },
@@ -172,6 +190,23 @@ pub fn run(reg: &Registry, cmd: &PatCmd) -> Result<String, String> {
             r.add(key, value.as_deref())
                 .map(|()| String::new())
                 .map_err(|e| format!("{e}."))
+        }
+        PatCmd::AddMany { map, name, payload } => {
+            let r = find(name).ok_or_else(|| unknown(*map))?;
+            if !map && r.two_columns() {
+                return Err("This ACL is shared with a map containing samples. You must use the command 'add map' to add values.".into());
+            }
+            // Line by line; the first error stops (what came before stays).
+            for line in payload.lines() {
+                let (key, rest) = line.split_once([' ', '\t']).unwrap_or((line, ""));
+                let value = rest.trim_start_matches([' ', '\t']);
+                if *map && value.is_empty() && !line.contains([' ', '\t']) {
+                    return Err(format!("Missing value for key '{key}'."));
+                }
+                r.add(key, map.then_some(value))
+                    .map_err(|e| format!("{e}."))?;
+            }
+            Ok(String::new())
         }
         PatCmd::Set { name, which, value } => {
             let r = find(name).ok_or_else(|| unknown(true))?;

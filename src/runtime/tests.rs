@@ -298,7 +298,7 @@ fn debug_dev_panic_needs_admin_and_expert_mode() {
 
 /// Runs map/ACL commands on a loaded config's references.
 fn pat(cfg: &crate::config::Config, line: &str) -> String {
-    match maps::parse(&words(line)).and_then(|c| maps::run(&cfg.patterns, &c)) {
+    match maps::parse(&words(line), None).and_then(|c| maps::run(&cfg.patterns, &c)) {
         Ok(s) | Err(s) => s,
     }
 }
@@ -390,4 +390,39 @@ fn pattern_files_shared_with_another_column_count_or_id_are_config_errors() {
         "{errs:?}"
     );
     let _ = std::fs::remove_file(&lst);
+}
+
+#[test]
+fn a_payload_after_double_less_than_goes_to_the_last_command_until_an_empty_line() {
+    let (out, done, ran) = session(Level::User, "show map; add map #0 <<\nk v w\nk2 v2\n\n");
+    assert!(done, "{out}");
+    assert_eq!(
+        ran,
+        [
+            Command::Pat(maps::PatCmd::Show {
+                map: true,
+                name: None
+            }),
+            Command::Pat(maps::PatCmd::AddMany {
+                map: true,
+                name: "#0".into(),
+                payload: "k v w\nk2 v2\n".into()
+            })
+        ]
+    );
+    // Without the empty line the client's close ends the payload.
+    let (_, _, ran) = session(Level::User, "add acl #0 x <<\n/a\n");
+    assert!(ran.is_empty(), "still reading the payload: {ran:?}");
+    let mut c = CliConn::new(Level::User);
+    let mut f = Fake::default();
+    c.input(b"add acl #0 x <<\n/a\n", &mut f);
+    c.eof(&mut f);
+    assert_eq!(
+        f.ran,
+        [Command::Pat(maps::PatCmd::AddMany {
+            map: false,
+            name: "#0".into(),
+            payload: "/a\n".into()
+        })]
+    );
 }

@@ -99,6 +99,15 @@ fn changes_steer_traffic_on_every_thread(poller: &str) {
         all(&px, "a.com", "/new/x", "hit");
         assert_eq!(cli(&sock, &format!("clear map {m}")), "\n");
         all(&px, "a.com", "/", "miss");
+        // A new version is invisible until committed, then replaces the list.
+        assert_eq!(
+            cli(&sock, &format!("prepare map {m}")),
+            "New version created: 1\n\n"
+        );
+        assert_eq!(cli(&sock, &format!("add map @1 {m} a.com gold")), "\n");
+        all(&px, "a.com", "/", "miss");
+        assert_eq!(cli(&sock, &format!("commit map @1 {m}")), "\n");
+        all(&px, "a.com", "/", "hit");
 
         // The files on disk are never rewritten.
         assert_eq!(std::fs::read_to_string(&map).unwrap(), map_text);
@@ -201,6 +210,69 @@ const COMMANDS: &[&str] = &[
     "get acl #6 10.1.1.1",
     "set map #2 /x y",
     "show acl #2",
+    "prepare map",
+    "prepare map #99",
+    "prepare map #2",
+    "prepare acl #0",
+    "show acl",
+    "add acl @1 #0 /v1a",
+    "add acl @1 #0 /v1b",
+    "add acl @5 #0 /v5",
+    "add acl @0 #0 /v0",
+    "add acl @1 #0 <<\n/v1c\n",
+    "show acl #0",
+    "show acl @1 #0",
+    "show acl @5 #0",
+    "show acl @x #0",
+    "show acl @2",
+    "get acl #0 /v1a",
+    "get acl #0 /v0",
+    "prepare acl #0",
+    "add acl @2 #0 /v2",
+    "clear acl @2 #0",
+    "show acl @2 #0",
+    "commit acl #0",
+    "commit acl @3 #0",
+    "commit acl @1",
+    "commit acl @1 #0",
+    "show acl",
+    "show acl #0",
+    "get acl #0 /v1a",
+    "get acl #0 /api",
+    "commit acl @1 #0",
+    "prepare map #4",
+    "add map @1 #4 k v",
+    "add map @1 #4 k",
+    "add map @1 #4 k3 bad",
+    "add map @1 #4 <<\nk4 v4\n",
+    "set map #4 k vv",
+    "show map @1 #4",
+    "get map #4 k",
+    "show map",
+    "del map #4 k3",
+    "show map",
+    "commit map @1 #4",
+    "show map",
+    "show map #4",
+    "get map #4 k",
+    "get map #4 b.com",
+    "prepare map #4",
+    "prepare map #4",
+    "add map @2 #4 x y",
+    "add map @1 #4 x1 y",
+    "add map @0 #4 x0 y",
+    "show map",
+    "commit map @3 #4",
+    "show map",
+    "show map #4",
+    "clear map @3 #4",
+    "prepare acl #2",
+    "add acl @1 #2 /n1",
+    "add acl #2 /c1",
+    "clear acl #2",
+    "show acl @1 #2",
+    "show acl #2",
+    "show acl",
 ];
 
 /// Handles are addresses in HAProxy: masked, as is each one's config path;
@@ -248,9 +320,10 @@ fn answers_match_haproxy_26(poller: &str) {
             .map(|c| normalize(&cli(&sock, &c.replace("@D", &d)), &px.cfg_path).replace(&d, "D"))
             .collect();
         // What the changes leave is what traffic sees.
-        let r = http_get(px.addr(0), "/static/x", &["Host: www.a.com"]);
+        // (the committed version of paths.lst; hosts.map emptied by one).
+        let r = http_get(px.addr(0), "/v1a/x", &["Host: z.com"]);
         assert_eq!(r.status, 403, "{}: {r}", imp.name);
-        let r = http_get(px.addr(0), "/other", &["Host: z.com"]);
+        let r = http_get(px.addr(0), "/static/x", &["Host: www.a.com"]);
         assert_eq!(r.status, 200, "{}: {r}", imp.name);
         answers.push((imp.name.to_string(), got));
         px.stop();

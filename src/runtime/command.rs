@@ -488,7 +488,7 @@ const HELP: &[(&str, &str, Level)] = &[
         Level::User,
     ),
     (
-        "show map|acl [<id>|<file>]",
+        "show map|acl [[@<ver>] <id>|<file>]",
         "list the maps or ACLs, or one's entries",
         Level::User,
     ),
@@ -498,11 +498,15 @@ const HELP: &[(&str, &str, Level)] = &[
         Level::User,
     ),
     (
-        "add map <map> <key> <value>",
-        "add a map entry",
+        "add map [@<ver>] <map> <key> <value>",
+        "add a map entry (payload supported instead of key/value)",
         Level::User,
     ),
-    ("add acl <acl> <pattern>", "add an ACL entry", Level::User),
+    (
+        "add acl [@<ver>] <acl> <pattern>",
+        "add an ACL entry",
+        Level::User,
+    ),
     (
         "set map <map> <key>|#<ref> <value>",
         "modify a map entry",
@@ -514,8 +518,18 @@ const HELP: &[(&str, &str, Level)] = &[
         Level::User,
     ),
     (
-        "clear map|acl <id>|<file>",
-        "delete every entry of a map or ACL",
+        "clear map|acl [@<ver>] <id>|<file>",
+        "delete every entry of a map or ACL (version)",
+        Level::User,
+    ),
+    (
+        "prepare map|acl <id>|<file>",
+        "create a new, empty version to fill then commit",
+        Level::User,
+    ),
+    (
+        "commit map|acl @<ver> <id>|<file>",
+        "make that version the one matched",
         Level::User,
     ),
     (

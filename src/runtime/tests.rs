@@ -361,7 +361,21 @@ fn map_and_acl_commands_change_the_shared_patterns() {
         pat(&cfg, "show map #7"),
         "Unknown map identifier. Please use #<id> or <file>."
     );
-    assert!(pat(&cfg, "prepare map #0").contains("not supported yet"));
+    assert_eq!(pat(&cfg, "prepare map #0"), "New version created: 1\n");
+    assert_eq!(pat(&cfg, "add map @1 #0 v1.com be_v1"), "");
+    assert_eq!(
+        pat(&cfg, "add map @2 #0 v2.com x"),
+        "Version number in the future, please use 'prepare map' before."
+    );
+    assert!(pat(&cfg, "get map #0 v1.com").contains("found=no"));
+    assert_eq!(pat(&cfg, "commit map @1 #0"), "");
+    assert!(pat(&cfg, "get map #0 v1.com").contains("found=yes"));
+    assert!(pat(&cfg, "get map #0 a.com").contains("found=no"));
+    assert_eq!(
+        pat(&cfg, "commit map @1 #0"),
+        "Version number out of range."
+    );
+    assert_eq!(pat(&cfg, "commit map #0"), "Missing version number.");
     // The file on disk is never rewritten.
     assert_eq!(
         std::fs::read_to_string(&map).unwrap(),
@@ -401,12 +415,14 @@ fn a_payload_after_double_less_than_goes_to_the_last_command_until_an_empty_line
         [
             Command::Pat(maps::PatCmd::Show {
                 map: true,
-                name: None
+                name: None,
+                gen: None
             }),
             Command::Pat(maps::PatCmd::AddMany {
                 map: true,
                 name: "#0".into(),
-                payload: "k v w\nk2 v2\n".into()
+                payload: "k v w\nk2 v2\n".into(),
+                gen: None
             })
         ]
     );
@@ -422,7 +438,8 @@ fn a_payload_after_double_less_than_goes_to_the_last_command_until_an_empty_line
         [Command::Pat(maps::PatCmd::AddMany {
             map: false,
             name: "#0".into(),
-            payload: "/a\n".into()
+            payload: "/a\n".into(),
+            gen: None
         })]
     );
 }

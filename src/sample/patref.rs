@@ -120,6 +120,8 @@ pub struct Elt {
     pub value: Option<String>,
     /// Its line in the file (0: added at run time).
     line: usize,
+    /// Its version (`prepare`/`commit`): only the current one is matched.
+    gen: u32,
 }
 
 /// Entry handles, unique in the process.
@@ -131,6 +133,7 @@ fn new_elt(key: &str, value: Option<&str>, line: usize) -> Elt {
         key: key.to_string(),
         value: value.map(str::to_string),
         line,
+        gen: 0,
     }
 }
 
@@ -147,6 +150,9 @@ struct Inner {
     /// HAProxy's `entry_cnt`, kept the way 2.6 counts it: one per entry
     /// indexed in each expression, minus one per entry deleted.
     entry_cnt: u64,
+    /// The version matched, and the last one `prepare` created.
+    curr: u32,
+    next: u32,
 }
 
 /// A pattern reference. Its entries and expressions are under one mutex,
@@ -204,7 +210,7 @@ impl PatRef {
             return Ok(e.clone());
         }
         let e = Arc::new(PatExpr::new(method, icase, dotted, smp));
-        for elt in &g.elts {
+        for elt in g.elts.iter().filter(|x| x.gen == g.curr) {
             e.push(elt).map_err(|err| match elt.line {
                 0 => err,
                 n => format!("{}:{n}: {err}", self.name),
@@ -216,10 +222,11 @@ impl PatRef {
     }
 
     /// The entries, `0xID KEY[ VALUE]` a line (`show map FILE`).
-    pub fn show(&self) -> String {
+    pub fn show(&self, gen: Option<u32>) -> String {
         let g = self.lock();
+        let gen = gen.unwrap_or(g.curr);
         let mut out = String::new();
-        for e in &g.elts {
+        for e in g.elts.iter().filter(|e| e.gen == gen) {
             out.push_str(&format!("0x{:x} {}", e.id, e.key));
             if let Some(v) = &e.value {
                 out.push(' ');
@@ -234,8 +241,8 @@ impl PatRef {
     pub fn summary(&self) -> String {
         let g = self.lock();
         format!(
-            "{} ({}) {}. curr_ver=0 next_ver=0 entry_cnt={}\n",
-            g.id, self.name, g.desc, g.entry_cnt
+            "{} ({}) {}. curr_ver={} next_ver={} entry_cnt={}\n",
+            g.id, self.name, g.desc, g.curr, g.next, g.entry_cnt
         )
     }
 
@@ -290,9 +297,53 @@ impl PatRef {
 
     /// Append one entry to every expression; nothing changes if one
     /// refuses it (its message is the answer).
-    pub fn add(&self, key: &str, value: Option<&str>) -> Result<(), String> {
+    /// `gen`: the version to add to (the current one if None); another
+    /// one is only checked now and matched once committed.
+    pub fn add(&self, key: &str, value: Option<&str>, gen: Option<u32>) -> Result<(), String> {
         let mut g = self.lock();
-        add_locked(&mut g, new_elt(key, value, 0))
+        let mut elt = new_elt(key, value, 0);
+        elt.gen = gen.unwrap_or(g.curr);
+        add_locked(&mut g, elt)
+    }
+
+    /// (current, next) versions.
+    pub fn versions(&self) -> (u32, u32) {
+        let g = self.lock();
+        (g.curr, g.next)
+    }
+
+    /// `prepare`: a new version, empty; its number.
+    pub fn prepare(&self) -> u32 {
+        let mut g = self.lock();
+        g.next = g.next.wrapping_add(1);
+        g.next
+    }
+
+    /// `commit`: version `gen` (prepared, newer than the current one)
+    /// becomes the one matched, every entry of the others goes. False if
+    /// `gen` is out of that range.
+    pub fn commit(&self, gen: u32) -> bool {
+        let mut g = self.lock();
+        if gen.wrapping_sub(g.curr).wrapping_sub(1) >= g.next.wrapping_sub(g.curr) {
+            return false;
+        }
+        let old: Vec<u64> = g
+            .elts
+            .iter()
+            .filter(|e| e.gen != gen)
+            .map(|e| e.id)
+            .collect();
+        remove_locked(&mut g, &old);
+        for e in &g.exprs {
+            for elt in &g.elts {
+                // Checked when added (and `set map` keeps values valid).
+                if let Err(err) = e.push(elt) {
+                    log::warn!("commit of '{}': {err}", self.name);
+                }
+            }
+        }
+        g.curr = gen;
+        true
     }
 
     /// `set map`: the new value of every entry with this key (or handle).
@@ -353,16 +404,32 @@ impl PatRef {
     }
 
     /// `clear map|acl`: remove every entry.
-    pub fn clear(&self) {
+    pub fn clear(&self, gen: Option<u32>) {
         let mut g = self.lock();
-        let ids: Vec<u64> = g.elts.iter().map(|e| e.id).collect();
+        let gen = gen.unwrap_or(g.curr);
+        let ids: Vec<u64> = g
+            .elts
+            .iter()
+            .filter(|e| e.gen == gen)
+            .map(|e| e.id)
+            .collect();
         remove_locked(&mut g, &ids);
     }
 }
 
 fn add_locked(g: &mut Inner, elt: Elt) -> Result<(), String> {
     for (i, e) in g.exprs.iter().enumerate() {
-        if let Err(err) = e.push(&elt) {
+        let pushed = if elt.gen == g.curr {
+            e.push(&elt)
+        } else {
+            // Another version: checked in a scratch expression of the same kind.
+            let (method, icase) = {
+                let set = e.read();
+                (set.method(), set.icase())
+            };
+            PatExpr::new(method, icase, e.dotted, e.smp).push(&elt)
+        };
+        if let Err(err) = pushed {
             for done in &g.exprs[..i] {
                 done.write().retain(|s| s.elt != elt.id);
             }
@@ -430,7 +497,8 @@ impl Registry {
                 let id: i64 = id.parse().ok()?;
                 self.0.iter().find(|r| r.id() == id)
             }
-            None => self.0.iter().find(|r| r.name == name),
+            // Inline patterns have no name: nothing is found by "".
+            None => self.0.iter().find(|r| !name.is_empty() && r.name == name),
         }
     }
 }

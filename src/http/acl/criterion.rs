@@ -168,11 +168,11 @@ pub fn parse_criterion(words: &[String]) -> Result<Criterion, String> {
     let values = &words[i..];
     if matches!(method, Method::Int | Method::Len) {
         for text in int_patterns(values, dotted)? {
-            inline.add(&text, None)?;
+            inline.add(&text, None, None)?;
         }
     } else {
         for v in values {
-            inline.add(v, None)?;
+            inline.add(v, None, None)?;
         }
     }
     pats.push(e);

@@ -246,7 +246,7 @@ fn operators_are_kept_as_the_ranges_haproxy_lists() {
     let c = parse_criterion(&words("req.len lt 10 eq 20 5:8 gt 1")).unwrap();
     let shown: Vec<String> = c
         .inline_ref()
-        .show()
+        .show(None)
         .lines()
         .map(|l| l.split_once(' ').unwrap().1.to_string())
         .collect();

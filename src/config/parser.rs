@@ -338,11 +338,13 @@ impl<'e> Parser<'e> {
         }
         config.stick_tables = super::persist::finish(&self.proxies, &mut self.errors);
         self.errors.extend(threads_check(&config));
+        // Taken even when the config is refused, so nothing stays loaded.
+        let patterns = crate::sample::patref::finish_load();
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
         config.warnings = self.warnings;
-        config.patterns = crate::sample::patref::finish_load();
+        config.patterns = patterns;
         Ok(config)
     }
 }

@@ -605,9 +605,12 @@ pub fn load_file(
 ) -> Result<Arc<PatExpr>, String> {
     let (file, line) = location();
     let existing = LOADING.with(|l| {
-        l.borrow()
-            .as_ref()
-            .and_then(|l| l.refs.iter().find(|r| r.name == path).cloned())
+        l.borrow().as_ref().and_then(|l| {
+            l.refs
+                .iter()
+                .find(|r| !path.is_empty() && r.name == path)
+                .cloned()
+        })
     });
     let by = format!(
         "by {} at file '{file}' line {line}",

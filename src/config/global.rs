@@ -142,6 +142,7 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
             g.pidfile = Some(PathBuf::from(need(args, 1, "a file path")?));
             only(args, 2)?;
         }
+        "set-var" | "set-var-fmt" => g.set_vars.push(super::vars::global(args)?),
         "nbthread" => {
             // HAProxy's MAX_THREADS on 64-bit builds.
             let n = parse_int(

@@ -64,7 +64,11 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             d.allow(kw, false, false, false)?;
             note_http(d, kw, origin);
             if kw == "http-request" {
-                let r = rules::http_request(&args[1..], &d.h.acls)?;
+                let mut r = rules::http_request(&args[1..], &d.h.acls)?;
+                if let crate::http::rules::Action::Auth(realm @ None) = &mut r.action {
+                    // HAProxy's default realm: the proxy's name.
+                    *realm = Some(d.name.clone());
+                }
                 d.h.req_http.push(r);
             } else {
                 let r = rules::http_response(&args[1..], &d.h.acls)?;
@@ -251,6 +255,13 @@ pub(crate) fn parse_option(
                 return Ok(true);
             }
             parse_forward_option(d, name, &args[at + 1..])?;
+            return Ok(true);
+        }
+        "http-ignore-probes" => {
+            only(args, at + 1)?;
+            if !d.ignored(&format!("option {name}"), true, false) {
+                d.http.ignore_probes = on;
+            }
             return Ok(true);
         }
         _ => return Ok(false),

@@ -109,18 +109,12 @@ fn build_server(
 ) -> Result<Server, String> {
     let name = args[1].as_str();
     let addr = args[2].as_str();
-    let addr = match values::parse_server_addr(addr)? {
-        ServerAddr::Addr(a) => a,
-        ServerAddr::NoPort => {
-            return Err(format!(
-                "server '{name}' has no port in '{addr}' (pollux needs an explicit port)"
-            ))
-        }
-    };
+    let ServerAddr { addr, map_ports } = values::parse_server_addr(addr)?;
     let mut server = Server {
         name: name.to_string(),
         origin: origin.clone(),
         addr,
+        map_ports,
         id: None,
         weight: opts.weight,
         backup: false,
@@ -192,6 +186,12 @@ fn build_server(
         }
     }
     server.check = opts.check_model(name, notes);
+    if server.map_ports.is_some() && server.check.as_ref().is_some_and(|c| c.port.is_none()) {
+        // As HAProxy 2.6: a check needs a port of its own then.
+        return Err(format!(
+            "server '{name}' has neither service port nor check port"
+        ));
+    }
     Ok(server)
 }
 

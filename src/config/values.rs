@@ -268,11 +268,16 @@ pub(crate) fn parse_bind_addr(s: &str) -> Result<Vec<BindAddr>, String> {
         .collect())
 }
 
-/// Outcome of a server address: pollux needs an explicit port.
+/// A `server` address: the address to connect to, and where its port
+/// comes from.
 #[derive(Debug)]
-pub(crate) enum ServerAddr {
-    Addr(SocketAddr),
-    NoPort,
+pub(crate) struct ServerAddr {
+    /// An unspecified IP (`0.0.0.0`, `*`, `::`) stands for the address the
+    /// client connected to.
+    pub addr: SocketAddr,
+    /// None: `addr`'s port. Some(N): the port the client connected to,
+    /// plus N (no port, port 0, `+N` or `-N`, as HAProxy).
+    pub map_ports: Option<i32>,
 }
 
 /// A `server` address: `[prefix@]host[:port]`, host names resolved now.
@@ -284,24 +289,32 @@ pub(crate) fn parse_server_addr(s: &str) -> Result<ServerAddr, String> {
         ));
     }
     let parts = split_address(s)?;
-    let port = match parts.port {
-        None | Some("") => {
-            // Validate the host anyway so a bad address is reported as such.
-            resolve(parts.family, parts.host, 0, s)?;
-            return Ok(ServerAddr::NoPort);
-        }
+    let (port, map_ports) = match parts.port {
+        None | Some("") | Some("0") => (0, Some(0)),
         Some(p) if p.starts_with('+') || p.starts_with('-') => {
-            return Err(format!("port offsets ('{p}') are not supported yet"))
+            let n: i32 = p[1..]
+                .parse()
+                .ok()
+                .filter(|n| (1..=65535).contains(n))
+                .ok_or_else(|| format!("invalid port offset '{p}' in '{s}'"))?;
+            (0, Some(if p.starts_with('-') { -n } else { n }))
         }
         Some(p) if p.contains('-') => {
             return Err(format!("a server takes one port, not a range ('{s}')"))
         }
-        Some(p) => parse_port(p, s)?,
+        Some(p) => (parse_port(p, s)?, None),
     };
-    if parts.host.is_empty() || parts.host == "*" {
+    if parts.host.is_empty() {
         return Err(format!("server address '{s}' has no host"));
     }
-    resolve(parts.family, parts.host, port, s).map(ServerAddr::Addr)
+    // `*`: the client's destination address, as 0.0.0.0.
+    let host = if parts.host == "*" {
+        "0.0.0.0"
+    } else {
+        parts.host
+    };
+    let addr = resolve(parts.family, host, port, s)?;
+    Ok(ServerAddr { addr, map_ports })
 }
 
 #[cfg(test)]
@@ -427,22 +440,36 @@ mod tests {
     }
 
     #[test]
-    fn server_addresses_need_one_port() {
-        assert!(
-            matches!(parse_server_addr("127.0.0.1:80"), Ok(ServerAddr::Addr(a)) if a.port() == 80)
-        );
-        assert!(
-            matches!(parse_server_addr("localhost:80"), Ok(ServerAddr::Addr(a)) if a.ip().is_loopback())
-        );
-        assert!(matches!(
-            parse_server_addr("127.0.0.1"),
-            Ok(ServerAddr::NoPort)
-        ));
-        assert!(parse_server_addr("127.0.0.1:80-81").is_err());
-        assert!(parse_server_addr("127.0.0.1:+1")
-            .unwrap_err()
-            .contains("not supported yet"));
-        assert!(parse_server_addr(":80").is_err());
+    fn server_addresses_and_their_ports() {
+        let ok = |s: &str| {
+            let a = parse_server_addr(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            (a.addr.to_string(), a.map_ports)
+        };
+        assert_eq!(ok("127.0.0.1:80"), ("127.0.0.1:80".into(), None));
+        assert!(parse_server_addr("localhost:80")
+            .unwrap()
+            .addr
+            .ip()
+            .is_loopback());
+        // No port, port 0, or an offset: from the client's destination port.
+        assert_eq!(ok("127.0.0.1"), ("127.0.0.1:0".into(), Some(0)));
+        assert_eq!(ok("127.0.0.1:"), ("127.0.0.1:0".into(), Some(0)));
+        assert_eq!(ok("127.0.0.1:0"), ("127.0.0.1:0".into(), Some(0)));
+        assert_eq!(ok("127.0.0.1:+1000"), ("127.0.0.1:0".into(), Some(1000)));
+        assert_eq!(ok("127.0.0.1:-1"), ("127.0.0.1:0".into(), Some(-1)));
+        // `*` and 0.0.0.0: the client's destination address.
+        assert_eq!(ok("*:8080"), ("0.0.0.0:8080".into(), None));
+        assert_eq!(ok("0.0.0.0"), ("0.0.0.0:0".into(), Some(0)));
+        assert_eq!(ok("[::]:0"), ("[::]:0".into(), Some(0)));
+        for bad in [
+            "127.0.0.1:80-81",
+            "127.0.0.1:+x",
+            "127.0.0.1:+0",
+            "127.0.0.1:+70000",
+            ":80",
+        ] {
+            assert!(parse_server_addr(bad).is_err(), "{bad}");
+        }
         assert!(parse_server_addr("bad!host:80")
             .unwrap_err()
             .contains("invalid address"));

@@ -4,6 +4,12 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::message::{Headers, Request, Response};
+use crate::sample::vars::{self, VarRef, Vars};
+
+mod misc;
+mod msg;
+mod names;
+mod payload;
 
 /// Everything a fetch may read. Rules over parsed heads use an empty,
 /// complete payload; `tcp-request content` rules see the bytes received so far.
@@ -17,6 +23,8 @@ pub struct FetchCtx<'a> {
     pub payload: &'a [u8],
     /// No more will come (inspect-delay expired or buffer full).
     pub payload_complete: bool,
+    /// The stream's variables; None: no stream (only `proc` ones exist).
+    pub vars: Option<&'a Vars>,
 }
 
 impl<'a> FetchCtx<'a> {
@@ -34,6 +42,15 @@ impl<'a> FetchCtx<'a> {
             res,
             payload: &[],
             payload_complete: true,
+            vars: None,
+        }
+    }
+
+    /// The same context, with the stream's variables.
+    pub fn with_vars(self, vars: &'a Vars) -> Self {
+        FetchCtx {
+            vars: Some(vars),
+            ..self
         }
     }
 }
@@ -69,6 +86,8 @@ pub enum Kind {
     Str,
     Bool,
     Bin,
+    /// Known only when fetched (`var()`): an ACL must name its match method.
+    Any,
 }
 
 /// Where a fetch reads from, to refuse it where that is not available
@@ -127,6 +146,15 @@ pub enum Fetch {
     /// `sc0_conn_cur`, `sc1_http_req_rate`, `src_conn_rate`...: a stick
     /// counter, read through the [`CounterView`] the engine provides.
     Counter(Tracked, Counter),
+    /// `env`, `date`, `rand`, `uuid`, `hostname`...: no message read.
+    Misc(misc::Misc),
+    /// `pathq`, `base32`, `req.ver`, `req.hdrs`, `hdr_ip`, `cook_val`...
+    Msg(msg::Msg),
+    /// `req.proto_http`, `req.payload_lv`, `req.rdp_cookie`...
+    Buf(payload::Buf),
+    /// `var(NAME[,DEFAULT])`: the variable as stored, else the default
+    /// (a string).
+    Var(VarRef, Option<String>),
 }
 
 /// Whose counters a counter fetch reads.
@@ -314,6 +342,15 @@ impl Fetch {
             }
             return Ok(Fetch::Counter(who, what));
         }
+        if let Some(m) = misc::parse(name, a) {
+            return m.map(Fetch::Misc);
+        }
+        if let Some(m) = msg::parse(name, a, Fetch::parse) {
+            return m.map(Fetch::Msg);
+        }
+        if let Some(b) = payload::parse(name, a) {
+            return b.map(Fetch::Buf);
+        }
         let (min, max, fetch) = match name {
             "src" => (0, 0, Fetch::Src),
             "dst" => (0, 0, Fetch::Dst),
@@ -384,11 +421,25 @@ impl Fetch {
             "req.ssl_ver" | "req_ssl_ver" => (0, 0, Fetch::SslVer),
             "always_true" => (0, 0, Fetch::AlwaysTrue),
             "always_false" => (0, 0, Fetch::AlwaysFalse),
+            "var" => {
+                // HAProxy reads the whole argument list, so `var()` is one
+                // empty name.
+                let var = VarRef::parse(a.first().copied().unwrap_or(""))
+                    .map_err(|e| format!("fetch method 'var': {e}"))?;
+                if a.len() > 2 {
+                    return Err("fetch method 'var' expects 1 to 2 arguments".into());
+                }
+                (0, 2, Fetch::Var(var, a.get(1).map(|d| d.to_string())))
+            }
+            // `str()`: the empty string (HAProxy's reg-tests set variables so).
+            "str" if a.is_empty() && expr.ends_with("()") => {
+                (0, 0, Fetch::Const(Sample::Str(String::new())))
+            }
             "str" | "int" | "bool" | "bin" | "ipv4" | "ipv6" => {
                 want_args(name, a, 1, 1)?;
                 (1, 1, Fetch::Const(constant(name, a[0])?))
             }
-            _ => return Err(format!("unknown fetch method '{name}'")),
+            _ => return Err(names::unknown(name)),
         };
         want_args(name, a, min, max)?;
         Ok(fetch)
@@ -415,6 +466,10 @@ impl Fetch {
                 Sample::Ip(_) => Kind::Ip,
             },
             Fetch::Payload(..) => Kind::Bin,
+            Fetch::Misc(m) => m.kind(),
+            Fetch::Msg(m) => m.kind(),
+            Fetch::Buf(b) => b.kind(),
+            Fetch::Var(..) => Kind::Any,
             _ => Kind::Str,
         }
     }
@@ -429,8 +484,11 @@ impl Fetch {
             | Fetch::AlwaysTrue
             | Fetch::Const(_)
             | Fetch::AlwaysFalse
-            | Fetch::Counter(..) => 0,
-            Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer => needs::PAYLOAD,
+            | Fetch::Counter(..)
+            | Fetch::Misc(_)
+            | Fetch::Var(..) => 0,
+            Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer | Fetch::Buf(_) => needs::PAYLOAD,
+            Fetch::Msg(m) => m.needs(),
             Fetch::Status | Fetch::ResCook(_) => needs::RES,
             Fetch::Hdr(Dir::Res, ..)
             | Fetch::FHdr(Dir::Res, ..)
@@ -481,13 +539,7 @@ impl Fetch {
             Fetch::Path => req.map_or_else(Fetched::none, |r| text(r.path())),
             Fetch::Url => req.map_or_else(Fetched::none, |r| text(&r.uri)),
             Fetch::Query => req.and_then(|r| r.query()).map_or_else(Fetched::none, text),
-            Fetch::Base => req.map_or_else(Fetched::none, |r| {
-                // HAProxy: no Host header, no sample.
-                match r.header("host") {
-                    Some(h) => text(&format!("{h}{}", r.path())),
-                    None => Fetched::none(),
-                }
-            }),
+            Fetch::Base => req.map_or_else(Fetched::none, |r| text(&msg::base(r))),
             Fetch::UrlParam(name, delim) => req
                 .and_then(|r| url_param(r, name, *delim))
                 .map_or_else(Fetched::none, |v| text(&v)),
@@ -527,6 +579,11 @@ impl Fetch {
                 }
                 Fetched::some(v.into_iter().map(Sample::Str).collect())
             }
+            Fetch::Var(r, default) => match vars::lookup(ctx.vars, r) {
+                Some(Some(v)) => Fetched::one(super::expr::to_sample(v)),
+                Some(None) => default.as_ref().map_or_else(Fetched::none, |d| text(d)),
+                None => Fetched::none(),
+            },
             Fetch::Counter(who, what) => sc
                 .and_then(|v| v.counter(*who, *what))
                 .map_or_else(Fetched::none, |n| Fetched::one(Sample::Int(n))),
@@ -554,6 +611,9 @@ impl Fetch {
                 },
                 SslVer::NotSsl => Fetched::none(),
             },
+            Fetch::Misc(m) => m.fetch(),
+            Fetch::Msg(m) => m.fetch(ctx, sc, one),
+            Fetch::Buf(b) => b.fetch(ctx),
         }
     }
 }

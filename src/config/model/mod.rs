@@ -102,6 +102,8 @@ pub struct Global {
     pub noreuseport: bool,
     /// `master-worker` (or `-W`).
     pub master_worker: bool,
+    /// `set-var` / `set-var-fmt`: `proc.` variables set at start-up, in order.
+    pub set_vars: Vec<crate::http::rules::SetVar>,
 }
 
 impl Config {
@@ -159,6 +161,7 @@ impl Default for Global {
             hard_stop_after: None,
             noreuseport: false,
             master_worker: false,
+            set_vars: Vec::new(),
         }
     }
 }
@@ -244,6 +247,8 @@ pub struct HttpProxy {
     pub originalto: Option<OriginalTo>,
     /// `errorfile CODE FILE`: the raw response to send instead of pollux's own.
     pub errorfiles: Vec<(u16, Vec<u8>)>,
+    /// `option http-ignore-probes` (frontends).
+    pub ignore_probes: bool,
     /// Both halves of one `listen` section carry the same rules: when such a
     /// frontend uses its own backend (same name), run the rules once.
     pub listen: bool,
@@ -403,7 +408,12 @@ pub enum HashFunction {
 pub struct Server {
     pub name: String,
     pub origin: Origin,
+    /// An unspecified IP (`0.0.0.0`, `*`) connects to the address the client
+    /// connected to (after `set-dst`).
     pub addr: SocketAddr,
+    /// None: connect to `addr`'s port. Some(N): to the client's destination
+    /// port plus N (`server s 10.0.0.1` without a port, `:0`, `:+N`, `:-N`).
+    pub map_ports: Option<i32>,
     /// `id N`: the server's id in its backend, unique, above 0. None: it
     /// gets one by [`Backend::server_ids`]. Consistent hashing places a
     /// server's points by this id (HAProxy's `puid`).

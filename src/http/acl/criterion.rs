@@ -41,14 +41,16 @@ impl PartialEq for Criterion {
 }
 impl Eq for Criterion {}
 
-fn default_for(kind: Kind) -> Method {
-    match kind {
+/// The method a fetch's type implies; none for one of any type (`var()`).
+fn default_for(kind: Kind) -> Option<Method> {
+    Some(match kind {
         Kind::Ip => Method::Ip,
         Kind::Int => Method::Int,
         Kind::Str => Method::Str,
         Kind::Bool => Method::Bool,
         Kind::Bin => Method::Bin,
-    }
+        Kind::Any => return None,
+    })
 }
 
 /// Derived ACL keywords: `path_beg` is `path -m beg`, and so on.
@@ -99,6 +101,11 @@ pub fn parse_criterion(words: &[String]) -> Result<Criterion, String> {
     // `req.ssl_ver 3.1`: versions are dotted (HAProxy's pat_parse_dotted_ver).
     let dotted = expr.fetch == Fetch::SslVer && expr.convs.is_empty();
     let default = default_for(expr.kind());
+    let need_method = || {
+        format!(
+            "matching method must be specified first (using '-m') when using a sample fetch of this type ('{name}')"
+        )
+    };
     let mut icase = false;
     let mut as_map = false;
     let mut uid = None;
@@ -144,7 +151,7 @@ pub fn parse_criterion(words: &[String]) -> Result<Criterion, String> {
             "-f" => {
                 let f = arg()?;
                 let spec = ExprSpec {
-                    method: method.unwrap_or(default),
+                    method: method.or(default).ok_or_else(need_method)?,
                     icase,
                     dotted,
                     smp: None,
@@ -156,7 +163,7 @@ pub fn parse_criterion(words: &[String]) -> Result<Criterion, String> {
             _ => return Err(format!("unknown ACL flag '{w}'")),
         }
     }
-    let method = method.unwrap_or(default);
+    let method = method.or(default).ok_or_else(need_method)?;
     let spec = ExprSpec {
         method,
         icase,

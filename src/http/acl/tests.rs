@@ -441,6 +441,7 @@ fn tcp_eval(text: &str, payload: &[u8], complete: bool) -> Truth {
         res: None,
         payload,
         payload_complete: complete,
+        vars: None,
     })
 }
 
@@ -512,6 +513,7 @@ fn need_more_propagates_through_conditions() {
                 res: None,
                 payload,
                 payload_complete: complete,
+                vars: None,
             })
     };
     assert_eq!(eval("if tls", b"", false), Truth::NeedMore);

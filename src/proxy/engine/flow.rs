@@ -44,8 +44,8 @@ impl Engine {
                 return;
             };
             let mut logged = false;
-            let step = match s.stage() {
-                Stage::Inspecting => match self.inspect(sid, now) {
+            let step = match s.stage {
+                Stage::Inspecting { .. } => match self.inspect(sid, now) {
                     Inspect::Wait => break,
                     Inspect::Done => continue,
                     Inspect::Closed => return,
@@ -240,7 +240,7 @@ impl Engine {
         let payload = s.req.as_ref().map_or(&[][..], |b| b.pending());
         let full = s.req.as_ref().is_some_and(|b| b.is_full());
         let complete =
-            full || s.client.state().input_closed() || s.inspect_until.map_or(true, |t| t <= now);
+            full || s.client.state().input_closed() || s.inspect_until().map_or(true, |t| t <= now);
         let ctx = FetchCtx {
             src: SocketAddr::new(s.src, s.src_port),
             dst: s.dst,
@@ -248,6 +248,7 @@ impl Engine {
             res: None,
             payload,
             payload_complete: complete,
+            vars: Some(&s.vars),
         };
         match rules::run_tcp(&fe.tcp_content, &ctx) {
             Some(TcpAction::Reject) => {
@@ -261,8 +262,9 @@ impl Engine {
                 Inspect::Closed
             }
             None if !complete => Inspect::Wait,
-            Some(TcpAction::Accept) | None => {
-                s.inspect_until = None;
+            // Accept (rules return no other action), or nothing more will come.
+            _ => {
+                s.inspected();
                 if s.http.is_none() {
                     self.assign(sid, None, now);
                 }
@@ -321,7 +323,7 @@ impl Engine {
             _ => (fe.timeouts.client, be.and_then(|b| b.server)),
         };
         let mut d = after(s.client.last_io, cli_to);
-        if let Some(until) = s.inspect_until {
+        if let Some(until) = s.inspect_until() {
             d = min(d, Some(until));
         }
         if let Some(t) = s.http.as_ref() {
@@ -392,7 +394,7 @@ impl Engine {
             .timeouts
             .client
             .is_some_and(|t| s.client.last_io + t <= now);
-        if s.inspect_until.is_some_and(|t| t <= now) && !client_expired {
+        if s.inspect_until().is_some_and(|t| t <= now) && !client_expired {
             self.refresh(sid, now);
             return;
         }
@@ -419,7 +421,10 @@ impl Engine {
             (TxnState::Tarpit, _) => Some(t.tarpit_status),
             (TxnState::WaitRequest, _) => {
                 let pending = s.req.as_ref().is_some_and(|b| !b.is_empty());
-                (txn::first_request(t) || pending).then_some(408)
+                let probe = !pending
+                    && s.client_bytes().1 == 0
+                    && fe.http.as_ref().is_some_and(|h| h.ignore_probes);
+                ((txn::first_request(t) || pending) && !probe).then_some(408)
             }
             (TxnState::Exchange, Phase::Connected) if t.awaiting_response() => Some(504),
             _ => None,

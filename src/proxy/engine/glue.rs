@@ -62,6 +62,7 @@ pub(super) fn http_frontend(cfg: &config::Config, f: &config::Frontend) -> Optio
         captures_res: f.rules.captures_res.clone(),
         capture_cookie: f.rules.capture_cookie.clone(),
         stats_uri: f.rules.stats.as_ref().map(|s| s.uri.clone()),
+        ignore_probes: f.http.ignore_probes,
     })
 }
 

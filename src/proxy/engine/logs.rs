@@ -108,7 +108,11 @@ impl Engine {
                 return;
             }
         }
-        if empty && fl.dontlognull {
+        let ignore_probes = self.frontends[s.frontend as usize]
+            .http
+            .as_ref()
+            .is_some_and(|h| h.ignore_probes);
+        if empty && (fl.dontlognull || (ignore_probes && s.client_bytes().1 == 0)) {
             return;
         }
         self.emit(sid, now, false);

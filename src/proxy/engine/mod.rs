@@ -41,6 +41,7 @@ use crate::core::{Reactor, Ready};
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::{self, TcpAction};
 use crate::pollers::{Interest, Token};
+use crate::sample::vars::Vars;
 use crate::session::txn::{HttpSide, Txn};
 use crate::session::{Phase, Session};
 use crate::sys::{self, SignalPipe};
@@ -466,6 +467,8 @@ impl Engine {
         }
         let fe = &self.frontends[fi];
         let dst = dst.or_else(|| conn.local_addr().ok()).unwrap_or(peer);
+        // Before the stream: only `sess` and `proc` variables exist.
+        let vars = Vars::connection_only();
         if !fe.tcp_conn.is_empty() {
             let ctx = FetchCtx {
                 src: peer,
@@ -474,6 +477,7 @@ impl Engine {
                 res: None,
                 payload: &[],
                 payload_complete: true,
+                vars: Some(&vars),
             };
             if rules::run_tcp(&fe.tcp_conn, &ctx) == Some(TcpAction::Reject) {
                 log::info!(
@@ -494,6 +498,7 @@ impl Engine {
             );
             return;
         }
+        vars.stream_begins();
         let now = Instant::now();
         let sid = self.free_sids.pop().unwrap_or_else(|| {
             self.sessions.push(None);
@@ -524,9 +529,10 @@ impl Engine {
             phase: Phase::Idle,
             retries_left: retries,
             timer: None,
-            inspect_until: inspect,
+            stage: Session::first_stage(inspect, http.is_some()),
             http,
             log: None,
+            vars,
         });
         self.log_accept(sid, now);
         self.cur_conns += 1;

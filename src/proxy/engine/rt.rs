@@ -143,6 +143,7 @@ pub(super) fn server(s: &config::Server, puid: u32, tid: usize, n: usize) -> Ser
         s.disabled,
         s.maxconn.map(|m| if m > 0 { share(m, tid, n) } else { m }),
     );
+    rt.map_ports = s.map_ports;
     rt.cfg_maxconn = s.maxconn.filter(|&m| m > 0);
     rt.minconn = s.minconn;
     rt.maxqueue = s.maxqueue;

@@ -11,6 +11,7 @@ use crate::pollers::Interest;
 use crate::proxy::lb::{self, Pick};
 use crate::session::Phase;
 use std::io;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 /// `minconn`/`fullconn`: a server's limit grows from minconn to maxconn as
@@ -182,7 +183,7 @@ impl Engine {
         };
         let req = s.http.as_ref().and_then(|t| t.req.as_ref());
         let src = std::net::SocketAddr::new(s.src, s.src_port);
-        let ctx = crate::http::fetch::FetchCtx::http(src, s.dst, req, None);
+        let ctx = crate::http::fetch::FetchCtx::http(src, s.dst, req, None).with_vars(&s.vars);
         crate::proxy::stick::stick_store_request(rules, &mut self.shared.stick(), &ctx, si, now);
     }
 
@@ -217,7 +218,8 @@ impl Engine {
         let srv = &mut be.servers[si];
         srv.cur += 1;
         srv.total += 1;
-        let addr = srv.addr;
+        let client_dst = self.sessions[sid].as_ref().map(|s| s.dst);
+        let addr = target(srv.addr, srv.map_ports, client_dst);
         let keepalive = be.srvtcpka;
         let conn = match start_connect(addr, keepalive) {
             Ok(sock) => Conn::connecting(sock, Xprt::Plain(Plain)),
@@ -515,6 +517,24 @@ impl Engine {
         }
         self.resume_listeners();
     }
+}
+
+/// Where a server connection goes: its address, where an unspecified IP
+/// (`0.0.0.0`, `*`) takes the client's destination address (after
+/// `set-dst`), and a mapped port the client's destination port plus the
+/// offset (16-bit arithmetic, as HAProxy).
+fn target(addr: SocketAddr, map_ports: Option<i32>, client_dst: Option<SocketAddr>) -> SocketAddr {
+    let Some(dst) = client_dst else {
+        return addr;
+    };
+    let mut to = addr;
+    if addr.ip().is_unspecified() {
+        to.set_ip(dst.ip());
+    }
+    if let Some(off) = map_ports {
+        to.set_port((i32::from(dst.port()) + off) as u16);
+    }
+    to
 }
 
 #[cfg(test)]

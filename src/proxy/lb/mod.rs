@@ -40,6 +40,9 @@ pub const WEIGHT_SCALE: u32 = 16;
 pub struct ServerRt {
     pub name: String,
     pub addr: SocketAddr,
+    /// Some(N): connect to the client's destination port plus N (a
+    /// `server` line without a port, or with `+N`/`-N`).
+    pub map_ports: Option<i32>,
     /// The server's id in its backend (HAProxy's `puid`: its `id`, or its
     /// rank); consistent hashing places its points by it.
     pub puid: u32,
@@ -101,6 +104,7 @@ impl ServerRt {
         ServerRt {
             name,
             addr,
+            map_ports: None,
             puid,
             weight,
             backup,

@@ -66,6 +66,9 @@ pub struct HttpFront {
     pub capture_cookie: Option<(String, usize)>,
     /// `stats uri`: requests under this prefix go to the stats page.
     pub stats_uri: Option<String>,
+    /// `option http-ignore-probes`: a connection that sends nothing before
+    /// it closes or times out gets no 408 and no log line.
+    pub ignore_probes: bool,
 }
 
 /// What the analysers need to know about the proxies.

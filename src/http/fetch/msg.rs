@@ -1,0 +1,437 @@
+//! More fetches on the HTTP heads (manual §7.3.6), HAProxy 2.6's way:
+//! `pathq`, `baseq`, `base32`, `url32` and their `+src` forms, `req.ver`,
+//! `res.ver`, `req.hdrs`, `req.hdr_names`, and the typed forms of value
+//! fetches (`hdr_ip`, `hdr_val`, `cook_val`, `urlp_val`, `res.cook_cnt`...),
+//! which read through the plain fetch they type.
+
+use super::{Dir, Fetch, FetchCtx, Fetched, Kind, Sample};
+use crate::http::auth::{self, Credentials, UserlistRef};
+use crate::http::message::{Headers, Request};
+use crate::http::Version;
+use crate::sample::hash;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// The path with its query string.
+    PathQ,
+    /// `baseq`: `base` with the query string.
+    BaseQ,
+    /// `base32` (false) and `url32` (true), with the source address after
+    /// the hash in their `+src` forms.
+    Hash32 {
+        url: bool,
+        src: bool,
+    },
+    Ver(Dir),
+    Hdrs(Dir),
+    HdrNames(Dir, char),
+    /// The first plain fetch's values as addresses (`hdr_ip`).
+    AsIp(Box<Fetch>),
+    /// ... as integers, parsed as HAProxy's `strl2ic` (`hdr_val`,
+    /// `cook_val`, `urlp_val`).
+    AsInt(Box<Fetch>),
+    /// ... counted (`res.cook_cnt`).
+    Count(Box<Fetch>),
+    /// `http_auth(L)`: Basic credentials valid in userlist L.
+    Auth(UserlistRef),
+    /// `http_auth_group(L)`: the authenticated user's name as a sample; for
+    /// ACLs, the user's groups, so that `http_auth_group(L) G1 G2` matches
+    /// a member of G1 or G2 (HAProxy matches groups for this fetch).
+    AuthGroup(UserlistRef),
+    AuthType,
+    AuthUser,
+    AuthPass,
+    /// `http_auth_bearer([HEADER])`.
+    AuthBearer(Option<String>),
+}
+
+/// `Some` when `name` is one of these fetches; `plain` parses the fetch a
+/// typed form reads through.
+pub fn parse(
+    name: &str,
+    a: &[&str],
+    plain: impl Fn(&str) -> Result<Fetch, String>,
+) -> Option<Result<Msg, String>> {
+    let no_arg = |m: Msg| super::want_args(name, a, 0, 0).map(|()| m);
+    let dir = if name.starts_with("res") || name.starts_with("resp") {
+        Dir::Res
+    } else {
+        Dir::Req
+    };
+    // The typed forms take the plain fetch's arguments, checked by it.
+    let inner = |base: &str| {
+        let call = if a.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}({})", a.join(","))
+        };
+        plain(&call)
+            .map(Box::new)
+            .map_err(|e| e.replacen(&format!("'{base}'"), &format!("'{name}'"), 1))
+    };
+    let r = match name {
+        "pathq" => no_arg(Msg::PathQ),
+        "baseq" => no_arg(Msg::BaseQ),
+        "base32" => no_arg(Msg::Hash32 {
+            url: false,
+            src: false,
+        }),
+        "base32+src" => no_arg(Msg::Hash32 {
+            url: false,
+            src: true,
+        }),
+        "url32" => no_arg(Msg::Hash32 {
+            url: true,
+            src: false,
+        }),
+        "url32+src" => no_arg(Msg::Hash32 {
+            url: true,
+            src: true,
+        }),
+        "req.ver" | "req_ver" | "res.ver" | "resp_ver" => no_arg(Msg::Ver(dir)),
+        "req.hdrs" | "res.hdrs" => no_arg(Msg::Hdrs(dir)),
+        "req.hdr_names" | "res.hdr_names" => {
+            super::want_args(name, a, 0, 1).and_then(|()| match a.first() {
+                None => Ok(Msg::HdrNames(dir, ',')),
+                Some(d) => d
+                    .chars()
+                    .next()
+                    .map(|c| Msg::HdrNames(dir, c))
+                    .ok_or_else(|| format!("fetch method '{name}': empty delimiter")),
+            })
+        }
+        "hdr_ip" | "req.hdr_ip" => inner("req.hdr").map(Msg::AsIp),
+        "res.hdr_ip" | "shdr_ip" => inner("res.hdr").map(Msg::AsIp),
+        "hdr_val" | "req.hdr_val" => inner("req.hdr").map(Msg::AsInt),
+        "res.hdr_val" | "shdr_val" => inner("res.hdr").map(Msg::AsInt),
+        "cook_val" | "req.cook_val" => inner("req.cook").map(Msg::AsInt),
+        "res.cook_val" | "scook_val" => inner("res.cook").map(Msg::AsInt),
+        "res.cook_cnt" | "scook_cnt" => inner("res.cook").map(Msg::Count),
+        "urlp_val" => inner("url_param").map(Msg::AsInt),
+        "http_auth" | "http_auth_group" => super::want_args(name, a, 1, 1).map(|()| {
+            let l = auth::reference(a[0]);
+            if name == "http_auth" {
+                Msg::Auth(l)
+            } else {
+                Msg::AuthGroup(l)
+            }
+        }),
+        "http_auth_type" => no_arg(Msg::AuthType),
+        "http_auth_user" => no_arg(Msg::AuthUser),
+        "http_auth_pass" => no_arg(Msg::AuthPass),
+        "http_auth_bearer" => super::want_args(name, a, 0, 1)
+            .map(|()| Msg::AuthBearer(a.first().map(|h| h.to_string()))),
+        _ => return None,
+    };
+    Some(r)
+}
+
+impl Msg {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Msg::Hash32 { src: false, .. } | Msg::AsInt(_) | Msg::Count(_) => Kind::Int,
+            Msg::Hash32 { src: true, .. } => Kind::Bin,
+            Msg::AsIp(_) => Kind::Ip,
+            Msg::Auth(_) => Kind::Bool,
+            _ => Kind::Str,
+        }
+    }
+
+    pub fn needs(&self) -> u8 {
+        match self {
+            Msg::Ver(Dir::Res) | Msg::Hdrs(Dir::Res) | Msg::HdrNames(Dir::Res, _) => {
+                super::needs::RES
+            }
+            Msg::AsIp(f) | Msg::AsInt(f) | Msg::Count(f) => f.needs(),
+            _ => super::needs::REQ,
+        }
+    }
+
+    pub fn fetch(&self, ctx: &FetchCtx, sc: Option<&dyn super::CounterView>, one: bool) -> Fetched {
+        let heads = |d: Dir| -> Option<&dyn Headers> {
+            match d {
+                Dir::Res => ctx.res.map(|r| r as &dyn Headers),
+                _ => ctx.req.map(|r| r as &dyn Headers),
+            }
+        };
+        let str_of =
+            |s: Option<String>| s.map_or_else(Fetched::none, |s| Fetched::one(Sample::Str(s)));
+        match self {
+            Msg::PathQ => str_of(ctx.req.and_then(|r| r.path_on()).map(str::to_string)),
+            Msg::BaseQ => str_of(ctx.req.and_then(baseq)),
+            Msg::Hash32 { url, src } => {
+                let Some(r) = ctx.req else {
+                    return Fetched::none();
+                };
+                let h = hash32(r, *url);
+                if !*src {
+                    return Fetched::one(Sample::Int(h.into()));
+                }
+                let mut b = h.to_be_bytes().to_vec();
+                match ctx.src.ip() {
+                    IpAddr::V4(a) => b.extend_from_slice(&a.octets()),
+                    IpAddr::V6(a) => b.extend_from_slice(&a.octets()),
+                }
+                Fetched::one(Sample::Bin(b))
+            }
+            Msg::Ver(d) => {
+                let v = match d {
+                    Dir::Res => ctx.res.map(|r| r.version),
+                    _ => ctx.req.map(|r| r.version),
+                };
+                str_of(v.map(|v| {
+                    match v {
+                        Version::Http10 => "1.0",
+                        Version::Http11 => "1.1",
+                    }
+                    .to_string()
+                }))
+            }
+            Msg::Hdrs(d) => str_of(heads(*d).map(|h| {
+                let mut s = String::new();
+                for (n, v) in as_haproxy_keeps(h) {
+                    s.push_str(&n);
+                    s.push_str(": ");
+                    s.push_str(&v);
+                    s.push_str("\r\n");
+                }
+                s.push_str("\r\n");
+                s
+            })),
+            Msg::HdrNames(d, delim) => str_of(heads(*d).map(|h| {
+                let names: Vec<String> = as_haproxy_keeps(h).into_iter().map(|(n, _)| n).collect();
+                names.join(&delim.to_string())
+            })),
+            Msg::AsIp(f) => map(f.fetch(ctx, sc, one), |s| match s {
+                Sample::Str(t) => header_ip(&t).map(Sample::Ip),
+                _ => None,
+            }),
+            Msg::AsInt(f) => map(f.fetch(ctx, sc, one), |s| match s {
+                Sample::Str(t) => Some(Sample::Int(strl2ic(&t).into())),
+                _ => None,
+            }),
+            Msg::Count(f) => {
+                let n = f.fetch(ctx, sc, false).values.len();
+                Fetched::one(Sample::Int(n as i64))
+            }
+            Msg::Auth(l) => match (ctx.req.and_then(auth::credentials), l.get()) {
+                (Some(Credentials::Basic(u, p)), Some(list)) => {
+                    Fetched::one(Sample::Bool(list.check(&u, &p).is_some()))
+                }
+                _ => Fetched::none(),
+            },
+            Msg::AuthGroup(l) => {
+                let (Some(Credentials::Basic(u, p)), Some(list)) =
+                    (ctx.req.and_then(auth::credentials), l.get())
+                else {
+                    return Fetched::none();
+                };
+                let Some(user) = list.check(&u, &p) else {
+                    return Fetched::none();
+                };
+                if one {
+                    return Fetched::one(Sample::Str(user.name.clone()));
+                }
+                Fetched::some(
+                    user.groups
+                        .iter()
+                        .map(|&g| Sample::Str(list.groups[g].clone()))
+                        .collect(),
+                )
+            }
+            Msg::AuthType => str_of(ctx.req.and_then(auth::credentials).map(|c| {
+                match c {
+                    Credentials::Basic(..) => "Basic",
+                    Credentials::Bearer(_) => "Bearer",
+                }
+                .to_string()
+            })),
+            Msg::AuthUser | Msg::AuthPass => match ctx.req.and_then(auth::credentials) {
+                Some(Credentials::Basic(u, p)) => {
+                    str_of(Some(if matches!(self, Msg::AuthUser) { u } else { p }))
+                }
+                _ => Fetched::none(),
+            },
+            Msg::AuthBearer(None) => match ctx.req.and_then(auth::credentials) {
+                Some(Credentials::Bearer(t)) => str_of(Some(t)),
+                _ => Fetched::none(),
+            },
+            Msg::AuthBearer(Some(h)) => {
+                let Some(v) = ctx.req.and_then(|r| r.header_values(h).next()) else {
+                    return Fetched::none();
+                };
+                let v = v.split(',').next().unwrap_or("");
+                match v.split_once(' ') {
+                    Some((s, t))
+                        if s.eq_ignore_ascii_case("bearer")
+                            && !t.trim_start_matches(' ').is_empty() =>
+                    {
+                        str_of(Some(t.trim_start_matches(' ').to_string()))
+                    }
+                    _ => Fetched::none(),
+                }
+            }
+        }
+    }
+}
+
+/// The header lines as HAProxy 2.6 keeps them once its HTTP/1 mux has
+/// read them: names in lower case, and `Connection` without its `close`
+/// and `keep-alive` tokens (the line dropped when nothing else is left),
+/// which is what its `req.hdrs` and `req.hdr_names` list.
+fn as_haproxy_keeps(h: &dyn Headers) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(h.headers().len());
+    for (n, v) in h.headers() {
+        let name = n.to_ascii_lowercase();
+        if name == "connection" {
+            let kept: Vec<&str> = v
+                .split(',')
+                .map(|t| t.trim_matches([' ', '\t']))
+                .filter(|t| {
+                    !t.is_empty()
+                        && !t.eq_ignore_ascii_case("close")
+                        && !t.eq_ignore_ascii_case("keep-alive")
+                })
+                .collect();
+            if !kept.is_empty() {
+                out.push((name, kept.join(",")));
+            }
+            continue;
+        }
+        out.push((name, v.clone()));
+    }
+    out
+}
+
+fn map(f: Fetched, g: impl Fn(Sample) -> Option<Sample>) -> Fetched {
+    Fetched {
+        values: f.values.into_iter().filter_map(g).collect(),
+        may_change: f.may_change,
+    }
+}
+
+/// The first Host value, if not empty (HAProxy's `base` family reads
+/// that one).
+fn first_host(r: &Request) -> Option<&str> {
+    let v = r.header_values("host").next()?;
+    let v = v.split(',').next().unwrap_or("").trim();
+    (!v.is_empty()).then_some(v)
+}
+
+/// `base`: the first Host value then the path (no query); without a
+/// Host, the path alone.
+pub fn base(r: &Request) -> String {
+    let path = r.path_on().map(|p| p.split('?').next().unwrap_or(""));
+    let Some(host) = first_host(r) else {
+        return path.unwrap_or("").to_string();
+    };
+    let mut s = host.to_string();
+    if let Some(p) = path.filter(|p| p.starts_with('/')) {
+        s.push_str(p);
+    }
+    s
+}
+
+/// `baseq`: Host then the path and query; without a Host, `pathq`.
+fn baseq(r: &Request) -> Option<String> {
+    let path = r.path_on();
+    let Some(host) = first_host(r) else {
+        return path.map(str::to_string);
+    };
+    let mut s = host.to_string();
+    if let Some(p) = path.filter(|p| p.starts_with('/')) {
+        s.push_str(p);
+    }
+    Some(s)
+}
+
+/// `base32`: the sdbm hash of the first Host value then the path (no
+/// query); `url32`: of the whole first Host line then path and query;
+/// then the full avalanche.
+fn hash32(r: &Request, url: bool) -> u32 {
+    let mut key = Vec::new();
+    let host = if url {
+        r.header_values("host").next()
+    } else {
+        first_host(r)
+    };
+    key.extend(host.unwrap_or("").chars().map(|c| c as u32 as u8));
+    if let Some(p) = r.path_on() {
+        let p = if url {
+            p
+        } else {
+            p.split('?').next().unwrap_or("")
+        };
+        if p.starts_with('/') {
+            key.extend(p.chars().map(|c| c as u32 as u8));
+        }
+    }
+    hash::full_hash(hash::sdbm(&key))
+}
+
+/// An address in a header value: IPv4 alone or followed by `:PORT`, or
+/// IPv6 alone (HAProxy's `hdr_ip`).
+fn header_ip(v: &str) -> Option<IpAddr> {
+    if let Ok(a) = v.parse::<std::net::Ipv4Addr>() {
+        return Some(IpAddr::V4(a));
+    }
+    if let Some((a, port)) = v.rsplit_once(':') {
+        if let (Ok(a), Ok(p)) = (a.parse::<std::net::Ipv4Addr>(), port.parse::<u32>()) {
+            if p <= 65535 && !port.starts_with('+') {
+                return Some(IpAddr::V4(a));
+            }
+        }
+    }
+    v.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+}
+
+/// HAProxy's `strl2ic`: a 32-bit integer from the leading characters; it
+/// stops at the first byte above '9' (bytes below '0' are folded in, as
+/// HAProxy does), wrapping on overflow.
+pub fn strl2ic(s: &str) -> i32 {
+    let b: Vec<u8> = s.chars().map(|c| c as u32 as u8).collect();
+    let mut i: i32 = 0;
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, &b[..]),
+    };
+    for &c in digits {
+        let j = i32::from(c) - i32::from(b'0');
+        if j > 9 {
+            break;
+        }
+        i = if neg {
+            i.wrapping_mul(10).wrapping_sub(j)
+        } else {
+            i.wrapping_mul(10).wrapping_add(j)
+        };
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strl2ic_as_haproxy() {
+        assert_eq!(strl2ic("123abc"), 123);
+        assert_eq!(strl2ic("-42"), -42);
+        assert_eq!(strl2ic("abc"), 0);
+        assert_eq!(strl2ic(""), 0);
+        // A byte below '0' is folded in, not a stop.
+        assert_eq!(strl2ic("1 2"), -58);
+        assert_eq!(strl2ic("99999999999"), 99_999_999_999i64 as i32);
+    }
+
+    #[test]
+    fn header_ip_forms() {
+        assert_eq!(header_ip("10.0.0.1"), Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(header_ip("10.0.0.1:80"), Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(header_ip("10.0.0.1:99999"), None);
+        assert_eq!(header_ip("::1"), Some("::1".parse().unwrap()));
+        assert_eq!(header_ip("[::1]:80"), None);
+        assert_eq!(header_ip("x10.0.0.1"), None);
+    }
+}

@@ -4,11 +4,9 @@
 //! (`sample::pattern` through `sample::patref`), so ACLs and map
 //! converters agree on every method and the runtime API can change them.
 
-use std::borrow::Cow;
-use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::http::expr::Expr;
+use crate::http::expr::{to_value as value, Expr};
 use crate::http::fetch::{Fetch, Kind, Sample};
 use crate::sample::patref::{self, ExprSpec, PatExpr, PatRef, User};
 use crate::sample::pattern::Method;
@@ -231,18 +229,6 @@ fn int_patterns(values: &[String], dotted: bool) -> Result<Vec<String>, String> 
         return Err(format!("missing value after operator '{op}'"));
     }
     Ok(out)
-}
-
-/// A fetched sample as the sample layer's value, borrowing it.
-fn value(s: &Sample) -> Value<'_> {
-    match s {
-        Sample::Str(t) => Value::Str(Cow::Borrowed(t.as_bytes())),
-        Sample::Int(n) => Value::Sint(*n),
-        Sample::Bool(b) => Value::Bool(*b),
-        Sample::Bin(b) => Value::Bin(Cow::Borrowed(b)),
-        Sample::Ip(IpAddr::V4(a)) => Value::Ipv4(*a),
-        Sample::Ip(IpAddr::V6(a)) => Value::Ipv6(*a),
-    }
 }
 
 impl Criterion {

@@ -201,13 +201,22 @@ fn with_header(text: &str, name: &str, value: &str) -> Truth {
 
 #[test]
 fn len_counts_bytes_and_icase_folds_ascii_only_as_haproxy() {
-    // "é" is two bytes: HAProxy's `-m len` counts bytes, not characters.
-    assert_eq!(with_header("hdr(x) -m len 2", "X", "é"), Truth::True);
-    assert_eq!(with_header("hdr(x) -m len 1", "X", "é"), Truth::False);
+    // Header values hold the wire's bytes one char each: "é" arrives as
+    // the two bytes of its UTF-8, and HAProxy's `-m len` counts bytes.
+    let e_acute = "\u{c3}\u{a9}";
+    let e_acute_upper = "\u{c3}\u{89}";
+    assert_eq!(with_header("hdr(x) -m len 2", "X", e_acute), Truth::True);
+    assert_eq!(with_header("hdr(x) -m len 1", "X", e_acute), Truth::False);
+    // The pattern, from the UTF-8 config, is the same bytes.
+    assert_eq!(with_header("hdr(x) é", "X", e_acute), Truth::True);
     // `-i` folds ASCII letters only (HAProxy's strncasecmp).
-    assert_eq!(with_header("hdr(x) -i É", "X", "é"), Truth::False);
+    assert_eq!(with_header("hdr(x) -i É", "X", e_acute), Truth::False);
+    assert_eq!(with_header("hdr(x) -i É", "X", e_acute_upper), Truth::True);
     assert_eq!(with_header("hdr(x) -i AbC", "X", "aBc"), Truth::True);
-    assert_eq!(with_header("hdr(x) -m reg -i ^É", "X", "é"), Truth::False);
+    assert_eq!(
+        with_header("hdr(x) -m reg -i ^É", "X", e_acute),
+        Truth::False
+    );
     assert_eq!(with_header("hdr(x) -m sub -i B", "X", "abc"), Truth::True);
 }
 

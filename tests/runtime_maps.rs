@@ -121,7 +121,7 @@ fn changes_steer_traffic_on_every_thread(poller: &str) {
 fn compat_config(sock: &Path, dir: &Path, srv: &str) -> String {
     let d = dir.display();
     format!(
-        "global\n    stats socket {} level admin\n{}\nfrontend fe\n    bind 127.0.0.1:@P0@\n    acl api path_beg -f {d}/paths.lst\n    acl inl path_beg /x /y\n    acl host hdr(host) -i -m str foo.com bar.com\n    acl mm hdr(host) -M -f {d}/hosts.map\n    acl ver req.len lt 10 eq 20 5:8 gt 100\n    acl fixed path -u 42 /fixed\n    http-request set-header X-B %[req.hdr(host),lower,map({d}/hosts.map,none)]\n    http-request set-header X-I %[src,map_ip({d}/ips.map,none)]\n    http-request set-header X-J %[req.hdr(host),map_beg({d}/hosts.map,none)]\n    http-request set-header X-N %[req.hdr(x),map_str_int({d}/ints.map,0)]\n    http-request deny if api || inl || host || mm || fixed\n    default_backend be\n\nbackend be\n    server s {srv}\n",
+        "global\n    stats socket {} level admin\n{}\nfrontend fe\n    bind 127.0.0.1:@P0@\n    acl api path_beg -f {d}/paths.lst\n    acl inl path_beg /x /y\n    acl host hdr(host) -i -m str foo.com bar.com\n    acl mm hdr(host) -M -f {d}/hosts.map\n    acl ver req.len lt 10 eq 20 5:8 gt 100\n    acl fixed path -u 42 /fixed\n    http-request set-header X-B %[req.hdr(host),lower,map({d}/hosts.map,none)]\n    http-request set-header X-I %[src,map_ip({d}/ips.map,none)]\n    http-request set-header X-J %[req.hdr(host),map_beg({d}/hosts.map,none)]\n    http-request set-header X-N %[req.hdr(x),map_str_int({d}/ints.map,0)]\n    acl mo hdr(x) -M -f {d}/only.map\n    http-request deny if api || inl || host || mm || fixed\n    default_backend be\n\nbackend be\n    server s {srv}\n",
         sock.display(),
         http_defaults(),
     )
@@ -130,6 +130,9 @@ fn compat_config(sock: &Path, dir: &Path, srv: &str) -> String {
 const COMMANDS: &[&str] = &[
     "show map",
     "show acl",
+    "show map #9",
+    "add map #9 k2 v2",
+    "show acl #9",
     "show map @D/hosts.map",
     "show acl #0",
     "show acl #1",
@@ -205,6 +208,9 @@ const COMMANDS: &[&str] = &[
     "clear map #0",
     "show map",
     "show acl",
+    "show map #9",
+    "add map #9 k2 v2",
+    "show acl #9",
     "show map @D/hosts.map",
     "get map #2 /x",
     "get acl #6 10.1.1.1",
@@ -312,6 +318,7 @@ fn answers_match_haproxy_26(poller: &str) {
         );
         dir.write("ips.map", "10.0.0.0/8 ten\n127.0.0.1 lo\n");
         dir.write("ints.map", "a 1\nb 2\n");
+        dir.write("only.map", "k1 v1\n");
         let sock = dir.join("s.sock");
         let px = imp.start(&compat_config(&sock, dir.path(), &srv.addr().to_string()));
         let d = dir.path().display().to_string();

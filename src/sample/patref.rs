@@ -631,10 +631,9 @@ pub fn load_file(
                     ));
                 }
                 g.desc.push_str(&format!(", {by}"));
-                match user {
-                    User::Acl => g.acl = true,
-                    User::Map => g.map = true,
-                }
+                // An ACL's `-M` file is listed as a map too, as in HAProxy.
+                g.acl |= user == User::Acl;
+                g.map |= user == User::Map || two_cols;
             }
             r
         }
@@ -657,7 +656,7 @@ pub fn load_file(
                 inner: Mutex::new(Inner {
                     desc: format!("pattern loaded from file '{path}' used {by}"),
                     acl: user == User::Acl,
-                    map: user == User::Map,
+                    map: user == User::Map || two_cols,
                     two_cols,
                     elts,
                     ..Inner::default()

@@ -60,6 +60,8 @@ pub(crate) struct Parser<'e> {
 
 impl<'e> Parser<'e> {
     pub(crate) fn new(env: EnvLookup<'e>) -> Self {
+        // ACL and map files loaded from here on belong to this config.
+        crate::sample::patref::begin_load();
         Parser {
             env,
             file: String::new(),
@@ -203,6 +205,7 @@ impl<'e> Parser<'e> {
     }
 
     fn keyword(&mut self, line: usize, words: &[String]) {
+        crate::sample::patref::set_location(&self.file, line);
         let kw = words[0].as_str();
         let starts_section = matches!(
             kw,
@@ -341,6 +344,7 @@ impl<'e> Parser<'e> {
             backends: Vec::new(),
             stick_tables: Vec::new(),
             warnings: Vec::new(),
+            patterns: Default::default(),
         };
         for p in &self.proxies {
             if p.kind.fe() {
@@ -395,10 +399,13 @@ impl<'e> Parser<'e> {
         }
         config.stick_tables = super::persist::finish(&self.proxies, &mut self.errors);
         self.errors.extend(threads_check(&config));
+        // Taken even when the config is refused, so nothing stays loaded.
+        let patterns = crate::sample::patref::finish_load();
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
         config.warnings = self.warnings;
+        config.patterns = patterns;
         Ok(config)
     }
 }

@@ -950,11 +950,11 @@ fn crlf_line_endings_are_accepted() {
 /// HTTP keyword errors; each body is placed in a frontend in HTTP mode whose
 /// first body line is line 4, followed by an HTTP backend `be`.
 const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
-    ("http-request deny if { path_reg ( }\n", "pollux.cfg:4: anonymous ACL: invalid regex '('"),
-    ("acl bad path_reg (\n", "pollux.cfg:4: acl 'bad': invalid regex '('"),
+    ("http-request deny if { path_reg ( }\n", "pollux.cfg:4: anonymous ACL: regex '(' is invalid: unclosed group"),
+    ("acl bad path_reg (\n", "pollux.cfg:4: acl 'bad': regex '(' is invalid: unclosed group"),
     ("http-request deny if nope\n", "pollux.cfg:4: no such ACL : 'nope'"),
     ("acl x nosuch(1) foo\n", "pollux.cfg:4: acl 'x': unknown fetch method 'nosuch'"),
-    ("acl x src 1.2.3.999\n", "pollux.cfg:4: acl 'x': invalid IP address or network '1.2.3.999'"),
+    ("acl x src 1.2.3.999\n", "pollux.cfg:4: acl 'x': '1.2.3.999' is not a valid IPv4 or IPv6 address"),
     ("acl x\n", "pollux.cfg:4: 'acl x' expects a criterion"),
     ("acl x req.hdr(host),lowr -m str a\n", "pollux.cfg:4: acl 'x': unknown converter 'lowr'"),
     ("acl x req.hdr(host),map(/nonexistent/h.map) -m str a\n", "pollux.cfg:4: acl 'x': converter 'map': failed to load map file '/nonexistent/h.map'"),

@@ -116,10 +116,16 @@ impl Expr {
     }
 }
 
-/// A fetched sample as the sample layer sees it (borrowed).
+/// A fetched sample as the sample layer sees it (borrowed when it is
+/// ASCII). A fetched string holds the message's bytes one char each
+/// (`message.rs`'s Latin-1 mapping), so its bytes are the chars; a string
+/// with a char past U+00FF is no such mapping and gives its UTF-8.
 pub fn to_value(s: &Sample) -> Value<'_> {
     match s {
-        Sample::Str(t) => Value::str(t.as_bytes()),
+        Sample::Str(t) if t.is_ascii() || t.chars().any(|c| u32::from(c) > 0xff) => {
+            Value::str(t.as_bytes())
+        }
+        Sample::Str(t) => Value::str(t.chars().map(|c| c as u8).collect::<Vec<u8>>()),
         Sample::Int(n) => Value::Sint(*n),
         Sample::Bool(b) => Value::Bool(*b),
         Sample::Bin(b) => Value::Bin(b.as_slice().into()),
@@ -136,6 +142,7 @@ pub fn to_sample(v: Value) -> Sample {
         Value::Ipv4(a) => Sample::Ip(IpAddr::V4(a)),
         Value::Ipv6(a) => Sample::Ip(IpAddr::V6(a)),
         Value::Bin(b) => Sample::Bin(b.into_owned()),
-        Value::Str(t) | Value::Meth(t) => Sample::Str(String::from_utf8_lossy(&t).into_owned()),
+        // Bytes back to one char each, losslessly (see `to_value`).
+        Value::Str(t) | Value::Meth(t) => Sample::Str(t.iter().map(|&c| c as char).collect()),
     }
 }

@@ -8,6 +8,7 @@
 pub mod args;
 pub mod conv;
 pub mod hash;
+pub mod patref;
 pub mod pattern;
 pub mod rand;
 #[cfg(test)]

@@ -54,6 +54,9 @@ pub struct Config {
     /// Messages from `.diag/.notice/.warning` and keyword warnings, already
     /// formatted `FILE:LINE: message`; the CLI prints them (unless -q).
     pub warnings: Vec<String>,
+    /// Every ACL and map pattern reference, by id: the runtime API's
+    /// `show map`/`show acl` and what it changes.
+    pub patterns: crate::sample::patref::Registry,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -343,6 +343,8 @@ impl Admin<'_> {
         match cmd {
             Command::ShowSess(which) => e.show_sess_all(which.as_deref()),
             Command::ShowActivity => Ok(e.show_activity()),
+            // The references are shared by every thread: no replay.
+            Command::Pat(c) => crate::runtime::maps::run(&e.patterns, c),
             Command::DebugDevPanic(t) => {
                 let t = t.unwrap_or(e.tid);
                 if t >= e.nthreads() {

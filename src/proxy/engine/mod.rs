@@ -120,6 +120,8 @@ pub struct Engine {
     ctr: crate::proxy::counters::Counters,
     ctr_dirty: bool,
     mailbox: Option<std::os::unix::net::UnixStream>,
+    /// The config's ACL and map references (shared by every thread).
+    patterns: crate::sample::patref::Registry,
 }
 
 /// Bind every listener, reusing a socket taken over from an old process
@@ -287,6 +289,7 @@ impl Engine {
             ctr_dirty: false,
             shared,
             mailbox,
+            patterns: cfg.patterns.clone(),
         })
         .map(|mut e: Engine| {
             e.link_checks();

@@ -21,7 +21,7 @@ pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
 use super::hash;
 use super::vars::{self, Conds, VarRef, Vars};
 use super::{args, Type, Value};
-use map::{borrow, load_map};
+use map::load_map;
 use num::{arith, http_date, mask4, mask6, mask_v4};
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -522,8 +522,7 @@ impl Conv {
         }
         let v = v.cast(self.input())?;
         if let Conv::Map(m) = self {
-            let m = &m.0;
-            return m.set.lookup(&v).or(m.default.as_ref()).map(borrow);
+            return m.0.lookup(&v);
         }
         match v {
             Value::Str(s) | Value::Bin(s) => self.on_bytes(s),

@@ -3,11 +3,12 @@
 //! `errorfile` and the HTTP `option`s.
 
 use crate::http::acl::parse_net;
+use crate::http::format::Format;
 use crate::http::rules::Rule;
 
 use super::args::{need, only};
 use super::draft::Draft;
-use super::model::{ConnMode, ForwardFor, Origin, OriginalTo};
+use super::model::{ConnMode, ForwardFor, Origin, OriginalTo, UseBackend};
 use super::rules::{self, Stage};
 use super::values;
 
@@ -82,11 +83,15 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
         "use_backend" => {
             d.allow(kw, true, false, false)?;
             let name = need(args, 1, "a backend name")?;
-            if name.contains('%') {
-                return Err(
-                    "'use_backend' with a log-format backend name is not supported yet".into(),
-                );
-            }
+            let target = match Format::parse(name)? {
+                f if f.as_literal().is_none() => {
+                    // The switching rules see the captures and unique id.
+                    let n = f.needs() & !crate::http::fetch::needs::TXN;
+                    rules::check_needs(n, Stage::HttpRequest)?;
+                    UseBackend::Format(f)
+                }
+                f => UseBackend::Name(f.as_literal().unwrap_or(name).to_string()),
+            };
             let (words, cond) = rules::split_cond(&args[2..], &d.h.acls)?;
             if let Some(extra) = words.first() {
                 return Err(format!(
@@ -96,7 +101,7 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             if let Some(c) = &cond {
                 rules::check_needs(c.needs(), Stage::HttpRequest)?;
             }
-            d.fe_rules.use_backend.push((name.to_string(), cond));
+            d.fe_rules.use_backend.push((target, cond));
             d.h.use_backend_at.push(origin.clone());
         }
         "monitor-uri" => {

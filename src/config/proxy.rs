@@ -9,6 +9,7 @@ use super::draft::Draft;
 use super::model::{Balance, Bind, HashFunction, HashMethod, HashType, LoadState, Mode, Origin};
 use super::values;
 use super::{checks, http, logs, persist, server};
+use crate::http::format::{Format, Where};
 
 /// Known HAProxy proxy keywords that pollux does not implement yet.
 const UNSUPPORTED: &[&str] = &[
@@ -45,8 +46,6 @@ const UNSUPPORTED: &[&str] = &[
     "server-template",
     "source",
     "tcp-response",
-    "unique-id-format",
-    "unique-id-header",
     "use-fcgi-app",
     "use-server",
 ];
@@ -202,6 +201,20 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             logs::parse_keyword(&mut d.log, args)?
         }
         "log" => logs::parse_keyword(&mut d.log, args)?,
+        "unique-id-format" => {
+            d.allow(kw, true, false, true)?;
+            let f = need(args, 1, "a format string")?;
+            only(args, 2)?;
+            let f = Format::parse_in(f, Where::UniqueId)?;
+            // An empty format: no id (HAProxy).
+            d.fe_rules.unique_id_format = (f.as_literal() != Some("")).then_some(f);
+        }
+        "unique-id-header" => {
+            d.allow(kw, true, false, true)?;
+            let name = need(args, 1, "a header name")?;
+            only(args, 2)?;
+            d.fe_rules.unique_id_header = Some(name.to_string());
+        }
         "disabled" | "enabled" => {
             only(args, 1)?;
             d.disabled = kw == "disabled";

@@ -53,6 +53,12 @@ pub(crate) fn check_needs(mask: u8, stage: Stage) -> Result<(), String> {
     if extra == 0 {
         return Ok(());
     }
+    if extra & needs::TXN != 0 {
+        return Err(format!(
+            "the 'unique-id', 'capture.req.hdr' and 'capture.res.hdr' fetches are not supported yet in {} rules",
+            stage.name()
+        ));
+    }
     let what = if extra & needs::RES != 0 {
         "response contents"
     } else if extra & needs::REQ != 0 {

@@ -226,9 +226,16 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("defaults\n  log global extra\n", "pollux.cfg:2: unexpected argument 'extra' after 'log global'"),
     ("defaults\n  no log now\n", "pollux.cfg:2: unexpected argument 'now' after 'no log'"),
     ("defaults\n  log-format \"%ci %frob\"\n", "pollux.cfg:2: no such log-format variable '%frob'"),
-    ("defaults\n  log-format \"%ID\"\n", "pollux.cfg:2: log-format variable '%ID' is not supported yet"),
-    ("defaults\n  log-format \"%[src]\"\n", "pollux.cfg:2: '%[sample]' in log-format"),
-    ("defaults\n  log-format \"%{+X}Ts\"\n", "pollux.cfg:2: log-format flag '+X' is not supported yet"),
+    ("defaults\n  log-format \"%lc\"\n", "pollux.cfg:2: log-format variable '%lc' is not supported yet"),
+    ("defaults\n  log-format \"%[req.hdr(host)]\"\n", "pollux.cfg:2: sample fetch <req.hdr(host)> may not be reliably used here because it needs 'HTTP request headers' which is not available here"),
+    ("defaults\n  log-format \"%[src\"\n", "pollux.cfg:2: missing ']' after '%['"),
+    ("defaults\n  log-format \"%[src,frob]\"\n", "pollux.cfg:2: converter 'frob'"),
+    ("defaults\n  log-format \"%{+Y}Ts\"\n", "pollux.cfg:2: unknown log-format flag '+Y'"),
+    ("defaults\n  unique-id-format \"%Tt\"\n", "pollux.cfg:2: log-format variable '%Tt' is not supported yet outside 'log-format' and 'unique-id-format'"),
+    ("defaults\n  unique-id-format \"%[req.hdr(host)]\"\n", "pollux.cfg:2: sample fetch <req.hdr(host)> may not be reliably used here"),
+    ("defaults\n  unique-id-format\n", "pollux.cfg:2: 'unique-id-format' expects a format string"),
+    ("defaults\n  unique-id-header\n", "pollux.cfg:2: 'unique-id-header' expects a header name"),
+    ("backend be\n  unique-id-format %ci\n", "pollux.cfg:2: 'unique-id-format' not allowed in 'backend' section"),
     ("defaults\n  log-format \"%{+Z}Ts\"\n", "pollux.cfg:2: unknown log-format flag '+Z'"),
     ("defaults\n  log-format \"%{+Q\"\n", "pollux.cfg:2: missing '}'"),
     ("defaults\n  log-format \"a % b\"\n", "pollux.cfg:2: a '%' without a variable name"),
@@ -969,8 +976,11 @@ const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
     ("http-request frobnicate\n", "pollux.cfg:4: unknown 'http-request' action 'frobnicate'"),
     ("http-request set-var(txn.x) str(1)\n", "pollux.cfg:4: 'http-request set-var(txn.x)' is not supported yet"),
     ("http-request track-sc0 src\n", "pollux.cfg:4: 'http-request track-sc0' in frontend 'fe': no stick-table in this section (add one or use 'table NAME')"),
-    ("http-request set-header X %ci\n", "pollux.cfg:4: '%ci' in format '%ci' is not supported yet"),
-    ("http-request set-header X %[nosuch]\n", "pollux.cfg:4: unknown fetch method 'nosuch' in format '%[nosuch]'"),
+    ("http-request set-header X %Tt\n", "pollux.cfg:4: log-format variable '%Tt' is not supported yet outside 'log-format' and 'unique-id-format' ('%Tt')"),
+    ("http-request set-header X %[unique-id]\n", "pollux.cfg:4: the 'unique-id', 'capture.req.hdr' and 'capture.res.hdr' fetches are not supported yet in request rules"),
+    ("http-request set-header X %[req.hdr(host)\n", "pollux.cfg:4: missing ']' after '%[' in log-format '%[req.hdr(host)'"),
+    ("http-request set-header X %{+Q\n", "pollux.cfg:4: missing '}' in log-format '%{+Q'"),
+    ("http-request set-header X %[nosuch]\n", "pollux.cfg:4: unknown fetch method 'nosuch' in log-format '%[nosuch]'"),
     ("http-request set-header X %[src,sha2(256)]\n", "pollux.cfg:4: converter 'sha2' is not supported yet"),
     ("http-request deny if { status 500 }\n", "pollux.cfg:4: request rule uses a fetch that extracts information from response contents"),
     ("http-request return status 200 string hi\n", "pollux.cfg:4: 'http-request return': a content type must be defined"),
@@ -996,7 +1006,9 @@ const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
     ("use_backend\n", "pollux.cfg:4: 'use_backend' expects a backend name"),
     ("use_backend nowhere if TRUE\n", "pollux.cfg:4: use_backend 'nowhere' of frontend 'fe': no such backend"),
     ("use_backend be when x\n", "pollux.cfg:4: unexpected argument 'when' after 'use_backend be'"),
-    ("use_backend %[req.hdr(host)]\n", "pollux.cfg:4: 'use_backend' with a log-format backend name is not supported yet"),
+    ("use_backend %[req.hdr(host)\n", "pollux.cfg:4: missing ']' after '%['"),
+    ("use_backend %[res.hdr(x)]\n", "pollux.cfg:4: request rule uses a fetch that extracts information from response contents"),
+    ("use_backend be_%Tt\n", "pollux.cfg:4: log-format variable '%Tt' is not supported yet outside"),
     ("monitor-uri\n", "pollux.cfg:4: 'monitor-uri' expects a URI"),
     ("capture request header Host\n", "pollux.cfg:4: 'capture' expects"),
     ("capture cookie SID len 0\n", "pollux.cfg:4: 'capture ... len': value '0' out of range"),
@@ -1163,7 +1175,7 @@ fn full_http_config_parses_into_the_model() {
     assert!(!fe.http.listen);
     let r = &fe.rules;
     assert_eq!(r.use_backend.len(), 1);
-    assert_eq!(r.use_backend[0].0, "api");
+    assert_eq!(r.use_backend[0].0, UseBackend::Name("api".into()));
     assert!(r.use_backend[0].1.is_some());
     assert_eq!(r.monitor_uri.as_deref(), Some("/healthz"));
     assert_eq!(r.captures_req, [("Host".to_string(), 64)]);

@@ -17,6 +17,17 @@ pub struct FetchCtx<'a> {
     pub payload: &'a [u8],
     /// No more will come (inspect-delay expired or buffer full).
     pub payload_complete: bool,
+    /// What the transaction holds beyond the messages (captures, unique id).
+    pub txn: TxnView<'a>,
+}
+
+/// The transaction's captures and unique id, for `capture.req.hdr(N)`,
+/// `capture.res.hdr(N)` and `unique-id` (empty where they are not kept).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TxnView<'a> {
+    pub captured_req: &'a [Option<String>],
+    pub captured_res: &'a [Option<String>],
+    pub unique_id: Option<&'a str>,
 }
 
 impl<'a> FetchCtx<'a> {
@@ -34,6 +45,7 @@ impl<'a> FetchCtx<'a> {
             res,
             payload: &[],
             payload_complete: true,
+            txn: TxnView::default(),
         }
     }
 }
@@ -78,6 +90,8 @@ pub mod needs {
     pub const PAYLOAD: u8 = 1;
     pub const REQ: u8 = 2;
     pub const RES: u8 = 4;
+    /// The transaction's captures or unique id (`TxnView`).
+    pub const TXN: u8 = 8;
 }
 
 /// Which message a header fetch reads.
@@ -127,6 +141,10 @@ pub enum Fetch {
     /// `sc0_conn_cur`, `sc1_http_req_rate`, `src_conn_rate`...: a stick
     /// counter, read through the [`CounterView`] the engine provides.
     Counter(Tracked, Counter),
+    /// `unique-id`: the id `unique-id-format` gave the transaction.
+    UniqueId,
+    /// `capture.req.hdr(N)` / `capture.res.hdr(N)`: capture slot N.
+    Capture(Dir, i64),
 }
 
 /// Whose counters a counter fetch reads.
@@ -382,6 +400,17 @@ impl Fetch {
                 )
             }
             "req.ssl_ver" | "req_ssl_ver" => (0, 0, Fetch::SslVer),
+            "unique-id" => (0, 0, Fetch::UniqueId),
+            "capture.req.hdr" | "capture.res.hdr" => {
+                want_args(name, a, 1, 1)?;
+                let n = int_arg(name, 1, a[0])?;
+                let d = if name == "capture.req.hdr" {
+                    Dir::Req
+                } else {
+                    Dir::Res
+                };
+                (1, 1, Fetch::Capture(d, n))
+            }
             "always_true" => (0, 0, Fetch::AlwaysTrue),
             "always_false" => (0, 0, Fetch::AlwaysFalse),
             "str" | "int" | "bool" | "bin" | "ipv4" | "ipv6" => {
@@ -432,6 +461,7 @@ impl Fetch {
             | Fetch::Counter(..) => 0,
             Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer => needs::PAYLOAD,
             Fetch::Status | Fetch::ResCook(_) => needs::RES,
+            Fetch::UniqueId | Fetch::Capture(..) => needs::TXN,
             Fetch::Hdr(Dir::Res, ..)
             | Fetch::FHdr(Dir::Res, ..)
             | Fetch::HdrCnt(Dir::Res, _)
@@ -533,6 +563,17 @@ impl Fetch {
             Fetch::Status => ctx.res.map_or_else(Fetched::none, |r| {
                 Fetched::one(Sample::Int(r.status.into()))
             }),
+            Fetch::UniqueId => ctx.txn.unique_id.map_or_else(Fetched::none, text),
+            Fetch::Capture(d, n) => {
+                let slots = match d {
+                    Dir::Res => ctx.txn.captured_res,
+                    _ => ctx.txn.captured_req,
+                };
+                usize::try_from(*n)
+                    .ok()
+                    .and_then(|i| slots.get(i)?.as_deref())
+                    .map_or_else(Fetched::none, text)
+            }
             Fetch::ReqLen => Fetched {
                 values: vec![Sample::Int(ctx.payload.len() as i64)],
                 may_change: !ctx.payload_complete,

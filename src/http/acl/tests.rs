@@ -352,6 +352,7 @@ fn tcp_eval(text: &str, payload: &[u8], complete: bool) -> Truth {
         res: None,
         payload,
         payload_complete: complete,
+        txn: Default::default(),
     })
 }
 
@@ -423,6 +424,7 @@ fn need_more_propagates_through_conditions() {
                 res: None,
                 payload,
                 payload_complete: complete,
+                txn: Default::default(),
             })
     };
     assert_eq!(eval("if tls", b"", false), Truth::NeedMore);

@@ -12,6 +12,7 @@ fn ctx<'a>(req: Option<&'a Request>, payload: &'a [u8], complete: bool) -> Fetch
         res: None,
         payload,
         payload_complete: complete,
+        txn: Default::default(),
     }
 }
 

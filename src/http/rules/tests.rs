@@ -405,6 +405,7 @@ fn ctx(payload: &[u8], complete: bool) -> FetchCtx<'_> {
         res: None,
         payload,
         payload_complete: complete,
+        txn: Default::default(),
     }
 }
 

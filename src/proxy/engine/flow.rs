@@ -248,6 +248,7 @@ impl Engine {
             res: None,
             payload,
             payload_complete: complete,
+            txn: Default::default(),
         };
         match rules::run_tcp(&fe.tcp_content, &ctx) {
             Some(TcpAction::Reject) => {

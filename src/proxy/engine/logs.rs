@@ -189,6 +189,8 @@ impl Engine {
             cookie_req: t.and_then(|t| t.captured_cookie.as_deref()),
             cookie_res: t.and_then(|t| t.captured_set_cookie.as_deref()),
             hostname: self.logs.hostname(),
+            unique_id: t.and_then(|t| t.unique_id.as_deref()),
+            counter: t.map_or(0, |t| t.req_no),
         };
         let line = format.render(&ctx);
         let error = r.term[0] != b'-' || status.is_some_and(|c| c >= 500);

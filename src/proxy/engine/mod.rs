@@ -471,6 +471,7 @@ impl Engine {
                 res: None,
                 payload: &[],
                 payload_complete: true,
+                txn: Default::default(),
             };
             if rules::run_tcp(&fe.tcp_conn, &ctx) == Some(TcpAction::Reject) {
                 log::info!(

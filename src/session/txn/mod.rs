@@ -15,15 +15,15 @@ mod conf;
 mod request;
 mod response;
 mod state;
+mod switch;
 
-pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide};
+pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide, Switch, UniqueId};
 pub use request::stats_target;
 pub use state::{next, Action, Event, TxnState};
 
 use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
 use super::{Abort, Phase, Session};
 use crate::core::buffer::{Buffer, BufferPool};
-use crate::http::acl::Truth;
 use crate::http::body::{self, BodyTracker, Framing};
 use crate::http::errors::ErrorPages;
 use crate::http::fetch::FetchCtx;
@@ -110,6 +110,10 @@ pub struct Txn {
     pub captured_res: Vec<Option<String>>,
     pub captured_cookie: Option<String>,
     pub captured_set_cookie: Option<String>,
+    /// The request's `unique-id-format` id, and its number in the process
+    /// (`%rt`).
+    pub unique_id: Option<String>,
+    pub req_no: u64,
     /// Set when a server's final response head arrived: how long after the
     /// request was analysed, and its status (for `balance response-time` and
     /// `observe layer7`). The engine takes them after each step.
@@ -249,6 +253,8 @@ impl Txn {
             captured_res: Vec::new(),
             captured_cookie: None,
             captured_set_cookie: None,
+            unique_id: None,
+            req_no: 0,
             server_reply: None,
             req_sent: None,
             slots: Default::default(),

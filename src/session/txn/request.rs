@@ -93,6 +93,8 @@ fn on_request(
         .and_then(|(n, l)| capture_cookie(req.header_values("cookie"), n, *l));
     t.captured_res.clear();
     t.captured_set_cookie = None;
+    let ctx = FetchCtx::http(SocketAddr::new(s.src, s.src_port), s.dst, Some(&req), None);
+    super::switch::number_request(t, conf, &ctx);
     if !t.captured_req.is_empty() || t.captured_cookie.is_some() {
         log::debug!(
             "frontend {}: captured {:?} cookie {:?}",
@@ -147,22 +149,10 @@ fn on_request(
             return to_applet(t, s, req, None, framing, conf);
         }
     }
-    let ctx = FetchCtx {
-        src,
-        dst,
-        req: Some(&req),
-        res: None,
-        payload: &[],
-        payload_complete: true,
-    };
-    let chosen = conf
-        .fe
-        .use_backend
-        .iter()
-        .find(|(_, c)| c.as_ref().map_or(true, |c| c.eval(&ctx) == Truth::True))
-        .map(|(b, _)| *b)
-        .or(conf.fe.default_backend);
-    let Some(bi) = chosen else {
+    let mut ctx = FetchCtx::http(src, dst, Some(&req), None);
+    ctx.txn.unique_id = t.unique_id.as_deref();
+    ctx.txn.captured_req = &t.captured_req;
+    let Some(bi) = super::switch::choose_backend(conf, &ctx) else {
         log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
         t.fail(503, &fe.errors);
         return Step::Wait;
@@ -203,6 +193,13 @@ fn to_backend(
         }
     }
     persistence(t, &mut req, decide, bi, src, dst);
+    // HAProxy adds it before the address headers.
+    if let (Some(h), Some(id)) = (
+        conf.fe.unique_id.as_ref().and_then(|u| u.header.as_ref()),
+        t.unique_id.as_ref(),
+    ) {
+        req.headers_mut().push((h.clone(), id.clone()));
+    }
     prepare_request(s, t, &mut req, &framing, fe, be);
     t.h1.req_body = match framing {
         Framing::None => None,

@@ -65,7 +65,10 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             d.allow(kw, false, false, false)?;
             note_http(d, kw, origin);
             if kw == "http-request" {
-                let r = rules::http_request(&args[1..], &d.h.acls)?;
+                let mut r = rules::http_request(&args[1..], &d.h.acls)?;
+                if let crate::http::rules::Action::Capture(c) = &mut r.action {
+                    capture_slot(d, c)?;
+                }
                 d.h.req_http.push(r);
             } else {
                 let r = rules::http_response(&args[1..], &d.h.acls)?;
@@ -159,6 +162,49 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
 const ERRORFILE_CODES: [u16; 17] = [
     200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
 ];
+
+/// `http-request capture ... len N` takes a new request capture slot (in a
+/// frontend); `... id N` writes to slot N, declared before.
+fn capture_slot(d: &mut Draft, c: &mut crate::http::rules::Capture) -> Result<(), String> {
+    if !d.kind.fe() {
+        return Err("'http-request capture' in a 'backend' section is not supported yet".into());
+    }
+    let slots = &mut d.fe_rules.captures_req;
+    match c.slot {
+        None => {
+            slots.push((String::new(), c.len));
+            c.slot = Some(slots.len() - 1);
+        }
+        Some(id) => {
+            c.len = slots
+                .get(id)
+                .map(|s| s.1)
+                .ok_or_else(|| format!("'http-request capture ... id {id}': no request capture slot {id} declared (see 'declare capture request len N')"))?;
+        }
+    }
+    Ok(())
+}
+
+/// `declare capture request|response len N`: a capture slot that rules fill.
+pub(crate) fn declare_capture(d: &mut Draft, args: &[String]) -> Result<(), String> {
+    let usage = "'declare' expects 'capture request len N' or 'capture response len N'";
+    let (Some("capture"), Some(dir), Some("len"), Some(n)) = (
+        args.get(1).map(String::as_str),
+        args.get(2).map(String::as_str),
+        args.get(3).map(String::as_str),
+        args.get(4),
+    ) else {
+        return Err(usage.into());
+    };
+    only(args, 5)?;
+    let len = values::parse_int("'declare capture ... len'", n, 1, 65535)? as usize;
+    match dir {
+        "request" => d.fe_rules.captures_req.push((String::new(), len)),
+        "response" => d.fe_rules.captures_res.push((String::new(), len)),
+        _ => return Err(usage.into()),
+    }
+    Ok(())
+}
 
 /// `capture request header NAME len N`, `capture response header NAME len N`,
 /// `capture cookie NAME len N`.

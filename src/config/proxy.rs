@@ -16,7 +16,6 @@ const UNSUPPORTED: &[&str] = &[
     "backlog",
     "bind-process",
     "compression",
-    "declare",
     "dispatch",
     "email-alert",
     "errorloc",
@@ -201,6 +200,10 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             logs::parse_keyword(&mut d.log, args)?
         }
         "log" => logs::parse_keyword(&mut d.log, args)?,
+        "declare" => {
+            d.allow(kw, true, false, false)?;
+            http::declare_capture(d, args)?;
+        }
         "unique-id-format" => {
             d.allow(kw, true, false, true)?;
             let f = need(args, 1, "a format string")?;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use regex::Captures;
 
 use super::acl::{eval_opt, eval_opt_with, Condition, Re, Truth};
-use super::fetch::{CounterView, Fetch, FetchCtx, Sample};
+use super::fetch::{CounterView, Fetch, FetchCtx, Sample, TxnView};
 use super::format::Format;
 use super::message::{Headers, Request, Response};
 use super::Version;
@@ -93,6 +93,19 @@ pub enum Action {
     TrackSc(TrackSc),
     /// `http-request use-service NAME`: the proxy answers with a service.
     UseService(Service),
+    /// `http-request capture SAMPLE len N | id N`.
+    Capture(Capture),
+}
+
+/// A sample captured into a request capture slot (`%hr`,
+/// `capture.req.hdr(N)`): its text, cut to `len` bytes. A sample that
+/// cannot be fetched leaves the slot as it was (HAProxy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    pub expr: super::expr::Expr,
+    /// None until the config loader gives the `len` form its new slot.
+    pub slot: Option<usize>,
+    pub len: usize,
 }
 
 /// Services `http-request use-service` can hand a request to.
@@ -121,6 +134,12 @@ pub trait Tracker {
     fn track(&mut self, rule: &TrackSc, key: &Sample);
     /// The counters ACLs read, as they are now (after earlier tracks).
     fn counters(&self) -> &dyn CounterView;
+    /// `http-request capture`: `value` into request capture slot `slot`.
+    fn capture(&mut self, _slot: usize, _value: String) {}
+    /// The transaction's captures and unique id, for the fetches that read them.
+    fn txn(&self) -> TxnView<'_> {
+        TxnView::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,18 +209,31 @@ fn run_request_inner(
     mut tracker: Option<&mut dyn Tracker>,
 ) -> Verdict {
     for rule in rules {
-        let ctx = FetchCtx::http(src, dst, Some(req), None);
+        let mut ctx = FetchCtx::http(src, dst, Some(req), None);
+        ctx.txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();
         let sc = tracker.as_deref().map(|t| t.counters());
         if eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
             continue;
         }
-        if let Action::TrackSc(t) = &rule.action {
-            if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), t.key.fetch_one(&ctx)) {
-                tr.track(t, &key);
+        match &rule.action {
+            Action::TrackSc(t) => {
+                let key = t.key.fetch_one(&ctx);
+                if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), key) {
+                    tr.track(t, &key);
+                }
+                continue;
             }
-            continue;
+            Action::Capture(c) => {
+                let v = c.expr.fetch_one(&ctx).map(|s| cut(s.to_text(), c.len));
+                if let (Some(tr), Some(v), Some(slot)) = (tracker.as_deref_mut(), v, c.slot) {
+                    tr.capture(slot, v);
+                }
+                continue;
+            }
+            _ => {}
         }
-        let v = apply_request(&rule.action, req, src, dst);
+        let txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();
+        let v = apply_request(&rule.action, req, src, dst, txn);
         if v != Verdict::Continue {
             return v;
         }
@@ -230,8 +262,36 @@ pub fn run_response(
     Verdict::Continue
 }
 
-fn apply_request(a: &Action, req: &mut Request, src: SocketAddr, dst: SocketAddr) -> Verdict {
-    let render = |f: &Format, req: &Request| f.render(&FetchCtx::http(src, dst, Some(req), None));
+/// A capture's text: at most `len` bytes, cut on a character boundary.
+fn cut(mut v: String, len: usize) -> String {
+    let mut end = v.len().min(len);
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    v.truncate(end);
+    v
+}
+
+/// A request rule's fetch context: the message and the transaction.
+fn ctx_at<'a>(
+    src: SocketAddr,
+    dst: SocketAddr,
+    req: &'a Request,
+    txn: TxnView<'a>,
+) -> FetchCtx<'a> {
+    let mut c = FetchCtx::http(src, dst, Some(req), None);
+    c.txn = txn;
+    c
+}
+
+fn apply_request(
+    a: &Action,
+    req: &mut Request,
+    src: SocketAddr,
+    dst: SocketAddr,
+    txn: TxnView,
+) -> Verdict {
+    let render = |f: &Format, req: &Request| f.render(&ctx_at(src, dst, req, txn));
     match a {
         Action::SetPath(f) => {
             let v = render(f, req);
@@ -260,11 +320,11 @@ fn apply_request(a: &Action, req: &mut Request, src: SocketAddr, dst: SocketAddr
             }
         }
         Action::Redirect(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None);
+            let ctx = ctx_at(src, dst, req, txn);
             return Verdict::Respond(redirect_response(r, req, &ctx));
         }
         Action::Return(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None);
+            let ctx = ctx_at(src, dst, req, txn);
             return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
         }
         Action::UseService(svc) => return Verdict::Service(*svc),
@@ -301,7 +361,7 @@ fn apply_request(a: &Action, req: &mut Request, src: SocketAddr, dst: SocketAddr
             }
         }
         _ => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None);
+            let ctx = ctx_at(src, dst, req, txn);
             let edit = header_edit(a, &ctx);
             return edit.apply(req.headers_mut());
         }

@@ -263,9 +263,10 @@ pub struct FrontendRules {
     pub unique_id_format: Option<crate::http::format::Format>,
     pub unique_id_header: Option<String>,
     pub monitor_uri: Option<String>,
-    /// `capture request header NAME len N`.
+    /// `capture request header NAME len N`, in slot order; an empty name is
+    /// a slot rules fill (`declare capture`, `http-request capture ... len`).
     pub captures_req: Vec<(String, usize)>,
-    /// `capture response header NAME len N`.
+    /// `capture response header NAME len N`, `declare capture response`.
     pub captures_res: Vec<(String, usize)>,
     /// `capture cookie NAME len N`.
     pub capture_cookie: Option<(String, usize)>,

@@ -675,7 +675,11 @@ fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
 fn capture<H: Headers>(m: &H, specs: &[(String, usize)]) -> Vec<Option<String>> {
     specs
         .iter()
-        .map(|(name, len)| m.header(name).map(|v| cut(v, *len)))
+        // An unnamed slot is for `http-request capture` to fill.
+        .map(|(name, len)| match name.as_str() {
+            "" => None,
+            _ => m.header(name).map(|v| cut(v, *len)),
+        })
         .collect()
 }
 

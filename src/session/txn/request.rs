@@ -135,6 +135,8 @@ fn on_request(
         slots: &mut t.slots,
         own_table: conf.fe_name,
         src: s.src,
+        captured: &mut t.captured_req,
+        unique_id: t.unique_id.as_deref(),
     };
     match rules::run_request_tracked(&fe.rules_req, &mut req, src, dst, &mut tracker) {
         Verdict::Continue | Verdict::Allow => {}
@@ -184,6 +186,8 @@ fn to_backend(
         slots: &mut t.slots,
         own_table: &conf.be_names[bi],
         src: s.src,
+        captured: &mut t.captured_req,
+        unique_id: t.unique_id.as_deref(),
     };
     match rules::run_request_tracked(be_rules, &mut req, src, dst, &mut tracker) {
         Verdict::Continue | Verdict::Allow => {}

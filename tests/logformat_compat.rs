@@ -1,0 +1,179 @@
+//! Log-format strings against HAProxy 2.6 (manual §8.2.4): the same
+//! configuration and requests through Debian's haproxy and through pollux,
+//! comparing the log line (`%[sample]`s with `+Q`/`+X`/`+E`, `%hr`, `%ID`,
+//! `%rt`), the headers the backend received (`set-header` with `%vars` and
+//! samples, `unique-id-header`) and which backend `use_backend
+//! %[req.hdr(host),lower]` picked. What differs by nature between the two
+//! runs (client and frontend ports, pid, timestamp) is replaced by names
+//! before comparing.
+
+mod common;
+
+use common::reference::pollux_and_haproxy;
+use common::*;
+use regex::Regex;
+use std::net::{TcpStream, UdpSocket};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+per_poller!(log_lines_headers_and_switching_match_haproxy);
+
+const LOG_FORMAT: &str = concat!(
+    "%{+Q}[capture.req.hdr(0)] %[capture.req.hdr(1)] %{+E}[capture.req.hdr(0)] ",
+    "%[capture.req.hdr(2)] %[capture.req.hdr(3)] %{+Q}[capture.req.hdr(3)] ",
+    "%hr %{+Q}hr %{+E}hr %ID %{+Q}ID %[unique-id,lower] ",
+    "%{+X}ci:%{+X}cp %{+X}fi:%{+X}fp %[src] %{+Q}[src] %{+X}[src] %[dst_port] ",
+    "%{+X}rt %rt %{+Q}b %{+Q}s %ST %{+Q}[int(7)] %{+X}[int(255)] %[status] ",
+    "%{+Q}[str(x),upper] %{+E}r %{+X}Ts %{+X}pid",
+);
+
+const SET_HEADER: &str = concat!(
+    "%ci-%{+X}ci-%{+Q}ci-%[req.hdr(host),lower]-%{+E}[req.hdr(x-e)]-",
+    "%{+Q}[req.hdr(x-e)]-%[req.hdr(nope)]-%[capture.req.hdr(1)]-%[unique-id]",
+);
+
+fn config(syslog: u16, a: &HttpBackend, b: &HttpBackend) -> String {
+    format!(
+        "global\n    log 127.0.0.1:{syslog} local0\n\
+         defaults\n    mode http\n    log global\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
+         frontend fe\n    bind 127.0.0.1:@P0@\n\
+         \x20   unique-id-format %{{+X}}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid\n\
+         \x20   unique-id-header X-Unique-ID\n\
+         \x20   declare capture request len 20\n\
+         \x20   http-request capture req.hdr(user-agent) len 10\n\
+         \x20   http-request capture req.hdr(x-e) id 0\n\
+         \x20   capture request header Host len 15\n\
+         \x20   http-request set-header X-F \"{SET_HEADER}\"\n\
+         \x20   http-request set-header X-P \"  a   %{{+X}}fp %{{+Q}}fi \"\n\
+         \x20   log-format \"{LOG_FORMAT}\"\n\
+         \x20   use_backend %[req.hdr(host),lower]\n\
+         \x20   default_backend a\n\
+         backend a\n    server a {}\n\
+         backend b.example\n    server b {}\n",
+        a.addr(),
+        b.addr()
+    )
+}
+
+/// (Host, User-Agent, x-e): a backend by its name, a name no backend has
+/// (default_backend), the default's own name.
+const REQUESTS: &[(&str, &str, &str)] = &[
+    ("B.Example", "Mozilla/5.0 long agent", "a\"b\\c]d e"),
+    ("nosuch.example", "curl/8", "#{x|y}"),
+    ("A", "x", ""),
+];
+
+/// One run's observations: per request, the backend that answered, the
+/// headers it got and the log line; ports, pid and time named.
+fn observe(im: &common::reference::Impl) -> Vec<(String, Vec<String>, String)> {
+    let log = UdpSocket::bind("127.0.0.1:0").unwrap();
+    log.set_read_timeout(Some(PATIENCE)).unwrap();
+    let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
+    let px = im.start(&config(log.local_addr().unwrap().port(), &a, &b));
+    let t0 = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let s = TcpStream::connect(px.addr(0)).unwrap();
+    let cp = s.local_addr().unwrap().port();
+    let fp = px.addr(0).port();
+    let mut c = HttpConn::from_stream(s);
+    let mut answered = Vec::new();
+    for (host, ua, xe) in REQUESTS {
+        let mut h = vec![format!("Host: {host}"), format!("User-Agent: {ua}")];
+        if !xe.is_empty() {
+            h.push(format!("x-e: {xe}"));
+        }
+        let h: Vec<&str> = h.iter().map(String::as_str).collect();
+        answered.push(c.get("/p?q=\"1", &h).server().to_string());
+    }
+    let t1 = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let line_re =
+        Regex::new(r"^<[0-9]+>[A-Za-z]{3} [ 0-9][0-9] [0-9:]{8} [a-z]+\[([0-9]+)\]: (.*)\n$")
+            .unwrap();
+    let mut lines = Vec::new();
+    while lines.len() < REQUESTS.len() {
+        let mut buf = vec![0u8; 65536];
+        let n = log.recv(&mut buf).expect("a log line within PATIENCE");
+        let raw = String::from_utf8_lossy(&buf[..n]).to_string();
+        let c = line_re
+            .captures(&raw)
+            .unwrap_or_else(|| panic!("{}: not a syslog line: {raw:?}", im.name));
+        if c[2].starts_with("Proxy ") {
+            continue;
+        }
+        lines.push((c[1].parse::<u32>().unwrap(), c[2].to_string()));
+    }
+    px.stop();
+    let pid = lines[0].0;
+    // Longest first: a timestamp's hex digits before a port's; hex in
+    // either case has one name (digits alone read the same in both).
+    let mut names: Vec<(String, String)> = (t0..=t1)
+        .flat_map(|t| {
+            [
+                (format!("{t:08X}"), "<TS>".into()),
+                (format!("{t:08x}"), "<TS>".into()),
+            ]
+        })
+        .collect();
+    for (v, n) in [(cp, "CP"), (fp, "FP")] {
+        names.push((format!("{v:04X}"), format!("<{n}X>")));
+        names.push((format!("{v:04x}"), format!("<{n}X>")));
+        names.push((v.to_string(), format!("<{n}>")));
+    }
+    names.push((format!("{pid:04X}"), "<PIDX>".into()));
+    names.push((format!("{pid:04x}"), "<PIDX>".into()));
+    let named = |s: &str| {
+        let mut s = s.to_string();
+        for (v, n) in &names {
+            s = s.replace(v.as_str(), n);
+        }
+        s
+    };
+    let mut recorded: Vec<_> = a.requests();
+    recorded.extend(b.requests());
+    recorded.sort_by_key(|r| r.header("x-unique-id").map(str::to_string));
+    let mut out = Vec::new();
+    for (i, who) in answered.into_iter().enumerate() {
+        let r = recorded
+            .iter()
+            .find(|r| {
+                r.header("x-unique-id")
+                    .is_some_and(|id| id.ends_with(&format!("_{i:04X}:{pid:04X}")))
+            })
+            .unwrap_or_else(|| panic!("{}: request {i} reached no backend with its id", im.name));
+        let heads = ["x-f", "x-p", "x-unique-id"]
+            .iter()
+            .map(|h| format!("{h}: {}", named(r.header(h).unwrap_or("(none)"))))
+            .collect();
+        out.push((who, heads, named(&lines[i].1)));
+    }
+    out
+}
+
+fn log_lines_headers_and_switching_match_haproxy(poller: &str) {
+    let mut runs = Vec::new();
+    for im in pollux_and_haproxy(poller) {
+        runs.push((im.name, observe(&im)));
+    }
+    let (_, ours) = &runs[0];
+    // Without haproxy, pollux is still held to what HAProxy 2.6 answers.
+    assert_eq!(
+        ours.iter().map(|o| o.0.as_str()).collect::<Vec<_>>(),
+        ["b", "a", "a"],
+        "use_backend %[req.hdr(host),lower], default_backend when no backend has the name"
+    );
+    assert_eq!(
+        ours[0].1[2],
+        "x-unique-id: 7F000001:<CPX>_7F000001:<FPX>_<TS>_0000:<PIDX>"
+    );
+    if let Some((_, theirs)) = runs.get(1) {
+        for (i, (o, t)) in ours.iter().zip(theirs).enumerate() {
+            assert_eq!(o.0, t.0, "request {i}: backend");
+            assert_eq!(o.1, t.1, "request {i}: headers the backend received");
+            assert_eq!(o.2, t.2, "request {i}: log line");
+        }
+    }
+}

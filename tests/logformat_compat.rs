@@ -1,9 +1,11 @@
 //! Log-format strings against HAProxy 2.6 (manual §8.2.4): the same
 //! configuration and requests through Debian's haproxy and through pollux,
-//! comparing the log line (`%[sample]`s with `+Q`/`+X`/`+E`, `%hr`, `%ID`,
-//! `%rt`), the headers the backend received (`set-header` with `%vars` and
-//! samples, `unique-id-header`) and which backend `use_backend
-//! %[req.hdr(host),lower]` picked. What differs by nature between the two
+//! comparing the log line (`%[sample]`s with `+Q`/`+X`/`+E`, `%hr`, `%hs`,
+//! `%ID`, `%rt`), the headers the backend received (`set-header` with
+//! `%vars` and samples, `unique-id-header`), what the client received
+//! (`http-response set-header`, a redirect location, a `return` body with
+//! `lf-string`) and which backend `use_backend %[req.hdr(host),lower]`
+//! picked. What differs by nature between the two
 //! runs (client and frontend ports, pid, timestamp) is replaced by names
 //! before comparing.
 
@@ -23,7 +25,7 @@ const LOG_FORMAT: &str = concat!(
     "%hr %{+Q}hr %{+E}hr %ID %{+Q}ID %[unique-id,lower] ",
     "%{+X}ci:%{+X}cp %{+X}fi:%{+X}fp %[src] %{+Q}[src] %{+X}[src] %[dst_port] ",
     "%{+X}rt %rt %{+Q}b %{+Q}s %ST %{+Q}[int(7)] %{+X}[int(255)] %[status] ",
-    "%{+Q}[str(x),upper] %{+E}r %{+X}Ts %{+X}pid",
+    "%{+Q}[str(x),upper] %{+E}r %{+X}Ts %{+X}pid %hs %[capture.res.hdr(0)] %{+Q}[capture.res.hdr(1)]",
 );
 
 const SET_HEADER: &str = concat!(
@@ -44,6 +46,12 @@ fn config(syslog: u16, a: &HttpBackend, b: &HttpBackend) -> String {
          \x20   capture request header Host len 15\n\
          \x20   http-request set-header X-F \"{SET_HEADER}\"\n\
          \x20   http-request set-header X-P \"  a   %{{+X}}fp %{{+Q}}fi \"\n\
+         \x20   declare capture response len 4\n\
+         \x20   capture response header X-Server len 10\n\
+         \x20   http-response capture res.hdr(x-server),upper id 0\n\
+         \x20   http-response set-header X-R \"%[capture.res.hdr(0)]/%[capture.req.hdr(1)]/%[unique-id]\"\n\
+         \x20   http-request redirect location /r/%[req.hdr(x-e),url_enc]?%{{+X}}ci code 302 if {{ path_beg /redir }}\n\
+         \x20   http-request return status 200 content-type text/plain lf-string \"<%[unique-id]|%{{+Q}}ci|%[capture.req.hdr(0)]|%[req.hdr(nope)]|  %{{+X}}fp  >\" if {{ path_beg /ret }}\n\
          \x20   log-format \"{LOG_FORMAT}\"\n\
          \x20   use_backend %[req.hdr(host),lower]\n\
          \x20   default_backend a\n\
@@ -54,17 +62,33 @@ fn config(syslog: u16, a: &HttpBackend, b: &HttpBackend) -> String {
     )
 }
 
-/// (Host, User-Agent, x-e): a backend by its name, a name no backend has
-/// (default_backend), the default's own name.
-const REQUESTS: &[(&str, &str, &str)] = &[
-    ("B.Example", "Mozilla/5.0 long agent", "a\"b\\c]d e"),
-    ("nosuch.example", "curl/8", "#{x|y}"),
-    ("A", "x", ""),
+/// (path, Host, User-Agent, x-e): a backend by its name, a name no backend
+/// has (default_backend), the default's own name; a redirect and a
+/// `return` pollux answers itself.
+const REQUESTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "/p?q=\"1",
+        "B.Example",
+        "Mozilla/5.0 long agent",
+        "a\"b\\c]d e",
+    ),
+    ("/p", "nosuch.example", "curl/8", "#{x|y}"),
+    ("/p", "A", "x", ""),
+    ("/redir", "A", "x", "a b/c"),
+    ("/ret", "A", "x", "z"),
 ];
+
+/// What one request shows: the answer, the backend's view, the log line.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    answer: String,
+    backend: Vec<String>,
+    log: String,
+}
 
 /// One run's observations: per request, the backend that answered, the
 /// headers it got and the log line; ports, pid and time named.
-fn observe(im: &common::reference::Impl) -> Vec<(String, Vec<String>, String)> {
+fn observe(im: &common::reference::Impl) -> Vec<Seen> {
     let log = UdpSocket::bind("127.0.0.1:0").unwrap();
     log.set_read_timeout(Some(PATIENCE)).unwrap();
     let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
@@ -78,13 +102,25 @@ fn observe(im: &common::reference::Impl) -> Vec<(String, Vec<String>, String)> {
     let fp = px.addr(0).port();
     let mut c = HttpConn::from_stream(s);
     let mut answered = Vec::new();
-    for (host, ua, xe) in REQUESTS {
+    for (path, host, ua, xe) in REQUESTS {
         let mut h = vec![format!("Host: {host}"), format!("User-Agent: {ua}")];
         if !xe.is_empty() {
             h.push(format!("x-e: {xe}"));
         }
         let h: Vec<&str> = h.iter().map(String::as_str).collect();
-        answered.push(c.get("/p?q=\"1", &h).server().to_string());
+        let r = c.get(path, &h);
+        answered.push(format!(
+            "{} server={} x-r={} location={} body={}",
+            r.status,
+            r.server(),
+            r.header("x-r").unwrap_or("-"),
+            r.header("location").unwrap_or("-"),
+            if r.server().is_empty() {
+                r.text()
+            } else {
+                String::new()
+            },
+        ));
     }
     let t1 = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -136,19 +172,23 @@ fn observe(im: &common::reference::Impl) -> Vec<(String, Vec<String>, String)> {
     recorded.extend(b.requests());
     recorded.sort_by_key(|r| r.header("x-unique-id").map(str::to_string));
     let mut out = Vec::new();
-    for (i, who) in answered.into_iter().enumerate() {
-        let r = recorded
-            .iter()
-            .find(|r| {
-                r.header("x-unique-id")
-                    .is_some_and(|id| id.ends_with(&format!("_{i:04X}:{pid:04X}")))
-            })
-            .unwrap_or_else(|| panic!("{}: request {i} reached no backend with its id", im.name));
-        let heads = ["x-f", "x-p", "x-unique-id"]
-            .iter()
-            .map(|h| format!("{h}: {}", named(r.header(h).unwrap_or("(none)"))))
-            .collect();
-        out.push((who, heads, named(&lines[i].1)));
+    for (i, answer) in answered.into_iter().enumerate() {
+        let r = recorded.iter().find(|r| {
+            r.header("x-unique-id")
+                .is_some_and(|id| id.ends_with(&format!("_{i:04X}:{pid:04X}")))
+        });
+        let backend = match r {
+            Some(r) => ["x-f", "x-p", "x-unique-id"]
+                .iter()
+                .map(|h| format!("{h}: {}", named(r.header(h).unwrap_or("(none)"))))
+                .collect(),
+            None => Vec::new(),
+        };
+        out.push(Seen {
+            answer: named(&answer),
+            backend,
+            log: named(&lines[i].1),
+        });
     }
     out
 }
@@ -160,20 +200,27 @@ fn log_lines_headers_and_switching_match_haproxy(poller: &str) {
     }
     let (_, ours) = &runs[0];
     // Without haproxy, pollux is still held to what HAProxy 2.6 answers.
+    let servers: Vec<&str> = ours
+        .iter()
+        .map(|o| o.answer.split(' ').nth(1).unwrap_or(""))
+        .collect();
     assert_eq!(
-        ours.iter().map(|o| o.0.as_str()).collect::<Vec<_>>(),
-        ["b", "a", "a"],
+        servers,
+        ["server=b", "server=a", "server=a", "server=", "server="],
         "use_backend %[req.hdr(host),lower], default_backend when no backend has the name"
     );
     assert_eq!(
-        ours[0].1[2],
+        ours[0].backend[2],
         "x-unique-id: 7F000001:<CPX>_7F000001:<FPX>_<TS>_0000:<PIDX>"
     );
     if let Some((_, theirs)) = runs.get(1) {
         for (i, (o, t)) in ours.iter().zip(theirs).enumerate() {
-            assert_eq!(o.0, t.0, "request {i}: backend");
-            assert_eq!(o.1, t.1, "request {i}: headers the backend received");
-            assert_eq!(o.2, t.2, "request {i}: log line");
+            assert_eq!(o.answer, t.answer, "request {i}: what the client received");
+            assert_eq!(
+                o.backend, t.backend,
+                "request {i}: headers the backend received"
+            );
+            assert_eq!(o.log, t.log, "request {i}: log line");
         }
     }
 }

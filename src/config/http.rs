@@ -67,11 +67,14 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             if kw == "http-request" {
                 let mut r = rules::http_request(&args[1..], &d.h.acls)?;
                 if let crate::http::rules::Action::Capture(c) = &mut r.action {
-                    capture_slot(d, c)?;
+                    capture_slot(d, c, true)?;
                 }
                 d.h.req_http.push(r);
             } else {
-                let r = rules::http_response(&args[1..], &d.h.acls)?;
+                let mut r = rules::http_response(&args[1..], &d.h.acls)?;
+                if let crate::http::rules::Action::Capture(c) = &mut r.action {
+                    capture_slot(d, c, false)?;
+                }
                 d.h.res_http.push(r);
             }
         }
@@ -165,11 +168,26 @@ const ERRORFILE_CODES: [u16; 17] = [
 
 /// `http-request capture ... len N` takes a new request capture slot (in a
 /// frontend); `... id N` writes to slot N, declared before.
-fn capture_slot(d: &mut Draft, c: &mut crate::http::rules::Capture) -> Result<(), String> {
+fn capture_slot(
+    d: &mut Draft,
+    c: &mut crate::http::rules::Capture,
+    req: bool,
+) -> Result<(), String> {
+    let (kw, dir) = if req {
+        ("http-request", "request")
+    } else {
+        ("http-response", "response")
+    };
     if !d.kind.fe() {
-        return Err("'http-request capture' in a 'backend' section is not supported yet".into());
+        return Err(format!(
+            "'{kw} capture' in a 'backend' section is not supported yet"
+        ));
     }
-    let slots = &mut d.fe_rules.captures_req;
+    let slots = if req {
+        &mut d.fe_rules.captures_req
+    } else {
+        &mut d.fe_rules.captures_res
+    };
     match c.slot {
         None => {
             slots.push((String::new(), c.len));
@@ -179,7 +197,7 @@ fn capture_slot(d: &mut Draft, c: &mut crate::http::rules::Capture) -> Result<()
             c.len = slots
                 .get(id)
                 .map(|s| s.1)
-                .ok_or_else(|| format!("'http-request capture ... id {id}': no request capture slot {id} declared (see 'declare capture request len N')"))?;
+                .ok_or_else(|| format!("'{kw} capture ... id {id}': no {dir} capture slot {id} declared (see 'declare capture {dir} len N')"))?;
         }
     }
     Ok(())

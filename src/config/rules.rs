@@ -44,7 +44,7 @@ impl Stage {
             Stage::TcpContent => needs::PAYLOAD | needs::REQ,
             // Request rules run with the transaction's captures and id.
             Stage::HttpRequest => needs::PAYLOAD | needs::REQ | needs::TXN,
-            Stage::HttpResponse => needs::PAYLOAD | needs::REQ | needs::RES,
+            Stage::HttpResponse => needs::PAYLOAD | needs::REQ | needs::RES | needs::TXN,
         }
     }
 }
@@ -262,7 +262,7 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
         }
         "redirect" if req => Action::Redirect(redirect(a, stage)?),
         "track-sc0" | "track-sc1" | "track-sc2" if req => Action::TrackSc(track_sc(name, a)?),
-        "capture" if req => Action::Capture(capture(&full, a, stage)?),
+        "capture" => Action::Capture(capture(&full, a, stage)?),
         "return" => Action::Return(reply(&full, a, stage)?),
         "use-service" if req => match a {
             [svc] if svc == "prometheus-exporter" => {
@@ -276,8 +276,9 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
     Ok(Rule { action, cond })
 }
 
-/// `http-request capture SAMPLE len N | id N`; the config loader gives the
-/// `len` form its slot (see `config::http`).
+/// `http-request capture SAMPLE len N | id N`, `http-response capture
+/// SAMPLE id N`; the config loader gives the `len` form its slot and checks
+/// the `id` (see `config::http`).
 fn capture(full: &str, a: &[String], stage: Stage) -> Result<Capture, String> {
     let usage = || format!("'{full}' expects a sample expression followed by 'len N' or 'id N'");
     let [sample, kind, n] = a else {
@@ -286,6 +287,10 @@ fn capture(full: &str, a: &[String], stage: Stage) -> Result<Capture, String> {
     let expr = crate::http::expr::Expr::parse(sample).map_err(|e| format!("'{full}': {e}"))?;
     check_needs(expr.needs(), stage)?;
     match kind.as_str() {
+        // HAProxy: a response capture goes to a declared slot.
+        "len" if stage == Stage::HttpResponse => Err(format!(
+            "'{full}' expects a sample expression followed by 'id N'"
+        )),
         "len" => {
             let len = super::values::parse_int(&format!("'{full} ... len'"), n, 1, 65535)?;
             Ok(Capture {

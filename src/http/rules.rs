@@ -249,12 +249,55 @@ pub fn run_response(
     src: SocketAddr,
     dst: SocketAddr,
 ) -> Verdict {
+    let mut none = Vec::new();
+    let mut txn = ResTxn {
+        captured_req: &[],
+        captured_res: &mut none,
+        unique_id: None,
+    };
+    run_response_txn(rules, req, res, src, dst, &mut txn)
+}
+
+/// What response rules see of the transaction and may fill.
+pub struct ResTxn<'a> {
+    pub captured_req: &'a [Option<String>],
+    /// `http-response capture ... id N` writes slot N.
+    pub captured_res: &'a mut Vec<Option<String>>,
+    pub unique_id: Option<&'a str>,
+}
+
+/// [`run_response`] with the transaction's captures and unique id.
+pub fn run_response_txn(
+    rules: &[Rule],
+    req: &Request,
+    res: &mut Response,
+    src: SocketAddr,
+    dst: SocketAddr,
+    txn: &mut ResTxn,
+) -> Verdict {
     for rule in rules {
-        let ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+        let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+        ctx.txn = TxnView {
+            captured_req: txn.captured_req,
+            captured_res: txn.captured_res,
+            unique_id: txn.unique_id,
+        };
         if eval_opt(rule.cond.as_ref(), &ctx) != Truth::True {
             continue;
         }
-        let v = apply_response(&rule.action, req, res, src, dst);
+        if let Action::Capture(c) = &rule.action {
+            let v = c.expr.fetch_one(&ctx).map(|s| cut(s.to_text(), c.len));
+            if let (Some(v), Some(slot)) = (v, c.slot.and_then(|i| txn.captured_res.get_mut(i))) {
+                *slot = Some(v);
+            }
+            continue;
+        }
+        let view = TxnView {
+            captured_req: txn.captured_req,
+            captured_res: txn.captured_res,
+            unique_id: txn.unique_id,
+        };
+        let v = apply_response(&rule.action, req, res, src, dst, view);
         if v != Verdict::Continue {
             return v;
         }
@@ -375,6 +418,7 @@ fn apply_response(
     res: &mut Response,
     src: SocketAddr,
     dst: SocketAddr,
+    txn: TxnView,
 ) -> Verdict {
     match a {
         Action::SetStatus(code, reason) => {
@@ -384,7 +428,8 @@ fn apply_response(
                 .unwrap_or_else(|| reason_phrase(*code).into());
         }
         Action::Return(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+            let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+            ctx.txn = txn;
             return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
         }
         Action::LineReplace(re, repl) => {
@@ -415,7 +460,8 @@ fn apply_response(
             }
         }
         _ => {
-            let ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+            let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+            ctx.txn = txn;
             let edit = header_edit(a, &ctx);
             return edit.apply(res.headers_mut());
         }

@@ -91,7 +91,8 @@ fn on_request(
         .capture_cookie
         .as_ref()
         .and_then(|(n, l)| capture_cookie(req.header_values("cookie"), n, *l));
-    t.captured_res.clear();
+    // Slots without a response show empty (`{|}`), as HAProxy.
+    t.captured_res = vec![None; conf.fe.captures_res.len()];
     t.captured_set_cookie = None;
     let ctx = FetchCtx::http(SocketAddr::new(s.src, s.src_port), s.dst, Some(&req), None);
     super::switch::number_request(t, conf, &ctx);

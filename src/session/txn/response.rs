@@ -151,7 +151,12 @@ fn on_response(
         .into_iter()
         .take(if own { 1 } else { 2 })
     {
-        match rules::run_response(&side.rules_res, &req, &mut res, src, s.dst) {
+        let mut txn = rules::ResTxn {
+            captured_req: &t.captured_req,
+            captured_res: &mut t.captured_res,
+            unique_id: t.unique_id.as_deref(),
+        };
+        match rules::run_response_txn(&side.rules_res, &req, &mut res, src, s.dst, &mut txn) {
             Verdict::Continue | Verdict::Allow => {}
             Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {
                 log::info!("frontend {}: response denied, 502", conf.fe_name);

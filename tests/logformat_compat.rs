@@ -17,7 +17,10 @@ use regex::Regex;
 use std::net::{TcpStream, UdpSocket};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-per_poller!(log_lines_headers_and_switching_match_haproxy);
+per_poller!(
+    log_lines_headers_and_switching_match_haproxy,
+    structured_data_matches_haproxy,
+);
 
 const LOG_FORMAT: &str = concat!(
     "%{+Q}[capture.req.hdr(0)] %[capture.req.hdr(1)] %{+E}[capture.req.hdr(0)] ",
@@ -222,5 +225,53 @@ fn log_lines_headers_and_switching_match_haproxy(poller: &str) {
             );
             assert_eq!(o.log, t.log, "request {i}: log line");
         }
+    }
+}
+
+/// `log-format-sd`: the structured data of an RFC 5424 line, after the
+/// header's MSGID, rendered with its own flags (`%{+Q,+E}o`).
+fn structured_data_matches_haproxy(poller: &str) {
+    let mut seen = Vec::new();
+    let re = Regex::new(r"^<134>1 [^ ]+ [^ ]+ [^ ]+ [0-9]+ - (.*)\n$").unwrap();
+    for im in pollux_and_haproxy(poller) {
+        let log = UdpSocket::bind("127.0.0.1:0").unwrap();
+        log.set_read_timeout(Some(PATIENCE)).unwrap();
+        let a = HttpBackend::start("a");
+        let px = im.start(&format!(
+            "global\n    log 127.0.0.1:{} format rfc5424 local0\n\
+             defaults\n    mode http\n    log global\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
+             frontend fe\n    bind 127.0.0.1:@P0@\n\
+             \x20   capture request header X-E len 30\n\
+             \x20   log-format \"%ST %{{+Q}}[capture.req.hdr(0)] %hr\"\n\
+             \x20   log-format-sd %{{+Q,+E}}o\\ [exampleSDID@1234\\ status=%ST\\ x=%[capture.req.hdr(0)]\\ b=%b\\ m=%[str(),upper]]\n\
+             \x20   default_backend a\n\
+             backend a\n    server a {}\n",
+            log.local_addr().unwrap().port(),
+            a.addr()
+        ));
+        let mut c = HttpConn::open(px.addr(0));
+        assert_eq!(c.get("/", &["Host: x", "X-E: a\"b]c\\d"]).status, 200);
+        let line = loop {
+            let mut buf = vec![0u8; 65536];
+            let n = log.recv(&mut buf).expect("a log line within PATIENCE");
+            let raw = String::from_utf8_lossy(&buf[..n]).to_string();
+            if !raw.contains("Proxy ") {
+                break raw;
+            }
+        };
+        px.stop();
+        let sd_and_msg = re
+            .captures(&line)
+            .unwrap_or_else(|| panic!("{}: not an RFC 5424 line: {line:?}", im.name))[1]
+            .to_string();
+        seen.push((im.name, sd_and_msg));
+    }
+    assert_eq!(
+        seen[0].1,
+        "[exampleSDID@1234 status=200 x=\"a\\\"b\\]c\\\\d\" b=\"a\" m=\"\"] 200 \"a\"b]c\\d\" {a\"b]c\\d}"
+            .replace("{a\"b]c\\d}", "{a#22b]c\\d}")
+    );
+    if let Some((_, theirs)) = seen.get(1) {
+        assert_eq!(&seen[0].1, theirs, "pollux, then haproxy");
     }
 }

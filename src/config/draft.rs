@@ -402,6 +402,8 @@ pub(crate) enum Fmt {
 pub(crate) struct LogDraft {
     pub entries: Vec<Entry>,
     pub format: Option<Fmt>,
+    /// `log-format-sd`: RFC 5424 structured data.
+    pub sd: Option<LogFormat>,
     pub dontlognull: bool,
     pub separate_errors: bool,
 }

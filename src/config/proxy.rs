@@ -33,7 +33,6 @@ const UNSUPPORTED: &[&str] = &[
     "http-reuse",
     "http-send-name-header",
     "id",
-    "log-format-sd",
     "log-steps",
     "log-tag",
     "max-keep-alive-queue",
@@ -195,7 +194,7 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             parse_option(d, args, 2, false)?
         }
         "no" if args.get(1).map(String::as_str) == Some("log") => logs::no_log(&mut d.log, args)?,
-        "log-format" => {
+        "log-format" | "log-format-sd" => {
             d.allow(kw, true, false, true)?;
             logs::parse_keyword(&mut d.log, args)?
         }

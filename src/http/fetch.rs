@@ -413,6 +413,10 @@ impl Fetch {
             }
             "always_true" => (0, 0, Fetch::AlwaysTrue),
             "always_false" => (0, 0, Fetch::AlwaysFalse),
+            // `str()`: an empty string (HAProxy reads one empty argument).
+            "str" if a.is_empty() && expr.ends_with("()") => {
+                (0, 0, Fetch::Const(Sample::Str(String::new())))
+            }
             "str" | "int" | "bool" | "bin" | "ipv4" | "ipv6" => {
                 want_args(name, a, 1, 1)?;
                 (1, 1, Fetch::Const(constant(name, a[0])?))

@@ -193,13 +193,14 @@ impl Engine {
             counter: t.map_or(0, |t| t.req_no),
         };
         let line = format.render(&ctx);
+        let sd = fl.sd.as_ref().map(|f| f.render(&ctx)).unwrap_or_default();
         let error = r.term[0] != b'-' || status.is_some_and(|c| c >= 500);
         let level = if error && fl.separate_errors {
             ERR
         } else {
             INFO
         };
-        self.logs.send(&fl.targets, level, &line);
+        self.logs.send_sd(&fl.targets, level, &line, &sd);
     }
 
     /// One message per proxy (a `listen` section's two halves are one) to

@@ -20,6 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 per_poller!(
     log_lines_headers_and_switching_match_haproxy,
     structured_data_matches_haproxy,
+    unique_id_from_a_request_header,
 );
 
 const LOG_FORMAT: &str = concat!(
@@ -273,5 +274,41 @@ fn structured_data_matches_haproxy(poller: &str) {
     );
     if let Some((_, theirs)) = seen.get(1) {
         assert_eq!(&seen[0].1, theirs, "pollux, then haproxy");
+    }
+}
+
+/// A unique id made from the request (HAProxy's reg-test
+/// stream/unique-id.vtc): the server gets it in `unique-id-header`, the
+/// client in a response header set from `%[unique-id]`.
+fn unique_id_from_a_request_header(poller: &str) {
+    for im in pollux_and_haproxy(poller) {
+        let a = HttpBackend::start("a");
+        let px = im.start(&format!(
+            "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
+             frontend fe\n    bind 127.0.0.1:@P0@\n\
+             \x20   unique-id-format TEST-%[req.hdr(in)]\n\
+             \x20   unique-id-header X-Id\n\
+             \x20   http-response set-header out %[unique-id]\n\
+             \x20   default_backend a\n\
+             backend a\n    server a {}\n",
+            a.addr()
+        ));
+        let mut c = HttpConn::open(px.addr(0));
+        let r = c.get("/", &["Host: x", "in: 12345678"]);
+        assert_eq!(r.header("out"), Some("TEST-12345678"), "{}", im.name);
+        assert_eq!(
+            a.last().header("x-id"),
+            Some("TEST-12345678"),
+            "{}",
+            im.name
+        );
+        let r = c.get("/", &["Host: x"]);
+        assert_eq!(
+            r.header("out"),
+            Some("TEST-"),
+            "{}: no header, empty",
+            im.name
+        );
+        px.stop();
     }
 }

@@ -235,7 +235,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("defaults\n  log-format \"%[src,frob]\"\n", "pollux.cfg:2: converter 'frob'"),
     ("defaults\n  log-format \"%{+Y}Ts\"\n", "pollux.cfg:2: unknown log-format flag '+Y'"),
     ("defaults\n  unique-id-format \"%Tt\"\n", "pollux.cfg:2: log-format variable '%Tt' is not supported yet outside 'log-format' and 'unique-id-format'"),
-    ("defaults\n  unique-id-format \"%[req.hdr(host)]\"\n", "pollux.cfg:2: sample fetch <req.hdr(host)> may not be reliably used here"),
+    ("defaults\n  unique-id-format \"%[res.hdr(x)]\"\n", "pollux.cfg:2: sample fetch <res.hdr(x)> may not be reliably used here because it needs 'HTTP response headers'"),
     ("defaults\n  unique-id-format\n", "pollux.cfg:2: 'unique-id-format' expects a format string"),
     ("defaults\n  unique-id-header\n", "pollux.cfg:2: 'unique-id-header' expects a header name"),
     ("backend be\n  unique-id-format %ci\n", "pollux.cfg:2: 'unique-id-format' not allowed in 'backend' section"),

@@ -67,9 +67,13 @@ fn expr_end(b: &[u8], from: usize) -> Option<usize> {
 
 /// A log line cannot use what is gone when it is written: the request and
 /// response heads and buffers (HAProxy refuses these the same way).
-/// `status` is accepted and gives no sample there, as HAProxy 2.6.
+/// `status` is accepted and gives no sample there, as HAProxy 2.6. A unique
+/// id is made when the request head arrives: it may read the request.
 fn check_sample(e: &Expr, text: &str, at: Where) -> Result<(), String> {
-    let n = e.needs();
+    let mut n = e.needs();
+    if at == Where::UniqueId {
+        n &= !needs::REQ;
+    }
     if at != Where::Http && n & (needs::REQ | needs::RES | needs::PAYLOAD) != 0 {
         if e.fetch == Fetch::Status {
             return Ok(());

@@ -98,6 +98,7 @@ fn bad_strings_are_refused_naming_the_part() {
         assert!(e.contains(want), "{s}: {e}");
     }
     assert!(Format::parse_in("%[status] %ID %Tt", Where::Log).is_ok());
+    assert!(Format::parse_in("TEST-%[req.hdr(in)]", Where::UniqueId).is_ok());
 }
 
 #[test]

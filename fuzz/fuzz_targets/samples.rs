@@ -98,6 +98,7 @@ fuzz_target!(|data: &[u8]| {
             res: None,
             payload,
             payload_complete: n[0] & 4 == 4,
+            txn: Default::default(),
         },
         FetchCtx::http(src, dst, Some(&req), None),
         FetchCtx::http(src, dst, Some(&req), res.as_ref()),

@@ -21,6 +21,7 @@ per_poller!(
     log_lines_headers_and_switching_match_haproxy,
     structured_data_matches_haproxy,
     unique_id_from_a_request_header,
+    use_server_picks_as_haproxy,
 );
 
 const LOG_FORMAT: &str = concat!(
@@ -309,6 +310,45 @@ fn unique_id_from_a_request_header(poller: &str) {
             "{}: no header, empty",
             im.name
         );
+        px.stop();
+    }
+}
+
+/// `use-server`: a fixed name, a log-format name, and a log-format name no
+/// server has, which stops the rules (the balancer chooses, here `first`).
+fn use_server_picks_as_haproxy(poller: &str) {
+    for im in pollux_and_haproxy(poller) {
+        let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
+        let px = im.start(&format!(
+            "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
+             frontend fe\n    bind 127.0.0.1:@P0@\n    default_backend be\n\
+             backend be\n    balance first\n\
+             \x20   use-server %[req.hdr(x-srv),lower] if {{ req.hdr(x-srv) -m found }}\n\
+             \x20   use-server b if {{ path_beg /two }}\n\
+             \x20   server a {}\n    server b {}\n",
+            a.addr(),
+            b.addr()
+        ));
+        let mut c = HttpConn::open(px.addr(0));
+        let got: Vec<String> = [
+            ("/", ""),
+            ("/two", ""),
+            ("/", "B"),
+            ("/two", "a"),
+            ("/two", "nosuch"),
+        ]
+        .iter()
+        .map(|(path, srv)| {
+            let h = format!("x-srv: {srv}");
+            let headers: &[&str] = if srv.is_empty() {
+                &["Host: x"]
+            } else {
+                &["Host: x", &h]
+            };
+            c.get(path, headers).server().to_string()
+        })
+        .collect();
+        assert_eq!(got, ["a", "b", "b", "a", "a"], "{}", im.name);
         px.stop();
     }
 }

@@ -323,6 +323,7 @@ impl<'e> Parser<'e> {
                 config.frontends.push(fe);
             }
             if p.kind.be() {
+                self.errors.extend(super::persist::check_use_server(p));
                 let mut be = p.backend();
                 be.log_targets = super::logs::targets(&p.log, &self.global.log);
                 config.backends.push(be);

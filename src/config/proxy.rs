@@ -45,7 +45,6 @@ const UNSUPPORTED: &[&str] = &[
     "source",
     "tcp-response",
     "use-fcgi-app",
-    "use-server",
 ];
 
 /// Known HAProxy `option`s that pollux does not implement yet.

@@ -39,6 +39,7 @@ fn res(set_cookie: Option<&str>) -> Response {
 
 fn srv(cookie: &'static str, usable: bool, backup: bool) -> ServerView<'static> {
     ServerView {
+        name: cookie,
         cookie: Some(cookie),
         usable,
         backup,

@@ -70,6 +70,12 @@ fn expr_end(b: &[u8], from: usize) -> Option<usize> {
 /// `status` is accepted and gives no sample there, as HAProxy 2.6. A unique
 /// id is made when the request head arrives: it may read the request.
 fn check_sample(e: &Expr, text: &str, at: Where) -> Result<(), String> {
+    // Rendering has no stick counters at hand: refused, not left empty.
+    if let Fetch::Counter(..) = e.fetch {
+        return Err(format!(
+            "sample fetch <{text}>: stick counter fetches in a log-format string are not supported yet"
+        ));
+    }
     let mut n = e.needs();
     if at == Where::UniqueId {
         n &= !needs::REQ;

@@ -93,6 +93,11 @@ fn bad_strings_are_refused_naming_the_part() {
         ),
         ("%[req.len]", Where::Log, "needs 'request buffer contents'"),
         ("%lc", Where::Log, "'%lc' is not supported yet"),
+        (
+            "%[sc0_conn_cur]",
+            Where::Http,
+            "stick counter fetches in a log-format string are not supported yet",
+        ),
     ] {
         let e = Format::parse_in(s, at).unwrap_err();
         assert!(e.contains(want), "{s}: {e}");

@@ -35,7 +35,8 @@ const LOG_FORMAT: &str = concat!(
 
 const SET_HEADER: &str = concat!(
     "%ci-%{+X}ci-%{+Q}ci-%[req.hdr(host),lower]-%{+E}[req.hdr(x-e)]-",
-    "%{+Q}[req.hdr(x-e)]-%[req.hdr(nope)]-%[capture.req.hdr(1)]-%[unique-id]",
+    "%{+Q}[req.hdr(x-e)]-%[req.hdr(nope)]-%[capture.req.hdr(1)]-%[unique-id]-",
+    "%f-%{+Q}f-%Ts-%{+X}Ts-%rt-%{+X}rt-%pid",
 );
 
 fn config(syslog: u16, a: &HttpBackend, b: &HttpBackend) -> String {
@@ -154,6 +155,7 @@ fn observe(im: &common::reference::Impl) -> Vec<Seen> {
     let mut names: Vec<(String, String)> = (t0..=t1)
         .flat_map(|t| {
             [
+                (t.to_string(), "<TS>".into()),
                 (format!("{t:08X}"), "<TS>".into()),
                 (format!("{t:08x}"), "<TS>".into()),
             ]
@@ -166,6 +168,7 @@ fn observe(im: &common::reference::Impl) -> Vec<Seen> {
     }
     names.push((format!("{pid:04X}"), "<PIDX>".into()));
     names.push((format!("{pid:04x}"), "<PIDX>".into()));
+    names.push((pid.to_string(), "<PID>".into()));
     let named = |s: &str| {
         let mut s = s.to_string();
         for (v, n) in &names {
@@ -215,8 +218,9 @@ fn log_lines_headers_and_switching_match_haproxy(poller: &str) {
         "use_backend %[req.hdr(host),lower], default_backend when no backend has the name"
     );
     assert_eq!(
-        ours[0].backend[2],
-        "x-unique-id: 7F000001:<CPX>_7F000001:<FPX>_<TS>_0000:<PIDX>"
+        ours[0].backend.get(2).map(String::as_str),
+        Some("x-unique-id: 7F000001:<CPX>_7F000001:<FPX>_<TS>_0000:<PIDX>"),
+        "the backend got the request with its unique id"
     );
     if let Some((_, theirs)) = runs.get(1) {
         for (i, (o, t)) in ours.iter().zip(theirs).enumerate() {

@@ -28,6 +28,18 @@ pub struct TxnView<'a> {
     pub captured_req: &'a [Option<String>],
     pub captured_res: &'a [Option<String>],
     pub unique_id: Option<&'a str>,
+    pub stamp: Stamp<'a>,
+}
+
+/// Who and when the request is, for `%f`, `%rt`, `%Ts` and `%ms` outside
+/// the log line (and in `unique-id-format`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stamp<'a> {
+    pub frontend: &'a str,
+    /// Its number in the process (`%rt`).
+    pub no: u64,
+    /// The transaction's start: the accept, or the previous one's end.
+    pub date: Option<std::time::SystemTime>,
 }
 
 impl<'a> FetchCtx<'a> {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use regex::Captures;
 
 use super::acl::{eval_opt, eval_opt_with, Condition, Re, Truth};
-use super::fetch::{CounterView, Fetch, FetchCtx, Sample, TxnView};
+use super::fetch::{CounterView, Fetch, FetchCtx, Sample, Stamp, TxnView};
 use super::format::Format;
 use super::message::{Headers, Request, Response};
 use super::Version;
@@ -254,6 +254,7 @@ pub fn run_response(
         captured_req: &[],
         captured_res: &mut none,
         unique_id: None,
+        stamp: Stamp::default(),
     };
     run_response_txn(rules, req, res, src, dst, &mut txn)
 }
@@ -264,6 +265,7 @@ pub struct ResTxn<'a> {
     /// `http-response capture ... id N` writes slot N.
     pub captured_res: &'a mut Vec<Option<String>>,
     pub unique_id: Option<&'a str>,
+    pub stamp: Stamp<'a>,
 }
 
 /// [`run_response`] with the transaction's captures and unique id.
@@ -281,6 +283,7 @@ pub fn run_response_txn(
             captured_req: txn.captured_req,
             captured_res: txn.captured_res,
             unique_id: txn.unique_id,
+            stamp: txn.stamp,
         };
         if eval_opt(rule.cond.as_ref(), &ctx) != Truth::True {
             continue;
@@ -296,6 +299,7 @@ pub fn run_response_txn(
             captured_req: txn.captured_req,
             captured_res: txn.captured_res,
             unique_id: txn.unique_id,
+            stamp: txn.stamp,
         };
         let v = apply_response(&rule.action, req, res, src, dst, view);
         if v != Verdict::Continue {

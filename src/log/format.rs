@@ -69,6 +69,7 @@ impl LogFormat {
                 captured_req: c.captured_req,
                 captured_res: c.captured_res,
                 unique_id: c.unique_id,
+                stamp: Default::default(),
             },
         };
         self.0.render_with(&mut out, &fetch, c);

@@ -6,7 +6,7 @@
 //! letters). The proxy's implementation takes the shared stick tables'
 //! lock around each table operation only.
 
-use crate::http::fetch::{Counter, CounterView, Sample, Tracked, TxnView};
+use crate::http::fetch::{Counter, CounterView, Sample, Stamp, Tracked, TxnView};
 use crate::http::message::{Request, Response};
 use crate::http::rules::{TrackSc, Tracker};
 use crate::http::track::Slots;
@@ -83,6 +83,7 @@ pub struct Tracking<'a> {
     /// `capture.req.hdr`, `unique-id`).
     pub captured: &'a mut Vec<Option<String>>,
     pub unique_id: Option<&'a str>,
+    pub stamp: Stamp<'a>,
 }
 
 impl Tracker for Tracking<'_> {
@@ -105,6 +106,7 @@ impl Tracker for Tracking<'_> {
             captured_req: self.captured,
             captured_res: &[],
             unique_id: self.unique_id,
+            stamp: self.stamp,
         }
     }
 }

@@ -45,7 +45,7 @@ pub struct Format {
 }
 
 /// What renders the `%var`s of a string: the log line's context
-/// (`log::format::Ctx`), or [`AddrVars`] where only addresses are known.
+/// (`log::format::Ctx`), or [`HttpVars`] elsewhere.
 pub trait Vars {
     fn var(&self, out: &mut String, v: Var, f: Flags);
 }
@@ -217,7 +217,7 @@ impl Format {
     /// Renders a string used outside the log line.
     pub fn render(&self, ctx: &FetchCtx) -> String {
         let mut out = String::new();
-        self.render_with(&mut out, ctx, &AddrVars(ctx));
+        self.render_with(&mut out, ctx, &HttpVars(ctx));
         out
     }
 
@@ -371,55 +371,33 @@ pub fn num_hex(out: &mut String, n: u64, f: Flags, width: usize) {
     }
 }
 
-/// Renders the variables every context has: the connection's addresses and
-/// the pid (`Where::Http`).
-pub fn addr_var(out: &mut String, ctx: &FetchCtx, v: Var, f: Flags) -> bool {
-    match v {
-        Var::ClientIp => ip(out, ctx.src.ip(), f),
-        Var::ClientPort => num_hex(out, ctx.src.port().into(), f, 4),
-        Var::FrontendIp => ip(out, ctx.dst.ip(), f),
-        Var::FrontendPort => num_hex(out, ctx.dst.port().into(), f, 4),
-        Var::Pid => num_hex(out, std::process::id().into(), f, 4),
-        _ => return false,
-    }
-    true
-}
+/// The variables of `Where::Http` and `Where::UniqueId`: the connection's
+/// addresses, the pid, and the request's stamp (`TxnView::stamp`).
+pub struct HttpVars<'a>(pub &'a FetchCtx<'a>);
 
-/// The variables of `Where::Http`.
-pub struct AddrVars<'a>(pub &'a FetchCtx<'a>);
-
-impl Vars for AddrVars<'_> {
+impl Vars for HttpVars<'_> {
     fn var(&self, out: &mut String, v: Var, f: Flags) {
-        // Config check refuses the others here.
-        addr_var(out, self.0, v, f);
-    }
-}
-
-/// The variables of `Where::UniqueId`: the addresses, the frontend, the
-/// request's date and its number in the process.
-pub struct IdVars<'a> {
-    pub ctx: &'a FetchCtx<'a>,
-    pub frontend: &'a str,
-    pub date: SystemTime,
-    pub counter: u64,
-}
-
-impl Vars for IdVars<'_> {
-    fn var(&self, out: &mut String, v: Var, f: Flags) {
-        if addr_var(out, self.ctx, v, f) {
-            return;
-        }
-        let since = self
+        let ctx = self.0;
+        let stamp = ctx.txn.stamp;
+        let since = stamp
             .date
-            .duration_since(SystemTime::UNIX_EPOCH)
+            .and_then(|d| d.duration_since(SystemTime::UNIX_EPOCH).ok())
             .unwrap_or_default();
+        // Config check refuses the others here.
         match v {
-            Var::Frontend | Var::FrontendTransport => text(out, Some(self.frontend), f, &[], false),
+            Var::ClientIp => ip(out, ctx.src.ip(), f),
+            Var::ClientPort => num_hex(out, ctx.src.port().into(), f, 4),
+            Var::FrontendIp => ip(out, ctx.dst.ip(), f),
+            Var::FrontendPort => num_hex(out, ctx.dst.port().into(), f, 4),
+            Var::Pid => num_hex(out, std::process::id().into(), f, 4),
+            Var::Frontend | Var::FrontendTransport => {
+                text(out, Some(stamp.frontend), f, &[], false)
+            }
             Var::Timestamp => num_hex(out, since.as_secs(), f, 8),
             Var::AcceptMs => {
                 let _ = write!(out, "{:03}", since.subsec_millis());
             }
-            Var::ReqCounter => num_hex(out, self.counter, f, 4),
+            Var::ReqCounter => num_hex(out, stamp.no, f, 4),
             _ => {}
         }
     }

@@ -2,7 +2,7 @@
 //! (the log line's own variables are tested in `log::tests`).
 
 use super::*;
-use crate::http::fetch::TxnView;
+use crate::http::fetch::{Stamp, TxnView};
 use crate::http::message::Request;
 
 fn req(headers: &[(&str, &str)]) -> Request {
@@ -110,25 +110,29 @@ fn bad_strings_are_refused_naming_the_part() {
 fn unique_id_renders_haproxys_example_format() {
     // HAProxy's example; spaces merge and go at the start, as in a log line.
     let f = Format::parse_in("%{+X}o %ci:%cp_%fi:%fp_%Ts_%rt:%pid", Where::UniqueId).unwrap();
-    let ctx = FetchCtx::http(
+    let mut ctx = FetchCtx::http(
         "127.0.0.1:34000".parse().unwrap(),
         "127.0.0.1:18080".parse().unwrap(),
         None,
         None,
     );
-    let vars = IdVars {
-        ctx: &ctx,
+    ctx.txn.stamp = Stamp {
         frontend: "fe",
-        date: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(0x6B16_BE92),
-        counter: 1,
+        no: 1,
+        date: Some(
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(0x6B16_BE92 * 1000 + 42),
+        ),
     };
     let mut out = String::new();
-    f.render_with(&mut out, &ctx, &vars);
+    f.render_with(&mut out, &ctx, &HttpVars(&ctx));
     let pid = std::process::id();
     assert_eq!(
         out,
         format!("7F000001:84D0_7F000001:46A0_6B16BE92_0001:{pid:04X}")
     );
+    // The same variables in a header value.
+    let f = Format::parse("%f|%{+Q}f|%Ts.%ms|%rt|%{+X}rt").unwrap();
+    assert_eq!(f.render(&ctx), "fe|\"fe\"|1796652690.042|1|0001");
 }
 
 #[test]
@@ -144,6 +148,7 @@ fn capture_and_unique_id_fetches_read_the_transaction() {
         captured_req: &caps,
         captured_res: &[],
         unique_id: Some("ID1"),
+        stamp: Stamp::default(),
     };
     let f = Format::parse_in(
         "%[capture.req.hdr(0)] %[capture.req.hdr(1)] %{+Q}[capture.res.hdr(0)] %[unique-id,lower]",
@@ -151,6 +156,6 @@ fn capture_and_unique_id_fetches_read_the_transaction() {
     )
     .unwrap();
     let mut out = String::new();
-    f.render_with(&mut out, &ctx, &AddrVars(&ctx));
+    f.render_with(&mut out, &ctx, &HttpVars(&ctx));
     assert_eq!(out, "ua - \"\" id1");
 }

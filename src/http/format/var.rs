@@ -1,7 +1,7 @@
 //! The `%var` names of a log-format string (configuration manual §8.2.4):
 //! what each one is, and where pollux can render it. The log line knows
-//! everything; a header value or a backend name only the connection's
-//! addresses; `unique-id-format` also the request's date and counter.
+//! everything; a header value, a backend name or a unique id only the
+//! connection's addresses, the frontend and the request's date and number.
 
 /// A log-format variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,10 +133,10 @@ const LATER: &[&str] = &["lc", "sslc", "sslv", "fb", "Tu", "HPO", "tid", "rid"];
 pub enum Where {
     /// `log-format`: every variable; an empty value is `-`.
     Log,
-    /// `unique-id-format`: the addresses, the date, the request counter.
+    /// `unique-id-format`: as `Http`, spaces merged.
     UniqueId,
-    /// Header values, redirects, `return` bodies, backend names: the
-    /// addresses and the pid.
+    /// Header values, redirects, `return` bodies, backend and server names:
+    /// the addresses, the pid, the frontend, the request's date and number.
     Http,
 }
 
@@ -144,19 +144,21 @@ impl Var {
     /// Whether `w` can render this variable.
     pub fn usable_in(self, w: Where) -> bool {
         use Var::*;
-        let addr = matches!(
-            self,
-            ClientIp | ClientPort | FrontendIp | FrontendPort | Pid
-        );
         match w {
             Where::Log => true,
-            Where::Http => addr,
-            Where::UniqueId => {
-                addr || matches!(
-                    self,
-                    Frontend | FrontendTransport | Timestamp | AcceptMs | ReqCounter
-                )
-            }
+            Where::Http | Where::UniqueId => matches!(
+                self,
+                ClientIp
+                    | ClientPort
+                    | FrontendIp
+                    | FrontendPort
+                    | Pid
+                    | Frontend
+                    | FrontendTransport
+                    | Timestamp
+                    | AcceptMs
+                    | ReqCounter
+            ),
         }
     }
 

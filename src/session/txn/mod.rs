@@ -114,6 +114,8 @@ pub struct Txn {
     /// (`%rt`).
     pub unique_id: Option<String>,
     pub req_no: u64,
+    /// The transaction's start date (`%Ts`, `%ms` in its rules).
+    pub req_date: Option<std::time::SystemTime>,
     /// Set when a server's final response head arrived: how long after the
     /// request was analysed, and its status (for `balance response-time` and
     /// `observe layer7`). The engine takes them after each step.
@@ -255,6 +257,7 @@ impl Txn {
             captured_set_cookie: None,
             unique_id: None,
             req_no: 0,
+            req_date: None,
             server_reply: None,
             req_sent: None,
             slots: Default::default(),

@@ -95,7 +95,12 @@ fn on_request(
     t.captured_res = vec![None; conf.fe.captures_res.len()];
     t.captured_set_cookie = None;
     let ctx = FetchCtx::http(SocketAddr::new(s.src, s.src_port), s.dst, Some(&req), None);
-    super::switch::number_request(t, conf, &ctx);
+    // HAProxy's date of a transaction: the accept, or the previous one's end.
+    let date = s
+        .log
+        .as_ref()
+        .map_or_else(std::time::SystemTime::now, |r| r.start_date);
+    super::switch::number_request(t, conf, ctx, date);
     if !t.captured_req.is_empty() || t.captured_cookie.is_some() {
         log::debug!(
             "frontend {}: captured {:?} cookie {:?}",
@@ -131,11 +136,13 @@ fn on_request(
     let src = SocketAddr::new(s.src, s.src_port);
     // `track-scN` entries still held from an earlier request count this one.
     decide.count_request(&t.slots);
+    let stamp = super::switch::stamp(t, conf);
     let mut tracker = Tracking {
         decide: &mut *decide,
         slots: &mut t.slots,
         own_table: conf.fe_name,
         src: s.src,
+        stamp,
         captured: &mut t.captured_req,
         unique_id: t.unique_id.as_deref(),
     };
@@ -155,6 +162,7 @@ fn on_request(
     let mut ctx = FetchCtx::http(src, dst, Some(&req), None);
     ctx.txn.unique_id = t.unique_id.as_deref();
     ctx.txn.captured_req = &t.captured_req;
+    ctx.txn.stamp = super::switch::stamp(t, conf);
     let Some(bi) = super::switch::choose_backend(conf, &ctx) else {
         log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
         t.fail(503, &fe.errors);
@@ -182,11 +190,13 @@ fn to_backend(
     } else {
         &be.rules_req
     };
+    let stamp = super::switch::stamp(t, conf);
     let mut tracker = Tracking {
         decide: &mut *decide,
         slots: &mut t.slots,
         own_table: &conf.be_names[bi],
         src: s.src,
+        stamp,
         captured: &mut t.captured_req,
         unique_id: t.unique_id.as_deref(),
     };

@@ -151,10 +151,12 @@ fn on_response(
         .into_iter()
         .take(if own { 1 } else { 2 })
     {
+        let stamp = super::switch::stamp(t, conf);
         let mut txn = rules::ResTxn {
             captured_req: &t.captured_req,
             captured_res: &mut t.captured_res,
             unique_id: t.unique_id.as_deref(),
+            stamp,
         };
         match rules::run_response_txn(&side.rules_res, &req, &mut res, src, s.dst, &mut txn) {
             Verdict::Continue | Verdict::Allow => {}

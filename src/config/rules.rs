@@ -7,7 +7,7 @@ use crate::http::acl::{parse_condition, AclSet, Condition, Re};
 use crate::http::fetch::{needs, Fetch};
 use crate::http::format::Format;
 use crate::http::rules::{
-    Action, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule, TrackSc,
+    Action, Capture, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule, TrackSc,
 };
 
 /// Splits a rule line at its `if`/`unless` and compiles the condition.
@@ -42,8 +42,10 @@ impl Stage {
     fn allowed(self) -> u8 {
         match self {
             Stage::TcpConnection => 0,
-            Stage::TcpContent | Stage::HttpRequest => needs::PAYLOAD | needs::REQ,
-            Stage::HttpResponse => needs::PAYLOAD | needs::REQ | needs::RES,
+            Stage::TcpContent => needs::PAYLOAD | needs::REQ,
+            // Request rules run with the transaction's captures and id.
+            Stage::HttpRequest => needs::PAYLOAD | needs::REQ | needs::TXN,
+            Stage::HttpResponse => needs::PAYLOAD | needs::REQ | needs::RES | needs::TXN,
         }
     }
 }
@@ -53,6 +55,12 @@ pub(crate) fn check_needs(mask: u8, stage: Stage) -> Result<(), String> {
     let extra = mask & !stage.allowed();
     if extra == 0 {
         return Ok(());
+    }
+    if extra & needs::TXN != 0 {
+        return Err(format!(
+            "the 'unique-id', 'capture.req.hdr' and 'capture.res.hdr' fetches are not supported yet in {} rules",
+            stage.name()
+        ));
     }
     let what = if extra & needs::RES != 0 {
         "response contents"
@@ -257,6 +265,7 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
         }
         "redirect" if req => Action::Redirect(redirect(a, stage)?),
         "track-sc0" | "track-sc1" | "track-sc2" if req => Action::TrackSc(track_sc(name, a)?),
+        "capture" => Action::Capture(capture(&full, a, stage)?),
         "return" => Action::Return(reply(&full, a, stage)?),
         "auth" if req => match a {
             [] => Action::Auth(None),
@@ -278,6 +287,41 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
         _ => return Err(unknown_action(kw, name)),
     };
     Ok(Rule { action, cond })
+}
+
+/// `http-request capture SAMPLE len N | id N`, `http-response capture
+/// SAMPLE id N`; the config loader gives the `len` form its slot and checks
+/// the `id` (see `config::http`).
+fn capture(full: &str, a: &[String], stage: Stage) -> Result<Capture, String> {
+    let usage = || format!("'{full}' expects a sample expression followed by 'len N' or 'id N'");
+    let [sample, kind, n] = a else {
+        return Err(usage());
+    };
+    let expr = crate::http::expr::Expr::parse(sample).map_err(|e| format!("'{full}': {e}"))?;
+    check_needs(expr.needs(), stage)?;
+    match kind.as_str() {
+        // HAProxy: a response capture goes to a declared slot.
+        "len" if stage == Stage::HttpResponse => Err(format!(
+            "'{full}' expects a sample expression followed by 'id N'"
+        )),
+        "len" => {
+            let len = super::values::parse_int(&format!("'{full} ... len'"), n, 1, 65535)?;
+            Ok(Capture {
+                expr,
+                slot: None,
+                len: len as usize,
+            })
+        }
+        "id" => {
+            let id = super::values::parse_int(&format!("'{full} ... id'"), n, 0, 65535)?;
+            Ok(Capture {
+                expr,
+                slot: Some(id as usize),
+                len: 0,
+            })
+        }
+        _ => Err(usage()),
+    }
 }
 
 /// `deny`/`tarpit` options: `deny_status N` (or `status N`, HAProxy 2.2+).

@@ -8,7 +8,7 @@ use regex::Captures;
 
 use super::acl::{eval_opt, eval_opt_with, Condition, Re, Truth};
 use super::expr::Expr;
-use super::fetch::{CounterView, Fetch, FetchCtx, Sample};
+use super::fetch::{CounterView, Fetch, FetchCtx, Sample, Stamp, TxnView};
 use super::format::Format;
 use super::message::{Headers, Request, Response};
 use super::Version;
@@ -101,6 +101,8 @@ pub enum Action {
     Auth(Option<String>),
     /// `set-var`, `set-var-fmt`, `unset-var`.
     SetVar(SetVar),
+    /// `http-request capture SAMPLE len N | id N`.
+    Capture(Capture),
 }
 
 /// `set-var(NAME[,COND...]) EXPR`, `set-var-fmt(NAME[,COND...]) FMT`,
@@ -134,6 +136,17 @@ impl SetVar {
     }
 }
 
+/// A sample captured into a request capture slot (`%hr`,
+/// `capture.req.hdr(N)`): its text, cut to `len` bytes. A sample that
+/// cannot be fetched leaves the slot as it was (HAProxy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    pub expr: super::expr::Expr,
+    /// None until the config loader gives the `len` form its new slot.
+    pub slot: Option<usize>,
+    pub len: usize,
+}
+
 /// Services `http-request use-service` can hand a request to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -160,6 +173,12 @@ pub trait Tracker {
     fn track(&mut self, rule: &TrackSc, key: &Sample);
     /// The counters ACLs read, as they are now (after earlier tracks).
     fn counters(&self) -> &dyn CounterView;
+    /// `http-request capture`: `value` into request capture slot `slot`.
+    fn capture(&mut self, _slot: usize, _value: String) {}
+    /// The transaction's captures and unique id, for the fetches that read them.
+    fn txn(&self) -> TxnView<'_> {
+        TxnView::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,22 +272,35 @@ fn run_request_inner(
     vars: &Vars,
 ) -> Verdict {
     for rule in rules {
-        let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+        let mut ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+        ctx.txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();
         let sc = tracker.as_deref().map(|t| t.counters());
         if eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
             continue;
         }
-        if let Action::TrackSc(t) = &rule.action {
-            if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), t.key.fetch_one(&ctx)) {
-                tr.track(t, &key);
+        match &rule.action {
+            Action::TrackSc(t) => {
+                let key = t.key.fetch_one(&ctx);
+                if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), key) {
+                    tr.track(t, &key);
+                }
+                continue;
             }
-            continue;
+            Action::Capture(c) => {
+                let v = c.expr.fetch_one(&ctx).map(|s| cut(s.to_text(), c.len));
+                if let (Some(tr), Some(v), Some(slot)) = (tracker.as_deref_mut(), v, c.slot) {
+                    tr.capture(slot, v);
+                }
+                continue;
+            }
+            _ => {}
         }
         if let Action::SetVar(sv) = &rule.action {
             sv.run(&ctx);
             continue;
         }
-        let v = apply_request(&rule.action, req, src, dst, vars);
+        let txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();
+        let v = apply_request(&rule.action, req, src, dst, txn, vars);
         if v != Verdict::Continue {
             return v;
         }
@@ -284,19 +316,42 @@ pub fn run_response(
     src: SocketAddr,
     dst: SocketAddr,
 ) -> Verdict {
-    run_response_in(rules, req, res, (src, dst), &Vars::default())
+    let mut none = Vec::new();
+    let mut txn = ResTxn {
+        captured_req: &[],
+        captured_res: &mut none,
+        unique_id: None,
+        stamp: Stamp::default(),
+    };
+    run_response_txn(rules, req, res, (src, dst), &mut txn, &Vars::default())
 }
 
-/// [`run_response`] with the stream's variables.
-pub fn run_response_in(
+/// What response rules see of the transaction and may fill.
+pub struct ResTxn<'a> {
+    pub captured_req: &'a [Option<String>],
+    /// `http-response capture ... id N` writes slot N.
+    pub captured_res: &'a mut Vec<Option<String>>,
+    pub unique_id: Option<&'a str>,
+    pub stamp: Stamp<'a>,
+}
+
+/// [`run_response`] with the transaction's captures and unique id.
+pub fn run_response_txn(
     rules: &[Rule],
     req: &Request,
     res: &mut Response,
     (src, dst): (SocketAddr, SocketAddr),
+    txn: &mut ResTxn,
     vars: &Vars,
 ) -> Verdict {
     for rule in rules {
-        let ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+        let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+        ctx.txn = TxnView {
+            captured_req: txn.captured_req,
+            captured_res: txn.captured_res,
+            unique_id: txn.unique_id,
+            stamp: txn.stamp,
+        };
         if eval_opt(rule.cond.as_ref(), &ctx) != Truth::True {
             continue;
         }
@@ -304,7 +359,20 @@ pub fn run_response_in(
             sv.run(&ctx);
             continue;
         }
-        let v = apply_response(&rule.action, req, res, src, dst, vars);
+        if let Action::Capture(c) = &rule.action {
+            let v = c.expr.fetch_one(&ctx).map(|s| cut(s.to_text(), c.len));
+            if let (Some(v), Some(slot)) = (v, c.slot.and_then(|i| txn.captured_res.get_mut(i))) {
+                *slot = Some(v);
+            }
+            continue;
+        }
+        let view = TxnView {
+            captured_req: txn.captured_req,
+            captured_res: txn.captured_res,
+            unique_id: txn.unique_id,
+            stamp: txn.stamp,
+        };
+        let v = apply_response(&rule.action, req, res, src, dst, view, vars);
         if v != Verdict::Continue {
             return v;
         }
@@ -312,16 +380,38 @@ pub fn run_response_in(
     Verdict::Continue
 }
 
+/// A capture's text: at most `len` bytes, cut on a character boundary.
+fn cut(mut v: String, len: usize) -> String {
+    let mut end = v.len().min(len);
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    v.truncate(end);
+    v
+}
+
+/// A request rule's fetch context: the message and the transaction.
+fn ctx_at<'a>(
+    src: SocketAddr,
+    dst: SocketAddr,
+    req: &'a Request,
+    txn: TxnView<'a>,
+    vars: &'a Vars,
+) -> FetchCtx<'a> {
+    let mut c = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+    c.txn = txn;
+    c
+}
+
 fn apply_request(
     a: &Action,
     req: &mut Request,
     src: SocketAddr,
     dst: SocketAddr,
+    txn: TxnView,
     vars: &Vars,
 ) -> Verdict {
-    let render = |f: &Format, req: &Request| {
-        f.render(&FetchCtx::http(src, dst, Some(req), None).with_vars(vars))
-    };
+    let render = |f: &Format, req: &Request| f.render(&ctx_at(src, dst, req, txn, vars));
     match a {
         Action::SetPath(f) => {
             let v = render(f, req);
@@ -350,11 +440,11 @@ fn apply_request(
             }
         }
         Action::Redirect(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+            let ctx = ctx_at(src, dst, req, txn, vars);
             return Verdict::Respond(redirect_response(r, req, &ctx));
         }
         Action::Return(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+            let ctx = ctx_at(src, dst, req, txn, vars);
             return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
         }
         Action::UseService(svc) => return Verdict::Service(*svc),
@@ -394,7 +484,7 @@ fn apply_request(
             }
         }
         _ => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+            let ctx = ctx_at(src, dst, req, txn, vars);
             let edit = header_edit(a, &ctx);
             return edit.apply(req.headers_mut());
         }
@@ -408,6 +498,7 @@ fn apply_response(
     res: &mut Response,
     src: SocketAddr,
     dst: SocketAddr,
+    txn: TxnView,
     vars: &Vars,
 ) -> Verdict {
     match a {
@@ -418,7 +509,8 @@ fn apply_response(
                 .unwrap_or_else(|| reason_phrase(*code).into());
         }
         Action::Return(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+            let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+            ctx.txn = txn;
             return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
         }
         Action::LineReplace(re, repl) => {
@@ -449,7 +541,8 @@ fn apply_response(
             }
         }
         _ => {
-            let ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+            let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+            ctx.txn = txn;
             let edit = header_edit(a, &ctx);
             return edit.apply(res.headers_mut());
         }

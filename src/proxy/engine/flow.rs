@@ -249,6 +249,7 @@ impl Engine {
             payload,
             payload_complete: complete,
             vars: Some(&s.vars),
+            txn: Default::default(),
         };
         match rules::run_tcp(&fe.tcp_content, &ctx) {
             Some(TcpAction::Reject) => {

@@ -478,6 +478,7 @@ impl Engine {
                 payload: &[],
                 payload_complete: true,
                 vars: Some(&vars),
+                txn: Default::default(),
             };
             if rules::run_tcp(&fe.tcp_conn, &ctx) == Some(TcpAction::Reject) {
                 log::info!(

@@ -150,7 +150,21 @@ fn on_response(
         .into_iter()
         .take(if own { 1 } else { 2 })
     {
-        match rules::run_response_in(&side.rules_res, &req, &mut res, (src, s.dst), &s.vars) {
+        let stamp = super::switch::stamp(t, conf);
+        let mut txn = rules::ResTxn {
+            captured_req: &t.captured_req,
+            captured_res: &mut t.captured_res,
+            unique_id: t.unique_id.as_deref(),
+            stamp,
+        };
+        match rules::run_response_txn(
+            &side.rules_res,
+            &req,
+            &mut res,
+            (src, s.dst),
+            &mut txn,
+            &s.vars,
+        ) {
             Verdict::Continue | Verdict::Allow => {}
             Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {
                 log::info!("frontend {}: response denied, 502", conf.fe_name);

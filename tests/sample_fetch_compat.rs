@@ -24,6 +24,7 @@ const FETCHES: &[&str] = &[
     "req.ver",
     "req_ver",
     "req.hdr_names",
+    "req.hdrs",
     "req.hdr_names(;)",
     "hdr_ip(x-ip)",
     "req.hdr_ip(x-ip,1)",

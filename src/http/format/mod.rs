@@ -252,14 +252,22 @@ impl Format {
                         // A converter can make CR, LF or NUL out of wire
                         // bytes (`url_dec`, `b64dec`, `regsub`): inside a
                         // head they would start a header or a message of
-                        // the client's choosing, so they never leave a
-                        // sample.
+                        // the client's choosing, so no control byte leaves
+                        // a sample as itself: `%XX`, as HAProxy encodes
+                        // samples in HTTP proxies (HTAB stays).
                         let v = v.unwrap_or_default();
-                        let clean = v.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0'));
+                        let mut clean = String::with_capacity(v.len());
+                        for c in v.chars() {
+                            if (c < ' ' && c != '\t') || c == '\x7f' {
+                                let _ = write!(clean, "%{:02X}", u32::from(c));
+                            } else {
+                                clean.push(c);
+                            }
+                        }
                         if f.esc {
-                            esc_into(out, clean);
+                            esc_into(out, clean.chars());
                         } else {
-                            out.extend(clean);
+                            out.push_str(&clean);
                         }
                     }
                     last_space = false;

@@ -46,6 +46,8 @@ const FETCHES: &[&str] = &[
     "nbproc",
     "proc",
     "req.proto_http",
+    "url_ip",
+    "url_port",
 ];
 
 const SEP: &str = "|#|";
@@ -57,6 +59,7 @@ const REQUESTS: &[&str] = &[
     "GET /p?q HTTP/1.0\r\n\r\n",
     "GET http://h.example:81/abs/path?k=v&y=-3 HTTP/1.1\r\nHost: h.example:81\r\nConnection: close\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: a.example\r\nX-Ip: 10.0.0.1:99999\r\nX-Ip: not-an-ip\r\nX-Num: 1 2\r\nConnection: x-foo, close\r\n\r\n",
+    "GET http://127.0.0.1:8081/p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:8081\r\nConnection: close\r\n\r\n",
     "POST /form HTTP/1.1\r\nhost: MiXeD.example\r\nContent-Length: 0\r\nX-Ip: 2001:db8::1\r\nConnection: close\r\n\r\n",
 ];
 

@@ -127,8 +127,6 @@ const UNSUPPORTED_ACTIONS: &[&str] = &[
     "sc-set-gpt0",
     "send-spoe-group",
     "set-bandwidth-limit",
-    "set-dst",
-    "set-dst-port",
     "set-fc-mark",
     "set-fc-tos",
     "set-log-level",
@@ -138,8 +136,6 @@ const UNSUPPORTED_ACTIONS: &[&str] = &[
     "set-pathq",
     "set-priority-class",
     "set-priority-offset",
-    "set-src",
-    "set-src-port",
     "set-timeout",
     "set-tos",
     "silent-drop",
@@ -277,6 +273,18 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
                 ))
             }
         },
+        "set-src" | "set-src-port" | "set-dst" | "set-dst-port" if req => {
+            exactly(&full, a, 1, "a sample expression")?;
+            let e = crate::http::expr::Expr::parse(&a[0]).map_err(|e| format!("'{full}': {e}"))?;
+            check_needs(e.needs(), stage)?;
+            let which = match name {
+                "set-src" => crate::http::rules::Addr::Src,
+                "set-src-port" => crate::http::rules::Addr::SrcPort,
+                "set-dst" => crate::http::rules::Addr::Dst,
+                _ => crate::http::rules::Addr::DstPort,
+            };
+            Action::SetAddr(which, e)
+        }
         "use-service" if req => match a {
             [svc] if svc == "prometheus-exporter" => {
                 Action::UseService(crate::http::rules::Service::Prometheus)

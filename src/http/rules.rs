@@ -96,6 +96,10 @@ pub enum Action {
     TrackSc(TrackSc),
     /// `http-request use-service NAME`: the proxy answers with a service.
     UseService(Service),
+    /// `http-request set-src|set-src-port|set-dst|set-dst-port EXPR`: the
+    /// stream's addresses as later rules, logs, `option forwardfor` and a
+    /// `0.0.0.0` server see them.
+    SetAddr(Addr, Expr),
     /// `http-request auth [realm R]`: a 401 asking for Basic credentials
     /// (the realm is the proxy's name unless given).
     Auth(Option<String>),
@@ -145,6 +149,42 @@ pub struct Capture {
     /// None until the config loader gives the `len` form its new slot.
     pub slot: Option<usize>,
     pub len: usize,
+}
+
+/// Which address `set-src` and its siblings change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addr {
+    Src,
+    SrcPort,
+    Dst,
+    DstPort,
+}
+
+impl Addr {
+    /// `addr` with the part the sample gives replaced; None (unchanged)
+    /// when the sample does not cast. An address keeps the port (both
+    /// families have one); a port is cut to 16 bits, as HAProxy stores it.
+    fn apply(self, addr: SocketAddr, s: &Sample) -> Option<SocketAddr> {
+        let mut out = addr;
+        match self {
+            Addr::Src | Addr::Dst => {
+                let ip = match s {
+                    Sample::Ip(ip) => *ip,
+                    other => other.to_text().trim().parse().ok()?,
+                };
+                out.set_ip(ip);
+            }
+            Addr::SrcPort | Addr::DstPort => {
+                let n = match s {
+                    Sample::Int(n) => *n,
+                    Sample::Bool(b) => i64::from(*b),
+                    other => other.to_text().trim().parse().ok()?,
+                };
+                out.set_port(n as u16);
+            }
+        }
+        Some(out)
+    }
 }
 
 /// Services `http-request use-service` can hand a request to.
@@ -252,15 +292,20 @@ pub fn run_request_tracked(
     run_request_inner(rules, req, src, dst, Some(tracker), &Vars::default())
 }
 
-/// [`run_request_tracked`] with the stream's variables.
+/// [`run_request_tracked`] with the stream's variables; `set-src` and
+/// its siblings change `addrs` (source, destination).
 pub fn run_request_in(
     rules: &[Rule],
     req: &mut Request,
-    (src, dst): (SocketAddr, SocketAddr),
+    addrs: &mut (SocketAddr, SocketAddr),
     tracker: &mut dyn Tracker,
     vars: &Vars,
 ) -> Verdict {
-    run_request_inner(rules, req, src, dst, Some(tracker), vars)
+    let (src, dst) = *addrs;
+    let mut out = (src, dst);
+    let v = run_request_addrs(rules, req, &mut out, Some(tracker), vars);
+    *addrs = out;
+    v
 }
 
 fn run_request_inner(
@@ -268,10 +313,21 @@ fn run_request_inner(
     req: &mut Request,
     src: SocketAddr,
     dst: SocketAddr,
+    tracker: Option<&mut dyn Tracker>,
+    vars: &Vars,
+) -> Verdict {
+    run_request_addrs(rules, req, &mut (src, dst), tracker, vars)
+}
+
+fn run_request_addrs(
+    rules: &[Rule],
+    req: &mut Request,
+    addrs: &mut (SocketAddr, SocketAddr),
     mut tracker: Option<&mut dyn Tracker>,
     vars: &Vars,
 ) -> Verdict {
     for rule in rules {
+        let (src, dst) = *addrs;
         let mut ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
         ctx.txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();
         let sc = tracker.as_deref().map(|t| t.counters());
@@ -297,6 +353,18 @@ fn run_request_inner(
         }
         if let Action::SetVar(sv) = &rule.action {
             sv.run(&ctx);
+            continue;
+        }
+        if let Action::SetAddr(which, e) = &rule.action {
+            if let Some(s) = e.fetch_one(&ctx) {
+                let at = match which {
+                    Addr::Src | Addr::SrcPort => &mut addrs.0,
+                    Addr::Dst | Addr::DstPort => &mut addrs.1,
+                };
+                if let Some(new) = which.apply(*at, &s) {
+                    *at = new;
+                }
+            }
             continue;
         }
         let txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();

@@ -488,7 +488,7 @@ fn set_var_rules_are_seen_by_later_rules_and_the_response() {
     ];
     let mut r = req("GET", "/", &[("Host", "WWW.Example.Org")]);
     let mut t = NoTrack;
-    let v = run_request_in(&rules, &mut r, (src(), dst()), &mut t, &vars);
+    let v = run_request_in(&rules, &mut r, &mut (src(), dst()), &mut t, &vars);
     assert_eq!(v, Verdict::Continue);
     assert_eq!(r.header("x-v"), Some("www.example.org:42 none"));
     // The response: `req.` variables are gone, `txn.` ones stay, `res.` begin.

@@ -147,7 +147,11 @@ fn on_request(
         captured: &mut t.captured_req,
         unique_id: t.unique_id.as_deref(),
     };
-    match rules::run_request_in(&fe.rules_req, &mut req, (src, dst), &mut tracker, &s.vars) {
+    let mut addrs = (src, dst);
+    let verdict = rules::run_request_in(&fe.rules_req, &mut req, &mut addrs, &mut tracker, &s.vars);
+    let (src, dst) = addrs;
+    (s.src, s.src_port, s.dst) = (src.ip(), src.port(), dst);
+    match verdict {
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
@@ -200,7 +204,11 @@ fn to_backend(
         captured: &mut t.captured_req,
         unique_id: t.unique_id.as_deref(),
     };
-    match rules::run_request_in(be_rules, &mut req, (src, dst), &mut tracker, &s.vars) {
+    let mut addrs = (src, dst);
+    let verdict = rules::run_request_in(be_rules, &mut req, &mut addrs, &mut tracker, &s.vars);
+    let (src, dst) = addrs;
+    (s.src, s.src_port, s.dst) = (src.ip(), src.port(), dst);
+    match verdict {
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));

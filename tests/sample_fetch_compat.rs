@@ -48,6 +48,9 @@ const FETCHES: &[&str] = &[
     "req.proto_http",
     "url_ip",
     "url_port",
+    "fe_name",
+    "be_name",
+    "http_first_req",
 ];
 
 const SEP: &str = "|#|";
@@ -67,7 +70,7 @@ fn config() -> String {
     let body: String = FETCHES.iter().map(|f| format!("%[{f}]{SEP}")).collect();
     format!(
         "defaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n\
-         frontend fe\n    bind 127.0.0.1:@P0@\n\
+         listen fe\n    bind 127.0.0.1:@P0@\n\
          \x20   http-request return status 200 content-type text/plain lf-string \"{body}\"\n"
     )
 }

@@ -44,6 +44,11 @@ pub struct TxnView<'a> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Stamp<'a> {
     pub frontend: &'a str,
+    /// The backend once chosen (`be_name`; before, HAProxy's answer is
+    /// the frontend's name).
+    pub backend: Option<&'a str>,
+    /// The first request of its connection (`http_first_req`).
+    pub first: bool,
     /// Its number in the process (`%rt`).
     pub no: u64,
     /// The transaction's start: the accept, or the previous one's end.

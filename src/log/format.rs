@@ -7,7 +7,7 @@
 //! and the transaction's captures and unique id, not the messages.
 
 use super::LogRec;
-use crate::http::fetch::{FetchCtx, TxnView};
+use crate::http::fetch::{FetchCtx, Stamp, TxnView};
 use crate::http::format::{self, escape, ip, num_hex, text, Flags, Format, Var, Vars, Where};
 use std::fmt::Write;
 use std::net::SocketAddr;
@@ -72,7 +72,11 @@ impl LogFormat {
                 captured_req: c.captured_req,
                 captured_res: c.captured_res,
                 unique_id: c.unique_id,
-                stamp: Default::default(),
+                stamp: Stamp {
+                    frontend: c.frontend,
+                    backend: c.backend,
+                    ..Default::default()
+                },
             },
         };
         self.0.render_with(&mut out, &fetch, c);

@@ -48,6 +48,11 @@ pub enum Msg {
     /// absolute-form `http://` or `https://` target.
     UrlIp,
     UrlPort,
+    /// `fe_name`, `be_name` (the frontend's before a backend is chosen, as
+    /// HAProxy), `http_first_req`: what the transaction knows.
+    FeName,
+    BeName,
+    FirstReq,
 }
 
 /// `Some` when `name` is one of these fetches; `plain` parses the fetch a
@@ -122,6 +127,9 @@ pub fn parse(
             }
         }),
         "url_ip" => no_arg(Msg::UrlIp),
+        "fe_name" => no_arg(Msg::FeName),
+        "be_name" => no_arg(Msg::BeName),
+        "http_first_req" => no_arg(Msg::FirstReq),
         "url_port" => no_arg(Msg::UrlPort),
         "http_auth_type" => no_arg(Msg::AuthType),
         "http_auth_user" => no_arg(Msg::AuthUser),
@@ -140,7 +148,7 @@ impl Msg {
             Msg::Hash32 { src: true, .. } => Kind::Bin,
             Msg::AsIp(_) | Msg::UrlIp => Kind::Ip,
             Msg::UrlPort => Kind::Int,
-            Msg::Auth(_) => Kind::Bool,
+            Msg::Auth(_) | Msg::FirstReq => Kind::Bool,
             _ => Kind::Str,
         }
     }
@@ -151,6 +159,7 @@ impl Msg {
                 super::needs::RES
             }
             Msg::AsIp(f) | Msg::AsInt(f) | Msg::Count(f) => f.needs(),
+            Msg::FeName | Msg::BeName => 0,
             _ => super::needs::REQ,
         }
     }
@@ -252,6 +261,18 @@ impl Msg {
                     Fetched::one(Sample::Ip(IpAddr::V4(ip)))
                 }
                 Some((_, port)) => Fetched::one(Sample::Int(port.into())),
+                None => Fetched::none(),
+            },
+            Msg::FeName | Msg::BeName => {
+                let st = ctx.txn.stamp;
+                let name = match self {
+                    Msg::BeName => st.backend.unwrap_or(st.frontend),
+                    _ => st.frontend,
+                };
+                str_of((!name.is_empty()).then(|| name.to_string()))
+            }
+            Msg::FirstReq => match ctx.req {
+                Some(_) => Fetched::one(Sample::Bool(ctx.txn.stamp.first)),
                 None => Fetched::none(),
             },
             Msg::AuthType => str_of(ctx.req.and_then(auth::credentials).map(|c| {

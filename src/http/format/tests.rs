@@ -120,6 +120,8 @@ fn unique_id_renders_haproxys_example_format() {
     );
     ctx.txn.stamp = Stamp {
         frontend: "fe",
+        backend: None,
+        first: true,
         no: 1,
         date: Some(
             SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(0x6B16_BE92 * 1000 + 42),

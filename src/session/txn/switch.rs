@@ -36,6 +36,11 @@ pub(super) fn number_request<'a>(
 pub(super) fn stamp<'a>(t: &Txn, conf: &Conf<'a>) -> Stamp<'a> {
     Stamp {
         frontend: conf.fe_name,
+        backend: t
+            .backend
+            .and_then(|b| conf.be_names.get(b))
+            .map(String::as_str),
+        first: t.requests == 0,
         no: t.req_no,
         date: t.req_date,
     }

@@ -51,6 +51,16 @@ const FETCHES: &[&str] = &[
     "fe_name",
     "be_name",
     "http_first_req",
+    "str(hel),concat(lo,txn.s,!)",
+    "str(x),concat(,txn.none,)",
+    "str(hello),strcmp(txn.s)",
+    "str(hellp),strcmp(txn.s)",
+    "str(abc),strcmp(txn.s)",
+    "str(hello!),strcmp(txn.s)",
+    "str(hello),secure_memcmp(txn.s)",
+    "str(hellO),secure_memcmp(txn.s)",
+    "str(x),hmac(sha256,txn.k),hex",
+    "str(x),hmac(sha1,txn.none),hex",
 ];
 
 const SEP: &str = "|#|";
@@ -71,6 +81,8 @@ fn config() -> String {
     format!(
         "defaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n\
          listen fe\n    bind 127.0.0.1:@P0@\n\
+         \x20   http-request set-var(txn.s) str(hello)\n\
+         \x20   http-request set-var(txn.k) str(a2V5)\n\
          \x20   http-request return status 200 content-type text/plain lf-string \"{body}\"\n"
     )
 }

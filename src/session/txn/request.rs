@@ -137,7 +137,7 @@ fn on_request(
     let src = SocketAddr::new(s.src, s.src_port);
     // `track-scN` entries still held from an earlier request count this one.
     decide.count_request(&t.slots);
-    let stamp = super::switch::stamp(t, conf);
+    let stamp = super::switch::stamp(t, conf, None);
     let mut tracker = Tracking {
         decide: &mut *decide,
         slots: &mut t.slots,
@@ -167,7 +167,7 @@ fn on_request(
     let mut ctx = FetchCtx::http(src, dst, Some(&req), None).with_vars(&s.vars);
     ctx.txn.unique_id = t.unique_id.as_deref();
     ctx.txn.captured_req = &t.captured_req;
-    ctx.txn.stamp = super::switch::stamp(t, conf);
+    ctx.txn.stamp = super::switch::stamp(t, conf, None);
     let Some(bi) = super::switch::choose_backend(conf, &ctx) else {
         log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
         return Outcome::on(t.failed(503, &fe.errors, &fe.errors), Step::Wait);
@@ -194,7 +194,10 @@ fn to_backend(
     } else {
         &be.rules_req
     };
-    let stamp = super::switch::stamp(t, conf);
+    // The backend's rules run with the backend chosen (`be_id`, `nbsrv`).
+    let mut stamp = super::switch::stamp(t, conf, None);
+    stamp.px.backend = Some(bi);
+    stamp.backend = conf.be_names.get(bi).map(String::as_str);
     let mut tracker = Tracking {
         decide: &mut *decide,
         slots: &mut t.slots,

@@ -83,6 +83,9 @@ pub enum Px {
 
 thread_local! {
     /// Backend and `backend/server` names fetches named, for the loader.
+    // Already const: nightly clippy flags it anyway on targets with
+    // emulated TLS (OpenBSD, Solaris).
+    #[allow(clippy::missing_const_for_thread_local)]
     static REFS: RefCell<Vec<(Option<String>, Option<String>)>> = const { RefCell::new(Vec::new()) };
 }
 

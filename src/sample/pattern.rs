@@ -480,11 +480,14 @@ fn parse_hex(t: &str) -> Result<Vec<u8>, String> {
     if t.len() % 2 != 0 {
         return Err(format!("'{t}' is not a valid hexadecimal binary string"));
     }
-    (0..t.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&t[i..i + 2], 16)
-                .map_err(|_| format!("'{t}' is not a valid hexadecimal binary string"))
+    // On bytes: a multi-byte character must be an error, not a slice
+    // inside it (found by the config fuzz target).
+    let digit = |c: u8| (c as char).to_digit(16);
+    t.as_bytes()
+        .chunks(2)
+        .map(|p| match (digit(p[0]), digit(p[1])) {
+            (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
+            _ => Err(format!("'{t}' is not a valid hexadecimal binary string")),
         })
         .collect()
 }

@@ -10,7 +10,7 @@ use super::args::{need, only};
 use super::draft::{Draft, Kind};
 use super::model::{
     ConfigError, CookieCfg, CookieMode, Origin, PersistRule, StickKeyType, StickKind, StickRule,
-    StickStore, StickTableCfg,
+    StickData, StickStore, StickTableCfg,
 };
 use super::rules::{check_needs, split_cond, Stage};
 use super::values;
@@ -310,40 +310,29 @@ fn parse_store(item: &str, s: &mut StickStore) -> Result<(), String> {
         Some(_) => Err(format!("'stick-table store': '{name}' takes no argument")),
         None => Ok(()),
     };
-    match name {
-        "server_id" => no_arg()?,
-        "conn_cur" => {
+    match StickData::from_name(name) {
+        Some(d) if d.is_rate() => s.set(d, period()?),
+        Some(d) => {
             no_arg()?;
-            s.conn_cur = true;
+            s.set(d, std::time::Duration::ZERO);
         }
-        "conn_cnt" => {
-            no_arg()?;
-            s.conn_cnt = true;
-        }
-        "http_req_cnt" => {
-            no_arg()?;
-            s.http_req_cnt = true;
-        }
-        "conn_rate" => s.conn_rate = Some(period()?),
-        "http_req_rate" => s.http_req_rate = Some(period()?),
-        _ if KNOWN_STORE.iter().any(|k| name.starts_with(k)) => {
+        None if KNOWN_STORE.contains(&name) => {
             return Err(format!("'stick-table store {name}' is not supported yet"))
         }
-        _ => return Err(format!("'stick-table store': unknown data type '{name}'")),
+        None => return Err(format!("'stick-table store': unknown data type '{name}'")),
     }
     Ok(())
 }
 
-/// HAProxy's other stored data types (and prefixes of families).
+/// HAProxy 2.6's other stored data types.
 const KNOWN_STORE: &[&str] = &[
     "gpc",
+    "gpc_rate",
     "gpt",
-    "sess_",
-    "http_err_",
-    "http_fail_",
-    "bytes_",
-    "glitch_",
+    "http_fail_cnt",
+    "http_fail_rate",
     "server_key",
+    "server_name",
 ];
 
 fn parse_stick(d: &Draft, args: &[String]) -> Result<StickRule, String> {

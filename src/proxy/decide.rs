@@ -124,12 +124,15 @@ mod tests {
             None
         }
     }
-    use crate::config::{Origin, StickKeyType, StickStore, StickTableCfg};
+    use crate::config::{Origin, StickData, StickKeyType, StickStore, StickTableCfg};
     use crate::http::fetch::Fetch;
     use crate::http::message::Headers;
     use std::time::Duration;
 
     fn tables() -> Mutex<StickTables> {
+        let mut store = StickStore::default();
+        store.set(StickData::ConnCur, Duration::ZERO);
+        store.set(StickData::HttpReqRate, Duration::from_secs(10));
         let cfg = StickTableCfg {
             name: "fe".into(),
             origin: Origin::default(),
@@ -137,11 +140,7 @@ mod tests {
             len: 32,
             size: 10,
             expire: None,
-            store: StickStore {
-                conn_cur: true,
-                http_req_rate: Some(Duration::from_secs(10)),
-                ..StickStore::default()
-            },
+            store,
         };
         Mutex::new(StickTables::new(&[cfg]))
     }
@@ -165,11 +164,11 @@ mod tests {
         d.track(&mut slots, "fe", &rule, &Sample::Ip(src));
         assert!(m.try_lock().is_ok(), "the lock outlived `track`");
         let rate = |d: &Decider, slots: &Slots| {
-            d.counter(slots, "fe", src, Tracked::Sc(0), Counter::HttpReqRate)
+            d.counter(slots, "fe", src, Tracked::Sc(0, None), Counter::Data(StickData::HttpReqRate))
         };
         assert_eq!(rate(&d, &slots), Some(1));
         assert_eq!(
-            d.counter(&slots, "fe", src, Tracked::Src, Counter::ConnCur),
+            d.counter(&slots, "fe", src, Tracked::Src(None), Counter::Data(StickData::ConnCur)),
             Some(1)
         );
         d.count_request(&slots);
@@ -195,7 +194,7 @@ mod tests {
         d.track(&mut slots, "fe", &rule, &Sample::Ip(src));
         assert!(slots.iter().all(Option::is_none));
         assert_eq!(
-            d.counter(&slots, "fe", src, Tracked::Src, Counter::ConnCur),
+            d.counter(&slots, "fe", src, Tracked::Src(None), Counter::Data(StickData::ConnCur)),
             None
         );
         let mut req = Request {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::config::parser::Parser;
-use crate::config::{Config, CookieMode, StickKeyType, StickKind};
+use crate::config::{Config, CookieMode, StickData, StickKeyType, StickKind};
 use crate::http::rules::Action;
 
 fn load(text: &str) -> Result<Config, Vec<String>> {
@@ -34,7 +34,7 @@ const ERRORS: &[(&str, &str)] = &[
     ("backend be\n  stick-table type mac size 1\n", "pollux.cfg:2: 'stick-table': unknown type 'mac'"),
     ("backend be\n  stick-table type ip len 4 size 1\n", "pollux.cfg:2: 'stick-table': 'len' is only for type string"),
     ("backend be\n  stick-table type ip size 1 nopurge\n", "pollux.cfg:2: 'stick-table' option 'nopurge' is not supported yet"),
-    ("backend be\n  stick-table type ip size 1 store gpc0\n", "pollux.cfg:2: 'stick-table store gpc0' is not supported yet"),
+    ("backend be\n  stick-table type ip size 1 store gpc(2)\n", "pollux.cfg:2: 'stick-table store gpc' is not supported yet"),
     ("backend be\n  stick-table type ip size 1 store conn_rate\n", "pollux.cfg:2: 'stick-table store': 'conn_rate' expects a period"),
     ("backend be\n  stick-table type ip size 1 store frob\n", "pollux.cfg:2: 'stick-table store': unknown data type 'frob'"),
     ("backend be\n  stick-table type ip size 1\n  stick-table type ip size 1\n", "pollux.cfg:3: only one 'stick-table' per section"),
@@ -118,8 +118,12 @@ fn persistence_config_parses_into_the_model() {
         (fe.key, fe.size, fe.expire),
         (StickKeyType::Ip, 102400, Some(Duration::from_secs(30)))
     );
-    assert!(fe.store.conn_cur);
-    assert_eq!(fe.store.http_req_rate, Some(Duration::from_secs(10)));
+    assert!(fe.store.has(StickData::ConnCur));
+    assert_eq!(
+        fe.store.period(StickData::HttpReqRate),
+        Some(Duration::from_secs(10))
+    );
+    assert_eq!(fe.store.period(StickData::ConnCur), None);
     let st = &c.stick_tables[1];
     assert_eq!(
         (st.key, st.len, st.size),

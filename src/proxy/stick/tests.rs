@@ -2,7 +2,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
+use std::sync::Mutex;
+
 use crate::config::{Origin, StickStore};
+use crate::http::fetch::{Counter, CounterView, Tracked};
+use crate::http::rules::TrackSc;
 use crate::http::acl::{parse_condition, AclSet};
 use crate::http::fetch::Fetch;
 use crate::http::message::{Request, Response};
@@ -17,13 +21,20 @@ fn table(key: StickKeyType, size: usize, expire: Option<u64>) -> StickTableCfg {
         len: 32,
         size,
         expire: expire.map(Duration::from_secs),
-        store: StickStore {
-            conn_cur: true,
-            conn_rate: Some(Duration::from_secs(10)),
-            http_req_rate: Some(Duration::from_secs(10)),
-            ..StickStore::default()
-        },
+        store: store(&[
+            (StickData::ConnCur, 0),
+            (StickData::ConnRate, 10),
+            (StickData::HttpReqRate, 10),
+        ]),
     }
+}
+
+fn store(types: &[(StickData, u64)]) -> StickStore {
+    let mut s = StickStore::default();
+    for (d, p) in types {
+        s.set(*d, Duration::from_secs(*p));
+    }
+    s
 }
 
 fn s(k: &str) -> StickKey {
@@ -83,10 +94,11 @@ fn string_keys_are_truncated_and_addresses_converted() {
 fn rates_slide_over_two_periods() {
     let t0 = Instant::now();
     let mut t = StickTable::new(&table(StickKeyType::String, 10, None));
+    t.put_server(&s("k"), 0, t0);
     for i in 0..20 {
         t.inc_http_req(&s("k"), ms(t0, i * 50));
     }
-    let rate = |t: &StickTable, at: u64| t.counters(&s("k"), ms(t0, at)).http_req_rate;
+    let rate = |t: &StickTable, at: u64| t.data(&s("k"), StickData::HttpReqRate, ms(t0, at));
     assert_eq!(rate(&t, 1_000), Some(20));
     assert_eq!(rate(&t, 9_999), Some(20));
     // Next period: the previous one weighs by the part of the window left.
@@ -96,7 +108,7 @@ fn rates_slide_over_two_periods() {
     assert_eq!(rate(&t, 15_000), Some(11));
     // Two periods later nothing is left.
     assert_eq!(rate(&t, 30_000), Some(0));
-    assert_eq!(t.counters(&s("x"), t0).http_req_rate, Some(0));
+    assert_eq!(t.data(&s("x"), StickData::HttpReqRate, t0), Some(0));
 }
 
 #[test]
@@ -105,13 +117,15 @@ fn tracking_counts_current_connections() {
     let mut t = StickTable::new(&table(StickKeyType::String, 10, Some(10)));
     let r = t.track(&s("k"), t0).unwrap();
     t.track(&s("k"), t0).unwrap();
-    let c = t.counters(&r.key, t0);
-    assert_eq!((c.conn_cur, c.conn_rate), (Some(2), Some(2)));
+    let c = |d| t.data(&r.key, d, t0);
+    assert_eq!(c(StickData::ConnCur), Some(2));
+    assert_eq!(c(StickData::ConnRate), Some(2));
+    assert_eq!(c(StickData::ConnCnt), None, "not stored");
     // Tracked entries do not expire.
     assert!(t.get(&s("k"), ms(t0, 60_000)).is_some());
     t.dec_conn_cur(&s("k"), ms(t0, 60_000));
     t.dec_conn_cur(&s("k"), ms(t0, 60_000));
-    assert_eq!(t.counters(&r.key, ms(t0, 60_000)).conn_cur, Some(0));
+    assert_eq!(t.data(&r.key, StickData::ConnCur, ms(t0, 60_000)), Some(0));
     assert!(t.get(&s("k"), ms(t0, 71_000)).is_none());
 }
 
@@ -193,7 +207,7 @@ fn stick_on_src_stores_then_matches() {
 #[test]
 fn track_sc0_and_a_rate_acl_deny_through_the_rules_executor() {
     let t0 = Instant::now();
-    let mut tables = StickTables::new(&[table(StickKeyType::Ip, 100, Some(60))]);
+    let tables = Mutex::new(StickTables::new(&[table(StickKeyType::Ip, 100, Some(60))]));
     let acls = AclSet::default();
     let rules = [
         Rule {
@@ -214,7 +228,7 @@ fn track_sc0_and_a_rate_acl_deny_through_the_rules_executor() {
         let mut slots: Slots = Default::default();
         let now = ms(t0, i * 100);
         let mut tr = StreamTracker {
-            tables: &mut tables,
+            tables: &tables,
             slots: &mut slots,
             own_table: "be",
             src: addr().ip(),
@@ -228,8 +242,9 @@ fn track_sc0_and_a_rate_acl_deny_through_the_rules_executor() {
             addr(),
             &mut tr,
         ));
-        assert_eq!(tr.counter(Tracked::Src, Counter::ConnCur), Some(1));
-        release(&mut tables, &mut slots, now);
+        let cur = tr.counter(Tracked::Src(None), Counter::Data(StickData::ConnCur));
+        assert_eq!(cur, Some(1));
+        release(&mut tables.lock().unwrap(), &mut slots, now);
     }
     let denied = verdicts
         .iter()

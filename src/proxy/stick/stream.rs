@@ -1,0 +1,152 @@
+//! A stream's side of the stick tables: `track-scN`, the counters it
+//! reads and changes through its tracked entries (`sc*_`/`src_*` fetches),
+//! the per-request counts, and the release when it ends.
+
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::{key_from_sample, Slots, StickTables};
+use crate::config::StickData;
+use crate::http::fetch::{Counter, CounterView, Sample, Tracked};
+use crate::http::rules::{TrackSc, Tracker};
+
+/// The [`Tracker`] request rules run with: `track-scN` tracks the key in
+/// the rule's table (or `own_table`, the proxy's section name) and counts
+/// the current request; counter fetches read the tables. `src` is the
+/// client address, for `src_*` fetches (looked up in `own_table`).
+pub struct StreamTracker<'a> {
+    pub tables: &'a Mutex<StickTables>,
+    pub slots: &'a mut Slots,
+    pub own_table: &'a str,
+    pub src: IpAddr,
+    pub now: Instant,
+}
+
+impl Tracker for StreamTracker<'_> {
+    fn track(&mut self, rule: &TrackSc, key: &Sample) {
+        let mut t = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        track_sc(&mut t, self.slots, self.own_table, rule, key, self.now);
+    }
+
+    fn counters(&self) -> &dyn CounterView {
+        self
+    }
+}
+
+impl CounterView for StreamTracker<'_> {
+    fn counter(&self, of: Tracked, what: Counter) -> Option<i64> {
+        counter(
+            &mut self.tables.lock().unwrap_or_else(|e| e.into_inner()),
+            self.slots,
+            self.own_table,
+            self.src,
+            of,
+            what,
+            self.now,
+        )
+    }
+}
+
+/// `track-scN` met with this key: track it in the rule's table (or
+/// `own_table`) in slot N, unless slot N already tracks an entry (HAProxy
+/// keeps the first), and count the current request.
+pub fn track_sc(
+    tables: &mut StickTables,
+    slots: &mut Slots,
+    own_table: &str,
+    rule: &TrackSc,
+    key: &Sample,
+    now: Instant,
+) {
+    let slot = usize::from(rule.slot).min(2);
+    if slots[slot].is_some() {
+        return;
+    }
+    let name = rule.table.as_deref().unwrap_or(own_table);
+    let Some(t) = tables.get_mut(name) else {
+        return;
+    };
+    let Some(key) = key_from_sample(key, &t.cfg) else {
+        return;
+    };
+    if let Some(r) = t.track(&key, now) {
+        t.inc_http_req(&key, now);
+        slots[slot] = Some(r);
+    }
+}
+
+/// A `scN_*` counter of a tracked entry, or a `src_*` one (the client
+/// address `src` looked up in `own_table`), as it is at `now`, with
+/// HAProxy's results: no sample when nothing is tracked or the entry's
+/// table does not store the type, 0 for an absent entry. `inc`, `clr` and
+/// `src_updt_conn_cnt` change the entry (the `src_*` ones create it).
+pub fn counter(
+    tables: &mut StickTables,
+    slots: &Slots,
+    own_table: &str,
+    src: IpAddr,
+    of: Tracked,
+    what: Counter,
+    now: Instant,
+) -> Option<i64> {
+    let (name, key, create) = match of {
+        Tracked::Sc(n, table) => {
+            let Some(r) = slots.get(usize::from(n)).and_then(Option::as_ref) else {
+                return (what == Counter::Tracked).then_some(0);
+            };
+            let name = table.map_or(r.table.as_str(), |t| t.as_str());
+            (name, r.key.clone(), false)
+        }
+        Tracked::Src(table) => {
+            let name = table.map_or(own_table, |t| t.as_str());
+            let t = tables.get(name)?;
+            let key = key_from_sample(&Sample::Ip(src), &t.cfg)?;
+            (name, key, true)
+        }
+    };
+    let t = tables.get_mut(name)?;
+    match what {
+        Counter::Tracked => Some(1),
+        Counter::Trackers => Some(t.peek(&key, now).map_or(0, |e| i64::from(e.refs))),
+        Counter::Data(d) => t.data(&key, d, now),
+        Counter::KBytes(d) => t.data(&key, d, now).map(|v| v >> 10),
+        Counter::IncGpc(i) => match t.peek(&key, now) {
+            None if !create => Some(0),
+            _ => t.inc_gpc(&key, i, create, now),
+        },
+        Counter::ClrGpc(i) => match t.peek(&key, now) {
+            None if !create => Some(0),
+            _ => t.clr_gpc(&key, i, create, now),
+        },
+        Counter::UpdtConnCnt => {
+            if !t.cfg.store.has(StickData::ConnCnt) {
+                return None;
+            }
+            let store = t.cfg.store;
+            let e = t.touch(&key, now)?;
+            e.add(&store, StickData::ConnCnt, StickData::ConnCnt, 1, now);
+            Some(e.value(&store, StickData::ConnCnt, now))
+        }
+    }
+}
+
+/// A new request on a stream whose slots already track entries (a
+/// keep-alive connection tracked by an earlier rule): count it.
+pub fn count_http_req(tables: &mut StickTables, slots: &Slots, now: Instant) {
+    for r in slots.iter().flatten() {
+        if let Some(t) = tables.get_mut(&r.table) {
+            t.inc_http_req(&r.key, now);
+        }
+    }
+}
+
+/// The stream ends: every tracked entry loses one current connection.
+pub fn release(tables: &mut StickTables, slots: &mut Slots, now: Instant) {
+    for r in slots.iter_mut().filter_map(Option::take) {
+        if let Some(t) = tables.get_mut(&r.table) {
+            t.dec_conn_cur(&r.key, now);
+        }
+    }
+}
+

@@ -122,6 +122,15 @@ pub(crate) fn note_track(d: &mut Draft, args: &[String], origin: &Origin) {
     d.p.tracks.push((kw, table, origin.clone()));
 }
 
+/// The tables that counter fetches on this line name (`sc0_conn_cur(t)`),
+/// checked once every section is read.
+pub(crate) fn note_counter_tables(d: &mut Draft, origin: &Origin) {
+    for (fetch, t) in crate::http::fetch::counter::take_tables() {
+        let kw = format!("sample fetch {fetch}");
+        d.p.tracks.push((kw, Some(t.as_str().to_string()), origin.clone()));
+    }
+}
+
 fn parse_cookie(d: &mut Draft, args: &[String]) -> Result<CookieCfg, String> {
     let name = need(args, 1, "a cookie name")?;
     if name.contains(|c: char| c == '=' || c == ';' || c == ',' || c <= ' ') {
@@ -311,6 +320,9 @@ fn parse_store(item: &str, s: &mut StickStore) -> Result<(), String> {
         None => Ok(()),
     };
     match StickData::from_name(name) {
+        Some(d) if NOT_COUNTED_YET.contains(&d) => {
+            return Err(format!("'stick-table store {name}' is not supported yet"))
+        }
         Some(d) if d.is_rate() => s.set(d, period()?),
         Some(d) => {
             no_arg()?;
@@ -323,6 +335,16 @@ fn parse_store(item: &str, s: &mut StickStore) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Types the engine does not count yet (HTTP errors, bytes).
+const NOT_COUNTED_YET: &[StickData] = &[
+    StickData::HttpErrCnt,
+    StickData::HttpErrRate,
+    StickData::BytesInCnt,
+    StickData::BytesInRate,
+    StickData::BytesOutCnt,
+    StickData::BytesOutRate,
+];
 
 /// HAProxy 2.6's other stored data types.
 const KNOWN_STORE: &[&str] = &[

@@ -52,7 +52,11 @@ const ERRORS: &[(&str, &str)] = &[
     ("listen li\n  bind :80\n  http-request track-sc1 src table t\n", "pollux.cfg:3: 'http-request track-sc1' in listen 'li': no stick-table named 't'"),
     ("listen li\n  bind :80\n  http-request track-sc2\n", "pollux.cfg:3: 'http-request track-sc2' expects a key"),
     ("listen li\n  bind :80\n  stick-table type ip size 1\n  http-request track-sc0 src foo\n", "pollux.cfg:4: 'http-request track-sc0': unexpected argument 'foo'"),
-    ("listen li\n  bind :80\n  http-request deny if { sc0_conn_rate(t) gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc0_conn_rate' with a table argument is not supported yet"),
+    ("listen li\n  bind :80\n  http-request deny if { sc0_conn_rate(t) gt 1 }\n", "pollux.cfg:3: 'sample fetch sc0_conn_rate' in listen 'li': no stick-table named 't'"),
+    ("listen li\n  bind :80\n  http-request deny if { sc_get_gpc0(3) gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc_get_gpc0': invalid stick counter '3' (0 to 2)"),
+    ("listen li\n  bind :80\n  http-request deny if { sc_get_gpc0 gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc_get_gpc0' expects a stick counter number (0 to 2)"),
+    ("listen li\n  bind :80\n  http-request deny if { src_conn_cnt(a,b) gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'src_conn_cnt' expects at most 1 argument(s), got 2"),
+    ("listen li\n  bind :80\n  http-request deny if { sc0_http_fail_cnt gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc0_http_fail_cnt' is not supported yet"),
     ("backend a\n  stick-table type ip size 1\nfrontend a\n  bind :80\n  stick-table type ip size 1\n  default_backend a\n", "pollux.cfg:5: stick-table 'a' is already declared at pollux.cfg:2"),
 ];
 

@@ -3,7 +3,20 @@
 //! engine reads (and for `inc`/`clr`/`updt`, changes) the tables through
 //! [`CounterView`].
 
+use std::cell::RefCell;
+
 pub use crate::http::track::{StickData, TableName};
+
+thread_local! {
+    /// Tables named by the counter fetches parsed on this thread since
+    /// the last [`take_tables`]: the configuration checks they exist.
+    static NAMED: RefCell<Vec<(String, TableName)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The tables counter fetches named since the last call (with the fetch).
+pub fn take_tables() -> Vec<(String, TableName)> {
+    NAMED.with(|n| std::mem::take(&mut *n.borrow_mut()))
+}
 
 /// Whose counters a counter fetch reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +96,11 @@ pub fn parse(name: &str, args: &[&str]) -> Option<Result<(Tracked, Counter), Str
         match a {
             None => Ok(None),
             Some(t) if t.is_empty() => Err(format!("fetch method '{name}': empty table name")),
-            Some(t) => Ok(Some(TableName::new(t))),
+            Some(t) => {
+                let t = TableName::new(t);
+                NAMED.with(|n| n.borrow_mut().push((name.to_string(), t)));
+                Ok(Some(t))
+            }
         }
     };
     let too_many = |max: usize| {

@@ -9,8 +9,8 @@ use crate::http::rules::Action;
 use super::args::{need, only};
 use super::draft::{Draft, Kind};
 use super::model::{
-    ConfigError, CookieCfg, CookieMode, Origin, PersistRule, StickKeyType, StickKind, StickRule,
-    StickData, StickStore, StickTableCfg,
+    ConfigError, CookieCfg, CookieMode, Origin, PersistRule, StickData, StickKeyType, StickKind,
+    StickRule, StickStore, StickTableCfg,
 };
 use super::rules::{check_needs, split_cond, Stage};
 use super::values;
@@ -127,7 +127,8 @@ pub(crate) fn note_track(d: &mut Draft, args: &[String], origin: &Origin) {
 pub(crate) fn note_counter_tables(d: &mut Draft, origin: &Origin) {
     for (fetch, t) in crate::http::fetch::counter::take_tables() {
         let kw = format!("sample fetch {fetch}");
-        d.p.tracks.push((kw, Some(t.as_str().to_string()), origin.clone()));
+        d.p.tracks
+            .push((kw, Some(t.as_str().to_string()), origin.clone()));
     }
 }
 

@@ -113,7 +113,6 @@ impl StickData {
     }
 }
 
-
 /// A stick table's name as a counter fetch's `table` argument gives it:
 /// interned (each distinct name is kept once for the process) so that
 /// fetches stay `Copy`.

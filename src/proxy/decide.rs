@@ -164,11 +164,23 @@ mod tests {
         d.track(&mut slots, "fe", &rule, &Sample::Ip(src));
         assert!(m.try_lock().is_ok(), "the lock outlived `track`");
         let rate = |d: &Decider, slots: &Slots| {
-            d.counter(slots, "fe", src, Tracked::Sc(0, None), Counter::Data(StickData::HttpReqRate))
+            d.counter(
+                slots,
+                "fe",
+                src,
+                Tracked::Sc(0, None),
+                Counter::Data(StickData::HttpReqRate),
+            )
         };
         assert_eq!(rate(&d, &slots), Some(1));
         assert_eq!(
-            d.counter(&slots, "fe", src, Tracked::Src(None), Counter::Data(StickData::ConnCur)),
+            d.counter(
+                &slots,
+                "fe",
+                src,
+                Tracked::Src(None),
+                Counter::Data(StickData::ConnCur)
+            ),
             Some(1)
         );
         d.count_request(&slots);
@@ -194,7 +206,13 @@ mod tests {
         d.track(&mut slots, "fe", &rule, &Sample::Ip(src));
         assert!(slots.iter().all(Option::is_none));
         assert_eq!(
-            d.counter(&slots, "fe", src, Tracked::Src(None), Counter::Data(StickData::ConnCur)),
+            d.counter(
+                &slots,
+                "fe",
+                src,
+                Tracked::Src(None),
+                Counter::Data(StickData::ConnCur)
+            ),
             None
         );
         let mut req = Request {

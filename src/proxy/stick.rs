@@ -326,9 +326,7 @@ impl StickTable {
     }
 
     fn touch_existing(&mut self, key: &StickKey, now: Instant) -> Option<&mut Entry> {
-        if self.peek(key, now).is_none() {
-            return None;
-        }
+        self.peek(key, now)?;
         self.touch(key, now)
     }
 
@@ -517,6 +515,7 @@ pub fn stick_store_response(
     );
 }
 
+pub mod cli;
 mod stream;
 pub use stream::{count_http_req, counter, release, track_sc, StreamTracker};
 

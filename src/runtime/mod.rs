@@ -7,6 +7,7 @@
 
 pub mod command;
 pub mod server_state;
+pub mod table;
 #[cfg(test)]
 mod tests;
 

@@ -95,7 +95,7 @@ pub fn parse(name: &str, args: &[&str]) -> Option<Result<(Tracked, Counter), Str
     let table = |a: Option<&&str>| -> Result<Option<TableName>, String> {
         match a {
             None => Ok(None),
-            Some(t) if t.is_empty() => Err(format!("fetch method '{name}': empty table name")),
+            Some(&"") => Err(format!("fetch method '{name}': empty table name")),
             Some(t) => {
                 let t = TableName::new(t);
                 NAMED.with(|n| n.borrow_mut().push((name.to_string(), t)));

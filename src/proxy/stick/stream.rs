@@ -149,4 +149,3 @@ pub fn release(tables: &mut StickTables, slots: &mut Slots, now: Instant) {
         }
     }
 }
-

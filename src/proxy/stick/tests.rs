@@ -5,11 +5,11 @@ use super::*;
 use std::sync::Mutex;
 
 use crate::config::{Origin, StickStore};
-use crate::http::fetch::{Counter, CounterView, Tracked};
-use crate::http::rules::TrackSc;
 use crate::http::acl::{parse_condition, AclSet};
 use crate::http::fetch::Fetch;
+use crate::http::fetch::{Counter, CounterView, Tracked};
 use crate::http::message::{Request, Response};
+use crate::http::rules::TrackSc;
 use crate::http::rules::{run_request_tracked, Action, Rule, Verdict};
 use crate::http::Version;
 

@@ -1,0 +1,102 @@
+//! Stick counters end to end: `http-request track-sc0`, the `sc_*`/`sc0_*`/
+//! `src_*` fetches (with a table argument), a rate limit, gpc0 incremented
+//! by a fetch and read back, and the runtime API's `show table`, `set
+//! table`, `clear table`. The same traffic through pollux and HAProxy 2.6
+//! must give the same answers and the same `show table` lines (entry
+//! pointers and expiry times aside).
+
+mod common;
+
+use common::ops::{cli, SockDir};
+use common::reference::pollux_and_haproxy;
+use common::*;
+use std::time::Duration;
+
+fn config(sock: &str) -> String {
+    format!(
+        "global\n    stats socket {sock} level admin\n\
+         defaults\n    mode http\n\
+         \x20   timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:@P0@\n\
+         \x20   stick-table type ip size 100 expire 60s store gpc0,gpc1,gpt0,conn_cnt,conn_cur,conn_rate(10s),sess_cnt,sess_rate(10s),http_req_cnt,http_req_rate(10s),gpc0_rate(10s),gpc1_rate(10s),server_id\n\
+         \x20   http-request track-sc0 src\n\
+         \x20   http-request return status 204 if {{ src_inc_gpc0 eq 100 }}\n\
+         \x20   http-request return status 203 if {{ sc0_get_gpt0 eq 9 }}\n\
+         \x20   http-request deny deny_status 429 if {{ sc_http_req_rate(0) gt 4 }}\n\
+         \x20   http-request return status 201 if {{ sc0_http_req_cnt eq 1 }} {{ sc0_get_gpc0 eq 1 }} {{ sc_trackers(0) eq 1 }} {{ sc0_tracked }} !{{ sc1_tracked }} {{ src_conn_cnt(fe) eq 1 }} {{ sc0_sess_cnt eq 0 }}\n\
+         \x20   http-request return status 202 if {{ sc0_http_req_cnt eq 2 }} {{ sc_get_gpc0(0,fe) eq 2 }} {{ src_get_gpt0(other) eq 0 }} {{ sc0_conn_cur(other) eq 0 }} !{{ sc2_conn_cur ge 0 }}\n\
+         \x20   http-request return status 200\n\
+         backend other\n\
+         \x20   stick-table type string len 8 size 10 store gpt0,gpc1\n"
+    )
+}
+
+/// Status and body of one request on its own connection.
+fn get(addr: std::net::SocketAddr) -> String {
+    let raw = raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(2),
+    );
+    let text = String::from_utf8_lossy(&raw).to_string();
+    text.chars().skip(9).take(3).collect()
+}
+
+/// `show table` output without what differs by nature: the entry's
+/// address and its expiry countdown.
+fn table(sock: &std::path::Path, line: &str) -> String {
+    let ptr = regex::Regex::new(r"0x[0-9a-f]+: ").unwrap();
+    let exp = regex::Regex::new(r" exp=[0-9]+").unwrap();
+    let out = cli(sock, line);
+    exp.replace_all(&ptr.replace_all(&out, "PTR: "), " exp=X")
+        .to_string()
+}
+
+fn counters_match_haproxy(poller: &str) {
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        let dir = SockDir::new();
+        let sock = dir.sock();
+        let px = imp.start(&config(sock.to_str().unwrap()));
+        let mut out: Vec<String> = (0..6).map(|_| get(px.addr(0))).collect();
+        for line in [
+            "show table",
+            "show table fe",
+            "show table fe data.gpc0 gt 3",
+            "show table fe data.gpt0 gt 0",
+            "show table fe key 127.0.0.1",
+            "show table fe key 10.0.0.1",
+            "show table fe data.frob gt 0",
+            "show table nope",
+            "set table other key abcdefghijk data.gpt0 5 data.gpc1 7",
+            "set table other key ab data.conn_cnt 5",
+            "show table other",
+            "set table fe key 127.0.0.1 data.gpt0 9",
+            "clear table other data.gpt0 eq 5",
+            "show table other",
+        ] {
+            out.push(format!("{line}: {}", table(&sock, line)));
+        }
+        // gpt0 set through the CLI is visible to the next request.
+        out.push(get(px.addr(0)));
+        out.push(table(&sock, "clear table fe"));
+        out.push(table(&sock, "show table fe"));
+        px.stop();
+        seen.push((imp.name, out));
+    }
+    let (_, out) = &seen[0];
+    let statuses = ["201", "202", "200", "200", "429", "429"];
+    assert_eq!(out[..6], statuses, "pollux: {out:#?}");
+    assert_eq!(out[20], "203", "gpt0 set by the CLI: {out:#?}");
+    assert!(
+        out[7].contains(
+            "key=127.0.0.1 use=0 exp=X server_id=0 gpt0=0 gpc0=6 gpc0_rate(10000)=6 conn_cnt=6"
+        ),
+        "pollux: {out:#?}"
+    );
+    if let Some((_, h)) = seen.get(1) {
+        assert_eq!(out, h, "pollux, then HAProxy");
+    }
+}
+
+per_poller!(counters_match_haproxy);

@@ -52,6 +52,10 @@ fn table(sock: &std::path::Path, line: &str) -> String {
         .to_string()
 }
 
+fn settle() {
+    std::thread::sleep(Duration::from_millis(300));
+}
+
 fn counters_match_haproxy(poller: &str) {
     let mut seen = Vec::new();
     for imp in pollux_and_haproxy(poller) {
@@ -59,6 +63,9 @@ fn counters_match_haproxy(poller: &str) {
         let sock = dir.sock();
         let px = imp.start(&config(sock.to_str().unwrap()));
         let mut out: Vec<String> = (0..6).map(|_| get(px.addr(0))).collect();
+        // The stream's end (which releases the tracked entry) may follow
+        // the client's read of the response by a moment.
+        settle();
         for line in [
             "show table",
             "show table fe",
@@ -79,6 +86,7 @@ fn counters_match_haproxy(poller: &str) {
         }
         // gpt0 set through the CLI is visible to the next request.
         out.push(get(px.addr(0)));
+        settle();
         out.push(table(&sock, "clear table fe"));
         out.push(table(&sock, "show table fe"));
         px.stop();

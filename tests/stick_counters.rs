@@ -21,6 +21,9 @@ fn config(sock: &str) -> String {
          \x20   stick-table type ip size 100 expire 60s store gpc0,gpc1,gpt0,conn_cnt,conn_cur,conn_rate(10s),sess_cnt,sess_rate(10s),http_req_cnt,http_req_rate(10s),gpc0_rate(10s),gpc1_rate(10s),server_id\n\
          \x20   http-request track-sc0 src\n\
          \x20   http-request return status 204 if {{ src_inc_gpc0 eq 100 }}\n\
+         \x20   http-request sc-inc-gpc1(0)\n\
+         \x20   http-request sc-set-gpt0(0) req.hdr_cnt(x-a) if {{ req.hdr_cnt(x-a) gt 0 }}\n\
+         \x20   http-request sc-inc-gpc0(2)\n\
          \x20   http-request return status 203 if {{ sc0_get_gpt0 eq 9 }}\n\
          \x20   http-request deny deny_status 429 if {{ sc_http_req_rate(0) gt 4 }}\n\
          \x20   http-request return status 201 if {{ sc0_http_req_cnt eq 1 }} {{ sc0_get_gpc0 eq 1 }} {{ sc_trackers(0) eq 1 }} {{ sc0_tracked }} !{{ sc1_tracked }} {{ src_conn_cnt(fe) eq 1 }} {{ sc0_sess_cnt eq 0 }}\n\
@@ -33,11 +36,12 @@ fn config(sock: &str) -> String {
 
 /// Status and body of one request on its own connection.
 fn get(addr: std::net::SocketAddr) -> String {
-    let raw = raw_exchange(
-        addr,
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        Duration::from_secs(2),
-    );
+    get_with(addr, "")
+}
+
+fn get_with(addr: std::net::SocketAddr, headers: &str) -> String {
+    let req = format!("GET / HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
+    let raw = raw_exchange(addr, req.as_bytes(), Duration::from_secs(2));
     let text = String::from_utf8_lossy(&raw).to_string();
     text.chars().skip(9).take(3).collect()
 }
@@ -78,6 +82,15 @@ fn counters_match_haproxy(poller: &str) {
             "set table other key abcdefghijk data.gpt0 5 data.gpc1 7",
             "set table other key ab data.conn_cnt 5",
             "show table other",
+        ] {
+            out.push(format!("{line}: {}", table(&sock, line)));
+        }
+        // sc-set-gpt0 from an expression (rate-limited requests still run
+        // the rules before the deny).
+        out.push(get_with(px.addr(0), "X-A: 1\r\nX-A: 2\r\n"));
+        settle();
+        for line in [
+            "show table fe data.gpt0 eq 2",
             "set table fe key 127.0.0.1 data.gpt0 9",
             "clear table other data.gpt0 eq 5",
             "show table other",
@@ -95,7 +108,11 @@ fn counters_match_haproxy(poller: &str) {
     let (_, out) = &seen[0];
     let statuses = ["201", "202", "200", "200", "429", "429"];
     assert_eq!(out[..6], statuses, "pollux: {out:#?}");
-    assert_eq!(out[20], "203", "gpt0 set by the CLI: {out:#?}");
+    assert_eq!(out[22], "203", "gpt0 set by the CLI: {out:#?}");
+    assert!(
+        out[18].contains("gpt0=2 gpc0=7 ") && out[18].contains("gpc1=7 "),
+        "sc-set-gpt0, sc-inc-gpc1: {out:#?}"
+    );
     assert!(
         out[7].contains(
             "key=127.0.0.1 use=0 exp=X server_id=0 gpt0=0 gpc0=6 gpc0_rate(10000)=6 conn_cnt=6"

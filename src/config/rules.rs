@@ -254,6 +254,25 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
         }
         "redirect" if req => Action::Redirect(redirect(a, stage)?),
         "track-sc0" | "track-sc1" | "track-sc2" if req => Action::TrackSc(track_sc(name, a)?),
+        _ if req && (name.starts_with("sc-inc-gpc0") || name.starts_with("sc-inc-gpc1")) => {
+            exactly(&full, a, 0, "none")?;
+            let i = u8::from(name.starts_with("sc-inc-gpc1"));
+            Action::ScIncGpc(sc_slot(&full, &name["sc-inc-gpc0".len()..])?, i)
+        }
+        _ if req && name.starts_with("sc-set-gpt0") => {
+            let slot = sc_slot(&full, &name["sc-set-gpt0".len()..])?;
+            exactly(&full, a, 1, "a value (an integer or a sample expression)")?;
+            let v = match a[0].parse::<i64>() {
+                Ok(n) => crate::http::rules::GptValue::Int(n),
+                Err(_) => {
+                    let e = crate::http::expr::Expr::parse(&a[0])
+                        .map_err(|e| format!("'{full}': {e}"))?;
+                    check_needs(e.needs(), stage)?;
+                    crate::http::rules::GptValue::Expr(e)
+                }
+            };
+            Action::ScSetGpt0(slot, Box::new(v))
+        }
         "return" => Action::Return(reply(&full, a, stage)?),
         "use-service" if req => match a {
             [svc] if svc == "prometheus-exporter" => {
@@ -488,6 +507,26 @@ pub(crate) fn tcp(args: &[String], acls: &AclSet, stage: Stage) -> Result<TcpRul
         ));
     }
     Ok(TcpRule { action, cond })
+}
+
+/// The `(N)` of `sc-inc-gpc0(N)` (none: 0), a stick counter 0 to 2.
+fn sc_slot(full: &str, tail: &str) -> Result<u8, String> {
+    if tail.is_empty() {
+        return Ok(0);
+    }
+    match tail
+        .strip_prefix('(')
+        .and_then(|t| t.strip_suffix(')'))
+        .map(str::parse::<u8>)
+    {
+        Some(Ok(n)) if n <= 2 => Ok(n),
+        Some(Ok(_)) => Err(format!(
+            "'{full}': invalid stick table track ID. The max allowed ID is 2"
+        )),
+        _ => Err(format!(
+            "'{full}': expects a stick counter number, as 'sc-inc-gpc0(0)'"
+        )),
+    }
 }
 
 /// `track-scN KEY [table T]` (`name` is `track-scN`, `a` the words after).

@@ -91,8 +91,19 @@ pub enum Action {
     /// `http-request track-sc0|sc1|sc2 KEY [table T]`: the engine does the
     /// tracking, through the [`Tracker`] given to [`run_request_tracked`].
     TrackSc(TrackSc),
+    /// `sc-inc-gpc0(N)` / `sc-inc-gpc1(N)` (slot, counter) and
+    /// `sc-set-gpt0(N) VALUE`: on the entry slot N tracks, if any.
+    ScIncGpc(u8, u8),
+    ScSetGpt0(u8, Box<GptValue>),
     /// `http-request use-service NAME`: the proxy answers with a service.
     UseService(Service),
+}
+
+/// The value `sc-set-gpt0` stores: an integer or a sample expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GptValue {
+    Int(i64),
+    Expr(super::expr::Expr),
 }
 
 /// Services `http-request use-service` can hand a request to.
@@ -201,12 +212,43 @@ fn run_request_inner(
             }
             continue;
         }
+        if let Action::ScIncGpc(..) | Action::ScSetGpt0(..) = &rule.action {
+            if let Some(tr) = tracker.as_deref() {
+                sc_action(&rule.action, &ctx, tr.counters());
+            }
+            continue;
+        }
         let v = apply_request(&rule.action, req, src, dst);
         if v != Verdict::Continue {
             return v;
         }
     }
     Verdict::Continue
+}
+
+/// `sc-inc-gpc0/1` and `sc-set-gpt0` through the counters (nothing when
+/// the slot tracks nothing or the table does not store the type).
+fn sc_action(a: &Action, ctx: &FetchCtx, sc: &dyn CounterView) {
+    use super::fetch::{Counter, Tracked};
+    match a {
+        Action::ScIncGpc(slot, i) => {
+            sc.counter(Tracked::Sc(*slot, None), Counter::IncGpc(*i));
+        }
+        Action::ScSetGpt0(slot, v) => {
+            let v = match &**v {
+                GptValue::Int(n) => Some(*n),
+                GptValue::Expr(e) => e
+                    .fetch_all_with(ctx, Some(sc))
+                    .values
+                    .pop()
+                    .and_then(|s| s.to_text().trim().parse::<i64>().ok()),
+            };
+            if let Some(v) = v {
+                sc.counter(Tracked::Sc(*slot, None), Counter::SetGpt0(v));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Runs response rules in order; the first allow, deny or return stops.

@@ -45,6 +45,9 @@ pub enum Counter {
     ClrGpc(u8),
     /// `src_updt_conn_cnt`: one more connection, gives the new count.
     UpdtConnCnt,
+    /// The `sc-set-gpt0` action (no fetch gives it): gpt0 becomes the
+    /// value (as an unsigned 32-bit integer).
+    SetGpt0(i64),
 }
 
 /// What counter fetches read: the engine implements it over its stick

@@ -119,6 +119,13 @@ pub fn counter(
             None if !create => Some(0),
             _ => t.clr_gpc(&key, i, create, now),
         },
+        Counter::SetGpt0(v) => {
+            if t.peek(&key, now).is_none() && !create {
+                return None;
+            }
+            let ok = t.set(&key, StickData::Gpt0, u64::from(v as u32), now);
+            ok.then_some(v)
+        }
         Counter::UpdtConnCnt => {
             if !t.cfg.store.has(StickData::ConnCnt) {
                 return None;

@@ -12,7 +12,7 @@ use common::reference::pollux_and_haproxy;
 use common::*;
 use std::time::Duration;
 
-fn config(sock: &str) -> String {
+fn config(sock: &str, app: std::net::SocketAddr) -> String {
     format!(
         "global\n    stats socket {sock} level admin\n\
          defaults\n    mode http\n\
@@ -30,7 +30,15 @@ fn config(sock: &str) -> String {
          \x20   http-request return status 202 if {{ sc0_http_req_cnt eq 2 }} {{ sc_get_gpc0(0,fe) eq 2 }} {{ src_get_gpt0(other) eq 0 }} {{ sc0_conn_cur(other) eq 0 }} !{{ sc2_conn_cur ge 0 }}\n\
          \x20   http-request return status 200\n\
          backend other\n\
-         \x20   stick-table type string len 8 size 10 store gpt0,gpc1\n"
+         \x20   stick-table type string len 8 size 10 store gpt0,gpc1\n\
+         frontend errs\n    bind 127.0.0.1:@P1@\n\
+         \x20   stick-table type ip size 10 store http_err_cnt,http_err_rate(10s),http_req_cnt\n\
+         \x20   http-request track-sc1 src\n\
+         \x20   http-request deny deny_status 404 if {{ path /own }}\n\
+         \x20   http-request return status 404 if {{ path /ret }}\n\
+         \x20   http-request return status 200 if {{ path /check }} {{ sc1_http_err_cnt eq 3 }} {{ sc_http_err_rate(1) eq 3 }} {{ src_http_err_cnt(errs) eq 3 }}\n\
+         \x20   default_backend app\n\
+         backend app\n    server s1 {app}\n"
     )
 }
 
@@ -40,7 +48,15 @@ fn get(addr: std::net::SocketAddr) -> String {
 }
 
 fn get_with(addr: std::net::SocketAddr, headers: &str) -> String {
-    let req = format!("GET / HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
+    request(addr, "/", headers)
+}
+
+fn get_path(addr: std::net::SocketAddr, path: &str) -> String {
+    request(addr, path, "")
+}
+
+fn request(addr: std::net::SocketAddr, path: &str, headers: &str) -> String {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
     let raw = raw_exchange(addr, req.as_bytes(), Duration::from_secs(2));
     let text = String::from_utf8_lossy(&raw).to_string();
     text.chars().skip(9).take(3).collect()
@@ -65,7 +81,8 @@ fn counters_match_haproxy(poller: &str) {
     for imp in pollux_and_haproxy(poller) {
         let dir = SockDir::new();
         let sock = dir.sock();
-        let px = imp.start(&config(sock.to_str().unwrap()));
+        let app = LiveServer::start("app");
+        let px = imp.start(&config(sock.to_str().unwrap(), app.addr()));
         let mut out: Vec<String> = (0..6).map(|_| get(px.addr(0))).collect();
         // The stream's end (which releases the tracked entry) may follow
         // the client's read of the response by a moment.
@@ -101,6 +118,20 @@ fn counters_match_haproxy(poller: &str) {
         out.push(get(px.addr(0)));
         settle();
         out.push(table(&sock, "clear table fe"));
+        // HTTP errors: the server's 4xx and denies count, `return` does not.
+        let errs = px.addr(1);
+        out.push(get_path(errs, "/a"));
+        app.set(|b| b.status = 404);
+        out.push(get_path(errs, "/b"));
+        out.push(get_path(errs, "/own"));
+        out.push(get_path(errs, "/ret"));
+        app.set(|b| b.status = 403);
+        out.push(get_path(errs, "/c"));
+        app.set(|b| b.status = 500);
+        out.push(get_path(errs, "/d"));
+        out.push(get_path(errs, "/check"));
+        settle();
+        out.push(table(&sock, "show table errs"));
         out.push(table(&sock, "show table fe"));
         px.stop();
         seen.push((imp.name, out));
@@ -118,6 +149,15 @@ fn counters_match_haproxy(poller: &str) {
             "key=127.0.0.1 use=0 exp=X server_id=0 gpt0=0 gpc0=6 gpc0_rate(10000)=6 conn_cnt=6"
         ),
         "pollux: {out:#?}"
+    );
+    assert_eq!(
+        out[24..31],
+        ["200", "404", "404", "404", "403", "500", "200"],
+        "{out:#?}"
+    );
+    assert!(
+        out[31].contains("http_req_cnt=7 http_err_cnt=3 http_err_rate(10000)=3"),
+        "{out:#?}"
     );
     if let Some((_, h)) = seen.get(1) {
         assert_eq!(out, h, "pollux, then HAProxy");

@@ -337,10 +337,8 @@ fn parse_store(item: &str, s: &mut StickStore) -> Result<(), String> {
     Ok(())
 }
 
-/// Types the engine does not count yet (HTTP errors, bytes).
+/// Types the engine does not count yet (bytes).
 const NOT_COUNTED_YET: &[StickData] = &[
-    StickData::HttpErrCnt,
-    StickData::HttpErrRate,
     StickData::BytesInCnt,
     StickData::BytesInRate,
     StickData::BytesOutCnt,

@@ -45,6 +45,12 @@ impl Decide for Decider<'_> {
         }
     }
 
+    fn count_http_err(&mut self, slots: &Slots) {
+        if slots.iter().any(Option::is_some) {
+            self.tables(|t| stick::count_http_err(t, slots, self.now));
+        }
+    }
+
     fn track(&mut self, slots: &mut Slots, own_table: &str, rule: &TrackSc, key: &Sample) {
         self.tables(|t| stick::track_sc(t, slots, own_table, rule, key, self.now));
     }

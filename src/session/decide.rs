@@ -17,6 +17,9 @@ pub trait Decide {
     /// A new request on a stream whose slots already track entries (a
     /// keep-alive connection tracked by an earlier rule): count it.
     fn count_request(&mut self, slots: &Slots);
+    /// An HTTP error for the tracked entries (`http_err_cnt`/`_rate`): as
+    /// HAProxy counts them, a server's 4xx, a deny or a tarpit.
+    fn count_http_err(&mut self, slots: &Slots);
     /// `track-scN` met with `key` in the rules of the proxy whose own
     /// table is `own_table`.
     fn track(&mut self, slots: &mut Slots, own_table: &str, rule: &TrackSc, key: &Sample);

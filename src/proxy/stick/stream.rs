@@ -148,6 +148,22 @@ pub fn count_http_req(tables: &mut StickTables, slots: &Slots, now: Instant) {
     }
 }
 
+/// The server answered a 4xx: an HTTP error for every tracked entry (as
+/// HAProxy counts them: the server's 4xx, not the proxy's own answers).
+pub fn count_http_err(tables: &mut StickTables, slots: &Slots, now: Instant) {
+    for r in slots.iter().flatten() {
+        if let Some(t) = tables.get_mut(&r.table) {
+            t.add(
+                &r.key,
+                StickData::HttpErrCnt,
+                StickData::HttpErrRate,
+                1,
+                now,
+            );
+        }
+    }
+}
+
 /// The stream ends: every tracked entry loses one current connection.
 pub fn release(tables: &mut StickTables, slots: &mut Slots, now: Instant) {
     for r in slots.iter_mut().filter_map(Option::take) {

@@ -137,6 +137,9 @@ fn on_request(
     match rules::run_request_tracked(&fe.rules_req, &mut req, src, dst, &mut tracker) {
         Verdict::Continue | Verdict::Allow => {}
         v => {
+            if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
+                decide.count_http_err(&t.slots);
+            }
             log_term(s, verdict_term(&v));
             return verdict_response(t, &mut req, v, framing, fe, conf, s);
         }
@@ -198,6 +201,9 @@ fn to_backend(
     match rules::run_request_tracked(be_rules, &mut req, src, dst, &mut tracker) {
         Verdict::Continue | Verdict::Allow => {}
         v => {
+            if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
+                decide.count_http_err(&t.slots);
+            }
             log_term(s, verdict_term(&v));
             return verdict_response(t, &mut req, v, framing, be, conf, s);
         }

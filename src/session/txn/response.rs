@@ -145,6 +145,9 @@ fn on_response(
         version: Version::Http11,
         headers: Vec::new(),
     });
+    if (400..500).contains(&res.status) {
+        decide.count_http_err(&t.slots);
+    }
     let src = SocketAddr::new(s.src, s.src_port);
     let own = conf.fe.own_backend.is_some() && conf.fe.own_backend == t.backend;
     for side in [be, &conf.fe.side]

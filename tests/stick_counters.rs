@@ -38,6 +38,11 @@ fn config(sock: &str, app: std::net::SocketAddr) -> String {
          \x20   http-request return status 404 if {{ path /ret }}\n\
          \x20   http-request return status 200 if {{ path /check }} {{ sc1_http_err_cnt eq 3 }} {{ sc_http_err_rate(1) eq 3 }} {{ src_http_err_cnt(errs) eq 3 }}\n\
          \x20   default_backend app\n\
+         frontend bytes\n    bind 127.0.0.1:@P2@\n\
+         \x20   stick-table type ip size 10 store bytes_in_cnt,bytes_in_rate(10s),bytes_out_cnt,bytes_out_rate(10s)\n\
+         \x20   http-request track-sc2 src\n\
+         \x20   http-request return status 200 if {{ path /check }} {{ sc2_kbytes_in eq 0 }} {{ sc_kbytes_out(2) eq 0 }} {{ src_bytes_in_rate(bytes) gt 100 }} {{ sc2_bytes_out_rate gt 100 }}\n\
+         \x20   default_backend app\n\
          backend app\n    server s1 {app}\n"
     )
 }
@@ -132,6 +137,18 @@ fn counters_match_haproxy(poller: &str) {
         out.push(get_path(errs, "/check"));
         settle();
         out.push(table(&sock, "show table errs"));
+        // Bytes from and to the client, over a kept-alive connection too.
+        app.set(|b| b.status = 200);
+        let mut c = HttpConn::open(px.addr(2));
+        out.push(c.get("/a", &[]).status.to_string());
+        out.push(c.get("/bb", &[]).status.to_string());
+        drop(c);
+        let post =
+            b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+        raw_exchange(px.addr(2), post, Duration::from_secs(2));
+        out.push(get_path(px.addr(2), "/check"));
+        settle();
+        out.push(table(&sock, "show table bytes"));
         out.push(table(&sock, "show table fe"));
         px.stop();
         seen.push((imp.name, out));
@@ -159,6 +176,8 @@ fn counters_match_haproxy(poller: &str) {
         out[31].contains("http_req_cnt=7 http_err_cnt=3 http_err_rate(10000)=3"),
         "{out:#?}"
     );
+    assert_eq!(out[32..35], ["200", "200", "200"], "{out:#?}");
+    assert!(out[35].contains(" bytes_in_cnt="), "{out:#?}");
     if let Some((_, h)) = seen.get(1) {
         assert_eq!(out, h, "pollux, then HAProxy");
     }

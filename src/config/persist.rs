@@ -321,9 +321,6 @@ fn parse_store(item: &str, s: &mut StickStore) -> Result<(), String> {
         None => Ok(()),
     };
     match StickData::from_name(name) {
-        Some(d) if NOT_COUNTED_YET.contains(&d) => {
-            return Err(format!("'stick-table store {name}' is not supported yet"))
-        }
         Some(d) if d.is_rate() => s.set(d, period()?),
         Some(d) => {
             no_arg()?;
@@ -336,14 +333,6 @@ fn parse_store(item: &str, s: &mut StickStore) -> Result<(), String> {
     }
     Ok(())
 }
-
-/// Types the engine does not count yet (bytes).
-const NOT_COUNTED_YET: &[StickData] = &[
-    StickData::BytesInCnt,
-    StickData::BytesInRate,
-    StickData::BytesOutCnt,
-    StickData::BytesOutRate,
-];
 
 /// HAProxy 2.6's other stored data types.
 const KNOWN_STORE: &[&str] = &[

@@ -517,7 +517,9 @@ pub fn stick_store_response(
 
 pub mod cli;
 mod stream;
-pub use stream::{count_http_err, count_http_req, counter, release, track_sc, StreamTracker};
+pub use stream::{
+    add_bytes, count_http_err, count_http_req, counter, release, track_sc, StreamTracker,
+};
 
 #[cfg(test)]
 mod tests;

@@ -164,6 +164,36 @@ pub fn count_http_err(tables: &mut StickTables, slots: &Slots, now: Instant) {
     }
 }
 
+/// A transaction's bytes, as HAProxy's logs count them (`%U` from the
+/// client, `%B` to it), added to every tracked entry's `bytes_in_*` and
+/// `bytes_out_*`: call just before [`release`].
+pub fn add_bytes(
+    tables: &mut StickTables,
+    slots: &Slots,
+    bytes_in: u64,
+    bytes_out: u64,
+    now: Instant,
+) {
+    for r in slots.iter().flatten() {
+        if let Some(t) = tables.get_mut(&r.table) {
+            t.add(
+                &r.key,
+                StickData::BytesInCnt,
+                StickData::BytesInRate,
+                bytes_in,
+                now,
+            );
+            t.add(
+                &r.key,
+                StickData::BytesOutCnt,
+                StickData::BytesOutRate,
+                bytes_out,
+                now,
+            );
+        }
+    }
+}
+
 /// The stream ends: every tracked entry loses one current connection.
 pub fn release(tables: &mut StickTables, slots: &mut Slots, now: Instant) {
     for r in slots.iter_mut().filter_map(Option::take) {

@@ -1,4 +1,4 @@
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -256,4 +256,225 @@ fn track_sc0_and_a_rate_acl_deny_through_the_rules_executor() {
     let mut rq = get(None);
     let v = crate::http::rules::run_request(&rules, &mut rq, addr(), addr());
     assert_eq!(v, Verdict::Continue);
+}
+
+fn gpc_table() -> StickTableCfg {
+    StickTableCfg {
+        name: "t".into(),
+        store: store(&[
+            (StickData::Gpc0, 0),
+            (StickData::Gpc0Rate, 10),
+            (StickData::Gpt0, 0),
+            (StickData::ConnCnt, 0),
+            (StickData::BytesInCnt, 0),
+        ]),
+        ..table(StickKeyType::Ip, 10, Some(60))
+    }
+}
+
+#[test]
+fn counter_fetches_follow_haproxys_absent_entry_rules() {
+    let t0 = Instant::now();
+    let mut tables = StickTables::new(&[gpc_table()]);
+    let src: IpAddr = "10.0.0.1".parse().unwrap();
+    let mut slots: Slots = Default::default();
+    let mut c = |tables: &mut StickTables, slots: &Slots, of, what| {
+        counter(tables, slots, "t", src, of, what, t0)
+    };
+    // Nothing tracked: scN_* have no sample, `tracked` is false.
+    assert_eq!(
+        c(
+            &mut tables,
+            &slots,
+            Tracked::Sc(0, None),
+            Counter::Data(StickData::Gpc0)
+        ),
+        None
+    );
+    assert_eq!(
+        c(&mut tables, &slots, Tracked::Sc(0, None), Counter::Tracked),
+        Some(0)
+    );
+    // src_* on an absent entry: 0, and nothing is created by reading.
+    let gpc0 = Counter::Data(StickData::Gpc0);
+    assert_eq!(c(&mut tables, &slots, Tracked::Src(None), gpc0), Some(0));
+    assert!(tables.get("t").unwrap().is_empty());
+    // src_inc_gpc0 creates the entry; a type not stored has no sample once
+    // the entry exists (0 before).
+    assert_eq!(
+        c(&mut tables, &slots, Tracked::Src(None), Counter::IncGpc(0)),
+        Some(1)
+    );
+    assert_eq!(
+        c(&mut tables, &slots, Tracked::Src(None), Counter::IncGpc(0)),
+        Some(2)
+    );
+    let http = Counter::Data(StickData::HttpReqCnt);
+    assert_eq!(c(&mut tables, &slots, Tracked::Src(None), http), None);
+    assert_eq!(
+        c(&mut tables, &slots, Tracked::Src(None), Counter::IncGpc(1)),
+        None
+    );
+    let rate = Counter::Data(StickData::Gpc0Rate);
+    assert_eq!(c(&mut tables, &slots, Tracked::Src(None), rate), Some(2));
+    // clr gives the old value.
+    assert_eq!(
+        c(&mut tables, &slots, Tracked::Src(None), Counter::ClrGpc(0)),
+        Some(2)
+    );
+    assert_eq!(c(&mut tables, &slots, Tracked::Src(None), gpc0), Some(0));
+    assert_eq!(
+        c(
+            &mut tables,
+            &slots,
+            Tracked::Src(None),
+            Counter::UpdtConnCnt
+        ),
+        Some(1)
+    );
+    // Tracking: trackers, sc_* with the slot's entry.
+    let rule = TrackSc {
+        slot: 1,
+        key: Fetch::Src,
+        table: Some("t".into()),
+    };
+    track_sc(&mut tables, &mut slots, "t", &rule, &Sample::Ip(src), t0);
+    assert_eq!(
+        c(&mut tables, &slots, Tracked::Sc(1, None), Counter::Trackers),
+        Some(1)
+    );
+    assert_eq!(
+        c(&mut tables, &slots, Tracked::Sc(1, None), Counter::Tracked),
+        Some(1)
+    );
+    let conn = Counter::Data(StickData::ConnCnt);
+    assert_eq!(c(&mut tables, &slots, Tracked::Sc(1, None), conn), Some(2));
+    assert_eq!(
+        c(
+            &mut tables,
+            &slots,
+            Tracked::Sc(1, None),
+            Counter::SetGpt0(-1)
+        ),
+        Some(-1)
+    );
+    let gpt0 = Counter::Data(StickData::Gpt0);
+    assert_eq!(
+        c(&mut tables, &slots, Tracked::Sc(1, None), gpt0),
+        Some(i64::from(u32::MAX))
+    );
+    add_bytes(&mut tables, &slots, 3000, 10, t0);
+    let kb = Counter::KBytes(StickData::BytesInCnt);
+    assert_eq!(c(&mut tables, &slots, Tracked::Sc(1, None), kb), Some(2));
+    release(&mut tables, &mut slots, t0);
+    assert_eq!(
+        c(&mut tables, &slots, Tracked::Src(None), Counter::Trackers),
+        Some(0)
+    );
+}
+
+fn words_of(line: &str) -> Vec<String> {
+    line.split(' ').map(String::from).collect()
+}
+
+fn cli_run(tables: &mut StickTables, line: &str, now: Instant) -> Result<String, String> {
+    let cmd = crate::runtime::table::parse(&words_of(line)).unwrap()?;
+    cli::run(tables, &cmd, now)
+}
+
+#[test]
+fn show_clear_and_set_table() {
+    let t0 = Instant::now();
+    let mut tables = StickTables::new(&[gpc_table(), table(StickKeyType::String, 10, None)]);
+    assert_eq!(
+        cli_run(&mut tables, "show table", t0).unwrap(),
+        "# table: be, type: string, size:10, used:0\n# table: t, type: ip, size:10, used:0\n"
+    );
+    cli_run(
+        &mut tables,
+        "set table t key 10.0.0.2 data.gpc0 7 data.gpt0 1",
+        t0,
+    )
+    .unwrap();
+    cli_run(&mut tables, "set table t key 10.0.0.10 data.gpc0 1", t0).unwrap();
+    assert_eq!(
+        cli_run(
+            &mut tables,
+            "set table t key 10.0.0.3 data.http_req_cnt 1",
+            t0
+        ),
+        Err("Data type not stored in this table".into())
+    );
+    assert_eq!(
+        cli_run(&mut tables, "set table t key nope data.gpc0 1", t0),
+        Err("Invalid key".into())
+    );
+    let out = cli_run(&mut tables, "show table t", ms(t0, 1500)).unwrap();
+    let re = regex::Regex::new("0x[0-9a-f]+: ").unwrap();
+    assert_eq!(
+        re.replace_all(&out, ""),
+        "# table: t, type: ip, size:10, used:3\n\
+         key=10.0.0.2 use=0 exp=58500 gpt0=1 gpc0=7 gpc0_rate(10000)=0 conn_cnt=0 bytes_in_cnt=0\n\
+         key=10.0.0.3 use=0 exp=58500 gpt0=0 gpc0=0 gpc0_rate(10000)=0 conn_cnt=0 bytes_in_cnt=0\n\
+         key=10.0.0.10 use=0 exp=58500 gpt0=0 gpc0=1 gpc0_rate(10000)=0 conn_cnt=0 bytes_in_cnt=0\n"
+    );
+    let shown = |tables: &mut StickTables, line| {
+        let out = cli_run(tables, line, t0).unwrap();
+        out.lines().skip(1).count()
+    };
+    assert_eq!(shown(&mut tables, "show table t data.gpc0 gt 0"), 2);
+    assert_eq!(
+        shown(&mut tables, "show table t data.gpc0 gt 0 data.gpt0 eq 1"),
+        1
+    );
+    assert_eq!(
+        cli_run(&mut tables, "show table t key 10.0.0.9", t0).unwrap(),
+        ""
+    );
+    assert_eq!(
+        cli_run(&mut tables, "show table t data.server_id eq 0", t0),
+        Err("Filter entry #1: Data type not stored in this table".into())
+    );
+    cli_run(&mut tables, "clear table t data.gpc0 ge 1", t0).unwrap();
+    assert_eq!(tables.get("t").unwrap().len(), 1);
+    cli_run(&mut tables, "clear table t key 10.0.0.3", t0).unwrap();
+    assert!(tables.get("t").unwrap().is_empty());
+    assert_eq!(
+        cli_run(&mut tables, "show table x", t0),
+        Err("No such table".into())
+    );
+    cli_run(
+        &mut tables,
+        "set table be key abcdefghijklmnopqrstuvwxyz0123456789",
+        t0,
+    )
+    .unwrap();
+    let out = cli_run(&mut tables, "show table be", t0).unwrap();
+    assert!(out.contains(" key=abcdefghijklmnopqrstuvwxyz012345 use=0 exp=0 conn_rate(10000)=0 conn_cur=0 http_req_rate(10000)=0\n"), "{out}");
+}
+
+#[test]
+fn clear_table_keeps_tracked_entries() {
+    let t0 = Instant::now();
+    let mut tables = StickTables::new(&[gpc_table()]);
+    let mut slots: Slots = Default::default();
+    let rule = TrackSc {
+        slot: 0,
+        key: Fetch::Src,
+        table: None,
+    };
+    track_sc(
+        &mut tables,
+        &mut slots,
+        "t",
+        &rule,
+        &Sample::Ip("10.0.0.1".parse().unwrap()),
+        t0,
+    );
+    cli_run(&mut tables, "clear table t", t0).unwrap();
+    let out = cli_run(&mut tables, "show table t", t0).unwrap();
+    assert!(out.contains("key=10.0.0.1 use=1 "), "{out}");
+    release(&mut tables, &mut slots, t0);
+    cli_run(&mut tables, "clear table t", t0).unwrap();
+    assert!(tables.get("t").unwrap().is_empty());
 }

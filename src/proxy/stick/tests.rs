@@ -278,7 +278,7 @@ fn counter_fetches_follow_haproxys_absent_entry_rules() {
     let mut tables = StickTables::new(&[gpc_table()]);
     let src: IpAddr = "10.0.0.1".parse().unwrap();
     let mut slots: Slots = Default::default();
-    let mut c = |tables: &mut StickTables, slots: &Slots, of, what| {
+    let c = |tables: &mut StickTables, slots: &Slots, of, what| {
         counter(tables, slots, "t", src, of, what, t0)
     };
     // Nothing tracked: scN_* have no sample, `tracked` is false.

@@ -184,3 +184,92 @@ fn counters_match_haproxy(poller: &str) {
 }
 
 per_poller!(counters_match_haproxy);
+
+fn tcp_config(sock: &str, app: std::net::SocketAddr) -> String {
+    format!(
+        "global\n    stats socket {sock} level admin\n\
+         defaults\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend tcp\n    mode tcp\n    bind 127.0.0.1:@P0@\n\
+         \x20   stick-table type ip size 10 store conn_cnt,conn_cur,conn_rate(10s),sess_cnt,sess_rate(10s),http_req_cnt,bytes_in_cnt,bytes_out_cnt,gpc0,gpt0\n\
+         \x20   tcp-request connection track-sc0 src\n\
+         \x20   tcp-request connection sc-inc-gpc0(0)\n\
+         \x20   tcp-request connection sc-set-gpt0(0) 4 if {{ sc0_conn_cnt eq 2 }}\n\
+         \x20   tcp-request connection reject if {{ sc0_conn_rate gt 3 }}\n\
+         \x20   tcp-request inspect-delay 1s\n\
+         \x20   tcp-request content track-sc1 src table other\n\
+         \x20   tcp-request content reject if {{ sc1_conn_cnt gt 3 }}\n\
+         \x20   default_backend apptcp\n\
+         frontend web\n    mode http\n    bind 127.0.0.1:@P1@\n\
+         \x20   stick-table type ip size 10 store conn_cnt,conn_cur,sess_cnt,http_req_cnt,http_req_rate(10s),gpc1\n\
+         \x20   tcp-request connection track-sc1 src\n\
+         \x20   http-request return status 200 if {{ path /check }} {{ sc1_sess_cnt eq 2 }} {{ sc1_conn_cur eq 1 }} {{ sc_http_req_cnt(1) eq 4 }} !{{ sc2_tracked }}\n\
+         \x20   default_backend app\n\
+         backend app\n    mode http\n    server s1 {app}\n\
+         backend apptcp\n    mode tcp\n    server s1 {app}\n\
+         backend other\n    stick-table type ip size 10 store conn_cnt,http_req_cnt\n"
+    )
+}
+
+/// A request through a TCP frontend: the status, or "" when the proxy
+/// closed the connection (a rejected one may even be reset).
+fn tcp_get(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut c) = std::net::TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    String::from_utf8_lossy(&got)
+        .chars()
+        .skip(9)
+        .take(3)
+        .collect()
+}
+
+/// `tcp-request connection|content track-scN` and `sc-*` actions: in
+/// `mode tcp` (bytes as they flow, a rate limit by reject) and in `mode
+/// http` (held over kept-alive requests), as HAProxy 2.6 counts them.
+fn tcp_rules_track_like_haproxy(poller: &str) {
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        let dir = SockDir::new();
+        let sock = dir.sock();
+        let app = LiveServer::start("app");
+        let px = imp.start(&tcp_config(sock.to_str().unwrap(), app.addr()));
+        let mut out: Vec<String> = (0..5).map(|_| tcp_get(px.addr(0))).collect();
+        settle();
+        out.push(table(&sock, "show table tcp"));
+        let mut c = HttpConn::open(px.addr(1));
+        out.push(c.get("/a", &[]).status.to_string());
+        out.push(c.get("/b", &[]).status.to_string());
+        drop(c);
+        let mut c = HttpConn::open(px.addr(1));
+        out.push(c.get("/c", &[]).status.to_string());
+        out.push(c.get("/check", &[]).status.to_string());
+        out.push(table(&sock, "show table web"));
+        drop(c);
+        settle();
+        out.push(table(&sock, "show table web"));
+        out.push(table(&sock, "show table other"));
+        px.stop();
+        seen.push((imp.name, out));
+    }
+    let (_, out) = &seen[0];
+    // The fourth connection within the period is rejected (no answer).
+    assert_eq!(out[..5], ["200", "200", "200", "", ""], "{out:#?}");
+    assert!(
+        out[5].contains(" conn_cnt=5 conn_rate(10000)=5 conn_cur=0 sess_cnt=3 "),
+        "{out:#?}"
+    );
+    assert!(out[5].contains(" gpt0=4 gpc0=5 "), "{out:#?}");
+    assert!(out[5].contains(" http_req_cnt=0 "), "{out:#?}");
+    assert_eq!(out[6..10], ["200", "200", "200", "200"], "{out:#?}");
+    assert!(out[10].contains(" use=1 "), "{out:#?}");
+    if let Some((_, h)) = seen.get(1) {
+        assert_eq!(out, h, "pollux, then HAProxy");
+    }
+}
+
+per_poller!(tcp_rules_track_like_haproxy);

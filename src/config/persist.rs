@@ -4,7 +4,7 @@
 //! track-scN`. Table references are checked once every file is read.
 
 use crate::http::fetch::{Fetch, Kind as SampleKind};
-use crate::http::rules::Action;
+use crate::http::rules::{Action, TcpAction, TcpRule};
 
 use super::args::{need, only};
 use super::draft::{Draft, Kind};
@@ -111,15 +111,30 @@ pub(crate) fn server_cookie(args: &[String], i: &mut usize) -> Result<String, St
 /// Records an `http-request track-scN` line (already parsed by the HTTP
 /// keywords) so that its table can be checked at the end.
 pub(crate) fn note_track(d: &mut Draft, args: &[String], origin: &Origin) {
-    if args[0] != "http-request" {
-        return;
-    }
-    let Some(Action::TrackSc(t)) = d.h.req_http.last().map(|r| &r.action) else {
+    let tcp_track = args.get(2).is_some_and(|a| a.starts_with("track-sc"));
+    let last = match (args[0].as_str(), args.get(1).map(String::as_str)) {
+        ("tcp-request", _) if !tcp_track => None,
+        ("http-request", _) => d.h.req_http.last().map(|r| &r.action),
+        ("tcp-request", Some("connection")) => d.fe_rules.tcp_conn.last().and_then(tcp_action),
+        ("tcp-request", Some("content")) => d.fe_rules.tcp_content.last().and_then(tcp_action),
+        _ => None,
+    };
+    let Some(Action::TrackSc(t)) = last else {
         return;
     };
     let table = t.table.clone();
-    let kw = format!("http-request track-sc{}", t.slot);
+    let kw = match args[0].as_str() {
+        "http-request" => format!("http-request track-sc{}", t.slot),
+        _ => format!("{} {} track-sc{}", args[0], args[1], t.slot),
+    };
     d.p.tracks.push((kw, table, origin.clone()));
+}
+
+fn tcp_action(r: &TcpRule) -> Option<&Action> {
+    match &r.action {
+        TcpAction::Sc(a) => Some(a),
+        _ => None,
+    }
 }
 
 /// The tables that counter fetches on this line name (`sc0_conn_cur(t)`),

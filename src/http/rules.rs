@@ -147,10 +147,13 @@ pub enum Verdict {
     Service(Service),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TcpAction {
     Accept,
     Reject,
+    /// `track-scN`, `sc-inc-gpc0/1`, `sc-set-gpt0` (an [`Action`] of those
+    /// kinds): done through the tracker, then the next rule.
+    Sc(Action),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,11 +166,36 @@ pub struct TcpRule {
 /// holds decides; none does: accept. `None`: a condition needs more payload
 /// (only while `ctx.payload_complete` is false) — wait and run them again.
 pub fn run_tcp(rules: &[TcpRule], ctx: &FetchCtx) -> Option<TcpAction> {
+    run_tcp_tracked(rules, ctx, None)
+}
+
+/// [`run_tcp`] with stick counters: conditions read `tracker.counters()`
+/// and `track-scN`/`sc-*` actions go to it. Running the rules again after
+/// `None` tracks nothing twice (a tracked slot stays as it is).
+pub fn run_tcp_tracked(
+    rules: &[TcpRule],
+    ctx: &FetchCtx,
+    mut tracker: Option<&mut dyn Tracker>,
+) -> Option<TcpAction> {
     for r in rules {
-        match eval_opt(r.cond.as_ref(), ctx) {
-            Truth::True => return Some(r.action),
-            Truth::False => {}
+        let sc = tracker.as_deref().map(|t| t.counters());
+        match eval_opt_with(r.cond.as_ref(), ctx, sc) {
+            Truth::True => {}
+            Truth::False => continue,
             Truth::NeedMore => return None,
+        }
+        match &r.action {
+            TcpAction::Sc(Action::TrackSc(t)) => {
+                if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), t.key.fetch_one(ctx)) {
+                    tr.track(t, &key);
+                }
+            }
+            TcpAction::Sc(a) => {
+                if let Some(tr) = tracker.as_deref() {
+                    sc_action(a, ctx, tr.counters());
+                }
+            }
+            a => return Some(a.clone()),
         }
     }
     Some(TcpAction::Accept)

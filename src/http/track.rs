@@ -21,6 +21,9 @@ pub enum StickKey {
 pub struct EntryRef {
     pub table: String,
     pub key: StickKey,
+    /// Tracked by a `tcp-request` rule: held for the whole connection,
+    /// not released with each HTTP transaction.
+    pub sess: bool,
 }
 
 /// A stream's `track-sc0..2` slots: what it tracks, in which table.

@@ -382,6 +382,7 @@ impl StickTable {
         Some(EntryRef {
             table: self.cfg.name.clone(),
             key: key.clone(),
+            sess: false,
         })
     }
 
@@ -518,7 +519,8 @@ pub fn stick_store_response(
 pub mod cli;
 mod stream;
 pub use stream::{
-    add_bytes, count_http_err, count_http_req, counter, release, track_sc, StreamTracker,
+    add_bytes, count_http_err, count_http_req, count_sess, counter, release, release_stream,
+    track_conn, track_sc, StreamTracker,
 };
 
 #[cfg(test)]

@@ -340,7 +340,7 @@ impl Engine {
         {
             let mut tables = self.shared.stick();
             crate::proxy::stick::add_bytes(&mut tables, &t.slots, t.htx_in, t.htx_out, now);
-            crate::proxy::stick::release(&mut tables, &mut t.slots, now);
+            crate::proxy::stick::release_stream(&mut tables, &mut t.slots, now);
             if !logs {
                 // Nothing else reads them; the log resets them otherwise.
                 (t.htx_in, t.htx_out) = (0, 0);
@@ -506,6 +506,10 @@ impl Engine {
             let mut tables = self.shared.stick();
             crate::proxy::stick::add_bytes(&mut tables, &t.slots, t.htx_in, t.htx_out, now);
             crate::proxy::stick::release(&mut tables, &mut t.slots, now);
+        }
+        if let Some(mut slots) = self.tcp_slots.remove(&sid) {
+            // (`stats_io` above counted their last bytes.)
+            crate::proxy::stick::release(&mut self.shared.stick(), &mut slots, now);
         }
         let bi = s.backend.unwrap_or(0) as usize;
         if let Phase::Queued { .. } = s.phase {

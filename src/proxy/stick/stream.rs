@@ -21,11 +21,17 @@ pub struct StreamTracker<'a> {
     pub own_table: &'a str,
     pub src: IpAddr,
     pub now: Instant,
+    /// `http-request` rules: tracking counts the current request too.
+    pub http: bool,
 }
 
 impl Tracker for StreamTracker<'_> {
     fn track(&mut self, rule: &TrackSc, key: &Sample) {
-        let mut t = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = crate::proxy::locks::lock(self.tables);
+        if !self.http {
+            track_tcp(&mut t, self.slots, self.own_table, rule, key, self.now);
+            return;
+        }
         track_sc(&mut t, self.slots, self.own_table, rule, key, self.now);
     }
 
@@ -37,7 +43,7 @@ impl Tracker for StreamTracker<'_> {
 impl CounterView for StreamTracker<'_> {
     fn counter(&self, of: Tracked, what: Counter) -> Option<i64> {
         counter(
-            &mut self.tables.lock().unwrap_or_else(|e| e.into_inner()),
+            &mut crate::proxy::locks::lock(self.tables),
             self.slots,
             self.own_table,
             self.src,
@@ -72,6 +78,29 @@ pub fn track_sc(
     };
     if let Some(r) = t.track(&key, now) {
         t.inc_http_req(&key, now);
+        slots[slot] = Some(r);
+    }
+}
+
+/// `tcp-request ... track-scN`: as [`track_sc`], without counting a
+/// request (the connection's requests count as they come).
+fn track_tcp(
+    tables: &mut StickTables,
+    slots: &mut Slots,
+    own_table: &str,
+    rule: &TrackSc,
+    key: &Sample,
+    now: Instant,
+) {
+    let slot = usize::from(rule.slot).min(2);
+    if slots[slot].is_some() {
+        return;
+    }
+    let name = rule.table.as_deref().unwrap_or(own_table);
+    let Some(t) = tables.get_mut(name) else {
+        return;
+    };
+    if let Some(r) = key_from_sample(key, &t.cfg).and_then(|k| t.track(&k, now)) {
         slots[slot] = Some(r);
     }
 }
@@ -190,6 +219,58 @@ pub fn add_bytes(
                 bytes_out,
                 now,
             );
+        }
+    }
+}
+
+/// A new session for the entries tracked by `tcp-request connection`
+/// rules (`sess_cnt`/`sess_rate`); they are now held for the connection.
+pub fn count_sess(tables: &mut StickTables, slots: &mut Slots, now: Instant) {
+    for r in slots.iter_mut().flatten() {
+        r.sess = true;
+        if let Some(t) = tables.get_mut(&r.table) {
+            t.add(&r.key, StickData::SessCnt, StickData::SessRate, 1, now);
+        }
+    }
+}
+
+/// `tcp-request connection|content` rules with their `track-scN` and
+/// `sc-*` actions and counter conditions, over `slots` (the connection's).
+/// Locks the tables per operation.
+pub fn track_conn(
+    tables: &Mutex<StickTables>,
+    rules: &[crate::http::rules::TcpRule],
+    ctx: &crate::http::fetch::FetchCtx,
+    slots: &mut Slots,
+    own_table: &str,
+    now: Instant,
+) -> Option<crate::http::rules::TcpAction> {
+    let mut tr = StreamTracker {
+        tables,
+        slots,
+        own_table,
+        src: ctx.src.ip(),
+        now,
+        http: false,
+    };
+    let v = crate::http::rules::run_tcp_tracked(rules, ctx, Some(&mut tr));
+    for r in tr.slots.iter_mut().flatten() {
+        r.sess = true;
+    }
+    v
+}
+
+/// An HTTP transaction ends: the entries its `http-request` rules tracked
+/// lose one current connection (those of the connection stay).
+pub fn release_stream(tables: &mut StickTables, slots: &mut Slots, now: Instant) {
+    for s in slots
+        .iter_mut()
+        .filter(|s| s.as_ref().is_some_and(|r| !r.sess))
+    {
+        if let Some(r) = s.take() {
+            if let Some(t) = tables.get_mut(&r.table) {
+                t.dec_conn_cur(&r.key, now);
+            }
         }
     }
 }

@@ -233,6 +233,7 @@ fn track_sc0_and_a_rate_acl_deny_through_the_rules_executor() {
             own_table: "be",
             src: addr().ip(),
             now,
+            http: true,
         };
         let mut rq = get(None);
         verdicts.push(run_request_tracked(

@@ -85,6 +85,11 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
             eprintln!("[WARNING] {w}");
         }
     }
+    if cfg.global.zero_warning && !cfg.warnings.is_empty() {
+        return Err(vec![
+            "[ALERT] Some warnings were found and 'zero-warning' is set. Aborting.".into(),
+        ]);
+    }
     if opts.check {
         println!("Configuration file is valid");
         return Ok(());
@@ -104,18 +109,28 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
     let mut cfg = cfg;
     if let Some(n) = opts.maxconn {
         cfg.global.maxconn = n;
+        cfg.global.maxconn_set = true;
     }
-    match cfg.global.ulimit_n {
-        Some(n) => {
-            if let Err(cur) = sys::set_nofile(n) {
-                eprintln!(
-                    "[WARNING] [pollux.main()] Cannot raise FD limit to {n}, limit is {cur}."
-                );
-            }
-        }
-        // Each session holds two fds; keep room for listeners and the poller.
+    // Each session holds two fds; keep room for listeners and the poller.
+    let want = u64::from(cfg.global.maxconn) * 2 + 64;
+    let failed = match cfg.global.ulimit_n {
+        Some(n) => sys::set_nofile(n).err().map(|cur| (n, cur)),
         None => {
-            sys::raise_nofile(u64::from(cfg.global.maxconn) * 2 + 64);
+            let got = sys::raise_nofile(want);
+            // A default maxconn is a wish, as HAProxy's computed one.
+            (got < want && cfg.global.maxconn_set).then_some((want, got))
+        }
+    };
+    if let Some((n, cur)) = failed {
+        let msg = format!("[pollux.main()] Cannot raise FD limit to {n}, limit is {cur}.");
+        if cfg.global.strict_limits {
+            return Err(vec![format!("[ALERT] {msg}")]);
+        }
+        eprintln!("[WARNING] {msg}");
+        if cfg.global.zero_warning {
+            return Err(vec![
+                "[ALERT] Some warnings were found and 'zero-warning' is set. Aborting.".into(),
+            ]);
         }
     }
 

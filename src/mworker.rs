@@ -296,7 +296,7 @@ pub fn bind_cli(opts: &cli::Options) -> Result<Option<AnyListener>, Vec<String>>
     let Some(addr) = &opts.master_cli else {
         return Ok(None);
     };
-    proxy::engine::bind_cli_addr(addr, Some(0o600))
+    proxy::engine::bind_cli_addr(addr, Some(0o600), (None, None))
         .map(Some)
         .map_err(|e| vec![format!("[ALERT] master CLI: {e}")])
 }

@@ -143,10 +143,12 @@ fn ulimit_n_sets_the_fd_limit_exactly() {
     assert_eq!(max_open_files(px.pid()), Some(3000), "{}", px.logs());
     px.stop();
     // Above our hard limit: set if allowed (root with CAP_SYS_RESOURCE),
-    // else HAProxy's warning and the limit left as it was.
+    // else, with `no strict-limits`, HAProxy's warning and the limit left
+    // as it was.
     let ours = max_open_files(std::process::id()).unwrap();
     let n = ours + 1000;
-    let px = Launch::new(None).start(&cfg(&format!("    ulimit-n {n}"), echo.addr()));
+    let extra = format!("    ulimit-n {n}\n    no strict-limits");
+    let px = Launch::new(None).start(&cfg(&extra, echo.addr()));
     let got = max_open_files(px.pid()).unwrap();
     let warned = px
         .stderr()
@@ -215,4 +217,116 @@ fn daemon_is_the_pidfile_pid_with_null_stdio_in_its_own_session() {
         eventually(PATIENCE, || !process_alive(pid)),
         "daemon still alive"
     );
+}
+
+/// `strict-limits` is HAProxy 2.6's default: a limit that cannot be had
+/// (above the kernel's `nr_open`, even for root) stops the start, with
+/// HAProxy's alert; `zero-warning` makes the warning of `no strict-limits`
+/// fatal too.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_fd_limit_that_cannot_be_had_stops_the_start() {
+    init();
+    let Some(nr_open) = fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    else {
+        println!("SKIPPED: no /proc/sys/fs/nr_open");
+        return;
+    };
+    let n = nr_open + 1;
+    let dir = TestDir::new("strict");
+    let echo = TestServer::echo();
+    for extra in ["", "    no strict-limits\n    zero-warning"] {
+        let text = cfg(&format!("    ulimit-n {n}\n{extra}"), echo.addr())
+            .replace("@P0@", &free_port().to_string());
+        let path = dir.write("strict.cfg", &text);
+        let out = run_pollux(&dir, &["-f", path.to_str().unwrap(), "-c"], &[]);
+        assert_eq!(
+            out.code(),
+            Some(0),
+            "-c does not apply limits: {}",
+            out.all()
+        );
+        // Started for real, it must stop at once (run_pollux bounds it).
+        let out = run_pollux(&dir, &["-f", path.to_str().unwrap(), "-db"], &[]);
+        assert_eq!(out.code(), Some(1), "{extra:?}: {}", out.all());
+        assert!(
+            out.stderr
+                .contains(&format!("Cannot raise FD limit to {n}"))
+                && (extra.is_empty() || out.stderr.contains("'zero-warning' is set. Aborting.")),
+            "{}",
+            out.all()
+        );
+    }
+    // A configuration warning is fatal too under zero-warning, even at -c.
+    // (One HAProxy gives too, and so stops on: HTTP rules in TCP mode.)
+    let text = "global\n    zero-warning\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nlisten fe\n    bind 127.0.0.1:@P0@\n    http-request deny\n    server s 127.0.0.1:9\n"
+        .replace("@P0@", &free_port().to_string());
+    let path = dir.write("zero.cfg", &text);
+    let out = run_pollux(&dir, &["-f", path.to_str().unwrap(), "-c"], &[]);
+    assert_eq!(out.code(), Some(1), "{}", out.all());
+    assert!(
+        out.stderr.contains("require HTTP mode")
+            && out.stderr.contains("'zero-warning' is set. Aborting."),
+        "{}",
+        out.all()
+    );
+}
+
+/// `stats socket PATH user U group G mode M`: the Unix socket is created
+/// with that owner and mode (root only: chown to another user); unknown
+/// names fail the config check.
+#[test]
+fn stats_socket_owner_and_mode() {
+    init();
+    let dir = TestDir::new("sockowner");
+    for opt in ["user no-such-name-pollux", "group no-such-name-pollux"] {
+        let sock = dir.join("x.sock");
+        let text = cfg(
+            &format!("    stats socket {} {opt}", sock.display()),
+            dead_addr(),
+        );
+        let path = dir.write("p.cfg", &text);
+        let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+        assert_eq!(out.code(), Some(1), "{out}");
+        assert!(
+            out.all().contains("p.cfg:3: 'stats socket' option"),
+            "{out}"
+        );
+        assert!(out.all().contains("unknown"), "{out}");
+    }
+    if !is_root() {
+        println!("!!!!!!!! SKIP stats_socket_owner_and_mode (chown part): not root !!!!!!!!");
+        return;
+    }
+    let (Some(nobody), Some(nogroup)) = (
+        id_in("/etc/passwd", "nobody"),
+        id_in("/etc/group", "nogroup"),
+    ) else {
+        println!("!!!!!!!! SKIP stats_socket_owner_and_mode: no nobody/nogroup here !!!!!!!!");
+        return;
+    };
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let echo = TestServer::echo();
+    for (opts, uid, gid) in [
+        (
+            "user nobody group nogroup mode 660".to_string(),
+            nobody,
+            nogroup,
+        ),
+        (format!("uid {nobody} mode 600"), nobody, 0),
+    ] {
+        let sock = dir.join("s.sock");
+        let _ = fs::remove_file(&sock);
+        let px = Launch::new(None).start(&cfg(
+            &format!("    stats socket {} {opts}", sock.display()),
+            echo.addr(),
+        ));
+        let m = fs::metadata(&sock).expect("the socket exists");
+        assert_eq!((m.uid(), m.gid()), (uid, gid), "{opts}");
+        let want = if opts.contains("660") { 0o660 } else { 0o600 };
+        assert_eq!(m.permissions().mode() & 0o777, want, "{opts}");
+        px.stop();
+    }
 }

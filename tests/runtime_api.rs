@@ -539,7 +539,8 @@ fn add_server_then_ready_takes_traffic_and_del_server_removes_it(poller: &str) {
     spread(px.addr(0), 8, 1, |_| "/".into());
     assert_eq!(c.count(), before, "a deleted server got traffic");
     // Bad additions are refused with a reason.
-    assert!(cli(&sock, "add server be/d 127.0.0.1").contains("no port"));
+    // (A server without a port is valid: it takes the client's, as HAProxy.)
+    assert!(cli(&sock, "add server be/d 300.1.2.3:80").contains("300.1.2.3"));
     let bad_inter = cli(&sock, "add server be/d 127.0.0.1:1 check inter soon");
     assert!(bad_inter.contains("inter"), "{bad_inter}");
     assert!(cli(&sock, "add server be/d 127.0.0.1:1 frobnicate").contains("frobnicate"));

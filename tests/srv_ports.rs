@@ -27,8 +27,10 @@ fn config() -> String {
 fn exchange(port: u16) -> String {
     let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    c.write_all(b"ping\n").unwrap();
-    c.shutdown(std::net::Shutdown::Write).unwrap();
+    // Where no server answers, the proxy may have reset the connection
+    // before these: what counts is what was read.
+    let _ = c.write_all(b"ping\n");
+    let _ = c.shutdown(std::net::Shutdown::Write);
     let mut got = Vec::new();
     let _ = c.read_to_end(&mut got);
     String::from_utf8_lossy(&got).to_string()

@@ -90,6 +90,8 @@ fuzz_target!(|data: &[u8]| {
         v => i64::from(v),
     });
     let sc: Option<&dyn CounterView> = (n[0] & 2 == 2).then_some(&counters as &dyn CounterView);
+    // Variables too: `set-var` converters in one rule, `var()` in the next.
+    let vars = pollux::sample::vars::Vars::default();
     let all = [
         FetchCtx {
             src,
@@ -98,9 +100,10 @@ fuzz_target!(|data: &[u8]| {
             res: None,
             payload,
             payload_complete: n[0] & 4 == 4,
+            vars: Some(&vars),
         },
-        FetchCtx::http(src, dst, Some(&req), None),
-        FetchCtx::http(src, dst, Some(&req), res.as_ref()),
+        FetchCtx::http(src, dst, Some(&req), None).with_vars(&vars),
+        FetchCtx::http(src, dst, Some(&req), res.as_ref()).with_vars(&vars),
     ];
 
     let mut acls = AclSet::default();

@@ -52,12 +52,10 @@ const UNSUPPORTED: &[&str] = &[
     "resetenv",
     "set-dumpable",
     "setenv",
-    "strict-limits",
     "thread-group",
     "thread-groups",
     "unix-bind",
     "unsetenv",
-    "zero-warning",
 ];
 
 /// HAProxy tuning keywords whose only effect there is speed or memory in
@@ -111,7 +109,20 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
         return Ok(());
     }
     match kw {
+        "zero-warning" => {
+            only(args, 1)?;
+            g.zero_warning = true;
+        }
+        "strict-limits" => {
+            only(args, 1)?;
+            g.strict_limits = true;
+        }
+        "no" if args.get(1).is_some_and(|w| w == "strict-limits") => {
+            only(args, 2)?;
+            g.strict_limits = false;
+        }
         "maxconn" => {
+            g.maxconn_set = true;
             g.maxconn = parse_int(
                 "'maxconn'",
                 need(args, 1, "an integer")?,
@@ -142,6 +153,7 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
             g.pidfile = Some(PathBuf::from(need(args, 1, "a file path")?));
             only(args, 2)?;
         }
+        "set-var" | "set-var-fmt" => g.set_vars.push(super::vars::global(args)?),
         "nbthread" => {
             // HAProxy's MAX_THREADS on 64-bit builds.
             let n = parse_int(

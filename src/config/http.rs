@@ -64,7 +64,11 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             d.allow(kw, false, false, false)?;
             note_http(d, kw, origin);
             if kw == "http-request" {
-                let r = rules::http_request(&args[1..], &d.h.acls)?;
+                let mut r = rules::http_request(&args[1..], &d.h.acls)?;
+                if let crate::http::rules::Action::Auth(realm @ None) = &mut r.action {
+                    // HAProxy's default realm: the proxy's name.
+                    *realm = Some(d.name.clone());
+                }
                 d.h.req_http.push(r);
             } else {
                 let r = rules::http_response(&args[1..], &d.h.acls)?;

@@ -28,7 +28,9 @@ pub mod stats;
 pub mod stats_socket;
 #[cfg(test)]
 mod tests;
+mod userlist;
 mod values;
+mod vars;
 pub(crate) use values::parse_time;
 pub use values::refuse_host_names;
 

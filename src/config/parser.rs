@@ -28,7 +28,6 @@ const UNSUPPORTED_SECTIONS: &[&str] = &[
     "resolvers",
     "ring",
     "traces",
-    "userlist",
 ];
 
 enum Section {
@@ -38,6 +37,8 @@ enum Section {
     Defaults,
     /// Index into `Parser::proxies`.
     Proxy(usize),
+    /// A `userlist` section (the one in `Parser::userlist`).
+    Userlist,
     /// An unsupported section, already reported.
     Skipped,
 }
@@ -51,10 +52,16 @@ pub(crate) struct Parser<'e> {
     defaults: Draft,
     section: Section,
     proxies: Vec<Draft>,
+    /// The `userlist` section being read.
+    userlist: Option<super::userlist::Draft>,
+    /// Userlists named by fetches: name and first (file, line).
+    userlist_refs: Vec<(String, Origin)>,
 }
 
 impl<'e> Parser<'e> {
     pub(crate) fn new(env: EnvLookup<'e>) -> Self {
+        // ACL and map files loaded from here on belong to this config.
+        crate::sample::patref::begin_load();
         Parser {
             env,
             file: String::new(),
@@ -64,6 +71,24 @@ impl<'e> Parser<'e> {
             defaults: Draft::defaults(Origin::default()),
             section: Section::None,
             proxies: Vec::new(),
+            userlist: None,
+            userlist_refs: Vec::new(),
+        }
+        .with_fresh_userlists()
+    }
+
+    fn with_fresh_userlists(self) -> Self {
+        crate::http::auth::begin();
+        self
+    }
+
+    /// The `userlist` section being read ends.
+    fn end_userlist(&mut self) {
+        if let Some(d) = self.userlist.take() {
+            let line = d.line;
+            if let Err(e) = d.finish() {
+                self.error(line, e);
+            }
         }
     }
 
@@ -166,6 +191,7 @@ impl<'e> Parser<'e> {
         for line in conds.unterminated().collect::<Vec<_>>() {
             self.error(line, "'.if' is never closed (missing '.endif')");
         }
+        self.end_userlist();
     }
 
     /// `.diag`, `.notice`, `.warning` (to warnings) and `.alert` (fatal).
@@ -179,7 +205,15 @@ impl<'e> Parser<'e> {
     }
 
     fn keyword(&mut self, line: usize, words: &[String]) {
+        crate::sample::patref::set_location(&self.file, line);
         let kw = words[0].as_str();
+        let starts_section = matches!(
+            kw,
+            "global" | "defaults" | "frontend" | "backend" | "listen" | "userlist"
+        ) || UNSUPPORTED_SECTIONS.contains(&kw);
+        if starts_section {
+            self.end_userlist();
+        }
         let result = match kw {
             "global" => {
                 self.section = Section::Global;
@@ -189,6 +223,16 @@ impl<'e> Parser<'e> {
             "frontend" => self.start_proxy(line, words, Kind::Frontend),
             "backend" => self.start_proxy(line, words, Kind::Backend),
             "listen" => self.start_proxy(line, words, Kind::Listen),
+            "userlist" => {
+                self.section = Section::Skipped;
+                super::userlist::start(words, line).map(|(d, warn)| {
+                    if let Some(w) = warn {
+                        self.warn(line, &w);
+                    }
+                    self.userlist = Some(d);
+                    self.section = Section::Userlist;
+                })
+            }
             _ if UNSUPPORTED_SECTIONS.contains(&kw) => {
                 self.section = Section::Skipped;
                 Err(format!("'{kw}' sections are not supported yet"))
@@ -198,6 +242,14 @@ impl<'e> Parser<'e> {
                 match self.section {
                     Section::None => Err(format!("unknown keyword '{kw}' out of section")),
                     Section::Skipped => Ok(()),
+                    Section::Userlist => match self.userlist.as_mut().map(|d| d.keyword(words)) {
+                        Some(Ok(Some(w))) => {
+                            self.warn(line, &w);
+                            Ok(())
+                        }
+                        Some(Ok(None)) | None => Ok(()),
+                        Some(Err(e)) => Err(e),
+                    },
                     Section::Global => {
                         if kw == "nbthread" {
                             self.global.nbthread_at = origin;
@@ -218,6 +270,12 @@ impl<'e> Parser<'e> {
         };
         if let Err(e) = result {
             self.error(line, e);
+        }
+        for name in crate::http::auth::take_references() {
+            if !self.userlist_refs.iter().any(|(n, _)| *n == name) {
+                let at = self.origin(line);
+                self.userlist_refs.push((name, at));
+            }
         }
         let notes = match self.section {
             Section::Defaults => std::mem::take(&mut self.defaults.notes),
@@ -274,12 +332,19 @@ impl<'e> Parser<'e> {
     /// Cross-section checks, then the model; all errors if there are any.
     pub(crate) fn finish(mut self) -> Result<Config, Vec<ConfigError>> {
         global::finish(&mut self.global);
+        for (name, origin) in &self.userlist_refs {
+            if !crate::http::auth::defined(name) {
+                self.errors
+                    .push(at(origin, format!("unable to find userlist '{name}'")));
+            }
+        }
         let mut config = Config {
             global: self.global.clone(),
             frontends: Vec::new(),
             backends: Vec::new(),
             stick_tables: Vec::new(),
             warnings: Vec::new(),
+            patterns: Default::default(),
         };
         for p in &self.proxies {
             if p.kind.fe() {
@@ -334,10 +399,13 @@ impl<'e> Parser<'e> {
         }
         config.stick_tables = super::persist::finish(&self.proxies, &mut self.errors);
         self.errors.extend(threads_check(&config));
+        // Taken even when the config is refused, so nothing stays loaded.
+        let patterns = crate::sample::patref::finish_load();
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
         config.warnings = self.warnings;
+        config.patterns = patterns;
         Ok(config)
     }
 }

@@ -2,6 +2,7 @@
 //! the HAProxy 1.x `req*`/`rsp*` line rules, `redirect`, `tcp-request`
 //! actions (manual §4.2), each with its optional `if`/`unless` condition.
 
+use super::vars::set_var;
 use crate::http::acl::{parse_condition, AclSet, Condition, Re};
 use crate::http::fetch::{needs, Fetch};
 use crate::http::format::Format;
@@ -70,7 +71,7 @@ fn cond_needs(c: &Option<Condition>) -> u8 {
     c.as_ref().map_or(0, Condition::needs)
 }
 
-fn fmt(s: &str, stage: Stage) -> Result<Format, String> {
+pub(crate) fn fmt(s: &str, stage: Stage) -> Result<Format, String> {
     let f = Format::parse(s)?;
     check_needs(f.needs(), stage)?;
     Ok(f)
@@ -97,7 +98,6 @@ fn status(kw: &str, s: Option<&String>, lo: u16, hi: u16) -> Result<u16, String>
 /// Actions HAProxy has that pollux does not implement yet.
 const UNSUPPORTED_ACTIONS: &[&str] = &[
     "add-acl",
-    "auth",
     "cache-store",
     "cache-use",
     "capture",
@@ -134,14 +134,11 @@ const UNSUPPORTED_ACTIONS: &[&str] = &[
     "set-src-port",
     "set-timeout",
     "set-tos",
-    "set-var",
-    "set-var-fmt",
     "silent-drop",
     "strict-mode",
     "track-sc0",
     "track-sc1",
     "track-sc2",
-    "unset-var",
     "use-service",
     "wait-for-body",
     "wait-for-handshake",
@@ -191,6 +188,12 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
     let a = &words[1..];
     let full = format!("{kw} {name}");
     let req = stage == Stage::HttpRequest;
+    if let Some(sv) = set_var(kw, name, a, stage)? {
+        return Ok(Rule {
+            action: Action::SetVar(sv),
+            cond,
+        });
+    }
     let action = match name {
         "allow" => {
             exactly(&full, a, 0, "none")?;
@@ -266,6 +269,16 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
             Action::ScSetGpt0(slot, Box::new(gpt_value(&full, a, stage)?))
         }
         "return" => Action::Return(reply(&full, a, stage)?),
+        "auth" if req => match a {
+            [] => Action::Auth(None),
+            [r, realm] if r == "realm" => Action::Auth(Some(realm.clone())),
+            [r] if r == "realm" => return Err(format!("'{full}': missing realm value")),
+            [w, ..] => {
+                return Err(format!(
+                    "'{full}': unexpected '{w}' (expects 'realm REALM')"
+                ))
+            }
+        },
         "use-service" if req => match a {
             [svc] if svc == "prometheus-exporter" => {
                 Action::UseService(crate::http::rules::Service::Prometheus)
@@ -475,6 +488,14 @@ pub(crate) fn tcp(args: &[String], acls: &AclSet, stage: Stage) -> Result<TcpRul
     let kw = stage.name();
     let (words, cond) = split_cond(args, acls)?;
     check_needs(cond_needs(&cond), stage)?;
+    if let Some(name) = words.first() {
+        if let Some(sv) = set_var(kw, name, &words[1..], stage)? {
+            return Ok(TcpRule {
+                action: TcpAction::SetVar(sv),
+                cond,
+            });
+        }
+    }
     let action = match words.first().map(String::as_str) {
         Some("accept") => TcpAction::Accept,
         Some("reject") => TcpAction::Reject,
@@ -511,8 +532,7 @@ pub(crate) fn tcp(args: &[String], acls: &AclSet, stage: Stage) -> Result<TcpRul
             let known = UNSUPPORTED_ACTIONS.contains(&a)
                 || a.starts_with("track-sc")
                 || a.starts_with("sc-")
-                || a.starts_with("lua.")
-                || a.starts_with("set-var");
+                || a.starts_with("lua.");
             return Err(if known {
                 format!("'{kw} {a}' is not supported yet")
             } else {

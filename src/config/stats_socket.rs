@@ -47,6 +47,8 @@ pub(crate) fn parse(
             let mut s = StatsSocket {
                 addr,
                 mode: None,
+                uid: None,
+                gid: None,
                 level: Level::Operator,
                 expose_fd: false,
             };
@@ -67,6 +69,45 @@ pub(crate) fn parse(
                                     )
                                 })?,
                         );
+                        i += 2;
+                    }
+                    "user" | "group" => {
+                        let v = val(if opt == "user" {
+                            "a user name"
+                        } else {
+                            "a group name"
+                        })?;
+                        if opt == "user" {
+                            let (uid, _) = crate::sys::privs::lookup_user(v)
+                                .ok()
+                                .flatten()
+                                .ok_or_else(|| {
+                                    format!("'stats socket' option 'user': unknown user '{v}'")
+                                })?;
+                            s.uid = Some(uid);
+                        } else {
+                            s.gid = Some(
+                                crate::sys::privs::lookup_group(v)
+                                    .ok()
+                                    .flatten()
+                                    .ok_or_else(|| {
+                                        format!(
+                                            "'stats socket' option 'group': unknown group '{v}'"
+                                        )
+                                    })?,
+                            );
+                        }
+                        i += 2;
+                    }
+                    "uid" | "gid" => {
+                        let v = val("an integer")?;
+                        let n = crate::config::values::parse_int(
+                            &format!("'stats socket' option '{opt}'"),
+                            v,
+                            0,
+                            u32::MAX.into(),
+                        )? as u32;
+                        *(if opt == "uid" { &mut s.uid } else { &mut s.gid }) = Some(n);
                         i += 2;
                     }
                     "level" => {

@@ -950,11 +950,11 @@ fn crlf_line_endings_are_accepted() {
 /// HTTP keyword errors; each body is placed in a frontend in HTTP mode whose
 /// first body line is line 4, followed by an HTTP backend `be`.
 const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
-    ("http-request deny if { path_reg ( }\n", "pollux.cfg:4: anonymous ACL: invalid regex '('"),
-    ("acl bad path_reg (\n", "pollux.cfg:4: acl 'bad': invalid regex '('"),
+    ("http-request deny if { path_reg ( }\n", "pollux.cfg:4: anonymous ACL: regex '(' is invalid: unclosed group"),
+    ("acl bad path_reg (\n", "pollux.cfg:4: acl 'bad': regex '(' is invalid: unclosed group"),
     ("http-request deny if nope\n", "pollux.cfg:4: no such ACL : 'nope'"),
     ("acl x nosuch(1) foo\n", "pollux.cfg:4: acl 'x': unknown fetch method 'nosuch'"),
-    ("acl x src 1.2.3.999\n", "pollux.cfg:4: acl 'x': invalid IP address or network '1.2.3.999'"),
+    ("acl x src 1.2.3.999\n", "pollux.cfg:4: acl 'x': '1.2.3.999' is not a valid IPv4 or IPv6 address"),
     ("acl x\n", "pollux.cfg:4: 'acl x' expects a criterion"),
     ("acl x req.hdr(host),lowr -m str a\n", "pollux.cfg:4: acl 'x': unknown converter 'lowr'"),
     ("acl x req.hdr(host),map(/nonexistent/h.map) -m str a\n", "pollux.cfg:4: acl 'x': converter 'map': failed to load map file '/nonexistent/h.map'"),
@@ -970,7 +970,28 @@ const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
     ("http-request set-path\n", "pollux.cfg:4: 'http-request set-path' expects exactly 1 argument(s)"),
     ("http-request\n", "pollux.cfg:4: 'http-request' expects an action"),
     ("http-request frobnicate\n", "pollux.cfg:4: unknown 'http-request' action 'frobnicate'"),
-    ("http-request set-var(txn.x) str(1)\n", "pollux.cfg:4: 'http-request set-var(txn.x)' is not supported yet"),
+    ("http-request set-map(/x) a b\n", "pollux.cfg:4: 'http-request set-map(/x)' is not supported yet"),
+    ("http-request set-var(foo.x) str(1)\n", "pollux.cfg:4: 'http-request set-var(foo.x)': invalid variable name 'foo.x'. A variable name must be start by its scope. The scope can be 'proc', 'sess', 'txn', 'req' or 'res'"),
+    ("http-request set-var(txn) str(1)\n", "pollux.cfg:4: 'http-request set-var(txn)': invalid variable name 'txn'"),
+    ("http-request set-var(txn.a-b) str(1)\n", "pollux.cfg:4: 'http-request set-var(txn.a-b)': invalid variable name 'txn.a-b': invalid syntax at char '-b'"),
+    ("http-request set-var(check.x) str(1)\n", "pollux.cfg:4: 'http-request set-var(check.x)': variable 'check.x': the 'check' scope (health checks) is not supported yet"),
+    ("http-request set-var(txn.x,ifbogus) str(1)\n", "pollux.cfg:4: 'http-request set-var(txn.x,ifbogus)': unknown condition \"ifbogus\""),
+    ("http-request unset-var(txn.x,ifexists)\n", "pollux.cfg:4: 'http-request unset-var(txn.x,ifexists)': unset-var does not expect parameters after the variable name"),
+    ("http-request unset-var(txn.x) str(1)\n", "pollux.cfg:4: 'http-request unset-var(txn.x)' expects either 'if' or 'unless' followed by a condition but found 'str(1)'"),
+    ("http-request set-var(txn.x)\n", "pollux.cfg:4: 'http-request set-var(txn.x)': missing fetch method"),
+    ("http-request set-var(txn.x) str(1) str(2)\n", "pollux.cfg:4: 'http-request set-var(txn.x)' expects either 'if' or 'unless' followed by a condition but found 'str(2)'"),
+    ("http-request set-var(txn.x str(1)\n", "pollux.cfg:4: 'http-request set-var(txn.x': invalid or incomplete action"),
+    ("http-request set-var-fmt(txn.x)\n", "pollux.cfg:4: 'http-request set-var-fmt(txn.x)' expects a log-format string"),
+    ("http-request set-var(txn.x) nosuch\n", "pollux.cfg:4: 'http-request set-var(txn.x)': unknown fetch method 'nosuch'"),
+    ("http-request set-var(req.x) res.hdr(x)\n", "pollux.cfg:4: request rule uses a fetch that extracts information from response contents"),
+    ("http-response set-var-fmt(res.x,ifnope) %[status]\n", "pollux.cfg:4: 'http-response set-var-fmt(res.x,ifnope)': unknown condition \"ifnope\""),
+    ("http-request set-header X %[var(bad.x)]\n", "pollux.cfg:4: fetch method 'var': invalid variable name 'bad.x'"),
+    ("http-request set-header X %[var()]\n", "pollux.cfg:4: fetch method 'var': Empty variable name cannot be accepted"),
+    ("http-request set-header X %[var(txn.x,1,2)]\n", "pollux.cfg:4: fetch method 'var' expects 1 to 2 arguments"),
+    ("http-request set-header X %[str(a),set-var(txn.x,ifbad)]\n", "pollux.cfg:4: converter 'set-var': unknown condition \"ifbad\""),
+    ("http-request set-header X %[str(a),unset-var(txn.x,a)]\n", "pollux.cfg:4: converter 'unset-var': end of arguments expected at position 2"),
+    ("http-request set-header X %[str(a),set-var(sess)]\n", "pollux.cfg:4: converter 'set-var': invalid variable name 'sess'"),
+    ("acl x var(txn.a) foo\n", "pollux.cfg:4: acl 'x': matching method must be specified first (using '-m') when using a sample fetch of this type ('var')"),
     ("http-request track-sc0 src\n", "pollux.cfg:4: 'http-request track-sc0' in frontend 'fe': no stick-table in this section (add one or use 'table NAME')"),
     ("http-request set-header X %ci\n", "pollux.cfg:4: '%ci' in format '%ci' is not supported yet"),
     ("http-request set-header X %[nosuch]\n", "pollux.cfg:4: unknown fetch method 'nosuch' in format '%[nosuch]'"),
@@ -1009,6 +1030,9 @@ const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
     ("tcp-request content track-sc0 src\n", "pollux.cfg:4: 'tcp-request content track-sc0' in frontend 'fe': no stick-table in this section (add one or use 'table NAME')"),
     ("tcp-request content sc-set-gpt0(0) 1\n", "pollux.cfg:4: 'tcp-request content sc-set-gpt0(0)' is not supported yet"),
     ("tcp-request content frob\n", "pollux.cfg:4: unknown 'tcp-request content' action 'frob'"),
+    ("tcp-request content set-var(txn.x) status\n", "pollux.cfg:4: tcp-request content rule uses a fetch that extracts information from response contents"),
+    ("tcp-request connection set-var(sess.x) req.len\n", "pollux.cfg:4: tcp-request connection rule uses a fetch that extracts information from request buffer contents"),
+    ("tcp-request content set-var(foo.x) src\n", "pollux.cfg:4: 'tcp-request content set-var(foo.x)': invalid variable name 'foo.x'"),
     ("tcp-request content accept now\n", "pollux.cfg:4: unexpected argument 'now' after 'tcp-request content accept'"),
     ("tcp-request inspect-delay soon\n", "pollux.cfg:4: 'tcp-request inspect-delay': invalid time 'soon'"),
     ("tcp-request session accept\n", "pollux.cfg:4: 'tcp-request session' is not supported yet"),
@@ -1330,6 +1354,44 @@ fn performance_only_tuning_is_accepted_with_a_warning() {
             dir.rel(&errs[0].to_string()).starts_with(want),
             "{text}: {}",
             errs[0]
+        );
+    }
+}
+
+#[test]
+fn global_set_var_takes_proc_variables_and_samples_without_traffic() {
+    let c = ok("global\n  set-var proc.a int(12)\n  set-var-fmt proc.b \"%[var(proc.a)] and %%[src]\"\n  set-var proc.c var(proc.x,60),div(proc.a)\n");
+    assert_eq!(c.global.set_vars.len(), 3);
+    for (text, want) in [
+        (
+            "global\n  set-var txn.x int(1)\n",
+            "pollux.cfg:2: 'set-var': cannot set variable 'txn.x', only scope 'proc' is permitted in the global section",
+        ),
+        (
+            "global\n  set-var proc.x\n",
+            "pollux.cfg:2: 'set-var' requires a process-wide variable name ('proc.<name>') and a sample expression",
+        ),
+        (
+            "global\n  set-var proc.x src\n",
+            "pollux.cfg:2: 'set-var proc.x': fetch method 'src' extracts information from a connection or a request",
+        ),
+        (
+            "global\n  set-var-fmt proc.x \"a %[req.hdr(host),lower]\"\n",
+            "pollux.cfg:2: 'set-var-fmt proc.x': fetch method 'req.hdr' extracts information",
+        ),
+        (
+            "global\n  set-var proc.x int(1) int(2)\n",
+            "pollux.cfg:2: 'set-var' requires",
+        ),
+        (
+            "global\n  set-var proc.x-y int(1)\n",
+            "pollux.cfg:2: 'set-var': invalid variable name 'proc.x-y': invalid syntax at char '-y'",
+        ),
+    ] {
+        let errs = errors_of(text);
+        assert!(
+            errs.first().is_some_and(|e| e.starts_with(want)),
+            "{text}: {errs:?}"
         );
     }
 }

@@ -5,7 +5,7 @@
 
 use super::fetch::{CounterView, Fetch, FetchCtx, Fetched, Kind, Sample};
 use crate::sample::args::closing_paren;
-use crate::sample::conv::{parse_chain, run_chain, Conv};
+use crate::sample::conv::{parse_chain, run_chain_in, Conv};
 use crate::sample::{Type, Value};
 use std::net::IpAddr;
 
@@ -59,9 +59,16 @@ impl Expr {
         Ok(Expr { fetch, convs })
     }
 
-    /// The type of what the expression gives: the last converter's output.
+    /// The type of what the expression gives: the last converter's output
+    /// (`set-var` passes its input's type on).
     pub fn kind(&self) -> Kind {
-        match self.convs.last().map(Conv::output) {
+        match self
+            .convs
+            .iter()
+            .rev()
+            .map(Conv::output)
+            .find(|t| *t != Type::Any)
+        {
             None => self.fetch.kind(),
             Some(Type::Bool) => Kind::Bool,
             Some(Type::Sint) => Kind::Int,
@@ -83,7 +90,7 @@ impl Expr {
             got.values = got
                 .values
                 .into_iter()
-                .filter_map(|s| self.convert(s))
+                .filter_map(|s| self.convert(s, ctx))
                 .collect();
         }
         got
@@ -95,25 +102,47 @@ impl Expr {
         if self.convs.is_empty() {
             return Some(s);
         }
-        self.convert(s)
+        self.convert(s, ctx)
     }
 
-    fn convert(&self, s: Sample) -> Option<Sample> {
-        let v = match &s {
-            Sample::Str(t) => Value::str(t.as_bytes()),
-            Sample::Int(n) => Value::Sint(*n),
-            Sample::Bool(b) => Value::Bool(*b),
-            Sample::Bin(b) => Value::Bin(b.as_slice().into()),
-            Sample::Ip(IpAddr::V4(a)) => Value::Ipv4(*a),
-            Sample::Ip(IpAddr::V6(a)) => Value::Ipv6(*a),
-        };
-        Some(match run_chain(&self.convs, v)? {
-            Value::Bool(b) => Sample::Bool(b),
-            Value::Sint(n) => Sample::Int(n),
-            Value::Ipv4(a) => Sample::Ip(IpAddr::V4(a)),
-            Value::Ipv6(a) => Sample::Ip(IpAddr::V6(a)),
-            Value::Bin(b) => Sample::Bin(b.into_owned()),
-            Value::Str(t) | Value::Meth(t) => Sample::Str(String::from_utf8_lossy(&t).into_owned()),
-        })
+    /// The one value, as the sample layer types it (for `set-var`).
+    pub fn fetch_value(&self, ctx: &FetchCtx) -> Option<Value<'static>> {
+        let s = self.fetch_one(ctx)?;
+        Some(to_value(&s).into_owned())
+    }
+
+    fn convert(&self, s: Sample, ctx: &FetchCtx) -> Option<Sample> {
+        run_chain_in(&self.convs, to_value(&s), ctx.vars).map(to_sample)
+    }
+}
+
+/// A fetched sample as the sample layer sees it (borrowed when it is
+/// ASCII). A fetched string holds the message's bytes one char each
+/// (`message.rs`'s Latin-1 mapping), so its bytes are the chars; a string
+/// with a char past U+00FF is no such mapping and gives its UTF-8.
+pub fn to_value(s: &Sample) -> Value<'_> {
+    match s {
+        Sample::Str(t) if t.is_ascii() || t.chars().any(|c| u32::from(c) > 0xff) => {
+            Value::str(t.as_bytes())
+        }
+        Sample::Str(t) => Value::str(t.chars().map(|c| c as u8).collect::<Vec<u8>>()),
+        Sample::Int(n) => Value::Sint(*n),
+        Sample::Bool(b) => Value::Bool(*b),
+        Sample::Bin(b) => Value::Bin(b.as_slice().into()),
+        Sample::Ip(IpAddr::V4(a)) => Value::Ipv4(*a),
+        Sample::Ip(IpAddr::V6(a)) => Value::Ipv6(*a),
+    }
+}
+
+/// A sample-layer value as a fetched sample.
+pub fn to_sample(v: Value) -> Sample {
+    match v {
+        Value::Bool(b) => Sample::Bool(b),
+        Value::Sint(n) => Sample::Int(n),
+        Value::Ipv4(a) => Sample::Ip(IpAddr::V4(a)),
+        Value::Ipv6(a) => Sample::Ip(IpAddr::V6(a)),
+        Value::Bin(b) => Sample::Bin(b.into_owned()),
+        // Bytes back to one char each, losslessly (see `to_value`).
+        Value::Str(t) | Value::Meth(t) => Sample::Str(t.iter().map(|&c| c as char).collect()),
     }
 }

@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::message::{Headers, Request, Response};
+use crate::sample::vars::{self, VarRef, Vars};
 pub use counter::{Counter, CounterView, Tracked};
 
 pub mod counter;
@@ -24,6 +25,8 @@ pub struct FetchCtx<'a> {
     pub payload: &'a [u8],
     /// No more will come (inspect-delay expired or buffer full).
     pub payload_complete: bool,
+    /// The stream's variables; None: no stream (only `proc` ones exist).
+    pub vars: Option<&'a Vars>,
 }
 
 impl<'a> FetchCtx<'a> {
@@ -41,6 +44,15 @@ impl<'a> FetchCtx<'a> {
             res,
             payload: &[],
             payload_complete: true,
+            vars: None,
+        }
+    }
+
+    /// The same context, with the stream's variables.
+    pub fn with_vars(self, vars: &'a Vars) -> Self {
+        FetchCtx {
+            vars: Some(vars),
+            ..self
         }
     }
 }
@@ -76,6 +88,8 @@ pub enum Kind {
     Str,
     Bool,
     Bin,
+    /// Known only when fetched (`var()`): an ACL must name its match method.
+    Any,
 }
 
 /// Where a fetch reads from, to refuse it where that is not available
@@ -140,6 +154,9 @@ pub enum Fetch {
     Msg(msg::Msg),
     /// `req.proto_http`, `req.payload_lv`, `req.rdp_cookie`...
     Buf(payload::Buf),
+    /// `var(NAME[,DEFAULT])`: the variable as stored, else the default
+    /// (a string).
+    Var(VarRef, Option<String>),
 }
 
 /// What a fetch produced: values (maybe none), and whether waiting for more
@@ -357,6 +374,20 @@ impl Fetch {
             "req.ssl_ver" | "req_ssl_ver" => (0, 0, Fetch::SslVer),
             "always_true" => (0, 0, Fetch::AlwaysTrue),
             "always_false" => (0, 0, Fetch::AlwaysFalse),
+            "var" => {
+                // HAProxy reads the whole argument list, so `var()` is one
+                // empty name.
+                let var = VarRef::parse(a.first().copied().unwrap_or(""))
+                    .map_err(|e| format!("fetch method 'var': {e}"))?;
+                if a.len() > 2 {
+                    return Err("fetch method 'var' expects 1 to 2 arguments".into());
+                }
+                (0, 2, Fetch::Var(var, a.get(1).map(|d| d.to_string())))
+            }
+            // `str()`: the empty string (HAProxy's reg-tests set variables so).
+            "str" if a.is_empty() && expr.ends_with("()") => {
+                (0, 0, Fetch::Const(Sample::Str(String::new())))
+            }
             "str" | "int" | "bool" | "bin" | "ipv4" | "ipv6" => {
                 want_args(name, a, 1, 1)?;
                 (1, 1, Fetch::Const(constant(name, a[0])?))
@@ -393,6 +424,7 @@ impl Fetch {
             Fetch::Misc(m) => m.kind(),
             Fetch::Msg(m) => m.kind(),
             Fetch::Buf(b) => b.kind(),
+            Fetch::Var(..) => Kind::Any,
             _ => Kind::Str,
         }
     }
@@ -408,7 +440,8 @@ impl Fetch {
             | Fetch::Const(_)
             | Fetch::AlwaysFalse
             | Fetch::Counter(..)
-            | Fetch::Misc(_) => 0,
+            | Fetch::Misc(_)
+            | Fetch::Var(..) => 0,
             Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer | Fetch::Buf(_) => needs::PAYLOAD,
             Fetch::Msg(m) => m.needs(),
             Fetch::Status | Fetch::ResCook(_) => needs::RES,
@@ -501,6 +534,11 @@ impl Fetch {
                 }
                 Fetched::some(v.into_iter().map(Sample::Str).collect())
             }
+            Fetch::Var(r, default) => match vars::lookup(ctx.vars, r) {
+                Some(Some(v)) => Fetched::one(super::expr::to_sample(v)),
+                Some(None) => default.as_ref().map_or_else(Fetched::none, |d| text(d)),
+                None => Fetched::none(),
+            },
             Fetch::Counter(who, what) => match sc.and_then(|v| v.counter(*who, *what)) {
                 Some(n) if *what == Counter::Tracked => Fetched::one(Sample::Bool(n != 0)),
                 Some(n) => Fetched::one(Sample::Int(n)),

@@ -4,6 +4,7 @@
 //! rules, HAProxy's error responses, and ACLs over requests and responses.
 
 pub mod acl;
+pub mod auth;
 pub mod body;
 pub mod errors;
 pub mod expr;

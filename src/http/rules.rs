@@ -7,10 +7,13 @@ use std::net::SocketAddr;
 use regex::Captures;
 
 use super::acl::{eval_opt, eval_opt_with, Condition, Re, Truth};
+use super::expr::Expr;
 use super::fetch::{CounterView, Fetch, FetchCtx, Sample};
 use super::format::Format;
 use super::message::{Headers, Request, Response};
 use super::Version;
+use crate::sample::vars::{self, Conds, VarRef, Vars};
+use crate::sample::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
@@ -97,6 +100,42 @@ pub enum Action {
     ScSetGpt0(u8, Box<GptValue>),
     /// `http-request use-service NAME`: the proxy answers with a service.
     UseService(Service),
+    /// `http-request auth [realm R]`: a 401 asking for Basic credentials
+    /// (the realm is the proxy's name unless given).
+    Auth(Option<String>),
+    /// `set-var`, `set-var-fmt`, `unset-var`.
+    SetVar(SetVar),
+}
+
+/// `set-var(NAME[,COND...]) EXPR`, `set-var-fmt(NAME[,COND...]) FMT`,
+/// `unset-var(NAME)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetVar {
+    pub var: VarRef,
+    pub conds: Conds,
+    pub value: VarValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VarValue {
+    Expr(Expr),
+    /// `set-var-fmt`: the rendered string.
+    Format(Format),
+    Unset,
+}
+
+impl SetVar {
+    /// An expression that gives no sample leaves the variable alone.
+    pub fn run(&self, ctx: &FetchCtx) {
+        let v = match &self.value {
+            VarValue::Unset => return vars::unset(ctx.vars, &self.var),
+            VarValue::Expr(e) => e.fetch_value(ctx),
+            VarValue::Format(f) => Some(Value::str(f.render(ctx).into_bytes())),
+        };
+        if let Some(v) = v {
+            vars::set(ctx.vars, &self.var, &v, self.conds);
+        }
+    }
 }
 
 /// The value `sc-set-gpt0` stores: an integer or a sample expression.
@@ -154,6 +193,8 @@ pub enum TcpAction {
     /// `track-scN`, `sc-inc-gpc0/1`, `sc-set-gpt0` (an [`Action`] of those
     /// kinds): done through the tracker, then the next rule.
     Sc(Action),
+    /// Runs and goes on to the next rule.
+    SetVar(SetVar),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,9 +203,13 @@ pub struct TcpRule {
     pub cond: Option<Condition>,
 }
 
-/// `tcp-request connection|content` rules: the first rule whose condition
-/// holds decides; none does: accept. `None`: a condition needs more payload
-/// (only while `ctx.payload_complete` is false) — wait and run them again.
+/// `tcp-request connection|content` rules: the first accept or reject
+/// whose condition holds decides (`set-var` rules run and go on); none
+/// does: accept. Only `Accept` or `Reject` is returned. `None`: a
+/// condition needs more payload (only while `ctx.payload_complete` is
+/// false) — wait and run them again.
+/// As in HAProxy, a later run starts over from the first rule: the
+/// `set-var` rules before the one that waited run again, on more payload.
 pub fn run_tcp(rules: &[TcpRule], ctx: &FetchCtx) -> Option<TcpAction> {
     run_tcp_tracked(rules, ctx, None)
 }
@@ -185,6 +230,7 @@ pub fn run_tcp_tracked(
             Truth::NeedMore => return None,
         }
         match &r.action {
+            TcpAction::SetVar(sv) => sv.run(ctx),
             TcpAction::Sc(Action::TrackSc(t)) => {
                 if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), t.key.fetch_one(ctx)) {
                     tr.track(t, &key);
@@ -205,7 +251,7 @@ pub fn run_tcp_tracked(
 /// return stops.
 /// `track-scN` actions do nothing here; see [`run_request_tracked`].
 pub fn run_request(rules: &[Rule], req: &mut Request, src: SocketAddr, dst: SocketAddr) -> Verdict {
-    run_request_inner(rules, req, src, dst, None)
+    run_request_inner(rules, req, src, dst, None, &Vars::default())
 }
 
 /// [`run_request`] with stick counters: `track-scN` actions call
@@ -218,7 +264,18 @@ pub fn run_request_tracked(
     dst: SocketAddr,
     tracker: &mut dyn Tracker,
 ) -> Verdict {
-    run_request_inner(rules, req, src, dst, Some(tracker))
+    run_request_inner(rules, req, src, dst, Some(tracker), &Vars::default())
+}
+
+/// [`run_request_tracked`] with the stream's variables.
+pub fn run_request_in(
+    rules: &[Rule],
+    req: &mut Request,
+    (src, dst): (SocketAddr, SocketAddr),
+    tracker: &mut dyn Tracker,
+    vars: &Vars,
+) -> Verdict {
+    run_request_inner(rules, req, src, dst, Some(tracker), vars)
 }
 
 fn run_request_inner(
@@ -227,9 +284,10 @@ fn run_request_inner(
     src: SocketAddr,
     dst: SocketAddr,
     mut tracker: Option<&mut dyn Tracker>,
+    vars: &Vars,
 ) -> Verdict {
     for rule in rules {
-        let ctx = FetchCtx::http(src, dst, Some(req), None);
+        let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
         let sc = tracker.as_deref().map(|t| t.counters());
         if eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
             continue;
@@ -246,7 +304,11 @@ fn run_request_inner(
             }
             continue;
         }
-        let v = apply_request(&rule.action, req, src, dst);
+        if let Action::SetVar(sv) = &rule.action {
+            sv.run(&ctx);
+            continue;
+        }
+        let v = apply_request(&rule.action, req, src, dst, vars);
         if v != Verdict::Continue {
             return v;
         }
@@ -287,12 +349,27 @@ pub fn run_response(
     src: SocketAddr,
     dst: SocketAddr,
 ) -> Verdict {
+    run_response_in(rules, req, res, (src, dst), &Vars::default())
+}
+
+/// [`run_response`] with the stream's variables.
+pub fn run_response_in(
+    rules: &[Rule],
+    req: &Request,
+    res: &mut Response,
+    (src, dst): (SocketAddr, SocketAddr),
+    vars: &Vars,
+) -> Verdict {
     for rule in rules {
-        let ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+        let ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
         if eval_opt(rule.cond.as_ref(), &ctx) != Truth::True {
             continue;
         }
-        let v = apply_response(&rule.action, req, res, src, dst);
+        if let Action::SetVar(sv) = &rule.action {
+            sv.run(&ctx);
+            continue;
+        }
+        let v = apply_response(&rule.action, req, res, src, dst, vars);
         if v != Verdict::Continue {
             return v;
         }
@@ -300,8 +377,16 @@ pub fn run_response(
     Verdict::Continue
 }
 
-fn apply_request(a: &Action, req: &mut Request, src: SocketAddr, dst: SocketAddr) -> Verdict {
-    let render = |f: &Format, req: &Request| f.render(&FetchCtx::http(src, dst, Some(req), None));
+fn apply_request(
+    a: &Action,
+    req: &mut Request,
+    src: SocketAddr,
+    dst: SocketAddr,
+    vars: &Vars,
+) -> Verdict {
+    let render = |f: &Format, req: &Request| {
+        f.render(&FetchCtx::http(src, dst, Some(req), None).with_vars(vars))
+    };
     match a {
         Action::SetPath(f) => {
             let v = render(f, req);
@@ -330,14 +415,17 @@ fn apply_request(a: &Action, req: &mut Request, src: SocketAddr, dst: SocketAddr
             }
         }
         Action::Redirect(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None);
+            let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
             return Verdict::Respond(redirect_response(r, req, &ctx));
         }
         Action::Return(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None);
+            let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
             return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
         }
         Action::UseService(svc) => return Verdict::Service(*svc),
+        Action::Auth(realm) => {
+            return Verdict::Respond(unauthorized(realm.as_deref().unwrap_or("")));
+        }
         Action::LineReplace(re, repl) => {
             let line = format!("{} {} {}", req.method, req.uri, version_str(req.version));
             if let Some(c) = re.0.captures(&line) {
@@ -371,7 +459,7 @@ fn apply_request(a: &Action, req: &mut Request, src: SocketAddr, dst: SocketAddr
             }
         }
         _ => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None);
+            let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
             let edit = header_edit(a, &ctx);
             return edit.apply(req.headers_mut());
         }
@@ -385,6 +473,7 @@ fn apply_response(
     res: &mut Response,
     src: SocketAddr,
     dst: SocketAddr,
+    vars: &Vars,
 ) -> Verdict {
     match a {
         Action::SetStatus(code, reason) => {
@@ -394,7 +483,7 @@ fn apply_response(
                 .unwrap_or_else(|| reason_phrase(*code).into());
         }
         Action::Return(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+            let ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
             return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
         }
         Action::LineReplace(re, repl) => {
@@ -425,7 +514,7 @@ fn apply_response(
             }
         }
         _ => {
-            let ctx = FetchCtx::http(src, dst, Some(req), Some(res));
+            let ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
             let edit = header_edit(a, &ctx);
             return edit.apply(res.headers_mut());
         }
@@ -662,6 +751,22 @@ fn reply_bytes(r: &Reply, ctx: &FetchCtx, head: bool) -> Vec<u8> {
 /// table in errors.rs.
 pub fn reason_phrase(code: u16) -> &'static str {
     super::errors::reason(code)
+}
+
+/// The 401 of `http-request auth`: the built-in page with a Basic
+/// challenge for `realm` (quotes and backslashes dropped: they would end
+/// or escape the quoted string).
+fn unauthorized(realm: &str) -> Vec<u8> {
+    let page = super::errors::default_response(401);
+    let at = page
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(page.len(), |i| i + 2);
+    let realm = realm.replace(['"', '\\'], "");
+    let mut out = page[..at].to_vec();
+    out.extend_from_slice(format!("www-authenticate: Basic realm=\"{realm}\"\r\n").as_bytes());
+    out.extend_from_slice(&page[at..]);
+    out
 }
 
 #[cfg(test)]

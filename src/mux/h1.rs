@@ -1,16 +1,22 @@
-//! The HTTP/1 mux, one stream at a time: reading a connection into its
-//! buffer, parsing a head at its front into a message and taking it (or a
-//! small body) off, writing a serialized head and the body bytes behind it
-//! in one vectored send, letting the body tracker claim (and de-chunk where
-//! needed) the bytes that belong to a message body, discarding input, shutting
-//! a connection's write side, and the framing of the responses pollux writes
-//! itself. The transaction (`session::txn`) works on parsed messages and
-//! decides; the bytes on the wire are handled here. Nothing here knows about
-//! sessions: it works on a `conn::Side` and its buffer.
+//! The HTTP/1 mux, one stream at a time: between a client and a server
+//! connection's bytes and the transaction's messages. It reads a
+//! connection into its input buffer, parses the head at its front into a
+//! message and takes it off, lets the body tracker claim (and de-chunk
+//! where needed) the bytes that belong to a body, writes a serialized head
+//! and the claimed body bytes behind it in one vectored send, drains and
+//! shuts, and frames the responses pollux writes itself. The transaction
+//! (`session::txn`) works on messages and decides; it reaches the
+//! connections only through [`H1Mux`] and the facts of [`Conns`].
+//!
+//! The input buffers stay the session's: TCP forwarding, content
+//! inspection and tunnels use the same ones, so the mux borrows them for
+//! each call ([`Conns`], [`ConnsMut`]) instead of owning copies, and a body
+//! goes from the buffer it was read into straight to the other side.
+//! Nothing here knows about sessions.
 
 use crate::conn::Side;
 use crate::core::buffer::{Buffer, BufferPool};
-use crate::http::body::BodyTracker;
+use crate::http::body::{BodyTracker, Framing};
 use crate::http::message::{Headers, Request, Response};
 use crate::http::parser::{HeadParser, ParseError};
 use crate::http::Version;
@@ -21,20 +27,97 @@ use std::time::Instant;
 /// the head parsers, each body's tracker and how many bytes at the front of
 /// its buffer it has claimed (checked, not yet written), and the serialized
 /// heads (and our own responses) waiting to go out.
-pub struct H1Stream {
-    pub req_parser: HeadParser,
-    pub res_parser: HeadParser,
-    pub req_body: Option<BodyTracker>,
-    pub req_ready: usize,
-    pub res_body: Option<BodyTracker>,
-    pub res_ready: usize,
-    pub to_srv: Vec<u8>,
-    pub to_cli: Vec<u8>,
+pub struct H1Mux {
+    req_parser: HeadParser,
+    res_parser: HeadParser,
+    req_body: Option<BodyTracker>,
+    req_ready: usize,
+    res_body: Option<BodyTracker>,
+    res_ready: usize,
+    to_srv: Vec<u8>,
+    to_cli: Vec<u8>,
 }
 
-impl H1Stream {
-    pub fn new(max_head: usize) -> H1Stream {
-        H1Stream {
+/// A stream's two connections and their input buffers (client -> server
+/// bytes in `req`, server -> client in `res`), lent to the mux to look at.
+/// Only the mux opens it: its users get the facts below.
+pub struct Conns<'a> {
+    client: &'a Side,
+    srv: Option<&'a Side>,
+    req: &'a Option<Buffer>,
+    res: &'a Option<Buffer>,
+}
+
+/// The same, lent for reading, writing and taking bytes off; only the mux
+/// uses what is inside.
+pub struct ConnsMut<'a> {
+    client: &'a mut Side,
+    srv: Option<&'a mut Side>,
+    req: &'a mut Option<Buffer>,
+    res: &'a mut Option<Buffer>,
+}
+
+impl<'a> ConnsMut<'a> {
+    pub fn new(
+        client: &'a mut Side,
+        srv: Option<&'a mut Side>,
+        req: &'a mut Option<Buffer>,
+        res: &'a mut Option<Buffer>,
+    ) -> ConnsMut<'a> {
+        ConnsMut {
+            client,
+            srv,
+            req,
+            res,
+        }
+    }
+}
+
+impl<'a> Conns<'a> {
+    pub fn new(
+        client: &'a Side,
+        srv: Option<&'a Side>,
+        req: &'a Option<Buffer>,
+        res: &'a Option<Buffer>,
+    ) -> Conns<'a> {
+        Conns {
+            client,
+            srv,
+            req,
+            res,
+        }
+    }
+
+    /// The client will send nothing more (EOF or error).
+    pub fn client_eof(&self) -> bool {
+        self.client.state().input_closed()
+    }
+
+    /// The server will send nothing more (false without a server).
+    pub fn server_eof(&self) -> bool {
+        self.srv.is_some_and(|s| s.state().input_closed())
+    }
+
+    /// Bytes from the client sit in the input buffer (possibly none left
+    /// once a head was taken off).
+    pub fn has_client_input(&self) -> bool {
+        self.req.is_some()
+    }
+
+    /// The client's bytes not taken or forwarded yet.
+    pub fn client_input(&self) -> &[u8] {
+        self.req.as_ref().map_or(&[][..], Buffer::pending)
+    }
+
+    /// The server's bytes not taken or forwarded yet.
+    pub fn server_input(&self) -> &[u8] {
+        self.res.as_ref().map_or(&[][..], Buffer::pending)
+    }
+}
+
+impl H1Mux {
+    pub fn new(max_head: usize) -> H1Mux {
+        H1Mux {
             req_parser: HeadParser::new(max_head),
             res_parser: HeadParser::new(max_head),
             req_body: None,
@@ -56,10 +139,284 @@ impl H1Stream {
         self.req_ready = 0;
         self.res_ready = 0;
     }
+
+    // The request, client -> server.
+
+    /// Read the client once. Ok(true) on progress (data or EOF).
+    pub fn read_client(
+        &mut self,
+        c: &mut ConnsMut,
+        pool: &mut BufferPool,
+        now: Instant,
+    ) -> io::Result<bool> {
+        read_side(c.client, c.req, pool, now)
+    }
+
+    /// The request head at the front of the client's input, once complete;
+    /// None before any byte.
+    pub fn request_head(&mut self, c: &Conns) -> Option<Head<Request>> {
+        let buf = c.req.as_ref()?;
+        Some(match self.req_parser.parse_request(buf.pending()) {
+            Ok(Some(h)) => Head::Complete(Request::from_head(&h, buf.pending()), h.len),
+            Ok(None) => Head::Partial,
+            Err(e) => Head::Invalid(e),
+        })
+    }
+
+    /// The parsed request head, `len` bytes long, is taken off the input:
+    /// it goes out re-serialized.
+    pub fn take_request_head(&mut self, c: &mut ConnsMut, len: usize) {
+        if let Some(b) = c.req.as_mut() {
+            b.consume(len);
+        }
+    }
+
+    /// Up to `len` body bytes taken off the client's input (a small body
+    /// read whole, as the stats form).
+    pub fn take_request_body(&mut self, c: &mut ConnsMut, len: usize) -> Vec<u8> {
+        let Some(b) = c.req.as_mut() else {
+            return Vec::new();
+        };
+        let n = len.min(b.len());
+        let body = b.pending()[..n].to_vec();
+        b.consume(n);
+        body
+    }
+
+    /// The request as it goes to the server: its serialized head queued and
+    /// its body framed as `framing` says. Returns the head's length.
+    pub fn send_request_head(&mut self, req: &Request, framing: Framing) -> usize {
+        self.req_body = match framing {
+            Framing::None => None,
+            f => Some(BodyTracker::new(f)),
+        };
+        self.req_ready = 0;
+        self.req_parser.reset();
+        self.to_srv.clear();
+        req.serialize(&mut self.to_srv);
+        self.to_srv.len()
+    }
+
+    /// The queued request head will not be sent after all.
+    pub fn cancel_request_head(&mut self) {
+        self.to_srv.clear();
+    }
+
+    /// Let the request body claim the bytes read. Ok: what HAProxy would
+    /// log of the bytes claimed.
+    pub fn claim_request_body(&mut self, c: &mut ConnsMut) -> Result<u64, ParseError> {
+        track(&mut self.req_body, c.req, &mut self.req_ready)
+    }
+
+    /// The request body has not fully arrived (nor been refused).
+    pub fn request_body_open(&self) -> bool {
+        self.req_body.as_ref().is_some_and(|b| !b.is_done())
+    }
+
+    /// Every claimed request body byte went out.
+    pub fn request_body_flushed(&self) -> bool {
+        self.req_ready == 0
+    }
+
+    /// The request head went out whole.
+    pub fn request_head_sent(&self) -> bool {
+        self.to_srv.is_empty()
+    }
+
+    /// The whole request went out: head, body, nothing claimed left.
+    pub fn request_sent(&self) -> bool {
+        !self.request_body_open() && self.req_ready == 0 && self.to_srv.is_empty()
+    }
+
+    /// The request head, then the body bytes claimed, to the server (if
+    /// there is one).
+    pub fn send_to_server(
+        &mut self,
+        c: &mut ConnsMut,
+        pool: &mut BufferPool,
+        now: Instant,
+    ) -> io::Result<bool> {
+        let Some(srv) = c.srv.as_deref_mut() else {
+            return Ok(false);
+        };
+        write_out(srv, &mut self.to_srv, c.req, &mut self.req_ready, pool, now)
+    }
+
+    /// Drop whatever the client sent (draining after our answer).
+    pub fn discard_client_input(&mut self, c: &mut ConnsMut, pool: &mut BufferPool) {
+        if let Some(b) = c.req.as_mut() {
+            let n = b.len();
+            b.consume(n);
+        }
+        pool.release_if_empty(c.req);
+    }
+
+    /// Shut the client connection's write side after our answer, so the
+    /// client reads it and then EOF.
+    pub fn shut_client(&mut self, c: &mut ConnsMut) {
+        c.client.conn.shut_write();
+    }
+
+    // The response, server -> client.
+
+    /// Read the server once (if there is one). Ok(true) on progress.
+    pub fn read_server(
+        &mut self,
+        c: &mut ConnsMut,
+        pool: &mut BufferPool,
+        now: Instant,
+    ) -> io::Result<bool> {
+        let Some(srv) = c.srv.as_deref_mut() else {
+            return Ok(false);
+        };
+        read_side(srv, c.res, pool, now)
+    }
+
+    /// An idle kept-alive server connection between requests: true if it
+    /// sent a byte, an EOF or an error, which ends it (what it sent is
+    /// dropped).
+    pub fn idle_server_spoke(
+        &mut self,
+        c: &mut ConnsMut,
+        pool: &mut BufferPool,
+        now: Instant,
+    ) -> bool {
+        if !self.read_server(c, pool, now).unwrap_or(true) {
+            return false;
+        }
+        if let Some(b) = c.res.take() {
+            pool.put(b);
+        }
+        true
+    }
+
+    /// The response head at the front of the server's input, once
+    /// complete; None before any byte.
+    pub fn response_head(&mut self, c: &Conns) -> Option<Head<Response>> {
+        let buf = c.res.as_ref()?;
+        Some(match self.res_parser.parse_response(buf.pending()) {
+            Ok(Some(h)) => Head::Complete(Response::from_head(&h, buf.pending()), h.len),
+            Ok(None) => Head::Partial,
+            Err(e) => Head::Invalid(e),
+        })
+    }
+
+    /// The parsed response head, `len` bytes long, is taken off the input
+    /// (it goes out re-serialized); the parser waits for the next one.
+    pub fn take_response_head(&mut self, c: &mut ConnsMut, pool: &mut BufferPool, len: usize) {
+        if let Some(b) = c.res.as_mut() {
+            b.consume(len);
+        }
+        pool.release_if_empty(c.res);
+        self.res_parser.reset();
+    }
+
+    /// A response head (interim or final) queued for the client, behind
+    /// what is queued already. Returns its length.
+    pub fn send_response_head(&mut self, res: &Response) -> usize {
+        let before = self.to_cli.len();
+        res.serialize(&mut self.to_cli);
+        self.to_cli.len() - before
+    }
+
+    /// The final response's body is framed as `framing` says.
+    pub fn start_response_body(&mut self, framing: Framing) {
+        self.res_body = match framing {
+            Framing::None => None,
+            f => Some(BodyTracker::new(f)),
+        };
+        self.res_ready = 0;
+    }
+
+    /// Let the response body claim the bytes read. Ok: what HAProxy would
+    /// log of the bytes claimed.
+    pub fn claim_response_body(&mut self, c: &mut ConnsMut) -> Result<u64, ParseError> {
+        track(&mut self.res_body, c.res, &mut self.res_ready)
+    }
+
+    /// The response body has not fully arrived.
+    pub fn response_body_open(&self) -> bool {
+        self.res_body.as_ref().is_some_and(|b| !b.is_done())
+    }
+
+    /// Every claimed response body byte went out.
+    pub fn response_body_flushed(&self) -> bool {
+        self.res_ready == 0
+    }
+
+    /// The server closed: whether the body may end there (a body read
+    /// until close) or was cut short. Ok without a body.
+    pub fn response_body_eof(&mut self) -> Result<(), ParseError> {
+        match self.res_body.as_mut() {
+            Some(b) if !b.is_done() => b.eof(),
+            _ => Ok(()),
+        }
+    }
+
+    /// The whole response went out (its head is the transaction's to know).
+    pub fn response_sent(&self) -> bool {
+        !self.response_body_open() && self.res_ready == 0 && self.to_cli.is_empty()
+    }
+
+    /// A response of our own replaces whatever was queued for the client.
+    pub fn answer(&mut self, bytes: Vec<u8>) {
+        self.to_cli = bytes;
+    }
+
+    /// What is queued for the client (our own response, for the log).
+    pub fn queued_to_client(&self) -> &[u8] {
+        &self.to_cli
+    }
+
+    /// Bytes wait to go to the client.
+    pub fn client_output_pending(&self) -> bool {
+        !self.to_cli.is_empty()
+    }
+
+    /// Queued bytes, then (with `body`) the claimed response body bytes,
+    /// to the client.
+    pub fn send_to_client(
+        &mut self,
+        c: &mut ConnsMut,
+        body: bool,
+        pool: &mut BufferPool,
+        now: Instant,
+    ) -> io::Result<bool> {
+        let mut none = 0;
+        let ready = if body { &mut self.res_ready } else { &mut none };
+        write_out(c.client, &mut self.to_cli, c.res, ready, pool, now)
+    }
+
+    // What the mux wants from the poller.
+
+    /// The client connection's (read, write): read while `want_input` and
+    /// there is room, write while bytes wait for it.
+    pub fn client_interest(&self, c: &Conns, want_input: bool) -> (bool, bool) {
+        let room = !c.req.as_ref().is_some_and(Buffer::is_full);
+        let state = c.client.state();
+        let read = state.can_read() && room && want_input;
+        let write = state.can_write()
+            && (!self.to_cli.is_empty()
+                || (self.res_ready > 0 && c.res.as_ref().is_some_and(|b| !b.is_empty())));
+        (read, write)
+    }
+
+    /// The server connection's (read, write) once connected: read while a
+    /// response is `expecting` and there is room, write while request bytes
+    /// wait.
+    pub fn server_interest(&self, c: &Conns, expecting: bool) -> (bool, bool) {
+        let Some(srv) = c.srv else {
+            return (false, false);
+        };
+        let room = !c.res.as_ref().is_some_and(Buffer::is_full);
+        let read = srv.state().can_read() && room && expecting;
+        let write = srv.state().can_write() && (!self.to_srv.is_empty() || self.req_ready > 0);
+        (read, write)
+    }
 }
 
 /// Read once from `side` into `buf`. Ok(true) on progress (data or EOF).
-pub fn read_side(
+fn read_side(
     side: &mut Side,
     buf: &mut Option<Buffer>,
     pool: &mut BufferPool,
@@ -79,7 +436,7 @@ pub fn read_side(
 
 /// Write `head` then up to `*ready` body bytes from the front of `buf`, in
 /// one vectored write, so a head and its first body bytes go in one segment.
-pub fn write_out(
+fn write_out(
     side: &mut Side,
     head: &mut Vec<u8>,
     buf: &mut Option<Buffer>,
@@ -111,7 +468,7 @@ pub fn write_out(
 /// Let the tracker claim the not-yet-checked bytes of `buf` for the body,
 /// and drop from the buffer what it says must not be forwarded. Ok: what
 /// HAProxy would log of the bytes claimed (`BodyTracker::htx_len`).
-pub fn track(
+fn track(
     tracker: &mut Option<BodyTracker>,
     buf: &mut Option<Buffer>,
     ready: &mut usize,
@@ -152,64 +509,8 @@ pub enum Head<M> {
     Invalid(ParseError),
 }
 
-/// The request head at the front of `buf`, once complete.
-pub fn request_head(p: &mut HeadParser, buf: &Buffer) -> Head<Request> {
-    match p.parse_request(buf.pending()) {
-        Ok(Some(h)) => Head::Complete(Request::from_head(&h, buf.pending()), h.len),
-        Ok(None) => Head::Partial,
-        Err(e) => Head::Invalid(e),
-    }
-}
-
-/// The response head at the front of `buf`, once complete.
-pub fn response_head(p: &mut HeadParser, buf: &Buffer) -> Head<Response> {
-    match p.parse_response(buf.pending()) {
-        Ok(Some(h)) => Head::Complete(Response::from_head(&h, buf.pending()), h.len),
-        Ok(None) => Head::Partial,
-        Err(e) => Head::Invalid(e),
-    }
-}
-
-/// The parsed head (or the part of a message) at the front of `buf`,
-/// `len` bytes long, is taken off: it goes out re-serialized.
-pub fn take(buf: &mut Option<Buffer>, len: usize) {
-    if let Some(b) = buf.as_mut() {
-        b.consume(len);
-    }
-}
-
-/// Up to `len` body bytes at the front of `buf`, taken off (a small body
-/// read whole, as the stats form).
-pub fn take_body(buf: &mut Option<Buffer>, len: usize) -> Vec<u8> {
-    let Some(b) = buf.as_mut() else {
-        return Vec::new();
-    };
-    let n = len.min(b.len());
-    let body = b.pending()[..n].to_vec();
-    b.consume(n);
-    body
-}
-
-/// Drop whatever was read (draining a connection after our answer).
-pub fn discard(buf: &mut Option<Buffer>, pool: &mut BufferPool) {
-    if let Some(b) = buf.as_mut() {
-        let n = b.len();
-        b.consume(n);
-    }
-    pool.release_if_empty(buf);
-}
-
-/// Nothing more will be written to `side`: shut its write side, so the
-/// peer reads our answer and then EOF.
-pub fn shut(side: &mut Side) {
-    side.conn.shut_write();
-}
-
-/// The bytes of a message not forwarded yet (`show errors` keeps them).
-pub fn unforwarded(buf: &Option<Buffer>) -> Vec<u8> {
-    buf.as_ref().map_or_else(Vec::new, |b| b.pending().to_vec())
-}
-
+/// What HAProxy would log of a complete raw response of ours (its head
+/// only for a HEAD request).
 pub fn htx_len_of(bytes: &[u8], head_only: bool) -> u64 {
     let mut p = HeadParser::new(bytes.len() + 1);
     let Ok(Some(head)) = p.parse_response(bytes) else {

@@ -14,6 +14,7 @@ use crate::http::rules::TrackSc;
 use crate::http::track::Slots;
 use crate::proxy::persist::{self, Servers};
 use crate::proxy::stick::{self, StickTables};
+use crate::sample::vars::Vars;
 use crate::session::decide::{CookieOut, Decide, PersistResponse, Persisted};
 
 /// One step's view of the proxies for [`Decide`].
@@ -72,12 +73,13 @@ impl Decide for Decider<'_> {
         req: &mut Request,
         src: SocketAddr,
         dst: SocketAddr,
+        vars: &Vars,
     ) -> Option<Persisted> {
         let bp = self.persist.get(bi)?;
         if bp.cookie.is_none() && bp.stick.is_empty() && !bp.persist && bp.rules.is_empty() {
             return None;
         }
-        let ctx = FetchCtx::http(src, dst, Some(req), None);
+        let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
         let flags = persist::persist_rules(&bp.rules, bp.persist, &ctx);
         let mut p = Persisted {
             flags,
@@ -112,7 +114,7 @@ impl Decide for Decider<'_> {
             persist::on_response(cc, r.flags, r.sent, res, own, r.by_cookie, when)
         });
         if !bp.stick.is_empty() {
-            let ctx = FetchCtx::http(r.src, r.dst, Some(r.req), Some(res));
+            let ctx = FetchCtx::http(r.src, r.dst, Some(r.req), Some(res)).with_vars(r.vars);
             self.tables(|t| stick::stick_store_response(&bp.stick, t, &ctx, r.si, self.now));
         }
         out
@@ -228,7 +230,9 @@ mod tests {
             headers: vec![("Cookie".into(), "SRV=a".into())],
         };
         let a: SocketAddr = "10.0.0.1:1234".parse().unwrap();
-        assert!(d.persist_request(0, &mut req, a, a).is_none());
+        assert!(d
+            .persist_request(0, &mut req, a, a, &Vars::default())
+            .is_none());
         assert_eq!(req.header("cookie"), Some("SRV=a"));
     }
 }

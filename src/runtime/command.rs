@@ -83,6 +83,8 @@ pub enum Command {
     /// It gives nothing new to whoever holds an admin socket, which can
     /// already stop every frontend and server.
     DebugDevPanic(Option<usize>),
+    /// `show|get|add|set|del|clear map|acl ...` (`runtime/maps.rs`).
+    Pat(super::maps::PatCmd),
 }
 
 /// A server's operational state, as `set server B/S health` forces it.
@@ -108,6 +110,8 @@ impl Command {
         match self {
             Help(_) | Prompt | Quit | Lower(_) | ShowInfo(_) | ShowStat(..)
             | ShowServersState(_) | GetWeight(..) | SetTimeoutCli(_) | ShowActivity => Level::User,
+            // HAProxy 2.6 checks no level for the map and ACL commands.
+            Pat(_) => Level::User,
             // Gated by the socket's `expose-fd listeners` instead, as in
             // HAProxy (whose own example pairs it with `level user`).
             GetSocks => Level::User,
@@ -213,6 +217,12 @@ fn weight(arg: Option<&String>) -> Result<WeightSpec, String> {
 
 /// Parse one command's words.
 pub fn parse(w: &[String]) -> Result<Command, String> {
+    parse_with_payload(w, None)
+}
+
+/// [`parse`] for a command followed by a payload (`<<`); only `add map`
+/// and `add acl` read one, the others ignore it, as HAProxy.
+pub fn parse_with_payload(w: &[String], payload: Option<&str>) -> Result<Command, String> {
     let s: Vec<&str> = w.iter().map(String::as_str).collect();
     let arg = |i: usize| w.get(i);
     Ok(match s.as_slice() {
@@ -230,6 +240,8 @@ pub fn parse(w: &[String]) -> Result<Command, String> {
             t.parse()
                 .map_err(|_| format!("Invalid thread number '{t}'."))?,
         )),
+        ["show" | "get" | "add" | "del" | "clear" | "prepare" | "commit", "map" | "acl", ..]
+        | ["set", "map", ..] => Command::Pat(super::maps::parse(w, payload)?),
         ["show", "info", rest @ ..] => Command::ShowInfo(format_of(&w[2..2 + rest.len()])?),
         ["show", "stat", ..] => {
             let mut rest: Vec<String> = w[2..].to_vec();
@@ -481,6 +493,51 @@ const HELP: &[(&str, &str, Level)] = &[
     (
         "set timeout cli <delay>",
         "change this CLI session's idle timeout",
+        Level::User,
+    ),
+    (
+        "show map|acl [[@<ver>] <id>|<file>]",
+        "list the maps or ACLs, or one's entries",
+        Level::User,
+    ),
+    (
+        "get map|acl <id>|<file> <value>",
+        "report what a map's or ACL's patterns match for a sample",
+        Level::User,
+    ),
+    (
+        "add map [@<ver>] <map> <key> <value>",
+        "add a map entry (payload supported instead of key/value)",
+        Level::User,
+    ),
+    (
+        "add acl [@<ver>] <acl> <pattern>",
+        "add an ACL entry",
+        Level::User,
+    ),
+    (
+        "set map <map> <key>|#<ref> <value>",
+        "modify a map entry",
+        Level::User,
+    ),
+    (
+        "del map|acl <id>|<file> <key>|#<ref>",
+        "delete map or ACL entries",
+        Level::User,
+    ),
+    (
+        "clear map|acl [@<ver>] <id>|<file>",
+        "delete every entry of a map or ACL (version)",
+        Level::User,
+    ),
+    (
+        "prepare map|acl <id>|<file>",
+        "create a new, empty version to fill then commit",
+        Level::User,
+    ),
+    (
+        "commit map|acl @<ver> <id>|<file>",
+        "make that version the one matched",
         Level::User,
     ),
     (

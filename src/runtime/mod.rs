@@ -6,6 +6,7 @@
 //! here the way HAProxy frames it, so `socat` scripts read it unchanged.
 
 pub mod command;
+pub mod maps;
 pub mod server_state;
 pub mod table;
 #[cfg(test)]
@@ -22,7 +23,12 @@ pub trait Ops {
 }
 
 /// Longest line accepted; a client sending more without a newline is cut off.
+/// A payload (`<<`) may be as long.
 pub const MAX_LINE: usize = 64 * 1024;
+
+fn payload_len(p: &Option<(String, String)>) -> usize {
+    p.as_ref().map_or(0, |(_, p)| p.len())
+}
 
 /// One CLI connection, fed with the bytes read from its socket.
 #[derive(Debug)]
@@ -39,6 +45,9 @@ pub struct CliConn {
     pub timeout: Option<std::time::Duration>,
     /// `expert-mode on`: expert commands allowed.
     pub expert: bool,
+    /// A line that ended with `<<`, and the payload lines read since
+    /// (HAProxy: the payload ends at the first empty line).
+    payload: Option<(String, String)>,
 }
 
 impl CliConn {
@@ -51,6 +60,7 @@ impl CliConn {
             done: false,
             timeout: None,
             expert: false,
+            payload: None,
         }
     }
 
@@ -61,8 +71,26 @@ impl CliConn {
         }
         self.input.extend_from_slice(bytes);
         while let Some(nl) = self.input.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.input.drain(..=nl).collect();
-            self.line(&line[..nl], ops);
+            let raw: Vec<u8> = self.input.drain(..=nl).collect();
+            let text = String::from_utf8_lossy(&raw[..nl]);
+            let text = text.trim_end_matches('\r');
+            if let Some((cmd, mut payload)) = self.payload.take() {
+                if text.is_empty() {
+                    self.line(&cmd, Some(&payload), ops);
+                } else {
+                    payload.push_str(text);
+                    payload.push('\n');
+                    self.payload = Some((cmd, payload));
+                    if payload_len(&self.payload) > MAX_LINE {
+                        self.out.extend_from_slice(b"Payload too long.\n\n");
+                        self.done = true;
+                    }
+                }
+            } else if let Some(cmd) = text.strip_suffix("<<") {
+                self.payload = Some((cmd.to_string(), String::new()));
+            } else {
+                self.line(text, None, ops);
+            }
             if self.done {
                 self.input.clear();
                 return;
@@ -79,21 +107,31 @@ impl CliConn {
     pub fn eof(&mut self, ops: &mut dyn Ops) {
         if !self.done && !self.input.is_empty() {
             let line = std::mem::take(&mut self.input);
-            self.line(&line, ops);
+            let text = String::from_utf8_lossy(&line);
+            match self.payload.take() {
+                Some((cmd, mut payload)) => {
+                    payload.push_str(text.trim_end_matches('\r'));
+                    payload.push('\n');
+                    self.line(&cmd, Some(&payload), ops);
+                }
+                None => self.line(text.trim_end_matches('\r'), None, ops),
+            }
+        } else if let Some((cmd, payload)) = self.payload.take() {
+            self.line(&cmd, Some(&payload), ops);
         }
         self.done = true;
     }
 
-    fn line(&mut self, raw: &[u8], ops: &mut dyn Ops) {
-        let text = String::from_utf8_lossy(raw);
-        let text = text.trim_end_matches('\r');
+    /// Run one line's commands; a payload goes to the last one.
+    fn line(&mut self, text: &str, payload: Option<&str>, ops: &mut dyn Ops) {
         let cmds = command::split_line(text);
+        let last = cmds.len().saturating_sub(1);
         if cmds.is_empty() && self.prompt {
             self.out.extend_from_slice(b"> ");
             return;
         }
-        for words in cmds {
-            let reply = self.one(&words, ops);
+        for (i, words) in cmds.into_iter().enumerate() {
+            let reply = self.one(&words, payload.filter(|_| i == last), ops);
             self.out.extend_from_slice(reply.as_bytes());
             if !reply.is_empty() && !reply.ends_with('\n') {
                 self.out.push(b'\n');
@@ -111,8 +149,8 @@ impl CliConn {
         }
     }
 
-    fn one(&mut self, words: &[String], ops: &mut dyn Ops) -> String {
-        let cmd = match command::parse(words) {
+    fn one(&mut self, words: &[String], payload: Option<&str>, ops: &mut dyn Ops) -> String {
+        let cmd = match command::parse_with_payload(words, payload) {
             Ok(c) => c,
             Err(e) if e.starts_with("Unknown command") => {
                 return format!("{e} {}", command::help(self.level, None))

@@ -295,3 +295,151 @@ fn debug_dev_panic_needs_admin_and_expert_mode() {
     );
     assert!(ran.is_empty());
 }
+
+/// Runs map/ACL commands on a loaded config's references.
+fn pat(cfg: &crate::config::Config, line: &str) -> String {
+    match maps::parse(&words(line), None).and_then(|c| maps::run(&cfg.patterns, &c)) {
+        Ok(s) | Err(s) => s,
+    }
+}
+
+#[test]
+fn map_and_acl_commands_change_the_shared_patterns() {
+    let dir = std::env::temp_dir();
+    let map = dir.join(format!("pollux-rt-{}.map", std::process::id()));
+    std::fs::write(&map, "a.com be_a\n# no\nb.com be_b\n").unwrap();
+    let m = map.display().to_string();
+    let text = format!(
+        "frontend fe\n  mode http\n  bind :80\n  acl api path_beg -u 7 /api\n  http-request set-header X %[req.hdr(host),map({m},none)]\n  http-request set-header Y %[req.hdr(host),map_beg({m},none)]\n"
+    );
+    let cfg = crate::config::load_text("t.cfg", &text, &|_| None).unwrap();
+    assert_eq!(
+        pat(&cfg, "show acl"),
+        "# id (file) description\n7 () acl 'path_beg' file 't.cfg' line 4. curr_ver=0 next_ver=0 entry_cnt=1\n"
+    );
+    assert_eq!(
+        pat(&cfg, "show map"),
+        format!("# id (file) description\n0 ({m}) pattern loaded from file '{m}' used by map at file 't.cfg' line 5, by map at file 't.cfg' line 6. curr_ver=0 next_ver=0 entry_cnt=4\n")
+    );
+    assert_eq!(pat(&cfg, "add map #0 c.com be_c"), "");
+    assert_eq!(
+        pat(&cfg, "get map #0 c.com"),
+        "type=str, case=sensitive, found=yes, idx=tree, key=\"c.com\", value=\"be_c\", type=\"str\"\ntype=beg, case=sensitive, found=yes, idx=tree, key=\"c.com\", value=\"be_c\", type=\"str\"\n"
+    );
+    assert_eq!(pat(&cfg, "set map #0 a.com other"), "");
+    let shown = pat(&cfg, &format!("show map {m}"));
+    let rows: Vec<&str> = shown
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().1)
+        .collect();
+    assert_eq!(rows, ["a.com other", "b.com be_b", "c.com be_c"]);
+    // By handle, as `show map` prints it.
+    let id = shown.lines().nth(1).unwrap().split(' ').next().unwrap();
+    assert_eq!(pat(&cfg, &format!("del map #0 #{id}")), "");
+    assert_eq!(pat(&cfg, "del map #0 b.com"), "Key not found.");
+    assert_eq!(
+        pat(&cfg, "del map #0 #0xzz"),
+        "Malformed identifier. Please use #<id> or <file>."
+    );
+    assert_eq!(
+        pat(&cfg, "del acl #0 a.com"),
+        "Unknown map identifier. Please use #<id> or <file>."
+    );
+    assert_eq!(pat(&cfg, "add acl #0 x"), "This ACL is shared with a map containing samples. You must use the command 'add map' to add values.");
+    assert_eq!(pat(&cfg, "add acl #7 /v2"), "");
+    assert_eq!(
+        pat(&cfg, "get acl #7 /v2/x"),
+        "type=beg, case=sensitive, match=yes, idx=tree, pattern=\"/v2\"\n"
+    );
+    assert_eq!(pat(&cfg, "clear acl #7"), "");
+    assert_eq!(
+        pat(&cfg, "get acl #7 /v2/x"),
+        "type=beg, case=sensitive, match=no\n"
+    );
+    assert_eq!(pat(&cfg, "clear map"), "Missing map identifier.");
+    assert_eq!(
+        pat(&cfg, "show map #7"),
+        "Unknown map identifier. Please use #<id> or <file>."
+    );
+    assert_eq!(pat(&cfg, "prepare map #0"), "New version created: 1\n");
+    assert_eq!(pat(&cfg, "add map @1 #0 v1.com be_v1"), "");
+    assert_eq!(
+        pat(&cfg, "add map @2 #0 v2.com x"),
+        "Version number in the future, please use 'prepare map' before."
+    );
+    assert!(pat(&cfg, "get map #0 v1.com").contains("found=no"));
+    assert_eq!(pat(&cfg, "commit map @1 #0"), "");
+    assert!(pat(&cfg, "get map #0 v1.com").contains("found=yes"));
+    assert!(pat(&cfg, "get map #0 a.com").contains("found=no"));
+    assert_eq!(
+        pat(&cfg, "commit map @1 #0"),
+        "Version number out of range."
+    );
+    assert_eq!(pat(&cfg, "commit map #0"), "Missing version number.");
+    // The file on disk is never rewritten.
+    assert_eq!(
+        std::fs::read_to_string(&map).unwrap(),
+        "a.com be_a\n# no\nb.com be_b\n"
+    );
+    let _ = std::fs::remove_file(&map);
+}
+
+#[test]
+fn pattern_files_shared_with_another_column_count_or_id_are_config_errors() {
+    let dir = std::env::temp_dir();
+    let lst = dir.join(format!("pollux-rt-{}.lst", std::process::id()));
+    std::fs::write(&lst, "/a\n").unwrap();
+    let l = lst.display().to_string();
+    let text = format!(
+        "frontend fe\n  mode http\n  bind :80\n  acl a path_beg -f {l}\n  http-request set-header X %[path,map_beg({l},none)]\n  acl b path -u 3 /x\n  acl c path -u 3 /y\n"
+    );
+    let errs: Vec<String> = crate::config::load_text("t.cfg", &text, &|_| None)
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errs[0].starts_with("t.cfg:5: ") && errs[0].contains(&format!("The file \"{l}\" is already used as one column file and cannot be used by as two column file.")), "{errs:?}");
+    assert!(
+        errs[1].starts_with("t.cfg:7: ") && errs[1].contains("the id is already used"),
+        "{errs:?}"
+    );
+    let _ = std::fs::remove_file(&lst);
+}
+
+#[test]
+fn a_payload_after_double_less_than_goes_to_the_last_command_until_an_empty_line() {
+    let (out, done, ran) = session(Level::User, "show map; add map #0 <<\nk v w\nk2 v2\n\n");
+    assert!(done, "{out}");
+    assert_eq!(
+        ran,
+        [
+            Command::Pat(maps::PatCmd::Show {
+                map: true,
+                name: None,
+                gen: None
+            }),
+            Command::Pat(maps::PatCmd::AddMany {
+                map: true,
+                name: "#0".into(),
+                payload: "k v w\nk2 v2\n".into(),
+                gen: None
+            })
+        ]
+    );
+    // Without the empty line the client's close ends the payload.
+    let (_, _, ran) = session(Level::User, "add acl #0 x <<\n/a\n");
+    assert!(ran.is_empty(), "still reading the payload: {ran:?}");
+    let mut c = CliConn::new(Level::User);
+    let mut f = Fake::default();
+    c.input(b"add acl #0 x <<\n/a\n", &mut f);
+    c.eof(&mut f);
+    assert_eq!(
+        f.ran,
+        [Command::Pat(maps::PatCmd::AddMany {
+            map: false,
+            name: "#0".into(),
+            payload: "/a\n".into(),
+            gen: None
+        })]
+    );
+}

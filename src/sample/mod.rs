@@ -8,10 +8,12 @@
 pub mod args;
 pub mod conv;
 pub mod hash;
+pub mod patref;
 pub mod pattern;
 pub mod rand;
 #[cfg(test)]
 mod tests;
+pub mod vars;
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -15,6 +15,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// A match method (`-m NAME`, or the one a fetch or map implies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    Found,
+    Bool,
     Int,
     Ip,
     Bin,
@@ -31,6 +33,8 @@ pub enum Method {
 impl Method {
     pub fn from_name(n: &str) -> Option<Method> {
         Some(match n {
+            "found" => Method::Found,
+            "bool" => Method::Bool,
             "int" => Method::Int,
             "ip" => Method::Ip,
             "bin" => Method::Bin,
@@ -46,11 +50,31 @@ impl Method {
         })
     }
 
+    /// HAProxy's name (`pat_match_names`), as `get map` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Found => "found",
+            Method::Bool => "bool",
+            Method::Int => "int",
+            Method::Ip => "ip",
+            Method::Bin => "bin",
+            Method::Len => "len",
+            Method::Str => "str",
+            Method::Beg => "beg",
+            Method::Sub => "sub",
+            Method::Dir => "dir",
+            Method::Dom => "dom",
+            Method::End => "end",
+            Method::Reg => "reg",
+        }
+    }
+
     /// The sample type the method reads (the sample is cast to it).
     pub fn input(self) -> super::Type {
         use super::Type;
         match self {
-            Method::Int => Type::Sint,
+            Method::Found => Type::Any,
+            Method::Int | Method::Bool => Type::Sint,
             Method::Ip => Type::Addr,
             Method::Bin => Type::Bin,
             _ => Type::Str,
@@ -126,6 +150,8 @@ fn lpm6(t: &ByLen<u128>, a: u128) -> Option<usize> {
 pub struct PatternSet<V> {
     method: Method,
     icase: bool,
+    /// `int` patterns may be dotted versions (`req.ssl_ver 3.1`).
+    dotted: bool,
     pats: Vec<(Pat, V)>,
     /// Patterns no index covers, in order.
     list: Vec<usize>,
@@ -142,6 +168,7 @@ impl<V> PatternSet<V> {
         PatternSet {
             method,
             icase,
+            dotted: false,
             pats: Vec::new(),
             list: Vec::new(),
             exact: FnvHashMap::default(),
@@ -159,22 +186,56 @@ impl<V> PatternSet<V> {
         self.pats.is_empty()
     }
 
+    /// Integer patterns read as dotted versions (`3.1` is 0x30001).
+    pub fn dotted(mut self) -> PatternSet<V> {
+        self.dotted = true;
+        self
+    }
+
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    pub fn icase(&self) -> bool {
+        self.icase
+    }
+
     /// Add one pattern (HAProxy's `pat_parse_*` messages on error).
     pub fn add(&mut self, text: &str, value: V) -> Result<(), String> {
-        let at = self.pats.len();
         let pat = match self.method {
-            Method::Int | Method::Len => parse_range(text)?,
+            Method::Found | Method::Bool => {
+                return Err(format!(
+                    "match method '{}' takes no pattern, got '{text}'",
+                    self.method.name()
+                ))
+            }
+            Method::Int | Method::Len => parse_range(text, self.dotted)?,
             Method::Ip => parse_ip(text)?,
             Method::Bin => Pat::Bytes(parse_hex(text)?),
             Method::Reg => Pat::Reg(
+                // HAProxy's PCRE runs without UTF mode: classes and `-i`
+                // are ASCII, `.` is one byte.
                 regex::bytes::RegexBuilder::new(text)
+                    .unicode(false)
                     .case_insensitive(self.icase)
                     .build()
-                    .map_err(|e| format!("regex '{text}' is invalid: {e}"))?,
+                    .map_err(|e| {
+                        let why = e.to_string();
+                        let why = why.lines().last().unwrap_or("").trim().to_string();
+                        let why = why.strip_prefix("error: ").unwrap_or(&why).to_string();
+                        format!("regex '{text}' is invalid: {why}")
+                    })?,
             ),
             _ => Pat::Bytes(text.as_bytes().to_vec()),
         };
-        match (&pat, self.method, self.icase) {
+        self.pats.push((pat, value));
+        self.index(self.pats.len() - 1);
+        Ok(())
+    }
+
+    /// Put pattern `at` in the index that covers it, or the list.
+    fn index(&mut self, at: usize) {
+        match (&self.pats[at].0, self.method, self.icase) {
             (Pat::Bytes(b), Method::Str, false) => {
                 self.exact.entry(b.clone()).or_insert(at);
             }
@@ -188,8 +249,32 @@ impl<V> PatternSet<V> {
             }
             _ => self.list.push(at),
         }
-        self.pats.push((pat, value));
-        Ok(())
+    }
+
+    /// Keep the patterns whose value `keep` accepts, in order (the
+    /// runtime API's `del`); the indexes are rebuilt.
+    pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        self.pats.retain(|(_, v)| keep(v));
+        self.list.clear();
+        self.exact.clear();
+        self.prefixes = ByLen::default();
+        self.v4 = ByLen::default();
+        self.v6 = ByLen::default();
+        for at in 0..self.pats.len() {
+            self.index(at);
+        }
+    }
+
+    /// Every pattern's value, in order (the runtime API's `set map`).
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.pats.iter_mut().map(|(_, v)| v)
+    }
+
+    /// The value of the pattern `v` matches, and whether an index (a
+    /// tree, for HAProxy) found it rather than the list.
+    pub fn lookup_how(&self, v: &Value<'_>) -> Option<(&V, bool)> {
+        let i = self.find(v)?;
+        Some((&self.pats[i].1, !self.list.contains(&i)))
     }
 
     /// The value of the pattern `v` matches, HAProxy's choice among several.
@@ -321,11 +406,22 @@ fn match_word(s: &[u8], p: &[u8], delims: &[u8], icase: bool) -> bool {
     false
 }
 
-/// `N`, `N:M` (or `N-M`), `:M`, `N:`.
-fn parse_range(t: &str) -> Result<Pat, String> {
-    let num = |s: &str| -> Option<i64> {
+/// `N`, `N:M` (or `N-M`), `:M`, `N:`; with `dotted`, each number may
+/// be a version `MAJOR.MINOR` (`MAJOR << 16 | MINOR`).
+fn parse_range(t: &str, dotted: bool) -> Result<Pat, String> {
+    let int = |s: &str| -> Option<i64> {
         let (v, used) = read_int64(s.as_bytes());
         (!s.is_empty() && used == s.len()).then_some(v)
+    };
+    let num = |s: &str| -> Option<i64> {
+        match s.split_once('.') {
+            Some((maj, min)) if dotted => {
+                let p = |x: &str| int(x).filter(|n| (0..65536).contains(n));
+                Some((p(maj)? << 16) | p(min)?)
+            }
+            _ if dotted => int(s)?.checked_mul(1 << 16),
+            _ => int(s),
+        }
     };
     let bad = || format!("'{t}' is not a valid number range");
     if t.is_empty() {

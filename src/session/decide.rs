@@ -10,6 +10,7 @@ use crate::http::fetch::{Counter, CounterView, Sample, Tracked};
 use crate::http::message::{Request, Response};
 use crate::http::rules::{TrackSc, Tracker};
 use crate::http::track::Slots;
+use crate::sample::vars::Vars;
 use std::net::{IpAddr, SocketAddr};
 
 /// The proxy's side of a transaction: stick counters and persistence.
@@ -35,12 +36,14 @@ pub trait Decide {
     /// Cookie and stick persistence for a request to backend `bi`: the
     /// server it is bound to, if any; the request's cookie is stripped as
     /// `indirect`/`prefix` say. None: the backend has no persistence.
+    /// `vars`: the stream's, for `var()` in the rules' samples.
     fn persist_request(
         &mut self,
         bi: usize,
         req: &mut Request,
         src: SocketAddr,
         dst: SocketAddr,
+        vars: &Vars,
     ) -> Option<Persisted>;
     /// Server `si` of backend `bi` answered `req` (`sent`: its cookies as
     /// the client sent them) with `res`: the persistence cookie is set as
@@ -73,6 +76,7 @@ pub struct PersistResponse<'a> {
     pub req: &'a Request,
     pub src: SocketAddr,
     pub dst: SocketAddr,
+    pub vars: &'a Vars,
 }
 
 /// The [`Tracker`] request rules run with: `track-scN` and counter fetches

@@ -17,6 +17,7 @@ use crate::conn::Side;
 pub use crate::conn::{HalfEvent, HalfState};
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::core::timers::TimerKey;
+use crate::mux::h1::{Conns, ConnsMut};
 use crate::pollers::Interest;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -36,13 +37,16 @@ pub enum Phase {
     Connected,
 }
 
-/// What a session is doing, which decides how it is driven. Derived from
-/// the session's fields in one place ([`Session::stage`]), matched where
-/// the session is driven and its interests are computed.
+/// What a session is doing, which decides how it is driven: the session's
+/// `stage` field, set at the three transitions only (inspection done ->
+/// TCP or HTTP, in [`Session::inspected`]; HTTP -> tunnel, when the
+/// transaction's upgrade went out), matched where the session is driven
+/// (`proxy/engine/flow.rs`) and in [`Session::interests`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// `tcp-request content` rules are still deciding (`inspect_until`).
-    Inspecting,
+    /// `tcp-request content` rules are still deciding, at the latest
+    /// until this instant (`tcp-request inspect-delay`).
+    Inspecting { until: Instant },
     /// `mode tcp`: bytes forwarded both ways.
     Tcp,
     /// `mode http`: the transaction analyses each request and response.
@@ -75,12 +79,14 @@ pub struct Session {
     pub retries_left: u32,
     /// Armed timer and its deadline.
     pub timer: Option<(TimerKey, Instant)>,
-    /// `tcp-request content` rules still deciding until this instant.
-    pub inspect_until: Option<Instant>,
+    /// How the session is driven now (see [`Stage`]).
+    pub stage: Stage,
     /// The HTTP transaction (`mode http` only); boxed so TCP sessions stay small.
     pub http: Option<Box<txn::Txn>>,
     /// The log record, when the frontend logs sessions.
     pub log: Option<Box<crate::log::LogRec>>,
+    /// Variables (`set-var`): `sess`, and the current transaction's.
+    pub vars: crate::sample::vars::Vars,
 }
 
 /// A fatal I/O condition: the session must be closed.
@@ -176,6 +182,18 @@ impl Session {
         Ok(())
     }
 
+    /// The connections and their input buffers, as the HTTP/1 mux looks
+    /// at them.
+    pub fn conns(&self) -> Conns<'_> {
+        Conns::new(&self.client, self.srv.as_ref(), &self.req, &self.res)
+    }
+
+    /// The same, lent to the mux for I/O.
+    pub fn conns_mut(&mut self) -> ConnsMut<'_> {
+        let srv = self.srv.as_mut();
+        ConnsMut::new(&mut self.client, srv, &mut self.req, &mut self.res)
+    }
+
     /// Both directions are finished: every EOF seen and passed on.
     pub fn is_done(&self) -> bool {
         let Some(srv) = &self.srv else {
@@ -209,26 +227,40 @@ impl Session {
         Ok(())
     }
 
-    pub fn stage(&self) -> Stage {
-        match (self.inspect_until, self.http.as_deref()) {
-            (Some(_), _) => Stage::Inspecting,
-            (None, None) => Stage::Tcp,
-            (None, Some(t)) if t.tunneling() => Stage::Tunnel,
-            (None, Some(_)) => Stage::Http,
+    /// The stage a new session starts in: inspecting while `tcp-request
+    /// content` rules exist (until `until`), else its frontend's mode.
+    pub fn first_stage(inspect_until: Option<Instant>, http: bool) -> Stage {
+        match (inspect_until, http) {
+            (Some(until), _) => Stage::Inspecting { until },
+            (None, true) => Stage::Http,
+            (None, false) => Stage::Tcp,
         }
+    }
+
+    /// Until when `tcp-request content` rules may still wait for bytes.
+    pub fn inspect_until(&self) -> Option<Instant> {
+        match self.stage {
+            Stage::Inspecting { until } => Some(until),
+            Stage::Tcp | Stage::Http | Stage::Tunnel => None,
+        }
+    }
+
+    /// The content rules accepted: on to TCP forwarding, or to HTTP.
+    pub fn inspected(&mut self) {
+        self.stage = Session::first_stage(None, self.http.is_some());
     }
 
     /// The interests each side should have now: read while there is room to
     /// put bytes, write while bytes wait (or while a connect is pending).
     pub fn interests(&self) -> (Interest, Option<Interest>) {
-        match (self.stage(), self.http.as_deref()) {
-            (Stage::Inspecting, _) => {
+        match (self.stage, self.http.as_deref()) {
+            (Stage::Inspecting { .. }, _) => {
                 let room = !self.req.as_ref().is_some_and(Buffer::is_full);
                 let read = self.client.state().can_read() && room;
                 (Interest { read, write: false }, None)
             }
             (Stage::Http, Some(t)) => t.interests(self),
-            _ => self.tcp_interests(),
+            (Stage::Http, None) | (Stage::Tcp | Stage::Tunnel, _) => self.tcp_interests(),
         }
     }
 
@@ -257,7 +289,8 @@ mod tests {
     fn a_session_stays_small() {
         // Idle sessions must cost a few hundred bytes, not kilobytes: buffers
         // are taken from the pool only while bytes are in flight.
+        // (336: 320, plus two words for the variables, `sample::vars::Vars`.)
         let size = std::mem::size_of::<super::Session>();
-        assert!(size <= 320, "Session is {size} bytes");
+        assert!(size <= 336, "Session is {size} bytes");
     }
 }

@@ -54,12 +54,23 @@ pub struct Config {
     /// Messages from `.diag/.notice/.warning` and keyword warnings, already
     /// formatted `FILE:LINE: message`; the CLI prints them (unless -q).
     pub warnings: Vec<String>,
+    /// Every ACL and map pattern reference, by id: the runtime API's
+    /// `show map`/`show acl` and what it changes.
+    pub patterns: crate::sample::patref::Registry,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Global {
     /// `maxconn` (process-wide); `-n` on the command line overrides it.
     pub maxconn: u32,
+    /// `maxconn` was written (or given with `-n`): the fd limit it needs
+    /// must be had (see `strict_limits`).
+    pub maxconn_set: bool,
+    /// `strict-limits` (HAProxy 2.6's default; `no strict-limits` to turn
+    /// off): an fd limit that cannot be raised as required stops the start.
+    pub strict_limits: bool,
+    /// `zero-warning`: any warning at start-up (or `-c`) is fatal.
+    pub zero_warning: bool,
     /// `nbthread`: event-loop threads, default 1 (HAProxy: one per CPU),
     /// and where it was set, for the errors of what it rules out.
     pub nbthread: u32,
@@ -99,6 +110,8 @@ pub struct Global {
     pub noreuseport: bool,
     /// `master-worker` (or `-W`).
     pub master_worker: bool,
+    /// `set-var` / `set-var-fmt`: `proc.` variables set at start-up, in order.
+    pub set_vars: Vec<crate::http::rules::SetVar>,
 }
 
 impl Config {
@@ -134,6 +147,9 @@ impl Default for Global {
     fn default() -> Self {
         Global {
             maxconn: 4096,
+            maxconn_set: false,
+            strict_limits: true,
+            zero_warning: false,
             nbthread: 1,
             nbthread_at: Origin::default(),
             bufsize: 16384,
@@ -156,6 +172,7 @@ impl Default for Global {
             hard_stop_after: None,
             noreuseport: false,
             master_worker: false,
+            set_vars: Vec::new(),
         }
     }
 }

@@ -108,6 +108,10 @@ pub struct StatsSocket {
     pub addr: CliAddr,
     /// `mode` (octal), applied with chmod after bind.
     pub mode: Option<u32>,
+    /// `user`/`uid` and `group`/`gid`: the Unix socket's owner, applied
+    /// with chown after bind (None: left as created).
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
     /// `level`: HAProxy's default is `operator`.
     pub level: Level,
     /// `expose-fd listeners`: `_getsocks` may hand the listening sockets to

@@ -195,6 +195,97 @@ fn match_methods_and_case_insensitivity() {
     yes("hdr(host) -m str -- www.example.com");
 }
 
+fn with_header(text: &str, name: &str, value: &str) -> Truth {
+    matches_on(&req("GET", "/", &[(name, value)]), text)
+}
+
+#[test]
+fn len_counts_bytes_and_icase_folds_ascii_only_as_haproxy() {
+    // Header values hold the wire's bytes one char each: "é" arrives as
+    // the two bytes of its UTF-8, and HAProxy's `-m len` counts bytes.
+    let e_acute = "\u{c3}\u{a9}";
+    let e_acute_upper = "\u{c3}\u{89}";
+    assert_eq!(with_header("hdr(x) -m len 2", "X", e_acute), Truth::True);
+    assert_eq!(with_header("hdr(x) -m len 1", "X", e_acute), Truth::False);
+    // The pattern, from the UTF-8 config, is the same bytes.
+    assert_eq!(with_header("hdr(x) é", "X", e_acute), Truth::True);
+    // `-i` folds ASCII letters only (HAProxy's strncasecmp).
+    assert_eq!(with_header("hdr(x) -i É", "X", e_acute), Truth::False);
+    assert_eq!(with_header("hdr(x) -i É", "X", e_acute_upper), Truth::True);
+    assert_eq!(with_header("hdr(x) -i AbC", "X", "aBc"), Truth::True);
+    assert_eq!(
+        with_header("hdr(x) -m reg -i ^É", "X", e_acute),
+        Truth::False
+    );
+    assert_eq!(with_header("hdr(x) -m sub -i B", "X", "abc"), Truth::True);
+}
+
+#[test]
+fn every_method_matches_as_haproxy() {
+    let h = |text: &str, v: &str| with_header(text, "X", v);
+    assert_eq!(h("hdr(x) -m beg ab", "abc"), Truth::True);
+    assert_eq!(h("hdr(x) -m end bc", "abc"), Truth::True);
+    assert_eq!(h("hdr(x) -m sub zz", "abc"), Truth::False);
+    assert_eq!(h("hdr(x) -m dom b.c", "a.b.c:80"), Truth::True);
+    assert_eq!(h("hdr(x) -m dom b", "ab.c"), Truth::False);
+    assert_eq!(h("hdr(x) -m dir /b/", "/a/b/c"), Truth::True);
+    assert_eq!(h("hdr(x) -m dir b", "/a/bb/c"), Truth::False);
+    // A string becomes an integer by its leading digits.
+    assert_eq!(h("hdr(x) -m int 12", "12abc"), Truth::True);
+    assert_eq!(h("hdr(x) -m int 0", "abc"), Truth::True);
+    assert_eq!(h("hdr(x) -m bin 616263", "abc"), Truth::True);
+    assert_eq!(h("hdr(x) -m ip 10.0.0.0/8", "10.1.2.3"), Truth::True);
+    assert_eq!(h("hdr(x) -m ip 10.0.0.0/8", "not an ip"), Truth::False);
+    assert_eq!(
+        h("hdr(x) -m ip ::ffff:10.0.0.0/104", "10.1.2.3"),
+        Truth::True
+    );
+    assert_eq!(h("hdr(x) -m bool", "1"), Truth::True);
+    assert_eq!(h("hdr(x) -m bool", "0"), Truth::False);
+    assert_eq!(h("hdr(x) -m found", ""), Truth::True);
+    assert_eq!(h("hdr(y) -m found", ""), Truth::False);
+    // Operators apply to every value after them.
+    assert_eq!(h("hdr(x) -m int lt 5 gt 10", "11"), Truth::True);
+    assert_eq!(h("hdr(x) -m int lt 5 gt 10", "7"), Truth::False);
+    assert_eq!(h("hdr(x) -m int lt 5 eq 7", "7"), Truth::True);
+}
+
+#[test]
+fn operators_are_kept_as_the_ranges_haproxy_lists() {
+    let c = parse_criterion(&words("req.len lt 10 eq 20 5:8 gt 1")).unwrap();
+    let shown: Vec<String> = c
+        .inline_ref()
+        .show(None)
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().1.to_string())
+        .collect();
+    assert_eq!(shown, [":9", "20", "5:8", "2:"]);
+}
+
+#[test]
+fn map_files_as_acl_patterns_and_several_files() {
+    let dir = std::env::temp_dir();
+    let m = dir.join(format!("pollux-acl-m-{}.map", std::process::id()));
+    let l = dir.join(format!("pollux-acl-l-{}.lst", std::process::id()));
+    std::fs::write(&m, "a.com be_a\nb.com be_b\n").unwrap();
+    std::fs::write(&l, "c.com\n").unwrap();
+    // `-M` reads the map's keys (the values are not patterns).
+    let text = format!("hdr(x) -f {} -M -f {}", l.display(), m.display());
+    for (v, t) in [
+        ("a.com", Truth::True),
+        ("c.com", Truth::True),
+        ("be_a", Truth::False),
+    ] {
+        assert_eq!(with_header(&text, "X", v), t, "{v}");
+    }
+    // `-i` after a file applies to what follows only.
+    let text = format!("hdr(x) -f {} -i B.COM", l.display());
+    assert_eq!(with_header(&text, "X", "b.com"), Truth::True);
+    assert_eq!(with_header(&text, "X", "C.COM"), Truth::False);
+    let _ = std::fs::remove_file(&m);
+    let _ = std::fs::remove_file(&l);
+}
+
 #[test]
 fn patterns_from_files_skip_comments_and_blanks() {
     let path = std::env::temp_dir().join(format!("pollux-acl-{}.lst", std::process::id()));
@@ -204,7 +295,7 @@ fn patterns_from_files_skip_comments_and_blanks() {
     let text = format!("path_beg -f {}", path.display());
     yes(&text);
     let c = parse_criterion(&words(&text)).unwrap();
-    assert_eq!(c.patterns.len(), 3);
+    assert_eq!(c.len(), 3);
     std::fs::write(&path, "/static  \n").unwrap();
     no(&text);
     let _ = std::fs::remove_file(&path);
@@ -217,21 +308,28 @@ fn patterns_from_files_skip_comments_and_blanks() {
 fn bad_criteria_are_errors() {
     for (text, fragment) in [
         ("nosuchfetch foo", "unknown fetch method 'nosuchfetch'"),
-        ("path_reg (", "invalid regex '('"),
+        ("path_reg (", "regex '(' is invalid"),
         ("hdr", "fetch method 'hdr' expects"),
-        ("src 1.2.3.999", "invalid IP address or network '1.2.3.999'"),
-        ("src 10.0.0.0/33", "invalid IP address"),
-        ("dst_port eighty", "invalid integer pattern 'eighty'"),
+        (
+            "src 1.2.3.999",
+            "'1.2.3.999' is not a valid IPv4 or IPv6 address",
+        ),
+        ("src 10.0.0.0/33", "not a valid IPv4 or IPv6 address"),
+        ("dst_port eighty", "'eighty' is not a number"),
         ("dst_port gt", "missing value after operator 'gt'"),
-        ("dst_port 9:1", "invalid integer range '9:1'"),
+        ("dst_port 9:1", "'9:1' is not a valid number range"),
         ("path -m nope /", "unknown match method 'nope'"),
         ("path -m found /x", "takes no pattern"),
         ("path -x /", "unknown ACL flag '-x'"),
         ("path -m", "missing argument after '-m'"),
         ("req.payload(0) 00", "expects 2"),
-        ("req.ssl_ver 140737488355328", "invalid version"),
+        ("req.ssl_ver 140737488355328", "is not a number"),
         ("hdr(host", "missing closing ')'"),
-        ("path -u 1 /", "not supported yet"),
+        ("path -u x /", "the argument of -u must be an integer"),
+        (
+            "path -f /dev/null -m beg /",
+            "'-m' must only be specified before patterns and files",
+        ),
     ] {
         let e = parse_criterion(&words(text)).unwrap_err();
         assert!(e.contains(fragment), "{text}: {e}");
@@ -314,7 +412,7 @@ fn bad_conditions_are_errors_naming_the_problem() {
     assert!(set
         .add(&words("x path_reg ("))
         .unwrap_err()
-        .starts_with("acl 'x': invalid regex"));
+        .starts_with("acl 'x': regex '(' is invalid"));
 }
 
 /// The first bytes of a real TLS 1.2/1.3 ClientHello (curl 8): record
@@ -352,6 +450,7 @@ fn tcp_eval(text: &str, payload: &[u8], complete: bool) -> Truth {
         res: None,
         payload,
         payload_complete: complete,
+        vars: None,
     })
 }
 
@@ -423,6 +522,7 @@ fn need_more_propagates_through_conditions() {
                 res: None,
                 payload,
                 payload_complete: complete,
+                vars: None,
             })
     };
     assert_eq!(eval("if tls", b"", false), Truth::NeedMore);

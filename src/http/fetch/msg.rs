@@ -5,6 +5,7 @@
 //! which read through the plain fetch they type.
 
 use super::{Dir, Fetch, FetchCtx, Fetched, Kind, Sample};
+use crate::http::auth::{self, Credentials, UserlistRef};
 use crate::http::message::{Headers, Request};
 use crate::http::Version;
 use crate::sample::hash;
@@ -32,6 +33,17 @@ pub enum Msg {
     AsInt(Box<Fetch>),
     /// ... counted (`res.cook_cnt`).
     Count(Box<Fetch>),
+    /// `http_auth(L)`: Basic credentials valid in userlist L.
+    Auth(UserlistRef),
+    /// `http_auth_group(L)`: the authenticated user's name as a sample; for
+    /// ACLs, the user's groups, so that `http_auth_group(L) G1 G2` matches
+    /// a member of G1 or G2 (HAProxy matches groups for this fetch).
+    AuthGroup(UserlistRef),
+    AuthType,
+    AuthUser,
+    AuthPass,
+    /// `http_auth_bearer([HEADER])`.
+    AuthBearer(Option<String>),
 }
 
 /// `Some` when `name` is one of these fetches; `plain` parses the fetch a
@@ -97,6 +109,19 @@ pub fn parse(
         "res.cook_val" | "scook_val" => inner("res.cook").map(Msg::AsInt),
         "res.cook_cnt" | "scook_cnt" => inner("res.cook").map(Msg::Count),
         "urlp_val" => inner("url_param").map(Msg::AsInt),
+        "http_auth" | "http_auth_group" => super::want_args(name, a, 1, 1).map(|()| {
+            let l = auth::reference(a[0]);
+            if name == "http_auth" {
+                Msg::Auth(l)
+            } else {
+                Msg::AuthGroup(l)
+            }
+        }),
+        "http_auth_type" => no_arg(Msg::AuthType),
+        "http_auth_user" => no_arg(Msg::AuthUser),
+        "http_auth_pass" => no_arg(Msg::AuthPass),
+        "http_auth_bearer" => super::want_args(name, a, 0, 1)
+            .map(|()| Msg::AuthBearer(a.first().map(|h| h.to_string()))),
         _ => return None,
     };
     Some(r)
@@ -108,6 +133,7 @@ impl Msg {
             Msg::Hash32 { src: false, .. } | Msg::AsInt(_) | Msg::Count(_) => Kind::Int,
             Msg::Hash32 { src: true, .. } => Kind::Bin,
             Msg::AsIp(_) => Kind::Ip,
+            Msg::Auth(_) => Kind::Bool,
             _ => Kind::Str,
         }
     }
@@ -188,6 +214,63 @@ impl Msg {
             Msg::Count(f) => {
                 let n = f.fetch(ctx, sc, false).values.len();
                 Fetched::one(Sample::Int(n as i64))
+            }
+            Msg::Auth(l) => match (ctx.req.and_then(auth::credentials), l.get()) {
+                (Some(Credentials::Basic(u, p)), Some(list)) => {
+                    Fetched::one(Sample::Bool(list.check(&u, &p).is_some()))
+                }
+                _ => Fetched::none(),
+            },
+            Msg::AuthGroup(l) => {
+                let (Some(Credentials::Basic(u, p)), Some(list)) =
+                    (ctx.req.and_then(auth::credentials), l.get())
+                else {
+                    return Fetched::none();
+                };
+                let Some(user) = list.check(&u, &p) else {
+                    return Fetched::none();
+                };
+                if one {
+                    return Fetched::one(Sample::Str(user.name.clone()));
+                }
+                Fetched::some(
+                    user.groups
+                        .iter()
+                        .map(|&g| Sample::Str(list.groups[g].clone()))
+                        .collect(),
+                )
+            }
+            Msg::AuthType => str_of(ctx.req.and_then(auth::credentials).map(|c| {
+                match c {
+                    Credentials::Basic(..) => "Basic",
+                    Credentials::Bearer(_) => "Bearer",
+                }
+                .to_string()
+            })),
+            Msg::AuthUser | Msg::AuthPass => match ctx.req.and_then(auth::credentials) {
+                Some(Credentials::Basic(u, p)) => {
+                    str_of(Some(if matches!(self, Msg::AuthUser) { u } else { p }))
+                }
+                _ => Fetched::none(),
+            },
+            Msg::AuthBearer(None) => match ctx.req.and_then(auth::credentials) {
+                Some(Credentials::Bearer(t)) => str_of(Some(t)),
+                _ => Fetched::none(),
+            },
+            Msg::AuthBearer(Some(h)) => {
+                let Some(v) = ctx.req.and_then(|r| r.header_values(h).next()) else {
+                    return Fetched::none();
+                };
+                let v = v.split(',').next().unwrap_or("");
+                match v.split_once(' ') {
+                    Some((s, t))
+                        if s.eq_ignore_ascii_case("bearer")
+                            && !t.trim_start_matches(' ').is_empty() =>
+                    {
+                        str_of(Some(t.trim_start_matches(' ').to_string()))
+                    }
+                    _ => Fetched::none(),
+                }
             }
         }
     }

@@ -209,6 +209,7 @@ mod tests {
             res: None,
             payload,
             payload_complete: complete,
+            vars: None,
         }
     }
 

@@ -405,6 +405,7 @@ fn ctx(payload: &[u8], complete: bool) -> FetchCtx<'_> {
         res: None,
         payload,
         payload_complete: complete,
+        vars: None,
     }
 }
 
@@ -452,4 +453,92 @@ fn tcp_rules_without_rules_or_conditions() {
         run_tcp(&local_only, &ctx(b"", false)),
         Some(TcpAction::Reject)
     );
+}
+
+fn set_var(var: &str, value: VarValue) -> Action {
+    Action::SetVar(SetVar {
+        var: VarRef::parse(var).unwrap(),
+        conds: Conds::default(),
+        value,
+    })
+}
+
+fn expr(s: &str) -> VarValue {
+    VarValue::Expr(Expr::parse(s).unwrap())
+}
+
+#[test]
+fn set_var_rules_are_seen_by_later_rules_and_the_response() {
+    let vars = Vars::default();
+    let rules = [
+        rule(set_var("txn.host", expr("req.hdr(host),lower"))),
+        rule(set_var("txn.n", expr("int(41)"))),
+        rule(set_var("txn.n", expr("var(txn.n),add(1)"))),
+        rule(set_var(
+            "req.f",
+            VarValue::Format(f("%[var(txn.host)]:%[var(txn.n)]")),
+        )),
+        rule(set_var("txn.gone", expr("str(x)"))),
+        rule(set_var("txn.gone", VarValue::Unset)),
+        when(
+            Action::SetHeader("X-V".into(), f("%[var(req.f)] %[var(txn.gone,none)]")),
+            "if { var(txn.n) -m int 42 }",
+        ),
+    ];
+    let mut r = req("GET", "/", &[("Host", "WWW.Example.Org")]);
+    let mut t = NoTrack;
+    let v = run_request_in(&rules, &mut r, (src(), dst()), &mut t, &vars);
+    assert_eq!(v, Verdict::Continue);
+    assert_eq!(r.header("x-v"), Some("www.example.org:42 none"));
+    // The response: `req.` variables are gone, `txn.` ones stay, `res.` begin.
+    vars.response_begins();
+    let rules = [
+        rule(set_var("res.s", expr("status"))),
+        rule(Action::SetHeader(
+            "X-R".into(),
+            f("%[var(res.s)] %[var(req.f,dflt)] %[var(txn.host)]"),
+        )),
+    ];
+    let mut s = res(201, &[]);
+    run_response_in(&rules, &r, &mut s, (src(), dst()), &vars);
+    assert_eq!(s.header("x-r"), Some("201  www.example.org"));
+}
+
+#[test]
+fn tcp_set_var_goes_on_to_the_next_rule() {
+    let vars = Vars::default();
+    let rules = [
+        TcpRule {
+            action: TcpAction::SetVar(SetVar {
+                var: VarRef::parse("sess.len").unwrap(),
+                conds: Conds::default(),
+                value: expr("req.len"),
+            }),
+            cond: None,
+        },
+        tcp_rule(TcpAction::Reject, "if { var(sess.len) -m int gt 3 }"),
+    ];
+    let c = ctx(b"abcd", true).with_vars(&vars);
+    assert_eq!(run_tcp(&rules, &c), Some(TcpAction::Reject));
+    let c = ctx(b"ab", true).with_vars(&vars);
+    assert_eq!(run_tcp(&rules, &c), Some(TcpAction::Accept));
+}
+
+struct NoTrack;
+
+impl Tracker for NoTrack {
+    fn track(&mut self, _: &TrackSc, _: &Sample) {}
+    fn counters(&self) -> &dyn CounterView {
+        self
+    }
+}
+
+impl CounterView for NoTrack {
+    fn counter(
+        &self,
+        _: crate::http::fetch::Tracked,
+        _: crate::http::fetch::Counter,
+    ) -> Option<i64> {
+        None
+    }
 }

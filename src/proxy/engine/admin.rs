@@ -344,6 +344,8 @@ impl Admin<'_> {
             Command::ShowSess(which) => e.show_sess_all(which.as_deref()),
             Command::ShowActivity => Ok(e.show_activity()),
             Command::Table(c) => crate::proxy::stick::cli::run(&mut e.shared.stick(), c, now),
+            // The references are shared by every thread: no replay.
+            Command::Pat(c) => crate::runtime::maps::run(&e.patterns, c),
             Command::DebugDevPanic(t) => {
                 let t = t.unwrap_or(e.tid);
                 if t >= e.nthreads() {

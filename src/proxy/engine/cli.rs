@@ -41,7 +41,11 @@ pub(super) struct CliClient {
 /// then renamed over PATH, so a reloading process replaces the old socket
 /// without a window where PATH does not exist (as HAProxy does). `mode`
 /// applies to paths only.
-pub fn bind_cli_addr(addr: &CliAddr, mode: Option<u32>) -> Result<AnyListener, String> {
+pub fn bind_cli_addr(
+    addr: &CliAddr,
+    mode: Option<u32>,
+    owner: (Option<u32>, Option<u32>),
+) -> Result<AnyListener, String> {
     let fail = |kind: &str, e: io::Error| {
         format!("Starting proxy GLOBAL: cannot bind {kind} socket ({e}) [{addr}]")
     };
@@ -57,6 +61,9 @@ pub fn bind_cli_addr(addr: &CliAddr, mode: Option<u32>) -> Result<AnyListener, S
             if let Some(mode) = mode {
                 std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
                     .map_err(fail)?;
+            }
+            if owner != (None, None) {
+                std::os::unix::fs::chown(&tmp, owner.0, owner.1).map_err(fail)?;
             }
             std::fs::rename(&tmp, path).map_err(fail)?;
             AnyListener::Unix(l)
@@ -79,7 +86,7 @@ pub fn bind_cli(cfg: &crate::config::Config) -> Result<Vec<AnyListener>, String>
     cfg.global
         .stats_sockets
         .iter()
-        .map(|s| bind_cli_addr(&s.addr, s.mode))
+        .map(|s| bind_cli_addr(&s.addr, s.mode, (s.uid, s.gid)))
         .collect()
 }
 

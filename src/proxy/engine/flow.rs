@@ -44,8 +44,8 @@ impl Engine {
                 return;
             };
             let mut logged = false;
-            let step = match s.stage() {
-                Stage::Inspecting => match self.inspect(sid, now) {
+            let step = match s.stage {
+                Stage::Inspecting { .. } => match self.inspect(sid, now) {
                     Inspect::Wait => break,
                     Inspect::Done => continue,
                     Inspect::Closed => return,
@@ -240,7 +240,7 @@ impl Engine {
         let payload = s.req.as_ref().map_or(&[][..], |b| b.pending());
         let full = s.req.as_ref().is_some_and(|b| b.is_full());
         let complete =
-            full || s.client.state().input_closed() || s.inspect_until.map_or(true, |t| t <= now);
+            full || s.client.state().input_closed() || s.inspect_until().map_or(true, |t| t <= now);
         let ctx = FetchCtx {
             src: SocketAddr::new(s.src, s.src_port),
             dst: s.dst,
@@ -248,6 +248,7 @@ impl Engine {
             res: None,
             payload,
             payload_complete: complete,
+            vars: Some(&s.vars),
         };
         let mut tcp = self.tcp_slots.remove(&sid).unwrap_or_default();
         let slots = match s.http.as_mut() {
@@ -272,8 +273,9 @@ impl Engine {
                 Inspect::Closed
             }
             None if !complete => Inspect::Wait,
-            Some(TcpAction::Accept | TcpAction::Sc(_)) | None => {
-                s.inspect_until = None;
+            // Accept (rules return no other action), or nothing more will come.
+            _ => {
+                s.inspected();
                 if s.http.is_none() {
                     self.assign(sid, None, now);
                 }
@@ -332,7 +334,7 @@ impl Engine {
             _ => (fe.timeouts.client, be.and_then(|b| b.server)),
         };
         let mut d = after(s.client.last_io, cli_to);
-        if let Some(until) = s.inspect_until {
+        if let Some(until) = s.inspect_until() {
             d = min(d, Some(until));
         }
         if let Some(t) = s.http.as_ref() {
@@ -403,7 +405,7 @@ impl Engine {
             .timeouts
             .client
             .is_some_and(|t| s.client.last_io + t <= now);
-        if s.inspect_until.is_some_and(|t| t <= now) && !client_expired {
+        if s.inspect_until().is_some_and(|t| t <= now) && !client_expired {
             self.refresh(sid, now);
             return;
         }

@@ -41,6 +41,7 @@ use crate::core::{Reactor, Ready};
 use crate::http::fetch::FetchCtx;
 use crate::http::rules::TcpAction;
 use crate::pollers::{Interest, Token};
+use crate::sample::vars::Vars;
 use crate::session::txn::{HttpSide, Txn};
 use crate::session::{Phase, Session};
 use crate::sys::{self, SignalPipe};
@@ -123,6 +124,8 @@ pub struct Engine {
     ctr: crate::proxy::counters::Counters,
     ctr_dirty: bool,
     mailbox: Option<std::os::unix::net::UnixStream>,
+    /// The config's ACL and map references (shared by every thread).
+    patterns: crate::sample::patref::Registry,
 }
 
 /// Bind every listener, reusing a socket taken over from an old process
@@ -291,6 +294,7 @@ impl Engine {
             ctr_dirty: false,
             shared,
             mailbox,
+            patterns: cfg.patterns.clone(),
         })
         .map(|mut e: Engine| {
             e.link_checks();
@@ -470,6 +474,8 @@ impl Engine {
         let dst = dst.or_else(|| conn.local_addr().ok()).unwrap_or(peer);
         // What `tcp-request connection track-scN` tracks, for the session.
         let mut slots = crate::http::track::Slots::default();
+        // Before the stream: only `sess` and `proc` variables exist.
+        let vars = Vars::connection_only();
         if !fe.tcp_conn.is_empty() {
             let ctx = FetchCtx {
                 src: peer,
@@ -478,6 +484,7 @@ impl Engine {
                 res: None,
                 payload: &[],
                 payload_complete: true,
+                vars: Some(&vars),
             };
             let tables = self.shared.stick_tables();
             let v = crate::proxy::stick::track_conn(
@@ -516,6 +523,7 @@ impl Engine {
             );
             return;
         }
+        vars.stream_begins();
         let now = Instant::now();
         let sid = self.free_sids.pop().unwrap_or_else(|| {
             self.sessions.push(None);
@@ -554,9 +562,10 @@ impl Engine {
             phase: Phase::Idle,
             retries_left: retries,
             timer: None,
-            inspect_until: inspect,
+            stage: Session::first_stage(inspect, http.is_some()),
             http,
             log: None,
+            vars,
         });
         self.log_accept(sid, now);
         self.cur_conns += 1;

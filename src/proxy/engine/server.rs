@@ -183,7 +183,7 @@ impl Engine {
         };
         let req = s.http.as_ref().and_then(|t| t.req.as_ref());
         let src = std::net::SocketAddr::new(s.src, s.src_port);
-        let ctx = crate::http::fetch::FetchCtx::http(src, s.dst, req, None);
+        let ctx = crate::http::fetch::FetchCtx::http(src, s.dst, req, None).with_vars(&s.vars);
         crate::proxy::stick::stick_store_request(rules, &mut self.shared.stick(), &ctx, si, now);
     }
 

@@ -82,6 +82,17 @@ pub struct Shared {
     gauges: Vec<Mutex<Gauges>>,
 }
 
+/// The global section's `set-var`: the process's `proc.` variables, set
+/// once before any traffic, in the configuration's order (a later one may
+/// read an earlier one).
+fn set_proc_vars(rules: &[crate::http::rules::SetVar]) {
+    let none = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    let ctx = crate::http::fetch::FetchCtx::http(none, none, None, None);
+    for r in rules {
+        r.run(&ctx);
+    }
+}
+
 pub(super) use crate::proxy::locks::lock;
 use crate::proxy::locks::lock_uncounted as lock_own;
 
@@ -91,6 +102,7 @@ impl Shared {
         listeners: &[(usize, TcpListener)],
     ) -> io::Result<Shared> {
         let n = cfg.global.nbthread.max(1) as usize;
+        set_proc_vars(&cfg.global.set_vars);
         let mut mail = Vec::with_capacity(n);
         for _ in 0..n {
             let (rx, wake) = UnixStream::pair()?;

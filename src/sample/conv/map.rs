@@ -1,11 +1,12 @@
 //! The map converters' files: loaded at config check with each value
-//! parsed as the converter's output type, shared (`MapRef`) so that a
-//! change reaches every user, and looked up through `sample::pattern`.
+//! parsed as the converter's output type, through the shared pattern
+//! references (`sample::patref`), so that a runtime API change reaches
+//! every user on every thread.
 
-use super::{args, want, Conv};
-use crate::sample::pattern::{self, Method, PatternSet};
+use super::{want, Conv};
+use crate::sample::patref::{self, ExprSpec, PatExpr, User};
+use crate::sample::pattern::Method;
 use crate::sample::{Type, Value};
-use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A map converter's loaded file: its entries (values already of the
@@ -13,7 +14,7 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct Map {
     pub file: String,
-    pub(super) set: PatternSet<Value<'static>>,
+    pub(super) expr: Arc<PatExpr>,
     pub(super) default: Option<Value<'static>>,
     pub(super) input: Type,
     pub(super) output: Type,
@@ -31,13 +32,10 @@ impl PartialEq for MapRef {
 }
 impl Eq for MapRef {}
 
-/// A view of a map's value that borrows from the map.
-pub(super) fn borrow<'a>(v: &'a Value<'static>) -> Value<'a> {
-    match v {
-        Value::Str(s) => Value::Str(Cow::Borrowed(s)),
-        Value::Bin(s) => Value::Bin(Cow::Borrowed(s)),
-        Value::Meth(s) => Value::Meth(Cow::Borrowed(s)),
-        other => other.clone(),
+impl Map {
+    /// The value for `v` (of the input type), or the default.
+    pub(super) fn lookup(&self, v: &Value<'_>) -> Option<Value<'static>> {
+        self.expr.lookup(v).or_else(|| self.default.clone())
     }
 }
 
@@ -58,7 +56,9 @@ pub(super) fn load_map(name: &str, a: &[String]) -> Result<Conv, String> {
             let method = match m {
                 "regm" => Method::Reg,
                 m => Method::from_name(m)
-                    .filter(|m| !matches!(m, Method::Bin | Method::Len))
+                    .filter(|m| {
+                        !matches!(m, Method::Bin | Method::Len | Method::Found | Method::Bool)
+                    })
                     .ok_or_else(|| format!("unknown converter '{name}'"))?,
             };
             if m == "regm" {
@@ -69,30 +69,23 @@ pub(super) fn load_map(name: &str, a: &[String]) -> Result<Conv, String> {
     };
     want(name, a, 1, 2)?;
     let file = &a[0];
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("converter '{name}': failed to load map file '{file}': {e}"))?;
-    let value = |v: &str| -> Result<Value<'static>, String> {
-        match output {
-            Type::Sint => args::int(v).map(Value::Sint),
-            Type::Addr => Value::str(v.as_bytes().to_vec())
-                .cast(Type::Addr)
-                .ok_or_else(|| format!("'{v}' is not a valid IPv4 or IPv6 address")),
-            _ => Ok(Value::str(v.as_bytes().to_vec())),
-        }
+    let spec = ExprSpec {
+        method,
+        icase: false,
+        dotted: false,
+        smp: Some(output),
     };
-    let mut set = PatternSet::new(method, false);
-    for (line, key, v) in pattern::read_map_file(&text) {
-        let v = value(v).map_err(|e| format!("{file}:{line}: {e}"))?;
-        set.add(key, v).map_err(|e| format!("{file}:{line}: {e}"))?;
-    }
+    let open_err =
+        |e: &std::io::Error| format!("converter '{name}': failed to load map file '{file}': {e}");
+    let expr = patref::load_file(file, User::Map, true, spec, &open_err)?;
     let default = a
         .get(1)
-        .map(|d| value(d))
+        .map(|d| patref::parse_value(output, d))
         .transpose()
         .map_err(|e| format!("converter '{name}': default value: {e}"))?;
     Ok(Conv::Map(MapRef(Arc::new(Map {
         file: file.clone(),
-        set,
+        expr,
         default,
         input: method.input(),
         output,

@@ -13,9 +13,15 @@ mod text;
 pub use map::{Map, MapRef};
 pub use regsub::Regsub;
 
+/// Base64 decoding as HAProxy's `b64dec` (and its Basic authentication).
+pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
+    text::b64dec(s, false)
+}
+
 use super::hash;
+use super::vars::{self, Conds, VarRef, Vars};
 use super::{args, Type, Value};
-use map::{borrow, load_map};
+use map::load_map;
 use num::{arith, http_date, mask4, mask6, mask_v4};
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -65,6 +71,16 @@ pub enum Arith {
     Xor,
 }
 
+/// An arithmetic converter's operand: a variable if the argument names
+/// one (HAProxy tries that first), else an integer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operand {
+    Int(i64),
+    /// Read when the converter runs, cast to an integer; missing or not a
+    /// number: the converter fails.
+    Var(VarRef),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conv {
     Lower,
@@ -90,7 +106,7 @@ pub enum Conv {
     Xxh(Xxh, u64),
     Sha1,
     IpMask(Ipv4Addr, Option<Ipv6Addr>),
-    Arith(Arith, i64),
+    Arith(Arith, Operand),
     Cpl,
     Neg,
     Bool,
@@ -115,6 +131,10 @@ pub enum Conv {
     },
     Map(MapRef),
     Regsub(Regsub),
+    /// `set-var(NAME[,COND...])`: stores the sample, passes it on.
+    SetVar(VarRef, Conds),
+    /// `unset-var(NAME)`: passes the sample on.
+    UnsetVar(VarRef),
 }
 
 /// `http_date`'s input unit.
@@ -147,8 +167,6 @@ const NOT_YET: &[&str] = &[
     "sha2",
     "digest",
     "hmac",
-    "set-var",
-    "unset-var",
     "add_item",
     "be2dec",
     "be2hex",
@@ -295,13 +313,10 @@ impl Conv {
                     "or" => Arith::Or,
                     _ => Arith::Xor,
                 };
-                if a[0].contains('.') && args::int(&a[0]).is_err() {
-                    return Err(format!(
-                        "converter '{name}': a variable as operand ('{}') is not supported yet",
-                        a[0]
-                    ));
+                match VarRef::parse(&a[0]) {
+                    Ok(r) => Conv::Arith(op, Operand::Var(r)),
+                    Err(_) => Conv::Arith(op, Operand::Int(opt_int(0)?.unwrap_or(0))),
                 }
-                Conv::Arith(op, opt_int(0)?.unwrap_or(0))
             }
             "cpl" => n0(Conv::Cpl)?,
             "neg" => n0(Conv::Neg)?,
@@ -388,6 +403,21 @@ impl Conv {
                     global,
                 })
             }
+            "set-var" | "unset-var" => {
+                let var = a
+                    .first()
+                    .ok_or_else(|| format!("converter '{name}': missing arguments (got 0/1)"))?;
+                let var = VarRef::parse(var).map_err(|e| format!("converter '{name}': {e}"))?;
+                if name == "unset-var" {
+                    want(name, a, 1, 1)?;
+                    Conv::UnsetVar(var)
+                } else {
+                    Conv::SetVar(
+                        var,
+                        Conds::parse(&a[1..]).map_err(|e| format!("converter '{name}': {e}"))?,
+                    )
+                }
+            }
             n if NOT_YET.contains(&n) => {
                 return Err(format!("converter '{n}' is not supported yet"))
             }
@@ -419,6 +449,7 @@ impl Conv {
             IpMask(..) => Type::Addr,
             Iif(..) => Type::Bool,
             Map(m) => m.0.input,
+            SetVar(..) | UnsetVar(_) => Type::Any,
             Arith(..)
             | Cpl
             | Neg
@@ -458,15 +489,40 @@ impl Conv {
             IpMask(..) => Type::Ipv4,
             Bool | Not | Odd | Even => Type::Bool,
             Map(m) => m.0.output,
+            SetVar(..) | UnsetVar(_) => Type::Any,
         }
     }
 
     /// Run it: the sample is cast to [`Conv::input`] first.
     pub fn apply<'a>(&'a self, v: Value<'a>) -> Option<Value<'a>> {
+        self.apply_in(v, None)
+    }
+
+    /// [`Conv::apply`] with a stream's variables (for `set-var` and
+    /// `unset-var`; None: only `proc` variables exist).
+    pub fn apply_in<'a>(&'a self, v: Value<'a>, vs: Option<&Vars>) -> Option<Value<'a>> {
+        match self {
+            Conv::SetVar(r, c) => {
+                vars::set(vs, r, &v, *c);
+                return Some(v);
+            }
+            Conv::UnsetVar(r) => {
+                vars::unset(vs, r);
+                return Some(v);
+            }
+            Conv::Arith(op, Operand::Var(r)) => {
+                let (Value::Sint(n), Value::Sint(b)) =
+                    (v.cast(Type::Sint)?, vars::get(vs, r)?.cast(Type::Sint)?)
+                else {
+                    return None;
+                };
+                return Some(Value::Sint(arith(*op, n, b)));
+            }
+            _ => {}
+        }
         let v = v.cast(self.input())?;
         if let Conv::Map(m) = self {
-            let m = &m.0;
-            return m.set.lookup(&v).or(m.default.as_ref()).map(borrow);
+            return m.0.lookup(&v);
         }
         match v {
             Value::Str(s) | Value::Bin(s) => self.on_bytes(s),
@@ -493,7 +549,7 @@ impl Conv {
     fn on_int<'a>(&self, n: i64) -> Option<Value<'a>> {
         use Conv::*;
         Some(match self {
-            Arith(op, b) => Value::Sint(arith(*op, n, *b)),
+            Arith(op, Operand::Int(b)) => Value::Sint(arith(*op, n, *b)),
             Cpl => Value::Sint(!n),
             Neg => Value::Sint(if n == i64::MIN { i64::MAX } else { -n }),
             Bool => Value::Bool(n != 0),
@@ -665,9 +721,18 @@ pub fn parse_chain(text: &str) -> Result<Vec<Conv>, String> {
 }
 
 /// Run a chain; None as soon as one converter leaves no sample.
-pub fn run_chain<'a>(chain: &'a [Conv], mut v: Value<'a>) -> Option<Value<'a>> {
+pub fn run_chain<'a>(chain: &'a [Conv], v: Value<'a>) -> Option<Value<'a>> {
+    run_chain_in(chain, v, None)
+}
+
+/// [`run_chain`] with a stream's variables.
+pub fn run_chain_in<'a>(
+    chain: &'a [Conv],
+    mut v: Value<'a>,
+    vs: Option<&Vars>,
+) -> Option<Value<'a>> {
     for c in chain {
-        v = c.apply(v)?;
+        v = c.apply_in(v, vs)?;
     }
     Some(v)
 }

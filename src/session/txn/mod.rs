@@ -1,30 +1,34 @@
 //! The HTTP/1.x transaction of a session (`mode http`): one request and its
 //! response at a time. Its state is [`TxnState`], moved on only by the
-//! events the analysers and the pump report, through the one transition
-//! function in `state.rs`; [`pump`] drives it with one `match` over that
-//! state per round. The request analysers are in
+//! events the analysers report, through the one transition function in
+//! `state.rs`; [`pump`] (`pump.rs`) drives it with one `match` over that
+//! state per round and applies those events. The request analysers are in
 //! `request.rs`, the response analysers in `response.rs`, the proxies'
-//! settings they read in `conf.rs`; the bytes on the wire (reading,
-//! vectored writes, body framing) go through the HTTP/1 mux (`mux::h1`), and every
-//! decision about servers through `session::decide`. A request body or a
+//! settings they read in `conf.rs`. The transaction works on messages: the
+//! bytes on the wire (reading, head parsing, vectored writes, body framing,
+//! EOFs, poller interests) are the HTTP/1 mux's ([`H1Mux`], which it reaches
+//! the session's connections through), and every decision about servers
+//! goes through `session::decide`. A request body or a
 //! response body streams through with its framing checked, never buffered
 //! whole. Keep-alive on both sides: after a complete exchange the next
 //! request is parsed, switched and balanced on its own.
 
 mod conf;
+mod pump;
 mod request;
 mod response;
 mod state;
 
 pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide};
+pub use pump::pump;
 pub use request::stats_target;
 pub use state::{next, Action, Event, TxnState};
 
 use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
-use super::{Abort, Phase, Session};
-use crate::core::buffer::{Buffer, BufferPool};
+use super::{Abort, Phase, Session, Stage};
+use crate::core::buffer::BufferPool;
 use crate::http::acl::Truth;
-use crate::http::body::{self, BodyTracker, Framing};
+use crate::http::body::{self, Framing};
 use crate::http::errors::ErrorPages;
 use crate::http::fetch::FetchCtx;
 use crate::http::forward;
@@ -33,10 +37,7 @@ use crate::http::parser::ParseError;
 use crate::http::rules::{self, Rule, Verdict};
 use crate::http::track::Slots;
 use crate::http::Version;
-use crate::mux::h1::{
-    self, htx_len_of, read_side, request_head, response_head, status_of, track, unforwarded,
-    with_connection, write_out, H1Stream, Head,
-};
+use crate::mux::h1::{htx_len_of, status_of, with_connection, H1Mux, Head};
 use crate::pollers::Interest;
 use request::analyse_request;
 use response::server_side;
@@ -86,8 +87,9 @@ pub enum Step {
 pub struct Txn {
     /// Assigned in [`Txn::on`] only.
     state: TxnState,
-    /// The HTTP/1 side of this stream: parsers, body trackers, heads out.
-    h1: H1Stream,
+    /// The HTTP/1 mux of this stream's connections: all the transaction
+    /// knows of the bytes on the wire.
+    h1: H1Mux,
     pub req: Option<Request>,
     res_head_done: bool,
     close_after: bool,
@@ -147,6 +149,40 @@ pub struct Txn {
     pub htx_in: u64,
 }
 
+/// What an analyser made of its input: the event it reports, which the
+/// pump applies ([`apply`], the one place events take effect: analysers
+/// never move the state themselves), and the engine's turn, if it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+struct Outcome {
+    ev: Option<Event>,
+    step: Option<Step>,
+}
+
+impl Outcome {
+    /// Nothing happened yet: more bytes are needed.
+    const NOTHING: Outcome = Outcome {
+        ev: None,
+        step: None,
+    };
+
+    /// The engine must act; the state stays.
+    fn step(step: Step) -> Outcome {
+        Outcome {
+            ev: None,
+            step: Some(step),
+        }
+    }
+
+    /// `ev` moves the state, then the engine acts.
+    fn on(ev: Event, step: Step) -> Outcome {
+        Outcome {
+            ev: Some(ev),
+            step: Some(step),
+        }
+    }
+}
+
 /// A request or response the parser or the body tracker rejected, with
 /// its bytes (from the start of the head, or the body bytes not forwarded).
 #[derive(Debug, Clone)]
@@ -194,7 +230,7 @@ fn bad_message(
     bad: BadMessage,
     status: u16,
     term: &[u8; 2],
-) -> Step {
+) -> Outcome {
     let request = bad.request;
     t.bad = Some(Box::new(bad));
     log_term(s, term);
@@ -203,35 +239,34 @@ fn bad_message(
     }
     t.events.push(TxnEvent::BadRequest);
     if t.response_started {
-        return Step::Close;
+        return Outcome::step(Step::Close);
     }
     let pages = &conf.fe.side.errors;
-    t.refuse(status, pages, pages);
+    let ev = t.refused(status, pages, pages);
     // A server connection (kept alive, or being found) goes; none: wait.
     if s.srv.is_some() || s.phase != Phase::Idle {
-        Step::DropServer
+        Outcome::on(ev, Step::DropServer)
     } else {
-        Step::Wait
+        Outcome::on(ev, Step::Wait)
     }
 }
 
 /// The server failed before the response head reached the client: 502.
-fn server_failed(t: &mut Txn, conf: &Conf) -> Step {
+fn server_failed(t: &mut Txn, conf: &Conf) -> Outcome {
     if t.response_started && t.res_head_done {
-        return Step::Close;
+        return Outcome::step(Step::Close);
     }
     let pages = t
         .backend
         .map_or(&conf.fe.side.errors, |b| &conf.backends[b].errors);
-    t.fail_with(502, pages, &conf.fe.side.errors);
-    Step::DropServer
+    Outcome::on(t.failed(502, pages, &conf.fe.side.errors), Step::DropServer)
 }
 
 impl Txn {
     pub fn new(max_head: usize, now: Instant) -> Txn {
         Txn {
             state: TxnState::WaitRequest,
-            h1: H1Stream::new(max_head),
+            h1: H1Mux::new(max_head),
             req: None,
             res_head_done: false,
             close_after: false,
@@ -274,10 +309,11 @@ impl Txn {
             status,
             server: false,
         });
-        self.h1.to_cli = with_connection(bytes, a.keep, a.req.version);
-        self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
+        self.h1
+            .answer(with_connection(bytes, a.keep, a.req.version));
+        self.htx_out += htx_len_of(self.h1.queued_to_client(), self.head_method);
         self.close_after = !a.keep;
-        self.on(Event::Answer);
+        self.answer(Event::Answer);
         self.response_started = true;
         self.last_status = Some(status);
     }
@@ -294,7 +330,7 @@ impl Txn {
 
     /// The request body has not fully arrived (nor been refused).
     pub fn request_incomplete(&self) -> bool {
-        self.h1.req_body.as_ref().is_some_and(|b| !b.is_done())
+        self.h1.request_body_open()
     }
 
     /// Waiting for a response head from the server (for timeout server -> 504).
@@ -302,29 +338,47 @@ impl Txn {
         self.state == TxnState::Exchange && !self.res_head_done
     }
 
-    /// Answer with an error page and close once it is sent.
-    pub fn fail(&mut self, status: u16, pages: &ErrorPages) {
-        self.fail_with(status, pages, pages);
-    }
-
-    /// Answer with the backend's error page, else the frontend's.
+    /// The engine's error answer (a timeout, a server lost): the
+    /// backend's error page, else the frontend's, closing once it is sent.
     pub fn fail_with(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
-        self.refuse(status, be, fe);
-        self.htx_out += htx_len_of(&self.h1.to_cli, self.head_method);
+        let ev = self.failed(status, be, fe);
+        self.answer(ev);
     }
 
-    /// `fail_with` for what HAProxy's HTTP/1 layer refuses itself (a request
-    /// it cannot parse, a timeout before one arrived): it logs no bytes.
+    /// `fail_with` for what HAProxy's HTTP/1 layer refuses itself (a
+    /// timeout before a request arrived): it logs no bytes.
     pub fn refuse(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) {
-        self.h1.to_cli = be.get_or(status, fe).into_owned();
+        let ev = self.refused(status, be, fe);
+        self.answer(ev);
+    }
+
+    /// An answer the engine gives outside the pump: an [`Event::Answer`],
+    /// which needs nothing else done ([`Action::None`] from any state).
+    fn answer(&mut self, ev: Event) {
+        let action = self.on(ev);
+        debug_assert_eq!(action, Action::None);
+    }
+
+    /// Our error page, with its bytes logged (see [`Txn::refused`]).
+    fn failed(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) -> Event {
+        let ev = self.refused(status, be, fe);
+        self.htx_out += htx_len_of(self.h1.queued_to_client(), self.head_method);
+        ev
+    }
+
+    /// Our error page queued for the client, the connection closed after
+    /// it; the event to apply. No bytes logged, as HAProxy's HTTP/1 layer
+    /// for what it refuses itself (a request it cannot parse).
+    fn refused(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) -> Event {
+        self.h1.answer(be.get_or(status, fe).into_owned());
         self.events.push(TxnEvent::Response {
             status,
             server: false,
         });
         self.close_after = true;
-        self.on(Event::Answer);
         self.last_status = Some(status);
         self.response_started = true;
+        Event::Answer
     }
 
     /// Request-side bytes still expected from the client.
@@ -343,24 +397,19 @@ impl Txn {
     }
 
     fn request_done(&self) -> bool {
-        self.h1.req_body.as_ref().map_or(true, BodyTracker::is_done)
-            && self.h1.req_ready == 0
-            && self.h1.to_srv.is_empty()
+        self.h1.request_sent()
     }
 
     fn response_done(&self) -> bool {
-        self.res_head_done
-            && self.h1.res_body.as_ref().map_or(true, BodyTracker::is_done)
-            && self.h1.res_ready == 0
-            && self.h1.to_cli.is_empty()
+        self.res_head_done && self.h1.response_sent()
     }
 
     pub fn state(&self) -> TxnState {
         self.state
     }
 
-    /// Move on as `ev` says ([`next`]); what else must happen is the
-    /// caller's to do.
+    /// Move on as `ev` says ([`next`]); what else must happen is
+    /// [`apply`]'s to do.
     fn on(&mut self, ev: Event) -> Action {
         let (state, action) = next(self.state, ev);
         self.state = state;
@@ -383,7 +432,7 @@ impl Txn {
     /// After 101 or a CONNECT's 2xx, once that head went out: raw bytes
     /// both ways, as in TCP (the session's `Stage::Tunnel`).
     pub fn tunneling(&self) -> bool {
-        self.state == TxnState::Tunnel && self.h1.to_cli.is_empty()
+        self.state == TxnState::Tunnel && !self.h1.client_output_pending()
     }
 
     /// Both sides' interests while the transaction runs (not tunneling).
@@ -403,264 +452,18 @@ impl Txn {
     /// The client's interest: read while request bytes are expected (or to
     /// spot a close when idle), write while bytes wait for it.
     pub fn client_interest(&self, s: &Session) -> (bool, bool) {
-        let room = !s.req.as_ref().is_some_and(Buffer::is_full);
-        let read = s.client.state().can_read() && room && self.wants_client_input();
-        let write = s.client.state().can_write()
-            && (!self.h1.to_cli.is_empty()
-                || (self.h1.res_ready > 0 && s.res.as_ref().is_some_and(|b| !b.is_empty())));
-        (read, write)
+        self.h1
+            .client_interest(&s.conns(), self.wants_client_input())
     }
 
     /// The server's interest once connected.
     pub fn server_interest(&self, s: &Session) -> (bool, bool) {
-        let Some(srv) = s.srv.as_ref() else {
-            return (false, false);
-        };
-        let room = !s.res.as_ref().is_some_and(Buffer::is_full);
         let expecting = match self.state {
             TxnState::WaitRequest => true,
-            TxnState::Exchange => {
-                !self.res_head_done || self.h1.res_body.as_ref().is_some_and(|b| !b.is_done())
-            }
+            TxnState::Exchange => !self.res_head_done || self.h1.response_body_open(),
             _ => false,
         };
-        let read = srv.state().can_read() && room && expecting;
-        let write =
-            srv.state().can_write() && (!self.h1.to_srv.is_empty() || self.h1.req_ready > 0);
-        (read, write)
-    }
-}
-
-/// Run the HTTP analysers and move bytes as far as possible.
-pub fn pump(
-    s: &mut Session,
-    conf: &Conf,
-    decide: &mut dyn Decide,
-    pool: &mut BufferPool,
-    now: Instant,
-) -> Result<Step, Abort> {
-    let Some(mut txn) = s.http.take() else {
-        return Ok(Step::Close);
-    };
-    let r = pump_txn(s, &mut txn, conf, decide, pool, now);
-    let tunnel = txn.tunneling();
-    s.http = Some(txn);
-    if tunnel && s.log.as_ref().is_some_and(|r| r.tunnel_from.is_none()) {
-        let at = s.client_bytes();
-        if let Some(r) = s.log.as_mut() {
-            r.tunnel_from = Some(at);
-        }
-    }
-    if tunnel && matches!(r, Ok(Step::Wait)) {
-        // After 101 or a CONNECT's 2xx: plain TCP forwarding both ways.
-        s.pump(pool, now)?;
-        return Ok(if s.is_done() { Step::Close } else { Step::Wait });
-    }
-    r
-}
-
-fn pump_txn(
-    s: &mut Session,
-    t: &mut Txn,
-    conf: &Conf,
-    decide: &mut dyn Decide,
-    pool: &mut BufferPool,
-    now: Instant,
-) -> Result<Step, Abort> {
-    let connected = s.phase == Phase::Connected;
-    for _ in 0..16 {
-        // Each state reads, analyses and sends what it needs; the analysers
-        // move the state on, `finish` below ends answers and exchanges.
-        let mut progress = match t.state {
-            TxnState::Drain => {
-                // Our error went out and our write side is shut: read and
-                // discard until the client's EOF.
-                let read = read_client(s, pool, now)?;
-                h1::discard(&mut s.req, pool);
-                if s.client.state().input_closed() {
-                    return Ok(Step::Close);
-                }
-                if !read {
-                    return Ok(Step::Wait);
-                }
-                continue;
-            }
-            TxnState::WaitRequest => {
-                let read = read_client(s, pool, now)?;
-                if s.req.is_some() {
-                    if let Some(r) = s.log.as_mut() {
-                        r.first_byte(now);
-                    }
-                }
-                // A request analysed (or refused) is the engine's turn.
-                if let Some(step) = analyse_request(s, t, conf, decide, now) {
-                    return Ok(step);
-                }
-                if connected && idle_server_spoke(s, pool, now) {
-                    return Ok(Step::DropServer);
-                }
-                read
-            }
-            TxnState::WaitServer | TxnState::Exchange => {
-                let mut progress = read_client(s, pool, now)?;
-                if let Some(step) = request_body(s, t, conf) {
-                    return Ok(step);
-                }
-                if connected {
-                    t.on(Event::ServerReady);
-                    progress |= send_request(s, t, pool, now)?;
-                    if let Some(step) = server_side(s, t, conf, decide, pool, now, &mut progress)? {
-                        return Ok(step);
-                    }
-                }
-                progress
-            }
-            // Reading ahead keeps the client's interest steady; pipelined
-            // bytes wait in the buffer for their turn.
-            TxnState::Respond => read_client(s, pool, now)?,
-            TxnState::Tunnel | TxnState::Tarpit => false,
-        };
-        // Our bytes, then response body bytes, to the client.
-        let mut none = 0;
-        let ready = if t.state == TxnState::Exchange {
-            &mut t.h1.res_ready
-        } else {
-            &mut none
-        };
-        progress |= write_out(
-            &mut s.client,
-            &mut t.h1.to_cli,
-            &mut s.res,
-            ready,
-            pool,
-            now,
-        )
-        .map_err(Abort::Client)?;
-        let before = t.state;
-        if let Some(step) = finish(s, t, now) {
-            return Ok(step);
-        }
-        // A finished transaction is logged before the next one is parsed.
-        if before != t.state && t.state == TxnState::WaitRequest && s.log.is_some() {
-            return Ok(Step::Wait);
-        }
-        // A new state (next request, drain) has work to do at once.
-        progress |= t.state != before;
-        if !progress {
-            break;
-        }
-    }
-    if t.state == TxnState::WaitRequest && s.client.state().input_closed() && s.req.is_none() {
-        return Ok(Step::Close);
-    }
-    Ok(Step::Wait)
-}
-
-/// Client -> request buffer. Ok(true) on progress (data or EOF).
-fn read_client(s: &mut Session, pool: &mut BufferPool, now: Instant) -> Result<bool, Abort> {
-    read_side(&mut s.client, &mut s.req, pool, now).map_err(Abort::Client)
-}
-
-/// Let the request body claim the bytes read; a body refused, or a client
-/// gone in the middle of it, ends the transaction.
-fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
-    let tracked = track(&mut t.h1.req_body, &mut s.req, &mut t.h1.req_ready);
-    if let Err(e) = tracked.map(|n| t.htx_in += n) {
-        log::warn!(
-            "frontend {}: invalid request body from {} at byte {}: {}",
-            conf.fe_name,
-            s.src,
-            e.at,
-            e.reason
-        );
-        let bad = BadMessage::new(true, &e, unforwarded(&s.req));
-        return Some(bad_message(s, t, conf, bad, 400, b"CD"));
-    }
-    if s.client.state().input_closed()
-        && t.h1.req_body.as_ref().is_some_and(|b| !b.is_done())
-        && t.h1.req_ready == 0
-    {
-        // Client went away in the middle of its body.
-        log_term(s, &[b'C', log_phase(s, Some(t))]);
-        return Some(Step::Close);
-    }
-    None
-}
-
-/// The request head, then the body bytes claimed, to the server.
-fn send_request(
-    s: &mut Session,
-    t: &mut Txn,
-    pool: &mut BufferPool,
-    now: Instant,
-) -> Result<bool, Abort> {
-    let Some(srv) = s.srv.as_mut() else {
-        return Ok(false);
-    };
-    let sent = write_out(
-        srv,
-        &mut t.h1.to_srv,
-        &mut s.req,
-        &mut t.h1.req_ready,
-        pool,
-        now,
-    )
-    .map_err(Abort::Server)?;
-    if t.h1.to_srv.is_empty() && t.req_sent.is_none() {
-        t.req_sent = Some(now);
-    }
-    Ok(sent)
-}
-
-/// An idle kept-alive server connection: any byte or EOF ends it.
-fn idle_server_spoke(s: &mut Session, pool: &mut BufferPool, now: Instant) -> bool {
-    let Some(srv) = s.srv.as_mut() else {
-        return false;
-    };
-    if !read_side(srv, &mut s.res, pool, now).unwrap_or(true) {
-        return false;
-    }
-    if let Some(b) = s.res.take() {
-        pool.put(b);
-    }
-    true
-}
-
-/// End of an exchange or of our own response: keep-alive, drain or close.
-fn finish(s: &mut Session, t: &mut Txn, now: Instant) -> Option<Step> {
-    let mut drop_server = false;
-    let ev = match t.state {
-        TxnState::Respond if t.h1.to_cli.is_empty() => Event::AnswerSent {
-            close: t.close_after,
-        },
-        TxnState::Exchange if t.request_done() && t.response_done() => {
-            // Bytes past the end of the response (a body sent to a HEAD, a
-            // server miscounting): they would be read as the next response,
-            // so this server connection is not reused (as HAProxy).
-            let stray = s.res.as_ref().is_some_and(|b| !b.is_empty());
-            drop_server = !t.server_keep || stray;
-            Event::ExchangeDone {
-                client_keep: t.client_keep && !s.client.state().input_closed(),
-            }
-        }
-        _ => return None,
-    };
-    match t.on(ev) {
-        Action::None => None,
-        Action::NextRequest => {
-            t.next_request(now);
-            drop_server.then_some(Step::DropServer)
-        }
-        Action::ShutClient => {
-            h1::shut(&mut s.client);
-            t.since = now;
-            Some(if s.srv.is_some() {
-                Step::DropServer
-            } else {
-                Step::Wait
-            })
-        }
-        Action::Close => Some(Step::Close),
+        self.h1.server_interest(&s.conns(), expecting)
     }
 }
 

@@ -16,19 +16,19 @@ pub(super) fn analyse_request(
     conf: &Conf,
     decide: &mut dyn Decide,
     now: Instant,
-) -> Option<Step> {
-    let Some(buf) = s.req.as_ref() else {
-        if s.client.state().input_closed() {
+) -> Outcome {
+    let Some(head) = t.h1.request_head(&s.conns()) else {
+        if s.conns().client_eof() {
             // Closed before any request: HAProxy's CR (dontlognull skips it).
             log_term(s, b"CR");
-            return Some(Step::Close);
+            return Outcome::step(Step::Close);
         }
-        return None;
+        return Outcome::NOTHING;
     };
-    let (req, head_len) = match request_head(&mut t.h1.req_parser, buf) {
+    let (req, head_len) = match head {
         Head::Complete(req, len) => (req, len),
         Head::Partial => {
-            if s.client.state().input_closed() {
+            if s.conns().client_eof() {
                 log::info!(
                     "frontend {}: truncated request from {}",
                     conf.fe_name,
@@ -36,10 +36,9 @@ pub(super) fn analyse_request(
                 );
                 log_term(s, b"CR");
                 let pages = &conf.fe.side.errors;
-                t.refuse(400, pages, pages);
-                return Some(Step::Wait);
+                return Outcome::on(t.refused(400, pages, pages), Step::Wait);
             }
-            return None;
+            return Outcome::NOTHING;
         }
         Head::Invalid(e) => {
             log::warn!(
@@ -50,19 +49,20 @@ pub(super) fn analyse_request(
                 e.reason,
                 e.status
             );
-            let bad = BadMessage::new(true, &e, buf.pending().to_vec());
-            return Some(bad_message(s, t, conf, bad, e.status, b"CR"));
+            let bad = BadMessage::new(true, &e, s.conns().client_input().to_vec());
+            return bad_message(s, t, conf, bad, e.status, b"CR");
         }
     };
     // A form posted to the stats page is read whole before it is answered.
-    if applet_body_missing(conf, &req, buf.pending().len() - head_len) {
-        if s.client.state().input_closed() {
-            return Some(Step::Close);
+    let have = s.conns().client_input().len() - head_len;
+    if applet_body_missing(conf, &req, have) {
+        if s.conns().client_eof() {
+            return Outcome::step(Step::Close);
         }
-        return None;
+        return Outcome::NOTHING;
     }
-    h1::take(&mut s.req, head_len);
-    Some(on_request(s, t, conf, decide, req, now))
+    t.h1.take_request_head(&mut s.conns_mut(), head_len);
+    on_request(s, t, conf, decide, req, now)
 }
 
 /// A request head arrived: logged, captured, checked; then the monitor
@@ -74,7 +74,7 @@ fn on_request(
     decide: &mut dyn Decide,
     mut req: Request,
     now: Instant,
-) -> Step {
+) -> Outcome {
     if let Some(r) = s.log.as_mut() {
         let v = match req.version {
             Version::Http10 => "HTTP/1.0",
@@ -134,7 +134,7 @@ fn on_request(
         own_table: conf.fe_name,
         src: s.src,
     };
-    match rules::run_request_tracked(&fe.rules_req, &mut req, src, dst, &mut tracker) {
+    match rules::run_request_in(&fe.rules_req, &mut req, (src, dst), &mut tracker, &s.vars) {
         Verdict::Continue | Verdict::Allow => {}
         v => {
             if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
@@ -157,6 +157,7 @@ fn on_request(
         res: None,
         payload: &[],
         payload_complete: true,
+        vars: Some(&s.vars),
     };
     let chosen = conf
         .fe
@@ -167,8 +168,7 @@ fn on_request(
         .or(conf.fe.default_backend);
     let Some(bi) = chosen else {
         log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
-        t.fail(503, &fe.errors);
-        return Step::Wait;
+        return Outcome::on(t.failed(503, &fe.errors, &fe.errors), Step::Wait);
     };
     to_backend(s, t, conf, decide, req, framing, bi)
 }
@@ -183,7 +183,7 @@ fn to_backend(
     mut req: Request,
     framing: Framing,
     bi: usize,
-) -> Step {
+) -> Outcome {
     let fe = &conf.fe.side;
     let be = &conf.backends[bi];
     let (src, dst) = (SocketAddr::new(s.src, s.src_port), s.dst);
@@ -198,7 +198,7 @@ fn to_backend(
         own_table: &conf.be_names[bi],
         src: s.src,
     };
-    match rules::run_request_tracked(be_rules, &mut req, src, dst, &mut tracker) {
+    match rules::run_request_in(be_rules, &mut req, (src, dst), &mut tracker, &s.vars) {
         Verdict::Continue | Verdict::Allow => {}
         v => {
             if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
@@ -208,32 +208,23 @@ fn to_backend(
             return verdict_response(t, &mut req, v, framing, be, conf, s);
         }
     }
-    persistence(t, &mut req, decide, bi, src, dst);
+    persistence(t, &mut req, decide, bi, (src, dst), &s.vars);
     prepare_request(s, t, &mut req, &framing, fe, be);
-    t.h1.req_body = match framing {
-        Framing::None => None,
-        f => Some(BodyTracker::new(f)),
-    };
-    t.h1.req_ready = 0;
-    t.h1.req_parser.reset();
-    t.h1.to_srv.clear();
-    req.serialize(&mut t.h1.to_srv);
-    if t.h1.to_srv.len() > conf.bufsize {
+    let head_len = t.h1.send_request_head(&req, framing);
+    if head_len > conf.bufsize {
         // HAProxy's strict rewriting: a head grown past the buffer is a 500.
         log::warn!(
             "frontend {}: rewritten request head of {} bytes exceeds tune.bufsize; answering 500",
             conf.fe_name,
-            t.h1.to_srv.len()
+            head_len
         );
-        t.h1.to_srv.clear();
+        t.h1.cancel_request_head();
         log_term(s, b"PR");
-        t.fail_with(500, &be.errors, &fe.errors);
-        return Step::Wait;
+        return Outcome::on(t.failed(500, &be.errors, &fe.errors), Step::Wait);
     }
     t.req = Some(req);
     t.backend = Some(bi);
-    t.on(Event::Routed);
-    Step::NeedServer(bi)
+    Outcome::on(Event::Routed, Step::NeedServer(bi))
 }
 
 /// A parsed request refused for its meaning (framing, Host, authority):
@@ -245,7 +236,7 @@ fn reject_request(
     req: &Request,
     status: u16,
     reason: &'static str,
-) -> Step {
+) -> Outcome {
     log::warn!(
         "frontend {}: invalid request from {}: {}; answering {}",
         conf.fe_name,
@@ -265,15 +256,15 @@ fn persistence(
     req: &mut Request,
     decide: &mut dyn Decide,
     bi: usize,
-    src: SocketAddr,
-    dst: SocketAddr,
+    (src, dst): (SocketAddr, SocketAddr),
+    vars: &crate::sample::vars::Vars,
 ) {
     t.forced_server = None;
     t.by_cookie = false;
     t.cookie_req = None;
     t.cookie_in = CookieIn::None;
     t.cookie_out = CookieOut::None;
-    if let Some(p) = decide.persist_request(bi, req, src, dst) {
+    if let Some(p) = decide.persist_request(bi, req, src, dst, vars) {
         t.persist_flags = p.flags;
         (t.forced_server, t.by_cookie) = (p.server, p.by_cookie);
         (t.cookie_in, t.cookie_req) = (p.cookie_in, p.cookie_req);
@@ -342,19 +333,18 @@ fn to_applet(
     service: Option<rules::Service>,
     framing: Framing,
     conf: &Conf,
-) -> Step {
+) -> Outcome {
     let mut body = Vec::new();
     let mut keep = wants_keep_alive(&req) && conf.fe.side.conn_mode != ConnMode::Close;
     match framing {
         Framing::None => {}
         Framing::Length(n) if n as usize <= MAX_APPLET_BODY => {
-            body = h1::take_body(&mut s.req, n as usize);
+            body = t.h1.take_request_body(&mut s.conns_mut(), n as usize);
             t.htx_in += body.len() as u64;
         }
         // Anything else is not read: close after the answer.
         _ => keep = false,
     }
-    t.on(Event::Answer);
     t.response_started = true;
     t.applet = Some(Box::new(AppletReq {
         service,
@@ -364,7 +354,7 @@ fn to_applet(
         dst: s.dst,
         keep,
     }));
-    Step::Wait
+    Outcome::on(Event::Answer, Step::Wait)
 }
 
 /// A POST to the stats page whose body has not fully arrived yet.
@@ -416,7 +406,7 @@ fn verdict_response(
     side: &HttpSide,
     conf: &Conf,
     s: &mut Session,
-) -> Step {
+) -> Outcome {
     if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
         t.events.push(TxnEvent::Denied);
     }
@@ -435,18 +425,17 @@ fn verdict_response(
         }
         Verdict::Deny(code) => {
             log::info!("frontend {}: request denied ({code})", conf.fe_name);
-            t.fail_with(code, &side.errors, &conf.fe.side.errors);
-            Step::Wait
+            let ev = t.failed(code, &side.errors, &conf.fe.side.errors);
+            Outcome::on(ev, Step::Wait)
         }
         Verdict::Tarpit(code) => {
             // The engine's timer answers once `timeout tarpit` has passed.
             log::info!("frontend {}: request tarpitted ({code})", conf.fe_name);
-            t.on(Event::Tarpitted);
             t.tarpit_status = code;
-            Step::Wait
+            Outcome::on(Event::Tarpitted, Step::Wait)
         }
         Verdict::Respond(bytes) => respond_local(t, req, bytes, framing, conf),
-        Verdict::Continue | Verdict::Allow => Step::Wait,
+        Verdict::Continue | Verdict::Allow => Outcome::step(Step::Wait),
     }
 }
 
@@ -459,7 +448,7 @@ fn respond_local(
     bytes: Vec<u8>,
     framing: Framing,
     conf: &Conf,
-) -> Step {
+) -> Outcome {
     let named = forward::connection_tokens(req);
     let wants_keep = match req.version {
         Version::Http11 => !named.iter().any(|n| n == "close"),
@@ -473,13 +462,12 @@ fn respond_local(
         status: status_of(&bytes),
         server: false,
     });
-    t.h1.to_cli = with_connection(bytes, keep, req.version);
-    t.htx_out += htx_len_of(&t.h1.to_cli, t.head_method);
-    t.last_status = Some(status_of(&t.h1.to_cli));
+    t.h1.answer(with_connection(bytes, keep, req.version));
+    t.htx_out += htx_len_of(t.h1.queued_to_client(), t.head_method);
+    t.last_status = Some(status_of(t.h1.queued_to_client()));
     t.close_after = !keep;
-    t.on(Event::Answer);
     t.response_started = true;
-    Step::Wait
+    Outcome::on(Event::Answer, Step::Wait)
 }
 
 fn in_net(ip: IpAddr, net: Option<(IpAddr, u8)>) -> bool {

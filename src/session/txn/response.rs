@@ -15,42 +15,42 @@ pub(super) fn server_side(
     pool: &mut BufferPool,
     now: Instant,
     progress: &mut bool,
-) -> Result<Option<Step>, Abort> {
-    let Some(srv) = s.srv.as_mut() else {
-        return Ok(None);
-    };
-    let want_more = !t.res_head_done || t.h1.res_body.as_ref().is_some_and(|b| !b.is_done());
+) -> Result<Outcome, Abort> {
+    if s.srv.is_none() {
+        return Ok(Outcome::NOTHING);
+    }
+    let want_more = !t.res_head_done || t.h1.response_body_open();
     if want_more {
-        match read_side(srv, &mut s.res, pool, now) {
+        match t.h1.read_server(&mut s.conns_mut(), pool, now) {
             Ok(p) => *progress |= p,
             Err(e) => {
                 log::info!("frontend {}: server read error: {e}", conf.fe_name);
                 log_term(s, if t.res_head_done { b"SD" } else { b"SH" });
-                return Ok(Some(server_failed(t, conf)));
+                return Ok(server_failed(t, conf));
             }
         }
     }
     while !t.res_head_done {
-        let Some(buf) = s.res.as_ref() else {
-            if srv_eof(s) {
+        let Some(head) = t.h1.response_head(&s.conns()) else {
+            if s.conns().server_eof() {
                 log::info!(
                     "frontend {}: server closed before responding, 502",
                     conf.fe_name
                 );
                 log_term(s, b"SH");
-                return Ok(Some(server_failed(t, conf)));
+                return Ok(server_failed(t, conf));
             }
-            return Ok(None);
+            return Ok(Outcome::NOTHING);
         };
-        let (res, head_len) = match response_head(&mut t.h1.res_parser, buf) {
+        let (res, head_len) = match head {
             Head::Complete(res, len) => (res, len),
             Head::Partial => {
-                if srv_eof(s) {
+                if s.conns().server_eof() {
                     log::info!("frontend {}: truncated response head, 502", conf.fe_name);
                     log_term(s, b"SH");
-                    return Ok(Some(server_failed(t, conf)));
+                    return Ok(server_failed(t, conf));
                 }
-                return Ok(None);
+                return Ok(Outcome::NOTHING);
             }
             Head::Invalid(e) => {
                 log::warn!(
@@ -59,12 +59,12 @@ pub(super) fn server_side(
                     e.at,
                     e.reason
                 );
-                let bad = BadMessage::new(false, &e, buf.pending().to_vec());
-                return Ok(Some(bad_message(s, t, conf, bad, 502, b"PH")));
+                let bad = BadMessage::new(false, &e, s.conns().server_input().to_vec());
+                return Ok(bad_message(s, t, conf, bad, 502, b"PH"));
             }
         };
         t.htx_out += res.htx_len();
-        h1::take(&mut s.res, head_len);
+        t.h1.take_response_head(&mut s.conns_mut(), pool, head_len);
         t.captured_res = capture(&res, &conf.fe.captures_res);
         t.captured_set_cookie = conf.fe.capture_cookie.as_ref().and_then(|(n, l)| {
             let v = res
@@ -72,8 +72,6 @@ pub(super) fn server_side(
                 .flat_map(|c| c.split(';').next());
             capture_cookie(v, n, *l)
         });
-        pool.release_if_empty(&mut s.res);
-        t.h1.res_parser.reset();
         *progress = true;
         // End of Tr: stamped here, with the head (interim ones too, the
         // final one last, as HAProxy's t_data), so that a response sent and
@@ -83,14 +81,13 @@ pub(super) fn server_side(
         }
         if (100..200).contains(&res.status) && res.status != 101 {
             // Interim response: pass it on and wait for the final one.
-            res.serialize(&mut t.h1.to_cli);
+            t.h1.send_response_head(&res);
             continue;
         }
-        if let Some(step) = on_response(s, t, conf, decide, res, now) {
-            return Ok(Some(step));
-        }
-        if t.state == TxnState::Tunnel {
-            return Ok(None);
+        // A step for the engine, or the upgrade (a tunnel from now on).
+        let out = on_response(s, t, conf, decide, res, now);
+        if out != Outcome::NOTHING {
+            return Ok(out);
         }
     }
     Ok(response_body(s, t, conf))
@@ -107,7 +104,7 @@ fn on_response(
     decide: &mut dyn Decide,
     mut res: Response,
     now: Instant,
-) -> Option<Step> {
+) -> Outcome {
     let be = &conf.backends[t.backend.unwrap_or(0)];
     let method = t.req.as_ref().map_or("GET", |r| r.method.as_str());
     let framing = match body::response_framing(&res, method) {
@@ -119,7 +116,7 @@ fn on_response(
                 e.reason
             );
             log_term(s, b"PH");
-            return Some(server_failed(t, conf));
+            return server_failed(t, conf);
         }
     };
     let named = forward::connection_tokens(&res);
@@ -137,7 +134,7 @@ fn on_response(
         );
         let why = "101 to a protocol the request did not offer";
         let bad = BadMessage::parsed(false, why, |b| res.serialize(b));
-        return Some(bad_message(s, t, conf, bad, 502, b"PH"));
+        return bad_message(s, t, conf, bad, 502, b"PH");
     }
     let req = t.req.clone().unwrap_or_else(|| Request {
         method: "GET".into(),
@@ -149,26 +146,27 @@ fn on_response(
         decide.count_http_err(&t.slots);
     }
     let src = SocketAddr::new(s.src, s.src_port);
+    // The server answered: `req.` variables end, `res.` ones begin.
+    s.vars.response_begins();
     let own = conf.fe.own_backend.is_some() && conf.fe.own_backend == t.backend;
     for side in [be, &conf.fe.side]
         .into_iter()
         .take(if own { 1 } else { 2 })
     {
-        match rules::run_response(&side.rules_res, &req, &mut res, src, s.dst) {
+        match rules::run_response_in(&side.rules_res, &req, &mut res, (src, s.dst), &s.vars) {
             Verdict::Continue | Verdict::Allow => {}
             Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {
                 log::info!("frontend {}: response denied, 502", conf.fe_name);
                 log_term(s, b"PH");
                 t.events.push(TxnEvent::DeniedResponse);
-                t.fail_with(502, &side.errors, &conf.fe.side.errors);
-                return Some(Step::DropServer);
+                let ev = t.failed(502, &side.errors, &conf.fe.side.errors);
+                return Outcome::on(ev, Step::DropServer);
             }
             Verdict::Respond(bytes) => {
                 t.htx_out += htx_len_of(&bytes, t.head_method);
-                t.h1.to_cli = bytes;
+                t.h1.answer(bytes);
                 t.close_after = true;
-                t.on(Event::Answer);
-                return Some(Step::DropServer);
+                return Outcome::on(Event::Answer, Step::DropServer);
             }
         }
     }
@@ -184,6 +182,7 @@ fn on_response(
             req: &req,
             src,
             dst: s.dst,
+            vars: &s.vars,
         };
         if let Some(out) = decide.persist_response(r, &mut res) {
             t.cookie_out = out;
@@ -219,35 +218,31 @@ fn on_response(
     });
     let from = t.req_sent.unwrap_or(t.since);
     t.server_reply = Some((now.saturating_duration_since(from), res.status));
-    let before = t.h1.to_cli.len();
-    res.serialize(&mut t.h1.to_cli);
-    if t.h1.to_cli.len() - before > conf.bufsize {
+    if t.h1.send_response_head(&res) > conf.bufsize {
         log::warn!(
             "frontend {}: rewritten response head exceeds tune.bufsize; answering 500",
             conf.fe_name
         );
         log_term(s, b"PH");
-        t.fail_with(500, &be.errors, &conf.fe.side.errors);
-        return Some(Step::DropServer);
+        let ev = t.failed(500, &be.errors, &conf.fe.side.errors);
+        return Outcome::on(ev, Step::DropServer);
     }
     t.response_started = true;
     t.res_head_done = true;
     if tunnel {
-        t.on(Event::Upgraded);
-        return None;
+        return Outcome {
+            ev: Some(Event::Upgraded),
+            step: None,
+        };
     }
-    t.h1.res_body = match framing {
-        Framing::None => None,
-        f => Some(BodyTracker::new(f)),
-    };
-    t.h1.res_ready = 0;
-    None
+    t.h1.start_response_body(framing);
+    Outcome::NOTHING
 }
 
 /// The response body: claim what arrived; a body refused, or a server gone
 /// in the middle of it, ends the exchange.
-fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
-    let tracked = track(&mut t.h1.res_body, &mut s.res, &mut t.h1.res_ready);
+fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Outcome {
+    let tracked = t.h1.claim_response_body(&mut s.conns_mut());
     if let Err(e) = tracked.map(|n| t.htx_out += n) {
         log::warn!(
             "frontend {}: invalid response body at byte {}: {}",
@@ -256,24 +251,16 @@ fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Option<Step> {
             e.reason
         );
         // The head went out already: `bad_message` closes.
-        let bad = BadMessage::new(false, &e, unforwarded(&s.res));
-        return Some(bad_message(s, t, conf, bad, 502, b"SD"));
+        let bad = BadMessage::new(false, &e, s.conns().server_input().to_vec());
+        return bad_message(s, t, conf, bad, 502, b"SD");
     }
-    if srv_eof(s) && t.h1.res_ready == 0 {
-        if let Some(b) = t.h1.res_body.as_mut() {
-            if !b.is_done() && b.eof().is_err() {
-                log::info!(
-                    "frontend {}: server closed in the middle of the body",
-                    conf.fe_name
-                );
-                log_term(s, b"SD");
-                return Some(Step::Close);
-            }
-        }
+    if s.conns().server_eof() && t.h1.response_body_flushed() && t.h1.response_body_eof().is_err() {
+        log::info!(
+            "frontend {}: server closed in the middle of the body",
+            conf.fe_name
+        );
+        log_term(s, b"SD");
+        return Outcome::step(Step::Close);
     }
-    None
-}
-
-fn srv_eof(s: &Session) -> bool {
-    s.srv.as_ref().is_some_and(|x| x.state().input_closed())
+    Outcome::NOTHING
 }

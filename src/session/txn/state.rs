@@ -1,8 +1,10 @@
 //! The transaction's state machine: its states ([`TxnState`]), what moves
-//! it on ([`Event`], reported by the analysers and the pump), and the one
-//! pure transition function ([`next`]) that says where each event leads and
-//! what must happen besides. `Txn::on` is the only place a transaction's
-//! state is assigned; nothing here touches a socket, so it is unit-tested.
+//! it on ([`Event`], returned by the analysers or seen by the driver), and
+//! the one pure transition function ([`next`]) that says where each event
+//! leads and what must happen besides. The driver applies events in one
+//! place (`pump::apply`; outside a pump, the engine's own answers through
+//! `Txn::answer`), and `Txn::on` is the only place a transaction's state is
+//! assigned; nothing here touches a socket, so it is unit-tested.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxnState {

@@ -36,7 +36,8 @@ fn config(sock: &str, app: std::net::SocketAddr) -> String {
          \x20   http-request track-sc1 src\n\
          \x20   http-request deny deny_status 404 if {{ path /own }}\n\
          \x20   http-request return status 404 if {{ path /ret }}\n\
-         \x20   http-request return status 200 if {{ path /check }} {{ sc1_http_err_cnt eq 3 }} {{ sc_http_err_rate(1) eq 3 }} {{ src_http_err_cnt(errs) eq 3 }}\n\
+         \x20   http-request auth if {{ path /auth }}\n\
+         \x20   http-request return status 200 if {{ path /check }} {{ sc1_http_err_cnt eq 4 }} {{ sc_http_err_rate(1) eq 4 }} {{ src_http_err_cnt(errs) eq 4 }}\n\
          \x20   default_backend app\n\
          frontend bytes\n    bind 127.0.0.1:@P2@\n\
          \x20   stick-table type ip size 10 store bytes_in_cnt,bytes_in_rate(10s),bytes_out_cnt,bytes_out_rate(10s)\n\
@@ -123,13 +124,15 @@ fn counters_match_haproxy(poller: &str) {
         out.push(get(px.addr(0)));
         settle();
         out.push(table(&sock, "clear table fe"));
-        // HTTP errors: the server's 4xx and denies count, `return` does not.
+        // HTTP errors: the server's 4xx, denies and auth challenges count,
+        // `return` does not.
         let errs = px.addr(1);
         out.push(get_path(errs, "/a"));
         app.set(|b| b.status = 404);
         out.push(get_path(errs, "/b"));
         out.push(get_path(errs, "/own"));
         out.push(get_path(errs, "/ret"));
+        out.push(get_path(errs, "/auth"));
         app.set(|b| b.status = 403);
         out.push(get_path(errs, "/c"));
         app.set(|b| b.status = 500);
@@ -168,16 +171,16 @@ fn counters_match_haproxy(poller: &str) {
         "pollux: {out:#?}"
     );
     assert_eq!(
-        out[24..31],
-        ["200", "404", "404", "404", "403", "500", "200"],
+        out[24..32],
+        ["200", "404", "404", "404", "401", "403", "500", "200"],
         "{out:#?}"
     );
     assert!(
-        out[31].contains("http_req_cnt=7 http_err_cnt=3 http_err_rate(10000)=3"),
+        out[32].contains("http_req_cnt=8 http_err_cnt=4 http_err_rate(10000)=4"),
         "{out:#?}"
     );
-    assert_eq!(out[32..35], ["200", "200", "200"], "{out:#?}");
-    assert!(out[35].contains(" bytes_in_cnt="), "{out:#?}");
+    assert_eq!(out[33..36], ["200", "200", "200"], "{out:#?}");
+    assert!(out[36].contains(" bytes_in_cnt="), "{out:#?}");
     if let Some((_, h)) = seen.get(1) {
         assert_eq!(out, h, "pollux, then HAProxy");
     }

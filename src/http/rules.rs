@@ -171,6 +171,9 @@ pub trait Tracker {
     fn track(&mut self, rule: &TrackSc, key: &Sample);
     /// The counters ACLs read, as they are now (after earlier tracks).
     fn counters(&self) -> &dyn CounterView;
+    /// The rules answered with a deny, a tarpit or an `auth` challenge: an
+    /// HTTP error for the tracked entries, as HAProxy counts them.
+    fn http_err(&mut self);
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,6 +312,12 @@ fn run_request_inner(
             continue;
         }
         let v = apply_request(&rule.action, req, src, dst, vars);
+        let err = matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_));
+        if err || matches!(rule.action, Action::Auth(_)) {
+            if let Some(tr) = tracker.as_deref_mut() {
+                tr.http_err();
+            }
+        }
         if v != Verdict::Continue {
             return v;
         }

@@ -96,6 +96,10 @@ impl Tracker for Tracking<'_> {
     fn counters(&self) -> &dyn CounterView {
         self
     }
+
+    fn http_err(&mut self) {
+        self.decide.count_http_err(self.slots);
+    }
 }
 
 impl CounterView for Tracking<'_> {

@@ -531,6 +531,7 @@ impl Tracker for NoTrack {
     fn counters(&self) -> &dyn CounterView {
         self
     }
+    fn http_err(&mut self) {}
 }
 
 impl CounterView for NoTrack {

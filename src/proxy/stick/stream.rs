@@ -38,6 +38,14 @@ impl Tracker for StreamTracker<'_> {
     fn counters(&self) -> &dyn CounterView {
         self
     }
+
+    fn http_err(&mut self) {
+        count_http_err(
+            &mut crate::proxy::locks::lock(self.tables),
+            self.slots,
+            self.now,
+        );
+    }
 }
 
 impl CounterView for StreamTracker<'_> {

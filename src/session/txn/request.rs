@@ -137,9 +137,6 @@ fn on_request(
     match rules::run_request_in(&fe.rules_req, &mut req, (src, dst), &mut tracker, &s.vars) {
         Verdict::Continue | Verdict::Allow => {}
         v => {
-            if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
-                decide.count_http_err(&t.slots);
-            }
             log_term(s, verdict_term(&v));
             return verdict_response(t, &mut req, v, framing, fe, conf, s);
         }
@@ -201,9 +198,6 @@ fn to_backend(
     match rules::run_request_in(be_rules, &mut req, (src, dst), &mut tracker, &s.vars) {
         Verdict::Continue | Verdict::Allow => {}
         v => {
-            if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
-                decide.count_http_err(&t.slots);
-            }
             log_term(s, verdict_term(&v));
             return verdict_response(t, &mut req, v, framing, be, conf, s);
         }

@@ -32,7 +32,9 @@ fn config(sock: &str, app: std::net::SocketAddr) -> String {
          backend other\n\
          \x20   stick-table type string len 8 size 10 store gpt0,gpc1\n\
          frontend errs\n    bind 127.0.0.1:@P1@\n\
-         \x20   stick-table type ip size 10 store http_err_cnt,http_err_rate(10s),http_req_cnt\n\
+         \x20   stick-table type ip size 10 store http_err_cnt,http_err_rate(10s),http_req_cnt,gpc1,gpt0\n\
+         \x20   http-response sc-inc-gpc1(1) if {{ status 404 }} {{ sc1_http_err_cnt gt 0 }}\n\
+         \x20   http-response sc-set-gpt0(1) status\n\
          \x20   http-request track-sc1 src\n\
          \x20   http-request deny deny_status 404 if {{ path /own }}\n\
          \x20   http-request return status 404 if {{ path /ret }}\n\
@@ -176,7 +178,7 @@ fn counters_match_haproxy(poller: &str) {
         "{out:#?}"
     );
     assert!(
-        out[32].contains("http_req_cnt=8 http_err_cnt=4 http_err_rate(10000)=4"),
+        out[32].contains("gpt0=500 http_req_cnt=8 http_err_cnt=4 http_err_rate(10000)=4 gpc1=1"),
         "{out:#?}"
     );
     assert_eq!(out[33..36], ["200", "200", "200"], "{out:#?}");

@@ -259,12 +259,12 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
         "track-sc0" | "track-sc1" | "track-sc2" if req => {
             Action::TrackSc(track_sc(&full, name, a, stage)?)
         }
-        _ if req && (name.starts_with("sc-inc-gpc0") || name.starts_with("sc-inc-gpc1")) => {
+        _ if name.starts_with("sc-inc-gpc0") || name.starts_with("sc-inc-gpc1") => {
             exactly(&full, a, 0, "none")?;
             let i = u8::from(name.starts_with("sc-inc-gpc1"));
             Action::ScIncGpc(sc_slot(&full, &name["sc-inc-gpc0".len()..])?, i)
         }
-        _ if req && name.starts_with("sc-set-gpt0") => {
+        _ if name.starts_with("sc-set-gpt0") => {
             let slot = sc_slot(&full, &name["sc-set-gpt0".len()..])?;
             Action::ScSetGpt0(slot, Box::new(gpt_value(&full, a, stage)?))
         }

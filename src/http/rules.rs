@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use regex::Captures;
 
-use super::acl::{eval_opt, eval_opt_with, Condition, Re, Truth};
+use super::acl::{eval_opt_with, Condition, Re, Truth};
 use super::expr::Expr;
 use super::fetch::{CounterView, Fetch, FetchCtx, Sample};
 use super::format::Format;
@@ -366,16 +366,36 @@ pub fn run_response_in(
     rules: &[Rule],
     req: &Request,
     res: &mut Response,
-    (src, dst): (SocketAddr, SocketAddr),
+    addrs: (SocketAddr, SocketAddr),
     vars: &Vars,
 ) -> Verdict {
+    run_response_tracked(rules, req, res, addrs, vars, None)
+}
+
+/// [`run_response_in`] with stick counters: conditions read
+/// `tracker.counters()`, `sc-inc-gpc0/1` and `sc-set-gpt0` go to it.
+pub fn run_response_tracked(
+    rules: &[Rule],
+    req: &Request,
+    res: &mut Response,
+    (src, dst): (SocketAddr, SocketAddr),
+    vars: &Vars,
+    tracker: Option<&mut dyn Tracker>,
+) -> Verdict {
+    let sc = tracker.as_deref().map(|t| t.counters());
     for rule in rules {
         let ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
-        if eval_opt(rule.cond.as_ref(), &ctx) != Truth::True {
+        if eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
             continue;
         }
         if let Action::SetVar(sv) = &rule.action {
             sv.run(&ctx);
+            continue;
+        }
+        if let Action::ScIncGpc(..) | Action::ScSetGpt0(..) = &rule.action {
+            if let Some(sc) = sc {
+                sc_action(&rule.action, &ctx, sc);
+            }
             continue;
         }
         let v = apply_response(&rule.action, req, res, src, dst, vars);

@@ -57,7 +57,7 @@ const ERRORS: &[(&str, &str)] = &[
     ("listen li\n  bind :80\n  http-request sc-inc-gpc1(x)\n", "pollux.cfg:3: 'http-request sc-inc-gpc1(x)': expects a stick counter number, as 'sc-inc-gpc0(0)'"),
     ("listen li\n  bind :80\n  http-request sc-set-gpt0(1)\n", "pollux.cfg:3: 'http-request sc-set-gpt0(1)' expects exactly 1 argument(s): a value (an integer or a sample expression)"),
     ("listen li\n  bind :80\n  http-request sc-set-gpt0(1) frob\n", "pollux.cfg:3: 'http-request sc-set-gpt0(1)': unknown fetch method 'frob'"),
-    ("listen li\n  bind :80\n  mode http\n  http-response sc-inc-gpc0(0)\n", "pollux.cfg:4: 'http-response sc-inc-gpc0(0)' is not supported yet"),
+    ("listen li\n  bind :80\n  mode http\n  http-response sc-set-gpt0(0) req.hdr(x),frob\n", "pollux.cfg:4: 'http-response sc-set-gpt0(0)': unknown converter 'frob'"),
     ("listen li\n  bind :80\n  tcp-request content sc-inc-gpc0(0)\n", "pollux.cfg:3: 'tcp-request content sc-inc-gpc0(0)' is not supported yet"),
     ("listen li\n  bind :80\n  tcp-request connection sc-inc-gpc1(4)\n", "pollux.cfg:3: 'tcp-request connection sc-inc-gpc1(4)': invalid stick table track ID. The max allowed ID is 2"),
     ("listen li\n  bind :80\n  tcp-request connection track-sc0 src table nope\n", "pollux.cfg:3: 'tcp-request connection track-sc0' in listen 'li': no stick-table named 'nope'"),

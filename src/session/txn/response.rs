@@ -153,7 +153,19 @@ fn on_response(
         .into_iter()
         .take(if own { 1 } else { 2 })
     {
-        match rules::run_response_in(&side.rules_res, &req, &mut res, (src, s.dst), &s.vars) {
+        let mut tracker = Tracking {
+            decide: &mut *decide,
+            slots: &mut t.slots,
+            own_table: match t.backend {
+                Some(bi) if std::ptr::eq(side, be) => &conf.be_names[bi],
+                _ => conf.fe_name,
+            },
+            src: s.src,
+        };
+        let addrs = (src, s.dst);
+        let tr: &mut dyn rules::Tracker = &mut tracker;
+        match rules::run_response_tracked(&side.rules_res, &req, &mut res, addrs, &s.vars, Some(tr))
+        {
             Verdict::Continue | Verdict::Allow => {}
             Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {
                 log::info!("frontend {}: response denied, 502", conf.fe_name);

@@ -278,3 +278,32 @@ fn tcp_rules_track_like_haproxy(poller: &str) {
 }
 
 per_poller!(tcp_rules_track_like_haproxy);
+
+/// Under `nbthread 2` the tables are the process's: every thread counts
+/// into them, and what `set table` changes is seen by the requests every
+/// thread serves.
+fn tables_are_shared_by_the_threads(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let cfg = format!(
+        "global\n    nbthread 2\n    stats socket {} level admin\n\
+         defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:@P0@\n\
+         \x20   stick-table type ip size 10 store http_req_cnt,gpt0\n\
+         \x20   http-request track-sc0 src\n\
+         \x20   http-request return status 203 if {{ sc0_get_gpt0 eq 7 }}\n\
+         \x20   http-request return status 200\n",
+        sock.display()
+    );
+    let px = Launch::new(Some(poller)).start(&cfg);
+    let statuses: Vec<String> = (0..20).map(|_| get(px.addr(0))).collect();
+    assert!(statuses.iter().all(|s| s == "200"), "{statuses:?}");
+    settle();
+    let t = table(&sock, "show table fe");
+    assert!(t.contains(" gpt0=0 http_req_cnt=20"), "{t}");
+    table(&sock, "set table fe key 127.0.0.1 data.gpt0 7");
+    let statuses: Vec<String> = (0..20).map(|_| get(px.addr(0))).collect();
+    assert!(statuses.iter().all(|s| s == "203"), "{statuses:?}");
+}
+
+per_poller!(tables_are_shared_by_the_threads);

@@ -479,3 +479,59 @@ fn clear_table_keeps_tracked_entries() {
     cli_run(&mut tables, "clear table t", t0).unwrap();
     assert!(tables.get("t").unwrap().is_empty());
 }
+
+#[test]
+fn connection_entries_outlive_their_transactions() {
+    let t0 = Instant::now();
+    let cfg = StickTableCfg {
+        store: store(&[
+            (StickData::ConnCur, 0),
+            (StickData::SessCnt, 0),
+            (StickData::SessRate, 10),
+            (StickData::HttpReqCnt, 0),
+        ]),
+        ..gpc_table()
+    };
+    let mut tables = StickTables::new(&[cfg]);
+    let src: IpAddr = "10.0.0.1".parse().unwrap();
+    let mut slots: Slots = Default::default();
+    let conn = |slot| TrackSc {
+        slot,
+        key: Fetch::Src,
+        table: None,
+    };
+    // `tcp-request connection track-sc0`: no request counted, one session.
+    let m = Mutex::new(tables);
+    let ctx = crate::http::fetch::FetchCtx {
+        src: SocketAddr::new(src, 1),
+        dst: addr(),
+        req: None,
+        res: None,
+        payload: &[],
+        payload_complete: true,
+        vars: None,
+    };
+    let rules = [crate::http::rules::TcpRule {
+        action: crate::http::rules::TcpAction::Sc(Action::TrackSc(conn(0))),
+        cond: None,
+    }];
+    track_conn(&m, &rules, &ctx, &mut slots, "t", t0);
+    tables = m.into_inner().unwrap();
+    count_sess(&mut tables, &mut slots, t0);
+    let d =
+        |tables: &StickTables, what| tables.get("t").unwrap().data(&StickKey::Ip(src), what, t0);
+    assert_eq!(d(&tables, StickData::SessCnt), Some(1));
+    assert_eq!(d(&tables, StickData::SessRate), Some(1));
+    assert_eq!(d(&tables, StickData::HttpReqCnt), Some(0));
+    // An `http-request track-sc1` for one transaction, then its end.
+    track_sc(&mut tables, &mut slots, "t", &conn(1), &Sample::Ip(src), t0);
+    count_http_req(&mut tables, &slots, t0);
+    assert_eq!(d(&tables, StickData::ConnCur), Some(2));
+    release_stream(&mut tables, &mut slots, t0);
+    assert!(slots[0].is_some() && slots[1].is_none());
+    assert_eq!(d(&tables, StickData::ConnCur), Some(1));
+    // One request counted on both, plus the one track-sc1 counted.
+    assert_eq!(d(&tables, StickData::HttpReqCnt), Some(3));
+    release(&mut tables, &mut slots, t0);
+    assert_eq!(d(&tables, StickData::ConnCur), Some(0));
+}

@@ -208,7 +208,7 @@ fn tcp_config(sock: &str, app: std::net::SocketAddr) -> String {
          \x20   stick-table type ip size 10 store conn_cnt,conn_cur,sess_cnt,http_req_cnt,http_req_rate(10s),gpc1\n\
          \x20   tcp-request connection track-sc1 src\n\
          \x20   http-request return status 200 if {{ path /check }} {{ sc1_sess_cnt eq 2 }} {{ sc1_conn_cur eq 1 }} {{ sc_http_req_cnt(1) eq 4 }} !{{ sc2_tracked }}\n\
-         \x20   default_backend app\n\
+         \x20   use_backend app if {{ sc1_http_req_cnt gt 0 }}\n\
          backend app\n    mode http\n    server s1 {app}\n\
          backend apptcp\n    mode tcp\n    server s1 {app}\n\
          backend other\n    stick-table type ip size 10 store conn_cnt,http_req_cnt\n"

@@ -156,11 +156,22 @@ fn on_request(
         payload_complete: true,
         vars: Some(&s.vars),
     };
+    // `use_backend ... if { sc0_http_req_rate gt 10 }`: counters too.
+    let sc = Tracking {
+        decide: &mut *decide,
+        slots: &mut t.slots,
+        own_table: conf.fe_name,
+        src: s.src,
+    };
+    let sc: Option<&dyn crate::http::fetch::CounterView> = Some(&sc);
     let chosen = conf
         .fe
         .use_backend
         .iter()
-        .find(|(_, c)| c.as_ref().map_or(true, |c| c.eval(&ctx) == Truth::True))
+        .find(|(_, c)| {
+            c.as_ref()
+                .map_or(true, |c| c.eval_with(&ctx, sc) == Truth::True)
+        })
         .map(|(b, _)| *b)
         .or(conf.fe.default_backend);
     let Some(bi) = chosen else {

@@ -289,18 +289,14 @@ impl StickTable {
 
     /// `inc_gpc0/1`, `sc-inc-gpc0/1`: the new count (or the rate's current
     /// period count when only the rate is stored); None: neither stored or
-    /// no such entry. `create`: make the entry if absent (`src_inc_gpc0`).
-    pub fn inc_gpc(&mut self, key: &StickKey, i: u8, create: bool, now: Instant) -> Option<i64> {
+    /// no such entry.
+    pub fn inc_gpc(&mut self, key: &StickKey, i: u8, now: Instant) -> Option<i64> {
         let store = self.cfg.store;
         let (cnt, rate) = gpc(i);
         if !store.has(cnt) && !store.has(rate) {
             return None;
         }
-        let e = if create {
-            self.touch(key, now)?
-        } else {
-            self.touch_existing(key, now)?
-        };
+        let e = self.touch_existing(key, now)?;
         e.add(&store, cnt, rate, 1, now);
         Some(if store.has(cnt) {
             e.value(&store, cnt, now)
@@ -310,16 +306,12 @@ impl StickTable {
     }
 
     /// `clr_gpc0/1`: the old count, now 0; None: not stored or no entry.
-    pub fn clr_gpc(&mut self, key: &StickKey, i: u8, create: bool, now: Instant) -> Option<i64> {
+    pub fn clr_gpc(&mut self, key: &StickKey, i: u8, now: Instant) -> Option<i64> {
         let (cnt, _) = gpc(i);
         if !self.cfg.store.has(cnt) {
             return None;
         }
-        let e = if create {
-            self.touch(key, now)?
-        } else {
-            self.touch_existing(key, now)?
-        };
+        let e = self.touch_existing(key, now)?;
         let old = e.vals[cnt.index()];
         e.vals[cnt.index()] = 0;
         Some(old.min(i64::MAX as u64) as i64)

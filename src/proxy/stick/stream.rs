@@ -148,14 +148,19 @@ pub fn counter(
         Counter::Trackers => Some(t.peek(&key, now).map_or(0, |e| i64::from(e.refs))),
         Counter::Data(d) => t.data(&key, d, now),
         Counter::KBytes(d) => t.data(&key, d, now).map(|v| v >> 10),
-        Counter::IncGpc(i) => match t.peek(&key, now) {
-            None if !create => Some(0),
-            _ => t.inc_gpc(&key, i, create, now),
-        },
-        Counter::ClrGpc(i) => match t.peek(&key, now) {
-            None if !create => Some(0),
-            _ => t.clr_gpc(&key, i, create, now),
-        },
+        Counter::IncGpc(i) | Counter::ClrGpc(i) => {
+            // `src_inc_gpc0`/`src_clr_gpc0` create the entry (even when it
+            // stores neither type), `sc*_` ones find an absent one 0.
+            if create {
+                t.touch(&key, now)?;
+            } else if t.peek(&key, now).is_none() {
+                return Some(0);
+            }
+            match what {
+                Counter::IncGpc(_) => t.inc_gpc(&key, i, now),
+                _ => t.clr_gpc(&key, i, now),
+            }
+        }
         Counter::SetGpt0(v) => {
             if t.peek(&key, now).is_none() && !create {
                 return None;

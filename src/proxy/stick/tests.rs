@@ -367,6 +367,14 @@ fn counter_fetches_follow_haproxys_absent_entry_rules() {
     add_bytes(&mut tables, &slots, 3000, 10, t0);
     let kb = Counter::KBytes(StickData::BytesInCnt);
     assert_eq!(c(&mut tables, &slots, Tracked::Sc(1, None), kb), Some(2));
+    // As HAProxy, src_inc_gpc1 creates the entry even without gpc1.
+    let mut fresh = StickTables::new(&[gpc_table()]);
+    let inc1 = Counter::IncGpc(1);
+    assert_eq!(
+        c(&mut fresh, &Slots::default(), Tracked::Src(None), inc1),
+        None
+    );
+    assert_eq!(fresh.get("t").unwrap().len(), 1);
     release(&mut tables, &mut slots, t0);
     assert_eq!(
         c(&mut tables, &slots, Tracked::Src(None), Counter::Trackers),

@@ -46,7 +46,7 @@ fn config(sock: &str, app: std::net::SocketAddr) -> String {
          \x20   http-request track-sc2 src\n\
          \x20   http-request return status 200 if {{ path /check }} {{ sc2_kbytes_in eq 0 }} {{ sc_kbytes_out(2) eq 0 }} {{ src_bytes_in_rate(bytes) gt 100 }} {{ sc2_bytes_out_rate gt 100 }}\n\
          \x20   default_backend app\n\
-         backend app\n    server s1 {app}\n"
+         backend app\n    stick-table type ip size 10\n    stick on src\n    server s1 {app}\n"
     )
 }
 
@@ -154,6 +154,15 @@ fn counters_match_haproxy(poller: &str) {
         out.push(get_path(px.addr(2), "/check"));
         settle();
         out.push(table(&sock, "show table bytes"));
+        // A table `stick` rules use: server_id and server_key.
+        for line in [
+            "set table app key 10.0.0.5 data.server_id 1",
+            "set table app key 10.0.0.6",
+            "show table app",
+            "show table app data.server_id eq 1",
+        ] {
+            out.push(format!("{line}: {}", table(&sock, line)));
+        }
         out.push(table(&sock, "show table fe"));
         px.stop();
         seen.push((imp.name, out));
@@ -183,6 +192,10 @@ fn counters_match_haproxy(poller: &str) {
     );
     assert_eq!(out[33..36], ["200", "200", "200"], "{out:#?}");
     assert!(out[36].contains(" bytes_in_cnt="), "{out:#?}");
+    assert!(
+        out[39].contains("key=127.0.0.1 use=0 exp=X server_id=1 server_key=s1\n"),
+        "{out:#?}"
+    );
     if let Some((_, h)) = seen.get(1) {
         assert_eq!(out, h, "pollux, then HAProxy");
     }

@@ -306,6 +306,7 @@ fn parse_table(section: &str, args: &[String], origin: &Origin) -> Result<StickT
         size: size.ok_or("'stick-table': missing 'size'")?,
         expire,
         store,
+        servers: Vec::new(),
     })
 }
 
@@ -457,6 +458,28 @@ pub(crate) fn finish(proxies: &[Draft], errors: &mut Vec<ConfigError>) -> Vec<St
         }
     }
     tables
+}
+
+/// Tables `stick` rules use store `server_id` (and show `server_key`), as
+/// HAProxy: each learns its first such backend's server ids and names.
+pub(crate) fn stick_servers(config: &mut super::Config) {
+    for b in &config.backends {
+        let ids = b.server_ids();
+        for rule in &b.persist.stick {
+            let Some(t) = config
+                .stick_tables
+                .iter_mut()
+                .find(|t| t.name == rule.table)
+            else {
+                continue;
+            };
+            if t.servers.is_empty() {
+                t.store.set(StickData::ServerId, std::time::Duration::ZERO);
+                let names = b.servers.iter().map(|s| s.name.clone());
+                t.servers = ids.iter().copied().zip(names).collect();
+            }
+        }
+    }
 }
 
 /// Whether samples of this kind convert to keys of this table type.

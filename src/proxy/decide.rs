@@ -149,6 +149,7 @@ mod tests {
             size: 10,
             expire: None,
             store,
+            servers: Vec::new(),
         };
         Mutex::new(StickTables::new(&[cfg]))
     }

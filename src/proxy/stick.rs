@@ -110,6 +110,9 @@ impl FreqCtr {
 pub struct Entry {
     /// Index of the server in its backend's `servers` (`stick` rules).
     pub server_id: Option<usize>,
+    /// `server_id` came from a `stick` rule (HAProxy's `server_key`, the
+    /// server's name, is then known), not from `set table`.
+    server_key: bool,
     /// Streams tracking it (`show table`'s `use=`): it never expires
     /// while one does.
     pub refs: u32,
@@ -127,7 +130,6 @@ impl Entry {
     pub fn value(&self, store: &StickStore, d: StickData, now: Instant) -> i64 {
         match store.period(d) {
             Some(p) => i64::from(self.rates[d.index()].rate(p, now)),
-            None if d == StickData::ServerId => self.server_id.map_or(0, |i| i as i64 + 1),
             None => self.vals[d.index()].min(i64::MAX as u64) as i64,
         }
     }
@@ -147,7 +149,6 @@ impl Entry {
     /// a rate's current period becomes VALUE (as HAProxy).
     fn set(&mut self, store: &StickStore, d: StickData, v: u64, now: Instant) {
         match (d, store.period(d)) {
-            (StickData::ServerId, _) => self.server_id = (v as usize).checked_sub(1),
             (_, Some(p)) => self.rates[d.index()].set(p, now, u32::try_from(v).unwrap_or(u32::MAX)),
             _ => self.vals[d.index()] = v,
         }
@@ -252,6 +253,25 @@ impl StickTable {
         }
     }
 
+    /// The value of `d` in `e` as `show table` shows it: `server_id` is the
+    /// server's id (HAProxy's puid), or what `set table` put there.
+    pub fn value(&self, e: &Entry, d: StickData, now: Instant) -> i64 {
+        match (d, e.server_id) {
+            (StickData::ServerId, Some(i)) => self
+                .cfg
+                .servers
+                .get(i)
+                .map_or(i as i64 + 1, |s| i64::from(s.0)),
+            _ => e.value(&self.cfg.store, d, now),
+        }
+    }
+
+    /// The server name a `stick` rule stored (`server_key`), if any.
+    pub fn server_key(&self, e: &Entry) -> Option<&str> {
+        let i = e.server_id.filter(|_| e.server_key)?;
+        self.cfg.servers.get(i).map(|s| s.1.as_str())
+    }
+
     /// A data type of `key`, for counter fetches: 0 for an absent entry,
     /// None if the entry exists but the table does not store `d` (as
     /// HAProxy's `sc_*`/`src_*` fetches). Reading refreshes nothing.
@@ -278,8 +298,16 @@ impl StickTable {
         if !store.has(d) {
             return false;
         }
+        // `server_id`: the server with that id, if any, for `stick match`.
+        let server = (d == StickData::ServerId).then(|| {
+            let ids = &self.cfg.servers;
+            ids.iter().position(|s| u64::from(s.0) == v)
+        });
         match self.touch(key, now) {
             Some(e) => {
+                if let Some(server) = server {
+                    (e.server_id, e.server_key) = (server, false);
+                }
                 e.set(&store, d, v, now);
                 true
             }
@@ -357,6 +385,7 @@ impl StickTable {
         match self.touch(key, now) {
             Some(e) => {
                 e.server_id = Some(server_id);
+                e.server_key = true;
                 true
             }
             None => false,

@@ -112,6 +112,10 @@ pub struct StickTableCfg {
     /// None: entries never expire (they are only evicted when full).
     pub expire: Option<Duration>,
     pub store: StickStore,
+    /// For a table `stick` rules use (HAProxy then stores `server_id` and
+    /// `server_key`): the (id, name) of the first such backend's servers,
+    /// by index, for `show table`.
+    pub servers: Vec<(u32, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -114,7 +114,7 @@ fn keep(t: &StickTable, e: &Entry, f: &Filter, now: Instant) -> bool {
     match f {
         Filter::Data(conds) => conds
             .iter()
-            .all(|(d, op, v)| op.holds(e.value(&t.cfg.store, *d, now), *v)),
+            .all(|(d, op, v)| op.holds(t.value(e, *d, now), *v)),
         _ => true,
     }
 }
@@ -180,12 +180,15 @@ fn line(out: &mut String, t: &StickTable, k: &StickKey, e: &Entry, now: Instant)
                 let _ = write!(out, " {}({})={v}", d.name(), p.as_millis());
             }
             None if d == StickData::ServerId => {
-                let _ = write!(out, " server_id={}", e.server_id.map_or(0, |i| i + 1));
+                let _ = write!(out, " server_id={}", t.value(e, d, now));
             }
             None => {
                 let _ = write!(out, " {}={v}", d.name());
             }
         }
+    }
+    if !t.cfg.servers.is_empty() {
+        let _ = write!(out, " server_key={}", t.server_key(e).unwrap_or("-"));
     }
     out.push('\n');
 }

@@ -26,6 +26,7 @@ fn table(key: StickKeyType, size: usize, expire: Option<u64>) -> StickTableCfg {
             (StickData::ConnRate, 10),
             (StickData::HttpReqRate, 10),
         ]),
+        servers: Vec::new(),
     }
 }
 

@@ -138,13 +138,6 @@ impl SetVar {
     }
 }
 
-/// The value `sc-set-gpt0` stores: an integer or a sample expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GptValue {
-    Int(i64),
-    Expr(super::expr::Expr),
-}
-
 /// Services `http-request use-service` can hand a request to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -323,31 +316,6 @@ fn run_request_inner(
         }
     }
     Verdict::Continue
-}
-
-/// `sc-inc-gpc0/1` and `sc-set-gpt0` through the counters (nothing when
-/// the slot tracks nothing or the table does not store the type).
-fn sc_action(a: &Action, ctx: &FetchCtx, sc: &dyn CounterView) {
-    use super::fetch::{Counter, Tracked};
-    match a {
-        Action::ScIncGpc(slot, i) => {
-            sc.counter(Tracked::Sc(*slot, None), Counter::IncGpc(*i));
-        }
-        Action::ScSetGpt0(slot, v) => {
-            let v = match &**v {
-                GptValue::Int(n) => Some(*n),
-                GptValue::Expr(e) => e
-                    .fetch_all_with(ctx, Some(sc))
-                    .values
-                    .pop()
-                    .and_then(|s| s.to_text().trim().parse::<i64>().ok()),
-            };
-            if let Some(v) = v {
-                sc.counter(Tracked::Sc(*slot, None), Counter::SetGpt0(v));
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Runs response rules in order; the first allow, deny or return stops.
@@ -797,6 +765,10 @@ fn unauthorized(realm: &str) -> Vec<u8> {
     out.extend_from_slice(&page[at..]);
     out
 }
+
+mod sc;
+use sc::sc_action;
+pub use sc::GptValue;
 
 #[cfg(test)]
 mod tests;

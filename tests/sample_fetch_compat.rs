@@ -24,6 +24,7 @@ const FETCHES: &[&str] = &[
     "req.ver",
     "req_ver",
     "req.hdr_names",
+    "req.hdrs",
     "req.hdr_names(;)",
     "hdr_ip(x-ip)",
     "req.hdr_ip(x-ip,1)",
@@ -45,6 +46,21 @@ const FETCHES: &[&str] = &[
     "nbproc",
     "proc",
     "req.proto_http",
+    "url_ip",
+    "url_port",
+    "fe_name",
+    "be_name",
+    "http_first_req",
+    "str(hel),concat(lo,txn.s,!)",
+    "str(x),concat(,txn.none,)",
+    "str(hello),strcmp(txn.s)",
+    "str(hellp),strcmp(txn.s)",
+    "str(abc),strcmp(txn.s)",
+    "str(hello!),strcmp(txn.s)",
+    "str(hello),secure_memcmp(txn.s)",
+    "str(hellO),secure_memcmp(txn.s)",
+    "str(x),hmac(sha256,txn.k),hex",
+    "str(x),hmac(sha1,txn.none),hex",
 ];
 
 const SEP: &str = "|#|";
@@ -56,6 +72,7 @@ const REQUESTS: &[&str] = &[
     "GET /p?q HTTP/1.0\r\n\r\n",
     "GET http://h.example:81/abs/path?k=v&y=-3 HTTP/1.1\r\nHost: h.example:81\r\nConnection: close\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: a.example\r\nX-Ip: 10.0.0.1:99999\r\nX-Ip: not-an-ip\r\nX-Num: 1 2\r\nConnection: x-foo, close\r\n\r\n",
+    "GET http://127.0.0.1:8081/p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:8081\r\nConnection: close\r\n\r\n",
     "POST /form HTTP/1.1\r\nhost: MiXeD.example\r\nContent-Length: 0\r\nX-Ip: 2001:db8::1\r\nConnection: close\r\n\r\n",
 ];
 
@@ -63,7 +80,9 @@ fn config() -> String {
     let body: String = FETCHES.iter().map(|f| format!("%[{f}]{SEP}")).collect();
     format!(
         "defaults\n    mode http\n    timeout connect 5s\n    timeout client 10s\n    timeout server 10s\n\
-         frontend fe\n    bind 127.0.0.1:@P0@\n\
+         listen fe\n    bind 127.0.0.1:@P0@\n\
+         \x20   http-request set-var(txn.s) str(hello)\n\
+         \x20   http-request set-var(txn.k) str(a2V5)\n\
          \x20   http-request return status 200 content-type text/plain lf-string \"{body}\"\n"
     )
 }

@@ -57,6 +57,7 @@ fuzz_target!(|data: &[u8]| {
     ];
     let end = now + ms(14);
     let ctx = Ctx {
+        vars: None,
         rec: &rec,
         now: end,
         client: SocketAddr::new(
@@ -81,6 +82,8 @@ fuzz_target!(|data: &[u8]| {
         cookie_req: None,
         cookie_res: (n[13] & 2 == 2).then_some("SRV=a"),
         hostname: "host",
+        unique_id: (n[15] & 1 == 1).then_some("7F000001:9C40_0A000001:0050_6B16BE92_0001:3226"),
+        counter: u64::from(n[15]),
     };
     let out = f.render(&ctx);
     // Control characters may come from the format (the admin's choice),

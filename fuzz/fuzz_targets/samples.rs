@@ -101,6 +101,7 @@ fuzz_target!(|data: &[u8]| {
             payload,
             payload_complete: n[0] & 4 == 4,
             vars: Some(&vars),
+            txn: Default::default(),
         },
         FetchCtx::http(src, dst, Some(&req), None).with_vars(&vars),
         FetchCtx::http(src, dst, Some(&req), res.as_ref()).with_vars(&vars),

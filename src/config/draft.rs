@@ -377,6 +377,8 @@ pub(crate) struct PersistDraft {
     pub table: Option<StickTableCfg>,
     /// Where each stick rule was, parallel to `persistence.stick`.
     pub stick_at: Vec<Origin>,
+    /// Where each `use-server` was, parallel to `persistence.use_server`.
+    pub use_server_at: Vec<Origin>,
     /// `http-request track-scN`: (keyword, table or None, where), checked
     /// at the end since the `stick-table` line may come later.
     pub tracks: Vec<(String, Option<String>, Origin)>,
@@ -402,6 +404,8 @@ pub(crate) enum Fmt {
 pub(crate) struct LogDraft {
     pub entries: Vec<Entry>,
     pub format: Option<Fmt>,
+    /// `log-format-sd`: RFC 5424 structured data.
+    pub sd: Option<LogFormat>,
     pub dontlognull: bool,
     pub separate_errors: bool,
 }

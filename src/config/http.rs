@@ -3,11 +3,12 @@
 //! `errorfile` and the HTTP `option`s.
 
 use crate::http::acl::parse_net;
+use crate::http::format::Format;
 use crate::http::rules::Rule;
 
 use super::args::{need, only};
 use super::draft::Draft;
-use super::model::{ConnMode, ForwardFor, Origin, OriginalTo};
+use super::model::{ConnMode, ForwardFor, Origin, OriginalTo, UseBackend};
 use super::rules::{self, Stage};
 use super::values;
 
@@ -69,9 +70,15 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
                     // HAProxy's default realm: the proxy's name.
                     *realm = Some(d.name.clone());
                 }
+                if let crate::http::rules::Action::Capture(c) = &mut r.action {
+                    capture_slot(d, c, true)?;
+                }
                 d.h.req_http.push(r);
             } else {
-                let r = rules::http_response(&args[1..], &d.h.acls)?;
+                let mut r = rules::http_response(&args[1..], &d.h.acls)?;
+                if let crate::http::rules::Action::Capture(c) = &mut r.action {
+                    capture_slot(d, c, false)?;
+                }
                 d.h.res_http.push(r);
             }
         }
@@ -86,11 +93,15 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
         "use_backend" => {
             d.allow(kw, true, false, false)?;
             let name = need(args, 1, "a backend name")?;
-            if name.contains('%') {
-                return Err(
-                    "'use_backend' with a log-format backend name is not supported yet".into(),
-                );
-            }
+            let target = match Format::parse(name)? {
+                f if f.as_literal().is_none() => {
+                    // The switching rules see the captures and unique id.
+                    let n = f.needs() & !crate::http::fetch::needs::TXN;
+                    rules::check_needs(n, Stage::HttpRequest)?;
+                    UseBackend::Format(f)
+                }
+                f => UseBackend::Name(f.as_literal().unwrap_or(name).to_string()),
+            };
             let (words, cond) = rules::split_cond(&args[2..], &d.h.acls)?;
             if let Some(extra) = words.first() {
                 return Err(format!(
@@ -100,7 +111,7 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             if let Some(c) = &cond {
                 rules::check_needs(c.needs(), Stage::HttpRequest)?;
             }
-            d.fe_rules.use_backend.push((name.to_string(), cond));
+            d.fe_rules.use_backend.push((target, cond));
             d.h.use_backend_at.push(origin.clone());
         }
         "monitor-uri" => {
@@ -158,6 +169,64 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
 const ERRORFILE_CODES: [u16; 17] = [
     200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
 ];
+
+/// `http-request capture ... len N` takes a new request capture slot (in a
+/// frontend); `... id N` writes to slot N, declared before.
+fn capture_slot(
+    d: &mut Draft,
+    c: &mut crate::http::rules::Capture,
+    req: bool,
+) -> Result<(), String> {
+    let (kw, dir) = if req {
+        ("http-request", "request")
+    } else {
+        ("http-response", "response")
+    };
+    if !d.kind.fe() {
+        return Err(format!(
+            "'{kw} capture' in a 'backend' section is not supported yet"
+        ));
+    }
+    let slots = if req {
+        &mut d.fe_rules.captures_req
+    } else {
+        &mut d.fe_rules.captures_res
+    };
+    match c.slot {
+        None => {
+            slots.push((String::new(), c.len));
+            c.slot = Some(slots.len() - 1);
+        }
+        Some(id) => {
+            c.len = slots
+                .get(id)
+                .map(|s| s.1)
+                .ok_or_else(|| format!("'{kw} capture ... id {id}': no {dir} capture slot {id} declared (see 'declare capture {dir} len N')"))?;
+        }
+    }
+    Ok(())
+}
+
+/// `declare capture request|response len N`: a capture slot that rules fill.
+pub(crate) fn declare_capture(d: &mut Draft, args: &[String]) -> Result<(), String> {
+    let usage = "'declare' expects 'capture request len N' or 'capture response len N'";
+    let (Some("capture"), Some(dir), Some("len"), Some(n)) = (
+        args.get(1).map(String::as_str),
+        args.get(2).map(String::as_str),
+        args.get(3).map(String::as_str),
+        args.get(4),
+    ) else {
+        return Err(usage.into());
+    };
+    only(args, 5)?;
+    let len = values::parse_int("'declare capture ... len'", n, 1, 65535)? as usize;
+    match dir {
+        "request" => d.fe_rules.captures_req.push((String::new(), len)),
+        "response" => d.fe_rules.captures_res.push((String::new(), len)),
+        _ => return Err(usage.into()),
+    }
+    Ok(())
+}
 
 /// `capture request header NAME len N`, `capture response header NAME len N`,
 /// `capture cookie NAME len N`.

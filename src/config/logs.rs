@@ -21,6 +21,11 @@ pub(crate) fn parse_keyword(d: &mut LogDraft, args: &[String]) -> Result<(), Str
             d.entries.push(Entry::Global);
         }
         "log" => d.entries.push(Entry::Target(parse_target(args)?)),
+        "log-format-sd" => {
+            let f = need(args, 1, "a format string")?;
+            only(args, 2)?;
+            d.sd = Some(LogFormat::parse(f)?);
+        }
         _ => {
             let f = need(args, 1, "a format string")?;
             only(args, 2)?;
@@ -128,6 +133,7 @@ pub(crate) fn resolve(
     Some(FrontendLog {
         targets,
         format: src,
+        sd: d.sd.clone(),
         dontlognull: d.dontlognull,
         separate_errors: d.separate_errors,
     })

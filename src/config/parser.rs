@@ -9,7 +9,7 @@ use super::cond::CondStack;
 use super::draft::{Draft, Kind};
 use super::global;
 use super::lexer::{split_line, EnvLookup};
-use super::model::{Config, ConfigError, Global, Mode, Origin};
+use super::model::{Config, ConfigError, Global, Mode, Origin, UseBackend};
 use super::proxy;
 
 /// HAProxy sections pollux does not handle; their lines are skipped after
@@ -364,7 +364,12 @@ impl<'e> Parser<'e> {
                     )),
                     None => {}
                 }
-                for ((name, _), origin) in p.fe_rules.use_backend.iter().zip(&p.h.use_backend_at) {
+                for ((target, _), origin) in p.fe_rules.use_backend.iter().zip(&p.h.use_backend_at)
+                {
+                    // A log-format name is resolved per request (HAProxy).
+                    let UseBackend::Name(name) = target else {
+                        continue;
+                    };
                     self.errors
                         .extend(check_target(&self.proxies, p, "use_backend", name, origin));
                 }
@@ -383,6 +388,7 @@ impl<'e> Parser<'e> {
                 config.frontends.push(fe);
             }
             if p.kind.be() {
+                self.errors.extend(super::persist::check_use_server(p));
                 let mut be = p.backend();
                 be.log_targets = super::logs::targets(&p.log, &self.global.log);
                 config.backends.push(be);

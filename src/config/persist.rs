@@ -9,8 +9,8 @@ use crate::http::rules::{Action, TcpAction, TcpRule};
 use super::args::{need, only};
 use super::draft::{Draft, Kind};
 use super::model::{
-    ConfigError, CookieCfg, CookieMode, Origin, PersistRule, StickData, StickKeyType, StickKind,
-    StickRule, StickStore, StickTableCfg,
+    ConfigError, CookieCfg, CookieMode, Origin, PersistRule, ServerName, StickData, StickKeyType,
+    StickKind, StickRule, StickStore, StickTableCfg, UseServer,
 };
 use super::rules::{check_needs, split_cond, Stage};
 use super::values;
@@ -22,6 +22,7 @@ pub(crate) const KEYWORDS: &[&str] = &[
     "ignore-persist",
     "stick",
     "stick-table",
+    "use-server",
 ];
 
 /// Parses one of [`KEYWORDS`].
@@ -51,6 +52,32 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             }
             let force = kw == "force-persist";
             d.p.persistence.rules.push(PersistRule { force, cond });
+        }
+        "use-server" => {
+            d.allow(kw, false, true, false)?;
+            let name = need(args, 1, "a server name")?;
+            let (words, cond) = split_cond(&args[2..], &d.h.acls)?;
+            let Some(cond) = cond else {
+                return Err(format!(
+                    "'{kw}' requires either 'if' or 'unless' followed by a condition"
+                ));
+            };
+            if let Some(w) = words.first() {
+                return Err(format!("unexpected argument '{w}' after '{kw} {name}'"));
+            }
+            let f = crate::http::format::Format::parse(name)?;
+            // Decided with the persistence, which sees the request only.
+            let needs = cond.needs() | f.needs();
+            if needs & crate::http::fetch::needs::TXN != 0 {
+                return Err(format!("the 'unique-id', 'capture.req.hdr' and 'capture.res.hdr' fetches are not supported yet in '{kw}'"));
+            }
+            check_needs(needs, Stage::HttpRequest)?;
+            let server = match f.as_literal() {
+                Some(n) => ServerName::Name(n.to_string()),
+                None => ServerName::Format(f),
+            };
+            d.p.persistence.use_server.push(UseServer { server, cond });
+            d.p.use_server_at.push(origin.clone());
         }
         "stick-table" => {
             d.allow(kw, false, false, false)?;
@@ -501,3 +528,33 @@ fn err(origin: &Origin, message: String) -> ConfigError {
 
 #[cfg(test)]
 mod tests;
+
+/// `use-server` names a server of its backend, in an HTTP backend (HAProxy:
+/// "unable to find server 'x' referenced in a 'use-server' rule").
+pub(crate) fn check_use_server(p: &Draft) -> Vec<ConfigError> {
+    let rules = p.p.persistence.use_server.iter().zip(&p.p.use_server_at);
+    let mut errors = Vec::new();
+    for (r, origin) in rules {
+        let err = |m: String| ConfigError {
+            file: origin.file.clone(),
+            line: origin.line,
+            message: m,
+        };
+        if p.mode == super::model::Mode::Tcp {
+            errors.push(err(
+                "'use-server' in a TCP backend is not supported yet".into()
+            ));
+            break;
+        }
+        if let ServerName::Name(n) = &r.server {
+            if !p.servers.iter().any(|s| s.name == *n) {
+                errors.push(err(format!(
+                    "{} '{}': unable to find server '{n}' referenced in a 'use-server' rule",
+                    p.kind.name(),
+                    p.name
+                )));
+            }
+        }
+    }
+    errors
+}

@@ -9,13 +9,13 @@ use super::draft::Draft;
 use super::model::{Balance, Bind, HashFunction, HashMethod, HashType, LoadState, Mode, Origin};
 use super::values;
 use super::{checks, http, logs, persist, server};
+use crate::http::format::{Format, Where};
 
 /// Known HAProxy proxy keywords that pollux does not implement yet.
 const UNSUPPORTED: &[&str] = &[
     "backlog",
     "bind-process",
     "compression",
-    "declare",
     "dispatch",
     "email-alert",
     "errorloc",
@@ -33,7 +33,6 @@ const UNSUPPORTED: &[&str] = &[
     "http-reuse",
     "http-send-name-header",
     "id",
-    "log-format-sd",
     "log-steps",
     "log-tag",
     "max-keep-alive-queue",
@@ -45,10 +44,7 @@ const UNSUPPORTED: &[&str] = &[
     "server-template",
     "source",
     "tcp-response",
-    "unique-id-format",
-    "unique-id-header",
     "use-fcgi-app",
-    "use-server",
 ];
 
 /// Known HAProxy `option`s that pollux does not implement yet.
@@ -204,11 +200,29 @@ fn parse_line(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), Str
             parse_option(d, args, 2, false)?
         }
         "no" if args.get(1).map(String::as_str) == Some("log") => logs::no_log(&mut d.log, args)?,
-        "log-format" => {
+        "log-format" | "log-format-sd" => {
             d.allow(kw, true, false, true)?;
             logs::parse_keyword(&mut d.log, args)?
         }
         "log" => logs::parse_keyword(&mut d.log, args)?,
+        "declare" => {
+            d.allow(kw, true, false, false)?;
+            http::declare_capture(d, args)?;
+        }
+        "unique-id-format" => {
+            d.allow(kw, true, false, true)?;
+            let f = need(args, 1, "a format string")?;
+            only(args, 2)?;
+            let f = Format::parse_in(f, Where::UniqueId)?;
+            // An empty format: no id (HAProxy).
+            d.fe_rules.unique_id_format = (f.as_literal() != Some("")).then_some(f);
+        }
+        "unique-id-header" => {
+            d.allow(kw, true, false, true)?;
+            let name = need(args, 1, "a header name")?;
+            only(args, 2)?;
+            d.fe_rules.unique_id_header = Some(name.to_string());
+        }
         "disabled" | "enabled" => {
             only(args, 1)?;
             d.disabled = kw == "disabled";

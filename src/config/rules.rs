@@ -7,7 +7,8 @@ use crate::http::acl::{parse_condition, AclSet, Condition, Re};
 use crate::http::fetch::{needs, Fetch};
 use crate::http::format::Format;
 use crate::http::rules::{
-    Action, GptValue, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule, TrackSc,
+    Action, Capture, GptValue, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule,
+    TrackSc,
 };
 
 /// Splits a rule line at its `if`/`unless` and compiles the condition.
@@ -42,8 +43,10 @@ impl Stage {
     fn allowed(self) -> u8 {
         match self {
             Stage::TcpConnection => 0,
-            Stage::TcpContent | Stage::HttpRequest => needs::PAYLOAD | needs::REQ,
-            Stage::HttpResponse => needs::PAYLOAD | needs::REQ | needs::RES,
+            Stage::TcpContent => needs::PAYLOAD | needs::REQ,
+            // Request rules run with the transaction's captures and id.
+            Stage::HttpRequest => needs::PAYLOAD | needs::REQ | needs::TXN,
+            Stage::HttpResponse => needs::PAYLOAD | needs::REQ | needs::RES | needs::TXN,
         }
     }
 }
@@ -53,6 +56,12 @@ pub(crate) fn check_needs(mask: u8, stage: Stage) -> Result<(), String> {
     let extra = mask & !stage.allowed();
     if extra == 0 {
         return Ok(());
+    }
+    if extra & needs::TXN != 0 {
+        return Err(format!(
+            "the 'unique-id', 'capture.req.hdr' and 'capture.res.hdr' fetches are not supported yet in {} rules",
+            stage.name()
+        ));
     }
     let what = if extra & needs::RES != 0 {
         "response contents"
@@ -119,8 +128,6 @@ const UNSUPPORTED_ACTIONS: &[&str] = &[
     "sc-set-gpt0",
     "send-spoe-group",
     "set-bandwidth-limit",
-    "set-dst",
-    "set-dst-port",
     "set-fc-mark",
     "set-fc-tos",
     "set-log-level",
@@ -130,8 +137,6 @@ const UNSUPPORTED_ACTIONS: &[&str] = &[
     "set-pathq",
     "set-priority-class",
     "set-priority-offset",
-    "set-src",
-    "set-src-port",
     "set-timeout",
     "set-tos",
     "silent-drop",
@@ -268,6 +273,7 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
             let slot = sc_slot(&full, &name["sc-set-gpt0".len()..])?;
             Action::ScSetGpt0(slot, Box::new(gpt_value(&full, a, stage)?))
         }
+        "capture" => Action::Capture(capture(&full, a, stage)?),
         "return" => Action::Return(reply(&full, a, stage)?),
         "auth" if req => match a {
             [] => Action::Auth(None),
@@ -279,6 +285,18 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
                 ))
             }
         },
+        "set-src" | "set-src-port" | "set-dst" | "set-dst-port" if req => {
+            exactly(&full, a, 1, "a sample expression")?;
+            let e = crate::http::expr::Expr::parse(&a[0]).map_err(|e| format!("'{full}': {e}"))?;
+            check_needs(e.needs(), stage)?;
+            let which = match name {
+                "set-src" => crate::http::rules::Addr::Src,
+                "set-src-port" => crate::http::rules::Addr::SrcPort,
+                "set-dst" => crate::http::rules::Addr::Dst,
+                _ => crate::http::rules::Addr::DstPort,
+            };
+            Action::SetAddr(which, e)
+        }
         "use-service" if req => match a {
             [svc] if svc == "prometheus-exporter" => {
                 Action::UseService(crate::http::rules::Service::Prometheus)
@@ -289,6 +307,41 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
         _ => return Err(unknown_action(kw, name)),
     };
     Ok(Rule { action, cond })
+}
+
+/// `http-request capture SAMPLE len N | id N`, `http-response capture
+/// SAMPLE id N`; the config loader gives the `len` form its slot and checks
+/// the `id` (see `config::http`).
+fn capture(full: &str, a: &[String], stage: Stage) -> Result<Capture, String> {
+    let usage = || format!("'{full}' expects a sample expression followed by 'len N' or 'id N'");
+    let [sample, kind, n] = a else {
+        return Err(usage());
+    };
+    let expr = crate::http::expr::Expr::parse(sample).map_err(|e| format!("'{full}': {e}"))?;
+    check_needs(expr.needs(), stage)?;
+    match kind.as_str() {
+        // HAProxy: a response capture goes to a declared slot.
+        "len" if stage == Stage::HttpResponse => Err(format!(
+            "'{full}' expects a sample expression followed by 'id N'"
+        )),
+        "len" => {
+            let len = super::values::parse_int(&format!("'{full} ... len'"), n, 1, 65535)?;
+            Ok(Capture {
+                expr,
+                slot: None,
+                len: len as usize,
+            })
+        }
+        "id" => {
+            let id = super::values::parse_int(&format!("'{full} ... id'"), n, 0, 65535)?;
+            Ok(Capture {
+                expr,
+                slot: Some(id as usize),
+                len: 0,
+            })
+        }
+        _ => Err(usage()),
+    }
 }
 
 /// `deny`/`tarpit` options: `deny_status N` (or `status N`, HAProxy 2.2+).

@@ -27,6 +27,34 @@ pub struct FetchCtx<'a> {
     pub payload_complete: bool,
     /// The stream's variables; None: no stream (only `proc` ones exist).
     pub vars: Option<&'a Vars>,
+    /// What the transaction holds beyond the messages (captures, unique id).
+    pub txn: TxnView<'a>,
+}
+
+/// The transaction's captures and unique id, for `capture.req.hdr(N)`,
+/// `capture.res.hdr(N)` and `unique-id` (empty where they are not kept).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TxnView<'a> {
+    pub captured_req: &'a [Option<String>],
+    pub captured_res: &'a [Option<String>],
+    pub unique_id: Option<&'a str>,
+    pub stamp: Stamp<'a>,
+}
+
+/// Who and when the request is, for `%f`, `%rt`, `%Ts` and `%ms` outside
+/// the log line (and in `unique-id-format`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stamp<'a> {
+    pub frontend: &'a str,
+    /// The backend once chosen (`be_name`; before, HAProxy's answer is
+    /// the frontend's name).
+    pub backend: Option<&'a str>,
+    /// The first request of its connection (`http_first_req`).
+    pub first: bool,
+    /// Its number in the process (`%rt`).
+    pub no: u64,
+    /// The transaction's start: the accept, or the previous one's end.
+    pub date: Option<std::time::SystemTime>,
 }
 
 impl<'a> FetchCtx<'a> {
@@ -45,6 +73,7 @@ impl<'a> FetchCtx<'a> {
             payload: &[],
             payload_complete: true,
             vars: None,
+            txn: TxnView::default(),
         }
     }
 
@@ -99,6 +128,8 @@ pub mod needs {
     pub const PAYLOAD: u8 = 1;
     pub const REQ: u8 = 2;
     pub const RES: u8 = 4;
+    /// The transaction's captures or unique id (`TxnView`).
+    pub const TXN: u8 = 8;
 }
 
 /// Which message a header fetch reads.
@@ -157,6 +188,10 @@ pub enum Fetch {
     /// `var(NAME[,DEFAULT])`: the variable as stored, else the default
     /// (a string).
     Var(VarRef, Option<String>),
+    /// `unique-id`: the id `unique-id-format` gave the transaction.
+    UniqueId,
+    /// `capture.req.hdr(N)` / `capture.res.hdr(N)`: capture slot N.
+    Capture(Dir, i64),
 }
 
 /// What a fetch produced: values (maybe none), and whether waiting for more
@@ -372,6 +407,17 @@ impl Fetch {
                 )
             }
             "req.ssl_ver" | "req_ssl_ver" => (0, 0, Fetch::SslVer),
+            "unique-id" => (0, 0, Fetch::UniqueId),
+            "capture.req.hdr" | "capture.res.hdr" => {
+                want_args(name, a, 1, 1)?;
+                let n = int_arg(name, 1, a[0])?;
+                let d = if name == "capture.req.hdr" {
+                    Dir::Req
+                } else {
+                    Dir::Res
+                };
+                (1, 1, Fetch::Capture(d, n))
+            }
             "always_true" => (0, 0, Fetch::AlwaysTrue),
             "always_false" => (0, 0, Fetch::AlwaysFalse),
             "var" => {
@@ -445,6 +491,7 @@ impl Fetch {
             Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer | Fetch::Buf(_) => needs::PAYLOAD,
             Fetch::Msg(m) => m.needs(),
             Fetch::Status | Fetch::ResCook(_) => needs::RES,
+            Fetch::UniqueId | Fetch::Capture(..) => needs::TXN,
             Fetch::Hdr(Dir::Res, ..)
             | Fetch::FHdr(Dir::Res, ..)
             | Fetch::HdrCnt(Dir::Res, _)
@@ -548,6 +595,17 @@ impl Fetch {
             Fetch::Status => ctx.res.map_or_else(Fetched::none, |r| {
                 Fetched::one(Sample::Int(r.status.into()))
             }),
+            Fetch::UniqueId => ctx.txn.unique_id.map_or_else(Fetched::none, text),
+            Fetch::Capture(d, n) => {
+                let slots = match d {
+                    Dir::Res => ctx.txn.captured_res,
+                    _ => ctx.txn.captured_req,
+                };
+                usize::try_from(*n)
+                    .ok()
+                    .and_then(|i| slots.get(i)?.as_deref())
+                    .map_or_else(Fetched::none, text)
+            }
             Fetch::ReqLen => Fetched {
                 values: vec![Sample::Int(ctx.payload.len() as i64)],
                 may_change: !ctx.payload_complete,

@@ -8,7 +8,7 @@ use regex::Captures;
 
 use super::acl::{eval_opt_with, Condition, Re, Truth};
 use super::expr::Expr;
-use super::fetch::{CounterView, Fetch, FetchCtx, Sample};
+use super::fetch::{CounterView, Fetch, FetchCtx, Sample, Stamp, TxnView};
 use super::format::Format;
 use super::message::{Headers, Request, Response};
 use super::Version;
@@ -100,11 +100,17 @@ pub enum Action {
     ScSetGpt0(u8, Box<GptValue>),
     /// `http-request use-service NAME`: the proxy answers with a service.
     UseService(Service),
+    /// `http-request set-src|set-src-port|set-dst|set-dst-port EXPR`: the
+    /// stream's addresses as later rules, logs, `option forwardfor` and a
+    /// `0.0.0.0` server see them.
+    SetAddr(Addr, Expr),
     /// `http-request auth [realm R]`: a 401 asking for Basic credentials
     /// (the realm is the proxy's name unless given).
     Auth(Option<String>),
     /// `set-var`, `set-var-fmt`, `unset-var`.
     SetVar(SetVar),
+    /// `http-request capture SAMPLE len N | id N`.
+    Capture(Capture),
 }
 
 /// `set-var(NAME[,COND...]) EXPR`, `set-var-fmt(NAME[,COND...]) FMT`,
@@ -138,6 +144,53 @@ impl SetVar {
     }
 }
 
+/// A sample captured into a request capture slot (`%hr`,
+/// `capture.req.hdr(N)`): its text, cut to `len` bytes. A sample that
+/// cannot be fetched leaves the slot as it was (HAProxy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    pub expr: super::expr::Expr,
+    /// None until the config loader gives the `len` form its new slot.
+    pub slot: Option<usize>,
+    pub len: usize,
+}
+
+/// Which address `set-src` and its siblings change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addr {
+    Src,
+    SrcPort,
+    Dst,
+    DstPort,
+}
+
+impl Addr {
+    /// `addr` with the part the sample gives replaced; None (unchanged)
+    /// when the sample does not cast. An address keeps the port (both
+    /// families have one); a port is cut to 16 bits, as HAProxy stores it.
+    fn apply(self, addr: SocketAddr, s: &Sample) -> Option<SocketAddr> {
+        let mut out = addr;
+        match self {
+            Addr::Src | Addr::Dst => {
+                let ip = match s {
+                    Sample::Ip(ip) => *ip,
+                    other => other.to_text().trim().parse().ok()?,
+                };
+                out.set_ip(ip);
+            }
+            Addr::SrcPort | Addr::DstPort => {
+                let n = match s {
+                    Sample::Int(n) => *n,
+                    Sample::Bool(b) => i64::from(*b),
+                    other => other.to_text().trim().parse().ok()?,
+                };
+                out.set_port(n as u16);
+            }
+        }
+        Some(out)
+    }
+}
+
 /// Services `http-request use-service` can hand a request to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -167,6 +220,12 @@ pub trait Tracker {
     /// The rules answered with a deny, a tarpit or an `auth` challenge: an
     /// HTTP error for the tracked entries, as HAProxy counts them.
     fn http_err(&mut self);
+    /// `http-request capture`: `value` into request capture slot `slot`.
+    fn capture(&mut self, _slot: usize, _value: String) {}
+    /// The transaction's captures and unique id, for the fetches that read them.
+    fn txn(&self) -> TxnView<'_> {
+        TxnView::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,15 +322,20 @@ pub fn run_request_tracked(
     run_request_inner(rules, req, src, dst, Some(tracker), &Vars::default())
 }
 
-/// [`run_request_tracked`] with the stream's variables.
+/// [`run_request_tracked`] with the stream's variables; `set-src` and
+/// its siblings change `addrs` (source, destination).
 pub fn run_request_in(
     rules: &[Rule],
     req: &mut Request,
-    (src, dst): (SocketAddr, SocketAddr),
+    addrs: &mut (SocketAddr, SocketAddr),
     tracker: &mut dyn Tracker,
     vars: &Vars,
 ) -> Verdict {
-    run_request_inner(rules, req, src, dst, Some(tracker), vars)
+    let (src, dst) = *addrs;
+    let mut out = (src, dst);
+    let v = run_request_addrs(rules, req, &mut out, Some(tracker), vars);
+    *addrs = out;
+    v
 }
 
 fn run_request_inner(
@@ -279,20 +343,43 @@ fn run_request_inner(
     req: &mut Request,
     src: SocketAddr,
     dst: SocketAddr,
+    tracker: Option<&mut dyn Tracker>,
+    vars: &Vars,
+) -> Verdict {
+    run_request_addrs(rules, req, &mut (src, dst), tracker, vars)
+}
+
+fn run_request_addrs(
+    rules: &[Rule],
+    req: &mut Request,
+    addrs: &mut (SocketAddr, SocketAddr),
     mut tracker: Option<&mut dyn Tracker>,
     vars: &Vars,
 ) -> Verdict {
     for rule in rules {
-        let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+        let (src, dst) = *addrs;
+        let mut ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+        ctx.txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();
         let sc = tracker.as_deref().map(|t| t.counters());
         if eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
             continue;
         }
-        if let Action::TrackSc(t) = &rule.action {
-            if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), t.key.fetch_one(&ctx)) {
-                tr.track(t, &key);
+        match &rule.action {
+            Action::TrackSc(t) => {
+                let key = t.key.fetch_one(&ctx);
+                if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), key) {
+                    tr.track(t, &key);
+                }
+                continue;
             }
-            continue;
+            Action::Capture(c) => {
+                let v = c.expr.fetch_one(&ctx).map(|s| cut(s.to_text(), c.len));
+                if let (Some(tr), Some(v), Some(slot)) = (tracker.as_deref_mut(), v, c.slot) {
+                    tr.capture(slot, v);
+                }
+                continue;
+            }
+            _ => {}
         }
         if let Action::ScIncGpc(..) | Action::ScSetGpt0(..) = &rule.action {
             if let Some(tr) = tracker.as_deref() {
@@ -304,7 +391,20 @@ fn run_request_inner(
             sv.run(&ctx);
             continue;
         }
-        let v = apply_request(&rule.action, req, src, dst, vars);
+        if let Action::SetAddr(which, e) = &rule.action {
+            if let Some(s) = e.fetch_one(&ctx) {
+                let at = match which {
+                    Addr::Src | Addr::SrcPort => &mut addrs.0,
+                    Addr::Dst | Addr::DstPort => &mut addrs.1,
+                };
+                if let Some(new) = which.apply(*at, &s) {
+                    *at = new;
+                }
+            }
+            continue;
+        }
+        let txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();
+        let v = apply_request(&rule.action, req, src, dst, txn, vars);
         let err = matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_));
         if err || matches!(rule.action, Action::Auth(_)) {
             if let Some(tr) = tracker.as_deref_mut() {
@@ -326,33 +426,57 @@ pub fn run_response(
     src: SocketAddr,
     dst: SocketAddr,
 ) -> Verdict {
-    run_response_in(rules, req, res, (src, dst), &Vars::default())
+    let mut none = Vec::new();
+    let mut txn = ResTxn {
+        captured_req: &[],
+        captured_res: &mut none,
+        unique_id: None,
+        stamp: Stamp::default(),
+    };
+    run_response_txn(rules, req, res, (src, dst), &mut txn, &Vars::default())
 }
 
-/// [`run_response`] with the stream's variables.
-pub fn run_response_in(
+/// What response rules see of the transaction and may fill.
+pub struct ResTxn<'a> {
+    pub captured_req: &'a [Option<String>],
+    /// `http-response capture ... id N` writes slot N.
+    pub captured_res: &'a mut Vec<Option<String>>,
+    pub unique_id: Option<&'a str>,
+    pub stamp: Stamp<'a>,
+}
+
+/// [`run_response`] with the transaction's captures and unique id.
+pub fn run_response_txn(
     rules: &[Rule],
     req: &Request,
     res: &mut Response,
     addrs: (SocketAddr, SocketAddr),
+    txn: &mut ResTxn,
     vars: &Vars,
 ) -> Verdict {
-    run_response_tracked(rules, req, res, addrs, vars, None)
+    run_response_tracked(rules, req, res, addrs, txn, vars, None)
 }
 
-/// [`run_response_in`] with stick counters: conditions read
+/// [`run_response_txn`] with stick counters: conditions read
 /// `tracker.counters()`, `sc-inc-gpc0/1` and `sc-set-gpt0` go to it.
 pub fn run_response_tracked(
     rules: &[Rule],
     req: &Request,
     res: &mut Response,
     (src, dst): (SocketAddr, SocketAddr),
+    txn: &mut ResTxn,
     vars: &Vars,
     tracker: Option<&mut dyn Tracker>,
 ) -> Verdict {
     let sc = tracker.as_deref().map(|t| t.counters());
     for rule in rules {
-        let ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+        let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+        ctx.txn = TxnView {
+            captured_req: txn.captured_req,
+            captured_res: txn.captured_res,
+            unique_id: txn.unique_id,
+            stamp: txn.stamp,
+        };
         if eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
             continue;
         }
@@ -366,7 +490,20 @@ pub fn run_response_tracked(
             }
             continue;
         }
-        let v = apply_response(&rule.action, req, res, src, dst, vars);
+        if let Action::Capture(c) = &rule.action {
+            let v = c.expr.fetch_one(&ctx).map(|s| cut(s.to_text(), c.len));
+            if let (Some(v), Some(slot)) = (v, c.slot.and_then(|i| txn.captured_res.get_mut(i))) {
+                *slot = Some(v);
+            }
+            continue;
+        }
+        let view = TxnView {
+            captured_req: txn.captured_req,
+            captured_res: txn.captured_res,
+            unique_id: txn.unique_id,
+            stamp: txn.stamp,
+        };
+        let v = apply_response(&rule.action, req, res, src, dst, view, vars);
         if v != Verdict::Continue {
             return v;
         }
@@ -374,16 +511,38 @@ pub fn run_response_tracked(
     Verdict::Continue
 }
 
+/// A capture's text: at most `len` bytes, cut on a character boundary.
+fn cut(mut v: String, len: usize) -> String {
+    let mut end = v.len().min(len);
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    v.truncate(end);
+    v
+}
+
+/// A request rule's fetch context: the message and the transaction.
+fn ctx_at<'a>(
+    src: SocketAddr,
+    dst: SocketAddr,
+    req: &'a Request,
+    txn: TxnView<'a>,
+    vars: &'a Vars,
+) -> FetchCtx<'a> {
+    let mut c = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+    c.txn = txn;
+    c
+}
+
 fn apply_request(
     a: &Action,
     req: &mut Request,
     src: SocketAddr,
     dst: SocketAddr,
+    txn: TxnView,
     vars: &Vars,
 ) -> Verdict {
-    let render = |f: &Format, req: &Request| {
-        f.render(&FetchCtx::http(src, dst, Some(req), None).with_vars(vars))
-    };
+    let render = |f: &Format, req: &Request| f.render(&ctx_at(src, dst, req, txn, vars));
     match a {
         Action::SetPath(f) => {
             let v = render(f, req);
@@ -412,11 +571,11 @@ fn apply_request(
             }
         }
         Action::Redirect(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+            let ctx = ctx_at(src, dst, req, txn, vars);
             return Verdict::Respond(redirect_response(r, req, &ctx));
         }
         Action::Return(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+            let ctx = ctx_at(src, dst, req, txn, vars);
             return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
         }
         Action::UseService(svc) => return Verdict::Service(*svc),
@@ -456,7 +615,7 @@ fn apply_request(
             }
         }
         _ => {
-            let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
+            let ctx = ctx_at(src, dst, req, txn, vars);
             let edit = header_edit(a, &ctx);
             return edit.apply(req.headers_mut());
         }
@@ -470,6 +629,7 @@ fn apply_response(
     res: &mut Response,
     src: SocketAddr,
     dst: SocketAddr,
+    txn: TxnView,
     vars: &Vars,
 ) -> Verdict {
     match a {
@@ -480,7 +640,8 @@ fn apply_response(
                 .unwrap_or_else(|| reason_phrase(*code).into());
         }
         Action::Return(r) => {
-            let ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+            let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+            ctx.txn = txn;
             return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
         }
         Action::LineReplace(re, repl) => {
@@ -511,7 +672,8 @@ fn apply_response(
             }
         }
         _ => {
-            let ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+            let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
+            ctx.txn = txn;
             let edit = header_edit(a, &ctx);
             return edit.apply(res.headers_mut());
         }

@@ -1,148 +1,22 @@
-//! Log-format strings (manual §8.2.4 "Custom log format"): compiled once at
-//! config check into literals, separators and `%var` fields, rendered per
-//! session. As HAProxy: spaces are separators that collapse and disappear
-//! after an empty field; `%{+Q}` quotes strings; untrusted bytes (headers,
-//! request line) are escaped as `#XX` so a client cannot forge a line.
+//! Log lines (manual §8.2.4 "Custom log format"): the `%var`s only a log
+//! line knows (timers, counters, termination state, captures), rendered
+//! over the one log-format engine of `http::format`. As HAProxy: spaces are
+//! separators that collapse and disappear after an empty field; `%{+Q}`
+//! quotes strings; untrusted bytes (headers, request line) are escaped as
+//! `#XX` so a client cannot forge a line; `%[sample]`s see the connection
+//! and the transaction's captures and unique id, not the messages.
 
 use super::LogRec;
+use crate::http::fetch::{FetchCtx, Stamp, TxnView};
+use crate::http::format::{self, escape, ip, num_hex, text, Flags, Format, Var, Vars, Where};
 use std::fmt::Write;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Var {
-    ClientIp,
-    ClientPort,
-    FrontendIp,
-    FrontendPort,
-    BackendIp,
-    BackendPort,
-    ServerIp,
-    ServerPort,
-    Frontend,
-    FrontendTransport,
-    Backend,
-    Server,
-    AcceptDate,
-    RequestDate,
-    GmtDate,
-    LocalDate,
-    Timestamp,
-    AcceptMs,
-    Th,
-    Ti,
-    TR,
-    Tq,
-    Tw,
-    Tc,
-    Tr,
-    Ta,
-    Tt,
-    Td,
-    Status,
-    BytesOut,
-    BytesIn,
-    Term,
-    TermCookie,
-    ActConn,
-    FeConn,
-    BeConn,
-    SrvConn,
-    Retries,
-    SrvQueue,
-    BeQueue,
-    HdrReq,
-    HdrRes,
-    HdrReqList,
-    HdrResList,
-    Request,
-    Method,
-    Path,
-    Query,
-    Uri,
-    Version,
-    CookieReq,
-    CookieRes,
-    Hostname,
-    Pid,
-}
-
-/// Every variable name pollux renders.
-const VARS: &[(&str, Var)] = &[
-    ("ci", Var::ClientIp),
-    ("cp", Var::ClientPort),
-    ("fi", Var::FrontendIp),
-    ("fp", Var::FrontendPort),
-    ("bi", Var::BackendIp),
-    ("bp", Var::BackendPort),
-    ("si", Var::ServerIp),
-    ("sp", Var::ServerPort),
-    ("f", Var::Frontend),
-    ("ft", Var::FrontendTransport),
-    ("b", Var::Backend),
-    ("s", Var::Server),
-    ("t", Var::AcceptDate),
-    ("tr", Var::RequestDate),
-    ("T", Var::GmtDate),
-    ("Tl", Var::LocalDate),
-    ("Ts", Var::Timestamp),
-    ("ms", Var::AcceptMs),
-    ("Th", Var::Th),
-    ("Ti", Var::Ti),
-    ("TR", Var::TR),
-    ("Tq", Var::Tq),
-    ("Tw", Var::Tw),
-    ("Tc", Var::Tc),
-    ("Tr", Var::Tr),
-    ("Ta", Var::Ta),
-    ("Tt", Var::Tt),
-    ("Td", Var::Td),
-    ("ST", Var::Status),
-    ("B", Var::BytesOut),
-    ("U", Var::BytesIn),
-    ("ts", Var::Term),
-    ("tsc", Var::TermCookie),
-    ("ac", Var::ActConn),
-    ("fc", Var::FeConn),
-    ("bc", Var::BeConn),
-    ("sc", Var::SrvConn),
-    ("rc", Var::Retries),
-    ("sq", Var::SrvQueue),
-    ("bq", Var::BeQueue),
-    ("hr", Var::HdrReq),
-    ("hs", Var::HdrRes),
-    ("hrl", Var::HdrReqList),
-    ("hsl", Var::HdrResList),
-    ("r", Var::Request),
-    ("HM", Var::Method),
-    ("HP", Var::Path),
-    ("HQ", Var::Query),
-    ("HU", Var::Uri),
-    ("HV", Var::Version),
-    ("CC", Var::CookieReq),
-    ("CS", Var::CookieRes),
-    ("H", Var::Hostname),
-    ("pid", Var::Pid),
-];
-
-/// HAProxy variables pollux does not render yet (refused at config check).
-const LATER: &[&str] = &[
-    "ID", "lc", "rt", "sslc", "sslv", "fb", "Tu", "HPO", "tid", "rid",
-];
-
+/// A compiled `log-format` string: the one log-format engine
+/// (`http::format`), with every variable allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Lit(String),
-    /// One or more spaces: one space, unless the output already ends in one.
-    Sep,
-    Var(Var, bool),
-}
-
-/// A compiled log-format string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogFormat {
-    parts: Vec<Part>,
-}
+pub struct LogFormat(Format);
 
 /// Everything a log line may show about a session, gathered by the engine
 /// when the line is emitted.
@@ -170,130 +44,50 @@ pub struct Ctx<'a> {
     pub cookie_req: Option<&'a str>,
     pub cookie_res: Option<&'a str>,
     pub hostname: &'a str,
+    /// The transaction's `unique-id-format` id and its number in the process.
+    pub unique_id: Option<&'a str>,
+    pub counter: u64,
+    /// The stream's variables, for `%[var(...)]`.
+    pub vars: Option<&'a crate::sample::vars::Vars>,
 }
 
 impl LogFormat {
     /// Compiles a format string; errors name the offending variable.
     pub fn parse(s: &str) -> Result<LogFormat, String> {
-        let mut parts = Vec::new();
-        let mut lit = String::new();
-        let mut quote_all = false;
-        let b = s.as_bytes();
-        let mut i = 0;
-        let flush = |lit: &mut String, parts: &mut Vec<Part>| {
-            if !lit.is_empty() {
-                parts.push(Part::Lit(std::mem::take(lit)));
-            }
-        };
-        while i < b.len() {
-            match b[i] {
-                b' ' => {
-                    flush(&mut lit, &mut parts);
-                    if parts.last() != Some(&Part::Sep) {
-                        parts.push(Part::Sep);
-                    }
-                    i += 1;
-                }
-                b'%' if b.get(i + 1) == Some(&b'%') => {
-                    lit.push('%');
-                    i += 2;
-                }
-                b'%' => {
-                    i += 1;
-                    let mut quote = quote_all;
-                    if b.get(i) == Some(&b'{') {
-                        let end = s[i..]
-                            .find('}')
-                            .ok_or_else(|| format!("missing '}}' in log-format '{s}'"))?;
-                        for flag in s[i + 1..i + end].split(',') {
-                            match flag {
-                                "+Q" => quote = true,
-                                "-Q" => quote = false,
-                                "+X" | "-X" | "+E" | "-E" => {
-                                    return Err(format!(
-                                        "log-format flag '{flag}' is not supported yet"
-                                    ))
-                                }
-                                _ => {
-                                    return Err(format!(
-                                        "unknown log-format flag '{flag}' in '{s}'"
-                                    ))
-                                }
-                            }
-                        }
-                        i += end + 1;
-                    }
-                    if b.get(i) == Some(&b'[') {
-                        return Err(format!(
-                            "'%[sample]' in log-format '{s}' is not supported yet"
-                        ));
-                    }
-                    let name: String = s[i..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric())
-                        .collect();
-                    i += name.len();
-                    if name == "o" {
-                        // `%{+Q}o`: the flags apply to every later variable.
-                        quote_all = quote;
-                        continue;
-                    }
-                    flush(&mut lit, &mut parts);
-                    parts.push(Part::Var(lookup(&name, s)?, quote));
-                }
-                _ => {
-                    let c = s[i..].chars().next().unwrap_or(' ');
-                    lit.push(c);
-                    i += c.len_utf8();
-                }
-            }
-        }
-        flush(&mut lit, &mut parts);
-        Ok(LogFormat { parts })
+        Format::parse_in(s, Where::Log).map(LogFormat)
     }
 
     /// Renders one line.
     pub fn render(&self, c: &Ctx) -> String {
         let mut out = String::with_capacity(256);
-        let mut last_space = true;
-        for p in &self.parts {
-            match p {
-                Part::Sep => {
-                    if !last_space {
-                        out.push(' ');
-                        last_space = true;
-                    }
-                }
-                Part::Lit(l) => {
-                    out.push_str(l);
-                    last_space = false;
-                }
-                Part::Var(v, quote) => {
-                    let before = out.len();
-                    field(&mut out, *v, *quote, c);
-                    if out.len() > before {
-                        last_space = false;
-                    }
-                }
-            }
-        }
+        let fetch = FetchCtx {
+            src: c.client,
+            dst: c.frontend_addr,
+            req: None,
+            res: None,
+            payload: &[],
+            payload_complete: true,
+            vars: c.vars,
+            txn: TxnView {
+                captured_req: c.captured_req,
+                captured_res: c.captured_res,
+                unique_id: c.unique_id,
+                stamp: Stamp {
+                    frontend: c.frontend,
+                    backend: c.backend,
+                    ..Default::default()
+                },
+            },
+        };
+        self.0.render_with(&mut out, &fetch, c);
         out
     }
 }
 
-fn lookup(name: &str, s: &str) -> Result<Var, String> {
-    if let Some((_, v)) = VARS.iter().find(|(n, _)| *n == name) {
-        return Ok(*v);
+impl Vars for Ctx<'_> {
+    fn var(&self, out: &mut String, v: Var, f: Flags) {
+        field(out, v, f, self);
     }
-    if name.is_empty() {
-        return Err(format!("a '%' without a variable name in log-format '{s}'"));
-    }
-    if LATER.contains(&name) {
-        return Err(format!(
-            "log-format variable '%{name}' is not supported yet"
-        ));
-    }
-    Err(format!("no such log-format variable '%{name}' in '{s}'"))
 }
 
 fn ms(d: Duration) -> i64 {
@@ -333,45 +127,8 @@ fn timers(c: &Ctx) -> Timers {
     }
 }
 
-/// `#XX` for control bytes, bytes >= 0x7f and those in `extra` (HAProxy
-/// encodes `"#` in the request line, `{|}"#` in captured headers). Heads
-/// hold each wire byte as one char (U+0000..U+00FF), so that byte is what
-/// gets logged; any wider char is logged as its UTF-8 bytes.
-fn escape(out: &mut String, v: &str, extra: &[u8]) {
-    for c in v.chars() {
-        let mut utf8 = [0u8; 4];
-        let bytes: &[u8] = match u8::try_from(u32::from(c)) {
-            Ok(b) => &[b][..],
-            Err(_) => c.encode_utf8(&mut utf8).as_bytes(),
-        };
-        for &b in bytes {
-            if !(0x20..0x7f).contains(&b) || extra.contains(&b) {
-                let _ = write!(out, "#{b:02X}");
-            } else {
-                out.push(b as char);
-            }
-        }
-    }
-}
-
 const URL_ESC: &[u8] = b"\"#";
 const HDR_ESC: &[u8] = b"{|}\"#";
-
-fn text(out: &mut String, v: Option<&str>, quote: bool, esc: &[u8]) {
-    match v {
-        Some(v) => {
-            if quote {
-                out.push('"');
-            }
-            escape(out, v, esc);
-            if quote {
-                out.push('"');
-            }
-        }
-        None if quote => out.push_str("\"-\""),
-        None => out.push('-'),
-    }
-}
 
 fn num(out: &mut String, n: impl std::fmt::Display) {
     let _ = write!(out, "{n}");
@@ -384,37 +141,39 @@ fn req_parts<'a>(c: &'a Ctx) -> Option<(&'a str, &'a str, &'a str)> {
     Some((it.next()?, it.next()?, it.next().unwrap_or("")))
 }
 
-fn field(out: &mut String, v: Var, quote: bool, c: &Ctx) {
+fn field(out: &mut String, v: Var, f: Flags, c: &Ctx) {
     let t = || timers(c);
     let date = |d: Duration| c.rec.start_date + d;
     match v {
-        Var::ClientIp => text(out, Some(&c.client.ip().to_string()), quote, &[]),
-        Var::ClientPort => num(out, c.client.port()),
-        Var::FrontendIp => text(out, Some(&c.frontend_addr.ip().to_string()), quote, &[]),
-        Var::FrontendPort => num(out, c.frontend_addr.port()),
-        Var::BackendIp => text(
-            out,
-            c.rec.local_addr.map(|a| a.ip().to_string()).as_deref(),
-            quote,
-            &[],
-        ),
-        Var::BackendPort => match c.rec.local_addr {
-            Some(a) => num(out, a.port()),
-            None => out.push('-'),
-        },
-        Var::ServerIp => text(
-            out,
-            c.rec.srv_addr.map(|a| a.ip().to_string()).as_deref(),
-            quote,
-            &[],
-        ),
-        Var::ServerPort => match c.rec.srv_addr {
-            Some(a) => num(out, a.port()),
-            None => out.push('-'),
-        },
-        Var::Frontend | Var::FrontendTransport => text(out, Some(c.frontend), quote, &[]),
-        Var::Backend => text(out, Some(c.backend.unwrap_or(c.frontend)), quote, &[]),
-        Var::Server => text(out, Some(c.server.unwrap_or("<NOSRV>")), quote, &[]),
+        Var::ClientIp => ip(out, c.client.ip(), f),
+        Var::ClientPort => num_hex(out, c.client.port().into(), f, 4),
+        Var::FrontendIp => ip(out, c.frontend_addr.ip(), f),
+        Var::FrontendPort => num_hex(out, c.frontend_addr.port().into(), f, 4),
+        Var::BackendIp | Var::ServerIp => {
+            let a = if v == Var::BackendIp {
+                c.rec.local_addr
+            } else {
+                c.rec.srv_addr
+            };
+            match a {
+                Some(a) => ip(out, a.ip(), f),
+                None => text(out, None, f, &[], true),
+            }
+        }
+        Var::BackendPort | Var::ServerPort => {
+            let a = if v == Var::BackendPort {
+                c.rec.local_addr
+            } else {
+                c.rec.srv_addr
+            };
+            match a {
+                Some(a) => num_hex(out, a.port().into(), f, 4),
+                None => out.push('-'),
+            }
+        }
+        Var::Frontend | Var::FrontendTransport => text(out, Some(c.frontend), f, &[], true),
+        Var::Backend => text(out, Some(c.backend.unwrap_or(c.frontend)), f, &[], true),
+        Var::Server => text(out, Some(c.server.unwrap_or("<NOSRV>")), f, &[], true),
         Var::AcceptDate => out.push_str(&super::log_date(c.rec.start_date, true)),
         Var::RequestDate => {
             let ti = c.rec.req_first.unwrap_or(c.now);
@@ -430,12 +189,14 @@ fn field(out: &mut String, v: Var, quote: bool, c: &Ctx) {
             out.push_str(&super::log_date(c.rec.start_date, false));
             out.push_str(" +0000");
         }
-        Var::Timestamp => num(
+        Var::Timestamp => num_hex(
             out,
             c.rec
                 .start_date
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            f,
+            8,
         ),
         Var::AcceptMs => {
             let _ = write!(out, "{:03}", super::civil(c.rec.start_date).6);
@@ -489,20 +250,21 @@ fn field(out: &mut String, v: Var, quote: bool, c: &Ctx) {
             if caps.is_empty() {
                 return;
             }
-            if quote {
-                out.push('"');
-            }
-            out.push('{');
+            let mut all = String::from("{");
             for (i, h) in caps.iter().enumerate() {
                 if i > 0 {
-                    out.push('|');
+                    all.push('|');
                 }
-                escape(out, h.as_deref().unwrap_or(""), HDR_ESC);
+                escape(&mut all, h.as_deref().unwrap_or(""), HDR_ESC);
             }
-            out.push('}');
-            if quote {
-                out.push('"');
-            }
+            all.push('}');
+            // Already escaped: `+Q` and `+E` only.
+            let f = Flags {
+                quote: f.quote,
+                hex: false,
+                esc: f.esc,
+            };
+            format::quoted(out, &all, f);
         }
         Var::HdrReqList | Var::HdrResList => {
             let caps = if v == Var::HdrReqList {
@@ -514,27 +276,33 @@ fn field(out: &mut String, v: Var, quote: bool, c: &Ctx) {
                 if i > 0 {
                     out.push(' ');
                 }
-                text(out, h.as_deref(), quote, HDR_ESC);
+                text(out, h.as_deref(), f, HDR_ESC, true);
             }
         }
         Var::Request => {
             let line = c.rec.request_line.as_deref().unwrap_or("<BADREQ>");
-            text(out, Some(line), quote, URL_ESC)
+            text(out, Some(line), f, URL_ESC, true)
         }
-        Var::Method => text(out, req_parts(c).map(|p| p.0), quote, URL_ESC),
-        Var::Uri => text(out, req_parts(c).map(|p| p.1), quote, URL_ESC),
+        Var::Method => text(out, req_parts(c).map(|p| p.0), f, URL_ESC, true),
+        Var::Uri => text(out, req_parts(c).map(|p| p.1), f, URL_ESC, true),
         Var::Path => {
             let path = req_parts(c).map(|p| p.1.split('?').next().unwrap_or(""));
-            text(out, path, quote, URL_ESC)
+            text(out, path, f, URL_ESC, true)
         }
         Var::Query => {
             let q = req_parts(c).and_then(|p| p.1.find('?').map(|i| &p.1[i..]));
-            text(out, Some(q.unwrap_or("")), quote, URL_ESC)
+            // No query: an empty field, not `-` (HAProxy).
+            match q {
+                Some(q) => text(out, Some(q), f, URL_ESC, true),
+                None => format::quoted(out, "", f),
+            }
         }
-        Var::Version => text(out, req_parts(c).map(|p| p.2), quote, URL_ESC),
-        Var::CookieReq => text(out, c.cookie_req, quote, HDR_ESC),
-        Var::CookieRes => text(out, c.cookie_res, quote, HDR_ESC),
-        Var::Hostname => text(out, Some(c.hostname), quote, &[]),
-        Var::Pid => num(out, std::process::id()),
+        Var::Version => text(out, req_parts(c).map(|p| p.2), f, URL_ESC, true),
+        Var::CookieReq => text(out, c.cookie_req, f, HDR_ESC, true),
+        Var::CookieRes => text(out, c.cookie_res, f, HDR_ESC, true),
+        Var::Hostname => text(out, Some(c.hostname), f, &[], true),
+        Var::Pid => num_hex(out, std::process::id().into(), f, 4),
+        Var::UniqueId => text(out, c.unique_id, f, &[], true),
+        Var::ReqCounter => num_hex(out, c.counter, f, 4),
     }
 }

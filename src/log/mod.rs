@@ -82,6 +82,8 @@ pub struct FrontendLog {
     pub targets: Vec<LogTarget>,
     /// None: HAProxy's default line ("Connect from ... to ...") at accept.
     pub format: Option<LogFormat>,
+    /// `log-format-sd`: the structured data of RFC 5424 lines.
+    pub sd: Option<LogFormat>,
     pub dontlognull: bool,
     pub separate_errors: bool,
 }

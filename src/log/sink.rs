@@ -88,6 +88,12 @@ impl Hub {
 
     /// Sends `msg` at `level` to every target whose level lets it through.
     pub fn send(&mut self, targets: &[LogTarget], level: u8, msg: &str) {
+        self.send_sd(targets, level, msg, "");
+    }
+
+    /// [`Hub::send`] with RFC 5424 structured data (`log-format-sd`; empty:
+    /// none, `-`); RFC 3164 targets have no place for it.
+    pub fn send_sd(&mut self, targets: &[LogTarget], level: u8, msg: &str, sd: &str) {
         if targets.is_empty() {
             return;
         }
@@ -96,7 +102,7 @@ impl Hub {
             if level > t.level {
                 continue;
             }
-            let line = self.frame(t, level.max(t.minlevel), msg, now);
+            let line = self.frame_sd(t, level.max(t.minlevel), msg, sd, now);
             let r = match &t.addr {
                 LogAddr::Udp(a) if a.is_ipv4() => self.udp4.as_ref().map(|s| s.send_to(&line, a)),
                 LogAddr::Udp(a) => self.udp6.as_ref().map(|s| s.send_to(&line, a)),
@@ -110,6 +116,18 @@ impl Hub {
 
     /// Header + message, cut to the target's `len` with a final LF.
     pub fn frame(&self, t: &LogTarget, level: u8, msg: &str, now: SystemTime) -> Vec<u8> {
+        self.frame_sd(t, level, msg, "", now)
+    }
+
+    /// [`Hub::frame`] with structured data for RFC 5424.
+    pub fn frame_sd(
+        &self,
+        t: &LogTarget,
+        level: u8,
+        msg: &str,
+        sd: &str,
+        now: SystemTime,
+    ) -> Vec<u8> {
         let pri = u32::from(t.facility) * 8 + u32::from(level);
         let (y, mo, d, h, mi, s, _, us) = civil(now);
         let pid = std::process::id();
@@ -132,9 +150,10 @@ impl Hub {
                 } else {
                     &self.hostname
                 };
+                let sd = if sd.is_empty() { "-" } else { sd };
                 let _ = write!(
                     head,
-                    "<{pri}>1 {y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{us:06}+00:00 {host} {} {pid} - - ",
+                    "<{pri}>1 {y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{us:06}+00:00 {host} {} {pid} - {sd} ",
                     self.tag
                 );
             }

@@ -54,6 +54,9 @@ fn ctx<'a>(r: &'a LogRec, now: Instant, caps: &'a [Option<String>]) -> Ctx<'a> {
         cookie_req: None,
         cookie_res: None,
         hostname: "host",
+        unique_id: None,
+        counter: 0,
+        vars: None,
     }
 }
 
@@ -136,8 +139,8 @@ fn separators_collapse_and_literals_stay() {
 fn bad_formats_are_refused_with_the_variable_named() {
     for (f, want) in [
         ("%frob", "no such log-format variable '%frob'"),
-        ("%ID", "'%ID' is not supported yet"),
-        ("%[src]", "'%[sample]'"),
+        ("%lc", "'%lc' is not supported yet"),
+        ("%[req.hdr(host)]", "needs 'HTTP request headers'"),
         ("%{+Q", "missing '}'"),
         ("%{+Z}r", "unknown log-format flag '+Z'"),
         ("100%", "without a variable name"),
@@ -218,4 +221,31 @@ fn keep_alive_record_restarts_per_transaction() {
         (b"--", 1, 100, 20)
     );
     assert!(r.request_line.is_none() && r.tw.is_none() && r.server.is_none());
+}
+
+/// HAProxy 2.6's rendering, as its log lines show it: `+X` on addresses,
+/// ports, the timestamp, the pid and the counter only; `+E` backslashes
+/// `"`, `\` and `]` after the `#XX` escaping; a sample with no value is `-`,
+/// or `""` with `+Q`.
+#[test]
+fn flags_and_samples_render_as_haproxy() {
+    let t0 = Instant::now();
+    let r = rec(t0);
+    let caps = [Some("a\"b\\c]d e".to_string()), None];
+    let mut c = ctx(&r, t0, &caps);
+    c.unique_id = Some("ID-1");
+    c.counter = 10;
+    let f = LogFormat::parse(
+        "%{+X}ci:%{+X}cp %{+X}Ts %{+X}rt %{+X}ST %{+X}B %{+Q}ST %{+Q}ID %ID \
+         %{+E}hr %{+E}[capture.req.hdr(0)] %{+Q}[capture.req.hdr(0)] \
+         %[capture.req.hdr(1)] %{+Q}[capture.req.hdr(1)] %{+Q}[int(3)] \
+         %{+X}[int(255)] %[unique-id,lower] %[src] %[status] %{+Q}CC %rt",
+    )
+    .unwrap();
+    assert_eq!(
+        f.render(&c),
+        "0A000102:8225 69264C1C 000A 200 2750 200 \"ID-1\" ID-1 \
+         {a#22b\\\\c\\]d e|} a\\\"b\\\\c\\]d e \"a\"b\\c]d e\" \
+         - \"\" \"3\" 255 id-1 10.0.1.2 - \"\" 10"
+    );
 }

@@ -76,7 +76,12 @@ impl Decide for Decider<'_> {
         vars: &Vars,
     ) -> Option<Persisted> {
         let bp = self.persist.get(bi)?;
-        if bp.cookie.is_none() && bp.stick.is_empty() && !bp.persist && bp.rules.is_empty() {
+        if bp.cookie.is_none()
+            && bp.stick.is_empty()
+            && !bp.persist
+            && bp.rules.is_empty()
+            && bp.use_server.is_empty()
+        {
             return None;
         }
         let ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
@@ -90,6 +95,9 @@ impl Decide for Decider<'_> {
             let c = persist::choose(cc, req, views, flags, SystemTime::now());
             (p.server, p.cookie_in) = (c.server, c.status);
             p.by_cookie = c.server.is_some();
+        }
+        if p.server.is_none() && !bp.use_server.is_empty() {
+            p.server = persist::use_server(&bp.use_server, self.views, bi, &ctx, flags);
         }
         if p.server.is_none() && !flags.ignore {
             let usable_or_forced = |si: &usize| {

@@ -15,7 +15,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::{CookieCfg, CookieMode, PersistRule};
+use crate::config::{CookieCfg, CookieMode, PersistRule, ServerName, UseServer};
 use crate::http::acl::Truth;
 use crate::http::fetch::FetchCtx;
 use crate::http::message::{Headers, Request, Response};
@@ -25,6 +25,7 @@ pub use crate::session::decide::{CookieIn, CookieOut, PersistFlags as Flags};
 /// record when asked (`lb::ServerRt::view`), never kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerView<'a> {
+    pub name: &'a str,
     pub cookie: Option<&'a str>,
     /// Not DOWN and not disabled (in maintenance).
     pub usable: bool,
@@ -49,6 +50,39 @@ pub fn persist_rules(rules: &[PersistRule], option_persist: bool, ctx: &FetchCtx
         f.ignore = !r.force;
     }
     f
+}
+
+/// `use-server` rules, when no cookie chose a server (HAProxy's
+/// `process_server_rules`): the first rule whose condition holds names the
+/// server, taken unless it is down (`option persist` and `force-persist`
+/// take it anyway; a down one lets the next rules try). A log-format name
+/// that names no server stops the rules: the balancer chooses.
+pub fn use_server(
+    rules: &[UseServer],
+    servers: &dyn Servers,
+    bi: usize,
+    ctx: &FetchCtx,
+    flags: Flags,
+) -> Option<usize> {
+    let by_name = |n: &str| {
+        (0..)
+            .map_while(|si| servers.view(bi, si))
+            .position(|v| v.name == n)
+    };
+    for r in rules {
+        if r.cond.eval(ctx) != Truth::True {
+            continue;
+        }
+        let si = match &r.server {
+            ServerName::Name(n) => by_name(n)?,
+            ServerName::Format(f) => by_name(&f.render(ctx))?,
+        };
+        let usable = servers.view(bi, si).is_some_and(|v| v.usable);
+        if usable || flags.persist || flags.force {
+            return Some(si);
+        }
+    }
+    None
 }
 
 /// HAProxy's delimiter between the server's value and the application's

@@ -6,7 +6,7 @@
 //! letters). The proxy's implementation takes the shared stick tables'
 //! lock around each table operation only.
 
-use crate::http::fetch::{Counter, CounterView, Sample, Tracked};
+use crate::http::fetch::{Counter, CounterView, Sample, Stamp, Tracked, TxnView};
 use crate::http::message::{Request, Response};
 use crate::http::rules::{TrackSc, Tracker};
 use crate::http::track::Slots;
@@ -86,6 +86,11 @@ pub struct Tracking<'a> {
     pub slots: &'a mut Slots,
     pub own_table: &'a str,
     pub src: IpAddr,
+    /// The request's capture slots and unique id (`http-request capture`,
+    /// `capture.req.hdr`, `unique-id`).
+    pub captured: &'a mut Vec<Option<String>>,
+    pub unique_id: Option<&'a str>,
+    pub stamp: Stamp<'a>,
 }
 
 impl Tracker for Tracking<'_> {
@@ -99,6 +104,36 @@ impl Tracker for Tracking<'_> {
 
     fn http_err(&mut self) {
         self.decide.count_http_err(self.slots);
+    }
+
+    fn capture(&mut self, slot: usize, value: String) {
+        if let Some(s) = self.captured.get_mut(slot) {
+            *s = Some(value);
+        }
+    }
+
+    fn txn(&self) -> TxnView<'_> {
+        TxnView {
+            captured_req: self.captured,
+            captured_res: &[],
+            unique_id: self.unique_id,
+            stamp: self.stamp,
+        }
+    }
+}
+
+/// Counter fetches alone (conditions outside the rules: `use_backend`).
+pub struct Counters<'a> {
+    pub decide: &'a dyn Decide,
+    pub slots: &'a Slots,
+    pub own_table: &'a str,
+    pub src: IpAddr,
+}
+
+impl CounterView for Counters<'_> {
+    fn counter(&self, of: Tracked, what: Counter) -> Option<i64> {
+        self.decide
+            .counter(self.slots, self.own_table, self.src, of, what)
     }
 }
 

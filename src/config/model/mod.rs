@@ -265,15 +265,27 @@ pub struct HttpProxy {
     pub listen: bool,
 }
 
+/// A `use_backend` target: a backend's name, or a log-format string that
+/// names one per request (`use_backend %[req.hdr(host),lower]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UseBackend {
+    Name(String),
+    Format(crate::http::format::Format),
+}
+
 /// Frontend-only switching, capture and TCP inspection settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FrontendRules {
     /// `use_backend NAME [if|unless COND]` in order; names checked to exist.
-    pub use_backend: Vec<(String, Option<Condition>)>,
+    pub use_backend: Vec<(UseBackend, Option<Condition>)>,
+    /// `unique-id-format FMT` and `unique-id-header NAME`.
+    pub unique_id_format: Option<crate::http::format::Format>,
+    pub unique_id_header: Option<String>,
     pub monitor_uri: Option<String>,
-    /// `capture request header NAME len N`.
+    /// `capture request header NAME len N`, in slot order; an empty name is
+    /// a slot rules fill (`declare capture`, `http-request capture ... len`).
     pub captures_req: Vec<(String, usize)>,
-    /// `capture response header NAME len N`.
+    /// `capture response header NAME len N`, `declare capture response`.
     pub captures_res: Vec<(String, usize)>,
     /// `capture cookie NAME len N`.
     pub capture_cookie: Option<(String, usize)>,

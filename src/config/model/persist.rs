@@ -19,6 +19,25 @@ pub struct Persistence {
     pub rules: Vec<PersistRule>,
     /// `stick on|match|store-request|store-response` rules, in order.
     pub stick: Vec<StickRule>,
+    /// `use-server NAME if|unless COND`, in order.
+    pub use_server: Vec<UseServer>,
+}
+
+/// `use-server NAME if|unless COND`: the request goes to that server when
+/// the condition holds and the server is not down (or `option persist`,
+/// `force-persist`), unless a cookie already chose one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseServer {
+    pub server: ServerName,
+    pub cond: Condition,
+}
+
+/// A `use-server` target: a server's name, or a log-format string naming
+/// one per request (no such server: the rules stop, the balancer chooses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerName {
+    Name(String),
+    Format(crate::http::format::Format),
 }
 
 /// How the persistence cookie is handled (`cookie NAME MODE`).

@@ -451,6 +451,7 @@ fn tcp_eval(text: &str, payload: &[u8], complete: bool) -> Truth {
         payload,
         payload_complete: complete,
         vars: None,
+        txn: Default::default(),
     })
 }
 
@@ -523,6 +524,7 @@ fn need_more_propagates_through_conditions() {
                 payload,
                 payload_complete: complete,
                 vars: None,
+                txn: Default::default(),
             })
     };
     assert_eq!(eval("if tls", b"", false), Truth::NeedMore);

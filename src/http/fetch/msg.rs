@@ -44,6 +44,15 @@ pub enum Msg {
     AuthPass,
     /// `http_auth_bearer([HEADER])`.
     AuthBearer(Option<String>),
+    /// `url_ip` / `url_port`: the IPv4 address and port of an
+    /// absolute-form `http://` or `https://` target.
+    UrlIp,
+    UrlPort,
+    /// `fe_name`, `be_name` (the frontend's before a backend is chosen, as
+    /// HAProxy), `http_first_req`: what the transaction knows.
+    FeName,
+    BeName,
+    FirstReq,
 }
 
 /// `Some` when `name` is one of these fetches; `plain` parses the fetch a
@@ -117,6 +126,11 @@ pub fn parse(
                 Msg::AuthGroup(l)
             }
         }),
+        "url_ip" => no_arg(Msg::UrlIp),
+        "fe_name" => no_arg(Msg::FeName),
+        "be_name" => no_arg(Msg::BeName),
+        "http_first_req" => no_arg(Msg::FirstReq),
+        "url_port" => no_arg(Msg::UrlPort),
         "http_auth_type" => no_arg(Msg::AuthType),
         "http_auth_user" => no_arg(Msg::AuthUser),
         "http_auth_pass" => no_arg(Msg::AuthPass),
@@ -132,8 +146,9 @@ impl Msg {
         match self {
             Msg::Hash32 { src: false, .. } | Msg::AsInt(_) | Msg::Count(_) => Kind::Int,
             Msg::Hash32 { src: true, .. } => Kind::Bin,
-            Msg::AsIp(_) => Kind::Ip,
-            Msg::Auth(_) => Kind::Bool,
+            Msg::AsIp(_) | Msg::UrlIp => Kind::Ip,
+            Msg::UrlPort => Kind::Int,
+            Msg::Auth(_) | Msg::FirstReq => Kind::Bool,
             _ => Kind::Str,
         }
     }
@@ -144,6 +159,7 @@ impl Msg {
                 super::needs::RES
             }
             Msg::AsIp(f) | Msg::AsInt(f) | Msg::Count(f) => f.needs(),
+            Msg::FeName | Msg::BeName => 0,
             _ => super::needs::REQ,
         }
     }
@@ -240,6 +256,25 @@ impl Msg {
                         .collect(),
                 )
             }
+            Msg::UrlIp | Msg::UrlPort => match ctx.req.and_then(|r| url_addr(&r.uri)) {
+                Some((ip, _)) if matches!(self, Msg::UrlIp) => {
+                    Fetched::one(Sample::Ip(IpAddr::V4(ip)))
+                }
+                Some((_, port)) => Fetched::one(Sample::Int(port.into())),
+                None => Fetched::none(),
+            },
+            Msg::FeName | Msg::BeName => {
+                let st = ctx.txn.stamp;
+                let name = match self {
+                    Msg::BeName => st.backend.unwrap_or(st.frontend),
+                    _ => st.frontend,
+                };
+                str_of((!name.is_empty()).then(|| name.to_string()))
+            }
+            Msg::FirstReq => match ctx.req {
+                Some(_) => Fetched::one(Sample::Bool(ctx.txn.stamp.first)),
+                None => Fetched::none(),
+            },
             Msg::AuthType => str_of(ctx.req.and_then(auth::credentials).map(|c| {
                 match c {
                     Credentials::Basic(..) => "Basic",
@@ -370,6 +405,61 @@ fn hash32(r: &Request, url: bool) -> u32 {
     hash::full_hash(hash::sdbm(&key))
 }
 
+/// The IPv4 address and port of `http://A.B.C.D[:PORT]...` (or https,
+/// default port 80 or 443), as HAProxy's `url2sa` reads a target while
+/// serving: the scheme is what comes before the first `://`, the address a
+/// dotted quad at the start of the authority (host names are not
+/// resolved), the port its leading digits cut to 16 bits.
+fn url_addr(uri: &str) -> Option<(std::net::Ipv4Addr, u16)> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let default = if scheme.eq_ignore_ascii_case("http") {
+        80
+    } else if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        return None;
+    };
+    let b = rest.as_bytes();
+    let (mut octets, mut cur, mut saw_digit, mut i) = ([0u8; 4], 0usize, false, 0usize);
+    let mut count = 0;
+    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+        if b[i].is_ascii_digit() {
+            let v = u32::from(octets[cur]) * 10 + u32::from(b[i] - b'0');
+            if v > 255 {
+                return None;
+            }
+            octets[cur] = v as u8;
+            if !saw_digit {
+                count += 1;
+                if count > 4 {
+                    return None;
+                }
+                saw_digit = true;
+            }
+        } else if saw_digit && count < 4 {
+            cur += 1;
+            saw_digit = false;
+        } else {
+            return None;
+        }
+        i += 1;
+    }
+    if count < 4 {
+        return None;
+    }
+    let mut port = default;
+    if b.get(i) == Some(&b':') {
+        let digits: u32 = b[i + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .fold(0u32, |n, &c| {
+                n.wrapping_mul(10).wrapping_add(u32::from(c - b'0'))
+            });
+        port = digits as u16;
+    }
+    Some((std::net::Ipv4Addr::from(octets), port))
+}
+
 /// An address in a header value: IPv4 alone or followed by `:PORT`, or
 /// IPv6 alone (HAProxy's `hdr_ip`).
 fn header_ip(v: &str) -> Option<IpAddr> {
@@ -423,6 +513,29 @@ mod tests {
         // A byte below '0' is folded in, not a stop.
         assert_eq!(strl2ic("1 2"), -58);
         assert_eq!(strl2ic("99999999999"), 99_999_999_999i64 as i32);
+    }
+
+    #[test]
+    fn url_addr_as_haproxy_reads_it() {
+        let a = |s: &str| url_addr(s).map(|(ip, p)| (ip.to_string(), p));
+        assert_eq!(a("http://10.0.0.1/x"), Some(("10.0.0.1".into(), 80)));
+        assert_eq!(
+            a("HTTPS://10.0.0.1:8443/x"),
+            Some(("10.0.0.1".into(), 8443))
+        );
+        assert_eq!(a("http://10.0.0.1:70000/"), Some(("10.0.0.1".into(), 4464)));
+        assert_eq!(a("http://10.0.0.1foo/"), Some(("10.0.0.1".into(), 80)));
+        for bad in [
+            "/x",
+            "ftp://10.0.0.1/",
+            "http://host/",
+            "http://1.2.3/",
+            "http://1.2.3.4.5/",
+            "http://256.1.1.1/",
+            "http://[::1]/",
+        ] {
+            assert_eq!(a(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -210,6 +210,7 @@ mod tests {
             payload,
             payload_complete: complete,
             vars: None,
+            txn: Default::default(),
         }
     }
 

@@ -13,6 +13,7 @@ fn ctx<'a>(req: Option<&'a Request>, payload: &'a [u8], complete: bool) -> Fetch
         payload,
         payload_complete: complete,
         vars: None,
+        txn: Default::default(),
     }
 }
 
@@ -135,9 +136,16 @@ fn constant_fetches_give_their_argument() {
         one("ipv4(10.0.0.1)"),
         Some(Sample::Ip("10.0.0.1".parse().unwrap()))
     );
-    // HAProxy's reg-tests set variables to `str()`, the empty string.
+    // HAProxy 2.6 takes `str()` as the empty string (`%[str()]` logs `-`).
     assert_eq!(one("str()"), Some(Sample::Str(String::new())));
-    for bad in ["int(x)", "bool(yes)", "bin(abc)", "ipv4(::1)", "int()"] {
+    for bad in [
+        "int(x)",
+        "bool(yes)",
+        "bin(abc)",
+        "ipv4(::1)",
+        "str",
+        "int()",
+    ] {
         assert!(Fetch::parse(bad).is_err(), "{bad} accepted");
     }
 }

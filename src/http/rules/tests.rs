@@ -406,6 +406,7 @@ fn ctx(payload: &[u8], complete: bool) -> FetchCtx<'_> {
         payload,
         payload_complete: complete,
         vars: None,
+        txn: Default::default(),
     }
 }
 
@@ -487,7 +488,7 @@ fn set_var_rules_are_seen_by_later_rules_and_the_response() {
     ];
     let mut r = req("GET", "/", &[("Host", "WWW.Example.Org")]);
     let mut t = NoTrack;
-    let v = run_request_in(&rules, &mut r, (src(), dst()), &mut t, &vars);
+    let v = run_request_in(&rules, &mut r, &mut (src(), dst()), &mut t, &vars);
     assert_eq!(v, Verdict::Continue);
     assert_eq!(r.header("x-v"), Some("www.example.org:42 none"));
     // The response: `req.` variables are gone, `txn.` ones stay, `res.` begin.
@@ -500,7 +501,14 @@ fn set_var_rules_are_seen_by_later_rules_and_the_response() {
         )),
     ];
     let mut s = res(201, &[]);
-    run_response_in(&rules, &r, &mut s, (src(), dst()), &vars);
+    let mut none = Vec::new();
+    let mut txn = ResTxn {
+        captured_req: &[],
+        captured_res: &mut none,
+        unique_id: None,
+        stamp: Default::default(),
+    };
+    run_response_txn(&rules, &r, &mut s, (src(), dst()), &mut txn, &vars);
     assert_eq!(s.header("x-r"), Some("201  www.example.org"));
 }
 

@@ -249,6 +249,7 @@ impl Engine {
             payload,
             payload_complete: complete,
             vars: Some(&s.vars),
+            txn: Default::default(),
         };
         let mut tcp = self.tcp_slots.remove(&sid).unwrap_or_default();
         let slots = match s.http.as_mut() {

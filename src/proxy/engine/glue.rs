@@ -1,9 +1,9 @@
 //! From the config model to the engine's HTTP and rule settings.
 
-use crate::config::{self, ConnMode as CfgConnMode, Mode};
+use crate::config::{self, ConnMode as CfgConnMode, Mode, UseBackend};
 use crate::http::errors::ErrorPages;
 use crate::http::rules::TcpRule;
-use crate::session::txn::{AddrHeader, ConnMode, HttpFront, HttpSide};
+use crate::session::txn::{AddrHeader, ConnMode, HttpFront, HttpSide, Switch, UniqueId};
 use std::time::Duration;
 
 fn side(h: &config::HttpProxy) -> HttpSide {
@@ -49,7 +49,13 @@ pub(super) fn http_frontend(cfg: &config::Config, f: &config::Frontend) -> Optio
         .rules
         .use_backend
         .iter()
-        .filter_map(|(name, cond)| index(name).map(|i| (i, cond.clone())))
+        .filter_map(|(target, cond)| {
+            let to = match target {
+                UseBackend::Name(name) => Switch::To(index(name)?),
+                UseBackend::Format(fmt) => Switch::Named(fmt.clone()),
+            };
+            Some((to, cond.clone()))
+        })
         .collect();
     Some(HttpFront {
         side: side(&f.http),
@@ -63,6 +69,10 @@ pub(super) fn http_frontend(cfg: &config::Config, f: &config::Frontend) -> Optio
         capture_cookie: f.rules.capture_cookie.clone(),
         stats_uri: f.rules.stats.as_ref().map(|s| s.uri.clone()),
         ignore_probes: f.http.ignore_probes,
+        unique_id: f.rules.unique_id_format.clone().map(|fmt| UniqueId {
+            format: fmt,
+            header: f.rules.unique_id_header.clone(),
+        }),
     })
 }
 
@@ -98,7 +108,10 @@ pub(super) fn default_fullconn(cfg: &config::Config, backend: &str) -> u32 {
         .iter()
         .filter(|f| {
             f.default_backend.as_deref() == Some(backend)
-                || f.rules.use_backend.iter().any(|(b, _)| b == backend)
+                || f.rules.use_backend.iter().any(|(b, _)| match b {
+                    UseBackend::Name(b) => b == backend,
+                    UseBackend::Format(_) => false,
+                })
         })
         .map(|f| u64::from(f.maxconn.unwrap_or(cfg.global.maxconn)))
         .sum();

@@ -199,15 +199,19 @@ impl Engine {
             cookie_req: t.and_then(|t| t.captured_cookie.as_deref()),
             cookie_res: t.and_then(|t| t.captured_set_cookie.as_deref()),
             hostname: self.logs.hostname(),
+            unique_id: t.and_then(|t| t.unique_id.as_deref()),
+            counter: t.map_or(0, |t| t.req_no),
+            vars: Some(&s.vars),
         };
         let line = format.render(&ctx);
+        let sd = fl.sd.as_ref().map(|f| f.render(&ctx)).unwrap_or_default();
         let error = r.term[0] != b'-' || status.is_some_and(|c| c >= 500);
         let level = if error && fl.separate_errors {
             ERR
         } else {
             INFO
         };
-        self.logs.send(&fl.targets, level, &line);
+        self.logs.send_sd(&fl.targets, level, &line, &sd);
     }
 
     /// One message per proxy (a `listen` section's two halves are one) to

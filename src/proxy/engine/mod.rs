@@ -485,6 +485,7 @@ impl Engine {
                 payload: &[],
                 payload_complete: true,
                 vars: Some(&vars),
+                txn: Default::default(),
             };
             let tables = self.shared.stick_tables();
             let v = crate::proxy::stick::track_conn(

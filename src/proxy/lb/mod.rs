@@ -133,6 +133,7 @@ impl ServerRt {
     /// The server as persistence sees it: computed, never stored.
     pub fn view(&self) -> ServerView<'_> {
         ServerView {
+            name: &self.name,
             cookie: self.cookie.as_deref(),
             usable: !self.disabled && !self.down,
             backup: self.backup,

@@ -39,6 +39,7 @@ fn res(set_cookie: Option<&str>) -> Response {
 
 fn srv(cookie: &'static str, usable: bool, backup: bool) -> ServerView<'static> {
     ServerView {
+        name: cookie,
         cookie: Some(cookie),
         usable,
         backup,
@@ -372,4 +373,57 @@ fn ignore_persist_balances_and_touches_no_cookie() {
     let out = on_response(&c, flags, &rq, &mut r, Some("s1"), false, at(NOW));
     assert_eq!(out, CookieOut::None);
     assert_eq!(set_cookies(&r), ["SRV=app"]);
+}
+
+/// Servers as one backend (index 0) for `use_server`.
+struct OneBackend(Vec<ServerView<'static>>);
+
+impl Servers for OneBackend {
+    fn view(&self, bi: usize, si: usize) -> Option<ServerView<'_>> {
+        (bi == 0).then(|| self.0.get(si).copied()).flatten()
+    }
+}
+
+#[test]
+fn use_server_skips_a_down_server_unless_persist_and_stops_at_an_unknown_name() {
+    let acls = crate::http::acl::AclSet::default();
+    let cond = |c: &str| {
+        let words: Vec<String> = c.split(' ').map(String::from).collect();
+        crate::http::acl::parse_condition(&words, &acls).unwrap()
+    };
+    let rule = |name: &str, c: &str| UseServer {
+        server: match name.contains('%') {
+            true => ServerName::Format(crate::http::format::Format::parse(name).unwrap()),
+            false => ServerName::Name(name.into()),
+        },
+        cond: cond(c),
+    };
+    let servers = OneBackend(vec![srv("s1", false, false), srv("s2", true, false)]);
+    let rq = req("GET", None);
+    let ctx = FetchCtx::http(
+        "127.0.0.1:1".parse().unwrap(),
+        "127.0.0.1:2".parse().unwrap(),
+        Some(&rq),
+        None,
+    );
+    let rules = [rule("s1", "if TRUE"), rule("s2", "if TRUE")];
+    let pick = |rules: &[UseServer], f| use_server(rules, &servers, 0, &ctx, f);
+    assert_eq!(
+        pick(&rules, Flags::default()),
+        Some(1),
+        "s1 is down: next rule"
+    );
+    let persist = Flags {
+        persist: true,
+        ..Flags::default()
+    };
+    assert_eq!(pick(&rules, persist), Some(0));
+    let rules = [rule("s2", "unless TRUE"), rule("s%[str(2)]", "if TRUE")];
+    assert_eq!(pick(&rules, Flags::default()), Some(1));
+    let rules = [rule("s%[str(9)]", "if TRUE"), rule("s2", "if TRUE")];
+    assert_eq!(
+        pick(&rules, Flags::default()),
+        None,
+        "no s9: the rules stop"
+    );
 }

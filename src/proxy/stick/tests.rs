@@ -511,15 +511,7 @@ fn connection_entries_outlive_their_transactions() {
     };
     // `tcp-request connection track-sc0`: no request counted, one session.
     let m = Mutex::new(tables);
-    let ctx = crate::http::fetch::FetchCtx {
-        src: SocketAddr::new(src, 1),
-        dst: addr(),
-        req: None,
-        res: None,
-        payload: &[],
-        payload_complete: true,
-        vars: None,
-    };
+    let ctx = crate::http::fetch::FetchCtx::http(SocketAddr::new(src, 1), addr(), None, None);
     let rules = [crate::http::rules::TcpRule {
         action: crate::http::rules::TcpAction::Sc(Action::TrackSc(conn(0))),
         cond: None,

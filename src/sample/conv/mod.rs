@@ -5,10 +5,12 @@
 //! gives the same bytes as HAProxy's (sample.c, http_conv.c). A converter
 //! that fails leaves no sample, as in HAProxy.
 
+mod crypto;
 mod map;
 mod num;
 mod regsub;
 mod text;
+mod withvar;
 
 pub use map::{Map, MapRef};
 pub use regsub::Regsub;
@@ -133,6 +135,10 @@ pub enum Conv {
     Regsub(Regsub),
     /// `set-var(NAME[,COND...])`: stores the sample, passes it on.
     SetVar(VarRef, Conds),
+    /// `sha2(BITS)`, `digest(ALG)`.
+    Digest(crypto::Alg),
+    /// `concat`, `strcmp`, `secure_memcmp`, `hmac`: they read a variable.
+    WithVar(withvar::WithVar),
     /// `unset-var(NAME)`: passes the sample on.
     UnsetVar(VarRef),
 }
@@ -159,14 +165,8 @@ const NOT_YET: &[&str] = &[
     "map_reg",
     "map_sub",
     "map_str_int",
-    "concat",
-    "strcmp",
-    "secure_memcmp",
     "ltime",
     "utime",
-    "sha2",
-    "digest",
-    "hmac",
     "add_item",
     "be2dec",
     "be2hex",
@@ -289,6 +289,17 @@ impl Conv {
                 Conv::Xxh(x, opt_int(0)?.unwrap_or(0) as u64)
             }
             "sha1" => n0(Conv::Sha1)?,
+            "sha2" => {
+                want(name, a, 0, 1)?;
+                Conv::Digest(crypto::sha2_bits(opt_int(0)?)?)
+            }
+            "digest" => {
+                want(name, a, 1, 1)?;
+                Conv::Digest(crypto::alg(name, &a[0])?)
+            }
+            _ if withvar::parse(name, a).is_some() => {
+                Conv::WithVar(withvar::parse(name, a).expect("checked")?)
+            }
             "ipmask" => {
                 want(name, a, 1, 2)?;
                 let v4 = mask4(&a[0])
@@ -445,7 +456,8 @@ impl Conv {
             | UrlDec(_)
             | UrlEnc
             | Regsub(_) => Type::Str,
-            Bytes(..) | Base64 | Ub64Enc | Hex | Hash(..) | Xxh(..) | Sha1 => Type::Bin,
+            Bytes(..) | Base64 | Ub64Enc | Hex | Hash(..) | Xxh(..) | Sha1 | Digest(_) => Type::Bin,
+            WithVar(w) => w.input(),
             IpMask(..) => Type::Addr,
             Iif(..) => Type::Bool,
             Map(m) => m.0.input,
@@ -485,7 +497,8 @@ impl Conv {
             | Time { .. }
             | Regsub(_) => Type::Str,
             Length | Hex2i | Hash(..) | Xxh(..) | Arith(..) | Cpl | Neg | PortOnly => Type::Sint,
-            Bytes(..) | B64Dec | Ub64Dec | Sha1 | Htonl => Type::Bin,
+            Bytes(..) | B64Dec | Ub64Dec | Sha1 | Htonl | Digest(_) => Type::Bin,
+            WithVar(w) => w.output(),
             IpMask(..) => Type::Ipv4,
             Bool | Not | Odd | Even => Type::Bool,
             Map(m) => m.0.output,
@@ -509,6 +522,12 @@ impl Conv {
             Conv::UnsetVar(r) => {
                 vars::unset(vs, r);
                 return Some(v);
+            }
+            Conv::WithVar(w) => {
+                return match v.cast(w.input())? {
+                    Value::Str(s) | Value::Bin(s) => w.apply(s, vs),
+                    _ => None,
+                };
             }
             Conv::Arith(op, Operand::Var(r)) => {
                 let (Value::Sint(n), Value::Sint(b)) =
@@ -638,6 +657,7 @@ impl Conv {
                 use sha1::Digest;
                 Some(Value::Bin(sha1::Sha1::digest(&s).to_vec().into()))
             }
+            Digest(alg) => Some(Value::Bin(crypto::digest(*alg, &s).into())),
             CutCrlf => {
                 let n = s
                     .iter()

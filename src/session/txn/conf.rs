@@ -5,6 +5,7 @@
 
 use crate::http::acl::Condition;
 use crate::http::errors::ErrorPages;
+use crate::http::format::Format;
 use crate::http::rules::Rule;
 use std::net::IpAddr;
 
@@ -53,7 +54,7 @@ pub struct HttpSide {
 #[derive(Debug, Clone, Default)]
 pub struct HttpFront {
     pub side: HttpSide,
-    pub use_backend: Vec<(usize, Option<Condition>)>,
+    pub use_backend: Vec<(Switch, Option<Condition>)>,
     pub default_backend: Option<usize>,
     pub monitor_uri: Option<String>,
     /// For a `listen` section: its own backend, whose rules are the
@@ -69,6 +70,23 @@ pub struct HttpFront {
     /// `option http-ignore-probes`: a connection that sends nothing before
     /// it closes or times out gets no 408 and no log line.
     pub ignore_probes: bool,
+    pub unique_id: Option<UniqueId>,
+}
+
+/// A `use_backend` rule's target.
+#[derive(Debug, Clone)]
+pub enum Switch {
+    To(usize),
+    /// A log-format name, looked up per request; no such backend: the
+    /// rules stop and `default_backend` takes the request (HAProxy).
+    Named(Format),
+}
+
+/// `unique-id-format`, and the request header `unique-id-header` names.
+#[derive(Debug, Clone)]
+pub struct UniqueId {
+    pub format: Format,
+    pub header: Option<String>,
 }
 
 /// What the analysers need to know about the proxies.

@@ -18,16 +18,18 @@ mod pump;
 mod request;
 mod response;
 mod state;
+mod switch;
 
-pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide};
+pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide, Switch, UniqueId};
 pub use pump::pump;
 pub use request::stats_target;
 pub use state::{next, Action, Event, TxnState};
 
-use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
+use super::decide::{
+    CookieIn, CookieOut, Counters, Decide, PersistFlags, PersistResponse, Tracking,
+};
 use super::{Abort, Phase, Session, Stage};
 use crate::core::buffer::BufferPool;
-use crate::http::acl::Truth;
 use crate::http::body::{self, Framing};
 use crate::http::errors::ErrorPages;
 use crate::http::fetch::FetchCtx;
@@ -112,6 +114,12 @@ pub struct Txn {
     pub captured_res: Vec<Option<String>>,
     pub captured_cookie: Option<String>,
     pub captured_set_cookie: Option<String>,
+    /// The request's `unique-id-format` id, and its number in the process
+    /// (`%rt`).
+    pub unique_id: Option<String>,
+    pub req_no: u64,
+    /// The transaction's start date (`%Ts`, `%ms` in its rules).
+    pub req_date: Option<std::time::SystemTime>,
     /// Set when a server's final response head arrived: how long after the
     /// request was analysed, and its status (for `balance response-time` and
     /// `observe layer7`). The engine takes them after each step.
@@ -284,6 +292,9 @@ impl Txn {
             captured_res: Vec::new(),
             captured_cookie: None,
             captured_set_cookie: None,
+            unique_id: None,
+            req_no: 0,
+            req_date: None,
             server_reply: None,
             req_sent: None,
             slots: Default::default(),
@@ -472,7 +483,11 @@ impl Txn {
 fn capture<H: Headers>(m: &H, specs: &[(String, usize)]) -> Vec<Option<String>> {
     specs
         .iter()
-        .map(|(name, len)| m.header(name).map(|v| cut(v, *len)))
+        // An unnamed slot is for `http-request capture` to fill.
+        .map(|(name, len)| match name.as_str() {
+            "" => None,
+            _ => m.header(name).map(|v| cut(v, *len)),
+        })
         .collect()
 }
 

@@ -91,8 +91,17 @@ fn on_request(
         .capture_cookie
         .as_ref()
         .and_then(|(n, l)| capture_cookie(req.header_values("cookie"), n, *l));
-    t.captured_res.clear();
+    // Slots without a response show empty (`{|}`), as HAProxy.
+    t.captured_res = vec![None; conf.fe.captures_res.len()];
     t.captured_set_cookie = None;
+    let ctx = FetchCtx::http(SocketAddr::new(s.src, s.src_port), s.dst, Some(&req), None)
+        .with_vars(&s.vars);
+    // HAProxy's date of a transaction: the accept, or the previous one's end.
+    let date = s
+        .log
+        .as_ref()
+        .map_or_else(std::time::SystemTime::now, |r| r.start_date);
+    super::switch::number_request(t, conf, ctx, date);
     if !t.captured_req.is_empty() || t.captured_cookie.is_some() {
         log::debug!(
             "frontend {}: captured {:?} cookie {:?}",
@@ -128,13 +137,21 @@ fn on_request(
     let src = SocketAddr::new(s.src, s.src_port);
     // `track-scN` entries still held from an earlier request count this one.
     decide.count_request(&t.slots);
+    let stamp = super::switch::stamp(t, conf);
     let mut tracker = Tracking {
         decide: &mut *decide,
         slots: &mut t.slots,
         own_table: conf.fe_name,
         src: s.src,
+        stamp,
+        captured: &mut t.captured_req,
+        unique_id: t.unique_id.as_deref(),
     };
-    match rules::run_request_in(&fe.rules_req, &mut req, (src, dst), &mut tracker, &s.vars) {
+    let mut addrs = (src, dst);
+    let verdict = rules::run_request_in(&fe.rules_req, &mut req, &mut addrs, &mut tracker, &s.vars);
+    let (src, dst) = addrs;
+    (s.src, s.src_port, s.dst) = (src.ip(), src.port(), dst);
+    match verdict {
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
@@ -147,34 +164,18 @@ fn on_request(
             return to_applet(t, s, req, None, framing, conf);
         }
     }
-    let ctx = FetchCtx {
-        src,
-        dst,
-        req: Some(&req),
-        res: None,
-        payload: &[],
-        payload_complete: true,
-        vars: Some(&s.vars),
-    };
+    let mut ctx = FetchCtx::http(src, dst, Some(&req), None).with_vars(&s.vars);
+    ctx.txn.unique_id = t.unique_id.as_deref();
+    ctx.txn.captured_req = &t.captured_req;
+    ctx.txn.stamp = super::switch::stamp(t, conf);
     // `use_backend ... if { sc0_http_req_rate gt 10 }`: counters too.
-    let sc = Tracking {
-        decide: &mut *decide,
-        slots: &mut t.slots,
+    let sc = Counters {
+        decide: &*decide,
+        slots: &t.slots,
         own_table: conf.fe_name,
         src: s.src,
     };
-    let sc: Option<&dyn crate::http::fetch::CounterView> = Some(&sc);
-    let chosen = conf
-        .fe
-        .use_backend
-        .iter()
-        .find(|(_, c)| {
-            c.as_ref()
-                .map_or(true, |c| c.eval_with(&ctx, sc) == Truth::True)
-        })
-        .map(|(b, _)| *b)
-        .or(conf.fe.default_backend);
-    let Some(bi) = chosen else {
+    let Some(bi) = super::switch::choose_backend(conf, &ctx, Some(&sc)) else {
         log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
         return Outcome::on(t.failed(503, &fe.errors, &fe.errors), Step::Wait);
     };
@@ -200,13 +201,21 @@ fn to_backend(
     } else {
         &be.rules_req
     };
+    let stamp = super::switch::stamp(t, conf);
     let mut tracker = Tracking {
         decide: &mut *decide,
         slots: &mut t.slots,
         own_table: &conf.be_names[bi],
         src: s.src,
+        stamp,
+        captured: &mut t.captured_req,
+        unique_id: t.unique_id.as_deref(),
     };
-    match rules::run_request_in(be_rules, &mut req, (src, dst), &mut tracker, &s.vars) {
+    let mut addrs = (src, dst);
+    let verdict = rules::run_request_in(be_rules, &mut req, &mut addrs, &mut tracker, &s.vars);
+    let (src, dst) = addrs;
+    (s.src, s.src_port, s.dst) = (src.ip(), src.port(), dst);
+    match verdict {
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
@@ -214,6 +223,13 @@ fn to_backend(
         }
     }
     persistence(t, &mut req, decide, bi, (src, dst), &s.vars);
+    // HAProxy adds it before the address headers.
+    if let (Some(h), Some(id)) = (
+        conf.fe.unique_id.as_ref().and_then(|u| u.header.as_ref()),
+        t.unique_id.as_ref(),
+    ) {
+        req.headers_mut().push((h.clone(), id.clone()));
+    }
     prepare_request(s, t, &mut req, &framing, fe, be);
     let head_len = t.h1.send_request_head(&req, framing);
     if head_len > conf.bufsize {

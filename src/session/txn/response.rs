@@ -153,6 +153,13 @@ fn on_response(
         .into_iter()
         .take(if own { 1 } else { 2 })
     {
+        let stamp = super::switch::stamp(t, conf);
+        let mut txn = rules::ResTxn {
+            captured_req: &t.captured_req,
+            captured_res: &mut t.captured_res,
+            unique_id: t.unique_id.as_deref(),
+            stamp,
+        };
         let mut tracker = Tracking {
             decide: &mut *decide,
             slots: &mut t.slots,
@@ -161,11 +168,21 @@ fn on_response(
                 _ => conf.fe_name,
             },
             src: s.src,
+            captured: &mut Vec::new(),
+            unique_id: None,
+            stamp,
         };
-        let addrs = (src, s.dst);
         let tr: &mut dyn rules::Tracker = &mut tracker;
-        match rules::run_response_tracked(&side.rules_res, &req, &mut res, addrs, &s.vars, Some(tr))
-        {
+        let addrs = (src, s.dst);
+        match rules::run_response_tracked(
+            &side.rules_res,
+            &req,
+            &mut res,
+            addrs,
+            &mut txn,
+            &s.vars,
+            Some(tr),
+        ) {
             Verdict::Continue | Verdict::Allow => {}
             Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {
                 log::info!("frontend {}: response denied, 502", conf.fe_name);

@@ -1,0 +1,75 @@
+//! What a request's head decides through log-format strings: its number in
+//! the process (`%rt`), its unique id (`unique-id-format`) and its backend
+//! (`use_backend` rules, a log-format name resolved per request).
+
+use super::conf::{Conf, Switch};
+use super::Txn;
+use crate::http::acl::Truth;
+use crate::http::fetch::{FetchCtx, Stamp};
+use crate::http::format::HttpVars;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+/// HAProxy's request counter (`%rt`): every request of the process, from 0.
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// Numbers and dates the request and, with `unique-id-format`, gives it
+/// its id; `ctx` is the request's, without the stamp.
+pub(super) fn number_request<'a>(
+    t: &mut Txn,
+    conf: &Conf<'a>,
+    mut ctx: FetchCtx<'a>,
+    date: SystemTime,
+) {
+    t.req_no = REQUESTS.fetch_add(1, Ordering::Relaxed);
+    t.req_date = Some(date);
+    ctx.txn.stamp = stamp(t, conf);
+    t.unique_id = conf.fe.unique_id.as_ref().map(|u| {
+        let mut id = String::new();
+        u.format.render_with(&mut id, &ctx, &HttpVars(&ctx));
+        id.retain(|c| !matches!(c, '\r' | '\n' | '\0'));
+        id
+    });
+}
+
+/// The request's stamp, for the log-format strings of its rules.
+pub(super) fn stamp<'a>(t: &Txn, conf: &Conf<'a>) -> Stamp<'a> {
+    Stamp {
+        frontend: conf.fe_name,
+        backend: t
+            .backend
+            .and_then(|b| conf.be_names.get(b))
+            .map(String::as_str),
+        first: t.requests == 0,
+        no: t.req_no,
+        date: t.req_date,
+    }
+}
+
+/// The first `use_backend` rule whose condition holds; a log-format name
+/// that names no backend ends the search (HAProxy); then `default_backend`.
+pub(super) fn choose_backend(
+    conf: &Conf,
+    ctx: &FetchCtx,
+    sc: Option<&dyn crate::http::fetch::CounterView>,
+) -> Option<usize> {
+    for (to, cond) in &conf.fe.use_backend {
+        if cond
+            .as_ref()
+            .is_some_and(|c| c.eval_with(ctx, sc) != Truth::True)
+        {
+            continue;
+        }
+        match to {
+            Switch::To(b) => return Some(*b),
+            Switch::Named(f) => {
+                let name = f.render(ctx);
+                match conf.be_names.iter().position(|b| *b == name) {
+                    Some(b) => return Some(b),
+                    None => break,
+                }
+            }
+        }
+    }
+    conf.fe.default_backend
+}

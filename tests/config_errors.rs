@@ -94,6 +94,9 @@ const CASES: &[(&str, &str, usize, &[&str])] = &[
     ("userlist_unknown_keyword", "!userlist L\n    frob x\n", 2, &["unknown keyword 'frob' in 'userlist' section"]),
     ("userlist_never_defined", "listen ls\n    mode http\n    bind 127.0.0.1:8000\n    acl a http_auth(NOPE)\n    http-request deny unless a\n    server s 127.0.0.1:9000\n", 9, &["unable to find userlist 'NOPE'"]),
     ("auth_realm_without_value", "listen ls\n    mode http\n    bind 127.0.0.1:8000\n    http-request auth realm\n    server s 127.0.0.1:9000\n", 9, &["missing realm value"]),
+    ("nbsrv_of_an_unknown_backend", "listen ls\n    bind 127.0.0.1:8000\n    acl a nbsrv(nope) lt 1\n    server s 127.0.0.1:9000\n", 8, &["unable to find backend 'nope'"]),
+    ("srv_conn_of_an_unknown_server", "listen ls\n    bind 127.0.0.1:8000\n    acl a srv_conn(ls/nope) gt 1\n    server s 127.0.0.1:9000\n", 8, &["unable to find server 'nope' in backend 'ls'"]),
+    ("srv_name_in_a_request_rule", "listen ls\n    mode http\n    bind 127.0.0.1:8000\n    http-request set-header x %[srv_name]\n    server s 127.0.0.1:9000\n", 9, &["srv_name"]),
     ("payload_offset_not_an_integer", "listen ls\n    bind 127.0.0.1:8000\n    acl a req.payload(abc,1) -m found\n    server s 127.0.0.1:9000\n", 8, &["fetch method 'req.payload': failed to parse 'abc' as type 'integer' at position 1"]),
 ];
 

@@ -56,7 +56,13 @@ pub(crate) struct Parser<'e> {
     userlist: Option<super::userlist::Draft>,
     /// Userlists named by fetches: name and first (file, line).
     userlist_refs: Vec<(String, Origin)>,
+    /// Backends and servers named by fetches (`nbsrv(be)`, `srv_conn(be/s)`):
+    /// (backend, server, the proxy of the line, where).
+    proxy_refs: Vec<ProxyRef>,
 }
+
+/// A backend and server a fetch names, the proxy of its line, and where.
+type ProxyRef = (Option<String>, Option<String>, Option<usize>, Origin);
 
 impl<'e> Parser<'e> {
     pub(crate) fn new(env: EnvLookup<'e>) -> Self {
@@ -73,6 +79,7 @@ impl<'e> Parser<'e> {
             proxies: Vec::new(),
             userlist: None,
             userlist_refs: Vec::new(),
+            proxy_refs: Vec::new(),
         }
         .with_fresh_userlists()
     }
@@ -271,6 +278,14 @@ impl<'e> Parser<'e> {
         if let Err(e) = result {
             self.error(line, e);
         }
+        for (be, srv) in crate::http::fetch::proxy::take_references() {
+            let at = self.origin(line);
+            let current = match self.section {
+                Section::Proxy(i) => Some(i),
+                _ => None,
+            };
+            self.proxy_refs.push((be, srv, current, at));
+        }
         for name in crate::http::auth::take_references() {
             if !self.userlist_refs.iter().any(|(n, _)| *n == name) {
                 let at = self.origin(line);
@@ -332,6 +347,25 @@ impl<'e> Parser<'e> {
     /// Cross-section checks, then the model; all errors if there are any.
     pub(crate) fn finish(mut self) -> Result<Config, Vec<ConfigError>> {
         global::finish(&mut self.global);
+        for (be, srv, current, origin) in &self.proxy_refs {
+            let proxy = match be {
+                Some(name) => self.proxies.iter().find(|p| p.kind.be() && &p.name == name),
+                None => current.and_then(|i| self.proxies.get(i)),
+            };
+            let Some(p) = proxy else {
+                if let Some(name) = be {
+                    self.errors
+                        .push(at(origin, format!("unable to find backend '{name}'")));
+                }
+                continue;
+            };
+            if let Some(s) = srv {
+                if !p.servers.iter().any(|x| &x.name == s) {
+                    let msg = format!("unable to find server '{s}' in backend '{}'", p.name);
+                    self.errors.push(at(origin, msg));
+                }
+            }
+        }
         for (name, origin) in &self.userlist_refs {
             if !crate::http::auth::defined(name) {
                 self.errors

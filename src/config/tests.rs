@@ -1019,7 +1019,7 @@ const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
     ("http-request set-header X %[req.hdr(host)\n", "pollux.cfg:4: missing ']' after '%[' in log-format '%[req.hdr(host)'"),
     ("http-request set-header X %{+Q\n", "pollux.cfg:4: missing '}' in log-format '%{+Q'"),
     ("http-request set-header X %[nosuch]\n", "pollux.cfg:4: unknown fetch method 'nosuch' in log-format '%[nosuch]'"),
-    ("http-request set-header X %[src,sha2(256)]\n", "pollux.cfg:4: converter 'sha2' is not supported yet"),
+    ("http-request set-header X %[src,json_query($.a)]\n", "pollux.cfg:4: converter 'json_query' is not supported yet"),
     ("http-request deny if { status 500 }\n", "pollux.cfg:4: request rule uses a fetch that extracts information from response contents"),
     ("http-request return status 200 string hi\n", "pollux.cfg:4: 'http-request return': a content type must be defined"),
     ("http-request return status 204 content-type text/plain string hi\n", "pollux.cfg:4: 'http-request return': no payload may be sent with status 204"),

@@ -12,6 +12,7 @@ mod misc;
 mod msg;
 mod names;
 mod payload;
+pub mod proxy;
 
 /// Everything a fetch may read. Rules over parsed heads use an empty,
 /// complete payload; `tcp-request content` rules see the bytes received so far.
@@ -51,6 +52,8 @@ pub struct Stamp<'a> {
     pub backend: Option<&'a str>,
     /// The first request of its connection (`http_first_req`).
     pub first: bool,
+    /// The proxies' state and the stream's place in it (`fe_id`, `nbsrv`...).
+    pub px: proxy::Where<'a>,
     /// Its number in the process (`%rt`).
     pub no: u64,
     /// The transaction's start: the accept, or the previous one's end.
@@ -185,6 +188,8 @@ pub enum Fetch {
     Msg(msg::Msg),
     /// `req.proto_http`, `req.payload_lv`, `req.rdp_cookie`...
     Buf(payload::Buf),
+    /// `fe_id`, `srv_name`, `nbsrv`, `be_conn`, `srv_conn`...
+    Px(proxy::Px),
     /// `var(NAME[,DEFAULT])`: the variable as stored, else the default
     /// (a string).
     Var(VarRef, Option<String>),
@@ -339,6 +344,9 @@ impl Fetch {
         if let Some(b) = payload::parse(name, a) {
             return b.map(Fetch::Buf);
         }
+        if let Some(p) = proxy::parse(name, a) {
+            return p.map(Fetch::Px);
+        }
         let (min, max, fetch) = match name {
             "src" => (0, 0, Fetch::Src),
             "dst" => (0, 0, Fetch::Dst),
@@ -470,6 +478,7 @@ impl Fetch {
             Fetch::Misc(m) => m.kind(),
             Fetch::Msg(m) => m.kind(),
             Fetch::Buf(b) => b.kind(),
+            Fetch::Px(p) => p.kind(),
             Fetch::Var(..) => Kind::Any,
             _ => Kind::Str,
         }
@@ -488,6 +497,7 @@ impl Fetch {
             | Fetch::Counter(..)
             | Fetch::Misc(_)
             | Fetch::Var(..) => 0,
+            Fetch::Px(p) => p.needs(),
             Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer | Fetch::Buf(_) => needs::PAYLOAD,
             Fetch::Msg(m) => m.needs(),
             Fetch::Status | Fetch::ResCook(_) => needs::RES,
@@ -630,6 +640,7 @@ impl Fetch {
             Fetch::Misc(m) => m.fetch(),
             Fetch::Msg(m) => m.fetch(ctx, sc, one),
             Fetch::Buf(b) => b.fetch(ctx),
+            Fetch::Px(p) => p.fetch(ctx),
         }
     }
 }

@@ -512,6 +512,9 @@ struct Loader {
 }
 
 thread_local! {
+    // Already const: nightly clippy flags it anyway on targets with
+    // emulated TLS (OpenBSD, Solaris).
+    #[allow(clippy::missing_const_for_thread_local)]
     static LOADING: RefCell<Option<Loader>> = const { RefCell::new(None) };
 }
 

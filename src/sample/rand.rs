@@ -8,6 +8,9 @@ use std::cell::Cell;
 use std::io::Read;
 
 thread_local! {
+    // Already const: nightly clippy flags it anyway on targets with
+    // emulated TLS (OpenBSD, Solaris).
+    #[allow(clippy::missing_const_for_thread_local)]
     static STATE: Cell<Option<[u64; 4]>> = const { Cell::new(None) };
 }
 

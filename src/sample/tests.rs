@@ -186,9 +186,11 @@ fn bad_arguments_are_refused_by_name() {
     assert!(err("lower", &["x"]).contains("end of arguments expected"));
     assert!(err("bytes", &["x"]).contains("failed to parse 'x'"));
     assert_eq!(
-        err("concat", &["a"]),
-        "converter 'concat' is not supported yet"
+        err("be2dec", &[",", "1"]),
+        "converter 'be2dec' is not supported yet"
     );
+    assert!(err("digest", &["md5"]).contains("algorithm 'md5' is not supported yet"));
+    assert!(err("concat", &["a", "nosuchscope.x"]).contains("converter 'concat'"));
     assert!(err("regsub", &["a", "b", "x"]).contains("invalid regex flag 'x'"));
     assert_eq!(err("lowr", &[]), "unknown converter 'lowr'");
     assert!(err("json", &["latin1"]).contains("Allowed value are"));

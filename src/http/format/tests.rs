@@ -122,6 +122,7 @@ fn unique_id_renders_haproxys_example_format() {
         frontend: "fe",
         backend: None,
         first: true,
+        px: Default::default(),
         no: 1,
         date: Some(
             SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(0x6B16_BE92 * 1000 + 42),

@@ -171,6 +171,7 @@ impl Engine {
             be_names,
             persist,
             backends,
+            stats,
             ..
         } = self;
         let Some(s) = sessions[sid].as_mut() else {
@@ -180,12 +181,20 @@ impl Engine {
         let Some(front) = fe.http.as_ref() else {
             return Step::Close;
         };
+        let view = super::view::EngineView {
+            frontends,
+            backends,
+            stats,
+            shared,
+        };
         let conf = txn::Conf {
             fe: front,
             backends: http_backends,
             max_head: *max_head,
             bufsize: reactor.pool.bufsize(),
             fe_name: &fe.name,
+            fe_index: s.frontend as usize,
+            px: Some(&view),
             be_names,
         };
         // The stick tables are the process's: each operation on them takes

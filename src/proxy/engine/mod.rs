@@ -29,6 +29,7 @@ mod snapshot;
 mod state_file;
 mod stats;
 mod threads;
+mod view;
 
 pub use stats::Admin;
 pub use threads::{share, split as split_listeners, Shared};

@@ -97,6 +97,15 @@ pub(super) use crate::proxy::locks::lock;
 use crate::proxy::locks::lock_uncounted as lock_own;
 
 impl Shared {
+    /// Process-wide current sessions of backend `bi`.
+    pub(super) fn be_cur_of(&self, bi: usize) -> u32 {
+        self.be_cur.get(bi).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn threads(&self) -> usize {
+        self.nthreads
+    }
+
     pub fn new(
         cfg: &crate::config::Config,
         listeners: &[(usize, TcpListener)],

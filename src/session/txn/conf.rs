@@ -102,4 +102,7 @@ pub struct Conf<'a> {
     /// (the `tune.maxrewrite` reserve is what rewrites may add).
     pub bufsize: usize,
     pub fe_name: &'a str,
+    /// The frontend's index, and the proxies' state for `fe_id`, `nbsrv`...
+    pub fe_index: usize,
+    pub px: Option<&'a dyn crate::http::fetch::proxy::ProxyView>,
 }

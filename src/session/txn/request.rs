@@ -137,7 +137,7 @@ fn on_request(
     let src = SocketAddr::new(s.src, s.src_port);
     // `track-scN` entries still held from an earlier request count this one.
     decide.count_request(&t.slots);
-    let stamp = super::switch::stamp(t, conf);
+    let stamp = super::switch::stamp(t, conf, None);
     let mut tracker = Tracking {
         decide: &mut *decide,
         slots: &mut t.slots,
@@ -167,7 +167,7 @@ fn on_request(
     let mut ctx = FetchCtx::http(src, dst, Some(&req), None).with_vars(&s.vars);
     ctx.txn.unique_id = t.unique_id.as_deref();
     ctx.txn.captured_req = &t.captured_req;
-    ctx.txn.stamp = super::switch::stamp(t, conf);
+    ctx.txn.stamp = super::switch::stamp(t, conf, None);
     // `use_backend ... if { sc0_http_req_rate gt 10 }`: counters too.
     let sc = Counters {
         decide: &*decide,
@@ -201,7 +201,10 @@ fn to_backend(
     } else {
         &be.rules_req
     };
-    let stamp = super::switch::stamp(t, conf);
+    // The backend's rules run with the backend chosen (`be_id`, `nbsrv`).
+    let mut stamp = super::switch::stamp(t, conf, None);
+    stamp.px.backend = Some(bi);
+    stamp.backend = conf.be_names.get(bi).map(String::as_str);
     let mut tracker = Tracking {
         decide: &mut *decide,
         slots: &mut t.slots,

@@ -153,7 +153,7 @@ fn on_response(
         .into_iter()
         .take(if own { 1 } else { 2 })
     {
-        let stamp = super::switch::stamp(t, conf);
+        let stamp = super::switch::stamp(t, conf, s.server);
         let mut txn = rules::ResTxn {
             captured_req: &t.captured_req,
             captured_res: &mut t.captured_res,

@@ -23,7 +23,7 @@ pub(super) fn number_request<'a>(
 ) {
     t.req_no = REQUESTS.fetch_add(1, Ordering::Relaxed);
     t.req_date = Some(date);
-    ctx.txn.stamp = stamp(t, conf);
+    ctx.txn.stamp = stamp(t, conf, None);
     t.unique_id = conf.fe.unique_id.as_ref().map(|u| {
         let mut id = String::new();
         u.format.render_with(&mut id, &ctx, &HttpVars(&ctx));
@@ -32,8 +32,9 @@ pub(super) fn number_request<'a>(
     });
 }
 
-/// The request's stamp, for the log-format strings of its rules.
-pub(super) fn stamp<'a>(t: &Txn, conf: &Conf<'a>) -> Stamp<'a> {
+/// The request's stamp, for the log-format strings of its rules; `server`
+/// once one is chosen.
+pub(super) fn stamp<'a>(t: &Txn, conf: &Conf<'a>, server: Option<u32>) -> Stamp<'a> {
     Stamp {
         frontend: conf.fe_name,
         backend: t
@@ -41,6 +42,12 @@ pub(super) fn stamp<'a>(t: &Txn, conf: &Conf<'a>) -> Stamp<'a> {
             .and_then(|b| conf.be_names.get(b))
             .map(String::as_str),
         first: t.requests == 0,
+        px: crate::http::fetch::proxy::Where {
+            view: conf.px,
+            frontend: Some(conf.fe_index),
+            backend: t.backend,
+            server: server.map(|s| s as usize),
+        },
         no: t.req_no,
         date: t.req_date,
     }

@@ -35,7 +35,7 @@ per_poller!(
     stick_on_src_keeps_a_source_on_its_server,
     stick_store_response_learns_the_application_session_cookie,
     track_sc0_http_req_rate_denies_the_11th_request,
-    tcp_request_connection_track_sc_is_refused_until_supported,
+    tcp_request_connection_track_sc_counts_the_connection,
 );
 
 fn cookie_insert_indirect_nocache_sticks_a_cookie_jar(poller: &str) {
@@ -292,11 +292,11 @@ fn track_sc0_http_req_rate_denies_the_11th_request(poller: &str) {
     px.stop();
 }
 
-/// `tcp-request connection track-sc0` (per-connection tracking, for
-/// `sc0_conn_cur`) is not wired yet: pollux must refuse it at config check
-/// rather than accept it and count nothing. `http-request track-sc0` works
-/// (the http_req_rate test above).
-fn tcp_request_connection_track_sc_is_refused_until_supported(poller: &str) {
+/// `tcp-request connection track-sc0` tracks the connection in another
+/// section's table: `sc0_conn_cur` sees it (1 while the connection lasts,
+/// over its requests).
+/// tests/stick_counters.rs compares the counters with HAProxy.
+fn tcp_request_connection_track_sc_counts_the_connection(poller: &str) {
     let a = LiveServer::start("a");
     let c = cfg(
         &["stick-table type ip size 100k expire 30s store conn_cur"],
@@ -304,22 +304,12 @@ fn tcp_request_connection_track_sc_is_refused_until_supported(poller: &str) {
     )
     .replace(
         "    default_backend be\n",
-        "    tcp-request connection track-sc0 src table be\n    default_backend be\n",
+        "    tcp-request connection track-sc0 src table be\n    http-request deny deny_status 429 if { sc0_conn_cur gt 1 }\n    http-request return status 203 if { sc0_conn_cur eq 1 }\n    default_backend be\n",
     );
-    let _ = poller;
-    let dir = TestDir::new("track-sc-conn");
-    let path = dir.write("pollux.cfg", &c.replace("@P0@", "1"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pollux"))
-        .args(["-c", "-f"])
-        .arg(&path)
-        .output()
-        .expect("run pollux -c");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("pollux.cfg:")
-            && err.contains("track-sc0")
-            && err.contains("not supported yet"),
-        "{err}"
-    );
+    let px = Launch::new(Some(poller)).start(&c);
+    // One kept-alive connection: tracked once, for all its requests.
+    let mut conn = HttpConn::open(px.addr(0));
+    for _ in 0..3 {
+        assert_eq!(conn.get("/", &[]).status, 203);
+    }
 }

@@ -438,6 +438,7 @@ impl<'e> Parser<'e> {
             }
         }
         config.stick_tables = super::persist::finish(&self.proxies, &mut self.errors);
+        super::persist::stick_servers(&mut config);
         self.errors.extend(threads_check(&config));
         // Taken even when the config is refused, so nothing stays loaded.
         let patterns = crate::sample::patref::finish_load();

@@ -4,13 +4,13 @@
 //! track-scN`. Table references are checked once every file is read.
 
 use crate::http::fetch::{Fetch, Kind as SampleKind};
-use crate::http::rules::Action;
+use crate::http::rules::{Action, TcpAction, TcpRule};
 
 use super::args::{need, only};
 use super::draft::{Draft, Kind};
 use super::model::{
-    ConfigError, CookieCfg, CookieMode, Origin, PersistRule, ServerName, StickKeyType, StickKind,
-    StickRule, StickStore, StickTableCfg, UseServer,
+    ConfigError, CookieCfg, CookieMode, Origin, PersistRule, ServerName, StickData, StickKeyType,
+    StickKind, StickRule, StickStore, StickTableCfg, UseServer,
 };
 use super::rules::{check_needs, split_cond, Stage};
 use super::values;
@@ -138,15 +138,40 @@ pub(crate) fn server_cookie(args: &[String], i: &mut usize) -> Result<String, St
 /// Records an `http-request track-scN` line (already parsed by the HTTP
 /// keywords) so that its table can be checked at the end.
 pub(crate) fn note_track(d: &mut Draft, args: &[String], origin: &Origin) {
-    if args[0] != "http-request" {
-        return;
-    }
-    let Some(Action::TrackSc(t)) = d.h.req_http.last().map(|r| &r.action) else {
+    let tcp_track = args.get(2).is_some_and(|a| a.starts_with("track-sc"));
+    let last = match (args[0].as_str(), args.get(1).map(String::as_str)) {
+        ("tcp-request", _) if !tcp_track => None,
+        ("http-request", _) => d.h.req_http.last().map(|r| &r.action),
+        ("tcp-request", Some("connection")) => d.fe_rules.tcp_conn.last().and_then(tcp_action),
+        ("tcp-request", Some("content")) => d.fe_rules.tcp_content.last().and_then(tcp_action),
+        _ => None,
+    };
+    let Some(Action::TrackSc(t)) = last else {
         return;
     };
     let table = t.table.clone();
-    let kw = format!("http-request track-sc{}", t.slot);
+    let kw = match args[0].as_str() {
+        "http-request" => format!("http-request track-sc{}", t.slot),
+        _ => format!("{} {} track-sc{}", args[0], args[1], t.slot),
+    };
     d.p.tracks.push((kw, table, origin.clone()));
+}
+
+fn tcp_action(r: &TcpRule) -> Option<&Action> {
+    match &r.action {
+        TcpAction::Sc(a) => Some(a),
+        _ => None,
+    }
+}
+
+/// The tables that counter fetches on this line name (`sc0_conn_cur(t)`),
+/// checked once every section is read.
+pub(crate) fn note_counter_tables(d: &mut Draft, origin: &Origin) {
+    for (fetch, t) in crate::http::fetch::counter::take_tables() {
+        let kw = format!("sample fetch {fetch}");
+        d.p.tracks
+            .push((kw, Some(t.as_str().to_string()), origin.clone()));
+    }
 }
 
 fn parse_cookie(d: &mut Draft, args: &[String]) -> Result<CookieCfg, String> {
@@ -308,6 +333,7 @@ fn parse_table(section: &str, args: &[String], origin: &Origin) -> Result<StickT
         size: size.ok_or("'stick-table': missing 'size'")?,
         expire,
         store,
+        servers: Vec::new(),
     })
 }
 
@@ -337,40 +363,29 @@ fn parse_store(item: &str, s: &mut StickStore) -> Result<(), String> {
         Some(_) => Err(format!("'stick-table store': '{name}' takes no argument")),
         None => Ok(()),
     };
-    match name {
-        "server_id" => no_arg()?,
-        "conn_cur" => {
+    match StickData::from_name(name) {
+        Some(d) if d.is_rate() => s.set(d, period()?),
+        Some(d) => {
             no_arg()?;
-            s.conn_cur = true;
+            s.set(d, std::time::Duration::ZERO);
         }
-        "conn_cnt" => {
-            no_arg()?;
-            s.conn_cnt = true;
-        }
-        "http_req_cnt" => {
-            no_arg()?;
-            s.http_req_cnt = true;
-        }
-        "conn_rate" => s.conn_rate = Some(period()?),
-        "http_req_rate" => s.http_req_rate = Some(period()?),
-        _ if KNOWN_STORE.iter().any(|k| name.starts_with(k)) => {
+        None if KNOWN_STORE.contains(&name) => {
             return Err(format!("'stick-table store {name}' is not supported yet"))
         }
-        _ => return Err(format!("'stick-table store': unknown data type '{name}'")),
+        None => return Err(format!("'stick-table store': unknown data type '{name}'")),
     }
     Ok(())
 }
 
-/// HAProxy's other stored data types (and prefixes of families).
+/// HAProxy 2.6's other stored data types.
 const KNOWN_STORE: &[&str] = &[
     "gpc",
+    "gpc_rate",
     "gpt",
-    "sess_",
-    "http_err_",
-    "http_fail_",
-    "bytes_",
-    "glitch_",
+    "http_fail_cnt",
+    "http_fail_rate",
     "server_key",
+    "server_name",
 ];
 
 fn parse_stick(d: &Draft, args: &[String]) -> Result<StickRule, String> {
@@ -470,6 +485,28 @@ pub(crate) fn finish(proxies: &[Draft], errors: &mut Vec<ConfigError>) -> Vec<St
         }
     }
     tables
+}
+
+/// Tables `stick` rules use store `server_id` (and show `server_key`), as
+/// HAProxy: each learns its first such backend's server ids and names.
+pub(crate) fn stick_servers(config: &mut super::Config) {
+    for b in &config.backends {
+        let ids = b.server_ids();
+        for rule in &b.persist.stick {
+            let Some(t) = config
+                .stick_tables
+                .iter_mut()
+                .find(|t| t.name == rule.table)
+            else {
+                continue;
+            };
+            if t.servers.is_empty() {
+                t.store.set(StickData::ServerId, std::time::Duration::ZERO);
+                let names = b.servers.iter().map(|s| s.name.clone());
+                t.servers = ids.iter().copied().zip(names).collect();
+            }
+        }
+    }
 }
 
 /// Whether samples of this kind convert to keys of this table type.

@@ -7,7 +7,8 @@ use crate::http::acl::{parse_condition, AclSet, Condition, Re};
 use crate::http::fetch::{needs, Fetch};
 use crate::http::format::Format;
 use crate::http::rules::{
-    Action, Capture, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule, TrackSc,
+    Action, Capture, GptValue, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule,
+    TrackSc,
 };
 
 /// Splits a rule line at its `if`/`unless` and compiles the condition.
@@ -260,7 +261,18 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
             Action::SetStatus(code, reason)
         }
         "redirect" if req => Action::Redirect(redirect(a, stage)?),
-        "track-sc0" | "track-sc1" | "track-sc2" if req => Action::TrackSc(track_sc(name, a)?),
+        "track-sc0" | "track-sc1" | "track-sc2" if req => {
+            Action::TrackSc(track_sc(&full, name, a, stage)?)
+        }
+        _ if name.starts_with("sc-inc-gpc0") || name.starts_with("sc-inc-gpc1") => {
+            exactly(&full, a, 0, "none")?;
+            let i = u8::from(name.starts_with("sc-inc-gpc1"));
+            Action::ScIncGpc(sc_slot(&full, &name["sc-inc-gpc0".len()..])?, i)
+        }
+        _ if name.starts_with("sc-set-gpt0") => {
+            let slot = sc_slot(&full, &name["sc-set-gpt0".len()..])?;
+            Action::ScSetGpt0(slot, Box::new(gpt_value(&full, a, stage)?))
+        }
         "capture" => Action::Capture(capture(&full, a, stage)?),
         "return" => Action::Return(reply(&full, a, stage)?),
         "auth" if req => match a {
@@ -540,6 +552,35 @@ pub(crate) fn tcp(args: &[String], acls: &AclSet, stage: Stage) -> Result<TcpRul
     let action = match words.first().map(String::as_str) {
         Some("accept") => TcpAction::Accept,
         Some("reject") => TcpAction::Reject,
+        Some(n @ ("track-sc0" | "track-sc1" | "track-sc2")) => {
+            let t = track_sc(&format!("{kw} {n}"), n, &words[1..], stage)?;
+            return Ok(TcpRule {
+                action: TcpAction::Sc(Action::TrackSc(t)),
+                cond,
+            });
+        }
+        // Content rules may run again while waiting for data: an increment
+        // would count twice there.
+        Some(n)
+            if stage == Stage::TcpConnection
+                && ["sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0"]
+                    .iter()
+                    .any(|p| n.starts_with(p)) =>
+        {
+            let full = format!("{kw} {n}");
+            let a = &words[1..];
+            let slot = sc_slot(&full, n.get(11..).unwrap_or(""))?;
+            let action = if n.starts_with("sc-set-gpt0") {
+                Action::ScSetGpt0(slot, Box::new(gpt_value(&full, a, stage)?))
+            } else {
+                exactly(&full, a, 0, "none")?;
+                Action::ScIncGpc(slot, u8::from(n.starts_with("sc-inc-gpc1")))
+            };
+            return Ok(TcpRule {
+                action: TcpAction::Sc(action),
+                cond,
+            });
+        }
         Some(a) => {
             let known = UNSUPPORTED_ACTIONS.contains(&a)
                 || a.starts_with("track-sc")
@@ -562,19 +603,52 @@ pub(crate) fn tcp(args: &[String], acls: &AclSet, stage: Stage) -> Result<TcpRul
     Ok(TcpRule { action, cond })
 }
 
-/// `track-scN KEY [table T]` (`name` is `track-scN`, `a` the words after).
-fn track_sc(name: &str, a: &[String]) -> Result<TrackSc, String> {
+/// The `(N)` of `sc-inc-gpc0(N)` (none: 0), a stick counter 0 to 2.
+fn sc_slot(full: &str, tail: &str) -> Result<u8, String> {
+    if tail.is_empty() {
+        return Ok(0);
+    }
+    match tail
+        .strip_prefix('(')
+        .and_then(|t| t.strip_suffix(')'))
+        .map(str::parse::<u8>)
+    {
+        Some(Ok(n)) if n <= 2 => Ok(n),
+        Some(Ok(_)) => Err(format!(
+            "'{full}': invalid stick table track ID. The max allowed ID is 2"
+        )),
+        _ => Err(format!(
+            "'{full}': expects a stick counter number, as 'sc-inc-gpc0(0)'"
+        )),
+    }
+}
+
+/// The value of `sc-set-gpt0(N) VALUE`: an integer or an expression.
+fn gpt_value(full: &str, a: &[String], stage: Stage) -> Result<GptValue, String> {
+    exactly(full, a, 1, "a value (an integer or a sample expression)")?;
+    Ok(match a[0].parse::<i64>() {
+        Ok(n) => GptValue::Int(n),
+        Err(_) => {
+            let e = crate::http::expr::Expr::parse(&a[0]).map_err(|e| format!("'{full}': {e}"))?;
+            check_needs(e.needs(), stage)?;
+            GptValue::Expr(e)
+        }
+    })
+}
+
+/// `track-scN KEY [table T]` (`kw` is the whole keyword, as
+/// `http-request track-sc0`, `name` is `track-scN`, `a` the words after).
+fn track_sc(kw: &str, name: &str, a: &[String], stage: Stage) -> Result<TrackSc, String> {
     let slot = match name {
         "track-sc0" => 0,
         "track-sc1" => 1,
         _ => 2,
     };
-    let kw = format!("http-request {name}");
     let key = a
         .first()
         .ok_or_else(|| format!("'{kw}' expects a key (a sample fetch like 'src')"))?;
     let key = Fetch::parse(key).map_err(|e| format!("'{kw}': {e}"))?;
-    check_needs(key.needs(), Stage::HttpRequest)?;
+    check_needs(key.needs(), stage)?;
     let table = match &a[1..] {
         [] => None,
         [t, name] if t == "table" => Some(name.clone()),

@@ -5,7 +5,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::message::{Headers, Request, Response};
 use crate::sample::vars::{self, VarRef, Vars};
+pub use counter::{Counter, CounterView, Tracked};
 
+pub mod counter;
 mod misc;
 mod msg;
 mod names;
@@ -197,50 +199,6 @@ pub enum Fetch {
     Capture(Dir, i64),
 }
 
-/// Whose counters a counter fetch reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tracked {
-    /// The entry tracked by `track-scN` (N = 0, 1, 2) in this stream.
-    Sc(u8),
-    /// The client address's entry in the current proxy's stick table.
-    Src,
-}
-
-/// Stick-table counters usable in ACLs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Counter {
-    ConnCur,
-    ConnRate,
-    HttpReqRate,
-}
-
-/// What counter fetches read: the engine implements it over its stick
-/// tables and the stream's tracked entries (see `proxy::stick`). `None`
-/// means no sample (nothing tracked, or the table does not store the
-/// counter); HAProxy's `src_*` fetches give 0 for an unknown address.
-pub trait CounterView {
-    fn counter(&self, of: Tracked, what: Counter) -> Option<i64>;
-}
-
-/// `sc0_http_req_rate` -> (Sc(0), HttpReqRate), `src_conn_cur` -> (Src, ConnCur).
-fn counter_fetch(name: &str) -> Option<(Tracked, Counter)> {
-    let (who, what) = name.split_once('_')?;
-    let who = match who {
-        "sc0" => Tracked::Sc(0),
-        "sc1" => Tracked::Sc(1),
-        "sc2" => Tracked::Sc(2),
-        "src" => Tracked::Src,
-        _ => return None,
-    };
-    let what = match what {
-        "conn_cur" => Counter::ConnCur,
-        "conn_rate" => Counter::ConnRate,
-        "http_req_rate" => Counter::HttpReqRate,
-        _ => return None,
-    };
-    Some((who, what))
-}
-
 /// What a fetch produced: values (maybe none), and whether waiting for more
 /// payload could change that.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,13 +332,8 @@ impl Fetch {
                 Dir::Auto
             }
         };
-        if let Some((who, what)) = counter_fetch(name) {
-            if !a.is_empty() {
-                return Err(format!(
-                    "fetch method '{name}' with a table argument is not supported yet"
-                ));
-            }
-            return Ok(Fetch::Counter(who, what));
+        if let Some(c) = counter::parse(name, a) {
+            return c.map(|(who, what)| Fetch::Counter(who, what));
         }
         if let Some(m) = misc::parse(name, a) {
             return m.map(Fetch::Misc);
@@ -508,10 +461,11 @@ impl Fetch {
             | Fetch::FHdrCnt(..)
             | Fetch::CookCnt(_)
             | Fetch::Status
-            | Fetch::Counter(..)
             | Fetch::ReqLen
             | Fetch::SslVer => Kind::Int,
-            Fetch::AlwaysTrue | Fetch::AlwaysFalse => Kind::Bool,
+            Fetch::AlwaysTrue | Fetch::AlwaysFalse | Fetch::Counter(_, Counter::Tracked) => {
+                Kind::Bool
+            }
             Fetch::Const(c) => match c {
                 Sample::Str(_) => Kind::Str,
                 Sample::Int(_) => Kind::Int,
@@ -520,6 +474,7 @@ impl Fetch {
                 Sample::Ip(_) => Kind::Ip,
             },
             Fetch::Payload(..) => Kind::Bin,
+            Fetch::Counter(..) => Kind::Int,
             Fetch::Misc(m) => m.kind(),
             Fetch::Msg(m) => m.kind(),
             Fetch::Buf(b) => b.kind(),
@@ -641,9 +596,12 @@ impl Fetch {
                 Some(None) => default.as_ref().map_or_else(Fetched::none, |d| text(d)),
                 None => Fetched::none(),
             },
-            Fetch::Counter(who, what) => sc
-                .and_then(|v| v.counter(*who, *what))
-                .map_or_else(Fetched::none, |n| Fetched::one(Sample::Int(n))),
+            Fetch::Counter(who, what) => match sc.and_then(|v| v.counter(*who, *what)) {
+                Some(n) if *what == Counter::Tracked => Fetched::one(Sample::Bool(n != 0)),
+                Some(n) => Fetched::one(Sample::Int(n)),
+                None if *what == Counter::Tracked => Fetched::one(Sample::Bool(false)),
+                None => Fetched::none(),
+            },
             Fetch::Status => ctx.res.map_or_else(Fetched::none, |r| {
                 Fetched::one(Sample::Int(r.status.into()))
             }),

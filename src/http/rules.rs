@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use regex::Captures;
 
-use super::acl::{eval_opt, eval_opt_with, Condition, Re, Truth};
+use super::acl::{eval_opt_with, Condition, Re, Truth};
 use super::expr::Expr;
 use super::fetch::{CounterView, Fetch, FetchCtx, Sample, Stamp, TxnView};
 use super::format::Format;
@@ -94,6 +94,10 @@ pub enum Action {
     /// `http-request track-sc0|sc1|sc2 KEY [table T]`: the engine does the
     /// tracking, through the [`Tracker`] given to [`run_request_tracked`].
     TrackSc(TrackSc),
+    /// `sc-inc-gpc0(N)` / `sc-inc-gpc1(N)` (slot, counter) and
+    /// `sc-set-gpt0(N) VALUE`: on the entry slot N tracks, if any.
+    ScIncGpc(u8, u8),
+    ScSetGpt0(u8, Box<GptValue>),
     /// `http-request use-service NAME`: the proxy answers with a service.
     UseService(Service),
     /// `http-request set-src|set-src-port|set-dst|set-dst-port EXPR`: the
@@ -213,6 +217,9 @@ pub trait Tracker {
     fn track(&mut self, rule: &TrackSc, key: &Sample);
     /// The counters ACLs read, as they are now (after earlier tracks).
     fn counters(&self) -> &dyn CounterView;
+    /// The rules answered with a deny, a tarpit or an `auth` challenge: an
+    /// HTTP error for the tracked entries, as HAProxy counts them.
+    fn http_err(&mut self);
     /// `http-request capture`: `value` into request capture slot `slot`.
     fn capture(&mut self, _slot: usize, _value: String) {}
     /// The transaction's captures and unique id, for the fetches that read them.
@@ -238,6 +245,9 @@ pub enum Verdict {
 pub enum TcpAction {
     Accept,
     Reject,
+    /// `track-scN`, `sc-inc-gpc0/1`, `sc-set-gpt0` (an [`Action`] of those
+    /// kinds): done through the tracker, then the next rule.
+    Sc(Action),
     /// Runs and goes on to the next rule.
     SetVar(SetVar),
 }
@@ -256,17 +266,37 @@ pub struct TcpRule {
 /// As in HAProxy, a later run starts over from the first rule: the
 /// `set-var` rules before the one that waited run again, on more payload.
 pub fn run_tcp(rules: &[TcpRule], ctx: &FetchCtx) -> Option<TcpAction> {
+    run_tcp_tracked(rules, ctx, None)
+}
+
+/// [`run_tcp`] with stick counters: conditions read `tracker.counters()`
+/// and `track-scN`/`sc-*` actions go to it. Running the rules again after
+/// `None` tracks nothing twice (a tracked slot stays as it is).
+pub fn run_tcp_tracked(
+    rules: &[TcpRule],
+    ctx: &FetchCtx,
+    mut tracker: Option<&mut dyn Tracker>,
+) -> Option<TcpAction> {
     for r in rules {
-        match eval_opt(r.cond.as_ref(), ctx) {
-            Truth::True => {
-                if let TcpAction::SetVar(sv) = &r.action {
-                    sv.run(ctx);
-                } else {
-                    return Some(r.action.clone());
+        let sc = tracker.as_deref().map(|t| t.counters());
+        match eval_opt_with(r.cond.as_ref(), ctx, sc) {
+            Truth::True => {}
+            Truth::False => continue,
+            Truth::NeedMore => return None,
+        }
+        match &r.action {
+            TcpAction::SetVar(sv) => sv.run(ctx),
+            TcpAction::Sc(Action::TrackSc(t)) => {
+                if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), t.key.fetch_one(ctx)) {
+                    tr.track(t, &key);
                 }
             }
-            Truth::False => {}
-            Truth::NeedMore => return None,
+            TcpAction::Sc(a) => {
+                if let Some(tr) = tracker.as_deref() {
+                    sc_action(a, ctx, tr.counters());
+                }
+            }
+            a => return Some(a.clone()),
         }
     }
     Some(TcpAction::Accept)
@@ -351,6 +381,12 @@ fn run_request_addrs(
             }
             _ => {}
         }
+        if let Action::ScIncGpc(..) | Action::ScSetGpt0(..) = &rule.action {
+            if let Some(tr) = tracker.as_deref() {
+                sc_action(&rule.action, &ctx, tr.counters());
+            }
+            continue;
+        }
         if let Action::SetVar(sv) = &rule.action {
             sv.run(&ctx);
             continue;
@@ -369,6 +405,12 @@ fn run_request_addrs(
         }
         let txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();
         let v = apply_request(&rule.action, req, src, dst, txn, vars);
+        let err = matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_));
+        if err || matches!(rule.action, Action::Auth(_)) {
+            if let Some(tr) = tracker.as_deref_mut() {
+                tr.http_err();
+            }
+        }
         if v != Verdict::Continue {
             return v;
         }
@@ -408,10 +450,25 @@ pub fn run_response_txn(
     rules: &[Rule],
     req: &Request,
     res: &mut Response,
-    (src, dst): (SocketAddr, SocketAddr),
+    addrs: (SocketAddr, SocketAddr),
     txn: &mut ResTxn,
     vars: &Vars,
 ) -> Verdict {
+    run_response_tracked(rules, req, res, addrs, txn, vars, None)
+}
+
+/// [`run_response_txn`] with stick counters: conditions read
+/// `tracker.counters()`, `sc-inc-gpc0/1` and `sc-set-gpt0` go to it.
+pub fn run_response_tracked(
+    rules: &[Rule],
+    req: &Request,
+    res: &mut Response,
+    (src, dst): (SocketAddr, SocketAddr),
+    txn: &mut ResTxn,
+    vars: &Vars,
+    tracker: Option<&mut dyn Tracker>,
+) -> Verdict {
+    let sc = tracker.as_deref().map(|t| t.counters());
     for rule in rules {
         let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
         ctx.txn = TxnView {
@@ -420,11 +477,17 @@ pub fn run_response_txn(
             unique_id: txn.unique_id,
             stamp: txn.stamp,
         };
-        if eval_opt(rule.cond.as_ref(), &ctx) != Truth::True {
+        if eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
             continue;
         }
         if let Action::SetVar(sv) = &rule.action {
             sv.run(&ctx);
+            continue;
+        }
+        if let Action::ScIncGpc(..) | Action::ScSetGpt0(..) = &rule.action {
+            if let Some(sc) = sc {
+                sc_action(&rule.action, &ctx, sc);
+            }
             continue;
         }
         if let Action::Capture(c) = &rule.action {
@@ -864,6 +927,10 @@ fn unauthorized(realm: &str) -> Vec<u8> {
     out.extend_from_slice(&page[at..]);
     out
 }
+
+mod sc;
+use sc::sc_action;
+pub use sc::GptValue;
 
 #[cfg(test)]
 mod tests;

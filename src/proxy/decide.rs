@@ -46,6 +46,12 @@ impl Decide for Decider<'_> {
         }
     }
 
+    fn count_http_err(&mut self, slots: &Slots) {
+        if slots.iter().any(Option::is_some) {
+            self.tables(|t| stick::count_http_err(t, slots, self.now));
+        }
+    }
+
     fn track(&mut self, slots: &mut Slots, own_table: &str, rule: &TrackSc, key: &Sample) {
         self.tables(|t| stick::track_sc(t, slots, own_table, rule, key, self.now));
     }
@@ -134,12 +140,15 @@ mod tests {
             None
         }
     }
-    use crate::config::{Origin, StickKeyType, StickStore, StickTableCfg};
+    use crate::config::{Origin, StickData, StickKeyType, StickStore, StickTableCfg};
     use crate::http::fetch::Fetch;
     use crate::http::message::Headers;
     use std::time::Duration;
 
     fn tables() -> Mutex<StickTables> {
+        let mut store = StickStore::default();
+        store.set(StickData::ConnCur, Duration::ZERO);
+        store.set(StickData::HttpReqRate, Duration::from_secs(10));
         let cfg = StickTableCfg {
             name: "fe".into(),
             origin: Origin::default(),
@@ -147,11 +156,8 @@ mod tests {
             len: 32,
             size: 10,
             expire: None,
-            store: StickStore {
-                conn_cur: true,
-                http_req_rate: Some(Duration::from_secs(10)),
-                ..StickStore::default()
-            },
+            store,
+            servers: Vec::new(),
         };
         Mutex::new(StickTables::new(&[cfg]))
     }
@@ -175,11 +181,23 @@ mod tests {
         d.track(&mut slots, "fe", &rule, &Sample::Ip(src));
         assert!(m.try_lock().is_ok(), "the lock outlived `track`");
         let rate = |d: &Decider, slots: &Slots| {
-            d.counter(slots, "fe", src, Tracked::Sc(0), Counter::HttpReqRate)
+            d.counter(
+                slots,
+                "fe",
+                src,
+                Tracked::Sc(0, None),
+                Counter::Data(StickData::HttpReqRate),
+            )
         };
         assert_eq!(rate(&d, &slots), Some(1));
         assert_eq!(
-            d.counter(&slots, "fe", src, Tracked::Src, Counter::ConnCur),
+            d.counter(
+                &slots,
+                "fe",
+                src,
+                Tracked::Src(None),
+                Counter::Data(StickData::ConnCur)
+            ),
             Some(1)
         );
         d.count_request(&slots);
@@ -205,7 +223,13 @@ mod tests {
         d.track(&mut slots, "fe", &rule, &Sample::Ip(src));
         assert!(slots.iter().all(Option::is_none));
         assert_eq!(
-            d.counter(&slots, "fe", src, Tracked::Src, Counter::ConnCur),
+            d.counter(
+                &slots,
+                "fe",
+                src,
+                Tracked::Src(None),
+                Counter::Data(StickData::ConnCur)
+            ),
             None
         );
         let mut req = Request {

@@ -14,10 +14,9 @@ use std::time::{Duration, Instant};
 
 use fnv::FnvHashMap;
 
-use crate::config::{StickKeyType, StickKind, StickRule, StickTableCfg};
+use crate::config::{StickData, StickKeyType, StickKind, StickRule, StickStore, StickTableCfg};
 use crate::http::acl::{eval_opt, Truth};
-use crate::http::fetch::{Counter, CounterView, FetchCtx, Sample, Tracked};
-use crate::http::rules::{TrackSc, Tracker};
+use crate::http::fetch::{FetchCtx, Sample};
 pub use crate::http::track::{EntryRef, Slots, StickKey};
 
 /// The key a sample gives in a table of this type, as HAProxy casts:
@@ -82,6 +81,12 @@ impl FreqCtr {
         self.start = Some(start + period * periods);
     }
 
+    /// The current period's count becomes `n` (the previous one stays).
+    fn set(&mut self, period: Duration, now: Instant, n: u32) {
+        self.rotate(period, now);
+        self.curr = n;
+    }
+
     pub fn add(&mut self, period: Duration, now: Instant, n: u32) {
         self.rotate(period, now);
         self.curr = self.curr.saturating_add(n);
@@ -105,31 +110,57 @@ impl FreqCtr {
 pub struct Entry {
     /// Index of the server in its backend's `servers` (`stick` rules).
     pub server_id: Option<usize>,
-    pub conn_cur: u32,
-    pub conn_cnt: u64,
-    pub http_req_cnt: u64,
-    conn_rate: FreqCtr,
-    http_req_rate: FreqCtr,
+    /// `server_id` came from a `stick` rule (HAProxy's `server_key`, the
+    /// server's name, is then known), not from `set table`.
+    server_key: bool,
+    /// Streams tracking it (`show table`'s `use=`): it never expires
+    /// while one does.
+    pub refs: u32,
+    /// Counts, `conn_cur`, `gpc0/1` and `gpt0`, by [`StickData::index`].
+    vals: [u64; 19],
+    /// The `_rate` types' frequency counters, by [`StickData::index`].
+    rates: [FreqCtr; 19],
     /// Position in the use order (larger: used more recently).
     seq: u64,
     last_use: Option<Instant>,
 }
 
-/// Counter values of one entry at one instant; None: not stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub conn_cur: Option<i64>,
-    pub conn_rate: Option<i64>,
-    pub http_req_rate: Option<i64>,
+impl Entry {
+    /// The value of a stored type at `now` (a rate over its period).
+    pub fn value(&self, store: &StickStore, d: StickData, now: Instant) -> i64 {
+        match store.period(d) {
+            Some(p) => i64::from(self.rates[d.index()].rate(p, now)),
+            None => self.vals[d.index()].min(i64::MAX as u64) as i64,
+        }
+    }
+
+    /// Adds `n` to `cnt` and `rate` where the table stores them.
+    fn add(&mut self, store: &StickStore, cnt: StickData, rate: StickData, n: u64, now: Instant) {
+        if store.has(cnt) {
+            let v = &mut self.vals[cnt.index()];
+            *v = v.saturating_add(n);
+        }
+        if let Some(p) = store.period(rate) {
+            self.rates[rate.index()].add(p, now, u32::try_from(n).unwrap_or(u32::MAX));
+        }
+    }
+
+    /// `set table ... data.TYPE VALUE` and `sc-set-gpt0`: a count is set,
+    /// a rate's current period becomes VALUE (as HAProxy).
+    fn set(&mut self, store: &StickStore, d: StickData, v: u64, now: Instant) {
+        match (d, store.period(d)) {
+            (_, Some(p)) => self.rates[d.index()].set(p, now, u32::try_from(v).unwrap_or(u32::MAX)),
+            _ => self.vals[d.index()] = v,
+        }
+    }
 }
 
-impl Counters {
-    pub fn get(&self, c: Counter) -> Option<i64> {
-        match c {
-            Counter::ConnCur => self.conn_cur,
-            Counter::ConnRate => self.conn_rate,
-            Counter::HttpReqRate => self.http_req_rate,
-        }
+/// The gpc0/gpc1 data types and their rates.
+fn gpc(i: u8) -> (StickData, StickData) {
+    if i == 0 {
+        (StickData::Gpc0, StickData::Gpc0Rate)
+    } else {
+        (StickData::Gpc1, StickData::Gpc1Rate)
     }
 }
 
@@ -163,8 +194,8 @@ impl StickTable {
 
     fn expired(&self, e: &Entry, now: Instant) -> bool {
         match (self.cfg.expire, e.last_use) {
-            // A tracked entry (conn_cur > 0) is referenced: never expires.
-            (Some(exp), Some(t)) => e.conn_cur == 0 && now.saturating_duration_since(t) >= exp,
+            // A tracked entry is referenced: never expires.
+            (Some(exp), Some(t)) => e.refs == 0 && now.saturating_duration_since(t) >= exp,
             _ => false,
         }
     }
@@ -176,7 +207,7 @@ impl StickTable {
             let e = &self.entries[key];
             if self.expired(e, now) {
                 dead.push((*seq, key.clone()));
-            } else if e.conn_cur == 0 {
+            } else if e.refs == 0 {
                 break;
             }
         }
@@ -195,22 +226,128 @@ impl StickTable {
         self.touch(key, now).map(|e| &*e)
     }
 
-    /// Counter values of `key` at `now` (0 for an unknown or expired key,
-    /// as HAProxy's `src_*` fetches); None: the table does not store it.
-    /// Reading changes nothing (no expiry refresh).
-    pub fn counters(&self, key: &StickKey, now: Instant) -> Counters {
-        let s = self.cfg.store;
-        let e = match self.entries.get(key) {
-            Some(e) if !self.expired(e, now) => e.clone(),
-            _ => Entry::default(),
-        };
-        Counters {
-            conn_cur: s.conn_cur.then_some(i64::from(e.conn_cur)),
-            conn_rate: s.conn_rate.map(|p| i64::from(e.conn_rate.rate(p, now))),
-            http_req_rate: s
-                .http_req_rate
-                .map(|p| i64::from(e.http_req_rate.rate(p, now))),
+    /// The live entry of `key`, read without refreshing it.
+    pub fn peek(&self, key: &StickKey, now: Instant) -> Option<&Entry> {
+        self.entries.get(key).filter(|e| !self.expired(e, now))
+    }
+
+    /// The live entries, least recently used first.
+    pub fn iter(&self, now: Instant) -> impl Iterator<Item = (&StickKey, &Entry)> {
+        self.order
+            .values()
+            .filter_map(|k| Some((k, self.entries.get(k)?)))
+            .filter(move |(_, e)| !self.expired(e, now))
+    }
+
+    /// Removes `key` unless a stream tracks it (`clear table`). True:
+    /// removed.
+    pub fn remove(&mut self, key: &StickKey) -> bool {
+        match self.entries.get(key) {
+            Some(e) if e.refs == 0 => {
+                let seq = e.seq;
+                self.order.remove(&seq);
+                self.entries.remove(key);
+                true
+            }
+            _ => false,
         }
+    }
+
+    /// The value of `d` in `e` as `show table` shows it: `server_id` is the
+    /// server's id (HAProxy's puid), or what `set table` put there.
+    pub fn value(&self, e: &Entry, d: StickData, now: Instant) -> i64 {
+        match (d, e.server_id) {
+            (StickData::ServerId, Some(i)) => self
+                .cfg
+                .servers
+                .get(i)
+                .map_or(i as i64 + 1, |s| i64::from(s.0)),
+            _ => e.value(&self.cfg.store, d, now),
+        }
+    }
+
+    /// The server name a `stick` rule stored (`server_key`), if any.
+    pub fn server_key(&self, e: &Entry) -> Option<&str> {
+        let i = e.server_id.filter(|_| e.server_key)?;
+        self.cfg.servers.get(i).map(|s| s.1.as_str())
+    }
+
+    /// A data type of `key`, for counter fetches: 0 for an absent entry,
+    /// None if the entry exists but the table does not store `d` (as
+    /// HAProxy's `sc_*`/`src_*` fetches). Reading refreshes nothing.
+    pub fn data(&self, key: &StickKey, d: StickData, now: Instant) -> Option<i64> {
+        match self.peek(key, now) {
+            None => Some(0),
+            Some(_) if !self.cfg.store.has(d) => None,
+            Some(e) => Some(e.value(&self.cfg.store, d, now)),
+        }
+    }
+
+    /// Adds `n` to `cnt`/`rate` of an existing entry (a tracked one).
+    pub fn add(&mut self, key: &StickKey, cnt: StickData, rate: StickData, n: u64, now: Instant) {
+        let store = self.cfg.store;
+        if let Some(e) = self.touch_existing(key, now) {
+            e.add(&store, cnt, rate, n, now);
+        }
+    }
+
+    /// Sets `d` of `key`, creating the entry (`set table`, `sc-set-gpt0`).
+    /// False: the table does not store `d`, or is full of tracked entries.
+    pub fn set(&mut self, key: &StickKey, d: StickData, v: u64, now: Instant) -> bool {
+        let store = self.cfg.store;
+        if !store.has(d) {
+            return false;
+        }
+        // `server_id`: the server with that id, if any, for `stick match`.
+        let server = (d == StickData::ServerId).then(|| {
+            let ids = &self.cfg.servers;
+            ids.iter().position(|s| u64::from(s.0) == v)
+        });
+        match self.touch(key, now) {
+            Some(e) => {
+                if let Some(server) = server {
+                    (e.server_id, e.server_key) = (server, false);
+                }
+                e.set(&store, d, v, now);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `inc_gpc0/1`, `sc-inc-gpc0/1`: the new count (or the rate's current
+    /// period count when only the rate is stored); None: neither stored or
+    /// no such entry.
+    pub fn inc_gpc(&mut self, key: &StickKey, i: u8, now: Instant) -> Option<i64> {
+        let store = self.cfg.store;
+        let (cnt, rate) = gpc(i);
+        if !store.has(cnt) && !store.has(rate) {
+            return None;
+        }
+        let e = self.touch_existing(key, now)?;
+        e.add(&store, cnt, rate, 1, now);
+        Some(if store.has(cnt) {
+            e.value(&store, cnt, now)
+        } else {
+            i64::from(e.rates[rate.index()].curr)
+        })
+    }
+
+    /// `clr_gpc0/1`: the old count, now 0; None: not stored or no entry.
+    pub fn clr_gpc(&mut self, key: &StickKey, i: u8, now: Instant) -> Option<i64> {
+        let (cnt, _) = gpc(i);
+        if !self.cfg.store.has(cnt) {
+            return None;
+        }
+        let e = self.touch_existing(key, now)?;
+        let old = e.vals[cnt.index()];
+        e.vals[cnt.index()] = 0;
+        Some(old.min(i64::MAX as u64) as i64)
+    }
+
+    fn touch_existing(&mut self, key: &StickKey, now: Instant) -> Option<&mut Entry> {
+        self.peek(key, now)?;
+        self.touch(key, now)
     }
 
     /// Moves `key` to the most recent end, creating it if needed (evicting
@@ -223,7 +360,7 @@ impl StickTable {
                 let victim = self
                     .order
                     .iter()
-                    .find(|(_, k)| self.entries[*k].conn_cur == 0)
+                    .find(|(_, k)| self.entries[*k].refs == 0)
                     .map(|(s, k)| (*s, k.clone()))?;
                 self.order.remove(&victim.0);
                 self.entries.remove(&victim.1);
@@ -248,6 +385,7 @@ impl StickTable {
         match self.touch(key, now) {
             Some(e) => {
                 e.server_id = Some(server_id);
+                e.server_key = true;
                 true
             }
             None => false,
@@ -257,43 +395,30 @@ impl StickTable {
     /// `track-scN`: the stream starts tracking `key`: one more current
     /// connection, one more connection in `conn_cnt`/`conn_rate`.
     pub fn track(&mut self, key: &StickKey, now: Instant) -> Option<EntryRef> {
-        self.touch(key, now)?;
-        self.inc_conn(key, now);
-        let e = self.entries.get_mut(key)?;
-        e.conn_cur += 1;
+        let store = self.cfg.store;
+        let e = self.touch(key, now)?;
+        e.refs += 1;
+        e.add(&store, StickData::ConnCnt, StickData::ConnRate, 1, now);
+        e.add(&store, StickData::ConnCur, StickData::ConnCur, 1, now);
         Some(EntryRef {
             table: self.cfg.name.clone(),
             key: key.clone(),
+            sess: false,
         })
-    }
-
-    /// One more connection in `conn_cnt`/`conn_rate` (not `conn_cur`).
-    pub fn inc_conn(&mut self, key: &StickKey, now: Instant) {
-        let period = self.cfg.store.conn_rate;
-        if let Some(e) = self.touch(key, now) {
-            e.conn_cnt += 1;
-            if let Some(p) = period {
-                e.conn_rate.add(p, now, 1);
-            }
-        }
     }
 
     /// One more HTTP request in `http_req_cnt`/`http_req_rate`.
     pub fn inc_http_req(&mut self, key: &StickKey, now: Instant) {
-        let period = self.cfg.store.http_req_rate;
-        if let Some(e) = self.touch(key, now) {
-            e.http_req_cnt += 1;
-            if let Some(p) = period {
-                e.http_req_rate.add(p, now, 1);
-            }
-        }
+        self.add(key, StickData::HttpReqCnt, StickData::HttpReqRate, 1, now);
     }
 
     /// The stream tracking `key` ended: one less current connection (the
     /// entry's expiry starts again from now).
     pub fn dec_conn_cur(&mut self, key: &StickKey, now: Instant) {
         if let Some(e) = self.entries.get_mut(key) {
-            e.conn_cur = e.conn_cur.saturating_sub(1);
+            e.refs = e.refs.saturating_sub(1);
+            let v = &mut e.vals[StickData::ConnCur.index()];
+            *v = v.saturating_sub(1);
             self.touch(key, now);
         }
     }
@@ -412,113 +537,12 @@ pub fn stick_store_response(
     );
 }
 
-/// The [`Tracker`] request rules run with: `track-scN` tracks the key in
-/// the rule's table (or `own_table`, the proxy's section name) and counts
-/// the current request; counter fetches read the tables. `src` is the
-/// client address, for `src_*` fetches (looked up in `own_table`).
-pub struct StreamTracker<'a> {
-    pub tables: &'a mut StickTables,
-    pub slots: &'a mut Slots,
-    pub own_table: &'a str,
-    pub src: IpAddr,
-    pub now: Instant,
-}
-
-impl Tracker for StreamTracker<'_> {
-    fn track(&mut self, rule: &TrackSc, key: &Sample) {
-        track_sc(self.tables, self.slots, self.own_table, rule, key, self.now);
-    }
-
-    fn counters(&self) -> &dyn CounterView {
-        self
-    }
-}
-
-impl CounterView for StreamTracker<'_> {
-    fn counter(&self, of: Tracked, what: Counter) -> Option<i64> {
-        counter(
-            self.tables,
-            self.slots,
-            self.own_table,
-            self.src,
-            of,
-            what,
-            self.now,
-        )
-    }
-}
-
-/// `track-scN` met with this key: track it in the rule's table (or
-/// `own_table`) in slot N, unless slot N already tracks an entry (HAProxy
-/// keeps the first), and count the current request.
-pub fn track_sc(
-    tables: &mut StickTables,
-    slots: &mut Slots,
-    own_table: &str,
-    rule: &TrackSc,
-    key: &Sample,
-    now: Instant,
-) {
-    let slot = usize::from(rule.slot).min(2);
-    if slots[slot].is_some() {
-        return;
-    }
-    let name = rule.table.as_deref().unwrap_or(own_table);
-    let Some(t) = tables.get_mut(name) else {
-        return;
-    };
-    let Some(key) = key_from_sample(key, &t.cfg) else {
-        return;
-    };
-    if let Some(r) = t.track(&key, now) {
-        t.inc_http_req(&key, now);
-        slots[slot] = Some(r);
-    }
-}
-
-/// A `scN_*` counter of a tracked entry, or a `src_*` one (the client
-/// address `src` looked up in `own_table`), as it is at `now`.
-pub fn counter(
-    tables: &StickTables,
-    slots: &Slots,
-    own_table: &str,
-    src: IpAddr,
-    of: Tracked,
-    what: Counter,
-    now: Instant,
-) -> Option<i64> {
-    let (name, key) = match of {
-        Tracked::Sc(n) => {
-            let r = slots.get(usize::from(n))?.as_ref()?;
-            (r.table.as_str(), r.key.clone())
-        }
-        Tracked::Src => {
-            let t = tables.get(own_table)?;
-            let key = key_from_sample(&Sample::Ip(src), &t.cfg)?;
-            (own_table, key)
-        }
-    };
-    tables.get(name)?.counters(&key, now).get(what)
-}
-
-/// A new request on a stream whose slots already track entries (a
-/// keep-alive connection tracked by an earlier rule): count it.
-pub fn count_http_req(tables: &mut StickTables, slots: &Slots, now: Instant) {
-    for r in slots.iter().flatten() {
-        if let Some(t) = tables.get_mut(&r.table) {
-            t.inc_http_req(&r.key, now);
-        }
-    }
-}
-
-/// The stream ends: every tracked entry loses one current connection.
-pub fn release(tables: &mut StickTables, slots: &mut Slots, now: Instant) {
-    for r in slots.iter_mut().filter_map(Option::take) {
-        if let Some(t) = tables.get_mut(&r.table) {
-            t.dec_conn_cur(&r.key, now);
-        }
-    }
-}
+pub mod cli;
+mod stream;
+pub use stream::{
+    add_bytes, count_http_err, count_http_req, count_sess, counter, release, release_stream,
+    track_conn, track_sc, StreamTracker,
+};
 
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,8 @@ pub enum WeightSpec {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// `show table`, `clear table`, `set table`.
+    Table(super::table::TableCmd),
     Help(Option<String>),
     Prompt,
     Quit,
@@ -114,6 +116,9 @@ impl Command {
             // HAProxy (whose own example pairs it with `level user`).
             GetSocks => Level::User,
             ShowSess(_) | ShowErrors(..) | ClearCounters { all: false } => Level::Operator,
+            Table(super::table::TableCmd::List | super::table::TableCmd::Show(..)) => {
+                Level::Operator
+            }
             _ => Level::Admin,
         }
     }
@@ -424,7 +429,10 @@ pub fn parse_with_payload(w: &[String], payload: Option<&str>) -> Result<Command
             Command::SetTimeoutCli(d)
         }
         ["set", "timeout", ..] => return Err("'set timeout' only supports 'cli'.".into()),
-        _ => return Err(format!("Unknown command: '{}'.", s.join(" "))),
+        _ => match super::table::parse(w) {
+            Some(c) => Command::Table(c?),
+            None => return Err(format!("Unknown command: '{}'.", s.join(" "))),
+        },
     })
 }
 

@@ -18,6 +18,9 @@ pub trait Decide {
     /// A new request on a stream whose slots already track entries (a
     /// keep-alive connection tracked by an earlier rule): count it.
     fn count_request(&mut self, slots: &Slots);
+    /// An HTTP error for the tracked entries (`http_err_cnt`/`_rate`): as
+    /// HAProxy counts them, a server's 4xx, a deny or a tarpit.
+    fn count_http_err(&mut self, slots: &Slots);
     /// `track-scN` met with `key` in the rules of the proxy whose own
     /// table is `own_table`.
     fn track(&mut self, slots: &mut Slots, own_table: &str, rule: &TrackSc, key: &Sample);
@@ -99,6 +102,10 @@ impl Tracker for Tracking<'_> {
         self
     }
 
+    fn http_err(&mut self) {
+        self.decide.count_http_err(self.slots);
+    }
+
     fn capture(&mut self, slot: usize, value: String) {
         if let Some(s) = self.captured.get_mut(slot) {
             *s = Some(value);
@@ -112,6 +119,21 @@ impl Tracker for Tracking<'_> {
             unique_id: self.unique_id,
             stamp: self.stamp,
         }
+    }
+}
+
+/// Counter fetches alone (conditions outside the rules: `use_backend`).
+pub struct Counters<'a> {
+    pub decide: &'a dyn Decide,
+    pub slots: &'a Slots,
+    pub own_table: &'a str,
+    pub src: IpAddr,
+}
+
+impl CounterView for Counters<'_> {
+    fn counter(&self, of: Tracked, what: Counter) -> Option<i64> {
+        self.decide
+            .counter(self.slots, self.own_table, self.src, of, what)
     }
 }
 

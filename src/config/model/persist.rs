@@ -86,18 +86,36 @@ pub enum StickKeyType {
     String,
 }
 
-/// Counters a stick table stores (`store ...`); the server id is always kept.
+pub use crate::http::track::StickData;
+
+/// The data types a stick table stores (`store ...`), with the period of
+/// each rate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StickStore {
-    pub conn_cur: bool,
-    /// `conn_cnt` (cumulated connections).
-    pub conn_cnt: bool,
-    /// `conn_rate(PERIOD)`.
-    pub conn_rate: Option<Duration>,
-    /// `http_req_cnt`.
-    pub http_req_cnt: bool,
-    /// `http_req_rate(PERIOD)`.
-    pub http_req_rate: Option<Duration>,
+    mask: u32,
+    periods: [Duration; 19],
+}
+
+impl StickStore {
+    /// Stores `d` (a rate with `period`).
+    pub fn set(&mut self, d: StickData, period: Duration) {
+        self.mask |= 1 << d.index();
+        self.periods[d.index()] = period;
+    }
+
+    pub fn has(&self, d: StickData) -> bool {
+        self.mask & (1 << d.index()) != 0
+    }
+
+    /// The period of a stored rate.
+    pub fn period(&self, d: StickData) -> Option<Duration> {
+        (self.has(d) && d.is_rate()).then_some(self.periods[d.index()])
+    }
+
+    /// The stored types, in HAProxy's order.
+    pub fn types(&self) -> impl Iterator<Item = StickData> + '_ {
+        StickData::ALL.into_iter().filter(|d| self.has(*d))
+    }
 }
 
 /// `stick-table type T [len N] size N [expire T] [store ...]`.
@@ -113,6 +131,10 @@ pub struct StickTableCfg {
     /// None: entries never expire (they are only evicted when full).
     pub expire: Option<Duration>,
     pub store: StickStore,
+    /// For a table `stick` rules use (HAProxy then stores `server_id` and
+    /// `server_key`): the (id, name) of the first such backend's servers,
+    /// by index, for `show table`.
+    pub servers: Vec<(u32, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::config::parser::Parser;
-use crate::config::{Config, CookieMode, StickKeyType, StickKind};
+use crate::config::{Config, CookieMode, StickData, StickKeyType, StickKind};
 use crate::http::rules::Action;
 
 fn load(text: &str) -> Result<Config, Vec<String>> {
@@ -34,7 +34,7 @@ const ERRORS: &[(&str, &str)] = &[
     ("backend be\n  stick-table type mac size 1\n", "pollux.cfg:2: 'stick-table': unknown type 'mac'"),
     ("backend be\n  stick-table type ip len 4 size 1\n", "pollux.cfg:2: 'stick-table': 'len' is only for type string"),
     ("backend be\n  stick-table type ip size 1 nopurge\n", "pollux.cfg:2: 'stick-table' option 'nopurge' is not supported yet"),
-    ("backend be\n  stick-table type ip size 1 store gpc0\n", "pollux.cfg:2: 'stick-table store gpc0' is not supported yet"),
+    ("backend be\n  stick-table type ip size 1 store gpc(2)\n", "pollux.cfg:2: 'stick-table store gpc' is not supported yet"),
     ("backend be\n  stick-table type ip size 1 store conn_rate\n", "pollux.cfg:2: 'stick-table store': 'conn_rate' expects a period"),
     ("backend be\n  stick-table type ip size 1 store frob\n", "pollux.cfg:2: 'stick-table store': unknown data type 'frob'"),
     ("backend be\n  stick-table type ip size 1\n  stick-table type ip size 1\n", "pollux.cfg:3: only one 'stick-table' per section"),
@@ -52,7 +52,22 @@ const ERRORS: &[(&str, &str)] = &[
     ("listen li\n  bind :80\n  http-request track-sc1 src table t\n", "pollux.cfg:3: 'http-request track-sc1' in listen 'li': no stick-table named 't'"),
     ("listen li\n  bind :80\n  http-request track-sc2\n", "pollux.cfg:3: 'http-request track-sc2' expects a key"),
     ("listen li\n  bind :80\n  stick-table type ip size 1\n  http-request track-sc0 src foo\n", "pollux.cfg:4: 'http-request track-sc0': unexpected argument 'foo'"),
-    ("listen li\n  bind :80\n  http-request deny if { sc0_conn_rate(t) gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc0_conn_rate' with a table argument is not supported yet"),
+    ("listen li\n  bind :80\n  http-request deny if { sc0_conn_rate(t) gt 1 }\n", "pollux.cfg:3: 'sample fetch sc0_conn_rate' in listen 'li': no stick-table named 't'"),
+    ("listen li\n  bind :80\n  http-request sc-inc-gpc0(3)\n", "pollux.cfg:3: 'http-request sc-inc-gpc0(3)': invalid stick table track ID. The max allowed ID is 2"),
+    ("listen li\n  bind :80\n  http-request sc-inc-gpc1(x)\n", "pollux.cfg:3: 'http-request sc-inc-gpc1(x)': expects a stick counter number, as 'sc-inc-gpc0(0)'"),
+    ("listen li\n  bind :80\n  http-request sc-set-gpt0(1)\n", "pollux.cfg:3: 'http-request sc-set-gpt0(1)' expects exactly 1 argument(s): a value (an integer or a sample expression)"),
+    ("listen li\n  bind :80\n  http-request sc-set-gpt0(1) frob\n", "pollux.cfg:3: 'http-request sc-set-gpt0(1)': unknown fetch method 'frob'"),
+    ("listen li\n  bind :80\n  mode http\n  http-response sc-set-gpt0(0) req.hdr(x),frob\n", "pollux.cfg:4: 'http-response sc-set-gpt0(0)': unknown converter 'frob'"),
+    ("listen li\n  bind :80\n  tcp-request content sc-inc-gpc0(0)\n", "pollux.cfg:3: 'tcp-request content sc-inc-gpc0(0)' is not supported yet"),
+    ("listen li\n  bind :80\n  tcp-request connection sc-inc-gpc1(4)\n", "pollux.cfg:3: 'tcp-request connection sc-inc-gpc1(4)': invalid stick table track ID. The max allowed ID is 2"),
+    ("listen li\n  bind :80\n  tcp-request connection track-sc0 src table nope\n", "pollux.cfg:3: 'tcp-request connection track-sc0' in listen 'li': no stick-table named 'nope'"),
+    ("listen li\n  bind :80\n  tcp-request content track-sc2 src\n", "pollux.cfg:3: 'tcp-request content track-sc2' in listen 'li': no stick-table in this section (add one or use 'table NAME')"),
+    ("listen li\n  bind :80\n  stick-table type ip size 1\n  tcp-request connection track-sc0 req.hdr(host)\n", "pollux.cfg:4: tcp-request connection rule uses a fetch that extracts information from HTTP request contents, none of which is available here"),
+    ("listen li\n  bind :80\n  stick-table type ip size 1\n  tcp-request connection track-sc1\n", "pollux.cfg:4: 'tcp-request connection track-sc1' expects a key (a sample fetch like 'src')"),
+    ("listen li\n  bind :80\n  http-request deny if { sc_get_gpc0(3) gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc_get_gpc0': invalid stick counter '3' (0 to 2)"),
+    ("listen li\n  bind :80\n  http-request deny if { sc_get_gpc0 gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc_get_gpc0' expects a stick counter number (0 to 2)"),
+    ("listen li\n  bind :80\n  http-request deny if { src_conn_cnt(a,b) gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'src_conn_cnt' expects at most 1 argument(s), got 2"),
+    ("listen li\n  bind :80\n  http-request deny if { sc0_http_fail_cnt gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc0_http_fail_cnt' is not supported yet"),
     ("backend a\n  stick-table type ip size 1\nfrontend a\n  bind :80\n  stick-table type ip size 1\n  default_backend a\n", "pollux.cfg:5: stick-table 'a' is already declared at pollux.cfg:2"),
 ];
 
@@ -118,8 +133,12 @@ fn persistence_config_parses_into_the_model() {
         (fe.key, fe.size, fe.expire),
         (StickKeyType::Ip, 102400, Some(Duration::from_secs(30)))
     );
-    assert!(fe.store.conn_cur);
-    assert_eq!(fe.store.http_req_rate, Some(Duration::from_secs(10)));
+    assert!(fe.store.has(StickData::ConnCur));
+    assert_eq!(
+        fe.store.period(StickData::HttpReqRate),
+        Some(Duration::from_secs(10))
+    );
+    assert_eq!(fe.store.period(StickData::ConnCur), None);
     let st = &c.stick_tables[1];
     assert_eq!(
         (st.key, st.len, st.size),

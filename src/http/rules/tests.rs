@@ -539,6 +539,7 @@ impl Tracker for NoTrack {
     fn counters(&self) -> &dyn CounterView {
         self
     }
+    fn http_err(&mut self) {}
 }
 
 impl CounterView for NoTrack {

@@ -343,6 +343,7 @@ impl Admin<'_> {
         match cmd {
             Command::ShowSess(which) => e.show_sess_all(which.as_deref()),
             Command::ShowActivity => Ok(e.show_activity()),
+            Command::Table(c) => crate::proxy::stick::cli::run(&mut e.shared.stick(), c, now),
             // The references are shared by every thread: no replay.
             Command::Pat(c) => crate::runtime::maps::run(&e.patterns, c),
             Command::DebugDevPanic(t) => {

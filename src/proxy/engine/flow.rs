@@ -7,7 +7,7 @@ use super::logs::{self, term, term_at};
 use super::owner::Timer;
 use super::Engine;
 use crate::http::fetch::FetchCtx;
-use crate::http::rules::{self, TcpAction};
+use crate::http::rules::TcpAction;
 use crate::proxy::decide::Decider;
 use crate::session::txn::{self, Step, TxnState};
 use crate::session::{Abort, Phase, Stage};
@@ -260,7 +260,18 @@ impl Engine {
             vars: Some(&s.vars),
             txn: Default::default(),
         };
-        match rules::run_tcp(&fe.tcp_content, &ctx) {
+        let mut tcp = self.tcp_slots.remove(&sid).unwrap_or_default();
+        let slots = match s.http.as_mut() {
+            Some(t) => &mut t.slots,
+            None => &mut tcp,
+        };
+        let tables = self.shared.stick_tables();
+        let v =
+            crate::proxy::stick::track_conn(tables, &fe.tcp_content, &ctx, slots, &fe.name, now);
+        if tcp.iter().any(Option::is_some) {
+            self.tcp_slots.insert(sid, tcp);
+        }
+        match v {
             Some(TcpAction::Reject) => {
                 log::info!(
                     "frontend {}: connection from {} rejected by tcp-request content",

@@ -78,6 +78,12 @@ impl Engine {
                     r.next(now, out, inb);
                 }
                 if let Some(t) = s.http.as_mut() {
+                    if t.slots.iter().any(Option::is_some) {
+                        // The finished transaction's bytes go to its
+                        // tracked entries before they restart from 0.
+                        let tables = &mut self.shared.stick();
+                        crate::proxy::stick::add_bytes(tables, &t.slots, t.htx_in, t.htx_out, now);
+                    }
                     (t.htx_out, t.htx_in) = (0, 0);
                 }
             }

@@ -40,7 +40,7 @@ use crate::conn::Side;
 use crate::conn::{Conn, Plain, Xprt};
 use crate::core::{Reactor, Ready};
 use crate::http::fetch::FetchCtx;
-use crate::http::rules::{self, TcpAction};
+use crate::http::rules::TcpAction;
 use crate::pollers::{Interest, Token};
 use crate::sample::vars::Vars;
 use crate::session::txn::{HttpSide, Txn};
@@ -94,6 +94,10 @@ pub struct Engine {
     /// An empty set of stick tables, lent to the analysers when the config
     /// has none (no lock to take then).
     has_stick: bool,
+    /// What `tcp-request` rules track in `mode tcp` sessions, by session
+    /// (HTTP keeps them in its transaction; kept here so that sessions
+    /// stay small).
+    tcp_slots: fnv::FnvHashMap<usize, crate::http::track::Slots>,
     persist: Vec<crate::config::Persistence>,
     signals: Option<SignalPipe>,
     /// Soft stop (SIGUSR1): listeners closed, exit once sessions are done.
@@ -266,6 +270,7 @@ impl Engine {
             health_cfg: cfg.backends.iter().map(|b| b.health.clone()).collect(),
             be_names: cfg.backends.iter().map(|b| b.name.clone()).collect(),
             has_stick: !cfg.stick_tables.is_empty(),
+            tcp_slots: Default::default(),
             persist: cfg.backends.iter().map(|b| b.persist.clone()).collect(),
             signals,
             soft_stop: false,
@@ -468,6 +473,8 @@ impl Engine {
         }
         let fe = &self.frontends[fi];
         let dst = dst.or_else(|| conn.local_addr().ok()).unwrap_or(peer);
+        // What `tcp-request connection track-scN` tracks, for the session.
+        let mut slots = crate::http::track::Slots::default();
         // Before the stream: only `sess` and `proc` variables exist.
         let vars = Vars::connection_only();
         if !fe.tcp_conn.is_empty() {
@@ -481,12 +488,30 @@ impl Engine {
                 vars: Some(&vars),
                 txn: Default::default(),
             };
-            if rules::run_tcp(&fe.tcp_conn, &ctx) == Some(TcpAction::Reject) {
+            let tables = self.shared.stick_tables();
+            let v = crate::proxy::stick::track_conn(
+                tables,
+                &fe.tcp_conn,
+                &ctx,
+                &mut slots,
+                &fe.name,
+                Instant::now(),
+            );
+            let tracked = slots.iter().any(Option::is_some);
+            if v == Some(TcpAction::Reject) {
                 log::info!(
                     "frontend {}: connection from {peer} rejected by tcp-request connection",
                     fe.name
                 );
+                if tracked {
+                    let t = &mut crate::proxy::locks::lock(tables);
+                    crate::proxy::stick::release(t, &mut slots, Instant::now());
+                }
                 return;
+            }
+            if tracked {
+                let t = &mut crate::proxy::locks::lock(tables);
+                crate::proxy::stick::count_sess(t, &mut slots, Instant::now());
             }
         }
         if fe.clitcpka {
@@ -512,10 +537,18 @@ impl Engine {
         let retries = backend.map_or(0, |b| self.backends[b].retries);
         let inspect =
             (!fe.tcp_content.is_empty()).then(|| now + fe.inspect_delay.unwrap_or_default());
-        let http = fe
+        let mut http = fe
             .http
             .as_ref()
             .map(|_| Box::new(Txn::new(self.max_head, now)));
+        // HTTP keeps the connection's tracked entries with its own.
+        match http.as_mut() {
+            Some(t) => t.slots = slots,
+            None if slots.iter().any(Option::is_some) => {
+                self.tcp_slots.insert(sid, slots);
+            }
+            None => {}
+        }
         self.sessions[sid] = Some(Session {
             frontend: fi as u32,
             backend: backend.map(|b| b as u32),

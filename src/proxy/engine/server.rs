@@ -332,12 +332,19 @@ impl Engine {
             return;
         };
         // HAProxy releases `http-request track-sc` entries per transaction.
+        let logs = s.log.is_some();
         if let Some(t) = s
             .http
             .as_mut()
             .filter(|t| t.slots.iter().any(Option::is_some))
         {
-            crate::proxy::stick::release(&mut self.shared.stick(), &mut t.slots, now);
+            let mut tables = self.shared.stick();
+            crate::proxy::stick::add_bytes(&mut tables, &t.slots, t.htx_in, t.htx_out, now);
+            crate::proxy::stick::release_stream(&mut tables, &mut t.slots, now);
+            if !logs {
+                // Nothing else reads them; the log resets them otherwise.
+                (t.htx_in, t.htx_out) = (0, 0);
+            }
         }
         if !s.slot {
             return;
@@ -496,7 +503,13 @@ impl Engine {
             .as_mut()
             .filter(|t| t.slots.iter().any(Option::is_some))
         {
-            crate::proxy::stick::release(&mut self.shared.stick(), &mut t.slots, now);
+            let mut tables = self.shared.stick();
+            crate::proxy::stick::add_bytes(&mut tables, &t.slots, t.htx_in, t.htx_out, now);
+            crate::proxy::stick::release(&mut tables, &mut t.slots, now);
+        }
+        if let Some(mut slots) = self.tcp_slots.remove(&sid) {
+            // (`stats_io` above counted their last bytes.)
+            crate::proxy::stick::release(&mut self.shared.stick(), &mut slots, now);
         }
         let bi = s.backend.unwrap_or(0) as usize;
         if let Phase::Queued { .. } = s.phase {

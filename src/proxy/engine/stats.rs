@@ -118,6 +118,13 @@ impl Engine {
             r.bytes_in += u64::from(rx);
             r.bytes_out += u64::from(tx);
         }
+        if let Some(slots) = self.tcp_slots.get(&sid) {
+            // TCP: what `tcp-request` rules track counts the bytes as they
+            // flow (HTTP counts each transaction's messages instead).
+            let (i, o) = (u64::from(rx), u64::from(tx));
+            let now = std::time::Instant::now();
+            crate::proxy::stick::add_bytes(&mut self.shared.stick(), slots, i, o, now);
+        }
         let at = s
             .backend
             .map(|b| (b as usize, s.server.map(|x| x as usize)));

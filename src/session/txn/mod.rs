@@ -25,7 +25,9 @@ pub use pump::pump;
 pub use request::stats_target;
 pub use state::{next, Action, Event, TxnState};
 
-use super::decide::{CookieIn, CookieOut, Decide, PersistFlags, PersistResponse, Tracking};
+use super::decide::{
+    CookieIn, CookieOut, Counters, Decide, PersistFlags, PersistResponse, Tracking,
+};
 use super::{Abort, Phase, Session, Stage};
 use crate::core::buffer::BufferPool;
 use crate::http::body::{self, Framing};

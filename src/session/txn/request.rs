@@ -168,7 +168,14 @@ fn on_request(
     ctx.txn.unique_id = t.unique_id.as_deref();
     ctx.txn.captured_req = &t.captured_req;
     ctx.txn.stamp = super::switch::stamp(t, conf, None);
-    let Some(bi) = super::switch::choose_backend(conf, &ctx) else {
+    // `use_backend ... if { sc0_http_req_rate gt 10 }`: counters too.
+    let sc = Counters {
+        decide: &*decide,
+        slots: &t.slots,
+        own_table: conf.fe_name,
+        src: s.src,
+    };
+    let Some(bi) = super::switch::choose_backend(conf, &ctx, Some(&sc)) else {
         log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
         return Outcome::on(t.failed(503, &fe.errors, &fe.errors), Step::Wait);
     };

@@ -142,6 +142,9 @@ fn on_response(
         version: Version::Http11,
         headers: Vec::new(),
     });
+    if (400..500).contains(&res.status) {
+        decide.count_http_err(&t.slots);
+    }
     let src = SocketAddr::new(s.src, s.src_port);
     // The server answered: `req.` variables end, `res.` ones begin.
     s.vars.response_begins();
@@ -157,13 +160,28 @@ fn on_response(
             unique_id: t.unique_id.as_deref(),
             stamp,
         };
-        match rules::run_response_txn(
+        let mut tracker = Tracking {
+            decide: &mut *decide,
+            slots: &mut t.slots,
+            own_table: match t.backend {
+                Some(bi) if std::ptr::eq(side, be) => &conf.be_names[bi],
+                _ => conf.fe_name,
+            },
+            src: s.src,
+            captured: &mut Vec::new(),
+            unique_id: None,
+            stamp,
+        };
+        let tr: &mut dyn rules::Tracker = &mut tracker;
+        let addrs = (src, s.dst);
+        match rules::run_response_tracked(
             &side.rules_res,
             &req,
             &mut res,
-            (src, s.dst),
+            addrs,
             &mut txn,
             &s.vars,
+            Some(tr),
         ) {
             Verdict::Continue | Verdict::Allow => {}
             Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {

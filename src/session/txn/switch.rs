@@ -55,9 +55,16 @@ pub(super) fn stamp<'a>(t: &Txn, conf: &Conf<'a>, server: Option<u32>) -> Stamp<
 
 /// The first `use_backend` rule whose condition holds; a log-format name
 /// that names no backend ends the search (HAProxy); then `default_backend`.
-pub(super) fn choose_backend(conf: &Conf, ctx: &FetchCtx) -> Option<usize> {
+pub(super) fn choose_backend(
+    conf: &Conf,
+    ctx: &FetchCtx,
+    sc: Option<&dyn crate::http::fetch::CounterView>,
+) -> Option<usize> {
     for (to, cond) in &conf.fe.use_backend {
-        if cond.as_ref().is_some_and(|c| c.eval(ctx) != Truth::True) {
+        if cond
+            .as_ref()
+            .is_some_and(|c| c.eval_with(ctx, sc) != Truth::True)
+        {
             continue;
         }
         match to {

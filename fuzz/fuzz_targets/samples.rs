@@ -30,8 +30,8 @@ impl CounterView for Counters {
     fn counter(&self, of: Tracked, what: Counter) -> Option<i64> {
         // Some counters tracked, some not.
         match (of, what) {
-            (Tracked::Sc(2), _) => None,
-            (_, Counter::ConnRate) => Some(self.0.wrapping_neg()),
+            (Tracked::Sc(2, _), _) => None,
+            (_, Counter::Trackers) => Some(self.0.wrapping_neg()),
             _ => Some(self.0),
         }
     }

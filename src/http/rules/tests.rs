@@ -1,5 +1,8 @@
 use super::*;
 use crate::http::acl::{parse_condition, AclSet};
+use crate::http::expr::Expr;
+use crate::http::fetch::{CounterView, Sample};
+use crate::sample::vars::{Conds, VarRef};
 
 fn src() -> SocketAddr {
     "192.168.1.20:40000".parse().unwrap()

@@ -10,6 +10,9 @@ pub use crate::http::track::{StickData, TableName};
 thread_local! {
     /// Tables named by the counter fetches parsed on this thread since
     /// the last [`take_tables`]: the configuration checks they exist.
+    // Already const: nightly clippy flags it anyway on targets with
+    // emulated TLS (OpenBSD, Solaris).
+    #[allow(clippy::missing_const_for_thread_local)]
     static NAMED: RefCell<Vec<(String, TableName)>> = const { RefCell::new(Vec::new()) };
 }
 

@@ -484,6 +484,19 @@ impl Fetch {
         }
     }
 
+    /// Whether [`Fetch::fetch_one`] gives one of [`Fetch::fetch_all`]'s
+    /// values: not for volatile fetches (`rand`, `uuid`, `date`), stick
+    /// counters, nor `http_auth_group` (its sample is the user, its ACL
+    /// values the user's groups).
+    pub fn one_of_all(&self) -> bool {
+        match self {
+            Fetch::Counter(..) => false,
+            Fetch::Misc(m) => m.stable(),
+            Fetch::Msg(m) => m.one_of_all(),
+            _ => true,
+        }
+    }
+
     /// A `needs::*` mask of what the fetch reads.
     pub fn needs(&self) -> u8 {
         match self {

@@ -76,6 +76,14 @@ fn date(a: &[&str]) -> Result<Misc, String> {
 }
 
 impl Misc {
+    /// The same value every time within a request.
+    pub fn stable(&self) -> bool {
+        !matches!(
+            self,
+            Misc::Rand(_) | Misc::Uuid | Misc::Date(..) | Misc::DateUs
+        )
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Misc::Env(_) | Misc::Uuid | Misc::Hostname => Kind::Str,

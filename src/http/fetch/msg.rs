@@ -142,6 +142,11 @@ pub fn parse(
 }
 
 impl Msg {
+    /// See `Fetch::one_of_all`.
+    pub fn one_of_all(&self) -> bool {
+        !matches!(self, Msg::AuthGroup(_))
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Msg::Hash32 { src: false, .. } | Msg::AsInt(_) | Msg::Count(_) => Kind::Int,

@@ -102,6 +102,20 @@ fn wire_len(s: &str) -> u64 {
     s.chars().count() as u64
 }
 
+/// The tokens of a `Connection` value HAProxy 2.6's HTTP/1 layer keeps:
+/// all but `close` and `keep-alive` (it drops the header when none is
+/// left). Both its log byte counts and its `req.hdrs` see this value.
+pub fn connection_kept(v: &str) -> Vec<&str> {
+    v.split(',')
+        .map(|t| t.trim_matches([' ', '\t']))
+        .filter(|t| {
+            !t.is_empty()
+                && !t.eq_ignore_ascii_case("close")
+                && !t.eq_ignore_ascii_case("keep-alive")
+        })
+        .collect()
+}
+
 /// What HAProxy 2.6 counts for a message head in its logs (%B, %U): the
 /// size of its internal (HTX) form, not of the wire form. 20 bytes of
 /// start-line record plus its three words, each header's name and value, 1
@@ -117,15 +131,7 @@ fn htx_head_len(words: [&str; 3], headers: &[(String, String)]) -> u64 {
     let mut len = 20 + words.iter().map(|w| wire_len(w)).sum::<u64>() + 1;
     for (n, v) in headers {
         let value = if is(n, "connection") {
-            let kept: Vec<&str> = v
-                .split(',')
-                .map(|t| t.trim_matches([' ', '\t']))
-                .filter(|t| {
-                    !t.is_empty()
-                        && !t.eq_ignore_ascii_case("close")
-                        && !t.eq_ignore_ascii_case("keep-alive")
-                })
-                .collect();
+            let kept = connection_kept(v);
             if kept.is_empty() {
                 continue;
             }

@@ -325,15 +325,7 @@ fn as_haproxy_keeps(h: &dyn Headers) -> Vec<(String, String)> {
     for (n, v) in h.headers() {
         let name = n.to_ascii_lowercase();
         if name == "connection" {
-            let kept: Vec<&str> = v
-                .split(',')
-                .map(|t| t.trim_matches([' ', '\t']))
-                .filter(|t| {
-                    !t.is_empty()
-                        && !t.eq_ignore_ascii_case("close")
-                        && !t.eq_ignore_ascii_case("keep-alive")
-                })
-                .collect();
+            let kept = crate::http::message::connection_kept(v);
             if !kept.is_empty() {
                 out.push((name, kept.join(",")));
             }

@@ -24,6 +24,7 @@ impl Transport for Plain {
             [one] => sock.write(one),
             [a, []] => sock.write(a),
             [[], b] => sock.write(b),
+            [a, b] => sock.write_vectored(&[io::IoSlice::new(a), io::IoSlice::new(b)]),
             _ => {
                 let slices: Vec<io::IoSlice> = parts.iter().map(|p| io::IoSlice::new(p)).collect();
                 sock.write_vectored(&slices)

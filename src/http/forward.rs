@@ -106,8 +106,13 @@ pub fn strip_nominated<H: Headers>(m: &mut H, named: &[String]) {
 /// Remove the connection-management headers before pollux writes its own
 /// `Connection` line.
 pub fn strip_connection_headers<H: Headers>(m: &mut H) {
-    for h in ["connection", "keep-alive", "proxy-connection"] {
-        m.del_header(h);
+    let is = |n: &str| {
+        ["connection", "keep-alive", "proxy-connection"]
+            .iter()
+            .any(|h| n.eq_ignore_ascii_case(h))
+    };
+    if m.headers().iter().any(|(n, _)| is(n)) {
+        m.headers_mut().retain(|(n, _)| !is(n));
     }
 }
 
@@ -268,7 +273,9 @@ fn replace_all(
     line: Option<(&str, String)>,
 ) {
     let at = h.iter().position(|(n, _)| is_name(n)).unwrap_or(h.len());
-    h.retain(|(n, _)| !is_name(n));
+    if at < h.len() {
+        h.retain(|(n, _)| !is_name(n));
+    }
     if let Some((n, v)) = line {
         h.insert(at.min(h.len()), (n.to_string(), v));
     }

@@ -102,12 +102,41 @@ fn on_response(
     t: &mut Txn,
     conf: &Conf,
     decide: &mut dyn Decide,
-    mut res: Response,
+    res: Response,
     now: Instant,
 ) -> Outcome {
+    // The request is lent to the response's analysis, not copied: nothing
+    // on the way reads it through the transaction.
+    let lent = t.req.take();
+    let fallback;
+    let req = match &lent {
+        Some(r) => r,
+        None => {
+            fallback = Request {
+                method: "GET".into(),
+                uri: "/".into(),
+                version: Version::Http11,
+                headers: Vec::new(),
+            };
+            &fallback
+        }
+    };
+    let out = respond_to(s, t, conf, decide, res, now, req);
+    t.req = lent;
+    out
+}
+
+fn respond_to(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    mut res: Response,
+    now: Instant,
+    req: &Request,
+) -> Outcome {
     let be = &conf.backends[t.backend.unwrap_or(0)];
-    let method = t.req.as_ref().map_or("GET", |r| r.method.as_str());
-    let framing = match body::response_framing(&res, method) {
+    let framing = match body::response_framing(&res, &req.method) {
         Ok(f) => f,
         Err(e) => {
             log::warn!(
@@ -121,12 +150,7 @@ fn on_response(
     };
     let named = forward::connection_tokens(&res);
     forward::strip_nominated(&mut res, &named);
-    if res.status == 101
-        && !t
-            .req
-            .as_ref()
-            .is_some_and(|r| forward::switch_allowed(r, &res))
-    {
+    if res.status == 101 && !forward::switch_allowed(req, &res) {
         // RFC 9110 §7.8: only to a protocol the forwarded request offered.
         log::warn!(
             "frontend {}: server switched to a protocol the request did not offer, 502",
@@ -136,12 +160,6 @@ fn on_response(
         let bad = BadMessage::parsed(false, why, |b| res.serialize(b));
         return bad_message(s, t, conf, bad, 502, b"PH");
     }
-    let req = t.req.clone().unwrap_or_else(|| Request {
-        method: "GET".into(),
-        uri: "/".into(),
-        version: Version::Http11,
-        headers: Vec::new(),
-    });
     if (400..500).contains(&res.status) {
         decide.count_http_err(&t.slots);
     }
@@ -176,7 +194,7 @@ fn on_response(
         let addrs = (src, s.dst);
         match rules::run_response_tracked(
             &side.rules_res,
-            &req,
+            req,
             &mut res,
             addrs,
             &mut txn,
@@ -207,8 +225,8 @@ fn on_response(
             si,
             flags: t.persist_flags,
             by_cookie: t.by_cookie,
-            sent: t.cookie_req.as_ref().unwrap_or(&req),
-            req: &req,
+            sent: t.cookie_req.as_ref().unwrap_or(req),
+            req,
             src,
             dst: s.dst,
             vars: &s.vars,

@@ -20,6 +20,10 @@ TARGETS = {  # metric -> (direction, bound) for pollux/haproxy
     "http_conn_rate": (">=", 0.8),
     "http_req_rate": (">=", 0.8),
     "tput_per_cpu": (">=", 0.9),
+    # Counted under callgrind: fewer is better; pollux aims to be cheaper.
+    "instr_http_req": ("<=", 1.0),
+    "instr_http_conn": ("<=", 1.0),
+    "instr_tcp_conn": ("<=", 1.0),
 }
 # pollux against its own earlier commit: no figure may be worse than this.
 BASELINE_BOUND = 0.95
@@ -117,6 +121,15 @@ def table(r):
         ("(e) latency p50 / p99", "http_req_rate_lat", None, False),
         ("(e) proxy CPU during it", "http_req_cpu", "{:.0f}%", False),
     ]
+    if r.get("meta.instr_n", "0") != "0":
+        rows += [
+            ("(f) user-space instructions per keep-alive HTTP request (callgrind)",
+             "instr_http_req", "{:,.0f}", True),
+            ("(g) user-space instructions per HTTP connection, one request (callgrind)",
+             "instr_http_conn", "{:,.0f}", True),
+            ("(h) user-space instructions per TCP-mode connection (callgrind)",
+             "instr_tcp_conn", "{:,.0f}", True),
+        ]
     base = "baseline.ran" in r
     if base:
         out = ["| Measure | direct (no proxy) | HAProxy | pollux before | pollux | pollux/HAProxy | target "

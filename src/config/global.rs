@@ -13,12 +13,10 @@ pub const MAX_THREADS: u32 = 64;
 /// `tune.*`, `ssl-*` or `h1-*` keyword not handled below is also reported so.
 const UNSUPPORTED: &[&str] = &[
     "busy-polling",
-    "ca-base",
     "cluster-secret",
     "cpu-map",
     "cpu-policy",
     "cpu-set",
-    "crt-base",
     "debug",
     "default-path",
     "description",
@@ -105,7 +103,8 @@ pub(crate) fn no_effect(args: &[String]) -> Option<Result<String, String>> {
 /// Parses one keyword line of the `global` section.
 pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), String> {
     let kw = args[0].as_str();
-    if super::logs::parse_global(&mut g.log, args)? {
+    if super::logs::parse_global(&mut g.log, args)? || super::bind::parse_global(&mut g.tls, args)?
+    {
         return Ok(());
     }
     match kw {

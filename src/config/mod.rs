@@ -7,6 +7,7 @@
 //! `values`, `lexer` and `cond` are leaves.
 
 mod args;
+mod bind;
 mod checks;
 mod cond;
 mod draft;

@@ -347,6 +347,7 @@ impl<'e> Parser<'e> {
     /// Cross-section checks, then the model; all errors if there are any.
     pub(crate) fn finish(mut self) -> Result<Config, Vec<ConfigError>> {
         global::finish(&mut self.global);
+        self.warnings.append(&mut self.global.tls.warnings);
         for (be, srv, current, origin) in &self.proxy_refs {
             let proxy = match be {
                 Some(name) => self.proxies.iter().find(|p| p.kind.be() && &p.name == name),
@@ -409,6 +410,21 @@ impl<'e> Parser<'e> {
                 }
                 let mut fe = p.frontend();
                 let mut notes = Vec::new();
+                for b in &mut fe.binds {
+                    let origin = b.origin.clone();
+                    let shown = match b.addrs.first() {
+                        Some(super::model::BindAddr::Inet(a)) => a.to_string(),
+                        Some(super::model::BindAddr::Fd(n)) => format!("fd@{n}"),
+                        None => String::new(),
+                    };
+                    let head = format!("{} '{}': bind '{shown}'", p.kind.name(), p.name);
+                    let mut warn = |w: String| {
+                        notes.push(format!("{}:{}: {head}: {w}", origin.file, origin.line));
+                    };
+                    if let Err(e) = super::bind::finish_tls(b, &self.global.tls, &mut warn) {
+                        self.errors.push(at(&origin, format!("{head}: {e}")));
+                    }
+                }
                 fe.log = super::logs::resolve(&p.log, &self.global.log, p.mode, &mut |n| {
                     notes.push(format!(
                         "{}:{}: {} '{}': {n}",

@@ -251,17 +251,15 @@ fn parse_line(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), Str
 
 fn parse_bind(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
     let list = need(args, 1, "an address like ':80' or '127.0.0.1:8000-8010'")?;
-    if let Some(opt) = args.get(2) {
-        return Err(format!("bind option '{opt}' is not supported yet"));
-    }
-    let mut addrs = Vec::new();
-    for one in list.split(',') {
-        addrs.extend(values::parse_bind_addr(one)?);
-    }
-    d.binds.push(Bind {
-        addrs,
+    let mut b = Bind {
         origin: origin.clone(),
-    });
+        ..Bind::default()
+    };
+    for one in list.split(',') {
+        b.addrs.extend(values::parse_bind_addr(one)?);
+    }
+    super::bind::parse_options(&mut b, &args[2..])?;
+    d.binds.push(b);
     Ok(())
 }
 

@@ -153,7 +153,8 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("listen li\n  bind :80,:0\n", "pollux.cfg:2: invalid port '0'"),
     ("listen li\n  bind fd@three\n", "pollux.cfg:2: invalid file descriptor in 'fd@three'"),
     ("listen li\n  bind /run/pollux.sock\n", "pollux.cfg:2: UNIX socket address '/run/pollux.sock' is not supported yet"),
-    ("listen li\n  bind :80 ssl crt x.pem\n", "pollux.cfg:2: bind option 'ssl' is not supported yet"),
+    ("listen li\n  bind :80 ssl crt /nonexistent/x.pem\n", "pollux.cfg:2: listen 'li': bind '0.0.0.0:80': unable to load '/nonexistent/x.pem': No such file or directory"),
+    ("listen li\n  bind :80 ssl crt-list l.txt\n", "pollux.cfg:2: bind option 'crt-list' is not supported yet"),
     ("listen li\n  bind\n", "pollux.cfg:2: 'bind' expects an address"),
     ("backend be\n  server s1 bad!host:80\n", "pollux.cfg:2: invalid address 'bad!host:80'"),
     ("backend be\n  server s1 no-such-host.invalid:80\n", "pollux.cfg:2: cannot resolve 'no-such-host.invalid'"),
@@ -206,7 +207,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("global\n  master-worker no-exit-on-failure\n", "pollux.cfg:2: 'master-worker' option 'no-exit-on-failure' is not supported yet"),
     ("global\n  stats\n", "pollux.cfg:2: 'stats' expects 'socket', 'timeout' or 'maxconn'"),
     ("global\n  noreuseport 1\n", "pollux.cfg:2: unexpected argument '1' after 'noreuseport'"),
-    ("global\n  tune.ssl.default-dh-param 2048\n", "pollux.cfg:2: 'tune.ssl.default-dh-param' is not supported yet"),
+    ("global\n  tune.ssl.capture-buffer-size 96\n", "pollux.cfg:2: 'tune.ssl.capture-buffer-size' is not supported yet"),
     // Logging (manual §4.2 `log`).
     ("global\n  log 127.0.0.1:514\n", "pollux.cfg:2: 'log 127.0.0.1:514' expects a facility"),
     ("global\n  log 127.0.0.1 local9\n", "pollux.cfg:2: unknown log facility 'local9'"),
@@ -482,15 +483,18 @@ fn full_tcp_config_parses_into_the_model() {
                         inet("[::1]:9000"),
                         inet("[::1]:9001")
                     ],
-                    origin: at(29)
+                    origin: at(29),
+                    ..Default::default()
                 },
                 Bind {
                     addrs: vec![inet("[::]:9100")],
-                    origin: at(30)
+                    origin: at(30),
+                    ..Default::default()
                 },
                 Bind {
                     addrs: vec![BindAddr::Fd(3)],
-                    origin: at(31)
+                    origin: at(31),
+                    ..Default::default()
                 },
             ],
             maxconn: None,

@@ -8,7 +8,8 @@
 //! read, so the poller interest comes from here, not from the session).
 //! [`Xprt`] is the closed set of transports, dispatched by `match` so the hot
 //! path costs no allocation and no indirect call: plain sockets today
-//! (`plain.rs`), TLS next as a boxed variant so sessions stay small.
+//! (`plain.rs`) and TLS (`tls.rs`, rustls), boxed so that a plain connection
+//! stays small.
 //!
 //! The connection also keeps its half state machine (`half.rs`: an EOF
 //! received or a write side shut steps it; a closed direction is no longer
@@ -19,10 +20,12 @@
 pub mod half;
 mod plain;
 mod side;
+mod tls;
 
 pub use half::{HalfEvent, HalfState};
 pub use plain::Plain;
 pub use side::Side;
+pub use tls::Tls;
 
 use crate::core::buffer::Buffer;
 use crate::pollers::{Event, Interest};
@@ -46,19 +49,24 @@ pub trait Transport {
     fn close(&mut self, sock: &TcpStream);
     /// The socket readiness to wait for so the stream can do `want`.
     fn interest(&self, want: Interest) -> Interest;
-    /// Which stream operations a socket readiness `ev` may unblock.
-    fn unblocks(&self, ev: &Event) -> Interest;
+    /// A socket readiness `ev`: the transport's own I/O (a TLS transport
+    /// writes records no send carries), then which stream operations it
+    /// may unblock.
+    fn on_ready(&mut self, sock: &TcpStream, ev: &Event) -> Interest;
 }
 
 /// The transports pollux has; a `match` each, no vtable on the hot path.
 pub enum Xprt {
     Plain(Plain),
+    /// Boxed: a TLS session is kilobytes, a plain connection nothing.
+    Tls(Box<Tls>),
 }
 
 macro_rules! dispatch {
     ($self:expr, $x:ident => $e:expr) => {
         match $self {
             Xprt::Plain($x) => $e,
+            Xprt::Tls($x) => $e,
         }
     };
 }
@@ -79,14 +87,14 @@ impl Transport for Xprt {
     fn interest(&self, want: Interest) -> Interest {
         dispatch!(self, x => x.interest(want))
     }
-    fn unblocks(&self, ev: &Event) -> Interest {
-        dispatch!(self, x => x.unblocks(ev))
+    fn on_ready(&mut self, sock: &TcpStream, ev: &Event) -> Interest {
+        dispatch!(self, x => x.on_ready(sock, ev))
     }
 }
 
 /// One connection: its socket, its transport, its half state and the
-/// speculative-I/O hints. Eight bytes with the plain transport: two per
-/// session, and `a_session_stays_small` guards the total.
+/// speculative-I/O hints. Sixteen bytes (the transport is a box or
+/// nothing): two per session, and `a_session_stays_small` guards the total.
 /// Dropping it closes the fd without the transport's goodbye; [`Conn::close`]
 /// says it first.
 pub struct Conn {
@@ -206,7 +214,7 @@ impl Conn {
 
     /// A readiness event on the socket: retry what it may unblock.
     pub fn on_event(&mut self, ev: &Event) {
-        let u = self.xprt.unblocks(ev);
+        let u = self.xprt.on_ready(&self.sock, ev);
         self.may_recv |= u.read;
         self.may_send |= u.write;
     }
@@ -241,9 +249,9 @@ pub(crate) fn would_block(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_plain_conn_is_eight_bytes() {
-        // Two per session: fd, half state and hints pack in one word, so the
-        // connection layer costs the session nothing over a bare socket.
-        assert!(std::mem::size_of::<super::Conn>() <= 8);
+    fn a_conn_is_two_words() {
+        // Two per session: fd, half state and hints in one word, the
+        // transport in the other (a plain one is nothing, a TLS one a box).
+        assert!(std::mem::size_of::<super::Conn>() <= 16);
     }
 }

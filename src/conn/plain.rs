@@ -42,7 +42,7 @@ impl Transport for Plain {
         want
     }
 
-    fn unblocks(&self, ev: &Event) -> Interest {
+    fn on_ready(&mut self, _sock: &TcpStream, ev: &Event) -> Interest {
         // A hang-up or an error is reported to whichever operation runs
         // next: let both try.
         Interest {

@@ -289,8 +289,9 @@ mod tests {
     fn a_session_stays_small() {
         // Idle sessions must cost a few hundred bytes, not kilobytes: buffers
         // are taken from the pool only while bytes are in flight.
-        // (336: 320, plus two words for the variables, `sample::vars::Vars`.)
+        // (352: 320, plus two words for the variables, `sample::vars::Vars`,
+        // plus one per connection for its transport, a TLS session's box.)
         let size = std::mem::size_of::<super::Session>();
-        assert!(size <= 336, "Session is {size} bytes");
+        assert!(size <= 352, "Session is {size} bytes");
     }
 }

@@ -112,6 +112,8 @@ pub struct Global {
     pub master_worker: bool,
     /// `set-var` / `set-var-fmt`: `proc.` variables set at start-up, in order.
     pub set_vars: Vec<crate::http::rules::SetVar>,
+    /// `ca-base`, `crt-base`, `ssl-default-bind-*`, `tune.ssl.*`.
+    pub tls: TlsGlobal,
 }
 
 impl Config {
@@ -173,6 +175,10 @@ impl Default for Global {
             noreuseport: false,
             master_worker: false,
             set_vars: Vec::new(),
+            tls: TlsGlobal {
+                cache_size: 20000,
+                ..Default::default()
+            },
         }
     }
 }
@@ -307,10 +313,49 @@ pub enum BindAddr {
     Fd(RawFd),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Bind {
     pub addrs: Vec<BindAddr>,
     pub origin: Origin,
+    /// `name`: the listener's name (`so_name`, stats).
+    pub name: Option<String>,
+    /// `id`: the listener's numeric id (`so_id`).
+    pub id: Option<u32>,
+    /// `ssl`, `crt` and the other TLS options.
+    pub ssl: BindSsl,
+}
+
+/// A bind line's TLS options, `ssl-default-bind-options` applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BindSsl {
+    /// `ssl`: the listener speaks TLS (else `crt` files are only checked,
+    /// as HAProxy loads them anyway).
+    pub enabled: bool,
+    /// `crt` files or directories, as written (`crt-base` applied later).
+    pub crts: Vec<String>,
+    pub versions: crate::tls::server::Versions,
+    pub alpn: Vec<String>,
+    pub strict_sni: bool,
+    pub no_tickets: bool,
+    pub ciphers: Option<String>,
+    pub ciphersuites: Option<String>,
+    pub curves: Option<String>,
+    /// The context made from all this when the configuration is finished.
+    pub ctx: Option<crate::tls::server::ServerCtx>,
+}
+
+/// The `global` section's TLS keywords.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsGlobal {
+    pub ca_base: Option<String>,
+    pub crt_base: Option<String>,
+    /// `ssl-default-bind-ciphers|ciphersuites|curves|options`: the options
+    /// every `bind ... ssl` line starts from.
+    pub bind: BindSsl,
+    /// `tune.ssl.cachesize` (HAProxy's default: 20000 sessions).
+    pub cache_size: usize,
+    /// Said once the configuration is loaded.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -63,6 +63,31 @@ struct Listener {
     /// The bound address when it is a specific one: then every accepted
     /// connection's destination is known without a getsockname(2).
     addr: Option<SocketAddr>,
+    /// `bind ... ssl`: the TLS context its connections start with.
+    tls: Option<crate::tls::server::ServerCtx>,
+}
+
+/// The TLS context of the bind line a listening socket belongs to: the
+/// line naming its address (or its port on a wildcard address); a
+/// frontend's only bind line when no address says (port 0, `fd@N`).
+fn bind_tls(
+    fe: &config::Frontend,
+    local: Option<SocketAddr>,
+) -> Option<crate::tls::server::ServerCtx> {
+    let names = |b: &&config::Bind| {
+        b.addrs.iter().any(|a| match (a, local) {
+            (config::BindAddr::Inet(sa), Some(l)) => {
+                sa.port() == l.port() && (sa.ip() == l.ip() || sa.ip().is_unspecified())
+            }
+            _ => false,
+        })
+    };
+    let only = match fe.binds.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    };
+    let bind = fe.binds.iter().find(names).or(only)?;
+    bind.ssl.ctx.clone()
 }
 
 pub use cli::{bind_cli, bind_cli_addr};
@@ -222,13 +247,15 @@ impl Engine {
         let mut listeners = Vec::new();
         for (i, (fi, sock)) in socks.into_iter().enumerate() {
             let token = reactor.register(fd_of(&sock), Owner::Listener(i).pack(), Interest::READ);
-            let addr = sock.local_addr().ok().filter(|a| !a.ip().is_unspecified());
+            let local = sock.local_addr().ok();
+            let tls = bind_tls(&cfg.frontends[fi], local);
             listeners.push(Listener {
                 sock,
                 token,
                 frontend: fi,
                 paused: false,
-                addr,
+                addr: local.filter(|a| !a.ip().is_unspecified()),
+                tls,
             });
         }
         let mut logs = crate::log::Hub::new(&cfg.global.log);
@@ -430,7 +457,9 @@ impl Engine {
             match sys::accept_nonblocking(&self.listeners[li].sock) {
                 Ok((sock, peer)) => {
                     let dst = self.listeners[li].addr;
-                    self.new_session(fi, sock, peer, dst)
+                    if let Some(xprt) = self.transport(&self.listeners[li]) {
+                        self.new_session(fi, sock, peer, dst, xprt)
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -452,14 +481,31 @@ impl Engine {
         }
     }
 
+    /// The transport a connection accepted on `l` starts with; None (the
+    /// connection is dropped) if its TLS session cannot be made.
+    fn transport(&self, l: &Listener) -> Option<Xprt> {
+        let Some(ctx) = &l.tls else {
+            return Some(Xprt::Plain(Plain));
+        };
+        match crate::conn::Tls::server(ctx) {
+            Ok(t) => Some(Xprt::Tls(Box::new(t))),
+            Err(e) => {
+                let name = &self.frontends[l.frontend].name;
+                log::warn!("frontend {name}: TLS session not created: {e}");
+                None
+            }
+        }
+    }
+
     fn new_session(
         &mut self,
         fi: usize,
         sock: TcpStream,
         peer: SocketAddr,
         dst: Option<SocketAddr>,
+        xprt: Xprt,
     ) {
-        let conn = Conn::accepted(sock, Xprt::Plain(Plain));
+        let conn = Conn::accepted(sock, xprt);
         let fd = conn.fd();
         if let Some(max) = self.reactor.max_fd() {
             if fd > max {

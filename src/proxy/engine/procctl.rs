@@ -103,7 +103,11 @@ impl Engine {
         // Bounded all the same, should clients arrive as fast as we accept.
         for _ in 0..65536 {
             match crate::sys::accept_nonblocking(&l.sock) {
-                Ok((sock, peer)) => self.new_session(l.frontend, sock, peer, l.addr),
+                Ok((sock, peer)) => {
+                    if let Some(xprt) = self.transport(l) {
+                        self.new_session(l.frontend, sock, peer, l.addr, xprt)
+                    }
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => continue,
                 // WouldBlock: empty. EMFILE and the like: nothing more to do.

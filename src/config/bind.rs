@@ -1,0 +1,286 @@
+//! `bind` options (manual §5.1) and the global TLS keywords that give
+//! their defaults (`ca-base`, `crt-base`, `ssl-default-bind-*`): what a
+//! line asks for, kept in the model; the certificate files are loaded and
+//! the TLS context made when the configuration is finished (`finish_tls`),
+//! so `-c` reports a file that does not load.
+
+use super::args::need;
+use super::model::{Bind, BindSsl, TlsGlobal};
+use crate::tls::server::TlsVer;
+
+/// HAProxy bind options pollux does not implement yet.
+const UNSUPPORTED: &[&str] = &[
+    "accept-netscaler-cip",
+    "accept-proxy",
+    "allow-0rtt",
+    "backlog",
+    "ca-file",
+    "ca-ignore-err",
+    "ca-sign-file",
+    "ca-sign-pass",
+    "ca-verify-file",
+    "crl-file",
+    "crt-ignore-err",
+    "crt-list",
+    "defer-accept",
+    "ecdhe",
+    "expose-fd",
+    "generate-certificates",
+    "gid",
+    "group",
+    "interface",
+    "level",
+    "maxconn",
+    "mode",
+    "mss",
+    "namespace",
+    "nbconn",
+    "nice",
+    "no-ca-names",
+    "npn",
+    "ocsp-update",
+    "prefer-client-ciphers",
+    "process",
+    "proto",
+    "quic-cc-algo",
+    "quic-force-retry",
+    "severity-output",
+    "shards",
+    "ssl_fc",
+    "tcp-ut",
+    "tfo",
+    "thread",
+    "tls-ticket-keys",
+    "transparent",
+    "uid",
+    "user",
+    "v4v6",
+    "v6only",
+    "verify",
+];
+
+/// Parse the options after `bind ADDR` into `b`.
+pub(crate) fn parse_options(b: &mut Bind, args: &[String]) -> Result<(), String> {
+    let mut i = 0;
+    while i < args.len() {
+        let kw = args[i].as_str();
+        let takes = |i: usize| need(args, i + 1, "an argument").map(str::to_string);
+        let used = match kw {
+            "name" => {
+                b.name = Some(takes(i)?);
+                2
+            }
+            "id" => {
+                let v = takes(i)?;
+                let id = super::values::parse_int("bind 'id'", &v, 1, i32::MAX as u64)?;
+                b.id = Some(id as u32);
+                2
+            }
+            "ssl" => {
+                b.ssl.enabled = true;
+                1
+            }
+            "crt" => {
+                b.ssl.crts.push(takes(i)?);
+                2
+            }
+            _ => match ssl_option(&mut b.ssl, args, i)? {
+                Some(n) => n,
+                None if UNSUPPORTED.contains(&kw) => {
+                    return Err(format!("bind option '{kw}' is not supported yet"))
+                }
+                None => return Err(format!("unknown bind option '{kw}'")),
+            },
+        };
+        i += used;
+    }
+    Ok(())
+}
+
+/// The TLS options shared by `bind` lines and `ssl-default-bind-options`:
+/// how many words option `args[i]` took, None if it is not one of them.
+fn ssl_option(s: &mut BindSsl, args: &[String], i: usize) -> Result<Option<usize>, String> {
+    let kw = args[i].as_str();
+    let arg = || need(args, i + 1, "an argument");
+    let ver = |v: &str| {
+        TlsVer::parse(v).ok_or_else(|| {
+            format!("'{kw}': unknown version '{v}' (expected SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3)")
+        })
+    };
+    Ok(Some(match kw {
+        "ssl-min-ver" => {
+            s.versions.min = Some(ver(arg()?)?);
+            2
+        }
+        "ssl-max-ver" => {
+            s.versions.max = Some(ver(arg()?)?);
+            2
+        }
+        "alpn" => {
+            s.alpn = arg()?.split(',').map(str::to_string).collect();
+            2
+        }
+        "strict-sni" => {
+            s.strict_sni = true;
+            1
+        }
+        "no-tls-tickets" => {
+            s.no_tickets = true;
+            1
+        }
+        "ciphers" => {
+            s.ciphers = Some(arg()?.to_string());
+            2
+        }
+        "ciphersuites" => {
+            s.ciphersuites = Some(arg()?.to_string());
+            2
+        }
+        "curves" => {
+            s.curves = Some(arg()?.to_string());
+            2
+        }
+        _ => {
+            let (prefix, rest) = match kw.split_once('-') {
+                Some(p) => p,
+                None => return Ok(None),
+            };
+            let Some(v) = TlsVer::from_suffix(rest) else {
+                return Ok(None);
+            };
+            match prefix {
+                "no" => s.versions.no.push(v),
+                "force" => s.versions.force = Some(v),
+                _ => return Ok(None),
+            }
+            1
+        }
+    }))
+}
+
+/// The global TLS keywords; false if `args[0]` is none of them.
+pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, String> {
+    let kw = args[0].as_str();
+    let one = || -> Result<String, String> {
+        let v = need(args, 1, "an argument")?;
+        super::args::only(args, 2)?;
+        Ok(v.to_string())
+    };
+    match kw {
+        "ca-base" => g.ca_base = Some(one()?),
+        "crt-base" => g.crt_base = Some(one()?),
+        "ssl-default-bind-ciphers" => g.bind.ciphers = Some(one()?),
+        "ssl-default-bind-ciphersuites" => g.bind.ciphersuites = Some(one()?),
+        "ssl-default-bind-curves" => g.bind.curves = Some(one()?),
+        "ssl-default-bind-options" => {
+            let mut i = 1;
+            while i < args.len() {
+                match ssl_option(&mut g.bind, args, i)? {
+                    Some(n) => i += n,
+                    None => {
+                        return Err(format!(
+                            "'ssl-default-bind-options': unknown or unsupported option '{}'",
+                            args[i]
+                        ))
+                    }
+                }
+            }
+        }
+        "tune.ssl.cachesize" => {
+            let v = one()?;
+            g.cache_size =
+                super::values::parse_int("'tune.ssl.cachesize'", &v, 0, 1 << 24)? as usize;
+        }
+        "tune.ssl.default-dh-param" => {
+            one()?;
+            g.warnings.push(
+                "'tune.ssl.default-dh-param' has no effect: pollux's TLS library (rustls) offers no DHE key exchange"
+                    .into(),
+            );
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Apply `ssl-default-bind-*` and `crt-base`, load the certificates and
+/// make the TLS context of a bind line. Errors name the file.
+pub(crate) fn finish_tls(
+    b: &mut Bind,
+    g: &TlsGlobal,
+    warn: &mut dyn FnMut(String),
+) -> Result<(), String> {
+    let s = &mut b.ssl;
+    if !s.enabled && s.crts.is_empty() {
+        return Ok(());
+    }
+    let d = &g.bind;
+    if s.versions == Default::default() {
+        s.versions = d.versions.clone();
+    }
+    s.no_tickets |= d.no_tickets;
+    s.ciphers = s.ciphers.take().or_else(|| d.ciphers.clone());
+    s.ciphersuites = s.ciphersuites.take().or_else(|| d.ciphersuites.clone());
+    s.curves = s.curves.take().or_else(|| d.curves.clone());
+    let provider = crate::tls::server::provider();
+    let mut certs = Vec::new();
+    for c in &s.crts {
+        let path = match &g.crt_base {
+            Some(base) if !c.starts_with('/') => std::path::Path::new(base).join(c),
+            _ => std::path::PathBuf::from(c),
+        };
+        certs.extend(crate::tls::certs::load(&path, &provider)?);
+    }
+    if !s.enabled {
+        return Ok(());
+    }
+    if certs.is_empty() {
+        return Err("no SSL certificate specified (use 'crt')".into());
+    }
+    let tls = crate::tls::server::BindTls {
+        certs,
+        versions: &s.versions,
+        alpn: &s.alpn,
+        strict_sni: s.strict_sni,
+        no_tickets: s.no_tickets,
+        cache_size: g.cache_size,
+        curves: s.curves.as_deref(),
+    };
+    s.ctx = Some(crate::tls::server::build(tls, warn)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn ssl_options_fill_the_bind() {
+        let mut b = Bind::default();
+        let a = words("ssl crt a.pem crt b.pem alpn h2,http/1.1 ssl-min-ver TLSv1.3 no-tlsv12 strict-sni name web id 7");
+        parse_options(&mut b, &a).unwrap();
+        assert!(b.ssl.enabled && b.ssl.strict_sni);
+        assert_eq!(b.ssl.crts, ["a.pem", "b.pem"]);
+        assert_eq!(b.ssl.alpn, ["h2", "http/1.1"]);
+        assert_eq!(b.ssl.versions.min, Some(TlsVer::Tls13));
+        assert_eq!(b.ssl.versions.no, [TlsVer::Tls12]);
+        assert_eq!((b.name.as_deref(), b.id), (Some("web"), Some(7)));
+    }
+
+    #[test]
+    fn unknown_and_unsupported_options_are_named() {
+        let mut b = Bind::default();
+        let e = parse_options(&mut b, &words("ssl crt-list l.txt")).unwrap_err();
+        assert_eq!(e, "bind option 'crt-list' is not supported yet");
+        let e = parse_options(&mut b, &words("frobnicate")).unwrap_err();
+        assert_eq!(e, "unknown bind option 'frobnicate'");
+        let e = parse_options(&mut b, &words("ssl-min-ver TLSv9")).unwrap_err();
+        assert!(e.contains("unknown version 'TLSv9'"), "{e}");
+        let e = parse_options(&mut b, &words("crt")).unwrap_err();
+        assert!(e.contains("expects an argument"), "{e}");
+    }
+}

@@ -1,0 +1,178 @@
+//! The TLS transport (rustls): records to and from the socket, plaintext to
+//! and from the session, which never knows TLS is there.
+//!
+//! Sends keep OpenSSL's `SSL_write` contract, which is what makes a session
+//! written for plain sockets correct over TLS: bytes are reported sent only
+//! once their records are in the kernel. Plaintext that rustls took while its
+//! records could not all be written (or while the handshake runs) is "owed":
+//! the call says WouldBlock, the session keeps the bytes and offers them
+//! again, and the retry reports them sent once the records are out. So a
+//! session that closes after "everything was sent" never truncates a reply.
+
+use super::Transport;
+use crate::core::buffer::Buffer;
+use crate::pollers::{Event, Interest};
+use rustls::ServerConnection;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+
+/// Plaintext rustls may hold before a send says WouldBlock: a few records,
+/// so that a slow client costs a bounded amount of memory.
+const SEND_LIMIT: usize = 64 * 1024;
+
+pub struct Tls {
+    conn: ServerConnection,
+    /// Plaintext taken by rustls but not yet reported sent (see the module
+    /// comment).
+    owed: usize,
+    /// The peer closed the TCP stream: what rustls holds is all there is.
+    eof: bool,
+}
+
+impl Tls {
+    pub fn server(cfg: &super::super::tls::server::ServerCtx) -> io::Result<Tls> {
+        let mut conn = ServerConnection::new(cfg.0.clone()).map_err(io::Error::other)?;
+        conn.set_buffer_limit(Some(SEND_LIMIT));
+        Ok(Tls {
+            conn,
+            owed: 0,
+            eof: false,
+        })
+    }
+
+    /// The established session, for the `ssl_fc_*` fetches and the logs.
+    pub fn session(&self) -> &ServerConnection {
+        &self.conn
+    }
+
+    /// Write pending records until rustls has none or the socket is full.
+    fn flush(&mut self, mut sock: &TcpStream) -> io::Result<()> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut sock) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Feed what the socket has to rustls, answering the handshake as it
+    /// goes, until it would block (false) or rustls has plaintext, a
+    /// close_notify or the end of the stream for the session (true).
+    fn fill(&mut self, mut sock: &TcpStream) -> io::Result<bool> {
+        loop {
+            match self.conn.read_tls(&mut sock) {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            let state = match self.conn.process_new_packets() {
+                Ok(s) => s,
+                Err(e) => {
+                    // The alert rustls queued tells the peer why.
+                    let _ = self.flush(sock);
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                }
+            };
+            self.flush(sock)?;
+            if self.eof || state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+impl Transport for Tls {
+    fn recv(&mut self, sock: &TcpStream, buf: &mut Buffer) -> io::Result<usize> {
+        let mut got = 0;
+        loop {
+            let space = buf.space();
+            if space.is_empty() {
+                return Ok(got);
+            }
+            match self.conn.reader().read(space) {
+                Ok(0) => return Ok(got),
+                Ok(n) => {
+                    buf.fill(n);
+                    got += n;
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // EOF without close_notify: a close, as HAProxy takes it.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(got),
+                Err(e) => return Err(e),
+            }
+            if got > 0 {
+                return Ok(got);
+            }
+            if self.eof {
+                return Ok(0);
+            }
+            if !self.fill(sock)? {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+        }
+    }
+
+    fn send(&mut self, sock: &TcpStream, parts: &[&[u8]]) -> io::Result<usize> {
+        self.flush(sock)?;
+        if self.conn.wants_write() || (self.conn.is_handshaking() && self.owed > 0) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if self.owed > 0 {
+            // The records of the bytes offered last time are out now.
+            let n = std::mem::take(&mut self.owed).min(total);
+            return Ok(n);
+        }
+        let slices: Vec<io::IoSlice> = parts.iter().map(|p| io::IoSlice::new(p)).collect();
+        let n = self.conn.writer().write_vectored(&slices)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.flush(sock)?;
+        if self.conn.wants_write() || self.conn.is_handshaking() {
+            self.owed = n;
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+
+    fn shutdown(&mut self, sock: &TcpStream, how: Shutdown) -> io::Result<()> {
+        self.conn.send_close_notify();
+        let _ = self.flush(sock);
+        sock.shutdown(how)
+    }
+
+    fn close(&mut self, sock: &TcpStream) {
+        self.conn.send_close_notify();
+        let _ = self.flush(sock);
+    }
+
+    fn interest(&self, want: Interest) -> Interest {
+        let hs = self.conn.is_handshaking();
+        Interest {
+            read: want.read || hs,
+            write: self.conn.wants_write() || (want.write && !hs),
+        }
+    }
+
+    fn on_ready(&mut self, sock: &TcpStream, ev: &Event) -> Interest {
+        if ev.writable {
+            // Records with no send to carry them (handshake, tickets, an
+            // alert, bytes owed): out now. An error shows at the next call.
+            let _ = self.flush(sock);
+        }
+        let any = ev.hup || ev.error;
+        Interest {
+            read: ev.readable || any,
+            // A read may finish the handshake a send waits for.
+            write: ev.writable || any || (ev.readable && self.conn.is_handshaking()),
+        }
+    }
+}

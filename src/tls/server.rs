@@ -1,0 +1,324 @@
+//! A TLS frontend's context: the rustls server configuration a `bind ... ssl`
+//! line makes, built once at configuration time and shared by every thread.
+//!
+//! Certificate selection follows HAProxy: the SNI name is looked up exactly,
+//! then as a wildcard (`*.example.com` covers one label); among the
+//! certificates of a name, the first whose key the client can verify wins
+//! (an ECDSA and an RSA certificate for one name serve both kinds of
+//! clients); no SNI or no match: the first certificate loaded, unless
+//! `strict-sni`, which ends the handshake.
+
+use super::certs::Loaded;
+use rustls::crypto::CryptoProvider;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A protocol version as the configuration names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVer {
+    Ssl3,
+    Tls10,
+    Tls11,
+    Tls12,
+    Tls13,
+}
+
+impl TlsVer {
+    /// `ssl-min-ver`/`ssl-max-ver` arguments.
+    pub fn parse(s: &str) -> Option<TlsVer> {
+        Some(match s {
+            "SSLv3" => TlsVer::Ssl3,
+            "TLSv1.0" => TlsVer::Tls10,
+            "TLSv1.1" => TlsVer::Tls11,
+            "TLSv1.2" => TlsVer::Tls12,
+            "TLSv1.3" => TlsVer::Tls13,
+            _ => return None,
+        })
+    }
+
+    /// The `no-*`/`force-*` option suffix: `sslv3`, `tlsv10`...
+    pub fn from_suffix(s: &str) -> Option<TlsVer> {
+        Some(match s {
+            "sslv3" => TlsVer::Ssl3,
+            "tlsv10" => TlsVer::Tls10,
+            "tlsv11" => TlsVer::Tls11,
+            "tlsv12" => TlsVer::Tls12,
+            "tlsv13" => TlsVer::Tls13,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsVer::Ssl3 => "SSLv3",
+            TlsVer::Tls10 => "TLSv1.0",
+            TlsVer::Tls11 => "TLSv1.1",
+            TlsVer::Tls12 => "TLSv1.2",
+            TlsVer::Tls13 => "TLSv1.3",
+        }
+    }
+}
+
+/// Which versions a bind allows, from HAProxy's options (HAProxy 2.6's
+/// default floor is TLSv1.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Versions {
+    pub min: Option<TlsVer>,
+    pub max: Option<TlsVer>,
+    pub no: Vec<TlsVer>,
+    pub force: Option<TlsVer>,
+}
+
+impl Versions {
+    /// The versions asked for, in order.
+    pub fn wanted(&self) -> Vec<TlsVer> {
+        if let Some(f) = self.force {
+            return vec![f];
+        }
+        let min = self.min.unwrap_or(TlsVer::Tls12);
+        let max = self.max.unwrap_or(TlsVer::Tls13);
+        [
+            TlsVer::Ssl3,
+            TlsVer::Tls10,
+            TlsVer::Tls11,
+            TlsVer::Tls12,
+            TlsVer::Tls13,
+        ]
+        .into_iter()
+        .filter(|v| *v >= min && *v <= max && !self.no.contains(v))
+        .collect()
+    }
+}
+
+/// What a `bind ... ssl` line asks for, once its files are loaded.
+pub struct BindTls<'a> {
+    pub certs: Vec<Loaded>,
+    pub versions: &'a Versions,
+    pub alpn: &'a [String],
+    pub strict_sni: bool,
+    pub no_tickets: bool,
+    /// `tune.ssl.cachesize`: sessions kept for resumption by session id.
+    pub cache_size: usize,
+    /// `curves`: the key exchange groups, in preference order.
+    pub curves: Option<&'a str>,
+}
+
+/// The ring provider pollux uses everywhere. rustls marks it deprecated
+/// for want of post-quantum key exchange; it is still the one provider that
+/// builds for every target of ci/cross-check (aws-lc-rs has no SPARC), see
+/// doc/dependencies.md.
+#[allow(deprecated)]
+pub fn provider() -> CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+/// Build the shared server configuration; warnings for what rustls cannot
+/// do are pushed to `warn`.
+pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, String> {
+    if b.certs.is_empty() {
+        return Err("no certificate loaded".into());
+    }
+    let wanted = b.versions.wanted();
+    let old: Vec<&str> = wanted
+        .iter()
+        .filter(|v| **v < TlsVer::Tls12)
+        .map(|v| v.name())
+        .collect();
+    let mut versions = Vec::new();
+    if wanted.contains(&TlsVer::Tls13) {
+        versions.push(&rustls::version::TLS13);
+    }
+    if wanted.contains(&TlsVer::Tls12) {
+        versions.push(&rustls::version::TLS12);
+    }
+    if versions.is_empty() {
+        return Err(format!(
+            "only {} allowed, which pollux's TLS library (rustls) does not offer: it speaks TLSv1.2 and TLSv1.3",
+            old.join(", ")
+        ));
+    }
+    if !old.is_empty() {
+        warn(format!(
+            "{} cannot be offered (rustls speaks TLSv1.2 and TLSv1.3 only)",
+            old.join(", ")
+        ));
+    }
+    let mut alpn = Vec::new();
+    for p in b.alpn {
+        if p == "h2" {
+            warn(
+                "'alpn h2': HTTP/2 is not supported yet; 'h2' is left out of the ALPN list".into(),
+            );
+        } else {
+            alpn.push(p.as_bytes().to_vec());
+        }
+    }
+    let mut prov = provider();
+    if let Some(list) = b.curves {
+        prov.kx_groups = groups(list, warn)?;
+    }
+    let resolver = SniResolver::new(b.certs, b.strict_sni);
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(prov))
+        .with_protocol_versions(&versions)
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    cfg.alpn_protocols = alpn;
+    cfg.session_storage = if b.cache_size == 0 {
+        Arc::new(rustls::server::NoServerSessionStorage {})
+    } else {
+        rustls::server::ServerSessionMemoryCache::new(b.cache_size)
+    };
+    if !b.no_tickets {
+        cfg.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| e.to_string())?;
+    }
+    Ok(ServerCtx(Arc::new(cfg)))
+}
+
+/// The key exchange groups of an OpenSSL `curves` list (colon-separated,
+/// OpenSSL's names and aliases) that ring offers, in the order given.
+fn groups(
+    list: &str,
+    warn: &mut dyn FnMut(String),
+) -> Result<Vec<&'static dyn rustls::crypto::SupportedKxGroup>, String> {
+    use rustls::crypto::ring::kx_group::{SECP256R1, SECP384R1, X25519};
+    let mut out: Vec<&'static dyn rustls::crypto::SupportedKxGroup> = Vec::new();
+    let mut missing = Vec::new();
+    for name in list.split(':').filter(|n| !n.is_empty()) {
+        let g = match name {
+            "X25519" | "x25519" => X25519,
+            "P-256" | "prime256v1" | "secp256r1" => SECP256R1,
+            "P-384" | "secp384r1" => SECP384R1,
+            "P-521" | "secp521r1" | "X448" | "x448" | "ffdhe2048" | "ffdhe3072" | "ffdhe4096"
+            | "ffdhe6144" | "ffdhe8192" => {
+                missing.push(name);
+                continue;
+            }
+            _ => return Err(format!("'curves': unknown curve '{name}'")),
+        };
+        if !out.iter().any(|x| x.name() == g.name()) {
+            out.push(g);
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "'curves {list}': none of these is offered by pollux's TLS library (rustls with ring: X25519, P-256, P-384)"
+        ));
+    }
+    if !missing.is_empty() {
+        warn(format!(
+            "'curves': {} cannot be offered (rustls with ring has X25519, P-256, P-384)",
+            missing.join(", ")
+        ));
+    }
+    Ok(out)
+}
+
+/// The server configuration, shared; compared by identity (the model's
+/// equality is about what was written, and this is what it made).
+#[derive(Clone)]
+pub struct ServerCtx(pub Arc<rustls::ServerConfig>);
+
+impl PartialEq for ServerCtx {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ServerCtx {}
+
+impl std::fmt::Debug for ServerCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerCtx")
+    }
+}
+
+/// Certificates by name: exact names and wildcard suffixes (`*.a.com` is
+/// kept as `a.com`), each with its certificates in load order.
+#[derive(Debug)]
+struct SniResolver {
+    exact: HashMap<String, Vec<Arc<CertifiedKey>>>,
+    wild: HashMap<String, Vec<Arc<CertifiedKey>>>,
+    default: Arc<CertifiedKey>,
+    strict: bool,
+}
+
+impl SniResolver {
+    fn new(certs: Vec<Loaded>, strict: bool) -> SniResolver {
+        let default = certs[0].key.clone();
+        let (mut exact, mut wild) = (HashMap::new(), HashMap::new());
+        for c in certs {
+            for n in &c.names {
+                let (map, key) = match n.strip_prefix("*.") {
+                    Some(rest) => (&mut wild, rest.to_string()),
+                    None => (&mut exact, n.clone()),
+                };
+                map.entry(key).or_insert_with(Vec::new).push(c.key.clone());
+            }
+        }
+        SniResolver {
+            exact,
+            wild,
+            default,
+            strict,
+        }
+    }
+
+    fn pick(list: &[Arc<CertifiedKey>], hello: &ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let schemes = hello.signature_schemes();
+        list.iter()
+            .find(|k| k.key.choose_scheme(schemes).is_some())
+            .or_else(|| list.first())
+            .cloned()
+    }
+}
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        if let Some(name) = hello.server_name() {
+            let name = name.to_ascii_lowercase();
+            if let Some(list) = self.exact.get(&name) {
+                return Self::pick(list, &hello);
+            }
+            if let Some(list) = name
+                .split_once('.')
+                .and_then(|(_, parent)| self.wild.get(parent))
+            {
+                return Self::pick(list, &hello);
+            }
+        }
+        (!self.strict).then(|| self.default.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_follow_min_max_no_and_force() {
+        let v = Versions::default();
+        assert_eq!(v.wanted(), vec![TlsVer::Tls12, TlsVer::Tls13]);
+        let v = Versions {
+            min: Some(TlsVer::Tls10),
+            no: vec![TlsVer::Tls11],
+            ..Default::default()
+        };
+        assert_eq!(
+            v.wanted(),
+            vec![TlsVer::Tls10, TlsVer::Tls12, TlsVer::Tls13]
+        );
+        let v = Versions {
+            force: Some(TlsVer::Tls12),
+            ..Default::default()
+        };
+        assert_eq!(v.wanted(), vec![TlsVer::Tls12]);
+        let v = Versions {
+            max: Some(TlsVer::Tls12),
+            ..Default::default()
+        };
+        assert_eq!(v.wanted(), vec![TlsVer::Tls12]);
+    }
+}

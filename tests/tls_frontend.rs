@@ -1,0 +1,410 @@
+//! TLS frontends (`bind ... ssl crt`), with real clients (curl, `openssl
+//! s_client`) and certificates made at test time by `openssl` (a CA, an
+//! ECDSA certificate for a.test, an RSA one for r.test and *.w.test):
+//! certificate selection by SNI (exact, wildcard, default, `strict-sni`),
+//! ALPN, version bounds, large bodies both ways and keep-alive through the
+//! TLS transport, garbage instead of a ClientHello, and the config errors
+//! (a missing file, a key that does not match, `ssl` without `crt`).
+
+mod common;
+
+use common::http::HttpBackend;
+use common::*;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Certificates for the tests, made by the openssl CLI in `dir`.
+struct Pki {
+    ca: String,
+    ec: String,
+    rsa: String,
+}
+
+fn openssl(dir: &TestDir, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn make_pki(dir: &TestDir) -> Pki {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=pollux test CA",
+        ],
+    );
+    // name, key type, SANs
+    for (name, key, san) in [
+        ("ec", "ec:ca.pem", "DNS:a.test"),
+        ("rsa", "rsa:2048", "DNS:r.test,DNS:*.w.test"),
+    ] {
+        let mut req = vec!["req", "-new", "-nodes", "-keyout"];
+        let keyf = format!("{name}.key");
+        let csr = format!("{name}.csr");
+        req.extend([keyf.as_str(), "-out", csr.as_str(), "-subj", "/CN=test"]);
+        if key.starts_with("ec") {
+            req.extend(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+        } else {
+            req.extend(["-newkey", key]);
+        }
+        openssl(dir, &req);
+        let ext = dir.join(&format!("{name}.ext"));
+        std::fs::write(&ext, format!("subjectAltName={san}\n")).unwrap();
+        let crt = format!("{name}.crt");
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &crt,
+                "-days",
+                "2",
+                "-extfile",
+                ext.to_str().unwrap(),
+            ],
+        );
+        // HAProxy's usual layout: certificate, then its key, in one file.
+        let pem = std::fs::read_to_string(dir.join(&crt)).unwrap()
+            + &std::fs::read_to_string(dir.join(&keyf)).unwrap();
+        std::fs::write(dir.join(&format!("{name}.pem")), pem).unwrap();
+    }
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    Pki {
+        ca: p("ca.pem"),
+        ec: p("ec.pem"),
+        rsa: p("rsa.pem"),
+    }
+}
+
+fn config(pki: &Pki, be: SocketAddr, extra: &str) -> String {
+    format!(
+        "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend tls\n    bind 127.0.0.1:@P0@ ssl crt {} crt {} {extra}\n    default_backend be\n\
+         backend be\n    server s1 {be}\n",
+        pki.ec, pki.rsa
+    )
+}
+
+/// `openssl s_client` against `to` with `args`: its whole output.
+fn s_client(to: SocketAddr, args: &[&str]) -> String {
+    let mut child = Command::new("timeout")
+        .args(["10", "openssl", "s_client", "-connect", &to.to_string()])
+        // -brief says little, but enough, except for ALPN.
+        .args(if args.contains(&"-alpn") {
+            &[][..]
+        } else {
+            &["-brief"][..]
+        })
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl s_client");
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// curl through `to` as https://HOST/PATH, verifying with the test CA:
+/// (status, body).
+fn curl(to: SocketAddr, host: &str, path: &str, ca: &str, extra: &[&str]) -> (String, Vec<u8>) {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "10",
+            "--cacert",
+            ca,
+            "-w",
+            "\n%{http_code}",
+        ])
+        .args(["--resolve", &format!("{host}:{}:{}", to.port(), to.ip())])
+        .args(extra)
+        .arg(format!("https://{host}:{}{path}", to.port()))
+        .output()
+        .expect("curl");
+    let mut body = out.stdout;
+    let at = body.iter().rposition(|&c| c == b'\n').unwrap_or(0);
+    let code = String::from_utf8_lossy(&body[at + 1..]).to_string();
+    body.truncate(at);
+    (code, body)
+}
+
+fn sni_picks_the_certificate(poller: &str) {
+    let dir = TestDir::new("tls-sni");
+    let pki = make_pki(&dir);
+    let be = HttpBackend::start("be");
+    let px = Pollux::start(poller, &config(&pki, be.addr(), "alpn h2,http/1.1"));
+    let to = px.addr(0);
+    // Verified with the CA and the name: the right certificate each time.
+    for host in ["a.test", "r.test", "x.w.test"] {
+        let (code, body) = curl(to, host, "/", &pki.ca, &[]);
+        assert_eq!(
+            (code.as_str(), body.as_slice()),
+            ("200", &b"be\n"[..]),
+            "{host}"
+        );
+    }
+    // No name, or an unknown one: the first certificate (a.test's).
+    let out = s_client(
+        to,
+        &[
+            "-noservername",
+            "-CAfile",
+            &pki.ca,
+            "-verify_hostname",
+            "a.test",
+        ],
+    );
+    assert!(out.contains("Verification: OK"), "{out}");
+    let out = s_client(
+        to,
+        &[
+            "-servername",
+            "nope.test",
+            "-CAfile",
+            &pki.ca,
+            "-verify_hostname",
+            "a.test",
+        ],
+    );
+    assert!(out.contains("Verification: OK"), "{out}");
+    // Two levels under the wildcard are not covered by it.
+    let (code, _) = curl(to, "x.y.w.test", "/", &pki.ca, &[]);
+    assert_ne!(code, "200");
+    // h2 is left out of the ALPN list (no HTTP/2 yet): http/1.1 is chosen.
+    let out = s_client(to, &["-alpn", "h2,http/1.1", "-servername", "a.test"]);
+    assert!(out.contains("ALPN protocol: http/1.1"), "{out}");
+    assert!(px.stderr().contains("'h2' is left out of the ALPN list"));
+    px.stop();
+}
+
+fn strict_sni_and_versions(poller: &str) {
+    let dir = TestDir::new("tls-strict");
+    let pki = make_pki(&dir);
+    let be = HttpBackend::start("be");
+    let px = Pollux::start(
+        poller,
+        &config(&pki, be.addr(), "strict-sni ssl-max-ver TLSv1.2"),
+    );
+    let to = px.addr(0);
+    let (code, _) = curl(to, "a.test", "/", &pki.ca, &[]);
+    assert_eq!(code, "200");
+    let out = s_client(to, &["-servername", "a.test"]);
+    assert!(out.contains("Protocol version: TLSv1.2"), "{out}");
+    // strict-sni: no certificate for the name, no handshake.
+    let out = s_client(to, &["-servername", "nope.test"]);
+    assert!(!out.contains("Protocol version"), "{out}");
+    let out = s_client(to, &["-noservername"]);
+    assert!(!out.contains("Protocol version"), "{out}");
+    // TLS 1.3 only from the client: refused.
+    let out = s_client(to, &["-servername", "a.test", "-tls1_3"]);
+    assert!(!out.contains("Protocol version"), "{out}");
+    px.stop();
+}
+
+fn bodies_and_keep_alive_over_tls(poller: &str) {
+    let dir = TestDir::new("tls-bodies");
+    let pki = make_pki(&dir);
+    let be = HttpBackend::start("be");
+    let px = Pollux::start(poller, &config(&pki, be.addr(), ""));
+    let to = px.addr(0);
+    // A large response, Content-Length and chunked: every byte, in order.
+    for path in ["/len/3000000", "/chunked/1000000"] {
+        let n: usize = path.rsplit('/').next().unwrap().parse().unwrap();
+        let (code, body) = curl(to, "a.test", path, &pki.ca, &[]);
+        assert_eq!(code, "200", "{path}");
+        assert_eq!(body, pattern(n as u64, n), "{path}");
+    }
+    // A large upload: the backend saw all of it.
+    let upload = dir.join("up.bin");
+    std::fs::write(&upload, pattern(7, 2_000_000)).unwrap();
+    let (code, _) = curl(
+        to,
+        "a.test",
+        "/",
+        &pki.ca,
+        &[
+            "--data-binary",
+            &format!("@{}", upload.display()),
+            "-D",
+            "-",
+        ],
+    );
+    assert_eq!(code, "200");
+    let got = be.requests();
+    let last = got.last().expect("a request");
+    assert_eq!(last.body.len, 2_000_000);
+    assert_eq!(last.body.hash.0, common::http::pattern_hash(7, 2_000_000));
+    // Three requests on one connection.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "10",
+            "--cacert",
+            &pki.ca,
+            "-w",
+            "%{num_connects} ",
+        ])
+        .args(["--resolve", &format!("a.test:{}:127.0.0.1", to.port())])
+        .args([0, 1, 2].map(|i| format!("https://a.test:{}/k{i}", to.port())))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("be\n").count(), 3, "{text}");
+    assert!(
+        text.contains("be\n1 be\n0 be\n0 "),
+        "one connection: {text}"
+    );
+    px.stop();
+}
+
+fn garbage_and_plain_http_get_closed(poller: &str) {
+    let dir = TestDir::new("tls-garbage");
+    let pki = make_pki(&dir);
+    let be = HttpBackend::start("be");
+    let px = Pollux::start(poller, &config(&pki, be.addr(), ""));
+    let to = px.addr(0);
+    for junk in [
+        &b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+        &[0x16, 0x03, 0x01, 0x00, 0x10, 0x01][..], // a truncated ClientHello, then EOF
+        &[0u8; 300][..],
+    ] {
+        let mut c = TcpStream::connect(to).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(junk).unwrap();
+        let _ = c.shutdown(std::net::Shutdown::Write);
+        let mut got = Vec::new();
+        let _ = c.read_to_end(&mut got);
+        // At most a TLS alert record, never an HTTP answer.
+        assert!(got.is_empty() || got[0] == 0x15, "{got:?}");
+    }
+    // A stalled handshake is bounded by `timeout client`.
+    let mut c = TcpStream::connect(to).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut got = Vec::new();
+    let t = std::time::Instant::now();
+    let _ = c.read_to_end(&mut got);
+    assert!(
+        t.elapsed() < Duration::from_secs(14),
+        "closed by the timeout"
+    );
+    // And the proxy still serves.
+    assert_eq!(curl(to, "a.test", "/", &pki.ca, &[]).0, "200");
+    assert_eq!(
+        be.accepted(),
+        1,
+        "nothing reached the backend but the last request"
+    );
+    px.stop();
+}
+
+per_poller!(
+    sni_picks_the_certificate,
+    strict_sni_and_versions,
+    bodies_and_keep_alive_over_tls,
+    garbage_and_plain_http_get_closed
+);
+
+#[test]
+fn tls_config_errors_name_the_file() {
+    let dir = TestDir::new("tls-errors");
+    let pki = make_pki(&dir);
+    let head = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\nfrontend f\n";
+    // The RSA certificate with the EC key: they do not match.
+    let crt = std::fs::read_to_string(dir.join("rsa.crt")).unwrap();
+    let key = std::fs::read_to_string(dir.join("ec.key")).unwrap();
+    let bad = dir.join("mismatch.pem");
+    std::fs::write(&bad, crt + &key).unwrap();
+    let cases = [
+        (
+            format!(
+                "    bind 127.0.0.1:1 ssl crt {}/none.pem\n",
+                dir.path().display()
+            ),
+            "none.pem",
+        ),
+        (
+            format!("    bind 127.0.0.1:1 ssl crt {}\n", bad.display()),
+            "does not fit the certificate",
+        ),
+        (
+            "    bind 127.0.0.1:1 ssl\n".to_string(),
+            "no SSL certificate specified (use 'crt')",
+        ),
+        (
+            "    bind 127.0.0.1:1 ssl crt-list x.txt\n".to_string(),
+            "bind option 'crt-list' is not supported yet",
+        ),
+        (
+            format!(
+                "    bind 127.0.0.1:1 ssl crt {} ssl-max-ver TLSv1.1\n",
+                pki.ec
+            ),
+            "does not offer",
+        ),
+        (
+            format!("    bind 127.0.0.1:1 ssl crt {} curves X448\n", pki.ec),
+            "curves X448",
+        ),
+    ];
+    for (bind, want) in cases {
+        let path = dir.join("t.cfg");
+        std::fs::write(&path, format!("{head}{bind}")).unwrap();
+        let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+        assert_eq!(out.code(), Some(1), "{bind}: {}", out.stderr);
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.contains("t.cfg:7:"))
+            .unwrap_or("");
+        assert!(
+            line.contains(want),
+            "{bind}: want '{want}' in: {}",
+            out.stderr
+        );
+    }
+    // `crt` without `ssl`: the file is checked, the listener stays plain (HAProxy).
+    let path = dir.join("plain.cfg");
+    std::fs::write(
+        &path,
+        format!("{head}    bind 127.0.0.1:1 crt {}\n", pki.ec),
+    )
+    .unwrap();
+    let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+}

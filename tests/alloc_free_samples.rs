@@ -8,7 +8,8 @@ use std::cell::Cell;
 
 use pollux::http::acl::{parse_criterion, Truth};
 use pollux::http::expr::Expr;
-use pollux::http::fetch::FetchCtx;
+use pollux::http::fetch::{FetchCtx, TxnView};
+use pollux::http::format::{self, Format};
 use pollux::http::message::Request;
 use pollux::http::parser::HeadParser;
 
@@ -100,8 +101,26 @@ fn message_slices_are_fetched_without_allocating() {
         Some(&req),
         None,
     );
+    let captured = [Some("a.com".to_string())];
+    let ctx = FetchCtx {
+        payload: b"\x16\x03\x01",
+        txn: TxnView {
+            captured_req: &captured,
+            unique_id: Some("id-1"),
+            ..TxnView::default()
+        },
+        ..ctx
+    };
     let cases = [
         ("req.hdr(host)", "a.com"),
+        ("req.fhdr(cookie,1)", "theme=dark; sid=abc123"),
+        ("hdr(user-agent,-1)", "curl"),
+        ("pathq", "/shop/cart?lang=fr&x=42&y"),
+        ("req.ver", "1.1"),
+        ("capture.req.hdr(0)", "a.com"),
+        ("unique-id", "id-1"),
+        ("req.payload(1,2)", "\x03\x01"),
+        ("str(abc)", "abc"),
         ("path", "/shop/cart"),
         ("method", "GET"),
         ("url", "/shop/cart?lang=fr&x=42&y"),
@@ -127,10 +146,27 @@ fn message_slices_are_fetched_without_allocating() {
         ("hdr(host) -m str b.com", Truth::False),
         ("req.cook(sid) -m beg abc", Truth::True),
         ("path_beg /shop", Truth::True),
+        ("hdr_cnt(host) 1", Truth::True),
+        ("url_param(lang) fr", Truth::True),
     ] {
         let c = parse_criterion(&words(acl)).unwrap();
         let (n, got) = allocations(|| c.eval(&ctx));
         assert_eq!(got, want, "{acl}");
         assert_eq!(n, 0, "{acl}: {n} allocation(s)");
+    }
+    // A header action's format renders into a buffer it was given.
+    let f = Format::parse("%[req.hdr(host)]%[path] %[req.cook(sid)]").unwrap();
+    let mut out = String::with_capacity(64);
+    let (n, ()) = allocations(|| f.render_with(&mut out, &ctx, &NoVars));
+    assert_eq!(out, "a.com/shop/cart abc123");
+    assert_eq!(n, 0, "format: {n} allocation(s)");
+}
+
+/// The format above names no variable.
+struct NoVars;
+
+impl format::Vars for NoVars {
+    fn var(&self, _: &mut String, _: format::Var, _: format::Flags) {
+        unreachable!("no variable in the format");
     }
 }

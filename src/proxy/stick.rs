@@ -42,15 +42,12 @@ pub fn key_from_sample(s: &Value, cfg: &StickTableCfg) -> Option<StickKey> {
             other => to_text(other).trim().parse().ok().map(StickKey::Int),
         },
         StickKeyType::String => {
-            let mut t = to_text(s).into_owned();
-            if t.len() > cfg.len {
-                let mut end = cfg.len;
-                while !t.is_char_boundary(end) {
-                    end -= 1;
-                }
-                t.truncate(end);
+            let t = to_text(s);
+            let mut end = t.len().min(cfg.len);
+            while !t.is_char_boundary(end) {
+                end -= 1;
             }
-            Some(StickKey::Str(t))
+            Some(StickKey::Str(t[..end].to_string()))
         }
     }
 }

@@ -154,6 +154,13 @@ fn message_slices_are_fetched_without_allocating() {
         assert_eq!(got, want, "{acl}");
         assert_eq!(n, 0, "{acl}: {n} allocation(s)");
     }
+    // The regex engine builds its scratch space on a regex's first use;
+    // after that, matching borrows it.
+    let c = parse_criterion(&words("path_reg ^/shop/ca")).unwrap();
+    assert_eq!(c.eval(&ctx), Truth::True);
+    let (n, got) = allocations(|| c.eval(&ctx));
+    assert_eq!(got, Truth::True);
+    assert_eq!(n, 0, "path_reg: {n} allocation(s)");
     // A header action's format renders into a buffer it was given.
     let f = Format::parse("%[req.hdr(host)]%[path] %[req.cook(sid)]").unwrap();
     let mut out = String::with_capacity(64);

@@ -525,9 +525,7 @@ impl Fetch {
             Fetch::Path => str_of(req.map(|r| r.path())),
             Fetch::Url => str_of(req.map(|r| r.uri.as_str())),
             Fetch::Query => str_of(req.and_then(|r| r.query())),
-            Fetch::Base => {
-                req.map_or_else(Fetched::none, |r| Fetched::one(owned_text(msg::base(r))))
-            }
+            Fetch::Base => req.map_or_else(Fetched::none, |r| Fetched::one(msg::base(r))),
             Fetch::UrlParam(name, delim) => str_of(req.and_then(|r| url_param(r, name, *delim))),
             Fetch::Hdr(d, name, occ) | Fetch::FHdr(d, name, occ) => {
                 let Some(h) = heads(*d) else {

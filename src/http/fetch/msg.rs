@@ -187,7 +187,10 @@ impl Msg {
         let slice_of = |s: Option<&'a str>| s.map_or_else(Fetched::none, |s| Fetched::one(text(s)));
         match self {
             Msg::PathQ => slice_of(ctx.req.and_then(|r| r.path_on())),
-            Msg::BaseQ => str_of(ctx.req.and_then(baseq)),
+            Msg::BaseQ => ctx
+                .req
+                .and_then(baseq)
+                .map_or_else(Fetched::none, Fetched::one),
             Msg::Hash32 { url, src } => {
                 let Some(r) = ctx.req else {
                     return Fetched::none();
@@ -345,29 +348,33 @@ fn first_host(r: &Request) -> Option<&str> {
 
 /// `base`: the first Host value then the path (no query); without a
 /// Host, the path alone.
-pub fn base(r: &Request) -> String {
-    let path = r.path_on().map(|p| p.split('?').next().unwrap_or(""));
-    let Some(host) = first_host(r) else {
-        return path.unwrap_or("").to_string();
-    };
-    let mut s = host.to_string();
-    if let Some(p) = path.filter(|p| p.starts_with('/')) {
-        s.push_str(p);
-    }
-    s
+pub fn base(r: &Request) -> Value<'_> {
+    host_then_path(r, false).unwrap_or(text(""))
 }
 
 /// `baseq`: Host then the path and query; without a Host, `pathq`.
-fn baseq(r: &Request) -> Option<String> {
-    let path = r.path_on();
+fn baseq(r: &Request) -> Option<Value<'_>> {
+    host_then_path(r, true)
+}
+
+/// The first Host value then the path (with the query or not); without a
+/// Host, the path alone, borrowed.
+fn host_then_path(r: &Request, query: bool) -> Option<Value<'_>> {
+    let path = r.path_on().map(|p| {
+        if query {
+            p
+        } else {
+            p.split('?').next().unwrap_or("")
+        }
+    });
     let Some(host) = first_host(r) else {
-        return path.map(str::to_string);
+        return path.map(text);
     };
-    let mut s = host.to_string();
-    if let Some(p) = path.filter(|p| p.starts_with('/')) {
-        s.push_str(p);
-    }
-    Some(s)
+    let p = path.filter(|p| p.starts_with('/')).unwrap_or("");
+    let mut s = String::with_capacity(host.len() + p.len());
+    s.push_str(host);
+    s.push_str(p);
+    Some(owned_text(s))
 }
 
 /// `base32`: the sdbm hash of the first Host value then the path (no

@@ -49,17 +49,19 @@ impl<'a> Values<'a> {
         self.as_slice().is_empty()
     }
 
-    /// The last value, taken out.
+    /// The last value, taken out (no new allocation).
     pub fn pop(&mut self) -> Option<Value<'a>> {
-        match std::mem::take(self) {
-            Values::None => None,
-            Values::One(v) => Some(v),
-            Values::Many(mut m) => {
-                let last = m.pop();
-                *self = m.into_iter().collect();
-                last
-            }
+        let Values::Many(m) = self else {
+            return match std::mem::take(self) {
+                Values::One(v) => Some(v),
+                _ => None,
+            };
+        };
+        let last = m.pop();
+        if m.len() < 2 {
+            *self = m.pop().map_or(Values::None, Values::One);
         }
+        last
     }
 }
 

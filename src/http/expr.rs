@@ -3,11 +3,10 @@
 //! them. The fetch reads the message (`fetch.rs`); the converters are the
 //! sample layer's (`sample::conv`), run on each fetched value.
 
-use super::fetch::{CounterView, Fetch, FetchCtx, Fetched, Kind, Sample};
+use super::fetch::{CounterView, Fetch, FetchCtx, Fetched, Kind};
 use crate::sample::args::closing_paren;
 use crate::sample::conv::{parse_chain, run_chain_in, Conv};
 use crate::sample::{Type, Value};
-use std::net::IpAddr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expr {
@@ -84,65 +83,39 @@ impl Expr {
 
     /// Every value, each through the converters (a value a converter drops
     /// is dropped).
-    pub fn fetch_all_with(&self, ctx: &FetchCtx, sc: Option<&dyn CounterView>) -> Fetched {
-        let mut got = self.fetch.fetch_all_with(ctx, sc);
-        if !self.convs.is_empty() {
-            got.values = got
-                .values
-                .into_iter()
-                .filter_map(|s| self.convert(s, ctx))
-                .collect();
+    pub fn fetch_all_with<'a>(
+        &'a self,
+        ctx: &FetchCtx<'a>,
+        sc: Option<&dyn CounterView>,
+    ) -> Fetched<'a> {
+        let got = self.fetch.fetch_all_with(ctx, sc);
+        if self.convs.is_empty() {
+            return got;
         }
-        got
+        got.filter_map(|v| self.convert(v, ctx))
     }
 
     /// The one value a log-format string uses.
-    pub fn fetch_one(&self, ctx: &FetchCtx) -> Option<Sample> {
-        let s = self.fetch.fetch_one(ctx)?;
+    pub fn fetch_one<'a>(&'a self, ctx: &FetchCtx<'a>) -> Option<Value<'a>> {
+        let v = self.fetch.fetch_one(ctx)?;
         if self.convs.is_empty() {
-            return Some(s);
+            return Some(v);
         }
-        self.convert(s, ctx)
+        self.convert(v, ctx)
     }
 
-    /// The one value, as the sample layer types it (for `set-var`).
+    /// The one value, owned (for `set-var`).
     pub fn fetch_value(&self, ctx: &FetchCtx) -> Option<Value<'static>> {
-        let s = self.fetch_one(ctx)?;
-        Some(to_value(&s).into_owned())
+        Some(self.fetch_one(ctx)?.into_owned())
     }
 
-    fn convert(&self, s: Sample, ctx: &FetchCtx) -> Option<Sample> {
-        run_chain_in(&self.convs, to_value(&s), ctx.vars).map(to_sample)
-    }
-}
-
-/// A fetched sample as the sample layer sees it (borrowed when it is
-/// ASCII). A fetched string holds the message's bytes one char each
-/// (`message.rs`'s Latin-1 mapping), so its bytes are the chars; a string
-/// with a char past U+00FF is no such mapping and gives its UTF-8.
-pub fn to_value(s: &Sample) -> Value<'_> {
-    match s {
-        Sample::Str(t) if t.is_ascii() || t.chars().any(|c| u32::from(c) > 0xff) => {
-            Value::str(t.as_bytes())
-        }
-        Sample::Str(t) => Value::str(t.chars().map(|c| c as u8).collect::<Vec<u8>>()),
-        Sample::Int(n) => Value::Sint(*n),
-        Sample::Bool(b) => Value::Bool(*b),
-        Sample::Bin(b) => Value::Bin(b.as_slice().into()),
-        Sample::Ip(IpAddr::V4(a)) => Value::Ipv4(*a),
-        Sample::Ip(IpAddr::V6(a)) => Value::Ipv6(*a),
-    }
-}
-
-/// A sample-layer value as a fetched sample.
-pub fn to_sample(v: Value) -> Sample {
-    match v {
-        Value::Bool(b) => Sample::Bool(b),
-        Value::Sint(n) => Sample::Int(n),
-        Value::Ipv4(a) => Sample::Ip(IpAddr::V4(a)),
-        Value::Ipv6(a) => Sample::Ip(IpAddr::V6(a)),
-        Value::Bin(b) => Sample::Bin(b.into_owned()),
-        // Bytes back to one char each, losslessly (see `to_value`).
-        Value::Str(t) | Value::Meth(t) => Sample::Str(t.iter().map(|&c| c as char).collect()),
+    fn convert<'a>(&'a self, v: Value<'a>, ctx: &FetchCtx<'a>) -> Option<Value<'a>> {
+        // A method reads as a string from here on, as fetched values did
+        // before the converters saw them.
+        let v = match run_chain_in(&self.convs, v, ctx.vars)? {
+            Value::Meth(m) => Value::Str(m),
+            v => v,
+        };
+        Some(v)
     }
 }

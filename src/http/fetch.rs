@@ -1,11 +1,14 @@
 //! Sample fetches (configuration manual §7.3): what an ACL or a log-format
 //! `%[...]` reads from the connection, the request buffer or the HTTP heads.
 
-use std::net::{IpAddr, SocketAddr};
+use std::borrow::Cow;
+use std::net::SocketAddr;
 
 use super::message::{Headers, Request, Response};
 use crate::sample::vars::{self, VarRef, Vars};
+use crate::sample::Value;
 pub use counter::{Counter, CounterView, Tracked};
+pub use values::{owned_text, text, to_text, Fetched, Values};
 
 pub mod counter;
 mod misc;
@@ -13,6 +16,7 @@ mod msg;
 mod names;
 mod payload;
 pub mod proxy;
+mod values;
 
 /// Everything a fetch may read. Rules over parsed heads use an empty,
 /// complete payload; `tcp-request content` rules see the bytes received so far.
@@ -89,29 +93,6 @@ impl<'a> FetchCtx<'a> {
     }
 }
 
-/// One fetched value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sample {
-    Str(String),
-    Int(i64),
-    Ip(IpAddr),
-    Bool(bool),
-    Bin(Vec<u8>),
-}
-
-impl Sample {
-    /// The sample as text, as HAProxy's casts to string do.
-    pub fn to_text(&self) -> String {
-        match self {
-            Sample::Str(s) => s.clone(),
-            Sample::Int(n) => n.to_string(),
-            Sample::Ip(ip) => ip.to_string(),
-            Sample::Bool(b) => u8::from(*b).to_string(),
-            Sample::Bin(b) => b.iter().map(|&c| c as char).collect(),
-        }
-    }
-}
-
 /// The output type of a fetch; it picks the default match method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -178,7 +159,7 @@ pub enum Fetch {
     AlwaysFalse,
     /// `str(TEXT)`, `int(N)`, `bool(B)`, `bin(HEX)`, `ipv4(A)`, `ipv6(A)`:
     /// the argument itself.
-    Const(Sample),
+    Const(Value<'static>),
     /// `sc0_conn_cur`, `sc1_http_req_rate`, `src_conn_rate`...: a stick
     /// counter, read through the [`CounterView`] the engine provides.
     Counter(Tracked, Counter),
@@ -197,29 +178,6 @@ pub enum Fetch {
     UniqueId,
     /// `capture.req.hdr(N)` / `capture.res.hdr(N)`: capture slot N.
     Capture(Dir, i64),
-}
-
-/// What a fetch produced: values (maybe none), and whether waiting for more
-/// payload could change that.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetched {
-    pub values: Vec<Sample>,
-    pub may_change: bool,
-}
-
-impl Fetched {
-    fn some(values: Vec<Sample>) -> Self {
-        Fetched {
-            values,
-            may_change: false,
-        }
-    }
-    fn one(s: Sample) -> Self {
-        Fetched::some(vec![s])
-    }
-    fn none() -> Self {
-        Fetched::some(Vec::new())
-    }
 }
 
 /// Splits `name(a,b)` into the name and its arguments.
@@ -256,14 +214,14 @@ fn want_args(name: &str, args: &[&str], min: usize, max: usize) -> Result<(), St
 }
 
 /// The value of a constant fetch, checked as HAProxy checks its argument.
-fn constant(name: &str, a: &str) -> Result<Sample, String> {
+fn constant(name: &str, a: &str) -> Result<Value<'static>, String> {
     let bad = |what: &str| {
         format!("fetch method '{name}': failed to parse '{a}' as type '{what}' at position 1")
     };
     Ok(match name {
-        "str" => Sample::Str(a.to_string()),
-        "int" => Sample::Int(int_arg(name, 1, a)?),
-        "bool" => Sample::Bool(match a.to_ascii_lowercase().as_str() {
+        "str" => owned_text(a.to_string()),
+        "int" => Value::Sint(int_arg(name, 1, a)?),
+        "bool" => Value::Bool(match a.to_ascii_lowercase().as_str() {
             "true" | "1" => true,
             "false" | "0" => false,
             _ => {
@@ -272,16 +230,16 @@ fn constant(name: &str, a: &str) -> Result<Sample, String> {
                 ))
             }
         }),
-        "bin" => Sample::Bin(
+        "bin" => Value::Bin(Cow::Owned(
             (0..a.len())
                 .step_by(2)
                 .map(|i| a.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
                 .collect::<Option<Vec<u8>>>()
                 .filter(|_| a.len() % 2 == 0)
                 .ok_or_else(|| bad("binary"))?,
-        ),
-        "ipv4" => Sample::Ip(IpAddr::V4(a.parse().map_err(|_| bad("IPv4 address"))?)),
-        _ => Sample::Ip(IpAddr::V6(a.parse().map_err(|_| bad("IPv6 address"))?)),
+        )),
+        "ipv4" => Value::Ipv4(a.parse().map_err(|_| bad("IPv4 address"))?),
+        _ => Value::Ipv6(a.parse().map_err(|_| bad("IPv6 address"))?),
     })
 }
 
@@ -440,7 +398,7 @@ impl Fetch {
             }
             // `str()`: the empty string (HAProxy's reg-tests set variables so).
             "str" if a.is_empty() && expr.ends_with("()") => {
-                (0, 0, Fetch::Const(Sample::Str(String::new())))
+                (0, 0, Fetch::Const(Value::str(Vec::new())))
             }
             "str" | "int" | "bool" | "bin" | "ipv4" | "ipv6" => {
                 want_args(name, a, 1, 1)?;
@@ -466,13 +424,7 @@ impl Fetch {
             Fetch::AlwaysTrue | Fetch::AlwaysFalse | Fetch::Counter(_, Counter::Tracked) => {
                 Kind::Bool
             }
-            Fetch::Const(c) => match c {
-                Sample::Str(_) => Kind::Str,
-                Sample::Int(_) => Kind::Int,
-                Sample::Bool(_) => Kind::Bool,
-                Sample::Bin(_) => Kind::Bin,
-                Sample::Ip(_) => Kind::Ip,
-            },
+            Fetch::Const(c) => values::kind_of(c),
             Fetch::Payload(..) => Kind::Bin,
             Fetch::Counter(..) => Kind::Int,
             Fetch::Misc(m) => m.kind(),
@@ -524,24 +476,33 @@ impl Fetch {
     }
 
     /// Every value (ACL use: each one is tried against the patterns).
-    pub fn fetch_all(&self, ctx: &FetchCtx) -> Fetched {
+    pub fn fetch_all<'a>(&'a self, ctx: &FetchCtx<'a>) -> Fetched<'a> {
         self.fetch(ctx, None, false)
     }
 
     /// [`Fetch::fetch_all`] with stick counters available.
-    pub fn fetch_all_with(&self, ctx: &FetchCtx, sc: Option<&dyn CounterView>) -> Fetched {
+    pub fn fetch_all_with<'a>(
+        &'a self,
+        ctx: &FetchCtx<'a>,
+        sc: Option<&dyn CounterView>,
+    ) -> Fetched<'a> {
         self.fetch(ctx, sc, false)
     }
 
     /// The one value a log-format or action uses (for headers: the last
     /// occurrence unless one is named, as HAProxy).
-    pub fn fetch_one(&self, ctx: &FetchCtx) -> Option<Sample> {
+    pub fn fetch_one<'a>(&'a self, ctx: &FetchCtx<'a>) -> Option<Value<'a>> {
         self.fetch(ctx, None, true).values.pop()
     }
 
-    fn fetch(&self, ctx: &FetchCtx, sc: Option<&dyn CounterView>, one: bool) -> Fetched {
+    fn fetch<'a>(
+        &'a self,
+        ctx: &FetchCtx<'a>,
+        sc: Option<&dyn CounterView>,
+        one: bool,
+    ) -> Fetched<'a> {
         let req = ctx.req;
-        let heads = |d: Dir| -> Option<&dyn Headers> {
+        let heads = |d: Dir| -> Option<&'a dyn Headers> {
             match d {
                 Dir::Req => req.map(|r| r as &dyn Headers),
                 Dir::Res => ctx.res.map(|r| r as &dyn Headers),
@@ -551,101 +512,103 @@ impl Fetch {
                 },
             }
         };
-        let text = |s: &str| Fetched::one(Sample::Str(s.to_string()));
+        let str_of = |s: Option<&'a str>| s.map_or_else(Fetched::none, |s| Fetched::one(text(s)));
         match self {
-            Fetch::Src => Fetched::one(Sample::Ip(ctx.src.ip())),
-            Fetch::Dst => Fetched::one(Sample::Ip(ctx.dst.ip())),
-            Fetch::SrcPort => Fetched::one(Sample::Int(ctx.src.port().into())),
-            Fetch::DstPort => Fetched::one(Sample::Int(ctx.dst.port().into())),
-            Fetch::AlwaysTrue => Fetched::one(Sample::Bool(true)),
-            Fetch::AlwaysFalse => Fetched::one(Sample::Bool(false)),
-            Fetch::Const(c) => Fetched::one(c.clone()),
-            Fetch::Method => req.map_or_else(Fetched::none, |r| text(&r.method)),
-            Fetch::Path => req.map_or_else(Fetched::none, |r| text(r.path())),
-            Fetch::Url => req.map_or_else(Fetched::none, |r| text(&r.uri)),
-            Fetch::Query => req.and_then(|r| r.query()).map_or_else(Fetched::none, text),
-            Fetch::Base => req.map_or_else(Fetched::none, |r| text(&msg::base(r))),
-            Fetch::UrlParam(name, delim) => req
-                .and_then(|r| url_param(r, name, *delim))
-                .map_or_else(Fetched::none, |v| text(&v)),
+            Fetch::Src => Fetched::one(ctx.src.ip().into()),
+            Fetch::Dst => Fetched::one(ctx.dst.ip().into()),
+            Fetch::SrcPort => Fetched::one(Value::Sint(ctx.src.port().into())),
+            Fetch::DstPort => Fetched::one(Value::Sint(ctx.dst.port().into())),
+            Fetch::AlwaysTrue => Fetched::one(Value::Bool(true)),
+            Fetch::AlwaysFalse => Fetched::one(Value::Bool(false)),
+            Fetch::Const(c) => Fetched::one(c.borrowed()),
+            Fetch::Method => str_of(req.map(|r| r.method.as_str())),
+            Fetch::Path => str_of(req.map(|r| r.path())),
+            Fetch::Url => str_of(req.map(|r| r.uri.as_str())),
+            Fetch::Query => str_of(req.and_then(|r| r.query())),
+            Fetch::Base => req.map_or_else(Fetched::none, |r| Fetched::one(msg::base(r))),
+            Fetch::UrlParam(name, delim) => str_of(req.and_then(|r| url_param(r, name, *delim))),
             Fetch::Hdr(d, name, occ) | Fetch::FHdr(d, name, occ) => {
                 let Some(h) = heads(*d) else {
                     return Fetched::none();
                 };
                 let split = matches!(self, Fetch::Hdr(..));
-                let all = header_values(h, name, split);
-                let occ = occ.or(one.then_some(-1));
-                let picked = match occ {
-                    None => all,
-                    Some(n) => pick(all, n).into_iter().collect(),
-                };
-                Fetched::some(picked.into_iter().map(Sample::Str).collect())
+                match occ.or(one.then_some(-1)) {
+                    None => Fetched::some(header_values(h, name, split).map(text).collect()),
+                    Some(n) => str_of(pick(|| header_values(h, name, split), n)),
+                }
             }
             Fetch::HdrCnt(d, name) | Fetch::FHdrCnt(d, name) => {
                 let split = matches!(self, Fetch::HdrCnt(..));
-                let n = heads(*d).map_or(0, |h| header_values(h, name, split).len());
-                Fetched::one(Sample::Int(n as i64))
+                let n = heads(*d).map_or(0, |h| header_values(h, name, split).count());
+                Fetched::one(Value::Sint(n as i64))
             }
             Fetch::Cook(name) => {
-                let mut v = req.map_or_else(Vec::new, |r| cookies(r, name));
-                if one && v.len() > 1 {
-                    v.drain(..v.len() - 1);
+                let Some(r) = req else {
+                    return Fetched::none();
+                };
+                if one {
+                    return str_of(cookies(r, name).last());
                 }
-                Fetched::some(v.into_iter().map(Sample::Str).collect())
+                Fetched::some(cookies(r, name).map(text).collect())
             }
             Fetch::CookCnt(name) => {
-                let n = req.map_or(0, |r| cookies(r, name).len());
-                Fetched::one(Sample::Int(n as i64))
+                let n = req.map_or(0, |r| cookies(r, name).count());
+                Fetched::one(Value::Sint(n as i64))
             }
             Fetch::ResCook(name) => {
-                let mut v = ctx.res.map_or_else(Vec::new, |r| set_cookies(r, name));
-                if one && v.len() > 1 {
-                    v.drain(..v.len() - 1);
+                let Some(r) = ctx.res else {
+                    return Fetched::none();
+                };
+                if one {
+                    return str_of(set_cookies(r, name).last());
                 }
-                Fetched::some(v.into_iter().map(Sample::Str).collect())
+                Fetched::some(set_cookies(r, name).map(text).collect())
             }
             Fetch::Var(r, default) => match vars::lookup(ctx.vars, r) {
-                Some(Some(v)) => Fetched::one(super::expr::to_sample(v)),
-                Some(None) => default.as_ref().map_or_else(Fetched::none, |d| text(d)),
+                // A method stored in a variable reads back as a string.
+                Some(Some(Value::Meth(m))) => Fetched::one(Value::Str(m)),
+                Some(Some(v)) => Fetched::one(v),
+                Some(None) => str_of(default.as_deref()),
                 None => Fetched::none(),
             },
             Fetch::Counter(who, what) => match sc.and_then(|v| v.counter(*who, *what)) {
-                Some(n) if *what == Counter::Tracked => Fetched::one(Sample::Bool(n != 0)),
-                Some(n) => Fetched::one(Sample::Int(n)),
-                None if *what == Counter::Tracked => Fetched::one(Sample::Bool(false)),
+                Some(n) if *what == Counter::Tracked => Fetched::one(Value::Bool(n != 0)),
+                Some(n) => Fetched::one(Value::Sint(n)),
+                None if *what == Counter::Tracked => Fetched::one(Value::Bool(false)),
                 None => Fetched::none(),
             },
             Fetch::Status => ctx.res.map_or_else(Fetched::none, |r| {
-                Fetched::one(Sample::Int(r.status.into()))
+                Fetched::one(Value::Sint(r.status.into()))
             }),
-            Fetch::UniqueId => ctx.txn.unique_id.map_or_else(Fetched::none, text),
+            Fetch::UniqueId => str_of(ctx.txn.unique_id),
             Fetch::Capture(d, n) => {
                 let slots = match d {
                     Dir::Res => ctx.txn.captured_res,
                     _ => ctx.txn.captured_req,
                 };
-                usize::try_from(*n)
-                    .ok()
-                    .and_then(|i| slots.get(i)?.as_deref())
-                    .map_or_else(Fetched::none, text)
+                str_of(
+                    usize::try_from(*n)
+                        .ok()
+                        .and_then(|i| slots.get(i)?.as_deref()),
+                )
             }
             Fetch::ReqLen => Fetched {
-                values: vec![Sample::Int(ctx.payload.len() as i64)],
+                values: Values::One(Value::Sint(ctx.payload.len() as i64)),
                 may_change: !ctx.payload_complete,
             },
             Fetch::Payload(off, len) => match payload_range(ctx.payload.len(), *off, *len) {
-                Some(r) => Fetched::one(Sample::Bin(ctx.payload[r].to_vec())),
+                Some(r) => Fetched::one(Value::Bin(Cow::Borrowed(&ctx.payload[r]))),
                 // A negative argument: no byte can ever match.
                 None if *off < 0 || *len < 0 => Fetched::none(),
                 None => Fetched {
-                    values: Vec::new(),
+                    values: Values::None,
                     may_change: !ctx.payload_complete,
                 },
             },
             Fetch::SslVer => match ssl_version(ctx.payload) {
-                SslVer::Version(v) => Fetched::one(Sample::Int(v)),
+                SslVer::Version(v) => Fetched::one(Value::Sint(v)),
                 SslVer::TooShort => Fetched {
-                    values: Vec::new(),
+                    values: Values::None,
                     may_change: !ctx.payload_complete,
                 },
                 SslVer::NotSsl => Fetched::none(),
@@ -660,16 +623,19 @@ impl Fetch {
 
 /// Values of header `name`; with `split`, comma-separated values are
 /// separate (HAProxy's `hdr()`), else whole lines (`fhdr()`).
-fn header_values(h: &dyn Headers, name: &str, split: bool) -> Vec<String> {
-    let mut out = Vec::new();
-    for v in h.header_values(name) {
-        if split {
-            out.extend(v.split(',').map(|x| x.trim().to_string()));
+fn header_values<'a>(
+    h: &'a dyn Headers,
+    name: &'a str,
+    split: bool,
+) -> impl Iterator<Item = &'a str> + 'a {
+    h.header_values(name).flat_map(move |v| {
+        let (whole, parts) = if split {
+            (None, Some(v.split(',').map(str::trim)))
         } else {
-            out.push(v.to_string());
-        }
-    }
-    out
+            (Some(v), None)
+        };
+        whole.into_iter().chain(parts.into_iter().flatten())
+    })
 }
 
 /// The bytes `req.payload(off,len)` takes from `have` bytes, once they are
@@ -685,54 +651,48 @@ fn payload_range(have: usize, off: i64, len: i64) -> Option<std::ops::Range<usiz
     (end <= have).then_some(off..end)
 }
 
-/// Occurrence `n`: 1 is the first, -1 the last; 0 or out of range: none.
-fn pick(mut all: Vec<String>, n: i64) -> Option<String> {
-    let from_end = n < 0;
+/// Occurrence `n` of what `all` lists: 1 is the first, -1 the last; 0 or
+/// out of range: none. `all` is walked again rather than collected.
+fn pick<'a, I: Iterator<Item = &'a str>>(all: impl Fn() -> I, n: i64) -> Option<&'a str> {
     // unsigned_abs: i64::MIN has no positive i64 (no parse yields it, but
     // the engine must not rely on the parser for its safety).
-    let k = usize::try_from(n.unsigned_abs()).ok()?;
-    if k == 0 || k > all.len() {
-        return None;
+    let k = usize::try_from(n.unsigned_abs()).ok()?.checked_sub(1)?;
+    if n > 0 {
+        return all().nth(k);
     }
-    let idx = if from_end { all.len() - k } else { k - 1 };
-    Some(all.swap_remove(idx))
+    let len = all().count();
+    all().nth(len.checked_sub(k + 1)?)
 }
 
 /// Values of cookie `name` in every `Cookie` header, in order.
-fn cookies(r: &Request, name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in r.header_values("cookie") {
-        for pair in line.split(';') {
+fn cookies<'a>(r: &'a Request, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    r.header_values("cookie").flat_map(move |line| {
+        line.split(';').filter_map(move |pair| {
             let pair = pair.trim();
             let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-            if n.trim() == name {
-                out.push(v.trim().to_string());
-            }
-        }
-    }
-    out
+            (n.trim() == name).then(|| v.trim())
+        })
+    })
 }
 
 /// Values cookie `name` is given in every `Set-Cookie` header, in order
 /// (one cookie a header: the first `NAME=VALUE` pair, before attributes).
-pub fn set_cookies(r: &Response, name: &str) -> Vec<String> {
-    r.header_values("set-cookie")
-        .filter_map(|line| {
-            let pair = line.split(';').next()?.trim();
-            let (n, v) = pair.split_once('=')?;
-            (n.trim() == name).then(|| v.trim().to_string())
-        })
-        .collect()
+pub fn set_cookies<'a>(r: &'a Response, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    r.header_values("set-cookie").filter_map(move |line| {
+        let pair = line.split(';').next()?.trim();
+        let (n, v) = pair.split_once('=')?;
+        (n.trim() == name).then(|| v.trim())
+    })
 }
 
 /// First value of query parameter `name`; parameters are separated by `&`
 /// (and `delim` if given).
-fn url_param(r: &Request, name: &str, delim: Option<char>) -> Option<String> {
+fn url_param<'a>(r: &'a Request, name: &str, delim: Option<char>) -> Option<&'a str> {
     let q = r.query()?;
     q.split(|c| c == '&' || Some(c) == delim)
         .find_map(|p| match p.split_once('=') {
-            Some((n, v)) if n == name => Some(v.to_string()),
-            None if p == name => Some(String::new()),
+            Some((n, v)) if n == name => Some(v),
+            None if p == name => Some(""),
             _ => None,
         })
 }

@@ -7,11 +7,12 @@ use std::net::SocketAddr;
 use regex::Captures;
 
 use super::acl::{eval_opt_with, Re, Truth};
-use super::fetch::{FetchCtx, Stamp, TxnView};
+use super::fetch::{to_text, FetchCtx, Stamp, TxnView};
 use super::format::Format;
 use super::message::{Headers, Request, Response};
 use super::Version;
 use crate::sample::vars::Vars;
+use crate::sample::Value;
 
 pub use model::*;
 
@@ -123,14 +124,16 @@ fn run_request_addrs(
         }
         match &rule.action {
             Action::TrackSc(t) => {
-                let key = t.key.fetch_one(&ctx);
+                // Owned: the key may be a capture or the unique id, which
+                // the tracker holds and is about to be changed through.
+                let key = t.key.fetch_one(&ctx).map(Value::into_owned);
                 if let (Some(tr), Some(key)) = (tracker.as_deref_mut(), key) {
                     tr.track(t, &key);
                 }
                 continue;
             }
             Action::Capture(c) => {
-                let v = c.expr.fetch_one(&ctx).map(|s| cut(s.to_text(), c.len));
+                let v = c.expr.fetch_one(&ctx).map(|s| cut(&to_text(&s), c.len));
                 if let (Some(tr), Some(v), Some(slot)) = (tracker.as_deref_mut(), v, c.slot) {
                     tr.capture(slot, v);
                 }
@@ -248,7 +251,7 @@ pub fn run_response_tracked(
             continue;
         }
         if let Action::Capture(c) = &rule.action {
-            let v = c.expr.fetch_one(&ctx).map(|s| cut(s.to_text(), c.len));
+            let v = c.expr.fetch_one(&ctx).map(|s| cut(&to_text(&s), c.len));
             if let (Some(v), Some(slot)) = (v, c.slot.and_then(|i| txn.captured_res.get_mut(i))) {
                 *slot = Some(v);
             }
@@ -269,13 +272,12 @@ pub fn run_response_tracked(
 }
 
 /// A capture's text: at most `len` bytes, cut on a character boundary.
-fn cut(mut v: String, len: usize) -> String {
+fn cut(v: &str, len: usize) -> String {
     let mut end = v.len().min(len);
     while !v.is_char_boundary(end) {
         end -= 1;
     }
-    v.truncate(end);
-    v
+    v[..end].to_string()
 }
 
 /// A request rule's fetch context: the message and the transaction.

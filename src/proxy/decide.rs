@@ -8,13 +8,14 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 
 use crate::config::Persistence;
-use crate::http::fetch::{Counter, FetchCtx, Sample, Tracked};
+use crate::http::fetch::{Counter, FetchCtx, Tracked};
 use crate::http::message::{Request, Response};
 use crate::http::rules::TrackSc;
 use crate::http::track::Slots;
 use crate::proxy::persist::{self, Servers};
 use crate::proxy::stick::{self, StickTables};
 use crate::sample::vars::Vars;
+use crate::sample::Value;
 use crate::session::decide::{CookieOut, Decide, PersistResponse, Persisted};
 
 /// One step's view of the proxies for [`Decide`].
@@ -52,7 +53,7 @@ impl Decide for Decider<'_> {
         }
     }
 
-    fn track(&mut self, slots: &mut Slots, own_table: &str, rule: &TrackSc, key: &Sample) {
+    fn track(&mut self, slots: &mut Slots, own_table: &str, rule: &TrackSc, key: &Value) {
         self.tables(|t| stick::track_sc(t, slots, own_table, rule, key, self.now));
     }
 
@@ -178,7 +179,7 @@ mod tests {
             key: Fetch::Src,
             table: None,
         };
-        d.track(&mut slots, "fe", &rule, &Sample::Ip(src));
+        d.track(&mut slots, "fe", &rule, &Value::from(src));
         assert!(m.try_lock().is_ok(), "the lock outlived `track`");
         let rate = |d: &Decider, slots: &Slots| {
             d.counter(
@@ -220,7 +221,7 @@ mod tests {
             key: Fetch::Src,
             table: None,
         };
-        d.track(&mut slots, "fe", &rule, &Sample::Ip(src));
+        d.track(&mut slots, "fe", &rule, &Value::from(src));
         assert!(slots.iter().all(Option::is_none));
         assert_eq!(
             d.counter(

@@ -16,17 +16,19 @@ use fnv::FnvHashMap;
 
 use crate::config::{StickData, StickKeyType, StickKind, StickRule, StickStore, StickTableCfg};
 use crate::http::acl::{eval_opt, Truth};
-use crate::http::fetch::{FetchCtx, Sample};
+use crate::http::fetch::{to_text, FetchCtx};
 pub use crate::http::track::{EntryRef, Slots, StickKey};
+use crate::sample::Value;
 
 /// The key a sample gives in a table of this type, as HAProxy casts:
 /// None if it does not convert (an IPv6 address in an `ip` table).
-pub fn key_from_sample(s: &Sample, cfg: &StickTableCfg) -> Option<StickKey> {
+pub fn key_from_sample(s: &Value, cfg: &StickTableCfg) -> Option<StickKey> {
     match cfg.key {
         StickKeyType::Ip | StickKeyType::Ipv6 => {
             let ip = match s {
-                Sample::Ip(ip) => *ip,
-                other => other.to_text().trim().parse().ok()?,
+                Value::Ipv4(a) => IpAddr::V4(*a),
+                Value::Ipv6(a) => IpAddr::V6(*a),
+                other => to_text(other).trim().parse().ok()?,
             };
             Some(StickKey::Ip(match (cfg.key, ip) {
                 (StickKeyType::Ip, IpAddr::V6(v6)) => IpAddr::V4(v6.to_ipv4_mapped()?),
@@ -35,20 +37,17 @@ pub fn key_from_sample(s: &Sample, cfg: &StickTableCfg) -> Option<StickKey> {
             }))
         }
         StickKeyType::Integer => match s {
-            Sample::Int(n) => Some(StickKey::Int(*n)),
-            Sample::Bool(b) => Some(StickKey::Int(i64::from(*b))),
-            other => other.to_text().trim().parse().ok().map(StickKey::Int),
+            Value::Sint(n) => Some(StickKey::Int(*n)),
+            Value::Bool(b) => Some(StickKey::Int(i64::from(*b))),
+            other => to_text(other).trim().parse().ok().map(StickKey::Int),
         },
         StickKeyType::String => {
-            let mut t = s.to_text();
-            if t.len() > cfg.len {
-                let mut end = cfg.len;
-                while !t.is_char_boundary(end) {
-                    end -= 1;
-                }
-                t.truncate(end);
+            let t = to_text(s);
+            let mut end = t.len().min(cfg.len);
+            while !t.is_char_boundary(end) {
+                end -= 1;
             }
-            Some(StickKey::Str(t))
+            Some(StickKey::Str(t[..end].to_string()))
         }
     }
 }

@@ -155,6 +155,20 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The same sample borrowing this one's bytes: no copy.
+    pub fn borrowed(&self) -> Value<'_> {
+        use Value::*;
+        match self {
+            Bool(b) => Bool(*b),
+            Sint(n) => Sint(*n),
+            Ipv4(a) => Ipv4(*a),
+            Ipv6(a) => Ipv6(*a),
+            Str(s) => Str(Cow::Borrowed(s)),
+            Bin(s) => Bin(Cow::Borrowed(s)),
+            Meth(s) => Meth(Cow::Borrowed(s)),
+        }
+    }
+
     /// An owned copy, for a sample that must outlive the message.
     pub fn into_owned(self) -> Value<'static> {
         use Value::*;
@@ -166,6 +180,15 @@ impl<'a> Value<'a> {
             Str(s) => Str(Cow::Owned(s.into_owned())),
             Bin(s) => Bin(Cow::Owned(s.into_owned())),
             Meth(s) => Meth(Cow::Owned(s.into_owned())),
+        }
+    }
+}
+
+impl From<std::net::IpAddr> for Value<'static> {
+    fn from(a: std::net::IpAddr) -> Self {
+        match a {
+            std::net::IpAddr::V4(a) => Value::Ipv4(a),
+            std::net::IpAddr::V6(a) => Value::Ipv6(a),
         }
     }
 }

@@ -6,11 +6,12 @@
 //! letters). The proxy's implementation takes the shared stick tables'
 //! lock around each table operation only.
 
-use crate::http::fetch::{Counter, CounterView, Sample, Stamp, Tracked, TxnView};
+use crate::http::fetch::{Counter, CounterView, Stamp, Tracked, TxnView};
 use crate::http::message::{Request, Response};
 use crate::http::rules::{TrackSc, Tracker};
 use crate::http::track::Slots;
 use crate::sample::vars::Vars;
+use crate::sample::Value;
 use std::net::{IpAddr, SocketAddr};
 
 /// The proxy's side of a transaction: stick counters and persistence.
@@ -23,7 +24,7 @@ pub trait Decide {
     fn count_http_err(&mut self, slots: &Slots);
     /// `track-scN` met with `key` in the rules of the proxy whose own
     /// table is `own_table`.
-    fn track(&mut self, slots: &mut Slots, own_table: &str, rule: &TrackSc, key: &Sample);
+    fn track(&mut self, slots: &mut Slots, own_table: &str, rule: &TrackSc, key: &Value);
     /// A `scN_*` or `src_*` (client `src`, in `own_table`) counter, now.
     fn counter(
         &self,
@@ -94,7 +95,7 @@ pub struct Tracking<'a> {
 }
 
 impl Tracker for Tracking<'_> {
-    fn track(&mut self, rule: &TrackSc, key: &Sample) {
+    fn track(&mut self, rule: &TrackSc, key: &Value) {
         self.decide.track(self.slots, self.own_table, rule, key);
     }
 

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use crate::http::expr::{to_value as value, Expr};
-use crate::http::fetch::{Fetch, Kind, Sample};
+use crate::http::expr::Expr;
+use crate::http::fetch::{Fetch, Kind};
 use crate::sample::patref::{self, ExprSpec, PatExpr, PatRef, User};
 use crate::sample::pattern::Method;
 use crate::sample::{Type, Value};
@@ -234,11 +234,11 @@ fn int_patterns(values: &[String], dotted: bool) -> Result<Vec<String>, String> 
 impl Criterion {
     /// Whether one fetched sample matches: cast to what the method reads
     /// (a sample that does not cast matches nothing), then any pattern.
-    pub(super) fn matches(&self, s: &Sample) -> bool {
+    pub(super) fn matches(&self, s: &Value) -> bool {
         match self.method {
             Method::Found => true,
-            Method::Bool => matches!(value(s).cast(Type::Bool), Some(Value::Bool(true))),
-            m => match value(s).cast(m.input()) {
+            Method::Bool => matches!(s.borrowed().cast(Type::Bool), Some(Value::Bool(true))),
+            m => match s.borrowed().cast(m.input()) {
                 Some(v) => self.pats.iter().any(|p| p.matches(&v)),
                 None => false,
             },

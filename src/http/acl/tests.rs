@@ -544,7 +544,7 @@ fn fetch_one_takes_the_last_header_and_cookie() {
         Fetch::parse(e)
             .unwrap()
             .fetch_one(&ctx)
-            .map(|s| s.to_text())
+            .map(|s| crate::http::fetch::to_text(&s).into_owned())
     };
     assert_eq!(one("hdr(accept)").as_deref(), Some("application/json"));
     assert_eq!(

@@ -2,7 +2,8 @@
 //! `env`, `date`, `date_us`, `rand`, `uuid`, `hostname`, `nbproc`, `proc`.
 //! Their argument rules and failures are HAProxy 2.6's.
 
-use super::{int_arg, want_args, Fetched, Kind, Sample};
+use super::{int_arg, owned_text, want_args, Fetched, Kind};
+use crate::sample::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,16 +92,16 @@ impl Misc {
         }
     }
 
-    pub fn fetch(&self) -> Fetched {
+    pub fn fetch(&self) -> Fetched<'static> {
         let now = || {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
         };
-        let int = |n: i64| Fetched::one(Sample::Int(n));
+        let int = |n: i64| Fetched::one(Value::Sint(n));
         match self {
             Misc::Env(name) => match std::env::var_os(name) {
-                Some(v) => Fetched::one(Sample::Str(v.to_string_lossy().into_owned())),
+                Some(v) => Fetched::one(owned_text(v.to_string_lossy().into_owned())),
                 None => Fetched::none(),
             },
             Misc::Date(offset, unit) => {
@@ -123,8 +124,8 @@ impl Misc {
                     None => r as i64,
                 })
             }
-            Misc::Uuid => Fetched::one(Sample::Str(crate::sample::rand::uuid_v4())),
-            Misc::Hostname => Fetched::one(Sample::Str(hostname())),
+            Misc::Uuid => Fetched::one(owned_text(crate::sample::rand::uuid_v4())),
+            Misc::Hostname => Fetched::one(owned_text(hostname())),
             Misc::One => int(1),
         }
     }

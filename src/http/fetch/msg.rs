@@ -4,11 +4,12 @@
 //! fetches (`hdr_ip`, `hdr_val`, `cook_val`, `urlp_val`, `res.cook_cnt`...),
 //! which read through the plain fetch they type.
 
-use super::{Dir, Fetch, FetchCtx, Fetched, Kind, Sample};
+use super::{owned_text, text, Dir, Fetch, FetchCtx, Fetched, Kind};
 use crate::http::auth::{self, Credentials, UserlistRef};
 use crate::http::message::{Headers, Request};
 use crate::http::Version;
-use crate::sample::hash;
+use crate::sample::{hash, Value};
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +170,12 @@ impl Msg {
         }
     }
 
-    pub fn fetch(&self, ctx: &FetchCtx, sc: Option<&dyn super::CounterView>, one: bool) -> Fetched {
+    pub fn fetch<'a>(
+        &'a self,
+        ctx: &FetchCtx<'a>,
+        sc: Option<&dyn super::CounterView>,
+        one: bool,
+    ) -> Fetched<'a> {
         let heads = |d: Dir| -> Option<&dyn Headers> {
             match d {
                 Dir::Res => ctx.res.map(|r| r as &dyn Headers),
@@ -177,36 +183,37 @@ impl Msg {
             }
         };
         let str_of =
-            |s: Option<String>| s.map_or_else(Fetched::none, |s| Fetched::one(Sample::Str(s)));
+            |s: Option<String>| s.map_or_else(Fetched::none, |s| Fetched::one(owned_text(s)));
+        let slice_of = |s: Option<&'a str>| s.map_or_else(Fetched::none, |s| Fetched::one(text(s)));
         match self {
-            Msg::PathQ => str_of(ctx.req.and_then(|r| r.path_on()).map(str::to_string)),
-            Msg::BaseQ => str_of(ctx.req.and_then(baseq)),
+            Msg::PathQ => slice_of(ctx.req.and_then(|r| r.path_on())),
+            Msg::BaseQ => ctx
+                .req
+                .and_then(baseq)
+                .map_or_else(Fetched::none, Fetched::one),
             Msg::Hash32 { url, src } => {
                 let Some(r) = ctx.req else {
                     return Fetched::none();
                 };
                 let h = hash32(r, *url);
                 if !*src {
-                    return Fetched::one(Sample::Int(h.into()));
+                    return Fetched::one(Value::Sint(h.into()));
                 }
                 let mut b = h.to_be_bytes().to_vec();
                 match ctx.src.ip() {
                     IpAddr::V4(a) => b.extend_from_slice(&a.octets()),
                     IpAddr::V6(a) => b.extend_from_slice(&a.octets()),
                 }
-                Fetched::one(Sample::Bin(b))
+                Fetched::one(Value::Bin(Cow::Owned(b)))
             }
             Msg::Ver(d) => {
                 let v = match d {
                     Dir::Res => ctx.res.map(|r| r.version),
                     _ => ctx.req.map(|r| r.version),
                 };
-                str_of(v.map(|v| {
-                    match v {
-                        Version::Http10 => "1.0",
-                        Version::Http11 => "1.1",
-                    }
-                    .to_string()
+                slice_of(v.map(|v| match v {
+                    Version::Http10 => "1.0",
+                    Version::Http11 => "1.1",
                 }))
             }
             Msg::Hdrs(d) => str_of(heads(*d).map(|h| {
@@ -224,21 +231,21 @@ impl Msg {
                 let names: Vec<String> = as_haproxy_keeps(h).into_iter().map(|(n, _)| n).collect();
                 names.join(&delim.to_string())
             })),
-            Msg::AsIp(f) => map(f.fetch(ctx, sc, one), |s| match s {
-                Sample::Str(t) => header_ip(&t).map(Sample::Ip),
+            Msg::AsIp(f) => f.fetch(ctx, sc, one).filter_map(|s| match s {
+                Value::Str(t) => header_ip(std::str::from_utf8(&t).ok()?).map(Value::from),
                 _ => None,
             }),
-            Msg::AsInt(f) => map(f.fetch(ctx, sc, one), |s| match s {
-                Sample::Str(t) => Some(Sample::Int(strl2ic(&t).into())),
+            Msg::AsInt(f) => f.fetch(ctx, sc, one).filter_map(|s| match s {
+                Value::Str(t) => Some(Value::Sint(strl2ic(&t).into())),
                 _ => None,
             }),
             Msg::Count(f) => {
                 let n = f.fetch(ctx, sc, false).values.len();
-                Fetched::one(Sample::Int(n as i64))
+                Fetched::one(Value::Sint(n as i64))
             }
             Msg::Auth(l) => match (ctx.req.and_then(auth::credentials), l.get()) {
                 (Some(Credentials::Basic(u, p)), Some(list)) => {
-                    Fetched::one(Sample::Bool(list.check(&u, &p).is_some()))
+                    Fetched::one(Value::Bool(list.check(&u, &p).is_some()))
                 }
                 _ => Fetched::none(),
             },
@@ -252,20 +259,18 @@ impl Msg {
                     return Fetched::none();
                 };
                 if one {
-                    return Fetched::one(Sample::Str(user.name.clone()));
+                    return Fetched::one(owned_text(user.name.clone()));
                 }
                 Fetched::some(
                     user.groups
                         .iter()
-                        .map(|&g| Sample::Str(list.groups[g].clone()))
+                        .map(|&g| owned_text(list.groups[g].clone()))
                         .collect(),
                 )
             }
             Msg::UrlIp | Msg::UrlPort => match ctx.req.and_then(|r| url_addr(&r.uri)) {
-                Some((ip, _)) if matches!(self, Msg::UrlIp) => {
-                    Fetched::one(Sample::Ip(IpAddr::V4(ip)))
-                }
-                Some((_, port)) => Fetched::one(Sample::Int(port.into())),
+                Some((ip, _)) if matches!(self, Msg::UrlIp) => Fetched::one(Value::Ipv4(ip)),
+                Some((_, port)) => Fetched::one(Value::Sint(port.into())),
                 None => Fetched::none(),
             },
             Msg::FeName | Msg::BeName => {
@@ -274,18 +279,15 @@ impl Msg {
                     Msg::BeName => st.backend.unwrap_or(st.frontend),
                     _ => st.frontend,
                 };
-                str_of((!name.is_empty()).then(|| name.to_string()))
+                slice_of((!name.is_empty()).then_some(name))
             }
             Msg::FirstReq => match ctx.req {
-                Some(_) => Fetched::one(Sample::Bool(ctx.txn.stamp.first)),
+                Some(_) => Fetched::one(Value::Bool(ctx.txn.stamp.first)),
                 None => Fetched::none(),
             },
-            Msg::AuthType => str_of(ctx.req.and_then(auth::credentials).map(|c| {
-                match c {
-                    Credentials::Basic(..) => "Basic",
-                    Credentials::Bearer(_) => "Bearer",
-                }
-                .to_string()
+            Msg::AuthType => slice_of(ctx.req.and_then(auth::credentials).map(|c| match c {
+                Credentials::Basic(..) => "Basic",
+                Credentials::Bearer(_) => "Bearer",
             })),
             Msg::AuthUser | Msg::AuthPass => match ctx.req.and_then(auth::credentials) {
                 Some(Credentials::Basic(u, p)) => {
@@ -307,7 +309,7 @@ impl Msg {
                         if s.eq_ignore_ascii_case("bearer")
                             && !t.trim_start_matches(' ').is_empty() =>
                     {
-                        str_of(Some(t.trim_start_matches(' ').to_string()))
+                        slice_of(Some(t.trim_start_matches(' ')))
                     }
                     _ => Fetched::none(),
                 }
@@ -336,13 +338,6 @@ fn as_haproxy_keeps(h: &dyn Headers) -> Vec<(String, String)> {
     out
 }
 
-fn map(f: Fetched, g: impl Fn(Sample) -> Option<Sample>) -> Fetched {
-    Fetched {
-        values: f.values.into_iter().filter_map(g).collect(),
-        may_change: f.may_change,
-    }
-}
-
 /// The first Host value, if not empty (HAProxy's `base` family reads
 /// that one).
 fn first_host(r: &Request) -> Option<&str> {
@@ -353,29 +348,33 @@ fn first_host(r: &Request) -> Option<&str> {
 
 /// `base`: the first Host value then the path (no query); without a
 /// Host, the path alone.
-pub fn base(r: &Request) -> String {
-    let path = r.path_on().map(|p| p.split('?').next().unwrap_or(""));
-    let Some(host) = first_host(r) else {
-        return path.unwrap_or("").to_string();
-    };
-    let mut s = host.to_string();
-    if let Some(p) = path.filter(|p| p.starts_with('/')) {
-        s.push_str(p);
-    }
-    s
+pub fn base(r: &Request) -> Value<'_> {
+    host_then_path(r, false).unwrap_or(text(""))
 }
 
 /// `baseq`: Host then the path and query; without a Host, `pathq`.
-fn baseq(r: &Request) -> Option<String> {
-    let path = r.path_on();
+fn baseq(r: &Request) -> Option<Value<'_>> {
+    host_then_path(r, true)
+}
+
+/// The first Host value then the path (with the query or not); without a
+/// Host, the path alone, borrowed.
+fn host_then_path(r: &Request, query: bool) -> Option<Value<'_>> {
+    let path = r.path_on().map(|p| {
+        if query {
+            p
+        } else {
+            p.split('?').next().unwrap_or("")
+        }
+    });
     let Some(host) = first_host(r) else {
-        return path.map(str::to_string);
+        return path.map(text);
     };
-    let mut s = host.to_string();
-    if let Some(p) = path.filter(|p| p.starts_with('/')) {
-        s.push_str(p);
-    }
-    Some(s)
+    let p = path.filter(|p| p.starts_with('/')).unwrap_or("");
+    let mut s = String::with_capacity(host.len() + p.len());
+    s.push_str(host);
+    s.push_str(p);
+    Some(owned_text(s))
 }
 
 /// `base32`: the sdbm hash of the first Host value then the path (no
@@ -476,12 +475,11 @@ fn header_ip(v: &str) -> Option<IpAddr> {
 /// HAProxy's `strl2ic`: a 32-bit integer from the leading characters; it
 /// stops at the first byte above '9' (bytes below '0' are folded in, as
 /// HAProxy does), wrapping on overflow.
-pub fn strl2ic(s: &str) -> i32 {
-    let b: Vec<u8> = s.chars().map(|c| c as u32 as u8).collect();
+pub fn strl2ic(b: &[u8]) -> i32 {
     let mut i: i32 = 0;
     let (neg, digits) = match b.split_first() {
         Some((b'-', rest)) => (true, rest),
-        _ => (false, &b[..]),
+        _ => (false, b),
     };
     for &c in digits {
         let j = i32::from(c) - i32::from(b'0');
@@ -503,13 +501,13 @@ mod tests {
 
     #[test]
     fn strl2ic_as_haproxy() {
-        assert_eq!(strl2ic("123abc"), 123);
-        assert_eq!(strl2ic("-42"), -42);
-        assert_eq!(strl2ic("abc"), 0);
-        assert_eq!(strl2ic(""), 0);
+        assert_eq!(strl2ic(b"123abc"), 123);
+        assert_eq!(strl2ic(b"-42"), -42);
+        assert_eq!(strl2ic(b"abc"), 0);
+        assert_eq!(strl2ic(b""), 0);
         // A byte below '0' is folded in, not a stop.
-        assert_eq!(strl2ic("1 2"), -58);
-        assert_eq!(strl2ic("99999999999"), 99_999_999_999i64 as i32);
+        assert_eq!(strl2ic(b"1 2"), -58);
+        assert_eq!(strl2ic(b"99999999999"), 99_999_999_999i64 as i32);
     }
 
     #[test]

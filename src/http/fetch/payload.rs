@@ -4,8 +4,10 @@
 //! its answer, so that rules wait (up to `inspect-delay`) instead of
 //! deciding on half a message.
 
-use super::{int_arg, want_args, FetchCtx, Fetched, Kind, Sample};
+use super::{int_arg, want_args, FetchCtx, Fetched, Kind, Values};
 use crate::http::parser::HeadParser;
+use crate::sample::Value;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Buf {
@@ -88,20 +90,20 @@ impl Buf {
         }
     }
 
-    pub fn fetch(&self, ctx: &FetchCtx) -> Fetched {
+    pub fn fetch<'a>(&self, ctx: &FetchCtx<'a>) -> Fetched<'a> {
         let wait = || Fetched {
-            values: Vec::new(),
+            values: Values::None,
             may_change: !ctx.payload_complete,
         };
         match self {
             Buf::ProtoHttp => {
                 // HTTP rules: the request was parsed as HTTP already.
                 if ctx.req.is_some() {
-                    return Fetched::one(Sample::Bool(true));
+                    return Fetched::one(Value::Bool(true));
                 }
                 let mut p = HeadParser::new(MAX as usize);
                 match p.parse_request(ctx.payload) {
-                    Ok(Some(_)) => Fetched::one(Sample::Bool(true)),
+                    Ok(Some(_)) => Fetched::one(Value::Bool(true)),
                     Ok(None) => wait(),
                     Err(_) => Fetched::none(),
                 }
@@ -132,13 +134,13 @@ impl Buf {
                 if end > d.len() {
                     return wait();
                 }
-                Fetched::one(Sample::Bin(d[start..end].to_vec()))
+                Fetched::one(Value::Bin(Cow::Borrowed(&d[start..end])))
             }
             Buf::RdpCookie { name, cnt } => match rdp_cookie(ctx.payload, name.as_deref()) {
-                Rdp::Found(_) if *cnt => Fetched::one(Sample::Int(1)),
-                Rdp::Found(v) => Fetched::one(Sample::Str(v.iter().map(|&c| c as char).collect())),
+                Rdp::Found(_) if *cnt => Fetched::one(Value::Sint(1)),
+                Rdp::Found(v) => Fetched::one(Value::Str(Cow::Borrowed(v))),
                 Rdp::TooShort if !ctx.payload_complete => wait(),
-                _ if *cnt => Fetched::one(Sample::Int(0)),
+                _ if *cnt => Fetched::one(Value::Sint(0)),
                 _ => Fetched::none(),
             },
         }
@@ -228,19 +230,25 @@ mod tests {
             cnt: false,
         };
         assert_eq!(
-            named.fetch(&ctx(&d, true)).values,
-            vec![Sample::Str("alice".into())]
+            named.fetch(&ctx(&d, true)).values.as_slice(),
+            [Value::str(&b"alice"[..])]
         );
         let any = Buf::RdpCookie {
             name: None,
             cnt: true,
         };
-        assert_eq!(any.fetch(&ctx(&d, true)).values, vec![Sample::Int(1)]);
+        assert_eq!(
+            any.fetch(&ctx(&d, true)).values.as_slice(),
+            [Value::Sint(1)]
+        );
         let other = Buf::RdpCookie {
             name: Some("x".into()),
             cnt: true,
         };
-        assert_eq!(other.fetch(&ctx(&d, true)).values, vec![Sample::Int(0)]);
+        assert_eq!(
+            other.fetch(&ctx(&d, true)).values.as_slice(),
+            [Value::Sint(0)]
+        );
         // Cut before the CRLF: wait for more, unless no more can come.
         let cut = rdp(b"Cookie: mstshash=ali");
         assert!(named.fetch(&ctx(&cut, false)).may_change);
@@ -252,19 +260,19 @@ mod tests {
         let lv = parse("req.payload_lv", &["0", "2"]).unwrap().unwrap();
         let d = b"\x00\x03abcdef";
         assert_eq!(
-            lv.fetch(&ctx(d, true)).values,
-            vec![Sample::Bin(b"abc".to_vec())]
+            lv.fetch(&ctx(d, true)).values.as_slice(),
+            [Value::Bin(Cow::Borrowed(b"abc"))]
         );
         assert!(lv.fetch(&ctx(b"\x00\x09abc", false)).may_change);
         let rel = parse("req.payload_lv", &["0", "1", "+1"]).unwrap().unwrap();
         assert_eq!(
-            rel.fetch(&ctx(b"\x02xyz", true)).values,
-            vec![Sample::Bin(b"yz".to_vec())]
+            rel.fetch(&ctx(b"\x02xyz", true)).values.as_slice(),
+            [Value::Bin(Cow::Borrowed(b"yz"))]
         );
         let abs = parse("req.payload_lv", &["0", "1", "3"]).unwrap().unwrap();
         assert_eq!(
-            abs.fetch(&ctx(b"\x01xyz", true)).values,
-            vec![Sample::Bin(b"z".to_vec())]
+            abs.fetch(&ctx(b"\x01xyz", true)).values.as_slice(),
+            [Value::Bin(Cow::Borrowed(b"z"))]
         );
         // A zero length never matches; nor does one past any buffer.
         assert!(lv.fetch(&ctx(b"\x00\x00abc", false)).values.is_empty());
@@ -295,8 +303,9 @@ mod tests {
         let f = Buf::ProtoHttp;
         assert_eq!(
             f.fetch(&ctx(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", false))
-                .values,
-            vec![Sample::Bool(true)]
+                .values
+                .as_slice(),
+            [Value::Bool(true)]
         );
         assert!(f.fetch(&ctx(b"GET / HTTP/1.1\r\nHo", false)).may_change);
         let ssh = f.fetch(&ctx(b"SSH-2.0-OpenSSH\r\n", false));

@@ -5,7 +5,8 @@
 //! backend and server names given as arguments are checked when the
 //! configuration is read (see [`take_references`]).
 
-use super::{want_args, FetchCtx, Fetched, Kind, Sample};
+use super::{text, want_args, FetchCtx, Fetched, Kind};
+use crate::sample::Value;
 use std::cell::RefCell;
 
 /// What a backend-state fetch asks.
@@ -161,12 +162,12 @@ impl Px {
         }
     }
 
-    pub fn fetch(&self, ctx: &FetchCtx) -> Fetched {
+    pub fn fetch<'a>(&self, ctx: &FetchCtx<'a>) -> Fetched<'a> {
         let w = ctx.txn.stamp.px;
         let Some(view) = w.view else {
             return Fetched::none();
         };
-        let int = |n: i64| Fetched::one(Sample::Int(n));
+        let int = |n: i64| Fetched::one(Value::Sint(n));
         let backend = |name: &Option<String>| match name {
             Some(n) => view.backend_index(n),
             None => w.backend,
@@ -193,7 +194,7 @@ impl Px {
                 };
                 match self {
                     Px::SrvId => int(id),
-                    _ => Fetched::one(Sample::Str(name.to_string())),
+                    _ => Fetched::one(text(name)),
                 }
             }
             Px::Be(what, name) => backend(name).map_or_else(Fetched::none, |b| {
@@ -214,7 +215,7 @@ impl Px {
                 };
                 let n = view.srv_stat(b, s, *what);
                 match what {
-                    SrvStat::IsUp => Fetched::one(Sample::Bool(n != 0)),
+                    SrvStat::IsUp => Fetched::one(Value::Bool(n != 0)),
                     _ => int(n),
                 }
             }

@@ -9,7 +9,7 @@
 pub mod var;
 
 use super::expr::Expr;
-use super::fetch::{needs, Fetch, FetchCtx};
+use super::fetch::{needs, to_text, Fetch, FetchCtx};
 use crate::sample::args::closing_paren;
 use std::fmt::Write;
 use std::net::IpAddr;
@@ -245,7 +245,8 @@ impl Format {
                     }
                 }
                 Part::Sample(e, f) => {
-                    let v = e.fetch_one(ctx).map(|v| v.to_text());
+                    let v = e.fetch_one(ctx);
+                    let v = v.as_ref().map(to_text);
                     if log {
                         text(out, v.as_deref(), *f, &[], true);
                     } else {
@@ -255,19 +256,15 @@ impl Format {
                         // the client's choosing, so no control byte leaves
                         // a sample as itself: `%XX`, as HAProxy encodes
                         // samples in HTTP proxies (HTAB stays).
-                        let v = v.unwrap_or_default();
-                        let mut clean = String::with_capacity(v.len());
-                        for c in v.chars() {
+                        for c in v.as_deref().unwrap_or("").chars() {
                             if (c < ' ' && c != '\t') || c == '\x7f' {
-                                let _ = write!(clean, "%{:02X}", u32::from(c));
+                                let _ = write!(out, "%{:02X}", u32::from(c));
                             } else {
-                                clean.push(c);
+                                if f.esc && matches!(c, '"' | '\\' | ']') {
+                                    out.push('\\');
+                                }
+                                out.push(c);
                             }
-                        }
-                        if f.esc {
-                            esc_into(out, clean.chars());
-                        } else {
-                            out.push_str(&clean);
                         }
                     }
                     last_space = false;

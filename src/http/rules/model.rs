@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use super::super::acl::Condition;
 use super::super::acl::Re;
 use super::super::expr::Expr;
-use super::super::fetch::{CounterView, Fetch, FetchCtx, Sample, TxnView};
+use super::super::fetch::{to_text, CounterView, Fetch, FetchCtx, TxnView};
 use super::super::format::Format;
 use super::sc::GptValue;
 use crate::sample::vars::{self, Conds, VarRef};
@@ -166,21 +166,22 @@ impl Addr {
     /// `addr` with the part the sample gives replaced; None (unchanged)
     /// when the sample does not cast. An address keeps the port (both
     /// families have one); a port is cut to 16 bits, as HAProxy stores it.
-    pub(super) fn apply(self, addr: SocketAddr, s: &Sample) -> Option<SocketAddr> {
+    pub(super) fn apply(self, addr: SocketAddr, s: &Value) -> Option<SocketAddr> {
         let mut out = addr;
         match self {
             Addr::Src | Addr::Dst => {
                 let ip = match s {
-                    Sample::Ip(ip) => *ip,
-                    other => other.to_text().trim().parse().ok()?,
+                    Value::Ipv4(a) => (*a).into(),
+                    Value::Ipv6(a) => (*a).into(),
+                    other => to_text(other).trim().parse().ok()?,
                 };
                 out.set_ip(ip);
             }
             Addr::SrcPort | Addr::DstPort => {
                 let n = match s {
-                    Sample::Int(n) => *n,
-                    Sample::Bool(b) => i64::from(*b),
-                    other => other.to_text().trim().parse().ok()?,
+                    Value::Sint(n) => *n,
+                    Value::Bool(b) => i64::from(*b),
+                    other => to_text(other).trim().parse().ok()?,
                 };
                 out.set_port(n as u16);
             }
@@ -212,7 +213,7 @@ pub struct TrackSc {
 pub trait Tracker {
     /// `track-scN` met with this key: start tracking it in slot N, unless
     /// slot N already tracks an entry (HAProxy keeps the first).
-    fn track(&mut self, rule: &TrackSc, key: &Sample);
+    fn track(&mut self, rule: &TrackSc, key: &Value);
     /// The counters ACLs read, as they are now (after earlier tracks).
     fn counters(&self) -> &dyn CounterView;
     /// The rules answered with a deny, a tarpit or an `auth` challenge: an

@@ -3,7 +3,7 @@
 //! counters the engine gives the rules.
 
 use super::Action;
-use crate::http::fetch::{CounterView, FetchCtx};
+use crate::http::fetch::{to_text, CounterView, FetchCtx};
 
 /// The value `sc-set-gpt0` stores: an integer or a sample expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub(super) fn sc_action(a: &Action, ctx: &FetchCtx, sc: &dyn CounterView) {
                     .fetch_all_with(ctx, Some(sc))
                     .values
                     .pop()
-                    .and_then(|s| s.to_text().trim().parse::<i64>().ok()),
+                    .and_then(|s| to_text(&s).trim().parse::<i64>().ok()),
             };
             if let Some(v) = v {
                 sc.counter(Tracked::Sc(*slot, None), Counter::SetGpt0(v));

@@ -1,8 +1,9 @@
 use super::*;
 use crate::http::acl::{parse_condition, AclSet};
 use crate::http::expr::Expr;
-use crate::http::fetch::{CounterView, Sample};
+use crate::http::fetch::CounterView;
 use crate::sample::vars::{Conds, VarRef};
+use crate::sample::Value;
 
 fn src() -> SocketAddr {
     "192.168.1.20:40000".parse().unwrap()
@@ -538,7 +539,7 @@ fn tcp_set_var_goes_on_to_the_next_rule() {
 struct NoTrack;
 
 impl Tracker for NoTrack {
-    fn track(&mut self, _: &TrackSc, _: &Sample) {}
+    fn track(&mut self, _: &TrackSc, _: &Value) {}
     fn counters(&self) -> &dyn CounterView {
         self
     }

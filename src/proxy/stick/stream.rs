@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use super::{key_from_sample, Slots, StickTables};
 use crate::config::StickData;
-use crate::http::fetch::{Counter, CounterView, Sample, Tracked};
+use crate::http::fetch::{Counter, CounterView, Tracked};
 use crate::http::rules::{TrackSc, Tracker};
+use crate::sample::Value;
 
 /// The [`Tracker`] request rules run with: `track-scN` tracks the key in
 /// the rule's table (or `own_table`, the proxy's section name) and counts
@@ -26,7 +27,7 @@ pub struct StreamTracker<'a> {
 }
 
 impl Tracker for StreamTracker<'_> {
-    fn track(&mut self, rule: &TrackSc, key: &Sample) {
+    fn track(&mut self, rule: &TrackSc, key: &Value) {
         let mut t = crate::proxy::locks::lock(self.tables);
         if !self.http {
             track_tcp(&mut t, self.slots, self.own_table, rule, key, self.now);
@@ -70,7 +71,7 @@ pub fn track_sc(
     slots: &mut Slots,
     own_table: &str,
     rule: &TrackSc,
-    key: &Sample,
+    key: &Value,
     now: Instant,
 ) {
     let slot = usize::from(rule.slot).min(2);
@@ -97,7 +98,7 @@ fn track_tcp(
     slots: &mut Slots,
     own_table: &str,
     rule: &TrackSc,
-    key: &Sample,
+    key: &Value,
     now: Instant,
 ) {
     let slot = usize::from(rule.slot).min(2);
@@ -138,7 +139,7 @@ pub fn counter(
         Tracked::Src(table) => {
             let name = table.map_or(own_table, |t| t.as_str());
             let t = tables.get(name)?;
-            let key = key_from_sample(&Sample::Ip(src), &t.cfg)?;
+            let key = key_from_sample(&Value::from(src), &t.cfg)?;
             (name, key, true)
         }
     };

@@ -81,13 +81,13 @@ fn a_full_table_evicts_the_least_recently_used_untracked_entry() {
 fn string_keys_are_truncated_and_addresses_converted() {
     let mut cfg = table(StickKeyType::String, 1, None);
     cfg.len = 4;
-    let k = key_from_sample(&Sample::Str("abcdefg".into()), &cfg);
+    let k = key_from_sample(&Value::str(&b"abcdefg"[..]), &cfg);
     assert_eq!(k, Some(s("abcd")));
     let cfg = table(StickKeyType::Ipv6, 1, None);
-    let k = key_from_sample(&Sample::Ip("10.0.0.1".parse().unwrap()), &cfg);
+    let k = key_from_sample(&Value::from("10.0.0.1".parse::<IpAddr>().unwrap()), &cfg);
     assert_eq!(k, Some(StickKey::Ip("::ffff:10.0.0.1".parse().unwrap())));
     let cfg = table(StickKeyType::Ip, 1, None);
-    let k = key_from_sample(&Sample::Ip("2001:db8::1".parse().unwrap()), &cfg);
+    let k = key_from_sample(&Value::from("2001:db8::1".parse::<IpAddr>().unwrap()), &cfg);
     assert_eq!(k, None);
 }
 
@@ -340,7 +340,7 @@ fn counter_fetches_follow_haproxys_absent_entry_rules() {
         key: Fetch::Src,
         table: Some("t".into()),
     };
-    track_sc(&mut tables, &mut slots, "t", &rule, &Sample::Ip(src), t0);
+    track_sc(&mut tables, &mut slots, "t", &rule, &Value::from(src), t0);
     assert_eq!(
         c(&mut tables, &slots, Tracked::Sc(1, None), Counter::Trackers),
         Some(1)
@@ -478,7 +478,7 @@ fn clear_table_keeps_tracked_entries() {
         &mut slots,
         "t",
         &rule,
-        &Sample::Ip("10.0.0.1".parse().unwrap()),
+        &Value::from("10.0.0.1".parse::<IpAddr>().unwrap()),
         t0,
     );
     cli_run(&mut tables, "clear table t", t0).unwrap();
@@ -525,7 +525,14 @@ fn connection_entries_outlive_their_transactions() {
     assert_eq!(d(&tables, StickData::SessRate), Some(1));
     assert_eq!(d(&tables, StickData::HttpReqCnt), Some(0));
     // An `http-request track-sc1` for one transaction, then its end.
-    track_sc(&mut tables, &mut slots, "t", &conn(1), &Sample::Ip(src), t0);
+    track_sc(
+        &mut tables,
+        &mut slots,
+        "t",
+        &conn(1),
+        &Value::from(src),
+        t0,
+    );
     count_http_req(&mut tables, &slots, t0);
     assert_eq!(d(&tables, StickData::ConnCur), Some(2));
     release_stream(&mut tables, &mut slots, t0);

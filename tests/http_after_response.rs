@@ -1,0 +1,184 @@
+//! `http-after-response` rules side by side with HAProxy 2.6: the same
+//! configuration and traffic through Debian's haproxy and through pollux,
+//! which must both give the summaries written here (taken from haproxy
+//! 2.6.12). The rules run on every response: the server's (after the
+//! `http-response` rules), a `deny` (the frontend's, or the backend's,
+//! whose rules then run too), a `return`, a `redirect`, a 503 with no
+//! server, a 502 for a bad response; the backend's before the frontend's,
+//! `allow` ending its own section only; `set-status`, conditions, `unset`
+//! variables. An action HAProxy has and pollux lacks is refused at config
+//! check.
+
+mod common;
+
+use common::*;
+
+const HTTP: &str = "@DEFAULTS@
+frontend fe
+    bind 127.0.0.1:@P0@
+    http-request set-var(txn.path) path
+    http-request deny if { path /deny }
+    http-request return status 200 content-type text/plain string ok if { path /ret }
+    http-request redirect location /elsewhere if { path /redir }
+    http-request set-var(txn.seen) str(req)
+    use_backend empty if { path /none }
+    default_backend be
+    http-after-response set-header X-After fe-%[status]
+    http-after-response add-header X-Ret-Path %[var(txn.path)] if { var(txn.path) -m beg /ret }
+    http-after-response set-status 299 reason Changed if { var(txn.path) -m str /status }
+    http-after-response del-header X-Resp if { var(txn.path) -m str /del }
+    http-after-response set-header X-Var %[var(txn.seen,none)]
+    http-after-response set-var(txn.after) str(set)
+    http-after-response set-header X-Var2 %[var(txn.after,none)] unless { status 403 }
+backend be
+    http-request deny deny_status 401 if { path /bedeny }
+    http-response set-header X-Resp %[status]
+    http-after-response set-header X-Be-After be-%[status]
+    http-after-response allow if { var(txn.path) -m str /allow }
+    http-after-response set-header X-Not-Allowed yes
+    server s1 @SRV@
+backend empty
+    http-after-response set-header X-Empty yes
+";
+
+const SHOWN: &[&str] = &[
+    "x-after",
+    "x-ret-path",
+    "x-resp",
+    "x-var",
+    "x-var2",
+    "x-be-after",
+    "x-not-allowed",
+    "x-empty",
+    "location",
+];
+
+/// The status line and the headers the rules touch.
+fn summary(r: &Response) -> String {
+    let mut out = format!("{} {}", r.status, r.head.start[2]);
+    for h in SHOWN {
+        if let Some(v) = r.header(h) {
+            out.push_str(&format!(" {h}={v}"));
+        }
+    }
+    out
+}
+
+/// Each kind of response, a new connection each (some close), then the
+/// same over one keep-alive connection where the answers allow it.
+fn rules_run_on_every_response(poller: &str) {
+    let want = [
+        "200 OK x-after=fe-200 x-resp=200 x-var=req x-var2=set x-be-after=be-200 x-not-allowed=yes",
+        "403 Forbidden x-after=fe-403 x-var=none",
+        "200 OK x-after=fe-200 x-ret-path=/ret x-var=none x-var2=set",
+        "302 Found x-after=fe-302 x-var=none x-var2=set location=/elsewhere",
+        "503 Service Unavailable x-after=fe-503 x-var=req x-var2=set x-empty=yes",
+        "299 Changed x-after=fe-200 x-resp=200 x-var=req x-var2=set x-be-after=be-200 x-not-allowed=yes",
+        "200 OK x-after=fe-200 x-var=req x-var2=set x-be-after=be-200 x-not-allowed=yes",
+        "200 OK x-after=fe-200 x-resp=200 x-var=req x-var2=set x-be-after=be-200",
+        "401 Unauthorized x-after=fe-401 x-var=req x-var2=set x-be-after=be-401 x-not-allowed=yes",
+        "502 Bad Gateway x-after=fe-502 x-var=req x-var2=set x-be-after=be-502 x-not-allowed=yes",
+    ];
+    let paths = [
+        "/",
+        "/deny",
+        "/ret",
+        "/redir",
+        "/none",
+        "/status",
+        "/del",
+        "/allow",
+        "/bedeny",
+        "/bad-response",
+    ];
+    for im in pollux_and_haproxy(poller) {
+        let srv = HttpBackend::start("s1");
+        let px = im.start(&fill(
+            HTTP,
+            &[
+                ("@DEFAULTS@", http_defaults()),
+                ("@SRV@", srv.addr().to_string()),
+            ],
+        ));
+        let got: Vec<String> = paths
+            .iter()
+            .map(|p| summary(&http_get(px.addr(0), p, &[])))
+            .collect();
+        // Keep-alive: our own answers and the server's, one after another.
+        let mut c = HttpConn::open(px.addr(0));
+        let kept: Vec<String> = ["/ret", "/", "/redir", "/status"]
+            .iter()
+            .map(|p| summary(&c.get(p, &[])))
+            .collect();
+        px.stop();
+        assert_eq!(got, want, "{}", im.name);
+        assert_eq!(kept, [want[2], want[0], want[3], want[5]], "{}", im.name);
+    }
+}
+
+const TIMEOUT: &str = "defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 300ms
+listen ls
+    bind 127.0.0.1:@P0@
+    http-after-response set-header X-After ls-%[status]
+    http-after-response add-header X-Once yes
+    server s1 @SRV@
+";
+
+/// A 504 the engine answers once `timeout server` runs out gets the
+/// rules too; a `listen` section runs its rules once, not once per side.
+fn rules_run_on_a_timeout_answer(poller: &str) {
+    for im in pollux_and_haproxy(poller) {
+        let srv = HttpBackend::start("s1");
+        let px = im.start(&fill(TIMEOUT, &[("@SRV@", srv.addr().to_string())]));
+        let ok = http_get(px.addr(0), "/", &[]);
+        let late = http_get(px.addr(0), "/sleep/2000", &[]);
+        px.stop();
+        let got = [ok, late].map(|r| {
+            format!(
+                "{} {} {:?}",
+                r.status,
+                r.header("x-after").unwrap_or("-"),
+                r.head.all("x-once")
+            )
+        });
+        assert_eq!(
+            got,
+            ["200 ls-200 [\"yes\"]", "504 ls-504 [\"yes\"]"],
+            "{}",
+            im.name
+        );
+    }
+}
+
+per_poller!(rules_run_on_every_response, rules_run_on_a_timeout_answer);
+
+/// An action HAProxy 2.6 has and pollux does not is refused at config
+/// check, naming it, with FILE:LINE and exit status 1; one HAProxy does not
+/// have either is unknown.
+#[test]
+fn unsupported_actions_are_refused_at_config_check() {
+    let dir = TestDir::new("after-cfg");
+    let cases = [
+        (
+            "strict.cfg",
+            "    http-after-response strict-mode on\n",
+            "strict.cfg:4: 'http-after-response strict-mode' is not supported yet",
+        ),
+        (
+            "deny.cfg",
+            "    http-after-response deny if TRUE\n",
+            "deny.cfg:4: unknown 'http-after-response' action 'deny'",
+        ),
+    ];
+    for (file, line, want) in cases {
+        let text = format!("defaults\n    mode http\nfrontend fe\n{line}    bind 127.0.0.1:8000\n");
+        let path = dir.write(file, &text);
+        let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+        assert_eq!(out.code(), Some(1), "{file}: {}", out.all());
+        assert!(out.all().contains(want), "{file}: {}", out.all());
+    }
+}

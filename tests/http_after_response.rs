@@ -5,9 +5,10 @@
 //! `http-response` rules), a `deny` (the frontend's, or the backend's,
 //! whose rules then run too), a `return`, a `redirect`, a 503 with no
 //! server, a 502 for a bad response; the backend's before the frontend's,
-//! `allow` ending its own section only; `set-status`, conditions, `unset`
-//! variables. An action HAProxy has and pollux lacks is refused at config
-//! check.
+//! `allow` ending its own section only; `set-status`, conditions,
+//! variables; a 504 on a timeout; a named `defaults` section's rules
+//! before the proxy's own. An action HAProxy has and pollux lacks is
+//! refused at config check.
 
 mod common;
 
@@ -154,7 +155,56 @@ fn rules_run_on_a_timeout_answer(poller: &str) {
     }
 }
 
-per_poller!(rules_run_on_every_response, rules_run_on_a_timeout_answer);
+const DEFAULTS: &str = "defaults fe-side
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    http-after-response add-header X-Order defaults-%[status]
+frontend fe
+    bind 127.0.0.1:@P0@
+    http-request deny deny_status 429 if { path /deny }
+    http-after-response add-header X-Order fe
+    default_backend be
+defaults be-side
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    http-after-response add-header X-Order be-defaults
+backend be
+    http-after-response add-header X-Order be
+    server s1 @SRV@
+";
+
+/// A named `defaults` section's rules run before those of each proxy
+/// that inherits them: the backend's side first, then the frontend's.
+fn defaults_rules_run_first(poller: &str) {
+    for im in pollux_and_haproxy(poller) {
+        let srv = HttpBackend::start("s1");
+        let px = im.start(&fill(DEFAULTS, &[("@SRV@", srv.addr().to_string())]));
+        let got = ["/", "/deny"].map(|p| {
+            let r = http_get(px.addr(0), p, &[]);
+            format!("{} {:?}", r.status, r.head.all("x-order"))
+        });
+        px.stop();
+        assert_eq!(
+            got,
+            [
+                r#"200 ["be-defaults", "be", "defaults-200", "fe"]"#,
+                r#"429 ["defaults-429", "fe"]"#
+            ],
+            "{}",
+            im.name
+        );
+    }
+}
+
+per_poller!(
+    rules_run_on_every_response,
+    rules_run_on_a_timeout_answer,
+    defaults_rules_run_first
+);
 
 /// An action HAProxy 2.6 has and pollux does not is refused at config
 /// check, naming it, with FILE:LINE and exit status 1; one HAProxy does not

@@ -342,6 +342,9 @@ pub(crate) struct HttpDraft {
     pub res_add: Vec<Rule>,
     /// `http-after-response` rules.
     pub after_res: Vec<Rule>,
+    /// In a `defaults` section with rules: whether the proxies using it
+    /// have the frontend capability (HAProxy lets only one kind use it).
+    pub rules_users_fe: Option<bool>,
     /// Where each `use_backend` was, parallel to `FrontendRules::use_backend`.
     pub use_backend_at: Vec<Origin>,
     /// The first keyword that needs HTTP mode, for the TCP-mode warning.

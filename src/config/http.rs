@@ -84,18 +84,22 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             }
         }
         "http-after-response" => {
-            if d.kind == Kind::Defaults {
-                // HAProxy: only named defaults hold rules, which its
-                // proxies inherit; pollux's defaults do not carry rules.
-                return Err(if d.name.is_empty() {
-                    format!("'{kw}' not allowed in anonymous 'defaults' section")
-                } else {
-                    format!("'{kw}' in a 'defaults' section is not supported yet")
-                });
+            let defaults = d.kind == Kind::Defaults;
+            // HAProxy: only a named `defaults` holds rules; its proxies run
+            // them before their own (they are copied ahead of them).
+            if defaults && d.name.is_empty() {
+                return Err(format!(
+                    "'{kw}' not allowed in anonymous 'defaults' section"
+                ));
             }
             note_http(d, kw, origin);
             let mut r = rules::http_after_response(&args[1..], &d.h.acls)?;
             if let crate::http::rules::Action::Capture(c) = &mut r.action {
+                if defaults {
+                    return Err(format!(
+                        "'{kw} capture' in a 'defaults' section is not supported yet"
+                    ));
+                }
                 capture_slot(d, c, kw)?;
             }
             d.h.after_res.push(r);

@@ -200,7 +200,84 @@ fn defaults_rules_run_first(poller: &str) {
     }
 }
 
+const LOGGED: &str = "global
+    log 127.0.0.1:@LOG@ local0
+@DEFAULTS@
+frontend fe
+    bind 127.0.0.1:@P0@
+    log global
+    log-format \"%ST %B %hs\"
+    declare capture response len 16
+    http-request set-var(txn.path) path
+    http-request return status 200 content-type text/plain string ok if { path /ret }
+    http-request deny if { path /deny }
+    http-after-response set-header X-After after-%[status]
+    http-after-response set-status 202 if { var(txn.path) -m str /ret }
+    http-after-response capture res.hdr(x-after) id 0
+    errorfile 403 @PAGE@
+    default_backend be
+backend be
+    server s1 @SRV@
+";
+
+/// The log line shows the status the rules set, the bytes of the
+/// response as they left it, and what `capture ... id N` took.
+fn the_log_sees_what_the_rules_did(poller: &str) {
+    let want = [
+        "202 95 {after-200}",
+        "403 98 {after-403}",
+        "200 170 {after-200}",
+    ];
+    for im in pollux_and_haproxy(poller) {
+        let log = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        log.set_read_timeout(Some(PATIENCE)).unwrap();
+        let srv = HttpBackend::start("s1");
+        // The same 403 page through both (their built-in pages differ).
+        let dir = TestDir::new("after-log");
+        let page = dir.write(
+            "403.http",
+            "HTTP/1.1 403 Forbidden\r\ncontent-length: 4\r\ncontent-type: text/plain\r\n\r\nno.\n",
+        );
+        let px = im.start(&fill(
+            LOGGED,
+            &[
+                ("@PAGE@", page.display().to_string()),
+                ("@DEFAULTS@", http_defaults()),
+                ("@SRV@", srv.addr().to_string()),
+                ("@LOG@", log.local_addr().unwrap().port().to_string()),
+            ],
+        ));
+        let mut c = HttpConn::open(px.addr(0));
+        let ret = c.get("/ret", &[]);
+        let ok = c.get("/", &[]);
+        let denied = http_get(px.addr(0), "/deny", &[]);
+        let mut lines = Vec::new();
+        while lines.len() < 3 {
+            let mut buf = [0u8; 4096];
+            let n = log.recv(&mut buf).expect("a log line within PATIENCE");
+            let raw = String::from_utf8_lossy(&buf[..n]).to_string();
+            let text = raw.split_once("]: ").map_or("", |(_, t)| t.trim_end());
+            if !text.starts_with("Proxy ") {
+                lines.push(text.to_string());
+            }
+        }
+        drop(c);
+        px.stop();
+        assert_eq!(
+            [ret.status, ok.status, denied.status],
+            [202, 200, 403],
+            "{}",
+            im.name
+        );
+        lines.sort();
+        let mut want = want.map(String::from);
+        want.sort();
+        assert_eq!(lines, want, "{}", im.name);
+    }
+}
+
 per_poller!(
+    the_log_sees_what_the_rules_did,
     rules_run_on_every_response,
     rules_run_on_a_timeout_answer,
     defaults_rules_run_first

@@ -4,7 +4,7 @@
 //! 2.6.12). The rules run on every response: the server's (after the
 //! `http-response` rules), a `deny` (the frontend's, or the backend's,
 //! whose rules then run too), a `return`, a `redirect`, a 503 with no
-//! server, a 502 for a bad response; the backend's before the frontend's,
+//! server, a 502 for a bad response, the stats page; the backend's before the frontend's,
 //! `allow` ending its own section only; `set-status`, conditions,
 //! variables; a 504 on a timeout; a named `defaults` section's rules
 //! before the proxy's own. An action HAProxy has and pollux lacks is
@@ -23,6 +23,7 @@ frontend fe
     http-request redirect location /elsewhere if { path /redir }
     http-request set-var(txn.seen) str(req)
     use_backend empty if { path /none }
+    stats uri /admin-stats
     default_backend be
     http-after-response set-header X-After fe-%[status]
     http-after-response add-header X-Ret-Path %[var(txn.path)] if { var(txn.path) -m beg /ret }
@@ -79,6 +80,7 @@ fn rules_run_on_every_response(poller: &str) {
         "200 OK x-after=fe-200 x-resp=200 x-var=req x-var2=set x-be-after=be-200",
         "401 Unauthorized x-after=fe-401 x-var=req x-var2=set x-be-after=be-401 x-not-allowed=yes",
         "502 Bad Gateway x-after=fe-502 x-var=req x-var2=set x-be-after=be-502 x-not-allowed=yes",
+        "200 OK x-after=fe-200 x-var=req x-var2=set",
     ];
     let paths = [
         "/",
@@ -91,6 +93,7 @@ fn rules_run_on_every_response(poller: &str) {
         "/allow",
         "/bedeny",
         "/bad-response",
+        "/admin-stats",
     ];
     for im in pollux_and_haproxy(poller) {
         let srv = HttpBackend::start("s1");

@@ -188,8 +188,10 @@ pub(crate) fn http_response(args: &[String], acls: &AclSet) -> Result<Rule, Stri
 /// every response, pollux's own included.
 pub(crate) fn http_after_response(args: &[String], acls: &AclSet) -> Result<Rule, String> {
     let kw = "http-after-response";
-    let (words, _) = split_cond(args, acls)?;
-    let name = words.first().map_or("", String::as_str);
+    let name = match args.first().map(String::as_str) {
+        Some("if" | "unless") | None => "",
+        Some(w) => w,
+    };
     let base = name.split('(').next().unwrap_or(name);
     match base {
         "add-header" | "allow" | "capture" | "del-header" | "replace-header" | "replace-value"

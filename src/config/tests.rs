@@ -1032,6 +1032,7 @@ const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
     ("http-after-response deny\n", "pollux.cfg:4: unknown 'http-after-response' action 'deny'"),
     ("http-after-response set-map(/x) a b\n", "pollux.cfg:4: unknown 'http-after-response' action 'set-map(/x)'"),
     ("http-after-response\n", "pollux.cfg:4: 'http-after-response' expects an action"),
+    ("http-after-response if TRUE\n", "pollux.cfg:4: 'http-after-response' expects an action"),
     ("http-after-response del-header x -m beg\n", "pollux.cfg:4: 'http-after-response del-header ... -m' is not supported yet"),
     ("http-after-response set-status 1000\n", "pollux.cfg:4: 'http-after-response set-status': invalid status code '1000'"),
     ("http-after-response capture res.hdr(x) id 0\n", "pollux.cfg:4: 'http-after-response capture ... id 0': no response capture slot 0 declared"),

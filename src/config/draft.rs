@@ -165,6 +165,7 @@ impl Draft {
         HttpProxy {
             rules_req: self.h.request_rules(),
             rules_res: self.h.response_rules(),
+            rules_after: self.h.after_res.clone(),
             ..self.http.clone()
         }
     }
@@ -339,6 +340,11 @@ pub(crate) struct HttpDraft {
     pub res_http: Vec<Rule>,
     pub res_legacy: Vec<Rule>,
     pub res_add: Vec<Rule>,
+    /// `http-after-response` rules.
+    pub after_res: Vec<Rule>,
+    /// In a `defaults` section with rules: whether the proxies using it
+    /// have the frontend capability (HAProxy lets only one kind use it).
+    pub rules_users_fe: Option<bool>,
     /// Where each `use_backend` was, parallel to `FrontendRules::use_backend`.
     pub use_backend_at: Vec<Origin>,
     /// The first keyword that needs HTTP mode, for the TCP-mode warning.

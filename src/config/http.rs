@@ -7,7 +7,7 @@ use crate::http::format::Format;
 use crate::http::rules::Rule;
 
 use super::args::{need, only};
-use super::draft::Draft;
+use super::draft::{Draft, Kind};
 use super::model::{ConnMode, ForwardFor, Origin, OriginalTo, UseBackend};
 use super::rules::{self, Stage};
 use super::values;
@@ -17,6 +17,7 @@ pub(crate) const KEYWORDS: &[&str] = &[
     "acl",
     "http-request",
     "http-response",
+    "http-after-response",
     "redirect",
     "use_backend",
     "monitor-uri",
@@ -71,16 +72,37 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
                     *realm = Some(d.name.clone());
                 }
                 if let crate::http::rules::Action::Capture(c) = &mut r.action {
-                    capture_slot(d, c, true)?;
+                    capture_slot(d, c, kw)?;
                 }
                 d.h.req_http.push(r);
             } else {
                 let mut r = rules::http_response(&args[1..], &d.h.acls)?;
                 if let crate::http::rules::Action::Capture(c) = &mut r.action {
-                    capture_slot(d, c, false)?;
+                    capture_slot(d, c, kw)?;
                 }
                 d.h.res_http.push(r);
             }
+        }
+        "http-after-response" => {
+            let defaults = d.kind == Kind::Defaults;
+            // HAProxy: only a named `defaults` holds rules; its proxies run
+            // them before their own (they are copied ahead of them).
+            if defaults && d.name.is_empty() {
+                return Err(format!(
+                    "'{kw}' not allowed in anonymous 'defaults' section"
+                ));
+            }
+            note_http(d, kw, origin);
+            let mut r = rules::http_after_response(&args[1..], &d.h.acls)?;
+            if let crate::http::rules::Action::Capture(c) = &mut r.action {
+                if defaults {
+                    return Err(format!(
+                        "'{kw} capture' in a 'defaults' section is not supported yet"
+                    ));
+                }
+                capture_slot(d, c, kw)?;
+            }
+            d.h.after_res.push(r);
         }
         "redirect" => {
             d.allow(kw, false, false, false)?;
@@ -175,13 +197,10 @@ const ERRORFILE_CODES: [u16; 17] = [
 fn capture_slot(
     d: &mut Draft,
     c: &mut crate::http::rules::Capture,
-    req: bool,
+    kw: &str,
 ) -> Result<(), String> {
-    let (kw, dir) = if req {
-        ("http-request", "request")
-    } else {
-        ("http-response", "response")
-    };
+    let req = kw == "http-request";
+    let dir = if req { "request" } else { "response" };
     if !d.kind.fe() {
         return Err(format!(
             "'{kw} capture' in a 'backend' section is not supported yet"

@@ -338,10 +338,39 @@ impl<'e> Parser<'e> {
                 other.origin.line
             ));
         }
+        self.defaults_rules_user(kind)?;
         let draft = Draft::from_defaults(&self.defaults, kind, name, self.origin(line));
         self.proxies.push(draft);
         self.section = Section::Proxy(self.proxies.len() - 1);
         Ok(())
+    }
+
+    /// A `defaults` section with rules (`http-after-response`) serves
+    /// either frontends or backends, never a `listen` (HAProxy 2.6: its
+    /// rules would run twice, or on the wrong side).
+    fn defaults_rules_user(&mut self, kind: Kind) -> Result<(), String> {
+        if self.defaults.h.after_res.is_empty() {
+            return Ok(());
+        }
+        if kind == Kind::Listen {
+            return Err(
+                "a listen section cannot inherit from a defaults section defining TCP/HTTP rules"
+                    .into(),
+            );
+        }
+        match self.defaults.h.rules_users_fe {
+            Some(fe) if fe != kind.fe() => {
+                let o = &self.defaults.origin;
+                Err(format!(
+                    "frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at {}:{})",
+                    o.file, o.line
+                ))
+            }
+            _ => {
+                self.defaults.h.rules_users_fe = Some(kind.fe());
+                Ok(())
+            }
+        }
     }
 
     /// Cross-section checks, then the model; all errors if there are any.

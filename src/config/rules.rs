@@ -183,6 +183,28 @@ pub(crate) fn http_response(args: &[String], acls: &AclSet) -> Result<Rule, Stri
     http_rule("http-response", args, acls, Stage::HttpResponse)
 }
 
+/// `http-after-response ACTION ...`: HAProxy 2.6's short list of actions
+/// (header edits, `set-status`, variables, `capture`, `allow`), run on
+/// every response, pollux's own included.
+pub(crate) fn http_after_response(args: &[String], acls: &AclSet) -> Result<Rule, String> {
+    let kw = "http-after-response";
+    let name = match args.first().map(String::as_str) {
+        Some("if" | "unless") | None => "",
+        Some(w) => w,
+    };
+    let base = name.split('(').next().unwrap_or(name);
+    match base {
+        "add-header" | "allow" | "capture" | "del-header" | "replace-header" | "replace-value"
+        | "set-header" | "set-status" | "set-var" | "set-var-fmt" | "unset-var" | "" => {
+            http_rule(kw, args, acls, Stage::HttpResponse)
+        }
+        "strict-mode" => Err(format!("'{kw} {name}' is not supported yet")),
+        _ => Err(format!(
+            "unknown '{kw}' action '{name}' (expected 'add-header', 'allow', 'capture', 'del-header', 'replace-header', 'replace-value', 'set-header', 'set-status', 'strict-mode', 'set-var-fmt(*)', 'set-var(*)' or 'unset-var(*)')"
+        )),
+    }
+}
+
 fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<Rule, String> {
     let (words, cond) = split_cond(args, acls)?;
     check_needs(cond_needs(&cond), stage)?;

@@ -1032,6 +1032,15 @@ const HTTP_ERROR_TABLE: &[(&str, &str)] = &[
     ("http-request return errorfile /x\n", "pollux.cfg:4: 'http-request return' option 'errorfile' is not supported yet"),
     ("http-response set-status 1000\n", "pollux.cfg:4: 'http-response set-status': invalid status code '1000'"),
     ("http-response tarpit\n", "pollux.cfg:4: 'http-response tarpit' is not supported yet"),
+    ("http-after-response strict-mode on\n", "pollux.cfg:4: 'http-after-response strict-mode' is not supported yet"),
+    ("http-after-response deny\n", "pollux.cfg:4: unknown 'http-after-response' action 'deny'"),
+    ("http-after-response set-map(/x) a b\n", "pollux.cfg:4: unknown 'http-after-response' action 'set-map(/x)'"),
+    ("http-after-response\n", "pollux.cfg:4: 'http-after-response' expects an action"),
+    ("http-after-response if TRUE\n", "pollux.cfg:4: 'http-after-response' expects an action"),
+    ("http-after-response del-header x -m beg\n", "pollux.cfg:4: 'http-after-response del-header ... -m' is not supported yet"),
+    ("http-after-response set-status 1000\n", "pollux.cfg:4: 'http-after-response set-status': invalid status code '1000'"),
+    ("http-after-response capture res.hdr(x) id 0\n", "pollux.cfg:4: 'http-after-response capture ... id 0': no response capture slot 0 declared"),
+    ("http-after-response set-header X %[nosuch]\n", "pollux.cfg:4: unknown fetch method 'nosuch'"),
     ("http-response set-path /x\n", "pollux.cfg:4: 'http-response set-path' is not supported yet"),
     ("reqrep ^foo\n", "pollux.cfg:4: 'reqrep' expects <search> and <replace> as arguments"),
     ("reqirep ( x\n", "pollux.cfg:4: 'reqirep': invalid regex '('"),
@@ -1110,6 +1119,11 @@ fn http_errors_outside_a_frontend() {
     for (text, expected) in [
         ("defaults\n  acl a src 1.2.3.4\nbackend be\n", "pollux.cfg:2: 'acl' not allowed in 'defaults' section"),
         ("defaults\n  http-request deny\nbackend be\n", "pollux.cfg:2: 'http-request' not allowed in 'defaults' section"),
+        ("defaults\n  mode http\n  http-after-response allow\nbackend be\n", "pollux.cfg:3: 'http-after-response' not allowed in anonymous 'defaults' section"),
+        ("defaults d\n  mode http\n  http-after-response allow\nlisten ls\n", "pollux.cfg:4: a listen section cannot inherit from a defaults section defining TCP/HTTP rules"),
+        ("defaults d\n  mode http\n  http-after-response allow\nbackend b1\nbackend b2\nfrontend fe\n", "pollux.cfg:6: frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at pollux.cfg:1)"),
+        ("defaults d\n  mode http\n  http-after-response capture res.hdr(x) id 0\nbackend be\n", "pollux.cfg:3: 'http-after-response capture' in a 'defaults' section is not supported yet"),
+        ("backend be\n  mode http\n  http-after-response capture res.hdr(x) id 0\n", "pollux.cfg:3: 'http-after-response capture' in a 'backend' section is not supported yet"),
         ("backend be\n  capture cookie A len 8\n", "pollux.cfg:2: 'capture' not allowed in 'backend' section"),
         ("backend be\n  mode http\n  http-request capture src len 8\n", "pollux.cfg:3: 'http-request capture' in a 'backend' section is not supported yet"),
         ("backend be\n  declare capture request len 8\n", "pollux.cfg:2: 'declare' not allowed in 'backend' section"),
@@ -1434,4 +1448,27 @@ fn global_set_var_takes_proc_variables_and_samples_without_traffic() {
             "{text}: {errs:?}"
         );
     }
+}
+
+#[test]
+fn after_response_rules_of_a_named_defaults_come_first() {
+    use crate::http::rules::Action;
+    let config = ok("defaults d\n  mode http\n  http-after-response set-header X-A a\nfrontend fe\n  bind :80\n  http-after-response del-header X-B\n  default_backend be\ndefaults e\n  mode http\nbackend be\n  http-after-response allow\n");
+    let kinds = |rules: &[crate::http::rules::Rule]| -> Vec<&'static str> {
+        rules
+            .iter()
+            .map(|r| match r.action {
+                Action::SetHeader(..) => "set-header",
+                Action::DelHeader(..) => "del-header",
+                Action::Allow => "allow",
+                _ => "other",
+            })
+            .collect()
+    };
+    assert_eq!(
+        kinds(&config.frontends[0].http.rules_after),
+        ["set-header", "del-header"]
+    );
+    assert_eq!(kinds(&config.backends[0].http.rules_after), ["allow"]);
+    assert!(config.frontends[0].http.rules_res.is_empty());
 }

@@ -259,6 +259,9 @@ pub struct HttpProxy {
     /// `http-response` rules, then `rsp*` rules (`rspadd` last). The
     /// backend's run first, then the frontend's.
     pub rules_res: Vec<Rule>,
+    /// `http-after-response` rules: on every response, pollux's own too;
+    /// the backend's first, then the frontend's.
+    pub rules_after: Vec<Rule>,
     pub conn_mode: ConnMode,
     pub forwardfor: Option<ForwardFor>,
     pub originalto: Option<OriginalTo>,

@@ -14,6 +14,7 @@ fn side(h: &config::HttpProxy) -> HttpSide {
     HttpSide {
         rules_req: h.rules_req.clone(),
         rules_res: h.rules_res.clone(),
+        rules_after: h.rules_after.clone(),
         conn_mode: match h.conn_mode {
             CfgConnMode::KeepAlive => ConnMode::KeepAlive,
             CfgConnMode::ServerClose => ConnMode::ServerClose,

@@ -44,6 +44,8 @@ pub struct AddrHeader {
 pub struct HttpSide {
     pub rules_req: Vec<Rule>,
     pub rules_res: Vec<Rule>,
+    /// `http-after-response` rules (see `after.rs`).
+    pub rules_after: Vec<Rule>,
     pub conn_mode: ConnMode,
     pub forwardfor: Option<AddrHeader>,
     pub originalto: Option<AddrHeader>,

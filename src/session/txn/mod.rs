@@ -13,6 +13,7 @@
 //! whole. Keep-alive on both sides: after a complete exchange the next
 //! request is parsed, switched and balanced on its own.
 
+mod after;
 mod conf;
 mod pump;
 mod request;
@@ -155,6 +156,10 @@ pub struct Txn {
     /// engine resets them once the transaction is logged.
     pub htx_out: u64,
     pub htx_in: u64,
+    /// Our own answer is queued and the `http-after-response` rules have
+    /// not seen it yet: the pump runs them before it goes out (`after.rs`;
+    /// the engine queues some answers where the rules cannot run).
+    after: bool,
 }
 
 /// What an analyser made of its input: the event it reports, which the
@@ -309,6 +314,7 @@ impl Txn {
             events: Vec::new(),
             htx_out: 0,
             htx_in: 0,
+            after: false,
         }
     }
 
@@ -324,6 +330,9 @@ impl Txn {
             .answer(with_connection(bytes, a.keep, a.req.version));
         self.htx_out += htx_len_of(self.h1.queued_to_client(), self.head_method);
         self.close_after = !a.keep;
+        // For the `http-after-response` rules, which the pump runs.
+        self.req = Some(a.req.clone());
+        self.after = true;
         self.answer(Event::Answer);
         self.response_started = true;
         self.last_status = Some(status);
@@ -374,6 +383,7 @@ impl Txn {
     fn failed(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) -> Event {
         let ev = self.refused(status, be, fe);
         self.htx_out += htx_len_of(self.h1.queued_to_client(), self.head_method);
+        self.after = true;
         ev
     }
 
@@ -431,6 +441,7 @@ impl Txn {
     fn next_request(&mut self, now: Instant) {
         self.h1.next_message();
         self.req = None;
+        self.after = false;
         self.res_head_done = false;
         self.close_after = false;
         self.since = now;

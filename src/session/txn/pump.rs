@@ -104,6 +104,9 @@ fn pump_txn(
             TxnState::Respond => read_client(s, t, pool, now)?,
             TxnState::Tunnel | TxnState::Tarpit => false,
         };
+        if t.after {
+            after::on_answer(s, t, conf, decide);
+        }
         // Our bytes, then response body bytes, to the client.
         let body = t.state == TxnState::Exchange;
         progress |=

@@ -177,6 +177,7 @@ fn on_request(
     };
     let Some(bi) = super::switch::choose_backend(conf, &ctx, Some(&sc)) else {
         log::info!("frontend {}: no backend for the request, 503", conf.fe_name);
+        super::after::keep_request(t, conf, &req);
         return Outcome::on(t.failed(503, &fe.errors, &fe.errors), Step::Wait);
     };
     to_backend(s, t, conf, decide, req, framing, bi)
@@ -222,6 +223,8 @@ fn to_backend(
         Verdict::Continue | Verdict::Allow => {}
         v => {
             log_term(s, verdict_term(&v));
+            // Denied by the backend: its `http-after-response` rules run.
+            t.backend = Some(bi);
             return verdict_response(t, &mut req, v, framing, be, conf, s);
         }
     }
@@ -244,6 +247,8 @@ fn to_backend(
         );
         t.h1.cancel_request_head();
         log_term(s, b"PR");
+        t.backend = Some(bi);
+        super::after::keep_request(t, conf, &req);
         return Outcome::on(t.failed(500, &be.errors, &fe.errors), Step::Wait);
     }
     t.req = Some(req);
@@ -449,6 +454,7 @@ fn verdict_response(
         }
         Verdict::Deny(code) => {
             log::info!("frontend {}: request denied ({code})", conf.fe_name);
+            super::after::keep_request(t, conf, req);
             let ev = t.failed(code, &side.errors, &conf.fe.side.errors);
             Outcome::on(ev, Step::Wait)
         }
@@ -456,6 +462,7 @@ fn verdict_response(
             // The engine's timer answers once `timeout tarpit` has passed.
             log::info!("frontend {}: request tarpitted ({code})", conf.fe_name);
             t.tarpit_status = code;
+            super::after::keep_request(t, conf, req);
             Outcome::on(Event::Tarpitted, Step::Wait)
         }
         Verdict::Respond(bytes) => respond_local(t, req, bytes, framing, conf),
@@ -486,11 +493,13 @@ fn respond_local(
         status: status_of(&bytes),
         server: false,
     });
+    super::after::keep_request(t, conf, req);
     t.h1.answer(with_connection(bytes, keep, req.version));
     t.htx_out += htx_len_of(t.h1.queued_to_client(), t.head_method);
     t.last_status = Some(status_of(t.h1.queued_to_client()));
     t.close_after = !keep;
     t.response_started = true;
+    t.after = true;
     Outcome::on(Event::Answer, Step::Wait)
 }
 

@@ -213,6 +213,7 @@ fn respond_to(
                 t.htx_out += htx_len_of(&bytes, t.head_method);
                 t.h1.answer(bytes);
                 t.close_after = true;
+                t.after = true;
                 return Outcome::on(Event::Answer, Step::DropServer);
             }
         }
@@ -239,8 +240,11 @@ fn respond_to(
     // not reused, since the server's idea of the length is suspect.
     let ambiguous =
         res.header("transfer-encoding").is_some() && res.header("content-length").is_some();
-    body::normalize_response_framing(&mut res, &framing);
+    // The switch to a tunnel is the server's, whatever status the
+    // `http-after-response` rules set; the framing is re-imposed after them.
     let tunnel = res.status == 101 || (t.connect_method && (200..300).contains(&res.status));
+    super::after::run(s, t, conf, decide, req, &mut res);
+    body::normalize_response_framing(&mut res, &framing);
     let named = forward::connection_tokens(&res);
     let srv_keep = match res.version {
         Version::Http11 => !named.iter().any(|n| n == "close"),

@@ -18,6 +18,7 @@ pub mod sample;
 pub mod session;
 pub mod stats;
 pub mod sys;
+pub mod tls;
 
 /// Version string shown by `-v` / `-vv`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,3 @@
+//! TLS support.
+
+pub mod ciphers;

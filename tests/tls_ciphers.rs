@@ -155,15 +155,26 @@ fn openssl_with(args: &[&str], ciphersuites: &str, spec: &str) -> Option<Vec<Str
     )
 }
 
-fn openssl_is_30() {
+/// Whether the reference, OpenSSL 3.0's command line tool, is here. Without
+/// it the comparison is skipped with a loud line (and fails in CI).
+fn openssl_30() -> bool {
     let out = Command::new("openssl").arg("version").output();
     let v = out
         .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
         .unwrap_or_default();
+    if v.starts_with("OpenSSL 3.0.") {
+        return true;
+    }
     assert!(
-        v.starts_with("OpenSSL 3.0."),
-        "the reference is OpenSSL 3.0, found '{v}'"
+        std::env::var("CI").as_deref() != Ok("true"),
+        "openssl 3.0 is missing in CI, found '{v}'"
     );
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    eprintln!(
+        "\n*** SKIP: {test}: the reference is OpenSSL 3.0, found '{}' ***\n",
+        v.trim()
+    );
+    false
 }
 
 /// A short account of how two results differ.
@@ -191,7 +202,9 @@ fn ours(spec: &str) -> Option<Vec<String>> {
 
 #[test]
 fn cipher_strings_select_what_openssl_selects() {
-    openssl_is_30();
+    if !openssl_30() {
+        return;
+    }
     let mut failures = Vec::new();
     for spec in ACCEPTED.iter().chain(REFUSED) {
         let want = openssl(&[], spec);
@@ -213,7 +226,9 @@ fn cipher_strings_select_what_openssl_selects() {
 /// SRP suites are dropped by `-s` too (no callbacks), and by rustls anyway.
 #[test]
 fn security_levels_filter_like_openssl() {
-    openssl_is_30();
+    if !openssl_30() {
+        return;
+    }
     let mut failures = Vec::new();
     for base in [
         "ALL:COMPLEMENTOFALL",
@@ -332,7 +347,9 @@ const WORDS: &[&str] = &[
 
 #[test]
 fn random_cipher_strings_select_what_openssl_selects() {
-    openssl_is_30();
+    if !openssl_30() {
+        return;
+    }
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = |n: usize| {
         seed = seed
@@ -371,7 +388,9 @@ fn random_cipher_strings_select_what_openssl_selects() {
 /// into what rustls offers and what it does not, both in OpenSSL's order.
 #[test]
 fn tls13_ciphersuites_select_what_openssl_selects() {
-    openssl_is_30();
+    if !openssl_30() {
+        return;
+    }
     let mut failures = Vec::new();
     for spec in [
         "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256",

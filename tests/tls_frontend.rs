@@ -333,7 +333,49 @@ fn garbage_and_plain_http_get_closed(poller: &str) {
     px.stop();
 }
 
+fn ciphers_select_suites(poller: &str) {
+    let dir = TestDir::new("tls-ciphers");
+    let pki = make_pki(&dir);
+    let be = HttpBackend::start("be");
+    // Debian's stock list (DHE suites in it: a warning), one TLS 1.3 suite.
+    let global = "global\n    ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256\n\
+                  \x20   ssl-default-bind-ciphersuites TLS_CHACHA20_POLY1305_SHA256\n";
+    let px = Pollux::start(poller, &(global.to_string() + &config(&pki, be.addr(), "")));
+    let to = px.addr(0);
+    let out = s_client(to, &["-servername", "a.test", "-tls1_2"]);
+    assert!(
+        out.contains("Ciphersuite: ECDHE-ECDSA-AES128-GCM-SHA256"),
+        "{out}"
+    );
+    let out = s_client(
+        to,
+        &[
+            "-servername",
+            "a.test",
+            "-tls1_2",
+            "-cipher",
+            "ECDHE-ECDSA-CHACHA20-POLY1305",
+        ],
+    );
+    assert!(
+        !out.contains("Protocol version"),
+        "a suite the list leaves out: {out}"
+    );
+    let out = s_client(to, &["-servername", "a.test", "-tls1_3"]);
+    assert!(
+        out.contains("Ciphersuite: TLS_CHACHA20_POLY1305_SHA256"),
+        "{out}"
+    );
+    assert!(
+        px.stderr().contains("cannot be offered by rustls"),
+        "{}",
+        px.stderr()
+    );
+    px.stop();
+}
+
 per_poller!(
+    ciphers_select_suites,
     sni_picks_the_certificate,
     strict_sni_and_versions,
     bodies_and_keep_alive_over_tls,

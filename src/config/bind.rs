@@ -39,7 +39,6 @@ const UNSUPPORTED: &[&str] = &[
     "no-ca-names",
     "npn",
     "ocsp-update",
-    "prefer-client-ciphers",
     "process",
     "proto",
     "quic-cc-algo",
@@ -128,6 +127,10 @@ fn ssl_option(s: &mut BindSsl, args: &[String], i: usize) -> Result<Option<usize
             s.no_tickets = true;
             1
         }
+        "prefer-client-ciphers" => {
+            s.prefer_client = true;
+            1
+        }
         "ciphers" => {
             s.ciphers = Some(arg()?.to_string());
             2
@@ -203,6 +206,33 @@ pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, S
     Ok(true)
 }
 
+/// HAProxy's listener ids (`so_id`) of a frontend's binds, one per address
+/// in order: a bind's `id`, else the next id not taken, counting on from
+/// the listener's position (HAProxy's `next_id` walk).
+pub fn listener_ids(binds: &[Bind]) -> Vec<Vec<u32>> {
+    let taken: Vec<u32> = binds.iter().filter_map(|b| b.id).collect();
+    let mut next = 1u32;
+    let mut out = Vec::new();
+    for b in binds {
+        let mut ids = Vec::new();
+        for _ in &b.addrs {
+            let id = match b.id {
+                Some(id) => id,
+                None => {
+                    while taken.contains(&next) {
+                        next += 1;
+                    }
+                    next
+                }
+            };
+            ids.push(id);
+            next += 1;
+        }
+        out.push(ids);
+    }
+    out
+}
+
 /// Apply `ssl-default-bind-*` and `crt-base`, load the certificates and
 /// make the TLS context of a bind line. Errors name the file.
 pub(crate) fn finish_tls(
@@ -219,6 +249,7 @@ pub(crate) fn finish_tls(
         s.versions = d.versions.clone();
     }
     s.no_tickets |= d.no_tickets;
+    s.prefer_client |= d.prefer_client;
     s.ciphers = s.ciphers.take().or_else(|| d.ciphers.clone());
     s.ciphersuites = s.ciphersuites.take().or_else(|| d.ciphersuites.clone());
     s.curves = s.curves.take().or_else(|| d.curves.clone());
@@ -245,6 +276,9 @@ pub(crate) fn finish_tls(
         no_tickets: s.no_tickets,
         cache_size: g.cache_size,
         curves: s.curves.as_deref(),
+        ciphers: s.ciphers.as_deref(),
+        ciphersuites: s.ciphersuites.as_deref(),
+        prefer_client: s.prefer_client,
     };
     s.ctx = Some(crate::tls::server::build(tls, warn)?);
     Ok(())
@@ -269,6 +303,25 @@ mod tests {
         assert_eq!(b.ssl.versions.min, Some(TlsVer::Tls13));
         assert_eq!(b.ssl.versions.no, [TlsVer::Tls12]);
         assert_eq!((b.name.as_deref(), b.id), (Some("web"), Some(7)));
+    }
+
+    #[test]
+    fn listener_ids_count_on_from_the_position() {
+        let one = |id: Option<u32>| Bind {
+            addrs: vec![super::super::model::BindAddr::Fd(3)],
+            id,
+            ..Bind::default()
+        };
+        // What HAProxy 2.6 gives: 1, 7, 3 (checked with so_id).
+        assert_eq!(
+            listener_ids(&[one(None), one(Some(7)), one(None)]),
+            [[1], [7], [3]]
+        );
+        assert_eq!(
+            listener_ids(&[one(Some(2)), one(None), one(None)]),
+            [[2], [3], [4]]
+        );
+        assert_eq!(listener_ids(&[one(None), one(Some(1))]), [[2], [1]]);
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod process;
 mod proxy;
 mod rules;
 mod server;
+pub use bind::listener_ids;
 pub use server::dynamic_server;
 pub mod stats;
 pub mod stats_socket;

@@ -258,6 +258,19 @@ fn parse_bind(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), Str
         b.addrs.extend(values::parse_bind_addr(one)?);
     }
     super::bind::parse_options(&mut b, &args[2..])?;
+    if b.id.is_some() && b.addrs.len() > 1 {
+        return Err(format!(
+            "bind '{list}': 'id' can only be used with a single socket"
+        ));
+    }
+    if let Some(other) = d.binds.iter().find(|o| b.id.is_some() && o.id == b.id) {
+        return Err(format!(
+            "bind '{list}': custom id {} already used at {}:{}",
+            b.id.unwrap_or(0),
+            other.origin.file,
+            other.origin.line
+        ));
+    }
     d.binds.push(b);
     Ok(())
 }

@@ -57,6 +57,8 @@ pub enum Stage {
 
 pub struct Session {
     pub frontend: u32,
+    /// The listener's id (`so_id`) the client connected to.
+    pub so_id: u32,
     pub backend: Option<u32>,
     /// The server of the current (or kept-alive) server connection.
     pub server: Option<u32>,

@@ -103,6 +103,11 @@ pub struct BindTls<'a> {
     pub cache_size: usize,
     /// `curves`: the key exchange groups, in preference order.
     pub curves: Option<&'a str>,
+    /// `ciphers` (TLS <= 1.2) and `ciphersuites` (TLS 1.3): OpenSSL strings.
+    pub ciphers: Option<&'a str>,
+    pub ciphersuites: Option<&'a str>,
+    /// `prefer-client-ciphers`: the client's order of suites wins.
+    pub prefer_client: bool,
 }
 
 /// The ring provider pollux uses everywhere. rustls marks it deprecated
@@ -126,12 +131,27 @@ pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, 
         .filter(|v| **v < TlsVer::Tls12)
         .map(|v| v.name())
         .collect();
+    let mut prov = provider();
+    let (suites, has12, has13) = suites(&prov, b.ciphers, b.ciphersuites, warn)?;
+    prov.cipher_suites = suites;
     let mut versions = Vec::new();
-    if wanted.contains(&TlsVer::Tls13) {
+    if wanted.contains(&TlsVer::Tls13) && has13 {
         versions.push(&rustls::version::TLS13);
     }
-    if wanted.contains(&TlsVer::Tls12) {
+    if wanted.contains(&TlsVer::Tls12) && has12 {
         versions.push(&rustls::version::TLS12);
+    }
+    for (v, has) in [(TlsVer::Tls12, has12), (TlsVer::Tls13, has13)] {
+        if wanted.contains(&v) && !has && !versions.is_empty() {
+            warn(format!(
+                "no {} cipher suite left: {} is not offered",
+                v.name(),
+                v.name()
+            ));
+        }
+    }
+    if versions.is_empty() && wanted.iter().any(|v| *v >= TlsVer::Tls12) {
+        return Err("no cipher suite left for the versions allowed".into());
     }
     if versions.is_empty() {
         return Err(format!(
@@ -155,7 +175,6 @@ pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, 
             alpn.push(p.as_bytes().to_vec());
         }
     }
-    let mut prov = provider();
     if let Some(list) = b.curves {
         prov.kx_groups = groups(list, warn)?;
     }
@@ -166,6 +185,9 @@ pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, 
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(resolver));
     cfg.alpn_protocols = alpn;
+    // HAProxy's default: the server's order of suites (OpenSSL's
+    // SSL_OP_CIPHER_SERVER_PREFERENCE), unless `prefer-client-ciphers`.
+    cfg.ignore_client_order = !b.prefer_client;
     cfg.session_storage = if b.cache_size == 0 {
         Arc::new(rustls::server::NoServerSessionStorage {})
     } else {
@@ -175,6 +197,62 @@ pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, 
         cfg.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| e.to_string())?;
     }
     Ok(ServerCtx(Arc::new(cfg)))
+}
+
+/// The cipher suites rustls offers for `ciphers` and `ciphersuites`, in
+/// the order they give (default: all of ring's); whether any TLS 1.2 and any
+/// TLS 1.3 suite is left.
+fn suites(
+    prov: &CryptoProvider,
+    tls12: Option<&str>,
+    tls13: Option<&str>,
+    warn: &mut dyn FnMut(String),
+) -> Result<(Vec<rustls::SupportedCipherSuite>, bool, bool), String> {
+    use super::ciphers;
+    let is13 =
+        |s: &rustls::SupportedCipherSuite| matches!(s, rustls::SupportedCipherSuite::Tls13(_));
+    // rustls names TLS 1.3 suites TLS13_*, the IANA registry TLS_*.
+    let find = |iana: &str, want13: bool| {
+        prov.cipher_suites.iter().copied().find(|s| {
+            let name = s.suite().as_str().unwrap_or("");
+            is13(s) == want13
+                && (name == iana || name.strip_prefix("TLS13_") == iana.strip_prefix("TLS_"))
+        })
+    };
+    let mut out = Vec::new();
+    let mut seclevel = 1;
+    match tls12 {
+        Some(spec) => {
+            let sel = ciphers::tls12_suites(spec).map_err(|e| format!("ciphers '{spec}': {e}"))?;
+            warn_lost(&sel, "ciphers", spec, warn);
+            seclevel = sel.seclevel;
+            out.extend(sel.offered.iter().filter_map(|n| find(n, false)));
+        }
+        None => out.extend(prov.cipher_suites.iter().copied().filter(|s| !is13(s))),
+    }
+    let has12 = !out.is_empty();
+    match tls13 {
+        Some(spec) => {
+            let sel = ciphers::tls13_suites(spec, seclevel)
+                .map_err(|e| format!("ciphersuites '{spec}': {e}"))?;
+            warn_lost(&sel, "ciphersuites", spec, warn);
+            // TLS 1.3 suites first: rustls keeps them apart anyway.
+            let first: Vec<_> = sel.offered.iter().filter_map(|n| find(n, true)).collect();
+            out.splice(0..0, first);
+        }
+        None => {
+            let first: Vec<_> = prov.cipher_suites.iter().copied().filter(is13).collect();
+            out.splice(0..0, first);
+        }
+    }
+    let has13 = out.iter().any(is13);
+    Ok((out, has12, has13))
+}
+
+fn warn_lost(sel: &super::ciphers::Selection, kw: &str, spec: &str, warn: &mut dyn FnMut(String)) {
+    if let Some(w) = sel.warning(kw, spec) {
+        warn(w);
+    }
 }
 
 /// The key exchange groups of an OpenSSL `curves` list (colon-separated,

@@ -340,6 +340,7 @@ pub struct BindSsl {
     pub alpn: Vec<String>,
     pub strict_sni: bool,
     pub no_tickets: bool,
+    pub prefer_client: bool,
     pub ciphers: Option<String>,
     pub ciphersuites: Option<String>,
     pub curves: Option<String>,

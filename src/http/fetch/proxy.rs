@@ -42,6 +42,8 @@ pub enum SrvStat {
 /// The engine's answers, by index; ids are HAProxy's (`uuid`, `puid`).
 pub trait ProxyView {
     fn frontend_id(&self, fi: usize) -> Option<i64>;
+    /// The name (`bind ... name`) of frontend `fi`'s listener `id`.
+    fn listener_name(&self, fi: usize, id: u32) -> Option<&str>;
     fn backend(&self, bi: usize) -> Option<(i64, &str)>;
     fn backend_index(&self, name: &str) -> Option<usize>;
     fn server(&self, bi: usize, si: usize) -> Option<(i64, &str)>;
@@ -56,6 +58,8 @@ pub trait ProxyView {
 pub struct Where<'a> {
     pub view: Option<&'a dyn ProxyView>,
     pub frontend: Option<usize>,
+    /// The listener's id (`so_id`).
+    pub listener: Option<u32>,
     pub backend: Option<usize>,
     pub server: Option<usize>,
 }
@@ -73,6 +77,9 @@ impl std::fmt::Debug for Where<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Px {
     FeId,
+    /// `so_id`, `so_name`: the listener the client connected to.
+    SoId,
+    SoName,
     BeId,
     SrvId,
     SrvName,
@@ -125,6 +132,8 @@ pub fn parse(name: &str, a: &[&str]) -> Option<Result<Px, String>> {
     };
     let r = match name {
         "fe_id" => none(Px::FeId),
+        "so_id" => none(Px::SoId),
+        "so_name" => none(Px::SoName),
         "be_id" => none(Px::BeId),
         "srv_id" => none(Px::SrvId),
         "srv_name" => none(Px::SrvName),
@@ -156,7 +165,7 @@ impl Px {
 
     pub fn kind(&self) -> Kind {
         match self {
-            Px::SrvName => Kind::Str,
+            Px::SrvName | Px::SoName => Kind::Str,
             Px::Srv(SrvStat::IsUp, ..) => Kind::Bool,
             _ => Kind::Int,
         }
@@ -177,6 +186,12 @@ impl Px {
                 .frontend
                 .and_then(|f| view.frontend_id(f))
                 .map_or_else(Fetched::none, int),
+            Px::SoId => w.listener.map_or_else(Fetched::none, |id| int(id.into())),
+            Px::SoName => w
+                .frontend
+                .zip(w.listener)
+                .and_then(|(f, id)| view.listener_name(f, id))
+                .map_or_else(Fetched::none, |n| Fetched::one(text(n))),
             // Before a backend is chosen, the frontend is the backend.
             Px::BeId => match w.backend {
                 Some(b) => view

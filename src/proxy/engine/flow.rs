@@ -194,6 +194,7 @@ impl Engine {
             bufsize: reactor.pool.bufsize(),
             fe_name: &fe.name,
             fe_index: s.frontend as usize,
+            so_id: s.so_id,
             px: Some(&view),
             be_names,
         };

@@ -65,29 +65,29 @@ struct Listener {
     addr: Option<SocketAddr>,
     /// `bind ... ssl`: the TLS context its connections start with.
     tls: Option<crate::tls::server::ServerCtx>,
+    /// HAProxy's listener id (`so_id`).
+    so_id: u32,
 }
 
-/// The TLS context of the bind line a listening socket belongs to: the
+/// The bind line (and address in it) a listening socket belongs to: the
 /// line naming its address (or its port on a wildcard address); a
 /// frontend's only bind line when no address says (port 0, `fd@N`).
-fn bind_tls(
-    fe: &config::Frontend,
-    local: Option<SocketAddr>,
-) -> Option<crate::tls::server::ServerCtx> {
-    let names = |b: &&config::Bind| {
-        b.addrs.iter().any(|a| match (a, local) {
-            (config::BindAddr::Inet(sa), Some(l)) => {
-                sa.port() == l.port() && (sa.ip() == l.ip() || sa.ip().is_unspecified())
-            }
-            _ => false,
-        })
+fn bind_at(fe: &config::Frontend, local: Option<SocketAddr>) -> Option<(usize, usize)> {
+    let at = |a: &config::BindAddr| match (a, local) {
+        (config::BindAddr::Inet(sa), Some(l)) => {
+            sa.port() == l.port() && (sa.ip() == l.ip() || sa.ip().is_unspecified())
+        }
+        _ => false,
     };
-    let only = match fe.binds.as_slice() {
-        [only] => Some(only),
+    for (bi, b) in fe.binds.iter().enumerate() {
+        if let Some(ai) = b.addrs.iter().position(at) {
+            return Some((bi, ai));
+        }
+    }
+    match fe.binds.as_slice() {
+        [_] => Some((0, 0)),
         _ => None,
-    };
-    let bind = fe.binds.iter().find(names).or(only)?;
-    bind.ssl.ctx.clone()
+    }
 }
 
 pub use cli::{bind_cli, bind_cli_addr};
@@ -248,7 +248,12 @@ impl Engine {
         for (i, (fi, sock)) in socks.into_iter().enumerate() {
             let token = reactor.register(fd_of(&sock), Owner::Listener(i).pack(), Interest::READ);
             let local = sock.local_addr().ok();
-            let tls = bind_tls(&cfg.frontends[fi], local);
+            let fe = &cfg.frontends[fi];
+            let at = bind_at(fe, local);
+            let tls = at.and_then(|(b, _)| fe.binds[b].ssl.ctx.clone());
+            let so_id = at
+                .and_then(|(b, a)| Some(*config::listener_ids(&fe.binds).get(b)?.get(a)?))
+                .unwrap_or(0);
             listeners.push(Listener {
                 sock,
                 token,
@@ -256,6 +261,7 @@ impl Engine {
                 paused: false,
                 addr: local.filter(|a| !a.ip().is_unspecified()),
                 tls,
+                so_id,
             });
         }
         let mut logs = crate::log::Hub::new(&cfg.global.log);
@@ -458,7 +464,8 @@ impl Engine {
                 Ok((sock, peer)) => {
                     let dst = self.listeners[li].addr;
                     if let Some(xprt) = self.transport(&self.listeners[li]) {
-                        self.new_session(fi, sock, peer, dst, xprt)
+                        let so = self.listeners[li].so_id;
+                        self.new_session(fi, sock, (peer, dst, so), xprt)
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -501,8 +508,7 @@ impl Engine {
         &mut self,
         fi: usize,
         sock: TcpStream,
-        peer: SocketAddr,
-        dst: Option<SocketAddr>,
+        (peer, dst, so_id): (SocketAddr, Option<SocketAddr>, u32),
         xprt: Xprt,
     ) {
         let conn = Conn::accepted(sock, xprt);
@@ -597,6 +603,7 @@ impl Engine {
         }
         self.sessions[sid] = Some(Session {
             frontend: fi as u32,
+            so_id,
             backend: backend.map(|b| b as u32),
             server: None,
             slot: false,

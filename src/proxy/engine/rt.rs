@@ -36,6 +36,8 @@ pub(super) struct FrontendRt {
     pub(super) cum: u64,
     /// Session logging (`log` targets and format); None: no logs.
     pub(super) log: Option<Box<crate::log::FrontendLog>>,
+    /// Names of the listeners that have one (`bind ... name`), by id.
+    pub(super) so_names: Vec<(u32, String)>,
 }
 
 impl FrontendRt {
@@ -61,6 +63,12 @@ impl FrontendRt {
             grace: f.grace,
             cum: 0,
             log: f.log.clone().map(Box::new),
+            so_names: f
+                .binds
+                .iter()
+                .zip(crate::config::listener_ids(&f.binds))
+                .filter_map(|(b, ids)| Some((ids.first().copied()?, b.name.clone()?)))
+                .collect(),
         }
     }
 }

@@ -54,6 +54,14 @@ impl EngineView<'_> {
 }
 
 impl ProxyView for EngineView<'_> {
+    fn listener_name(&self, fi: usize, id: u32) -> Option<&str> {
+        let names = &self.frontends.get(fi)?.so_names;
+        names
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| n.as_str())
+    }
+
     fn frontend_id(&self, fi: usize) -> Option<i64> {
         self.frontends.get(fi)?;
         self.iid(Some(fi), None)

@@ -106,5 +106,7 @@ pub struct Conf<'a> {
     pub fe_name: &'a str,
     /// The frontend's index, and the proxies' state for `fe_id`, `nbsrv`...
     pub fe_index: usize,
+    /// The listener's id (`so_id`).
+    pub so_id: u32,
     pub px: Option<&'a dyn crate::http::fetch::proxy::ProxyView>,
 }

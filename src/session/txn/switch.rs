@@ -45,6 +45,7 @@ pub(super) fn stamp<'a>(t: &Txn, conf: &Conf<'a>, server: Option<u32>) -> Stamp<
         px: crate::http::fetch::proxy::Where {
             view: conf.px,
             frontend: Some(conf.fe_index),
+            listener: Some(conf.so_id),
             backend: t.backend,
             server: server.map(|s| s as usize),
         },

@@ -374,7 +374,66 @@ fn ciphers_select_suites(poller: &str) {
     px.stop();
 }
 
+/// `ssl_fc*` fetches and `redirect scheme https if !{ ssl_fc }`, side by
+/// side with HAProxy 2.6 (OpenSSL) on the same certificates and clients.
+fn ssl_fetches_as_haproxy(poller: &str) {
+    let dir = TestDir::new("tls-fetches");
+    let pki = make_pki(&dir);
+    let fetches = "%[ssl_fc] %[ssl_fc_has_sni] %[ssl_fc_sni] %[ssl_fc_protocol] %[ssl_fc_cipher] \
+                   %[ssl_fc_alpn] %[ssl_fc_is_resumed]";
+    let cfg = format!(
+        "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend f\n    bind 127.0.0.1:@P0@ ssl crt {} crt {} alpn http/1.1 ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384 \
+         ciphersuites TLS_AES_128_GCM_SHA256\n    bind 127.0.0.1:@P1@\n\
+         \x20   http-request redirect scheme https code 301 if !{{ ssl_fc }}\n\
+         \x20   http-request return status 200 content-type text/plain lf-string \"{fetches}\"\n",
+        pki.ec, pki.rsa
+    );
+    let mut seen = Vec::new();
+    for imp in common::reference::pollux_and_haproxy(poller) {
+        let px = imp.start(&cfg);
+        let (tls, plain) = (px.addr(0), px.addr(1));
+        let mut got = Vec::new();
+        for (host, extra) in [
+            ("a.test", &["--tlsv1.3"][..]),
+            ("x.w.test", &["--tls-max", "1.2"][..]),
+        ] {
+            let (code, body) = curl(tls, host, "/", &pki.ca, extra);
+            got.push(format!("{code} {}", String::from_utf8_lossy(&body)));
+        }
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{redirect_url}",
+            ])
+            .arg(format!("http://{plain}/p?q"))
+            .output()
+            .unwrap();
+        // The port differs between the two proxies' runs.
+        got.push(String::from_utf8_lossy(&out.stdout).replace(&plain.to_string(), "PLAIN"));
+        px.stop();
+        seen.push((imp.name, got));
+    }
+    let ours = &seen[0].1;
+    assert_eq!(
+        ours[0], "200 1 1 a.test TLSv1.3 TLS_AES_128_GCM_SHA256 http/1.1 0",
+        "{ours:?}"
+    );
+    assert_eq!(
+        ours[1], "200 1 1 x.w.test TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384 http/1.1 0",
+        "{ours:?}"
+    );
+    assert_eq!(ours[2], "301 https://PLAIN/p?q", "{ours:?}");
+    if let Some((_, theirs)) = seen.get(1) {
+        assert_eq!(ours, theirs, "pollux, then HAProxy");
+    }
+}
+
 per_poller!(
+    ssl_fetches_as_haproxy,
     ciphers_select_suites,
     sni_picks_the_certificate,
     strict_sni_and_versions,

@@ -224,6 +224,14 @@ impl Conn {
         self.xprt.interest(want)
     }
 
+    /// What its TLS session negotiated; None for a plain connection.
+    pub fn tls(&self) -> Option<crate::http::fetch::tls::TlsFacts> {
+        match &self.xprt {
+            Xprt::Tls(t) => Some(t.facts()),
+            Xprt::Plain(_) => None,
+        }
+    }
+
     /// The pending socket error (SO_ERROR): how a non-blocking connect ended.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.sock.take_error()

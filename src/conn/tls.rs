@@ -11,6 +11,7 @@
 
 use super::Transport;
 use crate::core::buffer::Buffer;
+use crate::http::fetch::tls::TlsFacts;
 use crate::pollers::{Event, Interest};
 use rustls::ServerConnection;
 use std::io::{self, Read, Write};
@@ -27,6 +28,8 @@ pub struct Tls {
     owed: usize,
     /// The peer closed the TCP stream: what rustls holds is all there is.
     eof: bool,
+    /// What the handshake settled, once it is over.
+    facts: Option<TlsFacts>,
 }
 
 impl Tls {
@@ -37,12 +40,34 @@ impl Tls {
             conn,
             owed: 0,
             eof: false,
+            facts: None,
         })
     }
 
-    /// The established session, for the `ssl_fc_*` fetches and the logs.
-    pub fn session(&self) -> &ServerConnection {
-        &self.conn
+    /// What the session negotiated, for the `ssl_fc_*` fetches and logs
+    /// (taken once, when the handshake is done: clones share the strings).
+    pub fn facts(&self) -> TlsFacts {
+        if let Some(f) = &self.facts {
+            return f.clone();
+        }
+        self.negotiated()
+    }
+
+    fn negotiated(&self) -> TlsFacts {
+        let c = &self.conn;
+        TlsFacts {
+            sni: c.server_name().map(Into::into),
+            version: c.protocol_version().map(|v| match v {
+                rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3",
+                rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",
+                _ => "unknown",
+            }),
+            cipher: c
+                .negotiated_cipher_suite()
+                .and_then(|s| crate::tls::ciphers::openssl_name(u16::from(s.suite()))),
+            alpn: c.alpn_protocol().map(Into::into),
+            resumed: c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+        }
     }
 
     /// Write pending records until rustls has none or the socket is full.
@@ -80,6 +105,9 @@ impl Tls {
                 }
             };
             self.flush(sock)?;
+            if self.facts.is_none() && !self.conn.is_handshaking() {
+                self.facts = Some(self.negotiated());
+            }
             if self.eof || state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
                 return Ok(true);
             }

@@ -16,6 +16,7 @@ mod msg;
 mod names;
 mod payload;
 pub mod proxy;
+pub mod tls;
 mod values;
 
 /// Everything a fetch may read. Rules over parsed heads use an empty,
@@ -62,6 +63,8 @@ pub struct Stamp<'a> {
     pub no: u64,
     /// The transaction's start: the accept, or the previous one's end.
     pub date: Option<std::time::SystemTime>,
+    /// The client connection's TLS session, if it has one.
+    pub tls: Option<&'a tls::TlsFacts>,
 }
 
 impl<'a> FetchCtx<'a> {
@@ -171,6 +174,8 @@ pub enum Fetch {
     Buf(payload::Buf),
     /// `fe_id`, `srv_name`, `nbsrv`, `be_conn`, `srv_conn`...
     Px(proxy::Px),
+    /// `ssl_fc`, `ssl_fc_sni`, `ssl_fc_protocol`...
+    Ssl(tls::Ssl),
     /// `var(NAME[,DEFAULT])`: the variable as stored, else the default
     /// (a string).
     Var(VarRef, Option<String>),
@@ -305,6 +310,9 @@ impl Fetch {
         if let Some(p) = proxy::parse(name, a) {
             return p.map(Fetch::Px);
         }
+        if let Some(t) = tls::parse(name, a) {
+            return t.map(Fetch::Ssl);
+        }
         let (min, max, fetch) = match name {
             "src" => (0, 0, Fetch::Src),
             "dst" => (0, 0, Fetch::Dst),
@@ -431,6 +439,7 @@ impl Fetch {
             Fetch::Msg(m) => m.kind(),
             Fetch::Buf(b) => b.kind(),
             Fetch::Px(p) => p.kind(),
+            Fetch::Ssl(t) => t.kind(),
             Fetch::Var(..) => Kind::Any,
             _ => Kind::Str,
         }
@@ -461,6 +470,7 @@ impl Fetch {
             | Fetch::AlwaysFalse
             | Fetch::Counter(..)
             | Fetch::Misc(_)
+            | Fetch::Ssl(_)
             | Fetch::Var(..) => 0,
             Fetch::Px(p) => p.needs(),
             Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer | Fetch::Buf(_) => needs::PAYLOAD,
@@ -617,6 +627,7 @@ impl Fetch {
             Fetch::Msg(m) => m.fetch(ctx, sc, one),
             Fetch::Buf(b) => b.fetch(ctx),
             Fetch::Px(p) => p.fetch(ctx),
+            Fetch::Ssl(t) => t.fetch(ctx),
         }
     }
 }

@@ -75,6 +75,21 @@ impl Selection {
     }
 }
 
+/// The OpenSSL name of a suite given by its IANA code point (TLS 1.3
+/// suites keep their IANA names in OpenSSL), as `ssl_fc_cipher` and `%sslc`
+/// report it.
+pub fn openssl_name(id: u16) -> Option<&'static str> {
+    let tls13 = match id {
+        0x1301 => "TLS_AES_128_GCM_SHA256",
+        0x1302 => "TLS_AES_256_GCM_SHA384",
+        0x1303 => "TLS_CHACHA20_POLY1305_SHA256",
+        0x1304 => "TLS_AES_128_CCM_SHA256",
+        0x1305 => "TLS_AES_128_CCM_8_SHA256",
+        _ => return SUITES.iter().find(|s| s.id == id).map(|s| s.name),
+    };
+    Some(tls13)
+}
+
 /// Evaluates a TLS <= 1.2 cipher string (`SSL_CTX_set_cipher_list`).
 pub fn evaluate(spec: &str) -> Result<CipherList, String> {
     // A C string ends at the first NUL.

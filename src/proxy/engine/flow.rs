@@ -195,6 +195,7 @@ impl Engine {
             fe_name: &fe.name,
             fe_index: s.frontend as usize,
             so_id: s.so_id,
+            tls: s.client.conn.tls(),
             px: Some(&view),
             be_names,
         };
@@ -251,6 +252,10 @@ impl Engine {
         let full = s.req.as_ref().is_some_and(|b| b.is_full());
         let complete =
             full || s.client.state().input_closed() || s.inspect_until().map_or(true, |t| t <= now);
+        // `ssl_fc*` in `tcp-request content` rules.
+        let tls = s.client.conn.tls();
+        let mut txn = crate::http::fetch::TxnView::default();
+        txn.stamp.tls = tls.as_ref();
         let ctx = FetchCtx {
             src: SocketAddr::new(s.src, s.src_port),
             dst: s.dst,
@@ -259,7 +264,7 @@ impl Engine {
             payload,
             payload_complete: complete,
             vars: Some(&s.vars),
-            txn: Default::default(),
+            txn,
         };
         let mut tcp = self.tcp_slots.remove(&sid).unwrap_or_default();
         let slots = match s.http.as_mut() {

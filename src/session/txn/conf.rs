@@ -108,5 +108,7 @@ pub struct Conf<'a> {
     pub fe_index: usize,
     /// The listener's id (`so_id`).
     pub so_id: u32,
+    /// The client connection's TLS session (`ssl_fc*`).
+    pub tls: Option<crate::http::fetch::tls::TlsFacts>,
     pub px: Option<&'a dyn crate::http::fetch::proxy::ProxyView>,
 }

@@ -17,7 +17,7 @@ static REQUESTS: AtomicU64 = AtomicU64::new(0);
 /// its id; `ctx` is the request's, without the stamp.
 pub(super) fn number_request<'a>(
     t: &mut Txn,
-    conf: &Conf<'a>,
+    conf: &'a Conf<'a>,
     mut ctx: FetchCtx<'a>,
     date: SystemTime,
 ) {
@@ -34,7 +34,7 @@ pub(super) fn number_request<'a>(
 
 /// The request's stamp, for the log-format strings of its rules; `server`
 /// once one is chosen.
-pub(super) fn stamp<'a>(t: &Txn, conf: &Conf<'a>, server: Option<u32>) -> Stamp<'a> {
+pub(super) fn stamp<'a>(t: &Txn, conf: &'a Conf<'a>, server: Option<u32>) -> Stamp<'a> {
     Stamp {
         frontend: conf.fe_name,
         backend: t
@@ -51,6 +51,7 @@ pub(super) fn stamp<'a>(t: &Txn, conf: &Conf<'a>, server: Option<u32>) -> Stamp<
         },
         no: t.req_no,
         date: t.req_date,
+        tls: conf.tls.as_ref(),
     }
 }
 

@@ -432,7 +432,71 @@ fn ssl_fetches_as_haproxy(poller: &str) {
     }
 }
 
+/// `option httpslog` and `%ft`'s `~`: the TLS fields of the log line are
+/// HAProxy 2.6's.
+fn httpslog_as_haproxy(poller: &str) {
+    let dir = TestDir::new("tls-log");
+    let pki = make_pki(&dir);
+    let be = HttpBackend::start("be");
+    let mut seen = Vec::new();
+    for imp in common::reference::pollux_and_haproxy(poller) {
+        let log = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        log.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let cfg = format!(
+            "global\n    log 127.0.0.1:{} local0\n\
+             defaults\n    mode http\n    log global\n    option httpslog\n\
+             \x20   timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f\n    bind 127.0.0.1:@P0@ ssl crt {} ciphersuites TLS_AES_128_GCM_SHA256\n\
+             \x20   default_backend be\nbackend be\n    server s1 {}\n",
+            log.local_addr().unwrap().port(),
+            pki.ec,
+            be.addr()
+        );
+        let px = imp.start(&cfg);
+        let (code, _) = curl(px.addr(0), "a.test", "/x", &pki.ca, &["--tlsv1.3"]);
+        assert_eq!(code, "200", "{}", imp.name);
+        let mut buf = vec![0u8; 4096];
+        // Past the "Proxy f started." lines, the request's.
+        let line = loop {
+            let n = log.recv(&mut buf).expect("a log line");
+            let line = String::from_utf8_lossy(&buf[..n]).to_string();
+            if line.contains("GET /x") {
+                break line;
+            }
+        };
+        px.stop();
+        // Frontend, backend/server, and the TLS fields at the end.
+        let fields: Vec<&str> = line.split(' ').collect();
+        let at = fields
+            .iter()
+            .position(|f| *f == "f" || *f == "f~")
+            .unwrap_or(0);
+        let mut got = vec![fields[at].to_string(), fields[at + 1].to_string()];
+        got.extend(
+            fields[fields.len() - 2..]
+                .iter()
+                .map(|s| s.trim().to_string()),
+        );
+        seen.push((imp.name, got, line));
+    }
+    let (_, ours, line) = &seen[0];
+    assert_eq!(
+        ours,
+        &[
+            "f~",
+            "be/s1",
+            "0/0000000000000000/0/0/0",
+            "a.test/TLSv1.3/TLS_AES_128_GCM_SHA256"
+        ],
+        "{line}"
+    );
+    if let Some((_, theirs, hline)) = seen.get(1) {
+        assert_eq!(ours, theirs, "pollux: {line}\nHAProxy: {hline}");
+    }
+}
+
 per_poller!(
+    httpslog_as_haproxy,
     ssl_fetches_as_haproxy,
     ciphers_select_suites,
     sni_picks_the_certificate,

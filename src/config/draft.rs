@@ -402,6 +402,7 @@ pub(crate) enum Entry {
 pub(crate) enum Fmt {
     Tcp,
     Http,
+    Https,
     Custom(LogFormat),
 }
 

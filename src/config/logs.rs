@@ -8,7 +8,7 @@ use super::draft::{Entry, Fmt, LogDraft};
 use super::model::Mode;
 use crate::log::{
     FrontendLog, GlobalLog, LogAddr, LogFormat, LogTarget, SyslogFormat, FACILITIES, HTTPLOG,
-    LEVELS, TCPLOG,
+    HTTPSLOG, LEVELS, TCPLOG,
 };
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -51,17 +51,17 @@ pub(crate) fn parse_option(
 ) -> Result<bool, String> {
     let name = args[at].as_str();
     match name {
-        "tcplog" | "httplog" => {
+        "tcplog" | "httplog" | "httpslog" => {
             if let Some(extra) = args.get(at + 1) {
                 if name == "httplog" && extra == "clf" {
                     return Err("'option httplog clf' is not supported yet".into());
                 }
             }
             only(args, at + 1)?;
-            let f = if name == "tcplog" {
-                Fmt::Tcp
-            } else {
-                Fmt::Http
+            let f = match name {
+                "tcplog" => Fmt::Tcp,
+                "httplog" => Fmt::Http,
+                _ => Fmt::Https,
             };
             if on {
                 d.format = Some(f);
@@ -122,11 +122,16 @@ pub(crate) fn resolve(
         (Some(Fmt::Custom(f)), _) => Some(f.clone()),
         (Some(Fmt::Tcp), _) => builtin(TCPLOG),
         (Some(Fmt::Http), Mode::Http) => builtin(HTTPLOG),
-        (Some(Fmt::Http), Mode::Tcp) => {
-            warn(
-                "'option httplog' not usable with a TCP frontend: using 'option tcplog' instead"
-                    .into(),
-            );
+        (Some(Fmt::Https), Mode::Http) => builtin(HTTPSLOG),
+        (Some(f @ (Fmt::Http | Fmt::Https)), Mode::Tcp) => {
+            let name = if *f == Fmt::Http {
+                "httplog"
+            } else {
+                "httpslog"
+            };
+            warn(format!(
+                "'option {name}' not usable with a TCP frontend: using 'option tcplog' instead"
+            ));
             builtin(TCPLOG)
         }
     };

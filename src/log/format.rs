@@ -49,6 +49,8 @@ pub struct Ctx<'a> {
     pub counter: u64,
     /// The stream's variables, for `%[var(...)]`.
     pub vars: Option<&'a crate::sample::vars::Vars>,
+    /// The client connection's TLS session (`%sslv`, `%sslc`, `~` in `%ft`).
+    pub tls: Option<&'a crate::http::fetch::tls::TlsFacts>,
 }
 
 impl LogFormat {
@@ -75,6 +77,7 @@ impl LogFormat {
                 stamp: Stamp {
                     frontend: c.frontend,
                     backend: c.backend,
+                    tls: c.tls,
                     ..Default::default()
                 },
             },
@@ -171,7 +174,14 @@ fn field(out: &mut String, v: Var, f: Flags, c: &Ctx) {
                 None => out.push('-'),
             }
         }
-        Var::Frontend | Var::FrontendTransport => text(out, Some(c.frontend), f, &[], true),
+        Var::Frontend => text(out, Some(c.frontend), f, &[], true),
+        // HAProxy's `~` marks a frontend connection that came over TLS.
+        Var::FrontendTransport => match c.tls {
+            Some(_) => text(out, Some(&format!("{}~", c.frontend)), f, &[], true),
+            None => text(out, Some(c.frontend), f, &[], true),
+        },
+        Var::SslVersion => text(out, c.tls.and_then(|t| t.version), f, &[], true),
+        Var::SslCipher => text(out, c.tls.and_then(|t| t.cipher), f, &[], true),
         Var::Backend => text(out, Some(c.backend.unwrap_or(c.frontend)), f, &[], true),
         Var::Server => text(out, Some(c.server.unwrap_or("<NOSRV>")), f, &[], true),
         Var::AcceptDate => out.push_str(&super::log_date(c.rec.start_date, true)),

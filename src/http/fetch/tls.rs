@@ -1,6 +1,7 @@
 //! Fetches on the client connection's TLS session (manual §7.3.4):
 //! `ssl_fc`, `ssl_fc_sni`, `ssl_fc_has_sni`, `ssl_fc_protocol`,
-//! `ssl_fc_cipher`, `ssl_fc_alpn`, `ssl_fc_is_resumed`. The connection
+//! `ssl_fc_cipher`, `ssl_fc_alpn`, `ssl_fc_is_resumed`, and the error
+//! codes `option httpslog` shows (`fc_err`, `ssl_fc_err`...). The connection
 //! layer describes its session in [`TlsFacts`]; a plain connection has none.
 
 use super::{text, want_args, FetchCtx, Fetched, Kind};
@@ -30,6 +31,12 @@ pub enum Ssl {
     Cipher,
     Alpn,
     IsResumed,
+    /// `fc_err`, `ssl_fc_err`, `ssl_c_err`, `ssl_c_ca_err`: the error that
+    /// ended a connection's setup. A connection that failed is closed
+    /// before any rule or log line sees it, so these read 0 where HAProxy
+    /// has a value (the `ssl_*` ones only on a TLS connection).
+    FcErr,
+    SslErr,
 }
 
 pub fn parse(name: &str, args: &[&str]) -> Option<Result<Ssl, String>> {
@@ -41,6 +48,8 @@ pub fn parse(name: &str, args: &[&str]) -> Option<Result<Ssl, String>> {
         "ssl_fc_cipher" => Ssl::Cipher,
         "ssl_fc_alpn" => Ssl::Alpn,
         "ssl_fc_is_resumed" => Ssl::IsResumed,
+        "fc_err" => Ssl::FcErr,
+        "ssl_fc_err" | "ssl_c_err" | "ssl_c_ca_err" => Ssl::SslErr,
         _ => return None,
     };
     Some(want_args(name, args, 0, 0).map(|_| f))
@@ -50,6 +59,7 @@ impl Ssl {
     pub fn kind(&self) -> Kind {
         match self {
             Ssl::Fc | Ssl::HasSni | Ssl::IsResumed => Kind::Bool,
+            Ssl::FcErr | Ssl::SslErr => Kind::Int,
             _ => Kind::Str,
         }
     }
@@ -57,6 +67,9 @@ impl Ssl {
     pub fn fetch<'a>(&self, ctx: &FetchCtx<'a>) -> Fetched<'a> {
         let tls = ctx.txn.stamp.tls;
         let flag = |b: bool| Fetched::one(Value::Bool(b));
+        if *self == Ssl::FcErr {
+            return Fetched::one(Value::Sint(0));
+        }
         let Some(t) = tls else {
             // HAProxy: false for the flags, no sample for the rest.
             return match self {
@@ -67,6 +80,7 @@ impl Ssl {
         let s = |v: Option<&'a str>| v.map_or_else(Fetched::none, |v| Fetched::one(text(v)));
         match self {
             Ssl::Fc => flag(true),
+            Ssl::FcErr | Ssl::SslErr => Fetched::one(Value::Sint(0)),
             Ssl::HasSni => flag(t.sni.is_some()),
             Ssl::IsResumed => flag(t.resumed),
             Ssl::Sni => s(t.sni.as_deref()),

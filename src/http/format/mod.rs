@@ -395,9 +395,13 @@ impl Vars for HttpVars<'_> {
             Var::FrontendIp => ip(out, ctx.dst.ip(), f),
             Var::FrontendPort => num_hex(out, ctx.dst.port().into(), f, 4),
             Var::Pid => num_hex(out, std::process::id().into(), f, 4),
-            Var::Frontend | Var::FrontendTransport => {
-                text(out, Some(stamp.frontend), f, &[], false)
-            }
+            Var::Frontend => text(out, Some(stamp.frontend), f, &[], false),
+            Var::FrontendTransport => match stamp.tls {
+                Some(_) => text(out, Some(&format!("{}~", stamp.frontend)), f, &[], false),
+                None => text(out, Some(stamp.frontend), f, &[], false),
+            },
+            Var::SslVersion => text(out, stamp.tls.and_then(|t| t.version), f, &[], false),
+            Var::SslCipher => text(out, stamp.tls.and_then(|t| t.cipher), f, &[], false),
             Var::Timestamp => num_hex(out, since.as_secs(), f, 8),
             Var::AcceptMs => {
                 let _ = write!(out, "{:03}", since.subsec_millis());

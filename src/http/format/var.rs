@@ -16,6 +16,9 @@ pub enum Var {
     ServerPort,
     Frontend,
     FrontendTransport,
+    /// `%sslv`, `%sslc`: the client connection's TLS version and cipher.
+    SslVersion,
+    SslCipher,
     Backend,
     Server,
     AcceptDate,
@@ -76,6 +79,8 @@ const VARS: &[(&str, Var)] = &[
     ("sp", Var::ServerPort),
     ("f", Var::Frontend),
     ("ft", Var::FrontendTransport),
+    ("sslv", Var::SslVersion),
+    ("sslc", Var::SslCipher),
     ("b", Var::Backend),
     ("s", Var::Server),
     ("t", Var::AcceptDate),
@@ -125,7 +130,7 @@ const VARS: &[(&str, Var)] = &[
 ];
 
 /// HAProxy variables pollux does not render yet (refused at config check).
-const LATER: &[&str] = &["lc", "sslc", "sslv", "fb", "Tu", "HPO", "tid", "rid"];
+const LATER: &[&str] = &["lc", "fb", "Tu", "HPO", "tid", "rid"];
 
 /// Where a log-format string is used, which decides the variables it may
 /// name and how an empty value shows.
@@ -155,6 +160,8 @@ impl Var {
                     | Pid
                     | Frontend
                     | FrontendTransport
+                    | SslVersion
+                    | SslCipher
                     | Timestamp
                     | AcceptMs
                     | ReqCounter

@@ -175,6 +175,7 @@ impl Engine {
                 wire.1.saturating_sub(r.in_base),
             ),
         };
+        let tls = s.client.conn.tls();
         let ctx = Ctx {
             rec: r,
             now,
@@ -202,6 +203,7 @@ impl Engine {
             unique_id: t.and_then(|t| t.unique_id.as_deref()),
             counter: t.map_or(0, |t| t.req_no),
             vars: Some(&s.vars),
+            tls: tls.as_ref(),
         };
         let line = format.render(&ctx);
         let sd = fl.sd.as_ref().map(|f| f.render(&ctx)).unwrap_or_default();

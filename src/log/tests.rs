@@ -57,6 +57,7 @@ fn ctx<'a>(r: &'a LogRec, now: Instant, caps: &'a [Option<String>]) -> Ctx<'a> {
         unique_id: None,
         counter: 0,
         vars: None,
+        tls: None,
     }
 }
 

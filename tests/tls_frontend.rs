@@ -495,7 +495,61 @@ fn httpslog_as_haproxy(poller: &str) {
     }
 }
 
+/// SNI and ALPN routing of TLS that passes through (`req.ssl_sni`,
+/// `req.ssl_alpn`, `req.ssl_hello_type` in `tcp-request content`), to two
+/// TLS frontends of the same process; side by side with HAProxy 2.6.
+fn sni_routing_without_terminating(poller: &str) {
+    let dir = TestDir::new("tls-route");
+    let pki = make_pki(&dir);
+    let cfg = format!(
+        "defaults\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend router\n    mode tcp\n    bind 127.0.0.1:@P0@\n    tcp-request inspect-delay 5s\n\
+         \x20   tcp-request content accept if {{ req.ssl_hello_type 1 }}\n\
+         \x20   use_backend to_b if {{ req.ssl_alpn acme-tls/1 }}\n\
+         \x20   use_backend to_a if {{ req.ssl_sni -i a.test }}\n    default_backend to_b\n\
+         backend to_a\n    mode tcp\n    server a 127.0.0.1:@P1@\n\
+         backend to_b\n    mode tcp\n    server b 127.0.0.1:@P2@\n\
+         frontend ta\n    mode http\n    bind 127.0.0.1:@P1@ ssl crt {ec} crt {rsa} alpn http/1.1,acme-tls/1\n\
+         \x20   http-request return status 200 content-type text/plain lf-string \"A %[ssl_fc_sni]\"\n\
+         frontend tb\n    mode http\n    bind 127.0.0.1:@P2@ ssl crt {ec} crt {rsa} alpn http/1.1,acme-tls/1\n\
+         \x20   http-request return status 200 content-type text/plain lf-string \"B %[ssl_fc_sni]\"\n",
+        ec = pki.ec,
+        rsa = pki.rsa
+    );
+    let mut seen = Vec::new();
+    for imp in common::reference::pollux_and_haproxy(poller) {
+        let px = imp.start(&cfg);
+        let to = px.addr(0);
+        let mut got = Vec::new();
+        for host in ["a.test", "r.test", "x.w.test"] {
+            let (code, body) = curl(to, host, "/", &pki.ca, &[]);
+            got.push(format!("{code} {}", String::from_utf8_lossy(&body)));
+        }
+        // ALPN acme-tls/1 goes to B whatever the name.
+        let out = s_client(to, &["-servername", "a.test", "-alpn", "acme-tls/1"]);
+        got.push(
+            out.lines()
+                .find(|l| l.contains("ALPN protocol"))
+                .unwrap_or("no ALPN")
+                .to_string(),
+        );
+        px.stop();
+        seen.push((imp.name, got));
+    }
+    let ours = &seen[0].1;
+    assert_eq!(
+        ours[..3],
+        ["200 A a.test", "200 B r.test", "200 B x.w.test"],
+        "{ours:?}"
+    );
+    assert_eq!(ours[3], "ALPN protocol: acme-tls/1", "{ours:?}");
+    if let Some((_, theirs)) = seen.get(1) {
+        assert_eq!(ours, theirs, "pollux, then HAProxy");
+    }
+}
+
 per_poller!(
+    sni_routing_without_terminating,
     httpslog_as_haproxy,
     ssl_fetches_as_haproxy,
     ciphers_select_suites,

@@ -11,6 +11,7 @@ pub use counter::{Counter, CounterView, Tracked};
 pub use values::{owned_text, text, to_text, Fetched, Values};
 
 pub mod counter;
+mod hello;
 mod misc;
 mod msg;
 mod names;
@@ -176,6 +177,9 @@ pub enum Fetch {
     Px(proxy::Px),
     /// `ssl_fc`, `ssl_fc_sni`, `ssl_fc_protocol`...
     Ssl(tls::Ssl),
+    /// `req.ssl_sni`, `req.ssl_alpn`, `req.ssl_hello_type`: a ClientHello
+    /// passing through.
+    Hello(hello::Hello),
     /// `var(NAME[,DEFAULT])`: the variable as stored, else the default
     /// (a string).
     Var(VarRef, Option<String>),
@@ -313,6 +317,9 @@ impl Fetch {
         if let Some(t) = tls::parse(name, a) {
             return t.map(Fetch::Ssl);
         }
+        if let Some(h) = hello::parse(name, a) {
+            return h.map(Fetch::Hello);
+        }
         let (min, max, fetch) = match name {
             "src" => (0, 0, Fetch::Src),
             "dst" => (0, 0, Fetch::Dst),
@@ -440,6 +447,7 @@ impl Fetch {
             Fetch::Buf(b) => b.kind(),
             Fetch::Px(p) => p.kind(),
             Fetch::Ssl(t) => t.kind(),
+            Fetch::Hello(h) => h.kind(),
             Fetch::Var(..) => Kind::Any,
             _ => Kind::Str,
         }
@@ -473,7 +481,11 @@ impl Fetch {
             | Fetch::Ssl(_)
             | Fetch::Var(..) => 0,
             Fetch::Px(p) => p.needs(),
-            Fetch::ReqLen | Fetch::Payload(..) | Fetch::SslVer | Fetch::Buf(_) => needs::PAYLOAD,
+            Fetch::ReqLen
+            | Fetch::Payload(..)
+            | Fetch::SslVer
+            | Fetch::Buf(_)
+            | Fetch::Hello(_) => needs::PAYLOAD,
             Fetch::Msg(m) => m.needs(),
             Fetch::Status | Fetch::ResCook(_) => needs::RES,
             Fetch::UniqueId | Fetch::Capture(..) => needs::TXN,
@@ -628,6 +640,7 @@ impl Fetch {
             Fetch::Buf(b) => b.fetch(ctx),
             Fetch::Px(p) => p.fetch(ctx),
             Fetch::Ssl(t) => t.fetch(ctx),
+            Fetch::Hello(h) => h.fetch(ctx, one),
         }
     }
 }

@@ -291,8 +291,27 @@ impl Engine {
             None if !complete => Inspect::Wait,
             // Accept (rules return no other action), or nothing more will come.
             _ => {
+                let tcp = s.http.is_none();
+                let chosen = if tcp {
+                    crate::session::txn::pick_backend(&fe.tcp_switch, &self.be_names, &ctx, None)
+                } else {
+                    None
+                };
                 s.inspected();
-                if s.http.is_none() {
+                if tcp {
+                    if let Some(b) = chosen {
+                        s.backend = Some(b as u32);
+                        s.retries_left = self.backends[b].retries;
+                    }
+                    if s.backend.is_none() {
+                        log::info!(
+                            "frontend {}: no backend for the connection, closing it",
+                            fe.name
+                        );
+                        term_at(s, b'P', b'R');
+                        self.close(sid);
+                        return Inspect::Closed;
+                    }
                     self.assign(sid, None, now);
                 }
                 Inspect::Done

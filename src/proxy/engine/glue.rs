@@ -46,18 +46,7 @@ pub(super) fn http_frontend(cfg: &config::Config, f: &config::Frontend) -> Optio
         return None;
     }
     let index = |name: &str| cfg.backends.iter().position(|b| b.name == name);
-    let use_backend = f
-        .rules
-        .use_backend
-        .iter()
-        .filter_map(|(target, cond)| {
-            let to = match target {
-                UseBackend::Name(name) => Switch::To(index(name)?),
-                UseBackend::Format(fmt) => Switch::Named(fmt.clone()),
-            };
-            Some((to, cond.clone()))
-        })
-        .collect();
+    let use_backend = switch_rules(cfg, f);
     Some(HttpFront {
         side: side(&f.http),
         use_backend,
@@ -95,6 +84,25 @@ pub(super) fn tcp_conn_rules(f: &config::Frontend) -> Vec<TcpRule> {
 
 pub(super) fn tcp_content_rules(f: &config::Frontend) -> Vec<TcpRule> {
     f.rules.tcp_content.clone()
+}
+
+/// A frontend's `use_backend` rules, backends by index.
+pub(super) fn switch_rules(
+    cfg: &config::Config,
+    f: &config::Frontend,
+) -> Vec<(Switch, Option<crate::http::acl::Condition>)> {
+    let index = |name: &str| cfg.backends.iter().position(|b| b.name == name);
+    f.rules
+        .use_backend
+        .iter()
+        .filter_map(|(target, cond)| {
+            let to = match target {
+                UseBackend::Name(name) => Switch::To(index(name)?),
+                UseBackend::Format(fmt) => Switch::Named(fmt.clone()),
+            };
+            Some((to, cond.clone()))
+        })
+        .collect()
 }
 
 pub(super) fn inspect_delay(f: &config::Frontend) -> Option<Duration> {

@@ -569,8 +569,26 @@ impl Engine {
         if fe.clitcpka {
             let _ = conn.set_keepalive(true);
         }
-        let backend = fe.backend;
-        if fe.http.is_none() && backend.is_none() {
+        let mut backend = fe.backend;
+        // TCP `use_backend`: now, or once `tcp-request content` is done.
+        if fe.http.is_none() && !fe.tcp_switch.is_empty() && fe.tcp_content.is_empty() {
+            let ctx = FetchCtx {
+                src: peer,
+                dst,
+                req: None,
+                res: None,
+                payload: &[],
+                payload_complete: true,
+                vars: Some(&vars),
+                txn: Default::default(),
+            };
+            let chosen =
+                crate::session::txn::pick_backend(&fe.tcp_switch, &self.be_names, &ctx, None);
+            backend = chosen.or(backend);
+        }
+        let decide_later =
+            fe.http.is_none() && !fe.tcp_switch.is_empty() && !fe.tcp_content.is_empty();
+        if fe.http.is_none() && backend.is_none() && !decide_later {
             log::info!(
                 "frontend {}: no backend for the connection, closing it",
                 fe.name

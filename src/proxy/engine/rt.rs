@@ -38,6 +38,12 @@ pub(super) struct FrontendRt {
     pub(super) log: Option<Box<crate::log::FrontendLog>>,
     /// Names of the listeners that have one (`bind ... name`), by id.
     pub(super) so_names: Vec<(u32, String)>,
+    /// A TCP frontend's `use_backend` rules, decided once the
+    /// `tcp-request content` rules are done (or at accept without them).
+    pub(super) tcp_switch: Vec<(
+        crate::session::txn::Switch,
+        Option<crate::http::acl::Condition>,
+    )>,
 }
 
 impl FrontendRt {
@@ -63,6 +69,11 @@ impl FrontendRt {
             grace: f.grace,
             cum: 0,
             log: f.log.clone().map(Box::new),
+            // HTTP frontends switch per request (`HttpFront`).
+            tcp_switch: match f.mode {
+                config::Mode::Tcp => glue::switch_rules(cfg, f),
+                config::Mode::Http => Vec::new(),
+            },
             so_names: f
                 .binds
                 .iter()

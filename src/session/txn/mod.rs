@@ -20,6 +20,7 @@ mod request;
 mod response;
 mod state;
 mod switch;
+pub use switch::pick_backend;
 
 pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide, Switch, UniqueId};
 pub use pump::pump;

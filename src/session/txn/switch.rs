@@ -62,7 +62,18 @@ pub(super) fn choose_backend(
     ctx: &FetchCtx,
     sc: Option<&dyn crate::http::fetch::CounterView>,
 ) -> Option<usize> {
-    for (to, cond) in &conf.fe.use_backend {
+    pick_backend(&conf.fe.use_backend, conf.be_names, ctx, sc).or(conf.fe.default_backend)
+}
+
+/// The backend the first `use_backend` rule whose condition holds names,
+/// in HTTP and TCP frontends alike; None: `default_backend`'s turn.
+pub fn pick_backend(
+    rules: &[(Switch, Option<crate::http::acl::Condition>)],
+    be_names: &[String],
+    ctx: &FetchCtx,
+    sc: Option<&dyn crate::http::fetch::CounterView>,
+) -> Option<usize> {
+    for (to, cond) in rules {
         if cond
             .as_ref()
             .is_some_and(|c| c.eval_with(ctx, sc) != Truth::True)
@@ -73,12 +84,12 @@ pub(super) fn choose_backend(
             Switch::To(b) => return Some(*b),
             Switch::Named(f) => {
                 let name = f.render(ctx);
-                match conf.be_names.iter().position(|b| *b == name) {
+                match be_names.iter().position(|b| *b == name) {
                     Some(b) => return Some(b),
                     None => break,
                 }
             }
         }
     }
-    conf.fe.default_backend
+    None
 }

@@ -538,6 +538,7 @@ pub fn stick_store_response(
 }
 
 pub mod cli;
+pub mod conv;
 mod stream;
 pub use stream::{
     add_bytes, count_http_err, count_http_req, count_sess, counter, release, release_stream,

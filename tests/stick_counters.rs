@@ -328,7 +328,8 @@ per_poller!(tables_are_shared_by_the_threads);
 
 /// The table converters: every `table_*` and `in_table`, on a tracked
 /// entry, an absent key, and an entry whose table does not store the
-/// type, in a `return`'s headers and in ACLs.
+/// type, in a `return`'s headers and in ACLs (of rules and of `stick`
+/// rules, which must not hold the tables while they evaluate them).
 fn conv_config(sock: &str, app: std::net::SocketAddr) -> String {
     let all = |key: &str, t: &str| {
         [
@@ -387,7 +388,11 @@ fn conv_config(sock: &str, app: std::net::SocketAddr) -> String {
          \x20   http-request return status 202 if {{ path /acl }} {{ src,table_gpc0(fe) gt 0 }}\n\
          \x20   http-request return status 200 hdr x-fe \"{fe}\" hdr x-fet \"{fet}\" hdr x-abs \"{abs}\" hdr x-abst \"{abst}\" hdr x-app \"{app_t}\" hdr x-str \"{str_t}\" hdr x-strt \"{strt}\" hdr x-int \"%[int(2130706433),table_gpc0(fe)] %[int(-1),table_gpt0(small)]\" if {{ path /show }}\n\
          \x20   default_backend app\n\
-         backend app\n    stick-table type ip size 10 expire 60s\n    stick on src\n    server s1 {app}\n\
+         backend app\n    stick-table type ip size 10 expire 60s\n    stick on src\n\
+         \x20   stick match src if {{ src,table_gpc0(fe) ge 0 }}\n\
+         \x20   stick store-request src if {{ src,in_table(fe) }}\n\
+         \x20   stick store-response src if {{ src,in_table(fe) }}\n\
+         \x20   server s1 {app}\n\
          backend small\n    stick-table type string len 16 size 10 store gpt0\n",
         fe = all("src", "fe"),
         fet = times("src", "fe"),

@@ -155,7 +155,7 @@ fn addr() -> SocketAddr {
 fn store_response_learns_the_applications_session_cookie() {
     let t0 = Instant::now();
     let cfg = table(StickKeyType::String, 100, Some(1800));
-    let mut tables = StickTables::new(&[cfg]);
+    let tables = Mutex::new(StickTables::new(&[cfg]));
     let rule = |kind, f: &str| StickRule {
         kind,
         pattern: Fetch::parse(f).unwrap(),
@@ -168,7 +168,7 @@ fn store_response_learns_the_applications_session_cookie() {
     ];
     let first = get(None);
     let ctx = FetchCtx::http(addr(), addr(), Some(&first), None);
-    assert_eq!(stick_match(&rules, &mut tables, &ctx, t0), None);
+    assert_eq!(stick_match(&rules, &tables, &ctx, t0), None);
     let res = Response {
         version: Version::Http11,
         status: 200,
@@ -176,22 +176,19 @@ fn store_response_learns_the_applications_session_cookie() {
         headers: vec![("Set-Cookie".into(), "JSESSIONID=abc42; Path=/".into())],
     };
     let ctx = FetchCtx::http(addr(), addr(), Some(&first), Some(&res));
-    stick_store_response(&rules, &mut tables, &ctx, 3, t0);
+    stick_store_response(&rules, &tables, &ctx, 3, t0);
     let later = get(Some("JSESSIONID=abc42"));
     let ctx = FetchCtx::http(addr(), addr(), Some(&later), None);
-    assert_eq!(
-        stick_match(&rules, &mut tables, &ctx, ms(t0, 5_000)),
-        Some(3)
-    );
+    assert_eq!(stick_match(&rules, &tables, &ctx, ms(t0, 5_000)), Some(3));
     let other = get(Some("JSESSIONID=zzz"));
     let ctx = FetchCtx::http(addr(), addr(), Some(&other), None);
-    assert_eq!(stick_match(&rules, &mut tables, &ctx, ms(t0, 5_000)), None);
+    assert_eq!(stick_match(&rules, &tables, &ctx, ms(t0, 5_000)), None);
 }
 
 #[test]
 fn stick_on_src_stores_then_matches() {
     let t0 = Instant::now();
-    let mut tables = StickTables::new(&[table(StickKeyType::Ip, 10, None)]);
+    let tables = Mutex::new(StickTables::new(&[table(StickKeyType::Ip, 10, None)]));
     let rules = [StickRule {
         kind: StickKind::On,
         pattern: Fetch::Src,
@@ -200,9 +197,9 @@ fn stick_on_src_stores_then_matches() {
     }];
     let rq = get(None);
     let ctx = FetchCtx::http(addr(), addr(), Some(&rq), None);
-    assert_eq!(stick_match(&rules, &mut tables, &ctx, t0), None);
-    stick_store_request(&rules, &mut tables, &ctx, 1, t0);
-    assert_eq!(stick_match(&rules, &mut tables, &ctx, t0), Some(1));
+    assert_eq!(stick_match(&rules, &tables, &ctx, t0), None);
+    stick_store_request(&rules, &tables, &ctx, 1, t0);
+    assert_eq!(stick_match(&rules, &tables, &ctx, t0), Some(1));
 }
 
 #[test]

@@ -20,8 +20,11 @@ pub fn read(tables: &StickTables, name: &str, key: &Value<'_>, what: Read, now: 
         return Found::Absent;
     };
     let sample = match (t.cfg.key, key) {
-        // HAProxy casts an integer to an IPv4 address for an `ip` table.
-        (StickKeyType::Ip, Value::Sint(n)) => Sample::Ip(IpAddr::V4(Ipv4Addr::from(*n as u32))),
+        // HAProxy casts an integer to an IPv4 address (IPv4-mapped for
+        // an `ipv6` table).
+        (StickKeyType::Ip | StickKeyType::Ipv6, Value::Sint(n)) => {
+            Sample::Ip(IpAddr::V4(Ipv4Addr::from(*n as u32)))
+        }
         _ => to_sample(key.clone()),
     };
     let Some(e) = key_from_sample(&sample, &t.cfg).and_then(|k| t.peek(&k, now)) else {

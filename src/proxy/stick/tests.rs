@@ -533,3 +533,53 @@ fn connection_entries_outlive_their_transactions() {
     release(&mut tables, &mut slots, t0);
     assert_eq!(d(&tables, StickData::ConnCur), Some(0));
 }
+
+/// The table converters' reads: nothing created or refreshed, HAProxy's
+/// answers for an absent key, an unstored type, the trackers (its own
+/// lookup counted) and the entry's dates.
+#[test]
+fn table_converters_read_without_touching() {
+    use crate::sample::conv::{Found, Read};
+    use crate::sample::Value;
+    let t0 = Instant::now();
+    let mut cfgs = vec![table(StickKeyType::Ip, 10, Some(30))];
+    cfgs.push(StickTableCfg {
+        name: "noexp".into(),
+        ..table(StickKeyType::Ip, 10, None)
+    });
+    let mut tables = StickTables::new(&cfgs);
+    let key = StickKey::Ip("10.0.0.1".parse().unwrap());
+    tables.get_mut("be").unwrap().track(&key, t0);
+    tables.get_mut("noexp").unwrap().track(&key, t0);
+    let read = |tables: &StickTables, t: &str, k: Value, what, at| {
+        super::conv::read(tables, t, &k, what, ms(t0, at))
+    };
+    let ip = || Value::str(&b"10.0.0.1"[..]);
+    let conn_cur = Read::Data("conn_cur");
+    assert_eq!(
+        read(&tables, "be", ip(), conn_cur, 5),
+        Found::Entry(Some(1))
+    );
+    // 10.0.0.1 as an integer.
+    let n = Value::Sint(0x0a00_0001);
+    assert_eq!(read(&tables, "be", n, conn_cur, 5), Found::Entry(Some(1)));
+    let gpc0 = Read::Data("gpc0");
+    assert_eq!(read(&tables, "be", ip(), gpc0, 5), Found::Entry(None));
+    let other = Value::str(&b"10.0.0.2"[..]);
+    assert_eq!(read(&tables, "be", other, conn_cur, 5), Found::Absent);
+    assert_eq!(read(&tables, "nope", ip(), conn_cur, 5), Found::Absent);
+    assert_eq!(
+        read(&tables, "be", ip(), Read::Trackers, 5),
+        Found::Entry(Some(2))
+    );
+    let exp = read(&tables, "be", ip(), Read::Expire, 1_000);
+    assert_eq!(exp, Found::Entry(Some(29_000)));
+    let idle = read(&tables, "be", ip(), Read::Idle, 1_000);
+    assert_eq!(idle, Found::Entry(Some(1_000)));
+    // Read again later: still the same dates (nothing was refreshed).
+    let idle = read(&tables, "be", ip(), Read::Idle, 2_000);
+    assert_eq!(idle, Found::Entry(Some(2_000)));
+    let exp = read(&tables, "noexp", ip(), Read::Expire, 1_000);
+    assert_eq!(exp, Found::Entry(Some(0)));
+    assert_eq!(tables.get("be").unwrap().len(), 1);
+}

@@ -294,7 +294,7 @@ per_poller!(tcp_rules_track_like_haproxy);
 
 /// Under `nbthread 2` the tables are the process's: every thread counts
 /// into them, and what `set table` changes is seen by the requests every
-/// thread serves.
+/// thread serves, through counter fetches and table converters.
 fn tables_are_shared_by_the_threads(poller: &str) {
     let dir = SockDir::new();
     let sock = dir.sock();
@@ -305,6 +305,7 @@ fn tables_are_shared_by_the_threads(poller: &str) {
          \x20   stick-table type ip size 10 store http_req_cnt,gpt0\n\
          \x20   http-request track-sc0 src\n\
          \x20   http-request return status 203 if {{ sc0_get_gpt0 eq 7 }}\n\
+         \x20   http-request return status 202 if {{ src,table_gpt0(fe) eq 8 }}\n\
          \x20   http-request return status 200\n",
         sock.display()
     );
@@ -317,6 +318,152 @@ fn tables_are_shared_by_the_threads(poller: &str) {
     table(&sock, "set table fe key 127.0.0.1 data.gpt0 7");
     let statuses: Vec<String> = (0..20).map(|_| get(px.addr(0))).collect();
     assert!(statuses.iter().all(|s| s == "203"), "{statuses:?}");
+    // The table converters too read the process's tables on every thread.
+    table(&sock, "set table fe key 127.0.0.1 data.gpt0 8");
+    let statuses: Vec<String> = (0..20).map(|_| get(px.addr(0))).collect();
+    assert!(statuses.iter().all(|s| s == "202"), "{statuses:?}");
 }
 
 per_poller!(tables_are_shared_by_the_threads);
+
+/// The table converters: every `table_*` and `in_table`, on a tracked
+/// entry, an absent key, and an entry whose table does not store the
+/// type, in a `return`'s headers and in ACLs (of rules and of `stick`
+/// rules, which must not hold the tables while they evaluate them).
+fn conv_config(sock: &str, app: std::net::SocketAddr) -> String {
+    let all = |key: &str, t: &str| {
+        [
+            "conn_cnt",
+            "conn_cur",
+            "conn_rate",
+            "sess_cnt",
+            "sess_rate",
+            "http_req_cnt",
+            "http_req_rate",
+            "http_err_cnt",
+            "http_err_rate",
+            "http_fail_cnt",
+            "http_fail_rate",
+            "bytes_in_rate",
+            "kbytes_in",
+            "kbytes_out",
+            "gpc0",
+            "gpc0_rate",
+            "gpc1",
+            "gpc1_rate",
+            "gpt0",
+            "server_id",
+            "trackers",
+        ]
+        .iter()
+        .map(|c| format!("{c}=%[{key},table_{c}({t})]"))
+        .chain(["gpc(0", "gpc(1", "gpt(0", "gpc_rate(0"].iter().map(|c| {
+            format!("{c})=%[{key},table_{c},{t})]")
+        }))
+        .collect::<Vec<_>>()
+        .join(" ")
+            // Bytes out differ by a few headers' worth from HAProxy's.
+            + &format!(" bytes_out_rate=%[{key},table_bytes_out_rate({t}),div(1000)]")
+    };
+    let times = |key: &str, t: &str| {
+        format!(
+            "in=%[{key},in_table({t})] exp=%[{key},table_expire({t}),sub(1),div(20000)] \
+             expd=%[{key},table_expire({t},170000),sub(1),div(20000)] \
+             idle=%[{key},table_idle({t}),div(1000)] idled=%[{key},table_idle({t},42000),div(1000)]"
+        )
+    };
+    format!(
+        "global\n    stats socket {sock} level admin\n\
+         defaults\n    mode http\n\
+         \x20   timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:@P0@\n\
+         \x20   stick-table type ip size 100 expire 60s store gpc0,gpc1,gpt0,conn_cnt,conn_cur,conn_rate(10s),sess_cnt,sess_rate(10s),http_req_cnt,http_req_rate(10s),http_err_cnt,http_err_rate(10s),bytes_in_cnt,bytes_in_rate(10s),bytes_out_cnt,bytes_out_rate(10s),gpc0_rate(10s),gpc1_rate(10s)\n\
+         \x20   tcp-request connection track-sc1 src\n\
+         \x20   http-request track-sc0 src\n\
+         \x20   http-request sc-inc-gpc0(0)\n\
+         \x20   http-request sc-inc-gpc1(0) if {{ path /err }}\n\
+         \x20   http-request sc-set-gpt0(0) 7\n\
+         \x20   http-request deny deny_status 403 if {{ path /err }}\n\
+         \x20   http-request return status 201 if {{ path /acl }} {{ src,table_gpc0(fe) gt 2 }} {{ src,in_table(fe) }} !{{ str(10.9.9.9),in_table(fe) }} {{ src,table_http_req_cnt(fe) ge 6 }}\n\
+         \x20   http-request return status 202 if {{ path /acl }} {{ src,table_gpc0(fe) gt 0 }}\n\
+         \x20   http-request return status 200 hdr x-fe \"{fe}\" hdr x-fet \"{fet}\" hdr x-abs \"{abs}\" hdr x-abst \"{abst}\" hdr x-app \"{app_t}\" hdr x-str \"{str_t}\" hdr x-strt \"{strt}\" hdr x-int \"%[int(2130706433),table_gpc0(fe)] %[int(-1),table_gpt0(small)]\" if {{ path /show }}\n\
+         \x20   default_backend app\n\
+         backend app\n    stick-table type ip size 10 expire 60s\n    stick on src\n\
+         \x20   stick match src if {{ src,table_gpc0(fe) ge 0 }}\n\
+         \x20   stick store-request src if {{ src,in_table(fe) }}\n\
+         \x20   stick store-response src if {{ src,in_table(fe) }}\n\
+         \x20   server s1 {app}\n\
+         backend small\n    stick-table type string len 16 size 10 store gpt0\n",
+        fe = all("src", "fe"),
+        fet = times("src", "fe"),
+        abs = all("str(10.9.9.9)", "fe"),
+        abst = times("str(10.9.9.9)", "fe"),
+        app_t = all("src", "app") + " " + &times("src", "app"),
+        str_t = all("src", "small"),
+        strt = times("src", "small"),
+    )
+}
+
+fn table_converters_match_haproxy(poller: &str) {
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        let dir = SockDir::new();
+        let sock = dir.sock();
+        let app = LiveServer::start("app");
+        let px = imp.start(&conv_config(sock.to_str().unwrap(), app.addr()));
+        let mut out = vec![get(px.addr(0)), get_path(px.addr(0), "/acl")];
+        let mut c = HttpConn::open(px.addr(0));
+        out.push(c.get("/a", &[]).status.to_string());
+        let big = format!("x-big: {}", "b".repeat(3000));
+        out.push(c.get("/b", &[&big]).status.to_string());
+        drop(c);
+        out.push(get_path(px.addr(0), "/err"));
+        settle();
+        table(&sock, "set table small key 127.0.0.1 data.gpt0 3");
+        table(&sock, "set table small key -1 data.gpt0 4");
+        out.push(get_path(px.addr(0), "/acl"));
+        settle();
+        let mut c = HttpConn::open(px.addr(0));
+        let r = c.get("/show", &[]);
+        out.push(r.status.to_string());
+        for h in [
+            "x-fe", "x-fet", "x-abs", "x-abst", "x-app", "x-str", "x-strt", "x-int",
+        ] {
+            out.push(format!("{h}: {}", r.header(h).unwrap_or("(none)")));
+        }
+        drop(c);
+        px.stop();
+        seen.push((imp.name, out));
+    }
+    let (_, out) = &seen[0];
+    assert_eq!(
+        out[..6],
+        ["200", "202", "200", "200", "403", "201"],
+        "{out:#?}"
+    );
+    // Two trackers (sc0, sc1): HAProxy counts its lookup's reference too.
+    assert!(
+        out[7].contains(" gpc0=7 ") && out[7].contains(" trackers=3 "),
+        "{out:#?}"
+    );
+    assert!(out[7].contains(" http_fail_cnt= "), "not stored: {out:#?}");
+    assert_eq!(
+        out[8], "x-fet: in=1 exp=2 expd=2 idle=0 idled=0",
+        "{out:#?}"
+    );
+    assert!(out[9].contains(" http_req_cnt=0 "), "absent: {out:#?}");
+    assert_eq!(
+        out[10], "x-abst: in=0 exp= expd=8 idle= idled=42",
+        "{out:#?}"
+    );
+    assert!(out[11].contains(" server_id=1 "), "{out:#?}");
+    assert!(out[12].contains(" gpt0=3 "), "{out:#?}");
+    assert_eq!(out[14], "x-int: 7 4", "{out:#?}");
+    if let Some((_, h)) = seen.get(1) {
+        for (p, h) in out.iter().zip(h) {
+            assert_eq!(p, h, "pollux, then HAProxy");
+        }
+    }
+}
+
+per_poller!(table_converters_match_haproxy);

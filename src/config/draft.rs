@@ -388,6 +388,9 @@ pub(crate) struct PersistDraft {
     /// `http-request track-scN`: (keyword, table or None, where), checked
     /// at the end since the `stick-table` line may come later.
     pub tracks: Vec<(String, Option<String>, Origin)>,
+    /// Table converters (`table_gpc0(t)`): (converter, table, where),
+    /// checked at the end as `tracks`.
+    pub conv_tables: Vec<(&'static str, String, Origin)>,
 }
 
 /// One `log` line of a section: `log global` or a target of its own.

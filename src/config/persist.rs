@@ -172,6 +172,9 @@ pub(crate) fn note_counter_tables(d: &mut Draft, origin: &Origin) {
         d.p.tracks
             .push((kw, Some(t.as_str().to_string()), origin.clone()));
     }
+    for (conv, t) in crate::sample::conv::take_tables() {
+        d.p.conv_tables.push((conv, t, origin.clone()));
+    }
 }
 
 fn parse_cookie(d: &mut Draft, args: &[String]) -> Result<CookieCfg, String> {
@@ -481,6 +484,20 @@ pub(crate) fn finish(proxies: &[Draft], errors: &mut Vec<ConfigError>) -> Vec<St
                     Some(t) => format!("'{kw}' in {section}: no stick-table named '{t}'"),
                 };
                 errors.push(err(origin, message));
+            }
+        }
+        for (conv, t, origin) in &p.p.conv_tables {
+            if !tables.iter().any(|x| x.name == *t) {
+                // `table_gpc(IDX,TABLE)`: the table is the second argument.
+                let arg = if matches!(*conv, "table_gpc" | "table_gpt" | "table_gpc_rate") {
+                    2
+                } else {
+                    1
+                };
+                errors.push(err(
+                    origin,
+                    format!("unable to find table '{t}' referenced in arg {arg} of conversion keyword '{conv}' in proxy '{}'", p.name),
+                ));
             }
         }
     }

@@ -86,6 +86,7 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
 /// Parses one keyword line of a proxy or `defaults` section.
 pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
     crate::http::fetch::counter::take_tables();
+    crate::sample::conv::take_tables();
     let r = parse_line(d, args, origin);
     persist::note_counter_tables(d, origin);
     r

@@ -105,7 +105,8 @@ impl Decide for Decider<'_> {
                 self.views.view(bi, *si).is_some_and(|v| v.usable) || flags.persist || flags.force
             };
             p.server = self
-                .tables(|t| stick::stick_match(&bp.stick, t, &ctx, self.now))
+                .stick
+                .and_then(|m| stick::stick_match(&bp.stick, m, &ctx, self.now))
                 .filter(usable_or_forced);
         }
         if let Some(cc) = bp.cookie.as_ref() {
@@ -124,7 +125,9 @@ impl Decide for Decider<'_> {
         });
         if !bp.stick.is_empty() {
             let ctx = FetchCtx::http(r.src, r.dst, Some(r.req), Some(res)).with_vars(r.vars);
-            self.tables(|t| stick::stick_store_response(&bp.stick, t, &ctx, r.si, self.now));
+            if let Some(m) = self.stick {
+                stick::stick_store_response(&bp.stick, m, &ctx, r.si, self.now);
+            }
         }
         out
     }

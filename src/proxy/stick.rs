@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fnv::FnvHashMap;
@@ -445,11 +446,20 @@ impl StickTables {
     }
 }
 
-fn rule_key(rule: &StickRule, t: &StickTable, ctx: &FetchCtx) -> Option<StickKey> {
-    if eval_opt(rule.cond.as_ref(), ctx) != Truth::True {
-        return None;
-    }
-    key_from_sample(&rule.pattern.fetch_one(ctx)?, &t.cfg)
+/// The samples of the rules of `kinds` whose condition holds, with the
+/// rule: evaluated before the tables are locked, since a condition may
+/// read them (`in_table`, `table_*` converters).
+fn rule_samples<'r>(
+    rules: &'r [StickRule],
+    kinds: &[StickKind],
+    ctx: &FetchCtx,
+) -> Vec<(&'r StickRule, Sample)> {
+    rules
+        .iter()
+        .filter(|r| kinds.contains(&r.kind))
+        .filter(|r| eval_opt(r.cond.as_ref(), ctx) == Truth::True)
+        .filter_map(|r| Some((r, r.pattern.fetch_one(ctx)?)))
+        .collect()
 }
 
 /// `stick on` and `stick match` rules, in order: the server id stored for
@@ -458,18 +468,20 @@ fn rule_key(rule: &StickRule, t: &StickTable, ctx: &FetchCtx) -> Option<StickKey
 /// Skip this when an `ignore-persist` rule matched.
 pub fn stick_match(
     rules: &[StickRule],
-    tables: &mut StickTables,
+    tables: &Mutex<StickTables>,
     ctx: &FetchCtx,
     now: Instant,
 ) -> Option<usize> {
-    for rule in rules {
-        if !matches!(rule.kind, StickKind::On | StickKind::Match) {
-            continue;
-        }
+    let samples = rule_samples(rules, &[StickKind::On, StickKind::Match], ctx);
+    if samples.is_empty() {
+        return None;
+    }
+    let mut tables = crate::proxy::locks::lock(tables);
+    for (rule, sample) in samples {
         let Some(t) = tables.get_mut(&rule.table) else {
             continue;
         };
-        let Some(key) = rule_key(rule, t, ctx) else {
+        let Some(key) = key_from_sample(&sample, &t.cfg) else {
             continue;
         };
         if let Some(id) = t.get(&key, now).and_then(|e| e.server_id) {
@@ -484,20 +496,25 @@ pub fn stick_match(
 fn store(
     rules: &[StickRule],
     kinds: &[StickKind],
-    tables: &mut StickTables,
+    tables: &Mutex<StickTables>,
     ctx: &FetchCtx,
     server_id: usize,
     now: Instant,
 ) {
+    let samples = rule_samples(rules, kinds, ctx);
+    if samples.is_empty() {
+        return;
+    }
+    let mut tables = crate::proxy::locks::lock(tables);
     let mut done: Vec<&str> = Vec::new();
-    for rule in rules {
-        if !kinds.contains(&rule.kind) || done.contains(&rule.table.as_str()) {
+    for (rule, sample) in samples {
+        if done.contains(&rule.table.as_str()) {
             continue;
         }
         let Some(t) = tables.get_mut(&rule.table) else {
             continue;
         };
-        if let Some(key) = rule_key(rule, t, ctx) {
+        if let Some(key) = key_from_sample(&sample, &t.cfg) {
             t.put_server(&key, server_id, now);
             done.push(&rule.table);
         }
@@ -508,7 +525,7 @@ fn store(
 /// the server is chosen (`ctx` without a response).
 pub fn stick_store_request(
     rules: &[StickRule],
-    tables: &mut StickTables,
+    tables: &Mutex<StickTables>,
     ctx: &FetchCtx,
     server_id: usize,
     now: Instant,
@@ -521,7 +538,7 @@ pub fn stick_store_request(
 /// both the request and the response), `server_id` the server that answered.
 pub fn stick_store_response(
     rules: &[StickRule],
-    tables: &mut StickTables,
+    tables: &Mutex<StickTables>,
     ctx: &FetchCtx,
     server_id: usize,
     now: Instant,
@@ -537,6 +554,7 @@ pub fn stick_store_response(
 }
 
 pub mod cli;
+pub mod conv;
 mod stream;
 pub use stream::{
     add_bytes, count_http_err, count_http_req, count_sess, counter, release, release_stream,

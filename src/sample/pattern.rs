@@ -161,6 +161,9 @@ pub struct PatternSet<V> {
     /// Networks with contiguous masks, by prefix length.
     v4: ByLen<u32>,
     v6: ByLen<u128>,
+    /// `int`: the single values (not ranges), so that a large `map_int`
+    /// is not scanned; HAProxy's order (one list) is kept at lookup.
+    ints: FnvHashMap<i64, usize>,
 }
 
 impl<V> PatternSet<V> {
@@ -175,6 +178,7 @@ impl<V> PatternSet<V> {
             prefixes: ByLen::default(),
             v4: ByLen::default(),
             v6: ByLen::default(),
+            ints: FnvHashMap::default(),
         }
     }
 
@@ -247,6 +251,9 @@ impl<V> PatternSet<V> {
             (Pat::V6 { addr, bits }, _, _) => {
                 self.v6.insert((*bits).into(), v6_prefix(*addr, *bits), at)
             }
+            (Pat::Range(Some(lo), Some(hi)), Method::Int, _) if lo == hi => {
+                self.ints.entry(*lo).or_insert(at);
+            }
             _ => self.list.push(at),
         }
     }
@@ -260,6 +267,7 @@ impl<V> PatternSet<V> {
         self.prefixes = ByLen::default();
         self.v4 = ByLen::default();
         self.v6 = ByLen::default();
+        self.ints.clear();
         for at in 0..self.pats.len() {
             self.index(at);
         }
@@ -271,10 +279,12 @@ impl<V> PatternSet<V> {
     }
 
     /// The value of the pattern `v` matches, and whether an index (a
-    /// tree, for HAProxy) found it rather than the list.
+    /// tree, for HAProxy) found it rather than the list (HAProxy lists
+    /// every `int` pattern).
     pub fn lookup_how(&self, v: &Value<'_>) -> Option<(&V, bool)> {
         let i = self.find(v)?;
-        Some((&self.pats[i].1, !self.list.contains(&i)))
+        let tree = self.method != Method::Int && !self.list.contains(&i);
+        Some((&self.pats[i].1, tree))
     }
 
     /// The value of the pattern `v` matches, HAProxy's choice among several.
@@ -291,7 +301,15 @@ impl<V> PatternSet<V> {
                     .or_else(|| v4_in_v6(*a).and_then(|v4| lpm4(&self.v4, v4)))
                     .or_else(|| self.scan(v))
             }
-            (Method::Int, Value::Sint(_)) => self.scan(v),
+            (Method::Int, Value::Sint(n)) => {
+                // The first pattern in order wins: a range listed before
+                // the single value found.
+                let hit = self.ints.get(n).copied();
+                let earlier = self.list.iter().copied();
+                let earlier = earlier.take_while(|&i| hit.map_or(true, |h| i < h));
+                let mut earlier = earlier.filter(|&i| self.matches(&self.pats[i].0, v));
+                earlier.next().or(hit)
+            }
             (_, Value::Str(s) | Value::Bin(s)) => {
                 let s: &[u8] = s;
                 if let Some(&i) = (!self.exact.is_empty())

@@ -231,6 +231,39 @@ fn patterns_pick_as_haproxy_and_refuse_bad_ones() {
     assert_eq!(entries, [(2, "k", "v w"), (4, "k2", "")]);
 }
 
+/// `int` patterns: single values are hashed, yet the first pattern in the
+/// file's order still wins over a range before or after it, and the
+/// runtime API is still told they are a list, as HAProxy keeps them.
+#[test]
+fn int_patterns_hashed_in_file_order() {
+    use super::pattern::{Method, PatternSet};
+    let mut ints = PatternSet::new(Method::Int, false);
+    for (p, v) in [
+        ("7", 1),
+        ("5:9", 2),
+        ("8", 3),
+        ("8", 4),
+        ("20:", 5),
+        ("30", 6),
+    ] {
+        ints.add(p, v).unwrap();
+    }
+    for n in 1000..11000 {
+        ints.add(&n.to_string(), n).unwrap();
+    }
+    let at = |s: &PatternSet<i64>, n: i64| s.lookup(&Value::Sint(n)).copied();
+    assert_eq!(at(&ints, 7), Some(1));
+    assert_eq!(at(&ints, 8), Some(2), "the range comes first");
+    assert_eq!(at(&ints, 30), Some(5), "the open range comes first");
+    assert_eq!(at(&ints, 4), None);
+    assert_eq!(at(&ints, 10_999), Some(5));
+    assert_eq!(ints.lookup_how(&Value::Sint(7)), Some((&1, false)));
+    ints.retain(|v| *v != 2 && *v != 5);
+    assert_eq!(at(&ints, 8), Some(3));
+    assert_eq!(at(&ints, 30), Some(6));
+    assert_eq!(at(&ints, 10_999), Some(10_999));
+}
+
 /// Converters run on whatever the wire brings: random bytes (and random
 /// integers and addresses) through every converter must never panic.
 #[test]

@@ -67,6 +67,10 @@ const ERRORS: &[(&str, &str)] = &[
     ("listen li\n  bind :80\n  http-request deny if { sc_get_gpc0(3) gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc_get_gpc0': invalid stick counter '3' (0 to 2)"),
     ("listen li\n  bind :80\n  http-request deny if { sc_get_gpc0 gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc_get_gpc0' expects a stick counter number (0 to 2)"),
     ("listen li\n  bind :80\n  http-request deny if { src_conn_cnt(a,b) gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'src_conn_cnt' expects at most 1 argument(s), got 2"),
+    ("listen li\n  bind :80\n  http-request deny if { src,table_gpc0(t) gt 1 }\n", "pollux.cfg:3: unable to find table 't' referenced in arg 1 of conversion keyword 'table_gpc0' in proxy 'li'"),
+    ("listen li\n  bind :80\n  stick-table type ip size 1\n  http-request deny if { src,table_gpc(0,nope) gt 1 }\n", "pollux.cfg:4: unable to find table 'nope' referenced in arg 2 of conversion keyword 'table_gpc' in proxy 'li'"),
+    ("listen li\n  bind :80\n  stick-table type ip size 1\n  http-request deny if { src,table_gpc0 gt 1 }\n", "pollux.cfg:4: anonymous ACL: converter 'table_gpc0': no table name (the proxy's own table) is not supported yet"),
+    ("listen li\n  bind :80\n  stick-table type ip size 1\n  http-request deny if { src,table_expire(li,x) gt 1 }\n", "pollux.cfg:4: anonymous ACL: converter 'table_expire': failed to parse 'x' as type 'signed integer' at position 2"),
     ("listen li\n  bind :80\n  http-request deny if { sc0_http_fail_cnt gt 1 }\n", "pollux.cfg:3: anonymous ACL: fetch method 'sc0_http_fail_cnt' is not supported yet"),
     ("backend a\n  stick-table type ip size 1\nfrontend a\n  bind :80\n  stick-table type ip size 1\n  default_backend a\n", "pollux.cfg:5: stick-table 'a' is already declared at pollux.cfg:2"),
 ];

@@ -343,6 +343,9 @@ impl Engine {
 
     /// Run until SIGINT/SIGTERM, or until a soft stop has drained all sessions.
     pub fn run(&mut self) -> io::Result<()> {
+        // This thread's table converters read the process's stick tables.
+        let tables: std::sync::Arc<dyn crate::sample::conv::Tables> = self.shared.clone();
+        crate::sample::conv::install_tables(Some(tables));
         let mut ready: Vec<Ready> = Vec::with_capacity(256);
         while !self.stop {
             if self.soft_stop && self.cur_conns == 0 && self.listeners.is_empty() {
@@ -363,6 +366,7 @@ impl Engine {
         self.log_proxies(crate::log::WARNING, |_, name, (fe, be)| {
             format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be}).")
         });
+        crate::sample::conv::install_tables(None);
         Ok(())
     }
 

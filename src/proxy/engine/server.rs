@@ -184,7 +184,8 @@ impl Engine {
         let req = s.http.as_ref().and_then(|t| t.req.as_ref());
         let src = std::net::SocketAddr::new(s.src, s.src_port);
         let ctx = crate::http::fetch::FetchCtx::http(src, s.dst, req, None).with_vars(&s.vars);
-        crate::proxy::stick::stick_store_request(rules, &mut self.shared.stick(), &ctx, si, now);
+        let tables = self.shared.stick_tables();
+        crate::proxy::stick::stick_store_request(rules, tables, &ctx, si, now);
     }
 
     /// Nothing can serve the session: 503 in HTTP, a close in TCP.

@@ -93,6 +93,19 @@ fn set_proc_vars(rules: &[crate::http::rules::SetVar]) {
     }
 }
 
+/// The table converters read the process's tables, one lock per lookup.
+impl crate::sample::conv::Tables for Shared {
+    fn read(
+        &self,
+        table: &str,
+        key: &crate::sample::Value<'_>,
+        what: crate::sample::conv::Read,
+    ) -> crate::sample::conv::Found {
+        let now = Instant::now();
+        crate::proxy::stick::conv::read(&lock(&self.stick), table, key, what, now)
+    }
+}
+
 pub(super) use crate::proxy::locks::lock;
 use crate::proxy::locks::lock_uncounted as lock_own;
 

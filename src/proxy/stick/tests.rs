@@ -155,7 +155,7 @@ fn addr() -> SocketAddr {
 fn store_response_learns_the_applications_session_cookie() {
     let t0 = Instant::now();
     let cfg = table(StickKeyType::String, 100, Some(1800));
-    let mut tables = StickTables::new(&[cfg]);
+    let tables = Mutex::new(StickTables::new(&[cfg]));
     let rule = |kind, f: &str| StickRule {
         kind,
         pattern: Fetch::parse(f).unwrap(),
@@ -168,7 +168,7 @@ fn store_response_learns_the_applications_session_cookie() {
     ];
     let first = get(None);
     let ctx = FetchCtx::http(addr(), addr(), Some(&first), None);
-    assert_eq!(stick_match(&rules, &mut tables, &ctx, t0), None);
+    assert_eq!(stick_match(&rules, &tables, &ctx, t0), None);
     let res = Response {
         version: Version::Http11,
         status: 200,
@@ -176,22 +176,19 @@ fn store_response_learns_the_applications_session_cookie() {
         headers: vec![("Set-Cookie".into(), "JSESSIONID=abc42; Path=/".into())],
     };
     let ctx = FetchCtx::http(addr(), addr(), Some(&first), Some(&res));
-    stick_store_response(&rules, &mut tables, &ctx, 3, t0);
+    stick_store_response(&rules, &tables, &ctx, 3, t0);
     let later = get(Some("JSESSIONID=abc42"));
     let ctx = FetchCtx::http(addr(), addr(), Some(&later), None);
-    assert_eq!(
-        stick_match(&rules, &mut tables, &ctx, ms(t0, 5_000)),
-        Some(3)
-    );
+    assert_eq!(stick_match(&rules, &tables, &ctx, ms(t0, 5_000)), Some(3));
     let other = get(Some("JSESSIONID=zzz"));
     let ctx = FetchCtx::http(addr(), addr(), Some(&other), None);
-    assert_eq!(stick_match(&rules, &mut tables, &ctx, ms(t0, 5_000)), None);
+    assert_eq!(stick_match(&rules, &tables, &ctx, ms(t0, 5_000)), None);
 }
 
 #[test]
 fn stick_on_src_stores_then_matches() {
     let t0 = Instant::now();
-    let mut tables = StickTables::new(&[table(StickKeyType::Ip, 10, None)]);
+    let tables = Mutex::new(StickTables::new(&[table(StickKeyType::Ip, 10, None)]));
     let rules = [StickRule {
         kind: StickKind::On,
         pattern: Fetch::Src,
@@ -200,9 +197,9 @@ fn stick_on_src_stores_then_matches() {
     }];
     let rq = get(None);
     let ctx = FetchCtx::http(addr(), addr(), Some(&rq), None);
-    assert_eq!(stick_match(&rules, &mut tables, &ctx, t0), None);
-    stick_store_request(&rules, &mut tables, &ctx, 1, t0);
-    assert_eq!(stick_match(&rules, &mut tables, &ctx, t0), Some(1));
+    assert_eq!(stick_match(&rules, &tables, &ctx, t0), None);
+    stick_store_request(&rules, &tables, &ctx, 1, t0);
+    assert_eq!(stick_match(&rules, &tables, &ctx, t0), Some(1));
 }
 
 #[test]
@@ -542,4 +539,54 @@ fn connection_entries_outlive_their_transactions() {
     assert_eq!(d(&tables, StickData::HttpReqCnt), Some(3));
     release(&mut tables, &mut slots, t0);
     assert_eq!(d(&tables, StickData::ConnCur), Some(0));
+}
+
+/// The table converters' reads: nothing created or refreshed, HAProxy's
+/// answers for an absent key, an unstored type, the trackers (its own
+/// lookup counted) and the entry's dates.
+#[test]
+fn table_converters_read_without_touching() {
+    use crate::sample::conv::{Found, Read};
+    use crate::sample::Value;
+    let t0 = Instant::now();
+    let mut cfgs = vec![table(StickKeyType::Ip, 10, Some(30))];
+    cfgs.push(StickTableCfg {
+        name: "noexp".into(),
+        ..table(StickKeyType::Ip, 10, None)
+    });
+    let mut tables = StickTables::new(&cfgs);
+    let key = StickKey::Ip("10.0.0.1".parse().unwrap());
+    tables.get_mut("be").unwrap().track(&key, t0);
+    tables.get_mut("noexp").unwrap().track(&key, t0);
+    let read = |tables: &StickTables, t: &str, k: Value, what, at| {
+        super::conv::read(tables, t, &k, what, ms(t0, at))
+    };
+    let ip = || Value::str(&b"10.0.0.1"[..]);
+    let conn_cur = Read::Data("conn_cur");
+    assert_eq!(
+        read(&tables, "be", ip(), conn_cur, 5),
+        Found::Entry(Some(1))
+    );
+    // 10.0.0.1 as an integer.
+    let n = Value::Sint(0x0a00_0001);
+    assert_eq!(read(&tables, "be", n, conn_cur, 5), Found::Entry(Some(1)));
+    let gpc0 = Read::Data("gpc0");
+    assert_eq!(read(&tables, "be", ip(), gpc0, 5), Found::Entry(None));
+    let other = Value::str(&b"10.0.0.2"[..]);
+    assert_eq!(read(&tables, "be", other, conn_cur, 5), Found::Absent);
+    assert_eq!(read(&tables, "nope", ip(), conn_cur, 5), Found::Absent);
+    assert_eq!(
+        read(&tables, "be", ip(), Read::Trackers, 5),
+        Found::Entry(Some(2))
+    );
+    let exp = read(&tables, "be", ip(), Read::Expire, 1_000);
+    assert_eq!(exp, Found::Entry(Some(29_000)));
+    let idle = read(&tables, "be", ip(), Read::Idle, 1_000);
+    assert_eq!(idle, Found::Entry(Some(1_000)));
+    // Read again later: still the same dates (nothing was refreshed).
+    let idle = read(&tables, "be", ip(), Read::Idle, 2_000);
+    assert_eq!(idle, Found::Entry(Some(2_000)));
+    let exp = read(&tables, "noexp", ip(), Read::Expire, 1_000);
+    assert_eq!(exp, Found::Entry(Some(0)));
+    assert_eq!(tables.get("be").unwrap().len(), 1);
 }

@@ -9,11 +9,13 @@ mod crypto;
 mod map;
 mod num;
 mod regsub;
+mod table;
 mod text;
 mod withvar;
 
 pub use map::{Map, MapRef};
 pub use regsub::Regsub;
+pub use table::{install as install_tables, take_tables, Found, Read, TableConv, Tables};
 
 /// Base64 decoding as HAProxy's `b64dec` (and its Basic authentication).
 pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
@@ -141,6 +143,8 @@ pub enum Conv {
     WithVar(withvar::WithVar),
     /// `unset-var(NAME)`: passes the sample on.
     UnsetVar(VarRef),
+    /// `in_table(T)`, `table_http_req_cnt(T)`...: a stick table's entry.
+    Table(TableConv),
 }
 
 /// `http_date`'s input unit.
@@ -175,10 +179,6 @@ const NOT_YET: &[&str] = &[
     "capture-req",
     "capture-res",
     "json_query",
-    "in_table",
-    "table_bytes_in_rate",
-    "table_conn_cur",
-    "table_http_req_rate",
     "ungrpc",
     "protobuf",
     "aes_gcm_dec",
@@ -429,6 +429,7 @@ impl Conv {
                     )
                 }
             }
+            n if table::known(n) => table::parse(n, a)?,
             n if NOT_YET.contains(&n) => {
                 return Err(format!("converter '{n}' is not supported yet"))
             }
@@ -461,7 +462,7 @@ impl Conv {
             IpMask(..) => Type::Addr,
             Iif(..) => Type::Bool,
             Map(m) => m.0.input,
-            SetVar(..) | UnsetVar(_) => Type::Any,
+            SetVar(..) | UnsetVar(_) | Table(_) => Type::Any,
             Arith(..)
             | Cpl
             | Neg
@@ -502,6 +503,7 @@ impl Conv {
             IpMask(..) => Type::Ipv4,
             Bool | Not | Odd | Even => Type::Bool,
             Map(m) => m.0.output,
+            Table(t) => t.output(),
             SetVar(..) | UnsetVar(_) => Type::Any,
         }
     }
@@ -523,6 +525,7 @@ impl Conv {
                 vars::unset(vs, r);
                 return Some(v);
             }
+            Conv::Table(t) => return t.apply(&v),
             Conv::WithVar(w) => {
                 return match v.cast(w.input())? {
                     Value::Str(s) | Value::Bin(s) => w.apply(s, vs),

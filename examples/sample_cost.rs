@@ -189,8 +189,8 @@ fn main() -> Result<(), String> {
     // Every lookup finds its entry (else the bench would time a miss).
     for (name, s) in &cases {
         if let Subject::Expr(e) = s {
-            let v = e.fetch_one(&ctx).map(|v| v.to_text());
-            if name.contains("map_") && !v.as_deref().is_some_and(|v| v.starts_with("be")) {
+            let v = e.fetch_one(&ctx).and_then(|v| v.into_text());
+            if name.contains("map_") && !v.as_deref().is_some_and(|v| v.starts_with(b"be")) {
                 return Err(format!("{name} found no entry: {v:?}"));
             }
         }

@@ -58,6 +58,7 @@ fuzz_target!(|data: &[u8]| {
     let end = now + ms(14);
     let ctx = Ctx {
         vars: None,
+        tls: None,
         rec: &rec,
         now: end,
         client: SocketAddr::new(

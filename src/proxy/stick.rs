@@ -453,12 +453,12 @@ fn rule_samples<'r>(
     rules: &'r [StickRule],
     kinds: &[StickKind],
     ctx: &FetchCtx,
-) -> Vec<(&'r StickRule, Sample)> {
+) -> Vec<(&'r StickRule, Value<'static>)> {
     rules
         .iter()
         .filter(|r| kinds.contains(&r.kind))
         .filter(|r| eval_opt(r.cond.as_ref(), ctx) == Truth::True)
-        .filter_map(|r| Some((r, r.pattern.fetch_one(ctx)?)))
+        .filter_map(|r| Some((r, r.pattern.fetch_one(ctx)?.into_owned())))
         .collect()
 }
 

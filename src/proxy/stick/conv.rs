@@ -4,13 +4,11 @@
 //! tables for the sample layer (`sample::conv::install_tables`), which
 //! lock them for one lookup at a time.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use super::{key_from_sample, StickTables};
 use crate::config::{StickData, StickKeyType};
-use crate::http::expr::to_sample;
-use crate::http::fetch::Sample;
 use crate::sample::conv::{Found, Read};
 use crate::sample::Value;
 
@@ -19,15 +17,17 @@ pub fn read(tables: &StickTables, name: &str, key: &Value<'_>, what: Read, now: 
     let Some(t) = tables.get(name) else {
         return Found::Absent;
     };
-    let sample = match (t.cfg.key, key) {
+    let cast;
+    let key = match (t.cfg.key, key) {
         // HAProxy casts an integer to an IPv4 address (IPv4-mapped for
         // an `ipv6` table).
         (StickKeyType::Ip | StickKeyType::Ipv6, Value::Sint(n)) => {
-            Sample::Ip(IpAddr::V4(Ipv4Addr::from(*n as u32)))
+            cast = Value::Ipv4(Ipv4Addr::from(*n as u32));
+            &cast
         }
-        _ => to_sample(key.clone()),
+        _ => key,
     };
-    let Some(e) = key_from_sample(&sample, &t.cfg).and_then(|k| t.peek(&k, now)) else {
+    let Some(e) = key_from_sample(key, &t.cfg).and_then(|k| t.peek(&k, now)) else {
         return Found::Absent;
     };
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);

@@ -5,7 +5,7 @@
 //! so `-c` reports a file that does not load.
 
 use super::args::need;
-use super::model::{Bind, BindSsl, TlsGlobal};
+use super::model::{Bind, BindSsl, ServerSsl, TlsGlobal};
 use crate::tls::server::TlsVer;
 
 /// HAProxy bind options pollux does not implement yet.
@@ -161,6 +161,108 @@ fn ssl_option(s: &mut BindSsl, args: &[String], i: usize) -> Result<Option<usize
     }))
 }
 
+/// A `server`/`default-server` TLS option `opt` (its arguments from
+/// `args[*i]`, `*i` moved past them); false if it is none.
+pub(crate) fn server_ssl_option(
+    s: &mut ServerSsl,
+    opt: &str,
+    args: &[String],
+    i: &mut usize,
+) -> Result<bool, String> {
+    let mut arg = || -> Result<String, String> {
+        let v = args
+            .get(*i)
+            .ok_or_else(|| format!("server option '{opt}' expects an argument"))?;
+        *i += 1;
+        Ok(v.clone())
+    };
+    match opt {
+        "ssl" => s.enabled = true,
+        "no-ssl" => s.enabled = false,
+        "verify" => {
+            s.verify = Some(match arg()?.as_str() {
+                "none" => false,
+                "required" => true,
+                v => {
+                    return Err(format!(
+                        "server option 'verify': expected 'none' or 'required', not '{v}'"
+                    ))
+                }
+            })
+        }
+        "ca-file" => s.ca_file = Some(arg()?),
+        "sni" => {
+            let e = arg()?;
+            crate::http::expr::Expr::parse(&e).map_err(|m| format!("server option 'sni': {m}"))?;
+            s.sni = Some(e);
+        }
+        "verifyhost" => s.verifyhost = Some(arg()?),
+        "alpn" => s.alpn = arg()?.split(',').map(str::to_string).collect(),
+        "no-ssl-reuse" => s.no_reuse = true,
+        "ssl-reuse" => s.no_reuse = false,
+        "ciphers" => s.ciphers = Some(arg()?),
+        "ciphersuites" => s.ciphersuites = Some(arg()?),
+        _ => {
+            // The version options shared with `bind` lines.
+            let mut b = BindSsl {
+                versions: s.versions.clone(),
+                ..BindSsl::default()
+            };
+            let mut words = vec![opt.to_string()];
+            words.extend(args.get(*i).cloned());
+            let Some(n) = ssl_option(&mut b, &words, 0)? else {
+                return Ok(false);
+            };
+            if !matches!(opt, "ssl-min-ver" | "ssl-max-ver")
+                && !opt.starts_with("no-tlsv")
+                && !opt.starts_with("force-tlsv")
+                && opt != "no-sslv3"
+                && opt != "force-sslv3"
+            {
+                return Ok(false);
+            }
+            s.versions = b.versions;
+            *i += n - 1;
+        }
+    }
+    Ok(true)
+}
+
+/// Apply `ssl-default-server-*` and `ca-base`, and make the TLS context of
+/// a server line.
+pub(crate) fn finish_server_tls(
+    s: &mut ServerSsl,
+    g: &TlsGlobal,
+    warn: &mut dyn FnMut(String),
+) -> Result<(), String> {
+    if !s.enabled {
+        return Ok(());
+    }
+    let d = &g.server;
+    if s.versions == Default::default() {
+        s.versions = d.versions.clone();
+    }
+    s.no_reuse |= d.no_reuse;
+    s.ciphers = s.ciphers.take().or_else(|| d.ciphers.clone());
+    s.ciphersuites = s.ciphersuites.take().or_else(|| d.ciphersuites.clone());
+    let ca = s.ca_file.as_ref().map(|c| match &g.ca_base {
+        Some(base) if !c.starts_with('/') => std::path::Path::new(base).join(c),
+        _ => std::path::PathBuf::from(c),
+    });
+    let cfg = crate::tls::client::ServerTlsCfg {
+        verify: s.verify.unwrap_or(!g.server_verify_none),
+        ca_file: ca.as_deref(),
+        verifyhost: s.verifyhost.as_deref(),
+        alpn: &s.alpn,
+        no_reuse: s.no_reuse,
+        versions: &s.versions,
+        ciphers: s.ciphers.as_deref(),
+        ciphersuites: s.ciphersuites.as_deref(),
+    };
+    s.ctx = Some(crate::tls::client::build(cfg, warn)?);
+    Ok(())
+}
+
 /// The global TLS keywords; false if `args[0]` is none of them.
 pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, String> {
     let kw = args[0].as_str();
@@ -175,6 +277,31 @@ pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, S
         "ssl-default-bind-ciphers" => g.bind.ciphers = Some(one()?),
         "ssl-default-bind-ciphersuites" => g.bind.ciphersuites = Some(one()?),
         "ssl-default-bind-curves" => g.bind.curves = Some(one()?),
+        "ssl-default-server-ciphers" => g.server.ciphers = Some(one()?),
+        "ssl-default-server-ciphersuites" => g.server.ciphersuites = Some(one()?),
+        "ssl-server-verify" => {
+            g.server_verify_none = match one()?.as_str() {
+                "none" => true,
+                "required" => false,
+                v => {
+                    return Err(format!(
+                        "'ssl-server-verify': expected 'none' or 'required', not '{v}'"
+                    ))
+                }
+            }
+        }
+        "ssl-default-server-options" => {
+            let mut i = 1;
+            while i < args.len() {
+                let opt = args[i].clone();
+                i += 1;
+                if !server_ssl_option(&mut g.server, &opt, args, &mut i)? {
+                    return Err(format!(
+                        "'ssl-default-server-options': unknown or unsupported option '{opt}'"
+                    ));
+                }
+            }
+        }
         "ssl-default-bind-options" => {
             let mut i = 1;
             while i < args.len() {

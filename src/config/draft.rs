@@ -255,6 +255,8 @@ pub(crate) struct ServerOpts {
     /// `fastinter`/`downinter` were given; otherwise they follow `inter`.
     pub fastinter_set: bool,
     pub downinter_set: bool,
+    /// TLS options (`default-server ssl verify none ...`).
+    pub ssl: super::model::ServerSsl,
 }
 
 impl Default for ServerOpts {
@@ -266,6 +268,7 @@ impl Default for ServerOpts {
             c: ServerCheck::default(),
             fastinter_set: false,
             downinter_set: false,
+            ssl: Default::default(),
         }
     }
 }

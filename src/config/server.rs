@@ -13,10 +13,6 @@ use super::{checks, persist};
 /// these prefixes are also known (`check-ssl`, `agent-port`, `no-tlsv13`...).
 const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "allow-0rtt",
-    "alpn",
-    "ca-file",
-    "ciphers",
-    "ciphersuites",
     "crl-file",
     "crt",
     "curves",
@@ -35,7 +31,6 @@ const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "redir",
     "shard",
     "sigalgs",
-    "sni",
     "socks4",
     "source",
     "strict-maxconn",
@@ -43,8 +38,6 @@ const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "tfo",
     "track",
     "usesrc",
-    "verify",
-    "verifyhost",
     "ws",
 ];
 const UNSUPPORTED_SERVER_PREFIXES: &[&str] = &[
@@ -124,6 +117,7 @@ fn build_server(
         maxqueue: None,
         check: None,
         cookie: None,
+        ssl: opts.ssl.clone(),
     };
     let mut i = 3;
     while let Some(opt) = args.get(i) {
@@ -171,6 +165,7 @@ fn build_server(
                 server.id = Some(values::parse_int(&what, value, 1, i32::MAX as u64)? as u32);
             }
             "cookie" => server.cookie = Some(persist::server_cookie(args, &mut i)?),
+            _ if super::bind::server_ssl_option(&mut server.ssl, opt, args, &mut i)? => {}
             "backup" => server.backup = true,
             "disabled" => server.disabled = true,
             "enabled" => server.disabled = false,
@@ -214,6 +209,7 @@ pub(crate) fn parse_default_server(d: &mut Draft, args: &[String]) -> Result<(),
                 }
             }
             _ if checks::server_option(&mut o, opt, args, &mut i)? => {}
+            _ if super::bind::server_ssl_option(&mut o.ssl, opt, args, &mut i)? => {}
             // As HAProxy: an id names one server.
             "id" => return Err("default-server option 'id' is not accepted".into()),
             _ if known_server_option(opt) => {

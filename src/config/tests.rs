@@ -542,6 +542,7 @@ fn full_tcp_config_parses_into_the_model() {
                     maxqueue: None,
                     check: None,
                     cookie: None,
+                    ssl: Default::default(),
                 },
                 Server {
                     name: "app2".into(),
@@ -557,6 +558,7 @@ fn full_tcp_config_parses_into_the_model() {
                     maxqueue: None,
                     check: None,
                     cookie: None,
+                    ssl: Default::default(),
                 },
                 Server {
                     name: "app3".into(),
@@ -572,6 +574,7 @@ fn full_tcp_config_parses_into_the_model() {
                     maxqueue: None,
                     check: None,
                     cookie: None,
+                    ssl: Default::default(),
                 },
             ],
             timeouts: Timeouts {

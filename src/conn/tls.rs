@@ -13,7 +13,7 @@ use super::Transport;
 use crate::core::buffer::Buffer;
 use crate::http::fetch::tls::TlsFacts;
 use crate::pollers::{Event, Interest};
-use rustls::ServerConnection;
+use rustls::Connection;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 
@@ -22,7 +22,7 @@ use std::net::{Shutdown, TcpStream};
 const SEND_LIMIT: usize = 64 * 1024;
 
 pub struct Tls {
-    conn: ServerConnection,
+    conn: Connection,
     /// Plaintext taken by rustls but not yet reported sent (see the module
     /// comment).
     owed: usize,
@@ -33,15 +33,29 @@ pub struct Tls {
 }
 
 impl Tls {
-    pub fn server(cfg: &super::super::tls::server::ServerCtx) -> io::Result<Tls> {
-        let mut conn = ServerConnection::new(cfg.0.clone()).map_err(io::Error::other)?;
+    /// The server side of a client's connection (`bind ... ssl`).
+    pub fn server(cfg: &crate::tls::server::ServerCtx) -> io::Result<Tls> {
+        let conn = rustls::ServerConnection::new(cfg.0.clone()).map_err(io::Error::other)?;
+        Ok(Tls::with(Connection::Server(conn)))
+    }
+
+    /// The client side of a connection to a server (`server ... ssl`).
+    pub fn client(
+        cfg: &crate::tls::client::ClientCtx,
+        name: rustls::pki_types::ServerName<'static>,
+    ) -> io::Result<Tls> {
+        let conn = rustls::ClientConnection::new(cfg.0.clone(), name).map_err(io::Error::other)?;
+        Ok(Tls::with(Connection::Client(conn)))
+    }
+
+    fn with(mut conn: Connection) -> Tls {
         conn.set_buffer_limit(Some(SEND_LIMIT));
-        Ok(Tls {
+        Tls {
             conn,
             owed: 0,
             eof: false,
             facts: None,
-        })
+        }
     }
 
     /// What the session negotiated, for the `ssl_fc_*` fetches and logs
@@ -55,8 +69,12 @@ impl Tls {
 
     fn negotiated(&self) -> TlsFacts {
         let c = &self.conn;
+        let sni = match c {
+            Connection::Server(s) => s.server_name(),
+            Connection::Client(_) => None,
+        };
         TlsFacts {
-            sni: c.server_name().map(Into::into),
+            sni: sni.map(Into::into),
             version: c.protocol_version().map(|v| match v {
                 rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3",
                 rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",

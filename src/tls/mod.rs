@@ -6,4 +6,5 @@
 
 pub mod certs;
 pub mod ciphers;
+pub mod client;
 pub mod server;

@@ -202,7 +202,7 @@ pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, 
 /// The cipher suites rustls offers for `ciphers` and `ciphersuites`, in
 /// the order they give (default: all of ring's); whether any TLS 1.2 and any
 /// TLS 1.3 suite is left.
-fn suites(
+pub(super) fn suites(
     prov: &CryptoProvider,
     tls12: Option<&str>,
     tls13: Option<&str>,

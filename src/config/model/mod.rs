@@ -356,6 +356,10 @@ pub struct TlsGlobal {
     /// `ssl-default-bind-ciphers|ciphersuites|curves|options`: the options
     /// every `bind ... ssl` line starts from.
     pub bind: BindSsl,
+    /// `ssl-default-server-*`, likewise for `server ... ssl`.
+    pub server: ServerSsl,
+    /// `ssl-server-verify none`: servers' certificates unchecked by default.
+    pub server_verify_none: bool,
     /// `tune.ssl.cachesize` (HAProxy's default: 20000 sessions).
     pub cache_size: usize,
     /// Said once the configuration is loaded.
@@ -507,6 +511,28 @@ pub struct Server {
     /// `cookie VALUE`: the value of the backend's persistence cookie that
     /// designates this server.
     pub cookie: Option<String>,
+    /// `ssl` and the other TLS options towards the server.
+    pub ssl: ServerSsl,
+}
+
+/// A server line's TLS options (`default-server` and
+/// `ssl-default-server-*` applied).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerSsl {
+    pub enabled: bool,
+    /// `verify none|required`; None: `ssl-server-verify` (required).
+    pub verify: Option<bool>,
+    pub ca_file: Option<String>,
+    /// `sni EXPR`: the sample expression giving the name to send.
+    pub sni: Option<String>,
+    pub verifyhost: Option<String>,
+    pub alpn: Vec<String>,
+    pub no_reuse: bool,
+    pub versions: crate::tls::server::Versions,
+    pub ciphers: Option<String>,
+    pub ciphersuites: Option<String>,
+    /// The context made from all this when the configuration is finished.
+    pub ctx: Option<crate::tls::client::ClientCtx>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

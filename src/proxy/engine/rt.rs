@@ -167,6 +167,15 @@ pub(super) fn server(s: &config::Server, puid: u32, tid: usize, n: usize) -> Ser
     rt.minconn = s.minconn;
     rt.maxqueue = s.maxqueue;
     rt.cookie = s.cookie.clone();
+    rt.tls = s.ssl.ctx.clone().map(|ctx| {
+        // Checked when the configuration was read.
+        let sni = s
+            .ssl
+            .sni
+            .as_deref()
+            .and_then(|e| crate::http::expr::Expr::parse(e).ok());
+        (ctx, sni)
+    });
     rt
 }
 

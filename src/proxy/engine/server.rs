@@ -222,8 +222,32 @@ impl Engine {
         let client_dst = self.sessions[sid].as_ref().map(|s| s.dst);
         let addr = target(srv.addr, srv.map_ports, client_dst);
         let keepalive = be.srvtcpka;
+        let xprt = match &srv.tls {
+            None => Xprt::Plain(Plain),
+            Some((ctx, sni)) => {
+                // `sni EXPR`, on the request being sent.
+                let name = sni.as_ref().and_then(|e| {
+                    let s = self.sessions[sid].as_ref()?;
+                    let req = s.http.as_ref().and_then(|t| t.req.as_ref());
+                    let src = std::net::SocketAddr::new(s.src, s.src_port);
+                    let ctx = crate::http::fetch::FetchCtx::http(src, s.dst, req, None)
+                        .with_vars(&s.vars);
+                    let v = e.fetch_one(&ctx)?.into_text()?;
+                    String::from_utf8(v.into_owned()).ok()
+                });
+                let name = crate::tls::client::server_name(name.as_deref(), addr.ip());
+                match crate::conn::Tls::client(ctx, name) {
+                    Ok(t) => Xprt::Tls(Box::new(t)),
+                    Err(e) => {
+                        log::info!("backend {}: server {}: TLS: {e}", be.name, srv.name);
+                        self.attach_failed(sid, bi, si, now);
+                        return;
+                    }
+                }
+            }
+        };
         let conn = match start_connect(addr, keepalive) {
-            Ok(sock) => Conn::connecting(sock, Xprt::Plain(Plain)),
+            Ok(sock) => Conn::connecting(sock, xprt),
             Err(e) => {
                 log::info!("backend {}: server {}: connect: {e}", be.name, srv.name);
                 self.attach_failed(sid, bi, si, now);

@@ -89,6 +89,11 @@ pub struct ServerRt {
     /// With several threads: the process-wide `cur`, one counter shared
     /// by every thread's record of this server.
     pub cur_all: Arc<AtomicU32>,
+    /// `ssl`: the TLS context towards the server and its `sni` expression.
+    pub tls: Option<(
+        crate::tls::client::ClientCtx,
+        Option<crate::http::expr::Expr>,
+    )>,
 }
 
 impl ServerRt {
@@ -127,6 +132,7 @@ impl ServerRt {
             cookie: None,
             check: None,
             cur_all: Arc::default(),
+            tls: None,
         }
     }
 

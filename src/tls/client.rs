@@ -1,0 +1,184 @@
+//! TLS towards servers (`server ... ssl`): the rustls client configuration
+//! a server line makes, built once at configuration time.
+//!
+//! Verification follows HAProxy 2.6: `verify required` (the default, unless
+//! `ssl-server-verify none`) checks the chain against `ca-file`, and the
+//! name against the SNI sent (`sni EXPR`) or else `verifyhost`; without
+//! either, the chain only. `verify none` checks nothing. Sessions are
+//! resumed from rustls's per-configuration cache unless `no-ssl-reuse`.
+
+use super::server::{provider, TlsVer, Versions};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name, Resumption};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::path::Path;
+use std::sync::Arc;
+
+/// What a `server ... ssl` line asks for.
+pub struct ServerTlsCfg<'a> {
+    /// `verify required`: check the certificate (else `verify none`).
+    pub verify: bool,
+    pub ca_file: Option<&'a Path>,
+    pub verifyhost: Option<&'a str>,
+    pub alpn: &'a [String],
+    pub no_reuse: bool,
+    pub versions: &'a Versions,
+    pub ciphers: Option<&'a str>,
+    pub ciphersuites: Option<&'a str>,
+}
+
+/// The client configuration, shared; compared by identity.
+#[derive(Clone)]
+pub struct ClientCtx(pub Arc<rustls::ClientConfig>);
+
+impl PartialEq for ClientCtx {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ClientCtx {}
+
+impl std::fmt::Debug for ClientCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientCtx")
+    }
+}
+
+pub fn build(c: ServerTlsCfg<'_>, warn: &mut dyn FnMut(String)) -> Result<ClientCtx, String> {
+    let mut prov = provider();
+    let (suites, has12, has13) = super::server::suites(&prov, c.ciphers, c.ciphersuites, warn)?;
+    prov.cipher_suites = suites;
+    let wanted = c.versions.wanted();
+    let mut versions = Vec::new();
+    if wanted.contains(&TlsVer::Tls13) && has13 {
+        versions.push(&rustls::version::TLS13);
+    }
+    if wanted.contains(&TlsVer::Tls12) && has12 {
+        versions.push(&rustls::version::TLS12);
+    }
+    if versions.is_empty() {
+        return Err(
+            "no TLS version or cipher suite left that rustls offers (TLSv1.2, TLSv1.3)".into(),
+        );
+    }
+    let roots =
+        match (c.verify, c.ca_file) {
+            (false, _) => None,
+            (true, None) => return Err(
+                "verify is enabled by default but no CA file specified; set 'verify none' on the \
+                 'server' line or 'ssl-server-verify none' in 'global' to trust the server \
+                 without checking"
+                    .into(),
+            ),
+            (true, Some(f)) => Some(Arc::new(load_roots(f)?)),
+        };
+    let verifyhost = match c.verifyhost {
+        Some(h) => Some(
+            ServerName::try_from(h.to_string())
+                .map_err(|_| format!("'verifyhost {h}': not a host name"))?,
+        ),
+        None => None,
+    };
+    let verifier = Verifier {
+        roots,
+        verifyhost,
+        algs: prov.signature_verification_algorithms,
+    };
+    let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(prov))
+        .with_protocol_versions(&versions)
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    cfg.alpn_protocols = c.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    if c.no_reuse {
+        cfg.resumption = Resumption::disabled();
+    }
+    Ok(ClientCtx(Arc::new(cfg)))
+}
+
+/// Every certificate of a PEM file, as trust anchors.
+fn load_roots(path: &Path) -> Result<RootCertStore, String> {
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|e| format!("unable to load CA file '{shown}': {e}"))?;
+    let mut store = RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(&pem) {
+        let c = c.map_err(|e| format!("unable to load CA file '{shown}': {e}"))?;
+        store
+            .add(c)
+            .map_err(|e| format!("unable to load CA file '{shown}': {e}"))?;
+    }
+    if store.is_empty() {
+        return Err(format!(
+            "unable to load CA file '{shown}': no certificate in it"
+        ));
+    }
+    Ok(store)
+}
+
+/// HAProxy's server certificate check (see the module comment).
+#[derive(Debug)]
+struct Verifier {
+    /// None: `verify none`.
+    roots: Option<Arc<RootCertStore>>,
+    verifyhost: Option<ServerName<'static>>,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(roots) = &self.roots else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        let cert = ParsedCertificate::try_from(end_entity)?;
+        verify_server_cert_signed_by_trust_anchor(&cert, roots, intermediates, now, self.algs.all)?;
+        // The SNI sent is a DNS name; an address means none was sent.
+        match (server_name, &self.verifyhost) {
+            (ServerName::DnsName(_), _) => verify_server_name(&cert, server_name)?,
+            (_, Some(host)) => verify_server_name(&cert, host)?,
+            _ => {}
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}
+
+/// The name a connection to a server presents: the SNI (a DNS name), or
+/// the server's address, which rustls never sends as SNI.
+pub fn server_name(sni: Option<&str>, addr: std::net::IpAddr) -> ServerName<'static> {
+    sni.and_then(|s| ServerName::try_from(s.to_string()).ok())
+        .unwrap_or(ServerName::IpAddress(addr.into()))
+}

@@ -31,23 +31,8 @@ pub struct ServerTlsCfg<'a> {
     pub ciphersuites: Option<&'a str>,
 }
 
-/// The client configuration, shared; compared by identity.
-#[derive(Clone)]
-pub struct ClientCtx(pub Arc<rustls::ClientConfig>);
-
-impl PartialEq for ClientCtx {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for ClientCtx {}
-
-impl std::fmt::Debug for ClientCtx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ClientCtx")
-    }
-}
+/// A server line's TLS configuration, shared by every thread.
+pub type ClientCtx = super::Shared<rustls::ClientConfig>;
 
 pub fn build(c: ServerTlsCfg<'_>, warn: &mut dyn FnMut(String)) -> Result<ClientCtx, String> {
     let mut prov = provider();
@@ -99,7 +84,7 @@ pub fn build(c: ServerTlsCfg<'_>, warn: &mut dyn FnMut(String)) -> Result<Client
     if c.no_reuse {
         cfg.resumption = Resumption::disabled();
     }
-    Ok(ClientCtx(Arc::new(cfg)))
+    Ok(super::Shared(Arc::new(cfg)))
 }
 
 /// Every certificate of a PEM file, as trust anchors.

@@ -8,3 +8,30 @@ pub mod certs;
 pub mod ciphers;
 pub mod client;
 pub mod server;
+
+use std::sync::Arc;
+
+/// A configuration made once and shared by every thread (a rustls server
+/// or client configuration); compared by identity, since the model's
+/// equality is about what was written and this is what it made.
+pub struct Shared<T>(pub Arc<T>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> Eq for Shared<T> {}
+
+impl<T> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Shared<{}>", std::any::type_name::<T>())
+    }
+}

@@ -196,7 +196,7 @@ pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, 
     if !b.no_tickets {
         cfg.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| e.to_string())?;
     }
-    Ok(ServerCtx(Arc::new(cfg)))
+    Ok(super::Shared(Arc::new(cfg)))
 }
 
 /// The cipher suites rustls offers for `ciphers` and `ciphersuites`, in
@@ -294,24 +294,8 @@ fn groups(
     Ok(out)
 }
 
-/// The server configuration, shared; compared by identity (the model's
-/// equality is about what was written, and this is what it made).
-#[derive(Clone)]
-pub struct ServerCtx(pub Arc<rustls::ServerConfig>);
-
-impl PartialEq for ServerCtx {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for ServerCtx {}
-
-impl std::fmt::Debug for ServerCtx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ServerCtx")
-    }
-}
+/// A TLS frontend's configuration, shared by every thread.
+pub type ServerCtx = super::Shared<rustls::ServerConfig>;
 
 /// Certificates by name: exact names and wildcard suffixes (`*.a.com` is
 /// kept as `a.com`), each with its certificates in load order.

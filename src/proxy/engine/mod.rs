@@ -533,17 +533,18 @@ impl Engine {
         let mut slots = crate::http::track::Slots::default();
         // Before the stream: only `sess` and `proc` variables exist.
         let vars = Vars::connection_only();
+        // What connection rules and a TCP `use_backend` see at accept.
+        let ctx = FetchCtx {
+            src: peer,
+            dst,
+            req: None,
+            res: None,
+            payload: &[],
+            payload_complete: true,
+            vars: Some(&vars),
+            txn: Default::default(),
+        };
         if !fe.tcp_conn.is_empty() {
-            let ctx = FetchCtx {
-                src: peer,
-                dst,
-                req: None,
-                res: None,
-                payload: &[],
-                payload_complete: true,
-                vars: Some(&vars),
-                txn: Default::default(),
-            };
             let tables = self.shared.stick_tables();
             let v = crate::proxy::stick::track_conn(
                 tables,
@@ -576,16 +577,6 @@ impl Engine {
         let mut backend = fe.backend;
         // TCP `use_backend`: now, or once `tcp-request content` is done.
         if fe.http.is_none() && !fe.tcp_switch.is_empty() && fe.tcp_content.is_empty() {
-            let ctx = FetchCtx {
-                src: peer,
-                dst,
-                req: None,
-                res: None,
-                payload: &[],
-                payload_complete: true,
-                vars: Some(&vars),
-                txn: Default::default(),
-            };
             let chosen =
                 crate::session::txn::pick_backend(&fe.tcp_switch, &self.be_names, &ctx, None);
             backend = chosen.or(backend);

@@ -93,29 +93,14 @@ pub(super) fn on_answer(s: &mut Session, t: &mut Txn, conf: &Conf, decide: &mut 
         return;
     };
     let mut res = Response::from_head(&head, &bytes);
-    let lent = t.req.take();
-    let fallback;
-    let req = match &lent {
-        Some(r) => r,
-        None => {
-            fallback = Request {
-                method: "GET".into(),
-                uri: "/".into(),
-                version: Version::Http11,
-                headers: Vec::new(),
-            };
-            &fallback
-        }
-    };
     // HAProxy's HTTP/1 layer writes the connection header once the rules
     // ran: they do not see it, and what they add comes before it.
     let (conn, mut rest): (Vec<_>, Vec<_>) = std::mem::take(res.headers_mut())
         .into_iter()
         .partition(|(n, _)| n.eq_ignore_ascii_case("connection"));
     std::mem::swap(res.headers_mut(), &mut rest);
-    run(s, t, conf, decide, req, &mut res);
+    t.with_request(|t, req| run(s, t, conf, decide, req, &mut res));
     res.headers_mut().extend(conn);
-    t.req = lent;
     let mut out = Vec::with_capacity(bytes.len() + 64);
     res.serialize(&mut out);
     out.extend_from_slice(&bytes[head.len..]);

@@ -277,6 +277,29 @@ fn server_failed(t: &mut Txn, conf: &Conf) -> Outcome {
 }
 
 impl Txn {
+    /// Run `f` with the request lent out of the transaction (GET / when
+    /// there is none): the response's analysis reads it while it changes
+    /// the rest of the transaction, without a copy.
+    pub(super) fn with_request<R>(&mut self, f: impl FnOnce(&mut Txn, &Request) -> R) -> R {
+        let lent = self.req.take();
+        let fallback;
+        let req = match &lent {
+            Some(r) => r,
+            None => {
+                fallback = Request {
+                    method: "GET".into(),
+                    uri: "/".into(),
+                    version: crate::http::Version::Http11,
+                    headers: Vec::new(),
+                };
+                &fallback
+            }
+        };
+        let out = f(self, req);
+        self.req = lent;
+        out
+    }
+
     pub fn new(max_head: usize, now: Instant) -> Txn {
         Txn {
             state: TxnState::WaitRequest,

@@ -105,25 +105,8 @@ fn on_response(
     res: Response,
     now: Instant,
 ) -> Outcome {
-    // The request is lent to the response's analysis, not copied: nothing
-    // on the way reads it through the transaction.
-    let lent = t.req.take();
-    let fallback;
-    let req = match &lent {
-        Some(r) => r,
-        None => {
-            fallback = Request {
-                method: "GET".into(),
-                uri: "/".into(),
-                version: Version::Http11,
-                headers: Vec::new(),
-            };
-            &fallback
-        }
-    };
-    let out = respond_to(s, t, conf, decide, res, now, req);
-    t.req = lent;
-    out
+    // Nothing on the way reads the request through the transaction.
+    t.with_request(|t, req| respond_to(s, t, conf, decide, res, now, req))
 }
 
 fn respond_to(

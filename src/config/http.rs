@@ -352,6 +352,11 @@ pub(crate) fn parse_option(
             }
             return Ok(true);
         }
+        "http-buffer-request" => {
+            only(args, at + 1)?;
+            d.http.buffer_request = on;
+            return Ok(true);
+        }
         _ => return Ok(false),
     };
     only(args, at + 1)?;

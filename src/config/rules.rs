@@ -163,6 +163,35 @@ const UNSUPPORTED_ACTIONS: &[&str] = &[
     "set-retries",
 ];
 
+/// `wait-for-body time T [at-least N]`, the words in any order, as HAProxy.
+fn wait_for_body(full: &str, a: &[String]) -> Result<Action, String> {
+    let usage = || format!("'{full}' expects time <time> [ at-least <bytes> ]");
+    let (mut time, mut at_least) = (None, 0);
+    let mut i = 0;
+    while let Some(w) = a.get(i) {
+        let v = a
+            .get(i + 1)
+            .ok_or_else(|| format!("'{full}': missing argument for '{w}'"));
+        match w.as_str() {
+            "time" => time = Some(super::values::parse_time(&format!("'{full} time'"), v?)?),
+            "at-least" => {
+                at_least = super::values::parse_size(
+                    &format!("'{full} at-least'"),
+                    v?,
+                    0,
+                    u64::from(u32::MAX),
+                )?
+            }
+            _ => return Err(format!("unexpected argument '{w}' after '{full}'")),
+        }
+        i += 2;
+    }
+    Ok(Action::WaitForBody {
+        time: time.ok_or_else(usage)?,
+        at_least,
+    })
+}
+
 fn unknown_action(kw: &str, name: &str) -> String {
     // `set-var(txn.x)`, `sc-inc-gpc0(1)`: the action name is before the '('.
     let base = name.split('(').next().unwrap_or(name);
@@ -228,6 +257,7 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
         }
         "deny" => Action::Deny(deny_status(&full, a, if req { 403 } else { 502 })?),
         "tarpit" if req => Action::Tarpit(deny_status(&full, a, 500)?),
+        "wait-for-body" if req => wait_for_body(&full, a)?,
         "add-header" | "set-header" => {
             exactly(&full, a, 2, "a header name and a format")?;
             let f = fmt(&a[1], stage)?;

@@ -10,6 +10,7 @@ use crate::sample::Value;
 pub use counter::{Counter, CounterView, Tracked};
 pub use values::{owned_text, text, to_text, Fetched, Values};
 
+pub mod body;
 pub mod counter;
 mod hello;
 mod misc;
@@ -46,6 +47,8 @@ pub struct TxnView<'a> {
     pub captured_res: &'a [Option<String>],
     pub unique_id: Option<&'a str>,
     pub stamp: Stamp<'a>,
+    /// The request body received so far (`req.body*`), where a request is.
+    pub body: Option<body::ReqBody<'a>>,
 }
 
 /// Who and when the request is, for `%f`, `%rt`, `%Ts` and `%ms` outside
@@ -180,6 +183,8 @@ pub enum Fetch {
     /// `req.ssl_sni`, `req.ssl_alpn`, `req.ssl_hello_type`: a ClientHello
     /// passing through.
     Hello(hello::Hello),
+    /// `req.body`, `req.body_len`, `req.body_size`, `req.body_param`.
+    Body(body::Body),
     /// `var(NAME[,DEFAULT])`: the variable as stored, else the default
     /// (a string).
     Var(VarRef, Option<String>),
@@ -320,6 +325,9 @@ impl Fetch {
         if let Some(h) = hello::parse(name, a) {
             return h.map(Fetch::Hello);
         }
+        if let Some(b) = body::parse(name, a) {
+            return b.map(Fetch::Body);
+        }
         let (min, max, fetch) = match name {
             "src" => (0, 0, Fetch::Src),
             "dst" => (0, 0, Fetch::Dst),
@@ -448,6 +456,7 @@ impl Fetch {
             Fetch::Px(p) => p.kind(),
             Fetch::Ssl(t) => t.kind(),
             Fetch::Hello(h) => h.kind(),
+            Fetch::Body(b) => b.kind(),
             Fetch::Var(..) => Kind::Any,
             _ => Kind::Str,
         }
@@ -548,7 +557,16 @@ impl Fetch {
             Fetch::Url => str_of(req.map(|r| r.uri.as_str())),
             Fetch::Query => str_of(req.and_then(|r| r.query())),
             Fetch::Base => req.map_or_else(Fetched::none, |r| Fetched::one(msg::base(r))),
-            Fetch::UrlParam(name, delim) => str_of(req.and_then(|r| url_param(r, name, *delim))),
+            Fetch::UrlParam(name, delim) => {
+                let Some(r) = req else {
+                    return Fetched::none();
+                };
+                let mut all = url_params(r, name, *delim).map(|v| Value::Str(Cow::Borrowed(v)));
+                match one {
+                    true => all.next().map_or_else(Fetched::none, Fetched::one),
+                    false => Fetched::some(all.collect()),
+                }
+            }
             Fetch::Hdr(d, name, occ) | Fetch::FHdr(d, name, occ) => {
                 let Some(h) = heads(*d) else {
                     return Fetched::none();
@@ -641,6 +659,7 @@ impl Fetch {
             Fetch::Px(p) => p.fetch(ctx),
             Fetch::Ssl(t) => t.fetch(ctx),
             Fetch::Hello(h) => h.fetch(ctx, one),
+            Fetch::Body(b) => b.fetch(ctx, one),
         }
     }
 }
@@ -709,16 +728,21 @@ pub fn set_cookies<'a>(r: &'a Response, name: &'a str) -> impl Iterator<Item = &
     })
 }
 
-/// First value of query parameter `name`; parameters are separated by `&`
-/// (and `delim` if given).
-fn url_param<'a>(r: &'a Request, name: &str, delim: Option<char>) -> Option<&'a str> {
-    let q = r.query()?;
-    q.split(|c| c == '&' || Some(c) == delim)
-        .find_map(|p| match p.split_once('=') {
-            Some((n, v)) if n == name => Some(v),
-            None if p == name => Some(""),
-            _ => None,
-        })
+/// Values of query parameter `name`, as HAProxy's `url_param`: the list
+/// starts after the URI's first `delim` (`?` by default) and parameters
+/// end at `&`, `;` or `delim`.
+fn url_params<'a>(
+    r: &'a Request,
+    name: &'a str,
+    delim: Option<char>,
+) -> impl Iterator<Item = &'a [u8]> {
+    let delim = delim.map_or(b'?', |c| u8::try_from(c).unwrap_or(b'?'));
+    let uri = r.uri.as_bytes();
+    let list = match uri.iter().position(|&b| b == delim) {
+        Some(i) => &uri[i + 1..],
+        None => &[][..],
+    };
+    body::params(list, name.as_bytes(), delim)
 }
 
 #[derive(Debug, PartialEq, Eq)]

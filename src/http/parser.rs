@@ -347,10 +347,10 @@ impl HeadParser {
                         _ => return Err(bad("invalid character in method", p)),
                     }
                 }
+                // Several SP between the elements, as HAProxy (RFC 9112 §3
+                // allows it); the line goes out re-serialized with one.
+                State::TargetStart if c == b' ' => p += 1,
                 State::TargetStart => {
-                    if c == b' ' {
-                        return Err(bad("empty URI or several spaces in request line", p));
-                    }
                     self.mark = p;
                     self.state = State::Target;
                 }
@@ -374,10 +374,8 @@ impl HeadParser {
                         _ => return Err(bad("control character in URI", p)),
                     }
                 }
+                State::VersionStart if c == b' ' => p += 1,
                 State::VersionStart => {
-                    if c == b' ' {
-                        return Err(bad("several spaces in request line", p));
-                    }
                     self.mark = p;
                     self.state = State::Version;
                 }

@@ -89,9 +89,22 @@ pub fn run_request_in(
     tracker: &mut dyn Tracker,
     vars: &Vars,
 ) -> Verdict {
+    run_request_from(rules, None, req, addrs, tracker, vars)
+}
+
+/// [`run_request_in`] resumed at rule `resume` (a `wait-for-body` that
+/// paused them), whose condition is not evaluated again (HAProxy).
+pub fn run_request_from(
+    rules: &[Rule],
+    resume: Option<usize>,
+    req: &mut Request,
+    addrs: &mut (SocketAddr, SocketAddr),
+    tracker: &mut dyn Tracker,
+    vars: &Vars,
+) -> Verdict {
     let (src, dst) = *addrs;
     let mut out = (src, dst);
-    let v = run_request_addrs(rules, req, &mut out, Some(tracker), vars);
+    let v = run_request_addrs(rules, resume, req, &mut out, Some(tracker), vars);
     *addrs = out;
     v
 }
@@ -104,25 +117,40 @@ fn run_request_inner(
     tracker: Option<&mut dyn Tracker>,
     vars: &Vars,
 ) -> Verdict {
-    run_request_addrs(rules, req, &mut (src, dst), tracker, vars)
+    run_request_addrs(rules, None, req, &mut (src, dst), tracker, vars)
 }
 
 fn run_request_addrs(
     rules: &[Rule],
+    resume: Option<usize>,
     req: &mut Request,
     addrs: &mut (SocketAddr, SocketAddr),
     mut tracker: Option<&mut dyn Tracker>,
     vars: &Vars,
 ) -> Verdict {
-    for rule in rules {
+    for (i, rule) in rules.iter().enumerate().skip(resume.unwrap_or(0)) {
         let (src, dst) = *addrs;
         let mut ctx = FetchCtx::http(src, dst, Some(req), None).with_vars(vars);
         ctx.txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();
         let sc = tracker.as_deref().map(|t| t.counters());
-        if eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
+        let resumed = resume == Some(i);
+        if !resumed && eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
             continue;
         }
         match &rule.action {
+            Action::WaitForBody { time, at_least } => {
+                // Without a body to wait for (no request context), go on.
+                match ctx.txn.body {
+                    Some(b) if !b.enough(*at_least) => {
+                        return Verdict::WaitBody {
+                            rule: i,
+                            time: *time,
+                            at_least: *at_least,
+                        }
+                    }
+                    _ => continue,
+                }
+            }
             Action::TrackSc(t) => {
                 // Owned: the key may be a capture or the unique id, which
                 // the tracker holds and is about to be changed through.
@@ -236,6 +264,7 @@ pub fn run_response_tracked(
             captured_res: txn.captured_res,
             unique_id: txn.unique_id,
             stamp: txn.stamp,
+            body: None,
         };
         if eval_opt_with(rule.cond.as_ref(), &ctx, sc) != Truth::True {
             continue;
@@ -262,6 +291,7 @@ pub fn run_response_tracked(
             captured_res: txn.captured_res,
             unique_id: txn.unique_id,
             stamp: txn.stamp,
+            body: None,
         };
         let v = apply_response(&rule.action, req, res, src, dst, view, vars);
         if v != Verdict::Continue {

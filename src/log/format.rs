@@ -80,6 +80,7 @@ impl LogFormat {
                     tls: c.tls,
                     ..Default::default()
                 },
+                body: None,
             },
         };
         self.0.render_with(&mut out, &fetch, c);

@@ -213,6 +213,12 @@ impl LogRec {
         self.request_line = Some(format!("{method} {uri} {version}"));
     }
 
+    /// The body `option http-buffer-request` waited for has come: the
+    /// request's time (TR) ends now, as HAProxy's.
+    pub fn request_body_waited(&mut self, now: Instant) {
+        self.req_head = Some(now);
+    }
+
     /// The session leaves the queue it entered at `since` without a
     /// connect (client abort, `timeout queue`): Tw is the time it waited,
     /// as HAProxy logs it (Tc and Tr stay -1).

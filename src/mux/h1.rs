@@ -105,7 +105,7 @@ impl<'a> Conns<'a> {
     }
 
     /// The client's bytes not taken or forwarded yet.
-    pub fn client_input(&self) -> &[u8] {
+    pub fn client_input(&self) -> &'a [u8] {
         self.req.as_ref().map_or(&[][..], Buffer::pending)
     }
 

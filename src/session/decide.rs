@@ -92,6 +92,8 @@ pub struct Tracking<'a> {
     pub captured: &'a mut Vec<Option<String>>,
     pub unique_id: Option<&'a str>,
     pub stamp: Stamp<'a>,
+    /// The request body received so far (`req.body*`, `wait-for-body`).
+    pub body: Option<crate::http::fetch::body::ReqBody<'a>>,
 }
 
 impl Tracker for Tracking<'_> {
@@ -119,6 +121,7 @@ impl Tracker for Tracking<'_> {
             captured_res: &[],
             unique_id: self.unique_id,
             stamp: self.stamp,
+            body: self.body,
         }
     }
 }

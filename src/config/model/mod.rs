@@ -269,6 +269,9 @@ pub struct HttpProxy {
     pub errorfiles: Vec<(u16, Vec<u8>)>,
     /// `option http-ignore-probes` (frontends).
     pub ignore_probes: bool,
+    /// `option http-buffer-request`: the request body is waited for before
+    /// the proxy's `http-request` rules.
+    pub buffer_request: bool,
     /// Both halves of one `listen` section carry the same rules: when such a
     /// frontend uses its own backend (same name), run the rules once.
     pub listen: bool,

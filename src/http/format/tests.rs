@@ -155,6 +155,7 @@ fn capture_and_unique_id_fetches_read_the_transaction() {
         captured_res: &[],
         unique_id: Some("ID1"),
         stamp: Stamp::default(),
+        body: None,
     };
     let f = Format::parse_in(
         "%[capture.req.hdr(0)] %[capture.req.hdr(1)] %{+Q}[capture.res.hdr(0)] %[unique-id,lower]",

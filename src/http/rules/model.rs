@@ -109,6 +109,13 @@ pub enum Action {
     SetVar(SetVar),
     /// `http-request capture SAMPLE len N | id N`.
     Capture(Capture),
+    /// `http-request wait-for-body time T [at-least N]`: the rules pause
+    /// until the body is there (or N bytes of it, or the buffer is full);
+    /// past T, a 408.
+    WaitForBody {
+        time: std::time::Duration,
+        at_least: u64,
+    },
 }
 
 /// `set-var(NAME[,COND...]) EXPR`, `set-var-fmt(NAME[,COND...]) FMT`,
@@ -238,6 +245,13 @@ pub enum Verdict {
     Respond(Vec<u8>),
     /// `use-service`: the engine produces the response.
     Service(Service),
+    /// A `wait-for-body` rule (at this index) waits for more of the body,
+    /// for at most `time`; the rules resume there once it has come.
+    WaitBody {
+        rule: usize,
+        time: std::time::Duration,
+        at_least: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

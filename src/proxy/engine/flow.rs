@@ -374,12 +374,17 @@ impl Engine {
         }
         if let Some(t) = s.http.as_ref() {
             match t.state() {
-                TxnState::WaitRequest => {
-                    d = min(
-                        d,
-                        after(t.since, self.request_timeout(s.frontend as usize, t)),
-                    )
-                }
+                // Waiting for a body: its own deadline (HAProxy's
+                // `http_wait_for_msg_body`), else `timeout client`.
+                TxnState::WaitRequest => match t.body_deadline() {
+                    Some(until) => d = min(d, until),
+                    None => {
+                        d = min(
+                            d,
+                            after(t.since, self.request_timeout(s.frontend as usize, t)),
+                        )
+                    }
+                },
                 TxnState::Drain => d = min(d, Some(t.since + DRAIN)),
                 // HAProxy: an unset `timeout tarpit` falls back to `timeout connect`.
                 TxnState::Tarpit => {
@@ -465,6 +470,7 @@ impl Engine {
         let status = match (t.state(), s.phase) {
             (_, Phase::Queued { .. }) => Some(503),
             (TxnState::Tarpit, _) => Some(t.tarpit_status),
+            (TxnState::WaitRequest, _) if t.body_deadline().is_some() => Some(408),
             (TxnState::WaitRequest, _) => {
                 let pending = s.req.as_ref().is_some_and(|b| !b.is_empty());
                 let probe = !pending

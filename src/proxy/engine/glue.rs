@@ -6,7 +6,7 @@ use crate::http::rules::TcpRule;
 use crate::session::txn::{AddrHeader, ConnMode, HttpFront, HttpSide, Switch, UniqueId};
 use std::time::Duration;
 
-fn side(h: &config::HttpProxy) -> HttpSide {
+fn side(h: &config::HttpProxy, http_request: Option<Duration>) -> HttpSide {
     let mut errors = ErrorPages::new();
     for (code, bytes) in &h.errorfiles {
         errors.set(*code, bytes.clone());
@@ -31,12 +31,13 @@ fn side(h: &config::HttpProxy) -> HttpSide {
             if_none: false,
         }),
         errors,
+        buffer_request: h.buffer_request.then_some(http_request),
     }
 }
 
 pub(super) fn http_backend(b: &config::Backend) -> HttpSide {
     match b.mode {
-        Mode::Http => side(&b.http),
+        Mode::Http => side(&b.http, b.timeouts.http_request),
         Mode::Tcp => HttpSide::default(),
     }
 }
@@ -48,7 +49,7 @@ pub(super) fn http_frontend(cfg: &config::Config, f: &config::Frontend) -> Optio
     let index = |name: &str| cfg.backends.iter().position(|b| b.name == name);
     let use_backend = switch_rules(cfg, f);
     Some(HttpFront {
-        side: side(&f.http),
+        side: side(&f.http, f.timeouts.http_request),
         use_backend,
         default_backend: f.default_backend.as_deref().and_then(index),
         monitor_uri: f.rules.monitor_uri.clone(),

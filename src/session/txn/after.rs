@@ -48,6 +48,7 @@ pub(super) fn run(
             captured: &mut Vec::new(),
             unique_id: None,
             stamp,
+            body: None,
         };
         let tr: &mut dyn rules::Tracker = &mut tracker;
         // Header edits, `set-status`, variables, captures: nothing here

@@ -50,6 +50,9 @@ pub struct HttpSide {
     pub forwardfor: Option<AddrHeader>,
     pub originalto: Option<AddrHeader>,
     pub errors: ErrorPages,
+    /// `option http-buffer-request`, waiting at most this proxy's `timeout
+    /// http-request` (None: unset, `timeout client` bounds it).
+    pub buffer_request: Option<Option<std::time::Duration>>,
 }
 
 /// Frontend-only HTTP settings: content switching and monitoring.

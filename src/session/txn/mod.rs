@@ -14,6 +14,7 @@
 //! request is parsed, switched and balanced on its own.
 
 mod after;
+mod body_wait;
 mod conf;
 mod pump;
 mod request;
@@ -161,6 +162,8 @@ pub struct Txn {
     /// not seen it yet: the pump runs them before it goes out (`after.rs`;
     /// the engine queues some answers where the rules cannot run).
     after: bool,
+    /// A request whose analysis waits for its body (`body_wait.rs`).
+    paused: Option<Box<body_wait::Paused>>,
 }
 
 /// What an analyser made of its input: the event it reports, which the
@@ -339,6 +342,7 @@ impl Txn {
             htx_out: 0,
             htx_in: 0,
             after: false,
+            paused: None,
         }
     }
 
@@ -375,6 +379,12 @@ impl Txn {
     /// The request body has not fully arrived (nor been refused).
     pub fn request_incomplete(&self) -> bool {
         self.h1.request_body_open()
+    }
+
+    /// Some(deadline) while the request's analysis waits for its body
+    /// (None: no deadline of its own, `timeout client` bounds it).
+    pub fn body_deadline(&self) -> Option<Option<Instant>> {
+        self.paused.as_ref().map(|p| p.until)
     }
 
     /// Waiting for a response head from the server (for timeout server -> 504).
@@ -415,6 +425,7 @@ impl Txn {
     /// it; the event to apply. No bytes logged, as HAProxy's HTTP/1 layer
     /// for what it refuses itself (a request it cannot parse).
     fn refused(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) -> Event {
+        self.paused = None;
         self.h1.answer(be.get_or(status, fe).into_owned());
         self.events.push(TxnEvent::Response {
             status,
@@ -463,6 +474,7 @@ impl Txn {
 
     /// Ready for the next request on the same connection ([`Action::NextRequest`]).
     fn next_request(&mut self, now: Instant) {
+        self.paused = None;
         self.h1.next_message();
         self.req = None;
         self.after = false;

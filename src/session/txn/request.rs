@@ -17,6 +17,9 @@ pub(super) fn analyse_request(
     decide: &mut dyn Decide,
     now: Instant,
 ) -> Outcome {
+    if let Some(p) = t.paused.take() {
+        return body_wait::resume(s, t, conf, decide, p);
+    }
     let Some(head) = t.h1.request_head(&s.conns()) else {
         if s.conns().client_eof() {
             // Closed before any request: HAProxy's CR (dontlognull skips it).
@@ -62,7 +65,7 @@ pub(super) fn analyse_request(
         return Outcome::NOTHING;
     }
     t.h1.take_request_head(&mut s.conns_mut(), head_len);
-    on_request(s, t, conf, decide, req, now)
+    on_request(s, t, conf, decide, req, head_len, now)
 }
 
 /// A request head arrived: logged, captured, checked; then the monitor
@@ -73,6 +76,7 @@ fn on_request(
     conf: &Conf,
     decide: &mut dyn Decide,
     mut req: Request,
+    head_len: usize,
     now: Instant,
 ) -> Outcome {
     if let Some(r) = s.log.as_mut() {
@@ -132,11 +136,34 @@ fn on_request(
         let ok = crate::http::errors::default_response(200);
         return respond_local(t, &req, ok, framing, conf);
     }
-    let fe = &conf.fe.side;
-    let dst = s.dst;
-    let src = SocketAddr::new(s.src, s.src_port);
     // `track-scN` entries still held from an earlier request count this one.
     decide.count_request(&t.slots);
+    front(s, t, conf, decide, req, framing, head_len, None)
+}
+
+/// The frontend's rules (from rule `rule` when a `wait-for-body` paused
+/// them), the stats page, and the backend the request goes to.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn front(
+    s: &mut Session,
+    t: &mut Txn,
+    conf: &Conf,
+    decide: &mut dyn Decide,
+    mut req: Request,
+    framing: Framing,
+    head_len: usize,
+    rule: Option<usize>,
+) -> Outcome {
+    let fe = &conf.fe.side;
+    let body = body_wait::view(s, framing, head_len, conf);
+    if let (None, Some(time)) = (rule, fe.buffer_request) {
+        if !body.enough(0) {
+            let at = body_wait::Resume::Front(None);
+            return body_wait::pause(t, req, framing, head_len, at, time, 0, Instant::now());
+        }
+    }
+    let dst = s.dst;
+    let src = SocketAddr::new(s.src, s.src_port);
     let stamp = super::switch::stamp(t, conf, None);
     let mut tracker = Tracking {
         decide: &mut *decide,
@@ -146,13 +173,30 @@ fn on_request(
         stamp,
         captured: &mut t.captured_req,
         unique_id: t.unique_id.as_deref(),
+        body: Some(body),
     };
     let mut addrs = (src, dst);
-    let verdict = rules::run_request_in(&fe.rules_req, &mut req, &mut addrs, &mut tracker, &s.vars);
+    let verdict = rules::run_request_from(
+        &fe.rules_req,
+        rule,
+        &mut req,
+        &mut addrs,
+        &mut tracker,
+        &s.vars,
+    );
     let (src, dst) = addrs;
     (s.src, s.src_port, s.dst) = (src.ip(), src.port(), dst);
     match verdict {
         Verdict::Continue | Verdict::Allow => {}
+        Verdict::WaitBody {
+            rule,
+            time,
+            at_least,
+        } => {
+            let at = body_wait::Resume::Front(Some(rule));
+            let now = Instant::now();
+            return body_wait::pause(t, req, framing, head_len, at, Some(time), at_least, now);
+        }
         v => {
             log_term(s, verdict_term(&v));
             return verdict_response(t, &mut req, v, framing, fe, conf, s);
@@ -168,6 +212,7 @@ fn on_request(
     ctx.txn.unique_id = t.unique_id.as_deref();
     ctx.txn.captured_req = &t.captured_req;
     ctx.txn.stamp = super::switch::stamp(t, conf, None);
+    ctx.txn.body = Some(body_wait::view(s, framing, head_len, conf));
     // `use_backend ... if { sc0_http_req_rate gt 10 }`: counters too.
     let sc = Counters {
         decide: &*decide,
@@ -180,28 +225,42 @@ fn on_request(
         super::after::keep_request(t, conf, &req);
         return Outcome::on(t.failed(503, &fe.errors, &fe.errors), Step::Wait);
     };
-    to_backend(s, t, conf, decide, req, framing, bi)
+    to_backend(s, t, conf, decide, req, framing, head_len, bi, None)
 }
 
-/// The request goes to backend `bi`: its rules, persistence, then the head
-/// as it will be sent to the server.
-fn to_backend(
+/// The request goes to backend `bi`: its rules (from rule `rule` when a
+/// `wait-for-body` paused them), persistence, then the head as it will be
+/// sent to the server.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn to_backend(
     s: &mut Session,
     t: &mut Txn,
     conf: &Conf,
     decide: &mut dyn Decide,
     mut req: Request,
     framing: Framing,
+    head_len: usize,
     bi: usize,
+    rule: Option<usize>,
 ) -> Outcome {
     let fe = &conf.fe.side;
     let be = &conf.backends[bi];
     let (src, dst) = (SocketAddr::new(s.src, s.src_port), s.dst);
-    let be_rules: &[Rule] = if conf.fe.own_backend == Some(bi) {
-        &[]
-    } else {
-        &be.rules_req
-    };
+    let own = conf.fe.own_backend == Some(bi);
+    let be_rules: &[Rule] = if own { &[] } else { &be.rules_req };
+    // The backend is the stream's now: logs name it, even if it waits here.
+    if let Some(r) = s.log.as_mut() {
+        r.backend = u32::try_from(bi).ok();
+    }
+    let body = body_wait::view(s, framing, head_len, conf);
+    // The backend's option, unless the frontend's waited already.
+    let waited = fe.buffer_request.is_some() || own;
+    if let (None, Some(time), false) = (rule, be.buffer_request, waited) {
+        if !body.enough(0) {
+            let at = body_wait::Resume::Back(bi, None);
+            return body_wait::pause(t, req, framing, head_len, at, time, 0, Instant::now());
+        }
+    }
     // The backend's rules run with the backend chosen (`be_id`, `nbsrv`).
     let mut stamp = super::switch::stamp(t, conf, None);
     stamp.px.backend = Some(bi);
@@ -214,13 +273,24 @@ fn to_backend(
         stamp,
         captured: &mut t.captured_req,
         unique_id: t.unique_id.as_deref(),
+        body: Some(body),
     };
     let mut addrs = (src, dst);
-    let verdict = rules::run_request_in(be_rules, &mut req, &mut addrs, &mut tracker, &s.vars);
+    let verdict =
+        rules::run_request_from(be_rules, rule, &mut req, &mut addrs, &mut tracker, &s.vars);
     let (src, dst) = addrs;
     (s.src, s.src_port, s.dst) = (src.ip(), src.port(), dst);
     match verdict {
         Verdict::Continue | Verdict::Allow => {}
+        Verdict::WaitBody {
+            rule,
+            time,
+            at_least,
+        } => {
+            let at = body_wait::Resume::Back(bi, Some(rule));
+            let now = Instant::now();
+            return body_wait::pause(t, req, framing, head_len, at, Some(time), at_least, now);
+        }
         v => {
             log_term(s, verdict_term(&v));
             // Denied by the backend: its `http-after-response` rules run.
@@ -466,7 +536,8 @@ fn verdict_response(
             Outcome::on(Event::Tarpitted, Step::Wait)
         }
         Verdict::Respond(bytes) => respond_local(t, req, bytes, framing, conf),
-        Verdict::Continue | Verdict::Allow => Outcome::step(Step::Wait),
+        // The callers pause on WaitBody themselves.
+        Verdict::Continue | Verdict::Allow | Verdict::WaitBody { .. } => Outcome::step(Step::Wait),
     }
 }
 

@@ -172,6 +172,7 @@ fn respond_to(
             captured: &mut Vec::new(),
             unique_id: None,
             stamp,
+            body: None,
         };
         let tr: &mut dyn rules::Tracker = &mut tracker;
         let addrs = (src, s.dst);
@@ -184,7 +185,8 @@ fn respond_to(
             &s.vars,
             Some(tr),
         ) {
-            Verdict::Continue | Verdict::Allow => {}
+            // `http-response wait-for-body` is refused at config check.
+            Verdict::Continue | Verdict::Allow | Verdict::WaitBody { .. } => {}
             Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {
                 log::info!("frontend {}: response denied, 502", conf.fe_name);
                 log_term(s, b"PH");

@@ -1,7 +1,7 @@
 //! Certificates for TLS frontends, as HAProxy reads them: a PEM file holds
 //! the certificate, its chain and (usually) the private key; a key missing
-//! from it is looked for in `FILE.key`; a directory loads each certificate
-//! file in it. Every file is read at configuration time (before `chroot`),
+//! from it is looked for in `FILE.key`, an OCSP response to staple in
+//! `FILE.ocsp`; a directory loads each certificate file in it. Every file is read at configuration time (before `chroot`),
 //! and a key that does not match its certificate is an error naming the file.
 
 use rustls::crypto::CryptoProvider;
@@ -77,14 +77,37 @@ fn load_file(path: &Path, provider: &CryptoProvider) -> Result<Loaded, String> {
         }
     };
     let names = names_of(&chain[0]).map_err(|e| format!("unable to load '{shown}': {e}"))?;
-    let key = CertifiedKey::from_der(chain, key, provider).map_err(|e| {
+    let ocsp = ocsp_beside(path, &chain[0])?;
+    let mut key = CertifiedKey::from_der(chain, key, provider).map_err(|e| {
         format!("unable to load '{shown}': the private key does not fit the certificate ({e})")
     })?;
+    key.ocsp = ocsp;
     Ok(Loaded {
         path: path.to_path_buf(),
         key: Arc::new(key),
         names,
     })
+}
+
+/// The OCSP response in `CRT.ocsp`, if there is one, checked against the
+/// certificate (see `super::ocsp`).
+fn ocsp_beside(path: &Path, cert: &CertificateDer<'_>) -> Result<Option<Vec<u8>>, String> {
+    let mut file = path.as_os_str().to_owned();
+    file.push(".ocsp");
+    let file = PathBuf::from(file);
+    let der = match std::fs::read(&file) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "unable to load OCSP response '{}': {}",
+                file.display(),
+                plain(&e)
+            ))
+        }
+    };
+    super::ocsp::check(&der, cert, &file.display().to_string())?;
+    Ok(Some(der))
 }
 
 /// The names an end-entity certificate answers to, lower-cased.

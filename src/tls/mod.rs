@@ -7,6 +7,7 @@
 pub mod certs;
 pub mod ciphers;
 pub mod client;
+pub mod ocsp;
 pub mod server;
 
 use std::sync::Arc;

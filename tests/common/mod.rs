@@ -12,6 +12,7 @@ pub mod clients;
 pub mod http;
 pub mod live;
 pub mod ops;
+pub mod pki;
 pub mod pollux;
 pub mod reference;
 pub mod servers;

@@ -1,0 +1,210 @@
+//! Certificates made at test time with the `openssl` CLI (nothing secret
+//! in the repository): a CA, server certificates signed by it in HAProxy's
+//! one-file layout (certificate, CA, key), OCSP responses for them, and
+//! the serial number a TLS client was served.
+
+use super::TestDir;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Runs `openssl ARGS` in `dir`; panics with its stderr on failure.
+pub fn openssl(dir: &TestDir, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A CA in a test directory, which signs server certificates.
+pub struct Ca<'a> {
+    pub dir: &'a TestDir,
+    /// The CA certificate, PEM (for clients' `--cacert`).
+    pub pem: PathBuf,
+}
+
+impl<'a> Ca<'a> {
+    pub fn new(dir: &'a TestDir) -> Ca<'a> {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=pollux test CA",
+            ],
+        );
+        Ca {
+            dir,
+            pem: dir.join("ca.pem"),
+        }
+    }
+
+    /// A P-256 certificate for `dns` (its SAN), as `NAME.pem` holding the
+    /// certificate, the CA and the key; `NAME.crt` holds the certificate
+    /// alone. Returns the `.pem` path.
+    pub fn issue(&self, name: &str, dns: &str) -> PathBuf {
+        let (key, csr, crt) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+        );
+        openssl(
+            self.dir,
+            &[
+                "req",
+                "-new",
+                "-nodes",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+                "-subj",
+                "/CN=test",
+            ],
+        );
+        let ext = self.dir.write(
+            &format!("{name}.ext"),
+            &format!("subjectAltName=DNS:{dns}\n"),
+        );
+        openssl(
+            self.dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &crt,
+                "-days",
+                "2",
+                "-extfile",
+                ext.to_str().unwrap(),
+            ],
+        );
+        let read = |f: &str| std::fs::read_to_string(self.dir.join(f)).unwrap();
+        self.dir.write(
+            &format!("{name}.pem"),
+            &(read(&crt) + &read("ca.pem") + &read(&key)),
+        )
+    }
+
+    /// The serial number of certificate `NAME`, as openssl prints it.
+    pub fn serial(&self, name: &str) -> String {
+        let crt = format!("{name}.crt");
+        let out = openssl(self.dir, &["x509", "-in", &crt, "-noout", "-serial"]);
+        out.trim().trim_start_matches("serial=").to_string()
+    }
+
+    /// A DER OCSP response, signed by the CA, saying certificate `NAME` is
+    /// good; written to `out`.
+    pub fn ocsp_good(&self, name: &str, out: &str) {
+        let crt = format!("{name}.crt");
+        let serial = self.serial(name);
+        // openssl's responder database: status, expiry, revocation, serial, file, subject.
+        self.dir.write(
+            "index.txt",
+            &format!("V\t991231235959Z\t\t{serial}\tunknown\t/CN=test\n"),
+        );
+        openssl(
+            self.dir,
+            &[
+                "ocsp",
+                "-issuer",
+                "ca.pem",
+                "-cert",
+                &crt,
+                "-no_nonce",
+                "-reqout",
+                "ocsp.req",
+            ],
+        );
+        openssl(
+            self.dir,
+            &[
+                "ocsp",
+                "-index",
+                "index.txt",
+                "-rsigner",
+                "ca.pem",
+                "-rkey",
+                "ca.key",
+                "-CA",
+                "ca.pem",
+                "-reqin",
+                "ocsp.req",
+                "-respout",
+                out,
+                "-ndays",
+                "1",
+            ],
+        );
+    }
+}
+
+/// `openssl s_client` to `to` with `args` (e.g. `-servername`, `-status`):
+/// its whole output, stdout and stderr.
+pub fn s_client(to: SocketAddr, args: &[&str]) -> String {
+    let connect = to.to_string();
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &connect])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// The serial number of the certificate `to` serves for `sni` (empty when
+/// the handshake failed).
+pub fn served_serial(to: SocketAddr, sni: &str) -> String {
+    let out = s_client(to, &["-servername", sni]);
+    let pem: String = out
+        .split_inclusive('\n')
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+        .take_while(|l| !l.starts_with("-----END CERTIFICATE"))
+        .collect::<String>()
+        + "-----END CERTIFICATE-----\n";
+    let mut child = Command::new("openssl")
+        .args(["x509", "-noout", "-serial"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl x509");
+    use std::io::Write;
+    let _ = child.stdin.take().unwrap().write_all(pem.as_bytes());
+    let out = child.wait_with_output().expect("openssl x509");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_start_matches("serial=")
+        .to_string()
+}

@@ -352,6 +352,11 @@ pub(crate) struct HttpDraft {
     pub use_backend_at: Vec<Origin>,
     /// The first keyword that needs HTTP mode, for the TCP-mode warning.
     pub first_http_kw: Option<(String, Origin)>,
+    /// `http-errors` sections named (by `errorfiles` or a reply), checked
+    /// once every section is read (`config::errors`).
+    pub error_sections: Vec<(String, Origin)>,
+    /// `errorfiles NAME [CODE...]`: where in `errorfile`'s list it goes.
+    pub errorfiles_at: Vec<(usize, String, Vec<u16>)>,
 }
 
 impl HttpDraft {

@@ -24,6 +24,8 @@ pub(crate) const KEYWORDS: &[&str] = &[
     "capture",
     "tcp-request",
     "errorfile",
+    "errorfiles",
+    "http-error",
     "reqadd",
     "reqdel",
     "reqidel",
@@ -74,12 +76,14 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
                 if let crate::http::rules::Action::Capture(c) = &mut r.action {
                     capture_slot(d, c, kw)?;
                 }
+                note_sections(d, &r, origin);
                 d.h.req_http.push(r);
             } else {
                 let mut r = rules::http_response(&args[1..], &d.h.acls)?;
                 if let crate::http::rules::Action::Capture(c) = &mut r.action {
                     capture_slot(d, c, kw)?;
                 }
+                note_sections(d, &r, origin);
                 d.h.res_http.push(r);
             }
         }
@@ -151,24 +155,34 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             let code = need(args, 1, "a status code and a file")?;
             let file = need(args, 2, "a file after the status code")?;
             only(args, 3)?;
-            let code = match code.parse::<u16>() {
-                Ok(c) if ERRORFILE_CODES.contains(&c) => c,
-                _ => {
-                    return Err(format!(
-                        "'errorfile': status code '{code}' not handled (expected one of {})",
-                        ERRORFILE_CODES.map(|c| c.to_string()).join(", ")
-                    ))
-                }
-            };
-            let bytes = std::fs::read(file)
-                .map_err(|e| format!("'errorfile {code}': cannot read '{file}': {e}"))?;
-            if !bytes.starts_with(b"HTTP/") {
-                return Err(format!(
-                    "'errorfile {code}': '{file}' is not an HTTP response (it must start with 'HTTP/')"
-                ));
-            }
-            d.http.errorfiles.retain(|(c, _)| *c != code);
+            let code = super::errors::code(kw, code)?;
+            let bytes = super::errors::read(&format!("errorfile {code}"), file)?;
             d.http.errorfiles.push((code, bytes));
+        }
+        "errorfiles" => {
+            let name = need(args, 1, "the name of an 'http-errors' section")?;
+            let codes = args[2..]
+                .iter()
+                .map(|c| super::errors::code(kw, c))
+                .collect::<Result<Vec<u16>, String>>()?;
+            let at = d.http.errorfiles.len();
+            d.h.errorfiles_at.push((at, name.to_string(), codes));
+            d.h.error_sections.push((name.to_string(), origin.clone()));
+        }
+        "http-error" => {
+            // `http-error status CODE [reply options]`, the code first.
+            let code = match args.get(1..3) {
+                Some([k, c]) if k == "status" => super::errors::code(kw, c)?,
+                _ => return Err(format!("'{kw}' expects 'status' and a status code")),
+            };
+            let r = rules::reply_with(kw, &args[3..], Stage::HttpRequest, code)?;
+            if r.status != code {
+                return Err(format!("'{kw}': 'status' may be given only once"));
+            }
+            if let Some(crate::http::rules::ReplyRaw::Section(n)) = &r.raw {
+                d.h.error_sections.push((n.clone(), origin.clone()));
+            }
+            d.http.http_errors.push(r);
         }
         _ => {
             d.allow(kw, false, false, false)?;
@@ -187,10 +201,12 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
     Ok(())
 }
 
-/// Statuses `errorfile` can override, as HAProxy.
-const ERRORFILE_CODES: [u16; 17] = [
-    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
-];
+/// A reply naming an `http-errors` section: checked once all are read.
+fn note_sections(d: &mut Draft, r: &Rule, origin: &Origin) {
+    if let Some(n) = super::errors::section_of(r) {
+        d.h.error_sections.push((n.to_string(), origin.clone()));
+    }
+}
 
 /// `http-request capture ... len N` takes a new request capture slot (in a
 /// frontend); `... id N` writes to slot N, declared before.

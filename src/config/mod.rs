@@ -11,6 +11,7 @@ mod bind;
 mod checks;
 mod cond;
 mod draft;
+mod errors;
 pub use cond::eval_text as eval_condition;
 mod global;
 mod http;

@@ -20,7 +20,6 @@ const UNSUPPORTED_SECTIONS: &[&str] = &[
     "crt-store",
     "dynamic-update",
     "fcgi-app",
-    "http-errors",
     "log-forward",
     "mailers",
     "peers",
@@ -39,6 +38,8 @@ enum Section {
     Proxy(usize),
     /// A `userlist` section (the one in `Parser::userlist`).
     Userlist,
+    /// An `http-errors` section (the last of `Parser::http_errors`).
+    HttpErrors,
     /// An unsupported section, already reported.
     Skipped,
 }
@@ -54,6 +55,8 @@ pub(crate) struct Parser<'e> {
     proxies: Vec<Draft>,
     /// The `userlist` section being read.
     userlist: Option<super::userlist::Draft>,
+    /// `http-errors` sections.
+    http_errors: super::errors::Sections,
     /// Userlists named by fetches: name and first (file, line).
     userlist_refs: Vec<(String, Origin)>,
     /// Backends and servers named by fetches (`nbsrv(be)`, `srv_conn(be/s)`):
@@ -78,6 +81,7 @@ impl<'e> Parser<'e> {
             section: Section::None,
             proxies: Vec::new(),
             userlist: None,
+            http_errors: Default::default(),
             userlist_refs: Vec::new(),
             proxy_refs: Vec::new(),
         }
@@ -216,7 +220,7 @@ impl<'e> Parser<'e> {
         let kw = words[0].as_str();
         let starts_section = matches!(
             kw,
-            "global" | "defaults" | "frontend" | "backend" | "listen" | "userlist"
+            "global" | "defaults" | "frontend" | "backend" | "listen" | "userlist" | "http-errors"
         ) || UNSUPPORTED_SECTIONS.contains(&kw);
         if starts_section {
             self.end_userlist();
@@ -240,6 +244,12 @@ impl<'e> Parser<'e> {
                     self.section = Section::Userlist;
                 })
             }
+            "http-errors" => {
+                self.section = Section::Skipped;
+                self.http_errors.start(words).map(|()| {
+                    self.section = Section::HttpErrors;
+                })
+            }
             _ if UNSUPPORTED_SECTIONS.contains(&kw) => {
                 self.section = Section::Skipped;
                 Err(format!("'{kw}' sections are not supported yet"))
@@ -249,6 +259,7 @@ impl<'e> Parser<'e> {
                 match self.section {
                     Section::None => Err(format!("unknown keyword '{kw}' out of section")),
                     Section::Skipped => Ok(()),
+                    Section::HttpErrors => self.http_errors.keyword(words),
                     Section::Userlist => match self.userlist.as_mut().map(|d| d.keyword(words)) {
                         Some(Ok(Some(w))) => {
                             self.warn(line, &w);
@@ -400,6 +411,15 @@ impl<'e> Parser<'e> {
             if !crate::http::auth::defined(name) {
                 self.errors
                     .push(at(origin, format!("unable to find userlist '{name}'")));
+            }
+        }
+        let mut seen = Vec::new();
+        for p in &mut self.proxies {
+            for (origin, msg) in self.http_errors.resolve(p) {
+                if !seen.contains(&(origin.clone(), msg.clone())) {
+                    seen.push((origin.clone(), msg.clone()));
+                    self.errors.push(at(&origin, msg));
+                }
             }
         }
         let mut config = Config {

@@ -28,7 +28,6 @@ const UNSUPPORTED: &[&str] = &[
     "hash-balance-factor",
     "hash-key",
     "hash-preserve-affinity",
-    "http-error",
     "http-reuse",
     "http-send-name-header",
     "id",

@@ -7,8 +7,8 @@ use crate::http::acl::{parse_condition, AclSet, Condition, Re};
 use crate::http::fetch::{needs, Fetch};
 use crate::http::format::Format;
 use crate::http::rules::{
-    Action, Capture, GptValue, Redirect, RedirectKind, Reply, ReplyBody, Rule, TcpAction, TcpRule,
-    TrackSc,
+    Action, Capture, GptValue, Redirect, RedirectKind, Reply, ReplyBody, ReplyRaw, Rule, TcpAction,
+    TcpRule, TrackSc,
 };
 
 /// Splits a rule line at its `if`/`unless` and compiles the condition.
@@ -255,7 +255,7 @@ fn http_rule(kw: &str, args: &[String], acls: &AclSet, stage: Stage) -> Result<R
             exactly(&full, a, 0, "none")?;
             Action::Allow
         }
-        "deny" => Action::Deny(deny_status(&full, a, if req { 403 } else { 502 })?),
+        "deny" => deny(&full, a, if req { 403 } else { 502 }, stage)?,
         "tarpit" if req => Action::Tarpit(deny_status(&full, a, 500)?),
         "wait-for-body" if req => wait_for_body(&full, a)?,
         "add-header" | "set-header" => {
@@ -454,14 +454,49 @@ fn read_file(kw: &str, path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("'{kw}': cannot read file '{path}': {e}"))
 }
 
+/// `deny [deny_status N] [reply options]`: a plain deny answers the
+/// proxy's error page; with reply options, that reply (as HAProxy 2.2+).
+fn deny(kw: &str, a: &[String], default: u16, stage: Stage) -> Result<Action, String> {
+    if a.len() <= 2
+        && a.first()
+            .map_or(true, |k| k == "deny_status" || k == "status")
+    {
+        return deny_status(kw, a, default).map(Action::Deny);
+    }
+    let words: Vec<String> = a
+        .iter()
+        .map(|w| match w.as_str() {
+            "deny_status" => "status".to_string(),
+            _ => w.clone(),
+        })
+        .collect();
+    let r = reply_with(kw, &words, stage, default)?;
+    Ok(match r.raw {
+        Some(ReplyRaw::Default) => Action::Deny(r.status),
+        _ => Action::DenyReply(r),
+    })
+}
+
 /// `return [status N] [content-type T] [string S | lf-string F | file F |
-/// lf-file F] [hdr NAME FMT]...`.
+/// lf-file F | errorfile F | errorfiles NAME | default-errorfiles]
+/// [hdr NAME FMT]...`.
 fn reply(kw: &str, a: &[String], stage: Stage) -> Result<Reply, String> {
+    reply_with(kw, a, stage, 200)
+}
+
+/// A reply's options, `status` defaulting to `status`; also `http-error`'s.
+pub(crate) fn reply_with(
+    kw: &str,
+    a: &[String],
+    stage: Stage,
+    default_status: u16,
+) -> Result<Reply, String> {
     let mut r = Reply {
-        status: 200,
+        status: default_status,
         content_type: None,
         body: ReplyBody::Empty,
         headers: Vec::new(),
+        raw: None,
     };
     let mut i = 0;
     let mut has_payload = false;
@@ -475,7 +510,7 @@ fn reply(kw: &str, a: &[String], stage: Stage) -> Result<Reply, String> {
             "status" => r.status = status(kw, Some(arg(1)?), 200, 599)?,
             "content-type" => r.content_type = Some(arg(1)?.clone()),
             "string" | "lf-string" | "file" | "lf-file" => {
-                if has_payload {
+                if has_payload || r.raw.is_some() {
                     return Err(format!("'{kw}': only one payload may be given"));
                 }
                 has_payload = true;
@@ -498,11 +533,41 @@ fn reply(kw: &str, a: &[String], stage: Stage) -> Result<Reply, String> {
                 i += 1;
             }
             "errorfile" | "errorfiles" | "default-errorfiles" => {
-                return Err(format!("'{kw}' option '{w}' is not supported yet"))
+                if has_payload || r.raw.is_some() {
+                    return Err(format!("'{kw}': only one payload may be given"));
+                }
+                r.raw = Some(match w {
+                    "errorfile" => ReplyRaw::Bytes(super::errors::read(kw, arg(1)?)?),
+                    "errorfiles" => ReplyRaw::Section(arg(1)?.clone()),
+                    _ => ReplyRaw::Default,
+                });
+                // `default-errorfiles` takes no argument.
+                if w == "default-errorfiles" {
+                    i += 1;
+                    continue;
+                }
             }
             _ => return Err(format!("'{kw}': unknown option '{w}'")),
         }
         i += 2;
+    }
+    if matches!(r.raw, Some(ReplyRaw::Default | ReplyRaw::Section(_)))
+        && !super::errors::CODES.contains(&r.status)
+    {
+        let arg = if r.raw == Some(ReplyRaw::Default) {
+            "default-errorfiles"
+        } else {
+            "errorfiles"
+        };
+        return Err(format!(
+            "'{kw}': status code '{}' not handled by default with '{arg}'",
+            r.status
+        ));
+    }
+    if r.raw.is_some() && (r.content_type.is_some() || !r.headers.is_empty()) {
+        return Err(format!(
+            "'{kw}': 'content-type' and 'hdr' cannot be used with an error file"
+        ));
     }
     if has_payload {
         if r.content_type.is_none() {

@@ -8,6 +8,7 @@
 use super::body::{response_framing, Framing};
 use super::message::Response;
 use super::parser::HeadParser;
+use super::rules::{Reply, ReplyBody};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
@@ -151,10 +152,19 @@ pub fn load_errorfile(path: &Path) -> Result<Vec<u8>, String> {
     }
 }
 
-/// Error responses of one proxy: `errorfile` overrides, else the defaults.
+/// Error responses of one proxy: `errorfile` overrides, else the defaults;
+/// an `http-error` reply whose headers or body are log-format strings is
+/// built per response ([`ErrorPages::page`]).
 #[derive(Debug, Clone, Default)]
 pub struct ErrorPages {
     pages: HashMap<u16, Vec<u8>>,
+    replies: HashMap<u16, Reply>,
+}
+
+/// A proxy's answer for a status: bytes, or a reply to build.
+pub enum Page<'a> {
+    Bytes(Cow<'a, [u8]>),
+    Reply(&'a Reply),
 }
 
 impl ErrorPages {
@@ -163,7 +173,50 @@ impl ErrorPages {
     }
 
     pub fn set(&mut self, status: u16, bytes: Vec<u8>) {
+        self.replies.remove(&status);
         self.pages.insert(status, bytes);
+    }
+
+    /// `http-error status N` with a built reply: fixed bytes when nothing
+    /// in it depends on the request, else built for each response.
+    pub fn set_reply(&mut self, r: Reply) {
+        let dynamic = matches!(r.body, ReplyBody::Format(_))
+            || r.headers.iter().any(|(_, f)| f.as_literal().is_none());
+        if dynamic {
+            self.pages.remove(&r.status);
+            self.replies.insert(r.status, r);
+        } else {
+            let any = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+            let ctx = crate::http::fetch::FetchCtx::http(any, any, None, None);
+            let bytes = crate::http::rules::reply_bytes(&r, &ctx, false);
+            self.set(r.status, bytes);
+        }
+    }
+
+    /// Some reply is built per response.
+    pub fn has_replies(&self) -> bool {
+        !self.replies.is_empty()
+    }
+
+    /// Forget an override: the built-in page again.
+    pub fn unset(&mut self, status: u16) {
+        self.pages.remove(&status);
+        self.replies.remove(&status);
+    }
+
+    /// This proxy's answer for `status`, else `fallback`'s, else the
+    /// built-in page.
+    pub fn page<'a>(&'a self, status: u16, fallback: &'a ErrorPages) -> Page<'a> {
+        if let Some(r) = self.replies.get(&status) {
+            return Page::Reply(r);
+        }
+        if let Some(b) = self.pages.get(&status) {
+            return Page::Bytes(Cow::Borrowed(b));
+        }
+        match fallback.replies.get(&status) {
+            Some(r) => Page::Reply(r),
+            None => Page::Bytes(fallback.get(status)),
+        }
     }
 
     pub fn get(&self, status: u16) -> Cow<'_, [u8]> {

@@ -193,7 +193,10 @@ fn run_request_addrs(
         }
         let txn = tracker.as_deref().map(|t| t.txn()).unwrap_or_default();
         let v = apply_request(&rule.action, req, src, dst, txn, vars);
-        let err = matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_));
+        let err = matches!(
+            v,
+            Verdict::Deny(_) | Verdict::DenyWith(..) | Verdict::Tarpit(_)
+        );
         if err || matches!(rule.action, Action::Auth(_)) {
             if let Some(tr) = tracker.as_deref_mut() {
                 tr.http_err();
@@ -363,9 +366,9 @@ fn apply_request(
             let ctx = ctx_at(src, dst, req, txn, vars);
             return Verdict::Respond(redirect_response(r, req, &ctx));
         }
-        Action::Return(r) => {
+        Action::Return(r) | Action::DenyReply(r) => {
             let ctx = ctx_at(src, dst, req, txn, vars);
-            return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
+            return reply_verdict(a, r, &ctx, req.method == "HEAD");
         }
         Action::UseService(svc) => return Verdict::Service(*svc),
         Action::Auth(realm) => {
@@ -428,10 +431,10 @@ fn apply_response(
                 .clone()
                 .unwrap_or_else(|| reason_phrase(*code).into());
         }
-        Action::Return(r) => {
+        Action::Return(r) | Action::DenyReply(r) => {
             let mut ctx = FetchCtx::http(src, dst, Some(req), Some(res)).with_vars(vars);
             ctx.txn = txn;
-            return Verdict::Respond(reply_bytes(r, &ctx, req.method == "HEAD"));
+            return reply_verdict(a, r, &ctx, req.method == "HEAD");
         }
         Action::LineReplace(re, repl) => {
             let line = format!("{} {} {}", version_str(res.version), res.status, res.reason);
@@ -670,7 +673,24 @@ fn redirect_response(r: &Redirect, req: &Request, ctx: &FetchCtx) -> Vec<u8> {
 }
 
 /// The raw bytes of an `http-request return` response.
-fn reply_bytes(r: &Reply, ctx: &FetchCtx, head: bool) -> Vec<u8> {
+/// What a `return` or a `deny` with reply options answers.
+fn reply_verdict(a: &Action, r: &Reply, ctx: &FetchCtx, head: bool) -> Verdict {
+    let deny = matches!(a, Action::DenyReply(_));
+    match (&r.raw, deny) {
+        (Some(ReplyRaw::Default), true) => Verdict::Deny(r.status),
+        (Some(ReplyRaw::Default), false) => Verdict::Page(r.status),
+        (Some(ReplyRaw::Bytes(b)), true) => Verdict::DenyWith(r.status, b.clone()),
+        (Some(ReplyRaw::Bytes(b)), false) => Verdict::Respond(b.clone()),
+        // Resolved once the configuration is read; kept total.
+        (Some(ReplyRaw::Section(_)), true) => Verdict::Deny(r.status),
+        (Some(ReplyRaw::Section(_)), false) => Verdict::Page(r.status),
+        (None, true) => Verdict::DenyWith(r.status, reply_bytes(r, ctx, head)),
+        (None, false) => Verdict::Respond(reply_bytes(r, ctx, head)),
+    }
+}
+
+/// A reply built from its parts (status, content type, `hdr`s, payload).
+pub fn reply_bytes(r: &Reply, ctx: &FetchCtx, head: bool) -> Vec<u8> {
     let body = match &r.body {
         ReplyBody::Empty => Vec::new(),
         ReplyBody::Bytes(b) => b.clone(),

@@ -265,8 +265,12 @@ pub struct HttpProxy {
     pub conn_mode: ConnMode,
     pub forwardfor: Option<ForwardFor>,
     pub originalto: Option<OriginalTo>,
-    /// `errorfile CODE FILE`: the raw response to send instead of pollux's own.
+    /// `errorfile CODE FILE` (and `errorfiles` imports) in the order
+    /// written, a later one for the same code winning: the raw response to
+    /// send instead of pollux's own (empty: close without one).
     pub errorfiles: Vec<(u16, Vec<u8>)>,
+    /// `http-error status CODE ...`: the reply for CODE, a later one winning.
+    pub http_errors: Vec<crate::http::rules::Reply>,
     /// `option http-ignore-probes` (frontends).
     pub ignore_probes: bool,
     /// `option http-buffer-request`: the request body is waited for before

@@ -47,6 +47,21 @@ pub struct Reply {
     pub body: ReplyBody,
     /// `hdr NAME FMT` options.
     pub headers: Vec<(String, Format)>,
+    /// `errorfile F`, `errorfiles NAME`, `default-errorfiles`: a whole
+    /// response from elsewhere instead of one built here.
+    pub raw: Option<ReplyRaw>,
+}
+
+/// Where a reply's response comes from when it is not built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyRaw {
+    /// `errorfile F`, or `errorfiles NAME` once the sections are read: sent
+    /// as is; empty: the connection closes without a response (HAProxy).
+    Bytes(Vec<u8>),
+    /// `errorfiles NAME` while `http-errors` sections may still come.
+    Section(String),
+    /// `default-errorfiles`: the proxy's error page for the status.
+    Default,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +77,8 @@ pub enum ReplyBody {
 pub enum Action {
     Allow,
     Deny(u16),
+    /// `deny` with reply options (`errorfile`, `hdr`, `string`...).
+    DenyReply(Reply),
     Tarpit(u16),
     AddHeader(String, Format),
     SetHeader(String, Format),
@@ -245,6 +262,10 @@ pub enum Verdict {
     Respond(Vec<u8>),
     /// `use-service`: the engine produces the response.
     Service(Service),
+    /// A deny answered with these bytes (empty: closed without a word).
+    DenyWith(u16, Vec<u8>),
+    /// A `return ... default-errorfiles`: the proxy's error page.
+    Page(u16),
     /// A `wait-for-body` rule (at this index) waits for more of the body,
     /// for at most `time`; the rules resume there once it has come.
     WaitBody {

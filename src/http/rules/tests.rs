@@ -243,6 +243,7 @@ fn return_builds_a_complete_response() {
         content_type: Some("text/plain".into()),
         body: ReplyBody::Bytes(b"backend one\n".to_vec()),
         headers: vec![("x-served-by".into(), f("%[dst]"))],
+        raw: None,
     };
     let mut r = req("GET", "/", &[]);
     let v = run(&[rule(Action::Return(reply.clone()))], &mut r);
@@ -259,6 +260,7 @@ fn return_builds_a_complete_response() {
         content_type: None,
         body: ReplyBody::Empty,
         headers: vec![],
+        raw: None,
     };
     let v = run(&[rule(Action::Return(empty))], &mut r);
     assert_eq!(text(&v), "HTTP/1.1 204 No Content\r\n\r\n");
@@ -267,6 +269,7 @@ fn return_builds_a_complete_response() {
         content_type: Some("text/plain".into()),
         body: ReplyBody::Format(f("path=%[path]")),
         headers: vec![],
+        raw: None,
     };
     let mut r = req("GET", "/z", &[]);
     let v = run(&[rule(Action::Return(lf))], &mut r);

@@ -2,6 +2,7 @@
 
 use crate::config::{self, ConnMode as CfgConnMode, Mode, UseBackend};
 use crate::http::errors::ErrorPages;
+use crate::http::rules::ReplyRaw;
 use crate::http::rules::TcpRule;
 use crate::session::txn::{AddrHeader, ConnMode, HttpFront, HttpSide, Switch, UniqueId};
 use std::time::Duration;
@@ -10,6 +11,19 @@ fn side(h: &config::HttpProxy, http_request: Option<Duration>) -> HttpSide {
     let mut errors = ErrorPages::new();
     for (code, bytes) in &h.errorfiles {
         errors.set(*code, bytes.clone());
+    }
+    for r in &h.http_errors {
+        match &r.raw {
+            Some(ReplyRaw::Bytes(b)) => errors.set(r.status, b.clone()),
+            // The proxy's error file for the status, else the built-in page.
+            Some(ReplyRaw::Default | ReplyRaw::Section(_)) => {
+                match h.errorfiles.iter().rev().find(|(c, _)| *c == r.status) {
+                    Some((c, b)) => errors.set(*c, b.clone()),
+                    None => errors.unset(r.status),
+                }
+            }
+            None => errors.set_reply(r.clone()),
+        }
     }
     HttpSide {
         rules_req: h.rules_req.clone(),

@@ -74,7 +74,10 @@ fn any_rules(t: &Txn, conf: &Conf) -> bool {
 /// Our answer to `req`, which the analysers still hold: the rules will see
 /// it (a copy, only when there are rules to run).
 pub(super) fn keep_request(t: &mut Txn, conf: &Conf, req: &Request) {
-    if any_rules(t, conf) {
+    // `http-error` replies built per response read it too.
+    let replies =
+        conf.fe.side.errors.has_replies() || conf.backends.iter().any(|b| b.errors.has_replies());
+    if replies || any_rules(t, conf) {
         t.req = Some(req.clone());
     }
 }

@@ -34,7 +34,7 @@ use super::decide::{
 use super::{Abort, Phase, Session, Stage};
 use crate::core::buffer::BufferPool;
 use crate::http::body::{self, Framing};
-use crate::http::errors::ErrorPages;
+use crate::http::errors::{ErrorPages, Page};
 use crate::http::fetch::FetchCtx;
 use crate::http::forward;
 use crate::http::message::{Headers, Request, Response};
@@ -164,6 +164,9 @@ pub struct Txn {
     after: bool,
     /// A request whose analysis waits for its body (`body_wait.rs`).
     paused: Option<Box<body_wait::Paused>>,
+    /// The stream's addresses when the request arrived (for replies built
+    /// outside the rules).
+    peer: Option<(SocketAddr, SocketAddr)>,
 }
 
 /// What an analyser made of its input: the event it reports, which the
@@ -343,6 +346,7 @@ impl Txn {
             htx_in: 0,
             after: false,
             paused: None,
+            peer: None,
         }
     }
 
@@ -425,8 +429,43 @@ impl Txn {
     /// it; the event to apply. No bytes logged, as HAProxy's HTTP/1 layer
     /// for what it refuses itself (a request it cannot parse).
     fn refused(&mut self, status: u16, be: &ErrorPages, fe: &ErrorPages) -> Event {
+        let page = self.page(status, be, fe);
+        self.answered(status, page)
+    }
+
+    /// The proxy's answer for `status` (see [`ErrorPages::page`]).
+    fn page(&self, status: u16, be: &ErrorPages, fe: &ErrorPages) -> Vec<u8> {
+        match be.page(status, fe) {
+            Page::Bytes(b) => b.into_owned(),
+            Page::Reply(r) => self.build_reply(r),
+        }
+    }
+
+    /// An `http-error` reply built for this transaction: its request (when
+    /// one was parsed), addresses, captures and unique id; not the stream's
+    /// variables, which the transaction does not hold.
+    fn build_reply(&self, r: &rules::Reply) -> Vec<u8> {
+        let any = SocketAddr::from(([0, 0, 0, 0], 0));
+        let (src, dst) = self.peer.unwrap_or((any, any));
+        let mut ctx = FetchCtx::http(src, dst, self.req.as_ref(), None);
+        ctx.txn.unique_id = self.unique_id.as_deref();
+        ctx.txn.captured_req = &self.captured_req;
+        rules::reply_bytes(r, &ctx, self.head_method)
+    }
+
+    /// [`Txn::failed`] with the response given (a `deny` with reply
+    /// options); empty: the connection closes without one.
+    fn failed_with(&mut self, status: u16, bytes: Vec<u8>) -> Event {
+        let ev = self.answered(status, bytes);
+        self.htx_out += htx_len_of(self.h1.queued_to_client(), self.head_method);
+        self.after = true;
+        ev
+    }
+
+    /// `bytes` queued as our answer with `status`, closing after it.
+    fn answered(&mut self, status: u16, bytes: Vec<u8>) -> Event {
         self.paused = None;
-        self.h1.answer(be.get_or(status, fe).into_owned());
+        self.h1.answer(closing(bytes));
         self.events.push(TxnEvent::Response {
             status,
             server: false,
@@ -510,8 +549,16 @@ impl Txn {
     /// The client's interest: read while request bytes are expected (or to
     /// spot a close when idle), write while bytes wait for it.
     pub fn client_interest(&self, s: &Session) -> (bool, bool) {
-        self.h1
-            .client_interest(&s.conns(), self.wants_client_input())
+        let (read, write) = self
+            .h1
+            .client_interest(&s.conns(), self.wants_client_input());
+        // An empty answer (an empty errorfile) has nothing to write, but a
+        // writable client wakes the pump that ends it (closes).
+        let empty_answer = self.state == TxnState::Respond && !self.h1.client_output_pending();
+        (
+            read,
+            write || (empty_answer && s.client.state().can_write()),
+        )
     }
 
     /// The server's interest once connected.
@@ -523,6 +570,26 @@ impl Txn {
         };
         self.h1.server_interest(&s.conns(), expecting)
     }
+}
+
+/// An answer the connection closes after says so (`connection: close`,
+/// as HAProxy's HTTP/1 layer adds it) unless its head has a `connection`
+/// header already; an empty one (an empty errorfile) stays empty.
+fn closing(mut bytes: Vec<u8>) -> Vec<u8> {
+    let head_end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(bytes.len());
+    let Some(line_end) = bytes[..head_end].iter().position(|&b| b == b'\n') else {
+        return bytes;
+    };
+    let has = bytes[..head_end]
+        .split(|&b| b == b'\n')
+        .any(|l| l.len() >= 11 && l[..11].eq_ignore_ascii_case(b"connection:"));
+    if !has {
+        bytes.splice(line_end + 1..line_end + 1, *b"connection: close\r\n");
+    }
+    bytes
 }
 
 /// `capture ... header NAME len N`: the last value of each named header,
@@ -570,7 +637,7 @@ fn log_term(s: &mut Session, code: &[u8; 2]) {
 /// Deny: the proxy blocked the request; tarpit; a local response.
 fn verdict_term(v: &Verdict) -> &'static [u8; 2] {
     match v {
-        Verdict::Deny(_) => b"PR",
+        Verdict::Deny(_) | Verdict::DenyWith(..) => b"PR",
         Verdict::Tarpit(_) => b"PT",
         _ => b"LR",
     }

@@ -122,6 +122,7 @@ fn on_request(
     t.head_method = req.method == "HEAD";
     t.connect_method = req.method == "CONNECT";
     t.since = now;
+    t.peer = Some((SocketAddr::new(s.src, s.src_port), s.dst));
 
     if conf
         .fe
@@ -506,7 +507,10 @@ fn verdict_response(
     conf: &Conf,
     s: &mut Session,
 ) -> Outcome {
-    if matches!(v, Verdict::Deny(_) | Verdict::Tarpit(_)) {
+    if matches!(
+        v,
+        Verdict::Deny(_) | Verdict::DenyWith(..) | Verdict::Tarpit(_)
+    ) {
         t.events.push(TxnEvent::Denied);
     }
     match v {
@@ -535,7 +539,22 @@ fn verdict_response(
             super::after::keep_request(t, conf, req);
             Outcome::on(Event::Tarpitted, Step::Wait)
         }
+        Verdict::DenyWith(code, bytes) => {
+            log::info!("frontend {}: request denied ({code})", conf.fe_name);
+            super::after::keep_request(t, conf, req);
+            Outcome::on(t.failed_with(code, bytes), Step::Wait)
+        }
         Verdict::Respond(bytes) => respond_local(t, req, bytes, framing, conf),
+        Verdict::Page(code) => {
+            super::after::keep_request(t, conf, req);
+            let page = t.page(code, &side.errors, &conf.fe.side.errors);
+            if page.is_empty() {
+                // An empty errorfile: closed without a response (HAProxy).
+                super::after::keep_request(t, conf, req);
+                return Outcome::on(t.failed_with(code, page), Step::Wait);
+            }
+            respond_local(t, req, page, framing, conf)
+        }
         // The callers pause on WaitBody themselves.
         Verdict::Continue | Verdict::Allow | Verdict::WaitBody { .. } => Outcome::step(Step::Wait),
     }

@@ -187,12 +187,28 @@ fn respond_to(
         ) {
             // `http-response wait-for-body` is refused at config check.
             Verdict::Continue | Verdict::Allow | Verdict::WaitBody { .. } => {}
-            Verdict::Deny(_) | Verdict::Tarpit(_) | Verdict::Service(_) => {
-                log::info!("frontend {}: response denied, 502", conf.fe_name);
+            v @ (Verdict::Deny(_)
+            | Verdict::DenyWith(..)
+            | Verdict::Tarpit(_)
+            | Verdict::Service(_)) => {
+                // `deny_status` (502 by default), or the reply's bytes.
+                let (code, bytes) = match v {
+                    Verdict::Deny(c) => (c, None),
+                    Verdict::DenyWith(c, b) => (c, Some(b)),
+                    _ => (502, None),
+                };
+                log::info!("frontend {}: response denied, {code}", conf.fe_name);
                 log_term(s, b"PH");
                 t.events.push(TxnEvent::DeniedResponse);
-                let ev = t.failed(502, &side.errors, &conf.fe.side.errors);
+                let ev = match bytes {
+                    Some(b) => t.failed_with(code, b),
+                    None => t.failed(code, &side.errors, &conf.fe.side.errors),
+                };
                 return Outcome::on(ev, Step::DropServer);
+            }
+            Verdict::Page(code) => {
+                let page = t.page(code, &side.errors, &conf.fe.side.errors);
+                return Outcome::on(t.failed_with(code, page), Step::DropServer);
             }
             Verdict::Respond(bytes) => {
                 t.htx_out += htx_len_of(&bytes, t.head_method);

@@ -101,6 +101,56 @@ pub(crate) fn no_effect(args: &[String]) -> Option<Result<String, String>> {
 }
 
 /// Parses one keyword line of the `global` section.
+/// Global keywords pollux has, for "did you mean" (with `UNSUPPORTED`).
+const GLOBAL: &[&str] = &[
+    "ca-base",
+    "chroot",
+    "crt-base",
+    "daemon",
+    "description",
+    "gid",
+    "group",
+    "hard-stop-after",
+    "log",
+    "log-send-hostname",
+    "log-tag",
+    "master-worker",
+    "maxconn",
+    "nbthread",
+    "node",
+    "noepoll",
+    "noevports",
+    "nokqueue",
+    "nopoll",
+    "noreuseport",
+    "pidfile",
+    "quiet",
+    "server-state-base",
+    "server-state-file",
+    "set-var",
+    "set-var-fmt",
+    "spread-checks",
+    "ssl-default-bind-ciphers",
+    "ssl-default-bind-ciphersuites",
+    "ssl-default-bind-curves",
+    "ssl-default-bind-options",
+    "ssl-default-server-ciphers",
+    "ssl-default-server-ciphersuites",
+    "ssl-default-server-options",
+    "ssl-server-verify",
+    "stats",
+    "strict-limits",
+    "tune.bufsize",
+    "tune.maxaccept",
+    "tune.maxrewrite",
+    "tune.ssl.cachesize",
+    "tune.ssl.default-dh-param",
+    "uid",
+    "ulimit-n",
+    "user",
+    "zero-warning",
+];
+
 pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), String> {
     let kw = args[0].as_str();
     if super::logs::parse_global(&mut g.log, args)? || super::bind::parse_global(&mut g.tls, args)?
@@ -227,7 +277,12 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
         {
             return Err(format!("'{kw}' is not supported yet"));
         }
-        _ => return Err(format!("unknown keyword '{kw}' in 'global' section")),
+        _ => {
+            return Err(format!(
+                "unknown keyword '{kw}' in 'global' section{}",
+                super::suggest::hint(kw, GLOBAL.iter().chain(UNSUPPORTED).copied())
+            ))
+        }
     }
     Ok(())
 }

@@ -155,16 +155,17 @@ pub(crate) fn targets(d: &LogDraft, global: &GlobalLog) -> Vec<LogTarget> {
         .collect()
 }
 
-/// `log ADDRESS [len N] [format F] FACILITY [LEVEL [MINLEVEL]]`.
+/// `log ADDRESS [len N] [format F] [sample R:S] FACILITY [LEVEL [MINLEVEL]]`.
 fn parse_target(args: &[String]) -> Result<LogTarget, String> {
     let addr = parse_addr(need(args, 1, "an address, 'global', and a facility")?)?;
     let mut t = LogTarget {
         addr,
         len: 1024,
-        format: SyslogFormat::Rfc3164,
+        format: SyslogFormat::Local,
         facility: 0,
         level: 7,
         minlevel: 0,
+        sample: None,
     };
     let mut i = 2;
     loop {
@@ -175,23 +176,28 @@ fn parse_target(args: &[String]) -> Result<LogTarget, String> {
                 i += 2;
             }
             Some("format") => {
-                t.format = match need(args, i + 1, "a format (rfc3164 or rfc5424)")? {
+                t.format = match need(args, i + 1, "a format")? {
+                    "local" => SyslogFormat::Local,
                     "rfc3164" => SyslogFormat::Rfc3164,
                     "rfc5424" => SyslogFormat::Rfc5424,
-                    f @ ("raw" | "short" | "priority" | "timed" | "iso" | "local") => {
-                        return Err(format!("'log ... format {f}' is not supported yet"))
-                    }
+                    "priority" => SyslogFormat::Priority,
+                    "short" => SyslogFormat::Short,
+                    "timed" => SyslogFormat::Timed,
+                    "iso" => SyslogFormat::Iso,
+                    "raw" => SyslogFormat::Raw,
                     f => {
                         return Err(format!(
-                            "unknown log format '{f}' (expected rfc3164 or rfc5424)"
+                            "unknown log format '{f}' (expected local, rfc3164, rfc5424, priority, short, timed, iso or raw)"
                         ))
                     }
                 };
                 i += 2;
             }
-            Some(kw @ ("sample" | "profile")) => {
-                return Err(format!("'log ... {kw}' is not supported yet"))
+            Some("sample") => {
+                t.sample = Some(parse_sample(need(args, i + 1, "RANGES:SIZE")?)?);
+                i += 2;
             }
+            Some(kw @ "profile") => return Err(format!("'log ... {kw}' is not supported yet")),
             _ => break,
         }
     }
@@ -208,6 +214,43 @@ fn parse_target(args: &[String]) -> Result<LogTarget, String> {
     }
     only(args, i + 3)?;
     Ok(t)
+}
+
+/// `sample RANGES:SIZE`: ranges `N` or `N-M` (from 1) separated by commas,
+/// none past SIZE.
+fn parse_sample(v: &str) -> Result<crate::log::LogSample, String> {
+    let bad = |why: &str| format!("'log ... sample {v}': {why}");
+    let (ranges, size) = v
+        .rsplit_once(':')
+        .ok_or_else(|| bad("expected RANGES:SIZE"))?;
+    let num = |s: &str| -> Result<u64, String> {
+        s.parse::<u64>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| bad(&format!("'{s}' is not a number above 0")))
+    };
+    let size = num(size)?;
+    let mut list = Vec::new();
+    for r in ranges.split(',') {
+        let (lo, hi) = match r.split_once('-') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => (num(r)?, num(r)?),
+        };
+        if lo > hi {
+            return Err(bad(&format!("range '{r}' ends before it starts")));
+        }
+        if hi > size {
+            return Err(bad(&format!(
+                "range '{r}' goes past the sample size {size}"
+            )));
+        }
+        list.push((lo, hi));
+    }
+    Ok(crate::log::LogSample {
+        ranges: list,
+        size,
+        seen: Default::default(),
+    })
 }
 
 fn level(l: &str) -> Result<u8, String> {
@@ -233,16 +276,21 @@ fn parse_addr(a: &str) -> Result<LogAddr, String> {
     if a.starts_with('/') {
         return Ok(LogAddr::Unix(PathBuf::from(a)));
     }
-    let unsupported = [
-        "tcp@",
-        "tcp4@",
-        "tcp6@",
-        "fd@",
-        "ring@",
-        "abns@",
-        "sockpair@",
-    ];
-    if unsupported.iter().any(|p| a.starts_with(p)) || a == "stdout" || a == "stderr" {
+    let unsupported = ["tcp@", "tcp4@", "tcp6@", "ring@", "abns@", "sockpair@"];
+    match a {
+        "stdout" => return Ok(LogAddr::Fd(1)),
+        "stderr" => return Ok(LogAddr::Fd(2)),
+        _ => {}
+    }
+    if let Some(n) = a.strip_prefix("fd@") {
+        return n
+            .parse::<i32>()
+            .ok()
+            .filter(|&n| n >= 0)
+            .map(LogAddr::Fd)
+            .ok_or_else(|| format!("invalid file descriptor in log address '{a}'"));
+    }
+    if unsupported.iter().any(|p| a.starts_with(p)) {
         return Err(format!("log address '{a}' is not supported yet"));
     }
     let rest = ["udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"]

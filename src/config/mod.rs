@@ -25,8 +25,10 @@ mod process;
 mod proxy;
 mod rules;
 mod server;
+mod suggest;
 pub use bind::listener_ids;
 pub use server::dynamic_server;
+pub(crate) use suggest::hint;
 pub mod stats;
 pub mod stats_socket;
 #[cfg(test)]

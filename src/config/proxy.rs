@@ -11,6 +11,42 @@ use super::values;
 use super::{checks, http, logs, persist, server};
 use crate::http::format::{Format, Where};
 
+/// The proxy keywords dispatched here (the others: `http::KEYWORDS`,
+/// `persist::KEYWORDS`, `UNSUPPORTED`), for "did you mean".
+const OWN: &[&str] = &[
+    "balance",
+    "bind",
+    "clitimeout",
+    "contimeout",
+    "declare",
+    "default-server",
+    "default_backend",
+    "description",
+    "disabled",
+    "enabled",
+    "fullconn",
+    "grace",
+    "hash-type",
+    "http-check",
+    "load-server-state-from-file",
+    "log",
+    "log-format",
+    "log-format-sd",
+    "maxconn",
+    "mode",
+    "no",
+    "option",
+    "retries",
+    "server",
+    "server-state-file-name",
+    "srvtimeout",
+    "stats",
+    "tcp-check",
+    "timeout",
+    "unique-id-format",
+    "unique-id-header",
+];
+
 /// Known HAProxy proxy keywords that pollux does not implement yet.
 const UNSUPPORTED: &[&str] = &[
     "backlog",
@@ -239,10 +275,12 @@ fn parse_line(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), Str
         _ if persist::KEYWORDS.contains(&kw) => persist::parse_keyword(d, args, origin)?,
         _ if UNSUPPORTED.contains(&kw) => return Err(format!("'{kw}' is not supported yet")),
         _ => {
+            let known = [OWN, http::KEYWORDS, persist::KEYWORDS, UNSUPPORTED];
             return Err(format!(
-                "unknown keyword '{kw}' in '{}' section",
-                d.kind.name()
-            ))
+                "unknown keyword '{kw}' in '{}' section{}",
+                d.kind.name(),
+                super::suggest::hint(kw, known.iter().flat_map(|l| l.iter().copied()))
+            ));
         }
     }
     Ok(())
@@ -554,7 +592,47 @@ fn parse_option(d: &mut Draft, args: &[String], at: usize, on: bool) -> Result<(
         _ if name.starts_with("http") || UNSUPPORTED_OPTIONS.contains(&name) => {
             return Err(format!("'{kw}' is not supported yet"))
         }
-        _ => return Err(format!("unknown option '{name}'")),
+        _ => {
+            return Err(format!(
+                "unknown option '{name}'{}",
+                super::suggest::hint(name, OPTIONS.iter().chain(UNSUPPORTED_OPTIONS).copied())
+            ))
+        }
     }
     Ok(())
 }
+
+/// The options pollux has, for "did you mean" (with `UNSUPPORTED_OPTIONS`).
+const OPTIONS: &[&str] = &[
+    "abortonclose",
+    "allbackups",
+    "checkcache",
+    "dontlog-normal",
+    "dontlognull",
+    "forwardfor",
+    "http-buffer-request",
+    "http-ignore-probes",
+    "http-keep-alive",
+    "http-server-close",
+    "httpchk",
+    "httpclose",
+    "httplog",
+    "httpslog",
+    "ldap-check",
+    "log-separate-errors",
+    "logasap",
+    "mysql-check",
+    "originalto",
+    "persist",
+    "pgsql-check",
+    "redis-check",
+    "redispatch",
+    "smtpchk",
+    "ssl-hello-chk",
+    "tcp-check",
+    "tcpka",
+    "tcplog",
+    "clitcpka",
+    "srvtcpka",
+    "log-health-checks",
+];

@@ -198,9 +198,49 @@ fn unknown_action(kw: &str, name: &str) -> String {
     if UNSUPPORTED_ACTIONS.contains(&base) || base.starts_with("lua.") {
         format!("'{kw} {name}' is not supported yet")
     } else {
-        format!("unknown '{kw}' action '{name}'")
+        let names = ACTIONS.iter().chain(UNSUPPORTED_ACTIONS).copied();
+        let hint = super::suggest::hint(base, names);
+        format!("unknown '{kw}' action '{name}'{hint}")
     }
 }
+
+/// The rule actions pollux has, for "did you mean".
+const ACTIONS: &[&str] = &[
+    "accept",
+    "add-header",
+    "allow",
+    "auth",
+    "capture",
+    "del-header",
+    "deny",
+    "redirect",
+    "reject",
+    "replace-header",
+    "replace-value",
+    "return",
+    "sc-inc-gpc0",
+    "sc-inc-gpc1",
+    "sc-set-gpt0",
+    "set-dst",
+    "set-dst-port",
+    "set-header",
+    "set-method",
+    "set-path",
+    "set-query",
+    "set-src",
+    "set-src-port",
+    "set-status",
+    "set-uri",
+    "set-var",
+    "set-var-fmt",
+    "tarpit",
+    "track-sc0",
+    "track-sc1",
+    "track-sc2",
+    "unset-var",
+    "use-service",
+    "wait-for-body",
+];
 
 /// `http-request ACTION ...` (the words after `http-request`).
 pub(crate) fn http_request(args: &[String], acls: &AclSet) -> Result<Rule, String> {

@@ -294,6 +294,12 @@ fn field(out: &mut String, v: Var, f: Flags, c: &Ctx) {
             let line = c.rec.request_line.as_deref().unwrap_or("<BADREQ>");
             text(out, Some(line), f, URL_ESC, true)
         }
+        // No request line: each part reads `<BADREQ>`, as HAProxy's.
+        Var::Method | Var::Uri | Var::Path | Var::Query | Var::Version
+            if c.rec.request_line.is_none() =>
+        {
+            text(out, Some("<BADREQ>"), f, URL_ESC, true)
+        }
         Var::Method => text(out, req_parts(c).map(|p| p.0), f, URL_ESC, true),
         Var::Uri => text(out, req_parts(c).map(|p| p.1), f, URL_ESC, true),
         Var::Path => {

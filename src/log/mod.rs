@@ -32,20 +32,61 @@ pub const FACILITIES: [&str; 24] = [
     "local5", "local6", "local7",
 ];
 
-/// The header a message gets (`format rfc3164|rfc5424`).
+/// The header a message gets (`format F`, HAProxy's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SyslogFormat {
+    /// RFC 3164 without the host name (unless `log-send-hostname`).
     #[default]
+    Local,
+    /// RFC 3164 with the host name.
     Rfc3164,
     Rfc5424,
+    /// `<PRI>` and the message.
+    Priority,
+    /// `<LEVEL>` and the message.
+    Short,
+    /// `<LEVEL>`, an ISO 8601 date, the message.
+    Timed,
+    /// An ISO 8601 date and the message.
+    Iso,
+    /// The message alone.
+    Raw,
 }
 
-/// Where a target's datagrams go.
+/// Where a target's messages go.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LogAddr {
     Udp(SocketAddr),
     /// A Unix datagram socket such as `/dev/log`.
     Unix(PathBuf),
+    /// `fd@N`, `stdout` (1), `stderr` (2): one write per message.
+    Fd(i32),
+}
+
+/// `sample RANGES:SIZE`: of each SIZE messages in a row, the ones whose
+/// number (from 1) is in one of the ranges go to the target.
+#[derive(Debug, Clone)]
+pub struct LogSample {
+    pub ranges: Vec<(u64, u64)>,
+    pub size: u64,
+    /// Messages offered so far, shared by every thread's copy.
+    pub seen: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl PartialEq for LogSample {
+    fn eq(&self, o: &Self) -> bool {
+        self.ranges == o.ranges && self.size == o.size
+    }
+}
+
+impl Eq for LogSample {}
+
+impl LogSample {
+    /// Whether the next message goes to the target.
+    pub fn take(&self) -> bool {
+        let n = self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.size + 1;
+        self.ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&n))
+    }
 }
 
 /// One `log ADDRESS [len N] [format F] FACILITY [LEVEL [MINLEVEL]]` line.
@@ -60,6 +101,7 @@ pub struct LogTarget {
     pub level: u8,
     /// Messages more critical than this are sent at this level (default emerg).
     pub minlevel: u8,
+    pub sample: Option<LogSample>,
 }
 
 /// Per-process logging settings from the `global` section.

@@ -13,6 +13,7 @@ fn target(format: SyslogFormat, len: usize) -> LogTarget {
         facility: 16,
         level: 7,
         minlevel: 0,
+        sample: None,
     }
 }
 
@@ -155,7 +156,7 @@ fn bad_formats_are_refused_with_the_variable_named() {
 fn rfc3164_header_has_pri_date_tag_and_pid() {
     let hub = Hub::new(&GlobalLog::default());
     let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_117_532 - 20 * 86_400);
-    let line = hub.frame(&target(SyslogFormat::Rfc3164, 1024), 6, "hello", when);
+    let line = hub.frame(&target(SyslogFormat::Local, 1024), 6, "hello", when);
     let want = format!(
         "<134>Nov  6 00:38:52 pollux[{}]: hello\n",
         std::process::id()
@@ -188,7 +189,7 @@ fn len_truncates_the_whole_datagram_keeping_a_final_newline() {
     let hub = Hub::new(&GlobalLog::default());
     let msg = "x".repeat(500);
     let l = hub.frame(
-        &target(SyslogFormat::Rfc3164, 100),
+        &target(SyslogFormat::Local, 100),
         6,
         &msg,
         SystemTime::now(),
@@ -248,5 +249,42 @@ fn flags_and_samples_render_as_haproxy() {
         "0A000102:8225 69264C1C 000A 200 2750 200 \"ID-1\" ID-1 \
          {a#22b\\\\c\\]d e|} a\\\"b\\\\c\\]d e \"a\"b\\c]d e\" \
          - \"\" \"3\" 255 id-1 10.0.1.2 - \"\" 10"
+    );
+}
+
+#[test]
+fn short_formats_as_haproxy_names_them() {
+    let hub = Hub::new(&GlobalLog::default());
+    let when = SystemTime::UNIX_EPOCH + Duration::from_micros(1_764_117_532_042_007);
+    let frame = |f| String::from_utf8(hub.frame(&target(f, 1024), 6, "m", when)).unwrap();
+    assert_eq!(frame(SyslogFormat::Raw), "m\n");
+    assert_eq!(frame(SyslogFormat::Short), "<6>m\n");
+    // local0 (16) at info (6).
+    assert_eq!(frame(SyslogFormat::Priority), "<134>m\n");
+    assert_eq!(
+        frame(SyslogFormat::Iso),
+        "2025-11-26T00:38:52.042007+00:00 m\n"
+    );
+    assert_eq!(
+        frame(SyslogFormat::Timed),
+        "<6>2025-11-26T00:38:52.042007+00:00 m\n"
+    );
+    // rfc3164 names the host even without log-send-hostname; local does not.
+    let host = hub.hostname().to_string();
+    assert!(frame(SyslogFormat::Rfc3164).contains(&format!(" 00:38:52 {host} pollux[")));
+    assert!(frame(SyslogFormat::Local).contains(" 00:38:52 pollux["));
+}
+
+#[test]
+fn sample_takes_the_ranges_of_each_period() {
+    let s = LogSample {
+        ranges: vec![(1, 1), (3, 4)],
+        size: 5,
+        seen: Default::default(),
+    };
+    let taken: Vec<bool> = (0..10).map(|_| s.take()).collect();
+    assert_eq!(
+        taken,
+        [true, false, true, true, false, true, false, true, true, false]
     );
 }

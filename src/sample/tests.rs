@@ -192,7 +192,10 @@ fn bad_arguments_are_refused_by_name() {
     assert!(err("digest", &["md5"]).contains("algorithm 'md5' is not supported yet"));
     assert!(err("concat", &["a", "nosuchscope.x"]).contains("converter 'concat'"));
     assert!(err("regsub", &["a", "b", "x"]).contains("invalid regex flag 'x'"));
-    assert_eq!(err("lowr", &[]), "unknown converter 'lowr'");
+    assert_eq!(
+        err("lowr", &[]),
+        "unknown converter 'lowr'; did you mean 'lower' maybe ?"
+    );
     assert!(err("json", &["latin1"]).contains("Allowed value are"));
 }
 

@@ -109,6 +109,23 @@ pub fn adopt_listener(fd: RawFd) -> io::Result<TcpListener> {
     Ok(listener)
 }
 
+/// A descriptor of our own for an inherited one (`log fd@N`, `stdout`,
+/// `stderr`): a close-on-exec duplicate, so that the original stays as it
+/// was (its mode is not changed: stderr also carries pollux's messages).
+pub fn dup_inherited(fd: RawFd) -> io::Result<OwnedFd> {
+    if fd < 0 {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "negative fd"));
+    }
+    // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor table; an unused
+    // number yields EBADF, and the new descriptor is ours alone.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` was just created by fcntl above and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
 #[cfg(not(any(target_os = "illumos", target_os = "solaris")))]
 fn so_acceptconn() -> libc::c_int {
     libc::SO_ACCEPTCONN

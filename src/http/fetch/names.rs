@@ -462,7 +462,8 @@ pub fn unknown(name: &str) -> String {
     if HAPROXY_26.binary_search(&name).is_ok() {
         format!("fetch method '{name}' is not supported yet")
     } else {
-        format!("unknown fetch method '{name}'")
+        let hint = crate::config::hint(name, HAPROXY_26.iter().copied());
+        format!("unknown fetch method '{name}'{hint}")
     }
 }
 

@@ -334,9 +334,7 @@ impl Engine {
             e.link_checks();
             e.load_server_states(cfg);
             e.start_checks();
-            e.log_proxies(crate::log::NOTICE, |_, name, _| {
-                format!("Proxy {name} started.")
-            });
+            // HAProxy 2.6 logs no "Proxy X started." line (1.x did).
             e
         })
     }
@@ -363,9 +361,12 @@ impl Engine {
             self.end_of_turn();
         }
         self.loop_done();
-        self.log_proxies(crate::log::WARNING, |_, name, (fe, be)| {
-            format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be}).")
-        });
+        // Only a soft stop says so (HAProxy's `stop_proxy`); a hard one exits.
+        if self.soft_stop {
+            self.log_proxies(crate::log::WARNING, |_, name, (fe, be)| {
+                format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be}).")
+            });
+        }
         crate::sample::conv::install_tables(None);
         Ok(())
     }

@@ -155,6 +155,68 @@ pub enum Unit {
     Us,
 }
 
+/// The converters parsed here, beside `table::names` (for "did you mean").
+const OWN: &[&str] = &[
+    "add",
+    "and",
+    "b64dec",
+    "base64",
+    "bool",
+    "bytes",
+    "concat",
+    "cpl",
+    "crc32",
+    "crc32c",
+    "cut_crlf",
+    "digest",
+    "div",
+    "djb2",
+    "even",
+    "field",
+    "hex",
+    "hex2i",
+    "hmac",
+    "host_only",
+    "htonl",
+    "http_date",
+    "iif",
+    "ipmask",
+    "json",
+    "length",
+    "lower",
+    "ltime",
+    "ltrim",
+    "mod",
+    "mul",
+    "neg",
+    "not",
+    "odd",
+    "or",
+    "port_only",
+    "regsub",
+    "rtrim",
+    "sdbm",
+    "secure_memcmp",
+    "set-var",
+    "sha1",
+    "sha2",
+    "strcmp",
+    "sub",
+    "ub64dec",
+    "ub64enc",
+    "unset-var",
+    "upper",
+    "url_dec",
+    "url_enc",
+    "utime",
+    "word",
+    "wt6",
+    "xor",
+    "xxh3",
+    "xxh32",
+    "xxh64",
+];
+
 /// HAProxy 2.6 converters pollux does not have yet: refused by name.
 const NOT_YET: &[&str] = &[
     "regsub",
@@ -433,7 +495,14 @@ impl Conv {
             n if NOT_YET.contains(&n) => {
                 return Err(format!("converter '{n}' is not supported yet"))
             }
-            n => return Err(format!("unknown converter '{n}'")),
+            n => {
+                let names = OWN.iter().chain(NOT_YET).copied();
+                let names = names.chain(table::names());
+                return Err(format!(
+                    "unknown converter '{n}'{}",
+                    crate::config::hint(n, names)
+                ));
+            }
         })
     }
 

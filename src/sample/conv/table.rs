@@ -111,6 +111,11 @@ const CONVS: &[(&str, Read)] = &[
     ("table_trackers", Read::Trackers),
 ];
 
+/// Every table converter's name.
+pub(super) fn names() -> impl Iterator<Item = &'static str> {
+    CONVS.iter().map(|(n, _)| *n)
+}
+
 /// Whether `name` is a table converter.
 pub(super) fn known(name: &str) -> bool {
     CONVS.iter().any(|(n, _)| *n == name)

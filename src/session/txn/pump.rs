@@ -66,7 +66,7 @@ fn pump_txn(
             }
             TxnState::WaitRequest => {
                 let read = read_client(s, t, pool, now)?;
-                if s.conns().has_client_input() {
+                if !s.conns().client_input().is_empty() {
                     if let Some(r) = s.log.as_mut() {
                         r.first_byte(now);
                     }

@@ -22,8 +22,15 @@ pub(super) fn analyse_request(
     }
     let Some(head) = t.h1.request_head(&s.conns()) else {
         if s.conns().client_eof() {
-            // Closed before any request: HAProxy's CR (dontlognull skips it).
+            // Closed before any request: HAProxy's CR, logged with a 400
+            // for a connection's first (dontlognull skips it); after a
+            // kept-alive exchange, not logged at all (`log_close`).
             log_term(s, b"CR");
+            if t.requests == 0 {
+                // Logged as answered with a 400 (nothing is sent: it is gone).
+                t.last_status = Some(400);
+                t.response_started = true;
+            }
             return Outcome::step(Step::Close);
         }
         return Outcome::NOTHING;

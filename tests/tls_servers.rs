@@ -1,0 +1,309 @@
+//! TLS towards servers (`server ... ssl`), against Python's ssl module
+//! (OpenSSL) as the server (tests/py/tls_server.py) and side by side with
+//! HAProxy 2.6: a handshake that fails (a certificate `verify required`
+//! refuses, a server that never answers) is a failed connect, retried and
+//! then 503 with HAProxy's termination state, bounded by `timeout connect`.
+//! Certificates are made at test time by the openssl CLI.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Certificates made by the openssl CLI: a CA; a.test signed by it (`good`),
+/// a.test self-signed (`bad`); a client certificate signed by the CA
+/// (`client`, CN "pollux-client").
+struct Pki {
+    ca: String,
+    good: String,
+    bad: String,
+}
+
+fn openssl(dir: &TestDir, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const EC: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+fn make_pki(dir: &TestDir) -> Pki {
+    let self_signed = |name: &str, cn: &str, san: Option<&str>| {
+        let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+        let subj = format!("/CN={cn}");
+        let mut a = vec!["req", "-x509", "-nodes", "-days", "2", "-subj", &subj];
+        a.extend(EC);
+        a.extend(["-keyout", &key, "-out", &crt]);
+        let ext = san.map(|s| format!("subjectAltName={s}"));
+        if let Some(e) = &ext {
+            a.extend(["-addext", e]);
+        }
+        openssl(dir, &a);
+    };
+    self_signed("ca", "pollux test CA", None);
+    self_signed("bad", "a.test", Some("DNS:a.test"));
+    for (name, cn, san) in [
+        ("good", "a.test", "DNS:a.test"),
+        ("client", "pollux-client", "DNS:client.test"),
+    ] {
+        let (key, csr, crt) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+        );
+        let subj = format!("/CN={cn}");
+        let mut a = vec![
+            "req", "-new", "-nodes", "-subj", &subj, "-keyout", &key, "-out", &csr,
+        ];
+        a.extend(EC);
+        openssl(dir, &a);
+        let ext = dir.join(&format!("{name}.ext"));
+        std::fs::write(&ext, format!("subjectAltName={san}\n")).unwrap();
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &crt,
+                "-days",
+                "2",
+                "-extfile",
+                ext.to_str().unwrap(),
+            ],
+        );
+    }
+    // HAProxy's layout: the certificate, then its key, in one file.
+    for name in ["good", "bad", "client"] {
+        let pem = std::fs::read_to_string(dir.join(&format!("{name}.crt"))).unwrap()
+            + &std::fs::read_to_string(dir.join(&format!("{name}.key"))).unwrap();
+        std::fs::write(dir.join(&format!("{name}.pem")), pem).unwrap();
+    }
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    Pki {
+        ca: p("ca.crt"),
+        good: p("good.pem"),
+        bad: p("bad.pem"),
+    }
+}
+
+/// tests/py/tls_server.py: a TLS HTTP/1.1 server (OpenSSL), stopped by
+/// its pid when dropped. Each successful handshake is a line in `lines()`.
+struct TlsServer {
+    child: Child,
+    addr: SocketAddr,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl TlsServer {
+    fn start(cert: &str, extra: &[&str]) -> TlsServer {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/tls_server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(cert)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 tls_server.py");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).expect("the server's port");
+        let port: u16 = first.trim().parse().expect("a port number");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let l = lines.clone();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                l.lock().unwrap().push(line);
+            }
+        });
+        TlsServer {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            lines,
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The handshakes it completed so far.
+    fn handshakes(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A UDP syslog receiver: the log lines of a run.
+struct LogSink(UdpSocket);
+
+impl LogSink {
+    fn new() -> LogSink {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(PATIENCE)).unwrap();
+        LogSink(s)
+    }
+
+    fn port(&self) -> u16 {
+        self.0.local_addr().unwrap().port()
+    }
+
+    /// The next line that contains `needle` (other lines are skipped).
+    fn line_with(&self, needle: &str) -> String {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let n = self
+                .0
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("no log line with {needle:?}: {e}"));
+            let line = String::from_utf8_lossy(&buf[..n]).to_string();
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+}
+
+/// A log line's fields after `fe`: `be/srv`, timers, and (HTTP) status,
+/// termination state, conn counts: the status, the termination state and
+/// the retries (last field of the counts), HTTP or TCP layout.
+fn outcome(line: &str, fe: &str) -> (String, String, String) {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let at = f
+        .iter()
+        .position(|w| *w == fe)
+        .expect("the frontend's name")
+        + 1;
+    let http = f
+        .get(at + 2)
+        .is_some_and(|s| s.len() == 3 && s.parse::<u16>().is_ok());
+    let (status, term, counts) = if http {
+        (f[at + 2], f[at + 6], f[at + 7])
+    } else {
+        ("-", f[at + 3], f[at + 4])
+    };
+    let retries = counts.rsplit('/').next().unwrap_or("");
+    (status.into(), term.into(), retries.into())
+}
+
+/// A certificate `verify required` refuses, and a server that never answers
+/// the ClientHello: HAProxy counts both as failed connects (`econ`), retries
+/// them (`retries`, `option redispatch`), then answers 503 with `SC--`
+/// (`sC--` after `timeout connect`), in HTTP and TCP; pollux the same.
+fn handshake_failure_is_a_failed_connect(poller: &str) {
+    let dir = TestDir::new("tls-srv-fail");
+    let pki = make_pki(&dir);
+    let bad = TlsServer::start(&pki.bad, &[]);
+    let good = TlsServer::start(&pki.good, &[]);
+    // Accepts the TCP connection (the kernel does) and never answers.
+    let mute = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sock = SockDir::new();
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        let log = LogSink::new();
+        let verify = format!("ssl verify required ca-file {}", pki.ca);
+        let cfg = format!(
+            "global\n    log 127.0.0.1:{log} local0\n    stats socket {sock} level admin\n\
+             defaults\n    log global\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend fh\n    mode http\n    option httplog\n    bind 127.0.0.1:@P0@\n\
+             \x20   use_backend good if {{ path_beg /good }}\n    use_backend mute if {{ path_beg /mute }}\n\
+             \x20   default_backend bad\n\
+             frontend ft\n    mode tcp\n    option tcplog\n    bind 127.0.0.1:@P1@\n    default_backend bad_tcp\n\
+             backend bad\n    mode http\n    retries 2\n    option redispatch\n\
+             \x20   server s1 {bad} {verify}\n    server s2 {bad} {verify}\n\
+             backend good\n    mode http\n    server s1 {good} {verify} sni str(a.test)\n\
+             backend mute\n    mode http\n    timeout connect 300ms\n    retries 1\n    server s1 {mute} ssl verify none\n\
+             backend bad_tcp\n    mode tcp\n    retries 1\n    server s1 {bad} {verify}\n",
+            log = log.port(),
+            sock = sock.sock().display(),
+            bad = bad.addr(),
+            good = good.addr(),
+            mute = mute.local_addr().unwrap(),
+        );
+        let px = imp.start(&cfg);
+        let mut got = Vec::new();
+        // The certificate is refused: retried, redispatched, then 503.
+        let r = http_get(px.addr(0), "/", &[]);
+        got.push(format!("refused: {}", r.status));
+        let (_, term, retries) = outcome(&log.line_with("GET / "), "fh");
+        got.push(format!("refused: {term} {retries}"));
+        // A verified server still serves.
+        let r = http_get(px.addr(0), "/good", &[]);
+        got.push(format!("good: {}", r.status));
+        let (_, term, _) = outcome(&log.line_with("GET /good"), "fh");
+        got.push(format!("good: {term}"));
+        // A handshake that stalls: `timeout connect` per attempt.
+        let t0 = Instant::now();
+        let r = http_get(px.addr(0), "/mute", &[]);
+        let took = t0.elapsed();
+        got.push(format!("mute: {}", r.status));
+        assert!(
+            took >= Duration::from_millis(550) && took < Duration::from_secs(5),
+            "{}: two connect timeouts of 300ms, took {took:?}",
+            imp.name
+        );
+        let (_, term, retries) = outcome(&log.line_with("GET /mute"), "fh");
+        got.push(format!("mute: {term} {retries}"));
+        // TCP: the client is closed without a byte.
+        let mut c = TcpStream::connect(px.addr(1)).unwrap();
+        c.set_read_timeout(Some(PATIENCE)).unwrap();
+        c.write_all(b"hello\n").unwrap();
+        let mut buf = Vec::new();
+        let _ = c.read_to_end(&mut buf);
+        got.push(format!("tcp: {} bytes back", buf.len()));
+        let (_, term, retries) = outcome(&log.line_with(" ft "), "ft");
+        got.push(format!("tcp: {term} {retries}"));
+        let stat = show_stat(&sock.sock());
+        for be in ["bad", "bad_tcp", "good"] {
+            let econ = csv_num(&stat, &format!("{be}/BACKEND"), "econ");
+            got.push(format!("{be} econ {econ}"));
+        }
+        px.stop();
+        seen.push((imp.name, got));
+    }
+    let want = [
+        "refused: 503",
+        "refused: SC-- +2",
+        "good: 200",
+        "good: ----",
+        "mute: 503",
+        "mute: sC-- 1",
+        "tcp: 0 bytes back",
+        "tcp: SC 1",
+        "bad econ 1",
+        "bad_tcp econ 1",
+        "good econ 0",
+    ];
+    for (name, got) in &seen {
+        assert_eq!(got, &want, "{name}");
+    }
+    assert!(bad.handshakes().is_empty(), "{:?}", bad.handshakes());
+}
+
+per_poller!(handshake_failure_is_a_failed_connect);

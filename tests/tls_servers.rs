@@ -21,6 +21,7 @@ struct Pki {
     ca: String,
     good: String,
     bad: String,
+    client: String,
 }
 
 fn openssl(dir: &TestDir, args: &[&str]) {
@@ -103,6 +104,7 @@ fn make_pki(dir: &TestDir) -> Pki {
         ca: p("ca.crt"),
         good: p("good.pem"),
         bad: p("bad.pem"),
+        client: p("client.pem"),
     }
 }
 
@@ -306,4 +308,165 @@ fn handshake_failure_is_a_failed_connect(poller: &str) {
     assert!(bad.handshakes().is_empty(), "{:?}", bad.handshakes());
 }
 
-per_poller!(handshake_failure_is_a_failed_connect);
+/// `crt FILE`: the client certificate a server asks for is presented
+/// (the server sees its CN); without it the server refuses the handshake:
+/// a failed connect in TLS 1.2 (503 `SC--`, as HAProxy). In TLS 1.3 the
+/// server refuses after the client's last flight, so when the refusal
+/// arrives (before the request goes or after) decides between 503 and 502,
+/// in HAProxy too.
+fn client_certificate_with_crt(poller: &str) {
+    let dir = TestDir::new("tls-srv-crt");
+    let pki = make_pki(&dir);
+    let srv = TlsServer::start(&pki.good, &["--ca", &pki.ca]);
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        let log = LogSink::new();
+        let verify = format!("ssl verify required ca-file {} sni str(a.test)", pki.ca);
+        let cfg = format!(
+            "global\n    log 127.0.0.1:{log} local0\n\
+             defaults\n    mode http\n    log global\n    option httplog\n    retries 1\n\
+             \x20   timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f\n    bind 127.0.0.1:@P0@\n\
+             \x20   use_backend bare if {{ path_beg /bare }}\n    use_backend bare12 if {{ path_beg /12 }}\n\
+             \x20   default_backend with_crt\n\
+             backend with_crt\n    server s1 {srv} {verify} crt {crt}\n\
+             backend bare\n    server s1 {srv} {verify}\n\
+             backend bare12\n    server s1 {srv} {verify} ssl-max-ver TLSv1.2\n",
+            log = log.port(),
+            srv = srv.addr(),
+            crt = pki.client,
+        );
+        let px = imp.start(&cfg);
+        let mut got = Vec::new();
+        let before = srv.handshakes().len();
+        let r = http_get(px.addr(0), "/", &[]);
+        got.push(format!(
+            "crt: {} {}",
+            r.status,
+            r.text().contains("cn=pollux-client")
+        ));
+        let (_, term, _) = outcome(&log.line_with("GET / "), "f");
+        got.push(format!("crt: {term}"));
+        let r = http_get(px.addr(0), "/12", &[]);
+        got.push(format!("no crt, TLS 1.2: {}", r.status));
+        let (_, term, retries) = outcome(&log.line_with("GET /12"), "f");
+        got.push(format!("no crt, TLS 1.2: {term} {retries}"));
+        let r = http_get(px.addr(0), "/bare", &[]);
+        assert!(
+            matches!(r.status, 502 | 503),
+            "{}: no crt, TLS 1.3: {r}",
+            imp.name
+        );
+        // Only the handshake with the certificate went through.
+        let hs = srv.handshakes()[before..].to_vec();
+        got.push(format!("handshakes: {}", hs.len()));
+        assert!(hs[0].contains("cn=pollux-client"), "{hs:?}");
+        px.stop();
+        seen.push((imp.name, got));
+    }
+    let want = [
+        "crt: 200 true",
+        "crt: ----",
+        "no crt, TLS 1.2: 503",
+        "no crt, TLS 1.2: SC-- 1",
+        "handshakes: 1",
+    ];
+    for (name, got) in &seen {
+        assert_eq!(got, &want, "{name}");
+    }
+}
+
+per_poller!(
+    handshake_failure_is_a_failed_connect,
+    client_certificate_with_crt
+);
+
+/// `haproxy -c` on `cfg`: its exit code, None without HAProxy 2.6.
+fn haproxy_check(dir: &TestDir, cfg: &std::path::Path) -> Option<i32> {
+    haproxy_26()?;
+    let out = Command::new("/usr/sbin/haproxy")
+        .args(["-c", "-q", "-f", cfg.to_str().unwrap()])
+        .current_dir(dir.path())
+        .output()
+        .expect("haproxy -c");
+    out.status.code()
+}
+
+/// The server TLS lines `-c` takes or refuses, each error on its line and
+/// naming the file; HAProxy 2.6 gives the same verdict.
+#[test]
+fn server_tls_config_checks() {
+    let dir = TestDir::new("tls-srv-cfg");
+    let pki = make_pki(&dir);
+    // The client certificate with the CA's key: they do not match.
+    let crt = std::fs::read_to_string(dir.join("client.crt")).unwrap();
+    let key = std::fs::read_to_string(dir.join("ca.key")).unwrap();
+    std::fs::write(dir.join("mismatch.pem"), crt + &key).unwrap();
+    let head = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n";
+    let srv = format!(
+        "backend b\n    server s 127.0.0.1:1 ssl verify required ca-file {}",
+        pki.ca
+    );
+    let d = dir.path().display();
+    for (global, line, want) in [
+        (String::new(), format!("{srv} crt {}\n", pki.client), None),
+        // `crt-base` is the directory of a relative `crt`.
+        (
+            format!("global\n    crt-base {d}\n"),
+            format!("{srv} crt client.pem\n"),
+            None,
+        ),
+        (
+            String::new(),
+            format!("{srv} crt {d}/none.pem\n"),
+            Some("none.pem"),
+        ),
+        (
+            String::new(),
+            format!("{srv} crt {d}/mismatch.pem\n"),
+            Some("does not fit"),
+        ),
+        (
+            String::new(),
+            format!("{srv} crt\n"),
+            Some("expects an argument"),
+        ),
+        (
+            format!(
+                "global\n    ssl-default-server-options crt {}\n",
+                pki.client
+            ),
+            format!("{srv}\n"),
+            Some("unknown or unsupported option 'crt'"),
+        ),
+        (
+            "global\n    ssl-default-server-options ssl-min-ver TLSv1.2 no-tlsv13\n".into(),
+            format!("{srv}\n"),
+            None,
+        ),
+    ] {
+        let path = dir.join("s.cfg");
+        // (HAProxy's -c says 2 without a listener.)
+        let fe = "frontend f\n    bind 127.0.0.1:1\n    default_backend b\n";
+        std::fs::write(&path, format!("{global}{head}{line}{fe}")).unwrap();
+        let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+        let code = if want.is_some() { 1 } else { 0 };
+        assert_eq!(out.code(), Some(code), "{global}{line}: {}", out.stderr);
+        if let Some(w) = want {
+            let at = format!("s.cfg:{}:", global.lines().count() + 7);
+            let at = if global.contains("ssl-default") {
+                "s.cfg:2:".into()
+            } else {
+                at
+            };
+            assert!(
+                out.stderr.lines().any(|l| l.contains(&at) && l.contains(w)),
+                "{global}{line}: want '{w}' at {at}: {}",
+                out.stderr
+            );
+        }
+        if let Some(theirs) = haproxy_check(&dir, &path) {
+            assert_eq!(theirs, code, "haproxy -c on {global}{line}");
+        }
+    }
+}

@@ -191,6 +191,7 @@ pub(crate) fn server_ssl_option(
             })
         }
         "ca-file" => s.ca_file = Some(arg()?),
+        "crt" => s.crt = Some(arg()?),
         "sni" => {
             let e = arg()?;
             crate::http::expr::Expr::parse(&e).map_err(|m| format!("server option 'sni': {m}"))?;
@@ -249,9 +250,14 @@ pub(crate) fn finish_server_tls(
         Some(base) if !c.starts_with('/') => std::path::Path::new(base).join(c),
         _ => std::path::PathBuf::from(c),
     });
+    let crt = s.crt.as_ref().map(|c| match &g.crt_base {
+        Some(base) if !c.starts_with('/') => std::path::Path::new(base).join(c),
+        _ => std::path::PathBuf::from(c),
+    });
     let cfg = crate::tls::client::ServerTlsCfg {
         verify: s.verify.unwrap_or(!g.server_verify_none),
         ca_file: ca.as_deref(),
+        crt: crt.as_deref(),
         verifyhost: s.verifyhost.as_deref(),
         alpn: &s.alpn,
         no_reuse: s.no_reuse,
@@ -295,7 +301,12 @@ pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, S
             while i < args.len() {
                 let opt = args[i].clone();
                 i += 1;
-                if !server_ssl_option(&mut g.server, &opt, args, &mut i)? {
+                // HAProxy takes the version options only here.
+                let version = matches!(opt.as_str(), "ssl-min-ver" | "ssl-max-ver")
+                    || opt.split_once('-').is_some_and(|(p, v)| {
+                        matches!(p, "no" | "force") && TlsVer::from_suffix(v).is_some()
+                    });
+                if !version || !server_ssl_option(&mut g.server, &opt, args, &mut i)? {
                     return Err(format!(
                         "'ssl-default-server-options': unknown or unsupported option '{opt}'"
                     ));

@@ -14,7 +14,6 @@ use super::{checks, persist};
 const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "allow-0rtt",
     "crl-file",
-    "crt",
     "curves",
     "guid",
     "hash-key",

@@ -6,6 +6,7 @@
 //! name against the SNI sent (`sni EXPR`) or else `verifyhost`; without
 //! either, the chain only. `verify none` checks nothing. Sessions are
 //! resumed from rustls's per-configuration cache unless `no-ssl-reuse`.
+//! `crt FILE` is the client certificate presented when the server asks.
 
 use super::server::{provider, TlsVer, Versions};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -23,6 +24,8 @@ pub struct ServerTlsCfg<'a> {
     /// `verify required`: check the certificate (else `verify none`).
     pub verify: bool,
     pub ca_file: Option<&'a Path>,
+    /// `crt FILE`: the client certificate to present when asked.
+    pub crt: Option<&'a Path>,
     pub verifyhost: Option<&'a str>,
     pub alpn: &'a [String],
     pub no_reuse: bool,
@@ -74,12 +77,24 @@ pub fn build(c: ServerTlsCfg<'_>, warn: &mut dyn FnMut(String)) -> Result<Client
         verifyhost,
         algs: prov.signature_verification_algorithms,
     };
-    let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(prov))
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(prov))
         .with_protocol_versions(&versions)
         .map_err(|e| e.to_string())?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut cfg = match c.crt {
+        None => cfg.with_no_client_auth(),
+        Some(path) => {
+            if path.is_dir() {
+                return Err(format!(
+                    "'crt {}': a server's certificate is one file, not a directory",
+                    path.display()
+                ));
+            }
+            let cert = super::certs::load(path, &provider())?.remove(0).key;
+            cfg.with_client_cert_resolver(Arc::new(OneCert(cert)))
+        }
+    };
     cfg.alpn_protocols = c.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     if c.no_reuse {
         cfg.resumption = Resumption::disabled();
@@ -104,6 +119,25 @@ fn load_roots(path: &Path) -> Result<RootCertStore, String> {
         ));
     }
     Ok(store)
+}
+
+/// `crt FILE`: the one certificate a server line presents when the server
+/// asks for one, whatever CAs it names (OpenSSL does the same).
+#[derive(Debug)]
+struct OneCert(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for OneCert {
+    fn resolve(
+        &self,
+        _acceptable_issuers: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// HAProxy's server certificate check (see the module comment).

@@ -531,6 +531,8 @@ pub struct ServerSsl {
     pub versions: crate::tls::server::Versions,
     pub ciphers: Option<String>,
     pub ciphersuites: Option<String>,
+    /// `crt FILE`: the client certificate (PEM with its key) presented.
+    pub crt: Option<String>,
     /// The context made from all this when the configuration is finished.
     pub ctx: Option<crate::tls::client::ClientCtx>,
 }

@@ -728,10 +728,11 @@ fn tls_config_errors_name_the_file() {
             "    server s 127.0.0.1:1 ssl verify none sni req.frobnicate\n",
             Some("server option 'sni'"),
         ),
+        // Checks go over TLS (tests/tls_servers.rs).
         (
             "    option httpchk\n",
             "    server s 127.0.0.1:1 ssl verify none check\n",
-            Some("health checks over TLS"),
+            None,
         ),
         ("", "    server s 127.0.0.1:1 ssl verify none\n", None),
         (

@@ -376,9 +376,155 @@ fn client_certificate_with_crt(poller: &str) {
     }
 }
 
+/// `show stat`'s `status` and `check_status` of each server of `rows`.
+fn check_states(sock: &std::path::Path, rows: &[&str]) -> Vec<String> {
+    let stat = show_stat(sock);
+    rows.iter()
+        .map(|r| {
+            let status = csv_field(&stat, r, "status");
+            let word = csv_field(&stat, r, "check_status");
+            format!("{r} {status} {}", word.trim_start_matches(['*', ' ']))
+        })
+        .collect()
+}
+
+/// Poll `check_states` until it is `want` (or give up after a while):
+/// what it was last.
+fn settle(sock: &std::path::Path, rows: &[&str], want: &[String]) -> Vec<String> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let mut got = check_states(sock, rows);
+        // A `*` in `want` stands for any check status.
+        for (g, w) in got.iter_mut().zip(want) {
+            if let Some(head) = w.strip_suffix('*') {
+                if g.starts_with(head) {
+                    *g = w.clone();
+                }
+            }
+        }
+        if got == want || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Health checks over TLS, side by side with HAProxy 2.6: `option
+/// httpchk` and a plain `check` on an `ssl` server go over TLS (verified,
+/// `check-sni`), `check-ssl` on a server without `ssl`, `port` sending the
+/// checks elsewhere in plain text, a certificate `verify required` refuses,
+/// and `option ssl-hello-chk` to a TLS and to a plain HTTP server. The
+/// TLS server then answers 503, then closes before the handshake: the
+/// servers' states and check statuses follow, as in HAProxy.
+fn health_checks_over_tls(poller: &str) {
+    let dir = TestDir::new("tls-srv-checks");
+    let pki = make_pki(&dir);
+    let state = dir.join("state");
+    std::fs::write(&state, "up").unwrap();
+    let srv = TlsServer::start(&pki.good, &["--state", state.to_str().unwrap()]);
+    let bad = TlsServer::start(&pki.bad, &[]);
+    let plain = common::http::HttpBackend::start("plain");
+    let sock = SockDir::new();
+    let rows = [
+        "http/s1",
+        "http/port",
+        "l4/s1",
+        "l4/check_ssl",
+        "l4/refused",
+        "hello/tls",
+        "hello/plain",
+    ];
+    let phases = [
+        (
+            "up",
+            [
+                "UP L7OK",
+                "UP L7OK",
+                "UP L6OK",
+                "UP L6OK",
+                "DOWN L6RSP",
+                "UP L6OK",
+                "DOWN L6TOUT",
+            ],
+        ),
+        (
+            "down",
+            [
+                "DOWN L7STS",
+                "UP L7OK",
+                "UP L6OK",
+                "UP L6OK",
+                "DOWN L6RSP",
+                "UP L6OK",
+                "DOWN L6TOUT",
+            ],
+        ),
+        // (The hello meets a reset, SOCKERR, or the close, L6RSP: a race.)
+        (
+            "closed",
+            [
+                "DOWN L6RSP",
+                "UP L7OK",
+                "DOWN L6RSP",
+                "DOWN L6RSP",
+                "DOWN L6RSP",
+                "DOWN *",
+                "DOWN L6TOUT",
+            ],
+        ),
+    ];
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        std::fs::write(&state, "up").unwrap();
+        let verify = format!("verify required ca-file {} check-sni a.test", pki.ca);
+        let chk = "check inter 100ms rise 1 fall 1";
+        let cfg = format!(
+            "global\n    stats socket {sock} level admin\n\
+             defaults\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n    timeout check 2s\n\
+             frontend f\n    bind 127.0.0.1:@P0@\n    default_backend http\n\
+             backend http\n    option httpchk GET /health\n\
+             \x20   server s1 {srv} ssl {verify} {chk}\n\
+             \x20   server port {srv} ssl {verify} {chk} port {plain_port}\n\
+             backend l4\n\
+             \x20   server s1 {srv} ssl {verify} {chk}\n\
+             \x20   server check_ssl {srv} check-ssl {verify} {chk}\n\
+             \x20   server refused {bad} ssl {verify} {chk}\n\
+             backend hello\n    option ssl-hello-chk\n\
+             \x20   server tls {srv} {chk}\n    server plain {plain} {chk}\n",
+            sock = sock.sock().display(),
+            srv = srv.addr(),
+            bad = bad.addr(),
+            plain = plain.addr(),
+            plain_port = plain.addr().port(),
+        );
+        let px = imp.start(&cfg);
+        for (phase, want) in &phases {
+            std::fs::write(&state, phase).unwrap();
+            let want: Vec<String> = rows
+                .iter()
+                .zip(want)
+                .map(|(r, w)| format!("{r} {w}"))
+                .collect();
+            let got = settle(&sock.sock(), &rows, &want);
+            seen.push((imp.name, phase, got, want));
+        }
+        px.stop();
+    }
+    for (name, phase, got, want) in &seen {
+        assert_eq!(got, want, "{name}: TLS server {phase}; all: {seen:#?}");
+    }
+    // The checks sent check-sni and went through verification.
+    assert!(
+        srv.handshakes().iter().any(|h| h.contains("sni=a.test")),
+        "{:?}",
+        srv.handshakes()
+    );
+}
+
 per_poller!(
     handshake_failure_is_a_failed_connect,
-    client_certificate_with_crt
+    client_certificate_with_crt,
+    health_checks_over_tls
 );
 
 /// `haproxy -c` on `cfg`: its exit code, None without HAProxy 2.6.

@@ -230,13 +230,14 @@ pub(crate) fn server_ssl_option(
 }
 
 /// Apply `ssl-default-server-*` and `ca-base`, and make the TLS context of
-/// a server line.
+/// a server line (`ssl`, or `checks` over TLS).
 pub(crate) fn finish_server_tls(
     s: &mut ServerSsl,
+    checks: bool,
     g: &TlsGlobal,
     warn: &mut dyn FnMut(String),
 ) -> Result<(), String> {
-    if !s.enabled {
+    if !s.enabled && !checks {
         return Ok(());
     }
     let d = &g.server;

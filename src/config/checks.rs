@@ -1,8 +1,9 @@
 //! Health-check keywords: the check options of `server` and
 //! `default-server` (manual §5.2: `check`, `inter`, `fastinter`,
 //! `downinter`, `rise`, `fall`, `port`, `addr`, `slowstart`, `observe`,
-//! `error-limit`, `on-error`) and the backend's method (`option httpchk`,
-//! `http-check`, `option tcp-check`, `tcp-check`, `option allbackups`).
+//! `error-limit`, `on-error`, `check-ssl`, `check-sni`) and the backend's
+//! method (`option httpchk`, `http-check`, `option tcp-check`, `tcp-check`,
+//! `option ssl-hello-chk`, `option allbackups`).
 //! The state machine that runs the checks is `crate::proxy::checks`.
 
 use std::net::IpAddr;
@@ -37,6 +38,9 @@ pub(crate) fn server_option(
     match opt {
         "check" => o.check = true,
         "no-check" => o.check = false,
+        "check-ssl" => c.ssl = Some(true),
+        "no-check-ssl" => c.ssl = Some(false),
+        "check-sni" => c.sni = Some(value(args, i, &what, "a host name")?.to_string()),
         "inter" | "fastinter" | "downinter" | "slowstart" => {
             let t = value(args, i, &what, "a time value like '2s'")?;
             match opt {
@@ -106,7 +110,7 @@ pub(crate) fn parse_option(
     on: bool,
 ) -> Result<bool, String> {
     let name = args[at].as_str();
-    if !["httpchk", "tcp-check", "allbackups"].contains(&name) {
+    if !["httpchk", "tcp-check", "allbackups", "ssl-hello-chk"].contains(&name) {
         return Ok(false);
     }
     if name != "httpchk" || !on {
@@ -120,6 +124,7 @@ pub(crate) fn parse_option(
         ("allbackups", _) => h.all_backups = on,
         (_, false) => h.method = Method::Tcp,
         ("tcp-check", true) => h.method = Method::Script,
+        ("ssl-hello-chk", true) => h.method = Method::SslHello,
         _ => {
             // HAProxy: `URI`, `METHOD URI` or `METHOD URI VERSION`.
             let rest = &args[at + 1..];
@@ -374,7 +379,8 @@ mod tests {
         ("backend be\n  server s 127.0.0.1:80 check error-limit 0\n", "pollux.cfg:2: server option 'error-limit': value '0' out of range"),
         ("backend be\n  server s 127.0.0.1:80 agent-check\n", "pollux.cfg:2: server option 'agent-check' is not supported yet"),
         ("backend be\n  default-server backup\n", "pollux.cfg:2: default-server option 'backup' is not supported yet"),
-        ("backend be\n  default-server check-ssl\n", "pollux.cfg:2: default-server option 'check-ssl' is not supported yet"),
+        ("backend be\n  default-server check-send-proxy\n", "pollux.cfg:2: default-server option 'check-send-proxy' is not supported yet"),
+        ("backend be\n  server s 127.0.0.1:80 check check-sni\n", "pollux.cfg:2: server option 'check-sni' expects a host name"),
         ("backend be\n  default-server frob\n", "pollux.cfg:2: unknown default-server option 'frob'"),
         ("backend be\n  default-server weight 257\n", "pollux.cfg:2: default-server option 'weight': value '257' out of range"),
         ("frontend fe\n  bind :80\n  default-server check\n", "pollux.cfg:3: 'default-server' not allowed in 'frontend' section"),
@@ -433,7 +439,14 @@ mod tests {
     fn check_defaults_follow_haproxy() {
         let be = backend("backend be\n  server s 127.0.0.1:80 check\n");
         let c = be.servers[0].check.clone().unwrap();
-        assert_eq!(c, ServerCheck::default());
+        // (`ssl`: resolved from the server line, plain text here.)
+        assert_eq!(
+            c,
+            ServerCheck {
+                ssl: Some(false),
+                ..ServerCheck::default()
+            }
+        );
         assert_eq!((c.inter, c.fastinter, c.downinter), (s(2), s(2), s(2)));
         assert_eq!((c.rise, c.fall, c.error_limit), (2, 3, 10));
         assert_eq!(c.on_error, OnError::FastInter);
@@ -442,7 +455,7 @@ mod tests {
     #[test]
     fn every_server_check_option_reaches_the_model() {
         let be = backend(
-            "backend be\n  server s 127.0.0.1:80 check inter 5s fastinter 1s downinter 10s rise 4 fall 1 port 8080 addr 10.0.0.1 slowstart 30s observe layer7 error-limit 5 on-error sudden-death\n",
+            "backend be\n  server s 127.0.0.1:80 check inter 5s fastinter 1s downinter 10s rise 4 fall 1 port 8080 addr 10.0.0.1 slowstart 30s observe layer7 error-limit 5 on-error sudden-death check-ssl check-sni a.test verify none\n",
         );
         let c = be.servers[0].check.clone().unwrap();
         assert_eq!(
@@ -459,8 +472,50 @@ mod tests {
                 observe: Some(Observe::Layer7),
                 error_limit: 5,
                 on_error: OnError::SuddenDeath,
+                ssl: Some(true),
+                sni: Some("a.test".into()),
             }
         );
+    }
+
+    #[test]
+    fn checks_go_over_tls_as_haproxy_decides() {
+        let over_tls = |line: &str| {
+            let be = backend(&format!("backend be\n  {line}\n"));
+            be.servers[0].check.as_ref().unwrap().ssl
+        };
+        let srv = "server s 127.0.0.1:443 check";
+        assert_eq!(over_tls(&format!("{srv} ssl verify none")), Some(true));
+        assert_eq!(
+            over_tls(&format!("{srv} ssl verify none port 80")),
+            Some(false)
+        );
+        assert_eq!(
+            over_tls(&format!("{srv} ssl verify none addr 127.0.0.2")),
+            Some(false)
+        );
+        assert_eq!(
+            over_tls(&format!("{srv} ssl verify none no-check-ssl")),
+            Some(false)
+        );
+        assert_eq!(
+            over_tls(&format!("{srv} check-ssl verify none port 80")),
+            Some(true)
+        );
+        assert_eq!(over_tls(srv), Some(false));
+        // `default-server` options reach it too.
+        let be = backend("backend be\n  default-server ssl verify none check-sni x.test\n  server s 127.0.0.1:443 check\n");
+        let c = be.servers[0].check.as_ref().unwrap();
+        assert_eq!((c.ssl, c.sni.as_deref()), (Some(true), Some("x.test")));
+        assert!(!be.servers[0].ssl.enabled || be.servers[0].ssl.ctx.is_some());
+    }
+
+    #[test]
+    fn option_ssl_hello_chk_is_a_check_kind() {
+        let be = backend("backend be\n  option ssl-hello-chk\n  server s 127.0.0.1:443 check\n");
+        assert_eq!(be.health.kind, CheckKind::SslHello);
+        let be = backend("backend be\n  option ssl-hello-chk\n  no option ssl-hello-chk\n  server s 127.0.0.1:443 check\n");
+        assert_eq!(be.health.kind, CheckKind::Tcp);
     }
 
     #[test]

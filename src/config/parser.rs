@@ -470,22 +470,21 @@ impl<'e> Parser<'e> {
                 self.errors.extend(super::persist::check_use_server(p));
                 let mut be = p.backend();
                 be.log_targets = super::logs::targets(&p.log, &self.global.log);
-                let l7 = !matches!(be.health.kind, super::model::CheckKind::Tcp);
                 for s in &mut be.servers {
                     let origin = s.origin.clone();
                     let head = format!("{} '{}': server '{}'", p.kind.name(), p.name, s.name);
-                    if s.ssl.enabled && l7 && s.check.as_ref().is_some_and(|c| c.port.is_none()) {
-                        // Its checks would speak plain text to a TLS port.
-                        let msg = "health checks over TLS (httpchk/tcp-check on an 'ssl' server) are not supported yet: give the check a plain 'port', or check at layer 4 only";
-                        self.errors.push(at(&origin, format!("{head}: {msg}")));
-                    }
+                    // `check-ssl` takes the server's TLS settings without `ssl`.
+                    let checks = s.check.as_ref().is_some_and(|c| c.ssl == Some(true));
                     let mut warn = |w: String| {
                         self.warnings
                             .push(format!("{}:{}: {head}: {w}", origin.file, origin.line));
                     };
-                    if let Err(e) =
-                        super::bind::finish_server_tls(&mut s.ssl, &self.global.tls, &mut warn)
-                    {
+                    if let Err(e) = super::bind::finish_server_tls(
+                        &mut s.ssl,
+                        checks,
+                        &self.global.tls,
+                        &mut warn,
+                    ) {
                         self.errors.push(at(&origin, format!("{head}: {e}")));
                     }
                 }

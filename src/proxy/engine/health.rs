@@ -1,12 +1,14 @@
 //! Health checks in the event loop: one sans-IO `Checker` per checked
 //! server, driven here with a non-blocking connection (`conn::Conn`) per
-//! running attempt and one timer each. A transition marks the server DOWN or UP for the balancer and
-//! logs it as HAProxy does. No threads.
+//! running attempt and one timer each; over TLS with the server's own TLS
+//! settings when the checker says so (`check-ssl`, `ssl`), the handshake
+//! being part of connecting, as for traffic. A transition marks the server
+//! DOWN or UP for the balancer and logs it as HAProxy does. No threads.
 
 use super::owner::{Owner, Timer};
 use super::Engine;
 use crate::config;
-use crate::conn::{Conn, Plain, Xprt};
+use crate::conn::{Conn, HalfState, Plain, Tls, Xprt};
 use crate::core::timers::TimerKey;
 use crate::pollers::{Event, Interest, Token};
 use crate::proxy::checks::{Action, Checker, Health, Outcome, Spread, Transition};
@@ -25,11 +27,26 @@ pub(super) struct CheckRt {
     /// `disable health` (and a server added at run time until `enable
     /// health`): no checks run; the server keeps the state it had.
     pub enabled: bool,
+    /// The server's TLS settings and the name a TLS check presents
+    /// (`check-sni`, else none).
+    tls: Option<CheckTls>,
     /// The attempt's connection and its reactor token.
     conn: Option<(Conn, Token)>,
     connecting: bool,
     out: Vec<u8>,
     timer: Option<TimerKey>,
+}
+
+type CheckTls = (
+    crate::tls::client::ClientCtx,
+    rustls::pki_types::ServerName<'static>,
+);
+
+/// What a TLS check connects with: the server's context, and `check-sni`.
+fn check_tls(s: &config::Server, sc: &config::ServerCheck) -> Option<CheckTls> {
+    let ctx = s.ssl.ctx.clone()?;
+    let name = crate::tls::client::server_name(sc.sni.as_deref(), s.addr.ip());
+    Some((ctx, name))
 }
 
 /// Build the checkers of every server with `check`, first checks spread over
@@ -62,6 +79,7 @@ pub(super) fn build(cfg: &config::Config, now: Instant) -> Vec<CheckRt> {
                 weight: s.weight * super::WEIGHT_SCALE,
                 observe: sc.observe,
                 enabled: true,
+                tls: check_tls(s, sc),
                 conn: None,
                 connecting: false,
                 out: Vec::new(),
@@ -144,17 +162,25 @@ impl Engine {
         }
         conn.on_event(&ev);
         let action = if c.connecting {
-            if !(ev.writable || ev.error || ev.hup) {
-                return;
-            }
-            match conn.take_error() {
-                Ok(None) if !ev.error => {
+            // TCP first, then the TLS handshake if any, as for traffic.
+            let tcp = conn.state() == HalfState::Connecting;
+            match super::server::connect_progress(conn, &ev) {
+                Ok(true) => {
                     c.connecting = false;
-                    conn.connected();
                     c.checker.on_connected(now)
                 }
-                Ok(Some(e)) | Err(e) => c.checker.on_error(&e.to_string(), now),
-                Ok(None) => c.checker.on_error("connection failed", now),
+                Ok(false) => {
+                    if tcp && conn.state() != HalfState::Connecting {
+                        c.checker.on_tcp_connected(now);
+                    }
+                    self.reactor.set_want(token, conn.interest(Interest::WRITE));
+                    return;
+                }
+                Err(("connect", e)) => c.checker.on_error(&e.to_string(), now),
+                Err((_, e)) => {
+                    log::debug!("check: TLS handshake: {e}");
+                    c.checker.on_handshake_error(now)
+                }
             }
         } else if !c.out.is_empty() && (ev.writable || ev.error) {
             match conn.send(&[&c.out]) {
@@ -196,9 +222,16 @@ impl Engine {
                         self.reactor.deregister(t);
                         conn.close();
                     }
-                    match super::start_connect(addr, false) {
-                        Ok(sock) => {
-                            let conn = Conn::connecting(sock, Xprt::Plain(Plain));
+                    let xprt = match (&c.tls, c.checker.connect_tls()) {
+                        (_, false) => Ok(Xprt::Plain(Plain)),
+                        (Some((ctx, name)), true) => {
+                            Tls::client(ctx, name.clone()).map(|t| Xprt::Tls(Box::new(t)))
+                        }
+                        (None, true) => Err(std::io::Error::other("no TLS settings")),
+                    };
+                    match xprt.and_then(|x| Ok((x, super::start_connect(addr, false)?))) {
+                        Ok((xprt, sock)) => {
+                            let conn = Conn::connecting(sock, xprt);
                             let token = self.reactor.register(
                                 conn.fd(),
                                 Owner::Check(ci).pack(),
@@ -327,6 +360,8 @@ impl Engine {
             weight: weight * super::WEIGHT_SCALE,
             observe: sc.observe,
             enabled: false,
+            // (Refused on servers added at run time.)
+            tls: None,
             conn: None,
             connecting: false,
             out: Vec::new(),

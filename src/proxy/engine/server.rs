@@ -560,7 +560,7 @@ impl Engine {
 /// Where a connect in flight stands after readiness `ev`: Ok(true) once the
 /// TCP connect and the transport's handshake are done, Ok(false) while
 /// either waits, else which step failed and why.
-fn connect_progress(
+pub(super) fn connect_progress(
     conn: &mut Conn,
     ev: &crate::pollers::Event,
 ) -> Result<bool, (&'static str, io::Error)> {
@@ -575,6 +575,16 @@ fn connect_progress(
             Ok(None) => return Ok(false),
         };
         if let Some(e) = err {
+            // A reset once the connect went through (the peer closed on
+            // the ClientHello) is the handshake's failure.
+            let reset = matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            );
+            if reset && ev.writable && conn.tls().is_some() {
+                conn.connected();
+                return Err(("TLS handshake", e));
+            }
             return Err(("connect", e));
         }
         conn.connected();

@@ -521,10 +521,104 @@ fn health_checks_over_tls(poller: &str) {
     );
 }
 
+/// `ssl_bc*` in `http-response` rules and in HTTP and TCP log lines, and
+/// TLS session resumption towards a server (`ssl_bc_is_resumed`, and the
+/// server's own word) unless `no-ssl-reuse`; side by side with HAProxy 2.6.
+fn server_tls_fetches_and_resumption(poller: &str) {
+    let dir = TestDir::new("tls-srv-bc");
+    let pki = make_pki(&dir);
+    let srv = TlsServer::start(&pki.good, &[]);
+    let plain = common::http::HttpBackend::start("plain");
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        let log = LogSink::new();
+        let bc =
+            "%[ssl_bc] %[ssl_bc_protocol] %[ssl_bc_cipher] %[ssl_bc_alpn] %[ssl_bc_is_resumed] \
+                  %[ssl_bc_alg_keysize]/%[ssl_bc_use_keysize]";
+        let tls = format!("ssl verify required ca-file {} verifyhost a.test", pki.ca);
+        // One thread: HAProxy keeps a session to resume per thread.
+        let cfg = format!(
+            "global\n    log 127.0.0.1:{log} local0\n    nbthread 1\n\
+             defaults\n    log global\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f\n    mode http\n    bind 127.0.0.1:@P0@\n    log-format \"L {bc} %HP\"\n\
+             \x20   http-response set-header x-bc \"{bc}\"\n\
+             \x20   use_backend noreuse if {{ path_beg /noreuse }}\n    use_backend plain if {{ path_beg /plain }}\n\
+             \x20   default_backend reuse\n\
+             backend reuse\n    mode http\n    option http-server-close\n\
+             \x20   server s1 {srv} {tls} alpn http/1.1 ciphersuites TLS_AES_128_GCM_SHA256\n\
+             backend noreuse\n    mode http\n    option http-server-close\n    server s1 {srv} {tls} no-ssl-reuse\n\
+             backend plain\n    mode http\n    server s1 {plain}\n\
+             frontend t\n    mode tcp\n    bind 127.0.0.1:@P1@\n    log-format \"T {bc}\"\n    default_backend tcp12\n\
+             backend tcp12\n    mode tcp\n\
+             \x20   server s1 {srv} ssl verify none ssl-max-ver TLSv1.2 ciphers ECDHE-ECDSA-AES256-GCM-SHA384\n",
+            log = log.port(),
+            srv = srv.addr(),
+            plain = plain.addr(),
+        );
+        let px = imp.start(&cfg);
+        let mut got = Vec::new();
+        let before = srv.handshakes().len();
+        for path in ["/a", "/b", "/noreuse/1", "/noreuse/2", "/plain"] {
+            let r = http_get(px.addr(0), path, &[]);
+            got.push(format!(
+                "{path} {} [{}]",
+                r.status,
+                r.header("x-bc").unwrap_or("?")
+            ));
+            let line = log.line_with(&format!(" {path}"));
+            got.push(
+                line[line.find(" L ").expect("the log line")..]
+                    .trim()
+                    .to_string(),
+            );
+        }
+        let mut c = TcpStream::connect(px.addr(1)).unwrap();
+        c.set_read_timeout(Some(PATIENCE)).unwrap();
+        c.write_all(b"GET /tcp HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        let mut buf = Vec::new();
+        let _ = c.read_to_end(&mut buf);
+        assert!(buf.starts_with(b"HTTP/1.1 200"), "{}", imp.name);
+        let line = log.line_with(" T ");
+        got.push(line[line.find(" T ").unwrap()..].trim().to_string());
+        // What the server saw: resumed or not, and the ALPN agreed.
+        for h in &srv.handshakes()[before..] {
+            let words: Vec<&str> = h.split(' ').collect();
+            got.push(format!("server: {} {} {}", words[1], words[4], words[5]));
+        }
+        px.stop();
+        seen.push((imp.name, got));
+    }
+    let l13 = "TLSv1.3 TLS_AES_128_GCM_SHA256 http/1.1";
+    let n13 = "TLSv1.3 TLS_AES_256_GCM_SHA384";
+    let want = [
+        format!("/a 200 [1 {l13} 0 128/128]"),
+        format!("L 1 {l13} 0 128/128 /a"),
+        format!("/b 200 [1 {l13} 1 128/128]"),
+        format!("L 1 {l13} 1 128/128 /b"),
+        format!("/noreuse/1 200 [1 {n13}  0 256/256]"),
+        format!("L 1 {n13} - 0 256/256 /noreuse/1"),
+        format!("/noreuse/2 200 [1 {n13}  0 256/256]"),
+        format!("L 1 {n13} - 0 256/256 /noreuse/2"),
+        "/plain 200 [0    0 /]".to_string(),
+        "L 0 - - - 0 -/- /plain".to_string(),
+        "T 1 TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 - 0 256/256".to_string(),
+        "server: resumed=0 alpn=http/1.1 ver=TLSv1.3".to_string(),
+        "server: resumed=1 alpn=http/1.1 ver=TLSv1.3".to_string(),
+        "server: resumed=0 alpn=- ver=TLSv1.3".to_string(),
+        "server: resumed=0 alpn=- ver=TLSv1.3".to_string(),
+        "server: resumed=0 alpn=- ver=TLSv1.2".to_string(),
+    ];
+    for (name, got) in &seen {
+        assert_eq!(got, &want, "{name}");
+    }
+}
+
 per_poller!(
     handshake_failure_is_a_failed_connect,
     client_certificate_with_crt,
-    health_checks_over_tls
+    health_checks_over_tls,
+    server_tls_fetches_and_resumption
 );
 
 /// `haproxy -c` on `cfg`: its exit code, None without HAProxy 2.6.

@@ -483,7 +483,11 @@ impl Engine {
             if let Some(side) = s.srv.as_mut() {
                 side.last_io = now;
                 let local = side.conn.local_addr().ok();
-                logs::rec(Some(&mut *s), |r| r.connected(now, local));
+                let tls = side.conn.tls();
+                logs::rec(Some(&mut *s), |r| {
+                    r.connected(now, local);
+                    r.bc_tls = tls;
+                });
             }
             // TCP mode has no reply to time: `balance response-time` uses
             // the connect time there (HTTP feeds the reply delay instead).

@@ -614,7 +614,79 @@ fn server_tls_fetches_and_resumption(poller: &str) {
     }
 }
 
+/// The extension types of the first ClientHello a connection to `l`
+/// sends (the connection is then closed).
+fn client_hello_extensions(l: &TcpListener) -> Vec<u16> {
+    let (mut c, _) = l.accept().unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut head = [0u8; 5];
+    c.read_exact(&mut head).unwrap();
+    assert_eq!(head[0], 0x16, "a handshake record");
+    let mut rec = vec![0u8; usize::from(u16::from_be_bytes([head[3], head[4]]))];
+    c.read_exact(&mut rec).unwrap();
+    // handshake header (4), version (2), random (32), then three vectors.
+    let mut at = 4 + 2 + 32;
+    at += 1 + usize::from(rec[at]);
+    at += 2 + usize::from(u16::from_be_bytes([rec[at], rec[at + 1]]));
+    at += 1 + usize::from(rec[at]);
+    let end = at + 2 + usize::from(u16::from_be_bytes([rec[at], rec[at + 1]]));
+    at += 2;
+    let mut types = Vec::new();
+    while at + 4 <= end {
+        types.push(u16::from_be_bytes([rec[at], rec[at + 1]]));
+        at += 4 + usize::from(u16::from_be_bytes([rec[at + 2], rec[at + 3]]));
+    }
+    types
+}
+
+/// `no-tls-tickets` on a server line and in `ssl-default-server-options`:
+/// the ClientHello asks for no RFC 5077 ticket (extension 35), as HAProxy's.
+fn no_tls_tickets_towards_servers(poller: &str) {
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        for (global, opt) in [
+            ("", ""),
+            ("", "no-tls-tickets"),
+            ("    ssl-default-server-options no-tls-tickets\n", ""),
+        ] {
+            let trap = TcpListener::bind("127.0.0.1:0").unwrap();
+            let cfg = format!(
+                "global\n{global}\
+                 defaults\n    mode http\n    retries 0\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+                 frontend f\n    bind 127.0.0.1:@P0@\n    default_backend b\n\
+                 backend b\n    server s1 {} ssl verify none ssl-max-ver TLSv1.2 {opt}\n",
+                trap.local_addr().unwrap()
+            );
+            let px = imp.start(&cfg);
+            let to = px.addr(0);
+            let client = std::thread::spawn(move || http_get(to, "/", &[]).status);
+            let exts = client_hello_extensions(&trap);
+            assert_eq!(client.join().unwrap(), 503, "{}", imp.name);
+            px.stop();
+            seen.push(format!(
+                "{} {global:?} {opt:?}: ticket {}",
+                imp.name,
+                exts.contains(&35)
+            ));
+        }
+    }
+    let want = |name: &str| {
+        vec![
+            format!("{name} \"\" \"\": ticket true"),
+            format!("{name} \"\" \"no-tls-tickets\": ticket false"),
+            format!(
+                "{name} \"    ssl-default-server-options no-tls-tickets\\n\" \"\": ticket false"
+            ),
+        ]
+    };
+    assert_eq!(seen[..3], want("pollux")[..], "{seen:#?}");
+    if seen.len() > 3 {
+        assert_eq!(seen[3..], want("haproxy")[..], "{seen:#?}");
+    }
+}
+
 per_poller!(
+    no_tls_tickets_towards_servers,
     handshake_failure_is_a_failed_connect,
     client_certificate_with_crt,
     health_checks_over_tls,

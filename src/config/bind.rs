@@ -200,6 +200,8 @@ pub(crate) fn server_ssl_option(
         "verifyhost" => s.verifyhost = Some(arg()?),
         "alpn" => s.alpn = arg()?.split(',').map(str::to_string).collect(),
         "no-ssl-reuse" => s.no_reuse = true,
+        "no-tls-tickets" => s.no_tickets = true,
+        "tls-tickets" => s.no_tickets = false,
         "ssl-reuse" => s.no_reuse = false,
         "ciphers" => s.ciphers = Some(arg()?),
         "ciphersuites" => s.ciphersuites = Some(arg()?),
@@ -245,6 +247,7 @@ pub(crate) fn finish_server_tls(
         s.versions = d.versions.clone();
     }
     s.no_reuse |= d.no_reuse;
+    s.no_tickets |= d.no_tickets;
     s.ciphers = s.ciphers.take().or_else(|| d.ciphers.clone());
     s.ciphersuites = s.ciphersuites.take().or_else(|| d.ciphersuites.clone());
     let ca = s.ca_file.as_ref().map(|c| match &g.ca_base {
@@ -262,6 +265,7 @@ pub(crate) fn finish_server_tls(
         verifyhost: s.verifyhost.as_deref(),
         alpn: &s.alpn,
         no_reuse: s.no_reuse,
+        no_tickets: s.no_tickets,
         versions: &s.versions,
         ciphers: s.ciphers.as_deref(),
         ciphersuites: s.ciphersuites.as_deref(),
@@ -302,11 +306,13 @@ pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, S
             while i < args.len() {
                 let opt = args[i].clone();
                 i += 1;
-                // HAProxy takes the version options only here.
-                let version = matches!(opt.as_str(), "ssl-min-ver" | "ssl-max-ver")
-                    || opt.split_once('-').is_some_and(|(p, v)| {
-                        matches!(p, "no" | "force") && TlsVer::from_suffix(v).is_some()
-                    });
+                // HAProxy takes the version options and tickets only here.
+                let version = matches!(
+                    opt.as_str(),
+                    "ssl-min-ver" | "ssl-max-ver" | "no-tls-tickets"
+                ) || opt.split_once('-').is_some_and(|(p, v)| {
+                    matches!(p, "no" | "force") && TlsVer::from_suffix(v).is_some()
+                });
                 if !version || !server_ssl_option(&mut g.server, &opt, args, &mut i)? {
                     return Err(format!(
                         "'ssl-default-server-options': unknown or unsupported option '{opt}'"

@@ -10,7 +10,9 @@
 
 use super::server::{provider, TlsVer, Versions};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name, Resumption};
+use rustls::client::{
+    verify_server_cert_signed_by_trust_anchor, verify_server_name, Resumption, Tls12Resumption,
+};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -29,6 +31,9 @@ pub struct ServerTlsCfg<'a> {
     pub verifyhost: Option<&'a str>,
     pub alpn: &'a [String],
     pub no_reuse: bool,
+    /// `no-tls-tickets`: no RFC 5077 ticket asked for nor offered (TLS
+    /// 1.2; in TLS 1.3 the server decides, as with OpenSSL).
+    pub no_tickets: bool,
     pub versions: &'a Versions,
     pub ciphers: Option<&'a str>,
     pub ciphersuites: Option<&'a str>,
@@ -98,6 +103,8 @@ pub fn build(c: ServerTlsCfg<'_>, warn: &mut dyn FnMut(String)) -> Result<Client
     cfg.alpn_protocols = c.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     if c.no_reuse {
         cfg.resumption = Resumption::disabled();
+    } else if c.no_tickets {
+        cfg.resumption = Resumption::default().tls12_resumption(Tls12Resumption::SessionIdOnly);
     }
     Ok(super::Shared(Arc::new(cfg)))
 }

@@ -533,6 +533,8 @@ pub struct ServerSsl {
     pub ciphersuites: Option<String>,
     /// `crt FILE`: the client certificate (PEM with its key) presented.
     pub crt: Option<String>,
+    /// `no-tls-tickets`: TLS 1.2 sessions resume by session id only.
+    pub no_tickets: bool,
     /// The context made from all this when the configuration is finished.
     pub ctx: Option<crate::tls::client::ClientCtx>,
 }

@@ -413,7 +413,8 @@ fn settle(sock: &std::path::Path, rows: &[&str], want: &[String]) -> Vec<String>
 /// httpchk` and a plain `check` on an `ssl` server go over TLS (verified,
 /// `check-sni`), `check-ssl` on a server without `ssl`, `port` sending the
 /// checks elsewhere in plain text, a certificate `verify required` refuses,
-/// and `option ssl-hello-chk` to a TLS and to a plain HTTP server. The
+/// `option ssl-hello-chk` to a TLS and to a plain HTTP server, and a
+/// `tcp-check connect ssl sni NAME` script. The
 /// TLS server then answers 503, then closes before the handshake: the
 /// servers' states and check statuses follow, as in HAProxy.
 fn health_checks_over_tls(poller: &str) {
@@ -433,6 +434,7 @@ fn health_checks_over_tls(poller: &str) {
         "l4/refused",
         "hello/tls",
         "hello/plain",
+        "script/s1",
     ];
     let phases = [
         (
@@ -445,6 +447,7 @@ fn health_checks_over_tls(poller: &str) {
                 "DOWN L6RSP",
                 "UP L6OK",
                 "DOWN L6TOUT",
+                "UP L7OK",
             ],
         ),
         (
@@ -457,6 +460,8 @@ fn health_checks_over_tls(poller: &str) {
                 "DOWN L6RSP",
                 "UP L6OK",
                 "DOWN L6TOUT",
+                // (A mismatch waits for more until `timeout check`.)
+                "DOWN L7TOUT",
             ],
         ),
         // (The hello meets a reset, SOCKERR, or the close, L6RSP: a race.)
@@ -470,6 +475,7 @@ fn health_checks_over_tls(poller: &str) {
                 "DOWN L6RSP",
                 "DOWN *",
                 "DOWN L6TOUT",
+                "DOWN L6RSP",
             ],
         ),
     ];
@@ -490,7 +496,12 @@ fn health_checks_over_tls(poller: &str) {
              \x20   server check_ssl {srv} check-ssl {verify} {chk}\n\
              \x20   server refused {bad} ssl {verify} {chk}\n\
              backend hello\n    option ssl-hello-chk\n\
-             \x20   server tls {srv} {chk}\n    server plain {plain} {chk}\n",
+             \x20   server tls {srv} {chk}\n    server plain {plain} {chk}\n\
+             backend script\n    option tcp-check\n    tcp-check connect ssl sni a.test\n\
+             \x20   tcp-check send \"GET /health HTTP/1.1\\r\\nhost: x\\r\\n\\r\\n\"\n\
+             \x20   tcp-check expect string \"200 OK\"\n\
+             \x20   server s1 {srv} verify required ca-file {ca} {chk}\n",
+            ca = pki.ca,
             sock = sock.sock().display(),
             srv = srv.addr(),
             bad = bad.addr(),

@@ -228,25 +228,43 @@ fn http_check(d: &mut Draft, args: &[String], sub: &str) -> Result<(), String> {
 fn tcp_check(d: &mut Draft, args: &[String], sub: &str) -> Result<(), String> {
     let step = match sub {
         "connect" => {
-            let port = match args.get(2).map(String::as_str) {
-                None => None,
-                Some("port") => {
-                    let v = need(args, 3, "a port number")?;
-                    only(args, 4)?;
-                    Some(
-                        values::parse_int("'tcp-check connect port'", v, 1, u16::MAX.into())?
-                            as u16,
-                    )
+            let (mut port, mut default, mut ssl, mut sni) = (None, false, false, None);
+            let mut i = 2;
+            while let Some(opt) = args.get(i).map(String::as_str) {
+                i += 1;
+                match opt {
+                    "port" => {
+                        let v = need(args, i, "a port number")?;
+                        i += 1;
+                        let p =
+                            values::parse_int("'tcp-check connect port'", v, 1, u16::MAX.into())?;
+                        port = Some(p as u16);
+                    }
+                    "default" => default = true,
+                    "ssl" => ssl = true,
+                    "sni" => {
+                        sni = Some(need(args, i, "a host name")?.to_string());
+                        i += 1;
+                    }
+                    "addr" | "alpn" | "send-proxy" | "via-socks4" | "linger" | "proto"
+                    | "comment" => {
+                        return Err(format!("'tcp-check connect {opt}' is not supported yet"))
+                    }
+                    _ => return Err(format!("unknown 'tcp-check connect' option '{opt}'")),
                 }
-                Some(opt) => return Err(format!("'tcp-check connect {opt}' is not supported yet")),
-            };
+            }
             // HAProxy: with a `connect` rule, the first rule must be one.
             if !d.health.steps.is_empty()
                 && !matches!(d.health.steps[0], TcpCheckStep::Connect { .. })
             {
                 return Err("a 'tcp-check connect' rule must come first when there is one".into());
             }
-            TcpCheckStep::Connect { port }
+            TcpCheckStep::Connect {
+                port,
+                default,
+                ssl,
+                sni,
+            }
         }
         "send" => {
             let v = need(args, 2, "a string")?;
@@ -401,7 +419,9 @@ mod tests {
         ("backend be\n  http-check send hdr Host\n", "pollux.cfg:2: 'http-check send hdr' expects a name and a value"),
         ("backend be\n  http-check frob\n", "pollux.cfg:2: unknown 'http-check' action 'frob'"),
         ("backend be\n  tcp-check connect port 0\n", "pollux.cfg:2: 'tcp-check connect port': value '0' out of range"),
-        ("backend be\n  tcp-check connect ssl\n", "pollux.cfg:2: 'tcp-check connect ssl' is not supported yet"),
+        ("backend be\n  tcp-check connect ssl linger\n", "pollux.cfg:2: 'tcp-check connect linger' is not supported yet"),
+        ("backend be\n  tcp-check connect ssl sni\n", "pollux.cfg:2: 'tcp-check connect ssl sni' expects a host name"),
+        ("backend be\n  tcp-check connect tls\n", "pollux.cfg:2: unknown 'tcp-check connect' option 'tls'"),
         ("backend be\n  tcp-check send PING\n  tcp-check connect\n", "pollux.cfg:3: a 'tcp-check connect' rule must come first when there is one"),
         ("backend be\n  tcp-check send-binary 0g\n", "pollux.cfg:2: 'tcp-check send-binary' expects an even number of hexadecimal digits, got '0g'"),
         ("backend be\n  tcp-check expect binary abc\n", "pollux.cfg:2: 'tcp-check expect binary' expects an even number of hexadecimal digits, got 'abc'"),
@@ -632,7 +652,12 @@ mod tests {
         assert_eq!(
             be.health.kind,
             CheckKind::TcpScript(vec![
-                TcpCheckStep::Connect { port: Some(6379) },
+                TcpCheckStep::Connect {
+                    port: Some(6379),
+                    default: false,
+                    ssl: false,
+                    sni: None
+                },
                 TcpCheckStep::Send(b"PING\r\n".to_vec()),
                 TcpCheckStep::Send(b"\r\n".to_vec()),
                 TcpCheckStep::Expect {

@@ -470,11 +470,19 @@ impl<'e> Parser<'e> {
                 self.errors.extend(super::persist::check_use_server(p));
                 let mut be = p.backend();
                 be.log_targets = super::logs::targets(&p.log, &self.global.log);
+                let ssl_connect = match &be.health.kind {
+                    super::model::CheckKind::TcpScript(steps) => steps.iter().any(|r| {
+                        matches!(r, super::model::TcpCheckStep::Connect { ssl: true, .. })
+                    }),
+                    _ => false,
+                };
                 for s in &mut be.servers {
                     let origin = s.origin.clone();
                     let head = format!("{} '{}': server '{}'", p.kind.name(), p.name, s.name);
-                    // `check-ssl` takes the server's TLS settings without `ssl`.
-                    let checks = s.check.as_ref().is_some_and(|c| c.ssl == Some(true));
+                    // `check-ssl` or `tcp-check connect ssl` take the server's
+                    // TLS settings without `ssl`.
+                    let checks = s.check.as_ref().is_some_and(|c| c.ssl == Some(true))
+                        || (s.check.is_some() && ssl_connect);
                     let mut warn = |w: String| {
                         self.warnings
                             .push(format!("{}:{}: {head}: {w}", origin.file, origin.line));

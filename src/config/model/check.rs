@@ -163,8 +163,15 @@ pub enum HttpMatch {
 /// One `tcp-check` rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TcpCheckStep {
-    /// `tcp-check connect [port N]`.
-    Connect { port: Option<u16> },
+    /// `tcp-check connect [port N] [default] [ssl] [sni NAME]`.
+    Connect {
+        port: Option<u16>,
+        /// `default`: over TLS and with the SNI as the server's checks.
+        default: bool,
+        /// `ssl`: over TLS with the server's TLS settings.
+        ssl: bool,
+        sni: Option<String>,
+    },
     /// `tcp-check send STRING` or `send-binary HEX`.
     Send(Vec<u8>),
     /// `tcp-check expect [!] string|rstring|binary VALUE`.

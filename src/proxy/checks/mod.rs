@@ -118,10 +118,12 @@ enum Step {
     /// Connect to the check address: the server's (or `addr`), on this
     /// port (None: the server's port, or `port`). Resolved when the step
     /// runs, so `set server ... addr` moves the checks along. `tls`: with
-    /// the server's TLS settings (`check-ssl`, or `ssl` without `port`).
+    /// the server's TLS settings (`check-ssl`, or `ssl` without `port`),
+    /// presenting `sni` if any.
     Connect {
         port: Option<u16>,
         tls: bool,
+        sni: Option<String>,
     },
     Send(Vec<u8>),
     /// `option ssl-hello-chk`'s ClientHello, dated when it is sent.
@@ -200,7 +202,8 @@ impl Checker {
         now: Instant,
         spread: Spread,
     ) -> Checker {
-        let (steps, first_rule) = script::compile(&health.kind, cfg.ssl == Some(true));
+        let (steps, first_rule) =
+            script::compile(&health.kind, cfg.ssl == Some(true), cfg.sni.as_deref());
         let mut c = Checker {
             server_addr,
             cfg: cfg.clone(),
@@ -278,6 +281,14 @@ impl Checker {
             self.steps.get(self.step),
             Some(Step::Connect { tls: true, .. })
         )
+    }
+
+    /// The SNI that connection presents, if any.
+    pub fn connect_sni(&self) -> Option<&str> {
+        match self.steps.get(self.step) {
+            Some(Step::Connect { sni, .. }) => sni.as_deref(),
+            _ => None,
+        }
     }
 
     /// TCP is up under a TLS connect: the handshake runs (its failures and

@@ -11,10 +11,15 @@ use crate::config::{CheckKind, TcpCheckStep, TcpMatch};
 
 /// The steps of an attempt for this check kind, and the index of the
 /// first user rule (1 when a script gets an implicit first connect).
-/// `tls`: the implicit connect goes over TLS; an explicit `tcp-check
-/// connect` does not (HAProxy 2.6: only its `ssl` option would).
-pub(super) fn compile(kind: &CheckKind, tls: bool) -> (Vec<Step>, usize) {
-    let mut steps = vec![Step::Connect { port: None, tls }];
+/// `tls` and `sni` (`check-sni`): how the implicit connect goes, and an
+/// explicit `tcp-check connect default`; another explicit one is plain
+/// text unless it says `ssl` (HAProxy 2.6).
+pub(super) fn compile(kind: &CheckKind, tls: bool, sni: Option<&str>) -> (Vec<Step>, usize) {
+    let mut steps = vec![Step::Connect {
+        port: None,
+        tls,
+        sni: sni.map(str::to_string),
+    }];
     let mut first_rule = 0;
     match kind {
         CheckKind::Tcp => {}
@@ -29,16 +34,26 @@ pub(super) fn compile(kind: &CheckKind, tls: bool) -> (Vec<Step>, usize) {
             } else {
                 first_rule = 1;
             }
-            steps.extend(rules.iter().map(|r| match r {
-                TcpCheckStep::Connect { port } => Step::Connect {
-                    port: *port,
-                    tls: false,
-                },
-                TcpCheckStep::Send(b) => Step::Send(b.clone()),
-                TcpCheckStep::Expect { negate, what } => Step::Expect {
-                    negate: *negate,
-                    what: what.clone(),
-                },
+            steps.extend(rules.iter().map(|r| {
+                match r {
+                    TcpCheckStep::Connect {
+                        port,
+                        default,
+                        ssl,
+                        sni: own,
+                    } => Step::Connect {
+                        port: *port,
+                        tls: *ssl || (*default && tls),
+                        sni: own
+                            .clone()
+                            .or_else(|| sni.filter(|_| *default).map(str::to_string)),
+                    },
+                    TcpCheckStep::Send(b) => Step::Send(b.clone()),
+                    TcpCheckStep::Expect { negate, what } => Step::Expect {
+                        negate: *negate,
+                        what: what.clone(),
+                    },
+                }
             }));
         }
     }

@@ -353,7 +353,12 @@ fn expect_string(s: &str) -> TcpCheckStep {
 fn redis_ping_pong_script() {
     let t0 = Instant::now();
     let steps = vec![
-        TcpCheckStep::Connect { port: Some(6379) },
+        TcpCheckStep::Connect {
+            port: Some(6379),
+            default: false,
+            ssl: false,
+            sni: None,
+        },
         TcpCheckStep::Send(b"PING\r\n".to_vec()),
         expect_string("+PONG"),
     ];
@@ -719,6 +724,44 @@ fn tls_checks_fail_and_time_out_in_the_handshake_at_layer6() {
 }
 
 #[test]
+fn tcp_check_connect_ssl_and_default_say_how_to_connect() {
+    let t0 = Instant::now();
+    let cfg = ServerCheck {
+        ssl: Some(true),
+        sni: Some("check.test".into()),
+        ..check()
+    };
+    let connect = |default, ssl, sni: Option<&str>| HealthConfig {
+        kind: CheckKind::TcpScript(vec![TcpCheckStep::Connect {
+            port: None,
+            default,
+            ssl,
+            sni: sni.map(str::to_string),
+        }]),
+        ..HealthConfig::default()
+    };
+    for (default, ssl, sni, tls, sent) in [
+        (false, true, Some("x.test"), true, Some("x.test")),
+        (false, true, None, true, None),
+        (true, false, None, true, Some("check.test")),
+        (true, false, Some("x.test"), true, Some("x.test")),
+        (false, false, None, false, None),
+    ] {
+        let mut c = checker(&cfg, &connect(default, ssl, sni), t0);
+        c.start(t0);
+        assert_eq!(
+            (c.connect_tls(), c.connect_sni()),
+            (tls, sent),
+            "default {default} ssl {ssl} sni {sni:?}"
+        );
+    }
+    // The implicit connect carries `check-sni`.
+    let mut c = checker(&cfg, &http(None), t0);
+    c.start(t0);
+    assert_eq!(c.connect_sni(), Some("check.test"));
+}
+
+#[test]
 fn an_explicit_tcp_check_connect_is_plain_text_even_on_a_tls_server() {
     // HAProxy 2.6: only the implicit first connect inherits TLS.
     let t0 = Instant::now();
@@ -736,7 +779,15 @@ fn an_explicit_tcp_check_connect_is_plain_text_even_on_a_tls_server() {
     assert!(c.connect_tls());
     let mut c = checker(
         &cfg,
-        &script(vec![TcpCheckStep::Connect { port: None }, send]),
+        &script(vec![
+            TcpCheckStep::Connect {
+                port: None,
+                default: false,
+                ssl: false,
+                sni: None,
+            },
+            send,
+        ]),
         t0,
     );
     c.start(t0);

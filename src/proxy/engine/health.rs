@@ -27,8 +27,7 @@ pub(super) struct CheckRt {
     /// `disable health` (and a server added at run time until `enable
     /// health`): no checks run; the server keeps the state it had.
     pub enabled: bool,
-    /// The server's TLS settings and the name a TLS check presents
-    /// (`check-sni`, else none).
+    /// The server's TLS settings, for the checks' TLS connects.
     tls: Option<CheckTls>,
     /// The attempt's connection and its reactor token.
     conn: Option<(Conn, Token)>,
@@ -37,17 +36,8 @@ pub(super) struct CheckRt {
     timer: Option<TimerKey>,
 }
 
-type CheckTls = (
-    crate::tls::client::ClientCtx,
-    rustls::pki_types::ServerName<'static>,
-);
-
-/// What a TLS check connects with: the server's context, and `check-sni`.
-fn check_tls(s: &config::Server, sc: &config::ServerCheck) -> Option<CheckTls> {
-    let ctx = s.ssl.ctx.clone()?;
-    let name = crate::tls::client::server_name(sc.sni.as_deref(), s.addr.ip());
-    Some((ctx, name))
-}
+/// What a TLS check connects with: the server's TLS context.
+type CheckTls = crate::tls::client::ClientCtx;
 
 /// Build the checkers of every server with `check`, first checks spread over
 /// the interval as HAProxy does.
@@ -79,7 +69,7 @@ pub(super) fn build(cfg: &config::Config, now: Instant) -> Vec<CheckRt> {
                 weight: s.weight * super::WEIGHT_SCALE,
                 observe: sc.observe,
                 enabled: true,
-                tls: check_tls(s, sc),
+                tls: s.ssl.ctx.clone(),
                 conn: None,
                 connecting: false,
                 out: Vec::new(),
@@ -224,8 +214,10 @@ impl Engine {
                     }
                     let xprt = match (&c.tls, c.checker.connect_tls()) {
                         (_, false) => Ok(Xprt::Plain(Plain)),
-                        (Some((ctx, name)), true) => {
-                            Tls::client(ctx, name.clone()).map(|t| Xprt::Tls(Box::new(t)))
+                        (Some(ctx), true) => {
+                            let sni = c.checker.connect_sni();
+                            let name = crate::tls::client::server_name(sni, addr.ip());
+                            Tls::client(ctx, name).map(|t| Xprt::Tls(Box::new(t)))
                         }
                         (None, true) => Err(std::io::Error::other("no TLS settings")),
                     };

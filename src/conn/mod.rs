@@ -145,14 +145,14 @@ impl Conn {
     }
 
     /// Drive the transport's handshake (TLS towards a server): Ok(true)
-    /// once it is done, at once for a plain connection. Then both
-    /// directions are worth trying: the handshake may have read bytes that
-    /// no readiness event will announce.
+    /// once it is done, at once for a plain connection. After a TLS one
+    /// both directions are worth trying: the handshake may have read bytes
+    /// that no readiness event will announce.
     pub fn handshake(&mut self) -> io::Result<bool> {
-        let done = match &mut self.xprt {
-            Xprt::Plain(_) => true,
-            Xprt::Tls(t) => t.handshake(&self.sock)?,
+        let Xprt::Tls(t) = &mut self.xprt else {
+            return Ok(true);
         };
+        let done = t.handshake(&self.sock)?;
         if done {
             self.may_recv = true;
             self.may_send = true;

@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 
 /// Certificates made by the openssl CLI: a CA; a.test signed by it (`good`),
 /// a.test self-signed (`bad`); a client certificate signed by the CA
-/// (`client`, CN "pollux-client").
+/// (`client`, CN "pollux-client"); cn.test as a CN only, no SAN (`cn`).
 struct Pki {
     ca: String,
     good: String,
     bad: String,
     client: String,
+    cn: String,
 }
 
 fn openssl(dir: &TestDir, args: &[&str]) {
@@ -55,9 +56,10 @@ fn make_pki(dir: &TestDir) -> Pki {
     };
     self_signed("ca", "pollux test CA", None);
     self_signed("bad", "a.test", Some("DNS:a.test"));
-    for (name, cn, san) in [
-        ("good", "a.test", "DNS:a.test"),
-        ("client", "pollux-client", "DNS:client.test"),
+    for (name, cn, exts) in [
+        ("good", "a.test", "subjectAltName=DNS:a.test"),
+        ("client", "pollux-client", "subjectAltName=DNS:client.test"),
+        ("cn", "cn.test", "basicConstraints=CA:FALSE"),
     ] {
         let (key, csr, crt) = (
             format!("{name}.key"),
@@ -71,7 +73,7 @@ fn make_pki(dir: &TestDir) -> Pki {
         a.extend(EC);
         openssl(dir, &a);
         let ext = dir.join(&format!("{name}.ext"));
-        std::fs::write(&ext, format!("subjectAltName={san}\n")).unwrap();
+        std::fs::write(&ext, format!("{exts}\n")).unwrap();
         openssl(
             dir,
             &[
@@ -94,7 +96,7 @@ fn make_pki(dir: &TestDir) -> Pki {
         );
     }
     // HAProxy's layout: the certificate, then its key, in one file.
-    for name in ["good", "bad", "client"] {
+    for name in ["good", "bad", "client", "cn"] {
         let pem = std::fs::read_to_string(dir.join(&format!("{name}.crt"))).unwrap()
             + &std::fs::read_to_string(dir.join(&format!("{name}.key"))).unwrap();
         std::fs::write(dir.join(&format!("{name}.pem")), pem).unwrap();
@@ -105,6 +107,7 @@ fn make_pki(dir: &TestDir) -> Pki {
         good: p("good.pem"),
         bad: p("bad.pem"),
         client: p("client.pem"),
+        cn: p("cn.pem"),
     }
 }
 
@@ -306,6 +309,74 @@ fn handshake_failure_is_a_failed_connect(poller: &str) {
         assert_eq!(got, &want, "{name}");
     }
     assert!(bad.handshakes().is_empty(), "{:?}", bad.handshakes());
+}
+
+/// The name a certificate must carry, matched as HAProxy does (SAN DNS
+/// names, then the CN): a certificate with the CN only passes `verifyhost`;
+/// a name that does not match the SNI sent is not retried (503 at once,
+/// the log's retries all spent, no `wretr`), one that does not match
+/// `verifyhost` is; side by side with HAProxy 2.6.
+fn certificate_names_as_haproxy(poller: &str) {
+    let dir = TestDir::new("tls-srv-names");
+    let pki = make_pki(&dir);
+    let good = TlsServer::start(&pki.good, &[]);
+    let cn = TlsServer::start(&pki.cn, &[]);
+    let sock = SockDir::new();
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        let log = LogSink::new();
+        let verify = format!("ssl verify required ca-file {}", pki.ca);
+        let cfg = format!(
+            "global\n    log 127.0.0.1:{log} local0\n    stats socket {sock} level admin\n\
+             defaults\n    mode http\n    log global\n    option httplog\n\
+             \x20   timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f\n    bind 127.0.0.1:@P0@\n\
+             \x20   use_backend sni_wrong if {{ path_beg /sni }}\n    use_backend host_wrong if {{ path_beg /host }}\n\
+             \x20   use_backend cn_only if {{ path_beg /cn }}\n    default_backend sni_ok\n\
+             backend sni_ok\n    server s1 {good} {verify} sni str(A.TEST)\n\
+             backend sni_wrong\n    retries 3\n    server s1 {good} {verify} sni str(nope.test)\n\
+             backend host_wrong\n    retries 1\n    server s1 {good} {verify} verifyhost nope.test\n\
+             backend cn_only\n    server s1 {cn} {verify} verifyhost cn.test\n",
+            log = log.port(),
+            sock = sock.sock().display(),
+            good = good.addr(),
+            cn = cn.addr(),
+        );
+        let px = imp.start(&cfg);
+        let mut got = Vec::new();
+        for path in ["/ok", "/cn", "/host", "/sni"] {
+            let t0 = Instant::now();
+            let r = http_get(px.addr(0), path, &[]);
+            let (_, term, retries) = outcome(&log.line_with(&format!("GET {path}")), "f");
+            got.push(format!("{path} {} {term} {retries}", r.status));
+            if path == "/sni" {
+                // Not retried: no turn-around delay either.
+                assert!(t0.elapsed() < Duration::from_millis(900), "{}", imp.name);
+            }
+        }
+        let stat = show_stat(&sock.sock());
+        for be in ["host_wrong", "sni_wrong"] {
+            let row = format!("{be}/BACKEND");
+            got.push(format!(
+                "{be} econ {} wretr {}",
+                csv_num(&stat, &row, "econ"),
+                csv_num(&stat, &row, "wretr")
+            ));
+        }
+        px.stop();
+        seen.push((imp.name, got));
+    }
+    let want = [
+        "/ok 200 ---- 0",
+        "/cn 200 ---- 0",
+        "/host 503 SC-- 1",
+        "/sni 503 SC-- 3",
+        "host_wrong econ 1 wretr 1",
+        "sni_wrong econ 1 wretr 0",
+    ];
+    for (name, got) in &seen {
+        assert_eq!(got, &want, "{name}");
+    }
 }
 
 /// `crt FILE`: the client certificate a server asks for is presented
@@ -697,6 +768,7 @@ fn no_tls_tickets_towards_servers(poller: &str) {
 }
 
 per_poller!(
+    certificate_names_as_haproxy,
     no_tls_tickets_towards_servers,
     handshake_failure_is_a_failed_connect,
     client_certificate_with_crt,

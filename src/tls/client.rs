@@ -4,20 +4,22 @@
 //! Verification follows HAProxy 2.6: `verify required` (the default, unless
 //! `ssl-server-verify none`) checks the chain against `ca-file`, and the
 //! name against the SNI sent (`sni EXPR`) or else `verifyhost`; without
-//! either, the chain only. `verify none` checks nothing. Sessions are
+//! either, the chain only. The name is matched as HAProxy does (its
+//! `ssl_sock_srv_hostcheck`, RFC 6125 §6.4.3): the SAN DNS names, then the
+//! subject's CN, one wildcard in the leftmost label. A name that does not
+//! match the SNI sent is [`SniMismatch`], which is not retried. `verify
+//! none` checks nothing. Sessions are
 //! resumed from rustls's per-configuration cache unless `no-ssl-reuse`.
 //! `crt FILE` is the client certificate presented when the server asks.
 
 use super::server::{provider, TlsVer, Versions};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{
-    verify_server_cert_signed_by_trust_anchor, verify_server_name, Resumption, Tls12Resumption,
-};
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, Resumption, Tls12Resumption};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -70,13 +72,7 @@ pub fn build(c: ServerTlsCfg<'_>, warn: &mut dyn FnMut(String)) -> Result<Client
             ),
             (true, Some(f)) => Some(Arc::new(load_roots(f)?)),
         };
-    let verifyhost = match c.verifyhost {
-        Some(h) => Some(
-            ServerName::try_from(h.to_string())
-                .map_err(|_| format!("'verifyhost {h}': not a host name"))?,
-        ),
-        None => None,
-    };
+    let verifyhost = c.verifyhost.map(str::to_string);
     let verifier = Verifier {
         roots,
         verifyhost,
@@ -152,7 +148,7 @@ impl rustls::client::ResolvesClientCert for OneCert {
 struct Verifier {
     /// None: `verify none`.
     roots: Option<Arc<RootCertStore>>,
-    verifyhost: Option<ServerName<'static>>,
+    verifyhost: Option<String>,
     algs: WebPkiSupportedAlgorithms,
 }
 
@@ -171,12 +167,19 @@ impl ServerCertVerifier for Verifier {
         let cert = ParsedCertificate::try_from(end_entity)?;
         verify_server_cert_signed_by_trust_anchor(&cert, roots, intermediates, now, self.algs.all)?;
         // The SNI sent is a DNS name; an address means none was sent.
-        match (server_name, &self.verifyhost) {
-            (ServerName::DnsName(_), _) => verify_server_name(&cert, server_name)?,
-            (_, Some(host)) => verify_server_name(&cert, host)?,
-            _ => {}
+        let (host, sni) = match (server_name, &self.verifyhost) {
+            (ServerName::DnsName(n), _) => (n.as_ref(), true),
+            (_, Some(h)) => (h.as_str(), false),
+            _ => return Ok(ServerCertVerified::assertion()),
+        };
+        if name_matches(end_entity, host) {
+            return Ok(ServerCertVerified::assertion());
         }
-        Ok(ServerCertVerified::assertion())
+        Err(rustls::Error::InvalidCertificate(if sni {
+            CertificateError::Other(OtherError(Arc::new(SniMismatch)))
+        } else {
+            CertificateError::NotValidForName
+        }))
     }
 
     fn verify_tls12_signature(
@@ -202,9 +205,86 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
+/// The certificate does not carry the name sent as SNI. HAProxy does not
+/// retry such a connect: a wrong name (maybe the client's, through `sni
+/// EXPR`) would only hammer the server.
+#[derive(Debug)]
+pub struct SniMismatch;
+
+impl std::fmt::Display for SniMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the certificate does not match the SNI sent")
+    }
+}
+
+impl std::error::Error for SniMismatch {}
+
+/// Whether a failed handshake's error is a [`SniMismatch`].
+pub fn sni_mismatch(e: &std::io::Error) -> bool {
+    let tls = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
+    matches!(tls, Some(rustls::Error::InvalidCertificate(CertificateError::Other(o)))
+        if o.0.downcast_ref::<SniMismatch>().is_some())
+}
+
+/// HAProxy's name check: the SAN DNS names, then the subject's CN.
+fn name_matches(cert: &CertificateDer<'_>, host: &str) -> bool {
+    let Ok(ee) = webpki::EndEntityCert::try_from(cert) else {
+        return false;
+    };
+    ee.valid_dns_names().any(|p| host_matches(p, host))
+        || super::certs::common_name(ee.subject()).is_some_and(|cn| host_matches(&cn, host))
+}
+
+/// RFC 6125 §6.4.3 as HAProxy applies it: equal (ignoring case), or one
+/// `*` in the leftmost label standing for at least nothing of the host's
+/// leftmost label, the other labels equal.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    if pattern.eq_ignore_ascii_case(host) {
+        return true;
+    }
+    let (Some((left, rest)), Some((hleft, hrest))) =
+        (pattern.split_once('.'), host.split_once('.'))
+    else {
+        return false;
+    };
+    let Some((pre, suf)) = left.split_once('*') else {
+        return false;
+    };
+    if suf.contains('*') || !rest.eq_ignore_ascii_case(hrest) || hleft.len() < pre.len() + suf.len()
+    {
+        return false;
+    }
+    let h = hleft.as_bytes();
+    h[..pre.len()].eq_ignore_ascii_case(pre.as_bytes())
+        && h[h.len() - suf.len()..].eq_ignore_ascii_case(suf.as_bytes())
+}
+
 /// The name a connection to a server presents: the SNI (a DNS name), or
 /// the server's address, which rustls never sends as SNI.
 pub fn server_name(sni: Option<&str>, addr: std::net::IpAddr) -> ServerName<'static> {
     sni.and_then(|s| ServerName::try_from(s.to_string()).ok())
         .unwrap_or(ServerName::IpAddress(addr.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_matches;
+
+    #[test]
+    fn names_match_as_haproxy_matches_them() {
+        for (pattern, host, ok) in [
+            ("a.test", "A.Test", true),
+            ("*.w.test", "x.w.test", true),
+            ("*.w.test", "w.test", false),
+            ("*.w.test", "y.x.w.test", false),
+            ("f*o.test", "foo.test", true),
+            ("f*o.test", "fo.test", true),
+            ("f*o.test", "bar.test", false),
+            ("*.*.test", "a.b.test", false),
+            ("test", "test2", false),
+            ("*", "a", false),
+        ] {
+            assert_eq!(host_matches(pattern, host), ok, "{pattern} {host}");
+        }
+    }
 }

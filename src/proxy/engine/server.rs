@@ -476,6 +476,12 @@ impl Engine {
                     be.name,
                     be.servers[si].name
                 );
+                if crate::tls::client::sni_mismatch(&e) {
+                    // HAProxy: not retried; the log says all were spent.
+                    s.retries_left = 0;
+                    let all = be.retries;
+                    logs::rec(Some(&mut *s), |r| r.retries = all);
+                }
                 self.attach_failed(sid, bi, si, now);
                 self.refresh(sid, now);
                 return;

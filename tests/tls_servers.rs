@@ -2,8 +2,12 @@
 //! (OpenSSL) as the server (tests/py/tls_server.py) and side by side with
 //! HAProxy 2.6: a handshake that fails (a certificate `verify required`
 //! refuses, a server that never answers) is a failed connect, retried and
-//! then 503 with HAProxy's termination state, bounded by `timeout connect`.
-//! Certificates are made at test time by the openssl CLI.
+//! then 503 with HAProxy's termination state, bounded by `timeout connect`;
+//! certificate names as HAProxy matches them; `crt` (a client certificate);
+//! health checks over TLS (`check-ssl`, `check-sni`, `ssl-hello-chk`,
+//! `tcp-check connect ssl`); `ssl_bc*` and resumption (`no-ssl-reuse`,
+//! `no-tls-tickets`); the `-c` verdicts. Certificates are made at test
+//! time by the openssl CLI.
 
 mod common;
 

@@ -771,7 +771,68 @@ fn no_tls_tickets_towards_servers(poller: &str) {
     }
 }
 
+/// `check-alpn`: the checks offer their own ALPN list, the traffic the
+/// server's (none here); as HAProxy 2.6.
+fn check_alpn_is_the_checks_own(poller: &str) {
+    let dir = TestDir::new("tls-srv-check-alpn");
+    let pki = make_pki(&dir);
+    let srv = TlsServer::start(&pki.good, &[]);
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        let cfg = format!(
+            "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f\n    bind 127.0.0.1:@P0@\n    default_backend b\n\
+             \x20   http-response set-header x-alpn \"[%[ssl_bc_alpn]]\"\n\
+             backend b\n    server s1 {} ssl verify none check inter 100ms check-alpn http/1.1\n",
+            srv.addr()
+        );
+        let before = srv.handshakes().len();
+        let px = imp.start(&cfg);
+        // A few checks first.
+        let deadline = Instant::now() + PATIENCE;
+        while srv.handshakes().len() < before + 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let r = http_get(px.addr(0), "/", &[]);
+        px.stop();
+        // (The server's lines reach us through a pipe: wait for the last.)
+        let alpns = loop {
+            let alpns: std::collections::BTreeSet<String> = srv.handshakes()[before..]
+                .iter()
+                .filter_map(|h| {
+                    h.split(' ')
+                        .find(|w| w.starts_with("alpn="))
+                        .map(str::to_string)
+                })
+                .collect();
+            if alpns.len() > 1 || Instant::now() > deadline {
+                break alpns;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        seen.push((
+            imp.name,
+            r.status,
+            r.header("x-alpn").unwrap_or("?").to_string(),
+            alpns,
+        ));
+    }
+    for (name, status, header, alpns) in &seen {
+        assert_eq!(
+            (*status, header.as_str()),
+            (200, "[]"),
+            "{name}: the traffic offers none"
+        );
+        let want: std::collections::BTreeSet<String> = ["alpn=-", "alpn=http/1.1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(alpns, &want, "{name}: checks with, traffic without");
+    }
+}
+
 per_poller!(
+    check_alpn_is_the_checks_own,
     certificate_names_as_haproxy,
     no_tls_tickets_towards_servers,
     handshake_failure_is_a_failed_connect,

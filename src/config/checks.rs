@@ -41,6 +41,10 @@ pub(crate) fn server_option(
         "check-ssl" => c.ssl = Some(true),
         "no-check-ssl" => c.ssl = Some(false),
         "check-sni" => c.sni = Some(value(args, i, &what, "a host name")?.to_string()),
+        "check-alpn" => {
+            let v = value(args, i, &what, "a protocol list")?;
+            c.alpn = Some(v.split(',').map(str::to_string).collect());
+        }
         "inter" | "fastinter" | "downinter" | "slowstart" => {
             let t = value(args, i, &what, "a time value like '2s'")?;
             match opt {
@@ -475,7 +479,7 @@ mod tests {
     #[test]
     fn every_server_check_option_reaches_the_model() {
         let be = backend(
-            "backend be\n  server s 127.0.0.1:80 check inter 5s fastinter 1s downinter 10s rise 4 fall 1 port 8080 addr 10.0.0.1 slowstart 30s observe layer7 error-limit 5 on-error sudden-death check-ssl check-sni a.test verify none\n",
+            "backend be\n  server s 127.0.0.1:80 check inter 5s fastinter 1s downinter 10s rise 4 fall 1 port 8080 addr 10.0.0.1 slowstart 30s observe layer7 error-limit 5 on-error sudden-death check-ssl check-sni a.test check-alpn h2,http/1.1 verify none\n",
         );
         let c = be.servers[0].check.clone().unwrap();
         assert_eq!(
@@ -494,8 +498,11 @@ mod tests {
                 on_error: OnError::SuddenDeath,
                 ssl: Some(true),
                 sni: Some("a.test".into()),
+                alpn: Some(vec!["h2".into(), "http/1.1".into()]),
+                alpn_ctx: c.alpn_ctx.clone(),
             }
         );
+        assert!(c.alpn_ctx.is_some(), "check-alpn makes its TLS context");
     }
 
     #[test]

@@ -495,6 +495,19 @@ impl<'e> Parser<'e> {
                     ) {
                         self.errors.push(at(&origin, format!("{head}: {e}")));
                     }
+                    // `check-alpn`: the same settings, another ALPN list
+                    // (what they warned about is said once, above).
+                    if let Some(c) = s.check.as_mut().filter(|_| s.ssl.ctx.is_some()) {
+                        if let Some(alpn) = c.alpn.clone() {
+                            let mut t = s.ssl.clone();
+                            (t.alpn, t.ctx) = (alpn, None);
+                            let g = &self.global.tls;
+                            match super::bind::finish_server_tls(&mut t, true, g, &mut |_| {}) {
+                                Ok(()) => c.alpn_ctx = t.ctx,
+                                Err(e) => self.errors.push(at(&origin, format!("{head}: {e}"))),
+                            }
+                        }
+                    }
                 }
                 config.backends.push(be);
             }

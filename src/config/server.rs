@@ -92,7 +92,10 @@ pub fn dynamic_server(name: &str, addr: &str, opts: &[String]) -> Result<Server,
     let srv = build_server(ServerOpts::default(), &args, &origin, &mut Vec::new())?;
     // The global TLS settings (`ca-base`, `ssl-server-verify`...) are the
     // configuration's, which a server added at run time does not see yet.
-    let check_tls = srv.check.as_ref().is_some_and(|c| c.ssl == Some(true));
+    let check_tls = srv
+        .check
+        .as_ref()
+        .is_some_and(|c| c.ssl == Some(true) || c.sni.is_some() || c.alpn.is_some());
     if srv.ssl != Default::default() || check_tls {
         return Err("TLS options ('ssl', 'check-ssl'...) on a server added at run time are not supported yet".into());
     }
@@ -254,6 +257,7 @@ mod tests {
             "ssl verify none",
             "check check-ssl verify none",
             "crt x.pem",
+            "check check-alpn h2",
         ] {
             let e = super::dynamic_server("s", "127.0.0.1:443", &opts(o)).unwrap_err();
             assert!(e.contains("not supported yet"), "{o}: {e}");

@@ -36,6 +36,10 @@ pub struct ServerCheck {
     pub ssl: Option<bool>,
     /// `check-sni NAME`: the SNI a TLS check sends.
     pub sni: Option<String>,
+    /// `check-alpn LIST`: the ALPN a TLS check offers instead of the
+    /// server's, and the TLS context made for it at the end of the load.
+    pub alpn: Option<Vec<String>>,
+    pub alpn_ctx: Option<crate::tls::client::ClientCtx>,
 }
 
 impl ServerCheck {
@@ -65,6 +69,8 @@ impl Default for ServerCheck {
             on_error: OnError::FastInter,
             ssl: None,
             sni: None,
+            alpn: None,
+            alpn_ctx: None,
         }
     }
 }

@@ -119,11 +119,13 @@ enum Step {
     /// port (None: the server's port, or `port`). Resolved when the step
     /// runs, so `set server ... addr` moves the checks along. `tls`: with
     /// the server's TLS settings (`check-ssl`, or `ssl` without `port`),
-    /// presenting `sni` if any.
+    /// presenting `sni` if any; `default`: as the server's checks (the
+    /// implicit connect, `tcp-check connect default`), with `check-alpn`.
     Connect {
         port: Option<u16>,
         tls: bool,
         sni: Option<String>,
+        default: bool,
     },
     Send(Vec<u8>),
     /// `option ssl-hello-chk`'s ClientHello, dated when it is sent.
@@ -280,6 +282,15 @@ impl Checker {
         matches!(
             self.steps.get(self.step),
             Some(Step::Connect { tls: true, .. })
+        )
+    }
+
+    /// Whether that connection is made as the server's checks are
+    /// (`check-alpn` applies), not by a `tcp-check connect` of its own.
+    pub fn connect_default(&self) -> bool {
+        matches!(
+            self.steps.get(self.step),
+            Some(Step::Connect { default: true, .. })
         )
     }
 

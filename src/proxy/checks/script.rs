@@ -19,6 +19,7 @@ pub(super) fn compile(kind: &CheckKind, tls: bool, sni: Option<&str>) -> (Vec<St
         port: None,
         tls,
         sni: sni.map(str::to_string),
+        default: true,
     }];
     let mut first_rule = 0;
     match kind {
@@ -47,6 +48,7 @@ pub(super) fn compile(kind: &CheckKind, tls: bool, sni: Option<&str>) -> (Vec<St
                         sni: own
                             .clone()
                             .or_else(|| sni.filter(|_| *default).map(str::to_string)),
+                        default: *default,
                     },
                     TcpCheckStep::Send(b) => Step::Send(b.clone()),
                     TcpCheckStep::Expect { negate, what } => Step::Expect {

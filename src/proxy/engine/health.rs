@@ -27,8 +27,10 @@ pub(super) struct CheckRt {
     /// `disable health` (and a server added at run time until `enable
     /// health`): no checks run; the server keeps the state it had.
     pub enabled: bool,
-    /// The server's TLS settings, for the checks' TLS connects.
+    /// The server's TLS settings, for the checks' TLS connects, and the
+    /// same with `check-alpn`'s list.
     tls: Option<CheckTls>,
+    alpn_tls: Option<CheckTls>,
     /// The attempt's connection and its reactor token.
     conn: Option<(Conn, Token)>,
     connecting: bool,
@@ -70,6 +72,7 @@ pub(super) fn build(cfg: &config::Config, now: Instant) -> Vec<CheckRt> {
                 observe: sc.observe,
                 enabled: true,
                 tls: s.ssl.ctx.clone(),
+                alpn_tls: sc.alpn_ctx.clone(),
                 conn: None,
                 connecting: false,
                 out: Vec::new(),
@@ -212,7 +215,11 @@ impl Engine {
                         self.reactor.deregister(t);
                         conn.close();
                     }
-                    let xprt = match (&c.tls, c.checker.connect_tls()) {
+                    let ctx = match &c.alpn_tls {
+                        Some(a) if c.checker.connect_default() => Some(a),
+                        _ => c.tls.as_ref(),
+                    };
+                    let xprt = match (ctx, c.checker.connect_tls()) {
                         (_, false) => Ok(Xprt::Plain(Plain)),
                         (Some(ctx), true) => {
                             let sni = c.checker.connect_sni();
@@ -354,6 +361,7 @@ impl Engine {
             enabled: false,
             // (Refused on servers added at run time.)
             tls: None,
+            alpn_tls: None,
             conn: None,
             connecting: false,
             out: Vec::new(),

@@ -191,6 +191,7 @@ pub(crate) fn server_ssl_option(
             })
         }
         "ca-file" => s.ca_file = Some(arg()?),
+        "crt" => s.crt = Some(arg()?),
         "sni" => {
             let e = arg()?;
             crate::http::expr::Expr::parse(&e).map_err(|m| format!("server option 'sni': {m}"))?;
@@ -199,6 +200,8 @@ pub(crate) fn server_ssl_option(
         "verifyhost" => s.verifyhost = Some(arg()?),
         "alpn" => s.alpn = arg()?.split(',').map(str::to_string).collect(),
         "no-ssl-reuse" => s.no_reuse = true,
+        "no-tls-tickets" => s.no_tickets = true,
+        "tls-tickets" => s.no_tickets = false,
         "ssl-reuse" => s.no_reuse = false,
         "ciphers" => s.ciphers = Some(arg()?),
         "ciphersuites" => s.ciphersuites = Some(arg()?),
@@ -229,13 +232,14 @@ pub(crate) fn server_ssl_option(
 }
 
 /// Apply `ssl-default-server-*` and `ca-base`, and make the TLS context of
-/// a server line.
+/// a server line (`ssl`, or `checks` over TLS).
 pub(crate) fn finish_server_tls(
     s: &mut ServerSsl,
+    checks: bool,
     g: &TlsGlobal,
     warn: &mut dyn FnMut(String),
 ) -> Result<(), String> {
-    if !s.enabled {
+    if !s.enabled && !checks {
         return Ok(());
     }
     let d = &g.server;
@@ -243,18 +247,25 @@ pub(crate) fn finish_server_tls(
         s.versions = d.versions.clone();
     }
     s.no_reuse |= d.no_reuse;
+    s.no_tickets |= d.no_tickets;
     s.ciphers = s.ciphers.take().or_else(|| d.ciphers.clone());
     s.ciphersuites = s.ciphersuites.take().or_else(|| d.ciphersuites.clone());
     let ca = s.ca_file.as_ref().map(|c| match &g.ca_base {
         Some(base) if !c.starts_with('/') => std::path::Path::new(base).join(c),
         _ => std::path::PathBuf::from(c),
     });
+    let crt = s.crt.as_ref().map(|c| match &g.crt_base {
+        Some(base) if !c.starts_with('/') => std::path::Path::new(base).join(c),
+        _ => std::path::PathBuf::from(c),
+    });
     let cfg = crate::tls::client::ServerTlsCfg {
         verify: s.verify.unwrap_or(!g.server_verify_none),
         ca_file: ca.as_deref(),
+        crt: crt.as_deref(),
         verifyhost: s.verifyhost.as_deref(),
         alpn: &s.alpn,
         no_reuse: s.no_reuse,
+        no_tickets: s.no_tickets,
         versions: &s.versions,
         ciphers: s.ciphers.as_deref(),
         ciphersuites: s.ciphersuites.as_deref(),
@@ -295,7 +306,14 @@ pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, S
             while i < args.len() {
                 let opt = args[i].clone();
                 i += 1;
-                if !server_ssl_option(&mut g.server, &opt, args, &mut i)? {
+                // HAProxy takes the version options and tickets only here.
+                let version = matches!(
+                    opt.as_str(),
+                    "ssl-min-ver" | "ssl-max-ver" | "no-tls-tickets"
+                ) || opt.split_once('-').is_some_and(|(p, v)| {
+                    matches!(p, "no" | "force") && TlsVer::from_suffix(v).is_some()
+                });
+                if !version || !server_ssl_option(&mut g.server, &opt, args, &mut i)? {
                     return Err(format!(
                         "'ssl-default-server-options': unknown or unsupported option '{opt}'"
                     ));

@@ -1,8 +1,9 @@
 //! Health-check keywords: the check options of `server` and
 //! `default-server` (manual §5.2: `check`, `inter`, `fastinter`,
 //! `downinter`, `rise`, `fall`, `port`, `addr`, `slowstart`, `observe`,
-//! `error-limit`, `on-error`) and the backend's method (`option httpchk`,
-//! `http-check`, `option tcp-check`, `tcp-check`, `option allbackups`).
+//! `error-limit`, `on-error`, `check-ssl`, `check-sni`) and the backend's
+//! method (`option httpchk`, `http-check`, `option tcp-check`, `tcp-check`,
+//! `option ssl-hello-chk`, `option allbackups`).
 //! The state machine that runs the checks is `crate::proxy::checks`.
 
 use std::net::IpAddr;
@@ -37,6 +38,13 @@ pub(crate) fn server_option(
     match opt {
         "check" => o.check = true,
         "no-check" => o.check = false,
+        "check-ssl" => c.ssl = Some(true),
+        "no-check-ssl" => c.ssl = Some(false),
+        "check-sni" => c.sni = Some(value(args, i, &what, "a host name")?.to_string()),
+        "check-alpn" => {
+            let v = value(args, i, &what, "a protocol list")?;
+            c.alpn = Some(v.split(',').map(str::to_string).collect());
+        }
         "inter" | "fastinter" | "downinter" | "slowstart" => {
             let t = value(args, i, &what, "a time value like '2s'")?;
             match opt {
@@ -106,7 +114,7 @@ pub(crate) fn parse_option(
     on: bool,
 ) -> Result<bool, String> {
     let name = args[at].as_str();
-    if !["httpchk", "tcp-check", "allbackups"].contains(&name) {
+    if !["httpchk", "tcp-check", "allbackups", "ssl-hello-chk"].contains(&name) {
         return Ok(false);
     }
     if name != "httpchk" || !on {
@@ -120,6 +128,7 @@ pub(crate) fn parse_option(
         ("allbackups", _) => h.all_backups = on,
         (_, false) => h.method = Method::Tcp,
         ("tcp-check", true) => h.method = Method::Script,
+        ("ssl-hello-chk", true) => h.method = Method::SslHello,
         _ => {
             // HAProxy: `URI`, `METHOD URI` or `METHOD URI VERSION`.
             let rest = &args[at + 1..];
@@ -223,25 +232,43 @@ fn http_check(d: &mut Draft, args: &[String], sub: &str) -> Result<(), String> {
 fn tcp_check(d: &mut Draft, args: &[String], sub: &str) -> Result<(), String> {
     let step = match sub {
         "connect" => {
-            let port = match args.get(2).map(String::as_str) {
-                None => None,
-                Some("port") => {
-                    let v = need(args, 3, "a port number")?;
-                    only(args, 4)?;
-                    Some(
-                        values::parse_int("'tcp-check connect port'", v, 1, u16::MAX.into())?
-                            as u16,
-                    )
+            let (mut port, mut default, mut ssl, mut sni) = (None, false, false, None);
+            let mut i = 2;
+            while let Some(opt) = args.get(i).map(String::as_str) {
+                i += 1;
+                match opt {
+                    "port" => {
+                        let v = need(args, i, "a port number")?;
+                        i += 1;
+                        let p =
+                            values::parse_int("'tcp-check connect port'", v, 1, u16::MAX.into())?;
+                        port = Some(p as u16);
+                    }
+                    "default" => default = true,
+                    "ssl" => ssl = true,
+                    "sni" => {
+                        sni = Some(need(args, i, "a host name")?.to_string());
+                        i += 1;
+                    }
+                    "addr" | "alpn" | "send-proxy" | "via-socks4" | "linger" | "proto"
+                    | "comment" => {
+                        return Err(format!("'tcp-check connect {opt}' is not supported yet"))
+                    }
+                    _ => return Err(format!("unknown 'tcp-check connect' option '{opt}'")),
                 }
-                Some(opt) => return Err(format!("'tcp-check connect {opt}' is not supported yet")),
-            };
+            }
             // HAProxy: with a `connect` rule, the first rule must be one.
             if !d.health.steps.is_empty()
                 && !matches!(d.health.steps[0], TcpCheckStep::Connect { .. })
             {
                 return Err("a 'tcp-check connect' rule must come first when there is one".into());
             }
-            TcpCheckStep::Connect { port }
+            TcpCheckStep::Connect {
+                port,
+                default,
+                ssl,
+                sni,
+            }
         }
         "send" => {
             let v = need(args, 2, "a string")?;
@@ -374,7 +401,8 @@ mod tests {
         ("backend be\n  server s 127.0.0.1:80 check error-limit 0\n", "pollux.cfg:2: server option 'error-limit': value '0' out of range"),
         ("backend be\n  server s 127.0.0.1:80 agent-check\n", "pollux.cfg:2: server option 'agent-check' is not supported yet"),
         ("backend be\n  default-server backup\n", "pollux.cfg:2: default-server option 'backup' is not supported yet"),
-        ("backend be\n  default-server check-ssl\n", "pollux.cfg:2: default-server option 'check-ssl' is not supported yet"),
+        ("backend be\n  default-server check-send-proxy\n", "pollux.cfg:2: default-server option 'check-send-proxy' is not supported yet"),
+        ("backend be\n  server s 127.0.0.1:80 check check-sni\n", "pollux.cfg:2: server option 'check-sni' expects a host name"),
         ("backend be\n  default-server frob\n", "pollux.cfg:2: unknown default-server option 'frob'"),
         ("backend be\n  default-server weight 257\n", "pollux.cfg:2: default-server option 'weight': value '257' out of range"),
         ("frontend fe\n  bind :80\n  default-server check\n", "pollux.cfg:3: 'default-server' not allowed in 'frontend' section"),
@@ -395,7 +423,9 @@ mod tests {
         ("backend be\n  http-check send hdr Host\n", "pollux.cfg:2: 'http-check send hdr' expects a name and a value"),
         ("backend be\n  http-check frob\n", "pollux.cfg:2: unknown 'http-check' action 'frob'"),
         ("backend be\n  tcp-check connect port 0\n", "pollux.cfg:2: 'tcp-check connect port': value '0' out of range"),
-        ("backend be\n  tcp-check connect ssl\n", "pollux.cfg:2: 'tcp-check connect ssl' is not supported yet"),
+        ("backend be\n  tcp-check connect ssl linger\n", "pollux.cfg:2: 'tcp-check connect linger' is not supported yet"),
+        ("backend be\n  tcp-check connect ssl sni\n", "pollux.cfg:2: 'tcp-check connect ssl sni' expects a host name"),
+        ("backend be\n  tcp-check connect tls\n", "pollux.cfg:2: unknown 'tcp-check connect' option 'tls'"),
         ("backend be\n  tcp-check send PING\n  tcp-check connect\n", "pollux.cfg:3: a 'tcp-check connect' rule must come first when there is one"),
         ("backend be\n  tcp-check send-binary 0g\n", "pollux.cfg:2: 'tcp-check send-binary' expects an even number of hexadecimal digits, got '0g'"),
         ("backend be\n  tcp-check expect binary abc\n", "pollux.cfg:2: 'tcp-check expect binary' expects an even number of hexadecimal digits, got 'abc'"),
@@ -433,7 +463,14 @@ mod tests {
     fn check_defaults_follow_haproxy() {
         let be = backend("backend be\n  server s 127.0.0.1:80 check\n");
         let c = be.servers[0].check.clone().unwrap();
-        assert_eq!(c, ServerCheck::default());
+        // (`ssl`: resolved from the server line, plain text here.)
+        assert_eq!(
+            c,
+            ServerCheck {
+                ssl: Some(false),
+                ..ServerCheck::default()
+            }
+        );
         assert_eq!((c.inter, c.fastinter, c.downinter), (s(2), s(2), s(2)));
         assert_eq!((c.rise, c.fall, c.error_limit), (2, 3, 10));
         assert_eq!(c.on_error, OnError::FastInter);
@@ -442,7 +479,7 @@ mod tests {
     #[test]
     fn every_server_check_option_reaches_the_model() {
         let be = backend(
-            "backend be\n  server s 127.0.0.1:80 check inter 5s fastinter 1s downinter 10s rise 4 fall 1 port 8080 addr 10.0.0.1 slowstart 30s observe layer7 error-limit 5 on-error sudden-death\n",
+            "backend be\n  server s 127.0.0.1:80 check inter 5s fastinter 1s downinter 10s rise 4 fall 1 port 8080 addr 10.0.0.1 slowstart 30s observe layer7 error-limit 5 on-error sudden-death check-ssl check-sni a.test check-alpn h2,http/1.1 verify none\n",
         );
         let c = be.servers[0].check.clone().unwrap();
         assert_eq!(
@@ -459,8 +496,53 @@ mod tests {
                 observe: Some(Observe::Layer7),
                 error_limit: 5,
                 on_error: OnError::SuddenDeath,
+                ssl: Some(true),
+                sni: Some("a.test".into()),
+                alpn: Some(vec!["h2".into(), "http/1.1".into()]),
+                alpn_ctx: c.alpn_ctx.clone(),
             }
         );
+        assert!(c.alpn_ctx.is_some(), "check-alpn makes its TLS context");
+    }
+
+    #[test]
+    fn checks_go_over_tls_as_haproxy_decides() {
+        let over_tls = |line: &str| {
+            let be = backend(&format!("backend be\n  {line}\n"));
+            be.servers[0].check.as_ref().unwrap().ssl
+        };
+        let srv = "server s 127.0.0.1:443 check";
+        assert_eq!(over_tls(&format!("{srv} ssl verify none")), Some(true));
+        assert_eq!(
+            over_tls(&format!("{srv} ssl verify none port 80")),
+            Some(false)
+        );
+        assert_eq!(
+            over_tls(&format!("{srv} ssl verify none addr 127.0.0.2")),
+            Some(false)
+        );
+        assert_eq!(
+            over_tls(&format!("{srv} ssl verify none no-check-ssl")),
+            Some(false)
+        );
+        assert_eq!(
+            over_tls(&format!("{srv} check-ssl verify none port 80")),
+            Some(true)
+        );
+        assert_eq!(over_tls(srv), Some(false));
+        // `default-server` options reach it too.
+        let be = backend("backend be\n  default-server ssl verify none check-sni x.test\n  server s 127.0.0.1:443 check\n");
+        let c = be.servers[0].check.as_ref().unwrap();
+        assert_eq!((c.ssl, c.sni.as_deref()), (Some(true), Some("x.test")));
+        assert!(!be.servers[0].ssl.enabled || be.servers[0].ssl.ctx.is_some());
+    }
+
+    #[test]
+    fn option_ssl_hello_chk_is_a_check_kind() {
+        let be = backend("backend be\n  option ssl-hello-chk\n  server s 127.0.0.1:443 check\n");
+        assert_eq!(be.health.kind, CheckKind::SslHello);
+        let be = backend("backend be\n  option ssl-hello-chk\n  no option ssl-hello-chk\n  server s 127.0.0.1:443 check\n");
+        assert_eq!(be.health.kind, CheckKind::Tcp);
     }
 
     #[test]
@@ -577,7 +659,12 @@ mod tests {
         assert_eq!(
             be.health.kind,
             CheckKind::TcpScript(vec![
-                TcpCheckStep::Connect { port: Some(6379) },
+                TcpCheckStep::Connect {
+                    port: Some(6379),
+                    default: false,
+                    ssl: false,
+                    sni: None
+                },
                 TcpCheckStep::Send(b"PING\r\n".to_vec()),
                 TcpCheckStep::Send(b"\r\n".to_vec()),
                 TcpCheckStep::Expect {

@@ -304,6 +304,7 @@ pub(crate) enum Method {
     Tcp,
     Http,
     Script,
+    SslHello,
 }
 
 /// The health-check settings of a section being parsed.
@@ -323,6 +324,7 @@ impl HealthDraft {
                 Method::Tcp => CheckKind::Tcp,
                 Method::Http => CheckKind::Http(self.http.clone()),
                 Method::Script => CheckKind::TcpScript(self.steps.clone()),
+                Method::SslHello => CheckKind::SslHello,
             },
             expect: self.expect.clone(),
             all_backups: self.all_backups,

@@ -490,23 +490,43 @@ impl<'e> Parser<'e> {
                 self.errors.extend(super::persist::check_use_server(p));
                 let mut be = p.backend();
                 be.log_targets = super::logs::targets(&p.log, &self.global.log);
-                let l7 = !matches!(be.health.kind, super::model::CheckKind::Tcp);
+                let ssl_connect = match &be.health.kind {
+                    super::model::CheckKind::TcpScript(steps) => steps.iter().any(|r| {
+                        matches!(r, super::model::TcpCheckStep::Connect { ssl: true, .. })
+                    }),
+                    _ => false,
+                };
                 for s in &mut be.servers {
                     let origin = s.origin.clone();
                     let head = format!("{} '{}': server '{}'", p.kind.name(), p.name, s.name);
-                    if s.ssl.enabled && l7 && s.check.as_ref().is_some_and(|c| c.port.is_none()) {
-                        // Its checks would speak plain text to a TLS port.
-                        let msg = "health checks over TLS (httpchk/tcp-check on an 'ssl' server) are not supported yet: give the check a plain 'port', or check at layer 4 only";
-                        self.errors.push(at(&origin, format!("{head}: {msg}")));
-                    }
+                    // `check-ssl` or `tcp-check connect ssl` take the server's
+                    // TLS settings without `ssl`.
+                    let checks = s.check.as_ref().is_some_and(|c| c.ssl == Some(true))
+                        || (s.check.is_some() && ssl_connect);
                     let mut warn = |w: String| {
                         self.warnings
                             .push(format!("{}:{}: {head}: {w}", origin.file, origin.line));
                     };
-                    if let Err(e) =
-                        super::bind::finish_server_tls(&mut s.ssl, &self.global.tls, &mut warn)
-                    {
+                    if let Err(e) = super::bind::finish_server_tls(
+                        &mut s.ssl,
+                        checks,
+                        &self.global.tls,
+                        &mut warn,
+                    ) {
                         self.errors.push(at(&origin, format!("{head}: {e}")));
+                    }
+                    // `check-alpn`: the same settings, another ALPN list
+                    // (what they warned about is said once, above).
+                    if let Some(c) = s.check.as_mut().filter(|_| s.ssl.ctx.is_some()) {
+                        if let Some(alpn) = c.alpn.clone() {
+                            let mut t = s.ssl.clone();
+                            (t.alpn, t.ctx) = (alpn, None);
+                            let g = &self.global.tls;
+                            match super::bind::finish_server_tls(&mut t, true, g, &mut |_| {}) {
+                                Ok(()) => c.alpn_ctx = t.ctx,
+                                Err(e) => self.errors.push(at(&origin, format!("{head}: {e}"))),
+                            }
+                        }
                     }
                 }
                 config.backends.push(be);

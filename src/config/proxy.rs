@@ -112,7 +112,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "splice-request",
     "splice-response",
     "spop-check",
-    "ssl-hello-chk",
     "tcp-smart-accept",
     "tcp-smart-connect",
     "transparent",

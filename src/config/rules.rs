@@ -46,7 +46,9 @@ impl Stage {
             Stage::TcpContent => needs::PAYLOAD | needs::REQ,
             // Request rules run with the transaction's captures and id.
             Stage::HttpRequest => needs::PAYLOAD | needs::REQ | needs::TXN,
-            Stage::HttpResponse => needs::PAYLOAD | needs::REQ | needs::RES | needs::TXN,
+            Stage::HttpResponse => {
+                needs::PAYLOAD | needs::REQ | needs::RES | needs::TXN | needs::SRV
+            }
         }
     }
 }
@@ -63,7 +65,9 @@ pub(crate) fn check_needs(mask: u8, stage: Stage) -> Result<(), String> {
             stage.name()
         ));
     }
-    let what = if extra & needs::RES != 0 {
+    let what = if extra & needs::SRV != 0 {
+        "the server connection"
+    } else if extra & needs::RES != 0 {
         "response contents"
     } else if extra & needs::REQ != 0 {
         "HTTP request contents"

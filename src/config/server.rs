@@ -14,7 +14,6 @@ use super::{checks, persist};
 const UNSUPPORTED_SERVER_OPTIONS: &[&str] = &[
     "allow-0rtt",
     "crl-file",
-    "crt",
     "curves",
     "guid",
     "hash-key",
@@ -90,7 +89,17 @@ pub fn dynamic_server(name: &str, addr: &str, opts: &[String]) -> Result<Server,
         file: "cli".into(),
         line: 0,
     };
-    build_server(ServerOpts::default(), &args, &origin, &mut Vec::new())
+    let srv = build_server(ServerOpts::default(), &args, &origin, &mut Vec::new())?;
+    // The global TLS settings (`ca-base`, `ssl-server-verify`...) are the
+    // configuration's, which a server added at run time does not see yet.
+    let check_tls = srv
+        .check
+        .as_ref()
+        .is_some_and(|c| c.ssl == Some(true) || c.sni.is_some() || c.alpn.is_some());
+    if srv.ssl != Default::default() || check_tls {
+        return Err("TLS options ('ssl', 'check-ssl'...) on a server added at run time are not supported yet".into());
+    }
+    Ok(srv)
 }
 
 /// `server NAME ADDR [options]`, starting from `opts` (the defaults).
@@ -181,6 +190,9 @@ fn build_server(
         }
     }
     server.check = opts.check_model(name, notes);
+    if let Some(c) = server.check.as_mut() {
+        c.ssl = Some(c.over_tls(server.ssl.enabled));
+    }
     if server.map_ports.is_some() && server.check.as_ref().is_some_and(|c| c.port.is_none()) {
         // As HAProxy 2.6: a check needs a port of its own then.
         return Err(format!(
@@ -234,4 +246,22 @@ pub(crate) fn known_server_option(opt: &str) -> bool {
         || UNSUPPORTED_SERVER_PREFIXES
             .iter()
             .any(|p| opt.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tls_on_a_server_added_at_run_time_is_refused_not_ignored() {
+        let opts = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        for o in [
+            "ssl verify none",
+            "check check-ssl verify none",
+            "crt x.pem",
+            "check check-alpn h2",
+        ] {
+            let e = super::dynamic_server("s", "127.0.0.1:443", &opts(o)).unwrap_err();
+            assert!(e.contains("not supported yet"), "{o}: {e}");
+        }
+        assert!(super::dynamic_server("s", "127.0.0.1:80", &opts("check weight 2")).is_ok());
+    }
 }

@@ -144,6 +144,22 @@ impl Conn {
         self.state = self.state.next(HalfEvent::Connected);
     }
 
+    /// Drive the transport's handshake (TLS towards a server): Ok(true)
+    /// once it is done, at once for a plain connection. After a TLS one
+    /// both directions are worth trying: the handshake may have read bytes
+    /// that no readiness event will announce.
+    pub fn handshake(&mut self) -> io::Result<bool> {
+        let Xprt::Tls(t) = &mut self.xprt else {
+            return Ok(true);
+        };
+        let done = t.handshake(&self.sock)?;
+        if done {
+            self.may_recv = true;
+            self.may_send = true;
+        }
+        Ok(done)
+    }
+
     /// A receive is worth trying (no short receive since the last event).
     pub fn may_recv(&self) -> bool {
         self.may_recv

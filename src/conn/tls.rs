@@ -88,6 +88,38 @@ impl Tls {
         }
     }
 
+    /// Drive a client handshake as far as the socket allows: Ok(true) once
+    /// it is done. A connection to a server counts as established only then
+    /// (HAProxy), so a refused certificate is a failed connect, retried.
+    pub fn handshake(&mut self, mut sock: &TcpStream) -> io::Result<bool> {
+        self.flush(sock)?;
+        while self.conn.is_handshaking() {
+            if self.eof {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed during the TLS handshake",
+                ));
+            }
+            match self.conn.read_tls(&mut sock) {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = self.conn.process_new_packets() {
+                // The alert rustls queued tells the peer why.
+                let _ = self.flush(sock);
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+            self.flush(sock)?;
+        }
+        if self.facts.is_none() {
+            self.facts = Some(self.negotiated());
+        }
+        Ok(true)
+    }
+
     /// Write pending records until rustls has none or the socket is full.
     fn flush(&mut self, mut sock: &TcpStream) -> io::Result<()> {
         while self.conn.wants_write() {

@@ -19,6 +19,7 @@ mod names;
 mod payload;
 pub mod proxy;
 pub mod tls;
+mod tls_bc;
 mod values;
 
 /// Everything a fetch may read. Rules over parsed heads use an empty,
@@ -69,6 +70,8 @@ pub struct Stamp<'a> {
     pub date: Option<std::time::SystemTime>,
     /// The client connection's TLS session, if it has one.
     pub tls: Option<&'a tls::TlsFacts>,
+    /// The server connection's TLS session, if it has one (`ssl_bc*`).
+    pub bc_tls: Option<&'a tls::TlsFacts>,
 }
 
 impl<'a> FetchCtx<'a> {
@@ -121,6 +124,8 @@ pub mod needs {
     pub const RES: u8 = 4;
     /// The transaction's captures or unique id (`TxnView`).
     pub const TXN: u8 = 8;
+    /// The server connection (`ssl_bc*`): response rules and logs.
+    pub const SRV: u8 = 16;
 }
 
 /// Which message a header fetch reads.
@@ -180,6 +185,8 @@ pub enum Fetch {
     Px(proxy::Px),
     /// `ssl_fc`, `ssl_fc_sni`, `ssl_fc_protocol`...
     Ssl(tls::Ssl),
+    /// `ssl_bc`, `ssl_bc_protocol`, `ssl_bc_cipher`...
+    SslBc(tls_bc::SslBc),
     /// `req.ssl_sni`, `req.ssl_alpn`, `req.ssl_hello_type`: a ClientHello
     /// passing through.
     Hello(hello::Hello),
@@ -322,6 +329,9 @@ impl Fetch {
         if let Some(t) = tls::parse(name, a) {
             return t.map(Fetch::Ssl);
         }
+        if let Some(t) = tls_bc::parse(name, a) {
+            return t.map(Fetch::SslBc);
+        }
         if let Some(h) = hello::parse(name, a) {
             return h.map(Fetch::Hello);
         }
@@ -455,6 +465,7 @@ impl Fetch {
             Fetch::Buf(b) => b.kind(),
             Fetch::Px(p) => p.kind(),
             Fetch::Ssl(t) => t.kind(),
+            Fetch::SslBc(t) => t.kind(),
             Fetch::Hello(h) => h.kind(),
             Fetch::Body(b) => b.kind(),
             Fetch::Var(..) => Kind::Any,
@@ -497,6 +508,7 @@ impl Fetch {
             | Fetch::Hello(_) => needs::PAYLOAD,
             Fetch::Msg(m) => m.needs(),
             Fetch::Status | Fetch::ResCook(_) => needs::RES,
+            Fetch::SslBc(_) => needs::SRV,
             Fetch::UniqueId | Fetch::Capture(..) => needs::TXN,
             Fetch::Hdr(Dir::Res, ..)
             | Fetch::FHdr(Dir::Res, ..)
@@ -658,6 +670,7 @@ impl Fetch {
             Fetch::Buf(b) => b.fetch(ctx),
             Fetch::Px(p) => p.fetch(ctx),
             Fetch::Ssl(t) => t.fetch(ctx),
+            Fetch::SslBc(t) => t.fetch(ctx),
             Fetch::Hello(h) => h.fetch(ctx, one),
             Fetch::Body(b) => b.fetch(ctx, one),
         }

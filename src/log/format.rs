@@ -51,6 +51,8 @@ pub struct Ctx<'a> {
     pub vars: Option<&'a crate::sample::vars::Vars>,
     /// The client connection's TLS session (`%sslv`, `%sslc`, `~` in `%ft`).
     pub tls: Option<&'a crate::http::fetch::tls::TlsFacts>,
+    /// The server connection's (`ssl_bc*`).
+    pub bc_tls: Option<&'a crate::http::fetch::tls::TlsFacts>,
 }
 
 impl LogFormat {
@@ -78,6 +80,7 @@ impl LogFormat {
                     frontend: c.frontend,
                     backend: c.backend,
                     tls: c.tls,
+                    bc_tls: c.bc_tls,
                     ..Default::default()
                 },
                 body: None,

@@ -181,6 +181,8 @@ pub struct LogRec {
     pub logged: u32,
     /// This transaction is not logged (`monitor-uri`).
     pub silent: bool,
+    /// The server connection's TLS session once it is up (`ssl_bc*`).
+    pub bc_tls: Option<crate::http::fetch::tls::TlsFacts>,
 }
 
 impl LogRec {
@@ -212,6 +214,7 @@ impl LogRec {
             request_line: None,
             logged: 0,
             silent: false,
+            bc_tls: None,
         })
     }
 
@@ -227,6 +230,7 @@ impl LogRec {
     pub fn next(&mut self, now: Instant, out: u64, inb: u64) {
         let logged = self.logged + 1;
         let (srv, local) = (self.srv_addr, self.local_addr);
+        let bc_tls = self.bc_tls.take();
         let given = (self.bytes_out, self.bytes_in);
         *self = *LogRec::new(now);
         self.logged = logged;
@@ -237,6 +241,7 @@ impl LogRec {
         self.in_base = inb;
         // A kept-alive server connection may serve the next request.
         (self.srv_addr, self.local_addr) = (srv, local);
+        self.bc_tls = bc_tls;
     }
 
     pub fn queued(&mut self, sq: usize, bq: usize) {
@@ -274,6 +279,8 @@ impl LogRec {
             self.tw = Some(queued_since.map_or(Duration::ZERO, |q| now - q));
         }
         self.connect_at.get_or_insert(now);
+        // A new server connection: the last one's TLS session is not its.
+        self.bc_tls = None;
     }
 
     pub fn connected(&mut self, now: Instant, local: Option<SocketAddr>) {

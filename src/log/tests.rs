@@ -59,6 +59,7 @@ fn ctx<'a>(r: &'a LogRec, now: Instant, caps: &'a [Option<String>]) -> Ctx<'a> {
         counter: 0,
         vars: None,
         tls: None,
+        bc_tls: None,
     }
 }
 

@@ -126,7 +126,7 @@ fn names_of(cert: &CertificateDer<'_>) -> Result<Vec<String>, String> {
 
 /// The CN of a DER-encoded X.501 Name: the value after the id-at-commonName
 /// OID (2.5.4.3) when it is a short string.
-fn common_name(subject: &[u8]) -> Option<String> {
+pub(crate) fn common_name(subject: &[u8]) -> Option<String> {
     const OID_CN: [u8; 5] = [0x06, 0x03, 0x55, 0x04, 0x03];
     let at = subject.windows(OID_CN.len()).position(|w| w == OID_CN)? + OID_CN.len();
     let (&tag, rest) = subject.get(at..)?.split_first()?;

@@ -30,6 +30,26 @@ pub struct ServerCheck {
     /// `error-limit`: consecutive live errors before `on-error` (default 10).
     pub error_limit: u32,
     pub on_error: OnError,
+    /// `check-ssl` (true) / `no-check-ssl` (false); once the server line
+    /// is read, whether the check's own connection goes over TLS
+    /// (`ServerCheck::over_tls`).
+    pub ssl: Option<bool>,
+    /// `check-sni NAME`: the SNI a TLS check sends.
+    pub sni: Option<String>,
+    /// `check-alpn LIST`: the ALPN a TLS check offers instead of the
+    /// server's, and the TLS context made for it at the end of the load.
+    pub alpn: Option<Vec<String>>,
+    pub alpn_ctx: Option<crate::tls::client::ClientCtx>,
+}
+
+impl ServerCheck {
+    /// HAProxy 2.6: `check-ssl` forces TLS and `no-check-ssl` plain text;
+    /// otherwise checks go as the traffic does (`ssl`), unless `port` or
+    /// `addr` sends them elsewhere.
+    pub fn over_tls(&self, server_ssl: bool) -> bool {
+        self.ssl
+            .unwrap_or(server_ssl && self.port.is_none() && self.addr.is_none())
+    }
 }
 
 impl Default for ServerCheck {
@@ -47,6 +67,10 @@ impl Default for ServerCheck {
             observe: None,
             error_limit: 10,
             on_error: OnError::FastInter,
+            ssl: None,
+            sni: None,
+            alpn: None,
+            alpn_ctx: None,
         }
     }
 }
@@ -93,6 +117,9 @@ pub enum CheckKind {
     Http(HttpCheck),
     /// `option tcp-check` with its `tcp-check` rules, in order.
     TcpScript(Vec<TcpCheckStep>),
+    /// `option ssl-hello-chk`: an SSLv3 ClientHello, answered by a TLS
+    /// record (a handshake or an alert).
+    SslHello,
 }
 
 /// The request of an HTTP check.
@@ -142,8 +169,15 @@ pub enum HttpMatch {
 /// One `tcp-check` rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TcpCheckStep {
-    /// `tcp-check connect [port N]`.
-    Connect { port: Option<u16> },
+    /// `tcp-check connect [port N] [default] [ssl] [sni NAME]`.
+    Connect {
+        port: Option<u16>,
+        /// `default`: over TLS and with the SNI as the server's checks.
+        default: bool,
+        /// `ssl`: over TLS with the server's TLS settings.
+        ssl: bool,
+        sni: Option<String>,
+    },
     /// `tcp-check send STRING` or `send-binary HEX`.
     Send(Vec<u8>),
     /// `tcp-check expect [!] string|rstring|binary VALUE`.

@@ -538,6 +538,10 @@ pub struct ServerSsl {
     pub versions: crate::tls::server::Versions,
     pub ciphers: Option<String>,
     pub ciphersuites: Option<String>,
+    /// `crt FILE`: the client certificate (PEM with its key) presented.
+    pub crt: Option<String>,
+    /// `no-tls-tickets`: TLS 1.2 sessions resume by session id only.
+    pub no_tickets: bool,
     /// The context made from all this when the configuration is finished.
     pub ctx: Option<crate::tls::client::ClientCtx>,
 }

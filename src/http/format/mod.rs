@@ -79,6 +79,12 @@ fn check_sample(e: &Expr, text: &str, at: Where) -> Result<(), String> {
     let mut n = e.needs();
     if at == Where::UniqueId {
         n &= !needs::REQ;
+        // Made before any server is chosen (HAProxy refuses it too).
+        if n & needs::SRV != 0 {
+            return Err(format!(
+                "sample fetch <{text}> may not be reliably used here because it needs 'the server connection' which is not available here"
+            ));
+        }
     }
     if at != Where::Http && n & (needs::REQ | needs::RES | needs::PAYLOAD) != 0 {
         if e.fetch == Fetch::Status {

@@ -128,6 +128,7 @@ fn unique_id_renders_haproxys_example_format() {
             SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(0x6B16_BE92 * 1000 + 42),
         ),
         tls: None,
+        bc_tls: None,
     };
     let mut out = String::new();
     f.render_with(&mut out, &ctx, &HttpVars(&ctx));

@@ -6,7 +6,9 @@
 //!
 //! ```text
 //! next_deadline() reached while idle -> start(now)
-//!   Connect(addr)  -> open a TCP connection, then on_connected / on_error
+//!   Connect(addr)  -> open a TCP connection (over TLS if `connect_tls()`:
+//!                     on_tcp_connected once TCP is up, on_handshake_error),
+//!                     then on_connected / on_error
 //!   Send(bytes)    -> write them all, then on_sent / on_error
 //!   Expect         -> read, then on_data / on_eof / on_error
 //!   Done(outcome)  -> close the connection, then finish(outcome, now)
@@ -24,6 +26,7 @@
 mod health;
 mod http;
 mod script;
+mod ssl_hello;
 #[cfg(test)]
 mod tests;
 
@@ -114,9 +117,21 @@ impl Default for Spread {
 enum Step {
     /// Connect to the check address: the server's (or `addr`), on this
     /// port (None: the server's port, or `port`). Resolved when the step
-    /// runs, so `set server ... addr` moves the checks along.
-    Connect(Option<u16>),
+    /// runs, so `set server ... addr` moves the checks along. `tls`: with
+    /// the server's TLS settings (`check-ssl`, or `ssl` without `port`),
+    /// presenting `sni` if any; `default`: as the server's checks (the
+    /// implicit connect, `tcp-check connect default`), with `check-alpn`.
+    Connect {
+        port: Option<u16>,
+        tls: bool,
+        sni: Option<String>,
+        default: bool,
+    },
     Send(Vec<u8>),
+    /// `option ssl-hello-chk`'s ClientHello, dated when it is sent.
+    SendSslHello,
+    /// A TLS record in answer to it (`ssl_hello.rs`).
+    ExpectSslHello,
     Expect {
         negate: bool,
         what: TcpMatch,
@@ -129,6 +144,8 @@ enum Step {
 enum Phase {
     Idle,
     Connecting,
+    /// TCP is up, the TLS handshake runs.
+    Handshaking,
     Sending,
     Receiving,
     /// `Done` was returned; waiting for `finish`.
@@ -187,7 +204,8 @@ impl Checker {
         now: Instant,
         spread: Spread,
     ) -> Checker {
-        let (steps, first_rule) = script::compile(&health.kind);
+        let (steps, first_rule) =
+            script::compile(&health.kind, cfg.ssl == Some(true), cfg.sni.as_deref());
         let mut c = Checker {
             server_addr,
             cfg: cfg.clone(),
@@ -259,8 +277,49 @@ impl Checker {
         self.run(now)
     }
 
+    /// Whether the connection `Connect` asked for goes over TLS.
+    pub fn connect_tls(&self) -> bool {
+        matches!(
+            self.steps.get(self.step),
+            Some(Step::Connect { tls: true, .. })
+        )
+    }
+
+    /// Whether that connection is made as the server's checks are
+    /// (`check-alpn` applies), not by a `tcp-check connect` of its own.
+    pub fn connect_default(&self) -> bool {
+        matches!(
+            self.steps.get(self.step),
+            Some(Step::Connect { default: true, .. })
+        )
+    }
+
+    /// The SNI that connection presents, if any.
+    pub fn connect_sni(&self) -> Option<&str> {
+        match self.steps.get(self.step) {
+            Some(Step::Connect { sni, .. }) => sni.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// TCP is up under a TLS connect: the handshake runs (its failures and
+    /// timeouts are "Layer6").
+    pub fn on_tcp_connected(&mut self, _now: Instant) {
+        if self.phase == Phase::Connecting {
+            self.phase = Phase::Handshaking;
+        }
+    }
+
+    /// The TLS handshake failed (a refused certificate, an alert, a close).
+    pub fn on_handshake_error(&mut self, _now: Instant) -> Action {
+        let at = self.at_step();
+        self.done(Outcome::fail(format!(
+            "Layer6 invalid response, info: \"SSL handshake failure{at}\""
+        )))
+    }
+
     pub fn on_connected(&mut self, now: Instant) -> Action {
-        if self.phase != Phase::Connecting {
+        if !matches!(self.phase, Phase::Connecting | Phase::Handshaking) {
             return self.out_of_phase("on_connected");
         }
         if let Some(t) = self.timeout_check {
@@ -295,7 +354,7 @@ impl Checker {
         self.eof = true;
         match self.phase {
             Phase::Receiving => self.run(now),
-            Phase::Connecting | Phase::Sending => {
+            Phase::Connecting | Phase::Handshaking | Phase::Sending => {
                 let why = format!("Connection closed by server{}", self.at_step());
                 self.done(Outcome::fail(format!(
                     "Layer4 connection problem, info: \"{why}\""
@@ -305,17 +364,25 @@ impl Checker {
         }
     }
 
-    /// A socket error (`err` is its text, for example "Connection refused").
+    /// A socket error (`err` is its text, for example "Connection refused"):
+    /// a connection problem while connecting, a socket error once the
+    /// connection is up (HAProxy's L4CON and SOCKERR).
     pub fn on_error(&mut self, err: &str, _now: Instant) -> Action {
         let why = format!("{err}{}", self.at_step());
-        self.done(Outcome::fail(format!(
-            "Layer4 connection problem, info: \"{why}\""
-        )))
+        let what = match self.phase {
+            Phase::Sending | Phase::Receiving => "Socket error",
+            _ => "Layer4 connection problem",
+        };
+        self.done(Outcome::fail(format!("{what}, info: \"{why}\"")))
     }
 
     /// The deadline of a running attempt passed.
     pub fn on_timeout(&mut self, _now: Instant) -> Action {
         let layer = match self.phase {
+            Phase::Handshaking => "Layer6",
+            Phase::Receiving if matches!(self.steps.get(self.step), Some(Step::ExpectSslHello)) => {
+                "Layer6"
+            }
             Phase::Receiving => "Layer7",
             _ => "Layer4",
         };

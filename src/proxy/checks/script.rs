@@ -11,11 +11,20 @@ use crate::config::{CheckKind, TcpCheckStep, TcpMatch};
 
 /// The steps of an attempt for this check kind, and the index of the
 /// first user rule (1 when a script gets an implicit first connect).
-pub(super) fn compile(kind: &CheckKind) -> (Vec<Step>, usize) {
-    let mut steps = vec![Step::Connect(None)];
+/// `tls` and `sni` (`check-sni`): how the implicit connect goes, and an
+/// explicit `tcp-check connect default`; another explicit one is plain
+/// text unless it says `ssl` (HAProxy 2.6).
+pub(super) fn compile(kind: &CheckKind, tls: bool, sni: Option<&str>) -> (Vec<Step>, usize) {
+    let mut steps = vec![Step::Connect {
+        port: None,
+        tls,
+        sni: sni.map(str::to_string),
+        default: true,
+    }];
     let mut first_rule = 0;
     match kind {
         CheckKind::Tcp => {}
+        CheckKind::SslHello => steps.extend([Step::SendSslHello, Step::ExpectSslHello]),
         CheckKind::Http(http) => {
             steps.push(Step::Send(http_request(http)));
             steps.push(Step::ExpectHttp);
@@ -26,13 +35,27 @@ pub(super) fn compile(kind: &CheckKind) -> (Vec<Step>, usize) {
             } else {
                 first_rule = 1;
             }
-            steps.extend(rules.iter().map(|r| match r {
-                TcpCheckStep::Connect { port } => Step::Connect(*port),
-                TcpCheckStep::Send(b) => Step::Send(b.clone()),
-                TcpCheckStep::Expect { negate, what } => Step::Expect {
-                    negate: *negate,
-                    what: what.clone(),
-                },
+            steps.extend(rules.iter().map(|r| {
+                match r {
+                    TcpCheckStep::Connect {
+                        port,
+                        default,
+                        ssl,
+                        sni: own,
+                    } => Step::Connect {
+                        port: *port,
+                        tls: *ssl || (*default && tls),
+                        sni: own
+                            .clone()
+                            .or_else(|| sni.filter(|_| *default).map(str::to_string)),
+                        default: *default,
+                    },
+                    TcpCheckStep::Send(b) => Step::Send(b.clone()),
+                    TcpCheckStep::Expect { negate, what } => Step::Expect {
+                        negate: *negate,
+                        what: what.clone(),
+                    },
+                }
             }));
         }
     }
@@ -47,12 +70,20 @@ impl Checker {
                 let reason = match self.pass_reason.take() {
                     Some(r) => r,
                     None if self.has_layer7() => "Layer7 check passed".to_string(),
+                    // A TLS connect proves the handshake too (HAProxy's L6OK).
+                    None if self
+                        .steps
+                        .iter()
+                        .any(|s| matches!(s, Step::Connect { tls: true, .. })) =>
+                    {
+                        "Layer6 check passed".to_string()
+                    }
                     None => "Layer4 check passed".to_string(),
                 };
                 return self.done(Outcome::pass(reason));
             };
             match step {
-                Step::Connect(port) => {
+                Step::Connect { port, .. } => {
                     let ip = self.cfg.addr.unwrap_or(self.server_addr.ip());
                     let default = self.cfg.port.unwrap_or(self.server_addr.port());
                     let addr = SocketAddr::new(ip, port.unwrap_or(default));
@@ -70,7 +101,15 @@ impl Checker {
                     self.rx.clear();
                     return Action::Send(bytes.clone());
                 }
-                Step::Expect { .. } | Step::ExpectHttp => {
+                Step::SendSslHello => {
+                    self.phase = Phase::Sending;
+                    self.rx.clear();
+                    let secs = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as u32);
+                    return Action::Send(super::ssl_hello::client_hello(secs));
+                }
+                Step::Expect { .. } | Step::ExpectHttp | Step::ExpectSslHello => {
                     self.phase = Phase::Receiving;
                     match self.eval() {
                         Eval::Wait => return Action::Expect,
@@ -102,9 +141,12 @@ impl Checker {
     }
 
     fn has_layer7(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|s| matches!(s, Step::Expect { .. } | Step::ExpectHttp))
+        self.steps.iter().any(|s| {
+            matches!(
+                s,
+                Step::Expect { .. } | Step::ExpectHttp | Step::ExpectSslHello
+            )
+        })
     }
 
     /// " at step N of tcp-check" for scripts, "" otherwise.
@@ -148,6 +190,7 @@ impl Checker {
                     self.at_step()
                 ))
             }
+            Step::ExpectSslHello => super::ssl_hello::eval(&self.rx, last),
             _ => eval_http(&self.rx, last, self.expect.as_ref()),
         }
     }

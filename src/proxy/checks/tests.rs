@@ -353,7 +353,12 @@ fn expect_string(s: &str) -> TcpCheckStep {
 fn redis_ping_pong_script() {
     let t0 = Instant::now();
     let steps = vec![
-        TcpCheckStep::Connect { port: Some(6379) },
+        TcpCheckStep::Connect {
+            port: Some(6379),
+            default: false,
+            ssl: false,
+            sni: None,
+        },
         TcpCheckStep::Send(b"PING\r\n".to_vec()),
         expect_string("+PONG"),
     ];
@@ -647,4 +652,144 @@ fn callbacks_out_of_phase_end_the_attempt() {
     let mut c = tcp(t0);
     c.start(t0);
     assert!(!done(c.on_sent(t0)).ok);
+}
+
+fn ssl_hello_health() -> HealthConfig {
+    HealthConfig {
+        kind: CheckKind::SslHello,
+        ..HealthConfig::default()
+    }
+}
+
+#[test]
+fn ssl_hello_check_passes_on_a_tls_record_with_layer6_words() {
+    let t0 = Instant::now();
+    let mut c = checker(&check(), &ssl_hello_health(), t0);
+    assert!(matches!(c.start(t0), Action::Connect(_)));
+    assert!(!c.connect_tls());
+    let Action::Send(hello) = c.on_connected(t0) else {
+        panic!("a hello to send")
+    };
+    assert_eq!(&hello[..3], [0x16, 0x03, 0x00]);
+    assert_eq!(c.on_sent(t0), Action::Expect);
+    // An alert (a server refusing SSLv3) proves it speaks TLS.
+    let o = done(c.on_data(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46], t0));
+    assert_eq!(o, Outcome::pass("Layer6 check passed"));
+}
+
+#[test]
+fn ssl_hello_check_fails_on_text_and_times_out_at_layer6() {
+    let t0 = Instant::now();
+    let mut c = checker(&check(), &ssl_hello_health(), t0);
+    c.start(t0);
+    c.on_connected(t0);
+    c.on_sent(t0);
+    let o = done(c.on_data(b"HTTP/1.1 400 Bad Request\r\n", t0));
+    assert_eq!(o, Outcome::fail("Layer6 invalid response"));
+    c.finish(o, t0);
+    c.start(t0);
+    c.on_connected(t0);
+    c.on_sent(t0);
+    assert_eq!(c.on_data(&[0x16], t0), Action::Expect, "min-recv 5");
+    assert_eq!(done(c.on_timeout(t0)), Outcome::fail("Layer6 timeout"));
+}
+
+#[test]
+fn tls_checks_fail_and_time_out_in_the_handshake_at_layer6() {
+    let t0 = Instant::now();
+    let cfg = ServerCheck {
+        ssl: Some(true),
+        ..check()
+    };
+    let mut c = checker(&cfg, &http(None), t0);
+    assert!(matches!(c.start(t0), Action::Connect(_)));
+    assert!(c.connect_tls());
+    c.on_tcp_connected(t0);
+    let o = done(c.on_handshake_error(t0));
+    assert_eq!(
+        o,
+        Outcome::fail("Layer6 invalid response, info: \"SSL handshake failure\"")
+    );
+    c.finish(o, t0);
+    c.start(t0);
+    c.on_tcp_connected(t0);
+    assert_eq!(done(c.on_timeout(t0)), Outcome::fail("Layer6 timeout"));
+    // Before TCP is up, a timeout is still layer 4; once the handshake is
+    // done the check goes on as in plain text.
+    c.start(t0);
+    assert_eq!(done(c.on_timeout(t0)), Outcome::fail("Layer4 timeout"));
+    c.start(t0);
+    c.on_tcp_connected(t0);
+    assert!(matches!(c.on_connected(t0), Action::Send(_)));
+}
+
+#[test]
+fn tcp_check_connect_ssl_and_default_say_how_to_connect() {
+    let t0 = Instant::now();
+    let cfg = ServerCheck {
+        ssl: Some(true),
+        sni: Some("check.test".into()),
+        ..check()
+    };
+    let connect = |default, ssl, sni: Option<&str>| HealthConfig {
+        kind: CheckKind::TcpScript(vec![TcpCheckStep::Connect {
+            port: None,
+            default,
+            ssl,
+            sni: sni.map(str::to_string),
+        }]),
+        ..HealthConfig::default()
+    };
+    for (default, ssl, sni, tls, sent) in [
+        (false, true, Some("x.test"), true, Some("x.test")),
+        (false, true, None, true, None),
+        (true, false, None, true, Some("check.test")),
+        (true, false, Some("x.test"), true, Some("x.test")),
+        (false, false, None, false, None),
+    ] {
+        let mut c = checker(&cfg, &connect(default, ssl, sni), t0);
+        c.start(t0);
+        assert_eq!(
+            (c.connect_tls(), c.connect_sni()),
+            (tls, sent),
+            "default {default} ssl {ssl} sni {sni:?}"
+        );
+    }
+    // The implicit connect carries `check-sni`.
+    let mut c = checker(&cfg, &http(None), t0);
+    c.start(t0);
+    assert_eq!(c.connect_sni(), Some("check.test"));
+}
+
+#[test]
+fn an_explicit_tcp_check_connect_is_plain_text_even_on_a_tls_server() {
+    // HAProxy 2.6: only the implicit first connect inherits TLS.
+    let t0 = Instant::now();
+    let cfg = ServerCheck {
+        ssl: Some(true),
+        ..check()
+    };
+    let script = |steps| HealthConfig {
+        kind: CheckKind::TcpScript(steps),
+        ..HealthConfig::default()
+    };
+    let send = TcpCheckStep::Send(b"PING\r\n".to_vec());
+    let mut c = checker(&cfg, &script(vec![send.clone()]), t0);
+    c.start(t0);
+    assert!(c.connect_tls());
+    let mut c = checker(
+        &cfg,
+        &script(vec![
+            TcpCheckStep::Connect {
+                port: None,
+                default: false,
+                ssl: false,
+                sni: None,
+            },
+            send,
+        ]),
+        t0,
+    );
+    c.start(t0);
+    assert!(!c.connect_tls());
 }

@@ -196,6 +196,7 @@ impl Engine {
             fe_index: s.frontend as usize,
             so_id: s.so_id,
             tls: s.client.conn.tls(),
+            bc_tls: s.srv.as_ref().and_then(|x| x.conn.tls()),
             px: Some(&view),
             be_names,
         };

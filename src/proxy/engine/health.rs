@@ -1,12 +1,14 @@
 //! Health checks in the event loop: one sans-IO `Checker` per checked
 //! server, driven here with a non-blocking connection (`conn::Conn`) per
-//! running attempt and one timer each. A transition marks the server DOWN or UP for the balancer and
-//! logs it as HAProxy does. No threads.
+//! running attempt and one timer each; over TLS with the server's own TLS
+//! settings when the checker says so (`check-ssl`, `ssl`), the handshake
+//! being part of connecting, as for traffic. A transition marks the server
+//! DOWN or UP for the balancer and logs it as HAProxy does. No threads.
 
 use super::owner::{Owner, Timer};
 use super::Engine;
 use crate::config;
-use crate::conn::{Conn, Plain, Xprt};
+use crate::conn::{Conn, HalfState, Plain, Tls, Xprt};
 use crate::core::timers::TimerKey;
 use crate::pollers::{Event, Interest, Token};
 use crate::proxy::checks::{Action, Checker, Health, Outcome, Spread, Transition};
@@ -25,12 +27,19 @@ pub(super) struct CheckRt {
     /// `disable health` (and a server added at run time until `enable
     /// health`): no checks run; the server keeps the state it had.
     pub enabled: bool,
+    /// The server's TLS settings, for the checks' TLS connects, and the
+    /// same with `check-alpn`'s list.
+    tls: Option<CheckTls>,
+    alpn_tls: Option<CheckTls>,
     /// The attempt's connection and its reactor token.
     conn: Option<(Conn, Token)>,
     connecting: bool,
     out: Vec<u8>,
     timer: Option<TimerKey>,
 }
+
+/// What a TLS check connects with: the server's TLS context.
+type CheckTls = crate::tls::client::ClientCtx;
 
 /// Build the checkers of every server with `check`, first checks spread over
 /// the interval as HAProxy does.
@@ -62,6 +71,8 @@ pub(super) fn build(cfg: &config::Config, now: Instant) -> Vec<CheckRt> {
                 weight: s.weight * super::WEIGHT_SCALE,
                 observe: sc.observe,
                 enabled: true,
+                tls: s.ssl.ctx.clone(),
+                alpn_tls: sc.alpn_ctx.clone(),
                 conn: None,
                 connecting: false,
                 out: Vec::new(),
@@ -144,17 +155,25 @@ impl Engine {
         }
         conn.on_event(&ev);
         let action = if c.connecting {
-            if !(ev.writable || ev.error || ev.hup) {
-                return;
-            }
-            match conn.take_error() {
-                Ok(None) if !ev.error => {
+            // TCP first, then the TLS handshake if any, as for traffic.
+            let tcp = conn.state() == HalfState::Connecting;
+            match super::server::connect_progress(conn, &ev) {
+                Ok(true) => {
                     c.connecting = false;
-                    conn.connected();
                     c.checker.on_connected(now)
                 }
-                Ok(Some(e)) | Err(e) => c.checker.on_error(&e.to_string(), now),
-                Ok(None) => c.checker.on_error("connection failed", now),
+                Ok(false) => {
+                    if tcp && conn.state() != HalfState::Connecting {
+                        c.checker.on_tcp_connected(now);
+                    }
+                    self.reactor.set_want(token, conn.interest(Interest::WRITE));
+                    return;
+                }
+                Err(("connect", e)) => c.checker.on_error(&e.to_string(), now),
+                Err((_, e)) => {
+                    log::debug!("check: TLS handshake: {e}");
+                    c.checker.on_handshake_error(now)
+                }
             }
         } else if !c.out.is_empty() && (ev.writable || ev.error) {
             match conn.send(&[&c.out]) {
@@ -196,9 +215,22 @@ impl Engine {
                         self.reactor.deregister(t);
                         conn.close();
                     }
-                    match super::start_connect(addr, false) {
-                        Ok(sock) => {
-                            let conn = Conn::connecting(sock, Xprt::Plain(Plain));
+                    let ctx = match &c.alpn_tls {
+                        Some(a) if c.checker.connect_default() => Some(a),
+                        _ => c.tls.as_ref(),
+                    };
+                    let xprt = match (ctx, c.checker.connect_tls()) {
+                        (_, false) => Ok(Xprt::Plain(Plain)),
+                        (Some(ctx), true) => {
+                            let sni = c.checker.connect_sni();
+                            let name = crate::tls::client::server_name(sni, addr.ip());
+                            Tls::client(ctx, name).map(|t| Xprt::Tls(Box::new(t)))
+                        }
+                        (None, true) => Err(std::io::Error::other("no TLS settings")),
+                    };
+                    match xprt.and_then(|x| Ok((x, super::start_connect(addr, false)?))) {
+                        Ok((xprt, sock)) => {
+                            let conn = Conn::connecting(sock, xprt);
                             let token = self.reactor.register(
                                 conn.fd(),
                                 Owner::Check(ci).pack(),
@@ -327,6 +359,9 @@ impl Engine {
             weight: weight * super::WEIGHT_SCALE,
             observe: sc.observe,
             enabled: false,
+            // (Refused on servers added at run time.)
+            tls: None,
+            alpn_tls: None,
             conn: None,
             connecting: false,
             out: Vec::new(),

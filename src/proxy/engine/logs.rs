@@ -204,6 +204,7 @@ impl Engine {
             counter: t.map_or(0, |t| t.req_no),
             vars: Some(&s.vars),
             tls: tls.as_ref(),
+            bc_tls: r.bc_tls.as_ref(),
         };
         let line = format.render(&ctx);
         let sd = fl.sd.as_ref().map(|f| f.render(&ctx)).unwrap_or_default();

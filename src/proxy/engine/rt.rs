@@ -167,7 +167,8 @@ pub(super) fn server(s: &config::Server, puid: u32, tid: usize, n: usize) -> Ser
     rt.minconn = s.minconn;
     rt.maxqueue = s.maxqueue;
     rt.cookie = s.cookie.clone();
-    rt.tls = s.ssl.ctx.clone().map(|ctx| {
+    // (A context without `ssl` is the checks' alone: `check-ssl`.)
+    rt.tls = s.ssl.ctx.clone().filter(|_| s.ssl.enabled).map(|ctx| {
         // Checked when the configuration was read.
         let sni = s
             .ssl

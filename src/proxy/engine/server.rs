@@ -5,7 +5,7 @@ use super::logs::{self, term_at};
 use super::owner::Owner;
 use super::{start_connect, Engine};
 use crate::conn::Side;
-use crate::conn::{Conn, Plain, Xprt};
+use crate::conn::{Conn, HalfState, Plain, Xprt};
 use crate::core::Ready;
 use crate::pollers::Interest;
 use crate::proxy::lb::{self, Pick};
@@ -454,36 +454,46 @@ impl Engine {
             side.conn.on_event(&ev);
         }
         if let (true, Phase::Connecting { .. }) = (is_server, s.phase) {
-            let Some(srv) = s.srv.as_ref() else { return };
-            let err = match srv.conn.take_error() {
-                Ok(Some(e)) => Some(e),
-                Err(e) => Some(e),
-                Ok(None) if r.event.error || (r.event.hup && !r.event.writable) => Some(
-                    io::Error::new(io::ErrorKind::ConnectionRefused, "connection failed"),
-                ),
-                Ok(None) if r.event.writable => None,
-                Ok(None) => return,
-            };
+            let Some(srv) = s.srv.as_mut() else { return };
             let (bi, si) = (
                 s.backend.unwrap_or(0) as usize,
                 s.server.unwrap_or(0) as usize,
             );
-            if let Some(e) = err {
+            // The TCP connect first, then the transport's handshake (TLS):
+            // a failure of either is a failed connect, retried.
+            let failed = match connect_progress(&mut srv.conn, &r.event) {
+                Ok(true) => None,
+                Ok(false) => {
+                    self.refresh(sid, now);
+                    return;
+                }
+                Err(e) => Some(e),
+            };
+            if let Some((what, e)) = failed {
                 let be = &self.backends[bi];
                 log::info!(
-                    "backend {}: server {}: connect: {e}",
+                    "backend {}: server {}: {what}: {e}",
                     be.name,
                     be.servers[si].name
                 );
+                if crate::tls::client::sni_mismatch(&e) {
+                    // HAProxy: not retried; the log says all were spent.
+                    s.retries_left = 0;
+                    let all = be.retries;
+                    logs::rec(Some(&mut *s), |r| r.retries = all);
+                }
                 self.attach_failed(sid, bi, si, now);
                 self.refresh(sid, now);
                 return;
             }
             if let Some(side) = s.srv.as_mut() {
-                side.conn.connected();
                 side.last_io = now;
                 let local = side.conn.local_addr().ok();
-                logs::rec(Some(&mut *s), |r| r.connected(now, local));
+                let tls = side.conn.tls();
+                logs::rec(Some(&mut *s), |r| {
+                    r.connected(now, local);
+                    r.bc_tls = tls;
+                });
             }
             // TCP mode has no reply to time: `balance response-time` uses
             // the connect time there (HTTP feeds the reply delay instead).
@@ -555,6 +565,41 @@ impl Engine {
         }
         self.resume_listeners();
     }
+}
+
+/// Where a connect in flight stands after readiness `ev`: Ok(true) once the
+/// TCP connect and the transport's handshake are done, Ok(false) while
+/// either waits, else which step failed and why.
+pub(super) fn connect_progress(
+    conn: &mut Conn,
+    ev: &crate::pollers::Event,
+) -> Result<bool, (&'static str, io::Error)> {
+    if conn.state() == HalfState::Connecting {
+        let err = match conn.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) if ev.error || (ev.hup && !ev.writable) => Some(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "connection failed",
+            )),
+            Ok(None) if ev.writable => None,
+            Ok(None) => return Ok(false),
+        };
+        if let Some(e) = err {
+            // A reset once the connect went through (the peer closed on
+            // the ClientHello) is the handshake's failure.
+            let reset = matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            );
+            if reset && ev.writable && conn.tls().is_some() {
+                conn.connected();
+                return Err(("TLS handshake", e));
+            }
+            return Err(("connect", e));
+        }
+        conn.connected();
+    }
+    conn.handshake().map_err(|e| ("TLS handshake", e))
 }
 
 /// Where a server connection goes: its address, where an unspecified IP

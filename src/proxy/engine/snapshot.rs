@@ -16,11 +16,14 @@ fn check_word(o: &Outcome) -> (&'static str, Option<u64>) {
         ("Layer4 check passed", "L4OK"),
         ("Layer4 connection problem", "L4CON"),
         ("Layer4 timeout", "L4TOUT"),
+        ("Layer6 check passed", "L6OK"),
+        ("Layer6 timeout", "L6TOUT"),
         ("Layer6", "L6RSP"),
         ("Layer7 check passed", "L7OK"),
         ("Layer7 wrong status", "L7STS"),
         ("Layer7 timeout", "L7TOUT"),
         ("Layer7 invalid response", "L7RSP"),
+        ("Socket error", "SOCKERR"),
     ]
     .iter()
     .find(|(p, _)| r.starts_with(p))

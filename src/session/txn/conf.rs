@@ -113,5 +113,7 @@ pub struct Conf<'a> {
     pub so_id: u32,
     /// The client connection's TLS session (`ssl_fc*`).
     pub tls: Option<crate::http::fetch::tls::TlsFacts>,
+    /// The server connection's (`ssl_bc*`, response rules only).
+    pub bc_tls: Option<crate::http::fetch::tls::TlsFacts>,
     pub px: Option<&'a dyn crate::http::fetch::proxy::ProxyView>,
 }

@@ -52,6 +52,7 @@ pub(super) fn stamp<'a>(t: &Txn, conf: &'a Conf<'a>, server: Option<u32>) -> Sta
         no: t.req_no,
         date: t.req_date,
         tls: conf.tls.as_ref(),
+        bc_tls: conf.bc_tls.as_ref(),
     }
 }
 

@@ -373,6 +373,7 @@ mod tests {
         let mut p = Parser::new(&|_| None);
         p.parse_text("pollux.cfg", text);
         p.finish()
+            .map(crate::config::without_timeout_notes)
             .map_err(|e| e.iter().map(|e| e.to_string()).collect())
     }
 

@@ -441,11 +441,19 @@ impl<'e> Parser<'e> {
                         self.errors
                             .extend(check_target(&self.proxies, p, "default_backend", name, origin));
                     }
-                    // A stats frontend serves its page without a backend.
-                    None if p.kind == Kind::Frontend && p.fe_rules.stats.is_none() => self.warnings.push(format!(
+                    // A stats frontend serves its page without a backend;
+                    // switching or `http-request` rules (a `return`...) may
+                    // serve everything.
+                    None if p.kind == Kind::Frontend
+                        && p.fe_rules.stats.is_none()
+                        && p.fe_rules.use_backend.is_empty()
+                        && p.h.req_http.is_empty() =>
+                    {
+                        self.warnings.push(format!(
                         "{}:{}: frontend '{}' has no backend (no 'default_backend'): connections will be refused",
                         p.origin.file, p.origin.line, p.name
-                    )),
+                    ))
+                    }
                     None => {}
                 }
                 for ((target, _), origin) in p.fe_rules.use_backend.iter().zip(&p.h.use_backend_at)
@@ -531,6 +539,9 @@ impl<'e> Parser<'e> {
                 }
                 config.backends.push(be);
             }
+            if let Some(w) = missing_timeouts(p) {
+                self.warnings.push(w);
+            }
             if let (Mode::Tcp, Some((kw, origin))) = (p.mode, &p.h.first_http_kw) {
                 self.warnings.push(format!(
                     "{}:{}: '{kw}' rules ignored for {} '{}' as they require HTTP mode",
@@ -553,6 +564,31 @@ impl<'e> Parser<'e> {
         config.patterns = patterns;
         Ok(config)
     }
+}
+
+/// HAProxy's warning for a proxy whose connections could stay forever: a
+/// frontend without `timeout client`, a backend with servers but without
+/// `timeout connect`, or without `timeout server` (in TCP mode, unless
+/// `timeout tunnel` is set).
+fn missing_timeouts(p: &Draft) -> Option<String> {
+    if p.disabled {
+        return None;
+    }
+    let t = &p.timeouts;
+    let fe = p.kind.fe() && t.client.is_none();
+    let be = p.kind.be()
+        && !p.servers.is_empty()
+        && (t.connect.is_none()
+            || (t.server.is_none() && (p.mode == Mode::Http || t.tunnel.is_none())));
+    (fe || be).then(|| {
+        format!(
+            "{}:{}: missing timeouts for {} '{}': connections may stay open forever; set 'timeout client', 'timeout connect' and 'timeout server'",
+            p.origin.file,
+            p.origin.line,
+            p.kind.name(),
+            p.name
+        )
+    })
 }
 
 /// `nbthread N` > 1: each thread enforces an equal share of every limit, so

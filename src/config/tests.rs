@@ -56,7 +56,7 @@ fn test_env(name: &str) -> Option<String> {
 
 fn load_text(dir: &TempDir, text: &str) -> Result<Config, Vec<ConfigError>> {
     let path = dir.write("pollux.cfg", text);
-    load_with_env(&[path], &test_env)
+    load_with_env(&[path], &test_env).map(super::without_timeout_notes)
 }
 
 /// Loads `text` and returns its errors, relative to the temp dir.
@@ -619,7 +619,11 @@ fn full_tcp_config_parses_into_the_model() {
 
     assert_eq!(
         config.warnings,
-        [format!("{file}:57: pollux follows HAProxy 2.6 or later")]
+        [
+            format!("{file}:57: pollux follows HAProxy 2.6 or later"),
+            // `timeout client 0` is no timeout, as in HAProxy.
+            format!("{file}:45: missing timeouts for listen 'li_extra': connections may stay open forever; set 'timeout client', 'timeout connect' and 'timeout server'"),
+        ]
     );
 }
 
@@ -1515,4 +1519,25 @@ fn after_response_rules_of_a_named_defaults_come_first() {
     );
     assert_eq!(kinds(&config.backends[0].http.rules_after), ["allow"]);
     assert!(config.frontends[0].http.rules_res.is_empty());
+}
+
+#[test]
+fn missing_timeouts_are_a_warning_as_haproxy() {
+    let dir = TempDir::new();
+    let path = dir.write(
+        "pollux.cfg",
+        "frontend fe\n  bind :80\n  default_backend be\nbackend be\n  timeout connect 1s\n  server s 127.0.0.1:80\n\
+         backend empty\nlisten tun\n  bind :81\n  timeout client 1s\n  timeout connect 1s\n  timeout tunnel 1h\n  server s 127.0.0.1:80\n",
+    );
+    let config = load_with_env(&[path], &test_env).unwrap();
+    let warnings: Vec<_> = config.warnings.iter().map(|w| dir.rel(w)).collect();
+    // The frontend lacks `timeout client`, `be` `timeout server`; a backend
+    // without servers and a TCP listen with `timeout tunnel` need none.
+    assert_eq!(
+        warnings,
+        [
+            "pollux.cfg:1: missing timeouts for frontend 'fe': connections may stay open forever; set 'timeout client', 'timeout connect' and 'timeout server'",
+            "pollux.cfg:4: missing timeouts for backend 'be': connections may stay open forever; set 'timeout client', 'timeout connect' and 'timeout server'",
+        ]
+    );
 }

@@ -11,6 +11,7 @@ fn load(text: &str) -> Result<Config, Vec<String>> {
     let mut p = Parser::new(&|_| None);
     p.parse_text("pollux.cfg", text);
     p.finish()
+        .map(crate::config::without_timeout_notes)
         .map_err(|e| e.iter().map(ToString::to_string).collect())
 }
 

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(msgs) => {
             for m in msgs {
-                eprintln!("{m}");
+                eprintln!("{}", pollux::core::plain_os(&m));
             }
             ExitCode::from(1)
         }
@@ -82,7 +82,7 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
     let quiet = (opts.quiet || cfg.global.quiet) && !opts.verbose && !opts.debug;
     if !quiet {
         for w in &cfg.warnings {
-            eprintln!("[WARNING] {w}");
+            eprintln!("[WARNING] {}", pollux::core::plain_os(w));
         }
     }
     if cfg.global.zero_warning && !cfg.warnings.is_empty() {
@@ -274,7 +274,9 @@ fn init_logger(opts: &cli::Options, quiet: bool) {
                 log::Level::Info => "NOTICE",
                 _ => "DEBUG",
             };
-            writeln!(buf, "[{tag}] {} {}", buf.timestamp_millis(), rec.args())
+            let text = rec.args().to_string();
+            let text = pollux::core::plain_os(&text);
+            writeln!(buf, "[{tag}] {} {text}", buf.timestamp_millis())
         })
         .try_init();
 }

@@ -586,3 +586,24 @@ fn m_caps_the_address_space_and_pollux_serves_under_it() {
     roundtrip(&mut c, b"under a memory cap");
     px.stop();
 }
+
+/// OS errors read as HAProxy's (`No such file or directory`), without
+/// Rust's `(os error N)`.
+#[test]
+fn os_errors_are_plain_text() {
+    let dir = TestDir::new("oserr");
+    let echo = TestServer::echo();
+    let cfg = dir.write("o.cfg", &valid_cfg(free_port(), echo.addr(), ""));
+    let bad = dir.join("no/such/dir/pollux.pid");
+    let out = run_pollux(
+        &dir,
+        &["-p", bad.to_str().unwrap(), "-f", cfg.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.code(), Some(1), "{}", out.all());
+    assert!(
+        out.all().contains("No such file or directory") && !out.all().contains("(os error"),
+        "{}",
+        out.all()
+    );
+}

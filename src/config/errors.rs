@@ -32,8 +32,10 @@ pub(crate) fn code(kw: &str, s: &str) -> Result<u16, String> {
 pub(crate) fn read(kw: &str, file: &str) -> Result<Vec<u8>, String> {
     let bytes = std::fs::read(file).map_err(|e| {
         let e = e.to_string();
-        let e = e.split(" (os error").next().unwrap_or(&e).to_string();
-        format!("'{kw}': cannot read '{file}': {e}")
+        format!(
+            "'{kw}': cannot read '{file}': {}",
+            crate::core::plain_os(&e)
+        )
     })?;
     if !bytes.is_empty() && !bytes.starts_with(b"HTTP/") {
         return Err(format!(

@@ -8,6 +8,30 @@ pub mod fdtab;
 pub mod lifecycle;
 pub mod timers;
 
+/// `text` without Rust's " (os error N)" after an OS error's message:
+/// messages read `Connection refused`, as HAProxy's.
+pub fn plain_os(text: &str) -> std::borrow::Cow<'_, str> {
+    const MARK: &str = " (os error ";
+    if !text.contains(MARK) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(MARK) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + MARK.len()..];
+        match after.find(')') {
+            Some(j) if after[..j].bytes().all(|b| b.is_ascii_digit()) => rest = &after[j + 1..],
+            _ => {
+                out.push_str(MARK);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 use crate::pollers::{Event, Events, Interest, Poller, Token};
 use buffer::BufferPool;
 use fdtab::FdTable;
@@ -114,5 +138,21 @@ impl Reactor {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod plain_os_tests {
+    use super::plain_os;
+
+    #[test]
+    fn os_error_numbers_are_dropped_and_nothing_else() {
+        assert_eq!(
+            plain_os("connect: Connection refused (os error 111)"),
+            "connect: Connection refused"
+        );
+        assert_eq!(plain_os("a (os error 2); b (os error 13) end"), "a; b end");
+        assert_eq!(plain_os("kept (os error x)"), "kept (os error x)");
+        assert_eq!(plain_os("no error here"), "no error here");
     }
 }

@@ -160,7 +160,7 @@ impl Hub {
             LogAddr::Fd(n) => format!("fd@{n}"),
         };
         let e = e.to_string();
-        let e = e.split(" (os error").next().unwrap_or(&e);
+        let e = crate::core::plain_os(&e);
         let more = match std::mem::take(&mut self.unreported) {
             0 => String::new(),
             n => format!(" ({n} more failed sends since the last report)"),

@@ -141,11 +141,7 @@ pub(crate) fn common_name(subject: &[u8]) -> Option<String> {
 
 /// An I/O error without Rust's "(os error N)" suffix.
 fn plain(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
+    crate::core::plain_os(&e.to_string()).into_owned()
 }
 
 #[cfg(test)]

@@ -100,3 +100,25 @@ fn a_failing_log_target_is_reported_once() {
     assert_eq!(px.stderr().matches(&want).count(), 1, "{}", px.logs());
     px.stop();
 }
+
+/// Twenty bad requests in a row: one warning on stderr, not twenty (the
+/// next says how many were held back, ten seconds later at the earliest).
+#[test]
+fn repeated_warnings_are_rate_limited() {
+    let px = Pollux::start("poll", CFG);
+    for _ in 0..20 {
+        let _ = raw_exchange(
+            px.addr(0),
+            b"GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n",
+            std::time::Duration::from_millis(200),
+        );
+    }
+    assert!(
+        eventually(PATIENCE, || messages(&px.stdout()).len() >= 20),
+        "{}",
+        px.logs()
+    );
+    let warned = px.stderr().matches("invalid request from").count();
+    assert_eq!(warned, 1, "{}", px.logs());
+    px.stop();
+}

@@ -6,6 +6,7 @@ pub mod anysock;
 pub mod buffer;
 pub mod fdtab;
 pub mod lifecycle;
+pub mod ratelimit;
 pub mod timers;
 
 /// `text` without Rust's " (os error N)" after an OS error's message:

@@ -166,7 +166,7 @@ impl Engine {
                 self.stats_queued(bi, None);
             }
             Pick::NoServer => {
-                log::warn!("backend {}: no server available", self.backends[bi].name);
+                crate::warn_limited!("backend {}: no server available", self.backends[bi].name);
                 self.no_server(sid, now);
             }
         }

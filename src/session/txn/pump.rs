@@ -149,7 +149,7 @@ fn read_client(
 fn request_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Outcome {
     let tracked = t.h1.claim_request_body(&mut s.conns_mut());
     if let Err(e) = tracked.map(|n| t.htx_in += n) {
-        log::warn!(
+        crate::warn_limited!(
             "frontend {}: invalid request body from {} at byte {}: {}",
             conf.fe_name,
             s.src,

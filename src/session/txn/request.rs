@@ -51,7 +51,7 @@ pub(super) fn analyse_request(
             return Outcome::NOTHING;
         }
         Head::Invalid(e) => {
-            log::warn!(
+            crate::warn_limited!(
                 "frontend {}: invalid request from {} at byte {}: {}; answering {}",
                 conf.fe_name,
                 s.src,
@@ -318,7 +318,7 @@ pub(super) fn to_backend(
     let head_len = t.h1.send_request_head(&req, framing);
     if head_len > conf.bufsize {
         // HAProxy's strict rewriting: a head grown past the buffer is a 500.
-        log::warn!(
+        crate::warn_limited!(
             "frontend {}: rewritten request head of {} bytes exceeds tune.bufsize; answering 500",
             conf.fe_name,
             head_len
@@ -344,7 +344,7 @@ fn reject_request(
     status: u16,
     reason: &'static str,
 ) -> Outcome {
-    log::warn!(
+    crate::warn_limited!(
         "frontend {}: invalid request from {}: {}; answering {}",
         conf.fe_name,
         s.src,

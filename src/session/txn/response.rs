@@ -53,7 +53,7 @@ pub(super) fn server_side(
                 return Ok(Outcome::NOTHING);
             }
             Head::Invalid(e) => {
-                log::warn!(
+                crate::warn_limited!(
                     "frontend {}: invalid response at byte {}: {}",
                     conf.fe_name,
                     e.at,
@@ -122,7 +122,7 @@ fn respond_to(
     let framing = match body::response_framing(&res, &req.method) {
         Ok(f) => f,
         Err(e) => {
-            log::warn!(
+            crate::warn_limited!(
                 "frontend {}: invalid response framing: {}",
                 conf.fe_name,
                 e.reason
@@ -135,7 +135,7 @@ fn respond_to(
     forward::strip_nominated(&mut res, &named);
     if res.status == 101 && !forward::switch_allowed(req, &res) {
         // RFC 9110 §7.8: only to a protocol the forwarded request offered.
-        log::warn!(
+        crate::warn_limited!(
             "frontend {}: server switched to a protocol the request did not offer, 502",
             conf.fe_name
         );
@@ -271,7 +271,7 @@ fn respond_to(
     let from = t.req_sent.unwrap_or(t.since);
     t.server_reply = Some((now.saturating_duration_since(from), res.status));
     if t.h1.send_response_head(&res) > conf.bufsize {
-        log::warn!(
+        crate::warn_limited!(
             "frontend {}: rewritten response head exceeds tune.bufsize; answering 500",
             conf.fe_name
         );
@@ -296,7 +296,7 @@ fn respond_to(
 fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Outcome {
     let tracked = t.h1.claim_response_body(&mut s.conns_mut());
     if let Err(e) = tracked.map(|n| t.htx_out += n) {
-        log::warn!(
+        crate::warn_limited!(
             "frontend {}: invalid response body at byte {}: {}",
             conf.fe_name,
             e.at,

@@ -13,6 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 per_poller!(
+    a_backend_without_servers_is_up,
     socat_runs_one_command_and_the_connection_closes,
     a_lower_level_cannot_run_admin_commands,
     disable_frontend_holds_new_connections_until_enabled,
@@ -738,4 +739,38 @@ fn stats_socket_on_an_inherited_fd_and_on_tcp_serves_the_cli(poller: &str) {
     );
     px.stop();
     drop(l);
+}
+
+/// A backend with no server at all is UP in `show stat`, as in HAProxy
+/// (a stats `listen`, or one that answers with `return`); one whose only
+/// server is down is DOWN.
+fn a_backend_without_servers_is_up(poller: &str) {
+    let dir = SockDir::new();
+    let sock = dir.sock();
+    let cfg = format!(
+        "global\n    stats socket {} level admin\n{}\nfrontend fe\n    bind 127.0.0.1:@P0@\n    default_backend empty\n\nbackend empty\n    http-request return status 200\n\nbackend dead\n    server d {}\n",
+        sock.display(),
+        http_defaults(),
+        dead_addr()
+    );
+    let px = Pollux::start(poller, &cfg);
+    let status = |px_name: &str| {
+        let csv = cli(&sock, "show stat");
+        let cols: Vec<&str> = csv
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("# ")
+            .split(',')
+            .collect();
+        let at = cols.iter().position(|c| *c == "status").unwrap();
+        csv.lines()
+            .find(|l| l.starts_with(&format!("{px_name},BACKEND,")))
+            .map(|l| l.split(',').nth(at).unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(status("empty"), "UP");
+    assert_eq!(cli(&sock, "set server dead/d health down"), "\n");
+    assert_eq!(status("dead"), "DOWN");
+    px.stop();
 }

@@ -332,7 +332,10 @@ impl Engine {
         r.u("qcur", self.total_be_queue(bi) as u64);
         r.u("scur", u64::from(self.total_be_cur(bi)));
         r.u("slim", u64::from(be.fullconn));
-        r.s("status", if act + bck > 0 { "UP" } else { "DOWN" });
+        // HAProxy: UP while the usable servers weigh something, or when
+        // there is no server at all (a stats `listen`, one that `return`s).
+        let up = weight > 0 || be.servers.is_empty();
+        r.s("status", if up { "UP" } else { "DOWN" });
         r.u("weight", u64::from(weight));
         r.u("act", act as u64);
         r.u("bck", bck as u64);

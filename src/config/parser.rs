@@ -51,6 +51,9 @@ pub(crate) struct Parser<'e> {
     warnings: Vec<String>,
     global: Global,
     defaults: Draft,
+    /// Named `defaults` sections before the current one, as they ended,
+    /// for `from NAME`.
+    named_defaults: Vec<Draft>,
     section: Section,
     proxies: Vec<Draft>,
     /// The `userlist` section being read.
@@ -78,6 +81,7 @@ impl<'e> Parser<'e> {
             warnings: Vec::new(),
             global: Global::default(),
             defaults: Draft::defaults(Origin::default()),
+            named_defaults: Vec::new(),
             section: Section::None,
             proxies: Vec::new(),
             userlist: None,
@@ -314,17 +318,50 @@ impl<'e> Parser<'e> {
     }
 
     /// A `defaults` section replaces the previous one entirely.
+    /// `defaults [NAME] [from OTHER]`: a new defaults section, empty or a
+    /// copy of the named section OTHER; the one it replaces is kept, by
+    /// name, for later `from`s.
     fn start_defaults(&mut self, line: usize, words: &[String]) -> Result<(), String> {
-        self.defaults = Draft::defaults(self.origin(line));
+        let (name, from) = match words {
+            [_] => (None, None),
+            [_, f, o] if f == "from" => (None, Some(o)),
+            [_, n] => (Some(n), None),
+            [_, n, f, o] if f == "from" => (Some(n), Some(o)),
+            [_, _, w, ..] => return Err(format!("unexpected argument '{w}' after 'defaults'")),
+            [] => (None, None),
+        };
+        let origin = self.origin(line);
+        let base = match from {
+            Some(o) => Some(self.named(o)?.clone()),
+            None => None,
+        };
+        let old = std::mem::replace(&mut self.defaults, Draft::defaults(origin.clone()));
+        if !old.name.is_empty() {
+            self.named_defaults.retain(|d| d.name != old.name);
+            self.named_defaults.push(old);
+        }
+        if let Some(mut b) = base {
+            // A copy of the other, under this one's name and place.
+            (b.name, b.origin) = (String::new(), origin);
+            self.defaults = b;
+        }
         self.section = Section::Defaults;
-        if let Some(name) = words.get(1) {
+        if let Some(name) = name {
             check_name("defaults", name)?;
             self.defaults.name = name.clone();
         }
-        if words.get(2).is_some_and(|w| w == "from") {
-            return Err("'defaults ... from' is not supported yet".into());
+        Ok(())
+    }
+
+    /// The named `defaults` section `name` (the current one included).
+    fn named(&mut self, name: &str) -> Result<&mut Draft, String> {
+        if self.defaults.name == name {
+            return Ok(&mut self.defaults);
         }
-        only(words, 2)
+        self.named_defaults
+            .iter_mut()
+            .find(|d| d.name == name)
+            .ok_or_else(|| format!("'from' references an unknown defaults section '{name}'"))
     }
 
     fn start_proxy(&mut self, line: usize, words: &[String], kind: Kind) -> Result<(), String> {
@@ -332,10 +369,17 @@ impl<'e> Parser<'e> {
         self.section = Section::Skipped;
         let name = need(words, 1, "a name")?;
         check_name(kind.name(), name)?;
-        if words.get(2).is_some_and(|w| w == "from") {
-            return Err(format!("'{} ... from' is not supported yet", kind.name()));
-        }
-        only(words, 2)?;
+        let from = match &words[2..] {
+            [] => None,
+            [f, o] if f == "from" => Some(o.as_str()),
+            [f] if f == "from" => return Err("'from' expects a defaults section name".into()),
+            [w, ..] => {
+                return Err(format!(
+                    "unexpected argument '{w}' after '{} {name}'",
+                    kind.name()
+                ))
+            }
+        };
         let clash = self
             .proxies
             .iter()
@@ -349,39 +393,16 @@ impl<'e> Parser<'e> {
                 other.origin.line
             ));
         }
-        self.defaults_rules_user(kind)?;
-        let draft = Draft::from_defaults(&self.defaults, kind, name, self.origin(line));
+        let origin = self.origin(line);
+        let defaults = match from {
+            Some(o) => self.named(o)?,
+            None => &mut self.defaults,
+        };
+        defaults_rules_user(defaults, kind)?;
+        let draft = Draft::from_defaults(defaults, kind, name, origin);
         self.proxies.push(draft);
         self.section = Section::Proxy(self.proxies.len() - 1);
         Ok(())
-    }
-
-    /// A `defaults` section with rules (`http-after-response`) serves
-    /// either frontends or backends, never a `listen` (HAProxy 2.6: its
-    /// rules would run twice, or on the wrong side).
-    fn defaults_rules_user(&mut self, kind: Kind) -> Result<(), String> {
-        if self.defaults.h.after_res.is_empty() {
-            return Ok(());
-        }
-        if kind == Kind::Listen {
-            return Err(
-                "a listen section cannot inherit from a defaults section defining TCP/HTTP rules"
-                    .into(),
-            );
-        }
-        match self.defaults.h.rules_users_fe {
-            Some(fe) if fe != kind.fe() => {
-                let o = &self.defaults.origin;
-                Err(format!(
-                    "frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at {}:{})",
-                    o.file, o.line
-                ))
-            }
-            _ => {
-                self.defaults.h.rules_users_fe = Some(kind.fe());
-                Ok(())
-            }
-        }
     }
 
     /// Cross-section checks, then the model; all errors if there are any.
@@ -563,6 +584,34 @@ impl<'e> Parser<'e> {
         config.warnings = self.warnings;
         config.patterns = patterns;
         Ok(config)
+    }
+}
+
+/// A `defaults` section with rules (`http-after-response`) serves
+/// either frontends or backends, never a `listen` (HAProxy 2.6: its
+/// rules would run twice, or on the wrong side).
+fn defaults_rules_user(defaults: &mut Draft, kind: Kind) -> Result<(), String> {
+    if defaults.h.after_res.is_empty() {
+        return Ok(());
+    }
+    if kind == Kind::Listen {
+        return Err(
+            "a listen section cannot inherit from a defaults section defining TCP/HTTP rules"
+                .into(),
+        );
+    }
+    match defaults.h.rules_users_fe {
+        Some(fe) if fe != kind.fe() => {
+            let o = &defaults.origin;
+            Err(format!(
+                "frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at {}:{})",
+                o.file, o.line
+            ))
+        }
+        _ => {
+            defaults.h.rules_users_fe = Some(kind.fe());
+            Ok(())
+        }
     }
 }
 

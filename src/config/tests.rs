@@ -1541,3 +1541,44 @@ fn missing_timeouts_are_a_warning_as_haproxy() {
         ]
     );
 }
+
+#[test]
+fn from_picks_a_named_defaults_section() {
+    let c = ok("defaults base\n  mode http\n  timeout client 1s\n  timeout connect 1s\n  timeout server 1s\n\
+                defaults\n  mode tcp\n\
+                defaults child from base\n  timeout client 2s\n\
+                frontend fe from child\n  bind :80\n  default_backend be\n\
+                backend be from base\n  server s 127.0.0.1:80\n\
+                backend plain\n  server s 127.0.0.1:80\n");
+    let fe = &c.frontends[0];
+    assert_eq!((fe.mode, fe.timeouts.client), (Mode::Http, ms(2000)));
+    let be = &c.backends[0];
+    assert_eq!((be.mode, be.timeouts.server), (Mode::Http, ms(1000)));
+    // No `from`: the last defaults section (here, `child`).
+    let plain = &c.backends[1];
+    assert_eq!((plain.mode, plain.timeouts.client), (Mode::Http, ms(2000)));
+    for (text, want) in [
+        (
+            "frontend fe from nope\n  bind :80\n",
+            "pollux.cfg:1: 'from' references an unknown defaults section 'nope'",
+        ),
+        (
+            "frontend fe from\n  bind :80\n",
+            "pollux.cfg:1: 'from' expects a defaults section name",
+        ),
+        (
+            "defaults a from\n",
+            "pollux.cfg:1: unexpected argument 'from' after 'defaults'",
+        ),
+        (
+            "backend be x y\n",
+            "pollux.cfg:1: unexpected argument 'x' after 'backend be'",
+        ),
+    ] {
+        let errors = errors_of(text);
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{text}: {errors:?}"
+        );
+    }
+}

@@ -393,8 +393,30 @@ fn show_info_reports_this_process(poller: &str) {
     assert_eq!(field("CumReq"), "3");
     assert_eq!(field("Poller"), poller);
     let json = cli(&sock, "show info json");
-    assert!(json.contains(&format!("\"name\":\"Pid\"}},\"processNum\":1,\"tags\":{{\"origin\":\"Product\",\"nature\":\"Output\",\"scope\":\"Service\"}},\"value\":{{\"type\":\"u64\",\"value\":{}}}", px.pid())), "{json}");
+    assert!(json.contains(&format!("{{\"field\":{{\"pos\":6,\"name\":\"Pid\"}},\"processNum\":1,\"tags\":{{\"origin\":\"Status\",\"nature\":\"Gauge\",\"scope\":\"Process\"}},\"value\":{{\"type\":\"u32\",\"value\":{}}}}}", px.pid())), "{json}");
+    let ours = cli(&sock, "show info typed");
     px.stop();
+    // Each field HAProxy 2.6 also has: its position, name, tags and type.
+    let Some(haproxy) = common::reference::haproxy_26() else {
+        return;
+    };
+    let hp = Launch::new(Some("poll"))
+        .program(haproxy)
+        .start(&two_servers(&sock, &a, &b, ""));
+    let theirs = cli(&sock, "show info typed");
+    hp.stop();
+    let head = |l: &str| l.rsplit_once(':').map(|(h, _)| h.to_string());
+    let theirs: Vec<String> = theirs.lines().filter_map(head).collect();
+    let mut shared = 0;
+    for l in ours
+        .lines()
+        .filter(|l| !l.is_empty() && !l.contains(".Poller."))
+    {
+        let h = head(l).unwrap();
+        assert!(theirs.contains(&h), "{h} is not HAProxy's: {theirs:?}");
+        shared += 1;
+    }
+    assert!(shared >= 30, "{ours}");
 }
 
 fn set_weight_changes_the_distribution_and_get_weight_reports_it(poller: &str) {

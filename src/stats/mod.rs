@@ -310,6 +310,11 @@ pub struct Info {
     pub max_sess_rate: u32,
     pub poller: String,
     pub node: String,
+    /// The descriptor limit (`Ulimit-n`).
+    pub ulimit_n: u64,
+    pub listeners: u32,
+    pub dropped_logs: u64,
+    pub bytes_out: u64,
 }
 
 /// Everything the renderers need, taken from the engine at one instant.

@@ -109,6 +109,13 @@ pub fn adopt_listener(fd: RawFd) -> io::Result<TcpListener> {
     Ok(listener)
 }
 
+/// The process's descriptor limit (soft), 0 when unknown.
+pub fn nofile_limit() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(0)
+}
+
 /// A descriptor of our own for an inherited one (`log fd@N`, `stdout`,
 /// `stderr`): a close-on-exec duplicate, so that the original stays as it
 /// was (its mode is not changed: stderr also carries pollux's messages).

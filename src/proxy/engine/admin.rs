@@ -547,65 +547,122 @@ fn show_info(snap: &Snapshot, hard_maxconn: u32, fmt: Format) -> String {
         up / 60 % 60,
         up % 60
     );
-    let num = |n: u64| (n.to_string(), false);
-    let text = |s: &str| (s.to_string(), true);
-    let fields: Vec<(&str, (String, bool))> = vec![
-        ("Name", text(&i.name)),
-        ("Version", text(&i.version)),
-        ("Nbthread", num(u64::from(i.nbthread.max(1)))),
-        ("Nbproc", num(1)),
-        ("Process_num", num(1)),
-        ("Pid", num(u64::from(i.pid))),
-        ("Uptime", text(&uptime)),
-        ("Uptime_sec", num(up)),
-        ("Maxconn", num(u64::from(i.maxconn))),
-        ("Hard_maxconn", num(u64::from(hard_maxconn))),
-        ("CurrConns", num(u64::from(i.curr_conns))),
-        ("CumConns", num(i.cum_conns)),
-        ("CumReq", num(i.cum_req)),
-        ("SessRate", num(u64::from(i.sess_rate))),
-        ("MaxSessRate", num(u64::from(i.max_sess_rate))),
-        ("node", text(&i.node)),
+    // HAProxy 2.6's fields that mean something here, at their positions,
+    // with their tags (origin, nature, scope) and types; pollux's `Poller`
+    // after them.
+    let u = |n: u64| n.to_string();
+    let rate = u64::from(i.sess_rate);
+    let max_rate = u64::from(i.max_sess_rate);
+    let fields: Vec<(usize, &str, &str, &str, String)> = vec![
+        (0, "Name", "POS", "str", i.name.clone()),
+        (1, "Version", "POS", "str", i.version.clone()),
+        (3, "Nbthread", "CGS", "u32", u(u64::from(i.nbthread.max(1)))),
+        (4, "Nbproc", "CGS", "u32", u(1)),
+        (5, "Process_num", "KGP", "u32", u(1)),
+        (6, "Pid", "SGP", "u32", u(u64::from(i.pid))),
+        (7, "Uptime", "MDP", "str", uptime),
+        (8, "Uptime_sec", "MDP", "u32", u(up)),
+        (13, "Ulimit-n", "CLP", "u32", u(i.ulimit_n)),
+        (14, "Maxsock", "CLP", "u32", u(i.ulimit_n)),
+        (15, "Maxconn", "CLP", "u32", u(u64::from(i.maxconn))),
+        (16, "Hard_maxconn", "CLP", "u32", u(u64::from(hard_maxconn))),
+        (17, "CurrConns", "MGP", "u32", u(u64::from(i.curr_conns))),
+        (18, "CumConns", "MCP", "u32", u(i.cum_conns)),
+        (19, "CumReq", "MCP", "u32", u(i.cum_req)),
+        // No splicing, no rate limits: HAProxy's zeros mean the same.
+        (23, "Maxpipes", "CLP", "u32", u(0)),
+        (24, "PipesUsed", "MGP", "u32", u(0)),
+        (25, "PipesFree", "MGP", "u32", u(0)),
+        // A connection is a session here: the same rates.
+        (26, "ConnRate", "MRP", "u32", u(rate)),
+        (27, "ConnRateLimit", "CLP", "u32", u(0)),
+        (28, "MaxConnRate", "MMP", "u32", u(max_rate)),
+        (29, "SessRate", "MRP", "u32", u(rate)),
+        (30, "SessRateLimit", "CLP", "u32", u(0)),
+        (31, "MaxSessRate", "MRP", "u32", u(max_rate)),
+        (50, "node", "COS", "str", i.node.clone()),
         (
+            52,
             "Stopping",
-            num(u64::from(crate::core::lifecycle::stopping())),
+            "MGP",
+            "u32",
+            u(u64::from(crate::core::lifecycle::stopping())),
         ),
-        ("Start_time_sec", num(i.start_time)),
-        ("Poller", text(&i.poller)),
+        (55, "Listeners", "MGP", "u32", u(u64::from(i.listeners))),
+        (58, "DroppedLogs", "MGP", "u32", u(i.dropped_logs)),
+        (61, "TotalBytesOut", "MGP", "u64", u(i.bytes_out)),
+        // HAProxy 2.6's spelling.
+        (62, "TotalSplicdedBytesOut", "MGP", "u64", u(0)),
+        (66, "Build info", "POS", "str", i.version.clone()),
+        (70, "Start_time_sec", "MDP", "u32", u(i.start_time)),
+        (71, "Tainted", "SGP", "str", "0".into()),
+        (72, "Poller", "POS", "str", i.poller.clone()),
     ];
     let mut out = String::new();
     match fmt {
         Format::Plain => {
-            for (k, (v, _)) in &fields {
+            for (_, k, _, _, v) in &fields {
                 let _ = writeln!(out, "{k}: {v}");
             }
         }
         Format::Typed => {
-            for (pos, (k, (v, is_text))) in fields.iter().enumerate() {
-                let ty = if *is_text { "str" } else { "u64" };
-                let _ = writeln!(out, "{pos}.{k}.1:POS:{ty}:{v}");
+            for (pos, k, tags, ty, v) in &fields {
+                let _ = writeln!(out, "{pos}.{k}.1:{tags}:{ty}:{v}");
             }
         }
         Format::Json => {
             out.push('[');
-            for (pos, (k, (v, is_text))) in fields.iter().enumerate() {
-                if pos > 0 {
+            for (n, (pos, k, tags, ty, v)) in fields.iter().enumerate() {
+                if n > 0 {
                     out.push(',');
                 }
-                let (ty, val) = if *is_text {
-                    ("str", json_str(v))
-                } else {
-                    ("u64", v.clone())
-                };
+                let val = if *ty == "str" { json_str(v) } else { v.clone() };
+                let (o, na, sc) = tag_names(tags);
                 let _ = write!(
                     out,
-                    "{{\"field\":{{\"pos\":{pos},\"name\":\"{k}\"}},\"processNum\":1,\"tags\":{{\"origin\":\"Product\",\"nature\":\"Output\",\"scope\":\"Service\"}},\"value\":{{\"type\":\"{ty}\",\"value\":{val}}}}}"
+                    "{{\"field\":{{\"pos\":{pos},\"name\":\"{k}\"}},\"processNum\":1,\"tags\":{{\"origin\":\"{o}\",\"nature\":\"{na}\",\"scope\":\"{sc}\"}},\"value\":{{\"type\":\"{ty}\",\"value\":{val}}}}}"
                 );
             }
             out.push_str("]\n");
         }
     }
     out
+}
+
+/// HAProxy's three tag letters spelled out, as its JSON output has them.
+fn tag_names(tags: &str) -> (&'static str, &'static str, &'static str) {
+    let b = tags.as_bytes();
+    let origin = match b.first() {
+        Some(b'M') => "Metric",
+        Some(b'S') => "Status",
+        Some(b'K') => "Key",
+        Some(b'C') => "Config",
+        Some(b'P') => "Product",
+        _ => "Unknown",
+    };
+    let nature = match b.get(1) {
+        Some(b'G') => "Gauge",
+        Some(b'L') => "Limit",
+        Some(b'm') => "Min",
+        Some(b'M') => "Max",
+        Some(b'R') => "Rate",
+        Some(b'C') => "Counter",
+        Some(b'D') => "Duration",
+        Some(b'A') => "Age",
+        Some(b'T') => "Time",
+        Some(b'N') => "Name",
+        Some(b'O') => "Output",
+        Some(b'a') => "Avg",
+        _ => "Unknown",
+    };
+    let scope = match b.get(2) {
+        Some(b'P') => "Process",
+        Some(b'S') => "Service",
+        Some(b's') => "System",
+        Some(b'C') => "Cluster",
+        _ => "Unknown",
+    };
+    (origin, nature, scope)
 }
 
 impl Engine {

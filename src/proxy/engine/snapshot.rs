@@ -154,6 +154,10 @@ impl Engine {
             node: std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|h| h.trim().to_string())
                 .unwrap_or_default(),
+            ulimit_n: crate::sys::nofile_limit(),
+            listeners: self.listeners.len() as u32,
+            dropped_logs: self.logs.dropped,
+            bytes_out: ctr.fe.iter().map(|c| c.bout).sum(),
         };
         Snapshot { info, proxies }
     }

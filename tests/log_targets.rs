@@ -122,3 +122,38 @@ fn repeated_warnings_are_rate_limited() {
     assert_eq!(warned, 1, "{}", px.logs());
     px.stop();
 }
+
+/// `option dontlog-normal`: only what HAProxy calls errors is logged (a
+/// deny, a 5xx), not our own normal answers, as HAProxy.
+fn dontlog_normal_as_haproxy(poller: &str) {
+    let cfg = CFG
+        .replace("    log stderr format short sample 1:2 local0\n", "")
+        .replace("    log global\n", "    log global\n    option dontlog-normal\n")
+        .replace(
+            "    http-request return status 404 if { path /c }\n",
+            "    http-request return status 404 if { path /c }\n    http-request return status 503 if { path /e }\n",
+        );
+    let mut seen = Vec::new();
+    for im in pollux_and_haproxy(poller) {
+        let px = im.start(&cfg);
+        for p in ["/a", "/b", "/c", "/e"] {
+            let _ = http_get(px.addr(0), p, &[]);
+        }
+        assert!(
+            eventually(PATIENCE, || messages(&px.stdout()).len() >= 2),
+            "{}: {}",
+            im.name,
+            px.logs()
+        );
+        // Past the last one: nothing else comes.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let out = messages(&px.stdout());
+        px.stop();
+        seen.push((im.name, out));
+    }
+    for (name, out) in &seen {
+        assert_eq!(out, &["403 GET /b", "503 GET /e"], "{name}");
+    }
+}
+
+per_poller!(dontlog_normal_as_haproxy);

@@ -428,4 +428,6 @@ pub(crate) struct LogDraft {
     pub sd: Option<LogFormat>,
     pub dontlognull: bool,
     pub separate_errors: bool,
+    /// `option dontlog-normal`: only errors are logged.
+    pub dontlog_normal: bool,
 }

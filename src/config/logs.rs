@@ -77,6 +77,10 @@ pub(crate) fn parse_option(
             only(args, at + 1)?;
             d.separate_errors = on;
         }
+        "dontlog-normal" => {
+            only(args, at + 1)?;
+            d.dontlog_normal = on;
+        }
         _ => return Ok(false),
     }
     Ok(true)
@@ -141,6 +145,7 @@ pub(crate) fn resolve(
         sd: d.sd.clone(),
         dontlognull: d.dontlognull,
         separate_errors: d.separate_errors,
+        dontlog_normal: d.dontlog_normal,
     })
 }
 

@@ -90,7 +90,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "checkcache",
     "contstats",
     "disable-h2-upgrade",
-    "dontlog-normal",
     "external-check",
     "forceclose",
     "forwarded",

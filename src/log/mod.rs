@@ -130,6 +130,8 @@ pub struct FrontendLog {
     pub sd: Option<LogFormat>,
     pub dontlognull: bool,
     pub separate_errors: bool,
+    /// `option dontlog-normal`: only errors are logged.
+    pub dontlog_normal: bool,
 }
 
 /// What happened to one session (TCP) or transaction (HTTP), filled by the

@@ -208,7 +208,15 @@ impl Engine {
         };
         let line = format.render(&ctx);
         let sd = fl.sd.as_ref().map(|f| f.render(&ctx)).unwrap_or_default();
-        let error = r.term[0] != b'-' || status.is_some_and(|c| c >= 500);
+        // HAProxy's "not normal": redispatched, ended by anything but the
+        // client's or our own normal end (`-`, `L`), retried, or a 5xx.
+        let error = r.redispatched
+            || !matches!(r.term[0], b'-' | b'L')
+            || (r.term[0] == b'-' && r.retries > 0)
+            || status.is_some_and(|c| c >= 500);
+        if fl.dontlog_normal && !error {
+            return;
+        }
         let level = if error && fl.separate_errors {
             ERR
         } else {

@@ -75,7 +75,31 @@ per_poller!(
     prometheus_output_parses_and_agrees_with_the_csv,
     chromium_renders_the_stats_page,
     scope_shows_the_proxies_whose_name_contains_it,
+    show_node_and_show_desc_name_the_page,
 );
+
+/// `stats show-node NAME` and `stats show-desc TEXT` show on the page;
+/// `show-node` alone shows the process's node name.
+fn show_node_and_show_desc_name_the_page(poller: &str) {
+    let px = Pollux::start(
+        poller,
+        &format!(
+            "{}listen st\n    bind 127.0.0.1:@P0@\n    stats uri /st\n    stats show-node edge-7\n    stats show-desc \"front <door>\"\n\
+             listen plain\n    bind 127.0.0.1:@P1@\n    stats uri /st\n    stats show-node\n",
+            http_defaults()
+        ),
+    );
+    let page = get(px.addr(0), "/st", &[]).text();
+    assert!(page.contains("<b>node</b> = edge-7"), "{page}");
+    assert!(page.contains("front &lt;door&gt;"), "{page}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let page = get(px.addr(1), "/st", &[]).text();
+    assert!(
+        page.contains(&format!("<b>node</b> = {}", host.trim())),
+        "{page}"
+    );
+    px.stop();
+}
 
 /// `scope=TEXT` in the stats URI (`;csv;scope=b1`, the page's `?scope=`
 /// form) shows only the proxies whose name contains TEXT, ignoring case;

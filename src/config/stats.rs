@@ -11,13 +11,7 @@ use super::rules::{self, Stage};
 pub use super::model::{StatsCfg, DEFAULT_REALM, DEFAULT_URI};
 
 /// Known `stats` sub-keywords that pollux does not implement yet.
-const UNSUPPORTED: &[&str] = &[
-    "show-desc",
-    "show-node",
-    "show-modules",
-    "http-request",
-    "bind-process",
-];
+const UNSUPPORTED: &[&str] = &["show-modules", "http-request", "bind-process"];
 
 /// Parses one `stats ...` line of a proxy or `defaults` section.
 pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> Result<(), String> {
@@ -39,6 +33,15 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             only(args, 2)?;
             st.hide_version |= sub == "hide-version";
             st.show_legends |= sub == "show-legends";
+        }
+        "show-node" | "show-desc" => {
+            only(args, 3)?;
+            let text = args.get(2).cloned().unwrap_or_default();
+            if sub == "show-node" {
+                st.node = Some(text);
+            } else {
+                st.desc = Some(text);
+            }
         }
         "uri" => {
             let uri = need(args, 2, "a URI prefix")?;

@@ -15,6 +15,10 @@ pub struct PageView<'a> {
     pub refresh: Option<u64>,
     pub hide_version: bool,
     pub show_legends: bool,
+    /// `stats show-node`: the node name shown instead of the process's.
+    pub node: Option<&'a str>,
+    /// `stats show-desc`: a line under the title.
+    pub desc: Option<&'a str>,
     /// The admin form is offered (`stats admin` condition true).
     pub admin: bool,
     /// `;up`: servers that are not UP are left out.
@@ -108,8 +112,11 @@ pub fn render(snap: &Snapshot, v: &PageView) -> String {
         i.cum_req,
         i.sess_rate,
         i.max_sess_rate,
-        esc(&i.node)
+        esc(v.node.filter(|n| !n.is_empty()).unwrap_or(&i.node))
     );
+    if let Some(d) = v.desc.filter(|d| !d.is_empty()) {
+        let _ = writeln!(o, "<p class=\"desc\">{}</p>", esc(d));
+    }
     legend(&mut o, v);
     let base = esc(v.uri);
     // Every link keeps the scope, as HAProxy's `scope_txt`.

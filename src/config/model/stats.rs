@@ -28,6 +28,11 @@ pub struct StatsCfg {
     /// `stats scope NAME` lines: only these sections are shown (`.`: the
     /// one serving the page); empty: all.
     pub scope: Vec<String>,
+    /// `stats show-node [NAME]`: the node name the page shows (empty: the
+    /// process's node name).
+    pub node: Option<String>,
+    /// `stats show-desc [TEXT]`: a description shown under it.
+    pub desc: Option<String>,
 }
 
 impl Default for StatsCfg {
@@ -41,6 +46,8 @@ impl Default for StatsCfg {
             show_legends: false,
             admin: None,
             scope: Vec::new(),
+            node: None,
+            desc: None,
         }
     }
 }

@@ -527,6 +527,8 @@ impl Engine {
                         .map(|d| d.as_secs().max(1)),
                     hide_version: cfg.hide_version,
                     show_legends: cfg.show_legends,
+                    node: cfg.node.as_deref(),
+                    desc: cfg.desc.as_deref(),
                     admin,
                     up_only: opts.up_only,
                     status: opts.status.as_deref(),

@@ -14,13 +14,8 @@ const UNSUPPORTED: &[&str] = &[
     "accept-proxy",
     "allow-0rtt",
     "backlog",
-    "ca-file",
-    "ca-ignore-err",
     "ca-sign-file",
     "ca-sign-pass",
-    "ca-verify-file",
-    "crl-file",
-    "crt-ignore-err",
     "crt-list",
     "defer-accept",
     "ecdhe",
@@ -36,7 +31,6 @@ const UNSUPPORTED: &[&str] = &[
     "namespace",
     "nbconn",
     "nice",
-    "no-ca-names",
     "npn",
     "ocsp-update",
     "process",
@@ -55,7 +49,6 @@ const UNSUPPORTED: &[&str] = &[
     "user",
     "v4v6",
     "v6only",
-    "verify",
 ];
 
 /// Parse the options after `bind ADDR` into `b`.
@@ -83,7 +76,9 @@ pub(crate) fn parse_options(b: &mut Bind, args: &[String]) -> Result<(), String>
                 b.ssl.crts.push(takes(i)?);
                 2
             }
-            _ => match ssl_option(&mut b.ssl, args, i)? {
+            _ => match ssl_option(&mut b.ssl, args, i)?
+                .or(crate::tls::verify::parse_option(&mut b.ssl.client, args, i)?)
+            {
                 Some(n) => n,
                 None if UNSUPPORTED.contains(&kw) => {
                     return Err(format!("bind option '{kw}' is not supported yet"))
@@ -406,6 +401,7 @@ pub(crate) fn finish_tls(
         ciphers: s.ciphers.as_deref(),
         ciphersuites: s.ciphersuites.as_deref(),
         prefer_client: s.prefer_client,
+        client_auth: crate::tls::verify::build(&s.client, g.ca_base.as_deref())?,
     };
     s.ctx = Some(crate::tls::server::build(tls, warn)?);
     Ok(())

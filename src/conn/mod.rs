@@ -232,6 +232,13 @@ impl Conn {
         }
     }
 
+    /// Advance a TLS handshake before its facts are taken (`Tls::settle`).
+    pub fn settle_tls(&mut self) {
+        if let Xprt::Tls(t) = &mut self.xprt {
+            t.settle(&self.sock);
+        }
+    }
+
     /// The pending socket error (SO_ERROR): how a non-blocking connect ended.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.sock.take_error()

@@ -30,6 +30,8 @@ pub struct Tls {
     eof: bool,
     /// What the handshake settled, once it is over.
     facts: Option<TlsFacts>,
+    /// What verifying the client's certificate gave (`tls::verify`).
+    verified: Option<crate::tls::verify::Outcome>,
 }
 
 impl Tls {
@@ -55,6 +57,7 @@ impl Tls {
             owed: 0,
             eof: false,
             facts: None,
+            verified: None,
         }
     }
 
@@ -85,6 +88,25 @@ impl Tls {
                 .and_then(|s| crate::tls::ciphers::openssl_name(u16::from(s.suite()))),
             alpn: c.alpn_protocol().map(Into::into),
             resumed: c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+            client: match c {
+                Connection::Server(s) => s.peer_certificates().and_then(|c| c.first()).map(|der| {
+                    std::sync::Arc::new(crate::tls::verify::PeerCert {
+                        der: der.clone().into_owned(),
+                        outcome: self.verified.unwrap_or_default(),
+                    })
+                }),
+                Connection::Client(_) => None,
+            },
+        }
+    }
+
+    /// Run the handshake on what the socket holds, so that the facts the
+    /// session takes before reading describe the records it will read (a
+    /// client's certificate arrives with its first request). An error shows
+    /// again at the next `recv`: rustls keeps it.
+    pub fn settle(&mut self, sock: &TcpStream) {
+        if self.conn.is_handshaking() && !self.eof {
+            let _ = self.fill(sock);
         }
     }
 
@@ -114,7 +136,11 @@ impl Tls {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) => return Err(e),
             }
-            let state = match self.conn.process_new_packets() {
+            let processed = self.conn.process_new_packets();
+            if let Some(o) = crate::tls::verify::take_outcome() {
+                self.verified = Some(o);
+            }
+            let state = match processed {
                 Ok(s) => s,
                 Err(e) => {
                     // The alert rustls queued tells the peer why.

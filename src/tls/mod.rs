@@ -8,6 +8,8 @@ pub mod certs;
 pub mod ciphers;
 pub mod client;
 pub mod server;
+pub mod verify;
+pub mod x509;
 
 use std::sync::Arc;
 

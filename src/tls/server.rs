@@ -108,6 +108,8 @@ pub struct BindTls<'a> {
     pub ciphersuites: Option<&'a str>,
     /// `prefer-client-ciphers`: the client's order of suites wins.
     pub prefer_client: bool,
+    /// `verify optional|required` (with `ca-file`...): see `tls::verify`.
+    pub client_auth: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
 }
 
 /// The ring provider pollux uses everywhere. rustls marks it deprecated
@@ -179,11 +181,14 @@ pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, 
         prov.kx_groups = groups(list, warn)?;
     }
     let resolver = SniResolver::new(b.certs, b.strict_sni);
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(prov))
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(prov))
         .with_protocol_versions(&versions)
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver));
+        .map_err(|e| e.to_string())?;
+    let cfg = match b.client_auth {
+        Some(v) => cfg.with_client_cert_verifier(v),
+        None => cfg.with_no_client_auth(),
+    };
+    let mut cfg = cfg.with_cert_resolver(Arc::new(resolver));
     cfg.alpn_protocols = alpn;
     // HAProxy's default: the server's order of suites (OpenSSL's
     // SSL_OP_CIPHER_SERVER_PREFERENCE), unless `prefer-client-ciphers`.

@@ -344,6 +344,8 @@ pub struct BindSsl {
     pub ciphers: Option<String>,
     pub ciphersuites: Option<String>,
     pub curves: Option<String>,
+    /// `ca-file`, `verify`, `crl-file`...: client certificates.
+    pub client: crate::tls::verify::ClientOpts,
     /// The context made from all this when the configuration is finished.
     pub ctx: Option<crate::tls::server::ServerCtx>,
 }

@@ -7,6 +7,8 @@
 use super::{text, want_args, FetchCtx, Fetched, Kind};
 use crate::sample::Value;
 
+mod cert;
+
 /// What a TLS frontend connection negotiated, as the fetches and the log
 /// (`%sslv`, `%sslc`) read it. Owned (shared strings), so a transaction can
 /// hold it while its session changes; taken once the handshake is done.
@@ -20,9 +22,11 @@ pub struct TlsFacts {
     pub cipher: Option<&'static str>,
     pub alpn: Option<std::sync::Arc<[u8]>>,
     pub resumed: bool,
+    /// The client's certificate, if it sent one (`ssl_c_*`).
+    pub client: Option<std::sync::Arc<crate::tls::verify::PeerCert>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ssl {
     Fc,
     Sni,
@@ -37,6 +41,8 @@ pub enum Ssl {
     /// has a value (the `ssl_*` ones only on a TLS connection).
     FcErr,
     SslErr,
+    /// `ssl_c_*` (see `cert`).
+    Cert(cert::Cert),
 }
 
 pub fn parse(name: &str, args: &[&str]) -> Option<Result<Ssl, String>> {
@@ -49,8 +55,8 @@ pub fn parse(name: &str, args: &[&str]) -> Option<Result<Ssl, String>> {
         "ssl_fc_alpn" => Ssl::Alpn,
         "ssl_fc_is_resumed" => Ssl::IsResumed,
         "fc_err" => Ssl::FcErr,
-        "ssl_fc_err" | "ssl_c_err" | "ssl_c_ca_err" => Ssl::SslErr,
-        _ => return None,
+        "ssl_fc_err" => Ssl::SslErr,
+        _ => return cert::parse(name, args).map(|c| c.map(Ssl::Cert)),
     };
     Some(want_args(name, args, 0, 0).map(|_| f))
 }
@@ -60,6 +66,7 @@ impl Ssl {
         match self {
             Ssl::Fc | Ssl::HasSni | Ssl::IsResumed => Kind::Bool,
             Ssl::FcErr | Ssl::SslErr => Kind::Int,
+            Ssl::Cert(c) => c.kind(),
             _ => Kind::Str,
         }
     }
@@ -67,8 +74,10 @@ impl Ssl {
     pub fn fetch<'a>(&self, ctx: &FetchCtx<'a>) -> Fetched<'a> {
         let tls = ctx.txn.stamp.tls;
         let flag = |b: bool| Fetched::one(Value::Bool(b));
-        if *self == Ssl::FcErr {
-            return Fetched::one(Value::Sint(0));
+        match self {
+            Ssl::FcErr => return Fetched::one(Value::Sint(0)),
+            Ssl::Cert(c) => return c.fetch(ctx),
+            _ => {}
         }
         let Some(t) = tls else {
             // HAProxy: false for the flags, no sample for the rest.
@@ -80,7 +89,7 @@ impl Ssl {
         let s = |v: Option<&'a str>| v.map_or_else(Fetched::none, |v| Fetched::one(text(v)));
         match self {
             Ssl::Fc => flag(true),
-            Ssl::FcErr | Ssl::SslErr => Fetched::one(Value::Sint(0)),
+            Ssl::FcErr | Ssl::SslErr | Ssl::Cert(_) => Fetched::one(Value::Sint(0)),
             Ssl::HasSni => flag(t.sni.is_some()),
             Ssl::IsResumed => flag(t.resumed),
             Ssl::Sni => s(t.sni.as_deref()),

@@ -177,6 +177,8 @@ impl Engine {
         let Some(s) = sessions[sid].as_mut() else {
             return Step::Close;
         };
+        // The facts below are the handshake's whole (client certificate).
+        s.client.conn.settle_tls();
         let fe = &frontends[s.frontend as usize];
         let Some(front) = fe.http.as_ref() else {
             return Step::Close;

@@ -76,9 +76,11 @@ pub(crate) fn parse_options(b: &mut Bind, args: &[String]) -> Result<(), String>
                 b.ssl.crts.push(takes(i)?);
                 2
             }
-            _ => match ssl_option(&mut b.ssl, args, i)?
-                .or(crate::tls::verify::parse_option(&mut b.ssl.client, args, i)?)
-            {
+            _ => match ssl_option(&mut b.ssl, args, i)?.or(crate::tls::verify::parse_option(
+                &mut b.ssl.client,
+                args,
+                i,
+            )?) {
                 Some(n) => n,
                 None if UNSUPPORTED.contains(&kw) => {
                     return Err(format!("bind option '{kw}' is not supported yet"))

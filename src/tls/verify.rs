@@ -63,7 +63,11 @@ pub struct ClientOpts {
 }
 
 /// Parse option `args[i]` if it is one of ours: the words it took.
-pub fn parse_option(o: &mut ClientOpts, args: &[String], i: usize) -> Result<Option<usize>, String> {
+pub fn parse_option(
+    o: &mut ClientOpts,
+    args: &[String],
+    i: usize,
+) -> Result<Option<usize>, String> {
     let kw = args[i].as_str();
     let arg = || {
         args.get(i + 1)
@@ -132,7 +136,10 @@ pub fn build(
     // HAProxy reads the files even when nothing is verified.
     let ca = o.ca_file.as_deref().map(|f| load_cas(&path(f), "ca-file"));
     let ca = ca.transpose()?;
-    let ca_verify = o.ca_verify_file.as_deref().map(|f| load_cas(&path(f), "ca-verify-file"));
+    let ca_verify = o
+        .ca_verify_file
+        .as_deref()
+        .map(|f| load_cas(&path(f), "ca-verify-file"));
     let ca_verify = ca_verify.transpose()?;
     let crls = match o.crl_file.as_deref() {
         Some(f) => load_crls(&path(f))?,
@@ -191,7 +198,9 @@ fn load_cas(path: &Path, kw: &str) -> Result<Vec<CertificateDer<'static>>, Strin
         .collect::<Result<_, _>>()
         .map_err(|e| format!("'{kw}' : unable to load {shown} ({e})"))?;
     if certs.is_empty() {
-        return Err(format!("'{kw}' : unable to load {shown} (no certificate in it)"));
+        return Err(format!(
+            "'{kw}' : unable to load {shown} (no certificate in it)"
+        ));
     }
     Ok(certs)
 }
@@ -203,7 +212,9 @@ fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, 
         .collect::<Result<_, _>>()
         .map_err(|e| format!("'crl-file' : unable to load {shown} ({e})"))?;
     if crls.is_empty() {
-        return Err(format!("'crl-file' : unable to load {shown} (no CRL in it)"));
+        return Err(format!(
+            "'crl-file' : unable to load {shown} (no CRL in it)"
+        ));
     }
     Ok(crls)
 }
@@ -362,7 +373,10 @@ impl ClientCertVerifier for Verifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let err = match self.inner.verify_client_cert(end_entity, intermediates, now) {
+        let err = match self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)
+        {
             Ok(v) => {
                 LAST.with(|l| l.set(Some(Outcome::default())));
                 return Ok(v);

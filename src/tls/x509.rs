@@ -148,10 +148,9 @@ pub fn parse(der: &[u8]) -> Option<CertInfo<'_>> {
     if first.tag == 0xa0 {
         let mut v = first.body;
         let int = next(&mut v).filter(|i| i.tag == 0x02)?;
-        let n = int
-            .body
-            .iter()
-            .fold(0i64, |acc, &b| acc.saturating_mul(256).saturating_add(i64::from(b)));
+        let n = int.body.iter().fold(0i64, |acc, &b| {
+            acc.saturating_mul(256).saturating_add(i64::from(b))
+        });
         version = n.saturating_add(1);
         first = next(&mut t)?;
     }
@@ -235,15 +234,21 @@ fn short_name(oid: &[u8]) -> std::borrow::Cow<'static, str> {
             "UID",
         ),
         (
-            &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, 0x01],
+            &[
+                0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, 0x01,
+            ],
             "jurisdictionL",
         ),
         (
-            &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, 0x02],
+            &[
+                0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, 0x02,
+            ],
             "jurisdictionST",
         ),
         (
-            &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, 0x03],
+            &[
+                0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, 0x03,
+            ],
             "jurisdictionC",
         ),
     ];
@@ -296,7 +301,10 @@ mod tests {
     }
 
     fn atv(oid: &[u8], tag: u8, value: &str) -> Vec<u8> {
-        tlv(0x31, &tlv(0x30, &[tlv(0x06, oid), tlv(tag, value.as_bytes())].concat()))
+        tlv(
+            0x31,
+            &tlv(0x30, &[tlv(0x06, oid), tlv(tag, value.as_bytes())].concat()),
+        )
     }
 
     fn name() -> Vec<u8> {

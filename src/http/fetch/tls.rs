@@ -1,7 +1,8 @@
 //! Fetches on the client connection's TLS session (manual §7.3.4):
 //! `ssl_fc`, `ssl_fc_sni`, `ssl_fc_has_sni`, `ssl_fc_protocol`,
-//! `ssl_fc_cipher`, `ssl_fc_alpn`, `ssl_fc_is_resumed`, and the error
-//! codes `option httpslog` shows (`fc_err`, `ssl_fc_err`...). The connection
+//! `ssl_fc_cipher`, `ssl_fc_alpn`, `ssl_fc_is_resumed`, the client
+//! certificate's `ssl_c_*` (in `cert`), and the error codes `option
+//! httpslog` shows (`fc_err`, `ssl_fc_err`...). The connection
 //! layer describes its session in [`TlsFacts`]; a plain connection has none.
 
 use super::{text, want_args, FetchCtx, Fetched, Kind};
@@ -35,10 +36,9 @@ pub enum Ssl {
     Cipher,
     Alpn,
     IsResumed,
-    /// `fc_err`, `ssl_fc_err`, `ssl_c_err`, `ssl_c_ca_err`: the error that
-    /// ended a connection's setup. A connection that failed is closed
-    /// before any rule or log line sees it, so these read 0 where HAProxy
-    /// has a value (the `ssl_*` ones only on a TLS connection).
+    /// `fc_err`, `ssl_fc_err`: the error that ended a connection's setup.
+    /// A connection that failed is closed before any rule or log line sees
+    /// it, so these read 0 (`ssl_fc_err` only on a TLS connection).
     FcErr,
     SslErr,
     /// `ssl_c_*` (see `cert`).

@@ -1,0 +1,292 @@
+//! Client certificates on TLS frontends (`ca-file`, `verify`, `crl-file`,
+//! `crt-ignore-err`, `ca-ignore-err`) and the `ssl_c_*` fetches, side by
+//! side with HAProxy 2.6 (OpenSSL): curl with a good certificate, one from
+//! another CA, a revoked one (CRL), a self-signed one and none, over TLS
+//! 1.3 and 1.2. Certificates are made at test time by `openssl`.
+
+mod common;
+
+use common::*;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+
+pub fn openssl(dir: &TestDir, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const EC: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+/// A CA, another CA, a server certificate for a.test, client certificates
+/// `good` and `revoked` (from the CA, revoked by `crl.pem`), `bad` (from
+/// the other CA) and `self` (self-signed).
+pub fn make_pki(dir: &TestDir) {
+    for (name, subj) in [
+        ("ca", "/C=FR/O=Pollux Test/CN=pollux test CA"),
+        ("other", "/CN=other CA"),
+        ("self", "/CN=self"),
+    ] {
+        let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+        let mut a = vec!["req", "-x509", "-nodes", "-days", "2", "-subj", subj];
+        a.extend(EC);
+        a.extend(["-keyout", &key, "-out", &crt]);
+        openssl(dir, &a);
+    }
+    std::fs::write(dir.join("srv.ext"), "subjectAltName=DNS:a.test\n").unwrap();
+    std::fs::write(dir.join("cli.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for (name, ca, subj, ext) in [
+        ("srv", "ca", "/CN=a.test", "srv.ext"),
+        (
+            "good",
+            "ca",
+            "/C=FR/O=Clients/OU=Unit A/OU=Unit B/CN=client good",
+            "cli.ext",
+        ),
+        ("revoked", "ca", "/O=Clients/CN=client revoked", "cli.ext"),
+        ("bad", "other", "/CN=client bad", "cli.ext"),
+    ] {
+        let (key, csr, crt) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+        );
+        let mut a = vec!["req", "-new", "-nodes", "-subj", subj];
+        a.extend(EC);
+        a.extend(["-keyout", &key, "-out", &csr]);
+        openssl(dir, &a);
+        let (cacrt, cakey) = (format!("{ca}.crt"), format!("{ca}.key"));
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &cacrt,
+                "-CAkey",
+                &cakey,
+                "-CAcreateserial",
+                "-out",
+                &crt,
+                "-days",
+                "2",
+                "-extfile",
+                ext,
+            ],
+        );
+    }
+    let pem = std::fs::read_to_string(dir.join("srv.crt")).unwrap()
+        + &std::fs::read_to_string(dir.join("srv.key")).unwrap();
+    std::fs::write(dir.join("srv.pem"), pem).unwrap();
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=2\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("crlnumber"), "01\n").unwrap();
+    let ca = ["-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.crt"];
+    openssl(
+        dir,
+        &[&["ca"][..], &ca, &["-revoke", "revoked.crt"]].concat(),
+    );
+    openssl(
+        dir,
+        &[&["ca"][..], &ca, &["-gencrl", "-out", "crl.pem"]].concat(),
+    );
+}
+
+/// curl https://a.test/ through `to` with client certificate `cert` (or
+/// none): "CODE BODY", CODE 000 when the handshake or the exchange failed.
+pub fn curl_cert(dir: &TestDir, to: SocketAddr, cert: Option<&str>, extra: &[&str]) -> String {
+    let mut c = Command::new("curl");
+    c.current_dir(dir.path())
+        .args(["-s", "--max-time", "10", "--cacert", "ca.crt"])
+        .args(["-w", "%{http_code}", "-o", "body.txt"])
+        .args(["--resolve", &format!("a.test:{}:{}", to.port(), to.ip())])
+        .args(extra);
+    if let Some(n) = cert {
+        c.args(["--cert", &format!("{n}.crt"), "--key", &format!("{n}.key")]);
+    }
+    let _ = std::fs::remove_file(dir.join("body.txt"));
+    let out = c
+        .arg(format!("https://a.test:{}/", to.port()))
+        .output()
+        .expect("curl");
+    let body = std::fs::read_to_string(dir.join("body.txt")).unwrap_or_default();
+    format!(
+        "{} {}",
+        String::from_utf8_lossy(&out.stdout),
+        body.trim_end()
+    )
+}
+
+const FETCHES: &str = "%[ssl_c_used] %[ssl_c_verify] %[ssl_c_err] %[ssl_c_ca_err] \
+    %[ssl_c_ca_err_depth] s=%[ssl_c_s_dn] i=%[ssl_c_i_dn] cn=%[ssl_c_s_dn(cn)] \
+    ou=%[ssl_c_s_dn(OU)],%[ssl_c_s_dn(OU,2)],%[ssl_c_s_dn(OU,-1)],%[ssl_c_s_dn(OU,3)] \
+    ca=%[ssl_c_i_dn(CN)] %[ssl_c_serial,hex] %[ssl_c_notbefore] %[ssl_c_notafter] \
+    %[ssl_c_version] %[ssl_c_sha1,hex] %[ssl_c_der,length] %[ssl_c_der,sha1,hex]";
+
+fn client_certificates_as_haproxy(poller: &str) {
+    let dir = TestDir::new("tls-client-certs");
+    make_pki(&dir);
+    let d = dir.path().display();
+    let tls = format!("ssl crt {d}/srv.pem ca-file {d}/ca.crt");
+    let cfg = format!(
+        "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend f\n\
+         \x20   bind 127.0.0.1:@P0@ {tls} verify optional crl-file {d}/crl.pem\n\
+         \x20   bind 127.0.0.1:@P1@ {tls} verify optional crl-file {d}/crl.pem crt-ignore-err all ca-ignore-err all\n\
+         \x20   bind 127.0.0.1:@P2@ {tls} verify required crl-file {d}/crl.pem\n\
+         \x20   bind 127.0.0.1:@P3@ {tls} verify optional crt-ignore-err 20,21\n\
+         \x20   bind 127.0.0.1:@P4@ {tls} verify optional crt-ignore-err 20,21,18 crl-file {d}/crl.pem\n\
+         \x20   bind 127.0.0.1:@P5@\n\
+         \x20   http-request return status 200 content-type text/plain lf-string \"{FETCHES}\"\n"
+    );
+    let clients = [
+        Some("good"),
+        Some("bad"),
+        Some("revoked"),
+        Some("self"),
+        None,
+    ];
+    let mut seen = Vec::new();
+    for imp in common::reference::pollux_and_haproxy(poller) {
+        let px = imp.start(&cfg);
+        let mut got = Vec::new();
+        for port in 0..5 {
+            for c in clients {
+                let r = curl_cert(&dir, px.addr(port), c, &[]);
+                got.push(format!("P{port} {c:?}: {r}"));
+            }
+        }
+        for c in [Some("good"), Some("bad")] {
+            let r = curl_cert(&dir, px.addr(1), c, &["--tls-max", "1.2"]);
+            got.push(format!("P1 TLSv1.2 {c:?}: {r}"));
+        }
+        // A plain connection: no TLS, no sample (the flags are false).
+        let out = Command::new("curl")
+            .args(["-s", "--max-time", "10"])
+            .arg(format!("http://{}/", px.addr(5)))
+            .output()
+            .unwrap();
+        got.push(format!("plain: {}", String::from_utf8_lossy(&out.stdout)));
+        px.stop();
+        seen.push((imp.name, got));
+    }
+    let ours = &seen[0].1;
+    let line = |p: &str| {
+        ours.iter()
+            .find(|l| l.starts_with(p))
+            .unwrap_or_else(|| panic!("{p}: {ours:#?}"))
+            .as_str()
+    };
+    // The good certificate passes everywhere, its fields as OpenSSL shows them.
+    let good = line("P0 Some(\"good\")");
+    assert!(
+        good.starts_with(
+            "P0 Some(\"good\"): 200 1 0 0 0 0 s=/C=FR/O=Clients/OU=Unit A/OU=Unit B/CN=client good \
+             i=/C=FR/O=Pollux Test/CN=pollux test CA cn=client good ou=Unit A,Unit B,Unit B, \
+             ca=pollux test CA "
+        ),
+        "{good}"
+    );
+    assert!(good.contains(" 3 "), "version 3: {good}");
+    // Refused by `verify optional` (no ignore list): bad, revoked, self.
+    for c in ["bad", "revoked", "self"] {
+        assert_eq!(
+            line(&format!("P0 Some(\"{c}\")")),
+            format!("P0 Some(\"{c}\"): 000 ")
+        );
+    }
+    assert!(line("P0 None").starts_with("P0 None: 200 0 0 0 0 0 s= i="));
+    assert!(line("P2 None").starts_with("P2 None: 000"));
+    // Everything ignored: the errors OpenSSL reports.
+    assert!(
+        line("P1 Some(\"bad\")").starts_with("P1 Some(\"bad\"): 200 1 21 20 0 0 s=/CN=client bad")
+    );
+    assert!(line("P1 Some(\"revoked\")").starts_with("P1 Some(\"revoked\"): 200 1 23 23 0 0"));
+    assert!(line("P1 Some(\"self\")").starts_with("P1 Some(\"self\"): 200 1 3 18 0 0"));
+    // 20 and 21 ignored, no CRL: the other CA's certificate passes.
+    assert!(line("P3 Some(\"bad\")").starts_with("P3 Some(\"bad\"): 200 1 21 20"));
+    // With a CRL, its lookup fails too (3), not ignored.
+    assert!(line("P4 Some(\"bad\")").starts_with("P4 Some(\"bad\"): 000"));
+    if let Some((_, theirs)) = seen.get(1) {
+        for (a, b) in ours.iter().zip(theirs) {
+            assert_eq!(a, b, "pollux, then HAProxy");
+        }
+        assert_eq!(ours.len(), theirs.len());
+    }
+}
+
+per_poller!(client_certificates_as_haproxy);
+
+#[test]
+fn client_certificate_config_errors() {
+    let dir = TestDir::new("tls-client-cert-errors");
+    make_pki(&dir);
+    let d = dir.path().display();
+    let head = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\nfrontend f\n";
+    for (opts, want) in [
+        (
+            "verify required",
+            "verify is enabled but no CA file specified",
+        ),
+        ("verify maybe", "unknown verify method 'maybe'"),
+        (
+            "ca-file /nonexistent.pem verify optional",
+            "unable to load /nonexistent.pem",
+        ),
+        (
+            "ca-file /nonexistent.pem",
+            "unable to load /nonexistent.pem",
+        ),
+        (
+            &format!("ca-file {d}/ca.crt verify optional crl-file {d}/ca.crt"),
+            "'crl-file' : unable to load",
+        ),
+        (
+            &format!("ca-file {d}/ca.crt verify optional crt-ignore-err 20,999"),
+            "ID '999' out of range",
+        ),
+    ] {
+        let path = dir.join("t.cfg");
+        std::fs::write(
+            &path,
+            format!("{head}    bind 127.0.0.1:1 ssl crt {d}/srv.pem {opts}\n"),
+        )
+        .unwrap();
+        let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+        assert_eq!(out.code(), Some(1), "{opts}: {}", out.stderr);
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.contains("t.cfg:7:"))
+            .unwrap_or("");
+        assert!(
+            line.contains(want),
+            "{opts}: want '{want}' in: {}",
+            out.stderr
+        );
+    }
+    let path = dir.join("ok.cfg");
+    std::fs::write(
+        &path,
+        format!(
+            "global\n    ca-base {d}\n{head}    bind 127.0.0.1:1 ssl crt {d}/srv.pem ca-file ca.crt ca-verify-file other.crt verify required no-ca-names crl-file crl.pem\n"
+        ),
+    )
+    .unwrap();
+    let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+}

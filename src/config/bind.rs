@@ -16,7 +16,6 @@ const UNSUPPORTED: &[&str] = &[
     "backlog",
     "ca-sign-file",
     "ca-sign-pass",
-    "crt-list",
     "defer-accept",
     "ecdhe",
     "expose-fd",
@@ -76,6 +75,11 @@ pub(crate) fn parse_options(b: &mut Bind, args: &[String]) -> Result<(), String>
                 b.ssl.crts.push(takes(i)?);
                 2
             }
+            "crt-list" => {
+                let at = b.ssl.crts.len();
+                b.ssl.crt_lists.push((at, takes(i)?));
+                2
+            }
             _ => match ssl_option(&mut b.ssl, args, i)?.or(crate::tls::verify::parse_option(
                 &mut b.ssl.client,
                 args,
@@ -95,7 +99,11 @@ pub(crate) fn parse_options(b: &mut Bind, args: &[String]) -> Result<(), String>
 
 /// The TLS options shared by `bind` lines and `ssl-default-bind-options`:
 /// how many words option `args[i]` took, None if it is not one of them.
-fn ssl_option(s: &mut BindSsl, args: &[String], i: usize) -> Result<Option<usize>, String> {
+pub(super) fn ssl_option(
+    s: &mut BindSsl,
+    args: &[String],
+    i: usize,
+) -> Result<Option<usize>, String> {
     let kw = args[i].as_str();
     let arg = || need(args, i + 1, "an argument");
     let ver = |v: &str| {
@@ -357,57 +365,7 @@ pub fn listener_ids(binds: &[Bind]) -> Vec<Vec<u32>> {
     out
 }
 
-/// Apply `ssl-default-bind-*` and `crt-base`, load the certificates and
-/// make the TLS context of a bind line. Errors name the file.
-pub(crate) fn finish_tls(
-    b: &mut Bind,
-    g: &TlsGlobal,
-    warn: &mut dyn FnMut(String),
-) -> Result<(), String> {
-    let s = &mut b.ssl;
-    if !s.enabled && s.crts.is_empty() {
-        return Ok(());
-    }
-    let d = &g.bind;
-    if s.versions == Default::default() {
-        s.versions = d.versions.clone();
-    }
-    s.no_tickets |= d.no_tickets;
-    s.prefer_client |= d.prefer_client;
-    s.ciphers = s.ciphers.take().or_else(|| d.ciphers.clone());
-    s.ciphersuites = s.ciphersuites.take().or_else(|| d.ciphersuites.clone());
-    s.curves = s.curves.take().or_else(|| d.curves.clone());
-    let provider = crate::tls::server::provider();
-    let mut certs = Vec::new();
-    for c in &s.crts {
-        let path = match &g.crt_base {
-            Some(base) if !c.starts_with('/') => std::path::Path::new(base).join(c),
-            _ => std::path::PathBuf::from(c),
-        };
-        certs.extend(crate::tls::certs::load(&path, &provider)?);
-    }
-    if !s.enabled {
-        return Ok(());
-    }
-    if certs.is_empty() {
-        return Err("no SSL certificate specified (use 'crt')".into());
-    }
-    let tls = crate::tls::server::BindTls {
-        certs,
-        versions: &s.versions,
-        alpn: &s.alpn,
-        strict_sni: s.strict_sni,
-        no_tickets: s.no_tickets,
-        cache_size: g.cache_size,
-        curves: s.curves.as_deref(),
-        ciphers: s.ciphers.as_deref(),
-        ciphersuites: s.ciphersuites.as_deref(),
-        prefer_client: s.prefer_client,
-        client_auth: crate::tls::verify::build(&s.client, g.ca_base.as_deref())?,
-    };
-    s.ctx = Some(crate::tls::server::build(tls, warn)?);
-    Ok(())
-}
+pub(crate) use super::bind_tls::finish_tls;
 
 #[cfg(test)]
 mod tests {
@@ -452,8 +410,8 @@ mod tests {
     #[test]
     fn unknown_and_unsupported_options_are_named() {
         let mut b = Bind::default();
-        let e = parse_options(&mut b, &words("ssl crt-list l.txt")).unwrap_err();
-        assert_eq!(e, "bind option 'crt-list' is not supported yet");
+        let e = parse_options(&mut b, &words("ssl npn h2")).unwrap_err();
+        assert_eq!(e, "bind option 'npn' is not supported yet");
         let e = parse_options(&mut b, &words("frobnicate")).unwrap_err();
         assert_eq!(e, "unknown bind option 'frobnicate'");
         let e = parse_options(&mut b, &words("ssl-min-ver TLSv9")).unwrap_err();

@@ -32,13 +32,22 @@ pub struct Tls {
     facts: Option<TlsFacts>,
     /// What verifying the client's certificate gave (`tls::verify`).
     verified: Option<crate::tls::verify::Outcome>,
+    /// A frontend with several contexts (crt-list lines with options): the
+    /// ClientHello is read first, then `conn` is made with the one it picks.
+    accepting: Option<Box<(rustls::server::Acceptor, crate::tls::server::ServerCtx)>>,
 }
 
 impl Tls {
     /// The server side of a client's connection (`bind ... ssl`).
     pub fn server(cfg: &crate::tls::server::ServerCtx) -> io::Result<Tls> {
-        let conn = rustls::ServerConnection::new(cfg.0.clone()).map_err(io::Error::other)?;
-        Ok(Tls::with(Connection::Server(conn)))
+        let fe = &cfg.0;
+        let first = fe.single().unwrap_or_else(|| fe.first());
+        let conn = rustls::ServerConnection::new(first.clone()).map_err(io::Error::other)?;
+        let mut t = Tls::with(Connection::Server(conn));
+        if fe.single().is_none() {
+            t.accepting = Some(Box::new((Default::default(), cfg.clone())));
+        }
+        Ok(t)
     }
 
     /// The client side of a connection to a server (`server ... ssl`).
@@ -58,6 +67,7 @@ impl Tls {
             eof: false,
             facts: None,
             verified: None,
+            accepting: None,
         }
     }
 
@@ -128,6 +138,9 @@ impl Tls {
     /// goes, until it would block (false) or rustls has plaintext, a
     /// close_notify or the end of the stream for the session (true).
     fn fill(&mut self, mut sock: &TcpStream) -> io::Result<bool> {
+        if self.accepting.is_some() && !self.accept(sock)? {
+            return Ok(false);
+        }
         loop {
             match self.conn.read_tls(&mut sock) {
                 Ok(0) => self.eof = true,
@@ -155,6 +168,53 @@ impl Tls {
             if self.eof || state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
                 return Ok(true);
             }
+        }
+    }
+}
+
+impl Tls {
+    /// Read the ClientHello, then make the connection with the context it
+    /// picks: false while it is incomplete (see `accepting`).
+    fn accept(&mut self, mut sock: &TcpStream) -> io::Result<bool> {
+        let Some(a) = self.accepting.as_mut() else {
+            return Ok(true);
+        };
+        let (acceptor, ctx) = &mut **a;
+        loop {
+            match acceptor.read_tls(&mut sock) {
+                Ok(0) => {
+                    // Closed before a whole hello: `recv` sees the end.
+                    self.eof = true;
+                    self.accepting = None;
+                    return Ok(true);
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            let refused = match acceptor.accept() {
+                Ok(None) => continue,
+                Ok(Some(hello)) => {
+                    let cfg = ctx.0.site(&hello.client_hello()).clone();
+                    match hello.into_connection(cfg) {
+                        Ok(c) => {
+                            self.conn = Connection::Server(c);
+                            self.conn.set_buffer_limit(Some(SEND_LIMIT));
+                            self.accepting = None;
+                            // The ServerHello is out before we wait again.
+                            self.flush(sock)?;
+                            return Ok(true);
+                        }
+                        Err(refused) => refused,
+                    }
+                }
+                Err(refused) => refused,
+            };
+            let (e, mut alert) = refused;
+            let _ = alert.write_all(&mut sock);
+            self.accepting = None;
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
         }
     }
 }
@@ -192,6 +252,9 @@ impl Transport for Tls {
     }
 
     fn send(&mut self, sock: &TcpStream, parts: &[&[u8]]) -> io::Result<usize> {
+        if self.accepting.is_some() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         self.flush(sock)?;
         if self.conn.wants_write() || (self.conn.is_handshaking() && self.owed > 0) {
             return Err(io::ErrorKind::WouldBlock.into());

@@ -7,7 +7,9 @@
 pub mod certs;
 pub mod ciphers;
 pub mod client;
+pub mod crtlist;
 pub mod server;
+pub mod sni;
 pub mod verify;
 pub mod x509;
 

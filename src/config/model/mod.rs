@@ -336,6 +336,9 @@ pub struct BindSsl {
     pub enabled: bool,
     /// `crt` files or directories, as written (`crt-base` applied later).
     pub crts: Vec<String>,
+    /// `crt-list` files, each after the first N `crt` (their order decides
+    /// the default certificate).
+    pub crt_lists: Vec<(usize, String)>,
     pub versions: crate::tls::server::Versions,
     pub alpn: Vec<String>,
     pub strict_sni: bool,

@@ -1,8 +1,11 @@
-//! Client certificates on TLS frontends (`ca-file`, `verify`, `crl-file`,
-//! `crt-ignore-err`, `ca-ignore-err`) and the `ssl_c_*` fetches, side by
-//! side with HAProxy 2.6 (OpenSSL): curl with a good certificate, one from
-//! another CA, a revoked one (CRL), a self-signed one and none, over TLS
-//! 1.3 and 1.2. Certificates are made at test time by `openssl`.
+//! TLS bind options, side by side with HAProxy 2.6 (OpenSSL), certificates
+//! made at test time by `openssl`:
+//! - client certificates (`ca-file`, `verify`, `crl-file`, `crt-ignore-err`,
+//!   `ca-ignore-err`) and the `ssl_c_*` fetches: curl with a good
+//!   certificate, one from another CA, a revoked one (CRL), a self-signed
+//!   one and none, over TLS 1.3 and 1.2;
+//! - `crt-list`: SNI filters (wildcard, negative), the default certificate,
+//!   per-line options (ALPN, minimum version, client certificates).
 
 mod common;
 
@@ -43,6 +46,12 @@ pub fn make_pki(dir: &TestDir) {
     }
     std::fs::write(dir.join("srv.ext"), "subjectAltName=DNS:a.test\n").unwrap();
     std::fs::write(dir.join("cli.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    std::fs::write(
+        dir.join("rsa.ext"),
+        "subjectAltName=DNS:r.test,DNS:*.w.test\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.ext"), "subjectAltName=DNS:b.test\n").unwrap();
     for (name, ca, subj, ext) in [
         ("srv", "ca", "/CN=a.test", "srv.ext"),
         (
@@ -52,6 +61,8 @@ pub fn make_pki(dir: &TestDir) {
             "cli.ext",
         ),
         ("revoked", "ca", "/O=Clients/CN=client revoked", "cli.ext"),
+        ("rsa", "ca", "/CN=r.test", "rsa.ext"),
+        ("b", "ca", "/CN=b.test", "b.ext"),
         ("bad", "other", "/CN=client bad", "cli.ext"),
     ] {
         let (key, csr, crt) = (
@@ -60,7 +71,11 @@ pub fn make_pki(dir: &TestDir) {
             format!("{name}.crt"),
         );
         let mut a = vec!["req", "-new", "-nodes", "-subj", subj];
-        a.extend(EC);
+        if name == "rsa" {
+            a.extend(["-newkey", "rsa:2048"]);
+        } else {
+            a.extend(EC);
+        }
         a.extend(["-keyout", &key, "-out", &csr]);
         openssl(dir, &a);
         let (cacrt, cakey) = (format!("{ca}.crt"), format!("{ca}.key"));
@@ -85,9 +100,11 @@ pub fn make_pki(dir: &TestDir) {
             ],
         );
     }
-    let pem = std::fs::read_to_string(dir.join("srv.crt")).unwrap()
-        + &std::fs::read_to_string(dir.join("srv.key")).unwrap();
-    std::fs::write(dir.join("srv.pem"), pem).unwrap();
+    for n in ["srv", "rsa", "b"] {
+        let pem = std::fs::read_to_string(dir.join(&format!("{n}.crt"))).unwrap()
+            + &std::fs::read_to_string(dir.join(&format!("{n}.key"))).unwrap();
+        std::fs::write(dir.join(&format!("{n}.pem")), pem).unwrap();
+    }
     std::fs::write(
         dir.join("ca.cnf"),
         "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=2\n",
@@ -229,7 +246,136 @@ fn client_certificates_as_haproxy(poller: &str) {
     }
 }
 
-per_poller!(client_certificates_as_haproxy);
+/// curl -v to https://HOST/ through `to`, any certificate accepted: what
+/// the handshake gave (certificate subject, version, ALPN) and the answer.
+fn probe(dir: &TestDir, to: SocketAddr, host: &str, extra: &[&str]) -> String {
+    let _ = std::fs::remove_file(dir.join("body.txt"));
+    let out = Command::new("curl")
+        .current_dir(dir.path())
+        .args(["-sv", "-k", "--max-time", "10", "-o", "body.txt"])
+        .args(["-w", "%{http_code}"])
+        .args(["--resolve", &format!("{host}:{}:{}", to.port(), to.ip())])
+        .args(extra)
+        .arg(format!("https://{host}:{}/", to.port()))
+        .output()
+        .expect("curl");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let pick = |key: &str| {
+        err.lines()
+            .find_map(|l| l.split_once(key).map(|(_, v)| v.trim().to_string()))
+            .unwrap_or_default()
+    };
+    let version = pick("SSL connection using ");
+    let version = version.split(" /").next().unwrap_or("");
+    format!(
+        "{host}: subject={} {version} alpn={} {} {}",
+        pick("subject: "),
+        pick("ALPN: server accepted "),
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(dir.join("body.txt")).unwrap_or_default()
+    )
+}
+
+/// The ALPN protocol `openssl s_client` gets offering `protos`.
+fn alpn(to: SocketAddr, host: &str, protos: &str) -> String {
+    let out = Command::new("timeout")
+        .args(["10", "openssl", "s_client", "-connect", &to.to_string()])
+        .args(["-servername", host, "-alpn", protos])
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.contains("ALPN"))
+        .unwrap_or("no handshake")
+        .trim()
+        .to_string()
+}
+
+fn crt_list_as_haproxy(poller: &str) {
+    let dir = TestDir::new("tls-crt-list");
+    make_pki(&dir);
+    let d = dir.path().display();
+    std::fs::write(
+        dir.join("list.txt"),
+        format!(
+            "# the first line's certificate is the default one\n\
+             \n{d}/srv.pem\n\
+             \x20 rsa.pem [alpn acme-tls/1,http/1.1 ssl-min-ver TLSv1.3] r.test *.w.test !no.w.test\n\
+             b.pem [ verify required ca-file {d}/ca.crt ] b.test\n"
+        ),
+    )
+    .unwrap();
+    let cfg = format!(
+        "global\n    crt-base {d}\n\
+         defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend f\n    bind 127.0.0.1:@P0@ ssl crt-list {d}/list.txt alpn http/1.1\n\
+         \x20   bind 127.0.0.1:@P1@ ssl crt-list {d}/list.txt strict-sni\n\
+         \x20   http-request return status 200 content-type text/plain lf-string \"%[ssl_fc_sni] %[ssl_c_used] %[ssl_fc_protocol]\"\n"
+    );
+    let mut seen = Vec::new();
+    for imp in common::reference::pollux_and_haproxy(poller) {
+        let px = imp.start(&cfg);
+        let (to, strict) = (px.addr(0), px.addr(1));
+        let mut got = Vec::new();
+        for host in [
+            "a.test",
+            "r.test",
+            "x.w.test",
+            "no.w.test",
+            "b.test",
+            "other.test",
+        ] {
+            got.push(probe(&dir, to, host, &[]));
+        }
+        got.push(probe(&dir, to, "r.test", &["--tls-max", "1.2"]));
+        for host in ["r.test", "a.test"] {
+            got.push(format!("{host}: {}", alpn(to, host, "acme-tls/1")));
+        }
+        got.push(probe(
+            &dir,
+            to,
+            "b.test",
+            &["--cert", "good.crt", "--key", "good.key"],
+        ));
+        for host in ["a.test", "no.w.test", "other.test"] {
+            got.push(format!("strict {}", probe(&dir, strict, host, &[])));
+        }
+        px.stop();
+        seen.push((imp.name, got));
+    }
+    let ours = &seen[0].1;
+    let want = [
+        "a.test: subject=CN=a.test TLSv1.3 alpn=http/1.1 200 a.test 0 TLSv1.3",
+        "r.test: subject=CN=r.test TLSv1.3 alpn=http/1.1 200 r.test 0 TLSv1.3",
+        "x.w.test: subject=CN=r.test TLSv1.3 alpn=http/1.1 200 x.w.test 0 TLSv1.3",
+        // The negative filter stops the wildcard: the default certificate.
+        "no.w.test: subject=CN=a.test TLSv1.3 alpn=http/1.1 200 no.w.test 0 TLSv1.3",
+        // verify required, no certificate: refused.
+        "b.test: subject=CN=b.test TLSv1.3 alpn=http/1.1 000 ",
+        "other.test: subject=CN=a.test TLSv1.3 alpn=http/1.1 200 other.test 0 TLSv1.3",
+        // ssl-min-ver TLSv1.3 on the line.
+        "r.test: subject=  alpn= 000 ",
+        // The line's ALPN list, the bind's elsewhere.
+        "r.test: ALPN protocol: acme-tls/1",
+        "a.test: No ALPN negotiated",
+        "b.test: subject=CN=b.test TLSv1.3 alpn=http/1.1 200 b.test 1 TLSv1.3",
+        "strict a.test: subject=CN=a.test TLSv1.3 alpn= 200 a.test 0 TLSv1.3",
+        "strict no.w.test: subject=  alpn= 000 ",
+        "strict other.test: subject=  alpn= 000 ",
+    ];
+    assert_eq!(ours.len(), want.len(), "{ours:#?}");
+    for (a, b) in ours.iter().zip(want) {
+        assert_eq!(a, b, "{ours:#?}");
+    }
+    if let Some((_, theirs)) = seen.get(1) {
+        for (a, b) in ours.iter().zip(theirs) {
+            assert_eq!(a, b, "pollux, then HAProxy");
+        }
+    }
+}
+
+per_poller!(client_certificates_as_haproxy, crt_list_as_haproxy);
 
 #[test]
 fn client_certificate_config_errors() {
@@ -276,6 +422,42 @@ fn client_certificate_config_errors() {
         assert!(
             line.contains(want),
             "{opts}: want '{want}' in: {}",
+            out.stderr
+        );
+    }
+    // crt-list: errors name the list's file and line.
+    for (list, want) in [
+        (
+            "srv.pem [npn h2]\n",
+            "list.txt:1: crt-list option 'npn' is not supported yet",
+        ),
+        (
+            "# c\nsrv.pem [frob 1]\n",
+            "list.txt:2: unknown crt-list option 'frob'",
+        ),
+        ("srv.pem\nnone.pem a.test\n", "list.txt:2: unable to load"),
+        ("srv.pem [alpn h2\n", "list.txt:1: missing ']'"),
+        (
+            "srv.pem [verify required]\n",
+            "list.txt:1: verify is enabled but no CA file",
+        ),
+    ] {
+        std::fs::write(dir.join("list.txt"), list).unwrap();
+        let path = dir.join("t.cfg");
+        std::fs::write(
+            &path,
+            format!(
+                "global\n    crt-base {d}\n{head}    bind 127.0.0.1:1 ssl crt-list {d}/list.txt\n"
+            ),
+        )
+        .unwrap();
+        let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+        assert_eq!(out.code(), Some(1), "{list}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.contains("t.cfg:9:") && l.contains(want)),
+            "{list}: want '{want}' in: {}",
             out.stderr
         );
     }

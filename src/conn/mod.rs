@@ -232,6 +232,26 @@ impl Conn {
         }
     }
 
+    /// A TLS connection whose handshake has not finished (or failed).
+    pub fn tls_handshaking(&self) -> bool {
+        matches!(&self.xprt, Xprt::Tls(t) if t.handshaking())
+    }
+
+    /// Why its TLS handshake failed, once it did.
+    pub fn tls_failure(&self) -> Option<crate::tls::HsFailure> {
+        match &self.xprt {
+            Xprt::Tls(t) => t.failure(),
+            Xprt::Plain(_) => None,
+        }
+    }
+
+    /// A timeout ended the connection (a handshake's failure reason).
+    pub fn tls_expired(&mut self) {
+        if let Xprt::Tls(t) = &mut self.xprt {
+            t.expired();
+        }
+    }
+
     /// Advance a TLS handshake before its facts are taken (`Tls::settle`).
     pub fn settle_tls(&mut self) {
         if let Xprt::Tls(t) = &mut self.xprt {

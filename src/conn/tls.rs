@@ -13,6 +13,7 @@ use super::Transport;
 use crate::core::buffer::Buffer;
 use crate::http::fetch::tls::TlsFacts;
 use crate::pollers::{Event, Interest};
+use crate::tls::HsFailure;
 use rustls::Connection;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -35,6 +36,8 @@ pub struct Tls {
     /// A frontend with several contexts (crt-list lines with options): the
     /// ClientHello is read first, then `conn` is made with the one it picks.
     accepting: Option<Box<(rustls::server::Acceptor, crate::tls::server::ServerCtx)>>,
+    /// Why the handshake failed, once it did.
+    failed: Option<HsFailure>,
 }
 
 impl Tls {
@@ -68,6 +71,7 @@ impl Tls {
             facts: None,
             verified: None,
             accepting: None,
+            failed: None,
         }
     }
 
@@ -110,6 +114,37 @@ impl Tls {
         }
     }
 
+    /// Whether the handshake is still to finish (or failed).
+    pub fn handshaking(&self) -> bool {
+        self.accepting.is_some() || self.conn.is_handshaking()
+    }
+
+    /// Why the handshake did not finish, if it ended: an error, the
+    /// client's close, or the timeout `expired` noted.
+    pub fn failure(&self) -> Option<HsFailure> {
+        if !self.handshaking() {
+            return None;
+        }
+        self.failed.or(self.eof.then_some(HsFailure::Empty))
+    }
+
+    /// The session's timeout ran out: during the handshake, that is why it
+    /// failed.
+    pub fn expired(&mut self) {
+        if self.handshaking() && self.failed.is_none() {
+            self.failed = Some(HsFailure::Timeout);
+        }
+    }
+
+    /// Note why the handshake failed (the first reason only), and return
+    /// the error.
+    fn fail(&mut self, why: HsFailure, e: io::Error) -> io::Error {
+        if self.handshaking() && self.failed.is_none() {
+            self.failed = Some(why);
+        }
+        e
+    }
+
     /// Run the handshake on what the socket holds, so that the facts the
     /// session takes before reading describe the records it will read (a
     /// client's certificate arrives with its first request). An error shows
@@ -147,7 +182,7 @@ impl Tls {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) => return Err(e),
+                Err(e) => return Err(self.fail(HsFailure::Handshake, e)),
             }
             let processed = self.conn.process_new_packets();
             if let Some(o) = crate::tls::verify::take_outcome() {
@@ -158,7 +193,13 @@ impl Tls {
                 Err(e) => {
                     // The alert rustls queued tells the peer why.
                     let _ = self.flush(sock);
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                    let why = match self.verified.and_then(|v| v.refused) {
+                        Some(true) => HsFailure::CaFail,
+                        Some(false) => HsFailure::CrtFail,
+                        None => HsFailure::Handshake,
+                    };
+                    let e = io::Error::new(io::ErrorKind::InvalidData, e);
+                    return Err(self.fail(why, e));
                 }
             };
             self.flush(sock)?;
@@ -191,7 +232,10 @@ impl Tls {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.accepting = None;
+                    return Err(self.fail(HsFailure::Handshake, e));
+                }
             }
             let refused = match acceptor.accept() {
                 Ok(None) => continue,
@@ -214,7 +258,8 @@ impl Tls {
             let (e, mut alert) = refused;
             let _ = alert.write_all(&mut sock);
             self.accepting = None;
-            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            let e = io::Error::new(io::ErrorKind::InvalidData, e);
+            return Err(self.fail(HsFailure::Handshake, e));
         }
     }
 }

@@ -44,8 +44,11 @@ impl Engine {
         let Some(fl) = self.frontends[s.frontend as usize].log.as_deref() else {
             return;
         };
-        if fl.format.is_some() {
+        if fl.format.is_some() || s.client.conn.tls_handshaking() {
+            // (A TLS handshake's failure is logged with its accept date.)
             s.log = Some(LogRec::new(now));
+        }
+        if fl.format.is_some() {
             return;
         }
         let fe = &self.frontends[s.frontend as usize];
@@ -102,6 +105,13 @@ impl Engine {
         let Some(s) = self.sessions[sid].as_ref() else {
             return;
         };
+        if s.client.conn.tls_handshaking() {
+            // No stream yet: HAProxy's line for the connection, if it failed.
+            if let Some(why) = s.client.conn.tls_failure() {
+                self.log_handshake_failure(sid, why);
+            }
+            return;
+        }
         let Some(r) = s.log.as_ref() else {
             return;
         };
@@ -122,6 +132,41 @@ impl Engine {
             return;
         }
         self.emit(sid, now, false);
+    }
+
+    /// A TLS handshake that failed: `SRC:PORT [ACCEPT_DATE] FE/LISTENER:
+    /// WHY`, HAProxy's line for a connection that never became a stream
+    /// (the listener by its `name`, else its id).
+    fn log_handshake_failure(&mut self, sid: usize, why: crate::tls::HsFailure) {
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
+        let fe = &self.frontends[s.frontend as usize];
+        let Some(fl) = fe.log.as_deref() else {
+            return;
+        };
+        if fl.dontlognull && why.is_null() {
+            return;
+        }
+        let date = s
+            .log
+            .as_ref()
+            .map_or_else(std::time::SystemTime::now, |r| r.start_date);
+        let listener = fe
+            .so_names
+            .iter()
+            .find(|(id, _)| *id == s.so_id)
+            .map_or_else(|| s.so_id.to_string(), |(_, n)| n.clone());
+        let msg = format!(
+            "{}:{} [{}] {}/{listener}: {}",
+            s.src,
+            s.src_port,
+            crate::log::log_date(date, true),
+            fe.name,
+            why.message()
+        );
+        let level = if fl.separate_errors { ERR } else { INFO };
+        self.logs.send(&fl.targets, level, &msg);
     }
 
     /// Renders and sends the line of the session's current (or, with

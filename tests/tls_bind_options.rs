@@ -472,3 +472,140 @@ fn client_certificate_config_errors() {
     let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
 }
+
+/// Failed handshakes, each logged on the line HAProxy 2.6 logs (same
+/// traffic through each): garbage, a truncated ClientHello then EOF, a
+/// connection closed at once, a stalled handshake (closed by `timeout
+/// client`), no client certificate where one is required, one from another
+/// CA, a reset; in HTTP and TCP frontends, by listener id or `name`, with
+/// `option dontlognull`. The proxy serves on after all of them.
+fn handshake_failures_are_logged_as_haproxy(poller: &str) {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let dir = TestDir::new("tls-hs-fail");
+    make_pki(&dir);
+    let d = dir.path().display();
+    let mut seen = Vec::new();
+    for imp in common::reference::pollux_and_haproxy(poller) {
+        let log = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        log.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let cfg = format!(
+            "global\n    log 127.0.0.1:{} local0\n\
+             defaults\n    log global\n    timeout connect 5s\n    timeout client 1s\n    timeout server 5s\n\
+             frontend fh\n    mode http\n    option httplog\n\
+             \x20   bind 127.0.0.1:@P0@ ssl crt {d}/srv.pem ca-file {d}/ca.crt verify required\n\
+             \x20   http-request return status 200\n\
+             listen ft\n    mode tcp\n    option tcplog\n    bind 127.0.0.1:@P1@ ssl crt {d}/srv.pem\n\
+             \x20   tcp-request content reject\n    server s 127.0.0.1:1\n\
+             frontend fn\n    mode http\n    option httplog\n    option dontlognull\n\
+             \x20   bind 127.0.0.1:@P2@ ssl crt {d}/srv.pem name hs\n    http-request return status 200\n",
+            log.local_addr().unwrap().port()
+        );
+        let px = imp.start(&cfg);
+        let mut ends = Vec::new();
+        for port in 0..3 {
+            let to = px.addr(port);
+            // Raw clients: what they send, then wait for the proxy's close.
+            for junk in [
+                &b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+                &[0x16, 0x03, 0x01, 0x00, 0x10, 0x01][..],
+                &[][..],
+            ] {
+                let mut c = TcpStream::connect(to).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                c.write_all(junk).unwrap();
+                c.shutdown(std::net::Shutdown::Write).unwrap();
+                let _ = c.read_to_end(&mut Vec::new());
+            }
+            // Stalled: closed by `timeout client` (1s), not later.
+            let mut c = TcpStream::connect(to).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let t = Instant::now();
+            let _ = c.read_to_end(&mut Vec::new());
+            ends.push(t.elapsed());
+            if port == 0 {
+                curl_cert(&dir, to, None, &[]);
+                curl_cert(&dir, to, Some("bad"), &[]);
+            }
+            let ok = curl_cert(&dir, to, Some("good"), &["-H", "Connection: close"]);
+            // A reset in the middle of a ClientHello.
+            let c = TcpStream::connect(to).unwrap();
+            (&c).write_all(&[0x16, 0x03, 0x01, 0x00, 0x10]).unwrap();
+            socket2::SockRef::from(&c)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+            drop(c);
+            std::thread::sleep(Duration::from_millis(200));
+            ends.push(Duration::ZERO);
+            let _ = ok;
+        }
+        // Served on after all that.
+        let up = curl_cert(&dir, px.addr(0), Some("good"), &["-H", "Connection: close"]);
+        assert!(up.starts_with("200"), "{}: {up}", imp.name);
+        let mut lines = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        while let Ok(n) = log.recv(&mut buf) {
+            let l = String::from_utf8_lossy(&buf[..n]).to_string();
+            if !l.contains("Proxy ") {
+                lines.push(normalize(&l));
+            }
+        }
+        px.stop();
+        for e in ends {
+            assert!(
+                e < Duration::from_secs(5),
+                "{}: a stalled handshake lasted {e:?}",
+                imp.name
+            );
+        }
+        seen.push((imp.name, lines));
+    }
+    let ours = &seen[0].1;
+    let want = [
+        "<134> fh/1: SSL handshake failure",
+        "<134> fh/1: Connection closed during SSL handshake",
+        "<134> fh/1: Connection closed during SSL handshake",
+        "<134> fh/1: Timeout during SSL handshake",
+        "<134> fh/1: SSL handshake failure",
+        "<134> fh/1: SSL client certificate not trusted",
+        "<134> fh~ 200",
+        "<134> fh/1: SSL handshake failure",
+        "<134> ft/1: SSL handshake failure",
+        "<134> ft/1: Connection closed during SSL handshake",
+        "<134> ft/1: Connection closed during SSL handshake",
+        "<134> ft/1: Timeout during SSL handshake",
+        "<134> ft~ PR",
+        "<134> ft/1: SSL handshake failure",
+        // dontlognull: not the closes nor the timeout.
+        "<134> fn/hs: SSL handshake failure",
+        "<134> fn~ 200",
+        "<134> fn/hs: SSL handshake failure",
+        "<134> fh~ 200",
+    ];
+    assert_eq!(ours, &want, "{ours:#?}");
+    if let Some((_, theirs)) = seen.get(1) {
+        assert_eq!(ours, theirs, "pollux, then HAProxy");
+    }
+}
+
+/// A log line without what differs between runs: `<PRI> FE/LISTENER: WHY`
+/// for a failed handshake, `<PRI> FE~ STATUS-OR-TERMINATION` for a stream.
+fn normalize(line: &str) -> String {
+    let pri = line.split('>').next().unwrap_or("").to_string() + ">";
+    let after = line.split("] ").nth(1).unwrap_or("").trim_end();
+    if after.contains(": ") && !after.contains('~') {
+        return format!("{pri} {after}");
+    }
+    let f: Vec<&str> = after.split(' ').collect();
+    // HTTP: FE BE/SRV TIMERS STATUS ...; TCP: FE BE/SRV TIMERS BYTES TERM ...
+    let what = if f.get(3).is_some_and(|s| s.len() == 3) {
+        f[3]
+    } else {
+        f.get(4).copied().unwrap_or("")
+    };
+    format!("{pri} {} {what}", f[0])
+}
+
+per_poller!(handshake_failures_are_logged_as_haproxy);

@@ -44,9 +44,10 @@ impl HsFailure {
         }
     }
 
-    /// What `option dontlognull` keeps out of the logs.
+    /// What `option dontlognull` keeps out of the logs: a close, or a
+    /// timeout (no error yet when it fires).
     pub fn is_null(self) -> bool {
-        self == HsFailure::Empty
+        matches!(self, HsFailure::Empty | HsFailure::Timeout)
     }
 }
 

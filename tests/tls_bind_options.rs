@@ -492,7 +492,7 @@ fn handshake_failures_are_logged_as_haproxy(poller: &str) {
         log.set_read_timeout(Some(Duration::from_millis(500)))
             .unwrap();
         let cfg = format!(
-            "global\n    log 127.0.0.1:{} local0\n\
+            "global\n    log 127.0.0.1:{} local0\n    stats socket {d}/{}.sock level admin\n\
              defaults\n    log global\n    timeout connect 5s\n    timeout client 1s\n    timeout server 5s\n\
              frontend fh\n    mode http\n    option httplog\n\
              \x20   bind 127.0.0.1:@P0@ ssl crt {d}/srv.pem ca-file {d}/ca.crt verify required\n\
@@ -501,7 +501,8 @@ fn handshake_failures_are_logged_as_haproxy(poller: &str) {
              \x20   tcp-request content reject\n    server s 127.0.0.1:1\n\
              frontend fn\n    mode http\n    option httplog\n    option dontlognull\n\
              \x20   bind 127.0.0.1:@P2@ ssl crt {d}/srv.pem name hs\n    http-request return status 200\n",
-            log.local_addr().unwrap().port()
+            log.local_addr().unwrap().port(),
+            imp.name
         );
         let px = imp.start(&cfg);
         let mut ends = Vec::new();
@@ -544,7 +545,18 @@ fn handshake_failures_are_logged_as_haproxy(poller: &str) {
         // Served on after all that.
         let up = curl_cert(&dir, px.addr(0), Some("good"), &["-H", "Connection: close"]);
         assert!(up.starts_with("200"), "{}: {up}", imp.name);
+        // Connections, sessions (completed handshakes), TLS sessions and
+        // failed handshakes (a timeout is none: HAProxy's counts).
+        let stats = show_stat(&dir.join(&format!("{}.sock", imp.name)));
         let mut lines = Vec::new();
+        for fe in ["fh", "ft", "fn"] {
+            let row = format!("{fe}/FRONTEND");
+            let n: Vec<u64> = ["conn_tot", "stot", "ssl_sess", "ssl_failed_handshake"]
+                .iter()
+                .map(|c| csv_num(&stats, &row, c))
+                .collect();
+            lines.push(format!("{fe} {n:?}"));
+        }
         let mut buf = vec![0u8; 4096];
         while let Ok(n) = log.recv(&mut buf) {
             let l = String::from_utf8_lossy(&buf[..n]).to_string();
@@ -564,6 +576,9 @@ fn handshake_failures_are_logged_as_haproxy(poller: &str) {
     }
     let ours = &seen[0].1;
     let want = [
+        "fh [9, 2, 2, 6]",
+        "ft [6, 1, 1, 4]",
+        "fn [6, 1, 1, 4]",
         "<134> fh/1: SSL handshake failure",
         "<134> fh/1: Connection closed during SSL handshake",
         "<134> fh/1: Connection closed during SSL handshake",

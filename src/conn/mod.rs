@@ -245,6 +245,31 @@ impl Conn {
         }
     }
 
+    /// TLS: None while the handshake runs, then whether its end was
+    /// counted (`take_established`, `take_failed`); None when plain too.
+    pub fn tls_counted(&self) -> Option<bool> {
+        match &self.xprt {
+            Xprt::Tls(t) => t.counted(),
+            Xprt::Plain(_) => None,
+        }
+    }
+
+    /// Once, when its TLS handshake completed: whether it resumed.
+    pub fn tls_take_established(&mut self) -> Option<bool> {
+        match &mut self.xprt {
+            Xprt::Tls(t) => t.take_established(),
+            Xprt::Plain(_) => None,
+        }
+    }
+
+    /// Once, when its TLS handshake failed: true.
+    pub fn tls_take_failed(&mut self) -> bool {
+        match &mut self.xprt {
+            Xprt::Tls(t) => t.take_failed(),
+            Xprt::Plain(_) => false,
+        }
+    }
+
     /// A timeout ended the connection (a handshake's failure reason).
     pub fn tls_expired(&mut self) {
         if let Xprt::Tls(t) = &mut self.xprt {

@@ -38,6 +38,8 @@ pub struct Tls {
     accepting: Option<Box<(rustls::server::Acceptor, crate::tls::server::ServerCtx)>>,
     /// Why the handshake failed, once it did.
     failed: Option<HsFailure>,
+    /// The handshake's end was counted in the stats.
+    counted: bool,
 }
 
 impl Tls {
@@ -72,6 +74,7 @@ impl Tls {
             verified: None,
             accepting: None,
             failed: None,
+            counted: false,
         }
     }
 
@@ -126,6 +129,27 @@ impl Tls {
             return None;
         }
         self.failed.or(self.eof.then_some(HsFailure::Empty))
+    }
+
+    /// None while the handshake runs; then whether its end was counted.
+    pub fn counted(&self) -> Option<bool> {
+        (self.counted || !self.handshaking()).then_some(self.counted)
+    }
+
+    /// Once, when the handshake has completed: whether it resumed a session.
+    pub fn take_established(&mut self) -> Option<bool> {
+        if self.counted || self.handshaking() {
+            return None;
+        }
+        self.counted = true;
+        Some(self.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed))
+    }
+
+    /// Once, when the handshake has failed: true.
+    pub fn take_failed(&mut self) -> bool {
+        let first = !self.counted && self.failure().is_some();
+        self.counted |= first;
+        first
     }
 
     /// The session's timeout ran out: during the handshake, that is why it

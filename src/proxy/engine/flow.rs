@@ -43,6 +43,10 @@ impl Engine {
             let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
                 return;
             };
+            if s.client.conn.tls_counted() == Some(false) {
+                self.tls_account(sid);
+                continue;
+            }
             let mut logged = false;
             let step = match s.stage {
                 Stage::Inspecting { .. } => match self.inspect(sid, now) {

@@ -134,6 +134,33 @@ impl Engine {
         self.emit(sid, now, false);
     }
 
+    /// Count a client's TLS handshake once it is over: a session (stot,
+    /// ssl_sess) or a failure (not a timeout, as HAProxy). Called as the
+    /// session goes on and when it closes.
+    pub(super) fn tls_account(&mut self, sid: usize) {
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        let fi = s.frontend as usize;
+        let done = if s.client.conn.tls_handshaking() {
+            match s.client.conn.tls_failure() {
+                Some(f)
+                    if f != crate::tls::HsFailure::Timeout && s.client.conn.tls_take_failed() =>
+                {
+                    None
+                }
+                _ => return,
+            }
+        } else {
+            match s.client.conn.tls_take_established() {
+                Some(resumed) => Some(resumed),
+                None => return,
+            }
+        };
+        self.ctr.fe_tls(fi, done);
+        self.ctr_dirty = true;
+    }
+
     /// A TLS handshake that failed: `SRC:PORT [ACCEPT_DATE] FE/LISTENER:
     /// WHY`, HAProxy's line for a connection that never became a stream
     /// (the listener by its `name`, else its id).
@@ -275,7 +302,7 @@ impl Engine {
         let fe_cum: Vec<u64> = if self.nthreads() > 1 {
             // At start and stop: the other loops' published counters.
             let ctr = self.process_counters(false);
-            ctr.fe.iter().map(|c| c.stot).collect()
+            ctr.fe.iter().map(|c| c.conn_tot).collect()
         } else {
             self.frontends.iter().map(|f| f.cum).collect()
         };

@@ -40,6 +40,8 @@ pub struct Tls {
     failed: Option<HsFailure>,
     /// The handshake's end was counted in the stats.
     counted: bool,
+    /// The client's certificate, once the handshake is over.
+    peer: crate::tls::verify::PeerSlot,
 }
 
 impl Tls {
@@ -75,6 +77,7 @@ impl Tls {
             accepting: None,
             failed: None,
             counted: false,
+            peer: Default::default(),
         }
     }
 
@@ -105,15 +108,7 @@ impl Tls {
                 .and_then(|s| crate::tls::ciphers::openssl_name(u16::from(s.suite()))),
             alpn: c.alpn_protocol().map(Into::into),
             resumed: c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
-            client: match c {
-                Connection::Server(s) => s.peer_certificates().and_then(|c| c.first()).map(|der| {
-                    std::sync::Arc::new(crate::tls::verify::PeerCert {
-                        der: der.clone().into_owned(),
-                        outcome: self.verified.unwrap_or_default(),
-                    })
-                }),
-                Connection::Client(_) => None,
-            },
+            client: self.peer.clone(),
         }
     }
 
@@ -170,11 +165,12 @@ impl Tls {
     }
 
     /// Run the handshake on what the socket holds, so that the facts the
-    /// session takes before reading describe the records it will read (a
-    /// client's certificate arrives with its first request). An error shows
-    /// again at the next `recv`: rustls keeps it.
+    /// session takes before reading describe the records it will read (the
+    /// last flight and the first request often come together; the client's
+    /// certificate is also found in `peer` later). An error shows again at
+    /// the next `recv`: rustls keeps it.
     pub fn settle(&mut self, sock: &TcpStream) {
-        if self.conn.is_handshaking() && !self.eof {
+        if self.handshaking() && !self.eof && self.failed.is_none() {
             let _ = self.fill(sock);
         }
     }
@@ -197,6 +193,10 @@ impl Tls {
     /// goes, until it would block (false) or rustls has plaintext, a
     /// close_notify or the end of the stream for the session (true).
     fn fill(&mut self, mut sock: &TcpStream) -> io::Result<bool> {
+        if let Some(why) = self.failed.filter(|_| self.handshaking()) {
+            // Failed in `settle`: the session learns it now.
+            return Err(io::Error::new(io::ErrorKind::InvalidData, why.message()));
+        }
         if self.accepting.is_some() && !self.accept(sock)? {
             return Ok(false);
         }
@@ -228,6 +228,16 @@ impl Tls {
             };
             self.flush(sock)?;
             if self.facts.is_none() && !self.conn.is_handshaking() {
+                if let Connection::Server(s) = &self.conn {
+                    let der = s.peer_certificates().and_then(|c| c.first());
+                    let cert = der.map(|der| {
+                        std::sync::Arc::new(crate::tls::verify::PeerCert {
+                            der: der.clone().into_owned(),
+                            outcome: self.verified.unwrap_or_default(),
+                        })
+                    });
+                    let _ = self.peer.set(cert);
+                }
                 self.facts = Some(self.negotiated());
             }
             if self.eof || state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {

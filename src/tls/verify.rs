@@ -244,6 +244,12 @@ pub fn take_outcome() -> Option<Outcome> {
     LAST.with(Cell::take)
 }
 
+/// Where the transport puts the client's certificate (or None) when the
+/// handshake completes; shared with every copy of the connection's facts,
+/// since a session may take them before the last handshake flight and its
+/// first request are read together.
+pub type PeerSlot = Arc<std::sync::OnceLock<Option<Arc<PeerCert>>>>;
+
 /// A client's certificate, for the fetches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerCert {

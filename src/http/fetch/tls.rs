@@ -23,8 +23,9 @@ pub struct TlsFacts {
     pub cipher: Option<&'static str>,
     pub alpn: Option<std::sync::Arc<[u8]>>,
     pub resumed: bool,
-    /// The client's certificate, if it sent one (`ssl_c_*`).
-    pub client: Option<std::sync::Arc<crate::tls::verify::PeerCert>>,
+    /// The client's certificate, if it sent one (`ssl_c_*`): set when the
+    /// handshake completes, seen by facts taken before.
+    pub client: crate::tls::verify::PeerSlot,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -181,7 +181,7 @@ impl Engine {
         let Some(s) = sessions[sid].as_mut() else {
             return Step::Close;
         };
-        // The facts below are the handshake's whole (client certificate).
+        // The facts below are the handshake's as far as it can go now.
         s.client.conn.settle_tls();
         let fe = &frontends[s.frontend as usize];
         let Some(front) = fe.http.as_ref() else {

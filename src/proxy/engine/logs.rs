@@ -44,14 +44,26 @@ impl Engine {
         let Some(fl) = self.frontends[s.frontend as usize].log.as_deref() else {
             return;
         };
-        if fl.format.is_some() || s.client.conn.tls_handshaking() {
+        let tls = s.client.conn.tls_handshaking();
+        if fl.format.is_some() || tls {
             // (A TLS handshake's failure is logged with its accept date.)
             s.log = Some(LogRec::new(now));
         }
-        if fl.format.is_some() {
-            return;
+        if fl.format.is_none() && !tls {
+            self.log_connect_from(sid);
         }
+    }
+
+    /// HAProxy's line for a new stream of a frontend without a log format:
+    /// at accept, or once the TLS handshake is over.
+    fn log_connect_from(&mut self, sid: usize) {
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
         let fe = &self.frontends[s.frontend as usize];
+        let Some(fl) = fe.log.as_deref().filter(|fl| fl.format.is_none()) else {
+            return;
+        };
         let mode = if fe.http.is_some() { "HTTP" } else { "TCP" };
         let msg = format!(
             "Connect from {} to {} ({}/{mode})",
@@ -159,6 +171,9 @@ impl Engine {
         };
         self.ctr.fe_tls(fi, done);
         self.ctr_dirty = true;
+        if done.is_some() {
+            self.log_connect_from(sid);
+        }
     }
 
     /// A TLS handshake that failed: `SRC:PORT [ACCEPT_DATE] FE/LISTENER:
@@ -169,7 +184,8 @@ impl Engine {
             return;
         };
         let fe = &self.frontends[s.frontend as usize];
-        let Some(fl) = fe.log.as_deref() else {
+        // Only frontends with a log format log it (HAProxy's `to_log`).
+        let Some(fl) = fe.log.as_deref().filter(|fl| fl.format.is_some()) else {
             return;
         };
         if fl.dontlognull && why.is_null() {

@@ -88,7 +88,7 @@ impl Cert {
         let Some(t) = ctx.txn.stamp.tls else {
             return Fetched::none();
         };
-        let peer = t.client.as_deref();
+        let peer = t.client.get().and_then(|p| p.as_deref());
         let int = |v: i64| Fetched::one(Value::Sint(v));
         let outcome = peer.map(|p| p.outcome).unwrap_or_default();
         match self {

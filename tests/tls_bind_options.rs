@@ -461,6 +461,15 @@ fn client_certificate_config_errors() {
             out.stderr
         );
     }
+    let path = dir.join("g.cfg");
+    std::fs::write(&path, "global\n    tune.ssl.maxrecord 10\n").unwrap();
+    let out = run_pollux(&dir, &["-c", "-f", path.to_str().unwrap()], &[]);
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("g.cfg:2: 'tune.ssl.maxrecord 10'"),
+        "{}",
+        out.stderr
+    );
     let path = dir.join("ok.cfg");
     std::fs::write(
         &path,
@@ -655,3 +664,120 @@ fn normalize(line: &str) -> String {
 }
 
 per_poller!(handshake_failures_are_logged_as_haproxy);
+
+/// The largest TLS record a Python client sees from the server: the
+/// handshake, then GET /len/N (Connection: close). "MAX BODYLEN".
+const RECORDS_PY: &str = r#"
+import socket, ssl, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+t = ctx.wrap_bio(inc, out, server_hostname="a.test")
+raw = bytearray()
+def flush():
+    d = out.read()
+    if d:
+        s.sendall(d)
+while True:
+    try:
+        t.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        flush()
+        d = s.recv(65536)
+        if not d:
+            sys.exit("closed in the handshake")
+        raw += d
+        inc.write(d)
+flush()
+t.write(b"GET /len/%d HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % n)
+flush()
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    raw += d
+    inc.write(d)
+    try:
+        while True:
+            chunk = t.read(65536)
+            if not chunk:
+                break
+            got += chunk
+    except (ssl.SSLWantReadError, ssl.SSLZeroReturnError, ssl.SSLEOFError):
+        pass
+i, big = 0, 0
+while i + 5 <= len(raw):
+    size = int.from_bytes(raw[i + 3:i + 5], "big")
+    if raw[i] == 23:
+        big = max(big, size)
+    i += 5 + size
+print(big, len(got.split(b"\r\n\r\n", 1)[-1]))
+"#;
+
+/// `tune.ssl.maxrecord`: no TLS record carries more plaintext than it says
+/// (1000 bytes: a TLS 1.3 record of at most 1017), as with HAProxy 2.6 for
+/// an answer after idle; without it, 16 kB records.
+fn maxrecord_bounds_records_as_haproxy(poller: &str) {
+    let dir = TestDir::new("tls-maxrecord");
+    make_pki(&dir);
+    let d = dir.path().display();
+    let be = common::http::HttpBackend::start("be");
+    let run = |px: &Pollux, n: usize| {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                RECORDS_PY,
+                &px.addr(0).port().to_string(),
+                &n.to_string(),
+            ])
+            .output()
+            .expect("python3");
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(
+            out.status.success(),
+            "{text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Vec<usize> = text.split(' ').map(|x| x.parse().unwrap()).collect();
+        (v[0], v[1])
+    };
+    let cfg = |global: &str| {
+        format!(
+            "global\n{global}defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f\n    bind 127.0.0.1:@P0@ ssl crt {d}/srv.pem\n    default_backend b\n\
+             backend b\n    server s {}\n",
+            be.addr()
+        )
+    };
+    // A short answer after idle: HAProxy limits its records too (it lifts
+    // the limit on long transfers; pollux keeps it).
+    for imp in common::reference::pollux_and_haproxy(poller) {
+        let px = imp.start(&cfg("    tune.ssl.maxrecord 1000\n"));
+        let (big, len) = run(&px, 3000);
+        assert_eq!(len, 3000, "{}", imp.name);
+        assert!(
+            (500..=1017).contains(&big),
+            "{}: a record of {big}",
+            imp.name
+        );
+        if !imp.is_haproxy() {
+            let (big, len) = run(&px, 60000);
+            assert_eq!(len, 60000);
+            assert!((500..=1017).contains(&big), "a record of {big}");
+        }
+        px.stop();
+    }
+    let px = Pollux::start(poller, &cfg(""));
+    let (big, len) = run(&px, 60000);
+    px.stop();
+    assert_eq!(len, 60000);
+    assert!(big > 16000, "a record of {big}");
+}
+
+per_poller!(maxrecord_bounds_records_as_haproxy);

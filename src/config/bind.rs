@@ -264,7 +264,12 @@ pub(crate) fn finish_server_tls(
         ciphers: s.ciphers.as_deref(),
         ciphersuites: s.ciphersuites.as_deref(),
     };
-    s.ctx = Some(crate::tls::client::build(cfg, warn)?);
+    let mut ctx = crate::tls::client::build(cfg, warn)?;
+    if let Some(c) = std::sync::Arc::get_mut(&mut ctx.0) {
+        // `tune.ssl.maxrecord` applies to every TLS connection.
+        c.max_fragment_size = crate::tls::server::max_fragment(g.max_record)?;
+    }
+    s.ctx = Some(ctx);
     Ok(())
 }
 
@@ -325,6 +330,11 @@ pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, S
             let v = one()?;
             g.cache_size =
                 super::values::parse_int("'tune.ssl.cachesize'", &v, 0, 1 << 24)? as usize;
+        }
+        "tune.ssl.maxrecord" => {
+            let v = one()?;
+            let n = super::values::parse_int("'tune.ssl.maxrecord'", &v, 0, i32::MAX as u64)?;
+            g.max_record = crate::tls::server::max_fragment(n as usize)?.map_or(0, |_| n as usize);
         }
         "tune.ssl.default-dh-param" => {
             one()?;

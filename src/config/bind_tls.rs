@@ -106,6 +106,7 @@ pub(crate) fn finish_tls(
             alpn: &o.alpn,
             no_tickets: o.no_tickets,
             cache_size: g.cache_size,
+            max_record: g.max_record,
             curves: o.curves.as_deref(),
             ciphers: o.ciphers.as_deref(),
             ciphersuites: o.ciphersuites.as_deref(),

@@ -93,6 +93,8 @@ pub struct BindTls<'a> {
     pub no_tickets: bool,
     /// `tune.ssl.cachesize`: sessions kept for resumption by session id.
     pub cache_size: usize,
+    /// `tune.ssl.maxrecord` (0: none).
+    pub max_record: usize,
     /// `curves`: the key exchange groups, in preference order.
     pub curves: Option<&'a str>,
     /// `ciphers` (TLS <= 1.2) and `ciphersuites` (TLS 1.3): OpenSSL strings.
@@ -185,6 +187,7 @@ pub fn build(
     // HAProxy's default: the server's order of suites (OpenSSL's
     // SSL_OP_CIPHER_SERVER_PREFERENCE), unless `prefer-client-ciphers`.
     cfg.ignore_client_order = !b.prefer_client;
+    cfg.max_fragment_size = max_fragment(b.max_record)?;
     cfg.session_storage = if b.cache_size == 0 {
         Arc::new(rustls::server::NoServerSessionStorage {})
     } else {
@@ -194,6 +197,18 @@ pub fn build(
         cfg.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| e.to_string())?;
     }
     Ok(Arc::new(cfg))
+}
+
+/// rustls' `max_fragment_size` (a record with its 5-byte header) for
+/// `tune.ssl.maxrecord N` (plaintext bytes; 0 or above 16384: no limit).
+pub fn max_fragment(n: usize) -> Result<Option<usize>, String> {
+    match n {
+        0 | 16384.. => Ok(None),
+        27.. => Ok(Some(n + 5)),
+        _ => Err(format!(
+            "'tune.ssl.maxrecord {n}': pollux's TLS library (rustls) needs at least 27 bytes per record"
+        )),
+    }
 }
 
 /// The cipher suites rustls offers for `ciphers` and `ciphersuites`, in

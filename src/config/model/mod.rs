@@ -367,6 +367,8 @@ pub struct TlsGlobal {
     pub server_verify_none: bool,
     /// `tune.ssl.cachesize` (HAProxy's default: 20000 sessions).
     pub cache_size: usize,
+    /// `tune.ssl.maxrecord`: the most plaintext per TLS record (0: 16 kB).
+    pub max_record: usize,
     /// Said once the configuration is loaded.
     pub warnings: Vec<String>,
 }

@@ -680,7 +680,7 @@ fn tls_config_errors_name_the_file() {
         ),
         (
             "    bind 127.0.0.1:1 ssl crt-list x.txt\n".to_string(),
-            "bind option 'crt-list' is not supported yet",
+            "'crt-list' : cannot open file 'x.txt'",
         ),
         (
             format!(

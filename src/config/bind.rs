@@ -14,14 +14,8 @@ const UNSUPPORTED: &[&str] = &[
     "accept-proxy",
     "allow-0rtt",
     "backlog",
-    "ca-file",
-    "ca-ignore-err",
     "ca-sign-file",
     "ca-sign-pass",
-    "ca-verify-file",
-    "crl-file",
-    "crt-ignore-err",
-    "crt-list",
     "defer-accept",
     "ecdhe",
     "expose-fd",
@@ -36,7 +30,6 @@ const UNSUPPORTED: &[&str] = &[
     "namespace",
     "nbconn",
     "nice",
-    "no-ca-names",
     "npn",
     "ocsp-update",
     "process",
@@ -55,7 +48,6 @@ const UNSUPPORTED: &[&str] = &[
     "user",
     "v4v6",
     "v6only",
-    "verify",
 ];
 
 /// Parse the options after `bind ADDR` into `b`.
@@ -83,7 +75,16 @@ pub(crate) fn parse_options(b: &mut Bind, args: &[String]) -> Result<(), String>
                 b.ssl.crts.push(takes(i)?);
                 2
             }
-            _ => match ssl_option(&mut b.ssl, args, i)? {
+            "crt-list" => {
+                let at = b.ssl.crts.len();
+                b.ssl.crt_lists.push((at, takes(i)?));
+                2
+            }
+            _ => match ssl_option(&mut b.ssl, args, i)?.or(crate::tls::verify::parse_option(
+                &mut b.ssl.client,
+                args,
+                i,
+            )?) {
                 Some(n) => n,
                 None if UNSUPPORTED.contains(&kw) => {
                     return Err(format!("bind option '{kw}' is not supported yet"))
@@ -98,7 +99,11 @@ pub(crate) fn parse_options(b: &mut Bind, args: &[String]) -> Result<(), String>
 
 /// The TLS options shared by `bind` lines and `ssl-default-bind-options`:
 /// how many words option `args[i]` took, None if it is not one of them.
-fn ssl_option(s: &mut BindSsl, args: &[String], i: usize) -> Result<Option<usize>, String> {
+pub(super) fn ssl_option(
+    s: &mut BindSsl,
+    args: &[String],
+    i: usize,
+) -> Result<Option<usize>, String> {
     let kw = args[i].as_str();
     let arg = || need(args, i + 1, "an argument");
     let ver = |v: &str| {
@@ -270,7 +275,12 @@ pub(crate) fn finish_server_tls(
         ciphers: s.ciphers.as_deref(),
         ciphersuites: s.ciphersuites.as_deref(),
     };
-    s.ctx = Some(crate::tls::client::build(cfg, warn)?);
+    let mut ctx = crate::tls::client::build(cfg, warn)?;
+    if let Some(c) = std::sync::Arc::get_mut(&mut ctx.0) {
+        // `tune.ssl.maxrecord` applies to every TLS connection.
+        c.max_fragment_size = crate::tls::server::max_fragment(g.max_record)?;
+    }
+    s.ctx = Some(ctx);
     Ok(())
 }
 
@@ -339,6 +349,11 @@ pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, S
             g.cache_size =
                 super::values::parse_int("'tune.ssl.cachesize'", &v, 0, 1 << 24)? as usize;
         }
+        "tune.ssl.maxrecord" => {
+            let v = one()?;
+            let n = super::values::parse_int("'tune.ssl.maxrecord'", &v, 0, i32::MAX as u64)?;
+            g.max_record = crate::tls::server::max_fragment(n as usize)?.map_or(0, |_| n as usize);
+        }
         "tune.ssl.default-dh-param" => {
             one()?;
             g.warnings.push(
@@ -378,56 +393,7 @@ pub fn listener_ids(binds: &[Bind]) -> Vec<Vec<u32>> {
     out
 }
 
-/// Apply `ssl-default-bind-*` and `crt-base`, load the certificates and
-/// make the TLS context of a bind line. Errors name the file.
-pub(crate) fn finish_tls(
-    b: &mut Bind,
-    g: &TlsGlobal,
-    warn: &mut dyn FnMut(String),
-) -> Result<(), String> {
-    let s = &mut b.ssl;
-    if !s.enabled && s.crts.is_empty() {
-        return Ok(());
-    }
-    let d = &g.bind;
-    if s.versions == Default::default() {
-        s.versions = d.versions.clone();
-    }
-    s.no_tickets |= d.no_tickets;
-    s.prefer_client |= d.prefer_client;
-    s.ciphers = s.ciphers.take().or_else(|| d.ciphers.clone());
-    s.ciphersuites = s.ciphersuites.take().or_else(|| d.ciphersuites.clone());
-    s.curves = s.curves.take().or_else(|| d.curves.clone());
-    let provider = crate::tls::server::provider();
-    let mut certs = Vec::new();
-    for c in &s.crts {
-        let path = match &g.crt_base {
-            Some(base) if !c.starts_with('/') => std::path::Path::new(base).join(c),
-            _ => std::path::PathBuf::from(c),
-        };
-        certs.extend(crate::tls::certs::load(&path, &provider)?);
-    }
-    if !s.enabled {
-        return Ok(());
-    }
-    if certs.is_empty() {
-        return Err("no SSL certificate specified (use 'crt')".into());
-    }
-    let tls = crate::tls::server::BindTls {
-        certs,
-        versions: &s.versions,
-        alpn: &s.alpn,
-        strict_sni: s.strict_sni,
-        no_tickets: s.no_tickets,
-        cache_size: g.cache_size,
-        curves: s.curves.as_deref(),
-        ciphers: s.ciphers.as_deref(),
-        ciphersuites: s.ciphersuites.as_deref(),
-        prefer_client: s.prefer_client,
-    };
-    s.ctx = Some(crate::tls::server::build(tls, warn)?);
-    Ok(())
-}
+pub(crate) use super::bind_tls::finish_tls;
 
 #[cfg(test)]
 mod tests {
@@ -472,8 +438,8 @@ mod tests {
     #[test]
     fn unknown_and_unsupported_options_are_named() {
         let mut b = Bind::default();
-        let e = parse_options(&mut b, &words("ssl crt-list l.txt")).unwrap_err();
-        assert_eq!(e, "bind option 'crt-list' is not supported yet");
+        let e = parse_options(&mut b, &words("ssl npn h2")).unwrap_err();
+        assert_eq!(e, "bind option 'npn' is not supported yet");
         let e = parse_options(&mut b, &words("frobnicate")).unwrap_err();
         assert_eq!(e, "unknown bind option 'frobnicate'");
         let e = parse_options(&mut b, &words("ssl-min-ver TLSv9")).unwrap_err();

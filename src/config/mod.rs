@@ -8,6 +8,7 @@
 
 mod args;
 mod bind;
+mod bind_tls;
 mod checks;
 mod cond;
 mod draft;

@@ -154,7 +154,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("listen li\n  bind fd@three\n", "pollux.cfg:2: invalid file descriptor in 'fd@three'"),
     ("listen li\n  bind /run/pollux.sock\n", "pollux.cfg:2: UNIX socket address '/run/pollux.sock' is not supported yet"),
     ("listen li\n  bind :80 ssl crt /nonexistent/x.pem\n", "pollux.cfg:2: listen 'li': bind '0.0.0.0:80': unable to load '/nonexistent/x.pem': No such file or directory"),
-    ("listen li\n  bind :80 ssl crt-list l.txt\n", "pollux.cfg:2: bind option 'crt-list' is not supported yet"),
+    ("listen li\n  bind :80 ssl npn h2\n", "pollux.cfg:2: bind option 'npn' is not supported yet"),
     ("listen li\n  bind :80 id 3\n  bind :81 id 3\n", "pollux.cfg:3: bind ':81': custom id 3 already used at pollux.cfg:2"),
     ("listen li\n  bind :80-81 id 3\n", "pollux.cfg:2: bind ':80-81': 'id' can only be used with a single socket"),
     ("listen li\n  bind\n", "pollux.cfg:2: 'bind' expects an address"),

@@ -248,6 +248,58 @@ impl Conn {
         }
     }
 
+    /// A TLS connection whose handshake has not finished (or failed).
+    pub fn tls_handshaking(&self) -> bool {
+        matches!(&self.xprt, Xprt::Tls(t) if t.handshaking())
+    }
+
+    /// Why its TLS handshake failed, once it did.
+    pub fn tls_failure(&self) -> Option<crate::tls::HsFailure> {
+        match &self.xprt {
+            Xprt::Tls(t) => t.failure(),
+            Xprt::Plain(_) => None,
+        }
+    }
+
+    /// TLS: None while the handshake runs, then whether its end was
+    /// counted (`take_established`, `take_failed`); None when plain too.
+    pub fn tls_counted(&self) -> Option<bool> {
+        match &self.xprt {
+            Xprt::Tls(t) => t.counted(),
+            Xprt::Plain(_) => None,
+        }
+    }
+
+    /// Once, when its TLS handshake completed: whether it resumed.
+    pub fn tls_take_established(&mut self) -> Option<bool> {
+        match &mut self.xprt {
+            Xprt::Tls(t) => t.take_established(),
+            Xprt::Plain(_) => None,
+        }
+    }
+
+    /// Once, when its TLS handshake failed: true.
+    pub fn tls_take_failed(&mut self) -> bool {
+        match &mut self.xprt {
+            Xprt::Tls(t) => t.take_failed(),
+            Xprt::Plain(_) => false,
+        }
+    }
+
+    /// A timeout ended the connection (a handshake's failure reason).
+    pub fn tls_expired(&mut self) {
+        if let Xprt::Tls(t) = &mut self.xprt {
+            t.expired();
+        }
+    }
+
+    /// Advance a TLS handshake before its facts are taken (`Tls::settle`).
+    pub fn settle_tls(&mut self) {
+        if let Xprt::Tls(t) = &mut self.xprt {
+            t.settle(&self.sock);
+        }
+    }
+
     /// The pending socket error (SO_ERROR): how a non-blocking connect ended.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.sock.take_error()

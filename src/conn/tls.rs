@@ -13,6 +13,7 @@ use super::Transport;
 use crate::core::buffer::Buffer;
 use crate::http::fetch::tls::TlsFacts;
 use crate::pollers::{Event, Interest};
+use crate::tls::HsFailure;
 use rustls::Connection;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -30,13 +31,30 @@ pub struct Tls {
     eof: bool,
     /// What the handshake settled, once it is over.
     facts: Option<TlsFacts>,
+    /// What verifying the client's certificate gave (`tls::verify`).
+    verified: Option<crate::tls::verify::Outcome>,
+    /// A frontend with several contexts (crt-list lines with options): the
+    /// ClientHello is read first, then `conn` is made with the one it picks.
+    accepting: Option<Box<(rustls::server::Acceptor, crate::tls::server::ServerCtx)>>,
+    /// Why the handshake failed, once it did.
+    failed: Option<HsFailure>,
+    /// The handshake's end was counted in the stats.
+    counted: bool,
+    /// The client's certificate, once the handshake is over.
+    peer: crate::tls::verify::PeerSlot,
 }
 
 impl Tls {
     /// The server side of a client's connection (`bind ... ssl`).
     pub fn server(cfg: &crate::tls::server::ServerCtx) -> io::Result<Tls> {
-        let conn = rustls::ServerConnection::new(cfg.0.clone()).map_err(io::Error::other)?;
-        Ok(Tls::with(Connection::Server(conn)))
+        let fe = &cfg.0;
+        let first = fe.single().unwrap_or_else(|| fe.first());
+        let conn = rustls::ServerConnection::new(first.clone()).map_err(io::Error::other)?;
+        let mut t = Tls::with(Connection::Server(conn));
+        if fe.single().is_none() {
+            t.accepting = Some(Box::new((Default::default(), cfg.clone())));
+        }
+        Ok(t)
     }
 
     /// The client side of a connection to a server (`server ... ssl`).
@@ -55,6 +73,11 @@ impl Tls {
             owed: 0,
             eof: false,
             facts: None,
+            verified: None,
+            accepting: None,
+            failed: None,
+            counted: false,
+            peer: Default::default(),
         }
     }
 
@@ -85,6 +108,70 @@ impl Tls {
                 .and_then(|s| crate::tls::ciphers::openssl_name(u16::from(s.suite()))),
             alpn: c.alpn_protocol().map(Into::into),
             resumed: c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+            client: self.peer.clone(),
+        }
+    }
+
+    /// Whether the handshake is still to finish (or failed).
+    pub fn handshaking(&self) -> bool {
+        self.accepting.is_some() || self.conn.is_handshaking()
+    }
+
+    /// Why the handshake did not finish, if it ended: an error, the
+    /// client's close, or the timeout `expired` noted.
+    pub fn failure(&self) -> Option<HsFailure> {
+        if !self.handshaking() {
+            return None;
+        }
+        self.failed.or(self.eof.then_some(HsFailure::Empty))
+    }
+
+    /// None while the handshake runs; then whether its end was counted.
+    pub fn counted(&self) -> Option<bool> {
+        (self.counted || !self.handshaking()).then_some(self.counted)
+    }
+
+    /// Once, when the handshake has completed: whether it resumed a session.
+    pub fn take_established(&mut self) -> Option<bool> {
+        if self.counted || self.handshaking() {
+            return None;
+        }
+        self.counted = true;
+        Some(self.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed))
+    }
+
+    /// Once, when the handshake has failed: true.
+    pub fn take_failed(&mut self) -> bool {
+        let first = !self.counted && self.failure().is_some();
+        self.counted |= first;
+        first
+    }
+
+    /// The session's timeout ran out: during the handshake, that is why it
+    /// failed.
+    pub fn expired(&mut self) {
+        if self.handshaking() && self.failed.is_none() {
+            self.failed = Some(HsFailure::Timeout);
+        }
+    }
+
+    /// Note why the handshake failed (the first reason only), and return
+    /// the error.
+    fn fail(&mut self, why: HsFailure, e: io::Error) -> io::Error {
+        if self.handshaking() && self.failed.is_none() {
+            self.failed = Some(why);
+        }
+        e
+    }
+
+    /// Run the handshake on what the socket holds, so that the facts the
+    /// session takes before reading describe the records it will read (the
+    /// last flight and the first request often come together; the client's
+    /// certificate is also found in `peer` later). An error shows again at
+    /// the next `recv`: rustls keeps it.
+    pub fn settle(&mut self, sock: &TcpStream) {
+        if self.handshaking() && !self.eof && self.failed.is_none() {
+            let _ = self.fill(sock);
         }
     }
 
@@ -138,29 +225,107 @@ impl Tls {
     /// goes, until it would block (false) or rustls has plaintext, a
     /// close_notify or the end of the stream for the session (true).
     fn fill(&mut self, mut sock: &TcpStream) -> io::Result<bool> {
+        if let Some(why) = self.failed.filter(|_| self.handshaking()) {
+            // Failed in `settle`: the session learns it now.
+            return Err(io::Error::new(io::ErrorKind::InvalidData, why.message()));
+        }
+        if self.accepting.is_some() && !self.accept(sock)? {
+            return Ok(false);
+        }
         loop {
             match self.conn.read_tls(&mut sock) {
                 Ok(0) => self.eof = true,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) => return Err(e),
+                Err(e) => return Err(self.fail(HsFailure::Handshake, e)),
             }
-            let state = match self.conn.process_new_packets() {
+            let processed = self.conn.process_new_packets();
+            if let Some(o) = crate::tls::verify::take_outcome() {
+                self.verified = Some(o);
+            }
+            let state = match processed {
                 Ok(s) => s,
                 Err(e) => {
                     // The alert rustls queued tells the peer why.
                     let _ = self.flush(sock);
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                    let why = match self.verified.and_then(|v| v.refused) {
+                        Some(true) => HsFailure::CaFail,
+                        Some(false) => HsFailure::CrtFail,
+                        None => HsFailure::Handshake,
+                    };
+                    let e = io::Error::new(io::ErrorKind::InvalidData, e);
+                    return Err(self.fail(why, e));
                 }
             };
             self.flush(sock)?;
             if self.facts.is_none() && !self.conn.is_handshaking() {
+                if let Connection::Server(s) = &self.conn {
+                    let der = s.peer_certificates().and_then(|c| c.first());
+                    let cert = der.map(|der| {
+                        std::sync::Arc::new(crate::tls::verify::PeerCert {
+                            der: der.clone().into_owned(),
+                            outcome: self.verified.unwrap_or_default(),
+                        })
+                    });
+                    let _ = self.peer.set(cert);
+                }
                 self.facts = Some(self.negotiated());
             }
             if self.eof || state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
                 return Ok(true);
             }
+        }
+    }
+}
+
+impl Tls {
+    /// Read the ClientHello, then make the connection with the context it
+    /// picks: false while it is incomplete (see `accepting`).
+    fn accept(&mut self, mut sock: &TcpStream) -> io::Result<bool> {
+        let Some(a) = self.accepting.as_mut() else {
+            return Ok(true);
+        };
+        let (acceptor, ctx) = &mut **a;
+        loop {
+            match acceptor.read_tls(&mut sock) {
+                Ok(0) => {
+                    // Closed before a whole hello: `recv` sees the end.
+                    self.eof = true;
+                    self.accepting = None;
+                    return Ok(true);
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => {
+                    self.accepting = None;
+                    return Err(self.fail(HsFailure::Handshake, e));
+                }
+            }
+            let refused = match acceptor.accept() {
+                Ok(None) => continue,
+                Ok(Some(hello)) => {
+                    let cfg = ctx.0.site(&hello.client_hello()).clone();
+                    match hello.into_connection(cfg) {
+                        Ok(c) => {
+                            self.conn = Connection::Server(c);
+                            self.conn.set_buffer_limit(Some(SEND_LIMIT));
+                            self.accepting = None;
+                            // The ServerHello is out before we wait again.
+                            self.flush(sock)?;
+                            return Ok(true);
+                        }
+                        Err(refused) => refused,
+                    }
+                }
+                Err(refused) => refused,
+            };
+            let (e, mut alert) = refused;
+            let _ = alert.write_all(&mut sock);
+            self.accepting = None;
+            let e = io::Error::new(io::ErrorKind::InvalidData, e);
+            return Err(self.fail(HsFailure::Handshake, e));
         }
     }
 }
@@ -198,6 +363,9 @@ impl Transport for Tls {
     }
 
     fn send(&mut self, sock: &TcpStream, parts: &[&[u8]]) -> io::Result<usize> {
+        if self.accepting.is_some() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         self.flush(sock)?;
         if self.conn.wants_write() || (self.conn.is_handshaking() && self.owed > 0) {
             return Err(io::ErrorKind::WouldBlock.into());

@@ -80,12 +80,23 @@ pub struct Ctr {
     pub req_tot: u64,
     pub req_rate: Rate,
     pub last_sess: Option<Instant>,
+    /// Frontends: connections accepted (`stot` counts sessions: on a TLS
+    /// listener, the handshakes that completed).
+    pub conn_tot: u64,
+    /// TLS handshakes completed, resumed, failed (HAProxy's ssl module).
+    pub ssl_sess: u64,
+    pub ssl_reused: u64,
+    pub ssl_failed: u64,
 }
 
 impl Ctr {
     fn add(&mut self, o: &Ctr, origin: Instant, now: Instant) {
         self.smax = self.smax.max(o.smax);
         self.stot += o.stot;
+        self.conn_tot += o.conn_tot;
+        self.ssl_sess += o.ssl_sess;
+        self.ssl_reused += o.ssl_reused;
+        self.ssl_failed += o.ssl_failed;
         self.rate.merge(&o.rate, origin, now);
         self.qmax = self.qmax.max(o.qmax);
         self.bin += o.bin;
@@ -246,14 +257,31 @@ impl Counters {
         }
     }
 
-    /// A connection accepted by frontend `fi`, which now has `cur`.
-    pub fn fe_session(&mut self, fi: usize, cur: u32, now: Instant) {
+    /// A connection accepted by frontend `fi`, which now has `cur`; a
+    /// session unless a TLS handshake is to come first (`fe_tls`).
+    pub fn fe_session(&mut self, fi: usize, cur: u32, tls: bool, now: Instant) {
         let start = self.start;
         if let Some(c) = self.fe.get_mut(fi) {
-            c.stot += 1;
+            c.conn_tot += 1;
+            c.stot += u64::from(!tls);
             c.smax = c.smax.max(cur);
             c.rate.add(start, now);
             c.last_sess = Some(now);
+        }
+    }
+
+    /// A TLS handshake on frontend `fi` completed (a session; `Some(true)`:
+    /// resumed) or failed (`None`).
+    pub fn fe_tls(&mut self, fi: usize, done: Option<bool>) {
+        if let Some(c) = self.fe.get_mut(fi) {
+            match done {
+                Some(resumed) => {
+                    c.stot += 1;
+                    c.ssl_sess += 1;
+                    c.ssl_reused += u64::from(resumed);
+                }
+                None => c.ssl_failed += 1,
+            }
         }
     }
 
@@ -375,9 +403,9 @@ mod tests {
         let t0 = Instant::now();
         let mut a = Counters::new(1, &[1], t0);
         let mut b = a.clone();
-        a.fe_session(0, 3, t0);
-        b.fe_session(0, 5, t0);
-        b.fe_session(0, 4, t0);
+        a.fe_session(0, 3, false, t0);
+        b.fe_session(0, 5, false, t0);
+        b.fe_session(0, 4, false, t0);
         b.bytes(0, Some((0, Some(0))), 10, 20);
         if let Some(s) = a.srv(0, 0) {
             s.went_down(t0);

@@ -7,10 +7,50 @@
 pub mod certs;
 pub mod ciphers;
 pub mod client;
+pub mod crtlist;
 pub mod ocsp;
 pub mod server;
+pub mod sni;
+pub mod verify;
+pub mod x509;
 
 use std::sync::Arc;
+
+/// How a frontend's TLS handshake ended before completing, as HAProxy
+/// names it in the line it logs for the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HsFailure {
+    /// A protocol error (garbage, no shared version or suite, no
+    /// certificate where `verify required` wants one...) or a socket error
+    /// (a reset: HAProxy sees it on the socket before OpenSSL does).
+    Handshake,
+    /// The client's certificate failed verification (depth 0).
+    CrtFail,
+    /// Its chain did (an error above depth 0).
+    CaFail,
+    /// The client closed before the end.
+    Empty,
+    /// `timeout client` (or `http-request`) ran out first.
+    Timeout,
+}
+
+impl HsFailure {
+    pub fn message(self) -> &'static str {
+        match self {
+            HsFailure::Handshake => "SSL handshake failure",
+            HsFailure::CrtFail => "SSL client certificate not trusted",
+            HsFailure::CaFail => "SSL client CA chain cannot be verified",
+            HsFailure::Empty => "Connection closed during SSL handshake",
+            HsFailure::Timeout => "Timeout during SSL handshake",
+        }
+    }
+
+    /// What `option dontlognull` keeps out of the logs: a close, or a
+    /// timeout (no error yet when it fires).
+    pub fn is_null(self) -> bool {
+        matches!(self, HsFailure::Empty | HsFailure::Timeout)
+    }
+}
 
 /// A configuration made once and shared by every thread (a rustls server
 /// or client configuration); compared by identity, since the model's

@@ -1,19 +1,13 @@
-//! A TLS frontend's context: the rustls server configuration a `bind ... ssl`
-//! line makes, built once at configuration time and shared by every thread.
-//!
-//! Certificate selection follows HAProxy: the SNI name is looked up exactly,
-//! then as a wildcard (`*.example.com` covers one label); among the
-//! certificates of a name, the first whose key the client can verify wins
-//! (an ECDSA and an RSA certificate for one name serve both kinds of
-//! clients); no SNI or no match: the first certificate loaded, unless
-//! `strict-sni`, which ends the handshake.
+//! A TLS frontend's contexts: the rustls server configuration a `bind ...
+//! ssl` line makes (and one per `crt-list` line with options of its own),
+//! built once at configuration time and shared by every thread. Which
+//! certificate, and which of the contexts, a client gets is `tls::sni`'s.
 
-use super::certs::Loaded;
 use rustls::crypto::CryptoProvider;
-use rustls::server::{ClientHello, ResolvesServerCert};
-use rustls::sign::CertifiedKey;
-use std::collections::HashMap;
+use rustls::server::ResolvesServerCert;
 use std::sync::Arc;
+
+pub use super::sni::ServerCtx;
 
 /// A protocol version as the configuration names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -92,15 +86,15 @@ impl Versions {
     }
 }
 
-/// What a `bind ... ssl` line asks for, once its files are loaded.
+/// What a `bind ... ssl` line (or a `crt-list` line with options) asks for.
 pub struct BindTls<'a> {
-    pub certs: Vec<Loaded>,
     pub versions: &'a Versions,
     pub alpn: &'a [String],
-    pub strict_sni: bool,
     pub no_tickets: bool,
     /// `tune.ssl.cachesize`: sessions kept for resumption by session id.
     pub cache_size: usize,
+    /// `tune.ssl.maxrecord` (0: none).
+    pub max_record: usize,
     /// `curves`: the key exchange groups, in preference order.
     pub curves: Option<&'a str>,
     /// `ciphers` (TLS <= 1.2) and `ciphersuites` (TLS 1.3): OpenSSL strings.
@@ -108,6 +102,8 @@ pub struct BindTls<'a> {
     pub ciphersuites: Option<&'a str>,
     /// `prefer-client-ciphers`: the client's order of suites wins.
     pub prefer_client: bool,
+    /// `verify optional|required` (with `ca-file`...): see `tls::verify`.
+    pub client_auth: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
 }
 
 /// The ring provider pollux uses everywhere. rustls marks it deprecated
@@ -119,12 +115,13 @@ pub fn provider() -> CryptoProvider {
     rustls::crypto::ring::default_provider()
 }
 
-/// Build the shared server configuration; warnings for what rustls cannot
-/// do are pushed to `warn`.
-pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, String> {
-    if b.certs.is_empty() {
-        return Err("no certificate loaded".into());
-    }
+/// Build one server configuration, its certificates chosen by `resolver`;
+/// warnings for what rustls cannot do are pushed to `warn`.
+pub fn build(
+    b: BindTls<'_>,
+    resolver: Arc<dyn ResolvesServerCert>,
+    warn: &mut dyn FnMut(String),
+) -> Result<Arc<rustls::ServerConfig>, String> {
     let wanted = b.versions.wanted();
     let old: Vec<&str> = wanted
         .iter()
@@ -178,16 +175,19 @@ pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, 
     if let Some(list) = b.curves {
         prov.kx_groups = groups(list, warn)?;
     }
-    let resolver = SniResolver::new(b.certs, b.strict_sni);
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(prov))
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(prov))
         .with_protocol_versions(&versions)
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver));
+        .map_err(|e| e.to_string())?;
+    let cfg = match b.client_auth {
+        Some(v) => cfg.with_client_cert_verifier(v),
+        None => cfg.with_no_client_auth(),
+    };
+    let mut cfg = cfg.with_cert_resolver(resolver);
     cfg.alpn_protocols = alpn;
     // HAProxy's default: the server's order of suites (OpenSSL's
     // SSL_OP_CIPHER_SERVER_PREFERENCE), unless `prefer-client-ciphers`.
     cfg.ignore_client_order = !b.prefer_client;
+    cfg.max_fragment_size = max_fragment(b.max_record)?;
     cfg.session_storage = if b.cache_size == 0 {
         Arc::new(rustls::server::NoServerSessionStorage {})
     } else {
@@ -196,7 +196,19 @@ pub fn build(b: BindTls<'_>, warn: &mut dyn FnMut(String)) -> Result<ServerCtx, 
     if !b.no_tickets {
         cfg.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| e.to_string())?;
     }
-    Ok(super::Shared(Arc::new(cfg)))
+    Ok(Arc::new(cfg))
+}
+
+/// rustls' `max_fragment_size` (a record with its 5-byte header) for
+/// `tune.ssl.maxrecord N` (plaintext bytes; 0 or above 16384: no limit).
+pub fn max_fragment(n: usize) -> Result<Option<usize>, String> {
+    match n {
+        0 | 16384.. => Ok(None),
+        27.. => Ok(Some(n + 5)),
+        _ => Err(format!(
+            "'tune.ssl.maxrecord {n}': pollux's TLS library (rustls) needs at least 27 bytes per record"
+        )),
+    }
 }
 
 /// The cipher suites rustls offers for `ciphers` and `ciphersuites`, in
@@ -292,67 +304,6 @@ fn groups(
         ));
     }
     Ok(out)
-}
-
-/// A TLS frontend's configuration, shared by every thread.
-pub type ServerCtx = super::Shared<rustls::ServerConfig>;
-
-/// Certificates by name: exact names and wildcard suffixes (`*.a.com` is
-/// kept as `a.com`), each with its certificates in load order.
-#[derive(Debug)]
-struct SniResolver {
-    exact: HashMap<String, Vec<Arc<CertifiedKey>>>,
-    wild: HashMap<String, Vec<Arc<CertifiedKey>>>,
-    default: Arc<CertifiedKey>,
-    strict: bool,
-}
-
-impl SniResolver {
-    fn new(certs: Vec<Loaded>, strict: bool) -> SniResolver {
-        let default = certs[0].key.clone();
-        let (mut exact, mut wild) = (HashMap::new(), HashMap::new());
-        for c in certs {
-            for n in &c.names {
-                let (map, key) = match n.strip_prefix("*.") {
-                    Some(rest) => (&mut wild, rest.to_string()),
-                    None => (&mut exact, n.clone()),
-                };
-                map.entry(key).or_insert_with(Vec::new).push(c.key.clone());
-            }
-        }
-        SniResolver {
-            exact,
-            wild,
-            default,
-            strict,
-        }
-    }
-
-    fn pick(list: &[Arc<CertifiedKey>], hello: &ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let schemes = hello.signature_schemes();
-        list.iter()
-            .find(|k| k.key.choose_scheme(schemes).is_some())
-            .or_else(|| list.first())
-            .cloned()
-    }
-}
-
-impl ResolvesServerCert for SniResolver {
-    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        if let Some(name) = hello.server_name() {
-            let name = name.to_ascii_lowercase();
-            if let Some(list) = self.exact.get(&name) {
-                return Self::pick(list, &hello);
-            }
-            if let Some(list) = name
-                .split_once('.')
-                .and_then(|(_, parent)| self.wild.get(parent))
-            {
-                return Self::pick(list, &hello);
-            }
-        }
-        (!self.strict).then(|| self.default.clone())
-    }
 }
 
 #[cfg(test)]

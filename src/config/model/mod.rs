@@ -343,6 +343,9 @@ pub struct BindSsl {
     pub enabled: bool,
     /// `crt` files or directories, as written (`crt-base` applied later).
     pub crts: Vec<String>,
+    /// `crt-list` files, each after the first N `crt` (their order decides
+    /// the default certificate).
+    pub crt_lists: Vec<(usize, String)>,
     pub versions: crate::tls::server::Versions,
     pub alpn: Vec<String>,
     pub strict_sni: bool,
@@ -351,6 +354,8 @@ pub struct BindSsl {
     pub ciphers: Option<String>,
     pub ciphersuites: Option<String>,
     pub curves: Option<String>,
+    /// `ca-file`, `verify`, `crl-file`...: client certificates.
+    pub client: crate::tls::verify::ClientOpts,
     /// The context made from all this when the configuration is finished.
     pub ctx: Option<crate::tls::server::ServerCtx>,
 }
@@ -369,6 +374,8 @@ pub struct TlsGlobal {
     pub server_verify_none: bool,
     /// `tune.ssl.cachesize` (HAProxy's default: 20000 sessions).
     pub cache_size: usize,
+    /// `tune.ssl.maxrecord`: the most plaintext per TLS record (0: 16 kB).
+    pub max_record: usize,
     /// Said once the configuration is loaded.
     pub warnings: Vec<String>,
 }

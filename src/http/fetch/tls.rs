@@ -1,11 +1,14 @@
 //! Fetches on the client connection's TLS session (manual §7.3.4):
 //! `ssl_fc`, `ssl_fc_sni`, `ssl_fc_has_sni`, `ssl_fc_protocol`,
-//! `ssl_fc_cipher`, `ssl_fc_alpn`, `ssl_fc_is_resumed`, and the error
-//! codes `option httpslog` shows (`fc_err`, `ssl_fc_err`...). The connection
+//! `ssl_fc_cipher`, `ssl_fc_alpn`, `ssl_fc_is_resumed`, the client
+//! certificate's `ssl_c_*` (in `cert`), and the error codes `option
+//! httpslog` shows (`fc_err`, `ssl_fc_err`...). The connection
 //! layer describes its session in [`TlsFacts`]; a plain connection has none.
 
 use super::{text, want_args, FetchCtx, Fetched, Kind};
 use crate::sample::Value;
+
+mod cert;
 
 /// What a TLS frontend connection negotiated, as the fetches and the log
 /// (`%sslv`, `%sslc`) read it. Owned (shared strings), so a transaction can
@@ -20,9 +23,12 @@ pub struct TlsFacts {
     pub cipher: Option<&'static str>,
     pub alpn: Option<std::sync::Arc<[u8]>>,
     pub resumed: bool,
+    /// The client's certificate, if it sent one (`ssl_c_*`): set when the
+    /// handshake completes, seen by facts taken before.
+    pub client: crate::tls::verify::PeerSlot,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ssl {
     Fc,
     Sni,
@@ -31,12 +37,13 @@ pub enum Ssl {
     Cipher,
     Alpn,
     IsResumed,
-    /// `fc_err`, `ssl_fc_err`, `ssl_c_err`, `ssl_c_ca_err`: the error that
-    /// ended a connection's setup. A connection that failed is closed
-    /// before any rule or log line sees it, so these read 0 where HAProxy
-    /// has a value (the `ssl_*` ones only on a TLS connection).
+    /// `fc_err`, `ssl_fc_err`: the error that ended a connection's setup.
+    /// A connection that failed is closed before any rule or log line sees
+    /// it, so these read 0 (`ssl_fc_err` only on a TLS connection).
     FcErr,
     SslErr,
+    /// `ssl_c_*` (see `cert`).
+    Cert(cert::Cert),
 }
 
 pub fn parse(name: &str, args: &[&str]) -> Option<Result<Ssl, String>> {
@@ -49,8 +56,8 @@ pub fn parse(name: &str, args: &[&str]) -> Option<Result<Ssl, String>> {
         "ssl_fc_alpn" => Ssl::Alpn,
         "ssl_fc_is_resumed" => Ssl::IsResumed,
         "fc_err" => Ssl::FcErr,
-        "ssl_fc_err" | "ssl_c_err" | "ssl_c_ca_err" => Ssl::SslErr,
-        _ => return None,
+        "ssl_fc_err" => Ssl::SslErr,
+        _ => return cert::parse(name, args).map(|c| c.map(Ssl::Cert)),
     };
     Some(want_args(name, args, 0, 0).map(|_| f))
 }
@@ -60,6 +67,7 @@ impl Ssl {
         match self {
             Ssl::Fc | Ssl::HasSni | Ssl::IsResumed => Kind::Bool,
             Ssl::FcErr | Ssl::SslErr => Kind::Int,
+            Ssl::Cert(c) => c.kind(),
             _ => Kind::Str,
         }
     }
@@ -67,8 +75,10 @@ impl Ssl {
     pub fn fetch<'a>(&self, ctx: &FetchCtx<'a>) -> Fetched<'a> {
         let tls = ctx.txn.stamp.tls;
         let flag = |b: bool| Fetched::one(Value::Bool(b));
-        if *self == Ssl::FcErr {
-            return Fetched::one(Value::Sint(0));
+        match self {
+            Ssl::FcErr => return Fetched::one(Value::Sint(0)),
+            Ssl::Cert(c) => return c.fetch(ctx),
+            _ => {}
         }
         let Some(t) = tls else {
             // HAProxy: false for the flags, no sample for the rest.
@@ -80,7 +90,7 @@ impl Ssl {
         let s = |v: Option<&'a str>| v.map_or_else(Fetched::none, |v| Fetched::one(text(v)));
         match self {
             Ssl::Fc => flag(true),
-            Ssl::FcErr | Ssl::SslErr => Fetched::one(Value::Sint(0)),
+            Ssl::FcErr | Ssl::SslErr | Ssl::Cert(_) => Fetched::one(Value::Sint(0)),
             Ssl::HasSni => flag(t.sni.is_some()),
             Ssl::IsResumed => flag(t.resumed),
             Ssl::Sni => s(t.sni.as_deref()),

@@ -43,6 +43,10 @@ impl Engine {
             let Some(s) = self.sessions.get_mut(sid).and_then(Option::as_mut) else {
                 return;
             };
+            if s.client.conn.tls_counted() == Some(false) {
+                self.tls_account(sid);
+                continue;
+            }
             let mut logged = false;
             let step = match s.stage {
                 Stage::Inspecting { .. } => match self.inspect(sid, now) {
@@ -177,6 +181,8 @@ impl Engine {
         let Some(s) = sessions[sid].as_mut() else {
             return Step::Close;
         };
+        // The facts below are the handshake's as far as it can go now.
+        s.client.conn.settle_tls();
         let fe = &frontends[s.frontend as usize];
         let Some(front) = fe.http.as_ref() else {
             return Step::Close;
@@ -248,6 +254,15 @@ impl Engine {
         let Some(s) = self.sessions[sid].as_mut() else {
             return Inspect::Closed;
         };
+        if s.client.conn.tls_handshaking() {
+            // HAProxy runs the rules on the stream the handshake makes.
+            if !s.client.state().input_closed() {
+                return Inspect::Wait;
+            }
+            term_at(s, b'C', b'R');
+            self.close(sid);
+            return Inspect::Closed;
+        }
         let fe = &self.frontends[s.frontend as usize];
         let payload = s.req.as_ref().map_or(&[][..], |b| b.pending());
         let full = s.req.as_ref().is_some_and(|b| b.is_full());
@@ -370,6 +385,11 @@ impl Engine {
             _ => (fe.timeouts.client, be.and_then(|b| b.server)),
         };
         let mut d = after(s.client.last_io, cli_to);
+        if s.client.conn.tls_handshaking() {
+            // Before the stream exists, only `timeout client` bounds the
+            // handshake (HAProxy's embryonic session).
+            return d;
+        }
         if let Some(until) = s.inspect_until() {
             d = min(d, Some(until));
         }
@@ -439,6 +459,12 @@ impl Engine {
         let Some(s) = self.sessions[sid].as_mut() else {
             return;
         };
+        if s.client.conn.tls_handshaking() {
+            // Still in the TLS handshake: no answer can go; logged as such.
+            s.client.conn.tls_expired();
+            self.close(sid);
+            return;
+        }
         let fe = &self.frontends[s.frontend as usize];
         let bi = s.backend.map(|b| b as usize);
         let bt = bi.map(|b| self.backends[b].timeouts);

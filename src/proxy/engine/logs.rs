@@ -44,11 +44,26 @@ impl Engine {
         let Some(fl) = self.frontends[s.frontend as usize].log.as_deref() else {
             return;
         };
-        if fl.format.is_some() {
+        let tls = s.client.conn.tls_handshaking();
+        if fl.format.is_some() || tls {
+            // (A TLS handshake's failure is logged with its accept date.)
             s.log = Some(LogRec::new(now));
-            return;
         }
+        if fl.format.is_none() && !tls {
+            self.log_connect_from(sid);
+        }
+    }
+
+    /// HAProxy's line for a new stream of a frontend without a log format:
+    /// at accept, or once the TLS handshake is over.
+    fn log_connect_from(&mut self, sid: usize) {
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
         let fe = &self.frontends[s.frontend as usize];
+        let Some(fl) = fe.log.as_deref().filter(|fl| fl.format.is_none()) else {
+            return;
+        };
         let mode = if fe.http.is_some() { "HTTP" } else { "TCP" };
         let msg = format!(
             "Connect from {} to {} ({}/{mode})",
@@ -102,6 +117,13 @@ impl Engine {
         let Some(s) = self.sessions[sid].as_ref() else {
             return;
         };
+        if s.client.conn.tls_handshaking() {
+            // No stream yet: HAProxy's line for the connection, if it failed.
+            if let Some(why) = s.client.conn.tls_failure() {
+                self.log_handshake_failure(sid, why);
+            }
+            return;
+        }
         let Some(r) = s.log.as_ref() else {
             return;
         };
@@ -122,6 +144,72 @@ impl Engine {
             return;
         }
         self.emit(sid, now, false);
+    }
+
+    /// Count a client's TLS handshake once it is over: a session (stot,
+    /// ssl_sess) or a failure (not a timeout, as HAProxy). Called as the
+    /// session goes on and when it closes.
+    pub(super) fn tls_account(&mut self, sid: usize) {
+        let Some(s) = self.sessions[sid].as_mut() else {
+            return;
+        };
+        let fi = s.frontend as usize;
+        let done = if s.client.conn.tls_handshaking() {
+            match s.client.conn.tls_failure() {
+                Some(f)
+                    if f != crate::tls::HsFailure::Timeout && s.client.conn.tls_take_failed() =>
+                {
+                    None
+                }
+                _ => return,
+            }
+        } else {
+            match s.client.conn.tls_take_established() {
+                Some(resumed) => Some(resumed),
+                None => return,
+            }
+        };
+        self.ctr.fe_tls(fi, done);
+        self.ctr_dirty = true;
+        if done.is_some() {
+            self.log_connect_from(sid);
+        }
+    }
+
+    /// A TLS handshake that failed: `SRC:PORT [ACCEPT_DATE] FE/LISTENER:
+    /// WHY`, HAProxy's line for a connection that never became a stream
+    /// (the listener by its `name`, else its id).
+    fn log_handshake_failure(&mut self, sid: usize, why: crate::tls::HsFailure) {
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
+        let fe = &self.frontends[s.frontend as usize];
+        // Only frontends with a log format log it (HAProxy's `to_log`).
+        let Some(fl) = fe.log.as_deref().filter(|fl| fl.format.is_some()) else {
+            return;
+        };
+        if fl.dontlognull && why.is_null() {
+            return;
+        }
+        let date = s
+            .log
+            .as_ref()
+            .map_or_else(std::time::SystemTime::now, |r| r.start_date);
+        let listener = fe
+            .so_names
+            .iter()
+            .find(|(id, _)| *id == s.so_id)
+            .map_or_else(|| s.so_id.to_string(), |(_, n)| n.clone());
+        let msg = format!(
+            "{}:{} [{}] {}/{listener}: {}",
+            s.src,
+            s.src_port,
+            crate::log::log_date(date, true),
+            fe.name,
+            why.message()
+        );
+        let level = if fl.separate_errors { ERR } else { INFO };
+        self.logs.send(&fl.targets, level, &msg);
     }
 
     /// Renders and sends the line of the session's current (or, with
@@ -239,7 +327,7 @@ impl Engine {
         let fe_cum: Vec<u64> = if self.nthreads() > 1 {
             // At start and stop: the other loops' published counters.
             let ctr = self.process_counters(false);
-            ctr.fe.iter().map(|c| c.stot).collect()
+            ctr.fe.iter().map(|c| c.conn_tot).collect()
         } else {
             self.frontends.iter().map(|f| f.cum).collect()
         };

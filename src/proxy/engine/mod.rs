@@ -642,7 +642,10 @@ impl Engine {
         self.frontends[fi].cum += 1;
         self.fe_gauge(fi, true);
         let cur = self.total_fe_cur(fi);
-        self.ctr.fe_session(fi, cur, now);
+        let tls = self.sessions[sid]
+            .as_ref()
+            .is_some_and(|s| s.client.conn.tls_handshaking());
+        self.ctr.fe_session(fi, cur, tls, now);
         self.ctr_dirty = true;
         self.shared.activity[self.tid]
             .accepted

@@ -516,6 +516,7 @@ impl Engine {
     pub(super) fn close(&mut self, sid: usize) {
         self.stats_io(sid);
         self.leave_queue(sid, Instant::now());
+        self.tls_account(sid);
         self.log_close(sid, Instant::now());
         let Some(mut s) = self.sessions.get_mut(sid).and_then(Option::take) else {
             return;

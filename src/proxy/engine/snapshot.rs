@@ -131,7 +131,7 @@ impl Engine {
             .iter_mut()
             .map(|c| (c.rate.read(start, now), c.rate.max))
             .collect();
-        let cum_conns = ctr.fe.iter().map(|c| c.stot).sum();
+        let cum_conns = ctr.fe.iter().map(|c| c.conn_tot).sum();
         let cum_req = ctr.fe.iter().map(|c| c.req_tot).sum();
         let info = stats::Info {
             name: "pollux".into(),
@@ -202,7 +202,10 @@ impl Engine {
         }
         r.u("conn_rate", u64::from(c.rate.read(start, now)));
         r.u("conn_rate_max", u64::from(c.rate.max));
-        r.u("conn_tot", c.stot);
+        r.u("conn_tot", c.conn_tot);
+        r.u("ssl_sess", c.ssl_sess);
+        r.u("ssl_reused_sess", c.ssl_reused);
+        r.u("ssl_failed_handshake", c.ssl_failed);
         if http {
             req_cols(&mut r, c, start, now);
         }

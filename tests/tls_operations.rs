@@ -220,3 +220,35 @@ fn reloads_keep_serving_tls_and_take_a_new_certificate() {
 }
 
 per_poller!(ocsp_is_stapled);
+
+/// `show info` counts the TLS sessions (CumSslConns) and how many resumed
+/// one (SslFrontendSessionReuse_pct), as HAProxy's fields say.
+fn show_info_counts_tls_sessions(poller: &str) {
+    let dir = TestDir::new("tls-info");
+    let ca = Ca::new(&dir);
+    let pem = ca.issue("a", "a.test");
+    let sock = dir.join("cli.sock");
+    let px = Launch::new(Some(poller)).start(&tls_cfg(
+        pem.to_str().unwrap(),
+        &format!("    stats socket {} level admin", sock.display()),
+    ));
+    for _ in 0..2 {
+        let (code, _) = curl_https(px.addr(0).port(), &ca.pem.display().to_string());
+        assert_eq!(code, "200");
+    }
+    let info = common::ops::cli(&sock, "show info");
+    let field = |k: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+            .map(str::to_string)
+    };
+    assert_eq!(field("CumSslConns").as_deref(), Some("2"), "{info}");
+    assert_eq!(
+        field("SslFrontendSessionReuse_pct").as_deref(),
+        Some("0"),
+        "{info}"
+    );
+    px.stop();
+}
+
+per_poller!(show_info_counts_tls_sessions);

@@ -315,6 +315,9 @@ pub struct Info {
     pub listeners: u32,
     pub dropped_logs: u64,
     pub bytes_out: u64,
+    /// Frontends' completed TLS handshakes, and how many resumed a session.
+    pub ssl_sess: u64,
+    pub ssl_reused: u64,
 }
 
 /// Everything the renderers need, taken from the engine at one instant.

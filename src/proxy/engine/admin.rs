@@ -570,6 +570,7 @@ fn show_info(snap: &Snapshot, hard_maxconn: u32, fmt: Format) -> String {
         (18, "CumConns", "MCP", "u32", u(i.cum_conns)),
         (19, "CumReq", "MCP", "u32", u(i.cum_req)),
         // No splicing, no rate limits: HAProxy's zeros mean the same.
+        (22, "CumSslConns", "MCP", "u32", u(i.ssl_sess)),
         (23, "Maxpipes", "CLP", "u32", u(0)),
         (24, "PipesUsed", "MGP", "u32", u(0)),
         (25, "PipesFree", "MGP", "u32", u(0)),
@@ -580,6 +581,13 @@ fn show_info(snap: &Snapshot, hard_maxconn: u32, fmt: Format) -> String {
         (29, "SessRate", "MRP", "u32", u(rate)),
         (30, "SessRateLimit", "CLP", "u32", u(0)),
         (31, "MaxSessRate", "MRP", "u32", u(max_rate)),
+        (
+            37,
+            "SslFrontendSessionReuse_pct",
+            "MGP",
+            "u32",
+            u((i.ssl_reused * 100).checked_div(i.ssl_sess).unwrap_or(0)),
+        ),
         (50, "node", "COS", "str", i.node.clone()),
         (
             52,

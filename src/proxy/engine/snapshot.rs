@@ -158,6 +158,8 @@ impl Engine {
             listeners: self.listeners.len() as u32,
             dropped_logs: self.logs.dropped,
             bytes_out: ctr.fe.iter().map(|c| c.bout).sum(),
+            ssl_sess: ctr.fe.iter().map(|c| c.ssl_sess).sum(),
+            ssl_reused: ctr.fe.iter().map(|c| c.ssl_reused).sum(),
         };
         Snapshot { info, proxies }
     }

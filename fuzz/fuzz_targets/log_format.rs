@@ -59,6 +59,7 @@ fuzz_target!(|data: &[u8]| {
     let ctx = Ctx {
         vars: None,
         tls: None,
+        bc_tls: None,
         rec: &rec,
         now: end,
         client: SocketAddr::new(

@@ -235,6 +235,9 @@ pub struct Outcome {
 }
 
 thread_local! {
+    // Already const: nightly clippy flags it anyway on targets with
+    // emulated TLS (OpenBSD, Solaris).
+    #[allow(clippy::missing_const_for_thread_local)]
     static LAST: Cell<Option<Outcome>> = const { Cell::new(None) };
 }
 

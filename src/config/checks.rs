@@ -3,7 +3,7 @@
 //! `downinter`, `rise`, `fall`, `port`, `addr`, `slowstart`, `observe`,
 //! `error-limit`, `on-error`, `check-ssl`, `check-sni`) and the backend's
 //! method (`option httpchk`, `http-check`, `option tcp-check`, `tcp-check`,
-//! `option ssl-hello-chk`, `option allbackups`).
+//! `option ssl-hello-chk`, `option allbackups`, `option log-health-checks`).
 //! The state machine that runs the checks is `crate::proxy::checks`.
 
 use std::net::IpAddr;
@@ -114,7 +114,14 @@ pub(crate) fn parse_option(
     on: bool,
 ) -> Result<bool, String> {
     let name = args[at].as_str();
-    if !["httpchk", "tcp-check", "allbackups", "ssl-hello-chk"].contains(&name) {
+    const NAMES: &[&str] = &[
+        "httpchk",
+        "tcp-check",
+        "allbackups",
+        "ssl-hello-chk",
+        "log-health-checks",
+    ];
+    if !NAMES.contains(&name) {
         return Ok(false);
     }
     if name != "httpchk" || !on {
@@ -126,6 +133,7 @@ pub(crate) fn parse_option(
     let h = &mut d.health;
     match (name, on) {
         ("allbackups", _) => h.all_backups = on,
+        ("log-health-checks", _) => h.log_checks = on,
         (_, false) => h.method = Method::Tcp,
         ("tcp-check", true) => h.method = Method::Script,
         ("ssl-hello-chk", true) => h.method = Method::SslHello,
@@ -614,13 +622,15 @@ mod tests {
     #[test]
     fn http_check_send_and_expect_reach_the_model() {
         let be = backend(
-            "backend be\n  option httpchk\n  http-check send meth GET uri /ping ver HTTP/1.1 hdr Host example.com\n  http-check expect ! rstatus ^5\n  option allbackups\n  timeout check 3s\n",
+            "backend be\n  option httpchk\n  http-check send meth GET uri /ping ver HTTP/1.1 hdr Host example.com\n  http-check expect ! rstatus ^5\n  option allbackups\n  timeout check 3s\n  option log-health-checks\n",
         );
         let HealthConfig {
             kind,
             expect,
             all_backups,
+            log_checks,
         } = be.health;
+        assert!(log_checks);
         assert_eq!(
             kind,
             CheckKind::Http(HttpCheck {

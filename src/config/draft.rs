@@ -315,6 +315,7 @@ pub(crate) struct HealthDraft {
     pub steps: Vec<TcpCheckStep>,
     pub expect: Option<HttpExpect>,
     pub all_backups: bool,
+    pub log_checks: bool,
 }
 
 impl HealthDraft {
@@ -328,6 +329,7 @@ impl HealthDraft {
             },
             expect: self.expect.clone(),
             all_backups: self.all_backups,
+            log_checks: self.log_checks,
         }
     }
 }

@@ -99,7 +99,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "idle-close-on-response",
     "independent-streams",
     "ldap-check",
-    "log-health-checks",
     "logasap",
     "mysql-check",
     "nolinger",

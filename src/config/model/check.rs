@@ -106,6 +106,9 @@ pub struct HealthConfig {
     pub expect: Option<HttpExpect>,
     /// `option allbackups`: use every backup server, not only the first.
     pub all_backups: bool,
+    /// `option log-health-checks`: log each check whose status or health
+    /// counter changed, and no reason on the state-change lines.
+    pub log_checks: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

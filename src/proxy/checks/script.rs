@@ -67,17 +67,24 @@ impl Checker {
     pub(super) fn run(&mut self, now: Instant) -> Action {
         loop {
             let Some(step) = self.steps.get(self.step) else {
+                let tls = self
+                    .steps
+                    .iter()
+                    .any(|s| matches!(s, Step::Connect { tls: true, .. }));
                 let reason = match self.pass_reason.take() {
                     Some(r) => r,
+                    // HAProxy: a script ending with a connect rule is a
+                    // layer-4 (or 6) success, else layer 7 with code 0.
+                    None if self.script => match self.steps.last() {
+                        Some(Step::Connect { tls, .. }) => format!(
+                            "Layer{} check passed, info: \"(tcp-check)\"",
+                            if *tls { 6 } else { 4 }
+                        ),
+                        _ => "Layer7 check passed, code: 0, info: \"(tcp-check)\"".to_string(),
+                    },
                     None if self.has_layer7() => "Layer7 check passed".to_string(),
                     // A TLS connect proves the handshake too (HAProxy's L6OK).
-                    None if self
-                        .steps
-                        .iter()
-                        .any(|s| matches!(s, Step::Connect { tls: true, .. })) =>
-                    {
-                        "Layer6 check passed".to_string()
-                    }
+                    None if tls => "Layer6 check passed".to_string(),
                     None => "Layer4 check passed".to_string(),
                 };
                 return self.done(Outcome::pass(reason));
@@ -163,7 +170,13 @@ impl Checker {
     fn eval(&mut self) -> Eval {
         let full = self.rx.len() >= CHECK_BUFSIZE;
         let last = self.eof || full;
+        // HAProxy words content failures " at step N", without the
+        // " of tcp-check" of connection errors and timeouts.
+        let step_no = self.step + 1 - self.first_rule.min(self.step + 1);
         match &self.steps[self.step] {
+            Step::Expect { .. } if self.eof && self.rx.is_empty() => Eval::Fail(format!(
+                "Layer7 invalid response, info: \"TCPCHK got an empty response at step {step_no}\""
+            )),
             Step::Expect { negate, what } => {
                 let matched = match what {
                     TcpMatch::Bytes(b) => find(&self.rx, b),
@@ -186,8 +199,7 @@ impl Checker {
                     "did not match content"
                 };
                 Eval::Fail(format!(
-                    "Layer7 invalid response, info: \"TCPCHK {verb} '{pattern}'{}\"",
-                    self.at_step()
+                    "Layer7 invalid response, info: \"TCPCHK {verb} '{pattern}' at step {step_no}\""
                 ))
             }
             Step::ExpectSslHello => super::ssl_hello::eval(&self.rx, last),

@@ -25,7 +25,7 @@ fn http(expect: Option<HttpExpect>) -> HealthConfig {
     HealthConfig {
         kind: CheckKind::Http(HttpCheck::default()),
         expect,
-        all_backups: false,
+        ..HealthConfig::default()
     }
 }
 
@@ -228,7 +228,7 @@ fn default_http_expectation_passes_2xx_and_3xx_only() {
     let o = http_outcome(None, OK);
     assert_eq!(
         o,
-        Outcome::pass("Layer7 check passed, code: 200, info: \"OK\"")
+        Outcome::pass("Layer7 check passed, code: 200")
     );
     assert!(http_outcome(None, b"HTTP/1.0 302 Found\r\n\r\n").ok);
     let o = http_outcome(None, UNAVAILABLE);
@@ -371,7 +371,11 @@ fn redis_ping_pong_script() {
     assert_eq!(c.on_sent(t0), Action::Expect);
     assert_eq!(c.on_data(b"+PO", t0), Action::Expect);
     let o = done(c.on_data(b"NG\r\n", t0));
-    assert_eq!(o, Outcome::pass("Layer7 check passed"));
+    assert_eq!(
+        o,
+        Outcome::pass("Layer7 check passed, code: 0, info: \"(tcp-check)\"")
+    );
+    assert_eq!(o.status(), ("L7OK", Some(0)));
     assert_eq!(c.finish(o, t0), None);
 }
 
@@ -397,7 +401,7 @@ fn redis_error_reply_fails_with_the_step() {
     );
     assert_eq!(
         done(c.on_eof(t0)),
-        Outcome::fail("Layer7 invalid response, info: \"TCPCHK did not match content '+PONG' at step 2 of tcp-check\"")
+        Outcome::fail("Layer7 invalid response, info: \"TCPCHK did not match content '+PONG' at step 2\"")
     );
 }
 
@@ -792,4 +796,36 @@ fn an_explicit_tcp_check_connect_is_plain_text_even_on_a_tls_server() {
     );
     c.start(t0);
     assert!(!c.connect_tls());
+}
+
+/// `option log-health-checks` reports an attempt when its status word
+/// changed or the health counter moved (HAProxy's set_server_check_status),
+/// with HAProxy's `N/M` steps.
+#[test]
+fn a_report_follows_a_status_change_or_a_counter_move() {
+    let t0 = Instant::now();
+    let cfg = ServerCheck {
+        rise: 2,
+        fall: 2,
+        ..check()
+    };
+    let mut c = checker(&cfg, &HealthConfig::default(), t0);
+    let steps = |c: &mut Checker, ok| {
+        attempt(c, ok, t0);
+        c.take_report().map(|r| (r.ok, r.steps, r.up))
+    };
+    // Starts at `rise`: the first pass moves it to fully UP.
+    assert_eq!(steps(&mut c, true), Some((true, (2, 2), true)));
+    assert_eq!(steps(&mut c, true), None, "fully UP, same status");
+    assert_eq!(steps(&mut c, false), Some((false, (1, 2), true)));
+    assert_eq!(steps(&mut c, false), Some((false, (0, 2), false)));
+    assert_eq!(steps(&mut c, false), None, "fully DOWN, same status");
+    assert_eq!(steps(&mut c, true), Some((true, (1, 2), false)));
+    assert_eq!(steps(&mut c, true), Some((true, (2, 2), true)));
+    let r = {
+        attempt(&mut c, false, t0);
+        c.take_report().unwrap()
+    };
+    assert_eq!(r.duration, Some(Duration::ZERO));
+    assert!(r.reason.starts_with("Layer4 connection problem"), "{r:?}");
 }

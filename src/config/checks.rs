@@ -3,7 +3,8 @@
 //! `downinter`, `rise`, `fall`, `port`, `addr`, `slowstart`, `observe`,
 //! `error-limit`, `on-error`, `check-ssl`, `check-sni`) and the backend's
 //! method (`option httpchk`, `http-check`, `option tcp-check`, `tcp-check`,
-//! `option ssl-hello-chk`, `option allbackups`, `option log-health-checks`).
+//! `option ssl-hello-chk`, `option redis-check`, `option smtpchk`,
+//! `option allbackups`, `option log-health-checks`).
 //! The state machine that runs the checks is `crate::proxy::checks`.
 
 use std::net::IpAddr;
@@ -11,7 +12,9 @@ use std::time::Duration;
 
 use super::args::{need, only, value};
 use super::draft::{Draft, Method, ServerOpts};
-use super::model::{HttpCheck, HttpExpect, HttpMatch, Observe, OnError, TcpCheckStep, TcpMatch};
+use super::model::{
+    HttpCheck, HttpExpect, HttpMatch, Observe, OnError, ProtoCheck, TcpCheckStep, TcpMatch,
+};
 use super::values;
 use crate::http::acl::Re;
 
@@ -120,11 +123,13 @@ pub(crate) fn parse_option(
         "allbackups",
         "ssl-hello-chk",
         "log-health-checks",
+        "redis-check",
+        "smtpchk",
     ];
     if !NAMES.contains(&name) {
         return Ok(false);
     }
-    if name != "httpchk" || !on {
+    if !["httpchk", "smtpchk"].contains(&name) || !on {
         only(args, at + 1)?;
     }
     if d.ignored(&format!("option {name}"), false, true) {
@@ -137,6 +142,20 @@ pub(crate) fn parse_option(
         (_, false) => h.method = Method::Tcp,
         ("tcp-check", true) => h.method = Method::Script,
         ("ssl-hello-chk", true) => h.method = Method::SslHello,
+        ("redis-check", true) => {
+            h.proto = Some(ProtoCheck::Redis);
+            h.method = Method::Proto;
+        }
+        ("smtpchk", true) => {
+            only(args, at + 3)?;
+            // HAProxy: `EHLO|HELO domain`, anything else the default.
+            let hello = match &args[at + 1..] {
+                [verb, domain] if verb == "EHLO" || verb == "HELO" => format!("{verb} {domain}"),
+                _ => "HELO localhost".to_string(),
+            };
+            h.proto = Some(ProtoCheck::Smtp { hello });
+            h.method = Method::Proto;
+        }
         _ => {
             // HAProxy: `URI`, `METHOD URI` or `METHOD URI VERSION`.
             let rest = &args[at + 1..];
@@ -445,7 +464,9 @@ mod tests {
         ("backend be\n  timeout check 5x\n", "pollux.cfg:2: 'timeout check': invalid time '5x'"),
         ("global\n  spread-checks 51\n", "pollux.cfg:2: 'spread-checks': value '51' out of range 0..50"),
         ("global\n  max-spread-checks 1s\n", "pollux.cfg:2: 'max-spread-checks' is not supported yet"),
-        ("backend be\n  option smtpchk\n", "pollux.cfg:2: 'option smtpchk' is not supported yet"),
+        ("backend be\n  option ldap-check\n", "pollux.cfg:2: 'option ldap-check' is not supported yet"),
+        ("backend be\n  option redis-check now\n", "pollux.cfg:2: unexpected argument 'now'"),
+        ("backend be\n  option smtpchk EHLO a.test more\n", "pollux.cfg:2: unexpected argument 'more'"),
     ];
 
     #[test]

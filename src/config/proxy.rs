@@ -104,8 +104,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "nolinger",
     "pgsql-check",
     "prefer-last-server",
-    "redis-check",
-    "smtpchk",
     "socket-stats",
     "splice-auto",
     "splice-request",

@@ -123,6 +123,18 @@ pub enum CheckKind {
     /// `option ssl-hello-chk`: an SSLv3 ClientHello, answered by a TLS
     /// record (a handshake or an alert).
     SslHello,
+    /// `option redis-check`, `option smtpchk`: a protocol's dialogue.
+    Proto(ProtoCheck),
+}
+
+/// The protocol checks HAProxy 2.6 runs as built-in tcp-check scripts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtoCheck {
+    /// `option redis-check`: PING, answered `+PONG`.
+    Redis,
+    /// `option smtpchk [EHLO|HELO domain]`: a 2xx banner, the greeting
+    /// (`hello`, default `HELO localhost`) answered 2xx, then QUIT.
+    Smtp { hello: String },
 }
 
 /// The request of an HTTP check.

@@ -25,6 +25,7 @@
 
 mod health;
 mod http;
+mod proto;
 mod script;
 mod ssl_hello;
 #[cfg(test)]
@@ -77,6 +78,20 @@ impl Outcome {
         Outcome {
             ok: false,
             reason: reason.into(),
+        }
+    }
+
+    /// HAProxy's description of the status (`check_desc`), the reason's
+    /// first part: "Layer7 wrong status".
+    pub fn description(&self) -> &str {
+        self.reason.split(", ").next().unwrap_or("")
+    }
+
+    /// The reason's info (`last_chk`): "Connection refused", or "".
+    pub fn info(&self) -> &str {
+        match self.reason.split_once(", info: \"") {
+            Some((_, rest)) => rest.strip_suffix('"').unwrap_or(rest),
+            None => "",
         }
     }
 
@@ -181,6 +196,8 @@ enum Step {
     },
     /// Read an HTTP response and judge it by `http-check expect`.
     ExpectHttp,
+    /// An answer of a protocol check (`proto.rs`).
+    Proto(proto::ProtoExpect),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

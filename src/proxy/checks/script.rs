@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::http::{eval_http, http_request};
 use super::{find, Action, Checker, Eval, Outcome, Phase, Step, CHECK_BUFSIZE};
-use crate::config::{CheckKind, TcpCheckStep, TcpMatch};
+use crate::config::{CheckKind, ProtoCheck, TcpCheckStep, TcpMatch};
 
 /// The steps of an attempt for this check kind, and the index of the
 /// first user rule (1 when a script gets an implicit first connect).
@@ -25,6 +25,13 @@ pub(super) fn compile(kind: &CheckKind, tls: bool, sni: Option<&str>) -> (Vec<St
     match kind {
         CheckKind::Tcp => {}
         CheckKind::SslHello => steps.extend([Step::SendSslHello, Step::ExpectSslHello]),
+        CheckKind::Proto(p) => {
+            // HAProxy numbers the steps from its own connect rule, if any.
+            if !matches!(p, ProtoCheck::Smtp { .. }) {
+                first_rule = 1;
+            }
+            steps.extend(super::proto::steps(p));
+        }
         CheckKind::Http(http) => {
             steps.push(Step::Send(http_request(http)));
             steps.push(Step::ExpectHttp);
@@ -116,7 +123,10 @@ impl Checker {
                         .map_or(0, |d| d.as_secs() as u32);
                     return Action::Send(super::ssl_hello::client_hello(secs));
                 }
-                Step::Expect { .. } | Step::ExpectHttp | Step::ExpectSslHello => {
+                Step::Expect { .. }
+                | Step::ExpectHttp
+                | Step::ExpectSslHello
+                | Step::Proto(_) => {
                     self.phase = Phase::Receiving;
                     match self.eval() {
                         Eval::Wait => return Action::Expect,
@@ -151,7 +161,7 @@ impl Checker {
         self.steps.iter().any(|s| {
             matches!(
                 s,
-                Step::Expect { .. } | Step::ExpectHttp | Step::ExpectSslHello
+                Step::Expect { .. } | Step::ExpectHttp | Step::ExpectSslHello | Step::Proto(_)
             )
         })
     }
@@ -203,6 +213,7 @@ impl Checker {
                 ))
             }
             Step::ExpectSslHello => super::ssl_hello::eval(&self.rx, last),
+            Step::Proto(e) => super::proto::eval(e, &self.rx, self.eof, step_no),
             _ => eval_http(&self.rx, last, self.expect.as_ref()),
         }
     }

@@ -226,10 +226,7 @@ fn http_check_request_carries_send_headers() {
 #[test]
 fn default_http_expectation_passes_2xx_and_3xx_only() {
     let o = http_outcome(None, OK);
-    assert_eq!(
-        o,
-        Outcome::pass("Layer7 check passed, code: 200")
-    );
+    assert_eq!(o, Outcome::pass("Layer7 check passed, code: 200"));
     assert!(http_outcome(None, b"HTTP/1.0 302 Found\r\n\r\n").ok);
     let o = http_outcome(None, UNAVAILABLE);
     assert_eq!(
@@ -401,7 +398,9 @@ fn redis_error_reply_fails_with_the_step() {
     );
     assert_eq!(
         done(c.on_eof(t0)),
-        Outcome::fail("Layer7 invalid response, info: \"TCPCHK did not match content '+PONG' at step 2\"")
+        Outcome::fail(
+            "Layer7 invalid response, info: \"TCPCHK did not match content '+PONG' at step 2\""
+        )
     );
 }
 

@@ -399,7 +399,11 @@ impl Engine {
         be.lb.invalidate();
         let msg = state_message(be, si, up, &format!(", {WHY}"));
         once!(warn, self.tid, "{msg}");
-        let level = if up { crate::log::NOTICE } else { crate::log::ALERT };
+        let level = if up {
+            crate::log::NOTICE
+        } else {
+            crate::log::ALERT
+        };
         self.log_backend(bi, level, &msg);
         self.stats_backend_state(bi, now);
     }
@@ -439,7 +443,10 @@ impl Engine {
                 } else if reason == "changed from CLI" {
                     format!(", {reason}")
                 } else {
-                    cause(&reason, duration.filter(|_| !reason.starts_with("Health analyze")))
+                    cause(
+                        &reason,
+                        duration.filter(|_| !reason.starts_with("Health analyze")),
+                    )
                 };
                 let msg = state_message(be, si, false, &why);
                 once!(warn, self.tid, "{msg}");

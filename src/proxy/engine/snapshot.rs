@@ -272,8 +272,9 @@ impl Engine {
                 if let Some(d) = s.check_duration {
                     r.u("check_duration", d.as_millis() as u64);
                 }
-                r.s("last_chk", s.check_desc.clone());
-                r.s("check_desc", s.check_desc.clone());
+                // HAProxy: the info, and the status's description.
+                r.s("last_chk", o.info().to_string());
+                r.s("check_desc", o.description().to_string());
             }
         }
         r

@@ -129,6 +129,11 @@ pub(crate) fn parse_option(
     if !NAMES.contains(&name) {
         return Ok(false);
     }
+    if !on && ["redis-check", "smtpchk"].contains(&name) {
+        return Err(format!(
+            "negation/default is not supported for option '{name}'"
+        ));
+    }
     if !["httpchk", "smtpchk"].contains(&name) || !on {
         only(args, at + 1)?;
     }
@@ -466,6 +471,7 @@ mod tests {
         ("global\n  max-spread-checks 1s\n", "pollux.cfg:2: 'max-spread-checks' is not supported yet"),
         ("backend be\n  option ldap-check\n", "pollux.cfg:2: 'option ldap-check' is not supported yet"),
         ("backend be\n  option redis-check now\n", "pollux.cfg:2: unexpected argument 'now'"),
+        ("backend be\n  no option smtpchk\n", "pollux.cfg:2: negation/default is not supported for option 'smtpchk'"),
         ("backend be\n  option smtpchk EHLO a.test more\n", "pollux.cfg:2: unexpected argument 'more'"),
     ];
 
@@ -572,6 +578,25 @@ mod tests {
         assert_eq!(be.health.kind, CheckKind::SslHello);
         let be = backend("backend be\n  option ssl-hello-chk\n  no option ssl-hello-chk\n  server s 127.0.0.1:443 check\n");
         assert_eq!(be.health.kind, CheckKind::Tcp);
+    }
+
+    #[test]
+    fn protocol_checks_are_check_kinds() {
+        let kind = |line: &str| backend(&format!("backend be\n  {line}\n")).health.kind;
+        let smtp = |h: &str| CheckKind::Proto(ProtoCheck::Smtp { hello: h.into() });
+        assert_eq!(
+            kind("option redis-check"),
+            CheckKind::Proto(ProtoCheck::Redis)
+        );
+        assert_eq!(kind("option smtpchk"), smtp("HELO localhost"));
+        assert_eq!(kind("option smtpchk EHLO a.test"), smtp("EHLO a.test"));
+        // HAProxy: anything but EHLO|HELO DOMAIN is the default.
+        assert_eq!(kind("option smtpchk EHLO"), smtp("HELO localhost"));
+        assert_eq!(kind("option smtpchk ehlo a.test"), smtp("HELO localhost"));
+        assert_eq!(
+            kind("option smtpchk\n  option httpchk"),
+            CheckKind::Http(HttpCheck::default())
+        );
     }
 
     #[test]

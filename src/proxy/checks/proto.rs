@@ -220,10 +220,7 @@ mod tests {
         assert!(reason(eval(banner, b"220 mx ESMTP\r\n", false, 2)).0);
         assert_eq!(
             reason(eval(banner, b"hello\r\n", true, 2)),
-            (
-                false,
-                "Layer7 invalid response, info: \"hello\"".into()
-            )
+            (false, "Layer7 invalid response, info: \"hello\"".into())
         );
         assert_eq!(
             reason(eval(banner2xx, b"554 go away\r\n", false, 3)),

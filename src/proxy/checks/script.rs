@@ -123,10 +123,7 @@ impl Checker {
                         .map_or(0, |d| d.as_secs() as u32);
                     return Action::Send(super::ssl_hello::client_hello(secs));
                 }
-                Step::Expect { .. }
-                | Step::ExpectHttp
-                | Step::ExpectSslHello
-                | Step::Proto(_) => {
+                Step::Expect { .. } | Step::ExpectHttp | Step::ExpectSslHello | Step::Proto(_) => {
                     self.phase = Phase::Receiving;
                     match self.eval() {
                         Eval::Wait => return Action::Expect,

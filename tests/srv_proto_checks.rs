@@ -1,0 +1,235 @@
+//! Protocol health checks (`option redis-check`, `option smtpchk`) side by
+//! side with HAProxy 2.6, against in-test fake servers that answer
+//! correctly, answer wrongly, close, or are not there: the bytes each
+//! check sends, and the servers' states and check results in `show stat`
+//! (`status`, `check_status`, `check_code`, `last_chk`, `check_desc`) and
+//! `show servers state` (op state, check status and result numbers).
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// What a fake server does on each connection, in order; then it closes.
+#[derive(Clone)]
+enum Act {
+    Send(&'static str),
+    /// One read: a request (kept in `Fake::requests`).
+    Recv,
+}
+
+struct Fake {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Fake {
+    fn start(script: &[Act]) -> Fake {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let addr = l.local_addr().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, flag, script) = (requests.clone(), stop.clone(), script.to_vec());
+        let thread = thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let Ok((mut c, _)) = l.accept() else {
+                    thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                c.set_nonblocking(false).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+                for act in &script {
+                    match act {
+                        Act::Send(s) => {
+                            let _ = c.write_all(s.as_bytes());
+                        }
+                        Act::Recv => {
+                            let mut buf = [0u8; 1024];
+                            let n = c.read(&mut buf).unwrap_or(0);
+                            let got = String::from_utf8_lossy(&buf[..n]).to_string();
+                            seen.lock().unwrap().push(got);
+                        }
+                    }
+                }
+            }
+        });
+        Fake {
+            addr,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A port nothing listens on.
+fn refused() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// Each server of backend `be`: `show stat`'s status, check_status,
+/// check_code, last_chk and check_desc, and `show servers state`'s op
+/// state, check status and check result. None while a check runs.
+fn results(sock: &std::path::Path, be: &str, names: &[&str]) -> Option<Vec<String>> {
+    let stat = show_stat(sock);
+    let state = cli(sock, "show servers state");
+    names
+        .iter()
+        .map(|n| {
+            let row = format!("{be}/{n}");
+            let f = |c: &str| csv_field(&stat, &row, c);
+            let word = f("check_status");
+            if word.starts_with('*') {
+                return None;
+            }
+            let st = state
+                .lines()
+                .map(|l| l.split(' ').collect::<Vec<_>>())
+                .find(|w| w.len() > 12 && w[1] == be && w[3] == *n)?;
+            Some(format!(
+                "{n} {} {word} {} '{}' '{}' | {} {} {}",
+                f("status"),
+                f("check_code"),
+                f("last_chk"),
+                f("check_desc"),
+                st[5],
+                st[10],
+                st[11]
+            ))
+        })
+        .collect()
+}
+
+/// Runs backend `be` (its `option` line, servers `servers`) through pollux
+/// and HAProxy 2.6 until the results are `want` (or PATIENCE passed).
+fn compare(poller: &str, option: &str, servers: &[(&str, SocketAddr)], want: &[&str]) {
+    let names: Vec<&str> = servers.iter().map(|(n, _)| *n).collect();
+    let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        let sock = SockDir::new();
+        let mut cfg = format!(
+            "global\n    stats socket {} level admin\n\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout check 1s\n\
+             frontend f\n    bind 127.0.0.1:@P0@\n    default_backend be\n\
+             backend be\n    {option}\n",
+            sock.sock().display()
+        );
+        for (n, addr) in servers {
+            cfg.push_str(&format!("    server {n} {addr} check inter 100ms\n"));
+        }
+        let px = imp.start(&cfg);
+        let deadline = Instant::now() + PATIENCE;
+        let got = loop {
+            let got = results(&sock.sock(), "be", &names);
+            let done = got.as_ref() == Some(&want);
+            if done || Instant::now() > deadline {
+                break got;
+            }
+            thread::sleep(Duration::from_millis(100));
+        };
+        px.stop();
+        seen.push((imp.name, got));
+    }
+    for (name, got) in &seen {
+        assert_eq!(got.as_ref(), Some(&want), "{name}: {seen:#?}");
+    }
+}
+
+per_poller!(redis_check_as_haproxy, smtpchk_as_haproxy);
+
+/// `option redis-check`: `PING` in RESP, `+PONG` passes ("Redis server is
+/// ok"), an error reply is a wrong status with its first line, a close
+/// without a word an empty response.
+fn redis_check_as_haproxy(poller: &str) {
+    let ok = Fake::start(&[Act::Recv, Act::Send("+PONG\r\n")]);
+    let wrong = Fake::start(&[Act::Recv, Act::Send("-ERR unknown command\r\nmore\r\n")]);
+    let close = Fake::start(&[Act::Recv]);
+    compare(
+        poller,
+        "option redis-check",
+        &[
+            ("ok", ok.addr),
+            ("wrong", wrong.addr),
+            ("close", close.addr),
+            ("refused", refused()),
+        ],
+        &[
+            "ok UP L7OK 0 'Redis server is ok' 'Layer7 check passed' | 2 15 3",
+            "wrong DOWN L7STS 0 '-ERR unknown command' 'Layer7 wrong status' | 0 17 2",
+            "close DOWN L7STS 0 'TCPCHK got an empty response at step 2' 'Layer7 wrong status' | 0 17 2",
+            "refused DOWN L4CON  'Connection refused' 'Layer4 connection problem' | 0 8 2",
+        ],
+    );
+    let reqs = ok.requests();
+    assert!(!reqs.is_empty());
+    assert!(reqs.iter().all(|r| r == "*1\r\n$4\r\nPING\r\n"), "{reqs:?}");
+}
+
+/// `option smtpchk EHLO a.test`: a 2xx banner, `EHLO a.test` answered 2xx
+/// (several lines), then `QUIT` answered 2xx, whose text is the info; a
+/// 5xx banner or greeting reply is a wrong status with its code and text,
+/// a banner that is no SMTP reply an invalid response, a close before
+/// the banner an empty response.
+fn smtpchk_as_haproxy(poller: &str) {
+    let ok = Fake::start(&[
+        Act::Send("220 mx ESMTP\r\n"),
+        Act::Recv,
+        Act::Send("250-mx\r\n250 SIZE 1000\r\n"),
+        Act::Recv,
+        Act::Send("221 2.0.0 Bye\r\n"),
+    ]);
+    let banner = Fake::start(&[Act::Send("554 go away\r\n")]);
+    let hello = Fake::start(&[
+        Act::Send("220 mx\r\n"),
+        Act::Recv,
+        Act::Send("502 5.5.2 no\r\n"),
+    ]);
+    let garbage = Fake::start(&[Act::Send("hello there\r\n")]);
+    let close = Fake::start(&[]);
+    compare(
+        poller,
+        "option smtpchk EHLO a.test",
+        &[
+            ("ok", ok.addr),
+            ("banner", banner.addr),
+            ("hello", hello.addr),
+            ("garbage", garbage.addr),
+            ("close", close.addr),
+        ],
+        &[
+            "ok UP L7OK 221 '2.0.0 Bye' 'Layer7 check passed' | 2 15 3",
+            "banner DOWN L7STS 554 'go away' 'Layer7 wrong status' | 0 17 2",
+            "hello DOWN L7STS 502 '5.5.2 no' 'Layer7 wrong status' | 0 17 2",
+            "garbage DOWN L7RSP  'hello there' 'Layer7 invalid response' | 0 13 2",
+            "close DOWN L7RSP  'TCPCHK got an empty response at step 2' 'Layer7 invalid response' | 0 13 2",
+        ],
+    );
+    let reqs = ok.requests();
+    assert!(reqs.len() >= 2);
+    assert_eq!(reqs[..2], ["EHLO a.test\r\n", "QUIT\r\n"], "{reqs:?}");
+}

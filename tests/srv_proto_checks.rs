@@ -1,9 +1,11 @@
-//! Protocol health checks (`option redis-check`, `option smtpchk`) side by
-//! side with HAProxy 2.6, against in-test fake servers that answer
-//! correctly, answer wrongly, close, or are not there: the bytes each
-//! check sends, and the servers' states and check results in `show stat`
-//! (`status`, `check_status`, `check_code`, `last_chk`, `check_desc`) and
-//! `show servers state` (op state, check status and result numbers).
+//! Protocol health checks (`option redis-check`, `option smtpchk`,
+//! `option pgsql-check`) side by side with HAProxy 2.6, against in-test
+//! fake servers that answer correctly, answer wrongly, close, or are not
+//! there: the bytes each check sends, and the servers' states and check
+//! results in `show stat` (`status`, `check_status`, `check_code`,
+//! `last_chk`, `check_desc`) and `show servers state` (op state, check
+//! status and result numbers); and redis-check against Debian's
+//! redis-server when it is installed.
 
 mod common;
 
@@ -127,6 +129,18 @@ fn results(sock: &std::path::Path, be: &str, names: &[&str]) -> Option<Vec<Strin
 /// Runs backend `be` (its `option` line, servers `servers`) through pollux
 /// and HAProxy 2.6 until the results are `want` (or PATIENCE passed).
 fn compare(poller: &str, option: &str, servers: &[(&str, SocketAddr)], want: &[&str]) {
+    compare_with(poller, option, "inter 100ms", "1s", servers, want)
+}
+
+/// `compare`, with these check settings and `timeout check`.
+fn compare_with(
+    poller: &str,
+    option: &str,
+    check: &str,
+    timeout: &str,
+    servers: &[(&str, SocketAddr)],
+    want: &[&str],
+) {
     let names: Vec<&str> = servers.iter().map(|(n, _)| *n).collect();
     let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
     let mut seen = Vec::new();
@@ -134,13 +148,13 @@ fn compare(poller: &str, option: &str, servers: &[(&str, SocketAddr)], want: &[&
         let sock = SockDir::new();
         let mut cfg = format!(
             "global\n    stats socket {} level admin\n\
-             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout check 1s\n\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout check {timeout}\n\
              frontend f\n    bind 127.0.0.1:@P0@\n    default_backend be\n\
              backend be\n    {option}\n",
             sock.sock().display()
         );
         for (n, addr) in servers {
-            cfg.push_str(&format!("    server {n} {addr} check inter 100ms\n"));
+            cfg.push_str(&format!("    server {n} {addr} check {check}\n"));
         }
         let px = imp.start(&cfg);
         let deadline = Instant::now() + PATIENCE;
@@ -160,7 +174,12 @@ fn compare(poller: &str, option: &str, servers: &[(&str, SocketAddr)], want: &[&
     }
 }
 
-per_poller!(redis_check_as_haproxy, smtpchk_as_haproxy);
+per_poller!(
+    redis_check_as_haproxy,
+    smtpchk_as_haproxy,
+    pgsql_check_as_haproxy,
+    redis_check_against_redis_server,
+);
 
 /// `option redis-check`: `PING` in RESP, `+PONG` passes ("Redis server is
 /// ok"), an error reply is a wrong status with its first line, a close
@@ -232,4 +251,118 @@ fn smtpchk_as_haproxy(poller: &str) {
     let reqs = ok.requests();
     assert!(reqs.len() >= 2);
     assert_eq!(reqs[..2], ["EHLO a.test\r\n", "QUIT\r\n"], "{reqs:?}");
+}
+
+/// `option pgsql-check user bob`: a StartupMessage for bob; an
+/// authentication request passes, an ErrorResponse is an invalid response
+/// whose info is its severity, an authentication HAProxy does not know a
+/// wrong status.
+fn pgsql_check_as_haproxy(poller: &str) {
+    let ok = Fake::start(&[Act::Recv, Act::Send("R\0\0\0\x0c\0\0\0\x05salt")]);
+    let error = Fake::start(&[
+        Act::Recv,
+        Act::Send("E\0\0\0\x2fSFATAL\0VFATAL\0C28000\0Mrole \"bob\" does not exist\0\0"),
+    ]);
+    let gss = Fake::start(&[Act::Recv, Act::Send("R\0\0\0\x09\0\0\0\x08x")]);
+    let close = Fake::start(&[Act::Recv]);
+    compare(
+        poller,
+        "option pgsql-check user bob",
+        &[
+            ("ok", ok.addr),
+            ("error", error.addr),
+            ("gss", gss.addr),
+            ("close", close.addr),
+        ],
+        &[
+            "ok UP L7OK 0 'PostgreSQL server is ok' 'Layer7 check passed' | 2 15 3",
+            "error DOWN L7RSP  'FATAL' 'Layer7 invalid response' | 0 13 2",
+            "gss DOWN L7STS 0 'PostgreSQL unknown error' 'Layer7 wrong status' | 0 17 2",
+            "close DOWN L7RSP  'TCPCHK got an empty response at step 3' 'Layer7 invalid response' | 0 13 2",
+        ],
+    );
+    let reqs = ok.requests();
+    assert!(!reqs.is_empty());
+    assert!(
+        reqs.iter()
+            .all(|r| r == "\0\0\0\x12\0\x03\0\0user\0bob\0\0"),
+        "{reqs:?}"
+    );
+}
+
+/// A redis-server we started, on a free port, stopped by its PID.
+struct Redis {
+    child: std::process::Child,
+    addr: SocketAddr,
+    _dir: TestDir,
+}
+
+impl Redis {
+    /// None (and a loud line) without redis-server.
+    fn start(extra: &[&str]) -> Option<Redis> {
+        let dir = TestDir::new("redis");
+        let port = free_ports(1, false)[0];
+        let mut cmd = std::process::Command::new("redis-server");
+        cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(dir.join(""))
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "redis-server is missing in CI (.ci/run installs it): {e}"
+                );
+                eprintln!("\n*** SKIP: redis-server: {e} ***\n");
+                return None;
+            }
+        };
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let r = Redis {
+            child,
+            addr,
+            _dir: dir,
+        };
+        let up = Instant::now() + PATIENCE;
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < up, "redis-server did not listen on {addr}");
+            thread::sleep(Duration::from_millis(20));
+        }
+        Some(r)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `option redis-check` against a real redis-server: UP; one that asks
+/// for a password answers PING with `-NOAUTH` and keeps the connection:
+/// the check waits for `+PONG` until `timeout check` (HAProxy 2.6 judges
+/// a mismatch only once nothing more can come).
+fn redis_check_against_redis_server(poller: &str) {
+    let Some(open) = Redis::start(&[]) else {
+        return;
+    };
+    let Some(locked) = Redis::start(&["--requirepass", "secret"]) else {
+        return;
+    };
+    compare_with(
+        poller,
+        "option redis-check",
+        "inter 1s",
+        "200ms",
+        &[("open", open.addr), ("locked", locked.addr)],
+        &[
+            "open UP L7OK 0 'Redis server is ok' 'Layer7 check passed' | 2 15 3",
+            "locked DOWN L7TOUT  '' 'Layer7 timeout' | 0 12 2",
+        ],
+    );
 }

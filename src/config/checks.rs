@@ -4,6 +4,7 @@
 //! `error-limit`, `on-error`, `check-ssl`, `check-sni`) and the backend's
 //! method (`option httpchk`, `http-check`, `option tcp-check`, `tcp-check`,
 //! `option ssl-hello-chk`, `option redis-check`, `option smtpchk`,
+//! `option pgsql-check`,
 //! `option allbackups`, `option log-health-checks`).
 //! The state machine that runs the checks is `crate::proxy::checks`.
 
@@ -125,16 +126,17 @@ pub(crate) fn parse_option(
         "log-health-checks",
         "redis-check",
         "smtpchk",
+        "pgsql-check",
     ];
     if !NAMES.contains(&name) {
         return Ok(false);
     }
-    if !on && ["redis-check", "smtpchk"].contains(&name) {
+    if !on && ["redis-check", "smtpchk", "pgsql-check"].contains(&name) {
         return Err(format!(
             "negation/default is not supported for option '{name}'"
         ));
     }
-    if !["httpchk", "smtpchk"].contains(&name) || !on {
+    if !["httpchk", "smtpchk", "pgsql-check"].contains(&name) || !on {
         only(args, at + 1)?;
     }
     if d.ignored(&format!("option {name}"), false, true) {
@@ -159,6 +161,15 @@ pub(crate) fn parse_option(
                 _ => "HELO localhost".to_string(),
             };
             h.proto = Some(ProtoCheck::Smtp { hello });
+            h.method = Method::Proto;
+        }
+        ("pgsql-check", true) => {
+            only(args, at + 3)?;
+            let user = match &args[at + 1..] {
+                [kw, user] if kw == "user" => user.clone(),
+                _ => return Err("'option pgsql-check' expects 'user <username>'".into()),
+            };
+            h.proto = Some(ProtoCheck::Pgsql { user });
             h.method = Method::Proto;
         }
         _ => {
@@ -471,6 +482,8 @@ mod tests {
         ("global\n  max-spread-checks 1s\n", "pollux.cfg:2: 'max-spread-checks' is not supported yet"),
         ("backend be\n  option ldap-check\n", "pollux.cfg:2: 'option ldap-check' is not supported yet"),
         ("backend be\n  option redis-check now\n", "pollux.cfg:2: unexpected argument 'now'"),
+        ("backend be\n  option pgsql-check\n", "pollux.cfg:2: 'option pgsql-check' expects 'user <username>'"),
+        ("backend be\n  option pgsql-check usr bob\n", "pollux.cfg:2: 'option pgsql-check' expects 'user <username>'"),
         ("backend be\n  no option smtpchk\n", "pollux.cfg:2: negation/default is not supported for option 'smtpchk'"),
         ("backend be\n  option smtpchk EHLO a.test more\n", "pollux.cfg:2: unexpected argument 'more'"),
     ];

@@ -102,7 +102,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "logasap",
     "mysql-check",
     "nolinger",
-    "pgsql-check",
     "prefer-last-server",
     "socket-stats",
     "splice-auto",

@@ -123,7 +123,8 @@ pub enum CheckKind {
     /// `option ssl-hello-chk`: an SSLv3 ClientHello, answered by a TLS
     /// record (a handshake or an alert).
     SslHello,
-    /// `option redis-check`, `option smtpchk`: a protocol's dialogue.
+    /// `option redis-check`, `option smtpchk`, `option pgsql-check`: a
+    /// protocol's dialogue.
     Proto(ProtoCheck),
 }
 
@@ -135,6 +136,9 @@ pub enum ProtoCheck {
     /// `option smtpchk [EHLO|HELO domain]`: a 2xx banner, the greeting
     /// (`hello`, default `HELO localhost`) answered 2xx, then QUIT.
     Smtp { hello: String },
+    /// `option pgsql-check user U`: a StartupMessage for U, answered by
+    /// an authentication request (not an error).
+    Pgsql { user: String },
 }
 
 /// The request of an HTTP check.

@@ -1,5 +1,5 @@
 //! The protocol checks HAProxy 2.6 runs as built-in tcp-check scripts
-//! (`option redis-check`, `option smtpchk`): what each sends and how each
+//! (`option redis-check`, `option smtpchk`, `option pgsql-check`): what each sends and how each
 //! answer is judged, with HAProxy's statuses and info texts. Unlike a
 //! user's `tcp-check` script, their failures name no step, except an empty
 //! response.
@@ -20,9 +20,10 @@ pub(super) struct ProtoExpect {
     /// The status of a failure: L7STS ("Layer7 wrong status", which shows
     /// a code) or L7RSP ("Layer7 invalid response").
     wrong_status: bool,
-    /// The info of a failure: the answer from this offset, spaces trimmed
-    /// on the left, up to the first CR or LF.
-    error_from: usize,
+    /// `!`: the answer must not match.
+    negate: bool,
+    /// The info of a failure.
+    error: Info,
     /// The info of a success, if this expectation ends the check.
     success: Info,
     /// The code is the answer's first three characters (SMTP).
@@ -34,14 +35,19 @@ enum Match {
     /// These bytes appear in the answer.
     Bytes(&'static [u8]),
     Regex(Regex),
+    /// HAProxy's `rbinary`: a regex on the answer in uppercase hex.
+    HexRegex(Regex),
 }
 
 #[derive(Debug, Clone)]
 enum Info {
     None,
     Text(&'static str),
-    /// As `error_from`.
+    /// The answer from this offset, spaces trimmed on the left, up to the
+    /// first CR or LF.
     Answer(usize),
+    /// The answer from this offset up to the first NUL (a C string).
+    CString(usize),
 }
 
 /// The steps after the connect for this protocol.
@@ -54,7 +60,8 @@ pub(super) fn steps(p: &ProtoCheck) -> Vec<Step> {
                 what: Match::Bytes(b"+PONG\r\n"),
                 min_recv: None,
                 wrong_status: true,
-                error_from: 0,
+                negate: false,
+                error: Info::Answer(0),
                 success: Info::Text("Redis server is ok"),
                 code_from_answer: false,
             }),
@@ -65,7 +72,8 @@ pub(super) fn steps(p: &ProtoCheck) -> Vec<Step> {
                     what,
                     min_recv,
                     wrong_status: true,
-                    error_from: 4,
+                    negate: false,
+                    error: Info::Answer(4),
                     success: Info::Answer(4),
                     code_from_answer: true,
                 })
@@ -76,7 +84,8 @@ pub(super) fn steps(p: &ProtoCheck) -> Vec<Step> {
                     what: re(r"^[0-9]{3}[ \r]"),
                     min_recv: Some(4),
                     wrong_status: false,
-                    error_from: 0,
+                    negate: false,
+                    error: Info::Answer(0),
                     success: Info::None,
                     code_from_answer: false,
                 }),
@@ -91,6 +100,39 @@ pub(super) fn steps(p: &ProtoCheck) -> Vec<Step> {
                 reply(re(r"^(2[0-9]{2}-[^\r]*\r\n)*2[0-9]{2}[ \r]"), None),
                 Step::Send(b"QUIT\r\n".to_vec()),
                 reply(re(r"^2[0-9]{2}[- \r]"), Some(4)),
+            ]
+        }
+        ProtoCheck::Pgsql { user } => {
+            // A StartupMessage: length, protocol 3.0, "user" and the name.
+            let mut startup = ((15 + user.len()) as u32).to_be_bytes().to_vec();
+            startup.extend(b"\0\x03\0\0user\0");
+            startup.extend(user.as_bytes());
+            startup.extend(b"\0\0");
+            vec![
+                Step::Send(startup),
+                // Not an ErrorResponse ('E'): its severity is the info.
+                Step::Proto(ProtoExpect {
+                    what: re("^E"),
+                    min_recv: Some(5),
+                    wrong_status: false,
+                    negate: true,
+                    error: Info::CString(6),
+                    success: Info::None,
+                    code_from_answer: false,
+                }),
+                // An Authentication request HAProxy knows.
+                Step::Proto(ProtoExpect {
+                    what: Match::HexRegex(
+                        Regex::new("^52000000[A-Z0-9]{2}000000(00|02|03|04|05|06|07|09|0A)")
+                            .expect("a valid built-in regex"),
+                    ),
+                    min_recv: Some(9),
+                    wrong_status: true,
+                    negate: false,
+                    error: Info::Text("PostgreSQL unknown error"),
+                    success: Info::Text("PostgreSQL server is ok"),
+                    code_from_answer: false,
+                }),
             ]
         }
     }
@@ -126,22 +168,36 @@ pub(super) fn eval(e: &ProtoExpect, rx: &[u8], last: bool, step: usize) -> Eval 
     let matched = match &e.what {
         Match::Bytes(b) => super::find(rx, b),
         Match::Regex(re) => re.is_match(&String::from_utf8_lossy(rx)),
+        Match::HexRegex(re) => {
+            let hex: String = rx.iter().map(|b| format!("{b:02X}")).collect();
+            re.is_match(&hex)
+        }
     };
     if !matched && !last && e.min_recv.is_none() {
         return Eval::Wait;
     }
-    if !matched {
-        return fail(answer(rx, e.error_from));
+    if matched == e.negate {
+        return fail(info(&e.error, rx));
     }
     match &e.success {
         Info::None => Eval::Pass(None),
-        Info::Text(t) => Eval::Pass(Some(format!(
-            "Layer7 check passed, code: {code}, info: \"{t}\""
-        ))),
-        Info::Answer(from) => Eval::Pass(Some(format!(
+        i => Eval::Pass(Some(format!(
             "Layer7 check passed, code: {code}, info: \"{}\"",
-            answer(rx, *from)
+            info(i, rx)
         ))),
+    }
+}
+
+fn info(i: &Info, rx: &[u8]) -> String {
+    match i {
+        Info::None => String::new(),
+        Info::Text(t) => t.to_string(),
+        Info::Answer(from) => answer(rx, *from),
+        Info::CString(from) => {
+            let rest = rx.get(*from..).unwrap_or(b"");
+            let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+            String::from_utf8_lossy(&rest[..end]).into_owned()
+        }
     }
 }
 
@@ -197,6 +253,45 @@ mod tests {
         assert_eq!(
             reason(eval(e, b"", true, 2)).1,
             "Layer7 wrong status, code: 0, info: \"TCPCHK got an empty response at step 2\""
+        );
+    }
+
+    #[test]
+    fn pgsql_startup_and_its_answers() {
+        let p = ProtoCheck::Pgsql { user: "bob".into() };
+        let steps = steps(&p);
+        let Step::Send(startup) = &steps[0] else {
+            panic!()
+        };
+        assert_eq!(startup, b"\0\0\0\x12\0\x03\0\0user\0bob\0\0");
+        assert_eq!(startup.len(), 18);
+        let [not_error, auth] = &expects(&p)[..] else {
+            panic!()
+        };
+        let md5 = b"R\0\0\0\x0c\0\0\0\x05salt";
+        assert!(reason(eval(not_error, md5, false, 3)).0);
+        assert_eq!(
+            reason(eval(auth, md5, false, 4)),
+            (
+                true,
+                "Layer7 check passed, code: 0, info: \"PostgreSQL server is ok\"".into()
+            )
+        );
+        let refused = b"E\0\0\0\x50SFATAL\0VFATAL\0C28000\0Mno such role\0\0";
+        assert_eq!(
+            reason(eval(not_error, refused, false, 3)),
+            (false, "Layer7 invalid response, info: \"FATAL\"".into())
+        );
+        // SASL (10) is one HAProxy 2.6 knows, GSS continue (8) not.
+        let sasl = b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0";
+        assert!(reason(eval(auth, sasl, false, 4)).0);
+        let gss = b"R\0\0\0\x09\0\0\0\x08x";
+        assert_eq!(
+            reason(eval(auth, gss, false, 4)),
+            (
+                false,
+                "Layer7 wrong status, code: 0, info: \"PostgreSQL unknown error\"".into()
+            )
         );
     }
 

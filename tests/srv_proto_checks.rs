@@ -1,5 +1,5 @@
 //! Protocol health checks (`option redis-check`, `option smtpchk`,
-//! `option pgsql-check`) side by side with HAProxy 2.6, against in-test
+//! `option pgsql-check`, `option ldap-check`) side by side with HAProxy 2.6, against in-test
 //! fake servers that answer correctly, answer wrongly, close, or are not
 //! there: the bytes each check sends, and the servers' states and check
 //! results in `show stat` (`status`, `check_status`, `check_code`,
@@ -178,6 +178,7 @@ per_poller!(
     redis_check_as_haproxy,
     smtpchk_as_haproxy,
     pgsql_check_as_haproxy,
+    ldap_check_as_haproxy,
     redis_check_against_redis_server,
 );
 
@@ -288,6 +289,43 @@ fn pgsql_check_as_haproxy(poller: &str) {
             .all(|r| r == "\0\0\0\x12\0\x03\0\0user\0bob\0\0"),
         "{reqs:?}"
     );
+}
+
+/// `option ldap-check`: an anonymous LDAPv3 bind; resultCode 0 passes,
+/// another is a wrong status with that code, an answer that
+/// is no BindResponse "Not LDAPv3 protocol".
+fn ldap_check_as_haproxy(poller: &str) {
+    let ok = Fake::start(&[
+        Act::Recv,
+        Act::Send("\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00"),
+    ]);
+    let refused_bind = Fake::start(&[
+        Act::Recv,
+        Act::Send("\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00"),
+    ]);
+    let http = Fake::start(&[Act::Recv, Act::Send("HTTP/1.1 400 Bad Request\r\n\r\n")]);
+    let close = Fake::start(&[Act::Recv]);
+    compare(
+        poller,
+        "option ldap-check",
+        &[
+            ("ok", ok.addr),
+            ("bind", refused_bind.addr),
+            ("http", http.addr),
+            ("close", close.addr),
+        ],
+        &[
+            "ok UP L7OK 0 '' 'Layer7 check passed' | 2 15 3",
+            "bind DOWN L7STS 49 'See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9' 'Layer7 wrong status' | 0 17 2",
+            "http DOWN L7RSP  'Not LDAPv3 protocol' 'Layer7 invalid response' | 0 13 2",
+            "close DOWN L7RSP  'TCPCHK got an empty response at step 2' 'Layer7 invalid response' | 0 13 2",
+        ],
+    );
+    let reqs = ok.requests();
+    assert!(!reqs.is_empty());
+    // (Requests are kept as text: 0x80 reads as U+FFFD.)
+    let bind = String::from_utf8_lossy(b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00");
+    assert!(reqs.iter().all(|r| *r == bind), "{reqs:?}");
 }
 
 /// A redis-server we started, on a free port, stopped by its PID.

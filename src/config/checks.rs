@@ -4,7 +4,7 @@
 //! `error-limit`, `on-error`, `check-ssl`, `check-sni`) and the backend's
 //! method (`option httpchk`, `http-check`, `option tcp-check`, `tcp-check`,
 //! `option ssl-hello-chk`, `option redis-check`, `option smtpchk`,
-//! `option pgsql-check`,
+//! `option pgsql-check`, `option ldap-check`,
 //! `option allbackups`, `option log-health-checks`).
 //! The state machine that runs the checks is `crate::proxy::checks`.
 
@@ -127,11 +127,12 @@ pub(crate) fn parse_option(
         "redis-check",
         "smtpchk",
         "pgsql-check",
+        "ldap-check",
     ];
     if !NAMES.contains(&name) {
         return Ok(false);
     }
-    if !on && ["redis-check", "smtpchk", "pgsql-check"].contains(&name) {
+    if !on && ["redis-check", "smtpchk", "pgsql-check", "ldap-check"].contains(&name) {
         return Err(format!(
             "negation/default is not supported for option '{name}'"
         ));
@@ -149,8 +150,12 @@ pub(crate) fn parse_option(
         (_, false) => h.method = Method::Tcp,
         ("tcp-check", true) => h.method = Method::Script,
         ("ssl-hello-chk", true) => h.method = Method::SslHello,
-        ("redis-check", true) => {
-            h.proto = Some(ProtoCheck::Redis);
+        ("redis-check" | "ldap-check", true) => {
+            h.proto = Some(if name == "redis-check" {
+                ProtoCheck::Redis
+            } else {
+                ProtoCheck::Ldap
+            });
             h.method = Method::Proto;
         }
         ("smtpchk", true) => {
@@ -480,7 +485,8 @@ mod tests {
         ("backend be\n  timeout check 5x\n", "pollux.cfg:2: 'timeout check': invalid time '5x'"),
         ("global\n  spread-checks 51\n", "pollux.cfg:2: 'spread-checks': value '51' out of range 0..50"),
         ("global\n  max-spread-checks 1s\n", "pollux.cfg:2: 'max-spread-checks' is not supported yet"),
-        ("backend be\n  option ldap-check\n", "pollux.cfg:2: 'option ldap-check' is not supported yet"),
+        ("backend be\n  option mysql-check\n", "pollux.cfg:2: 'option mysql-check' is not supported yet"),
+        ("backend be\n  option ldap-check x\n", "pollux.cfg:2: unexpected argument 'x'"),
         ("backend be\n  option redis-check now\n", "pollux.cfg:2: unexpected argument 'now'"),
         ("backend be\n  option pgsql-check\n", "pollux.cfg:2: 'option pgsql-check' expects 'user <username>'"),
         ("backend be\n  option pgsql-check usr bob\n", "pollux.cfg:2: 'option pgsql-check' expects 'user <username>'"),

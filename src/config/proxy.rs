@@ -98,7 +98,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "h1-case-adjust-bogus-server",
     "idle-close-on-response",
     "independent-streams",
-    "ldap-check",
     "logasap",
     "mysql-check",
     "nolinger",

@@ -123,8 +123,8 @@ pub enum CheckKind {
     /// `option ssl-hello-chk`: an SSLv3 ClientHello, answered by a TLS
     /// record (a handshake or an alert).
     SslHello,
-    /// `option redis-check`, `option smtpchk`, `option pgsql-check`: a
-    /// protocol's dialogue.
+    /// `option redis-check`, `option smtpchk`, `option pgsql-check`,
+    /// `option ldap-check`: a protocol's dialogue.
     Proto(ProtoCheck),
 }
 
@@ -139,6 +139,8 @@ pub enum ProtoCheck {
     /// `option pgsql-check user U`: a StartupMessage for U, answered by
     /// an authentication request (not an error).
     Pgsql { user: String },
+    /// `option ldap-check`: an anonymous LDAPv3 bind, answered Success.
+    Ldap,
 }
 
 /// The request of an HTTP check.

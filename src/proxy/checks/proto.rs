@@ -1,5 +1,6 @@
 //! The protocol checks HAProxy 2.6 runs as built-in tcp-check scripts
-//! (`option redis-check`, `option smtpchk`, `option pgsql-check`): what each sends and how each
+//! (`option redis-check`, `option smtpchk`, `option pgsql-check`,
+//! `option ldap-check`): what each sends and how each
 //! answer is judged, with HAProxy's statuses and info texts. Unlike a
 //! user's `tcp-check` script, their failures name no step, except an empty
 //! response.
@@ -37,6 +38,8 @@ enum Match {
     Regex(Regex),
     /// HAProxy's `rbinary`: a regex on the answer in uppercase hex.
     HexRegex(Regex),
+    /// An LDAPv3 BindResponse, judged by `ldap_bind_response`.
+    LdapBind,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +105,28 @@ pub(super) fn steps(p: &ProtoCheck) -> Vec<Step> {
                 reply(re(r"^2[0-9]{2}[- \r]"), Some(4)),
             ]
         }
+        ProtoCheck::Ldap => vec![
+            // BindRequest, message 1: LDAPv3, anonymous, simple.
+            Step::Send(b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00".to_vec()),
+            Step::Proto(ProtoExpect {
+                what: Match::HexRegex(Regex::new("^30").expect("a valid built-in regex")),
+                min_recv: Some(14),
+                wrong_status: false,
+                negate: false,
+                error: Info::Text("Not LDAPv3 protocol"),
+                success: Info::None,
+                code_from_answer: false,
+            }),
+            Step::Proto(ProtoExpect {
+                what: Match::LdapBind,
+                min_recv: None,
+                wrong_status: false,
+                negate: false,
+                error: Info::None,
+                success: Info::None,
+                code_from_answer: false,
+            }),
+        ],
         ProtoCheck::Pgsql { user } => {
             // A StartupMessage: length, protocol 3.0, "user" and the name.
             let mut startup = ((15 + user.len()) as u32).to_be_bytes().to_vec();
@@ -161,6 +186,9 @@ pub(super) fn eval(e: &ProtoExpect, rx: &[u8], last: bool, step: usize) -> Eval 
     if rx.is_empty() && last {
         return fail(format!("TCPCHK got an empty response at step {step}"));
     }
+    if matches!(e.what, Match::LdapBind) {
+        return ldap_bind_response(rx, last);
+    }
     let last = last || rx.len() >= CHECK_BUFSIZE;
     if rx.len() < e.min_recv.unwrap_or(0) && !last {
         return Eval::Wait;
@@ -172,6 +200,7 @@ pub(super) fn eval(e: &ProtoExpect, rx: &[u8], last: bool, step: usize) -> Eval 
             let hex: String = rx.iter().map(|b| format!("{b:02X}")).collect();
             re.is_match(&hex)
         }
+        Match::LdapBind => false,
     };
     if !matched && !last && e.min_recv.is_none() {
         return Eval::Wait;
@@ -185,6 +214,66 @@ pub(super) fn eval(e: &ProtoExpect, rx: &[u8], last: bool, step: usize) -> Eval 
             "Layer7 check passed, code: {code}, info: \"{}\"",
             info(i, rx)
         ))),
+    }
+}
+
+/// HAProxy 2.6's reading of an LDAP BindResponse (RFC 4511 §4.2.2): a
+/// BER SEQUENCE whose length takes one byte, or two or four after 0x82 or
+/// 0x84, then messageID 1 and bindResponse, then the resultCode: 0 passes,
+/// another is a wrong status with that code.
+fn ldap_bind_response(rx: &[u8], last: bool) -> Eval {
+    const NOT_LDAP: &str = "Layer7 invalid response, info: \"Not LDAPv3 protocol\"";
+    let short = || {
+        if last {
+            Eval::Fail("Layer7 invalid response".into())
+        } else {
+            Eval::Wait
+        }
+    };
+    let Some(&len) = rx.get(1) else {
+        return short();
+    };
+    let (nbytes, msglen) = if len & 0x80 != 0 {
+        let n = usize::from(len & 0x7f);
+        let Some(bytes) = rx.get(2..2 + n) else {
+            return short();
+        };
+        match n {
+            2 | 4 => (
+                n,
+                bytes.iter().fold(0usize, |a, &b| a << 8 | usize::from(b)),
+            ),
+            _ => return Eval::Fail(NOT_LDAP.into()),
+        }
+    } else {
+        (0, usize::from(len))
+    };
+    if rx.len() < 2 + nbytes + msglen {
+        return short();
+    }
+    let mut at = 2 + nbytes;
+    if rx.get(at..at + 4) != Some(b"\x02\x01\x01\x61") {
+        return Eval::Fail(NOT_LDAP.into());
+    }
+    at += 4;
+    // The bindResponse's own length.
+    at += 1 + rx.get(at).map_or(0, |&b| {
+        if b & 0x80 != 0 {
+            usize::from(b & 0x7f)
+        } else {
+            0
+        }
+    });
+    if rx.get(at..at + 2) != Some(b"\x0a\x01") {
+        return Eval::Fail(NOT_LDAP.into());
+    }
+    match rx.get(at + 2) {
+        // (HAProxy's "Success" is replaced by the script's end, with no info.)
+        Some(0) => Eval::Pass(Some("Layer7 check passed, code: 0".into())),
+        Some(code) => Eval::Fail(format!(
+            "Layer7 wrong status, code: {code}, info: \"See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9\""
+        )),
+        None => Eval::Fail(NOT_LDAP.into()),
     }
 }
 
@@ -253,6 +342,45 @@ mod tests {
         assert_eq!(
             reason(eval(e, b"", true, 2)).1,
             "Layer7 wrong status, code: 0, info: \"TCPCHK got an empty response at step 2\""
+        );
+    }
+
+    #[test]
+    fn ldap_bind_responses() {
+        let [ber, bind] = &expects(&ProtoCheck::Ldap)[..] else {
+            panic!()
+        };
+        // OpenLDAP's answer to an anonymous bind, and a refusal (49).
+        let ok = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
+        assert!(reason(eval(ber, ok, false, 2)).0);
+        assert_eq!(
+            reason(eval(bind, ok, false, 3)),
+            (true, "Layer7 check passed, code: 0".into())
+        );
+        let no = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00";
+        assert!(reason(eval(bind, no, false, 3))
+            .1
+            .starts_with("Layer7 wrong status, code: 49, info: \"See RFC"));
+        // A long-form length (Active Directory's).
+        let ad = b"\x30\x84\x00\x00\x00\x0c\x02\x01\x01\x61\x84\x00\x00\x00\x07\x0a\x01\x00\x04\x00\x04\x00";
+        assert!(reason(eval(bind, ad, false, 3)).0);
+        assert_eq!(reason(eval(bind, &ok[..10], false, 3)).1, "wait");
+        assert_eq!(
+            reason(eval(bind, &ok[..10], true, 3)),
+            (false, "Layer7 invalid response".into())
+        );
+        let http = b"HTTP/1.1 400 Bad Request\r\n";
+        assert_eq!(
+            reason(eval(ber, http, false, 2)),
+            (
+                false,
+                "Layer7 invalid response, info: \"Not LDAPv3 protocol\"".into()
+            )
+        );
+        let other = b"\x30\x0c\x02\x01\x02\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
+        assert_eq!(
+            reason(eval(bind, other, false, 3)).1,
+            "Layer7 invalid response, info: \"Not LDAPv3 protocol\""
         );
     }
 

@@ -27,7 +27,7 @@ pub(super) fn compile(kind: &CheckKind, tls: bool, sni: Option<&str>) -> (Vec<St
         CheckKind::SslHello => steps.extend([Step::SendSslHello, Step::ExpectSslHello]),
         CheckKind::Proto(p) => {
             // HAProxy numbers the steps from its own connect rule, if any.
-            if matches!(p, ProtoCheck::Redis) {
+            if matches!(p, ProtoCheck::Redis | ProtoCheck::Ldap) {
                 first_rule = 1;
             }
             steps.extend(super::proto::steps(p));

@@ -1,5 +1,6 @@
 //! Protocol health checks (`option redis-check`, `option smtpchk`,
-//! `option pgsql-check`, `option ldap-check`) side by side with HAProxy 2.6, against in-test
+//! `option pgsql-check`, `option ldap-check`, `option mysql-check`) side
+//! by side with HAProxy 2.6, against in-test
 //! fake servers that answer correctly, answer wrongly, close, or are not
 //! there: the bytes each check sends, and the servers' states and check
 //! results in `show stat` (`status`, `check_status`, `check_code`,
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 /// What a fake server does on each connection, in order; then it closes.
 #[derive(Clone)]
 enum Act {
-    Send(&'static str),
+    Send(&'static [u8]),
     /// One read: a request (kept in `Fake::requests`).
     Recv,
 }
@@ -51,7 +52,7 @@ impl Fake {
                 for act in &script {
                     match act {
                         Act::Send(s) => {
-                            let _ = c.write_all(s.as_bytes());
+                            let _ = c.write_all(s);
                         }
                         Act::Recv => {
                             let mut buf = [0u8; 1024];
@@ -179,6 +180,7 @@ per_poller!(
     smtpchk_as_haproxy,
     pgsql_check_as_haproxy,
     ldap_check_as_haproxy,
+    mysql_check_as_haproxy,
     redis_check_against_redis_server,
 );
 
@@ -186,8 +188,8 @@ per_poller!(
 /// ok"), an error reply is a wrong status with its first line, a close
 /// without a word an empty response.
 fn redis_check_as_haproxy(poller: &str) {
-    let ok = Fake::start(&[Act::Recv, Act::Send("+PONG\r\n")]);
-    let wrong = Fake::start(&[Act::Recv, Act::Send("-ERR unknown command\r\nmore\r\n")]);
+    let ok = Fake::start(&[Act::Recv, Act::Send(b"+PONG\r\n")]);
+    let wrong = Fake::start(&[Act::Recv, Act::Send(b"-ERR unknown command\r\nmore\r\n")]);
     let close = Fake::start(&[Act::Recv]);
     compare(
         poller,
@@ -217,19 +219,19 @@ fn redis_check_as_haproxy(poller: &str) {
 /// the banner an empty response.
 fn smtpchk_as_haproxy(poller: &str) {
     let ok = Fake::start(&[
-        Act::Send("220 mx ESMTP\r\n"),
+        Act::Send(b"220 mx ESMTP\r\n"),
         Act::Recv,
-        Act::Send("250-mx\r\n250 SIZE 1000\r\n"),
+        Act::Send(b"250-mx\r\n250 SIZE 1000\r\n"),
         Act::Recv,
-        Act::Send("221 2.0.0 Bye\r\n"),
+        Act::Send(b"221 2.0.0 Bye\r\n"),
     ]);
-    let banner = Fake::start(&[Act::Send("554 go away\r\n")]);
+    let banner = Fake::start(&[Act::Send(b"554 go away\r\n")]);
     let hello = Fake::start(&[
-        Act::Send("220 mx\r\n"),
+        Act::Send(b"220 mx\r\n"),
         Act::Recv,
-        Act::Send("502 5.5.2 no\r\n"),
+        Act::Send(b"502 5.5.2 no\r\n"),
     ]);
-    let garbage = Fake::start(&[Act::Send("hello there\r\n")]);
+    let garbage = Fake::start(&[Act::Send(b"hello there\r\n")]);
     let close = Fake::start(&[]);
     compare(
         poller,
@@ -259,12 +261,12 @@ fn smtpchk_as_haproxy(poller: &str) {
 /// whose info is its severity, an authentication HAProxy does not know a
 /// wrong status.
 fn pgsql_check_as_haproxy(poller: &str) {
-    let ok = Fake::start(&[Act::Recv, Act::Send("R\0\0\0\x0c\0\0\0\x05salt")]);
+    let ok = Fake::start(&[Act::Recv, Act::Send(b"R\0\0\0\x0c\0\0\0\x05salt")]);
     let error = Fake::start(&[
         Act::Recv,
-        Act::Send("E\0\0\0\x2fSFATAL\0VFATAL\0C28000\0Mrole \"bob\" does not exist\0\0"),
+        Act::Send(b"E\0\0\0\x2fSFATAL\0VFATAL\0C28000\0Mrole \"bob\" does not exist\0\0"),
     ]);
-    let gss = Fake::start(&[Act::Recv, Act::Send("R\0\0\0\x09\0\0\0\x08x")]);
+    let gss = Fake::start(&[Act::Recv, Act::Send(b"R\0\0\0\x09\0\0\0\x08x")]);
     let close = Fake::start(&[Act::Recv]);
     compare(
         poller,
@@ -297,13 +299,13 @@ fn pgsql_check_as_haproxy(poller: &str) {
 fn ldap_check_as_haproxy(poller: &str) {
     let ok = Fake::start(&[
         Act::Recv,
-        Act::Send("\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00"),
+        Act::Send(b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00"),
     ]);
     let refused_bind = Fake::start(&[
         Act::Recv,
-        Act::Send("\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00"),
+        Act::Send(b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00"),
     ]);
-    let http = Fake::start(&[Act::Recv, Act::Send("HTTP/1.1 400 Bad Request\r\n\r\n")]);
+    let http = Fake::start(&[Act::Recv, Act::Send(b"HTTP/1.1 400 Bad Request\r\n\r\n")]);
     let close = Fake::start(&[Act::Recv]);
     compare(
         poller,
@@ -326,6 +328,59 @@ fn ldap_check_as_haproxy(poller: &str) {
     // (Requests are kept as text: 0x80 reads as U+FFFD.)
     let bind = String::from_utf8_lossy(b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00");
     assert!(reqs.iter().all(|r| *r == bind), "{reqs:?}");
+}
+
+/// `option mysql-check`: without a user, the server's initial handshake
+/// passes; with `user bob`, the login (sent
+/// at once, with a COM_QUIT) must be answered without an error packet; an
+/// error packet is a wrong status with its error number and text.
+fn mysql_check_as_haproxy(poller: &str) {
+    const HANDSHAKE: &[u8] = b"\x13\0\0\0\x0a8.0.1\0\x01\0\0\0abcdefgh";
+    let hs = Fake::start(&[Act::Send(HANDSHAKE)]);
+    let host = Fake::start(&[Act::Send(b"\x13\0\0\0\xff\x6a\x04Host not allowed")]);
+    let close = Fake::start(&[]);
+    compare(
+        poller,
+        "option mysql-check",
+        &[("hs", hs.addr), ("host", host.addr), ("close", close.addr)],
+        &[
+            "hs UP L7OK 0 '' 'Layer7 check passed' | 2 15 3",
+            "host DOWN L7STS 1130 'Host not allowed' 'Layer7 wrong status' | 0 17 2",
+            "close DOWN L7RSP  'TCPCHK got an empty response at step 2' 'Layer7 invalid response' | 0 13 2",
+        ],
+    );
+    let ok = Fake::start(&[
+        Act::Send(HANDSHAKE),
+        Act::Recv,
+        Act::Send(b"\x07\0\0\x02\0\0\0\x02\0\0\0"),
+    ]);
+    let denied = Fake::start(&[
+        Act::Send(HANDSHAKE),
+        Act::Recv,
+        Act::Send(b"\x0f\0\0\x02\xff\x15\x04#28000Denied"),
+    ]);
+    let mute = Fake::start(&[Act::Send(HANDSHAKE), Act::Recv]);
+    compare(
+        poller,
+        "option mysql-check user bob",
+        &[
+            ("ok", ok.addr),
+            ("denied", denied.addr),
+            ("mute", mute.addr),
+        ],
+        &[
+            "ok UP L7OK 0 '' 'Layer7 check passed' | 2 15 3",
+            "denied DOWN L7STS 1045 '#28000Denied' 'Layer7 wrong status' | 0 17 2",
+            "mute DOWN L7RSP  '' 'Layer7 invalid response' | 0 13 2",
+        ],
+    );
+    let reqs = ok.requests();
+    assert!(!reqs.is_empty());
+    // (Kept as text: the login's 0x82 and 0x80 read as U+FFFD.)
+    let login = String::from_utf8_lossy(
+        b"\x25\0\0\x01\0\x82\0\0\0\x80\0\x01\x21\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0bob\0\0\x01\0\0\0\x01",
+    );
+    assert!(reqs.iter().all(|r| *r == login), "{reqs:?}");
 }
 
 /// A redis-server we started, on a free port, stopped by its PID.

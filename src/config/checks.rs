@@ -4,7 +4,7 @@
 //! `error-limit`, `on-error`, `check-ssl`, `check-sni`) and the backend's
 //! method (`option httpchk`, `http-check`, `option tcp-check`, `tcp-check`,
 //! `option ssl-hello-chk`, `option redis-check`, `option smtpchk`,
-//! `option pgsql-check`, `option ldap-check`,
+//! `option pgsql-check`, `option ldap-check`, `option mysql-check`,
 //! `option allbackups`, `option log-health-checks`).
 //! The state machine that runs the checks is `crate::proxy::checks`.
 
@@ -128,16 +128,24 @@ pub(crate) fn parse_option(
         "smtpchk",
         "pgsql-check",
         "ldap-check",
+        "mysql-check",
     ];
     if !NAMES.contains(&name) {
         return Ok(false);
     }
-    if !on && ["redis-check", "smtpchk", "pgsql-check", "ldap-check"].contains(&name) {
+    const PROTOS: &[&str] = &[
+        "redis-check",
+        "smtpchk",
+        "pgsql-check",
+        "ldap-check",
+        "mysql-check",
+    ];
+    if !on && PROTOS.contains(&name) {
         return Err(format!(
             "negation/default is not supported for option '{name}'"
         ));
     }
-    if !["httpchk", "smtpchk", "pgsql-check"].contains(&name) || !on {
+    if !["httpchk", "smtpchk", "pgsql-check", "mysql-check"].contains(&name) || !on {
         only(args, at + 1)?;
     }
     if d.ignored(&format!("option {name}"), false, true) {
@@ -166,6 +174,32 @@ pub(crate) fn parse_option(
                 _ => "HELO localhost".to_string(),
             };
             h.proto = Some(ProtoCheck::Smtp { hello });
+            h.method = Method::Proto;
+        }
+        ("mysql-check", true) => {
+            only(args, at + 4)?;
+            let user = match &args[at + 1..] {
+                [] => None,
+                [kw, user, rest @ ..] if kw == "user" => {
+                    let post41 = match rest {
+                        [] => true,
+                        [v] if v == "post-41" => true,
+                        [v] if v == "pre-41" => false,
+                        [v] => {
+                            return Err(format!(
+                                "'option mysql-check user {user}' expects 'post-41' or 'pre-41', got '{v}'"
+                            ))
+                        }
+                        _ => unreachable!("at most 3 arguments"),
+                    };
+                    Some((user.clone(), post41))
+                }
+                _ => return Err(
+                    "'option mysql-check' expects nothing or 'user <username> [post-41|pre-41]'"
+                        .into(),
+                ),
+            };
+            h.proto = Some(ProtoCheck::Mysql { user });
             h.method = Method::Proto;
         }
         ("pgsql-check", true) => {
@@ -485,7 +519,9 @@ mod tests {
         ("backend be\n  timeout check 5x\n", "pollux.cfg:2: 'timeout check': invalid time '5x'"),
         ("global\n  spread-checks 51\n", "pollux.cfg:2: 'spread-checks': value '51' out of range 0..50"),
         ("global\n  max-spread-checks 1s\n", "pollux.cfg:2: 'max-spread-checks' is not supported yet"),
-        ("backend be\n  option mysql-check\n", "pollux.cfg:2: 'option mysql-check' is not supported yet"),
+        ("backend be\n  option mysql-check user\n", "pollux.cfg:2: 'option mysql-check' expects nothing or 'user <username> [post-41|pre-41]'"),
+        ("backend be\n  option mysql-check user bob post-42\n", "pollux.cfg:2: 'option mysql-check user bob' expects 'post-41' or 'pre-41', got 'post-42'"),
+        ("backend be\n  option mysql-check user bob post-41 x\n", "pollux.cfg:2: unexpected argument 'x'"),
         ("backend be\n  option ldap-check x\n", "pollux.cfg:2: unexpected argument 'x'"),
         ("backend be\n  option redis-check now\n", "pollux.cfg:2: unexpected argument 'now'"),
         ("backend be\n  option pgsql-check\n", "pollux.cfg:2: 'option pgsql-check' expects 'user <username>'"),

@@ -99,7 +99,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "idle-close-on-response",
     "independent-streams",
     "logasap",
-    "mysql-check",
     "nolinger",
     "prefer-last-server",
     "socket-stats",

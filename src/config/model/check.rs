@@ -124,7 +124,7 @@ pub enum CheckKind {
     /// record (a handshake or an alert).
     SslHello,
     /// `option redis-check`, `option smtpchk`, `option pgsql-check`,
-    /// `option ldap-check`: a protocol's dialogue.
+    /// `option ldap-check`, `option mysql-check`: a protocol's dialogue.
     Proto(ProtoCheck),
 }
 
@@ -141,6 +141,10 @@ pub enum ProtoCheck {
     Pgsql { user: String },
     /// `option ldap-check`: an anonymous LDAPv3 bind, answered Success.
     Ldap,
+    /// `option mysql-check [user U [post-41|pre-41]]`: the server's
+    /// handshake, and with a user a login (protocol 4.1 unless `pre-41`)
+    /// answered without an error.
+    Mysql { user: Option<(String, bool)> },
 }
 
 /// The request of an HTTP check.

@@ -1,6 +1,6 @@
 //! The protocol checks HAProxy 2.6 runs as built-in tcp-check scripts
 //! (`option redis-check`, `option smtpchk`, `option pgsql-check`,
-//! `option ldap-check`): what each sends and how each
+//! `option ldap-check`, `option mysql-check`): what each sends and how each
 //! answer is judged, with HAProxy's statuses and info texts. Unlike a
 //! user's `tcp-check` script, their failures name no step, except an empty
 //! response.
@@ -40,6 +40,12 @@ enum Match {
     HexRegex(Regex),
     /// An LDAPv3 BindResponse, judged by `ldap_bind_response`.
     LdapBind,
+    /// A MySQL packet, judged by `mysql_packet`: the initial handshake, or
+    /// (`after_handshake`) the one after it; `ends`: the last expectation.
+    Mysql {
+        after_handshake: bool,
+        ends: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +133,31 @@ pub(super) fn steps(p: &ProtoCheck) -> Vec<Step> {
                 code_from_answer: false,
             }),
         ],
+        ProtoCheck::Mysql { user } => {
+            let mysql = |after_handshake, ends| {
+                Step::Proto(ProtoExpect {
+                    what: Match::Mysql {
+                        after_handshake,
+                        ends,
+                    },
+                    min_recv: None,
+                    wrong_status: false,
+                    negate: false,
+                    error: Info::None,
+                    success: Info::None,
+                    code_from_answer: false,
+                })
+            };
+            match user {
+                // HAProxy sends its login and a COM_QUIT at once.
+                Some((user, post41)) => vec![
+                    Step::Send(mysql_login(user, *post41)),
+                    mysql(false, false),
+                    mysql(true, true),
+                ],
+                None => vec![mysql(false, true)],
+            }
+        }
         ProtoCheck::Pgsql { user } => {
             // A StartupMessage: length, protocol 3.0, "user" and the name.
             let mut startup = ((15 + user.len()) as u32).to_be_bytes().to_vec();
@@ -186,8 +217,13 @@ pub(super) fn eval(e: &ProtoExpect, rx: &[u8], last: bool, step: usize) -> Eval 
     if rx.is_empty() && last {
         return fail(format!("TCPCHK got an empty response at step {step}"));
     }
-    if matches!(e.what, Match::LdapBind) {
-        return ldap_bind_response(rx, last);
+    match e.what {
+        Match::LdapBind => return ldap_bind_response(rx, last),
+        Match::Mysql {
+            after_handshake,
+            ends,
+        } => return mysql_packet(rx, last, after_handshake, ends),
+        _ => {}
     }
     let last = last || rx.len() >= CHECK_BUFSIZE;
     if rx.len() < e.min_recv.unwrap_or(0) && !last {
@@ -200,7 +236,7 @@ pub(super) fn eval(e: &ProtoExpect, rx: &[u8], last: bool, step: usize) -> Eval 
             let hex: String = rx.iter().map(|b| format!("{b:02X}")).collect();
             re.is_match(&hex)
         }
-        Match::LdapBind => false,
+        Match::LdapBind | Match::Mysql { .. } => false,
     };
     if !matched && !last && e.min_recv.is_none() {
         return Eval::Wait;
@@ -277,16 +313,79 @@ fn ldap_bind_response(rx: &[u8], last: bool) -> Eval {
     }
 }
 
+/// HAProxy 2.6's client authentication packet for `user` (protocol 4.1,
+/// or the older one), sequence 1, then a COM_QUIT.
+fn mysql_login(user: &str, post41: bool) -> Vec<u8> {
+    let mut body = if post41 {
+        let mut b = vec![0x00, 0x82, 0x00, 0x00, 0x00, 0x80, 0x00, 0x01, 0x21];
+        b.extend([0u8; 23]);
+        b
+    } else {
+        vec![0x00, 0x80, 0x00, 0x00, 0x01]
+    };
+    body.extend(user.as_bytes());
+    body.extend([0, 0]);
+    let len = body.len() as u32;
+    let mut p = len.to_le_bytes()[..3].to_vec();
+    p.push(1);
+    p.extend(body);
+    p.extend([0x01, 0x00, 0x00, 0x00, 0x01]);
+    p
+}
+
+/// HAProxy 2.6's reading of a MySQL packet: a 3-byte length and a
+/// sequence number; an error packet (0xff) is a wrong status with its
+/// error number as the code and the rest as the info.
+fn mysql_packet(rx: &[u8], last: bool, after_handshake: bool, ends: bool) -> Eval {
+    let le3 = |at: usize| {
+        rx.get(at..at + 3)
+            .map(|b| usize::from(b[0]) | usize::from(b[1]) << 8 | usize::from(b[2]) << 16)
+    };
+    let offset = if after_handshake {
+        4 + le3(0).unwrap_or(0)
+    } else {
+        0
+    };
+    let short = || {
+        if last {
+            Eval::Fail("Layer7 invalid response".into())
+        } else {
+            Eval::Wait
+        }
+    };
+    let Some(plen) = le3(offset).filter(|_| rx.len() >= offset + 4) else {
+        return short();
+    };
+    if rx.len() < offset + plen + 4 {
+        return short();
+    }
+    if rx.get(offset + 4) == Some(&0xff) {
+        let code = le3(offset + 5).map_or(0, |v| v & 0xffff);
+        let text = c_string(rx.get(offset + 7..).unwrap_or(b""));
+        return Eval::Fail(format!(
+            "Layer7 wrong status, code: {code}, info: \"{text}\""
+        ));
+    }
+    if !ends {
+        return Eval::Pass(None);
+    }
+    // (HAProxy sets the server version as the info, and the script's end
+    // then replaces it with none.)
+    Eval::Pass(Some("Layer7 check passed, code: 0".into()))
+}
+
+/// Bytes up to the first NUL, as text.
+fn c_string(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
 fn info(i: &Info, rx: &[u8]) -> String {
     match i {
         Info::None => String::new(),
         Info::Text(t) => t.to_string(),
         Info::Answer(from) => answer(rx, *from),
-        Info::CString(from) => {
-            let rest = rx.get(*from..).unwrap_or(b"");
-            let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-            String::from_utf8_lossy(&rest[..end]).into_owned()
-        }
+        Info::CString(from) => c_string(rx.get(*from..).unwrap_or(b"")),
     }
 }
 
@@ -342,6 +441,67 @@ mod tests {
         assert_eq!(
             reason(eval(e, b"", true, 2)).1,
             "Layer7 wrong status, code: 0, info: \"TCPCHK got an empty response at step 2\""
+        );
+    }
+
+    /// A MySQL 8 style initial handshake (protocol 10, version "8.0.1").
+    const HANDSHAKE: &[u8] = b"\x13\0\0\0\x0a8.0.1\0\x01\0\0\0abcdefgh";
+
+    #[test]
+    fn mysql_login_packets_as_haproxy() {
+        let post41 = mysql_login("bob", true);
+        assert_eq!(&post41[..4], [37, 0, 0, 1]);
+        assert_eq!(post41.len(), 4 + 37 + 5);
+        assert_eq!(&post41[4..13], [0, 0x82, 0, 0, 0, 0x80, 0, 1, 0x21]);
+        assert_eq!(&post41[36..46], b"bob\0\0\x01\0\0\0\x01");
+        let pre41 = mysql_login("bob", false);
+        assert_eq!(pre41, b"\x0a\0\0\x01\0\x80\0\0\x01bob\0\0\x01\0\0\0\x01");
+    }
+
+    #[test]
+    fn mysql_handshakes_and_errors() {
+        let plain = &expects(&ProtoCheck::Mysql { user: None })[..];
+        let [hs] = plain else { panic!() };
+        assert_eq!(
+            reason(eval(hs, HANDSHAKE, false, 2)),
+            (true, "Layer7 check passed, code: 0".into())
+        );
+        assert_eq!(reason(eval(hs, &HANDSHAKE[..10], false, 2)).1, "wait");
+        assert_eq!(
+            reason(eval(hs, &HANDSHAKE[..10], true, 2)),
+            (false, "Layer7 invalid response".into())
+        );
+        // "Host is not allowed to connect" (1130).
+        let refused = b"\x13\0\0\0\xff\x6a\x04Host not allowed";
+        assert_eq!(
+            reason(eval(hs, refused, false, 2)),
+            (
+                false,
+                "Layer7 wrong status, code: 1130, info: \"Host not allowed\"".into()
+            )
+        );
+        let user = ProtoCheck::Mysql {
+            user: Some(("bob".into(), true)),
+        };
+        let [hs, ok] = &expects(&user)[..] else {
+            panic!()
+        };
+        assert_eq!(reason(eval(hs, HANDSHAKE, false, 3)), (true, String::new()));
+        assert_eq!(reason(eval(ok, HANDSHAKE, false, 4)).1, "wait");
+        let mut answer = HANDSHAKE.to_vec();
+        answer.extend(b"\x07\0\0\x02\0\0\0\x02\0\0\0");
+        assert_eq!(
+            reason(eval(ok, &answer, false, 4)),
+            (true, "Layer7 check passed, code: 0".into())
+        );
+        let mut denied = HANDSHAKE.to_vec();
+        denied.extend(b"\x0f\0\0\x02\xff\x15\x04#28000Denied");
+        assert_eq!(
+            reason(eval(ok, &denied, false, 4)),
+            (
+                false,
+                "Layer7 wrong status, code: 1045, info: \"#28000Denied\"".into()
+            )
         );
     }
 

@@ -244,6 +244,9 @@ pub struct Checker {
     eof: bool,
     /// Why the attempt passed, from the last layer-7 step.
     pass_reason: Option<String>,
+    /// What `option log-health-checks` says of the attempt, where it
+    /// differs from the outcome (`proto::info_replaced_at_end`).
+    log_reason: Option<String>,
     next_check: Instant,
     /// End of the current attempt (or of its connect phase).
     deadline: Instant,
@@ -293,6 +296,7 @@ impl Checker {
             rx: Vec::new(),
             eof: false,
             pass_reason: None,
+            log_reason: None,
             next_check: now,
             deadline: now,
             spread_percent: spread.percent.min(50),
@@ -345,6 +349,7 @@ impl Checker {
         self.rx.clear();
         self.eof = false;
         self.pass_reason = None;
+        self.log_reason = None;
         self.deadline = now + self.cfg.inter;
         self.started = Some(now);
         self.run(now)
@@ -475,7 +480,11 @@ impl Checker {
         self.phase = Phase::Idle;
         self.rx = Vec::new();
         let before = self.health;
-        let (ok, reason) = (outcome.ok, outcome.reason.clone());
+        let ok = outcome.ok;
+        let reason = self
+            .log_reason
+            .take()
+            .unwrap_or_else(|| outcome.reason.clone());
         let t = if outcome.ok {
             self.success(now)
         } else {

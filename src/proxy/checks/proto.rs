@@ -304,8 +304,10 @@ fn ldap_bind_response(rx: &[u8], last: bool) -> Eval {
         return Eval::Fail(NOT_LDAP.into());
     }
     match rx.get(at + 2) {
-        // (HAProxy's "Success" is replaced by the script's end, with no info.)
-        Some(0) => Eval::Pass(Some("Layer7 check passed, code: 0".into())),
+        // (See `info_replaced_at_end`.)
+        Some(0) => Eval::Pass(Some(
+            "Layer7 check passed, code: 0, info: \"Success\"".into(),
+        )),
         Some(code) => Eval::Fail(format!(
             "Layer7 wrong status, code: {code}, info: \"See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9\""
         )),
@@ -335,7 +337,8 @@ fn mysql_login(user: &str, post41: bool) -> Vec<u8> {
 
 /// HAProxy 2.6's reading of a MySQL packet: a 3-byte length and a
 /// sequence number; an error packet (0xff) is a wrong status with its
-/// error number as the code and the rest as the info.
+/// error number as the code and the rest as the info; the last passes with
+/// the server version (the handshake's C string at offset 5).
 fn mysql_packet(rx: &[u8], last: bool, after_handshake: bool, ends: bool) -> Eval {
     let le3 = |at: usize| {
         rx.get(at..at + 3)
@@ -369,9 +372,19 @@ fn mysql_packet(rx: &[u8], last: bool, after_handshake: bool, ends: bool) -> Eva
     if !ends {
         return Eval::Pass(None);
     }
-    // (HAProxy sets the server version as the info, and the script's end
-    // then replaces it with none.)
-    Eval::Pass(Some("Layer7 check passed, code: 0".into()))
+    // The server version (see `info_replaced_at_end`).
+    Eval::Pass(Some(format!(
+        "Layer7 check passed, code: 0, info: \"{}\"",
+        c_string(rx.get(5..).unwrap_or(b""))
+    )))
+}
+
+/// HAProxy's LDAP and MySQL judges set a success's info ("Success", the
+/// server version), which `option log-health-checks` logs, and then the
+/// end of the script sets it again, empty: what the stats show and the
+/// state-change line says.
+pub(super) fn info_replaced_at_end(e: &ProtoExpect) -> bool {
+    matches!(e.what, Match::LdapBind | Match::Mysql { .. })
 }
 
 /// Bytes up to the first NUL, as text.
@@ -464,7 +477,7 @@ mod tests {
         let [hs] = plain else { panic!() };
         assert_eq!(
             reason(eval(hs, HANDSHAKE, false, 2)),
-            (true, "Layer7 check passed, code: 0".into())
+            (true, "Layer7 check passed, code: 0, info: \"8.0.1\"".into())
         );
         assert_eq!(reason(eval(hs, &HANDSHAKE[..10], false, 2)).1, "wait");
         assert_eq!(
@@ -492,7 +505,7 @@ mod tests {
         answer.extend(b"\x07\0\0\x02\0\0\0\x02\0\0\0");
         assert_eq!(
             reason(eval(ok, &answer, false, 4)),
-            (true, "Layer7 check passed, code: 0".into())
+            (true, "Layer7 check passed, code: 0, info: \"8.0.1\"".into())
         );
         let mut denied = HANDSHAKE.to_vec();
         denied.extend(b"\x0f\0\0\x02\xff\x15\x04#28000Denied");
@@ -515,7 +528,10 @@ mod tests {
         assert!(reason(eval(ber, ok, false, 2)).0);
         assert_eq!(
             reason(eval(bind, ok, false, 3)),
-            (true, "Layer7 check passed, code: 0".into())
+            (
+                true,
+                "Layer7 check passed, code: 0, info: \"Success\"".into()
+            )
         );
         let no = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00";
         assert!(reason(eval(bind, no, false, 3))

@@ -79,6 +79,14 @@ impl Checker {
                     .iter()
                     .any(|s| matches!(s, Step::Connect { tls: true, .. }));
                 let reason = match self.pass_reason.take() {
+                    Some(r) if self.steps.last().is_some_and(
+                        |s| matches!(s, Step::Proto(e) if super::proto::info_replaced_at_end(e)),
+                    ) =>
+                    {
+                        let last = r.split(", info: ").next().unwrap_or("").to_string();
+                        self.log_reason = Some(r);
+                        last
+                    }
                     Some(r) => r,
                     // HAProxy: a script ending with a connect rule is a
                     // layer-4 (or 6) success, else layer 7 with code 0.

@@ -828,3 +828,24 @@ fn a_report_follows_a_status_change_or_a_counter_move() {
     assert_eq!(r.duration, Some(Duration::ZERO));
     assert!(r.reason.starts_with("Layer4 connection problem"), "{r:?}");
 }
+
+/// LDAP: HAProxy logs the judge's "Success" (`option log-health-checks`)
+/// while the outcome, as the stats show it, has no info.
+#[test]
+fn ldap_success_info_is_logged_but_not_kept() {
+    let t0 = Instant::now();
+    let health = HealthConfig {
+        kind: CheckKind::Proto(crate::config::ProtoCheck::Ldap),
+        ..HealthConfig::default()
+    };
+    let mut c = checker(&check(), &health, t0);
+    assert!(matches!(c.start(t0), Action::Connect(_)));
+    assert!(matches!(c.on_connected(t0), Action::Send(_)));
+    assert_eq!(c.on_sent(t0), Action::Expect);
+    let bind_ok = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
+    let o = done(c.on_data(bind_ok, t0));
+    assert_eq!(o, Outcome::pass("Layer7 check passed, code: 0"));
+    c.finish(o, t0);
+    let r = c.take_report().expect("a first check is reported");
+    assert_eq!(r.reason, "Layer7 check passed, code: 0, info: \"Success\"");
+}

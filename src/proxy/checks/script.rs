@@ -171,14 +171,27 @@ impl Checker {
         })
     }
 
-    /// " at step N of tcp-check" for scripts, "" otherwise.
+    /// " at step N of tcp-check" and the rule for scripts, "" otherwise.
     pub(super) fn at_step(&self) -> String {
         if !self.script {
             String::new()
         } else if self.step < self.first_rule {
             " at initial connection step of tcp-check".to_string()
         } else {
-            format!(" at step {} of tcp-check", self.step + 1 - self.first_rule)
+            // HAProxy names the rule a connection error or timeout met.
+            let what = match self.steps.get(self.step) {
+                Some(Step::Connect { port: Some(p), .. }) => format!(" (connect port {p})"),
+                Some(Step::Connect { port: None, .. }) => " (connect)".to_string(),
+                Some(Step::Expect {
+                    what: TcpMatch::Rstring(_),
+                    ..
+                }) => " (expect regex)".to_string(),
+                _ => String::new(),
+            };
+            format!(
+                " at step {} of tcp-check{what}",
+                self.step + 1 - self.first_rule
+            )
         }
     }
 

@@ -849,3 +849,25 @@ fn ldap_success_info_is_logged_but_not_kept() {
     let r = c.take_report().expect("a first check is reported");
     assert_eq!(r.reason, "Layer7 check passed, code: 0, info: \"Success\"");
 }
+
+/// A connection error at a `tcp-check connect` rule names it, as HAProxy.
+#[test]
+fn a_failed_connect_rule_is_named() {
+    let t0 = Instant::now();
+    let connect = |port| TcpCheckStep::Connect {
+        port,
+        default: false,
+        ssl: false,
+        sni: None,
+    };
+    let mut c = checker(&check(), &script(vec![connect(None), connect(Some(1))]), t0);
+    c.start(t0);
+    let a = c.on_connected(t0);
+    assert!(matches!(a, Action::Connect(_)), "{a:?}");
+    assert_eq!(
+        done(c.on_error("Connection refused", t0)),
+        Outcome::fail(
+            "Layer4 connection problem, info: \"Connection refused at step 2 of tcp-check (connect port 1)\""
+        )
+    );
+}

@@ -186,6 +186,7 @@ impl Checker {
                     what: TcpMatch::Rstring(_),
                     ..
                 }) => " (expect regex)".to_string(),
+                Some(Step::Send(_)) => " (send)".to_string(),
                 _ => String::new(),
             };
             format!(

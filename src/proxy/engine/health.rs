@@ -228,7 +228,16 @@ impl Engine {
                         }
                         (None, true) => Err(std::io::Error::other("no TLS settings")),
                     };
-                    match xprt.and_then(|x| Ok((x, super::start_connect(addr, false)?))) {
+                    // HAProxy: a connect() that fails at once (not later,
+                    // as a refusal usually does) is a "General socket error".
+                    let started = xprt.and_then(|x| match super::start_connect(addr, false) {
+                        Ok(sock) => Ok((x, sock)),
+                        Err(e) => Err(std::io::Error::other(format!(
+                            "General socket error ({})",
+                            os_text(&e)
+                        ))),
+                    });
+                    match started {
                         Ok((xprt, sock)) => {
                             let conn = Conn::connecting(sock, xprt);
                             let token = self.reactor.register(

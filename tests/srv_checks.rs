@@ -1,6 +1,7 @@
 //! Health checks (HAProxy semantics): TCP connect checks, `option httpchk` with
 //! `http-check expect`, `option tcp-check` send/expect, `port`/`addr`, backup
-//! servers, `slowstart`, `observe layer7`.
+//! servers, `slowstart`, `observe layer7`, `option log-health-checks` and
+//! the state-change log lines (compared with HAProxy 2.6).
 //!
 //! A server's state is seen from outside through where traffic goes, and through
 //! pollux's log line `Server BACKEND/SERVER is DOWN|UP` on stderr (an assumption
@@ -56,6 +57,7 @@ per_poller!(
     allbackups_spreads_over_every_backup,
     observe_layer7_error_limit_marks_a_failing_server_down,
     slowstart_gives_a_recovering_server_a_reduced_share_first,
+    log_health_checks_as_haproxy,
 );
 
 /// inter 200ms fall 3 rise 2: a stopped server is DOWN within fall x inter (plus
@@ -505,4 +507,176 @@ fn observe_layer7_error_limit_marks_a_failing_server_down(poller: &str) {
     assert_eq!(d.get("b"), Some(&20), "{d:?}");
     assert_eq!(a.count(), n, "a DOWN server got traffic");
     px.stop();
+}
+
+/// A server that accepts and closes connections on a fixed port until
+/// stopped; started again on the same port.
+struct Flapper {
+    addr: SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Flapper {
+    fn start(addr: SocketAddr) -> Flapper {
+        let l = std::net::TcpListener::bind(addr).expect("bind the flapping server");
+        l.set_nonblocking(true).unwrap();
+        let addr = l.local_addr().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((c, _)) => drop(c),
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Flapper {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for Flapper {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Syslog lines received on a UDP socket, as `<PRI>message` (the date and
+/// the program name dropped, check durations as `Nms`).
+struct Syslog {
+    sock: std::net::UdpSocket,
+    lines: Vec<String>,
+}
+
+impl Syslog {
+    fn new() -> Syslog {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        Syslog {
+            sock,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Read until a line containing `needle` came (now or before), then
+    /// `settle` more, or until PATIENCE passed.
+    fn until(&mut self, needle: &str, settle: Duration) {
+        let deadline = Instant::now() + PATIENCE;
+        let mut seen = self
+            .lines
+            .iter()
+            .any(|l| l.contains(needle))
+            .then(Instant::now);
+        let mut buf = vec![0u8; 4096];
+        while Instant::now() < deadline && !seen.is_some_and(|t| t.elapsed() >= settle) {
+            let Ok(n) = self.sock.recv(&mut buf) else {
+                continue;
+            };
+            let raw = String::from_utf8_lossy(&buf[..n]).trim_end().to_string();
+            let pri = raw.split('>').next().unwrap_or("").to_string();
+            let msg = raw.split_once("]: ").map_or(raw.as_str(), |(_, m)| m);
+            let msg = match msg.split_once("check duration: ") {
+                Some((a, b)) => {
+                    let rest = b.trim_start_matches(|c: char| c.is_ascii_digit());
+                    format!("{a}check duration: N{rest}")
+                }
+                None => msg.to_string(),
+            };
+            let line = format!("{pri}> {msg}");
+            if seen.is_none() && line.contains(needle) {
+                seen = Some(Instant::now());
+            }
+            self.lines.push(line);
+        }
+        assert!(
+            seen.is_some(),
+            "no log line with {needle:?}: {:#?}",
+            self.lines
+        );
+    }
+
+    /// The lines about `what` (`be/s1`, or a backend), in order.
+    fn about(&self, what: &str) -> Vec<String> {
+        self.lines
+            .iter()
+            .filter(|l| l.contains(what))
+            .cloned()
+            .collect()
+    }
+}
+
+/// `option log-health-checks`, side by side with HAProxy 2.6: a server
+/// that stops and comes back, with a backup server UP, logs each check
+/// that moved the health counter or changed the check status ("Health
+/// check for server be/s1 failed, reason: ..., status: 1/2 UP."), at
+/// NOTICE, and state-change lines without a reason; without the option
+/// (backend be2, the same server) the state-change lines carry the check's
+/// reason, and a backend left without servers says so at EMERG.
+fn log_health_checks_as_haproxy(poller: &str) {
+    let mut seen = Vec::new();
+    for imp in pollux_and_haproxy(poller) {
+        let mut log = Syslog::new();
+        let mut s1 = Flapper::start("127.0.0.1:0".parse().unwrap());
+        let backup = Flapper::start("127.0.0.1:0".parse().unwrap());
+        let chk = "check inter 100ms rise 2 fall 2";
+        let cfg = format!(
+            "global\n    log 127.0.0.1:{log} local0\n\
+             defaults\n    mode tcp\n    log global\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f\n    bind 127.0.0.1:@P0@\n    default_backend be\n\
+             backend be\n    option log-health-checks\n\
+             \x20   server s1 {s1} {chk}\n    server s2 {bk} {chk} backup\n\
+             backend be2\n    server t1 {s1} {chk}\n",
+            log = log.sock.local_addr().unwrap().port(),
+            s1 = s1.addr,
+            bk = backup.addr,
+        );
+        let px = imp.start(&cfg);
+        log.until("be/s2 succeeded", Duration::from_millis(300));
+        s1.stop();
+        log.until("Server be/s1 is DOWN", Duration::from_millis(300));
+        log.until("be2 has no server available", Duration::from_millis(100));
+        let s1 = Flapper::start(s1.addr);
+        log.until("Server be/s1 is UP", Duration::from_millis(300));
+        log.until("Server be2/t1 is UP", Duration::from_millis(100));
+        px.stop();
+        drop(s1);
+        seen.push((imp.name, log.about("be/"), log.about("be2")));
+    }
+    let be = [
+        "<133> Health check for server be/s1 succeeded, reason: Layer4 check passed, check duration: Nms, status: 2/2 UP.",
+        "<133> Health check for backup server be/s2 succeeded, reason: Layer4 check passed, check duration: Nms, status: 2/2 UP.",
+        "<133> Health check for server be/s1 failed, reason: Layer4 connection problem, info: \"Connection refused\", check duration: Nms, status: 1/2 UP.",
+        "<133> Health check for server be/s1 failed, reason: Layer4 connection problem, info: \"Connection refused\", check duration: Nms, status: 0/2 DOWN.",
+        "<129> Server be/s1 is DOWN. 0 active and 1 backup servers left. Running on backup. 0 sessions active, 0 requeued, 0 remaining in queue.",
+        "<133> Health check for server be/s1 succeeded, reason: Layer4 check passed, check duration: Nms, status: 1/2 DOWN.",
+        "<133> Health check for server be/s1 succeeded, reason: Layer4 check passed, check duration: Nms, status: 2/2 UP.",
+        "<133> Server be/s1 is UP. 1 active and 1 backup servers online. 0 sessions requeued, 0 total in queue.",
+    ];
+    let be2 = [
+        "<129> Server be2/t1 is DOWN, reason: Layer4 connection problem, info: \"Connection refused\", check duration: Nms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+        "<128> backend be2 has no server available!",
+        "<133> Server be2/t1 is UP, reason: Layer4 check passed, check duration: Nms. 1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.",
+    ];
+    for (name, got_be, got_be2) in &seen {
+        // (The two servers' first checks come in either order.)
+        let mut got_be = got_be.clone();
+        if got_be.len() > 1 && got_be[1].contains("be/s1") {
+            got_be.swap(0, 1);
+        }
+        assert_eq!(got_be, be, "{name}: {seen:#?}");
+        assert_eq!(got_be2, &be2, "{name}: {seen:#?}");
+    }
 }

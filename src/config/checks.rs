@@ -3,7 +3,9 @@
 //! `downinter`, `rise`, `fall`, `port`, `addr`, `slowstart`, `observe`,
 //! `error-limit`, `on-error`, `check-ssl`, `check-sni`) and the backend's
 //! method (`option httpchk`, `http-check`, `option tcp-check`, `tcp-check`,
-//! `option ssl-hello-chk`, `option allbackups`).
+//! `option ssl-hello-chk`, `option redis-check`, `option smtpchk`,
+//! `option pgsql-check`, `option ldap-check`, `option mysql-check`,
+//! `option allbackups`, `option log-health-checks`).
 //! The state machine that runs the checks is `crate::proxy::checks`.
 
 use std::net::IpAddr;
@@ -11,7 +13,9 @@ use std::time::Duration;
 
 use super::args::{need, only, value};
 use super::draft::{Draft, Method, ServerOpts};
-use super::model::{HttpCheck, HttpExpect, HttpMatch, Observe, OnError, TcpCheckStep, TcpMatch};
+use super::model::{
+    HttpCheck, HttpExpect, HttpMatch, Observe, OnError, ProtoCheck, TcpCheckStep, TcpMatch,
+};
 use super::values;
 use crate::http::acl::Re;
 
@@ -114,10 +118,34 @@ pub(crate) fn parse_option(
     on: bool,
 ) -> Result<bool, String> {
     let name = args[at].as_str();
-    if !["httpchk", "tcp-check", "allbackups", "ssl-hello-chk"].contains(&name) {
+    const NAMES: &[&str] = &[
+        "httpchk",
+        "tcp-check",
+        "allbackups",
+        "ssl-hello-chk",
+        "log-health-checks",
+        "redis-check",
+        "smtpchk",
+        "pgsql-check",
+        "ldap-check",
+        "mysql-check",
+    ];
+    if !NAMES.contains(&name) {
         return Ok(false);
     }
-    if name != "httpchk" || !on {
+    const PROTOS: &[&str] = &[
+        "redis-check",
+        "smtpchk",
+        "pgsql-check",
+        "ldap-check",
+        "mysql-check",
+    ];
+    if !on && PROTOS.contains(&name) {
+        return Err(format!(
+            "negation/default is not supported for option '{name}'"
+        ));
+    }
+    if !["httpchk", "smtpchk", "pgsql-check", "mysql-check"].contains(&name) || !on {
         only(args, at + 1)?;
     }
     if d.ignored(&format!("option {name}"), false, true) {
@@ -126,9 +154,63 @@ pub(crate) fn parse_option(
     let h = &mut d.health;
     match (name, on) {
         ("allbackups", _) => h.all_backups = on,
+        ("log-health-checks", _) => h.log_checks = on,
         (_, false) => h.method = Method::Tcp,
         ("tcp-check", true) => h.method = Method::Script,
         ("ssl-hello-chk", true) => h.method = Method::SslHello,
+        ("redis-check" | "ldap-check", true) => {
+            h.proto = Some(if name == "redis-check" {
+                ProtoCheck::Redis
+            } else {
+                ProtoCheck::Ldap
+            });
+            h.method = Method::Proto;
+        }
+        ("smtpchk", true) => {
+            only(args, at + 3)?;
+            // HAProxy: `EHLO|HELO domain`, anything else the default.
+            let hello = match &args[at + 1..] {
+                [verb, domain] if verb == "EHLO" || verb == "HELO" => format!("{verb} {domain}"),
+                _ => "HELO localhost".to_string(),
+            };
+            h.proto = Some(ProtoCheck::Smtp { hello });
+            h.method = Method::Proto;
+        }
+        ("mysql-check", true) => {
+            only(args, at + 4)?;
+            let user = match &args[at + 1..] {
+                [] => None,
+                [kw, user, rest @ ..] if kw == "user" => {
+                    let post41 = match rest {
+                        [] => true,
+                        [v] if v == "post-41" => true,
+                        [v] if v == "pre-41" => false,
+                        [v] => {
+                            return Err(format!(
+                                "'option mysql-check user {user}' expects 'post-41' or 'pre-41', got '{v}'"
+                            ))
+                        }
+                        _ => unreachable!("at most 3 arguments"),
+                    };
+                    Some((user.clone(), post41))
+                }
+                _ => return Err(
+                    "'option mysql-check' expects nothing or 'user <username> [post-41|pre-41]'"
+                        .into(),
+                ),
+            };
+            h.proto = Some(ProtoCheck::Mysql { user });
+            h.method = Method::Proto;
+        }
+        ("pgsql-check", true) => {
+            only(args, at + 3)?;
+            let user = match &args[at + 1..] {
+                [kw, user] if kw == "user" => user.clone(),
+                _ => return Err("'option pgsql-check' expects 'user <username>'".into()),
+            };
+            h.proto = Some(ProtoCheck::Pgsql { user });
+            h.method = Method::Proto;
+        }
         _ => {
             // HAProxy: `URI`, `METHOD URI` or `METHOD URI VERSION`.
             let rest = &args[at + 1..];
@@ -438,7 +520,15 @@ mod tests {
         ("backend be\n  timeout check 5x\n", "pollux.cfg:2: 'timeout check': invalid time '5x'"),
         ("global\n  spread-checks 51\n", "pollux.cfg:2: 'spread-checks': value '51' out of range 0..50"),
         ("global\n  max-spread-checks 1s\n", "pollux.cfg:2: 'max-spread-checks' is not supported yet"),
-        ("backend be\n  option smtpchk\n", "pollux.cfg:2: 'option smtpchk' is not supported yet"),
+        ("backend be\n  option mysql-check user\n", "pollux.cfg:2: 'option mysql-check' expects nothing or 'user <username> [post-41|pre-41]'"),
+        ("backend be\n  option mysql-check user bob post-42\n", "pollux.cfg:2: 'option mysql-check user bob' expects 'post-41' or 'pre-41', got 'post-42'"),
+        ("backend be\n  option mysql-check user bob post-41 x\n", "pollux.cfg:2: unexpected argument 'x'"),
+        ("backend be\n  option ldap-check x\n", "pollux.cfg:2: unexpected argument 'x'"),
+        ("backend be\n  option redis-check now\n", "pollux.cfg:2: unexpected argument 'now'"),
+        ("backend be\n  option pgsql-check\n", "pollux.cfg:2: 'option pgsql-check' expects 'user <username>'"),
+        ("backend be\n  option pgsql-check usr bob\n", "pollux.cfg:2: 'option pgsql-check' expects 'user <username>'"),
+        ("backend be\n  no option smtpchk\n", "pollux.cfg:2: negation/default is not supported for option 'smtpchk'"),
+        ("backend be\n  option smtpchk EHLO a.test more\n", "pollux.cfg:2: unexpected argument 'more'"),
     ];
 
     #[test]
@@ -547,6 +637,25 @@ mod tests {
     }
 
     #[test]
+    fn protocol_checks_are_check_kinds() {
+        let kind = |line: &str| backend(&format!("backend be\n  {line}\n")).health.kind;
+        let smtp = |h: &str| CheckKind::Proto(ProtoCheck::Smtp { hello: h.into() });
+        assert_eq!(
+            kind("option redis-check"),
+            CheckKind::Proto(ProtoCheck::Redis)
+        );
+        assert_eq!(kind("option smtpchk"), smtp("HELO localhost"));
+        assert_eq!(kind("option smtpchk EHLO a.test"), smtp("EHLO a.test"));
+        // HAProxy: anything but EHLO|HELO DOMAIN is the default.
+        assert_eq!(kind("option smtpchk EHLO"), smtp("HELO localhost"));
+        assert_eq!(kind("option smtpchk ehlo a.test"), smtp("HELO localhost"));
+        assert_eq!(
+            kind("option smtpchk\n  option httpchk"),
+            CheckKind::Http(HttpCheck::default())
+        );
+    }
+
+    #[test]
     fn fastinter_and_downinter_follow_the_servers_own_inter() {
         let be = backend(
             "backend be\n  default-server inter 5s\n  server s 127.0.0.1:80 check inter 1s\n",
@@ -615,13 +724,15 @@ mod tests {
     #[test]
     fn http_check_send_and_expect_reach_the_model() {
         let be = backend(
-            "backend be\n  option httpchk\n  http-check send meth GET uri /ping ver HTTP/1.1 hdr Host example.com\n  http-check expect ! rstatus ^5\n  option allbackups\n  timeout check 3s\n",
+            "backend be\n  option httpchk\n  http-check send meth GET uri /ping ver HTTP/1.1 hdr Host example.com\n  http-check expect ! rstatus ^5\n  option allbackups\n  timeout check 3s\n  option log-health-checks\n",
         );
         let HealthConfig {
             kind,
             expect,
             all_backups,
+            log_checks,
         } = be.health;
+        assert!(log_checks);
         assert_eq!(
             kind,
             CheckKind::Http(HttpCheck {

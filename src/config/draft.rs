@@ -11,7 +11,7 @@ use crate::log::{LogFormat, LogTarget};
 
 use super::model::{
     Backend, Balance, Bind, CheckKind, Frontend, FrontendRules, HashType, HealthConfig, HttpCheck,
-    HttpExpect, HttpProxy, LoadState, Mode, Origin, Persistence, Server, ServerCheck,
+    HttpExpect, HttpProxy, LoadState, Mode, Origin, Persistence, ProtoCheck, Server, ServerCheck,
     StickTableCfg, TcpCheckStep, Timeouts,
 };
 
@@ -305,6 +305,8 @@ pub(crate) enum Method {
     Http,
     Script,
     SslHello,
+    /// The protocol in `HealthDraft::proto`.
+    Proto,
 }
 
 /// The health-check settings of a section being parsed.
@@ -315,6 +317,8 @@ pub(crate) struct HealthDraft {
     pub steps: Vec<TcpCheckStep>,
     pub expect: Option<HttpExpect>,
     pub all_backups: bool,
+    pub log_checks: bool,
+    pub proto: Option<ProtoCheck>,
 }
 
 impl HealthDraft {
@@ -325,9 +329,14 @@ impl HealthDraft {
                 Method::Http => CheckKind::Http(self.http.clone()),
                 Method::Script => CheckKind::TcpScript(self.steps.clone()),
                 Method::SslHello => CheckKind::SslHello,
+                Method::Proto => match &self.proto {
+                    Some(p) => CheckKind::Proto(p.clone()),
+                    None => CheckKind::Tcp,
+                },
             },
             expect: self.expect.clone(),
             all_backups: self.all_backups,
+            log_checks: self.log_checks,
         }
     }
 }

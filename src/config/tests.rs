@@ -252,7 +252,7 @@ const ERROR_TABLE: &[(&str, &str)] = &[
     ("defaults\n  option httplog clf\n", "pollux.cfg:2: 'option httplog clf' is not supported yet"),
     ("defaults\n  option dontlognull now\n", "pollux.cfg:2: unexpected argument 'now' after 'option dontlognull'"),
     ("frontend fe\n  bind :80\n  use_backend be if x\n  default_backend be\nbackend be\n", "pollux.cfg:3: no such ACL : 'x'"),
-    ("defaults\n  option mysql-check\n", "pollux.cfg:2: 'option mysql-check' is not supported yet"),
+    ("defaults\n  option spop-check\n", "pollux.cfg:2: 'option spop-check' is not supported yet"),
     ("backend be\n  server s1 127.0.0.1:80 check-send-proxy\n", "pollux.cfg:2: server option 'check-send-proxy' is not supported yet"),
     ("backend be\n  server s1 127.0.0.1:80 frobnicate\n", "pollux.cfg:2: unknown server option 'frobnicate'"),
     ("peers mypeers\n  peer a 127.0.0.1:1024\n", "pollux.cfg:1: 'peers' sections are not supported yet"),

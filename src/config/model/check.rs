@@ -106,6 +106,9 @@ pub struct HealthConfig {
     pub expect: Option<HttpExpect>,
     /// `option allbackups`: use every backup server, not only the first.
     pub all_backups: bool,
+    /// `option log-health-checks`: log each check whose status or health
+    /// counter changed, and no reason on the state-change lines.
+    pub log_checks: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,6 +123,28 @@ pub enum CheckKind {
     /// `option ssl-hello-chk`: an SSLv3 ClientHello, answered by a TLS
     /// record (a handshake or an alert).
     SslHello,
+    /// `option redis-check`, `option smtpchk`, `option pgsql-check`,
+    /// `option ldap-check`, `option mysql-check`: a protocol's dialogue.
+    Proto(ProtoCheck),
+}
+
+/// The protocol checks HAProxy 2.6 runs as built-in tcp-check scripts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtoCheck {
+    /// `option redis-check`: PING, answered `+PONG`.
+    Redis,
+    /// `option smtpchk [EHLO|HELO domain]`: a 2xx banner, the greeting
+    /// (`hello`, default `HELO localhost`) answered 2xx, then QUIT.
+    Smtp { hello: String },
+    /// `option pgsql-check user U`: a StartupMessage for U, answered by
+    /// an authentication request (not an error).
+    Pgsql { user: String },
+    /// `option ldap-check`: an anonymous LDAPv3 bind, answered Success.
+    Ldap,
+    /// `option mysql-check [user U [post-41|pre-41]]`: the server's
+    /// handshake, and with a user a login (protocol 4.1 unless `pre-41`)
+    /// answered without an error.
+    Mysql { user: Option<(String, bool)> },
 }
 
 /// The request of an HTTP check.

@@ -123,6 +123,8 @@ impl Checker {
         );
         self.consecutive_errors = 0;
         let rise = self.cfg.rise;
+        let before = self.health;
+        let hana = super::Outcome::fail(reason.clone());
         let t = match self.cfg.on_error {
             OnError::FastInter => None,
             OnError::FailCheck => self.failure(reason, now),
@@ -138,6 +140,9 @@ impl Checker {
                 self.failure(reason, now)
             }
         };
+        if self.cfg.on_error != OnError::FastInter {
+            self.note_report(hana, before, None);
+        }
         if !self.is_running() {
             self.next_check = self.next_check.min(now + self.cfg.fastinter);
         }

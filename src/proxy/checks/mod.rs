@@ -25,6 +25,7 @@
 
 mod health;
 mod http;
+mod proto;
 mod script;
 mod ssl_hello;
 #[cfg(test)]
@@ -79,6 +80,63 @@ impl Outcome {
             reason: reason.into(),
         }
     }
+
+    /// HAProxy's description of the status (`check_desc`), the reason's
+    /// first part: "Layer7 wrong status".
+    pub fn description(&self) -> &str {
+        self.reason.split(", ").next().unwrap_or("")
+    }
+
+    /// The reason's info (`last_chk`): "Connection refused", or "".
+    pub fn info(&self) -> &str {
+        match self.reason.split_once(", info: \"") {
+            Some((_, rest)) => rest.strip_suffix('"').unwrap_or(rest),
+            None => "",
+        }
+    }
+
+    /// HAProxy's check status word (`L4CON`, `L7STS`...) and the code the
+    /// reason carries, if any.
+    pub fn status(&self) -> (&'static str, Option<u64>) {
+        let r = self.reason.as_str();
+        let word = [
+            ("Layer4 check passed", "L4OK"),
+            ("Layer4 connection problem", "L4CON"),
+            ("Layer4 timeout", "L4TOUT"),
+            ("Layer6 check passed", "L6OK"),
+            ("Layer6 timeout", "L6TOUT"),
+            ("Layer6", "L6RSP"),
+            ("Layer7 check passed", "L7OK"),
+            ("Layer7 wrong status", "L7STS"),
+            ("Layer7 timeout", "L7TOUT"),
+            ("Layer7 invalid response", "L7RSP"),
+            ("Socket error", "SOCKERR"),
+            ("Health analyze", "HANA"),
+        ]
+        .iter()
+        .find(|(p, _)| r.starts_with(p))
+        .map_or(if self.ok { "L4OK" } else { "SOCKERR" }, |(_, w)| w);
+        let code = r
+            .split_once("code: ")
+            .and_then(|(_, c)| c.split(',').next())
+            .and_then(|c| c.parse().ok());
+        (word, code)
+    }
+}
+
+/// What `option log-health-checks` reports of an attempt (HAProxy logs one
+/// when the check status changed or the health counter moved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    pub ok: bool,
+    /// The attempt's reason (`Layer4 connection problem, info: "..."`).
+    pub reason: String,
+    /// How long the attempt took (None: a passive check's verdict).
+    pub duration: Option<Duration>,
+    /// HAProxy's `status: N/M UP|DOWN`: the steps towards `fall` while UP,
+    /// towards `rise` while DOWN.
+    pub steps: (u32, u32),
+    pub up: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +196,8 @@ enum Step {
     },
     /// Read an HTTP response and judge it by `http-check expect`.
     ExpectHttp,
+    /// An answer of a protocol check (`proto.rs`).
+    Proto(proto::ProtoExpect),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,11 +244,22 @@ pub struct Checker {
     eof: bool,
     /// Why the attempt passed, from the last layer-7 step.
     pass_reason: Option<String>,
+    /// What `option log-health-checks` says of the attempt, where it
+    /// differs from the outcome (`proto::info_replaced_at_end`).
+    log_reason: Option<String>,
     next_check: Instant,
     /// End of the current attempt (or of its connect phase).
     deadline: Instant,
     spread_percent: u32,
     rng: u64,
+    /// When the running attempt started, for its duration.
+    started: Option<Instant>,
+    /// The last attempt's status word (HAProxy's `INI` before any).
+    last_status: Option<&'static str>,
+    /// What the last `finish` leaves for `option log-health-checks`.
+    report: Option<CheckReport>,
+    /// How long the last attempt took.
+    last_duration: Option<Duration>,
 }
 
 // The engine's side: creating a checker, running attempts, scheduling.
@@ -225,10 +296,15 @@ impl Checker {
             rx: Vec::new(),
             eof: false,
             pass_reason: None,
+            log_reason: None,
             next_check: now,
             deadline: now,
             spread_percent: spread.percent.min(50),
             rng: spread.seed,
+            started: None,
+            last_status: None,
+            report: None,
+            last_duration: None,
         };
         let slots = u64::from(spread.slots.max(1));
         let slot = u64::from(spread.slot) % slots;
@@ -273,7 +349,9 @@ impl Checker {
         self.rx.clear();
         self.eof = false;
         self.pass_reason = None;
+        self.log_reason = None;
         self.deadline = now + self.cfg.inter;
+        self.started = Some(now);
         self.run(now)
     }
 
@@ -401,15 +479,58 @@ impl Checker {
     pub fn finish(&mut self, outcome: Outcome, now: Instant) -> Option<Transition> {
         self.phase = Phase::Idle;
         self.rx = Vec::new();
+        let before = self.health;
+        let ok = outcome.ok;
+        let reason = self
+            .log_reason
+            .take()
+            .unwrap_or_else(|| outcome.reason.clone());
         let t = if outcome.ok {
             self.success(now)
         } else {
             self.failure(outcome.reason, now)
         };
+        let duration = self
+            .started
+            .take()
+            .map(|s| now.saturating_duration_since(s));
+        self.last_duration = duration;
+        self.note_report(Outcome { ok, reason }, before, duration);
         let inter = self.interval();
         let jitter = self.jitter(inter);
         self.next_check = now + Duration::from_millis(ms(inter).saturating_add_signed(jitter));
         t
+    }
+
+    /// What the last attempt leaves for `option log-health-checks`: None
+    /// when neither its status nor the health counter changed.
+    pub fn take_report(&mut self) -> Option<CheckReport> {
+        self.report.take()
+    }
+
+    /// How long the last attempt took (HAProxy's `check duration`).
+    pub fn last_duration(&self) -> Option<Duration> {
+        self.last_duration
+    }
+
+    /// Keep a report if the status word or the health counter changed.
+    fn note_report(&mut self, o: Outcome, before: u32, duration: Option<Duration>) {
+        let status = o.status().0;
+        let changed = self.last_status.replace(status) != Some(status);
+        self.report = (changed || self.health != before).then(|| {
+            let (h, rise, fall) = (self.health, self.cfg.rise, self.cfg.fall);
+            CheckReport {
+                ok: o.ok,
+                reason: o.reason,
+                duration,
+                steps: if h >= rise {
+                    (h - rise + 1, fall)
+                } else {
+                    (h, rise)
+                },
+                up: h >= rise,
+            }
+        });
     }
 
     /// A random variation of `inter` in ±`spread-checks`%, in milliseconds.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::http::{eval_http, http_request};
 use super::{find, Action, Checker, Eval, Outcome, Phase, Step, CHECK_BUFSIZE};
-use crate::config::{CheckKind, TcpCheckStep, TcpMatch};
+use crate::config::{CheckKind, ProtoCheck, TcpCheckStep, TcpMatch};
 
 /// The steps of an attempt for this check kind, and the index of the
 /// first user rule (1 when a script gets an implicit first connect).
@@ -25,6 +25,13 @@ pub(super) fn compile(kind: &CheckKind, tls: bool, sni: Option<&str>) -> (Vec<St
     match kind {
         CheckKind::Tcp => {}
         CheckKind::SslHello => steps.extend([Step::SendSslHello, Step::ExpectSslHello]),
+        CheckKind::Proto(p) => {
+            // HAProxy numbers the steps from its own connect rule, if any.
+            if matches!(p, ProtoCheck::Redis | ProtoCheck::Ldap) {
+                first_rule = 1;
+            }
+            steps.extend(super::proto::steps(p));
+        }
         CheckKind::Http(http) => {
             steps.push(Step::Send(http_request(http)));
             steps.push(Step::ExpectHttp);
@@ -67,17 +74,32 @@ impl Checker {
     pub(super) fn run(&mut self, now: Instant) -> Action {
         loop {
             let Some(step) = self.steps.get(self.step) else {
+                let tls = self
+                    .steps
+                    .iter()
+                    .any(|s| matches!(s, Step::Connect { tls: true, .. }));
                 let reason = match self.pass_reason.take() {
+                    Some(r) if self.steps.last().is_some_and(
+                        |s| matches!(s, Step::Proto(e) if super::proto::info_replaced_at_end(e)),
+                    ) =>
+                    {
+                        let last = r.split(", info: ").next().unwrap_or("").to_string();
+                        self.log_reason = Some(r);
+                        last
+                    }
                     Some(r) => r,
+                    // HAProxy: a script ending with a connect rule is a
+                    // layer-4 (or 6) success, else layer 7 with code 0.
+                    None if self.script => match self.steps.last() {
+                        Some(Step::Connect { tls, .. }) => format!(
+                            "Layer{} check passed, info: \"(tcp-check)\"",
+                            if *tls { 6 } else { 4 }
+                        ),
+                        _ => "Layer7 check passed, code: 0, info: \"(tcp-check)\"".to_string(),
+                    },
                     None if self.has_layer7() => "Layer7 check passed".to_string(),
                     // A TLS connect proves the handshake too (HAProxy's L6OK).
-                    None if self
-                        .steps
-                        .iter()
-                        .any(|s| matches!(s, Step::Connect { tls: true, .. })) =>
-                    {
-                        "Layer6 check passed".to_string()
-                    }
+                    None if tls => "Layer6 check passed".to_string(),
                     None => "Layer4 check passed".to_string(),
                 };
                 return self.done(Outcome::pass(reason));
@@ -109,7 +131,7 @@ impl Checker {
                         .map_or(0, |d| d.as_secs() as u32);
                     return Action::Send(super::ssl_hello::client_hello(secs));
                 }
-                Step::Expect { .. } | Step::ExpectHttp | Step::ExpectSslHello => {
+                Step::Expect { .. } | Step::ExpectHttp | Step::ExpectSslHello | Step::Proto(_) => {
                     self.phase = Phase::Receiving;
                     match self.eval() {
                         Eval::Wait => return Action::Expect,
@@ -144,26 +166,46 @@ impl Checker {
         self.steps.iter().any(|s| {
             matches!(
                 s,
-                Step::Expect { .. } | Step::ExpectHttp | Step::ExpectSslHello
+                Step::Expect { .. } | Step::ExpectHttp | Step::ExpectSslHello | Step::Proto(_)
             )
         })
     }
 
-    /// " at step N of tcp-check" for scripts, "" otherwise.
+    /// " at step N of tcp-check" and the rule for scripts, "" otherwise.
     pub(super) fn at_step(&self) -> String {
         if !self.script {
             String::new()
         } else if self.step < self.first_rule {
             " at initial connection step of tcp-check".to_string()
         } else {
-            format!(" at step {} of tcp-check", self.step + 1 - self.first_rule)
+            // HAProxy names the rule a connection error or timeout met.
+            let what = match self.steps.get(self.step) {
+                Some(Step::Connect { port: Some(p), .. }) => format!(" (connect port {p})"),
+                Some(Step::Connect { port: None, .. }) => " (connect)".to_string(),
+                Some(Step::Expect {
+                    what: TcpMatch::Rstring(_),
+                    ..
+                }) => " (expect regex)".to_string(),
+                Some(Step::Send(_)) => " (send)".to_string(),
+                _ => String::new(),
+            };
+            format!(
+                " at step {} of tcp-check{what}",
+                self.step + 1 - self.first_rule
+            )
         }
     }
 
     fn eval(&mut self) -> Eval {
         let full = self.rx.len() >= CHECK_BUFSIZE;
         let last = self.eof || full;
+        // HAProxy words content failures " at step N", without the
+        // " of tcp-check" of connection errors and timeouts.
+        let step_no = self.step + 1 - self.first_rule.min(self.step + 1);
         match &self.steps[self.step] {
+            Step::Expect { .. } if self.eof && self.rx.is_empty() => Eval::Fail(format!(
+                "Layer7 invalid response, info: \"TCPCHK got an empty response at step {step_no}\""
+            )),
             Step::Expect { negate, what } => {
                 let matched = match what {
                     TcpMatch::Bytes(b) => find(&self.rx, b),
@@ -186,11 +228,11 @@ impl Checker {
                     "did not match content"
                 };
                 Eval::Fail(format!(
-                    "Layer7 invalid response, info: \"TCPCHK {verb} '{pattern}'{}\"",
-                    self.at_step()
+                    "Layer7 invalid response, info: \"TCPCHK {verb} '{pattern}' at step {step_no}\""
                 ))
             }
             Step::ExpectSslHello => super::ssl_hello::eval(&self.rx, last),
+            Step::Proto(e) => super::proto::eval(e, &self.rx, self.eof, step_no),
             _ => eval_http(&self.rx, last, self.expect.as_ref()),
         }
     }

@@ -25,7 +25,7 @@ fn http(expect: Option<HttpExpect>) -> HealthConfig {
     HealthConfig {
         kind: CheckKind::Http(HttpCheck::default()),
         expect,
-        all_backups: false,
+        ..HealthConfig::default()
     }
 }
 
@@ -226,10 +226,7 @@ fn http_check_request_carries_send_headers() {
 #[test]
 fn default_http_expectation_passes_2xx_and_3xx_only() {
     let o = http_outcome(None, OK);
-    assert_eq!(
-        o,
-        Outcome::pass("Layer7 check passed, code: 200, info: \"OK\"")
-    );
+    assert_eq!(o, Outcome::pass("Layer7 check passed, code: 200"));
     assert!(http_outcome(None, b"HTTP/1.0 302 Found\r\n\r\n").ok);
     let o = http_outcome(None, UNAVAILABLE);
     assert_eq!(
@@ -371,7 +368,11 @@ fn redis_ping_pong_script() {
     assert_eq!(c.on_sent(t0), Action::Expect);
     assert_eq!(c.on_data(b"+PO", t0), Action::Expect);
     let o = done(c.on_data(b"NG\r\n", t0));
-    assert_eq!(o, Outcome::pass("Layer7 check passed"));
+    assert_eq!(
+        o,
+        Outcome::pass("Layer7 check passed, code: 0, info: \"(tcp-check)\"")
+    );
+    assert_eq!(o.status(), ("L7OK", Some(0)));
     assert_eq!(c.finish(o, t0), None);
 }
 
@@ -397,7 +398,9 @@ fn redis_error_reply_fails_with_the_step() {
     );
     assert_eq!(
         done(c.on_eof(t0)),
-        Outcome::fail("Layer7 invalid response, info: \"TCPCHK did not match content '+PONG' at step 2 of tcp-check\"")
+        Outcome::fail(
+            "Layer7 invalid response, info: \"TCPCHK did not match content '+PONG' at step 2\""
+        )
     );
 }
 
@@ -792,4 +795,79 @@ fn an_explicit_tcp_check_connect_is_plain_text_even_on_a_tls_server() {
     );
     c.start(t0);
     assert!(!c.connect_tls());
+}
+
+/// `option log-health-checks` reports an attempt when its status word
+/// changed or the health counter moved (HAProxy's set_server_check_status),
+/// with HAProxy's `N/M` steps.
+#[test]
+fn a_report_follows_a_status_change_or_a_counter_move() {
+    let t0 = Instant::now();
+    let cfg = ServerCheck {
+        rise: 2,
+        fall: 2,
+        ..check()
+    };
+    let mut c = checker(&cfg, &HealthConfig::default(), t0);
+    let steps = |c: &mut Checker, ok| {
+        attempt(c, ok, t0);
+        c.take_report().map(|r| (r.ok, r.steps, r.up))
+    };
+    // Starts at `rise`: the first pass moves it to fully UP.
+    assert_eq!(steps(&mut c, true), Some((true, (2, 2), true)));
+    assert_eq!(steps(&mut c, true), None, "fully UP, same status");
+    assert_eq!(steps(&mut c, false), Some((false, (1, 2), true)));
+    assert_eq!(steps(&mut c, false), Some((false, (0, 2), false)));
+    assert_eq!(steps(&mut c, false), None, "fully DOWN, same status");
+    assert_eq!(steps(&mut c, true), Some((true, (1, 2), false)));
+    assert_eq!(steps(&mut c, true), Some((true, (2, 2), true)));
+    let r = {
+        attempt(&mut c, false, t0);
+        c.take_report().unwrap()
+    };
+    assert_eq!(r.duration, Some(Duration::ZERO));
+    assert!(r.reason.starts_with("Layer4 connection problem"), "{r:?}");
+}
+
+/// LDAP: HAProxy logs the judge's "Success" (`option log-health-checks`)
+/// while the outcome, as the stats show it, has no info.
+#[test]
+fn ldap_success_info_is_logged_but_not_kept() {
+    let t0 = Instant::now();
+    let health = HealthConfig {
+        kind: CheckKind::Proto(crate::config::ProtoCheck::Ldap),
+        ..HealthConfig::default()
+    };
+    let mut c = checker(&check(), &health, t0);
+    assert!(matches!(c.start(t0), Action::Connect(_)));
+    assert!(matches!(c.on_connected(t0), Action::Send(_)));
+    assert_eq!(c.on_sent(t0), Action::Expect);
+    let bind_ok = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
+    let o = done(c.on_data(bind_ok, t0));
+    assert_eq!(o, Outcome::pass("Layer7 check passed, code: 0"));
+    c.finish(o, t0);
+    let r = c.take_report().expect("a first check is reported");
+    assert_eq!(r.reason, "Layer7 check passed, code: 0, info: \"Success\"");
+}
+
+/// A connection error at a `tcp-check connect` rule names it, as HAProxy.
+#[test]
+fn a_failed_connect_rule_is_named() {
+    let t0 = Instant::now();
+    let connect = |port| TcpCheckStep::Connect {
+        port,
+        default: false,
+        ssl: false,
+        sni: None,
+    };
+    let mut c = checker(&check(), &script(vec![connect(None), connect(Some(1))]), t0);
+    c.start(t0);
+    let a = c.on_connected(t0);
+    assert!(matches!(a, Action::Connect(_)), "{a:?}");
+    assert_eq!(
+        done(c.on_error("Connection refused", t0)),
+        Outcome::fail(
+            "Layer4 connection problem, info: \"Connection refused at step 2 of tcp-check (connect port 1)\""
+        )
+    );
 }

@@ -793,7 +793,8 @@ impl Engine {
                     AdminState::Drain => server_state::ADMIN_FDRAIN,
                     AdminState::Ready => 0,
                 };
-                let check = self.check_of(bi, si).filter(|&ci| self.checks[ci].enabled);
+                let configured = self.check_of(bi, si);
+                let check = configured.filter(|&ci| self.checks[ci].enabled);
                 rows.push(server_state::Row {
                     be_id: p.iid,
                     be_name: p.name.clone(),
@@ -809,14 +810,19 @@ impl Engine {
                     uweight,
                     iweight: self.backends[bi].servers[si].iweight,
                     since_change: r.num("lastchg").unwrap_or(0),
-                    check_status: 0,
+                    check_status: status_number(&r.text("check_status")),
                     check_result: match (check, status.starts_with("DOWN")) {
                         (None, _) => 0,
                         (Some(_), true) => 2,
                         (Some(_), false) => 3,
                     },
                     check_health: r.num("check_health").unwrap_or(0) as u32,
-                    check_state: u32::from(check.is_some()),
+                    // HAProxy's CHK_ST_CONFIGURED (2) and CHK_ST_ENABLED (4).
+                    check_state: match (configured, check) {
+                        (None, _) => 0,
+                        (Some(_), None) => 2,
+                        (Some(_), Some(_)) => 6,
+                    },
                     port: srv.addr.port(),
                     check_port: 0,
                 });
@@ -824,4 +830,14 @@ impl Engine {
         }
         Ok(server_state::format(&rows))
     }
+}
+
+/// HAProxy's number of a check status word (`enum healthcheck_status`).
+fn status_number(word: &str) -> u8 {
+    const WORDS: &[&str] = &[
+        "UNK", "INI", "START", "CHECKED", "HANA", "SOCKERR", "L4OK", "L4TOUT", "L4CON", "L6OK",
+        "L6TOUT", "L6RSP", "L7TOUT", "L7RSP", "L57DATA", "L7OK", "L7OKC", "L7STS",
+    ];
+    // (No check yet: HAProxy's INI.)
+    WORDS.iter().position(|w| *w == word).unwrap_or(1) as u8
 }

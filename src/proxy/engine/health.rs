@@ -169,7 +169,7 @@ impl Engine {
                     self.reactor.set_want(token, conn.interest(Interest::WRITE));
                     return;
                 }
-                Err(("connect", e)) => c.checker.on_error(&e.to_string(), now),
+                Err(("connect", e)) => c.checker.on_error(&os_text(&e), now),
                 Err((_, e)) => {
                     log::debug!("check: TLS handshake: {e}");
                     c.checker.on_handshake_error(now)
@@ -184,7 +184,7 @@ impl Engine {
                     }
                     c.checker.on_sent(now)
                 }
-                Err(e) => c.checker.on_error(&e.to_string(), now),
+                Err(e) => c.checker.on_error(&os_text(&e), now),
             }
         } else if ev.readable || ev.hup || ev.error {
             let mut buf = self.reactor.pool.get();
@@ -195,7 +195,7 @@ impl Engine {
                     self.reactor.pool.put(buf);
                     return;
                 }
-                Err(e) => c.checker.on_error(&e.to_string(), now),
+                Err(e) => c.checker.on_error(&os_text(&e), now),
             };
             self.reactor.pool.put(buf);
             action
@@ -228,7 +228,16 @@ impl Engine {
                         }
                         (None, true) => Err(std::io::Error::other("no TLS settings")),
                     };
-                    match xprt.and_then(|x| Ok((x, super::start_connect(addr, false)?))) {
+                    // HAProxy: a connect() that fails at once (not later,
+                    // as a refusal usually does) is a "General socket error".
+                    let started = xprt.and_then(|x| match super::start_connect(addr, false) {
+                        Ok(sock) => Ok((x, sock)),
+                        Err(e) => Err(std::io::Error::other(format!(
+                            "General socket error ({})",
+                            os_text(&e)
+                        ))),
+                    });
+                    match started {
                         Ok((xprt, sock)) => {
                             let conn = Conn::connecting(sock, xprt);
                             let token = self.reactor.register(
@@ -240,7 +249,7 @@ impl Engine {
                             c.connecting = true;
                             break;
                         }
-                        Err(e) => c.checker.on_error(&e.to_string(), now),
+                        Err(e) => c.checker.on_error(&os_text(&e), now),
                     }
                 }
                 Action::Send(bytes) => {
@@ -261,7 +270,7 @@ impl Engine {
                                 .set_want(*token, conn.interest(Interest::WRITE));
                             break;
                         }
-                        Err(e) => c.checker.on_error(&e.to_string(), now),
+                        Err(e) => c.checker.on_error(&os_text(&e), now),
                     }
                 }
                 Action::Expect => {
@@ -278,6 +287,7 @@ impl Engine {
                     c.connecting = false;
                     c.out.clear();
                     let tr = c.checker.finish(outcome.clone(), now);
+                    self.log_check_report(ci);
                     self.apply_transition(ci, tr, &outcome, now);
                     self.stats_check_done(ci, &outcome, now);
                     if self.nthreads() > 1 {
@@ -396,16 +406,14 @@ impl Engine {
         let be = &mut self.backends[bi];
         be.servers[si].down = !up;
         be.lb.invalidate();
-        let (act, bck) = usable_counts(&be.servers);
-        let msg = format!(
-            "Server {}/{} is {}, {WHY}. {act} active and {bck} backup servers {}.",
-            be.name,
-            be.servers[si].name,
-            if up { "UP" } else { "DOWN" },
-            if up { "online" } else { "left" }
-        );
+        let msg = state_message(be, si, up, &format!(", {WHY}"));
         once!(warn, self.tid, "{msg}");
-        self.log_backend(bi, crate::log::NOTICE, &msg);
+        let level = if up {
+            crate::log::NOTICE
+        } else {
+            crate::log::ALERT
+        };
+        self.log_backend(bi, level, &msg);
         self.stats_backend_state(bi, now);
     }
 
@@ -425,37 +433,91 @@ impl Engine {
             self.refresh_weight(ci, now);
             return;
         };
+        // HAProxy: the reason is the check's, unless each check is logged.
+        let cause = |reason: &str, duration: Option<std::time::Duration>| {
+            let ms = duration.map_or(String::new(), |d| {
+                format!(", check duration: {}ms", d.as_millis())
+            });
+            format!(", reason: {reason}{ms}")
+        };
+        let quiet = self.health_cfg[bi].log_checks;
+        let duration = self.checks[ci].checker.last_duration();
         let be = &mut self.backends[bi];
         match tr {
             Transition::WentDown { reason } => {
                 be.servers[si].down = true;
                 let (act, bck) = usable_counts(&be.servers);
-                let msg = format!(
-                    "Server {}/{} is DOWN, reason: {reason}. {act} active and {bck} backup servers left.",
-                    be.name,
-                    be.servers[si].name
-                );
+                let why = if quiet {
+                    String::new()
+                } else if reason == "changed from CLI" {
+                    format!(", {reason}")
+                } else {
+                    cause(
+                        &reason,
+                        duration.filter(|_| !reason.starts_with("Health analyze")),
+                    )
+                };
+                let msg = state_message(be, si, false, &why);
                 once!(warn, self.tid, "{msg}");
-                let none = (act + bck == 0)
-                    .then(|| format!("backend '{}' has no server available!", be.name));
+                let name = be.name.clone();
                 self.log_backend(bi, crate::log::ALERT, &msg);
-                if let Some(none) = none {
-                    once!(error, self.tid, "{none}");
-                    self.log_backend(bi, 0, &none);
+                if act + bck == 0 {
+                    once!(error, self.tid, "backend '{name}' has no server available!");
+                    // (HAProxy's log line names it without quotes.)
+                    let msg = format!("backend {name} has no server available!");
+                    self.log_backend(bi, 0, &msg);
                 }
             }
             Transition::WentUp => {
                 be.servers[si].down = false;
-                let (act, bck) = usable_counts(&be.servers);
-                let msg = format!(
-                    "Server {}/{} is UP, reason: {}. {act} active and {bck} backup servers online.",
-                    be.name, be.servers[si].name, outcome.reason
-                );
+                let why = if quiet {
+                    String::new()
+                } else if outcome.reason == "changed from CLI" {
+                    format!(", {}", outcome.reason)
+                } else {
+                    cause(&outcome.reason, duration)
+                };
+                let msg = state_message(be, si, true, &why);
                 once!(warn, self.tid, "{msg}");
                 self.log_backend(bi, crate::log::NOTICE, &msg);
                 self.refresh_weight(ci, now);
             }
         }
+    }
+
+    /// `option log-health-checks`: HAProxy's line for an attempt that
+    /// changed the check status or the health counter, at NOTICE.
+    fn log_check_report(&mut self, ci: usize) {
+        let c = &mut self.checks[ci];
+        let Some(r) = c.checker.take_report() else {
+            return;
+        };
+        let (bi, si, weight) = (c.bi, c.si, c.weight);
+        if !self.health_cfg[bi].log_checks {
+            return;
+        }
+        let be = &self.backends[bi];
+        let srv = &be.servers[si];
+        let ms = r.duration.map_or(String::new(), |d| {
+            format!(", check duration: {}ms", d.as_millis())
+        });
+        let state = match (r.up, weight) {
+            (false, _) => "DOWN",
+            (true, 0) => "DRAIN",
+            (true, _) => "UP",
+        };
+        let msg = format!(
+            "Health check for {}server {}/{} {}, reason: {}{ms}, status: {}/{} {state}.",
+            if srv.backup { "backup " } else { "" },
+            be.name,
+            srv.name,
+            if r.ok { "succeeded" } else { "failed" },
+            r.reason,
+            r.steps.0,
+            r.steps.1,
+        );
+        once!(warn, self.tid, "{msg}");
+        self.log_backend(bi, crate::log::NOTICE, &msg);
     }
 
     /// Slowstart: the weight ramps up after a server comes back (not under
@@ -521,6 +583,41 @@ impl Engine {
             self.apply_transition(ci, tr, &outcome, now);
         }
         self.rearm_check(ci);
+    }
+}
+
+/// HAProxy's state-change line (srv_update_status): `[Backup ]Server
+/// BE/SRV is UP|DOWN`, `why` (a reason, or nothing), then the servers left
+/// and the sessions (none is requeued here).
+fn state_message(be: &super::rt::BackendRt, si: usize, up: bool, why: &str) -> String {
+    let srv = &be.servers[si];
+    let (act, bck) = usable_counts(&be.servers);
+    let backup = if srv.backup { "Backup " } else { "" };
+    let on_backup = if bck > 0 && act == 0 {
+        " Running on backup."
+    } else {
+        ""
+    };
+    let queued = srv.queue.len();
+    if up {
+        format!(
+            "{backup}Server {}/{} is UP{why}. {act} active and {bck} backup servers online.{on_backup} 0 sessions requeued, {queued} total in queue.",
+            be.name, srv.name
+        )
+    } else {
+        format!(
+            "{backup}Server {}/{} is DOWN{why}. {act} active and {bck} backup servers left.{on_backup} {} sessions active, 0 requeued, {queued} remaining in queue.",
+            be.name, srv.name, srv.cur
+        )
+    }
+}
+
+/// An I/O error as HAProxy words it: without Rust's "(os error N)".
+fn os_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
     }
 }
 

@@ -9,32 +9,6 @@ use crate::proxy::lb::ServerRt;
 use crate::stats::{self, ProxyStats, Row, RowKind, Snapshot, Value};
 use std::time::{Instant, UNIX_EPOCH};
 
-/// HAProxy's check status word of an outcome, and its HTTP code if any.
-fn check_word(o: &Outcome) -> (&'static str, Option<u64>) {
-    let r = o.reason.as_str();
-    let word = [
-        ("Layer4 check passed", "L4OK"),
-        ("Layer4 connection problem", "L4CON"),
-        ("Layer4 timeout", "L4TOUT"),
-        ("Layer6 check passed", "L6OK"),
-        ("Layer6 timeout", "L6TOUT"),
-        ("Layer6", "L6RSP"),
-        ("Layer7 check passed", "L7OK"),
-        ("Layer7 wrong status", "L7STS"),
-        ("Layer7 timeout", "L7TOUT"),
-        ("Layer7 invalid response", "L7RSP"),
-        ("Socket error", "SOCKERR"),
-    ]
-    .iter()
-    .find(|(p, _)| r.starts_with(p))
-    .map_or(if o.ok { "L4OK" } else { "SOCKERR" }, |(_, w)| w);
-    let code = r
-        .split_once("code: ")
-        .and_then(|(_, c)| c.get(..3))
-        .and_then(|c| c.parse().ok());
-    (word, code)
-}
-
 /// A server's status as HAProxy shows it: MAINT, DRAIN, "no check", UP,
 /// DOWN, or "UP 2/3" / "DOWN 1/2" while a transition is counting.
 fn server_status(srv: &ServerRt, check: Option<&Checker>) -> String {
@@ -299,7 +273,7 @@ impl Engine {
                     ok,
                     reason: s.check_desc.clone(),
                 };
-                let (word, code) = check_word(&o);
+                let (word, code) = o.status();
                 r.s("check_status", word);
                 if let Some(code) = code {
                     r.u("check_code", code);
@@ -307,8 +281,9 @@ impl Engine {
                 if let Some(d) = s.check_duration {
                     r.u("check_duration", d.as_millis() as u64);
                 }
-                r.s("last_chk", s.check_desc.clone());
-                r.s("check_desc", s.check_desc.clone());
+                // HAProxy: the info, and the status's description.
+                r.s("last_chk", o.info().to_string());
+                r.s("check_desc", o.description().to_string());
             }
         }
         r

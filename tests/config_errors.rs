@@ -64,7 +64,7 @@ const CASES: &[(&str, &str, usize, &[&str])] = &[
     ("log_format_unknown_variable", "listen ls\n    bind 127.0.0.1:8000\n    log-format \"%ci %zz\"\n    server s 127.0.0.1:9000\n", 8, &["%zz"]),
     ("log_format_in_backend", "backend be\n    log-format %ci\n    server s 127.0.0.1:9000\n", 7, &["log-format"]),
     ("table_converter_unknown_table", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    http-request set-header x %[src,table_http_req_cnt(nope)]\n    server s 127.0.0.1:9000\n", 9, &["unable to find table 'nope' referenced in arg 1 of conversion keyword 'table_http_req_cnt'"]),
-    ("stats_show_desc_not_supported_yet", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats show-desc\n", 9, &["'stats show-desc' is not supported yet"]),
+    ("stats_show_modules_not_supported_yet", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats show-modules\n", 9, &["'stats show-modules' is not supported yet"]),
     ("stats_scope_without_name", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats scope\n", 9, &["'.'"]),
     ("stats_unknown_keyword", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats frobnicate\n", 9, &["frobnicate"]),
     ("stats_auth_without_colon", "listen ls\n    bind 127.0.0.1:8000\n    mode http\n    stats auth admin\n", 9, &["USER:PASSWORD"]),

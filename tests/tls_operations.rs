@@ -6,10 +6,9 @@
 
 mod common;
 
-use common::pki::{s_client, served_serial, Ca};
+use common::pki::{curl_https, s_client, served_serial, Ca};
 use common::*;
 use std::fs;
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -104,7 +103,7 @@ fn certificates_are_read_before_chroot_and_setuid() {
     ));
     let root = fs::read_link(format!("/proc/{}/root", px.pid())).unwrap();
     assert_eq!(root, fs::canonicalize(jail.path()).unwrap());
-    let (code, body) = curl_https(px.addr(0).port(), &ca.pem.display().to_string());
+    let (code, body) = curl_https(px.addr(0).port(), &ca.pem.display().to_string(), "a.test");
     assert_eq!(
         (code.as_str(), body.as_str()),
         ("200", "ok"),
@@ -124,29 +123,6 @@ fn my_uid() -> u32 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(u32::MAX)
-}
-
-/// `curl https://a.test:PORT/` resolved to 127.0.0.1, verified with `ca`:
-/// the status code and the body.
-fn curl_https(port: u16, ca: &str) -> (String, String) {
-    let out = Command::new("curl")
-        .args([
-            "-sS",
-            "--max-time",
-            "5",
-            "--cacert",
-            ca,
-            "--resolve",
-            &format!("a.test:{port}:127.0.0.1"),
-            "-w",
-            "\n%{http_code}",
-            &format!("https://a.test:{port}/"),
-        ])
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
-    (code.to_string(), body.to_string())
 }
 
 /// Master-worker reloads (SIGUSR2) under TLS load lose no request; after
@@ -174,7 +150,7 @@ fn reloads_keep_serving_tls_and_take_a_new_certificate() {
         thread::spawn(move || {
             let mut answers = Vec::new();
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                answers.push(curl_https(port, &ca_path));
+                answers.push(curl_https(port, &ca_path, "a.test"));
             }
             answers
         })
@@ -233,7 +209,7 @@ fn show_info_counts_tls_sessions(poller: &str) {
         &format!("    stats socket {} level admin", sock.display()),
     ));
     for _ in 0..2 {
-        let (code, _) = curl_https(px.addr(0).port(), &ca.pem.display().to_string());
+        let (code, _) = curl_https(px.addr(0).port(), &ca.pem.display().to_string(), "a.test");
         assert_eq!(code, "200");
     }
     let info = common::ops::cli(&sock, "show info");

@@ -5,7 +5,7 @@
 //! with options of its own. Errors name the file (and the crt-list line).
 
 use super::model::{Bind, BindSsl, TlsGlobal};
-use crate::tls::sni::{Frontend, Names, SiteCert};
+use crate::tls::sni::{Frontend, MakeSite, Source};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,6 +31,7 @@ const LINE_UNSUPPORTED: &[&str] = &["allow-0rtt", "ecdhe", "npn"];
 pub(crate) fn finish_tls(
     b: &mut Bind,
     g: &TlsGlobal,
+    at: &str,
     warn: &mut dyn FnMut(String),
 ) -> Result<(), String> {
     let s = &mut b.ssl;
@@ -46,84 +47,73 @@ pub(crate) fn finish_tls(
     s.ciphers = s.ciphers.take().or_else(|| d.ciphers.clone());
     s.ciphersuites = s.ciphersuites.take().or_else(|| d.ciphersuites.clone());
     s.curves = s.curves.take().or_else(|| d.curves.clone());
-    let provider = crate::tls::server::provider();
     let base = |c: &str| match &g.crt_base {
         Some(base) if !c.starts_with('/') => Path::new(base).join(c),
         _ => PathBuf::from(c),
     };
-    // Site 0 is the bind line's; each crt-list line with options adds one.
-    let mut sites: Vec<(String, BindSsl)> = Vec::new();
-    let mut certs: Vec<SiteCert> = Vec::new();
+    // The files, in the order written (the first certificate is the
+    // default one), each loaded once in the store.
+    let mut store = g.store.lock();
+    let mut sources = Vec::new();
     for k in 0..=s.crts.len() {
         for (_, list) in s.crt_lists.iter().filter(|(at, _)| *at == k) {
             // The list's own path is not under crt-base (HAProxy 2.6).
-            for line in crate::tls::crtlist::read(Path::new(list), g.crt_base.as_deref())? {
-                let site = match &line.options {
-                    None => 0,
-                    Some(words) => {
-                        let mut o = s.clone();
-                        line_options(&mut o, words).map_err(|e| format!("{}: {e}", line.at))?;
-                        sites.push((line.at.clone(), o));
-                        sites.len()
-                    }
-                };
-                let loaded = crate::tls::certs::load(&line.crt, &provider)
-                    .map_err(|e| format!("{}: {e}", line.at))?;
-                certs.extend(loaded.into_iter().map(|cert| SiteCert {
-                    cert,
-                    filters: line.filters.clone(),
-                    site,
-                }));
-            }
+            let list = store.add_list(Path::new(list), g.crt_base.as_deref())?;
+            sources.push(Source::List(list));
         }
         if let Some(c) = s.crts.get(k) {
-            let loaded = crate::tls::certs::load(&base(c), &provider)?;
-            certs.extend(loaded.into_iter().map(|cert| SiteCert {
-                cert,
-                filters: Vec::new(),
-                site: 0,
-            }));
+            let path = base(c);
+            match crate::tls::certs::dir_files(&path)? {
+                Some(files) => sources.push(Source::List(store.add_dir(&path, &files)?)),
+                None => sources.push(Source::Crt(store.add_cert(&path)?)),
+            }
         }
     }
     if !s.enabled {
         return Ok(());
     }
-    let names = Names::new(certs, s.strict_sni)
-        .ok_or_else(|| "no SSL certificate specified (use 'crt')".to_string())?;
-    // One warning once, whichever contexts it concerns.
-    let mut said: Vec<String> = Vec::new();
-    let fe = Frontend::new(names, 1 + sites.len(), |i, resolver| {
-        let (at, o) = match i {
-            0 => (None, &*s),
-            _ => (Some(&sites[i - 1].0), &sites[i - 1].1),
-        };
-        let on_line = |e: String| match at {
-            Some(at) => format!("{at}: {e}"),
-            None => e,
-        };
+    let items = store.items(&sources);
+    // Every context of the line, now and at run time, is made from the
+    // line's options (a crt-list line's over them).
+    let bind = s.clone();
+    let (cache_size, max_record, ca_base) = (g.cache_size, g.max_record, g.ca_base.clone());
+    let make: MakeSite = Box::new(move |words, resolver, warn| {
+        let mut o = bind.clone();
+        if let Some(words) = words {
+            line_options(&mut o, words)?;
+        }
         let tls = crate::tls::server::BindTls {
             versions: &o.versions,
             alpn: &o.alpn,
             no_tickets: o.no_tickets,
-            cache_size: g.cache_size,
-            max_record: g.max_record,
+            cache_size,
+            max_record,
             curves: o.curves.as_deref(),
             ciphers: o.ciphers.as_deref(),
             ciphersuites: o.ciphersuites.as_deref(),
             prefer_client: o.prefer_client,
-            client_auth: crate::tls::verify::build(&o.client, g.ca_base.as_deref())
-                .map_err(on_line)?,
+            client_auth: crate::tls::verify::build(&o.client, ca_base.as_deref())?,
         };
-        crate::tls::server::build(tls, resolver, &mut |w| {
-            let w = on_line(w);
+        crate::tls::server::build(tls, resolver, warn)
+    });
+    // One warning once, whichever contexts it concerns.
+    let mut said: Vec<String> = Vec::new();
+    let fe = Frontend::new(
+        sources,
+        s.strict_sni,
+        at.to_string(),
+        make,
+        items,
+        &mut |w| {
             if !said.contains(&w) {
                 said.push(w);
             }
-        })
-        .map_err(on_line)
-    })?;
+        },
+    )?;
     said.into_iter().for_each(&mut *warn);
-    s.ctx = Some(crate::tls::Shared(Arc::new(fe)));
+    let fe = Arc::new(fe);
+    store.register(&fe);
+    s.ctx = Some(crate::tls::Shared(fe));
     Ok(())
 }
 

@@ -499,7 +499,9 @@ impl<'e> Parser<'e> {
                     let mut warn = |w: String| {
                         notes.push(format!("{}:{}: {head}: {w}", origin.file, origin.line));
                     };
-                    if let Err(e) = super::bind::finish_tls(b, &self.global.tls, &mut warn) {
+                    let place = format!("{}:{}", origin.file, origin.line);
+                    if let Err(e) = super::bind::finish_tls(b, &self.global.tls, &place, &mut warn)
+                    {
                         self.errors.push(at(&origin, format!("{head}: {e}")));
                     }
                 }

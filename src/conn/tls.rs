@@ -48,10 +48,12 @@ impl Tls {
     /// The server side of a client's connection (`bind ... ssl`).
     pub fn server(cfg: &crate::tls::server::ServerCtx) -> io::Result<Tls> {
         let fe = &cfg.0;
-        let first = fe.single().unwrap_or_else(|| fe.first());
-        let conn = rustls::ServerConnection::new(first.clone()).map_err(io::Error::other)?;
+        let single = fe.single();
+        let several = single.is_none();
+        let first = single.unwrap_or_else(|| fe.first());
+        let conn = rustls::ServerConnection::new(first).map_err(io::Error::other)?;
         let mut t = Tls::with(Connection::Server(conn));
-        if fe.single().is_none() {
+        if several {
             t.accepting = Some(Box::new((Default::default(), cfg.clone())));
         }
         Ok(t)
@@ -306,7 +308,7 @@ impl Tls {
             let refused = match acceptor.accept() {
                 Ok(None) => continue,
                 Ok(Some(hello)) => {
-                    let cfg = ctx.0.site(&hello.client_hello()).clone();
+                    let cfg = ctx.0.site(&hello.client_hello());
                     match hello.into_connection(cfg) {
                         Ok(c) => {
                             self.conn = Connection::Server(c);

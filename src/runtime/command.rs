@@ -85,6 +85,8 @@ pub enum Command {
     DebugDevPanic(Option<usize>),
     /// `show|get|add|set|del|clear map|acl ...` (`runtime/maps.rs`).
     Pat(super::maps::PatCmd),
+    /// `... ssl cert|crt-list|ocsp-response` (`runtime/ssl.rs`).
+    Ssl(super::ssl::SslCmd),
 }
 
 /// A server's operational state, as `set server B/S health` forces it.
@@ -112,6 +114,7 @@ impl Command {
             | ShowServersState(_) | GetWeight(..) | SetTimeoutCli(_) | ShowActivity => Level::User,
             // HAProxy 2.6 checks no level for the map and ACL commands.
             Pat(_) => Level::User,
+            Ssl(c) => c.level(),
             // Gated by the socket's `expose-fd listeners` instead, as in
             // HAProxy (whose own example pairs it with `level user`).
             GetSocks => Level::User,
@@ -242,6 +245,9 @@ pub fn parse_with_payload(w: &[String], payload: Option<&str>) -> Result<Command
         )),
         ["show" | "get" | "add" | "del" | "clear" | "prepare" | "commit", "map" | "acl", ..]
         | ["set", "map", ..] => Command::Pat(super::maps::parse(w, payload)?),
+        [_, "ssl", "cert" | "crt-list" | "ocsp-response", ..] => {
+            Command::Ssl(super::ssl::parse(w, payload)?)
+        }
         ["show", "info", rest @ ..] => Command::ShowInfo(format_of(&w[2..2 + rest.len()])?),
         ["show", "stat", ..] => {
             let mut rest: Vec<String> = w[2..].to_vec();
@@ -494,6 +500,56 @@ const HELP: &[(&str, &str, Level)] = &[
         "set timeout cli <delay>",
         "change this CLI session's idle timeout",
         Level::User,
+    ),
+    (
+        "show ssl cert [<certfile>]",
+        "display the SSL certificates used in memory, or the details of a file",
+        Level::Operator,
+    ),
+    (
+        "new ssl cert <certfile>",
+        "create a new empty certificate store",
+        Level::Admin,
+    ),
+    (
+        "set ssl cert <certfile> <payload>",
+        "replace a certificate file (or its .key/.ocsp part) in a transaction",
+        Level::Admin,
+    ),
+    (
+        "commit ssl cert <certfile>",
+        "commit a certificate file: new handshakes use it",
+        Level::Admin,
+    ),
+    (
+        "abort ssl cert <certfile>",
+        "abort a transaction for a certificate file",
+        Level::Admin,
+    ),
+    (
+        "del ssl cert <certfile>",
+        "delete an unused certificate file",
+        Level::Admin,
+    ),
+    (
+        "show ssl crt-list [-n] [<list>]",
+        "show the list of crt-lists or the content of a crt-list",
+        Level::Admin,
+    ),
+    (
+        "add ssl crt-list <list> <cert> [opts]*",
+        "add a line to a crt-list (payload supported instead of the line)",
+        Level::Admin,
+    ),
+    (
+        "del ssl crt-list <list> <cert[:line]>",
+        "delete a line from a crt-list",
+        Level::Admin,
+    ),
+    (
+        "set ssl ocsp-response <resp|payload>",
+        "update a certificate's OCSP response from a base64-encoded DER",
+        Level::Admin,
     ),
     (
         "show map|acl [[@<ver>] <id>|<file>]",

@@ -8,6 +8,7 @@
 pub mod command;
 pub mod maps;
 pub mod server_state;
+pub mod ssl;
 pub mod table;
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,8 @@
 //! Certificates for TLS frontends, as HAProxy reads them: a PEM file holds
 //! the certificate, its chain and (usually) the private key; a key missing
 //! from it is looked for in `FILE.key`, an OCSP response to staple in
-//! `FILE.ocsp`; a directory loads each certificate file in it. Every file is read at configuration time (before `chroot`),
-//! and a key that does not match its certificate is an error naming the file.
+//! `FILE.ocsp`; a directory stands for each certificate file in it. Every
+//! file is read at configuration time (before `chroot`), and a key that does not match its certificate is an error naming the file.
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -18,75 +18,119 @@ pub struct Loaded {
     pub path: PathBuf,
     pub key: Arc<CertifiedKey>,
     pub names: Vec<String>,
+    /// What it was made of, for the runtime API.
+    pub parts: Parts,
 }
 
 /// Files HAProxy skips when `crt` names a directory: the companions of a
 /// certificate, not certificates.
 const COMPANIONS: &[&str] = &["key", "ocsp", "issuer", "sctl"];
 
-/// Load `path`: one PEM file, or every certificate file of a directory
-/// (sorted by name, companions skipped).
-pub fn load(path: &Path, provider: &CryptoProvider) -> Result<Vec<Loaded>, String> {
-    if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| {
-                format!(
-                    "unable to scan directory '{}': {}",
-                    path.display(),
-                    plain(&e)
-                )
-            })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .filter(|p| {
-                let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-                !COMPANIONS.contains(&ext) && !p.to_string_lossy().ends_with('~')
-            })
-            .collect();
-        files.sort();
-        return files.iter().map(|f| load_file(f, provider)).collect();
+/// The certificate files of a directory named by `crt` (sorted by name,
+/// companions skipped); None when `path` is not a directory.
+pub fn dir_files(path: &Path) -> Result<Option<Vec<PathBuf>>, String> {
+    if !path.is_dir() {
+        return Ok(None);
     }
-    Ok(vec![load_file(path, provider)?])
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| {
+            format!(
+                "unable to scan directory '{}': {}",
+                path.display(),
+                plain(&e)
+            )
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            !COMPANIONS.contains(&ext) && !p.to_string_lossy().ends_with('~')
+        })
+        .collect();
+    files.sort();
+    Ok(Some(files))
 }
 
-fn load_file(path: &Path, provider: &CryptoProvider) -> Result<Loaded, String> {
+/// Load one PEM file (its key and OCSP companions too).
+pub fn load_file(path: &Path, provider: &CryptoProvider) -> Result<Loaded, String> {
     let shown = path.display();
     let pem =
         std::fs::read(path).map_err(|e| format!("unable to load '{shown}': {}", plain(&e)))?;
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("unable to load '{shown}': bad PEM: {e}"))?;
-    if chain.is_empty() {
-        return Err(format!("unable to load '{shown}': no certificate in it"));
-    }
-    let key = match PrivateKeyDer::from_pem_slice(&pem) {
-        Ok(k) => k,
-        Err(_) => {
-            // HAProxy's fallback: the key beside the certificate.
-            let mut side = path.as_os_str().to_owned();
-            side.push(".key");
-            let side = PathBuf::from(side);
-            let text = std::fs::read(&side).map_err(|_| {
-                format!(
-                    "unable to load '{shown}': no private key in it nor in '{}'",
-                    side.display()
-                )
-            })?;
+    let mut parts = Parts::from_pem(&pem).map_err(|e| format!("unable to load '{shown}': {e}"))?;
+    if parts.key.is_none() {
+        // HAProxy's fallback: the key beside the certificate.
+        let mut side = path.as_os_str().to_owned();
+        side.push(".key");
+        let side = PathBuf::from(side);
+        let text = std::fs::read(&side).map_err(|_| {
+            format!(
+                "unable to load '{shown}': no private key in it nor in '{}'",
+                side.display()
+            )
+        })?;
+        parts.key = Some(
             PrivateKeyDer::from_pem_slice(&text)
-                .map_err(|e| format!("unable to load the key '{}': {e}", side.display()))?
+                .map_err(|e| format!("unable to load the key '{}': {e}", side.display()))?,
+        );
+    }
+    parts.ocsp = ocsp_beside(path, &parts.chain[0])?;
+    parts
+        .finish(path, provider)
+        .map_err(|e| format!("unable to load '{shown}': {e}"))
+}
+
+/// A certificate's pieces as the runtime API changes them one at a time
+/// (`set ssl cert F`, `F.key`, `F.ocsp`): the chain (leaf first), its key
+/// and the OCSP response to staple.
+#[derive(Debug, Default)]
+pub struct Parts {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: Option<PrivateKeyDer<'static>>,
+    pub ocsp: Option<Vec<u8>>,
+}
+
+impl Clone for Parts {
+    fn clone(&self) -> Self {
+        Parts {
+            chain: self.chain.clone(),
+            key: self.key.as_ref().map(|k| k.clone_key()),
+            ocsp: self.ocsp.clone(),
         }
-    };
-    let names = names_of(&chain[0]).map_err(|e| format!("unable to load '{shown}': {e}"))?;
-    let ocsp = ocsp_beside(path, &chain[0])?;
-    let mut key = CertifiedKey::from_der(chain, key, provider).map_err(|e| {
-        format!("unable to load '{shown}': the private key does not fit the certificate ({e})")
-    })?;
-    key.ocsp = ocsp;
-    Ok(Loaded {
-        path: path.to_path_buf(),
-        key: Arc::new(key),
-        names,
-    })
+    }
+}
+
+impl Parts {
+    /// A PEM text: at least one certificate; the key is optional.
+    pub fn from_pem(pem: &[u8]) -> Result<Parts, String> {
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("bad PEM: {e}"))?;
+        if chain.is_empty() {
+            return Err("no certificate in it".into());
+        }
+        Ok(Parts {
+            chain,
+            key: PrivateKeyDer::from_pem_slice(pem).ok(),
+            ocsp: None,
+        })
+    }
+
+    /// The key pair rustls serves, the key checked against the leaf (the
+    /// OCSP response was checked when it was read).
+    pub fn finish(&self, path: &Path, provider: &CryptoProvider) -> Result<Loaded, String> {
+        let leaf = self.chain.first().ok_or("no certificate in it")?;
+        let key = self.key.as_ref().ok_or("no private key")?;
+        let names = names_of(leaf)?;
+        let mut ck = CertifiedKey::from_der(self.chain.clone(), key.clone_key(), provider)
+            .map_err(|e| format!("the private key does not fit the certificate ({e})"))?;
+        ck.ocsp = self.ocsp.clone();
+        Ok(Loaded {
+            path: path.to_path_buf(),
+            key: Arc::new(ck),
+            names,
+            parts: self.clone(),
+        })
+    }
 }
 
 /// The OCSP response in `CRT.ocsp`, if there is one, checked against the

@@ -92,7 +92,7 @@ pub fn build(c: ServerTlsCfg<'_>, warn: &mut dyn FnMut(String)) -> Result<Client
                     path.display()
                 ));
             }
-            let cert = super::certs::load(path, &provider())?.remove(0).key;
+            let cert = super::certs::load_file(path, &provider())?.key;
             cfg.with_client_cert_resolver(Arc::new(OneCert(cert)))
         }
     };

@@ -37,7 +37,7 @@ pub fn read(path: &Path, crt_base: Option<&str>) -> Result<Vec<Line>, String> {
     Ok(out)
 }
 
-fn parse_line(line: &str, at: &str, crt_base: Option<&str>) -> Result<Line, String> {
+pub fn parse_line(line: &str, at: &str, crt_base: Option<&str>) -> Result<Line, String> {
     // Brackets are words of their own, wherever they are written.
     let spaced = line.replace('[', " [ ").replace(']', " ] ");
     let mut words = spaced.split_whitespace();

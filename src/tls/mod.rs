@@ -11,6 +11,7 @@ pub mod crtlist;
 pub mod ocsp;
 pub mod server;
 pub mod sni;
+pub mod store;
 pub mod verify;
 pub mod x509;
 

@@ -50,6 +50,23 @@ pub fn cert_serial(cert: &[u8]) -> Option<&[u8]> {
 /// The serial numbers an OCSP response speaks for, if it is a successful
 /// basic response.
 fn response_serials(resp: &[u8]) -> Result<Vec<&[u8]>, &'static str> {
+    Ok(singles(resp)?
+        .into_iter()
+        .map(|(_, serial)| serial)
+        .collect())
+}
+
+/// The DER CertID of an OCSP response's first single response: what
+/// HAProxy shows as the "OCSP Response Key".
+pub fn cert_id(resp: &[u8]) -> Option<&[u8]> {
+    singles(resp).ok()?.first().map(|(id, _)| *id)
+}
+
+/// A single response's CertID (DER, whole) and serial number.
+type Single<'a> = (&'a [u8], &'a [u8]);
+
+/// Each single response of a successful basic response.
+fn singles(resp: &[u8]) -> Result<Vec<Single<'_>>, &'static str> {
     let bad = "not a DER OCSP response";
     let (resp, _) = expect(resp, SEQUENCE).ok_or(bad)?;
     let (status, rest) = expect(resp, ENUMERATED).ok_or(bad)?;
@@ -77,12 +94,13 @@ fn response_serials(resp: &[u8]) -> Result<Vec<&[u8]>, &'static str> {
         // SingleResponse { certID CertID, ... }; CertID { hashAlgorithm,
         // issuerNameHash, issuerKeyHash, serialNumber }
         let (single, next) = expect(list, SEQUENCE).ok_or(bad)?;
-        let (id, _) = expect(single, SEQUENCE).ok_or(bad)?;
+        let (id, after) = expect(single, SEQUENCE).ok_or(bad)?;
+        let raw = &single[..single.len() - after.len()];
         let (_, _, r) = element(id).ok_or(bad)?;
         let (_, _, r) = element(r).ok_or(bad)?;
         let (_, _, r) = element(r).ok_or(bad)?;
         let (serial, _) = expect(r, INTEGER).ok_or(bad)?;
-        serials.push(serial);
+        serials.push((raw, serial));
         list = next;
     }
     Ok(serials)

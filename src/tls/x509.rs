@@ -47,6 +47,8 @@ pub struct CertInfo<'a> {
     pub subject: Name<'a>,
     pub not_before: Time<'a>,
     pub not_after: Time<'a>,
+    /// The SubjectPublicKeyInfo's contents.
+    pub spki: &'a [u8],
 }
 
 /// A validity date: its tag (UTCTime or GeneralizedTime) and its text.
@@ -71,6 +73,72 @@ impl<'a> Time<'a> {
             _ => None,
         }
     }
+}
+
+impl Time<'_> {
+    /// OpenSSL's ASN1_TIME_print form: `Sep 13 21:20:24 2019 GMT`; the
+    /// raw text when it is not a date.
+    pub fn printed(&self) -> String {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let raw = String::from_utf8_lossy(self.raw).into_owned();
+        let (year, rest) = match self.tag {
+            UTC_TIME if raw.len() >= 12 => {
+                let yy: u32 = raw[..2].parse().unwrap_or(0);
+                (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &raw[2..])
+            }
+            GENERALIZED_TIME if raw.len() >= 14 => (raw[..4].parse().unwrap_or(0), &raw[4..]),
+            _ => return raw,
+        };
+        let num = |a: usize| rest.get(a..a + 2).and_then(|d| d.parse::<usize>().ok());
+        match (num(0), num(2), num(4), num(6), num(8)) {
+            (Some(mo @ 1..=12), Some(d), Some(h), Some(mi), Some(sec)) => {
+                let gmt = if rest.ends_with('Z') { " GMT" } else { "" };
+                format!(
+                    "{} {d:2} {h:02}:{mi:02}:{sec:02} {year}{gmt}",
+                    MONTHS[mo - 1]
+                )
+            }
+            _ => raw,
+        }
+    }
+}
+
+/// HAProxy's "Algorithm" of a certificate's key: `RSA2048`, `EC256`...;
+/// None for other kinds (HAProxy shows nothing more then).
+pub fn key_algorithm(info: &CertInfo<'_>) -> Option<String> {
+    const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    const EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    let mut s = info.spki;
+    let alg = next(&mut s).filter(|a| a.tag == 0x30)?;
+    let key = next(&mut s).filter(|k| k.tag == 0x03)?;
+    let mut a = alg.body;
+    let oid = next(&mut a).filter(|o| o.tag == 0x06)?;
+    if oid.body == RSA {
+        // BIT STRING: unused-bits byte, then RSAPublicKey { n, e }.
+        let mut k = key.body.get(1..)?;
+        let seq = next(&mut k).filter(|q| q.tag == 0x30)?;
+        let mut q = seq.body;
+        let n = next(&mut q).filter(|i| i.tag == 0x02)?;
+        let n = match n.body.iter().position(|&b| b != 0) {
+            Some(i) => &n.body[i..],
+            None => return Some("RSA0".into()),
+        };
+        let bits = (n.len() - 1) * 8 + (8 - n[0].leading_zeros() as usize);
+        return Some(format!("RSA{bits}"));
+    }
+    if oid.body == EC {
+        let curve = next(&mut a).filter(|o| o.tag == 0x06)?;
+        let bits = match curve.body {
+            [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07] => 256,
+            [0x2b, 0x81, 0x04, 0x00, 0x22] => 384,
+            [0x2b, 0x81, 0x04, 0x00, 0x23] => 521,
+            _ => return None,
+        };
+        return Some(format!("EC{bits}"));
+    }
+    None
 }
 
 /// A distinguished name (the DER content of its SEQUENCE OF RDN).
@@ -174,7 +242,9 @@ pub fn parse(der: &[u8]) -> Option<CertInfo<'_>> {
     }
     let (nb_tag, nb) = time(&mut v)?;
     let (na_tag, na) = time(&mut v)?;
+    let spki = next(&mut t).filter(|s| s.tag == 0x30)?;
     Some(CertInfo {
+        spki: spki.body,
         version,
         serial,
         issuer: Name(issuer.body),
@@ -333,6 +403,17 @@ mod tests {
         assert_eq!(Name(&der[..der.len() - 1]).oneline(), None);
     }
 
+    /// An RSA SubjectPublicKeyInfo with a 2048-bit modulus.
+    fn spki_rsa() -> Vec<u8> {
+        let oid = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+        let alg = tlv(0x30, &[tlv(0x06, &oid), tlv(0x05, &[])].concat());
+        let mut modulus = vec![0x00, 0x80];
+        modulus.extend([0u8; 255]);
+        let key = tlv(0x30, &[tlv(0x02, &modulus), tlv(0x02, &[1, 0, 1])].concat());
+        let bits = [&[0u8][..], &key].concat();
+        tlv(0x30, &[alg, tlv(0x03, &bits)].concat())
+    }
+
     #[test]
     fn certificate_fields_are_read() {
         let n = name();
@@ -350,6 +431,7 @@ mod tests {
                 .concat(),
             ),
             tlv(0x30, &n),
+            spki_rsa(),
         ]
         .concat();
         let cert = tlv(0x30, &tlv(0x30, &tbs));
@@ -359,6 +441,9 @@ mod tests {
         assert_eq!(c.not_before.haproxy(), Some(&b"261207204547Z"[..]));
         assert_eq!(c.not_after.haproxy(), Some(&b"510101000000Z"[..]));
         assert_eq!(c.subject, c.issuer);
+        assert_eq!(key_algorithm(&c).as_deref(), Some("RSA2048"));
+        assert_eq!(c.not_before.printed(), "Dec  7 20:45:47 2026 GMT");
+        assert_eq!(c.not_after.printed(), "Jan  1 00:00:00 2051 GMT");
         for cut in 0..cert.len() {
             assert!(parse(&cert[..cut]).is_none());
         }

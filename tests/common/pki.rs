@@ -208,3 +208,46 @@ pub fn served_serial(to: SocketAddr, sni: &str) -> String {
         .trim_start_matches("serial=")
         .to_string()
 }
+
+/// `curl https://HOST:PORT/` resolved to 127.0.0.1, verified with `ca`:
+/// the status code and the body.
+pub fn curl_https(port: u16, ca: &str, host: &str) -> (String, String) {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "5",
+            "--cacert",
+            ca,
+            "--resolve",
+            &format!("{host}:{port}:127.0.0.1"),
+            "-w",
+            "\n%{http_code}",
+            &format!("https://{host}:{port}/"),
+        ])
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (code.to_string(), body.to_string())
+}
+
+/// Standard base64 with padding, for payloads the runtime API takes.
+pub fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                char::from(T[(n >> (18 - 6 * i)) as usize & 63])
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}

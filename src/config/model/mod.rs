@@ -378,6 +378,8 @@ pub struct TlsGlobal {
     pub max_record: usize,
     /// Said once the configuration is loaded.
     pub warnings: Vec<String>,
+    /// Every certificate and crt-list the binds load, for the runtime API.
+    pub store: crate::tls::store::Store,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

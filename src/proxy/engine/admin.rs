@@ -346,6 +346,8 @@ impl Admin<'_> {
             Command::Table(c) => crate::proxy::stick::cli::run(&mut e.shared.stick(), c, now),
             // The references are shared by every thread: no replay.
             Command::Pat(c) => crate::runtime::maps::run(&e.patterns, c),
+            // So is the certificate store.
+            Command::Ssl(c) => crate::runtime::ssl::run(&e.certs, c, e.crt_base.as_deref()),
             Command::DebugDevPanic(t) => {
                 let t = t.unwrap_or(e.tid);
                 if t >= e.nthreads() {

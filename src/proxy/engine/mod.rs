@@ -152,6 +152,9 @@ pub struct Engine {
     mailbox: Option<std::os::unix::net::UnixStream>,
     /// The config's ACL and map references (shared by every thread).
     patterns: crate::sample::patref::Registry,
+    /// The certificate store and `crt-base`, for the runtime API.
+    certs: crate::tls::store::Store,
+    crt_base: Option<String>,
 }
 
 /// Bind every listener, reusing a socket taken over from an old process
@@ -329,6 +332,8 @@ impl Engine {
             shared,
             mailbox,
             patterns: cfg.patterns.clone(),
+            certs: cfg.global.tls.store.clone(),
+            crt_base: cfg.global.tls.crt_base.clone(),
         })
         .map(|mut e: Engine| {
             e.link_checks();

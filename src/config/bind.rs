@@ -42,7 +42,6 @@ const UNSUPPORTED: &[&str] = &[
     "tcp-ut",
     "tfo",
     "thread",
-    "tls-ticket-keys",
     "transparent",
     "uid",
     "user",
@@ -57,6 +56,13 @@ pub(crate) fn parse_options(b: &mut Bind, args: &[String]) -> Result<(), String>
         let kw = args[i].as_str();
         let takes = |i: usize| need(args, i + 1, "an argument").map(str::to_string);
         let used = match kw {
+            "tls-ticket-keys" => {
+                let f = args.get(i + 1).filter(|f| !f.is_empty()).ok_or_else(|| {
+                    "'tls-ticket-keys' : missing TLS ticket keys file path".to_string()
+                })?;
+                b.ssl.ticket_keys = Some(f.to_string());
+                2
+            }
             "name" => {
                 b.name = Some(takes(i)?);
                 2
@@ -348,6 +354,17 @@ pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, S
             let v = one()?;
             g.cache_size =
                 super::values::parse_int("'tune.ssl.cachesize'", &v, 0, 1 << 24)? as usize;
+        }
+        "tune.ssl.lifetime" => {
+            // Seconds without a unit, as HAProxy reads it.
+            let v = one()?;
+            let v = if v.bytes().all(|b| b.is_ascii_digit()) {
+                format!("{v}s")
+            } else {
+                v
+            };
+            let d = super::values::parse_time("'tune.ssl.lifetime'", &v)?;
+            g.lifetime = u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
         }
         "tune.ssl.maxrecord" => {
             let v = one()?;

@@ -76,7 +76,13 @@ pub(crate) fn finish_tls(
     // Every context of the line, now and at run time, is made from the
     // line's options (a crt-list line's over them).
     let bind = s.clone();
-    let (cache_size, max_record, ca_base) = (g.cache_size, g.max_record, g.ca_base.clone());
+    let (cache_size, max_record, lifetime) = (g.cache_size, g.max_record, g.lifetime);
+    let ca_base = g.ca_base.clone();
+    let ticket_keys = match &s.ticket_keys {
+        Some(f) => Some(Arc::new(crate::tls::tickets::FileKeys::load(f)?)
+            as Arc<dyn rustls::server::ProducesTickets>),
+        None => None,
+    };
     let make: MakeSite = Box::new(move |words, resolver, warn| {
         let mut o = bind.clone();
         if let Some(words) = words {
@@ -87,6 +93,8 @@ pub(crate) fn finish_tls(
             alpn: &o.alpn,
             no_tickets: o.no_tickets,
             cache_size,
+            lifetime,
+            ticket_keys: ticket_keys.clone(),
             max_record,
             curves: o.curves.as_deref(),
             ciphers: o.ciphers.as_deref(),

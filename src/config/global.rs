@@ -145,6 +145,8 @@ const GLOBAL: &[&str] = &[
     "tune.maxrewrite",
     "tune.ssl.cachesize",
     "tune.ssl.default-dh-param",
+    "tune.ssl.lifetime",
+    "tune.ssl.maxrecord",
     "uid",
     "ulimit-n",
     "user",

@@ -12,6 +12,7 @@ pub mod ocsp;
 pub mod server;
 pub mod sni;
 pub mod store;
+pub mod tickets;
 pub mod verify;
 pub mod x509;
 

@@ -93,6 +93,11 @@ pub struct BindTls<'a> {
     pub no_tickets: bool,
     /// `tune.ssl.cachesize`: sessions kept for resumption by session id.
     pub cache_size: usize,
+    /// `tune.ssl.lifetime`, seconds.
+    pub lifetime: u32,
+    /// `tls-ticket-keys`: the keys read from the file (else rustls' own,
+    /// rotated).
+    pub ticket_keys: Option<Arc<dyn rustls::server::ProducesTickets>>,
     /// `tune.ssl.maxrecord` (0: none).
     pub max_record: usize,
     /// `curves`: the key exchange groups, in preference order.
@@ -191,10 +196,20 @@ pub fn build(
     cfg.session_storage = if b.cache_size == 0 {
         Arc::new(rustls::server::NoServerSessionStorage {})
     } else {
-        rustls::server::ServerSessionMemoryCache::new(b.cache_size)
+        Arc::new(super::tickets::TimedCache {
+            inner: rustls::server::ServerSessionMemoryCache::new(b.cache_size),
+            lifetime: b.lifetime,
+        })
     };
     if !b.no_tickets {
-        cfg.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| e.to_string())?;
+        let inner = match b.ticket_keys {
+            Some(k) => k,
+            None => rustls::crypto::ring::Ticketer::new().map_err(|e| e.to_string())?,
+        };
+        cfg.ticketer = Arc::new(super::tickets::Timed {
+            inner,
+            lifetime: b.lifetime,
+        });
     }
     Ok(Arc::new(cfg))
 }

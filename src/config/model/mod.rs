@@ -177,6 +177,7 @@ impl Default for Global {
             set_vars: Vec::new(),
             tls: TlsGlobal {
                 cache_size: 20000,
+                lifetime: 300,
                 ..Default::default()
             },
         }
@@ -356,6 +357,8 @@ pub struct BindSsl {
     pub curves: Option<String>,
     /// `ca-file`, `verify`, `crl-file`...: client certificates.
     pub client: crate::tls::verify::ClientOpts,
+    /// `tls-ticket-keys FILE`.
+    pub ticket_keys: Option<String>,
     /// The context made from all this when the configuration is finished.
     pub ctx: Option<crate::tls::server::ServerCtx>,
 }
@@ -374,6 +377,8 @@ pub struct TlsGlobal {
     pub server_verify_none: bool,
     /// `tune.ssl.cachesize` (HAProxy's default: 20000 sessions).
     pub cache_size: usize,
+    /// `tune.ssl.lifetime`: seconds a session may be resumed (300).
+    pub lifetime: u32,
     /// `tune.ssl.maxrecord`: the most plaintext per TLS record (0: 16 kB).
     pub max_record: usize,
     /// Said once the configuration is loaded.

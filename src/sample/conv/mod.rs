@@ -17,6 +17,11 @@ pub use map::{Map, MapRef};
 pub use regsub::Regsub;
 pub use table::{install as install_tables, take_tables, Found, Read, TableConv, Tables};
 
+/// Base64 encoding as HAProxy's `base64`.
+pub fn base64_encode(s: &[u8]) -> String {
+    String::from_utf8_lossy(&text::base64(s, text::B64)).into_owned()
+}
+
 /// Base64 decoding as HAProxy's `b64dec` (and its Basic authentication).
 pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
     text::b64dec(s, false)

@@ -274,7 +274,8 @@ fn csv_counters_follow_real_traffic(poller: &str) {
     assert_eq!(csv_field(&rows, "be/a", "type"), "2");
     // Columns pollux has no data for stay empty.
     assert_eq!(csv_field(&rows, "be/a", "throttle"), "");
-    assert_eq!(csv_field(&rows, "be/a", "ssl_sess"), "");
+    // HAProxy's ssl module counts on every server, TLS or not.
+    assert_eq!(csv_field(&rows, "be/a", "ssl_sess"), "0");
     // The JSON export holds the same counters.
     let j = get(px.addr(1), "/st;json", &[AUTH]);
     assert_eq!(j.header("content-type"), Some("application/json"));

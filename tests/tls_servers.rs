@@ -293,6 +293,22 @@ fn handshake_failure_is_a_failed_connect(poller: &str) {
             let econ = csv_num(&stat, &format!("{be}/BACKEND"), "econ");
             got.push(format!("{be} econ {econ}"));
         }
+        // HAProxy's ssl module: each failed handshake, per server.
+        for row in [
+            "bad/BACKEND",
+            "bad/s1",
+            "bad/s2",
+            "good/s1",
+            "mute/s1",
+            "bad_tcp/s1",
+        ] {
+            let n = |c: &str| csv_num(&stat, row, c);
+            got.push(format!(
+                "{row} ssl {} failed {}",
+                n("ssl_sess"),
+                n("ssl_failed_handshake")
+            ));
+        }
         px.stop();
         seen.push((imp.name, got));
     }
@@ -308,6 +324,12 @@ fn handshake_failure_is_a_failed_connect(poller: &str) {
         "bad econ 1",
         "bad_tcp econ 1",
         "good econ 0",
+        "bad/BACKEND ssl 0 failed 3",
+        "bad/s1 ssl 0 failed 2",
+        "bad/s2 ssl 0 failed 1",
+        "good/s1 ssl 1 failed 0",
+        "mute/s1 ssl 0 failed 0",
+        "bad_tcp/s1 ssl 0 failed 2",
     ];
     for (name, got) in &seen {
         assert_eq!(got, &want, "{name}");
@@ -623,8 +645,9 @@ fn server_tls_fetches_and_resumption(poller: &str) {
                   %[ssl_bc_alg_keysize]/%[ssl_bc_use_keysize]";
         let tls = format!("ssl verify required ca-file {} verifyhost a.test", pki.ca);
         // One thread: HAProxy keeps a session to resume per thread.
+        let sock = dir.join(&format!("{}.sock", imp.name));
         let cfg = format!(
-            "global\n    log 127.0.0.1:{log} local0\n    nbthread 1\n\
+            "global\n    log 127.0.0.1:{log} local0\n    nbthread 1\n    stats socket {sock}\n\
              defaults\n    log global\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
              frontend f\n    mode http\n    bind 127.0.0.1:@P0@\n    log-format \"L {bc} %HP\"\n\
              \x20   http-response set-header x-bc \"{bc}\"\n\
@@ -640,6 +663,7 @@ fn server_tls_fetches_and_resumption(poller: &str) {
             log = log.port(),
             srv = srv.addr(),
             plain = plain.addr(),
+            sock = sock.display(),
         );
         let px = imp.start(&cfg);
         let mut got = Vec::new();
@@ -672,6 +696,24 @@ fn server_tls_fetches_and_resumption(poller: &str) {
             let words: Vec<&str> = h.split(' ').collect();
             got.push(format!("server: {} {} {}", words[1], words[4], words[5]));
         }
+        // HAProxy's ssl module columns, on backends and servers.
+        let rows = common::ops::show_stat(&sock);
+        for row in [
+            "f/FRONTEND",
+            "reuse/BACKEND",
+            "reuse/s1",
+            "noreuse/s1",
+            "plain/s1",
+            "tcp12/BACKEND",
+        ] {
+            let n = |c: &str| common::ops::csv_field(&rows, row, c);
+            got.push(format!(
+                "{row} {} {} {}",
+                n("ssl_sess"),
+                n("ssl_reused_sess"),
+                n("ssl_failed_handshake")
+            ));
+        }
         px.stop();
         seen.push((imp.name, got));
     }
@@ -694,6 +736,13 @@ fn server_tls_fetches_and_resumption(poller: &str) {
         "server: resumed=0 alpn=- ver=TLSv1.3".to_string(),
         "server: resumed=0 alpn=- ver=TLSv1.3".to_string(),
         "server: resumed=0 alpn=- ver=TLSv1.2".to_string(),
+        "f/FRONTEND 0 0 0".to_string(),
+        // A resumed handshake is not counted in ssl_sess (HAProxy).
+        "reuse/BACKEND 1 1 0".to_string(),
+        "reuse/s1 1 1 0".to_string(),
+        "noreuse/s1 2 0 0".to_string(),
+        "plain/s1 0 0 0".to_string(),
+        "tcp12/BACKEND 1 0 0".to_string(),
     ];
     for (name, got) in &seen {
         assert_eq!(got, &want, "{name}");

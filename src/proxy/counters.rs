@@ -83,7 +83,8 @@ pub struct Ctr {
     /// Frontends: connections accepted (`stot` counts sessions: on a TLS
     /// listener, the handshakes that completed).
     pub conn_tot: u64,
-    /// TLS handshakes completed, resumed, failed (HAProxy's ssl module).
+    /// TLS handshakes completed in full, resumed, failed (HAProxy's ssl
+    /// module: `ssl_sess` does not count the resumed ones).
     pub ssl_sess: u64,
     pub ssl_reused: u64,
     pub ssl_failed: u64,
@@ -277,7 +278,28 @@ impl Counters {
             match done {
                 Some(resumed) => {
                     c.stot += 1;
-                    c.ssl_sess += 1;
+                    c.ssl_sess += u64::from(!resumed);
+                    c.ssl_reused += u64::from(resumed);
+                }
+                None => c.ssl_failed += 1,
+            }
+        }
+    }
+
+    /// A TLS handshake towards server `si` of backend `bi` completed
+    /// (`Some(true)`: resumed) or failed (`None`): HAProxy's ssl module
+    /// counts it on the server and on its backend.
+    pub fn srv_tls(&mut self, bi: usize, si: usize, done: Option<bool>) {
+        let Some(be) = self.be.get_mut(bi) else {
+            return;
+        };
+        for c in [Some(&mut be.c), be.srv.get_mut(si).map(|s| &mut s.c)]
+            .into_iter()
+            .flatten()
+        {
+            match done {
+                Some(resumed) => {
+                    c.ssl_sess += u64::from(!resumed);
                     c.ssl_reused += u64::from(resumed);
                 }
                 None => c.ssl_failed += 1,

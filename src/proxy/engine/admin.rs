@@ -572,7 +572,7 @@ fn show_info(snap: &Snapshot, hard_maxconn: u32, fmt: Format) -> String {
         (18, "CumConns", "MCP", "u32", u(i.cum_conns)),
         (19, "CumReq", "MCP", "u32", u(i.cum_req)),
         // No splicing, no rate limits: HAProxy's zeros mean the same.
-        (22, "CumSslConns", "MCP", "u32", u(i.ssl_sess)),
+        (22, "CumSslConns", "MCP", "u32", u(i.ssl_conns)),
         (23, "Maxpipes", "CLP", "u32", u(0)),
         (24, "PipesUsed", "MGP", "u32", u(0)),
         (25, "PipesFree", "MGP", "u32", u(0)),
@@ -588,7 +588,9 @@ fn show_info(snap: &Snapshot, hard_maxconn: u32, fmt: Format) -> String {
             "SslFrontendSessionReuse_pct",
             "MGP",
             "u32",
-            u((i.ssl_reused * 100).checked_div(i.ssl_sess).unwrap_or(0)),
+            u((i.fe_ssl_reused * 100)
+                .checked_div(i.fe_ssl_full + i.fe_ssl_reused)
+                .unwrap_or(0)),
         ),
         (50, "node", "COS", "str", i.node.clone()),
         (

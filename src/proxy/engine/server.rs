@@ -470,6 +470,10 @@ impl Engine {
                 Err(e) => Some(e),
             };
             if let Some((what, e)) = failed {
+                if what == "TLS handshake" {
+                    self.ctr.srv_tls(bi, si, None);
+                    self.ctr_dirty = true;
+                }
                 let be = &self.backends[bi];
                 log::info!(
                     "backend {}: server {}: {what}: {e}",
@@ -488,6 +492,10 @@ impl Engine {
             }
             if let Some(side) = s.srv.as_mut() {
                 side.last_io = now;
+                if let Some(resumed) = side.conn.tls_take_established() {
+                    self.ctr.srv_tls(bi, si, Some(resumed));
+                    self.ctr_dirty = true;
+                }
                 let local = side.conn.local_addr().ok();
                 let tls = side.conn.tls();
                 logs::rec(Some(&mut *s), |r| {

@@ -60,6 +60,10 @@ fn common(r: &mut Row, c: &mut Ctr, start: Instant, now: Instant, http: bool) {
         }
     }
     r.s("mode", if http { "http" } else { "tcp" });
+    // HAProxy's ssl module: on every frontend, backend and server row.
+    r.u("ssl_sess", c.ssl_sess);
+    r.u("ssl_reused_sess", c.ssl_reused);
+    r.u("ssl_failed_handshake", c.ssl_failed);
 }
 
 fn req_cols(r: &mut Row, c: &mut Ctr, start: Instant, now: Instant) {
@@ -132,8 +136,15 @@ impl Engine {
             listeners: self.listeners.len() as u32,
             dropped_logs: self.logs.dropped,
             bytes_out: ctr.fe.iter().map(|c| c.bout).sum(),
-            ssl_sess: ctr.fe.iter().map(|c| c.ssl_sess).sum(),
-            ssl_reused: ctr.fe.iter().map(|c| c.ssl_reused).sum(),
+            // Every TLS connection, both sides (HAProxy's CumSslConns).
+            ssl_conns: ctr
+                .fe
+                .iter()
+                .chain(ctr.be.iter().map(|b| &b.c))
+                .map(|c| c.ssl_sess + c.ssl_reused + c.ssl_failed)
+                .sum(),
+            fe_ssl_full: ctr.fe.iter().map(|c| c.ssl_sess).sum(),
+            fe_ssl_reused: ctr.fe.iter().map(|c| c.ssl_reused).sum(),
         };
         Snapshot { info, proxies }
     }
@@ -179,9 +190,6 @@ impl Engine {
         r.u("conn_rate", u64::from(c.rate.read(start, now)));
         r.u("conn_rate_max", u64::from(c.rate.max));
         r.u("conn_tot", c.conn_tot);
-        r.u("ssl_sess", c.ssl_sess);
-        r.u("ssl_reused_sess", c.ssl_reused);
-        r.u("ssl_failed_handshake", c.ssl_failed);
         if http {
             req_cols(&mut r, c, start, now);
         }

@@ -141,6 +141,7 @@ const GLOBAL: &[&str] = &[
     "stats",
     "strict-limits",
     "tune.bufsize",
+    "tune.comp.maxlevel",
     "tune.maxaccept",
     "tune.maxrewrite",
     "tune.ssl.cachesize",
@@ -215,6 +216,12 @@ pub(crate) fn parse_keyword(g: &mut Global, args: &[String]) -> Result<(), Strin
             )?;
             only(args, 2)?;
             g.nbthread = n as u32;
+        }
+        "tune.comp.maxlevel" => {
+            let n =
+                super::values::parse_int("'tune.comp.maxlevel'", need(args, 1, "a number")?, 1, 9)?;
+            only(args, 2)?;
+            g.comp_level = n as u32;
         }
         "tune.bufsize" => {
             // Below 1 KiB no request line or useful chunk would fit.

@@ -15,6 +15,8 @@ use super::values;
 /// Proxy keywords handled here.
 pub(crate) const KEYWORDS: &[&str] = &[
     "acl",
+    "compression",
+    "filter",
     "http-request",
     "http-response",
     "http-after-response",
@@ -64,6 +66,14 @@ pub(crate) fn parse_keyword(d: &mut Draft, args: &[String], origin: &Origin) -> 
             d.allow(kw, false, false, false)?;
             d.h.acls.add(&args[1..])?;
         }
+        "compression" => compression(d, args)?,
+        // The compression filter is implicit with `compression`; declared,
+        // it is the same one. Other filters are not supported yet.
+        "filter" => match args.get(1).map(String::as_str) {
+            Some("compression") => only(args, 2)?,
+            Some(f) => return Err(format!("'filter {f}' is not supported yet")),
+            None => return Err("'filter' expects a filter name".into()),
+        },
         "http-request" | "http-response" => {
             d.allow(kw, false, false, false)?;
             note_http(d, kw, origin);
@@ -425,6 +435,52 @@ fn parse_forward_option(d: &mut Draft, name: &str, opts: &[String]) -> Result<()
             except,
             header: header.unwrap_or_else(|| "X-Original-To".into()),
         });
+    }
+    Ok(())
+}
+
+/// `compression algo A...|type T...|offload`, HAProxy 2.6's grammar and
+/// messages: each `algo` and `type` line adds to the list (a proxy adds to
+/// what its defaults gave), `offload` is ignored in `defaults`.
+fn compression(d: &mut Draft, args: &[String]) -> Result<(), String> {
+    use crate::http::compress::Algo;
+    let what = args.get(1).map(String::as_str);
+    if what == Some("offload") {
+        only(args, 2)?;
+        if d.kind == Kind::Defaults {
+            d.notes
+                .push("'compression' : 'offload' ignored in 'defaults' section.".into());
+        } else {
+            d.http
+                .compression
+                .get_or_insert_with(Default::default)
+                .offload = true;
+        }
+        return Ok(());
+    }
+    let c = d.http.compression.get_or_insert_with(Default::default);
+    match what {
+        Some("algo") => {
+            if args.len() < 3 {
+                return Err("'compression' expects <algorithm>.".into());
+            }
+            for a in &args[2..] {
+                let algo = Algo::parse(a).ok_or_else(|| {
+                    format!("'compression' : '{a}' is not a supported algorithm.")
+                })?;
+                // HAProxy puts each one at the head of its list.
+                c.algos.insert(0, algo);
+            }
+        }
+        Some("type") => {
+            if args.len() < 3 {
+                return Err("'compression' expects <type>.".into());
+            }
+            for t in &args[2..] {
+                c.types.insert(0, t.clone());
+            }
+        }
+        _ => return Err("'compression' expects 'algo', 'type' or 'offload'".into()),
     }
     Ok(())
 }

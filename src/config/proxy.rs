@@ -51,7 +51,6 @@ const OWN: &[&str] = &[
 const UNSUPPORTED: &[&str] = &[
     "backlog",
     "bind-process",
-    "compression",
     "dispatch",
     "email-alert",
     "errorloc",
@@ -59,7 +58,6 @@ const UNSUPPORTED: &[&str] = &[
     "errorloc303",
     "error-log-format",
     "external-check",
-    "filter",
     "guid",
     "hash-balance-factor",
     "hash-key",

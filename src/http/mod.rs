@@ -6,6 +6,7 @@
 pub mod acl;
 pub mod auth;
 pub mod body;
+pub mod compress;
 pub mod errors;
 pub mod expr;
 pub mod fetch;

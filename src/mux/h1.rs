@@ -17,6 +17,7 @@
 use crate::conn::Side;
 use crate::core::buffer::{Buffer, BufferPool};
 use crate::http::body::{BodyTracker, Framing};
+use crate::http::compress::{Algo, Dechunk, Encoder};
 use crate::http::message::{Headers, Request, Response};
 use crate::http::parser::{HeadParser, ParseError};
 use crate::http::Version;
@@ -36,7 +37,23 @@ pub struct H1Mux {
     res_ready: usize,
     to_srv: Vec<u8>,
     to_cli: Vec<u8>,
+    /// The response body being compressed (`compression`): the claimed
+    /// bytes go through it into `to_cli` instead of out as they are.
+    comp: Option<Box<Compressing>>,
 }
+
+/// A response body on its way through the compressor.
+struct Compressing {
+    enc: Encoder,
+    /// For a chunked body: its payload without the chunk framing.
+    dechunk: Option<Dechunk>,
+    payload: Vec<u8>,
+    finished: bool,
+}
+
+/// Compressed output held for the client before the body waits for it
+/// (the server is read no further meanwhile).
+const COMP_HIGH: usize = 32 * 1024;
 
 /// A stream's two connections and their input buffers (client -> server
 /// bytes in `req`, server -> client in `res`), lent to the mux to look at.
@@ -126,6 +143,7 @@ impl H1Mux {
             res_ready: 0,
             to_srv: Vec::new(),
             to_cli: Vec::new(),
+            comp: None,
         }
     }
 
@@ -138,6 +156,7 @@ impl H1Mux {
         self.res_body = None;
         self.req_ready = 0;
         self.res_ready = 0;
+        self.comp = None;
     }
 
     // The request, client -> server.
@@ -328,6 +347,50 @@ impl H1Mux {
         self.res_ready = 0;
     }
 
+    /// Compress the response body that starts (its head, rewritten for it,
+    /// went out): `chunked` says how the server frames it.
+    pub fn compress_response(&mut self, algo: Algo, level: u32, chunked: bool) {
+        self.comp = Some(Box::new(Compressing {
+            enc: Encoder::new(algo, level),
+            dechunk: chunked.then(Dechunk::default),
+            payload: Vec::new(),
+            finished: false,
+        }));
+    }
+
+    /// Through the compressor: the claimed body bytes (while the client
+    /// keeps up), then the end of the stream once the body is complete.
+    fn compress_ready(&mut self, res: &mut Option<Buffer>, pool: &mut BufferPool) {
+        let Some(cz) = self.comp.as_deref_mut() else {
+            return;
+        };
+        if self.res_ready > 0 && self.to_cli.len() < COMP_HIGH {
+            if let Some(b) = res.as_mut() {
+                let data = &b.pending()[..self.res_ready];
+                cz.payload.clear();
+                match cz.dechunk.as_mut() {
+                    Some(d) => d.feed(data, &mut cz.payload),
+                    None => cz.payload.extend_from_slice(data),
+                }
+                cz.enc.push(&cz.payload, &mut self.to_cli);
+                b.consume(self.res_ready);
+                self.res_ready = 0;
+                pool.release_if_empty(res);
+            }
+        }
+        let complete = !self.res_body.as_ref().is_some_and(|b| !b.is_done());
+        if self.res_ready == 0 && complete && !cz.finished {
+            cz.enc.finish(&mut self.to_cli);
+            cz.finished = true;
+        }
+    }
+
+    /// The compressor still has output to make (its end, once the body
+    /// is complete).
+    fn compressor_owes(&self) -> bool {
+        self.comp.as_ref().is_some_and(|c| !c.finished)
+    }
+
     /// Let the response body claim the bytes read. Ok: what HAProxy would
     /// log of the bytes claimed.
     pub fn claim_response_body(&mut self, c: &mut ConnsMut) -> Result<u64, ParseError> {
@@ -355,7 +418,10 @@ impl H1Mux {
 
     /// The whole response went out (its head is the transaction's to know).
     pub fn response_sent(&self) -> bool {
-        !self.response_body_open() && self.res_ready == 0 && self.to_cli.is_empty()
+        !self.response_body_open()
+            && self.res_ready == 0
+            && self.to_cli.is_empty()
+            && !self.compressor_owes()
     }
 
     /// A response of our own replaces whatever was queued for the client.
@@ -382,6 +448,15 @@ impl H1Mux {
         pool: &mut BufferPool,
         now: Instant,
     ) -> io::Result<bool> {
+        if body && self.comp.is_some() {
+            // Compressed output goes out as our own bytes, never the
+            // server's as they are.
+            self.compress_ready(c.res, pool);
+            let mut none = 0;
+            let sent = write_out(c.client, &mut self.to_cli, c.res, &mut none, pool, now)?;
+            self.compress_ready(c.res, pool);
+            return Ok(sent);
+        }
         let mut none = 0;
         let ready = if body { &mut self.res_ready } else { &mut none };
         write_out(c.client, &mut self.to_cli, c.res, ready, pool, now)
@@ -395,9 +470,11 @@ impl H1Mux {
         let room = !c.req.as_ref().is_some_and(Buffer::is_full);
         let state = c.client.state();
         let read = state.can_read() && room && want_input;
+        let complete = !self.res_body.as_ref().is_some_and(|b| !b.is_done());
         let write = state.can_write()
             && (!self.to_cli.is_empty()
-                || (self.res_ready > 0 && c.res.as_ref().is_some_and(|b| !b.is_empty())));
+                || (self.res_ready > 0 && c.res.as_ref().is_some_and(|b| !b.is_empty()))
+                || (self.compressor_owes() && complete));
         (read, write)
     }
 

@@ -77,6 +77,8 @@ pub struct Global {
     pub nbthread_at: Origin,
     /// `tune.bufsize`, default 16384.
     pub bufsize: usize,
+    /// `tune.comp.maxlevel`: the deflate level, 1 (HAProxy's default) to 9.
+    pub comp_level: u32,
     /// `tune.maxrewrite`, default 1024 (used by HTTP mode).
     pub maxrewrite: usize,
     /// `tune.maxaccept`: connections accepted per listener wake-up, default 64.
@@ -155,6 +157,7 @@ impl Default for Global {
             nbthread: 1,
             nbthread_at: Origin::default(),
             bufsize: 16384,
+            comp_level: 1,
             maxrewrite: 1024,
             maxaccept: 64,
             disabled_pollers: Vec::new(),
@@ -277,6 +280,8 @@ pub struct HttpProxy {
     /// `option http-buffer-request`: the request body is waited for before
     /// the proxy's `http-request` rules.
     pub buffer_request: bool,
+    /// `compression algo|type|offload`.
+    pub compression: Option<crate::http::compress::Settings>,
     /// Both halves of one `listen` section carry the same rules: when such a
     /// frontend uses its own backend (same name), run the rules once.
     pub listen: bool,

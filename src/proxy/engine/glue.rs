@@ -7,7 +7,7 @@ use crate::http::rules::TcpRule;
 use crate::session::txn::{AddrHeader, ConnMode, HttpFront, HttpSide, Switch, UniqueId};
 use std::time::Duration;
 
-fn side(h: &config::HttpProxy, http_request: Option<Duration>) -> HttpSide {
+fn side(h: &config::HttpProxy, http_request: Option<Duration>, comp_level: u32) -> HttpSide {
     let mut errors = ErrorPages::new();
     for (code, bytes) in &h.errorfiles {
         errors.set(*code, bytes.clone());
@@ -46,12 +46,16 @@ fn side(h: &config::HttpProxy, http_request: Option<Duration>) -> HttpSide {
         }),
         errors,
         buffer_request: h.buffer_request.then_some(http_request),
+        compression: h.compression.clone().map(|mut c| {
+            c.level = comp_level;
+            c
+        }),
     }
 }
 
-pub(super) fn http_backend(b: &config::Backend) -> HttpSide {
+pub(super) fn http_backend(b: &config::Backend, comp_level: u32) -> HttpSide {
     match b.mode {
-        Mode::Http => side(&b.http, b.timeouts.http_request),
+        Mode::Http => side(&b.http, b.timeouts.http_request, comp_level),
         Mode::Tcp => HttpSide::default(),
     }
 }
@@ -63,7 +67,7 @@ pub(super) fn http_frontend(cfg: &config::Config, f: &config::Frontend) -> Optio
     let index = |name: &str| cfg.backends.iter().position(|b| b.name == name);
     let use_backend = switch_rules(cfg, f);
     Some(HttpFront {
-        side: side(&f.http, f.timeouts.http_request),
+        side: side(&f.http, f.timeouts.http_request, cfg.global.comp_level),
         use_backend,
         default_backend: f.default_backend.as_deref().and_then(index),
         monitor_uri: f.rules.monitor_uri.clone(),

@@ -291,7 +291,11 @@ impl Engine {
             listeners,
             frontends,
             backends,
-            http_backends: cfg.backends.iter().map(glue::http_backend).collect(),
+            http_backends: cfg
+                .backends
+                .iter()
+                .map(|b| glue::http_backend(b, cfg.global.comp_level))
+                .collect(),
             sessions: Vec::new(),
             free_sids: Vec::new(),
             cur_conns: 0,

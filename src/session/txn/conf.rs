@@ -53,6 +53,8 @@ pub struct HttpSide {
     /// `option http-buffer-request`, waiting at most this proxy's `timeout
     /// http-request` (None: unset, `timeout client` bounds it).
     pub buffer_request: Option<Option<std::time::Duration>>,
+    /// `compression algo|type|offload`.
+    pub compression: Option<crate::http::compress::Settings>,
 }
 
 /// Frontend-only HTTP settings: content switching and monitoring.

@@ -134,6 +134,9 @@ pub struct Txn {
     /// Persistence for the current request: force/ignore/persist flags, the
     /// server a cookie or stick table designates, and whether a cookie did.
     pub persist_flags: PersistFlags,
+    /// The compression the request asked for and the proxies offer
+    /// (decided again for each request; the response may still refuse).
+    pub comp: Option<crate::http::compress::Algo>,
     pub forced_server: Option<usize>,
     /// The cookie bound the request to `forced_server` (HAProxy's
     /// SF_DIRECT); cleared when a redispatch moves it.
@@ -334,6 +337,7 @@ impl Txn {
             req_sent: None,
             slots: Default::default(),
             persist_flags: PersistFlags::default(),
+            comp: None,
             forced_server: None,
             by_cookie: false,
             cookie_in: CookieIn::None,

@@ -5,6 +5,7 @@
 //! the head made ready for the server.
 
 use super::*;
+use crate::http::compress::{self, InForce};
 
 /// The most a stats form body may hold (it must fit in the buffer anyway).
 const MAX_APPLET_BODY: usize = 8192;
@@ -314,6 +315,16 @@ pub(super) fn to_backend(
     ) {
         req.headers_mut().push((h.clone(), id.clone()));
     }
+    // The compression filter's request half: the algorithm, and with
+    // `compression offload` no Accept-Encoding for the server.
+    t.comp = InForce::of(be.compression.as_ref(), fe.compression.as_ref())
+        .and_then(|c| compress::select(&c, &req).map(|a| (a, c.offload)))
+        .map(|(a, offload)| {
+            if offload {
+                req.del_header("accept-encoding");
+            }
+            a
+        });
     prepare_request(s, t, &mut req, &framing, fe, be);
     let head_len = t.h1.send_request_head(&req, framing);
     if head_len > conf.bufsize {

@@ -4,6 +4,7 @@
 //! proxy), keep-alive on both sides, then the body streamed to the client.
 
 use super::*;
+use crate::http::compress::{self, InForce};
 
 /// Server side of an exchange: read, parse the response head, apply the
 /// response rules, stream the body. Returns a step when the engine must act.
@@ -246,6 +247,19 @@ fn respond_to(
     let tunnel = res.status == 101 || (t.connect_method && (200..300).contains(&res.status));
     super::after::run(s, t, conf, decide, req, &mut res);
     body::normalize_response_framing(&mut res, &framing);
+    // The compression filter's response half, after every rule (HAProxy
+    // runs it after them).
+    let be_comp = t
+        .backend
+        .and_then(|bi| conf.backends.get(bi)?.compression.as_ref());
+    let comp = t.comp.take().filter(|_| !tunnel).and_then(|algo| {
+        InForce::of(be_comp, conf.fe.side.compression.as_ref())
+            .filter(|c| compress::applies(c, req, &res, &framing))
+            .map(|c| (algo, c.level))
+    });
+    if let Some((algo, _)) = comp {
+        compress::rewrite(&mut res, algo);
+    }
     let named = forward::connection_tokens(&res);
     let srv_keep = match res.version {
         Version::Http11 => !named.iter().any(|n| n == "close"),
@@ -288,6 +302,9 @@ fn respond_to(
         };
     }
     t.h1.start_response_body(framing);
+    if let Some((algo, level)) = comp {
+        t.h1.compress_response(algo, level, framing == Framing::Chunked);
+    }
     Outcome::NOTHING
 }
 

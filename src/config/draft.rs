@@ -439,4 +439,6 @@ pub(crate) struct LogDraft {
     pub separate_errors: bool,
     /// `option dontlog-normal`: only errors are logged.
     pub dontlog_normal: bool,
+    /// `option logasap`.
+    pub logasap: bool,
 }

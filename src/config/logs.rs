@@ -81,6 +81,10 @@ pub(crate) fn parse_option(
             only(args, at + 1)?;
             d.dontlog_normal = on;
         }
+        "logasap" => {
+            only(args, at + 1)?;
+            d.logasap = on;
+        }
         _ => return Ok(false),
     }
     Ok(true)
@@ -146,6 +150,7 @@ pub(crate) fn resolve(
         dontlognull: d.dontlognull,
         separate_errors: d.separate_errors,
         dontlog_normal: d.dontlog_normal,
+        logasap: d.logasap,
     })
 }
 

@@ -95,7 +95,6 @@ const UNSUPPORTED_OPTIONS: &[&str] = &[
     "h1-case-adjust-bogus-server",
     "idle-close-on-response",
     "independent-streams",
-    "logasap",
     "nolinger",
     "prefer-last-server",
     "socket-stats",

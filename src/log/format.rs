@@ -53,6 +53,8 @@ pub struct Ctx<'a> {
     pub tls: Option<&'a crate::http::fetch::tls::TlsFacts>,
     /// The server connection's (`ssl_bc*`).
     pub bc_tls: Option<&'a crate::http::fetch::tls::TlsFacts>,
+    /// `option logasap`'s early line: `+` before `%Ta`, `%Tt` and `%B`.
+    pub asap: bool,
 }
 
 impl LogFormat {
@@ -225,8 +227,13 @@ fn field(out: &mut String, v: Var, f: Flags, c: &Ctx) {
         Var::Tw => num(out, t().tw),
         Var::Tc => num(out, t().tc),
         Var::Tr => num(out, t().tr),
-        Var::Ta => num(out, t().ta),
-        Var::Tt => num(out, t().tt),
+        Var::Ta | Var::Tt => {
+            if c.asap {
+                out.push('+');
+            }
+            let t = t();
+            num(out, if v == Var::Ta { t.ta } else { t.tt })
+        }
         Var::Td => {
             let t = t();
             let parts = [t.ti + t.tr_req, t.tw, t.tc, t.tr];
@@ -237,7 +244,12 @@ fn field(out: &mut String, v: Var, f: Flags, c: &Ctx) {
             }
         }
         Var::Status => num(out, c.status.map_or(-1, i32::from)),
-        Var::BytesOut => num(out, c.bytes_out),
+        Var::BytesOut => {
+            if c.asap {
+                out.push('+');
+            }
+            num(out, c.bytes_out)
+        }
         Var::BytesIn => num(out, c.bytes_in),
         Var::Term => out.extend(c.term.iter().map(|&b| b as char)),
         Var::TermCookie => {

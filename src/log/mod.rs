@@ -132,6 +132,10 @@ pub struct FrontendLog {
     pub separate_errors: bool,
     /// `option dontlog-normal`: only errors are logged.
     pub dontlog_normal: bool,
+    /// `option logasap`: the line goes out when the server's response head
+    /// arrives (HTTP) or the server connection is up (TCP), its total time
+    /// and bytes so far marked with `+`.
+    pub logasap: bool,
 }
 
 /// What happened to one session (TCP) or transaction (HTTP), filled by the
@@ -183,6 +187,8 @@ pub struct LogRec {
     pub logged: u32,
     /// This transaction is not logged (`monitor-uri`).
     pub silent: bool,
+    /// `option logasap`: this transaction's line went out already.
+    pub asap_done: bool,
     /// The server connection's TLS session once it is up (`ssl_bc*`).
     pub bc_tls: Option<crate::http::fetch::tls::TlsFacts>,
 }
@@ -216,6 +222,7 @@ impl LogRec {
             request_line: None,
             logged: 0,
             silent: false,
+            asap_done: false,
             bc_tls: None,
         })
     }

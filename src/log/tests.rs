@@ -60,6 +60,7 @@ fn ctx<'a>(r: &'a LogRec, now: Instant, caps: &'a [Option<String>]) -> Ctx<'a> {
         vars: None,
         tls: None,
         bc_tls: None,
+        asap: false,
     }
 }
 

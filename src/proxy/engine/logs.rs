@@ -212,12 +212,38 @@ impl Engine {
         self.logs.send(&fl.targets, level, &msg);
     }
 
-    /// Renders and sends the line of the session's current (or, with
-    /// `previous`, just finished) transaction.
-    fn emit(&mut self, sid: usize, now: Instant, previous: bool) {
+    /// `option logasap`: the line of the current transaction (HTTP: its
+    /// server's response head just arrived; TCP: the server connection is
+    /// up), once, with the time and bytes so far.
+    pub(super) fn log_asap(&mut self, sid: usize, now: Instant) {
         let Some(s) = self.sessions[sid].as_ref() else {
             return;
         };
+        let asap = self.frontends[s.frontend as usize]
+            .log
+            .as_deref()
+            .is_some_and(|fl| fl.logasap && fl.format.is_some());
+        if !asap || s.log.as_ref().is_none_or(|r| r.asap_done) {
+            return;
+        }
+        self.emit_as(sid, now, false, true);
+        rec(self.sessions[sid].as_mut(), |r| r.asap_done = true);
+    }
+
+    /// Renders and sends the line of the session's current (or, with
+    /// `previous`, just finished) transaction, unless `option logasap`
+    /// sent it already.
+    fn emit(&mut self, sid: usize, now: Instant, previous: bool) {
+        self.emit_as(sid, now, previous, false)
+    }
+
+    fn emit_as(&mut self, sid: usize, now: Instant, previous: bool, asap: bool) {
+        let Some(s) = self.sessions[sid].as_ref() else {
+            return;
+        };
+        if !asap && s.log.as_ref().is_some_and(|r| r.asap_done) {
+            return;
+        }
         let Some(r) = s.log.as_deref().filter(|r| !r.silent) else {
             return;
         };
@@ -293,6 +319,7 @@ impl Engine {
             vars: Some(&s.vars),
             tls: tls.as_ref(),
             bc_tls: r.bc_tls.as_ref(),
+            asap,
         };
         let line = format.render(&ctx);
         let sd = fl.sd.as_ref().map(|f| f.render(&ctx)).unwrap_or_default();

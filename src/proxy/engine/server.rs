@@ -511,11 +511,15 @@ impl Engine {
                 }
             }
             s.phase = Phase::Connected;
+            let tcp = s.http.is_none();
             let (bi, si) = (
                 s.backend.unwrap_or(0) as usize,
                 s.server.unwrap_or(0) as usize,
             );
             self.observe(bi, si, true, false, now);
+            if tcp {
+                self.log_asap(sid, now);
+            }
         }
         self.refresh(sid, now);
     }

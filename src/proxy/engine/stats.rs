@@ -186,6 +186,7 @@ impl Engine {
         let ctr = &mut self.ctr;
         let start = ctr.start;
         self.ctr_dirty |= !t.events.is_empty();
+        let mut server_answered = false;
         for ev in t.events.drain(..) {
             let (fe, be) = (ctr.fe.get_mut(fi), bi.and_then(|b| ctr.be.get_mut(b)));
             let Some(fe) = fe else { continue };
@@ -206,6 +207,7 @@ impl Engine {
                     }
                 }
                 TxnEvent::Response { status, server } => {
+                    server_answered |= server;
                     fe.response(status);
                     if let Some(be) = be {
                         be.c.response(status);
@@ -225,7 +227,11 @@ impl Engine {
                 }
             }
         }
-        let Some(a) = t.applet.take() else {
+        let applet = t.applet.take();
+        if server_answered {
+            self.log_asap(sid, now);
+        }
+        let Some(a) = applet else {
             return false;
         };
         let bytes = self.applet_response(fi, &a, now);

@@ -95,6 +95,8 @@ fn run(opts: cli::Options) -> Result<(), Vec<String>> {
         return Ok(());
     }
     init_logger(&opts, quiet);
+    // HAProxy's MODE_DEBUG trace: `-d`, unless quiet without `-V`.
+    pollux::core::trace::enable(opts.debug && (!(opts.quiet || cfg.global.quiet) || opts.verbose));
     if opts.master_cli.is_some() && !(opts.master_worker || cfg.global.master_worker) {
         return Err(vec![
             "[ALERT] -S requires master-worker mode (-W or 'master-worker')".into(),

@@ -8,6 +8,7 @@ pub mod fdtab;
 pub mod lifecycle;
 pub mod ratelimit;
 pub mod timers;
+pub mod trace;
 
 /// `text` without Rust's " (os error N)" after an OS error's message:
 /// messages read `Connection refused`, as HAProxy's.

@@ -122,10 +122,7 @@ impl Headers for Response {
 }
 
 fn version_str(v: Version) -> &'static str {
-    match v {
-        Version::Http10 => "HTTP/1.0",
-        Version::Http11 => "HTTP/1.1",
-    }
+    v.as_str()
 }
 
 /// Wire bytes of a head field (each char is one byte, see `text`).

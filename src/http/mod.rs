@@ -37,6 +37,15 @@ pub enum Version {
     Http11,
 }
 
+impl Version {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
 /// One header line: name and value (value without surrounding whitespace).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HeaderSpan {

@@ -223,7 +223,7 @@ impl Engine {
             .log
             .as_deref()
             .is_some_and(|fl| fl.logasap && fl.format.is_some());
-        if !asap || s.log.as_ref().is_none_or(|r| r.asap_done) {
+        if !asap || s.log.as_ref().map_or(true, |r| r.asap_done) {
             return;
         }
         self.emit_as(sid, now, false, true);

@@ -479,7 +479,8 @@ impl Engine {
                     let dst = self.listeners[li].addr;
                     if let Some(xprt) = self.transport(&self.listeners[li]) {
                         let so = self.listeners[li].so_id;
-                        self.new_session(fi, sock, (peer, dst, so), xprt)
+                        let lfd = std::os::fd::AsRawFd::as_raw_fd(&self.listeners[li].sock);
+                        self.new_session(fi, sock, (peer, dst, so, lfd), xprt)
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -522,7 +523,7 @@ impl Engine {
         &mut self,
         fi: usize,
         sock: TcpStream,
-        (peer, dst, so_id): (SocketAddr, Option<SocketAddr>, u32),
+        (peer, dst, so_id, lfd): (SocketAddr, Option<SocketAddr>, u32, i32),
         xprt: Xprt,
     ) {
         let conn = Conn::accepted(sock, xprt);
@@ -624,8 +625,38 @@ impl Engine {
             }
             None => {}
         }
+        // `-d`: a TCP stream starts at accept (HTTP: with each request).
+        let trace_end = (crate::core::trace::on() && http.is_none()).then(|| {
+            let id = crate::session::txn::next_stream_no();
+            let t = crate::core::trace::fd;
+            crate::core::trace::line(&format!(
+                "{:08x}:{}.accept({})={} from [{}:{}] ALPN=<none>",
+                id as u32,
+                self.frontends[fi].name,
+                t(Some(lfd)),
+                t(Some(fd)),
+                peer.ip(),
+                peer.port()
+            ));
+            let be = backend.map_or(&self.frontends[fi].name, |b| &self.backends[b].name);
+            let end = crate::core::trace::End {
+                id,
+                px: be.clone(),
+                cfd: fd,
+                sfd: None,
+                tcp: true,
+            };
+            (id, Box::new(end))
+        });
+        let (stream_no, trace_end) = match trace_end {
+            Some((id, end)) => (id, Some(end)),
+            None => (0, None),
+        };
         self.sessions[sid] = Some(Session {
             frontend: fi as u32,
+            lfd,
+            stream_no,
+            trace_end,
             so_id,
             backend: backend.map(|b| b as u32),
             server: None,

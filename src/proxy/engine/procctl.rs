@@ -105,7 +105,8 @@ impl Engine {
             match crate::sys::accept_nonblocking(&l.sock) {
                 Ok((sock, peer)) => {
                     if let Some(xprt) = self.transport(l) {
-                        self.new_session(l.frontend, sock, (peer, l.addr, l.so_id), xprt)
+                        let lfd = std::os::fd::AsRawFd::as_raw_fd(&l.sock);
+                        self.new_session(l.frontend, sock, (peer, l.addr, l.so_id, lfd), xprt)
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

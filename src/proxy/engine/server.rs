@@ -519,9 +519,25 @@ impl Engine {
             self.observe(bi, si, true, false, now);
             if tcp {
                 self.log_asap(sid, now);
+                self.trace_connected(sid, bi);
             }
         }
         self.refresh(sid, now);
+    }
+
+    /// `-d`: a TCP stream's server connection is up; its end lines say so.
+    fn trace_connected(&mut self, sid: usize, bi: usize) {
+        let Some(s) = self.sessions[sid]
+            .as_mut()
+            .filter(|s| s.trace_end.is_some())
+        else {
+            return;
+        };
+        let sfd = s.srv.as_ref().map(|x| x.conn.fd());
+        if let Some(end) = s.trace_end.as_mut() {
+            end.px.clone_from(&self.backends[bi].name);
+            end.sfd = sfd;
+        }
     }
 
     /// Close both sides and give back every resource the session held.
@@ -534,6 +550,9 @@ impl Engine {
             return;
         };
         let now = Instant::now();
+        if let Some(end) = s.trace_end.take() {
+            end.print(false);
+        }
         self.reactor.deregister(s.client.token);
         s.client.conn.close();
         if let Some(srv) = s.srv.take() {

@@ -21,7 +21,7 @@ mod request;
 mod response;
 mod state;
 mod switch;
-pub use switch::pick_backend;
+pub use switch::{next_stream_no, pick_backend};
 
 pub use conf::{AddrHeader, Conf, ConnMode, HttpFront, HttpSide, Switch, UniqueId};
 pub use pump::pump;

@@ -223,6 +223,9 @@ fn apply(s: &mut Session, t: &mut Txn, ev: Event, now: Instant) -> Option<Step> 
     match t.on(ev) {
         Action::None => None,
         Action::NextRequest => {
+            if let Some(end) = s.trace_end.take() {
+                end.print(true);
+            }
             t.next_request(now);
             s.vars.next_txn();
             None

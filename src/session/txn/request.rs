@@ -114,6 +114,9 @@ fn on_request(
         .as_ref()
         .map_or_else(std::time::SystemTime::now, |r| r.start_date);
     super::switch::number_request(t, conf, ctx, date);
+    if crate::core::trace::on() {
+        trace_request(s, t, conf, &req);
+    }
     if !t.captured_req.is_empty() || t.captured_cookie.is_some() {
         log::debug!(
             "frontend {}: captured {:?} cookie {:?}",
@@ -634,4 +637,43 @@ fn in_net(ip: IpAddr, net: Option<(IpAddr, u8)>) -> bool {
         }
         _ => false,
     }
+}
+
+/// `-d`: a stream starts with this request (HAProxy makes one stream per
+/// request): its `accept`, `clireq` and `clihdr` lines.
+fn trace_request(s: &mut Session, t: &Txn, conf: &Conf, req: &Request) {
+    use crate::core::trace;
+    let (id, fe, cfd) = (t.req_no, conf.fe_name, s.client.conn.fd());
+    let alpn = conf
+        .tls
+        .as_ref()
+        .and_then(|x| x.alpn.as_deref())
+        .map_or_else(
+            || "<none>".into(),
+            |a| String::from_utf8_lossy(a).into_owned(),
+        );
+    trace::line(&format!(
+        "{:08x}:{fe}.accept({})={} from [{}:{}] ALPN={alpn}",
+        id as u32,
+        trace::fd(Some(s.lfd)),
+        trace::fd(Some(cfd)),
+        s.src,
+        s.src_port
+    ));
+    let start = format!("{} {} {}", req.method, req.uri, req.version.as_str());
+    trace::head(
+        id,
+        fe,
+        ("clireq", "clihdr"),
+        (cfd, None),
+        &start,
+        &req.headers,
+    );
+    s.trace_end = Some(Box::new(trace::End {
+        id,
+        px: fe.to_string(),
+        cfd,
+        sfd: None,
+        tcp: false,
+    }));
 }

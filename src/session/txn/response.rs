@@ -65,6 +65,9 @@ pub(super) fn server_side(
             }
         };
         t.htx_out += res.htx_len();
+        if crate::core::trace::on() {
+            trace_response(s, t, conf, &res);
+        }
         t.h1.take_response_head(&mut s.conns_mut(), pool, head_len);
         t.captured_res = capture(&res, &conf.fe.captures_res);
         t.captured_set_cookie = conf.fe.capture_cookie.as_ref().and_then(|(n, l)| {
@@ -332,4 +335,31 @@ fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Outcome {
         return Outcome::step(Step::Close);
     }
     Outcome::NOTHING
+}
+
+/// `-d`: the server's response head (`srvrep`, `srvhdr`), the stream now
+/// in its backend.
+fn trace_response(s: &mut Session, t: &Txn, conf: &Conf, res: &Response) {
+    use crate::core::trace;
+    let be = t
+        .backend
+        .and_then(|b| conf.be_names.get(b))
+        .map_or(conf.fe_name, String::as_str);
+    let (cfd, sfd) = (s.client.conn.fd(), s.srv.as_ref().map(|x| x.conn.fd()));
+    let start = format!("{} {} {}", res.version.as_str(), res.status, res.reason);
+    trace::head(
+        t.req_no,
+        be,
+        ("srvrep", "srvhdr"),
+        (cfd, sfd),
+        &start,
+        &res.headers,
+    );
+    s.trace_end = Some(Box::new(trace::End {
+        id: t.req_no,
+        px: be.to_string(),
+        cfd,
+        sfd,
+        tcp: false,
+    }));
 }

@@ -13,6 +13,11 @@ use std::time::SystemTime;
 /// HAProxy's request counter (`%rt`): every request of the process, from 0.
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
+/// A number for a TCP stream, from the same counter (HAProxy's `uniq_id`).
+pub fn next_stream_no() -> u64 {
+    REQUESTS.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Numbers and dates the request and, with `unique-id-format`, gives it
 /// its id; `ctx` is the request's, without the stamp.
 pub(super) fn number_request<'a>(

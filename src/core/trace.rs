@@ -71,6 +71,15 @@ pub fn head(
     line(&text);
 }
 
+/// An HTTP connection's trace state (boxed in its transaction, only with
+/// `-d`): the listener's fd for each stream's `accept` line, and the
+/// current stream's end.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    pub lfd: i32,
+    pub end: Option<End>,
+}
+
 /// How a stream ends, kept until it does: its number and proxy, and the
 /// fds of its two connections (the server's once one is up).
 #[derive(Debug, Clone)]

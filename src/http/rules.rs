@@ -697,15 +697,20 @@ pub fn reply_bytes(r: &Reply, ctx: &FetchCtx, head: bool) -> Vec<u8> {
         ReplyBody::Format(f) => f.render(ctx).into_bytes(),
     };
     let mut out = format!("HTTP/1.1 {} {}\r\n", r.status, reason_phrase(r.status)).into_bytes();
-    if let (Some(ct), false) = (&r.content_type, body.is_empty()) {
-        out.extend_from_slice(format!("content-type: {ct}\r\n").as_bytes());
+    // HAProxy's order: the `hdr`s (those whose value is not empty), then
+    // the length, then the type of a body.
+    for (n, f) in &r.headers {
+        let v = f.render(ctx);
+        if !v.is_empty() {
+            out.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+        }
     }
     // RFC 9110 §8.6: no Content-Length in 1xx and 204; 304 has no body either.
     if !(r.status < 200 || r.status == 204 || r.status == 304) {
         out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
     }
-    for (n, f) in &r.headers {
-        out.extend_from_slice(format!("{n}: {}\r\n", f.render(ctx)).as_bytes());
+    if let (Some(ct), false) = (&r.content_type, body.is_empty()) {
+        out.extend_from_slice(format!("content-type: {ct}\r\n").as_bytes());
     }
     out.extend_from_slice(b"\r\n");
     // A response to HEAD has no body (RFC 9110 §9.3.2).

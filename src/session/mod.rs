@@ -57,12 +57,6 @@ pub enum Stage {
 
 pub struct Session {
     pub frontend: u32,
-    /// The listening socket's fd, for `-d`'s trace.
-    pub lfd: i32,
-    /// `-d`: a TCP stream's number, and the current stream's last lines
-    /// (`clicls`, `srvcls`, `closed`), printed when it ends.
-    pub stream_no: u64,
-    pub trace_end: Option<Box<crate::core::trace::End>>,
     /// The listener's id (`so_id`) the client connected to.
     pub so_id: u32,
     pub backend: Option<u32>,

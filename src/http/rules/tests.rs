@@ -249,12 +249,12 @@ fn return_builds_a_complete_response() {
     let v = run(&[rule(Action::Return(reply.clone()))], &mut r);
     assert_eq!(
         text(&v),
-        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 12\r\nx-served-by: 10.0.0.1\r\n\r\nbackend one\n"
+        "HTTP/1.1 200 OK\r\nx-served-by: 10.0.0.1\r\ncontent-length: 12\r\ncontent-type: text/plain\r\n\r\nbackend one\n"
     );
     // HEAD: same head, no body.
     let mut h = req("HEAD", "/", &[]);
     let v = run(&[rule(Action::Return(reply))], &mut h);
-    assert!(text(&v).ends_with("content-length: 12\r\nx-served-by: 10.0.0.1\r\n\r\n"));
+    assert!(text(&v).ends_with("content-length: 12\r\ncontent-type: text/plain\r\n\r\n"));
     let empty = Reply {
         status: 204,
         content_type: None,
@@ -274,7 +274,7 @@ fn return_builds_a_complete_response() {
     let mut r = req("GET", "/z", &[]);
     let v = run(&[rule(Action::Return(lf))], &mut r);
     assert!(text(&v).starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
-    assert!(text(&v).ends_with("content-length: 7\r\n\r\npath=/z"));
+    assert!(text(&v).ends_with("content-length: 7\r\ncontent-type: text/plain\r\n\r\npath=/z"));
 }
 
 #[test]

@@ -123,6 +123,8 @@ pub struct Engine {
     /// (HTTP keeps them in its transaction; kept here so that sessions
     /// stay small).
     tcp_slots: fnv::FnvHashMap<usize, crate::http::track::Slots>,
+    /// `-d`: how each TCP stream ends (HTTP's are in their transactions).
+    trace_tcp: fnv::FnvHashMap<usize, crate::core::trace::End>,
     persist: Vec<crate::config::Persistence>,
     signals: Option<SignalPipe>,
     /// Soft stop (SIGUSR1): listeners closed, exit once sessions are done.
@@ -311,6 +313,7 @@ impl Engine {
             be_names: cfg.backends.iter().map(|b| b.name.clone()).collect(),
             has_stick: !cfg.stick_tables.is_empty(),
             tcp_slots: Default::default(),
+            trace_tcp: Default::default(),
             persist: cfg.backends.iter().map(|b| b.persist.clone()).collect(),
             signals,
             soft_stop: false,
@@ -626,37 +629,37 @@ impl Engine {
             None => {}
         }
         // `-d`: a TCP stream starts at accept (HTTP: with each request).
-        let trace_end = (crate::core::trace::on() && http.is_none()).then(|| {
-            let id = crate::session::txn::next_stream_no();
-            let t = crate::core::trace::fd;
-            crate::core::trace::line(&format!(
-                "{:08x}:{}.accept({})={} from [{}:{}] ALPN=<none>",
-                id as u32,
-                self.frontends[fi].name,
-                t(Some(lfd)),
-                t(Some(fd)),
-                peer.ip(),
-                peer.port()
-            ));
-            let be = backend.map_or(&self.frontends[fi].name, |b| &self.backends[b].name);
-            let end = crate::core::trace::End {
-                id,
-                px: be.clone(),
-                cfd: fd,
-                sfd: None,
-                tcp: true,
-            };
-            (id, Box::new(end))
-        });
-        let (stream_no, trace_end) = match trace_end {
-            Some((id, end)) => (id, Some(end)),
-            None => (0, None),
-        };
+        if crate::core::trace::on() {
+            match http.as_mut() {
+                Some(t) => {
+                    t.trace = Some(Box::new(crate::core::trace::Stream { lfd, end: None }));
+                }
+                None => {
+                    let id = crate::session::txn::next_stream_no();
+                    let t = crate::core::trace::fd;
+                    crate::core::trace::line(&format!(
+                        "{:08x}:{}.accept({})={} from [{}:{}] ALPN=<none>",
+                        id as u32,
+                        self.frontends[fi].name,
+                        t(Some(lfd)),
+                        t(Some(fd)),
+                        peer.ip(),
+                        peer.port()
+                    ));
+                    let px = backend.map_or(&self.frontends[fi].name, |b| &self.backends[b].name);
+                    let end = crate::core::trace::End {
+                        id,
+                        px: px.clone(),
+                        cfd: fd,
+                        sfd: None,
+                        tcp: true,
+                    };
+                    self.trace_tcp.insert(sid, end);
+                }
+            }
+        }
         self.sessions[sid] = Some(Session {
             frontend: fi as u32,
-            lfd,
-            stream_no,
-            trace_end,
             so_id,
             backend: backend.map(|b| b as u32),
             server: None,

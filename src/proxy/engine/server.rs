@@ -527,17 +527,15 @@ impl Engine {
 
     /// `-d`: a TCP stream's server connection is up; its end lines say so.
     fn trace_connected(&mut self, sid: usize, bi: usize) {
-        let Some(s) = self.sessions[sid]
-            .as_mut()
-            .filter(|s| s.trace_end.is_some())
-        else {
+        let Some(end) = self.trace_tcp.get_mut(&sid) else {
             return;
         };
-        let sfd = s.srv.as_ref().map(|x| x.conn.fd());
-        if let Some(end) = s.trace_end.as_mut() {
-            end.px.clone_from(&self.backends[bi].name);
-            end.sfd = sfd;
-        }
+        let sfd = self.sessions[sid]
+            .as_ref()
+            .and_then(|s| s.srv.as_ref())
+            .map(|x| x.conn.fd());
+        end.px.clone_from(&self.backends[bi].name);
+        end.sfd = sfd;
     }
 
     /// Close both sides and give back every resource the session held.
@@ -550,7 +548,11 @@ impl Engine {
             return;
         };
         let now = Instant::now();
-        if let Some(end) = s.trace_end.take() {
+        let end = match s.http.as_mut() {
+            Some(t) => t.trace.as_mut().and_then(|x| x.end.take()),
+            None => self.trace_tcp.remove(&sid),
+        };
+        if let Some(end) = end {
             end.print(false);
         }
         self.reactor.deregister(s.client.token);

@@ -134,6 +134,8 @@ pub struct Txn {
     /// Persistence for the current request: force/ignore/persist flags, the
     /// server a cookie or stick table designates, and whether a cookie did.
     pub persist_flags: PersistFlags,
+    /// `-d`: the trace state (see `core::trace`).
+    pub trace: Option<Box<crate::core::trace::Stream>>,
     /// The compression the request asked for and the proxies offer
     /// (decided again for each request; the response may still refuse).
     pub comp: Option<crate::http::compress::Algo>,
@@ -337,6 +339,7 @@ impl Txn {
             req_sent: None,
             slots: Default::default(),
             persist_flags: PersistFlags::default(),
+            trace: None,
             comp: None,
             forced_server: None,
             by_cookie: false,

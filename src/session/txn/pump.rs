@@ -223,7 +223,7 @@ fn apply(s: &mut Session, t: &mut Txn, ev: Event, now: Instant) -> Option<Step> 
     match t.on(ev) {
         Action::None => None,
         Action::NextRequest => {
-            if let Some(end) = s.trace_end.take() {
+            if let Some(end) = t.trace.as_mut().and_then(|x| x.end.take()) {
                 end.print(true);
             }
             t.next_request(now);

@@ -114,7 +114,7 @@ fn on_request(
         .as_ref()
         .map_or_else(std::time::SystemTime::now, |r| r.start_date);
     super::switch::number_request(t, conf, ctx, date);
-    if crate::core::trace::on() {
+    if t.trace.is_some() {
         trace_request(s, t, conf, &req);
     }
     if !t.captured_req.is_empty() || t.captured_cookie.is_some() {
@@ -641,9 +641,12 @@ fn in_net(ip: IpAddr, net: Option<(IpAddr, u8)>) -> bool {
 
 /// `-d`: a stream starts with this request (HAProxy makes one stream per
 /// request): its `accept`, `clireq` and `clihdr` lines.
-fn trace_request(s: &mut Session, t: &Txn, conf: &Conf, req: &Request) {
+fn trace_request(s: &Session, t: &mut Txn, conf: &Conf, req: &Request) {
     use crate::core::trace;
     let (id, fe, cfd) = (t.req_no, conf.fe_name, s.client.conn.fd());
+    let Some(tr) = t.trace.as_mut() else {
+        return;
+    };
     let alpn = conf
         .tls
         .as_ref()
@@ -655,7 +658,7 @@ fn trace_request(s: &mut Session, t: &Txn, conf: &Conf, req: &Request) {
     trace::line(&format!(
         "{:08x}:{fe}.accept({})={} from [{}:{}] ALPN={alpn}",
         id as u32,
-        trace::fd(Some(s.lfd)),
+        trace::fd(Some(tr.lfd)),
         trace::fd(Some(cfd)),
         s.src,
         s.src_port
@@ -669,11 +672,11 @@ fn trace_request(s: &mut Session, t: &Txn, conf: &Conf, req: &Request) {
         &start,
         &req.headers,
     );
-    s.trace_end = Some(Box::new(trace::End {
+    tr.end = Some(trace::End {
         id,
         px: fe.to_string(),
         cfd,
         sfd: None,
         tcp: false,
-    }));
+    });
 }

@@ -65,7 +65,7 @@ pub(super) fn server_side(
             }
         };
         t.htx_out += res.htx_len();
-        if crate::core::trace::on() {
+        if t.trace.is_some() {
             trace_response(s, t, conf, &res);
         }
         t.h1.take_response_head(&mut s.conns_mut(), pool, head_len);
@@ -339,7 +339,7 @@ fn response_body(s: &mut Session, t: &mut Txn, conf: &Conf) -> Outcome {
 
 /// `-d`: the server's response head (`srvrep`, `srvhdr`), the stream now
 /// in its backend.
-fn trace_response(s: &mut Session, t: &Txn, conf: &Conf, res: &Response) {
+fn trace_response(s: &Session, t: &mut Txn, conf: &Conf, res: &Response) {
     use crate::core::trace;
     let be = t
         .backend
@@ -355,11 +355,14 @@ fn trace_response(s: &mut Session, t: &Txn, conf: &Conf, res: &Response) {
         &start,
         &res.headers,
     );
-    s.trace_end = Some(Box::new(trace::End {
-        id: t.req_no,
-        px: be.to_string(),
-        cfd,
-        sfd,
-        tcp: false,
-    }));
+    let id = t.req_no;
+    if let Some(tr) = t.trace.as_mut() {
+        tr.end = Some(trace::End {
+            id,
+            px: be.to_string(),
+            cfd,
+            sfd,
+            tcp: false,
+        });
+    }
 }

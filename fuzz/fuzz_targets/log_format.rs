@@ -60,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
         vars: None,
         tls: None,
         bc_tls: None,
+        asap: false,
         rec: &rec,
         now: end,
         client: SocketAddr::new(

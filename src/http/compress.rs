@@ -168,6 +168,16 @@ pub fn applies(
     if res.header("content-encoding").is_some() {
         return false;
     }
+    // A transfer coding besides chunked (`gzip, chunked`) stays the
+    // server's: the body is left as it is.
+    let other_coding = res.header_values("transfer-encoding").any(|v| {
+        v.split(',')
+            .map(str::trim)
+            .any(|c| !c.is_empty() && !c.eq_ignore_ascii_case("chunked"))
+    });
+    if other_coding {
+        return false;
+    }
     let no_transform = res.header_values("cache-control").any(|v| {
         v.split(',')
             .any(|d| d.trim().eq_ignore_ascii_case("no-transform"))
@@ -511,6 +521,55 @@ mod tests {
                 assert!(body.len() < text.len() / 2, "{algo:?}: {}", body.len());
             }
         }
+    }
+
+    #[test]
+    fn only_what_haproxy_compresses_is_compressed() {
+        use crate::http::body::Framing;
+        let s = Settings {
+            algos: vec![Algo::Gzip],
+            ..Default::default()
+        };
+        let cfg = InForce::of(Some(&s), None).unwrap();
+        let r = req(&["gzip"], None);
+        let res = |status: u16, h: &[(&str, &str)]| Response {
+            version: Version::Http11,
+            status,
+            reason: "X".into(),
+            headers: h
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        };
+        let ok = res(200, &[("Content-Type", "text/plain")]);
+        assert!(applies(&cfg, &r, &ok, &Framing::Length(10)));
+        assert!(applies(&cfg, &r, &ok, &Framing::Chunked));
+        assert!(!applies(&cfg, &r, &ok, &Framing::UntilClose));
+        assert!(!applies(&cfg, &r, &res(204, &[]), &Framing::None));
+        assert!(!applies(&cfg, &r, &res(206, &[]), &Framing::Length(1)));
+        let te = res(200, &[("Transfer-Encoding", "gzip, chunked")]);
+        assert!(!applies(&cfg, &r, &te, &Framing::Chunked));
+        let two = res(200, &[("ETag", "\"a\""), ("ETag", "\"b\"")]);
+        assert!(!applies(&cfg, &r, &two, &Framing::Length(1)));
+        let bad = res(200, &[("ETag", "a")]);
+        assert!(!applies(&cfg, &r, &bad, &Framing::Length(1)));
+        let mut head = r.clone();
+        head.method = "HEAD".into();
+        assert!(!applies(&cfg, &head, &ok, &Framing::Length(1)));
+        let mut old = r.clone();
+        old.version = Version::Http10;
+        assert!(!applies(&cfg, &old, &ok, &Framing::Length(1)));
+        let mut w = res(200, &[("ETag", "\"v\""), ("Content-Length", "3")]);
+        rewrite(&mut w, Algo::Gzip);
+        assert_eq!(
+            w.headers,
+            [
+                ("ETag".to_string(), "W/\"v\"".to_string()),
+                ("Transfer-Encoding".into(), "chunked".into()),
+                ("Vary".into(), "Accept-Encoding".into()),
+                ("Content-Encoding".into(), "gzip".into()),
+            ]
+        );
     }
 
     #[test]

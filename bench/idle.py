@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Memory per idle proxied connection.
 
-idle.py PROXY_PID FRONT_PORT BACK_PORT N [DEADLINE_SECS]
+idle.py [--tls] PROXY_PID FRONT_PORT BACK_PORT N [DEADLINE_SECS]
 
 Opens N plain TCP connections to 127.0.0.1:FRONT_PORT and sends nothing, waits
 until the proxy has N established connections of its own to BACK_PORT (read from
 /proc/net/tcp, so a proxy that accepts but never connects is caught), then reads
-the proxy's VmRSS again. Prints one line:
+the proxy's VmRSS again. With --tls each connection first completes a TLS
+handshake (no verification), and BACK_PORT 0 waits for no server connection
+(an HTTP-mode proxy connects to a server only for a request). Prints one line:
 
     n=N rss_before_kb=A rss_after_kb=B bytes_per_conn=C backend_conns=M
 
@@ -14,6 +16,7 @@ Exits 1 if the N connections are not all proxied before the deadline.
 """
 import resource
 import socket
+import ssl
 import sys
 import time
 
@@ -44,8 +47,20 @@ def established_to(port):
 
 
 def main():
-    pid, front, back, n = (int(a) for a in sys.argv[1:5])
-    deadline = time.monotonic() + (float(sys.argv[5]) if len(sys.argv) > 5 else 60.0)
+    args = sys.argv[1:]
+    tls = None
+    if args and args[0] == "--tls":
+        args = args[1:]
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+    pid, front, back, n = (int(a) for a in args[:4])
+    deadline = time.monotonic() + (float(args[4]) if len(args) > 4 else 60.0)
+
+    def connect():
+        s = socket.create_connection(("127.0.0.1", front), timeout=10)
+        return tls.wrap_socket(s) if tls else s
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < n + 64:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -53,7 +68,7 @@ def main():
         sys.exit(f"idle.py: RLIMIT_NOFILE hard limit {hard} is too low for {n} connections")
 
     # Warm up: one connection through, so lazily built state is already there.
-    with socket.create_connection(("127.0.0.1", front), timeout=5):
+    with connect():
         time.sleep(0.2)
     time.sleep(0.5)
     base = established_to(back)
@@ -64,17 +79,16 @@ def main():
         for _ in range(n):
             if time.monotonic() > deadline:
                 break
-            s = socket.create_connection(("127.0.0.1", front), timeout=10)
-            socks.append(s)
+            socks.append(connect())
         seen = 0
-        while time.monotonic() < deadline:
+        while back and time.monotonic() < deadline:
             seen = established_to(back) - base
             if seen >= n:
                 break
             time.sleep(0.5)
         time.sleep(1.0)  # let the proxy settle after the last accept
         after = vmrss_kb(pid)
-        seen = established_to(back) - base
+        seen = established_to(back) - base if back else len(socks)
         per = (after - before) * 1024 / max(len(socks), 1)
         print(f"n={len(socks)} rss_before_kb={before} rss_after_kb={after} "
               f"bytes_per_conn={per:.0f} backend_conns={seen}")

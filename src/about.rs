@@ -83,6 +83,7 @@ pub fn build_report(disabled: &[String]) -> String {
          Build options :\n  TARGET  = {}\n  RUST    = {}\n\
          \n{}\n\
          Built with miniz_oxide (pure-Rust deflate) for gzip, deflate and raw-deflate compression.\n\
+         Built with rustls (crypto provider: {}) for TLS; no OpenSSL.\n\
          Available services : prometheus-exporter\n\
          Build target: {}\n\n{}",
         crate::VERSION,
@@ -94,6 +95,7 @@ pub fn build_report(disabled: &[String]) -> String {
         target(),
         env!("POLLUX_TARGET"),
         feature_line(),
+        crate::tls::BACKEND,
         env!("POLLUX_TARGET"),
         crate::pollers::report(disabled),
     )

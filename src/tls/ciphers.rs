@@ -19,7 +19,7 @@ use table::*;
 /// OpenSSL's compiled-in security level (HAProxy does not change it).
 pub const DEFAULT_SECLEVEL: u8 = 1;
 
-/// The TLS 1.2 suites rustls 0.23 (ring provider) implements, IANA names.
+/// The TLS 1.2 suites rustls 0.23 implements (ring and aws-lc-rs alike), IANA names.
 pub const RUSTLS_TLS12: &[&str] = &[
     "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
@@ -29,7 +29,7 @@ pub const RUSTLS_TLS12: &[&str] = &[
     "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
 ];
 
-/// The TLS 1.3 suites rustls 0.23 (ring provider) implements.
+/// The TLS 1.3 suites rustls 0.23 implements (ring and aws-lc-rs alike).
 pub const RUSTLS_TLS13: &[&str] = &[
     "TLS_AES_256_GCM_SHA384",
     "TLS_AES_128_GCM_SHA256",

@@ -1,4 +1,4 @@
-//! TLS with rustls (ring provider): certificates, the server contexts that
+//! TLS with rustls (aws-lc-rs on x86_64 Linux, ring elsewhere): certificates, the server contexts that
 //! `bind ... ssl` lines make, and OpenSSL's cipher-string language evaluated
 //! against what rustls offers. The transport that carries a session's bytes
 //! over TLS is `conn::Tls`; nothing above the connection layer knows TLS is
@@ -17,6 +17,23 @@ pub mod verify;
 pub mod x509;
 
 use std::sync::Arc;
+
+/// The crypto under rustls. aws-lc-rs where it builds with a C compiler
+/// alone and is measured faster (x86_64 Linux: its RSA-2048 signature takes
+/// 254 µs where ring's takes 571, X25519 28 µs against 50; bench/tls, doc/
+/// performance.md); ring everywhere else (SPARC, ARM, the BSDs, illumos).
+/// Both offer the same suites and, as `server::provider` sets them, the
+/// same groups.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub use rustls::crypto::aws_lc_rs as backend;
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+pub use rustls::crypto::ring as backend;
+
+/// The provider's name, for messages and `-vv`.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub const BACKEND: &str = "aws-lc-rs";
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+pub const BACKEND: &str = "ring";
 
 /// How a frontend's TLS handshake ended before completing, as HAProxy
 /// names it in the line it logs for the connection.

@@ -111,13 +111,17 @@ pub struct BindTls<'a> {
     pub client_auth: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
 }
 
-/// The ring provider pollux uses everywhere. rustls marks it deprecated
-/// for want of post-quantum key exchange; it is still the one provider that
-/// builds for every target of ci/cross-check (aws-lc-rs has no SPARC), see
-/// doc/dependencies.md.
+/// The provider pollux uses (`tls::backend`), with the key exchange groups
+/// HAProxy 2.6 on OpenSSL 3.0 offers by default and ring has: X25519, P-256,
+/// P-384 (aws-lc-rs would add a post-quantum hybrid first, which OpenSSL
+/// 3.0 does not have). rustls marks ring's provider deprecated for want of
+/// post-quantum key exchange: see doc/dependencies.md.
 #[allow(deprecated)]
 pub fn provider() -> CryptoProvider {
-    rustls::crypto::ring::default_provider()
+    use super::backend::kx_group::{SECP256R1, SECP384R1, X25519};
+    let mut p = super::backend::default_provider();
+    p.kx_groups = vec![X25519, SECP256R1, SECP384R1];
+    p
 }
 
 /// Build one server configuration, its certificates chosen by `resolver`;
@@ -204,7 +208,7 @@ pub fn build(
     if !b.no_tickets {
         let inner = match b.ticket_keys {
             Some(k) => k,
-            None => rustls::crypto::ring::Ticketer::new().map_err(|e| e.to_string())?,
+            None => super::backend::Ticketer::new().map_err(|e| e.to_string())?,
         };
         cfg.ticketer = Arc::new(super::tickets::Timed {
             inner,
@@ -227,7 +231,7 @@ pub fn max_fragment(n: usize) -> Result<Option<usize>, String> {
 }
 
 /// The cipher suites rustls offers for `ciphers` and `ciphersuites`, in
-/// the order they give (default: all of ring's); whether any TLS 1.2 and any
+/// the order they give (default: all of the provider's); whether any TLS 1.2 and any
 /// TLS 1.3 suite is left.
 pub(super) fn suites(
     prov: &CryptoProvider,
@@ -283,12 +287,12 @@ fn warn_lost(sel: &super::ciphers::Selection, kw: &str, spec: &str, warn: &mut d
 }
 
 /// The key exchange groups of an OpenSSL `curves` list (colon-separated,
-/// OpenSSL's names and aliases) that ring offers, in the order given.
+/// OpenSSL's names and aliases) that the provider offers, in the order given.
 fn groups(
     list: &str,
     warn: &mut dyn FnMut(String),
 ) -> Result<Vec<&'static dyn rustls::crypto::SupportedKxGroup>, String> {
-    use rustls::crypto::ring::kx_group::{SECP256R1, SECP384R1, X25519};
+    use super::backend::kx_group::{SECP256R1, SECP384R1, X25519};
     let mut out: Vec<&'static dyn rustls::crypto::SupportedKxGroup> = Vec::new();
     let mut missing = Vec::new();
     for name in list.split(':').filter(|n| !n.is_empty()) {
@@ -309,13 +313,15 @@ fn groups(
     }
     if out.is_empty() {
         return Err(format!(
-            "'curves {list}': none of these is offered by pollux's TLS library (rustls with ring: X25519, P-256, P-384)"
+            "'curves {list}': none of these is offered by pollux's TLS library (rustls with {}: X25519, P-256, P-384)",
+            super::BACKEND
         ));
     }
     if !missing.is_empty() {
         warn(format!(
-            "'curves': {} cannot be offered (rustls with ring has X25519, P-256, P-384)",
-            missing.join(", ")
+            "'curves': {} cannot be offered (rustls with {} has X25519, P-256, P-384)",
+            missing.join(", "),
+            super::BACKEND
         ));
     }
     Ok(out)

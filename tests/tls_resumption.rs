@@ -151,3 +151,64 @@ fn bad_key_files_are_config_errors() {
         );
     }
 }
+
+/// `show info`'s TLS fields after one TLS 1.2 session-id resumption (a full
+/// handshake, then one resumed from the cache), for pollux and for HAProxy
+/// 2.6 with the same configuration: the counts are the same; the rates'
+/// maxima saw at least one connection and one full handshake; no TLS
+/// connection is left open.
+fn show_info_counts_tls_like_haproxy(poller: &str) {
+    let dir = TestDir::new("tls-info-cache");
+    let ca = Ca::new(&dir);
+    let pem = ca.issue("a", "a.test");
+    let sock = dir.join("cli.sock");
+    let global = format!("    stats socket {} level admin", sock.display());
+    let text = cfg(&pem, &global, "no-tls-tickets");
+    let fields = |launch: Launch| {
+        let px = launch.start(&text);
+        let p = px.addr(0).port();
+        assert_eq!(resume("1.2", p, p, 0.0), "reused HTTP/1.1 200 OK");
+        let mut info = String::new();
+        for _ in 0..50 {
+            info = common::ops::cli(&sock, "show info");
+            if info.contains("\nCurrSslConns: 0\n") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(40));
+        }
+        px.stop();
+        let get = |k: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+                .unwrap_or_else(|| panic!("no {k} in {info}"))
+                .parse::<u64>()
+                .unwrap()
+        };
+        assert!(get("MaxSslRate") >= 1, "{info}");
+        assert!(get("SslFrontendMaxKeyRate") >= 1, "{info}");
+        assert_eq!(get("SslBackendKeyRate"), 0, "{info}");
+        [
+            "CurrSslConns",
+            "CumSslConns",
+            "SslCacheLookups",
+            "SslCacheMisses",
+        ]
+        .map(|k| (k, get(k)))
+    };
+    let ours = fields(Launch::new(Some(poller)));
+    assert_eq!(
+        ours,
+        [
+            ("CurrSslConns", 0),
+            ("CumSslConns", 2),
+            ("SslCacheLookups", 1),
+            ("SslCacheMisses", 0)
+        ]
+    );
+    if let Some(haproxy) = common::reference::haproxy_26() {
+        let theirs = fields(Launch::new(Some("poll")).program(haproxy));
+        assert_eq!(ours, theirs);
+    }
+}
+
+per_poller!(show_info_counts_tls_like_haproxy);

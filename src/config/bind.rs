@@ -172,6 +172,18 @@ pub(super) fn ssl_option(
     }))
 }
 
+/// What `ssl-default-bind-options` takes (HAProxy 2.6): the version
+/// options, `no-tls-tickets` and `prefer-client-ciphers`;
+/// `ssl-default-server-options` the same but the last.
+fn default_option(opt: &str) -> bool {
+    matches!(
+        opt,
+        "ssl-min-ver" | "ssl-max-ver" | "no-tls-tickets" | "prefer-client-ciphers"
+    ) || opt
+        .split_once('-')
+        .is_some_and(|(p, v)| matches!(p, "no" | "force") && TlsVer::from_suffix(v).is_some())
+}
+
 /// A `server`/`default-server` TLS option `opt` (its arguments from
 /// `args[*i]`, `*i` moved past them); false if it is none.
 pub(crate) fn server_ssl_option(
@@ -323,12 +335,7 @@ pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, S
                 let opt = args[i].clone();
                 i += 1;
                 // HAProxy takes the version options and tickets only here.
-                let version = matches!(
-                    opt.as_str(),
-                    "ssl-min-ver" | "ssl-max-ver" | "no-tls-tickets"
-                ) || opt.split_once('-').is_some_and(|(p, v)| {
-                    matches!(p, "no" | "force") && TlsVer::from_suffix(v).is_some()
-                });
+                let version = default_option(&opt) && opt != "prefer-client-ciphers";
                 if !version || !server_ssl_option(&mut g.server, &opt, args, &mut i)? {
                     return Err(format!(
                         "'ssl-default-server-options': unknown or unsupported option '{opt}'"
@@ -337,9 +344,18 @@ pub(crate) fn parse_global(g: &mut TlsGlobal, args: &[String]) -> Result<bool, S
             }
         }
         "ssl-default-bind-options" => {
+            if args.len() < 2 {
+                return Err("'ssl-default-bind-options' expects an option as an argument".into());
+            }
             let mut i = 1;
             while i < args.len() {
-                match ssl_option(&mut g.bind, args, i)? {
+                // Versions, tickets and cipher order only, as HAProxy.
+                let known = if default_option(&args[i]) {
+                    ssl_option(&mut g.bind, args, i)?
+                } else {
+                    None
+                };
+                match known {
                     Some(n) => i += n,
                     None => {
                         return Err(format!(
@@ -463,5 +479,28 @@ mod tests {
         assert!(e.contains("unknown version 'TLSv9'"), "{e}");
         let e = parse_options(&mut b, &words("crt")).unwrap_err();
         assert!(e.contains("expects an argument"), "{e}");
+    }
+
+    /// `ssl-default-bind-options` takes what HAProxy 2.6 takes there:
+    /// versions, `no-tls-tickets`, `prefer-client-ciphers`; not the bind
+    /// line's other options.
+    #[test]
+    fn default_bind_options_take_versions_and_tickets_only() {
+        let mut g = TlsGlobal::default();
+        let ok = words("ssl-default-bind-options ssl-min-ver TLSv1.2 no-tlsv13 no-tls-tickets prefer-client-ciphers");
+        assert_eq!(parse_global(&mut g, &ok), Ok(true));
+        assert_eq!(g.bind.versions.min, Some(TlsVer::Tls12));
+        assert!(g.bind.no_tickets && g.bind.prefer_client);
+        for bad in ["alpn h2", "strict-sni", "ciphers HIGH", "curves X25519"] {
+            let a = words(&format!("ssl-default-bind-options {bad}"));
+            let e = parse_global(&mut TlsGlobal::default(), &a).unwrap_err();
+            let first = bad.split(' ').next().unwrap();
+            assert_eq!(
+                e,
+                format!("'ssl-default-bind-options': unknown or unsupported option '{first}'")
+            );
+        }
+        let e = parse_global(&mut g, &words("ssl-default-bind-options")).unwrap_err();
+        assert!(e.contains("expects an option"), "{e}");
     }
 }

@@ -25,7 +25,7 @@ mod tls;
 pub use half::{HalfEvent, HalfState};
 pub use plain::Plain;
 pub use side::Side;
-pub use tls::Tls;
+pub use tls::{open_count as tls_open_count, Tls};
 
 use crate::core::buffer::Buffer;
 use crate::pollers::{Event, Interest};

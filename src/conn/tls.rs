@@ -17,6 +17,7 @@ use crate::tls::HsFailure;
 use rustls::Connection;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Plaintext rustls may hold before a send says WouldBlock: a few records,
 /// so that a slow client costs a bounded amount of memory.
@@ -70,6 +71,7 @@ impl Tls {
 
     fn with(mut conn: Connection) -> Tls {
         conn.set_buffer_limit(Some(SEND_LIMIT));
+        OPEN.fetch_add(1, Ordering::Relaxed);
         Tls {
             conn,
             owed: 0,
@@ -329,6 +331,21 @@ impl Tls {
             let e = io::Error::new(io::ErrorKind::InvalidData, e);
             return Err(self.fail(HsFailure::Handshake, e));
         }
+    }
+}
+
+/// TLS connections open now, both sides, every thread (HAProxy's
+/// `CurrSslConns`): one atomic add per connection, none per request.
+static OPEN: AtomicU32 = AtomicU32::new(0);
+
+/// How many TLS connections are open now.
+pub fn open_count() -> u32 {
+    OPEN.load(Ordering::Relaxed)
+}
+
+impl Drop for Tls {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -88,6 +88,10 @@ pub struct Ctr {
     pub ssl_sess: u64,
     pub ssl_reused: u64,
     pub ssl_failed: u64,
+    /// Frontends: TLS connections accepted per second (HAProxy's SslRate);
+    /// frontends and backends: full handshakes per second (its key rates).
+    pub ssl_rate: Rate,
+    pub ssl_key_rate: Rate,
 }
 
 impl Ctr {
@@ -98,6 +102,8 @@ impl Ctr {
         self.ssl_sess += o.ssl_sess;
         self.ssl_reused += o.ssl_reused;
         self.ssl_failed += o.ssl_failed;
+        self.ssl_rate.merge(&o.ssl_rate, origin, now);
+        self.ssl_key_rate.merge(&o.ssl_key_rate, origin, now);
         self.rate.merge(&o.rate, origin, now);
         self.qmax = self.qmax.max(o.qmax);
         self.bin += o.bin;
@@ -267,6 +273,9 @@ impl Counters {
             c.stot += u64::from(!tls);
             c.smax = c.smax.max(cur);
             c.rate.add(start, now);
+            if tls {
+                c.ssl_rate.add(start, now);
+            }
             c.last_sess = Some(now);
         }
     }
@@ -274,12 +283,16 @@ impl Counters {
     /// A TLS handshake on frontend `fi` completed (a session; `Some(true)`:
     /// resumed) or failed (`None`).
     pub fn fe_tls(&mut self, fi: usize, done: Option<bool>) {
+        let start = self.start;
         if let Some(c) = self.fe.get_mut(fi) {
             match done {
                 Some(resumed) => {
                     c.stot += 1;
                     c.ssl_sess += u64::from(!resumed);
                     c.ssl_reused += u64::from(resumed);
+                    if !resumed {
+                        c.ssl_key_rate.add(start, Instant::now());
+                    }
                 }
                 None => c.ssl_failed += 1,
             }
@@ -290,9 +303,13 @@ impl Counters {
     /// (`Some(true)`: resumed) or failed (`None`): HAProxy's ssl module
     /// counts it on the server and on its backend.
     pub fn srv_tls(&mut self, bi: usize, si: usize, done: Option<bool>) {
+        let start = self.start;
         let Some(be) = self.be.get_mut(bi) else {
             return;
         };
+        if done == Some(false) {
+            be.c.ssl_key_rate.add(start, Instant::now());
+        }
         for c in [Some(&mut be.c), be.srv.get_mut(si).map(|s| &mut s.c)]
             .into_iter()
             .flatten()

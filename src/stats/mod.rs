@@ -318,8 +318,31 @@ pub struct Info {
     /// TLS connections of both sides (handshakes done or failed).
     pub ssl_conns: u64,
     /// Frontends' full TLS handshakes, and those that resumed a session.
-    pub fe_ssl_full: u64,
-    pub fe_ssl_reused: u64,
+    /// TLS connections open now, both sides (CurrSslConns).
+    pub curr_ssl_conns: u32,
+    /// TLS connections accepted per second, and its maximum (SslRate).
+    pub ssl_rate: u32,
+    pub max_ssl_rate: u32,
+    /// Full handshakes per second and their maxima, frontends and backends.
+    pub fe_key_rate: u32,
+    pub max_fe_key_rate: u32,
+    pub be_key_rate: u32,
+    pub max_be_key_rate: u32,
+    /// Session-id cache lookups and misses (SslCacheLookups/Misses).
+    pub ssl_cache_lookups: u64,
+    pub ssl_cache_misses: u64,
+}
+
+impl Info {
+    /// SslFrontendSessionReuse_pct as HAProxy 2.6 computes it: from the
+    /// current rates of full handshakes and of TLS connections, rounded.
+    pub fn ssl_reuse_pct(&self) -> u32 {
+        let (keys, conns) = (self.fe_key_rate, self.ssl_rate);
+        if keys >= conns {
+            return 0;
+        }
+        100 - (100 * keys + (conns - 1) / 2) / conns
+    }
 }
 
 /// Everything the renderers need, taken from the engine at one instant.

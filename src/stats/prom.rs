@@ -439,6 +439,72 @@ fn process(o: &mut String, i: &Info) {
             "HTTP requests since the start.",
             i.cum_req,
         ),
+        (
+            "haproxy_process_current_ssl_connections",
+            "gauge",
+            "TLS connections open now, both sides.",
+            u64::from(i.curr_ssl_conns),
+        ),
+        (
+            "haproxy_process_ssl_connections_total",
+            "counter",
+            "TLS connections since the start, both sides.",
+            i.ssl_conns,
+        ),
+        (
+            "haproxy_process_current_ssl_rate",
+            "gauge",
+            "TLS connections accepted per second.",
+            u64::from(i.ssl_rate),
+        ),
+        (
+            "haproxy_process_max_ssl_rate",
+            "gauge",
+            "Highest TLS connections accepted per second.",
+            u64::from(i.max_ssl_rate),
+        ),
+        (
+            "haproxy_process_current_frontend_ssl_key_rate",
+            "gauge",
+            "Full TLS handshakes per second on frontends.",
+            u64::from(i.fe_key_rate),
+        ),
+        (
+            "haproxy_process_max_frontend_ssl_key_rate",
+            "gauge",
+            "Highest full TLS handshakes per second on frontends.",
+            u64::from(i.max_fe_key_rate),
+        ),
+        (
+            "haproxy_process_frontend_ssl_reuse",
+            "gauge",
+            "Percent of frontend TLS connections that resumed a session.",
+            u64::from(i.ssl_reuse_pct()),
+        ),
+        (
+            "haproxy_process_current_backend_ssl_key_rate",
+            "gauge",
+            "Full TLS handshakes per second towards servers.",
+            u64::from(i.be_key_rate),
+        ),
+        (
+            "haproxy_process_max_backend_ssl_key_rate",
+            "gauge",
+            "Highest full TLS handshakes per second towards servers.",
+            u64::from(i.max_be_key_rate),
+        ),
+        (
+            "haproxy_process_ssl_cache_lookups_total",
+            "counter",
+            "TLS session cache lookups.",
+            i.ssl_cache_lookups,
+        ),
+        (
+            "haproxy_process_ssl_cache_misses_total",
+            "counter",
+            "TLS session cache misses.",
+            i.ssl_cache_misses,
+        ),
     ] {
         header(o, name, ty, help);
         let _ = writeln!(o, "{name} {v}");

@@ -11,6 +11,7 @@
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
 use rustls::server::{ProducesTickets, StoresServerSessions};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -178,19 +179,40 @@ pub struct TimedCache {
     pub lifetime: u32,
 }
 
+/// Session-id cache lookups and misses, process-wide as HAProxy's
+/// `SslCacheLookups`/`SslCacheMisses` (every bind's cache adds to them).
+static LOOKUPS: AtomicU64 = AtomicU64::new(0);
+static MISSES: AtomicU64 = AtomicU64::new(0);
+
+fn counted(found: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    LOOKUPS.fetch_add(1, Ordering::Relaxed);
+    if found.is_none() {
+        MISSES.fetch_add(1, Ordering::Relaxed);
+    }
+    found
+}
+
+/// (lookups, misses) of the session caches so far.
+pub fn cache_counts() -> (u64, u64) {
+    (
+        LOOKUPS.load(Ordering::Relaxed),
+        MISSES.load(Ordering::Relaxed),
+    )
+}
+
 impl StoresServerSessions for TimedCache {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
         self.inner.put(key, stamp(&value))
     }
 
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let v = self.inner.get(key)?;
-        fresh(&v, self.lifetime).map(<[u8]>::to_vec)
+        let v = self.inner.get(key);
+        counted(v.and_then(|v| fresh(&v, self.lifetime).map(<[u8]>::to_vec)))
     }
 
     fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let v = self.inner.take(key)?;
-        fresh(&v, self.lifetime).map(<[u8]>::to_vec)
+        let v = self.inner.take(key);
+        counted(v.and_then(|v| fresh(&v, self.lifetime).map(<[u8]>::to_vec)))
     }
 
     fn can_cache(&self) -> bool {

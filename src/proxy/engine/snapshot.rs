@@ -109,6 +109,20 @@ impl Engine {
             .iter_mut()
             .map(|c| (c.rate.read(start, now), c.rate.max))
             .collect();
+        // Each rate now and its maximum, per frontend or backend.
+        let read = |r: &mut crate::proxy::counters::Rate| (r.read(start, now), r.max);
+        let fe_ssl: Vec<(u32, u32)> = ctr.fe.iter_mut().map(|c| read(&mut c.ssl_rate)).collect();
+        let fe_keys: Vec<(u32, u32)> = ctr
+            .fe
+            .iter_mut()
+            .map(|c| read(&mut c.ssl_key_rate))
+            .collect();
+        let be_keys: Vec<(u32, u32)> = ctr
+            .be
+            .iter_mut()
+            .map(|b| read(&mut b.c.ssl_key_rate))
+            .collect();
+        let cache = crate::tls::tickets::cache_counts();
         let cum_conns = ctr.fe.iter().map(|c| c.conn_tot).sum();
         let cum_req = ctr.fe.iter().map(|c| c.req_tot).sum();
         let info = stats::Info {
@@ -143,8 +157,15 @@ impl Engine {
                 .chain(ctr.be.iter().map(|b| &b.c))
                 .map(|c| c.ssl_sess + c.ssl_reused + c.ssl_failed)
                 .sum(),
-            fe_ssl_full: ctr.fe.iter().map(|c| c.ssl_sess).sum(),
-            fe_ssl_reused: ctr.fe.iter().map(|c| c.ssl_reused).sum(),
+            curr_ssl_conns: crate::conn::tls_open_count(),
+            ssl_rate: fe_ssl.iter().map(|r| r.0).sum(),
+            max_ssl_rate: fe_ssl.iter().map(|r| r.1).max().unwrap_or(0),
+            fe_key_rate: fe_keys.iter().map(|r| r.0).sum(),
+            max_fe_key_rate: fe_keys.iter().map(|r| r.1).max().unwrap_or(0),
+            be_key_rate: be_keys.iter().map(|r| r.0).sum(),
+            max_be_key_rate: be_keys.iter().map(|r| r.1).max().unwrap_or(0),
+            ssl_cache_lookups: cache.0,
+            ssl_cache_misses: cache.1,
         };
         Snapshot { info, proxies }
     }

@@ -90,7 +90,7 @@ def main():
             f"{r.get('meta.os', '?')}, kernel {r.get('meta.kernel', '?')}), load average at start "
             f"{r.get('meta.loadavg', '?')}; {r.get('meta.pinning', '?')}.",
             f"HAProxy: {r.get('meta.haproxy', '?')} with {r.get('meta.openssl', '?')}; "
-            f"pollux: {r.get('meta.pollux', '?')} (rustls + ring). `bench/tls {r.get('meta.args', '')}`: "
+            f"pollux: {r.get('meta.pollux', '?')} (rustls + {r.get('meta.provider', '?')}). `bench/tls {r.get('meta.args', '')}`: "
             f"{r.get('meta.duration', '?')} s per figure, {r.get('meta.clients', '?')} s_time clients, "
             f"{r.get('meta.rounds', '1')} round(s) (the best of each figure), "
             f"{r.get('meta.idle_n', '?')} idle connections.",

@@ -143,18 +143,7 @@ fn reloads_keep_serving_tls_and_take_a_new_certificate() {
     assert!(eventually(PATIENCE, || children_of(master).len() == 1));
     assert_eq!(served_serial(px.addr(0), "a.test"), old_serial);
     let port = px.addr(0).port();
-    let ca_path = ca.pem.display().to_string();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load = {
-        let (stop, ca_path) = (stop.clone(), ca_path.clone());
-        thread::spawn(move || {
-            let mut answers = Vec::new();
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                answers.push(curl_https(port, &ca_path, "a.test"));
-            }
-            answers
-        })
-    };
+    let load = common::pki::HttpsLoad::start(1, port, &ca.pem.display().to_string(), "a.test");
     let mut worker = children_of(master)[0];
     for i in 0..5 {
         if i == 3 {
@@ -175,20 +164,7 @@ fn reloads_keep_serving_tls_and_take_a_new_certificate() {
             thread::sleep(Duration::from_millis(20));
         }
     }
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let answers = load.join().unwrap();
-    let failed: Vec<_> = answers
-        .iter()
-        .filter(|(c, b)| c != "200" || b != "ok")
-        .collect();
-    assert!(
-        failed.is_empty() && answers.len() > 5,
-        "{} of {} HTTPS requests failed: {:?}\n{}",
-        failed.len(),
-        answers.len(),
-        failed.iter().take(3).collect::<Vec<_>>(),
-        px.logs()
-    );
+    load.finish(&px.logs());
     let new_serial = ca.serial("a");
     assert_ne!(new_serial, old_serial);
     assert_eq!(served_serial(px.addr(0), "a.test"), new_serial);

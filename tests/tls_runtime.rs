@@ -8,7 +8,7 @@
 mod common;
 
 use common::ops::cli;
-use common::pki::{curl_https, s_client, served_serial, Ca};
+use common::pki::{s_client, served_serial, Ca};
 use common::*;
 use std::path::Path;
 use std::thread;
@@ -184,20 +184,7 @@ fn swap_under_load_loses_nothing(poller: &str) {
     let sock = dir.join("cli.sock");
     let px = Launch::new(Some(poller)).start(&cfg(&sock, &a, &list));
     let port = px.addr(0).port();
-    let ca_path = ca.pem.display().to_string();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load: Vec<_> = (0..2)
-        .map(|_| {
-            let (stop, ca_path) = (stop.clone(), ca_path.clone());
-            thread::spawn(move || {
-                let mut answers = Vec::new();
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    answers.push(curl_https(port, &ca_path, "a.test"));
-                }
-                answers
-            })
-        })
-        .collect();
+    let load = common::pki::HttpsLoad::start(2, port, &ca.pem.display().to_string(), "a.test");
     let pems = [
         std::fs::read_to_string(&c).unwrap(),
         std::fs::read_to_string(&a).unwrap(),
@@ -210,20 +197,7 @@ fn swap_under_load_loses_nothing(poller: &str) {
         assert_eq!(out, format!("Committing {name}.\nSuccess!\n\n"));
         thread::sleep(std::time::Duration::from_millis(150));
     }
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let answers: Vec<(String, String)> = load.into_iter().flat_map(|t| t.join().unwrap()).collect();
-    let failed: Vec<_> = answers
-        .iter()
-        .filter(|(c, b)| c != "200" || b != "ok")
-        .collect();
-    assert!(
-        failed.is_empty() && answers.len() > 5,
-        "{} of {} HTTPS requests failed: {:?}\n{}",
-        failed.len(),
-        answers.len(),
-        failed.iter().take(3).collect::<Vec<_>>(),
-        px.logs()
-    );
+    load.finish(&px.logs());
     // Five commits, alternating: c's certificate is the last.
     assert_eq!(served_serial(px.addr(0), "a.test"), ca.serial("c"));
     px.stop();

@@ -251,3 +251,51 @@ pub fn base64(data: &[u8]) -> String {
     }
     out
 }
+
+/// `threads` clients sending HTTPS requests to `port` (`host`, trusting
+/// `ca`) one after the other, until [`HttpsLoad::finish`].
+pub struct HttpsLoad {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<Vec<(String, String)>>>,
+}
+
+impl HttpsLoad {
+    pub fn start(threads: usize, port: u16, ca: &str, host: &str) -> HttpsLoad {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..threads)
+            .map(|_| {
+                let (stop, ca, host) = (stop.clone(), ca.to_string(), host.to_string());
+                std::thread::spawn(move || {
+                    let mut answers = Vec::new();
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        answers.push(curl_https(port, &ca, &host));
+                    }
+                    answers
+                })
+            })
+            .collect();
+        HttpsLoad { stop, threads }
+    }
+
+    /// Stop the clients and check that every answer was `200 ok`, and that
+    /// there were more than five (`logs`: the proxy's, shown on failure).
+    pub fn finish(self, logs: &str) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let answers: Vec<(String, String)> = self
+            .threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let failed: Vec<_> = answers
+            .iter()
+            .filter(|(c, b)| c != "200" || b != "ok")
+            .collect();
+        assert!(
+            failed.is_empty() && answers.len() > 5,
+            "{} of {} HTTPS requests failed: {:?}\n{logs}",
+            failed.len(),
+            answers.len(),
+            failed.iter().take(3).collect::<Vec<_>>(),
+        );
+    }
+}

@@ -9,23 +9,10 @@
 
 mod common;
 
+use common::pki::openssl;
 use common::*;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-
-pub fn openssl(dir: &TestDir, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 const EC: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 

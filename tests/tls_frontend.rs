@@ -9,6 +9,7 @@
 mod common;
 
 use common::http::HttpBackend;
+use common::pki::openssl;
 use common::*;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -20,20 +21,6 @@ struct Pki {
     ca: String,
     ec: String,
     rsa: String,
-}
-
-fn openssl(dir: &TestDir, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn make_pki(dir: &TestDir) -> Pki {

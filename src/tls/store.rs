@@ -361,7 +361,7 @@ pub fn set_cert(store: &Store, name: &str, payload: &str) -> Result<String, Stri
         }
         Piece::Ocsp => {
             let text: String = payload.split_whitespace().collect();
-            let der = crate::stats::page::base64_decode(&text)
+            let der = crate::sample::conv::base64_decode(text.as_bytes())
                 .ok_or_else(|| load("the OCSP response is not base64".into()))?;
             let leaf = parts
                 .chain
@@ -663,7 +663,7 @@ pub fn set_ocsp(store: &Store, b64: &str) -> Result<String, String> {
     if text.is_empty() {
         return Err("'set ssl ocsp-response' expects response in base64 encoding.\n".into());
     }
-    let der = crate::stats::page::base64_decode(text.trim())
+    let der = crate::sample::conv::base64_decode(text.trim().as_bytes())
         .ok_or("'set ssl ocsp-response' received invalid base64 encoded response.\n")?;
     let mut s = store.lock();
     let target = s.certs.iter().find_map(|(k, c)| {
